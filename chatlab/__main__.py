@@ -1,0 +1,7 @@
+"""python -m chatlab"""
+
+import sys
+
+from chatlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,313 @@
+"""The ``chatlab`` command: the window with no subcommand, headless subcommands otherwise.
+
+``ask`` sends one prompt to several models at once over the same core the window uses,
+shows live per-lane progress on a terminal, and prints the answers (or, with ``--json``,
+the session document). Exit codes: 0 when every lane succeeded, 1 when any lane failed
+(all results are still printed), 2 for a usage or configuration problem, which is
+printed as one line without a traceback. ``keys`` manages API keys in the OS keychain,
+``providers`` shows what is configured, and ``serve-demo`` runs the loopback server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, Any, NoReturn
+
+from chatlab import __version__
+from chatlab.core import format as fmt
+from chatlab.core.config import Config, ConfigError, load_config, paths
+from chatlab.core.events import StreamEvent
+from chatlab.core.export import document
+from chatlab.core.keys import KeyStore, NoKeychain
+from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
+from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, live_usage
+
+
+class UsageError(Exception):
+    """Bad command-line input; exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def parse_model_spec(spec: str) -> tuple[str, str]:
+    provider, sep, model = spec.partition(":")
+    if not sep or not provider or not model:
+        raise UsageError(f"malformed model {spec!r}: expected PROVIDER:MODEL, e.g. openai:gpt-4o")
+    return provider, model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chatlab", description="Compare language models side by side.")
+    parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    ask = sub.add_parser("ask", help="send one prompt to several models at once")
+    ask.add_argument("-m", "--model", action="append", default=[], metavar="PROVIDER:MODEL",
+                     help="a lane; repeat for more lanes (e.g. -m openai:gpt-4o -m demo:demo-fast)")
+    ask.add_argument("--system", help="system prompt for every lane")
+    ask.add_argument("--temperature", type=float, help="sampling temperature (dropped where a model rejects it)")
+    ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="max output tokens per lane")
+    ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort for reasoning models")
+    ask.add_argument("--thinking-budget", type=int, dest="thinking_budget",
+                     help="thinking budget in tokens (Claude, OpenRouter); 0 turns thinking off")
+    ask.add_argument("--timeout", type=float, help="total seconds allowed per lane")
+    ask.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT_S, dest="idle_timeout",
+                     help="seconds without data before a lane times out (default %(default)g)")
+    ask.add_argument("--json", action="store_true", help="print the session document as JSON")
+    ask.add_argument("--no-save", action="store_true", dest="no_save", help="do not keep the session")
+    ask.add_argument("prompt", nargs="?", help="the prompt; read from stdin when omitted or '-'")
+
+    keys = sub.add_parser("keys", help="manage API keys in the OS keychain")
+    ksub = keys.add_subparsers(dest="keys_command", parser_class=_Parser, required=True)
+    kset = ksub.add_parser("set", help="store a key (read without echo, or from stdin)")
+    kset.add_argument("name", help="provider name, e.g. openai")
+    kdel = ksub.add_parser("delete", help="remove a stored key")
+    kdel.add_argument("name")
+    ksub.add_parser("list", help="where each provider's key comes from (never the key)")
+
+    sub.add_parser("providers", help="list configured providers")
+
+    demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
+    demo.add_argument("--port", type=int, default=8765)
+    return parser
+
+
+# -- ask -----------------------------------------------------------------------------
+
+
+def _read_prompt(arg: str | None, stdin: IO[str]) -> str:
+    if arg is None or arg == "-":
+        if stdin.isatty():
+            print("Type the prompt, then Ctrl-D:", file=sys.stderr)
+        arg = stdin.read()
+    if not arg.strip():
+        raise UsageError("empty prompt")
+    return arg
+
+
+def start_demo_if_needed(config: Config, lanes: Sequence[Lane]) -> tuple[Config, Any]:
+    """Start the loopback server for lanes on the ``demo`` provider without an endpoint."""
+    demo = config.providers.get("demo")
+    if demo is None or demo.base_url or not any(lane.provider == "demo" for lane in lanes):
+        return config, None
+    from chatlab.demo.server import DemoServer
+
+    server = DemoServer().start_in_thread()
+    providers = dict(config.providers)
+    providers["demo"] = dataclasses.replace(demo, base_url=server.openai_base_url)
+    return dataclasses.replace(config, providers=providers), server
+
+
+class Progress:
+    """Live per-lane lines on a terminal (stderr), redrawn a few times a second."""
+
+    def __init__(self, stream: IO[str], session: Session, responses: dict[str, Response]) -> None:
+        self.stream = stream
+        self.session = session
+        self.responses = responses
+        self.drawn = 0
+
+    def draw(self, final: bool = False) -> None:
+        lines = []
+        now = time.monotonic()
+        for lane in self.session.lanes:
+            resp = self.responses[lane.id]
+            usage = live_usage(resp)
+            tps = resp.timing.tokens_per_s(usage.output_tokens, now)
+            mark = "≈" if usage.estimated else ""
+            line = f"{lane.display[:32]:<32} {fmt.state(resp):<11} {mark}{usage.output_tokens:>6,} tok"
+            if tps:
+                line += f" {mark}{tps:>6,.0f} tok/s"
+            if resp.error:
+                line += f"  {resp.error.kind.value}: {resp.error.message[:60]}"
+            lines.append(line)
+        out = ""
+        if self.drawn:
+            out += f"\x1b[{self.drawn}F"
+        out += "".join(f"\x1b[2K{line}\n" for line in lines)
+        self.stream.write(out)
+        self.stream.flush()
+        self.drawn = len(lines)
+
+    async def run(self) -> None:
+        while True:
+            self.draw()
+            await asyncio.sleep(0.1)
+
+
+async def _ask(runner: Runner, session: Session, progress_stream: IO[str] | None, args: Any) -> None:
+    turn = session.turns[-1]
+    run = runner.turn(session, turn, idle_timeout_s=args.idle_timeout or None, timeout_s=args.timeout)
+    progress = Progress(progress_stream, session, turn.responses) if progress_stream else None
+    ticker = asyncio.create_task(progress.run()) if progress else None
+    try:
+        await run.run()
+    finally:
+        if ticker:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        if progress:
+            progress.draw(final=True)
+        await runner.aclose()
+
+
+def _print_text(session: Session, out: IO[str]) -> None:
+    turn = session.turns[-1]
+    for lane in session.lanes:
+        resp = turn.responses[lane.id]
+        out.write(f"== {lane.display} ==\n")
+        hidden = fmt.hidden_reasoning(resp)
+        if resp.reasoning:
+            out.write("-- reasoning --\n" + resp.reasoning.rstrip() + "\n-- answer --\n")
+        elif hidden:
+            out.write(f"-- reasoning: {hidden} --\n")
+        if resp.refusal:
+            out.write("[refusal] ")
+        out.write(resp.text.rstrip() + "\n")
+        if resp.error:
+            out.write(f"!! {resp.error.kind.value}: {resp.error.message}\n")
+        out.write(f"[{fmt.summary(resp)}]\n\n")
+
+
+def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
+    if not args.model:
+        raise UsageError("no model given: add -m PROVIDER:MODEL (try -m demo:demo-reasoner -m demo:demo-fast)")
+    params = LaneParams(
+        system=args.system,
+        temperature=args.temperature,
+        max_output_tokens=args.max_tokens,
+        reasoning_effort=args.effort,
+        thinking_budget=args.thinking_budget,
+    )
+    try:
+        params.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    config = load_config()
+    lanes = []
+    for spec in args.model:
+        provider, model = parse_model_spec(spec)
+        config.provider(provider)  # unknown provider -> ConfigError
+        lanes.append(Lane(provider=provider, model=model, params=params))
+    prompt = _read_prompt(args.prompt, stdin)
+    config, server = start_demo_if_needed(config, lanes)
+    try:
+        from chatlab.providers import make_adapter
+
+        runner = Runner(config, KeyStore(), make_adapter)
+        for lane in lanes:
+            runner.check_lane(lane)
+        session = Session(lanes=lanes)
+        session.new_turn(prompt)
+        progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
+        try:
+            asyncio.run(_ask(runner, session, progress, args))
+        except KeyboardInterrupt:
+            for resp in session.turns[-1].responses.values():
+                if not resp.status.finished:
+                    resp.status = Status.CANCELLED
+    finally:
+        if server is not None:
+            server.stop_thread()
+    if args.json:
+        json.dump(document([session]), stdout, ensure_ascii=False, indent=2)
+        stdout.write("\n")
+    else:
+        _print_text(session, stdout)
+    ok = all(r.status is Status.OK for r in session.turns[-1].responses.values())
+    return 0 if ok else 1
+
+
+# -- keys and providers ---------------------------------------------------------------
+
+
+def cmd_keys(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
+    config = load_config()
+    store = KeyStore()
+    if args.keys_command == "list":
+        for name, provider in sorted(config.providers.items()):
+            where = store.source(provider).where if provider.needs_key else "not needed"
+            stdout.write(f"{name:<14} {where}\n")
+        return 0
+    provider = config.provider(args.name)
+    if args.keys_command == "delete":
+        removed = store.delete(provider.name)
+        stdout.write(f"{'removed' if removed else 'no stored key for'} {provider.name}\n")
+        return 0
+    if stdin.isatty():
+        secret = getpass.getpass(f"API key for {provider.name} (input hidden): ")
+    else:
+        secret = stdin.readline()
+    secret = secret.strip()
+    if not secret:
+        raise UsageError("empty key")
+    try:
+        store.set(provider.name, secret)
+    except NoKeychain as exc:
+        envs = " or ".join(provider.env_candidates) or "api_key_env in config.toml"
+        stderr.write(f"chatlab: the key was not saved: {exc} Set {envs} instead.\n")
+        return 1
+    stdout.write(f"stored the key for {provider.name} in the OS keychain\n")
+    return 0
+
+
+def cmd_providers(args: Any, stdout: IO[str]) -> int:
+    config = load_config()
+    store = KeyStore()
+    for name, p in sorted(config.providers.items()):
+        key = store.source(p).where if p.needs_key else "no key needed"
+        url = p.base_url or ("built-in loopback server" if name == "demo" else "default endpoint")
+        stdout.write(f"{name:<14} {p.kind:<17} {url:<40} key: {key}\n")
+    stdout.write(f"config: {config.source or paths().config_file} ({'found' if config.source else 'absent'})\n")
+    return 0
+
+
+def launch_gui() -> int:
+    try:
+        from chatlab.app import main as app_main
+    except ImportError as exc:
+        if exc.name and exc.name.startswith("chatlab.app"):
+            print("chatlab: the desktop window is not built yet; try `chatlab ask --help`", file=sys.stderr)
+            return 2
+        raise
+    return app_main()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            return launch_gui()
+        if args.command == "ask":
+            return cmd_ask(args, sys.stdin, sys.stdout, sys.stderr)
+        if args.command == "keys":
+            return cmd_keys(args, sys.stdin, sys.stdout, sys.stderr)
+        if args.command == "providers":
+            return cmd_providers(args, sys.stdout)
+        if args.command == "serve-demo":
+            from chatlab.demo.server import main as serve
+
+            serve(args.port)
+            return 0
+    except (UsageError, ConfigError) as exc:
+        print(f"chatlab: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Where chatlab keeps its files, which providers exist, and the user's ``config.toml``.
+
+``CHATLAB_HOME`` relocates everything (config, data, cache) under one folder, for tests
+and portable use; otherwise platformdirs decides. The config file is a contract: its
+``[providers.NAME]`` and ``[prices."NAME:MODEL"]`` tables are only ever extended. Built-in
+presets (openai, anthropic, openrouter, deepseek, ollama, demo) can be overridden by a
+table of the same name. Errors are :class:`ConfigError` with one line that names the
+problem, so the CLI can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "chatlab"
+KINDS = ("openai-chat", "openai-responses", "anthropic")
+
+
+class ConfigError(Exception):
+    """A usage or configuration problem, described in one line."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+
+def paths() -> Paths:
+    """Resolve the folders, honouring ``CHATLAB_HOME``."""
+    home = os.environ.get("CHATLAB_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return Paths(root, root / "data", root / "cache")
+    return Paths(
+        Path(platformdirs.user_config_dir(APP_NAME)),
+        Path(platformdirs.user_data_dir(APP_NAME)),
+        Path(platformdirs.user_cache_dir(APP_NAME)),
+    )
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider: a name, a wire format and where to reach it.
+
+    ``vendor`` names the company whose price table and parameter rules apply
+    (``openai``, ``anthropic``, ``deepseek``, ``openrouter``…); ``None`` means unknown.
+    ``key_envs`` are the environment variables tried after the keychain.
+    """
+
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    needs_key: bool = True
+    vendor: str | None = None
+    key_envs: tuple[str, ...] = ()
+    max_retries: int = 0
+    builtin: bool = False
+
+    @property
+    def env_candidates(self) -> tuple[str, ...]:
+        first = (self.api_key_env,) if self.api_key_env else ()
+        return first + tuple(e for e in self.key_envs if e != self.api_key_env)
+
+
+PRESETS: dict[str, ProviderConfig] = {
+    "openai": ProviderConfig(
+        "openai", "openai-responses", vendor="openai", key_envs=("OPENAI_API_KEY",), builtin=True
+    ),
+    "anthropic": ProviderConfig(
+        "anthropic", "anthropic", vendor="anthropic", key_envs=("ANTHROPIC_API_KEY",), builtin=True
+    ),
+    "openrouter": ProviderConfig(
+        "openrouter",
+        "openai-chat",
+        base_url="https://openrouter.ai/api/v1",
+        vendor="openrouter",
+        key_envs=("OPENROUTER_API_KEY",),
+        builtin=True,
+    ),
+    "deepseek": ProviderConfig(
+        "deepseek",
+        "openai-chat",
+        base_url="https://api.deepseek.com",
+        vendor="deepseek",
+        key_envs=("DEEPSEEK_API_KEY",),
+        builtin=True,
+    ),
+    "ollama": ProviderConfig(
+        "ollama", "openai-chat", base_url="http://localhost:11434/v1", needs_key=False, builtin=True
+    ),
+    # The demo provider's base_url is filled in when the built-in loopback server starts.
+    "demo": ProviderConfig("demo", "openai-chat", needs_key=False, vendor="demo", builtin=True),
+}
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    input: float | None = None
+    cached_input: float | None = None
+    cache_write: float | None = None
+    output: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    providers: dict[str, ProviderConfig]
+    prices: dict[str, PriceOverride] = field(default_factory=dict)
+    rater: str | None = None
+    source: Path | None = None
+
+    def provider(self, name: str) -> ProviderConfig:
+        try:
+            return self.providers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.providers))
+            raise ConfigError(f"unknown provider {name!r} (known: {known})") from None
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where} must not be negative")
+    return float(value)
+
+
+def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [providers.{name}] must be a table")
+    allowed = {"kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: [providers.{name}] has unknown key {unknown[0]!r}")
+    base = PRESETS.get(name)
+    kind = table.get("kind", base.kind if base else None)
+    if kind not in KINDS:
+        raise ConfigError(
+            f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {kind!r}"
+        )
+    for key in ("base_url", "api_key_env", "vendor"):
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
+    if "needs_key" in table and not isinstance(table["needs_key"], bool):
+        raise ConfigError(f"{where}: [providers.{name}] needs_key must be true or false")
+    retries = table.get("max_retries", base.max_retries if base else 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ConfigError(f"{where}: [providers.{name}] max_retries must be an integer from 0 to 10")
+    if base is not None:
+        return replace(
+            base,
+            kind=kind,
+            base_url=table.get("base_url", base.base_url),
+            api_key_env=table.get("api_key_env", base.api_key_env),
+            needs_key=table.get("needs_key", base.needs_key),
+            vendor=table.get("vendor", base.vendor),
+            max_retries=retries,
+        )
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=table.get("base_url"),
+        api_key_env=table.get("api_key_env"),
+        needs_key=table.get("needs_key", True),
+        vendor=table.get("vendor"),
+        max_retries=retries,
+    )
+
+
+def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
+    where = str(source) if source else "config"
+    providers = dict(PRESETS)
+    raw_providers = data.get("providers", {})
+    if not isinstance(raw_providers, dict):
+        raise ConfigError(f"{where}: [providers] must be a table")
+    for name, table in raw_providers.items():
+        if ":" in name or not name:
+            raise ConfigError(f"{where}: provider name {name!r} must be non-empty and contain no ':'")
+        providers[name] = _provider_from_table(name, table, where)
+
+    prices: dict[str, PriceOverride] = {}
+    raw_prices = data.get("prices", {})
+    if not isinstance(raw_prices, dict):
+        raise ConfigError(f"{where}: [prices] must be a table")
+    for key, table in raw_prices.items():
+        if ":" not in key or not isinstance(table, dict):
+            raise ConfigError(f'{where}: price entries look like [prices."PROVIDER:MODEL"], got {key!r}')
+        fields = {"input", "cached_input", "cache_write", "output"}
+        unknown = sorted(set(table) - fields)
+        if unknown:
+            raise ConfigError(f'{where}: [prices."{key}"] has unknown key {unknown[0]!r}')
+        values = {k: _float(v, f'{where}: [prices."{key}"] {k}') for k, v in table.items()}
+        prices[key] = PriceOverride(**values)
+
+    rater = data.get("rater")
+    if rater is not None and not isinstance(rater, str):
+        raise ConfigError(f"{where}: rater must be a string")
+    return Config(providers=providers, prices=prices, rater=rater, source=source)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read ``config.toml`` (missing is fine: presets only)."""
+    path = path or paths().config_file
+    if not path.exists():
+        return parse_config({}, None)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(data, path)

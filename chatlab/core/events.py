@@ -1,0 +1,106 @@
+"""Typed stream events: the only vocabulary a provider adapter speaks to the core.
+
+Every adapter turns its SDK's objects into these frozen dataclasses, so nothing above
+``chatlab.providers`` ever sees an SDK type. A stream is a sequence of reasoning and text
+deltas, at most one usage report, and exactly one terminal event: :class:`Done` when the
+provider sent its end marker, or :class:`StreamError` otherwise. Error kinds are a closed
+set so that the UI, the CLI's exit code and the export all agree on what went wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    """Why a lane failed. The value is what exports and the UI show."""
+
+    AUTH = "auth"
+    RATE_LIMIT = "rate_limit"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    OVERLOADED = "overloaded"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    PROTOCOL = "protocol"
+    CANCELLED = "cancelled"
+
+    @property
+    def interrupts(self) -> bool:
+        """True when the stream broke off (transport) rather than being refused."""
+        return self in (ErrorKind.NETWORK, ErrorKind.TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Normalised token usage.
+
+    ``input_tokens`` is the total input including cached and cache-write tokens;
+    ``output_tokens`` includes reasoning tokens. ``estimated`` is True when the figures
+    were counted locally rather than reported by the provider; ``reasoning_estimated``
+    when only the reasoning count is local (Anthropic without ``thinking_tokens``).
+    """
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    estimated: bool = False
+    reasoning_estimated: bool = False
+
+    def to_dict(self) -> dict[str, int | bool]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_input_tokens": self.cache_write_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "estimated": self.estimated,
+            "reasoning_estimated": self.reasoning_estimated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's visible reasoning (thinking, summary or ``<think>`` text)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer. ``refusal`` marks text the provider flagged as a refusal."""
+
+    text: str
+    refusal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Usage as reported by the provider; ``cost_usd`` only when the provider billed it."""
+
+    usage: Usage
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """A terminal failure. Text already delivered stays with the response."""
+
+    kind: ErrorKind
+    message: str
+    status_code: int | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The provider's end marker arrived; ``finish_reason`` is the provider's own word."""
+
+    finish_reason: str | None = None
+
+
+StreamEvent = ReasoningDelta | TextDelta | UsageReport | StreamError | Done

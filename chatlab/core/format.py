@@ -1,0 +1,75 @@
+"""Human-readable figures shared by the CLI and the window, so both say the same thing.
+
+Estimates carry ``≈``; an unknown price reads "no price", never $0; hidden reasoning
+reads "N reasoning tokens, text not returned".
+"""
+
+from __future__ import annotations
+
+import math
+
+from chatlab.core.events import Usage
+from chatlab.core.model import Response, Status
+
+
+def cost(value: float | None, estimated: bool = False) -> str:
+    if value is None:
+        return "no price"
+    mark = "≈" if estimated else ""
+    if value == 0:
+        return f"{mark}$0"
+    if value < 0.01:  # two significant figures for small amounts: $0.000022
+        digits = min(8, max(4, -math.floor(math.log10(value)) + 1))
+        return f"{mark}${value:.{digits}f}"
+    return f"{mark}${value:.3f}"
+
+
+def tokens(usage: Usage) -> str:
+    mark = "≈" if usage.estimated else ""
+    text = f"in {mark}{usage.input_tokens:,} · out {mark}{usage.output_tokens:,}"
+    if usage.reasoning_tokens:
+        rmark = "≈" if usage.estimated or usage.reasoning_estimated else ""
+        text += f" (reasoning {rmark}{usage.reasoning_tokens:,})"
+    if usage.cached_input_tokens:
+        text += f" · cached {usage.cached_input_tokens:,}"
+    return text
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def hidden_reasoning(resp: Response) -> str | None:
+    if resp.hidden_reasoning:
+        return f"{resp.usage.reasoning_tokens:,} reasoning tokens — text not returned"
+    return None
+
+
+def state(resp: Response) -> str:
+    """queued / thinking / answering / done / error / stopped (the window's words)."""
+    if resp.status is Status.QUEUED:
+        return "queued"
+    if resp.status is Status.RUNNING:
+        return "answering" if resp.text_chars else "thinking"
+    return {
+        Status.OK: "done",
+        Status.ERROR: "error",
+        Status.INTERRUPTED: "interrupted",
+        Status.CANCELLED: "stopped",
+    }[resp.status]
+
+
+def summary(resp: Response) -> str:
+    t = resp.timing
+    parts = [state(resp)]
+    if t.ttft_s is not None:
+        parts.append(f"ttft {seconds(t.ttft_s)}")
+    parts.append(seconds(t.duration_s()))
+    parts.append(tokens(resp.usage) + " tok")
+    tps = resp.tokens_per_s()
+    if tps:
+        parts.append(f"{'≈' if resp.usage.estimated else ''}{tps:,.0f} tok/s")
+    parts.append(cost(resp.cost_usd, resp.usage.estimated))
+    return " · ".join(parts)

@@ -1,0 +1,290 @@
+"""The session model: a session has lanes (one model each) and turns (one prompt each).
+
+A turn holds one :class:`Response` per lane. A response accumulates a stream's events:
+text and reasoning are appended to lists and joined once when read, so the cost of a
+response stays linear in its length. Each lane keeps its own history: the messages of a
+follow-up turn are built from that lane's earlier prompts and answers only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from chatlab.core.events import ErrorKind, StreamError, Usage
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (Status.QUEUED, Status.RUNNING)
+
+
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
+
+
+@dataclass(frozen=True)
+class LaneParams:
+    """Per-lane request parameters; ``None`` means "the provider's default"."""
+
+    system: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+
+    def validate(self) -> None:
+        if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
+        if self.max_output_tokens is not None and self.max_output_tokens < 1:
+            raise ValueError("max output tokens must be at least 1")
+        if self.reasoning_effort is not None and self.reasoning_effort not in EFFORTS:
+            raise ValueError(f"reasoning effort must be one of {', '.join(EFFORTS)}")
+        if self.thinking_budget is not None and self.thinking_budget < 0:
+            raise ValueError("thinking budget must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LaneParams:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class Lane:
+    provider: str
+    model: str
+    params: LaneParams = field(default_factory=LaneParams)
+    label: str = ""
+    id: str = field(default_factory=new_id)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def display(self) -> str:
+        return self.label or self.spec
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1M tokens, with where the figure came from."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "cached_input": self.cached_input,
+            "cache_write": self.cache_write,
+            "output": self.output,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Timing:
+    started: float | None = None
+    first_token: float | None = None
+    ended: float | None = None
+
+    @property
+    def ttft_s(self) -> float | None:
+        if self.started is None or self.first_token is None:
+            return None
+        return self.first_token - self.started
+
+    def duration_s(self, now: float | None = None) -> float | None:
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        return end - self.started
+
+    def tokens_per_s(self, output_tokens: int, now: float | None = None) -> float | None:
+        """Output tokens per second of generation, from the first token to the end."""
+        if self.first_token is None or output_tokens <= 0:
+            return None
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        span = end - self.first_token
+        return output_tokens / span if span > 0 else None
+
+
+@dataclass
+class ErrorInfo:
+    kind: ErrorKind
+    message: str
+    status_code: int | None = None
+    retry_after_s: float | None = None
+
+    @classmethod
+    def from_event(cls, ev: StreamError) -> ErrorInfo:
+        return cls(ev.kind, ev.message, ev.status_code, ev.retry_after_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value, "message": self.message}
+        if self.status_code is not None:
+            out["status_code"] = self.status_code
+        if self.retry_after_s is not None:
+            out["retry_after_s"] = self.retry_after_s
+        return out
+
+
+@dataclass
+class Response:
+    lane_id: str
+    status: Status = Status.QUEUED
+    reasoning_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+    refusal: bool = False
+    error: ErrorInfo | None = None
+    usage: Usage = field(default_factory=lambda: Usage(estimated=True))
+    cost_usd: float | None = None
+    cost_reported: bool = False
+    price: Price | None = None
+    timing: Timing = field(default_factory=Timing)
+    finish_reason: str | None = None
+    reasoning_chars: int = 0
+    text_chars: int = 0
+
+    @property
+    def reasoning(self) -> str:
+        if len(self.reasoning_parts) > 1:
+            self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
+        return self.reasoning_parts[0] if self.reasoning_parts else ""
+
+    @property
+    def text(self) -> str:
+        if len(self.text_parts) > 1:
+            self.text_parts[:] = ["".join(self.text_parts)]
+        return self.text_parts[0] if self.text_parts else ""
+
+    @property
+    def hidden_reasoning(self) -> bool:
+        """The provider reasoned but returned no reasoning text (count only)."""
+        return self.usage.reasoning_tokens > 0 and self.reasoning_chars == 0 and not self.usage.estimated
+
+    def tokens_per_s(self, now: float | None = None) -> float | None:
+        """Output tokens per second after the first token. Hidden reasoning was generated
+        before the first visible token, so it is left out of the count."""
+        streamed = self.usage.output_tokens
+        if self.hidden_reasoning:
+            streamed -= self.usage.reasoning_tokens
+        return self.timing.tokens_per_s(streamed, now)
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.timing
+        tps = self.tokens_per_s()
+        return {
+            "lane_id": self.lane_id,
+            "status": self.status.value,
+            "reasoning": self.reasoning,
+            "text": self.text,
+            "refusal": self.refusal,
+            "hidden_reasoning": self.hidden_reasoning,
+            "error": self.error.to_dict() if self.error else None,
+            "usage": self.usage.to_dict(),
+            "cost_usd": self.cost_usd,
+            "cost_source": "provider" if self.cost_reported else ("price" if self.price else None),
+            "price": self.price.to_dict() if self.price else None,
+            "timing": {
+                "ttft_s": _round(t.ttft_s),
+                "duration_s": _round(t.duration_s()) if t.ended is not None else None,
+                "output_tokens_per_s": _round(tps) if t.ended is not None else None,
+            },
+            "finish_reason": self.finish_reason,
+        }
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
+
+
+@dataclass
+class Turn:
+    prompt: str
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=utc_now)
+    responses: dict[str, Response] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass
+class Session:
+    lanes: list[Lane] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    title: str = ""
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=utc_now)
+
+    def lane(self, lane_id: str) -> Lane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(lane_id)
+
+    def new_turn(self, prompt: str) -> Turn:
+        if not self.title:
+            self.title = " ".join(prompt.split())[:80]
+        turn = Turn(prompt=prompt)
+        for lane in self.lanes:
+            turn.responses[lane.id] = Response(lane_id=lane.id)
+        self.turns.append(turn)
+        return turn
+
+    def history(self, lane_id: str, upto: Turn) -> list[Message]:
+        """The lane's own conversation before ``upto``, then ``upto``'s prompt.
+
+        A turn in which the lane produced no answer text contributes nothing, so the
+        alternation of user and assistant messages is never broken.
+        """
+        messages: list[Message] = []
+        for turn in self.turns:
+            if turn is upto:
+                break
+            resp = turn.responses.get(lane_id)
+            if resp is None or not resp.text:
+                continue
+            messages.append(Message("user", turn.prompt))
+            messages.append(Message("assistant", resp.text))
+        messages.append(Message("user", upto.prompt))
+        return messages
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an adapter is asked to send: one lane's model, history and parameters."""
+
+    model: str
+    messages: list[Message]
+    params: LaneParams = field(default_factory=LaneParams)

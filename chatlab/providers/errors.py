@@ -1,0 +1,144 @@
+"""Turn any exception an SDK (or its HTTP layer) raises into a :class:`StreamError`.
+
+Both SDKs raise status errors with the HTTP code and the provider's JSON body; mid-stream
+error events arrive the same way but with the stream's 200 status, so the body's error
+type decides. Transport failures map to ``network`` or ``timeout``; anything we cannot
+parse is ``protocol``. The provider's own message is kept, because it is usually the
+most useful sentence a user will read.
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import anthropic
+import httpx2
+import openai
+
+from chatlab.core.events import ErrorKind, StreamError
+
+_TYPE_KINDS: dict[str, ErrorKind] = {
+    # Anthropic error.type values
+    "authentication_error": ErrorKind.AUTH,
+    "permission_error": ErrorKind.AUTH,
+    "invalid_request_error": ErrorKind.BAD_REQUEST,
+    "request_too_large": ErrorKind.BAD_REQUEST,
+    "not_found_error": ErrorKind.NOT_FOUND,
+    "rate_limit_error": ErrorKind.RATE_LIMIT,
+    "overloaded_error": ErrorKind.OVERLOADED,
+    "api_error": ErrorKind.SERVER,
+    "timeout_error": ErrorKind.TIMEOUT,
+    # OpenAI error.type / error.code values
+    "invalid_api_key": ErrorKind.AUTH,
+    "insufficient_quota": ErrorKind.RATE_LIMIT,
+    "rate_limit_exceeded": ErrorKind.RATE_LIMIT,
+    "tokens": ErrorKind.RATE_LIMIT,
+    "server_error": ErrorKind.SERVER,
+    "server_is_overloaded": ErrorKind.OVERLOADED,
+    "slow_down": ErrorKind.OVERLOADED,
+    "model_not_found": ErrorKind.NOT_FOUND,
+    "invalid_prompt": ErrorKind.BAD_REQUEST,
+    "context_length_exceeded": ErrorKind.BAD_REQUEST,
+    "vector_store_timeout": ErrorKind.TIMEOUT,
+}
+
+
+def kind_for_status(status: int) -> ErrorKind:
+    if status in (401, 403):
+        return ErrorKind.AUTH
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status == 408:
+        return ErrorKind.TIMEOUT
+    if status == 429:
+        return ErrorKind.RATE_LIMIT
+    if status in (503, 529):
+        return ErrorKind.OVERLOADED
+    if status >= 500:
+        return ErrorKind.SERVER
+    return ErrorKind.BAD_REQUEST
+
+
+def kind_for_code(code: Any, default: ErrorKind) -> ErrorKind:
+    if isinstance(code, str):
+        return _TYPE_KINDS.get(code, default)
+    if isinstance(code, int) and 400 <= code < 600:
+        return kind_for_status(code)
+    return default
+
+
+def _error_obj(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return inner
+    return {}
+
+
+def _message(body: Any, fallback: str) -> str:
+    err = _error_obj(body)
+    msg = err.get("message")
+    if isinstance(msg, str) and msg:
+        return msg
+    if isinstance(body, str) and body:
+        return body
+    return fallback
+
+
+def retry_after(headers: httpx2.Headers) -> float | None:
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def map_exception(exc: BaseException) -> StreamError:
+    """Classify ``exc``; never raises."""
+    # Timeouts first: they subclass the connection errors.
+    if isinstance(exc, openai.APITimeoutError | anthropic.APITimeoutError | httpx2.TimeoutException):
+        return StreamError(ErrorKind.TIMEOUT, "the provider did not answer in time")
+    if isinstance(exc, openai.APIStatusError | anthropic.APIStatusError):
+        body = exc.body
+        status = exc.status_code
+        err = _error_obj(body)
+        if status >= 400:
+            kind = kind_for_status(status)
+            if kind is ErrorKind.SERVER:  # a generic 5xx: the body may say more (overloaded_error)
+                kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), kind))
+        else:  # an error event inside a 200 stream
+            kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
+        return StreamError(
+            kind,
+            _message(body, str(exc)),
+            status_code=status if status >= 400 else None,
+            retry_after_s=retry_after(exc.response.headers) if status >= 400 else None,
+        )
+    if isinstance(exc, openai.APIConnectionError | anthropic.APIConnectionError | httpx2.RequestError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {cause}" if cause and str(cause) else ""
+        return StreamError(ErrorKind.NETWORK, f"connection lost{detail}")
+    if isinstance(exc, openai.APIError | anthropic.APIError):
+        body = exc.body
+        err = _error_obj(body)
+        kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
+        return StreamError(kind, _message(body, str(exc)))
+    if isinstance(exc, json.JSONDecodeError | ValueError | TypeError | KeyError | AttributeError):
+        return StreamError(ErrorKind.PROTOCOL, f"malformed stream data: {type(exc).__name__}: {exc}")
+    return StreamError(ErrorKind.PROTOCOL, f"{type(exc).__name__}: {exc}")

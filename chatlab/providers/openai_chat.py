@@ -1,0 +1,183 @@
+"""Adapter for the Chat Completions wire format (OpenAI and every compatible server).
+
+Runs ``AsyncOpenAI.chat.completions.create(stream=True)`` with
+``stream_options={"include_usage": true}`` and turns chunks into core events. Reasoning
+is read from ``delta.reasoning_content`` (DeepSeek), ``delta.reasoning`` (OpenRouter,
+vLLM, Ollama) or ``delta.reasoning_details[].text`` (OpenRouter), first found wins so
+nothing is counted twice; inline ``<think>`` blocks are split live. Usage includes
+``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
+(or DeepSeek's ``prompt_cache_hit_tokens``); OpenRouter's ``usage.cost`` is the cost.
+The SDK swallows ``[DONE]``, so a ``finish_reason`` is this format's end marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from chatlab.core.config import ProviderConfig
+from chatlab.core.events import (
+    Done,
+    ErrorKind,
+    ReasoningDelta,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    Usage,
+    UsageReport,
+)
+from chatlab.core.model import Request
+from chatlab.providers import families, warmup
+from chatlab.providers.errors import map_exception
+from chatlab.providers.think import ThinkSplitter
+
+NO_KEY = "no-key-needed"
+
+
+def _get(obj: Any, key: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def reasoning_of(delta: Any) -> str | None:
+    for key in ("reasoning_content", "reasoning"):
+        value = _get(delta, key)
+        if isinstance(value, str) and value:
+            return value
+    details = _get(delta, "reasoning_details")
+    if details:
+        parts = []
+        for item in details:
+            kind = _get(item, "type")
+            if kind == "reasoning.text":
+                parts.append(_get(item, "text") or "")
+            elif kind == "reasoning.summary":
+                parts.append(_get(item, "summary") or "")
+        joined = "".join(parts)
+        return joined or None
+    return None
+
+
+def usage_of(raw: Any) -> UsageReport:
+    prompt = _get(raw, "prompt_tokens") or 0
+    completion = _get(raw, "completion_tokens") or 0
+    cached = _get(_get(raw, "prompt_tokens_details"), "cached_tokens")
+    if cached is None:
+        cached = _get(raw, "prompt_cache_hit_tokens")  # DeepSeek's own field
+    reasoning = _get(_get(raw, "completion_tokens_details"), "reasoning_tokens") or 0
+    cost = _get(raw, "cost")
+    usage = Usage(
+        input_tokens=int(prompt),
+        cached_input_tokens=int(cached or 0),
+        output_tokens=int(completion),
+        reasoning_tokens=int(reasoning),
+    )
+    return UsageReport(usage, float(cost) if isinstance(cost, int | float) else None)
+
+
+def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
+    p = request.params
+    messages: list[dict[str, str]] = []
+    if p.system:
+        messages.append({"role": "system", "content": p.system})
+    messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+    kwargs: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    vendor = provider.vendor
+    model = request.model
+    extra: dict[str, Any] = {}
+    reasoning_model = (vendor == "openai" and families.is_openai_reasoning(model)) or (
+        vendor == "deepseek" and families.is_deepseek_reasoner(model)
+    )
+    if p.temperature is not None and not reasoning_model:
+        kwargs["temperature"] = p.temperature
+    if p.max_output_tokens is not None:
+        key = "max_completion_tokens" if vendor == "openai" else "max_tokens"
+        kwargs[key] = p.max_output_tokens
+    if vendor == "openrouter":
+        reasoning: dict[str, Any] = {}
+        if p.reasoning_effort:
+            reasoning["effort"] = p.reasoning_effort
+        elif p.thinking_budget:
+            reasoning["max_tokens"] = p.thinking_budget
+        if reasoning:
+            extra["reasoning"] = reasoning
+    elif vendor == "openai":
+        if p.reasoning_effort and families.is_openai_reasoning(model):
+            kwargs["reasoning_effort"] = p.reasoning_effort
+    elif vendor in (None, "demo") and p.reasoning_effort:
+        kwargs["reasoning_effort"] = p.reasoning_effort
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+class OpenAIChatAdapter:
+    def __init__(self, provider: ProviderConfig, api_key: str | None) -> None:
+        self.provider = provider
+        self.client = openai.AsyncOpenAI(
+            api_key=api_key or NO_KEY,
+            base_url=provider.base_url,
+            max_retries=provider.max_retries,
+            timeout=600.0,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    def warm_up(self) -> None:
+        _ = self.client.chat.completions  # imports the resource modules lazily loaded by the SDK
+        warmup.warm_up(self.provider.kind)
+
+    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        try:
+            stream = await self.client.chat.completions.create(**build_kwargs(self.provider, request))
+        except Exception as exc:
+            yield map_exception(exc)
+            return
+        splitter = ThinkSplitter()
+        finish: str | None = None
+        try:
+            async for chunk in stream:
+                raw_usage = chunk.usage
+                if raw_usage is not None:
+                    yield usage_of(raw_usage)
+                for choice in chunk.choices:
+                    if choice.index:
+                        continue
+                    delta = choice.delta
+                    if delta is not None:
+                        reasoning = reasoning_of(delta)
+                        if reasoning:
+                            yield ReasoningDelta(reasoning)
+                        content = delta.content
+                        if content:
+                            for ev in splitter.feed(content):
+                                yield ev
+                        if delta.refusal:
+                            yield TextDelta(delta.refusal, refusal=True)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+            for ev in splitter.flush():
+                yield ev
+            if finish is None:
+                yield StreamError(
+                    ErrorKind.NETWORK, "the stream ended before the provider's end marker (no finish_reason)"
+                )
+            else:
+                yield Done(finish)
+        except Exception as exc:
+            for ev in splitter.flush():
+                yield ev
+            yield map_exception(exc)
+        finally:
+            await stream.close()

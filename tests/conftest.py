@@ -1,0 +1,96 @@
+"""Shared fixtures: an isolated CHATLAB_HOME, an in-memory keyring, the loopback server,
+and a Runner wired to it with one provider per wire format."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from chatlab.core.config import Config, parse_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.orchestrator import Runner
+from chatlab.demo.server import DemoServer
+from chatlab.providers import make_adapter
+from tests.memkeyring import MemoryKeyring
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "sse"
+
+# Keys from the developer's environment must never leak into tests.
+for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY"):
+    os.environ.pop(_var, None)
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.memkeyring.MemoryKeyring"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CHATLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken"))
+    return tmp_path / "home"
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def server() -> Iterator[DemoServer]:
+    srv = DemoServer().start_in_thread()
+    yield srv
+    srv.stop_thread()
+
+
+def lab_config(srv: DemoServer, **extra: dict[str, object]) -> Config:
+    """Providers ``chat``, ``responses`` and ``anthropic`` on the loopback server."""
+    providers: dict[str, object] = {
+        "chat": {"kind": "openai-chat", "base_url": srv.openai_base_url, "needs_key": False},
+        "responses": {"kind": "openai-responses", "base_url": srv.openai_base_url, "needs_key": False},
+        "claude": {"kind": "anthropic", "base_url": srv.anthropic_base_url, "needs_key": False},
+    }
+    providers.update(extra)
+    return parse_config({"providers": providers})
+
+
+@pytest.fixture
+def runner(server: DemoServer) -> Runner:
+    return Runner(lab_config(server), KeyStore(), make_adapter)
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CHATLAB_HOME"] = str(home)
+    env["PYTHONPATH"] = str(ROOT)
+    env["CHATLAB_NO_PROGRESS"] = "1"
+    return env
+
+
+PYTHON = sys.executable
+
+
+def run_turn(runner: Runner, lanes: list[object], prompt: str = "hello", **kwargs: object):  # type: ignore[no-untyped-def]
+    """Run one turn of ``lanes`` to completion; returns (session, turn)."""
+    import asyncio
+
+    from chatlab.core.model import Session
+
+    session = Session(lanes=list(lanes))  # type: ignore[arg-type]
+    turn = session.new_turn(prompt)
+
+    async def go() -> None:
+        try:
+            await runner.turn(session, turn, **kwargs).run()  # type: ignore[arg-type]
+        finally:
+            await runner.aclose()
+
+    asyncio.run(go())
+    return session, turn

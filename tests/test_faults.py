@@ -1,0 +1,100 @@
+"""Every injected fault gives the right error kind, keeps the partial text, and leaves the
+other lanes alone; over all three wire formats, with the real SDKs on loopback HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatlab.core.events import ErrorKind
+from chatlab.core.model import Lane, Status
+from chatlab.core.orchestrator import Runner
+from chatlab.demo.scripts import DEMO_SCRIPTS
+from tests.conftest import run_turn
+
+FORMATS = ["chat", "responses", "claude"]
+ANSWER = DEMO_SCRIPTS["demo-fast"].answer
+
+CASES = [
+    # fault, expected kind, expected status, partial text expected
+    ("401", ErrorKind.AUTH, Status.ERROR, False),
+    ("429", ErrorKind.RATE_LIMIT, Status.ERROR, False),
+    ("500", ErrorKind.SERVER, Status.ERROR, False),
+    ("529", ErrorKind.OVERLOADED, Status.ERROR, False),
+    ("drop", ErrorKind.NETWORK, Status.INTERRUPTED, True),
+    ("error", ErrorKind.OVERLOADED, Status.ERROR, True),
+    ("malformed", ErrorKind.PROTOCOL, Status.ERROR, True),
+    ("stall", ErrorKind.TIMEOUT, Status.INTERRUPTED, True),
+    ("truncate", ErrorKind.NETWORK, Status.INTERRUPTED, True),
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fault,kind,status,partial", CASES, ids=[c[0] for c in CASES])
+def test_fault_stays_in_its_lane(
+    runner: Runner, fmt: str, fault: str, kind: ErrorKind, status: Status, partial: bool
+) -> None:
+    bad = Lane(fmt, f"demo-fast@tps=0,fault={fault},after=6,stall_s=20")
+    good = Lane(fmt, "demo-reasoner@tps=0")
+    other_format = Lane("chat" if fmt != "chat" else "claude", "demo-fast@tps=0")
+    _, turn = run_turn(runner, [bad, good, other_format], idle_timeout_s=1.0)
+    r = turn.responses[bad.id]
+    assert r.status is status, r.error
+    assert r.error is not None and r.error.kind is kind, r.error
+    assert r.error.message
+    if partial:
+        assert r.text and ANSWER.startswith(r.text), r.text
+        assert r.usage.estimated and r.usage.output_tokens > 0
+    else:
+        assert r.text == ""
+    if fault == "429":
+        assert r.error.retry_after_s == 7 and r.error.status_code == 429
+    if fault == "401":
+        assert r.error.status_code == 401
+    for lane in (good, other_format):
+        ok = turn.responses[lane.id]
+        assert ok.status is Status.OK and ok.error is None
+        assert not ok.usage.estimated and ok.usage.output_tokens > 0
+
+
+@pytest.mark.parametrize("fault,kind", [("failed", ErrorKind.SERVER), ("incomplete", ErrorKind.BAD_REQUEST)])
+def test_responses_failed_and_incomplete_keep_text(runner: Runner, fault: str, kind: ErrorKind) -> None:
+    bad = Lane("responses", f"demo-fast@tps=0,fault={fault},after=5")
+    _, turn = run_turn(runner, [bad])
+    r = turn.responses[bad.id]
+    assert r.status is Status.ERROR and r.error is not None and r.error.kind is kind
+    assert r.text and ANSWER.startswith(r.text)
+    if fault == "incomplete":  # billed usage still arrives with response.incomplete
+        assert not r.usage.estimated and r.usage.output_tokens == 5
+
+
+def test_unknown_model_is_not_found(runner: Runner) -> None:
+    lanes = [Lane(f, "no-such-model") for f in FORMATS]
+    _, turn = run_turn(runner, lanes)
+    for lane in lanes:
+        r = turn.responses[lane.id]
+        assert r.status is Status.ERROR and r.error is not None
+        assert r.error.kind is ErrorKind.NOT_FOUND and "no-such-model" in r.error.message
+
+
+def test_wrong_key_is_auth(server, runner: Runner) -> None:  # type: ignore[no-untyped-def]
+    server.api_key = "the-right-key"
+    lanes = [Lane(f, "demo-fast@tps=0") for f in FORMATS]
+    _, turn = run_turn(runner, lanes)
+    assert {turn.responses[lane.id].error.kind for lane in lanes} == {ErrorKind.AUTH}  # type: ignore[union-attr]
+
+
+def test_connection_refused_is_network(runner: Runner) -> None:
+    from chatlab.core.config import parse_config
+    from chatlab.core.keys import KeyStore
+    from chatlab.providers import make_adapter
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = parse_config({"providers": {"dead": {"kind": "openai-chat", "base_url": f"http://127.0.0.1:{port}/v1",
+                                                  "needs_key": False}}})
+    _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
+    r = next(iter(turn.responses.values()))
+    assert r.status is Status.INTERRUPTED and r.error is not None and r.error.kind is ErrorKind.NETWORK
