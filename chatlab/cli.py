@@ -25,7 +25,6 @@ from typing import IO, Any, NoReturn
 from chatlab import __version__
 from chatlab.core import format as fmt
 from chatlab.core.config import Config, ConfigError, load_config, paths
-from chatlab.core.events import StreamEvent
 from chatlab.core.export import document
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
@@ -54,17 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     ask = sub.add_parser("ask", help="send one prompt to several models at once")
-    ask.add_argument("-m", "--model", action="append", default=[], metavar="PROVIDER:MODEL",
-                     help="a lane; repeat for more lanes (e.g. -m openai:gpt-4o -m demo:demo-fast)")
+    ask.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="a lane; repeat for more lanes (e.g. -m openai:gpt-4o -m demo:demo-fast)",
+    )
     ask.add_argument("--system", help="system prompt for every lane")
-    ask.add_argument("--temperature", type=float, help="sampling temperature (dropped where a model rejects it)")
+    ask.add_argument(
+        "--temperature", type=float, help="sampling temperature (dropped where a model rejects it)"
+    )
     ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="max output tokens per lane")
     ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort for reasoning models")
-    ask.add_argument("--thinking-budget", type=int, dest="thinking_budget",
-                     help="thinking budget in tokens (Claude, OpenRouter); 0 turns thinking off")
+    ask.add_argument(
+        "--thinking-budget",
+        type=int,
+        dest="thinking_budget",
+        help="thinking budget in tokens (Claude, OpenRouter); 0 turns thinking off",
+    )
     ask.add_argument("--timeout", type=float, help="total seconds allowed per lane")
-    ask.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT_S, dest="idle_timeout",
-                     help="seconds without data before a lane times out (default %(default)g)")
+    ask.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        dest="idle_timeout",
+        help="seconds without data before a lane times out (default %(default)g)",
+    )
     ask.add_argument("--json", action="store_true", help="print the session document as JSON")
     ask.add_argument("--no-save", action="store_true", dest="no_save", help="do not keep the session")
     ask.add_argument("prompt", nargs="?", help="the prompt; read from stdin when omitted or '-'")
@@ -184,7 +200,9 @@ def _print_text(session: Session, out: IO[str]) -> None:
 
 def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     if not args.model:
-        raise UsageError("no model given: add -m PROVIDER:MODEL (try -m demo:demo-reasoner -m demo:demo-fast)")
+        raise UsageError(
+            "no model given: add -m PROVIDER:MODEL (try -m demo:demo-reasoner -m demo:demo-fast)"
+        )
     params = LaneParams(
         system=args.system,
         temperature=args.temperature,
@@ -271,19 +289,23 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
         key = store.source(p).where if p.needs_key else "no key needed"
         url = p.base_url or ("built-in loopback server" if name == "demo" else "default endpoint")
         stdout.write(f"{name:<14} {p.kind:<17} {url:<40} key: {key}\n")
-    stdout.write(f"config: {config.source or paths().config_file} ({'found' if config.source else 'absent'})\n")
+    stdout.write(
+        f"config: {config.source or paths().config_file} ({'found' if config.source else 'absent'})\n"
+    )
     return 0
 
 
 def launch_gui() -> int:
+    import importlib
+
     try:
-        from chatlab.app import main as app_main
-    except ImportError as exc:
+        app = importlib.import_module("chatlab.app")
+    except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("chatlab.app"):
             print("chatlab: the desktop window is not built yet; try `chatlab ask --help`", file=sys.stderr)
             return 2
         raise
-    return app_main()
+    return int(app.main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,16 +3,19 @@ and a Runner wired to it with one provider per wire format."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
 
 from chatlab.core.config import Config, parse_config
 from chatlab.core.keys import KeyStore
+from chatlab.core.model import Lane, Session, Turn
 from chatlab.core.orchestrator import Runner
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
@@ -77,18 +80,16 @@ def subprocess_env(home: Path) -> dict[str, str]:
 PYTHON = sys.executable
 
 
-def run_turn(runner: Runner, lanes: list[object], prompt: str = "hello", **kwargs: object):  # type: ignore[no-untyped-def]
-    """Run one turn of ``lanes`` to completion; returns (session, turn)."""
-    import asyncio
-
-    from chatlab.core.model import Session
-
-    session = Session(lanes=list(lanes))  # type: ignore[arg-type]
+def run_turn(
+    runner: Runner, lanes: Sequence[Lane], prompt: str = "hello", **kwargs: Any
+) -> tuple[Session, Turn]:
+    """Run one turn of ``lanes`` to completion."""
+    session = Session(lanes=list(lanes))
     turn = session.new_turn(prompt)
 
     async def go() -> None:
         try:
-            await runner.turn(session, turn, **kwargs).run()  # type: ignore[arg-type]
+            await runner.turn(session, turn, **kwargs).run()
         finally:
             await runner.aclose()
 

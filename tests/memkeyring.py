@@ -6,11 +6,11 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 
-class MemoryKeyring(KeyringBackend):  # type: ignore[misc]
+class MemoryKeyring(KeyringBackend):
     priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -9,6 +9,7 @@ from chatlab.core.events import ErrorKind
 from chatlab.core.model import Lane, Status
 from chatlab.core.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
+from chatlab.demo.server import DemoServer
 from tests.conftest import run_turn
 
 FORMATS = ["chat", "responses", "claude"]
@@ -76,7 +77,7 @@ def test_unknown_model_is_not_found(runner: Runner) -> None:
         assert r.error.kind is ErrorKind.NOT_FOUND and "no-such-model" in r.error.message
 
 
-def test_wrong_key_is_auth(server, runner: Runner) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_key_is_auth(server: DemoServer, runner: Runner) -> None:
     server.api_key = "the-right-key"
     lanes = [Lane(f, "demo-fast@tps=0") for f in FORMATS]
     _, turn = run_turn(runner, lanes)
@@ -84,17 +85,22 @@ def test_wrong_key_is_auth(server, runner: Runner) -> None:  # type: ignore[no-u
 
 
 def test_connection_refused_is_network(runner: Runner) -> None:
+    import socket
+
     from chatlab.core.config import parse_config
     from chatlab.core.keys import KeyStore
     from chatlab.providers import make_adapter
 
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = parse_config({"providers": {"dead": {"kind": "openai-chat", "base_url": f"http://127.0.0.1:{port}/v1",
-                                                  "needs_key": False}}})
+    config = parse_config(
+        {
+            "providers": {
+                "dead": {"kind": "openai-chat", "base_url": f"http://127.0.0.1:{port}/v1", "needs_key": False}
+            }
+        }
+    )
     _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
     r = next(iter(turn.responses.values()))
     assert r.status is Status.INTERRUPTED and r.error is not None and r.error.kind is ErrorKind.NETWORK

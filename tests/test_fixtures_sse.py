@@ -28,7 +28,9 @@ def replay(server: DemoServer, fixture: str, kind: str, vendor: str, model: str,
 
 @pytest.mark.parametrize("chunk", [5, 97, 4096])
 def test_openai_chat_with_usage(server: DemoServer, chunk: int) -> None:
-    r = replay(server, "openai_chat_completions_usage.sse", "openai-chat", "openai", "gpt-4o-2024-08-06", chunk)
+    r = replay(
+        server, "openai_chat_completions_usage.sse", "openai-chat", "openai", "gpt-4o-2024-08-06", chunk
+    )
     assert r.status is Status.OK and r.finish_reason == "stop"
     assert r.text.startswith("I'm unable to provide real-time weather updates.")
     assert r.text.endswith("weather app.") and len(r.text) == 159
@@ -40,8 +42,9 @@ def test_openai_chat_with_usage(server: DemoServer, chunk: int) -> None:
 
 
 def test_openai_responses_reasoning_summary(server: DemoServer) -> None:
-    r = replay(server, "openai_responses_reasoning_summary.sse", "openai-responses", "openai",
-               "o4-mini-2025-04-16")
+    r = replay(
+        server, "openai_responses_reasoning_summary.sse", "openai-responses", "openai", "o4-mini-2025-04-16"
+    )
     assert r.status is Status.OK
     assert r.reasoning == "**Calculating a simple sum**"
     assert r.text == "The sum of the first 5 positive integers is 15."
@@ -52,7 +55,9 @@ def test_openai_responses_reasoning_summary(server: DemoServer) -> None:
 
 
 def test_anthropic_thinking(server: DemoServer) -> None:
-    r = replay(server, "anthropic_messages_thinking.sse", "anthropic", "anthropic", "claude-sonnet-4-20250514")
+    r = replay(
+        server, "anthropic_messages_thinking.sse", "anthropic", "anthropic", "claude-sonnet-4-20250514"
+    )
     assert r.status is Status.OK and r.finish_reason == "end_turn"
     assert r.reasoning.startswith("This is a straightforward question about pedestrian safety.")
     assert len(r.reasoning) == 202
@@ -66,7 +71,9 @@ def test_anthropic_thinking(server: DemoServer) -> None:
 
 
 def test_deepseek_reasoning_content(server: DemoServer) -> None:
-    r = replay(server, "deepseek_reasoner_reasoning_content.sse", "openai-chat", "deepseek", "deepseek-reasoner")
+    r = replay(
+        server, "deepseek_reasoner_reasoning_content.sse", "openai-chat", "deepseek", "deepseek-reasoner"
+    )
     assert r.status is Status.OK
     assert r.reasoning.startswith('Hmm, the user just said "Hello".') and len(r.reasoning) == 882
     assert r.text == "Hello there! 😊 How can I help you today?"
@@ -76,8 +83,13 @@ def test_deepseek_reasoning_content(server: DemoServer) -> None:
 
 
 def test_openrouter_reasoning_details_not_doubled(server: DemoServer) -> None:
-    r = replay(server, "openrouter_claude_reasoning_details.sse", "openai-chat", "openrouter",
-               "anthropic/claude-sonnet-4.5")
+    r = replay(
+        server,
+        "openrouter_claude_reasoning_details.sse",
+        "openai-chat",
+        "openrouter",
+        "anthropic/claude-sonnet-4.5",
+    )
     assert r.status is Status.OK
     # Both delta.reasoning and delta.reasoning_details carry the text; it must appear once.
     assert r.reasoning == "This is a simple arithmetic question. 2+2 equals 4."

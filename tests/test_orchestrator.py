@@ -27,13 +27,12 @@ def test_cancel_one_lane_leaves_the_others_running(runner: Runner) -> None:
             seen.append(lane.id)
             run.cancel(lane.id)
 
+    run = runner.turn(session, turn, listener=listener)
+
     async def go() -> None:
-        nonlocal run
-        run = runner.turn(session, turn, listener=listener)
         await run.run()
         await runner.aclose()
 
-    run = None  # type: ignore[assignment]
     asyncio.run(go())
     r = turn.responses[victim.id]
     assert seen == [victim.id]
@@ -81,8 +80,12 @@ def test_total_timeout(server: DemoServer, runner: Runner) -> None:
 
 
 def test_each_lane_keeps_its_own_history(server: DemoServer, runner: Runner) -> None:
-    lanes = [Lane("chat", "echo"), Lane("responses", "echo"), Lane("claude", "echo"),
-             Lane("chat", "echo@fault=500")]
+    lanes = [
+        Lane("chat", "echo"),
+        Lane("responses", "echo"),
+        Lane("claude", "echo"),
+        Lane("chat", "echo@fault=500"),
+    ]
     session = Session(lanes=lanes)
 
     async def go() -> None:
@@ -100,7 +103,12 @@ def test_each_lane_keeps_its_own_history(server: DemoServer, runner: Runner) -> 
     bodies = [e.body for e in server.log if e.body and e.body.get("model") == "echo"]
     third_chat = [b for b in bodies if "messages" in b and len(b["messages"]) == 5]
     assert third_chat and [m["role"] for m in third_chat[0]["messages"]] == [
-        "user", "assistant", "user", "assistant", "user"]
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
 
 
 def test_live_estimate_then_provider_usage(server: DemoServer, runner: Runner) -> None:
@@ -132,7 +140,10 @@ def test_live_estimate_then_provider_usage(server: DemoServer, runner: Runner) -
 
 
 def test_hidden_reasoning_is_a_count(server: DemoServer, runner: Runner) -> None:
-    lanes = [Lane("chat", "demo-hidden@tps=0,think_delay_s=0"), Lane("responses", "demo-hidden@tps=0,think_delay_s=0")]
+    lanes = [
+        Lane("chat", "demo-hidden@tps=0,think_delay_s=0"),
+        Lane("responses", "demo-hidden@tps=0,think_delay_s=0"),
+    ]
     _, turn = run_turn(runner, lanes)
     for lane in lanes:
         r = turn.responses[lane.id]
@@ -143,7 +154,9 @@ def test_hidden_reasoning_is_a_count(server: DemoServer, runner: Runner) -> None
 
 
 def test_redacted_thinking_shows_a_placeholder(server: DemoServer, runner: Runner) -> None:
-    _, turn = run_turn(runner, [Lane("claude", "demo-fast@tps=0,redacted=1", LaneParams(thinking_budget=2048))])
+    _, turn = run_turn(
+        runner, [Lane("claude", "demo-fast@tps=0,redacted=1", LaneParams(thinking_budget=2048))]
+    )
     r = next(iter(turn.responses.values()))
     assert r.status is Status.OK and "redacted thinking" in r.reasoning
 

@@ -47,10 +47,14 @@ def test_unknown_price_is_none_not_zero() -> None:
 
 
 def test_user_override_wins_and_partial_override_patches() -> None:
-    config = parse_config({"prices": {
-        "ollama:llama3": {"input": 0.0, "output": 0.0},
-        "openai:gpt-4o": {"output": 12.0},
-    }})
+    config = parse_config(
+        {
+            "prices": {
+                "ollama:llama3": {"input": 0.0, "output": 0.0},
+                "openai:gpt-4o": {"output": 12.0},
+            }
+        }
+    )
     local = pricing.lookup(config, "ollama", "llama3")
     assert local is not None and local.input == 0 and "config.toml" in local.source
     patched = pricing.lookup(config, "openai", "gpt-4o")
@@ -66,8 +70,12 @@ def test_openai_bills_cached_input_at_the_cached_rate() -> None:
 def test_anthropic_adds_cache_writes_and_reads() -> None:
     price = pricing.lookup(parse_config({}), "anthropic", "claude-sonnet-4-5")
     # total input 1M = 500k uncached + 300k cache read + 200k cache write
-    usage = Usage(input_tokens=1_000_000, cached_input_tokens=300_000, cache_write_input_tokens=200_000,
-                  output_tokens=10_000)
+    usage = Usage(
+        input_tokens=1_000_000,
+        cached_input_tokens=300_000,
+        cache_write_input_tokens=200_000,
+        output_tokens=10_000,
+    )
     assert pricing.cost(usage, price) == pytest.approx(0.5 * 3.00 + 0.3 * 0.30 + 0.2 * 3.75 + 0.01 * 15.00)
 
 

@@ -42,7 +42,7 @@ def test_one_character_chunks_stream_live() -> None:
     assert sum(isinstance(e, ReasoningDelta) for e in events[:first_text]) > 10
 
 
-@pytest.mark.parametrize("a,b", itertools.combinations(range(1, 20), 2))
+@pytest.mark.parametrize("a,b", list(itertools.combinations(range(1, 20), 2)))
 def test_three_way_cuts_around_both_tags(a: int, b: int) -> None:
     src = "  <think>x</think>ok"
     reasoning, text, _ = split([src[:a], src[a:b], src[b:]])
@@ -59,8 +59,16 @@ def test_unclosed_think_at_end_of_stream_is_reasoning() -> None:
 
 
 def test_think_tags_over_the_wire(server: DemoServer, runner: Runner) -> None:
-    server.add("thinker", Script(reasoning="Let me think about it.", answer="Forty-two.",
-                                 reasoning_field="think", chunk_min=1, chunk_max=3))
+    server.add(
+        "thinker",
+        Script(
+            reasoning="Let me think about it.",
+            answer="Forty-two.",
+            reasoning_field="think",
+            chunk_min=1,
+            chunk_max=3,
+        ),
+    )
     _, turn = run_turn(runner, [Lane("chat", "thinker")])
     r = next(iter(turn.responses.values()))
     assert r.status is Status.OK

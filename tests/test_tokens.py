@@ -61,9 +61,14 @@ def test_exact_counts_with_a_local_vocabulary(no_network: None, tmp_path: Path) 
 def test_vocabulary_in_the_tiktoken_cache(no_network: None, tmp_path: Path) -> None:
     import tiktoken_ext
 
-    shipped = next(Path(p) / "data" / "cl100k_base.tiktoken" for p in tiktoken_ext.__path__
-                   if (Path(p) / "data" / "cl100k_base.tiktoken").exists())
+    shipped = next(
+        Path(p) / "data" / "cl100k_base.tiktoken"
+        for p in tiktoken_ext.__path__
+        if (Path(p) / "data" / "cl100k_base.tiktoken").exists()
+    )
     url, _ = tokens._VOCABS["cl100k_base"]
     (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_bytes(shipped.read_bytes())
     # With no package on the search path, only the cache can provide it.
-    assert tokens.Estimator(cache=tmp_path, search_path=[]).count("hello world").method == "tiktoken:cl100k_base"
+    assert (
+        tokens.Estimator(cache=tmp_path, search_path=[]).count("hello world").method == "tiktoken:cl100k_base"
+    )

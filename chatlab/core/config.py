@@ -147,9 +147,7 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     base = PRESETS.get(name)
     kind = table.get("kind", base.kind if base else None)
     if kind not in KINDS:
-        raise ConfigError(
-            f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {kind!r}"
-        )
+        raise ConfigError(f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {kind!r}")
     for key in ("base_url", "api_key_env", "vendor"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")

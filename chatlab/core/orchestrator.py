@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Protocol
 
 from chatlab.core import pricing
@@ -36,7 +36,7 @@ from chatlab.core.tokens import count_messages, count_tokens
 
 
 class Adapter(Protocol):
-    def stream(self, request: Request) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]: ...
 
     def warm_up(self) -> None:
         """Do one-time CPU work (SDK model building); called in a worker thread."""
@@ -80,7 +80,8 @@ class Runner:
         if provider.needs_key and not self.keys.source(provider).found:
             envs = " or ".join(provider.env_candidates) or "an api_key_env in config.toml"
             raise ConfigError(
-                f"no API key for provider {provider.name!r}: run `chatlab keys set {provider.name}` or set {envs}"
+                f"no API key for provider {provider.name!r}: "
+                f"run `chatlab keys set {provider.name}` or set {envs}"
             )
         if not provider.base_url and provider.name == "demo":
             raise ConfigError("the demo provider has no server; start it with chatlab.demo")
@@ -227,7 +228,7 @@ class TurnRun:
         self,
         lane: Lane,
         resp: Response,
-        events: AsyncIterator[StreamEvent],
+        events: AsyncGenerator[StreamEvent, None],
         loop: asyncio.AbstractEventLoop,
     ) -> Done | StreamError:
         idle = self.idle_timeout_s

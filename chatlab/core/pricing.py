@@ -62,9 +62,9 @@ def _match(table: dict[str, Any], key: str) -> Any:
         return table[key]
     best = None
     for candidate in table:
-        if key.startswith(candidate) and _SUFFIX.match(key[len(candidate) :]):
-            if best is None or len(candidate) > len(best):
-                best = candidate
+        fits = key.startswith(candidate) and _SUFFIX.match(key[len(candidate) :])
+        if fits and (best is None or len(candidate) > len(best)):
+            best = candidate
     return table[best] if best else None
 
 

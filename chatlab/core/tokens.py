@@ -93,7 +93,11 @@ class Estimator:
         url, _ = _VOCABS[name]
         folder = self._cache or cache_dir()
         found = [folder / hashlib.sha1(url.encode()).hexdigest()]
-        found += [Path(p) / "tiktoken_ext" / "data" / f"{name}.tiktoken" for p in (sys.path if self._search_path is None else self._search_path) if p]
+        found += [
+            Path(p) / "tiktoken_ext" / "data" / f"{name}.tiktoken"
+            for p in (sys.path if self._search_path is None else self._search_path)
+            if p
+        ]
         return found
 
     def _load_cached(self, name: str) -> Any:

@@ -12,7 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-FAULTS = ("401", "429", "500", "529", "drop", "error", "malformed", "stall", "truncate", "failed", "incomplete")
+FAULTS = (
+    "401",
+    "429",
+    "500",
+    "529",
+    "drop",
+    "error",
+    "malformed",
+    "stall",
+    "truncate",
+    "failed",
+    "incomplete",
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,9 @@ class Script:
     chunk_max: int = 4
     hidden_reasoning_tokens: int = 0
     think_delay_s: float = 0.0  # silence before the first token (hidden reasoning)
-    reasoning_field: str = "reasoning_content"  # chat: reasoning_content | reasoning | reasoning_details | think
+    reasoning_field: str = (
+        "reasoning_content"  # chat: reasoning_content | reasoning | reasoning_details | think
+    )
     fault: str | None = None
     after: int = 0  # chunks sent before a mid-stream fault
     retry_after: float = 7.0
@@ -34,6 +48,7 @@ class Script:
     refusal: bool = False
     redacted: bool = False  # Anthropic: send a redacted_thinking block
     echo: bool = False  # answer with the prompt and the number of messages received
+    repeat: int = 1  # repeat reasoning and answer this many times (long streams for benchmarks)
 
     def with_options(self, options: str) -> Script:
         """Apply ``key=value,key=value`` overrides; unknown keys raise ValueError."""

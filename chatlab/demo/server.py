@@ -223,9 +223,20 @@ class DemoServer:
         content_type: str = "application/json",
         extra: dict[str, str] | None = None,
     ) -> None:
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-                  500: "Internal Server Error", 529: "Overloaded"}.get(status, "Error")
-        head = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            529: "Overloaded",
+        }.get(status, "Error")
+        head = [
+            f"HTTP/1.1 {status} {reason}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+        ]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         await writer.drain()
@@ -243,16 +254,24 @@ class DemoServer:
         entry = LoggedRequest(method, path, headers, body)
         self.log.append(entry)
         fmt = (
-            "chat" if path.endswith("/chat/completions")
-            else "responses" if path.endswith("/responses")
-            else "anthropic" if path.endswith("/messages")
-            else "models" if path.endswith("/models")
+            "chat"
+            if path.endswith("/chat/completions")
+            else "responses"
+            if path.endswith("/responses")
+            else "anthropic"
+            if path.endswith("/messages")
+            else "models"
+            if path.endswith("/models")
             else None
         )
         if fmt == "models" and method == "GET":
-            data = [{"id": n, "object": "model", "type": "model", "display_name": n, "owned_by": "chatlab"}
-                    for n in sorted(self.scripts) + sorted(self.replays)]
-            await self._send(writer, 200, json.dumps({"object": "list", "data": data, "has_more": False}).encode())
+            data = [
+                {"id": n, "object": "model", "type": "model", "display_name": n, "owned_by": "chatlab"}
+                for n in sorted(self.scripts) + sorted(self.replays)
+            ]
+            await self._send(
+                writer, 200, json.dumps({"object": "list", "data": data, "has_more": False}).encode()
+            )
             return True
         if fmt is None or method != "POST" or body is None:
             await self._send(writer, 404, b'{"error":{"message":"no such route","type":"not_found_error"}}')
@@ -277,8 +296,12 @@ class DemoServer:
             await self._error(writer, fmt, int(script.fault), retry_after=script.retry_after)
             return True
         plan = self._plan(script, body, model)
-        entry.usage = {"input_tokens": plan.input_tokens, "output_tokens": plan.output_tokens,
-                       "reasoning_tokens": plan.reasoning_tokens, "cached_input_tokens": script.cached_input_tokens}
+        entry.usage = {
+            "input_tokens": plan.input_tokens,
+            "output_tokens": plan.output_tokens,
+            "reasoning_tokens": plan.reasoning_tokens,
+            "cached_input_tokens": script.cached_input_tokens,
+        }
         return await self._stream(writer, fmt, script, plan, body)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -288,15 +311,21 @@ class DemoServer:
         return given == self.api_key
 
     async def _error(
-        self, writer: asyncio.StreamWriter, fmt: str, status: int, message: str | None = None,
+        self,
+        writer: asyncio.StreamWriter,
+        fmt: str,
+        status: int,
+        message: str | None = None,
         retry_after: float = 7.0,
     ) -> None:
-        kinds = {401: ("authentication_error", "invalid_api_key", "Incorrect API key provided."),
-                 400: ("invalid_request_error", "invalid_request", "Invalid request."),
-                 404: ("not_found_error", "model_not_found", "Not found."),
-                 429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached; please retry later."),
-                 500: ("api_error", "server_error", "The server had an error while processing your request."),
-                 529: ("overloaded_error", "server_is_overloaded", "Overloaded")}
+        kinds = {
+            401: ("authentication_error", "invalid_api_key", "Incorrect API key provided."),
+            400: ("invalid_request_error", "invalid_request", "Invalid request."),
+            404: ("not_found_error", "model_not_found", "Not found."),
+            429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached; please retry later."),
+            500: ("api_error", "server_error", "The server had an error while processing your request."),
+            529: ("overloaded_error", "server_is_overloaded", "Overloaded"),
+        }
         etype, code, default = kinds.get(status, ("api_error", "server_error", "error"))
         message = message or default
         if fmt == "anthropic":
@@ -313,13 +342,15 @@ class DemoServer:
         text_in, n_messages, last_user = _messages_text(body)
         seed = int.from_bytes(hashlib.sha256(f"{model}\n{text_in}".encode()).digest()[:8], "big")
         rng = random.Random(seed)
-        answer = script.answer
+        answer = script.answer * script.repeat
         if script.echo:
             answer = f"echo (turn {(n_messages + 1) // 2}): {last_user}"
-        reasoning = _chunks(script.reasoning, script.chunk_min, script.chunk_max, rng)
+        reasoning = _chunks(script.reasoning * script.repeat, script.chunk_min, script.chunk_max, rng)
         chunks = _chunks(answer, script.chunk_min, script.chunk_max, rng)
         r_tokens = script.hidden_reasoning_tokens or len(reasoning)
-        return _Plan(reasoning, chunks, approximate(text_in) + 3 * n_messages, r_tokens, r_tokens + len(chunks))
+        return _Plan(
+            reasoning, chunks, approximate(text_in) + 3 * n_messages, r_tokens, r_tokens + len(chunks)
+        )
 
     async def _replay(self, writer: asyncio.StreamWriter, replay: Replay) -> None:
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -340,8 +371,11 @@ class DemoServer:
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         head += "Transfer-Encoding: chunked\r\n\r\n"
         writer.write(head.encode())
-        events = {"chat": self._chat_events, "responses": self._responses_events,
-                  "anthropic": self._anthropic_events}[fmt](script, plan, body)
+        events = {
+            "chat": self._chat_events,
+            "responses": self._responses_events,
+            "anthropic": self._anthropic_events,
+        }[fmt](script, plan, body)
         loop = asyncio.get_running_loop()
         rate = script.tokens_per_s
         t0 = loop.time()
@@ -393,29 +427,73 @@ class DemoServer:
             if fmt == "anthropic":
                 payload = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index"\n\n'
             elif fmt == "responses":
-                payload = b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta",\n\n'
+                payload = (
+                    b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta",\n\n'
+                )
         elif fmt == "anthropic":
-            payload = _sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-                           "error")
+            payload = _sse(
+                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
+            )
         elif fmt == "responses":
             if fault == "failed":
-                payload = _sse({"type": "response.failed", "sequence_number": seq, "response": {
-                    "id": "resp_fault", "object": "response", "status": "failed", "output": [],
-                    "error": {"code": "server_error", "message": "The model failed to finish."},
-                    "usage": None}}, "response.failed")
+                payload = _sse(
+                    {
+                        "type": "response.failed",
+                        "sequence_number": seq,
+                        "response": {
+                            "id": "resp_fault",
+                            "object": "response",
+                            "status": "failed",
+                            "output": [],
+                            "error": {"code": "server_error", "message": "The model failed to finish."},
+                            "usage": None,
+                        },
+                    },
+                    "response.failed",
+                )
             elif fault == "incomplete":
-                payload = _sse({"type": "response.incomplete", "sequence_number": seq, "response": {
-                    "id": "resp_fault", "object": "response", "status": "incomplete", "output": [],
-                    "incomplete_details": {"reason": "max_output_tokens"},
-                    "usage": {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
-                              "output_tokens": seq, "output_tokens_details": {"reasoning_tokens": 0},
-                              "total_tokens": 10 + seq}}}, "response.incomplete")
+                payload = _sse(
+                    {
+                        "type": "response.incomplete",
+                        "sequence_number": seq,
+                        "response": {
+                            "id": "resp_fault",
+                            "object": "response",
+                            "status": "incomplete",
+                            "output": [],
+                            "incomplete_details": {"reason": "max_output_tokens"},
+                            "usage": {
+                                "input_tokens": 10,
+                                "input_tokens_details": {"cached_tokens": 0},
+                                "output_tokens": seq,
+                                "output_tokens_details": {"reasoning_tokens": 0},
+                                "total_tokens": 10 + seq,
+                            },
+                        },
+                    },
+                    "response.incomplete",
+                )
             else:
-                payload = _sse({"type": "error", "sequence_number": seq, "code": "server_is_overloaded",
-                                "message": "The server is overloaded.", "param": None}, "error")
+                payload = _sse(
+                    {
+                        "type": "error",
+                        "sequence_number": seq,
+                        "code": "server_is_overloaded",
+                        "message": "The server is overloaded.",
+                        "param": None,
+                    },
+                    "error",
+                )
         else:
-            payload = _sse({"error": {"message": "The upstream provider is overloaded.",
-                                      "type": "server_error", "code": "server_is_overloaded"}})
+            payload = _sse(
+                {
+                    "error": {
+                        "message": "The upstream provider is overloaded.",
+                        "type": "server_error",
+                        "code": "server_is_overloaded",
+                    }
+                }
+            )
         writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
         await writer.drain()
         return True
@@ -428,8 +506,15 @@ class DemoServer:
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+            return _sse(
+                {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                }
+            )
 
         yield chunk({"role": "assistant", "content": ""}), False
         field_ = s.reasoning_field
@@ -440,8 +525,13 @@ class DemoServer:
         else:
             for piece in plan.reasoning:
                 if field_ == "reasoning_details":
-                    d: dict[str, Any] = {"content": "", "reasoning": None, "reasoning_details": [
-                        {"type": "reasoning.text", "text": piece, "format": "unknown", "index": 0}]}
+                    d: dict[str, Any] = {
+                        "content": "",
+                        "reasoning": None,
+                        "reasoning_details": [
+                            {"type": "reasoning.text", "text": piece, "format": "unknown", "index": 0}
+                        ],
+                    }
                 else:
                     d = {"content": None, field_: piece}
                 yield chunk(d), True
@@ -459,16 +549,35 @@ class DemoServer:
             }
             if s.cost is not None:
                 usage["cost"] = s.cost
-            yield _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                        "choices": [], "usage": usage}), False
+            yield (
+                _sse(
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [],
+                        "usage": usage,
+                    }
+                ),
+                False,
+            )
         yield b"data: [DONE]\n\n", False
 
     def _responses_events(self, s: Script, plan: _Plan, body: dict[str, Any]) -> Iterator[tuple[bytes, bool]]:
         rid = f"resp_demo{next(self._ids)}"
         seq = itertools.count()
         model = body.get("model", "")
-        base = {"id": rid, "object": "response", "created_at": int(time.time()), "model": model,
-                "output": [], "error": None, "incomplete_details": None, "usage": None}
+        base = {
+            "id": rid,
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": model,
+            "output": [],
+            "error": None,
+            "incomplete_details": None,
+            "usage": None,
+        }
 
         def ev(kind: str, **data: Any) -> bytes:
             return _sse({"type": kind, "sequence_number": next(seq), **data}, kind)
@@ -478,85 +587,242 @@ class DemoServer:
         idx = 0
         if plan.reasoning or s.hidden_reasoning_tokens:
             rs = f"rs_{rid}"
-            yield ev("response.output_item.added", output_index=idx,
-                     item={"id": rs, "type": "reasoning", "summary": []}), False
+            yield (
+                ev(
+                    "response.output_item.added",
+                    output_index=idx,
+                    item={"id": rs, "type": "reasoning", "summary": []},
+                ),
+                False,
+            )
             if plan.reasoning:
-                yield ev("response.reasoning_summary_part.added", item_id=rs, output_index=idx, summary_index=0,
-                         part={"type": "summary_text", "text": ""}), False
+                yield (
+                    ev(
+                        "response.reasoning_summary_part.added",
+                        item_id=rs,
+                        output_index=idx,
+                        summary_index=0,
+                        part={"type": "summary_text", "text": ""},
+                    ),
+                    False,
+                )
                 for piece in plan.reasoning:
-                    yield ev("response.reasoning_summary_text.delta", item_id=rs, output_index=idx,
-                             summary_index=0, delta=piece), True
+                    yield (
+                        ev(
+                            "response.reasoning_summary_text.delta",
+                            item_id=rs,
+                            output_index=idx,
+                            summary_index=0,
+                            delta=piece,
+                        ),
+                        True,
+                    )
                 text = "".join(plan.reasoning)
-                yield ev("response.reasoning_summary_text.done", item_id=rs, output_index=idx,
-                         summary_index=0, text=text), False
-            yield ev("response.output_item.done", output_index=idx,
-                     item={"id": rs, "type": "reasoning", "summary": []}), False
+                yield (
+                    ev(
+                        "response.reasoning_summary_text.done",
+                        item_id=rs,
+                        output_index=idx,
+                        summary_index=0,
+                        text=text,
+                    ),
+                    False,
+                )
+            yield (
+                ev(
+                    "response.output_item.done",
+                    output_index=idx,
+                    item={"id": rs, "type": "reasoning", "summary": []},
+                ),
+                False,
+            )
             idx += 1
         mid = f"msg_{rid}"
-        yield ev("response.output_item.added", output_index=idx,
-                 item={"id": mid, "type": "message", "status": "in_progress", "content": [],
-                       "role": "assistant"}), False
+        yield (
+            ev(
+                "response.output_item.added",
+                output_index=idx,
+                item={
+                    "id": mid,
+                    "type": "message",
+                    "status": "in_progress",
+                    "content": [],
+                    "role": "assistant",
+                },
+            ),
+            False,
+        )
         part = "refusal" if s.refusal else "output_text"
-        yield ev("response.content_part.added", item_id=mid, output_index=idx, content_index=0,
-                 part={"type": part, "annotations": [], "text": ""}), False
+        yield (
+            ev(
+                "response.content_part.added",
+                item_id=mid,
+                output_index=idx,
+                content_index=0,
+                part={"type": part, "annotations": [], "text": ""},
+            ),
+            False,
+        )
         for piece in plan.answer:
             kind = "response.refusal.delta" if s.refusal else "response.output_text.delta"
             yield ev(kind, item_id=mid, output_index=idx, content_index=0, delta=piece, logprobs=[]), True
         answer = "".join(plan.answer)
-        yield ev("response.output_text.done", item_id=mid, output_index=idx, content_index=0,
-                 text=answer, logprobs=[]), False
-        yield ev("response.output_item.done", output_index=idx,
-                 item={"id": mid, "type": "message", "status": "completed", "role": "assistant",
-                       "content": [{"type": part, "annotations": [], "text": answer}]}), False
-        usage = {"input_tokens": plan.input_tokens,
-                 "input_tokens_details": {"cached_tokens": s.cached_input_tokens},
-                 "output_tokens": plan.output_tokens,
-                 "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
-                 "total_tokens": plan.input_tokens + plan.output_tokens}
+        yield (
+            ev(
+                "response.output_text.done",
+                item_id=mid,
+                output_index=idx,
+                content_index=0,
+                text=answer,
+                logprobs=[],
+            ),
+            False,
+        )
+        yield (
+            ev(
+                "response.output_item.done",
+                output_index=idx,
+                item={
+                    "id": mid,
+                    "type": "message",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": part, "annotations": [], "text": answer}],
+                },
+            ),
+            False,
+        )
+        usage = {
+            "input_tokens": plan.input_tokens,
+            "input_tokens_details": {"cached_tokens": s.cached_input_tokens},
+            "output_tokens": plan.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+            "total_tokens": plan.input_tokens + plan.output_tokens,
+        }
         yield ev("response.completed", response={**base, "status": "completed", "usage": usage}), False
 
     def _anthropic_events(self, s: Script, plan: _Plan, body: dict[str, Any]) -> Iterator[tuple[bytes, bool]]:
         mid = f"msg_demo{next(self._ids)}"
         cached = s.cached_input_tokens
         uncached = max(plan.input_tokens - cached, 0)
-        start_usage = {"input_tokens": uncached, "cache_creation_input_tokens": 0,
-                       "cache_read_input_tokens": cached, "output_tokens": 1}
-        yield _sse({"type": "message_start", "message": {
-            "id": mid, "type": "message", "role": "assistant", "model": body.get("model", ""), "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": start_usage}}, "message_start"), False
+        start_usage = {
+            "input_tokens": uncached,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached,
+            "output_tokens": 1,
+        }
+        yield (
+            _sse(
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": mid,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": body.get("model", ""),
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": start_usage,
+                    },
+                },
+                "message_start",
+            ),
+            False,
+        )
         idx = 0
         if s.redacted or s.hidden_reasoning_tokens:
-            yield _sse({"type": "content_block_start", "index": idx,
-                        "content_block": {"type": "redacted_thinking", "data": "EncryptedDemoBlob=="}},
-                       "content_block_start"), False
+            yield (
+                _sse(
+                    {
+                        "type": "content_block_start",
+                        "index": idx,
+                        "content_block": {"type": "redacted_thinking", "data": "EncryptedDemoBlob=="},
+                    },
+                    "content_block_start",
+                ),
+                False,
+            )
             yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
             idx += 1
         if plan.reasoning:
-            yield _sse({"type": "content_block_start", "index": idx,
-                        "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
-                       "content_block_start"), False
+            yield (
+                _sse(
+                    {
+                        "type": "content_block_start",
+                        "index": idx,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                    },
+                    "content_block_start",
+                ),
+                False,
+            )
             yield b'event: ping\ndata: {"type": "ping"}\n\n', False
             for piece in plan.reasoning:
-                yield _sse({"type": "content_block_delta", "index": idx,
-                            "delta": {"type": "thinking_delta", "thinking": piece}}, "content_block_delta"), True
-            yield _sse({"type": "content_block_delta", "index": idx,
-                        "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}},
-                       "content_block_delta"), False
+                yield (
+                    _sse(
+                        {
+                            "type": "content_block_delta",
+                            "index": idx,
+                            "delta": {"type": "thinking_delta", "thinking": piece},
+                        },
+                        "content_block_delta",
+                    ),
+                    True,
+                )
+            yield (
+                _sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": idx,
+                        "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"},
+                    },
+                    "content_block_delta",
+                ),
+                False,
+            )
             yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
             idx += 1
-        yield _sse({"type": "content_block_start", "index": idx, "content_block": {"type": "text", "text": ""}},
-                   "content_block_start"), False
+        yield (
+            _sse(
+                {"type": "content_block_start", "index": idx, "content_block": {"type": "text", "text": ""}},
+                "content_block_start",
+            ),
+            False,
+        )
         for piece in plan.answer:
-            yield _sse({"type": "content_block_delta", "index": idx,
-                        "delta": {"type": "text_delta", "text": piece}}, "content_block_delta"), True
+            yield (
+                _sse(
+                    {
+                        "type": "content_block_delta",
+                        "index": idx,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                    "content_block_delta",
+                ),
+                True,
+            )
         yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
-        delta_usage: dict[str, Any] = {"input_tokens": uncached, "cache_creation_input_tokens": 0,
-                                       "cache_read_input_tokens": cached, "output_tokens": plan.output_tokens}
+        delta_usage: dict[str, Any] = {
+            "input_tokens": uncached,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached,
+            "output_tokens": plan.output_tokens,
+        }
         if plan.reasoning_tokens:
             delta_usage["output_tokens_details"] = {"thinking_tokens": plan.reasoning_tokens}
         stop = "refusal" if s.refusal else "end_turn"
-        yield _sse({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": delta_usage}, "message_delta"), False
+        yield (
+            _sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": delta_usage,
+                },
+                "message_delta",
+            ),
+            False,
+        )
         yield _sse({"type": "message_stop"}, "message_stop"), False
 
 
@@ -572,8 +838,11 @@ def main(port: int = 8765) -> None:  # pragma: no cover - exercised via the CLI
 
     async def run() -> None:
         await server.start()
-        print(f"chatlab demo server on {server.openai_base_url} (OpenAI formats) and "
-              f"{server.anthropic_base_url} (Anthropic); models: {', '.join(sorted(server.scripts))}", flush=True)
+        print(
+            f"chatlab demo server on {server.openai_base_url} (OpenAI formats) and "
+            f"{server.anthropic_base_url} (Anthropic); models: {', '.join(sorted(server.scripts))}",
+            flush=True,
+        )
         assert server._server is not None
         await server._server.serve_forever()
 

@@ -15,7 +15,7 @@ earlier with thinking off, and dropped otherwise.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
@@ -96,7 +96,7 @@ class AnthropicAdapter:
         _ = self.client.messages  # imports the resource modules lazily loaded by the SDK
         warmup.warm_up(self.provider.kind)
 
-    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
             kwargs = build_kwargs(request)
         except ParamError as exc:
@@ -168,7 +168,9 @@ class AnthropicAdapter:
                     )
                     yield Done(stop_reason)
                     return
-            yield StreamError(ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)")
+            yield StreamError(
+                ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
+            )
         except Exception as exc:
             yield map_exception(exc)
         finally:

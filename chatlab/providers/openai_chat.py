@@ -12,7 +12,7 @@ The SDK swallows ``[DONE]``, so a ``finish_reason`` is this format's end marker.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
@@ -45,11 +45,16 @@ def _get(obj: Any, key: str) -> Any:
 
 
 def reasoning_of(delta: Any) -> str | None:
+    # The reasoning fields are not part of the SDK's schema: they live in the model's
+    # extras. Reading that dict directly avoids pydantic's slow failing-attribute path.
+    extra = delta if isinstance(delta, dict) else getattr(delta, "__pydantic_extra__", None)
+    if not extra:
+        return None
     for key in ("reasoning_content", "reasoning"):
-        value = _get(delta, key)
+        value = extra.get(key)
         if isinstance(value, str) and value:
             return value
-    details = _get(delta, "reasoning_details")
+    details = extra.get("reasoning_details")
     if details:
         parts = []
         for item in details:
@@ -138,7 +143,7 @@ class OpenAIChatAdapter:
         _ = self.client.chat.completions  # imports the resource modules lazily loaded by the SDK
         warmup.warm_up(self.provider.kind)
 
-    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
             stream = await self.client.chat.completions.create(**build_kwargs(self.provider, request))
         except Exception as exc:

@@ -12,7 +12,7 @@ end the lane with an error while keeping what was streamed. Requests are sent wi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
@@ -32,7 +32,6 @@ from chatlab.core.model import Request
 from chatlab.providers import families, warmup
 from chatlab.providers.errors import kind_for_code, map_exception
 from chatlab.providers.openai_chat import NO_KEY, _get
-
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -101,7 +100,7 @@ class OpenAIResponsesAdapter:
         _ = self.client.responses  # imports the resource modules lazily loaded by the SDK
         warmup.warm_up(self.provider.kind)
 
-    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
             stream = await self.client.responses.create(**build_kwargs(self.provider, request))
         except Exception as exc:
@@ -161,12 +160,15 @@ class OpenAIResponsesAdapter:
                     break
                 elif kind == "error":
                     code = _get(event, "code")
-                    yield StreamError(kind_for_code(code, ErrorKind.SERVER), str(_get(event, "message") or code))
+                    yield StreamError(
+                        kind_for_code(code, ErrorKind.SERVER), str(_get(event, "message") or code)
+                    )
                     ended = True
                     break
             if not ended:
                 yield StreamError(
-                    ErrorKind.NETWORK, "the stream ended before the provider's end marker (response.completed)"
+                    ErrorKind.NETWORK,
+                    "the stream ended before the provider's end marker (response.completed)",
                 )
         except Exception as exc:
             yield map_exception(exc)
