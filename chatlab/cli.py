@@ -141,7 +141,11 @@ class Progress:
         for lane in self.session.lanes:
             resp = self.responses[lane.id]
             usage = live_usage(resp)
-            tps = resp.timing.tokens_per_s(usage.output_tokens, now)
+            tps = (
+                resp.tokens_per_s()
+                if resp.status.finished
+                else resp.timing.tokens_per_s(usage.output_tokens, now)
+            )
             mark = "≈" if usage.estimated else ""
             line = f"{lane.display[:32]:<32} {fmt.state(resp):<11} {mark}{usage.output_tokens:>6,} tok"
             if tps:

@@ -146,3 +146,34 @@ def test_providers_lists_presets(home: Path) -> None:
     assert proc.returncode == 0
     for name in ("openai", "anthropic", "openrouter", "deepseek", "ollama", "demo"):
         assert f"\n{name} " in "\n" + proc.stdout
+
+
+def test_serve_demo_speaks_to_the_real_sdk(home: Path) -> None:
+    import socket
+
+    import openai
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "chatlab", "serve-demo", "--port", str(port)],
+        env=subprocess_env(home),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert f"127.0.0.1:{port}" in banner and "demo-reasoner" in banner
+        client = openai.OpenAI(api_key="x", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+        assert "demo-fast" in {m.id for m in client.models.list()}
+        stream = client.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "ping"}], stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert text == "echo (turn 1): ping"
+        client.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

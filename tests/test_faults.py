@@ -104,3 +104,13 @@ def test_connection_refused_is_network(runner: Runner) -> None:
     _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
     r = next(iter(turn.responses.values()))
     assert r.status is Status.INTERRUPTED and r.error is not None and r.error.kind is ErrorKind.NETWORK
+
+
+def test_provider_400_is_a_clear_lane_error(runner: Runner) -> None:
+    lanes = [Lane(f, "demo-fast@colour=blue") for f in FORMATS]  # the server rejects the option
+    _, turn = run_turn(runner, lanes)
+    for lane in lanes:
+        r = turn.responses[lane.id]
+        assert r.status is Status.ERROR and r.error is not None
+        assert r.error.kind is ErrorKind.BAD_REQUEST and r.error.status_code == 400
+        assert "unknown script option 'colour'" in r.error.message

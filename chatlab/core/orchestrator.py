@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Protocol
@@ -73,6 +74,7 @@ class Runner:
         self._factory = factory
         self._adapters: dict[str, Adapter] = {}
         self._closing: list[Adapter] = []
+        self._lock = threading.Lock()
 
     def check_lane(self, lane: Lane) -> None:
         """Raise :class:`ConfigError` if the lane cannot run (unknown provider, no key)."""
@@ -91,11 +93,12 @@ class Runner:
             raise ConfigError(f"lane {lane.spec}: {exc}") from None
 
     def adapter(self, provider_name: str) -> Adapter:
-        if provider_name not in self._adapters:
-            provider = self.config.provider(provider_name)
-            key, _ = self.keys.resolve(provider)
-            self._adapters[provider_name] = self._factory(provider, key)
-        return self._adapters[provider_name]
+        with self._lock:  # adapters are created in a worker thread (see TurnRun.run)
+            if provider_name not in self._adapters:
+                provider = self.config.provider(provider_name)
+                key, _ = self.keys.resolve(provider)
+                self._adapters[provider_name] = self._factory(provider, key)
+            return self._adapters[provider_name]
 
     def forget_adapter(self, provider_name: str) -> None:
         """Drop a cached adapter (after a key or endpoint change); it is closed by aclose()."""
@@ -164,14 +167,15 @@ class TurnRun:
             self.listener(lane, resp, ev)
 
     async def run(self) -> Turn:
-        # Build adapters (and their SDKs' models) before any lane's clock starts, the
-        # heavy part in a worker thread so the event loop (and the UI) stays responsive.
-        adapters: dict[str, Adapter] = {}
-        for lane in self.lanes:
-            with contextlib.suppress(Exception):
-                adapters[lane.provider] = self.runner.adapter(lane.provider)
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*(asyncio.to_thread(a.warm_up) for a in adapters.values()))
+        # Build adapters before any lane's clock starts: importing an SDK and building its
+        # models takes seconds of CPU the first time, so it happens in a worker thread and
+        # the event loop (and the UI, and the CLI's progress) stays responsive.
+        def prepare() -> None:
+            for provider in {lane.provider for lane in self.lanes}:
+                with contextlib.suppress(Exception):  # a failure shows in the lane itself
+                    self.runner.adapter(provider).warm_up()
+
+        await asyncio.to_thread(prepare)
         for lane in self.lanes:
             self.tasks[lane.id] = asyncio.create_task(self._run_lane(lane), name=f"lane:{lane.spec}")
         try:

@@ -10,12 +10,11 @@ most useful sentence a user will read.
 from __future__ import annotations
 
 import json
+import sys
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import anthropic
 import httpx2
-import openai
 
 from chatlab.core.events import ErrorKind, StreamError
 
@@ -109,12 +108,24 @@ def retry_after(headers: httpx2.Headers) -> float | None:
         return None
 
 
+def _sdk_errors(name: str) -> tuple[type[BaseException], ...]:
+    """The named exception class from each SDK that is loaded (an SDK's exception implies
+    its module is loaded, so neither SDK has to be imported just to classify errors)."""
+    found = []
+    for module in ("openai", "anthropic"):
+        sdk = sys.modules.get(module)
+        if sdk is not None:
+            found.append(getattr(sdk, name))
+    return tuple(found)
+
+
 def map_exception(exc: BaseException) -> StreamError:
     """Classify ``exc``; never raises."""
     # Timeouts first: they subclass the connection errors.
-    if isinstance(exc, openai.APITimeoutError | anthropic.APITimeoutError | httpx2.TimeoutException):
+    if isinstance(exc, (*_sdk_errors("APITimeoutError"), httpx2.TimeoutException)):
         return StreamError(ErrorKind.TIMEOUT, "the provider did not answer in time")
-    if isinstance(exc, openai.APIStatusError | anthropic.APIStatusError):
+    if isinstance(exc, _sdk_errors("APIStatusError")):
+        assert hasattr(exc, "body") and hasattr(exc, "status_code") and hasattr(exc, "response")
         body = exc.body
         status = exc.status_code
         err = _error_obj(body)
@@ -130,12 +141,12 @@ def map_exception(exc: BaseException) -> StreamError:
             status_code=status if status >= 400 else None,
             retry_after_s=retry_after(exc.response.headers) if status >= 400 else None,
         )
-    if isinstance(exc, openai.APIConnectionError | anthropic.APIConnectionError | httpx2.RequestError):
+    if isinstance(exc, (*_sdk_errors("APIConnectionError"), httpx2.RequestError)):
         cause = exc.__cause__ or exc.__context__
         detail = f": {cause}" if cause and str(cause) else ""
         return StreamError(ErrorKind.NETWORK, f"connection lost{detail}")
-    if isinstance(exc, openai.APIError | anthropic.APIError):
-        body = exc.body
+    if isinstance(exc, _sdk_errors("APIError")):
+        body = getattr(exc, "body", None)
         err = _error_obj(body)
         kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
         return StreamError(kind, _message(body, str(exc)))
