@@ -18,9 +18,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import anthropic
-
-from chatlab.core.config import ProviderConfig
 from chatlab.core.events import (
     Done,
     ErrorKind,
@@ -33,9 +30,10 @@ from chatlab.core.events import (
 )
 from chatlab.core.model import Request
 from chatlab.core.tokens import count_tokens
-from chatlab.providers import families, warmup
+from chatlab.providers import families
+from chatlab.providers.base import SDKAdapter
 from chatlab.providers.errors import map_exception
-from chatlab.providers.openai_chat import NO_KEY, _get
+from chatlab.providers.openai_chat import _get
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
 DEFAULT_MAX_TOKENS = 8192
@@ -79,22 +77,8 @@ def build_kwargs(request: Request) -> dict[str, Any]:
     return kwargs
 
 
-class AnthropicAdapter:
-    def __init__(self, provider: ProviderConfig, api_key: str | None) -> None:
-        self.provider = provider
-        self.client = anthropic.AsyncAnthropic(
-            api_key=api_key or NO_KEY,
-            base_url=provider.base_url,
-            max_retries=provider.max_retries,
-            timeout=600.0,
-        )
-
-    async def aclose(self) -> None:
-        await self.client.close()
-
-    def warm_up(self) -> None:
-        _ = self.client.messages  # imports the resource modules lazily loaded by the SDK
-        warmup.warm_up(self.provider.kind)
+class AnthropicAdapter(SDKAdapter):
+    resource = "messages"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import openai
-
 from chatlab.core.config import ProviderConfig
 from chatlab.core.events import (
     Done,
@@ -29,11 +27,10 @@ from chatlab.core.events import (
     UsageReport,
 )
 from chatlab.core.model import Request
-from chatlab.providers import families, warmup
+from chatlab.providers import families
+from chatlab.providers.base import SDKAdapter
 from chatlab.providers.errors import map_exception
 from chatlab.providers.think import ThinkSplitter
-
-NO_KEY = "no-key-needed"
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -126,22 +123,8 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     return kwargs
 
 
-class OpenAIChatAdapter:
-    def __init__(self, provider: ProviderConfig, api_key: str | None) -> None:
-        self.provider = provider
-        self.client = openai.AsyncOpenAI(
-            api_key=api_key or NO_KEY,
-            base_url=provider.base_url,
-            max_retries=provider.max_retries,
-            timeout=600.0,
-        )
-
-    async def aclose(self) -> None:
-        await self.client.close()
-
-    def warm_up(self) -> None:
-        _ = self.client.chat.completions  # imports the resource modules lazily loaded by the SDK
-        warmup.warm_up(self.provider.kind)
+class OpenAIChatAdapter(SDKAdapter):
+    resource = "chat"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import openai
-
 from chatlab.core.config import ProviderConfig
 from chatlab.core.events import (
     Done,
@@ -29,9 +27,10 @@ from chatlab.core.events import (
     UsageReport,
 )
 from chatlab.core.model import Request
-from chatlab.providers import families, warmup
+from chatlab.providers import families
+from chatlab.providers.base import SDKAdapter
 from chatlab.providers.errors import kind_for_code, map_exception
-from chatlab.providers.openai_chat import NO_KEY, _get
+from chatlab.providers.openai_chat import _get
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -76,29 +75,32 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     return kwargs
 
 
-def _failure(response: Any, default: str) -> StreamError:
-    err = _get(response, "error")
-    code = _get(err, "code")
-    message = _get(err, "message") or default
-    return StreamError(kind_for_code(code, ErrorKind.SERVER), str(message))
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
 
 
-class OpenAIResponsesAdapter:
-    def __init__(self, provider: ProviderConfig, api_key: str | None) -> None:
-        self.provider = provider
-        self.client = openai.AsyncOpenAI(
-            api_key=api_key or NO_KEY,
-            base_url=provider.base_url,
-            max_retries=provider.max_retries,
-            timeout=600.0,
-        )
+def _terminal(event: Any) -> list[StreamEvent]:
+    """The billed usage (if any) and the final event for one of the ``_TERMINAL`` kinds."""
+    if event.type == "error":
+        code = _get(event, "code")
+        return [StreamError(kind_for_code(code, ErrorKind.SERVER), str(_get(event, "message") or code))]
+    response = event.response
+    out: list[StreamEvent] = []
+    if _get(response, "usage") is not None:
+        out.append(usage_of(response.usage))
+    if event.type == "response.completed":
+        out.append(Done(_get(response, "status") or "completed"))
+    elif event.type == "response.incomplete":
+        reason = _get(_get(response, "incomplete_details"), "reason") or "unknown"
+        out.append(StreamError(ErrorKind.BAD_REQUEST, f"response incomplete: {reason}"))
+    else:
+        err = _get(response, "error")
+        message = _get(err, "message") or "response failed"
+        out.append(StreamError(kind_for_code(_get(err, "code"), ErrorKind.SERVER), str(message)))
+    return out
 
-    async def aclose(self) -> None:
-        await self.client.close()
 
-    def warm_up(self) -> None:
-        _ = self.client.responses  # imports the resource modules lazily loaded by the SDK
-        warmup.warm_up(self.provider.kind)
+class OpenAIResponsesAdapter(SDKAdapter):
+    resource = "responses"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
@@ -136,33 +138,9 @@ class OpenAIResponsesAdapter:
                     yield ReasoningDelta("\n\n")
                 elif kind == "response.refusal.delta":
                     yield TextDelta(event.delta, refusal=True)
-                elif kind == "response.completed":
-                    response = event.response
-                    if response.usage is not None:
-                        yield usage_of(response.usage)
-                    yield Done(response.status or "completed")
-                    ended = True
-                    break
-                elif kind == "response.incomplete":
-                    response = event.response
-                    if response.usage is not None:
-                        yield usage_of(response.usage)
-                    reason = _get(_get(response, "incomplete_details"), "reason") or "unknown"
-                    yield StreamError(ErrorKind.BAD_REQUEST, f"response incomplete: {reason}")
-                    ended = True
-                    break
-                elif kind == "response.failed":
-                    response = event.response
-                    if response.usage is not None:
-                        yield usage_of(response.usage)
-                    yield _failure(response, "response failed")
-                    ended = True
-                    break
-                elif kind == "error":
-                    code = _get(event, "code")
-                    yield StreamError(
-                        kind_for_code(code, ErrorKind.SERVER), str(_get(event, "message") or code)
-                    )
+                elif kind in _TERMINAL:
+                    for out in _terminal(event):
+                        yield out
                     ended = True
                     break
             if not ended:
