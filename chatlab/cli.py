@@ -50,6 +50,13 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chatlab", description="Compare language models side by side.")
     parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
+    parser.add_argument("--demo", action="store_true", help="window: open the demo session even with keys")
+    parser.add_argument(
+        "--no-autosend",
+        action="store_true",
+        dest="no_autosend",
+        help="window: don't send the demo prompt at start",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     ask = sub.add_parser("ask", help="send one prompt to several models at once")
@@ -299,7 +306,7 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
     return 0
 
 
-def launch_gui() -> int:
+def launch_gui(flags: Sequence[str] = ()) -> int:
     import importlib
 
     try:
@@ -309,7 +316,7 @@ def launch_gui() -> int:
             print("chatlab: the desktop window is not built yet; try `chatlab ask --help`", file=sys.stderr)
             return 2
         raise
-    return int(app.main())
+    return int(app.main(list(flags)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -317,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            return launch_gui()
+            return launch_gui(["--demo"] * args.demo + ["--no-autosend"] * args.no_autosend)
         if args.command == "ask":
             return cmd_ask(args, sys.stdin, sys.stdout, sys.stderr)
         if args.command == "keys":

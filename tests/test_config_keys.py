@@ -83,7 +83,7 @@ def test_key_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_keychain_is_reported_and_session_keys_stay_in_memory(home: Path) -> None:
-    keyring.set_keyring(NoKeyring())  # type: ignore[no-untyped-call]
+    keyring.set_keyring(NoKeyring())
     store = KeyStore()
     assert not store.keychain_available()
     with pytest.raises(NoKeychain, match="no usable OS keychain"):

@@ -10,6 +10,7 @@ problem, so the CLI can print it without a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -221,3 +222,53 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_config(data, path)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are valid TOML
+
+
+def dump_config(config: Config) -> str:
+    """The TOML for ``config``: custom providers, changed presets, price overrides.
+
+    Keys never appear here: they live in the keychain or the environment.
+    """
+    lines = ["# chatlab configuration (written by chatlab; see README for the format)", ""]
+    if config.rater:
+        lines += [f"rater = {_toml_value(config.rater)}", ""]
+    fields = ("kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries")
+    for name, provider in sorted(config.providers.items()):
+        preset = PRESETS.get(name)
+        changed = [f for f in fields if preset is None or getattr(provider, f) != getattr(preset, f)]
+        if not changed:
+            continue
+        lines.append(f"[providers.{json.dumps(name)}]")
+        for f in changed:
+            value = getattr(provider, f)
+            if value is not None:
+                lines.append(f"{f} = {_toml_value(value)}")
+        lines.append("")
+    for key, price in sorted(config.prices.items()):
+        lines.append(f"[prices.{json.dumps(key)}]")
+        for f in ("input", "cached_input", "cache_write", "output"):
+            value = getattr(price, f)
+            if value is not None:
+                lines.append(f"{f} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write ``config.toml`` atomically (a temporary file, then a rename)."""
+    path = path or paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_config(config)
+    parse_config(tomllib.loads(text), path)  # never write a file we could not read back
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

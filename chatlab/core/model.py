@@ -172,17 +172,15 @@ class Response:
     reasoning_chars: int = 0
     text_chars: int = 0
 
+    # The parts lists only ever grow while streaming (views keep an index into them), so
+    # the joined text is built on demand: at the end of a stream, for export, for history.
     @property
     def reasoning(self) -> str:
-        if len(self.reasoning_parts) > 1:
-            self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
-        return self.reasoning_parts[0] if self.reasoning_parts else ""
+        return "".join(self.reasoning_parts)
 
     @property
     def text(self) -> str:
-        if len(self.text_parts) > 1:
-            self.text_parts[:] = ["".join(self.text_parts)]
-        return self.text_parts[0] if self.text_parts else ""
+        return "".join(self.text_parts)
 
     @property
     def hidden_reasoning(self) -> bool:

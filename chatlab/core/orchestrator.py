@@ -159,8 +159,9 @@ class TurnRun:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._user_cancelled: set[str] = set()
         for lane in lanes:
-            resp = Response(lane_id=lane.id)
-            turn.responses[lane.id] = resp
+            existing = turn.responses.get(lane.id)
+            if existing is None or existing.status is not Status.QUEUED:  # a retry starts afresh
+                turn.responses[lane.id] = Response(lane_id=lane.id)
 
     def _notify(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
         if self.listener is not None:

@@ -41,6 +41,10 @@ class SDKAdapter:
     async def aclose(self) -> None:
         await self.client.close()
 
+    async def list_models(self) -> list[str]:
+        """The provider's models (``GET /models``), sorted."""
+        return sorted([m.id async for m in self.client.models.list()])
+
     def warm_up(self) -> None:
         getattr(self.client, self.resource)
         warmup.warm_up(self.provider.kind)

@@ -1,0 +1,135 @@
+"""The desktop app's entry point: one qasync event loop drives Qt and the streaming core.
+
+``chatlab`` with no subcommand lands here. The built-in loopback server starts in a
+background thread so the ``demo`` provider always works. With no API key configured the
+window opens in demo mode: three demo lanes replay a small experiment ("which one is the
+reasoner?") so a newcomer sees every part of the window working within seconds. Closing
+the window cancels running lanes cleanly before the loop stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from chatlab.core.config import Config, ConfigError, load_config, parse_config, save_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.model import Lane, LaneParams
+from chatlab.core.orchestrator import Runner
+from chatlab.demo.scripts import HAIKU_PROMPT
+from chatlab.demo.server import DemoServer
+
+DEMO_BANNER = (
+    "Demo mode — no API key is configured, so these lanes are scripted models on chatlab's built-in "
+    "server: a reasoner (long visible reasoning), a fast plain model, and a model whose reasoning is "
+    "hidden. Can you tell which answer came from the reasoner? Add real providers in Settings."
+)
+
+DEMO_LANES = [
+    ("demo-reasoner", "Demo · A"),
+    ("demo-fast", "Demo · B"),
+    ("demo-hidden", "Demo · C"),
+]
+
+
+def has_any_key(config: Config, keys: KeyStore) -> bool:
+    return any(p.needs_key and keys.source(p).found for name, p in config.providers.items() if name != "demo")
+
+
+def with_demo(config: Config, server: DemoServer) -> Config:
+    providers = dict(config.providers)
+    providers["demo"] = dataclasses.replace(providers["demo"], base_url=server.openai_base_url)
+    return dataclasses.replace(config, providers=providers)
+
+
+async def run_window(argv: Sequence[str]) -> int:
+    from PySide6.QtWidgets import QMessageBox
+
+    from chatlab.providers import make_adapter
+    from chatlab.ui.dialogs import LaneDialog, SettingsDialog
+    from chatlab.ui.window import MainWindow
+
+    parser = argparse.ArgumentParser(prog="chatlab")
+    parser.add_argument("--demo", action="store_true", help="open the demo session even with keys configured")
+    parser.add_argument("--no-autosend", action="store_true", help="do not send the demo prompt at start")
+    args = parser.parse_args(list(argv))
+
+    server = DemoServer().start_in_thread()
+    keys = KeyStore()
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        QMessageBox.critical(None, "chatlab", f"{exc}\n\nchatlab starts with the built-in presets only.")
+        config = parse_config({})
+    runner = Runner(with_demo(config, server), keys, make_adapter)
+    demo = args.demo or not has_any_key(config, keys)
+
+    def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
+        def list_models(provider: str) -> asyncio.Future[list[str]] | None:
+            try:
+                adapter = window.runner.adapter(provider)
+            except Exception:
+                return None
+            lister = getattr(adapter, "list_models", None)
+            return asyncio.ensure_future(lister()) if lister else None
+
+        dialog = LaneDialog(window.runner.config, lane, list_models, window)
+        return dialog.result_lane if dialog.exec() else None
+
+    closing: set[asyncio.Future[None]] = set()
+
+    def open_settings(window: MainWindow) -> None:
+        dialog = SettingsDialog(window.runner.config, keys, window)
+        if dialog.exec() and dialog.result_config is not None:
+            save_config(dialog.result_config)
+            if not window.busy:
+                old = window.runner
+                window.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)
+                closing.add(asyncio.ensure_future(old.aclose()))
+
+    window = MainWindow(
+        runner,
+        demo_banner=DEMO_BANNER if demo else "",
+        open_settings=open_settings,
+        edit_lane=edit_lane,
+    )
+    if demo:
+        for model, label in DEMO_LANES:
+            window.add_lane(Lane("demo", model, LaneParams(), label))
+        window.prompt.setPlainText(HAIKU_PROMPT)
+    window.show()
+    if demo and not args.no_autosend:
+        window.send()
+
+    closed = asyncio.get_running_loop().create_future()
+
+    def on_shutdown() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    window.shutdownComplete.connect(on_shutdown)
+    try:
+        await closed
+    finally:
+        server.stop_thread()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from chatlab.ui.loop import QtLoop
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("chatlab")
+    app.setQuitOnLastWindowClosed(False)
+    argv = sys.argv[1:] if argv is None else argv
+    return asyncio.run(run_window(argv), loop_factory=lambda: QtLoop(app))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""One lane: a model's header, its reasoning pane, its answer pane and its live counters.
+
+The widget is a view over the lane's :class:`Response` objects. ``flush()`` is called by
+the window's frame timer, never per token: it appends only the parts that arrived since
+the last flush (the response's part lists only grow), refreshes the status line, and
+when the response has finished asks the window to render the final Markdown once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core import format as fmt
+from chatlab.core.model import Lane, Response, Session, Status, Turn
+from chatlab.core.orchestrator import live_usage
+from chatlab.ui.text import AnswerView, ReasoningView
+
+MIN_LANE_WIDTH = 340
+
+
+def reasoning_tint(palette: QPalette) -> QColor:
+    """A tinted background for reasoning that works in light and dark themes."""
+    base = palette.color(QPalette.ColorRole.Base)
+    tint = QColor(120, 110, 200)
+    mix = 0.12 if base.lightness() > 128 else 0.22
+    return QColor(
+        int(base.red() * (1 - mix) + tint.red() * mix),
+        int(base.green() * (1 - mix) + tint.green() * mix),
+        int(base.blue() * (1 - mix) + tint.blue() * mix),
+    )
+
+
+class LaneWidget(QFrame):
+    stopRequested = Signal(str)
+    retryRequested = Signal(str)
+    removeRequested = Signal(str)
+    moveRequested = Signal(str, int)
+    editRequested = Signal(str)
+
+    def __init__(self, lane: Lane, index: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lane = lane
+        self.setObjectName(f"lane-{index}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(MIN_LANE_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.spec = QLabel()
+        self.spec.setTextFormat(Qt.TextFormat.PlainText)
+        self.spec.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.params_button = self._tool(
+            "⚙", "Lane model and parameters…", lambda: self.editRequested.emit(lane.id)
+        )
+        self.left_button = self._tool("◀", "Move left", lambda: self.moveRequested.emit(lane.id, -1))
+        self.right_button = self._tool("▶", "Move right", lambda: self.moveRequested.emit(lane.id, 1))
+        self.remove_button = self._tool("✕", "Remove lane", lambda: self.removeRequested.emit(lane.id))
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.title)
+        header.addWidget(self.spec, 1)
+        for tool in (self.params_button, self.left_button, self.right_button, self.remove_button):
+            header.addWidget(tool)
+
+        self.reasoning_toggle = QToolButton()
+        self.reasoning_toggle.setCheckable(True)
+        self.reasoning_toggle.setChecked(True)
+        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reasoning_toggle.setAutoRaise(True)
+        self.reasoning_toggle.toggled.connect(self._set_reasoning_visible)
+        self.reasoning_toggle.clicked.connect(self._user_toggle)
+        self.reasoning = ReasoningView()
+        self.reasoning.setObjectName("reasoning")
+        pal = self.reasoning.palette()
+        pal.setColor(QPalette.ColorRole.Base, reasoning_tint(pal))
+        self.reasoning.setPalette(pal)
+        self.reasoning.setPlaceholderText("Reasoning appears here when the model shows it.")
+        self.answer = AnswerView()
+        self.answer.setObjectName("answer")
+        self.panes = QSplitter(Qt.Orientation.Vertical)
+        self.panes.addWidget(self.reasoning)
+        self.panes.addWidget(self.answer)
+        self.panes.setStretchFactor(0, 1)
+        self.panes.setStretchFactor(1, 2)
+        self.panes.setChildrenCollapsible(False)
+
+        self.status = QLabel("ready")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        self.status.setObjectName("status")
+        self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(lambda: self.stopRequested.emit(lane.id))
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.clicked.connect(lambda: self.retryRequested.emit(lane.id))
+        self.copy_answer = QPushButton("Copy answer")
+        self.copy_answer.clicked.connect(lambda: self._copy(self._current_text()))
+        self.copy_reasoning = QPushButton("Copy reasoning")
+        self.copy_reasoning.clicked.connect(lambda: self._copy(self._current_reasoning()))
+        buttons = QHBoxLayout()
+        for b in (self.stop_button, self.retry_button, self.copy_answer, self.copy_reasoning):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(header)
+        layout.addWidget(self.reasoning_toggle)
+        layout.addWidget(self.panes, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+
+        self.response: Response | None = None
+        self.next_estimate = ""
+        self._r_i = 0
+        self._t_i = 0
+        self._answer_started = False
+        self._finalized = True
+        self._user_toggled = False
+        self.update_header(index)
+        self._set_idle()
+
+    def _tool(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.clicked.connect(slot)
+        return b
+
+    # -- header and layout -------------------------------------------------------------
+
+    def update_header(self, index: int, count: int | None = None) -> None:
+        self.title.setText(self.lane.label or f"Lane {index + 1}")
+        self.spec.setText(self.lane.spec)
+        self.setToolTip(
+            f"{self.lane.spec} — Ctrl+{index + 1} focuses this lane" if index < 8 else self.lane.spec
+        )
+        if count is not None:
+            self.left_button.setEnabled(index > 0)
+            self.right_button.setEnabled(index < count - 1)
+
+    def set_editable(self, editable: bool) -> None:
+        for b in (self.params_button, self.left_button, self.right_button, self.remove_button):
+            b.setEnabled(editable)
+
+    def _user_toggle(self) -> None:
+        self._user_toggled = True
+
+    def _set_reasoning_visible(self, visible: bool) -> None:
+        self.reasoning.setVisible(visible)
+        self._refresh_toggle()
+
+    def _refresh_toggle(self) -> None:
+        arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
+        resp = self.response
+        extra = ""
+        if resp is not None:
+            hidden = fmt.hidden_reasoning(resp)
+            if hidden:
+                extra = f" — {hidden}"
+            elif resp.reasoning_chars:
+                usage = live_usage(resp)
+                mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
+                extra = f" — {mark}{usage.reasoning_tokens:,} tokens"
+        self.reasoning_toggle.setText(f"{arrow} Reasoning{extra}")
+
+    def focus_answer(self) -> None:
+        self.answer.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def start_turn(self, turn: Turn, number: int, retry: bool = False) -> None:
+        self.response = turn.responses[self.lane.id]
+        if retry:
+            self.answer.reset_answer()
+            self.reasoning.reset_turn()
+        else:
+            self.answer.add_prompt(turn.prompt, first=number == 1)
+            self.reasoning.start_turn(f"turn {number}", first=number == 1)
+        self._r_i = self._t_i = 0
+        self._answer_started = False
+        self._finalized = False
+        self._user_toggled = False
+        self.reasoning_toggle.setChecked(True)
+        self.reasoning.setPlaceholderText("Reasoning appears here when the model shows it.")
+        self.error.hide()
+        self.stop_button.setEnabled(True)
+        self.retry_button.setEnabled(False)
+        self.flush(None)
+
+    def load(self, session: Session) -> None:
+        """Show a whole session's history for this lane (finished turns)."""
+        turns = []
+        self.reasoning.clear()
+        for i, turn in enumerate(session.turns):
+            resp = turn.responses.get(self.lane.id)
+            if resp is None:
+                continue
+            note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
+            turns.append((turn.prompt, resp.text, note))
+            self.reasoning.start_turn(f"turn {i + 1}", first=not turns[:-1])
+            self.reasoning.append(resp.reasoning)
+            self.response = resp
+        self.answer.load_transcript(turns)
+        self._finalized = True
+        self._set_idle()
+
+    def flush(self, on_finished: Callable[[LaneWidget], None] | None) -> None:
+        """Bring the panes and counters up to date with the response (once per frame)."""
+        resp = self.response
+        if resp is None:
+            return
+        parts = resp.reasoning_parts
+        if len(parts) > self._r_i:
+            self.reasoning.append("".join(parts[self._r_i :]))
+            self._r_i = len(parts)
+        parts = resp.text_parts
+        if len(parts) > self._t_i:
+            if not self._answer_started:
+                self._answer_started = True
+                # Collapse the reasoning once the answer starts (unless the user chose).
+                if not self._user_toggled and resp.reasoning_chars:
+                    self.reasoning_toggle.setChecked(False)
+            self.answer.append("".join(parts[self._t_i :]))
+            self._t_i = len(parts)
+        self.update_status()
+        if resp.status.finished and not self._finalized:
+            self._finalized = True
+            self.stop_button.setEnabled(False)
+            self.retry_button.setEnabled(True)
+            if resp.error is not None:
+                self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
+                self.error.show()
+            if on_finished is not None:
+                on_finished(self)
+
+    def render_final(self) -> None:
+        """Render the finished answer as Markdown, once."""
+        resp = self.response
+        if resp is None:
+            return
+        note = ""
+        if resp.error is not None:
+            note = f"[{fmt.state(resp)} — {resp.error.kind.value}] {resp.error.message}"
+        if resp.refusal:
+            note = (note + " " if note else "") + "[the provider flagged this answer as a refusal]"
+        self.answer.finish(resp.text, note)
+        hidden = fmt.hidden_reasoning(resp)
+        if hidden:
+            self.reasoning.setPlaceholderText(f"{hidden}. The provider reasoned but sent no reasoning text.")
+        elif not resp.reasoning_chars and not self._user_toggled:
+            self.reasoning_toggle.setChecked(False)
+        self._refresh_toggle()
+
+    # -- status ----------------------------------------------------------------------------
+
+    def update_status(self, lane_total: float | None = None, total_estimated: bool = False) -> None:
+        resp = self.response
+        if resp is None:
+            self.status.setText("ready" + (f" · next: {self.next_estimate}" if self.next_estimate else ""))
+            return
+        usage = live_usage(resp)
+        t = resp.timing
+        parts = [fmt.state(resp)]
+        parts.append(f"ttft {fmt.seconds(t.ttft_s)}")
+        parts.append(fmt.tokens(usage))
+        tps = resp.tokens_per_s() if resp.status.finished else t.tokens_per_s(usage.output_tokens)
+        if tps:
+            parts.append(f"{'≈' if usage.estimated else ''}{tps:,.0f} tok/s")
+        cost = resp.cost_usd
+        parts.append(
+            fmt.cost(cost, usage.estimated) if resp.status.finished or cost is not None else "cost …"
+        )
+        if lane_total is not None:
+            parts.append(f"lane {fmt.cost(lane_total, total_estimated)}")
+        if self.next_estimate and resp.status.finished:
+            parts.append(f"next: {self.next_estimate}")
+        self.status.setText(" · ".join(parts))
+        self._refresh_toggle()
+
+    def _set_idle(self) -> None:
+        running = self.response is not None and not self.response.status.finished
+        self.stop_button.setEnabled(running)
+        self.retry_button.setEnabled(self.response is not None and not running)
+        self.update_status()
+
+    # -- clipboard -------------------------------------------------------------------------
+
+    def _current_text(self) -> str:
+        return self.response.text if self.response else ""
+
+    def _current_reasoning(self) -> str:
+        return self.response.reasoning if self.response else ""
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+    @property
+    def is_running(self) -> bool:
+        return self.response is not None and self.response.status in (Status.QUEUED, Status.RUNNING)

@@ -1,0 +1,515 @@
+"""The main window: lanes side by side, the prompt editor, and the frame-coalesced updates.
+
+The window drives the streaming core: a send creates a turn and one :class:`TurnRun`
+whose listener only marks the lane dirty (O(1) per token). A single frame timer (40 ms)
+flushes every dirty lane at once, and finished answers get their final Markdown render
+staggered across lanes so no frame renders several long answers. The window adds no
+second way to call providers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core import format as fmt
+from chatlab.core import pricing
+from chatlab.core.events import StreamEvent
+from chatlab.core.model import Lane, Message, Response, Session, Turn
+from chatlab.core.orchestrator import Runner, TurnRun
+from chatlab.core.tokens import count_messages
+from chatlab.ui.lane import MIN_LANE_WIDTH, LaneWidget
+
+FRAME_MS = 40
+FINAL_RENDER_STAGGER_MS = 60
+ESTIMATE_DEBOUNCE_MS = 300
+MAX_LANES = 8
+
+
+class _PromptKeys(QObject):
+    """Ctrl+Enter in the prompt editor sends instead of inserting a newline."""
+
+    def __init__(self, send: Callable[[], None]) -> None:
+        super().__init__()
+        self._send = send
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._send()
+                return True
+        return False
+
+
+class MainWindow(QMainWindow):
+    turnFinished = Signal()
+    laneFlushed = Signal(str)
+    shutdownComplete = Signal()
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        demo_banner: str = "",
+        open_settings: Callable[[MainWindow], None] | None = None,
+        edit_lane: Callable[[MainWindow, Lane | None], Lane | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.runner = runner
+        self.session = Session()
+        self.lane_widgets: dict[str, LaneWidget] = {}
+        self.runs: list[TurnRun] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dirty: set[str] = set()
+        self._final_queue: list[LaneWidget] = []
+        self._closing = False
+        self.shutdown_done = False
+        self._shutdown_task: asyncio.Future[None] | None = None
+        self._open_settings = open_settings
+        self._edit_lane = edit_lane
+        self.chunk_times: dict[str, float] | None = None  # benchmark hook: lane -> first dirty time
+
+        self.setWindowTitle("chatlab")
+        self.resize(1400, 860)
+
+        self.banner = QLabel(demo_banner)
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet("QLabel#banner { padding: 6px; background: palette(alternate-base); }")
+        self.banner.setVisible(bool(demo_banner))
+
+        self.lanes_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.lanes_splitter.setChildrenCollapsible(False)
+        self.lanes_splitter.setHandleWidth(6)
+        self.lanes_scroll = QScrollArea()
+        self.lanes_scroll.setWidgetResizable(True)
+        self.lanes_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.lanes_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.lanes_scroll.setWidget(self.lanes_splitter)
+        self.empty_hint = QLabel("No lanes yet: add one with “+ Lane”.")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.system_toggle = QToolButton()
+        self.system_toggle.setCheckable(True)
+        self.system_toggle.setAutoRaise(True)
+        self.system_toggle.setText("▸ System prompt")
+        self.system_toggle.toggled.connect(self._toggle_system)
+        self.system = QPlainTextEdit()
+        self.system.setPlaceholderText("Shared system prompt for every lane (optional)")
+        self.system.setMaximumHeight(90)
+        self.system.hide()
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("prompt")
+        self.prompt.setPlaceholderText("Ask every lane… (Ctrl+Enter sends, Esc stops all)")
+        self.prompt.setMinimumHeight(70)
+        self._prompt_keys = _PromptKeys(self.send)
+        self.prompt.installEventFilter(self._prompt_keys)
+        self.prompt.textChanged.connect(self._schedule_estimate)
+        self.system.textChanged.connect(self._schedule_estimate)
+
+        self.send_button = QPushButton("Send  (Ctrl+Enter)")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop all  (Esc)")
+        self.stop_button.clicked.connect(self.stop_all)
+        self.add_button = QPushButton("+ Lane")
+        self.add_button.clicked.connect(self.add_lane_dialog)
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.clicked.connect(self.show_settings)
+        self.new_button = QPushButton("New session")
+        self.new_button.clicked.connect(self.new_session)
+        self.estimate = QLabel()
+        self.estimate.setObjectName("estimate")
+
+        row = QHBoxLayout()
+        row.addWidget(self.system_toggle)
+        row.addWidget(self.estimate, 1)
+        for b in (self.add_button, self.new_button, self.settings_button, self.stop_button, self.send_button):
+            row.addWidget(b)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(6, 0, 6, 6)
+        bl.addWidget(self.system)
+        bl.addWidget(self.prompt)
+        bl.addLayout(row)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.banner)
+        tl.addWidget(self.empty_hint)
+        tl.addWidget(self.lanes_scroll, 1)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(top)
+        outer.addWidget(bottom)
+        outer.setStretchFactor(0, 5)
+        outer.setStretchFactor(1, 1)
+        outer.setChildrenCollapsible(False)
+        self.setCentralWidget(outer)
+
+        self.cost_label = QLabel()
+        self.statusBar().addPermanentWidget(self.cost_label)
+
+        self.frame = QTimer(self)
+        self.frame.setInterval(FRAME_MS)
+        self.frame.timeout.connect(self.flush)
+        self.final_timer = QTimer(self)
+        self.final_timer.setInterval(FINAL_RENDER_STAGGER_MS)
+        self.final_timer.timeout.connect(self._render_next_final)
+        self.estimate_timer = QTimer(self)
+        self.estimate_timer.setSingleShot(True)
+        self.estimate_timer.setInterval(ESTIMATE_DEBOUNCE_MS)
+        self.estimate_timer.timeout.connect(self.update_estimates)
+
+        self._shortcut("Esc", self.stop_all)
+        self._shortcut("Ctrl+Return", self.send)
+        self._shortcut("Ctrl+Enter", self.send)
+        self._shortcut("Ctrl+N", self.new_session)
+        self._shortcut("Ctrl+L", self.focus_prompt)
+        self._shortcut("Ctrl+Q", self.close)
+        for i in range(MAX_LANES):
+            self._shortcut(f"Ctrl+{i + 1}", functools.partial(self.focus_lane, i))
+        self._refresh()
+        self.prompt.setFocus()
+
+    def _shortcut(self, keys: str, slot: Callable[[], object]) -> None:
+        sc = QShortcut(QKeySequence(keys), self)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(slot)
+
+    # -- lanes -----------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    def add_lane(self, lane: Lane) -> LaneWidget:
+        if len(self.session.lanes) >= MAX_LANES:
+            raise ValueError(f"at most {MAX_LANES} lanes")
+        self.session.lanes.append(lane)
+        widget = LaneWidget(lane, len(self.session.lanes) - 1)
+        widget.stopRequested.connect(self.stop_lane)
+        widget.retryRequested.connect(self.retry_lane)
+        widget.removeRequested.connect(self.remove_lane)
+        widget.moveRequested.connect(self.move_lane)
+        widget.editRequested.connect(self.edit_lane)
+        self.lane_widgets[lane.id] = widget
+        self.lanes_splitter.addWidget(widget)
+        if self.session.turns:
+            widget.load(self.session)
+        self._refresh()
+        self._schedule_estimate()
+        return widget
+
+    def remove_lane(self, lane_id: str) -> None:
+        if self.busy:
+            return
+        widget = self.lane_widgets.pop(lane_id)
+        self.session.lanes = [lane for lane in self.session.lanes if lane.id != lane_id]
+        widget.setParent(None)
+        widget.deleteLater()
+        self._refresh()
+
+    def move_lane(self, lane_id: str, delta: int) -> None:
+        lanes = self.session.lanes
+        i = next(k for k, lane in enumerate(lanes) if lane.id == lane_id)
+        j = i + delta
+        if self.busy or not 0 <= j < len(lanes):
+            return
+        lanes[i], lanes[j] = lanes[j], lanes[i]
+        self.lanes_splitter.insertWidget(j, self.lane_widgets[lane_id])
+        self._refresh()
+
+    def edit_lane(self, lane_id: str) -> None:
+        if self._edit_lane is None or self.busy:
+            return
+        lane = self.session.lane(lane_id)
+        edited = self._edit_lane(self, lane)
+        if edited is not None:
+            lane.provider, lane.model, lane.params, lane.label = (
+                edited.provider,
+                edited.model,
+                edited.params,
+                edited.label,
+            )
+            self._refresh()
+            self._schedule_estimate()
+
+    def add_lane_dialog(self) -> None:
+        if self._edit_lane is None or self.busy or len(self.session.lanes) >= MAX_LANES:
+            return
+        lane = self._edit_lane(self, None)
+        if lane is not None:
+            self.add_lane(lane)
+
+    def focus_lane(self, index: int) -> None:
+        if index < len(self.session.lanes):
+            widget = self.lane_widgets[self.session.lanes[index].id]
+            self.lanes_scroll.ensureWidgetVisible(widget)
+            widget.focus_answer()
+
+    def focus_prompt(self) -> None:
+        self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _refresh(self) -> None:
+        n = len(self.session.lanes)
+        for i, lane in enumerate(self.session.lanes):
+            widget = self.lane_widgets[lane.id]
+            widget.update_header(i, n)
+            widget.set_editable(not self.busy)
+        self.lanes_splitter.setMinimumWidth(n * (MIN_LANE_WIDTH + 8))
+        self.empty_hint.setVisible(n == 0)
+        self.lanes_scroll.setVisible(n > 0)
+        busy = self.busy
+        self.send_button.setEnabled(not busy and n > 0)
+        self.stop_button.setEnabled(busy)
+        self.add_button.setEnabled(not busy and n < MAX_LANES)
+        self.new_button.setEnabled(not busy)
+        title = self.session.title
+        self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
+        self._update_cost()
+
+    def _toggle_system(self, shown: bool) -> None:
+        self.system.setVisible(shown)
+        self.system_toggle.setText(("▾" if shown else "▸") + " System prompt")
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _listener(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
+        self._dirty.add(lane.id)
+        if self.chunk_times is not None and lane.id not in self.chunk_times:
+            self.chunk_times[lane.id] = time.perf_counter()
+
+    def _system_text(self) -> str | None:
+        text = self.system.toPlainText().strip()
+        return text or None
+
+    def _apply_system(self) -> None:
+        system = self._system_text()
+        for lane in self.session.lanes:
+            if lane.params.system != system:
+                from dataclasses import replace
+
+                lane.params = replace(lane.params, system=system)
+
+    def send(self) -> None:
+        prompt = self.prompt.toPlainText()
+        if not prompt.strip() or self.busy or not self.session.lanes or self._closing:
+            return
+        problems = []
+        for lane in self.session.lanes:
+            try:
+                self.runner.check_lane(lane)
+            except Exception as exc:
+                problems.append(f"{lane.display}: {exc}")
+        if problems:
+            QMessageBox.warning(self, "chatlab", "These lanes can't run:\n\n" + "\n".join(problems))
+            return
+        self._apply_system()
+        turn = self.session.new_turn(prompt)
+        self.prompt.clear()
+        run = self.runner.turn(self.session, turn, listener=self._listener)
+        number = len(self.session.turns)
+        for lane in self.session.lanes:
+            self.lane_widgets[lane.id].start_turn(turn, number)
+        self._start(run)
+
+    def retry_lane(self, lane_id: str) -> None:
+        if not self.session.turns or self._closing:
+            return
+        widget = self.lane_widgets[lane_id]
+        if widget.is_running:
+            return
+        turn = self.session.turns[-1]
+        lane = self.session.lane(lane_id)
+        run = self.runner.turn(self.session, turn, lanes=[lane], listener=self._listener)
+        widget.start_turn(turn, len(self.session.turns), retry=True)
+        self._start(run)
+
+    def _start(self, run: TurnRun) -> None:
+        self.runs.append(run)
+        task = asyncio.ensure_future(self._drive(run))
+        self._tasks.add(task)
+        self.frame.start()
+        self._refresh()
+
+    async def _drive(self, run: TurnRun) -> None:
+        try:
+            await run.run()
+        finally:
+            self.runs.remove(run)
+            self.flush()
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.discard(task)
+            if not self.runs:
+                self.frame.stop()
+            self._refresh()
+            self._schedule_estimate()
+            self.turnFinished.emit()
+
+    def stop_lane(self, lane_id: str) -> None:
+        for run in self.runs:
+            run.cancel(lane_id)
+
+    def stop_all(self) -> None:
+        for run in self.runs:
+            run.cancel_all()
+
+    def flush(self) -> None:
+        """One frame: bring every lane that received events up to date."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        for lane_id in dirty:
+            widget = self.lane_widgets.get(lane_id)
+            if widget is not None:
+                widget.flush(self._queue_final)
+                total, est = self._lane_total(lane_id)
+                widget.update_status(total, est)
+                self.laneFlushed.emit(lane_id)
+        self._update_cost()
+
+    def _queue_final(self, widget: LaneWidget) -> None:
+        self._final_queue.append(widget)
+        if not self.final_timer.isActive():
+            self._render_next_final()
+            self.final_timer.start()
+
+    def _render_next_final(self) -> None:
+        if not self._final_queue:
+            self.final_timer.stop()
+            return
+        self._final_queue.pop(0).render_final()
+
+    def render_pending_finals(self) -> None:
+        """Render every queued final answer now (tests and shutdown)."""
+        while self._final_queue:
+            self._render_next_final()
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def _lane_total(self, lane_id: str) -> tuple[float | None, bool]:
+        total: float | None = None
+        estimated = False
+        for turn in self.session.turns:
+            resp = turn.responses.get(lane_id)
+            if resp is not None and resp.cost_usd is not None:
+                total = (total or 0.0) + resp.cost_usd
+                estimated = estimated or resp.usage.estimated
+        return total, estimated
+
+    def _update_cost(self) -> None:
+        total = 0.0
+        estimated = False
+        unpriced = 0
+        for turn in self.session.turns:
+            for resp in turn.responses.values():
+                if resp.cost_usd is None:
+                    unpriced += resp.status.finished
+                else:
+                    total += resp.cost_usd
+                    estimated = estimated or resp.usage.estimated
+        text = f"Session cost {fmt.cost(total, estimated)}"
+        if unpriced:
+            text += f" · {unpriced} response{'s' if unpriced > 1 else ''} with no price"
+        self.cost_label.setText(text)
+
+    def _schedule_estimate(self) -> None:
+        self.estimate_timer.start()
+
+    def update_estimates(self) -> None:
+        """Per-lane input tokens and cost of sending the current prompt (≈, debounced)."""
+        prompt = self.prompt.toPlainText()
+        system = self._system_text()
+        if not prompt.strip():
+            self.estimate.setText("")
+            for widget in self.lane_widgets.values():
+                widget.next_estimate = ""
+                widget.update_status(*self._lane_total(widget.lane.id))
+            return
+        cheapest: list[str] = []
+        for lane in self.session.lanes:
+            texts = [m.content for m in self._history(lane)] + [prompt] + ([system] if system else [])
+            tokens = count_messages(texts, lane.model).tokens
+            price = pricing.lookup(self.runner.config, lane.provider, lane.model)
+            cost = None if price is None else tokens * price.input / 1_000_000
+            widget = self.lane_widgets[lane.id]
+            widget.next_estimate = f"≈{tokens:,} in · {fmt.cost(cost, True)} input"
+            widget.update_status(*self._lane_total(lane.id))
+            cheapest.append(f"{lane.display}: ≈{tokens:,} tok")
+        self.estimate.setText("Next send — " + " · ".join(cheapest))
+
+    def _history(self, lane: Lane) -> list[Message]:
+        if not self.session.turns:
+            return []
+        ghost = Turn(prompt="")
+        self.session.turns.append(ghost)
+        try:
+            return self.session.history(lane.id, ghost)[:-1]
+        finally:
+            self.session.turns.pop()
+
+    # -- sessions and settings -------------------------------------------------------------------
+
+    def new_session(self) -> None:
+        if self.busy:
+            return
+        lanes = [Lane(lane.provider, lane.model, lane.params, lane.label) for lane in self.session.lanes]
+        for widget in self.lane_widgets.values():
+            widget.setParent(None)
+            widget.deleteLater()
+        self.lane_widgets.clear()
+        self.session = Session()
+        for lane in lanes:
+            self.add_lane(lane)
+        self._refresh()
+        self.focus_prompt()
+
+    def show_settings(self) -> None:
+        if self._open_settings is not None:
+            self._open_settings(self)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Cancel running lanes, wait for them, close the adapters."""
+        self._closing = True
+        self.stop_all()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.runner.aclose()
+        self.frame.stop()
+        self.final_timer.stop()
+        self.shutdown_done = True
+        self.shutdownComplete.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing and not self._tasks:
+            event.accept()
+            return
+        event.ignore()
+        if not self._closing:
+            self._shutdown_task = asyncio.ensure_future(self.shutdown())
+            self._shutdown_task.add_done_callback(lambda _t: self.close())

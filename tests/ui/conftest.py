@@ -1,0 +1,68 @@
+"""Qt fixtures: an offscreen QApplication (pytest-qt), a qasync loop that counts as running
+whenever Qt processes events (so tests wait with qtbot, on signals), and a main window
+wired to the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from chatlab.core.model import Lane
+from chatlab.core.orchestrator import Runner
+from chatlab.ui.loop import QtLoop
+from chatlab.ui.window import MainWindow
+
+TURN_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def loop(qapp: QApplication, qtbot: QtBot) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = QtLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    task = loop.create_task(loop.shutdown_asyncgens())
+    qtbot.waitUntil(task.done, timeout=10_000)
+    asyncio.events._set_running_loop(None)
+    loop._QEventLoop__is_running = False
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, runner: Runner, loop: asyncio.AbstractEventLoop) -> Iterator[MainWindow]:
+    # Not registered with qtbot.addWidget: pytest-qt would close it before this fixture's
+    # teardown, leaving the asynchronous shutdown to run during the next test.
+    win = MainWindow(runner)
+    win.show()
+    yield win
+    if not win.shutdown_done:
+        with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
+            task = None if win._closing else asyncio.ensure_future(win.shutdown())
+    assert task is None or task.done()
+    win.close()
+    win.deleteLater()
+
+
+def wait_turn(qtbot: QtBot, window: MainWindow, send: bool = True) -> None:
+    """Send the prompt (optionally) and wait until every run has finished."""
+    if send or window.runs:
+        with qtbot.waitSignal(
+            window.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not window.runs
+        ):
+            if send:
+                window.send()
+    window.render_pending_finals()
+
+
+def add_lanes(window: MainWindow, *specs: str) -> list[Lane]:
+    lanes = []
+    for spec in specs:
+        provider, _, model = spec.partition(":")
+        lane = Lane(provider, model)
+        window.add_lane(lane)
+        lanes.append(lane)
+    return lanes

