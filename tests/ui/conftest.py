@@ -42,7 +42,7 @@ def window(qtbot: QtBot, runner: Runner, loop: asyncio.AbstractEventLoop) -> Ite
     if not win.shutdown_done:
         with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
             task = None if win._closing else asyncio.ensure_future(win.shutdown())
-    assert task is None or task.done()
+        assert task is None or task.done()
     win.close()
     win.deleteLater()
 
