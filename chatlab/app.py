@@ -81,10 +81,13 @@ async def run_window(argv: Sequence[str]) -> int:
 
     closing: set[asyncio.Future[None]] = set()
 
+    saved = [config]  # the config as the user wrote it (the demo endpoint is filled in at run time)
+
     def open_settings(window: MainWindow) -> None:
-        dialog = SettingsDialog(window.runner.config, keys, window)
+        dialog = SettingsDialog(saved[0], keys, window)
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
+            saved[0] = dialog.result_config
             if not window.busy:
                 old = window.runner
                 window.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)

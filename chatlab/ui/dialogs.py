@@ -52,6 +52,7 @@ class LaneDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Lane" if lane is None else f"Lane — {lane.display}")
+        self.setMinimumWidth(520)
         self.config = config
         self._list_models = list_models
         lane = lane or Lane(provider="demo", model="demo-fast")
@@ -62,6 +63,8 @@ class LaneDialog(QDialog):
         self.provider.setCurrentText(lane.provider)
         self.model = QComboBox()
         self.model.setEditable(True)
+        self.model.setMinimumWidth(280)
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.model.setCurrentText(lane.model)
         self.fetch = QPushButton("List models")
         self.fetch.setToolTip("Ask the provider for its models (GET /models)")
@@ -112,9 +115,11 @@ class LaneDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.info = QLabel()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        layout.addWidget(self.info)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.result_lane: Lane | None = None
@@ -141,9 +146,8 @@ class LaneDialog(QDialog):
             self.model.clear()
             self.model.addItems(models)
             self.model.setCurrentText(current)
-            self.error.setText(
-                f"{len(models)} models listed." if models else "The provider listed no models."
-            )
+            self.error.setText("")
+            self.info.setText(f"{len(models)} models listed." if models else "The provider listed no models.")
 
         future.add_done_callback(done)
 

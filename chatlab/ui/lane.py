@@ -272,7 +272,7 @@ class LaneWidget(QFrame):
         self.answer.finish(resp.text, note)
         hidden = fmt.hidden_reasoning(resp)
         if hidden:
-            self.reasoning.setPlaceholderText(f"{hidden}. The provider reasoned but sent no reasoning text.")
+            self.reasoning.append(f"[{hidden}: the provider reasoned but sent no reasoning text]")
         elif not resp.reasoning_chars and not self._user_toggled:
             self.reasoning_toggle.setChecked(False)
         self._refresh_toggle()

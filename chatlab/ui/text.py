@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QFont,
     QFontDatabase,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -128,18 +129,19 @@ class AnswerView(SafeBrowser):
         bottom = self.at_bottom()
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
-        if not first:
-            cursor.insertBlock()
-            cursor.insertHtml("<hr/>")
-            cursor.insertBlock()
+        block = QTextBlockFormat()
+        if first:
+            cursor.setBlockFormat(block)
+        else:
+            block.setTopMargin(18)  # turns are separated by space and the bold "You:"
+            cursor.insertBlock(block, QTextCharFormat())
         fmt = QTextCharFormat()
         fmt.setFontWeight(QFont.Weight.Bold)
         cursor.insertText("You: ", fmt)
         quoted = QTextCharFormat()
         quoted.setFontItalic(True)
         cursor.insertText(prompt.strip(), quoted)
-        cursor.insertBlock()
-        cursor.setCharFormat(self._plain)
+        cursor.insertBlock(QTextBlockFormat(), self._plain)
         self._answer_start = self._rendered_end = cursor.position()
         self._pending = ""
         self._answer_raw_len = 0
