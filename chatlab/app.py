@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,6 +47,7 @@ def with_demo(config: Config, server: DemoServer) -> Config:
 
 
 async def run_window(argv: Sequence[str]) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
     from chatlab.providers import make_adapter
@@ -104,7 +106,14 @@ async def run_window(argv: Sequence[str]) -> int:
             window.add_lane(Lane("demo", model, LaneParams(), label))
         window.prompt.setPlainText(HAIKU_PROMPT)
     window.show()
-    if demo and not args.no_autosend:
+    if os.environ.get("CHATLAB_STARTUP_PROBE"):
+        # Benchmarks: report once the window has been shown and painted, then quit.
+        def probe() -> None:
+            print("chatlab: window shown", flush=True)
+            window.close()
+
+        QTimer.singleShot(0, probe)
+    elif demo and not args.no_autosend:
         window.send()
 
     closed = asyncio.get_running_loop().create_future()

@@ -74,6 +74,7 @@ class SafeBrowser(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setReadOnly(True)
+        self.setUndoRedoEnabled(False)  # an undo stack would grow with every streamed chunk
         self.anchorClicked.connect(self._open_link)
 
     def loadResource(self, kind: int, url: QUrl | str) -> Any:
@@ -163,16 +164,15 @@ class AnswerView(SafeBrowser):
         if not text:
             return
         bottom = self.at_bottom()
-        cursor = self._end_cursor()
-        cursor.insertText(text, self._plain)
         searched_from = max(len(self._pending) - 1, 0)
         self._pending += text
         self._answer_raw_len += len(text)
         cut = self._pending.rfind("\n\n", searched_from)
-        if cut >= 0:
-            complete = self._pending[: cut + 2]
-            if not _fence_open(complete):
-                self._render_complete(complete)
+        complete = self._pending[: cut + 2] if cut >= 0 else ""
+        if complete and not _fence_open(complete):
+            self._render_complete(complete)  # replaces the plain text shown so far
+        else:
+            self._end_cursor().insertText(text, self._plain)
         self.keep_bottom(bottom)
 
     def _render_complete(self, complete: str) -> None:
@@ -219,6 +219,7 @@ class ReasoningView(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
+        self.setUndoRedoEnabled(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._turn_start = 0
 

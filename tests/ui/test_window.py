@@ -41,7 +41,10 @@ def test_three_lanes_stream_into_the_right_panes(window: MainWindow, qtbot: QtBo
     assert status.startswith("done") and f"out {r.usage.output_tokens:,}" in status and "≈" not in status
     assert f"(reasoning {r.usage.reasoning_tokens:,})" in status
     assert "reasoning tokens — text not returned" in hidden.reasoning_toggle.text()
-    assert hidden.reasoning.toPlainText() == "[412 reasoning tokens — text not returned: the provider reasoned but sent no reasoning text]"
+    assert (
+        hidden.reasoning.toPlainText()
+        == "[412 reasoning tokens — text not returned: the provider reasoned but sent no reasoning text]"
+    )
     assert fast.reasoning.toPlainText() == "" and "Rain on the tin roof" in fast.answer.toPlainText()
     # The reasoning pane collapsed once the answer started.
     assert not reasoner.reasoning_toggle.isChecked()
