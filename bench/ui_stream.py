@@ -106,7 +106,6 @@ class SyntheticAdapter:
         self.answer_kb = answer_kb
         self.prefill_kb = prefill_kb
         self.probe = probe
-        self.lane_ids: dict[str, str] = {}
 
     def warm_up(self) -> None:
         pass
