@@ -20,15 +20,18 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from chatlab import __version__
 from chatlab.core import format as fmt
 from chatlab.core.config import Config, ConfigError, load_config, paths
-from chatlab.core.export import document
+from chatlab.core.export import DocumentError, document, parse_document
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, live_usage
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store, StoreError, default_path
 
 
 class UsageError(Exception):
@@ -101,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     ksub.add_parser("list", help="where each provider's key comes from (never the key)")
 
     sub.add_parser("providers", help="list configured providers")
+    sub.add_parser("sessions", help="list saved sessions")
+    exp = sub.add_parser("export", help="export sessions as JSON (the session document)")
+    exp.add_argument("ids", nargs="*", metavar="ID", help="session ids (or unique prefixes)")
+    exp.add_argument("--all", action="store_true", help="every session")
+    exp.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    imp = sub.add_parser("import", help="import a session document (validated first; all or nothing)")
+    imp.add_argument("file")
 
     demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
     demo.add_argument("--port", type=int, default=8765)
@@ -174,18 +184,31 @@ class Progress:
             await asyncio.sleep(0.1)
 
 
-async def _ask(runner: Runner, session: Session, progress_stream: IO[str] | None, args: Any) -> None:
+async def _ask(
+    runner: Runner, session: Session, progress_stream: IO[str] | None, args: Any, store: Store | None
+) -> None:
     turn = session.turns[-1]
-    run = runner.turn(session, turn, idle_timeout_s=args.idle_timeout or None, timeout_s=args.timeout)
+    saver = Checkpointer(store, session) if store else None
+    run = runner.turn(
+        session,
+        turn,
+        idle_timeout_s=args.idle_timeout or None,
+        timeout_s=args.timeout,
+        listener=saver.listener(turn) if saver else None,
+    )
     progress = Progress(progress_stream, session, turn.responses) if progress_stream else None
-    ticker = asyncio.create_task(progress.run()) if progress else None
+    tasks = [
+        asyncio.create_task(t)
+        for t in (progress.run() if progress else None, saver.run() if saver else None)
+        if t
+    ]
     try:
         await run.run()
     finally:
-        if ticker:
-            ticker.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+                await task
         if progress:
             progress.draw(final=True)
         await runner.aclose()
@@ -232,6 +255,7 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         config.provider(provider)  # unknown provider -> ConfigError
         lanes.append(Lane(provider=provider, model=model, params=params))
     prompt = _read_prompt(args.prompt, stdin)
+    store = None if args.no_save else open_store()
     config, server = start_demo_if_needed(config, lanes)
     try:
         from chatlab.providers import make_adapter
@@ -241,16 +265,22 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             runner.check_lane(lane)
         session = Session(lanes=lanes)
         session.new_turn(prompt)
+        if store is not None:
+            store.save_session(session)  # the session and turn exist on disk before any token
         progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
         try:
-            asyncio.run(_ask(runner, session, progress, args))
+            asyncio.run(_ask(runner, session, progress, args, store))
         except KeyboardInterrupt:
             for resp in session.turns[-1].responses.values():
                 if not resp.status.finished:
                     resp.status = Status.CANCELLED
+        if store is not None:
+            store.save_session(session)
     finally:
         if server is not None:
             server.stop_thread()
+        if store is not None:
+            store.close()
     if args.json:
         json.dump(document([session]), stdout, ensure_ascii=False, indent=2)
         stdout.write("\n")
@@ -306,6 +336,85 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
     return 0
 
 
+def open_store() -> Store:
+    try:
+        return Store(default_path())
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_sessions(stdout: IO[str]) -> int:
+    store = open_store()
+    try:
+        rows = store.sessions()
+    finally:
+        store.close()
+    if not rows:
+        stdout.write("no sessions yet\n")
+    for s in rows:
+        blind = " [blind]" if s.blind else ""
+        stdout.write(
+            f"{s.id}  {s.created_at[:16].replace('T', ' ')}  lanes {s.lanes}  turns {s.turns}  "
+            f"{s.title}{blind}\n"
+        )
+    return 0
+
+
+def _resolve_ids(store: Store, wanted: Sequence[str]) -> list[str]:
+    known = store.ids()
+    out = []
+    for w in wanted:
+        matches = [i for i in known if i.startswith(w)]
+        if len(matches) != 1:
+            raise UsageError(f"{'no' if not matches else 'more than one'} session matches {w!r}")
+        out.append(matches[0])
+    return out
+
+
+def cmd_export(args: Any, stdout: IO[str]) -> int:
+    if not args.all and not args.ids:
+        raise UsageError("name the sessions to export, or use --all")
+    store = open_store()
+    try:
+        ids = store.ids() if args.all else _resolve_ids(store, args.ids)
+        doc = document(store.load(i) for i in ids)
+    finally:
+        store.close()
+    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"exported {len(ids)} session{'s' if len(ids) != 1 else ''} to {args.output}", file=sys.stderr)
+    else:
+        stdout.write(text)
+    return 0
+
+
+def cmd_import(args: Any, stdout: IO[str]) -> int:
+    path = Path(args.file)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON: {exc}") from None
+    try:
+        sessions = parse_document(doc)
+    except DocumentError as exc:
+        raise UsageError(f"{path}: {exc}; nothing was imported") from None
+    store = open_store()
+    try:
+        added = store.import_sessions(sessions)
+    finally:
+        store.close()
+    skipped = len(sessions) - added
+    stdout.write(
+        f"imported {added} session{'s' if added != 1 else ''}"
+        + (f" ({skipped} already present)" if skipped else "")
+        + "\n"
+    )
+    return 0
+
+
 def launch_gui(flags: Sequence[str] = ()) -> int:
     import importlib
 
@@ -331,6 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_keys(args, sys.stdin, sys.stdout, sys.stderr)
         if args.command == "providers":
             return cmd_providers(args, sys.stdout)
+        if args.command == "sessions":
+            return cmd_sessions(sys.stdout)
+        if args.command == "export":
+            return cmd_export(args, sys.stdout)
+        if args.command == "import":
+            return cmd_import(args, sys.stdout)
         if args.command == "serve-demo":
             from chatlab.demo.server import main as serve
 

@@ -171,6 +171,9 @@ class Response:
     finish_reason: str | None = None
     reasoning_chars: int = 0
     text_chars: int = 0
+    rating: Rating | None = None
+    # Timing as recorded when the response was saved (monotonic clocks don't survive a restart).
+    saved_timing: dict[str, float | None] | None = None
 
     # The parts lists only ever grow while streaming (views keep an index into them), so
     # the joined text is built on demand: at the end of a stream, for export, for history.
@@ -195,9 +198,18 @@ class Response:
             streamed -= self.usage.reasoning_tokens
         return self.timing.tokens_per_s(streamed, now)
 
-    def to_dict(self) -> dict[str, Any]:
+    def timing_dict(self) -> dict[str, float | None]:
+        if self.saved_timing is not None:
+            return dict(self.saved_timing)
         t = self.timing
-        tps = self.tokens_per_s()
+        finished = t.ended is not None
+        return {
+            "ttft_s": _round(t.ttft_s),
+            "duration_s": _round(t.duration_s()) if finished else None,
+            "output_tokens_per_s": _round(self.tokens_per_s()) if finished else None,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "lane_id": self.lane_id,
             "status": self.status.value,
@@ -210,17 +222,87 @@ class Response:
             "cost_usd": self.cost_usd,
             "cost_source": "provider" if self.cost_reported else ("price" if self.price else None),
             "price": self.price.to_dict() if self.price else None,
-            "timing": {
-                "ttft_s": _round(t.ttft_s),
-                "duration_s": _round(t.duration_s()) if t.ended is not None else None,
-                "output_tokens_per_s": _round(tps) if t.ended is not None else None,
-            },
+            "timing": self.timing_dict(),
             "finish_reason": self.finish_reason,
+            "rating": self.rating.to_dict() if self.rating else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Response:
+        """The inverse of :meth:`to_dict` (for the store and for import)."""
+        err = d.get("error")
+        price = d.get("price")
+        usage = d.get("usage") or {}
+        resp = cls(
+            lane_id=d["lane_id"],
+            status=Status(d["status"]),
+            reasoning_parts=[d["reasoning"]] if d.get("reasoning") else [],
+            text_parts=[d["text"]] if d.get("text") else [],
+            refusal=bool(d.get("refusal", False)),
+            error=ErrorInfo(
+                ErrorKind(err["kind"]), err["message"], err.get("status_code"), err.get("retry_after_s")
+            )
+            if err
+            else None,
+            usage=Usage(**{k: v for k, v in usage.items() if k in Usage.__dataclass_fields__}),
+            cost_usd=d.get("cost_usd"),
+            cost_reported=d.get("cost_source") == "provider",
+            price=Price(**{k: v for k, v in price.items() if k in Price.__dataclass_fields__})
+            if price
+            else None,
+            finish_reason=d.get("finish_reason"),
+            rating=Rating.from_dict(d["rating"]) if d.get("rating") else None,
+            saved_timing=dict(d.get("timing") or {}),
+        )
+        resp.reasoning_chars = len(d.get("reasoning") or "")
+        resp.text_chars = len(d.get("text") or "")
+        return resp
 
 
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
+
+
+@dataclass
+class Rating:
+    """A score from 1 to 5 and a free note, for one response."""
+
+    score: int | None = None
+    note: str = ""
+    rater: str = ""
+    rated_at: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "note": self.note, "rater": self.rater, "rated_at": self.rated_at}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Rating:
+        return cls(d.get("score"), d.get("note", ""), d.get("rater", ""), d["rated_at"])
+
+
+VOTE_CHOICES = ("tie", "all_bad")  # besides a lane id
+
+
+@dataclass
+class Vote:
+    """The best lane of a turn (a lane id), or ``tie`` / ``all_bad``."""
+
+    choice: str
+    guess_reasoner: str | None = None
+    rater: str = ""
+    voted_at: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "choice": self.choice,
+            "guess_reasoner": self.guess_reasoner,
+            "rater": self.rater,
+            "voted_at": self.voted_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Vote:
+        return cls(d["choice"], d.get("guess_reasoner"), d.get("rater", ""), d["voted_at"])
 
 
 @dataclass
@@ -229,6 +311,8 @@ class Turn:
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=utc_now)
     responses: dict[str, Response] = field(default_factory=dict)
+    shown_order: list[str] | None = None  # blind mode: lane ids in the order shown
+    vote: Vote | None = None
 
 
 @dataclass
@@ -244,6 +328,7 @@ class Session:
     title: str = ""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=utc_now)
+    blind: bool = False
 
     def lane(self, lane_id: str) -> Lane:
         for lane in self.lanes:

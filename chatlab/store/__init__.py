@@ -1,0 +1,1 @@
+"""Local persistence: the SQLite session store, its migrations, and batched checkpoints."""

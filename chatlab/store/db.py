@@ -1,0 +1,427 @@
+"""The session database: SQLite in WAL mode, versioned migrations, checkpoints, FTS5 search.
+
+One :class:`Store` per process. Opening refuses, without writing, a file that is not a
+SQLite database, a corrupt one, or one written by a newer chatlab; before migrating an
+older database it is copied with SQLite's backup API. Streaming writes are batched: the
+caller checkpoints all running responses in one transaction at most about once a second,
+and writes each response's final state when it completes. Responses still marked
+running when the store is opened were cut off by a crash: they become ``interrupted``,
+with the text of the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chatlab.core.events import ErrorKind
+from chatlab.core.export import session_from_dict
+from chatlab.core.model import ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
+from chatlab.store.migrations import LATEST, MIGRATIONS
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+CRASH_MESSAGE = "chatlab stopped before this stream ended; the text up to the last checkpoint was kept"
+
+
+class StoreError(Exception):
+    """The database can't be used; the message says why. The file was left untouched."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    lanes: int
+    turns: int
+    blind: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    session_id: str
+    turn_id: str
+    lane_id: str
+    kind: str  # "prompt" | "answer"
+    snippet: str  # with the matches between \x02 and \x03
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con = self._open(path)
+        self.recovered = self._recover()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as f:
+                if f.read(16) != SQLITE_HEADER:
+                    raise StoreError(f"{path} is not a SQLite database; chatlab left it untouched")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > LATEST:
+                raise StoreError(
+                    f"{path} was written by a newer chatlab (schema {version}, this version knows {LATEST}); "
+                    "chatlab left it untouched"
+                )
+            con.execute("PRAGMA quick_check").fetchone()
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA synchronous=NORMAL")
+            if version < LATEST:
+                if version > 0:
+                    _backup(con, path, version)
+                for target in range(version, LATEST):
+                    _migrate(con, target)
+        except sqlite3.DatabaseError as exc:
+            con.close()
+            raise StoreError(
+                f"{path} is damaged or not a chatlab database ({exc}); chatlab left it untouched"
+            ) from None
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def close(self) -> None:
+        self.con.close()
+
+    @property
+    def version(self) -> int:
+        return int(self.con.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def _recover(self) -> int:
+        """Mark responses cut off by a crash as interrupted; returns how many."""
+        error = _dumps(ErrorInfo(ErrorKind.NETWORK, CRASH_MESSAGE).to_dict())
+        with self.transaction() as con:
+            cur = con.execute(
+                "UPDATE responses SET status = ?, error = COALESCE(error, ?), updated_at = ? "
+                "WHERE status IN ('queued', 'running')",
+                (Status.INTERRUPTED.value, error, utc_now()),
+            )
+            for turn_id, lane_id, session_id, text in con.execute(
+                "SELECT r.turn_id, r.lane_id, t.session_id, r.text FROM responses r JOIN turns t ON t.id = r.turn_id "
+                "WHERE r.status = 'interrupted' AND r.text != '' AND NOT EXISTS (SELECT 1 FROM search s "
+                "WHERE s.turn_id = r.turn_id AND s.lane_id = r.lane_id)"
+            ).fetchall():
+                con.execute(
+                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, 'answer', ?)",
+                    (session_id, turn_id, lane_id, text),
+                )
+        return int(cur.rowcount)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save_session(self, session: Session) -> None:
+        """Write the whole session (idempotent): when the user sends, and after edits."""
+        with self.transaction() as con:
+            self._write_session(con, session)
+
+    def _write_session(self, con: sqlite3.Connection, session: Session) -> None:
+        now = utc_now()
+        con.execute(
+            "INSERT INTO sessions (id, title, created_at, updated_at, blind) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at, "
+            "blind = excluded.blind",
+            (session.id, session.title, session.created_at, now, int(session.blind)),
+        )
+        for position, lane in enumerate(session.lanes):
+            con.execute(
+                "INSERT INTO lanes (id, session_id, position, provider, model, label, params) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
+                "provider = excluded.provider, model = excluded.model, label = excluded.label, "
+                "params = excluded.params",
+                (
+                    lane.id,
+                    session.id,
+                    position,
+                    lane.provider,
+                    lane.model,
+                    lane.label,
+                    _dumps(lane.params.to_dict()),
+                ),
+            )
+        for position, turn in enumerate(session.turns):
+            con.execute(
+                "INSERT INTO turns (id, session_id, position, prompt, created_at, shown_order) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
+                "shown_order = excluded.shown_order",
+                (turn.id, session.id, position, turn.prompt, turn.created_at, _dumps(turn.shown_order)),
+            )
+            if not con.execute(
+                "SELECT 1 FROM search WHERE turn_id = ? AND kind = 'prompt'", (turn.id,)
+            ).fetchone():
+                con.execute(
+                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, '', 'prompt', ?)",
+                    (session.id, turn.id, turn.prompt),
+                )
+            for resp in turn.responses.values():
+                self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
+            if turn.vote is not None:
+                self._write_vote(con, turn.id, turn.vote)
+
+    def _write_response(
+        self, con: sqlite3.Connection, session_id: str, turn_id: str, resp: Response, final: bool
+    ) -> None:
+        d = resp.to_dict()
+        con.execute(
+            "INSERT INTO responses (turn_id, lane_id, status, reasoning, text, refusal, error, usage, cost_usd, "
+            "cost_source, price, timing, finish_reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(turn_id, lane_id) DO UPDATE SET status = excluded.status, reasoning = excluded.reasoning, "
+            "text = excluded.text, refusal = excluded.refusal, error = excluded.error, usage = excluded.usage, "
+            "cost_usd = excluded.cost_usd, cost_source = excluded.cost_source, price = excluded.price, "
+            "timing = excluded.timing, finish_reason = excluded.finish_reason, updated_at = excluded.updated_at",
+            (
+                turn_id,
+                resp.lane_id,
+                d["status"],
+                d["reasoning"],
+                d["text"],
+                int(d["refusal"]),
+                _dumps(d["error"]),
+                _dumps(d["usage"]),
+                d["cost_usd"],
+                d["cost_source"],
+                _dumps(d["price"]),
+                _dumps(d["timing"]),
+                d["finish_reason"],
+                utc_now(),
+            ),
+        )
+        if final:
+            con.execute(
+                "DELETE FROM search WHERE turn_id = ? AND lane_id = ? AND kind = 'answer'",
+                (turn_id, resp.lane_id),
+            )
+            if d["text"]:
+                con.execute(
+                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, 'answer', ?)",
+                    (session_id, turn_id, resp.lane_id, d["text"]),
+                )
+        if resp.rating is not None:
+            self._write_rating(con, turn_id, resp.lane_id, resp.rating)
+
+    def checkpoint(self, session: Session, items: Iterable[tuple[Turn, Response]]) -> int:
+        """Write several streaming (or finished) responses in one transaction."""
+        n = 0
+        with self.transaction() as con:
+            for turn, resp in items:
+                self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
+                n += 1
+            con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utc_now(), session.id))
+        return n
+
+    def _write_rating(self, con: sqlite3.Connection, turn_id: str, lane_id: str, rating: Rating) -> None:
+        if rating.score is not None and not 1 <= rating.score <= 5:
+            raise ValueError("a score is from 1 to 5")
+        con.execute(
+            "INSERT INTO ratings (turn_id, lane_id, score, note, rater, rated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(turn_id, lane_id) DO UPDATE SET score = excluded.score, note = excluded.note, "
+            "rater = excluded.rater, rated_at = excluded.rated_at",
+            (turn_id, lane_id, rating.score, rating.note, rating.rater, rating.rated_at),
+        )
+
+    def _write_vote(self, con: sqlite3.Connection, turn_id: str, vote: Vote) -> None:
+        con.execute(
+            "INSERT INTO votes (turn_id, choice, guess_reasoner, rater, voted_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(turn_id) DO UPDATE SET choice = excluded.choice, guess_reasoner = excluded.guess_reasoner, "
+            "rater = excluded.rater, voted_at = excluded.voted_at",
+            (turn_id, vote.choice, vote.guess_reasoner, vote.rater, vote.voted_at),
+        )
+
+    def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None:
+        with self.transaction() as con:
+            self._write_rating(con, turn_id, lane_id, rating)
+
+    def vote(self, turn_id: str, vote: Vote) -> None:
+        with self.transaction() as con:
+            self._write_vote(con, turn_id, vote)
+
+    def rename(self, session_id: str, title: str) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, utc_now(), session_id)
+            )
+
+    def delete(self, session_id: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM search WHERE session_id = ?", (session_id,))
+            con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def sessions(self) -> list[SessionSummary]:
+        rows = self.con.execute(
+            "SELECT s.id, s.title, s.created_at, s.updated_at, s.blind, "
+            "(SELECT COUNT(*) FROM lanes l WHERE l.session_id = s.id), "
+            "(SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
+            "FROM sessions s ORDER BY s.updated_at DESC, s.created_at DESC"
+        ).fetchall()
+        return [SessionSummary(r[0], r[1], r[2], r[3], r[5], r[6], bool(r[4])) for r in rows]
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT id FROM sessions ORDER BY created_at")]
+
+    def load(self, session_id: str) -> Session:
+        row = self.con.execute(
+            "SELECT id, title, created_at, blind FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(session_id)
+        lanes = [
+            {"id": r[0], "provider": r[1], "model": r[2], "label": r[3], "params": _loads(r[4])}
+            for r in self.con.execute(
+                "SELECT id, provider, model, label, params FROM lanes WHERE session_id = ? ORDER BY position",
+                (session_id,),
+            )
+        ]
+        turn_rows = self.con.execute(
+            "SELECT id, prompt, created_at, shown_order FROM turns WHERE session_id = ? ORDER BY position",
+            (session_id,),
+        ).fetchall()
+        ratings = {
+            (r[0], r[1]): {"score": r[2], "note": r[3], "rater": r[4], "rated_at": r[5]}
+            for r in self.con.execute(
+                "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at FROM ratings r "
+                "JOIN turns t ON t.id = r.turn_id WHERE t.session_id = ?",
+                (session_id,),
+            )
+        }
+        votes = {
+            r[0]: {"choice": r[1], "guess_reasoner": r[2], "rater": r[3], "voted_at": r[4]}
+            for r in self.con.execute(
+                "SELECT v.turn_id, v.choice, v.guess_reasoner, v.rater, v.voted_at FROM votes v "
+                "JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ?",
+                (session_id,),
+            )
+        }
+        responses: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in self.con.execute(
+            "SELECT r.turn_id, r.lane_id, r.status, r.reasoning, r.text, r.refusal, r.error, r.usage, r.cost_usd, "
+            "r.cost_source, r.price, r.timing, r.finish_reason FROM responses r JOIN turns t ON t.id = r.turn_id "
+            "WHERE t.session_id = ?",
+            (session_id,),
+        ):
+            usage = _loads(r[7])
+            responses.setdefault(r[0], {})[r[1]] = {
+                "lane_id": r[1],
+                "status": r[2],
+                "reasoning": r[3],
+                "text": r[4],
+                "refusal": bool(r[5]),
+                "hidden_reasoning": False,
+                "error": _loads(r[6]),
+                "usage": usage,
+                "cost_usd": r[8],
+                "cost_source": r[9],
+                "price": _loads(r[10]),
+                "timing": _loads(r[11]),
+                "finish_reason": r[12],
+                "rating": ratings.get((r[0], r[1])),
+            }
+        order = [lane["id"] for lane in lanes]
+        turns = [
+            {
+                "id": t[0],
+                "prompt": t[1],
+                "created_at": t[2],
+                "shown_order": _loads(t[3]),
+                "vote": votes.get(t[0]),
+                "responses": [responses[t[0]][i] for i in order if i in responses.get(t[0], {})],
+            }
+            for t in turn_rows
+        ]
+        return session_from_dict(
+            {
+                "id": row[0],
+                "title": row[1],
+                "created_at": row[2],
+                "blind": bool(row[3]),
+                "lanes": lanes,
+                "turns": turns,
+            }
+        )
+
+    def search(self, query: str, limit: int = 100) -> list[SearchHit]:
+        """FTS5 search over prompts and answers; matches are marked \\x02…\\x03 in the snippet."""
+        terms = " ".join('"' + t.replace('"', '""') + '"' for t in query.split())
+        if not terms:
+            return []
+        rows = self.con.execute(
+            "SELECT session_id, turn_id, lane_id, kind, snippet(search, 4, char(2), char(3), '…', 12) "
+            "FROM search WHERE search MATCH ? ORDER BY rank LIMIT ?",
+            (f"body : ({terms})", limit),
+        ).fetchall()
+        return [SearchHit(*r) for r in rows]
+
+    # -- import --------------------------------------------------------------------------------
+
+    def import_sessions(self, sessions: list[Session]) -> int:
+        """Insert sessions not already present (ids are stable), all in one transaction."""
+        added = 0
+        with self.transaction() as con:
+            for session in sessions:
+                if con.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone():
+                    continue
+                self._write_session(con, session)
+                added += 1
+        return added
+
+
+def _backup(con: sqlite3.Connection, path: Path, version: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+    dest = sqlite3.connect(target)
+    try:
+        con.backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+def _migrate(con: sqlite3.Connection, version: int) -> None:
+    """Apply migration ``version`` -> ``version + 1`` in one transaction."""
+    try:
+        con.executescript(
+            "BEGIN IMMEDIATE;\n" + MIGRATIONS[version] + f"\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+        )
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+
+
+def default_path() -> Path:
+    from chatlab.core.config import paths
+
+    return paths().data_dir / "chatlab.db"

@@ -1,0 +1,91 @@
+"""Append-only schema migrations for the session database.
+
+``MIGRATIONS[i]`` takes a database from schema version ``i`` to ``i + 1``; the version
+lives in SQLite's ``user_version``. Never edit or reorder an entry that has shipped:
+add a new one. Every upgrade path, from an empty file and from each past version, is
+exercised by the tests.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: sessions, lanes, turns and responses.
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE lanes (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX lanes_session ON lanes(session_id, position);
+    CREATE TABLE turns (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        prompt TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX turns_session ON turns(session_id, position);
+    CREATE TABLE responses (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        lane_id TEXT NOT NULL REFERENCES lanes(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        reasoning TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        refusal INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        usage TEXT NOT NULL DEFAULT '{}',
+        cost_usd REAL,
+        cost_source TEXT,
+        price TEXT,
+        timing TEXT NOT NULL DEFAULT '{}',
+        finish_reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, lane_id)
+    );
+    """,
+    # 1 -> 2: blind sessions, the order lanes were shown in, ratings and votes.
+    """
+    ALTER TABLE sessions ADD COLUMN blind INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE turns ADD COLUMN shown_order TEXT;
+    CREATE TABLE ratings (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        lane_id TEXT NOT NULL REFERENCES lanes(id) ON DELETE CASCADE,
+        score INTEGER CHECK (score BETWEEN 1 AND 5),
+        note TEXT NOT NULL DEFAULT '',
+        rater TEXT NOT NULL DEFAULT '',
+        rated_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, lane_id)
+    );
+    CREATE TABLE votes (
+        turn_id TEXT PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+        choice TEXT NOT NULL,
+        guess_reasoner TEXT,
+        rater TEXT NOT NULL DEFAULT '',
+        voted_at TEXT NOT NULL
+    );
+    """,
+    # 2 -> 3: full-text search over prompts and answers.
+    """
+    CREATE VIRTUAL TABLE search USING fts5(
+        session_id UNINDEXED, turn_id UNINDEXED, lane_id UNINDEXED, kind UNINDEXED, body,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO search (session_id, turn_id, lane_id, kind, body)
+        SELECT session_id, id, '', 'prompt', prompt FROM turns;
+    INSERT INTO search (session_id, turn_id, lane_id, kind, body)
+        SELECT t.session_id, r.turn_id, r.lane_id, 'answer', r.text
+        FROM responses r JOIN turns t ON t.id = r.turn_id WHERE r.text != '';
+    """,
+]
+
+LATEST = len(MIGRATIONS)
