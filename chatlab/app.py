@@ -22,6 +22,7 @@ from chatlab.core.model import Lane, LaneParams
 from chatlab.core.orchestrator import Runner
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
+from chatlab.store.db import Store, StoreError, default_path
 
 DEMO_BANNER = (
     "Demo mode — no API key is configured, so these lanes are scripted models on chatlab's built-in "
@@ -68,6 +69,11 @@ async def run_window(argv: Sequence[str]) -> int:
         config = parse_config({})
     runner = Runner(with_demo(config, server), keys, make_adapter)
     demo = args.demo or not has_any_key(config, keys)
+    store: Store | None = None
+    try:
+        store = Store(default_path())
+    except StoreError as exc:
+        QMessageBox.warning(None, "chatlab", f"{exc}\n\nSessions will not be saved until this is resolved.")
 
     def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
         def list_models(provider: str) -> asyncio.Future[list[str]] | None:
@@ -97,6 +103,8 @@ async def run_window(argv: Sequence[str]) -> int:
 
     window = MainWindow(
         runner,
+        store=store,
+        rater=config.rater or "",
         demo_banner=DEMO_BANNER if demo else "",
         open_settings=open_settings,
         edit_lane=edit_lane,
@@ -127,6 +135,8 @@ async def run_window(argv: Sequence[str]) -> int:
         await closed
     finally:
         server.stop_thread()
+        if store is not None:
+            store.close()
     return 0
 
 

@@ -19,6 +19,7 @@ from chatlab.core.export import DocumentError, document, parse_document
 from chatlab.core.model import Lane, LaneParams, Rating, Session, Status, Vote
 from chatlab.core.orchestrator import Runner
 from chatlab.core.pricing import resources_dir
+from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store, StoreError, default_path
 from chatlab.store.migrations import LATEST, MIGRATIONS
@@ -47,9 +48,14 @@ def make_db_at(path: Path, version: int) -> None:
         )
     if version >= 3:  # from version 3 on, chatlab indexes what it writes
         con.executescript(
-            "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES "
-            "('s1', 't1', '', 'prompt', 'an old prompt about lighthouses'), "
-            "('s1', 't1', 'l1', 'answer', 'the keeper lit the lamp');"
+            "INSERT INTO search (rowid, session_id, turn_id, lane_id, kind, body) VALUES "
+            "(1, 's1', 't1', '', 'prompt', 'an old prompt about lighthouses'), "
+            "(2, 's1', 't1', 'l1', 'answer', 'the keeper lit the lamp');"
+        )
+    if version >= 4:
+        con.executescript(
+            "INSERT INTO search_map (session_id, turn_id, lane_id, kind, fts_rowid) VALUES "
+            "('s1', 't1', '', 'prompt', 1), ('s1', 't1', 'l1', 'answer', 2);"
         )
     con.close()
 
@@ -73,6 +79,10 @@ def test_upgrade_from_every_version(tmp_path: Path, version: int) -> None:
         assert session.title == "old" and session.turns[0].responses["l1"].text == "the keeper lit the lamp"
         assert {h.turn_id for h in store.search("lighthouses")} == {"t1"}
         assert {h.kind for h in store.search("keeper")} == {"answer"}
+        # Reindexing an answer replaces its search row (found through search_map).
+        session.turns[0].responses["l1"].text_parts = ["the keeper slept"]
+        store.save_session(session)
+        assert store.search("lamp") == [] and len(store.search("keeper")) == 1
     assert store.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     store.close()
@@ -160,7 +170,8 @@ def test_kill_9_mid_stream_keeps_the_partial_text(home: Path) -> None:
     for resp in (reasoner, fast):
         assert resp.status is Status.INTERRUPTED and resp.error is not None
         assert "stopped before this stream ended" in resp.error.message
-    assert reasoner.reasoning.startswith("The user wants a haiku")
+    # What was checkpointed before the kill survives: a non-empty prefix of the trace.
+    assert reasoner.reasoning and DEMO_SCRIPTS["demo-reasoner"].reasoning.startswith(reasoner.reasoning)
     store.close()
 
 

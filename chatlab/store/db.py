@@ -131,14 +131,43 @@ class Store:
             )
             for turn_id, lane_id, session_id, text in con.execute(
                 "SELECT r.turn_id, r.lane_id, t.session_id, r.text FROM responses r JOIN turns t ON t.id = r.turn_id "
-                "WHERE r.status = 'interrupted' AND r.text != '' AND NOT EXISTS (SELECT 1 FROM search s "
-                "WHERE s.turn_id = r.turn_id AND s.lane_id = r.lane_id)"
+                "WHERE r.status = 'interrupted' AND r.text != '' AND NOT EXISTS (SELECT 1 FROM search_map m "
+                "WHERE m.turn_id = r.turn_id AND m.lane_id = r.lane_id AND m.kind = 'answer')"
             ).fetchall():
-                con.execute(
-                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, 'answer', ?)",
-                    (session_id, turn_id, lane_id, text),
-                )
+                self._index(con, session_id, turn_id, lane_id, "answer", text)
         return int(cur.rowcount)
+
+    # -- the search index ------------------------------------------------------------------
+
+    @staticmethod
+    def _index(
+        con: sqlite3.Connection, session_id: str, turn_id: str, lane_id: str, kind: str, body: str
+    ) -> None:
+        """(Re)index one prompt or answer."""
+        Store._unindex(con, turn_id, lane_id, kind)
+        if not body:
+            return
+        rowid = con.execute(
+            "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, ?, ?)",
+            (session_id, turn_id, lane_id, kind, body),
+        ).lastrowid
+        con.execute(
+            "INSERT INTO search_map (session_id, turn_id, lane_id, kind, fts_rowid) VALUES (?, ?, ?, ?, ?)",
+            (session_id, turn_id, lane_id, kind, rowid),
+        )
+
+    @staticmethod
+    def _unindex(con: sqlite3.Connection, turn_id: str, lane_id: str, kind: str) -> None:
+        row = con.execute(
+            "SELECT fts_rowid FROM search_map WHERE turn_id = ? AND lane_id = ? AND kind = ?",
+            (turn_id, lane_id, kind),
+        ).fetchone()
+        if row is not None:
+            con.execute("DELETE FROM search WHERE rowid = ?", (row[0],))
+            con.execute(
+                "DELETE FROM search_map WHERE turn_id = ? AND lane_id = ? AND kind = ?",
+                (turn_id, lane_id, kind),
+            )
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -172,18 +201,17 @@ class Store:
                 ),
             )
         for position, turn in enumerate(session.turns):
-            con.execute(
-                "INSERT INTO turns (id, session_id, position, prompt, created_at, shown_order) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
-                "shown_order = excluded.shown_order",
+            new = con.execute(
+                "INSERT OR IGNORE INTO turns (id, session_id, position, prompt, created_at, shown_order) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (turn.id, session.id, position, turn.prompt, turn.created_at, _dumps(turn.shown_order)),
-            )
-            if not con.execute(
-                "SELECT 1 FROM search WHERE turn_id = ? AND kind = 'prompt'", (turn.id,)
-            ).fetchone():
+            ).rowcount
+            if new:
+                self._index(con, session.id, turn.id, "", "prompt", turn.prompt)
+            else:
                 con.execute(
-                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, '', 'prompt', ?)",
-                    (session.id, turn.id, turn.prompt),
+                    "UPDATE turns SET position = ?, shown_order = ? WHERE id = ?",
+                    (position, _dumps(turn.shown_order), turn.id),
                 )
             for resp in turn.responses.values():
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
@@ -219,15 +247,7 @@ class Store:
             ),
         )
         if final:
-            con.execute(
-                "DELETE FROM search WHERE turn_id = ? AND lane_id = ? AND kind = 'answer'",
-                (turn_id, resp.lane_id),
-            )
-            if d["text"]:
-                con.execute(
-                    "INSERT INTO search (session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, 'answer', ?)",
-                    (session_id, turn_id, resp.lane_id, d["text"]),
-                )
+            self._index(con, session_id, turn_id, resp.lane_id, "answer", d["text"])
         if resp.rating is not None:
             self._write_rating(con, turn_id, resp.lane_id, resp.rating)
 
@@ -275,7 +295,11 @@ class Store:
 
     def delete(self, session_id: str) -> None:
         with self.transaction() as con:
-            con.execute("DELETE FROM search WHERE session_id = ?", (session_id,))
+            con.execute(
+                "DELETE FROM search WHERE rowid IN (SELECT fts_rowid FROM search_map WHERE session_id = ?)",
+                (session_id,),
+            )
+            con.execute("DELETE FROM search_map WHERE session_id = ?", (session_id,))
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # -- reading ---------------------------------------------------------------------------

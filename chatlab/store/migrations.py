@@ -86,6 +86,21 @@ MIGRATIONS: list[str] = [
         SELECT t.session_id, r.turn_id, r.lane_id, 'answer', r.text
         FROM responses r JOIN turns t ON t.id = r.turn_id WHERE r.text != '';
     """,
+    # 3 -> 4: an index from (turn, lane, kind) to search rows. FTS5's UNINDEXED columns are
+    # not indexed, so finding a response's search row meant scanning the whole index.
+    """
+    CREATE TABLE search_map (
+        session_id TEXT NOT NULL,
+        turn_id TEXT NOT NULL,
+        lane_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fts_rowid INTEGER NOT NULL,
+        PRIMARY KEY (turn_id, lane_id, kind)
+    );
+    CREATE INDEX search_map_session ON search_map(session_id);
+    INSERT OR REPLACE INTO search_map (session_id, turn_id, lane_id, kind, fts_rowid)
+        SELECT session_id, turn_id, lane_id, kind, rowid FROM search;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

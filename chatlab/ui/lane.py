@@ -13,9 +13,11 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core import format as fmt
-from chatlab.core.model import Lane, Response, Session, Status, Turn
+from chatlab.core.model import Lane, Rating, Response, Session, Status, Turn
 from chatlab.core.orchestrator import live_usage
 from chatlab.ui.text import AnswerView, ReasoningView
 
@@ -50,6 +52,7 @@ class LaneWidget(QFrame):
     removeRequested = Signal(str)
     moveRequested = Signal(str, int)
     editRequested = Signal(str)
+    rated = Signal(str, object)  # lane id, Rating
 
     def __init__(self, lane: Lane, index: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +115,21 @@ class LaneWidget(QFrame):
         self.error.setStyleSheet("color: #c62828;")
         self.error.hide()
 
+        self.score = QComboBox()
+        self.score.addItems(["score", "1", "2", "3", "4", "5"])
+        self.score.setToolTip("Your score for this answer (1 = poor, 5 = excellent)")
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note")
+        self.score.activated.connect(lambda _i: self._rated())
+        self.note.editingFinished.connect(self._rated)
+        rating_row = QHBoxLayout()
+        rating_row.addWidget(self.score)
+        rating_row.addWidget(self.note, 1)
+        self.rating_box = QWidget()
+        self.rating_box.setLayout(rating_row)
+        rating_row.setContentsMargins(0, 0, 0, 0)
+        self.rating_box.hide()
+
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(lambda: self.stopRequested.emit(lane.id))
         self.retry_button = QPushButton("Retry")
@@ -132,6 +150,7 @@ class LaneWidget(QFrame):
         layout.addWidget(self.panes, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
+        layout.addWidget(self.rating_box)
         layout.addLayout(buttons)
 
         self.response: Response | None = None
@@ -141,6 +160,8 @@ class LaneWidget(QFrame):
         self._answer_started = False
         self._finalized = True
         self._user_toggled = False
+        self.blind_letter: str | None = None
+        self._answer_revealed = False
         self.update_header(index)
         self._set_idle()
 
@@ -155,6 +176,10 @@ class LaneWidget(QFrame):
     # -- header and layout -------------------------------------------------------------
 
     def update_header(self, index: int, count: int | None = None) -> None:
+        if self.blind_letter is not None:
+            self.title.setText(f"Model {self.blind_letter}")
+            self.spec.setText("")
+            return
         self.title.setText(self.lane.label or f"Lane {index + 1}")
         self.spec.setText(self.lane.spec)
         self.setToolTip(
@@ -167,6 +192,54 @@ class LaneWidget(QFrame):
     def set_editable(self, editable: bool) -> None:
         for b in (self.params_button, self.left_button, self.right_button, self.remove_button):
             b.setEnabled(editable)
+
+    # -- blind mode ----------------------------------------------------------------------------
+
+    def set_blind(self, letter: str | None) -> None:
+        """Mask (``letter`` = "A", "B"…) or reveal everything that identifies the model.
+
+        Masked: no provider, model, label or parameters; no tokens, cost, timing or speed;
+        no reasoning pane (its presence and length reveal a reasoner). The answer is
+        shown only when every lane of the turn has finished (see :meth:`reveal_answer`).
+        """
+        self.blind_letter = letter
+        masked = letter is not None
+        for w in (
+            self.params_button,
+            self.left_button,
+            self.right_button,
+            self.remove_button,
+            self.spec,
+            self.reasoning_toggle,
+            self.copy_reasoning,
+            # Stop and Retry too: a lane whose Stop greys out first has visibly finished first.
+            self.stop_button,
+            self.retry_button,
+        ):
+            w.setVisible(not masked)
+        self._answer_revealed = False
+        self.reasoning.setVisible(not masked and self.reasoning_toggle.isChecked())
+        self.update_header(0)
+        self.update_status()
+
+    # -- rating --------------------------------------------------------------------------------
+
+    def _rated(self) -> None:
+        resp = self.response
+        if resp is None or not resp.status.finished:
+            return
+        score = self.score.currentIndex() or None
+        note = self.note.text().strip()
+        current = resp.rating
+        if current is not None and (current.score, current.note) == (score, note):
+            return
+        if current is None and score is None and not note:
+            return
+        self.rated.emit(self.lane.id, Rating(score=score, note=note))
+
+    def show_rating(self, rating: Rating | None) -> None:
+        self.score.setCurrentIndex((rating.score or 0) if rating else 0)
+        self.note.setText(rating.note if rating else "")
 
     def _user_toggle(self) -> None:
         self._user_toggled = True
@@ -216,24 +289,38 @@ class LaneWidget(QFrame):
     def load(self, session: Session) -> None:
         """Show a whole session's history for this lane (finished turns)."""
         turns = []
-        self.reasoning.clear()
+        reasoning: list[str] = []  # built whole, then set once: one layout, not one per turn
         for i, turn in enumerate(session.turns):
             resp = turn.responses.get(self.lane.id)
             if resp is None:
                 continue
             note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
             turns.append((turn.prompt, resp.text, note))
-            self.reasoning.start_turn(f"turn {i + 1}", first=not turns[:-1])
-            self.reasoning.append(resp.reasoning)
+            if reasoning:
+                reasoning.append(f"\n\n— turn {i + 1} —\n")
+            hidden = fmt.hidden_reasoning(resp)
+            reasoning.append(f"[{hidden}]" if hidden else resp.reasoning)
             self.response = resp
+        self.reasoning.setPlainText("".join(reasoning))
         self.answer.load_transcript(turns)
         self._finalized = True
+        if self.response is not None:
+            self.rating_box.show()
+            self.show_rating(self.response.rating)
         self._set_idle()
 
     def flush(self, on_finished: Callable[[LaneWidget], None] | None) -> None:
         """Bring the panes and counters up to date with the response (once per frame)."""
         resp = self.response
         if resp is None:
+            return
+        if self.blind_letter is not None:
+            # Blind: nothing streams into view; every answer appears when all have finished.
+            self.update_status()
+            if resp.status.finished and not self._finalized:
+                self._finalized = True
+                self.stop_button.setEnabled(False)
+                self.retry_button.setEnabled(True)
             return
         parts = resp.reasoning_parts
         if len(parts) > self._r_i:
@@ -259,11 +346,33 @@ class LaneWidget(QFrame):
             if on_finished is not None:
                 on_finished(self)
 
+    def mark_revealed(self) -> None:
+        """Blind mode, a finished turn reopened: the answers are on screen, details are not."""
+        self._answer_revealed = True
+        self.update_status()
+
+    def reveal_answer(self) -> None:
+        """Blind mode: show this turn's reasoning and answer (all lanes at once)."""
+        resp = self.response
+        if resp is None:
+            return
+        self.reasoning.append("".join(resp.reasoning_parts[self._r_i :]))
+        self._r_i = len(resp.reasoning_parts)
+        self._t_i = len(resp.text_parts)
+        self._answer_revealed = True
+        if resp.error is not None:
+            self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
+            self.error.show()
+        self.render_final()
+        self.update_status()
+
     def render_final(self) -> None:
         """Render the finished answer as Markdown, once."""
         resp = self.response
         if resp is None:
             return
+        self.rating_box.show()
+        self.show_rating(resp.rating)
         note = ""
         if resp.error is not None:
             note = f"[{fmt.state(resp)} — {resp.error.kind.value}] {resp.error.message}"
@@ -281,6 +390,16 @@ class LaneWidget(QFrame):
 
     def update_status(self, lane_total: float | None = None, total_estimated: bool = False) -> None:
         resp = self.response
+        if self.blind_letter is not None:
+            # Every masked lane reads the same until all have finished: no lane may look
+            # faster, slower, thinking or answering.
+            if resp is None:
+                self.status.setText("ready")
+            elif self._answer_revealed:
+                self.status.setText("finished — vote to reveal the details")
+            else:
+                self.status.setText("waiting for all models…")
+            return
         if resp is None:
             self.status.setText("ready" + (f" · next: {self.next_estimate}" if self.next_estimate else ""))
             return

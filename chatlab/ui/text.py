@@ -32,6 +32,8 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QWidget
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
 SAFE_SCHEMES = ("http", "https")
+TRANSCRIPT_TURNS = 30  # turns rendered when a session is opened; a link shows the rest
+EARLIER_URL = "chatlab:earlier-turns"
 
 
 def link_is_safe(url: QUrl) -> bool:
@@ -82,6 +84,9 @@ class SafeBrowser(QTextBrowser):
         return None
 
     def _open_link(self, url: QUrl) -> None:
+        if url.toString() == EARLIER_URL and isinstance(self, AnswerView):
+            self.load_transcript(self._all_turns, limit=None)
+            return
         if link_is_safe(url):
             QDesktopServices.openUrl(url)
         else:
@@ -119,6 +124,7 @@ class AnswerView(SafeBrowser):
         self._pending = ""  # raw text after _rendered_end (at most one unfinished block)
         self._answer_raw_len = 0
         self._finished = True
+        self._all_turns: list[tuple[str, str, str]] = []
 
     def _end_cursor(self) -> QTextCursor:
         cursor = QTextCursor(self.document())
@@ -205,12 +211,30 @@ class AnswerView(SafeBrowser):
         self._finished = True
         self.keep_bottom(bottom)
 
-    def load_transcript(self, turns: list[tuple[str, str, str]]) -> None:
-        """Show finished turns: (prompt, answer markdown, note)."""
+    def load_transcript(
+        self, turns: list[tuple[str, str, str]], limit: int | None = TRANSCRIPT_TURNS
+    ) -> None:
+        """Show finished turns, (prompt, answer markdown, note) each, with one Markdown render.
+
+        Only the last ``limit`` turns are rendered at first; a link shows the rest, so
+        opening a session of hundreds of turns stays fast.
+        """
         self.clear()
-        for i, (prompt, answer, note) in enumerate(turns):
-            self.add_prompt(prompt, first=i == 0)
-            self.finish(answer, note)
+        self._all_turns = turns
+        parts = []
+        shown = turns
+        if limit is not None and len(turns) > limit:
+            shown = turns[-limit:]
+            parts.append(f"[Show {len(turns) - limit} earlier turns]({EARLIER_URL})\n\n")
+        for prompt, answer, note in shown:
+            quoted = " ".join(prompt.split()).replace("*", "\\*").replace("_", "\\_")
+            parts.append(f"**You:** *{quoted}*\n\n{answer}\n\n" + (f"*{note}*\n\n" if note else ""))
+        cursor = self._end_cursor()
+        cursor.insertFragment(markdown_fragment("\n\n".join(parts)))
+        end = self._end_cursor().position()
+        self._turn_start = self._answer_start = self._rendered_end = end
+        self._pending = ""
+        self._finished = True
 
 
 class ReasoningView(QPlainTextEdit):

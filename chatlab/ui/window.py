@@ -12,13 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
+import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -33,11 +40,15 @@ from PySide6.QtWidgets import (
 
 from chatlab.core import format as fmt
 from chatlab.core import pricing
-from chatlab.core.events import StreamEvent
-from chatlab.core.model import Lane, Message, Response, Session, Turn
+from chatlab.core.events import Done, StreamError, StreamEvent
+from chatlab.core.export import document
+from chatlab.core.model import Lane, Message, Rating, Response, Session, Turn, Vote
 from chatlab.core.orchestrator import Runner, TurnRun
 from chatlab.core.tokens import count_messages
+from chatlab.store.checkpoint import CHECKPOINT_INTERVAL_S, Checkpointer
+from chatlab.store.db import Store
 from chatlab.ui.lane import MIN_LANE_WIDTH, LaneWidget
+from chatlab.ui.sidebar import SessionSidebar
 
 FRAME_MS = 40
 FINAL_RENDER_STAGGER_MS = 60
@@ -70,6 +81,8 @@ class MainWindow(QMainWindow):
         self,
         runner: Runner,
         *,
+        store: Store | None = None,
+        rater: str = "",
         demo_banner: str = "",
         open_settings: Callable[[MainWindow], None] | None = None,
         edit_lane: Callable[[MainWindow, Lane | None], Lane | None] | None = None,
@@ -88,6 +101,10 @@ class MainWindow(QMainWindow):
         self._open_settings = open_settings
         self._edit_lane = edit_lane
         self.chunk_times: dict[str, float] | None = None  # benchmark hook: lane -> first dirty time
+        self.store = store
+        self.rater = rater
+        self.saver: Checkpointer | None = None
+        self._rng = random.Random()
 
         self.setWindowTitle("chatlab")
         self.resize(1400, 860)
@@ -140,15 +157,43 @@ class MainWindow(QMainWindow):
         self.new_button.clicked.connect(self.new_session)
         self.estimate = QLabel()
         self.estimate.setObjectName("estimate")
+        self.blind_check = QCheckBox("Blind")
+        self.blind_check.setToolTip(
+            "Hide which model wrote what (names, parameters, tokens, cost, speed, reasoning) until you vote. "
+            "Set before the first send."
+        )
+        self.blind_check.toggled.connect(self._set_blind)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self.export_current)
+        self.export_all_button = QPushButton("Export all…")
+        self.export_all_button.clicked.connect(self.export_all)
+        self.export_all_button.setVisible(store is not None)
+
+        self.vote_box = QWidget()
+        self.vote_box.setObjectName("vote")
+        self.vote_layout = QHBoxLayout(self.vote_box)
+        self.vote_layout.setContentsMargins(0, 0, 0, 0)
+        self.guess = QComboBox()
+        self.vote_box.hide()
 
         row = QHBoxLayout()
         row.addWidget(self.system_toggle)
         row.addWidget(self.estimate, 1)
-        for b in (self.add_button, self.new_button, self.settings_button, self.stop_button, self.send_button):
+        row.addWidget(self.blind_check)
+        for b in (
+            self.add_button,
+            self.new_button,
+            self.export_button,
+            self.export_all_button,
+            self.settings_button,
+            self.stop_button,
+            self.send_button,
+        ):
             row.addWidget(b)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(6, 0, 6, 6)
+        bl.addWidget(self.vote_box)
         bl.addWidget(self.system)
         bl.addWidget(self.prompt)
         bl.addLayout(row)
@@ -165,7 +210,24 @@ class MainWindow(QMainWindow):
         outer.setStretchFactor(0, 5)
         outer.setStretchFactor(1, 1)
         outer.setChildrenCollapsible(False)
-        self.setCentralWidget(outer)
+        self.sidebar: SessionSidebar | None = None
+        if store is not None:
+            self.sidebar = SessionSidebar(store)
+            self.sidebar.openRequested.connect(self.open_session)
+            self.sidebar.renameRequested.connect(self.rename_session)
+            self.sidebar.deleteRequested.connect(self.delete_session)
+            self.sidebar.duplicateRequested.connect(self.duplicate_session)
+            main = QSplitter(Qt.Orientation.Horizontal)
+            main.addWidget(self.sidebar)
+            main.addWidget(outer)
+            main.setStretchFactor(1, 1)
+            main.setSizes([240, 1160])
+            self.setCentralWidget(main)
+        else:
+            self.setCentralWidget(outer)
+        self.checkpoint_timer = QTimer(self)
+        self.checkpoint_timer.setInterval(int(CHECKPOINT_INTERVAL_S * 1000))
+        self.checkpoint_timer.timeout.connect(self._checkpoint)
 
         self.cost_label = QLabel()
         self.statusBar().addPermanentWidget(self.cost_label)
@@ -207,18 +269,23 @@ class MainWindow(QMainWindow):
         if len(self.session.lanes) >= MAX_LANES:
             raise ValueError(f"at most {MAX_LANES} lanes")
         self.session.lanes.append(lane)
-        widget = LaneWidget(lane, len(self.session.lanes) - 1)
+        widget = self._add_widget(lane)
+        if self.session.turns:
+            widget.load(self.session)
+        self._refresh()
+        self._schedule_estimate()
+        return widget
+
+    def _add_widget(self, lane: Lane) -> LaneWidget:
+        widget = LaneWidget(lane, len(self.lane_widgets))
         widget.stopRequested.connect(self.stop_lane)
         widget.retryRequested.connect(self.retry_lane)
         widget.removeRequested.connect(self.remove_lane)
         widget.moveRequested.connect(self.move_lane)
         widget.editRequested.connect(self.edit_lane)
+        widget.rated.connect(self._rate)
         self.lane_widgets[lane.id] = widget
         self.lanes_splitter.addWidget(widget)
-        if self.session.turns:
-            widget.load(self.session)
-        self._refresh()
-        self._schedule_estimate()
         return widget
 
     def remove_lane(self, lane_id: str) -> None:
@@ -285,6 +352,10 @@ class MainWindow(QMainWindow):
         self.stop_button.setEnabled(busy)
         self.add_button.setEnabled(not busy and n < MAX_LANES)
         self.new_button.setEnabled(not busy)
+        self.blind_check.blockSignals(True)
+        self.blind_check.setChecked(self.session.blind)
+        self.blind_check.blockSignals(False)
+        self.blind_check.setEnabled(not self.session.turns and not busy)
         title = self.session.title
         self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
         self._update_cost()
@@ -297,6 +368,10 @@ class MainWindow(QMainWindow):
 
     def _listener(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
         self._dirty.add(lane.id)
+        if self.saver is not None:
+            self.saver.touch(self.session.turns[-1], resp)
+            if isinstance(ev, Done | StreamError):
+                self.saver.flush()  # a finished response is written at once
         if self.chunk_times is not None and lane.id not in self.chunk_times:
             self.chunk_times[lane.id] = time.perf_counter()
 
@@ -330,8 +405,13 @@ class MainWindow(QMainWindow):
         self.prompt.clear()
         run = self.runner.turn(self.session, turn, listener=self._listener)
         number = len(self.session.turns)
+        if self.session.blind:
+            turn.shown_order = [lane.id for lane in self.session.lanes]
+            self._rng.shuffle(turn.shown_order)
+            self._mask(turn)
         for lane in self.session.lanes:
             self.lane_widgets[lane.id].start_turn(turn, number)
+        self._persist()
         self._start(run)
 
     def retry_lane(self, lane_id: str) -> None:
@@ -351,6 +431,8 @@ class MainWindow(QMainWindow):
         task = asyncio.ensure_future(self._drive(run))
         self._tasks.add(task)
         self.frame.start()
+        if self.saver is not None:
+            self.checkpoint_timer.start()
         self._refresh()
 
     async def _drive(self, run: TurnRun) -> None:
@@ -364,6 +446,12 @@ class MainWindow(QMainWindow):
                 self._tasks.discard(task)
             if not self.runs:
                 self.frame.stop()
+                self.checkpoint_timer.stop()
+                self._checkpoint()
+                if self.session.blind and self.session.turns and self.session.turns[-1].vote is None:
+                    for widget in self.lane_widgets.values():
+                        widget.reveal_answer()  # every answer appears at the same moment
+                    self._show_vote_box(self.session.turns[-1])
             self._refresh()
             self._schedule_estimate()
             self.turnFinished.emit()
@@ -420,6 +508,10 @@ class MainWindow(QMainWindow):
         return total, estimated
 
     def _update_cost(self) -> None:
+        last = self.session.turns[-1] if self.session.turns else None
+        if self.session.blind and last is not None and last.vote is None:
+            self.cost_label.setText("Session cost hidden until you vote")
+            return
         total = 0.0
         estimated = False
         unpriced = 0
@@ -472,6 +564,186 @@ class MainWindow(QMainWindow):
 
     # -- sessions and settings -------------------------------------------------------------------
 
+    # -- persistence, blind mode, votes and ratings ------------------------------------------------
+
+    def _persist(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save_session(self.session)
+        except Exception as exc:  # a full disk must not take the lanes down
+            self.statusBar().showMessage(f"Could not save the session: {exc}", 10_000)
+            return
+        if self.saver is None or self.saver.session is not self.session:
+            self.saver = Checkpointer(self.store, self.session)
+        if self.sidebar is not None:
+            self.sidebar.current_id = self.session.id
+            self.sidebar.refresh()
+
+    def _checkpoint(self) -> None:
+        if self.saver is not None:
+            try:
+                self.saver.flush()
+            except Exception as exc:
+                self.statusBar().showMessage(f"Could not save: {exc}", 10_000)
+
+    def _set_blind(self, blind: bool) -> None:
+        if not self.session.turns:
+            self.session.blind = blind
+
+    def _mask(self, turn: Turn) -> None:
+        """Show the lanes as Model A, B, C… in the turn's shuffled order."""
+        order = turn.shown_order or [lane.id for lane in self.session.lanes]
+        for position, lane_id in enumerate(order):
+            widget = self.lane_widgets[lane_id]
+            self.lanes_splitter.insertWidget(position, widget)
+            widget.set_blind(chr(ord("A") + position))
+        self.vote_box.hide()
+
+    def _unmask(self) -> None:
+        for i, lane in enumerate(self.session.lanes):
+            widget = self.lane_widgets[lane.id]
+            self.lanes_splitter.insertWidget(i, widget)
+            widget.set_blind(None)
+            widget.update_status(*self._lane_total(lane.id))
+        self._refresh()
+
+    def _show_vote_box(self, turn: Turn) -> None:
+        while self.vote_layout.count():
+            item = self.vote_layout.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()  # type: ignore[union-attr]
+        order = turn.shown_order or [lane.id for lane in self.session.lanes]
+        self.vote_layout.addWidget(QLabel("Which answer is best?"))
+        for position, lane_id in enumerate(order):
+            letter = chr(ord("A") + position)
+            button = QPushButton(f"Model {letter}")
+            button.setObjectName(f"vote-{letter}")
+            button.clicked.connect(functools.partial(self.vote, lane_id))
+            self.vote_layout.addWidget(button)
+        for choice, text in (("tie", "Tie"), ("all_bad", "All bad")):
+            button = QPushButton(text)
+            button.setObjectName(f"vote-{choice}")
+            button.clicked.connect(functools.partial(self.vote, choice))
+            self.vote_layout.addWidget(button)
+        self.guess = QComboBox()
+        self.guess.addItem("Which one reasoned? (optional guess)", None)
+        for position, lane_id in enumerate(order):
+            self.guess.addItem(f"Model {chr(ord('A') + position)}", lane_id)
+        self.vote_layout.addWidget(self.guess)
+        self.vote_layout.addStretch(1)
+        self.vote_box.show()
+
+    def vote(self, choice: str) -> None:
+        """Record the vote on the last turn (what the user saw), then reveal everything."""
+        if not self.session.turns or self.busy:
+            return
+        turn = self.session.turns[-1]
+        turn.vote = Vote(choice=choice, guess_reasoner=self.guess.currentData(), rater=self.rater)
+        if self.store is not None:
+            self.store.vote(turn.id, turn.vote)
+        self.vote_box.hide()
+        self._unmask()
+        lane_names = {lane.id: lane.display for lane in self.session.lanes}
+        self.statusBar().showMessage(f"Voted: {lane_names.get(choice, choice.replace('_', ' '))}", 10_000)
+
+    def _rate(self, lane_id: str, rating: Rating) -> None:
+        if not self.session.turns:
+            return
+        turn = self.session.turns[-1]
+        resp = turn.responses.get(lane_id)
+        if resp is None:
+            return
+        rating.rater = self.rater
+        resp.rating = rating
+        if self.store is not None:
+            self.store.rate(turn.id, lane_id, rating)
+
+    # -- sessions from the sidebar -----------------------------------------------------------------
+
+    def _replace_session(self, session: Session) -> None:
+        for widget in self.lane_widgets.values():
+            widget.setParent(None)
+            widget.deleteLater()
+        self.lane_widgets.clear()
+        self.session = session
+        self.saver = Checkpointer(self.store, session) if self.store is not None and session.turns else None
+        for lane in session.lanes:
+            widget = self._add_widget(lane)
+            if session.turns:
+                widget.load(session)
+        self.vote_box.hide()
+        last = session.turns[-1] if session.turns else None
+        if session.blind and last is not None and last.vote is None:
+            self._mask(last)
+            for widget in self.lane_widgets.values():
+                widget.mark_revealed()
+            self._show_vote_box(last)
+        if self.sidebar is not None:
+            self.sidebar.current_id = session.id if session.turns else None
+        self._refresh()
+
+    def open_session(self, session_id: str) -> None:
+        if self.busy or self.store is None:
+            return
+        self._replace_session(self.store.load(session_id))
+
+    def rename_session(self, session_id: str) -> None:
+        if self.store is None:
+            return
+        current = self.session.title if session_id == self.session.id else ""
+        title, ok = QInputDialog.getText(self, "Rename session", "Title:", text=current)
+        if ok and title.strip():
+            self.store.rename(session_id, title.strip())
+            if session_id == self.session.id:
+                self.session.title = title.strip()
+            self._refresh()
+            if self.sidebar is not None:
+                self.sidebar.refresh()
+
+    def delete_session(self, session_id: str, confirm: bool = True) -> None:
+        if self.store is None or (self.busy and session_id == self.session.id):
+            return
+        if confirm:
+            answer = QMessageBox.question(self, "Delete session", "Delete this session and all its answers?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.store.delete(session_id)
+        if session_id == self.session.id:
+            self.new_session()
+        if self.sidebar is not None:
+            self.sidebar.refresh()
+
+    def duplicate_session(self, session_id: str) -> None:
+        """Run a session's first prompt again: same lanes (editable), prompt ready to send."""
+        if self.busy or self.store is None:
+            return
+        source = self.store.load(session_id)
+        fresh = Session(
+            lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind
+        )
+        self._replace_session(fresh)
+        if source.turns:
+            self.prompt.setPlainText(source.turns[0].prompt)
+        self.focus_prompt()
+
+    def export_current(self) -> None:
+        if not self.session.turns:
+            return
+        self._export([self.session], f"chatlab-{self.session.id[:8]}.json")
+
+    def export_all(self) -> None:
+        if self.store is not None:
+            self._export([self.store.load(i) for i in self.store.ids()], "chatlab-sessions.json")
+
+    def _export(self, sessions: list[Session], name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export sessions", name, "JSON (*.json)")
+        if path:
+            Path(path).write_text(
+                json.dumps(document(sessions), ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+            self.statusBar().showMessage(f"Exported {len(sessions)} session(s) to {path}", 10_000)
+
     def new_session(self) -> None:
         if self.busy:
             return
@@ -480,7 +752,12 @@ class MainWindow(QMainWindow):
             widget.setParent(None)
             widget.deleteLater()
         self.lane_widgets.clear()
-        self.session = Session()
+        self.session = Session(blind=self.session.blind)
+        self.saver = None
+        self.vote_box.hide()
+        if self.sidebar is not None:
+            self.sidebar.current_id = None
+            self.sidebar.refresh()
         for lane in lanes:
             self.add_lane(lane)
         self._refresh()
@@ -498,6 +775,7 @@ class MainWindow(QMainWindow):
         self.stop_all()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._checkpoint()
         with contextlib.suppress(Exception):
             await self.runner.aclose()
         self.frame.stop()

@@ -1,0 +1,142 @@
+"""Sessions in the window: saved as they stream, reopened from the sidebar, searched with
+highlighted hits, rated; and blind mode, which hides every identifying field until the
+vote and then reveals them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from chatlab.core.model import LaneParams
+from chatlab.core.orchestrator import Runner
+from chatlab.store.db import Store, default_path
+from chatlab.ui.lane import LaneWidget
+from chatlab.ui.window import MainWindow
+from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, wait_turn
+
+
+@pytest.fixture
+def store(home: object) -> Iterator[Store]:
+    s = Store(default_path())
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def saving_window(
+    qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
+) -> Iterator[MainWindow]:
+    win = MainWindow(runner, store=store, rater="tester")
+    win.show()
+    yield win
+    if not win.shutdown_done:
+        with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
+            task = None if win._closing else asyncio.ensure_future(win.shutdown())
+        assert task is None or task.done()
+    win.close()
+    win.deleteLater()
+
+
+def test_blind_mode_hides_everything_until_the_vote(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    lanes = add_lanes(
+        win,
+        "chat:demo-reasoner@tps=300",
+        "responses:demo-hidden@tps=0,think_delay_s=0.3",
+        "claude:demo-fast@tps=0",
+    )
+    lanes[1].params = LaneParams(temperature=0.2)
+    win.blind_check.setChecked(True)
+    assert win.session.blind
+    seen_while_streaming: list[tuple[str, ...]] = []
+
+    def snapshot(_lane_id: str) -> None:
+        if win.busy:
+            widgets = list(win.lane_widgets.values())
+            seen_while_streaming.append(tuple(w.status.text() for w in widgets))
+            for w in widgets:  # nothing streams into view while masked
+                assert "Tin roof" not in w.answer.toPlainText() and "Rain on" not in w.answer.toPlainText()
+
+    win.laneFlushed.connect(snapshot)
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    turn = win.session.turns[-1]
+    # Every lane looked the same while any was running.
+    assert seen_while_streaming and all(set(s) == {"waiting for all models…"} for s in seen_while_streaming)
+    # The order shown is the turn's shuffled order, lettered A, B, C.
+    assert turn.shown_order is not None and sorted(turn.shown_order) == sorted(lane.id for lane in lanes)
+    shown = [win.lanes_splitter.widget(i) for i in range(3)]
+    assert all(isinstance(w, LaneWidget) for w in shown)
+    assert [w.lane.id for w in shown if isinstance(w, LaneWidget)] == turn.shown_order
+    for letter, widget in zip("ABC", shown, strict=True):
+        assert isinstance(widget, LaneWidget) and widget.title.text() == f"Model {letter}"
+    for widget in win.lane_widgets.values():
+        visible_text = " ".join(
+            label.text() for label in widget.findChildren(QLabel) if label.isVisibleTo(win)
+        )
+        for lane in lanes:
+            assert lane.model not in visible_text and lane.provider + ":" not in visible_text
+        assert not widget.spec.isVisibleTo(win) and not widget.params_button.isVisibleTo(win)
+        assert not widget.reasoning.isVisibleTo(win) and not widget.reasoning_toggle.isVisibleTo(win)
+        assert widget.status.text() == "finished — vote to reveal the details"
+        assert not any(ch.isdigit() for ch in widget.status.text())
+        assert widget.answer.toPlainText().strip().startswith("You:")  # answers shown, all at once
+    assert "hidden" in win.cost_label.text()
+    assert win.vote_box.isVisibleTo(win)
+
+    # Vote: record what the user saw, then reveal.
+    win.guess.setCurrentIndex(1 + turn.shown_order.index(lanes[0].id))
+    win.vote(turn.shown_order[0])
+    saved = store.load(win.session.id).turns[-1].vote
+    assert saved is not None and saved.choice == turn.shown_order[0] and saved.guess_reasoner == lanes[0].id
+    assert saved.rater == "tester"
+    for lane in lanes:
+        widget = win.lane_widgets[lane.id]
+        assert widget.spec.text() == lane.spec and widget.spec.isVisibleTo(win)
+        assert widget.reasoning_toggle.isVisibleTo(win) and "out " in widget.status.text()
+    assert win.lane_widgets[lanes[0].id].reasoning.toPlainText().startswith("The user wants a haiku")
+    assert "Session cost $" in win.cost_label.text()
+    assert not win.vote_box.isVisibleTo(win)
+
+
+def test_sessions_are_saved_reopened_searched_and_rated(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    lanes = add_lanes(win, "chat:echo", "claude:echo")
+    win.prompt.setPlainText("Tell me about Zanzibar")
+    wait_turn(qtbot, win)
+    assert win.sidebar is not None and win.sidebar.list.count() == 1
+    widget = win.lane_widgets[lanes[0].id]
+    widget.score.setCurrentIndex(4)
+    widget.note.setText("solid")
+    widget._rated()
+    first_id = win.session.id
+
+    win.new_session()
+    win.prompt.setPlainText("Something else entirely")
+    wait_turn(qtbot, win)
+    assert win.sidebar.list.count() == 2
+
+    win.open_session(first_id)
+    assert win.session.id == first_id
+    reopened = win.lane_widgets[lanes[0].id]
+    assert "echo (turn 1): Tell me about Zanzibar" in reopened.answer.toPlainText()
+    rating = store.load(first_id).turns[0].responses[lanes[0].id].rating
+    assert rating is not None and (rating.score, rating.note, rating.rater) == (4, "solid", "tester")
+    assert reopened.score.currentIndex() == 4 and reopened.note.text() == "solid"
+
+    win.sidebar.search.setText("zanzibar")
+    win.sidebar.refresh()
+    labels = [win.sidebar.list.itemWidget(win.sidebar.list.item(i)) for i in range(win.sidebar.list.count())]
+    texts = [label.text() for label in labels if isinstance(label, QLabel)]
+    assert texts and all("<b>Zanzibar</b>" in t for t in texts)
+
+    win.delete_session(first_id, confirm=False)
+    assert [s.id for s in store.sessions()] != [] and first_id not in [s.id for s in store.sessions()]
