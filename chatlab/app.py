@@ -96,6 +96,7 @@ async def run_window(argv: Sequence[str]) -> int:
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
             saved[0] = dialog.result_config
+            window.rater = dialog.result_config.rater or ""
             if not window.busy:
                 old = window.runner
                 window.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)

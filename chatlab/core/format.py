@@ -35,6 +35,18 @@ def tokens(usage: Usage) -> str:
     return text
 
 
+def response_cost(resp: Response) -> tuple[float | None, bool]:
+    """(cost, estimated): the recorded cost, or an estimate from the recorded price when a
+    stream ended before a cost was known (e.g. recovered after a crash); None = no price."""
+    if resp.cost_usd is not None:
+        return resp.cost_usd, resp.usage.estimated
+    if resp.price is not None and resp.status.finished:
+        from chatlab.core.pricing import cost as price_cost
+
+        return price_cost(resp.usage, resp.price), True
+    return None, resp.usage.estimated
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "–"

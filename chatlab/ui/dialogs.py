@@ -248,6 +248,13 @@ class SettingsDialog(QDialog):
         prl.addLayout(r2)
         tabs.addTab(prices, "Prices")
 
+        general = QWidget()
+        self.rater = QLineEdit(config.rater or "")
+        self.rater.setPlaceholderText("your name, stored with each rating and vote")
+        gl = QFormLayout(general)
+        gl.addRow("Rater name", self.rater)
+        tabs.addTab(general, "General")
+
         self.error = QLabel()
         self.error.setStyleSheet("color: #c62828;")
         self.error.setWordWrap(True)
@@ -359,7 +366,8 @@ class SettingsDialog(QDialog):
         }
         try:
             return dataclasses.replace(
-                parse_config({"providers": providers, "prices": prices}), rater=self.config.rater
+                parse_config({"providers": providers, "prices": prices}),
+                rater=self.rater.text().strip() or None,
             )
         except ConfigError as exc:
             raise ValueError(str(exc)) from None

@@ -411,10 +411,9 @@ class LaneWidget(QFrame):
         tps = resp.tokens_per_s() if resp.status.finished else t.tokens_per_s(usage.output_tokens)
         if tps:
             parts.append(f"{'≈' if usage.estimated else ''}{tps:,.0f} tok/s")
-        cost = resp.cost_usd
-        parts.append(
-            fmt.cost(cost, usage.estimated) if resp.status.finished or cost is not None else "cost …"
-        )
+        cost, cost_estimated = fmt.response_cost(resp)
+        known = resp.status.finished or cost is not None
+        parts.append(fmt.cost(cost, usage.estimated or cost_estimated) if known else "cost …")
         if lane_total is not None:
             parts.append(f"lane {fmt.cost(lane_total, total_estimated)}")
         if self.next_estimate and resp.status.finished:

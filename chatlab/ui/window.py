@@ -412,6 +412,7 @@ class MainWindow(QMainWindow):
         for lane in self.session.lanes:
             self.lane_widgets[lane.id].start_turn(turn, number)
         self._persist()
+        self.vote_box.hide()
         self._start(run)
 
     def retry_lane(self, lane_id: str) -> None:
@@ -448,10 +449,13 @@ class MainWindow(QMainWindow):
                 self.frame.stop()
                 self.checkpoint_timer.stop()
                 self._checkpoint()
-                if self.session.blind and self.session.turns and self.session.turns[-1].vote is None:
+                last = self.session.turns[-1] if self.session.turns else None
+                if last is not None and self.session.blind and last.vote is None:
                     for widget in self.lane_widgets.values():
                         widget.reveal_answer()  # every answer appears at the same moment
-                    self._show_vote_box(self.session.turns[-1])
+                    self._show_vote_box(last)
+                elif last is not None and len(self.session.lanes) > 1:
+                    self._show_vote_box(last)
             self._refresh()
             self._schedule_estimate()
             self.turnFinished.emit()
@@ -613,24 +617,27 @@ class MainWindow(QMainWindow):
             item = self.vote_layout.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()  # type: ignore[union-attr]
-        order = turn.shown_order or [lane.id for lane in self.session.lanes]
+        masked = self.session.blind and turn.vote is None
+        order = turn.shown_order if masked and turn.shown_order else [lane.id for lane in self.session.lanes]
+        names = {lane.id: lane.display for lane in self.session.lanes}
         self.vote_layout.addWidget(QLabel("Which answer is best?"))
-        for position, lane_id in enumerate(order):
-            letter = chr(ord("A") + position)
-            button = QPushButton(f"Model {letter}")
-            button.setObjectName(f"vote-{letter}")
-            button.clicked.connect(functools.partial(self.vote, lane_id))
-            self.vote_layout.addWidget(button)
-        for choice, text in (("tie", "Tie"), ("all_bad", "All bad")):
+        choices = [
+            (lane_id, f"Model {chr(ord('A') + i)}" if masked else names[lane_id])
+            for i, lane_id in enumerate(order)
+        ]
+        for choice, text in [*choices, ("tie", "Tie"), ("all_bad", "All bad")]:
             button = QPushButton(text)
             button.setObjectName(f"vote-{choice}")
+            button.setCheckable(True)
+            button.setChecked(turn.vote is not None and turn.vote.choice == choice)
             button.clicked.connect(functools.partial(self.vote, choice))
             self.vote_layout.addWidget(button)
         self.guess = QComboBox()
-        self.guess.addItem("Which one reasoned? (optional guess)", None)
-        for position, lane_id in enumerate(order):
-            self.guess.addItem(f"Model {chr(ord('A') + position)}", lane_id)
-        self.vote_layout.addWidget(self.guess)
+        if masked:
+            self.guess.addItem("Which one reasoned? (optional guess)", None)
+            for i, lane_id in enumerate(order):
+                self.guess.addItem(f"Model {chr(ord('A') + i)}", lane_id)
+            self.vote_layout.addWidget(self.guess)
         self.vote_layout.addStretch(1)
         self.vote_box.show()
 
@@ -639,11 +646,16 @@ class MainWindow(QMainWindow):
         if not self.session.turns or self.busy:
             return
         turn = self.session.turns[-1]
-        turn.vote = Vote(choice=choice, guess_reasoner=self.guess.currentData(), rater=self.rater)
+        was_masked = self.session.blind and turn.vote is None
+        guess = self.guess.currentData() if was_masked else (turn.vote.guess_reasoner if turn.vote else None)
+        turn.vote = Vote(choice=choice, guess_reasoner=guess, rater=self.rater)
         if self.store is not None:
             self.store.vote(turn.id, turn.vote)
-        self.vote_box.hide()
-        self._unmask()
+        if was_masked:
+            self.vote_box.hide()  # a blind vote records what was seen; it is not re-cast after the reveal
+            self._unmask()
+        else:
+            self._show_vote_box(turn)  # votes can be changed: the choice stays highlighted
         lane_names = {lane.id: lane.display for lane in self.session.lanes}
         self.statusBar().showMessage(f"Voted: {lane_names.get(choice, choice.replace('_', ' '))}", 10_000)
 
@@ -678,6 +690,8 @@ class MainWindow(QMainWindow):
             self._mask(last)
             for widget in self.lane_widgets.values():
                 widget.mark_revealed()
+            self._show_vote_box(last)
+        elif last is not None and len(session.lanes) > 1:
             self._show_vote_box(last)
         if self.sidebar is not None:
             self.sidebar.current_id = session.id if session.turns else None

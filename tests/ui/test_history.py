@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.model import LaneParams
@@ -140,3 +140,21 @@ def test_sessions_are_saved_reopened_searched_and_rated(
 
     win.delete_session(first_id, confirm=False)
     assert [s.id for s in store.sessions()] != [] and first_id not in [s.id for s in store.sessions()]
+
+
+def test_votes_outside_blind_mode_can_be_changed(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    a, b = add_lanes(win, "chat:echo", "claude:echo")
+    win.prompt.setPlainText("pick one")
+    wait_turn(qtbot, win)
+    assert win.vote_box.isVisibleTo(win)
+    buttons = {btn.objectName(): btn for btn in win.vote_box.findChildren(QPushButton)}
+    assert set(buttons) == {f"vote-{a.id}", f"vote-{b.id}", "vote-tie", "vote-all_bad"}
+    assert buttons[f"vote-{a.id}"].text() == a.display  # not blind: the real names
+    buttons[f"vote-{a.id}"].click()
+    buttons = {btn.objectName(): btn for btn in win.vote_box.findChildren(QPushButton)}
+    buttons["vote-tie"].click()
+    vote = store.load(win.session.id).turns[-1].vote
+    assert vote is not None and vote.choice == "tie" and vote.rater == "tester"
