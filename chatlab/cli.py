@@ -152,7 +152,7 @@ class Progress:
         self.responses = responses
         self.drawn = 0
 
-    def draw(self, final: bool = False) -> None:
+    def draw(self) -> None:
         lines = []
         now = time.monotonic()
         for lane in self.session.lanes:
@@ -210,7 +210,7 @@ async def _ask(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if progress:
-            progress.draw(final=True)
+            progress.draw()
         await runner.aclose()
 
 

@@ -73,7 +73,6 @@ class Runner:
         self.keys = keys
         self._factory = factory
         self._adapters: dict[str, Adapter] = {}
-        self._closing: list[Adapter] = []
         self._lock = threading.Lock()
 
     def check_lane(self, lane: Lane) -> None:
@@ -100,12 +99,6 @@ class Runner:
                 self._adapters[provider_name] = self._factory(provider, key)
             return self._adapters[provider_name]
 
-    def forget_adapter(self, provider_name: str) -> None:
-        """Drop a cached adapter (after a key or endpoint change); it is closed by aclose()."""
-        adapter = self._adapters.pop(provider_name, None)
-        if adapter is not None:
-            self._closing.append(adapter)
-
     def turn(
         self,
         session: Session,
@@ -127,9 +120,8 @@ class Runner:
         )
 
     async def aclose(self) -> None:
-        adapters = list(self._adapters.values()) + self._closing
+        adapters = list(self._adapters.values())
         self._adapters.clear()
-        self._closing = []
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.aclose()

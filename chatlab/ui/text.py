@@ -21,7 +21,6 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
-    QFontDatabase,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -122,8 +121,6 @@ class AnswerView(SafeBrowser):
         self._answer_start = 0  # where the current answer starts
         self._rendered_end = 0  # end of the Markdown already rendered in this answer
         self._pending = ""  # raw text after _rendered_end (at most one unfinished block)
-        self._answer_raw_len = 0
-        self._finished = True
         self._all_turns: list[tuple[str, str, str]] = []
 
     def _end_cursor(self) -> QTextCursor:
@@ -151,8 +148,6 @@ class AnswerView(SafeBrowser):
         cursor.insertBlock(QTextBlockFormat(), self._plain)
         self._answer_start = self._rendered_end = cursor.position()
         self._pending = ""
-        self._answer_raw_len = 0
-        self._finished = False
         self.keep_bottom(bottom)
 
     def reset_answer(self) -> None:
@@ -162,8 +157,6 @@ class AnswerView(SafeBrowser):
         cursor.removeSelectedText()
         self._rendered_end = self._answer_start
         self._pending = ""
-        self._answer_raw_len = 0
-        self._finished = False
 
     def append(self, text: str) -> None:
         """Append streamed answer text; render any block that is now finished."""
@@ -172,7 +165,6 @@ class AnswerView(SafeBrowser):
         bottom = self.at_bottom()
         searched_from = max(len(self._pending) - 1, 0)
         self._pending += text
-        self._answer_raw_len += len(text)
         cut = self._pending.rfind("\n\n", searched_from)
         complete = self._pending[: cut + 2] if cut >= 0 else ""
         if complete and not _fence_open(complete):
@@ -208,7 +200,6 @@ class AnswerView(SafeBrowser):
             cursor.insertText(note, fmt)
         self._rendered_end = cursor.position()
         self._pending = ""
-        self._finished = True
         self.keep_bottom(bottom)
 
     def load_transcript(
@@ -234,7 +225,6 @@ class AnswerView(SafeBrowser):
         end = self._end_cursor().position()
         self._turn_start = self._answer_start = self._rendered_end = end
         self._pending = ""
-        self._finished = True
 
 
 class ReasoningView(QPlainTextEdit):
@@ -275,7 +265,3 @@ class ReasoningView(QPlainTextEdit):
         if bottom:
             bar = self.verticalScrollBar()
             bar.setValue(bar.maximum())
-
-
-def monospace_font() -> QFont:
-    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import json
 import random
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,7 +99,6 @@ class MainWindow(QMainWindow):
         self._shutdown_task: asyncio.Future[None] | None = None
         self._open_settings = open_settings
         self._edit_lane = edit_lane
-        self.chunk_times: dict[str, float] | None = None  # benchmark hook: lane -> first dirty time
         self.store = store
         self.rater = rater
         self.saver: Checkpointer | None = None
@@ -372,8 +370,6 @@ class MainWindow(QMainWindow):
             self.saver.touch(self.session.turns[-1], resp)
             if isinstance(ev, Done | StreamError):
                 self.saver.flush()  # a finished response is written at once
-        if self.chunk_times is not None and lane.id not in self.chunk_times:
-            self.chunk_times[lane.id] = time.perf_counter()
 
     def _system_text(self) -> str | None:
         text = self.system.toPlainText().strip()

@@ -39,6 +39,11 @@ def window(qtbot: QtBot, runner: Runner, loop: asyncio.AbstractEventLoop) -> Ite
     win = MainWindow(runner)
     win.show()
     yield win
+    close_window(qtbot, win)
+
+
+def close_window(qtbot: QtBot, win: MainWindow) -> None:
+    """Shut the window down (cancelling its lanes) and wait for it, then delete it."""
     if not win.shutdown_done:
         with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
             task = None if win._closing else asyncio.ensure_future(win.shutdown())

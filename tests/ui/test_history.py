@@ -16,7 +16,7 @@ from chatlab.core.orchestrator import Runner
 from chatlab.store.db import Store, default_path
 from chatlab.ui.lane import LaneWidget
 from chatlab.ui.window import MainWindow
-from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, wait_turn
+from tests.ui.conftest import add_lanes, close_window, wait_turn
 
 
 @pytest.fixture
@@ -33,12 +33,7 @@ def saving_window(
     win = MainWindow(runner, store=store, rater="tester")
     win.show()
     yield win
-    if not win.shutdown_done:
-        with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
-            task = None if win._closing else asyncio.ensure_future(win.shutdown())
-        assert task is None or task.done()
-    win.close()
-    win.deleteLater()
+    close_window(qtbot, win)
 
 
 def test_blind_mode_hides_everything_until_the_vote(
