@@ -57,6 +57,7 @@ class LaneWidget(QFrame):
     def __init__(self, lane: Lane, index: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lane = lane
+        self.blind_letter: str | None = None  # "A", "B"… while masked in blind mode
         self.setObjectName(f"lane-{index}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(MIN_LANE_WIDTH)
@@ -160,7 +161,6 @@ class LaneWidget(QFrame):
         self._answer_started = False
         self._finalized = True
         self._user_toggled = False
-        self.blind_letter: str | None = None
         self._answer_revealed = False
         self.update_header(index)
         self._set_idle()
@@ -202,6 +202,10 @@ class LaneWidget(QFrame):
         no reasoning pane (its presence and length reveal a reasoner). The answer is
         shown only when every lane of the turn has finished (see :meth:`reveal_answer`).
         """
+        if letter is not None and self.blind_letter is None:
+            # Earlier turns were revealed: they would tell which model this is.
+            self.answer.clear()
+            self.reasoning.clear()
         self.blind_letter = letter
         masked = letter is not None
         for w in (
@@ -245,7 +249,7 @@ class LaneWidget(QFrame):
         self._user_toggled = True
 
     def _set_reasoning_visible(self, visible: bool) -> None:
-        self.reasoning.setVisible(visible)
+        self.reasoning.setVisible(visible and self.blind_letter is None)  # never while masked
         self._refresh_toggle()
 
     def _refresh_toggle(self) -> None:
@@ -273,8 +277,10 @@ class LaneWidget(QFrame):
             self.answer.reset_answer()
             self.reasoning.reset_turn()
         else:
-            self.answer.add_prompt(turn.prompt, first=number == 1)
-            self.reasoning.start_turn(f"turn {number}", first=number == 1)
+            self.answer.add_prompt(turn.prompt, first=number == 1 or self.answer.document().isEmpty())
+            self.reasoning.start_turn(
+                f"turn {number}", first=number == 1 or self.reasoning.document().isEmpty()
+            )
         self._r_i = self._t_i = 0
         self._answer_started = False
         self._finalized = False
@@ -286,11 +292,13 @@ class LaneWidget(QFrame):
         self.retry_button.setEnabled(False)
         self.flush(None)
 
-    def load(self, session: Session) -> None:
-        """Show a whole session's history for this lane (finished turns)."""
+    def load(self, session: Session, only_last: bool = False) -> None:
+        """Show a session's history for this lane (finished turns); ``only_last`` for a
+        masked blind turn, whose lane must not show its earlier, revealed answers."""
         turns = []
         reasoning: list[str] = []  # built whole, then set once: one layout, not one per turn
-        for i, turn in enumerate(session.turns):
+        history = session.turns[-1:] if only_last else session.turns
+        for i, turn in enumerate(history, start=len(session.turns) - len(history)):
             resp = turn.responses.get(self.lane.id)
             if resp is None:
                 continue

@@ -605,6 +605,7 @@ class MainWindow(QMainWindow):
             widget = self.lane_widgets[lane.id]
             self.lanes_splitter.insertWidget(i, widget)
             widget.set_blind(None)
+            widget.load(self.session)  # the whole history again, now that it is revealed
             widget.update_status(*self._lane_total(lane.id))
         self._refresh()
 
@@ -685,6 +686,7 @@ class MainWindow(QMainWindow):
         if session.blind and last is not None and last.vote is None:
             self._mask(last)
             for widget in self.lane_widgets.values():
+                widget.load(session, only_last=True)
                 widget.mark_revealed()
             self._show_vote_box(last)
         elif last is not None and len(session.lanes) > 1:

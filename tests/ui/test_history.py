@@ -153,3 +153,28 @@ def test_votes_outside_blind_mode_can_be_changed(
     buttons["vote-tie"].click()
     vote = store.load(win.session.id).turns[-1].vote
     assert vote is not None and vote.choice == "tie" and vote.rater == "tester"
+
+
+def test_a_second_blind_turn_hides_the_revealed_history(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    lanes = add_lanes(win, "chat:echo", "claude:demo-fast@tps=50")
+    win.blind_check.setChecked(True)
+    win.prompt.setPlainText("first question")
+    wait_turn(qtbot, win)
+    win.vote("tie")
+    assert "first question" in win.lane_widgets[lanes[0].id].answer.toPlainText()  # revealed history
+    masked_views: list[str] = []
+    win.laneFlushed.connect(
+        lambda _id: masked_views.extend(w.answer.toPlainText() for w in win.lane_widgets.values())
+    )
+    win.prompt.setPlainText("second question")
+    wait_turn(qtbot, win)
+    assert masked_views and all("first question" not in text for text in masked_views)
+    for w in win.lane_widgets.values():  # no lane shows a reasoning pane while masked
+        assert not w.reasoning.isVisibleTo(win) and not w.reasoning_toggle.isVisibleTo(win)
+    assert all(w.title.text().startswith("Model ") for w in win.lane_widgets.values())
+    win.vote(lanes[0].id)
+    text = win.lane_widgets[lanes[0].id].answer.toPlainText()
+    assert "first question" in text and "second question" in text  # the whole history is back
