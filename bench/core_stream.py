@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -121,8 +122,13 @@ def main() -> None:
 
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # One core each for the server and the client, so they don't trade places mid-run.
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = ["taskset", "-c", str(cpus[-1])] if len(cpus) > 1 and shutil.which("taskset") else []
+    if pin:
+        os.sched_setaffinity(0, {cpus[0]})
     server = subprocess.Popen(
-        [sys.executable, "-m", "chatlab", "serve-demo", "--port", str(port)],
+        [*pin, sys.executable, "-m", "chatlab", "serve-demo", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
