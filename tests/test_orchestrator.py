@@ -167,3 +167,20 @@ def test_refusals_are_flagged(runner: Runner) -> None:
     for lane in lanes:
         r = turn.responses[lane.id]
         assert r.status is Status.OK and r.refusal and r.text
+
+
+def test_stop_before_the_lanes_start(server: DemoServer, runner: Runner) -> None:
+    lanes = [Lane("chat", "demo-fast"), Lane("claude", "demo-fast")]
+    session = Session(lanes=lanes)
+    turn = session.new_turn("hi")
+
+    async def go() -> None:
+        run = runner.turn(session, turn)
+        task = asyncio.create_task(run.run())
+        run.cancel_all()  # while the adapters are still being prepared
+        await task
+        await runner.aclose()
+
+    asyncio.run(go())
+    assert {r.status for r in turn.responses.values()} == {Status.CANCELLED}
+    assert not [e for e in server.log if e.method == "POST"]  # nothing was sent

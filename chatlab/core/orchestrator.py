@@ -170,6 +170,13 @@ class TurnRun:
 
         await asyncio.to_thread(prepare)
         for lane in self.lanes:
+            if lane.id in self._user_cancelled:  # stopped while the adapters were being prepared
+                self._finish(
+                    lane,
+                    self.turn.responses[lane.id],
+                    StreamError(ErrorKind.CANCELLED, "stopped by the user"),
+                )
+                continue
             self.tasks[lane.id] = asyncio.create_task(self._run_lane(lane), name=f"lane:{lane.spec}")
         try:
             await asyncio.gather(*self.tasks.values())
@@ -181,14 +188,18 @@ class TurnRun:
         return self.turn
 
     def cancel(self, lane_id: str) -> None:
+        """Stop one lane; before its task exists (adapters still being prepared) it never starts."""
         task = self.tasks.get(lane_id)
-        if task is not None and not task.done():
+        if task is None:
+            if not self.turn.responses[lane_id].status.finished:
+                self._user_cancelled.add(lane_id)
+        elif not task.done():
             self._user_cancelled.add(lane_id)
             task.cancel()
 
     def cancel_all(self) -> None:
-        for lane_id in list(self.tasks):
-            self.cancel(lane_id)
+        for lane in self.lanes:
+            self.cancel(lane.id)
 
     def _request(self, lane: Lane) -> Request:
         return Request(lane.model, self.session.history(lane.id, self.turn), lane.params)
