@@ -730,79 +730,37 @@ class DemoServer:
             ),
             False,
         )
+
+        def start(index: int, block: dict[str, Any]) -> tuple[bytes, bool]:
+            return _sse(
+                {"type": "content_block_start", "index": index, "content_block": block}, "content_block_start"
+            ), False
+
+        def delta(index: int, body: dict[str, Any], token: bool) -> tuple[bytes, bool]:
+            return _sse(
+                {"type": "content_block_delta", "index": index, "delta": body}, "content_block_delta"
+            ), token
+
+        def end(index: int) -> tuple[bytes, bool]:
+            return _sse({"type": "content_block_stop", "index": index}, "content_block_stop"), False
+
         idx = 0
         if s.redacted or s.hidden_reasoning_tokens:
-            yield (
-                _sse(
-                    {
-                        "type": "content_block_start",
-                        "index": idx,
-                        "content_block": {"type": "redacted_thinking", "data": "EncryptedDemoBlob=="},
-                    },
-                    "content_block_start",
-                ),
-                False,
-            )
-            yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
+            yield start(idx, {"type": "redacted_thinking", "data": "EncryptedDemoBlob=="})
+            yield end(idx)
             idx += 1
         if plan.reasoning:
-            yield (
-                _sse(
-                    {
-                        "type": "content_block_start",
-                        "index": idx,
-                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
-                    },
-                    "content_block_start",
-                ),
-                False,
-            )
+            yield start(idx, {"type": "thinking", "thinking": "", "signature": ""})
             yield b'event: ping\ndata: {"type": "ping"}\n\n', False
             for piece in plan.reasoning:
-                yield (
-                    _sse(
-                        {
-                            "type": "content_block_delta",
-                            "index": idx,
-                            "delta": {"type": "thinking_delta", "thinking": piece},
-                        },
-                        "content_block_delta",
-                    ),
-                    True,
-                )
-            yield (
-                _sse(
-                    {
-                        "type": "content_block_delta",
-                        "index": idx,
-                        "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"},
-                    },
-                    "content_block_delta",
-                ),
-                False,
-            )
-            yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
+                yield delta(idx, {"type": "thinking_delta", "thinking": piece}, True)
+            yield delta(idx, {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}, False)
+            yield end(idx)
             idx += 1
-        yield (
-            _sse(
-                {"type": "content_block_start", "index": idx, "content_block": {"type": "text", "text": ""}},
-                "content_block_start",
-            ),
-            False,
-        )
+        yield start(idx, {"type": "text", "text": ""})
         for piece in plan.answer:
-            yield (
-                _sse(
-                    {
-                        "type": "content_block_delta",
-                        "index": idx,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                    "content_block_delta",
-                ),
-                True,
-            )
-        yield _sse({"type": "content_block_stop", "index": idx}, "content_block_stop"), False
+            yield delta(idx, {"type": "text_delta", "text": piece}, True)
+        yield end(idx)
         delta_usage: dict[str, Any] = {
             "input_tokens": uncached,
             "cache_creation_input_tokens": 0,
