@@ -6,6 +6,9 @@ the session document). Exit codes: 0 when every lane succeeded, 1 when any lane 
 (all results are still printed), 2 for a usage or configuration problem, which is
 printed as one line without a traceback. ``keys`` manages API keys in the OS keychain,
 ``providers`` shows what is configured, and ``serve-demo`` runs the loopback server.
+Plain-text output shows control characters in model text as visible escapes (``\x1b``),
+so an answer can't clear the screen or retitle the terminal; ``--json`` escapes them
+itself. Output into a closed pipe (``chatlab sessions | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import dataclasses
 import getpass
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -30,8 +34,9 @@ from chatlab.core.export import DocumentError, document, parse_document
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, live_usage
-from chatlab.store.checkpoint import Checkpointer
-from chatlab.store.db import Store, StoreError, default_path
+from chatlab.core.safety import terminal_text
+from chatlab.store.checkpoint import Checkpointer, reason_words
+from chatlab.store.db import Store, StoreError, default_path, error_reason
 
 
 class UsageError(Exception):
@@ -164,11 +169,12 @@ class Progress:
                 else resp.timing.tokens_per_s(usage.output_tokens, now)
             )
             mark = "≈" if usage.estimated else ""
-            line = f"{lane.display[:32]:<32} {fmt.state(resp):<11} {mark}{usage.output_tokens:>6,} tok"
+            name = terminal_text(lane.display)[:32]
+            line = f"{name:<32} {fmt.state(resp, now):<11} {mark}{usage.output_tokens:>6,} tok"
             if tps:
                 line += f" {mark}{tps:>6,.0f} tok/s"
             if resp.error:
-                line += f"  {resp.error.kind.value}: {resp.error.message[:60]}"
+                line += f"  {resp.error.kind.value}: {terminal_text(resp.error.message)[:60]}"
             lines.append(line)
         out = ""
         if self.drawn:
@@ -180,7 +186,10 @@ class Progress:
 
     async def run(self) -> None:
         while True:
-            self.draw()
+            try:
+                self.draw()
+            except Exception:  # a terminal that went away must not stop the lanes
+                return
             await asyncio.sleep(0.1)
 
 
@@ -210,25 +219,34 @@ async def _ask(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if progress:
-            progress.draw()
+            with contextlib.suppress(Exception):
+                progress.draw()
         await runner.aclose()
+    if saver is not None and saver.problem:
+        raise SaveFailed(saver.problem)
+
+
+class SaveFailed(Exception):
+    """The answers are in memory but could not all be written to the database."""
 
 
 def _print_text(session: Session, out: IO[str]) -> None:
     turn = session.turns[-1]
     for lane in session.lanes:
         resp = turn.responses[lane.id]
-        out.write(f"== {lane.display} ==\n")
+        out.write(f"== {terminal_text(lane.display)} ==\n")
         hidden = fmt.hidden_reasoning(resp)
         if resp.reasoning:
-            out.write("-- reasoning --\n" + resp.reasoning.rstrip() + "\n-- answer --\n")
+            out.write("-- reasoning --\n" + terminal_text(resp.reasoning.rstrip()) + "\n-- answer --\n")
         elif hidden:
             out.write(f"-- reasoning: {hidden} --\n")
         if resp.refusal:
             out.write("[refusal] ")
-        out.write(resp.text.rstrip() + "\n")
+        out.write(terminal_text(resp.text.rstrip()) + "\n")
         if resp.error:
-            out.write(f"!! {resp.error.kind.value}: {resp.error.message}\n")
+            out.write(f"!! {resp.error.kind.value}: {terminal_text(resp.error.message)}\n")
+        for note in resp.notes:
+            out.write(f"-- note: {terminal_text(note)} --\n")
         out.write(f"[{fmt.summary(resp)}]\n\n")
 
 
@@ -265,8 +283,14 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             runner.check_lane(lane)
         session = Session(lanes=lanes)
         session.new_turn(prompt)
+        save_problem = None
         if store is not None:
-            store.save_session(session)  # the session and turn exist on disk before any token
+            try:
+                store.save_session(session)  # the session and turn exist on disk before any token
+            except (sqlite3.Error, OSError) as exc:
+                if error_reason(exc) == "read-only":
+                    raise UsageError(f"{store.path} is read-only; nothing was sent") from None
+                save_problem = f"could not save the session: {reason_words(error_reason(exc))}"
         progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
         try:
             asyncio.run(_ask(runner, session, progress, args, store))
@@ -274,20 +298,29 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             for resp in session.turns[-1].responses.values():
                 if not resp.status.finished:
                     resp.status = Status.CANCELLED
+        except SaveFailed as exc:
+            save_problem = str(exc)
         if store is not None:
-            store.save_session(session)
+            try:
+                store.save_session(session)
+                save_problem = None
+            except (sqlite3.Error, OSError) as exc:
+                save_problem = f"could not save the session: {reason_words(error_reason(exc))}"
     finally:
         if server is not None:
             server.stop_thread()
         if store is not None:
             store.close()
     if args.json:
-        json.dump(document([session]), stdout, ensure_ascii=False, indent=2)
+        json.dump(document([session]), stdout, ensure_ascii=False, indent=2, allow_nan=False)
         stdout.write("\n")
     else:
         _print_text(session, stdout)
+    if save_problem:
+        stdout.flush()
+        print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
     ok = all(r.status is Status.OK for r in session.turns[-1].responses.values())
-    return 0 if ok else 1
+    return 0 if ok and not save_problem else 1
 
 
 # -- keys and providers ---------------------------------------------------------------
@@ -336,15 +369,19 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
     return 0
 
 
-def open_store() -> Store:
+def open_store(readonly_ok: bool = False) -> Store:
+    """The session database; ``readonly_ok`` for commands that only read it."""
     try:
-        return Store(default_path())
+        return Store.for_reading(default_path()) if readonly_ok else Store(default_path())
     except StoreError as exc:
         raise UsageError(str(exc)) from None
 
 
 def cmd_sessions(stdout: IO[str]) -> int:
-    store = open_store()
+    if not default_path().exists():
+        stdout.write("no sessions yet\n")
+        return 0
+    store = open_store(readonly_ok=True)
     try:
         rows = store.sessions()
     finally:
@@ -353,10 +390,9 @@ def cmd_sessions(stdout: IO[str]) -> int:
         stdout.write("no sessions yet\n")
     for s in rows:
         blind = " [blind]" if s.blind else ""
-        stdout.write(
-            f"{s.id}  {s.created_at[:16].replace('T', ' ')}  lanes {s.lanes}  turns {s.turns}  "
-            f"{s.title}{blind}\n"
-        )
+        when = terminal_text(s.created_at[:16].replace("T", " "))
+        title = terminal_text(s.title)
+        stdout.write(f"{terminal_text(s.id)}  {when}  lanes {s.lanes}  turns {s.turns}  {title}{blind}\n")
     return 0
 
 
@@ -374,15 +410,18 @@ def _resolve_ids(store: Store, wanted: Sequence[str]) -> list[str]:
 def cmd_export(args: Any, stdout: IO[str]) -> int:
     if not args.all and not args.ids:
         raise UsageError("name the sessions to export, or use --all")
-    store = open_store()
+    store = open_store(readonly_ok=True)
     try:
         ids = store.ids() if args.all else _resolve_ids(store, args.ids)
         doc = document(store.load(i) for i in ids)
     finally:
         store.close()
-    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror}") from None
         print(f"exported {len(ids)} session{'s' if len(ids) != 1 else ''} to {args.output}", file=sys.stderr)
     else:
         stdout.write(text)
@@ -392,11 +431,15 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
 def cmd_import(args: Any, stdout: IO[str]) -> int:
     path = Path(args.file)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); nothing was imported") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a session document: nested too deeply; nothing was imported") from None
     except ValueError as exc:
-        raise UsageError(f"{path}: not JSON: {exc}") from None
+        raise UsageError(f"{path}: not JSON: {exc}; nothing was imported") from None
     try:
         sessions = parse_document(doc)
     except DocumentError as exc:
@@ -404,6 +447,10 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
     store = open_store()
     try:
         added = store.import_sessions(sessions)
+    except DocumentError as exc:
+        raise UsageError(f"{path}: {exc}; nothing was imported") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(f"{store.path}: {reason_words(error_reason(exc))}; nothing was imported") from None
     finally:
         store.close()
     skipped = len(sessions) - added
@@ -413,6 +460,10 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         + "\n"
     )
     return 0
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def launch_gui(flags: Sequence[str] = ()) -> int:
@@ -429,6 +480,18 @@ def launch_gui(flags: Sequence[str] = ()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`chatlab sessions | head -1`): stop quietly, as Unix tools
+        # do. Python would complain again when flushing stdout at exit; point it at devnull.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
@@ -452,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve(args.port)
             return 0
     except (UsageError, ConfigError) as exc:
-        print(f"chatlab: {exc}", file=sys.stderr)
+        print(f"chatlab: {terminal_text(str(exc))}", file=sys.stderr)
         return 2
     return 2
 

@@ -54,12 +54,14 @@ def server() -> Iterator[DemoServer]:
     srv.stop_thread()
 
 
-def lab_config(srv: DemoServer, **extra: dict[str, object]) -> Config:
-    """Providers ``chat``, ``responses`` and ``anthropic`` on the loopback server."""
+def lab_config(srv: DemoServer, retries: int = 0, **extra: dict[str, object]) -> Config:
+    """Providers ``chat``, ``responses`` and ``claude`` on the loopback server (no retries
+    unless asked: most tests want a fault to show at once)."""
+    common = {"needs_key": False, "max_retries": retries}
     providers: dict[str, object] = {
-        "chat": {"kind": "openai-chat", "base_url": srv.openai_base_url, "needs_key": False},
-        "responses": {"kind": "openai-responses", "base_url": srv.openai_base_url, "needs_key": False},
-        "claude": {"kind": "anthropic", "base_url": srv.anthropic_base_url, "needs_key": False},
+        "chat": {"kind": "openai-chat", "base_url": srv.openai_base_url, **common},
+        "responses": {"kind": "openai-responses", "base_url": srv.openai_base_url, **common},
+        "claude": {"kind": "anthropic", "base_url": srv.anthropic_base_url, **common},
     }
     providers.update(extra)
     return parse_config({"providers": providers})

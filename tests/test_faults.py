@@ -103,7 +103,11 @@ def test_connection_refused_is_network(runner: Runner) -> None:
     )
     _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
     r = next(iter(turn.responses.values()))
-    assert r.status is Status.INTERRUPTED and r.error is not None and r.error.kind is ErrorKind.NETWORK
+    # Nothing started, so nothing was interrupted: an error that says where it tried.
+    assert r.status is Status.ERROR and r.error is not None and r.error.kind is ErrorKind.NETWORK
+    assert r.error.message == f"could not connect to http://127.0.0.1:{port}/v1 (connection refused)"
+    assert len(r.retries) == 2  # the default: two more tries, with backoff
+    assert r.cost_usd == 0 and r.cost_source == "refused" and not r.usage.estimated
 
 
 def test_provider_400_is_a_clear_lane_error(runner: Runner) -> None:

@@ -11,6 +11,7 @@ problem, so the CLI can print it without a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -67,7 +68,7 @@ class ProviderConfig:
     needs_key: bool = True
     vendor: str | None = None
     key_envs: tuple[str, ...] = ()
-    max_retries: int = 0
+    max_retries: int = 2  # chatlab's own retries before the first token (see orchestrator)
     builtin: bool = False
 
     @property
@@ -133,6 +134,8 @@ class Config:
 def _float(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
     if value < 0:
         raise ConfigError(f"{where} must not be negative")
     return float(value)
@@ -154,7 +157,7 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
     if "needs_key" in table and not isinstance(table["needs_key"], bool):
         raise ConfigError(f"{where}: [providers.{name}] needs_key must be true or false")
-    retries = table.get("max_retries", base.max_retries if base else 0)
+    retries = table.get("max_retries", base.max_retries if base else ProviderConfig.max_retries)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         raise ConfigError(f"{where}: [providers.{name}] max_retries must be an integer from 0 to 10")
     if base is not None:

@@ -2,9 +2,10 @@
 
 Every adapter turns its SDK's objects into these frozen dataclasses, so nothing above
 ``chatlab.providers`` ever sees an SDK type. A stream is a sequence of reasoning and text
-deltas, at most one usage report, and exactly one terminal event: :class:`Done` when the
-provider sent its end marker, or :class:`StreamError` otherwise. Error kinds are a closed
-set so that the UI, the CLI's exit code and the export all agree on what went wrong.
+deltas, at most one usage report, notes about what chatlab had to correct, and exactly one
+terminal event: :class:`Done` when the provider sent its end marker, or
+:class:`StreamError` otherwise. Error kinds are a closed set so that the UI, the CLI's
+exit code and the export all agree on what went wrong.
 """
 
 from __future__ import annotations
@@ -87,13 +88,46 @@ class UsageReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should know about this response that is not part of its text:
+    usage the provider sent that was out of range and was dropped, a final text that
+    differed from what was streamed. It is kept with the response (``notes``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """The provider's final word on the answer (or the reasoning) differs from what was
+    streamed: ``text`` replaces the whole of it. Rare; views re-render when it happens."""
+
+    text: str
+    reasoning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StreamError:
-    """A terminal failure. Text already delivered stays with the response."""
+    """A terminal failure. Text already delivered stays with the response.
+
+    ``started`` is False when the request failed before the provider began answering
+    (refused with an HTTP error, or no connection at all): such a request was never
+    interrupted, and it cost nothing.
+    """
 
     kind: ErrorKind
     message: str
     status_code: int | None = None
     retry_after_s: float | None = None
+    started: bool = True
+
+    @property
+    def retryable(self) -> bool:
+        """Worth sending again if nothing has arrived yet: 408, 409, 429, 5xx, 529, or a
+        failed connection. Never after a token, which would duplicate text."""
+        if self.status_code is not None:
+            return self.status_code in (408, 409, 429) or self.status_code >= 500
+        # An error event inside the stream, or a connection that failed or broke off.
+        return self.kind in (ErrorKind.NETWORK, ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED, ErrorKind.SERVER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +137,4 @@ class Done:
     finish_reason: str | None = None
 
 
-StreamEvent = ReasoningDelta | TextDelta | UsageReport | StreamError | Done
+StreamEvent = ReasoningDelta | TextDelta | UsageReport | Notice | Revision | StreamError | Done

@@ -2,16 +2,22 @@
 
 Version 1 is a contract: fields are added, never renamed. Responses are listed in lane
 order; each carries its status, reasoning and answer text, error, normalised usage,
-cost with the price it used, and timing. No key or secret is ever part of it.
+cost with the price it used, timing, and notes on what chatlab corrected. No key or
+secret is ever part of it. Imports are validated against the JSON Schema itself
+(``resources/session.schema.json``), plus the few rules a schema can't express.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from chatlab import __version__
-from chatlab.core.model import Session, utc_now
+from chatlab.core import safety
+from chatlab.core.model import VOTE_CHOICES, Response, Session, utc_now
 
 FORMAT = "chatlab.session"
 VERSION = 1
@@ -39,13 +45,26 @@ def session_dict(session: Session) -> dict[str, Any]:
                 "id": turn.id,
                 "prompt": turn.prompt,
                 "created_at": turn.created_at,
-                "responses": [turn.responses[i].to_dict() for i in order if i in turn.responses],
+                "responses": [_response_dict(turn.responses[i]) for i in order if i in turn.responses],
                 "shown_order": turn.shown_order,
                 "vote": turn.vote.to_dict() if turn.vote else None,
             }
             for turn in session.turns
         ],
     }
+
+
+STILL_STREAMING = "still streaming when this was exported; the text so far is kept"
+
+
+def _response_dict(resp: Response) -> dict[str, Any]:
+    """A response as exported. One still streaming (in another window, or a running
+    ``ask``) is a snapshot: it is exported as interrupted, with the text so far."""
+    d = resp.to_dict()
+    if not resp.status.finished:
+        d["status"] = "interrupted"
+        d["error"] = d["error"] or {"kind": "network", "message": STILL_STREAMING}
+    return d
 
 
 def document(sessions: Iterable[Session]) -> dict[str, Any]:
@@ -66,126 +85,186 @@ class DocumentError(ValueError):
         self.path = path
 
 
-def _need(obj: Any, key: str, kind: type | tuple[type, ...], path: str, optional: bool = False) -> Any:
-    if not isinstance(obj, dict):
-        raise DocumentError(path, "must be an object")
-    if key not in obj or obj[key] is None:
-        if optional:
-            return None
-        raise DocumentError(f"{path}.{key}" if path else key, "is missing")
-    value = obj[key]
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise DocumentError(f"{path}.{key}" if path else key, f"must be {_kind_name(kind)}")
-    if not isinstance(value, kind):
-        raise DocumentError(f"{path}.{key}" if path else key, f"must be {_kind_name(kind)}")
-    return value
+MAX_DEPTH = 64  # far deeper than any session document; a deeper one is refused, not recursed
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-        bool: "true or false",
-    }
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+def schema() -> dict[str, Any]:
+    """The session document's JSON Schema (``resources/session.schema.json``)."""
+    return dict(_schema())
 
 
-def _check_response(r: Any, path: str, lane_ids: set[str]) -> None:
-    from chatlab.core.events import ErrorKind
-    from chatlab.core.model import Status
+@cache
+def _schema() -> dict[str, Any]:
+    from chatlab.core.pricing import resources_dir
 
-    lane_id = _need(r, "lane_id", str, path)
-    if lane_id not in lane_ids:
-        raise DocumentError(f"{path}.lane_id", f"names no lane of this session ({lane_id!r})")
-    status = _need(r, "status", str, path)
-    if status not in {s.value for s in Status} - {"queued", "running"}:
-        raise DocumentError(f"{path}.status", f"unknown status {status!r}")
-    _need(r, "text", str, path)
-    _need(r, "reasoning", str, path)
-    usage = _need(r, "usage", dict, path)
-    for key in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
-        value = _need(usage, key, int, f"{path}.usage", optional=key == "cached_input_tokens")
-        if value is not None and value < 0:
-            raise DocumentError(f"{path}.usage.{key}", "must not be negative")
-    _need(usage, "estimated", bool, f"{path}.usage")
-    cost = _need(r, "cost_usd", (int, float), path, optional=True)
-    if cost is not None and cost < 0:
-        raise DocumentError(f"{path}.cost_usd", "must not be negative")
-    err = _need(r, "error", dict, path, optional=True)
-    if err is not None:
-        kind = _need(err, "kind", str, f"{path}.error")
-        if kind not in {k.value for k in ErrorKind}:
-            raise DocumentError(f"{path}.error.kind", f"unknown error kind {kind!r}")
-        _need(err, "message", str, f"{path}.error")
-    _need(r, "timing", dict, path)
-    price = _need(r, "price", dict, path, optional=True)
-    if price is not None:
-        _need(price, "input", (int, float), f"{path}.price")
-        _need(price, "output", (int, float), f"{path}.price")
-    rating = _need(r, "rating", dict, path, optional=True)
-    if rating is not None:
-        score = _need(rating, "score", int, f"{path}.rating", optional=True)
-        if score is not None and not 1 <= score <= 5:
-            raise DocumentError(f"{path}.rating.score", "must be from 1 to 5")
-        _need(rating, "rated_at", str, f"{path}.rating")
+    loaded: dict[str, Any] = json.loads((resources_dir() / "session.schema.json").read_text("utf-8"))
+    return loaded
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(_schema())
+    return cls(_schema())
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "array": "a list",
+    "object": "an object",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _schema_message(error: Any) -> tuple[str, str]:
+    """(path, message) for a jsonschema ValidationError, worded like the rest of chatlab."""
+    parts = list(error.absolute_path)
+    path = _path(parts)
+    key = str(parts[-1]) if parts and not isinstance(parts[-1], int) else "value"
+    value = error.instance
+    validator = error.validator
+    if validator == "required":
+        missing = next((k for k in error.validator_value if k not in (value or {})), "?")
+        return _path([*parts, missing]), "is missing"
+    if validator == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return path, "must be " + " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
+    if validator == "const":
+        if key == "version":
+            return path, f"unknown version {_short(value)} (this chatlab reads version {VERSION})"
+        return path, f"must be {error.validator_value!r}, got {_short(value)}"
+    if validator == "enum":
+        return path, f"unknown {key.replace('_', ' ')} {_short(value)}"
+    if validator == "minimum":
+        limit = error.validator_value
+        return path, "must not be negative" if limit == 0 else f"must be at least {limit}"
+    if validator == "maximum":
+        return path, f"must be at most {error.validator_value:g}, got {_short(value)}"
+    return path, str(error.message)[:200]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return f"a {len(str(abs(value)))}-digit integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _check_values(doc: Any) -> None:
+    """Refuse what JSON Schema can't see: lone surrogates (no database or file can hold
+    them), non-finite numbers, and nesting deeper than any real document. Iterative, so
+    a hostile depth can't exhaust the stack."""
+    stack: list[tuple[Any, list[Any]]] = [(doc, [])]
+    while stack:
+        value, parts = stack.pop()
+        if len(parts) > MAX_DEPTH:
+            raise DocumentError(_path(parts[:MAX_DEPTH]), f"is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, str):
+            at = safety.first_surrogate(value)
+            if at is not None:
+                raise DocumentError(
+                    _path(parts), f"is not valid Unicode (a lone surrogate at character {at})"
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise DocumentError(_path(parts), f"must be a finite number, got {value!r}")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and safety.first_surrogate(k) is not None:
+                    raise DocumentError(_path(parts), "has a key that is not valid Unicode")
+                stack.append((v, [*parts, k]))
+        elif isinstance(value, list):
+            stack.extend((v, [*parts, i]) for i, v in enumerate(value))
+
+
+def _check_references(sessions: list[dict[str, Any]]) -> None:
+    """What the schema can't say: ids are unique in the file, and references resolve."""
+    seen: dict[str, dict[str, str]] = {"session": {}, "lane": {}, "turn": {}}
+
+    def unique(kind: str, value: str, path: str) -> None:
+        first = seen[kind].get(value)
+        if first is not None:
+            raise DocumentError(path, f"repeats {kind} id {value!r} (first at {first})")
+        seen[kind][value] = path
+
+    for i, s in enumerate(sessions):
+        path = f"sessions[{i}]"
+        unique("session", s["id"], f"{path}.id")
+        lane_ids: set[str] = set()
+        for j, lane in enumerate(s["lanes"]):
+            unique("lane", lane["id"], f"{path}.lanes[{j}].id")
+            lane_ids.add(lane["id"])
+        for k, turn in enumerate(s["turns"]):
+            tp = f"{path}.turns[{k}]"
+            unique("turn", turn["id"], f"{tp}.id")
+            answered: set[str] = set()
+            for m, r in enumerate(turn["responses"]):
+                lane_id = r["lane_id"]
+                if lane_id not in lane_ids:
+                    raise DocumentError(
+                        f"{tp}.responses[{m}].lane_id", f"names no lane of this session ({lane_id!r})"
+                    )
+                if lane_id in answered:
+                    raise DocumentError(
+                        f"{tp}.responses[{m}].lane_id", f"repeats lane {lane_id!r} in this turn"
+                    )
+                answered.add(lane_id)
+            vote = turn.get("vote")
+            if vote is not None:
+                choice = vote["choice"]
+                if choice not in lane_ids and choice not in VOTE_CHOICES:
+                    raise DocumentError(
+                        f"{tp}.vote.choice", f"must be a lane id, 'tie' or 'all_bad', got {_short(choice)}"
+                    )
+                guess = vote.get("guess_reasoner")
+                if guess is not None and guess not in lane_ids:
+                    raise DocumentError(
+                        f"{tp}.vote.guess_reasoner", f"names no lane of this session ({guess!r})"
+                    )
+            order = turn.get("shown_order")
+            if order is not None and not set(order) <= lane_ids:
+                raise DocumentError(f"{tp}.shown_order", "names a lane that is not in this session")
 
 
 def parse_document(doc: Any) -> list[Session]:
     """Validate a session document completely, then build its sessions.
 
-    Raises :class:`DocumentError` naming the first bad place; nothing is built before the
-    whole document has been checked.
+    The JSON Schema in ``resources/session.schema.json`` is the one source of truth for
+    shapes, types and ranges; what it can't express (unique ids, references between
+    lanes, responses and votes, valid Unicode) is checked here. Raises
+    :class:`DocumentError` naming the bad place; nothing is built before the whole
+    document has been checked.
     """
     if not isinstance(doc, dict):
         raise DocumentError("(document)", "must be a JSON object")
-    fmt = _need(doc, "format", str, "")
-    if fmt != FORMAT:
-        raise DocumentError("format", f"must be {FORMAT!r}, got {fmt!r}")
-    version = _need(doc, "version", int, "")
-    if version != VERSION:
-        raise DocumentError("version", f"unknown version {version} (this chatlab reads version {VERSION})")
-    sessions = _need(doc, "sessions", list, "")
-    seen: set[str] = set()
-    for i, s in enumerate(sessions):
-        path = f"sessions[{i}]"
-        sid = _need(s, "id", str, path)
-        if sid in seen:
-            raise DocumentError(f"{path}.id", f"repeats session id {sid!r}")
-        seen.add(sid)
-        _need(s, "title", str, path)
-        _need(s, "created_at", str, path)
-        lanes = _need(s, "lanes", list, path)
-        lane_ids: set[str] = set()
-        for j, lane in enumerate(lanes):
-            lp = f"{path}.lanes[{j}]"
-            lane_ids.add(_need(lane, "id", str, lp))
-            _need(lane, "provider", str, lp)
-            _need(lane, "model", str, lp)
-            _need(lane, "params", dict, lp)
-        turns = _need(s, "turns", list, path)
-        for k, turn in enumerate(turns):
-            tp = f"{path}.turns[{k}]"
-            _need(turn, "id", str, tp)
-            _need(turn, "prompt", str, tp)
-            _need(turn, "created_at", str, tp)
-            for m, r in enumerate(_need(turn, "responses", list, tp)):
-                _check_response(r, f"{tp}.responses[{m}]", lane_ids)
-            vote = _need(turn, "vote", dict, tp, optional=True)
-            if vote is not None:
-                choice = _need(vote, "choice", str, f"{tp}.vote")
-                if choice not in lane_ids and choice not in ("tie", "all_bad"):
-                    raise DocumentError(
-                        f"{tp}.vote.choice", f"must be a lane id, 'tie' or 'all_bad', got {choice!r}"
-                    )
-                _need(vote, "voted_at", str, f"{tp}.vote")
-            order = _need(turn, "shown_order", list, tp, optional=True)
-            if order is not None and not set(order) <= lane_ids:
-                raise DocumentError(f"{tp}.shown_order", "names a lane that is not in this session")
-    return [session_from_dict(s) for s in sessions]
+    _check_values(doc)
+    if doc.get("format") != FORMAT:  # say what the file is before listing its problems
+        fmt = doc.get("format")
+        raise DocumentError("format", f"must be {FORMAT!r}, got {_short(fmt)}" if fmt else "is missing")
+    if doc.get("version") != VERSION:
+        version = doc.get("version")
+        if version is None:
+            raise DocumentError("version", "is missing")
+        raise DocumentError(
+            "version", f"unknown version {_short(version)} (this chatlab reads version {VERSION})"
+        )
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
+    if error is not None:
+        raise DocumentError(*_schema_message(error))
+    _check_references(doc["sessions"])
+    return [session_from_dict(s) for s in doc["sessions"]]
 
 
 def session_from_dict(d: dict[str, Any]) -> Session:

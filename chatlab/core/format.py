@@ -7,9 +7,18 @@ reads "N reasoning tokens, text not returned".
 from __future__ import annotations
 
 import math
+import time
 
-from chatlab.core.events import Usage
+from chatlab.core.events import ErrorKind, Usage
 from chatlab.core.model import Response, Status
+
+_RETRY_REASONS = {
+    ErrorKind.RATE_LIMIT: "rate limited",
+    ErrorKind.OVERLOADED: "overloaded",
+    ErrorKind.SERVER: "server error",
+    ErrorKind.NETWORK: "connection failed",
+    ErrorKind.TIMEOUT: "timed out",
+}
 
 
 def cost(value: float | None, estimated: bool = False) -> str:
@@ -59,10 +68,16 @@ def hidden_reasoning(resp: Response) -> str | None:
     return None
 
 
-def state(resp: Response) -> str:
-    """queued / thinking / answering / done / error / stopped (the window's words)."""
+def state(resp: Response, now: float | None = None) -> str:
+    """queued / thinking / answering / done / error / stopped (the window's words), or
+    "rate limited — retrying in 4 s (1/2)" while a lane waits to send again."""
     if resp.status is Status.QUEUED:
         return "queued"
+    retry = resp.retry
+    if retry is not None and resp.status is Status.RUNNING:
+        left = max(0.0, retry.until - (time.monotonic() if now is None else now))
+        reason = _RETRY_REASONS.get(retry.error.kind, retry.error.kind.value)
+        return f"{reason} — retrying in {math.ceil(left):.0f} s ({retry.n}/{retry.of})"
     if resp.status is Status.RUNNING:
         return "answering" if resp.text_chars else "thinking"
     return {

@@ -155,6 +155,16 @@ class ErrorInfo:
         return out
 
 
+@dataclass(frozen=True)
+class RetryWait:
+    """A lane waiting to send again after a transient failure (attempt ``n`` of ``of``)."""
+
+    error: ErrorInfo
+    n: int
+    of: int
+    until: float  # time.monotonic() when the next attempt goes out
+
+
 @dataclass
 class Response:
     lane_id: str
@@ -174,6 +184,24 @@ class Response:
     rating: Rating | None = None
     # Timing as recorded when the response was saved (monotonic clocks don't survive a restart).
     saved_timing: dict[str, float | None] | None = None
+    # What chatlab corrected or dropped (usage out of range, a final text that differed).
+    notes: list[str] = field(default_factory=list)
+    # The failed attempts that were sent again: each error's dict plus "waited_s".
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    retry: RetryWait | None = None  # set while waiting to send again
+    cost_refused: bool = False  # refused before anything was generated: cost 0, nothing billed
+    revisions: int = 0  # how often the text was replaced (views re-render when it changes)
+
+    def revise(self, text: str, reasoning: bool = False) -> None:
+        """Replace the whole answer (or reasoning) with the provider's final word."""
+        parts = self.reasoning_parts if reasoning else self.text_parts
+        parts.clear()
+        parts.append(text)
+        if reasoning:
+            self.reasoning_chars = len(text)
+        else:
+            self.text_chars = len(text)
+        self.revisions += 1
 
     # The parts lists only ever grow while streaming (views keep an index into them), so
     # the joined text is built on demand: at the end of a stream, for export, for history.
@@ -220,12 +248,23 @@ class Response:
             "error": self.error.to_dict() if self.error else None,
             "usage": self.usage.to_dict(),
             "cost_usd": self.cost_usd,
-            "cost_source": "provider" if self.cost_reported else ("price" if self.price else None),
+            "cost_source": self.cost_source,
             "price": self.price.to_dict() if self.price else None,
             "timing": self.timing_dict(),
             "finish_reason": self.finish_reason,
             "rating": self.rating.to_dict() if self.rating else None,
+            "notes": list(self.notes),
+            "retries": [dict(r) for r in self.retries],
         }
+
+    @property
+    def cost_source(self) -> str | None:
+        """Where ``cost_usd`` came from: ``provider``, ``price``, ``refused`` or None (no price)."""
+        if self.cost_reported:
+            return "provider"
+        if self.cost_refused:
+            return "refused"
+        return "price" if self.price and self.cost_usd is not None else None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Response:
@@ -247,12 +286,15 @@ class Response:
             usage=Usage(**{k: v for k, v in usage.items() if k in Usage.__dataclass_fields__}),
             cost_usd=d.get("cost_usd"),
             cost_reported=d.get("cost_source") == "provider",
+            cost_refused=d.get("cost_source") == "refused",
             price=Price(**{k: v for k, v in price.items() if k in Price.__dataclass_fields__})
             if price
             else None,
             finish_reason=d.get("finish_reason"),
             rating=Rating.from_dict(d["rating"]) if d.get("rating") else None,
             saved_timing=dict(d.get("timing") or {}),
+            notes=list(d.get("notes") or []),
+            retries=[dict(r) for r in d.get("retries") or []],
         )
         resp.reasoning_chars = len(d.get("reasoning") or "")
         resp.text_chars = len(d.get("text") or "")

@@ -4,27 +4,38 @@
 :class:`TurnRun` sends one turn to its lanes concurrently. Each lane task streams its
 adapter's events into its :class:`Response`, with an idle timeout (no event for N
 seconds) and an optional total timeout, and can be cancelled alone. A lane's exception,
-error, timeout or cancellation never reaches another lane. Live token counts are cheap
-character-based estimates; at the end the provider's usage replaces them, or, when the
-provider sent none, a proper estimate is made from the text and flagged as such.
+error, timeout or cancellation never reaches another lane, and neither does a listener
+that fails (it is logged and that lane alone ends in error). Every adapter's events pass
+one guard on the way in (:func:`guard`): text is made valid Unicode, the lane's key is
+redacted, and usage out of range is dropped with a note. Transient failures before the
+first token (408, 409, 429, 5xx, 529, a failed connection) are retried in the open, with
+backoff that honours ``Retry-After``; never after a token, which would duplicate text.
+Live token counts are cheap character-based estimates; at the end the provider's usage
+replaces them, or, when the provider sent none, a proper estimate is made from the text
+and flagged as such. A request refused before anything was generated costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
+import random
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
-from chatlab.core import pricing
+from chatlab.core import pricing, safety
 from chatlab.core.config import Config, ConfigError, ProviderConfig
 from chatlab.core.events import (
     Done,
     ErrorKind,
+    Notice,
     ReasoningDelta,
+    Revision,
     StreamError,
     StreamEvent,
     TextDelta,
@@ -32,8 +43,10 @@ from chatlab.core.events import (
     UsageReport,
 )
 from chatlab.core.keys import KeyStore
-from chatlab.core.model import ErrorInfo, Lane, Request, Response, Session, Status, Turn
+from chatlab.core.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
 from chatlab.core.tokens import count_messages, count_tokens
+
+log = logging.getLogger("chatlab")
 
 
 class Adapter(Protocol):
@@ -50,6 +63,98 @@ AdapterFactory = Callable[[ProviderConfig, str | None], Adapter]
 Listener = Callable[[Lane, Response, StreamEvent | None], None]
 
 DEFAULT_IDLE_TIMEOUT_S = 300.0
+MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After is not waited out: the lane fails and says so
+BACKOFF_BASE_S = 1.0
+
+_USAGE_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cache_write_input_tokens",
+)
+
+
+def usage_problem(usage: Usage) -> str | None:
+    """Why a reported usage can't be believed (a count out of range), or None."""
+    for name in _USAGE_FIELDS:
+        problem = safety.count_problem(getattr(usage, name))
+        if problem:
+            return f"{name} {problem}"
+    return None
+
+
+async def guard(
+    events: AsyncGenerator[StreamEvent, None], secrets: Sequence[str]
+) -> AsyncGenerator[StreamEvent, None]:
+    """An adapter's events made safe to keep: valid Unicode, no key, believable numbers.
+
+    Text and reasoning pass through :class:`~chatlab.core.safety.StreamRedactor` (a key
+    split across chunks is still caught). A usage report with a count out of range is
+    dropped, so the estimate stays and is marked as one, with a :class:`Notice`; a cost
+    that is not finite and non-negative is dropped the same way, keeping the counts.
+    """
+    text = safety.StreamRedactor(secrets)
+    reasoning = safety.StreamRedactor(secrets)
+
+    def clean(value: str) -> str:
+        return safety.redact(safety.clean_text(value), secrets)
+
+    def held() -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        if tail := reasoning.flush():
+            out.append(ReasoningDelta(tail))
+        if tail := text.flush():
+            out.append(TextDelta(tail))
+        return out
+
+    async with contextlib.aclosing(events) as stream:
+        async for ev in stream:
+            if isinstance(ev, TextDelta):
+                piece = text.feed(safety.clean_text(ev.text))
+                if piece or ev.refusal:
+                    yield TextDelta(piece, ev.refusal)
+            elif isinstance(ev, ReasoningDelta):
+                piece = reasoning.feed(safety.clean_text(ev.text))
+                if piece:
+                    yield ReasoningDelta(piece)
+            elif isinstance(ev, UsageReport):
+                problem = usage_problem(ev.usage)
+                if problem:
+                    yield Notice(
+                        f"the provider's usage was ignored ({problem}); the token counts shown are estimates"
+                    )
+                    continue
+                cost = ev.cost_usd
+                if cost is not None and (problem := safety.cost_problem(cost)):
+                    yield Notice(f"the provider's cost was ignored ({problem}); the price is used instead")
+                    ev = UsageReport(ev.usage, None)
+                yield ev
+            elif isinstance(ev, Notice):
+                yield Notice(clean(ev.text))
+            elif isinstance(ev, Revision):
+                for out in held():
+                    yield out
+                yield Revision(clean(ev.text), ev.reasoning)
+            elif isinstance(ev, StreamError):
+                for out in held():
+                    yield out
+                status = ev.status_code
+                after = ev.retry_after_s
+                yield replace(
+                    ev,
+                    message=clean(ev.message),
+                    status_code=status if isinstance(status, int) and 100 <= status <= 599 else None,
+                    retry_after_s=after if after is not None and safety.cost_problem(after) is None else None,
+                )
+                return
+            else:
+                for out in held():
+                    yield out
+                yield ev
+                return
+        for out in held():
+            yield out
 
 
 def live_usage(resp: Response) -> Usage:
@@ -73,6 +178,7 @@ class Runner:
         self.keys = keys
         self._factory = factory
         self._adapters: dict[str, Adapter] = {}
+        self._secrets: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def check_lane(self, lane: Lane) -> None:
@@ -97,7 +203,14 @@ class Runner:
                 provider = self.config.provider(provider_name)
                 key, _ = self.keys.resolve(provider)
                 self._adapters[provider_name] = self._factory(provider, key)
+                if key:
+                    self._secrets[provider_name] = key
             return self._adapters[provider_name]
+
+    def secrets(self, provider_name: str) -> tuple[str, ...]:
+        """The key a lane's adapter was made with, to redact from everything it returns."""
+        key = self._secrets.get(provider_name)
+        return (key,) if key else ()
 
     def turn(
         self,
@@ -106,6 +219,7 @@ class Runner:
         *,
         lanes: Iterable[Lane] | None = None,
         listener: Listener | None = None,
+        listeners: Sequence[Listener] = (),
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         timeout_s: float | None = None,
     ) -> TurnRun:
@@ -114,7 +228,7 @@ class Runner:
             session,
             turn,
             list(lanes) if lanes is not None else list(session.lanes),
-            listener=listener,
+            listeners=[*listeners, *([listener] if listener else [])],
             idle_timeout_s=idle_timeout_s,
             timeout_s=timeout_s,
         )
@@ -137,7 +251,7 @@ class TurnRun:
         turn: Turn,
         lanes: list[Lane],
         *,
-        listener: Listener | None,
+        listeners: Sequence[Listener],
         idle_timeout_s: float | None,
         timeout_s: float | None,
     ) -> None:
@@ -145,7 +259,9 @@ class TurnRun:
         self.session = session
         self.turn = turn
         self.lanes = lanes
-        self.listener = listener
+        self.listeners = list(listeners)
+        # Lanes whose listener raised: (lane id -> what went wrong); that lane ends in error.
+        self.listener_errors: dict[str, str] = {}
         self.idle_timeout_s = idle_timeout_s
         self.timeout_s = timeout_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -156,8 +272,13 @@ class TurnRun:
                 turn.responses[lane.id] = Response(lane_id=lane.id)
 
     def _notify(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
-        if self.listener is not None:
-            self.listener(lane, resp, ev)
+        for listener in self.listeners:
+            try:
+                listener(lane, resp, ev)
+            except Exception as exc:  # a listener's bug stays in its lane, and is logged
+                if lane.id not in self.listener_errors:
+                    log.exception("listener failed for lane %s", lane.spec)
+                    self.listener_errors[lane.id] = f"{type(exc).__name__}: {exc}"
 
     async def run(self) -> Turn:
         # Build adapters before any lane's clock starts: importing an SDK and building its
@@ -216,11 +337,29 @@ class TurnRun:
             resp.usage = Usage(input_tokens=count_messages(texts, lane.model).tokens, estimated=True)
             resp.price = pricing.lookup(self.runner.config, lane.provider, lane.model)
             adapter = self.runner.adapter(lane.provider)
+            secrets = self.runner.secrets(lane.provider)
+            retries = self.runner.config.provider(lane.provider).max_retries
             resp.status = Status.RUNNING
             timing.started = time.monotonic()
+            hard = loop.time() + self.timeout_s if self.timeout_s else None
             self._notify(lane, resp, None)
-            terminal = await self._consume(lane, resp, adapter.stream(request), loop)
+            while True:
+                terminal = await self._consume(lane, resp, guard(adapter.stream(request), secrets), hard)
+                wait = self._retry_wait(lane, resp, terminal, retries, hard, loop)
+                if wait is None:
+                    break
+                assert isinstance(terminal, StreamError)
+                resp.retries.append({**ErrorInfo.from_event(terminal).to_dict(), "waited_s": round(wait, 3)})
+                resp.retry = RetryWait(
+                    ErrorInfo.from_event(terminal), len(resp.retries), retries, time.monotonic() + wait
+                )
+                self._notify(lane, resp, None)
+                await asyncio.sleep(wait)
+                resp.retry = None
+                resp.usage = Usage(input_tokens=resp.usage.input_tokens, estimated=True)
+                self._notify(lane, resp, None)
         except asyncio.CancelledError:
+            resp.retry = None
             terminal = StreamError(ErrorKind.CANCELLED, "stopped by the user")
             if lane.id not in self._user_cancelled:
                 self._finish(lane, resp, terminal)
@@ -229,19 +368,46 @@ class TurnRun:
             if current is not None:
                 current.uncancel()
         except Exception as exc:  # a bug in an adapter must stay in its lane
+            log.exception("lane %s failed", lane.spec)
             terminal = StreamError(ErrorKind.PROTOCOL, f"internal error: {type(exc).__name__}: {exc}")
         self._finish(lane, resp, terminal)
+
+    def _retry_wait(
+        self,
+        lane: Lane,
+        resp: Response,
+        terminal: Done | StreamError,
+        retries: int,
+        hard: float | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> float | None:
+        """Seconds to wait before sending again, or None when this ends the lane."""
+        if not isinstance(terminal, StreamError) or not terminal.retryable:
+            return None
+        if resp.timing.first_token is not None or resp.text_chars or resp.reasoning_chars:
+            return None  # a token arrived: sending again would duplicate text
+        if len(resp.retries) >= retries or lane.id in self.listener_errors:
+            return None
+        if terminal.retry_after_s is not None:
+            if terminal.retry_after_s > MAX_RETRY_WAIT_S:
+                return None
+            wait = terminal.retry_after_s + random.uniform(0, 0.25)
+        else:
+            wait = min(BACKOFF_BASE_S * 2 ** len(resp.retries), MAX_RETRY_WAIT_S) * random.uniform(0.5, 1.0)
+        if hard is not None and loop.time() + wait >= hard:
+            return None
+        return wait
 
     async def _consume(
         self,
         lane: Lane,
         resp: Response,
         events: AsyncGenerator[StreamEvent, None],
-        loop: asyncio.AbstractEventLoop,
+        hard: float | None,
     ) -> Done | StreamError:
+        loop = asyncio.get_running_loop()
         idle = self.idle_timeout_s
         start = loop.time()
-        hard = start + self.timeout_s if self.timeout_s else None
 
         def deadline(now: float) -> float | None:
             soft = now + idle if idle else None
@@ -274,9 +440,19 @@ class TurnRun:
                         resp.reasoning_chars += len(ev.text)
                     elif isinstance(ev, UsageReport):
                         self._apply_usage(resp, ev)
+                    elif isinstance(ev, Notice):
+                        resp.notes.append(ev.text)
+                    elif isinstance(ev, Revision):
+                        resp.revise(ev.text, reasoning=ev.reasoning)
                     else:
                         return ev
                     self._notify(lane, resp, ev)
+                    if lane.id in self.listener_errors:
+                        return StreamError(
+                            ErrorKind.PROTOCOL,
+                            "internal error while saving or showing this lane "
+                            f"({self.listener_errors[lane.id]}); the text so far is kept",
+                        )
         except TimeoutError:
             now = loop.time()
             if hard is not None and now >= hard - 0.001:
@@ -295,10 +471,27 @@ class TurnRun:
     def _finish(self, lane: Lane, resp: Response, terminal: Done | StreamError) -> None:
         if resp.status.finished:
             return
+        resp.retry = None
         resp.timing.ended = time.monotonic()
-        if resp.timing.started is None:
+        never_sent = resp.timing.started is None
+        if never_sent:
             resp.timing.started = resp.timing.ended
-        if resp.usage.estimated:
+        nothing_back = resp.timing.first_token is None and not resp.text_chars and not resp.reasoning_chars
+        refused = isinstance(terminal, StreamError) and (
+            never_sent
+            or (
+                nothing_back
+                and resp.usage.estimated
+                and terminal.kind is not ErrorKind.CANCELLED
+                and not (terminal.started and terminal.kind.interrupts)
+            )
+        )
+        if refused:
+            # Refused (or never sent) before anything was generated: nothing was billed.
+            resp.usage = Usage()
+            resp.cost_usd = 0.0
+            resp.cost_refused = True
+        elif resp.usage.estimated:
             # No provider usage: a proper estimate from the full text, flagged as estimated.
             reasoning = count_tokens(resp.reasoning, lane.model).tokens
             out = reasoning + count_tokens(resp.text, lane.model).tokens
@@ -316,7 +509,7 @@ class TurnRun:
             resp.error = ErrorInfo.from_event(terminal)
             if terminal.kind is ErrorKind.CANCELLED:
                 resp.status = Status.CANCELLED
-            elif terminal.kind.interrupts:
+            elif terminal.kind.interrupts and terminal.started:
                 resp.status = Status.INTERRUPTED
             else:
                 resp.status = Status.ERROR

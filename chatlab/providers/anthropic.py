@@ -8,7 +8,9 @@ placeholder. Usage: total input = ``input_tokens`` + cache reads + cache writes,
 input = cache reads, output = ``output_tokens``; reasoning tokens come from
 ``output_tokens_details.thinking_tokens`` or, when absent, are estimated from the
 thinking text and flagged. ``message_stop`` is the end marker; an ``error`` event
-mid-stream (e.g. ``overloaded_error``) ends the lane with the text kept. The SDK no
+mid-stream (e.g. ``overloaded_error``) ends the lane with the text kept. A server that
+answers with one complete message instead of a stream (LiteLLM's proxy does) is read as
+the whole answer. The SDK no
 longer takes ``temperature``; it is sent through ``extra_body`` only to Claude 4.5 and
 earlier with thinking off, and dropped otherwise.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from chatlab.core.events import (
     Done,
     ErrorKind,
+    Notice,
     ReasoningDelta,
     StreamError,
     StreamEvent,
@@ -32,8 +35,8 @@ from chatlab.core.model import Request
 from chatlab.core.tokens import count_tokens
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
+from chatlab.providers.common import body_error, counts, get, text_of
 from chatlab.providers.errors import map_exception
-from chatlab.providers.openai_chat import _get
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
 DEFAULT_MAX_TOKENS = 8192
@@ -77,6 +80,87 @@ def build_kwargs(request: Request) -> dict[str, Any]:
     return kwargs
 
 
+_USAGE_FIELDS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+
+
+class _Usage:
+    """Usage as it builds up over ``message_start`` and ``message_delta`` (raw values,
+    checked once at the end: a provider's numbers are untrusted)."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, Any] = {}
+        self.thinking: Any = None
+
+    def update(self, u: Any, first: bool) -> None:
+        for name in _USAGE_FIELDS:
+            value = get(u, name)
+            if value is not None or (first and name not in self.raw):
+                self.raw[name] = value
+        thinking = get(get(u, "output_tokens_details"), "thinking_tokens")
+        if thinking is not None:
+            self.thinking = thinking
+
+    def events(self, thinking_text: str, model: str) -> list[StreamEvent]:
+        n = counts({**self.raw, "thinking_tokens": self.thinking})
+        if isinstance(n, Notice):
+            return [n]
+        estimated = self.thinking is None
+        thinking = count_tokens(thinking_text, model).tokens if estimated else n["thinking_tokens"]
+        read, write, output = (
+            n["cache_read_input_tokens"],
+            n["cache_creation_input_tokens"],
+            n["output_tokens"],
+        )
+        return [
+            UsageReport(
+                Usage(
+                    input_tokens=n["input_tokens"] + read + write,
+                    cached_input_tokens=read,
+                    cache_write_input_tokens=write,
+                    output_tokens=output,
+                    reasoning_tokens=min(thinking, output),
+                    reasoning_estimated=estimated and thinking > 0,
+                )
+            )
+        ]
+
+
+def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
+    """The events of a complete ``message`` object (a server that did not stream)."""
+    error = body_error(body)
+    if error is not None:
+        return [error]
+    if body.get("type") != "message":
+        return [StreamError(ErrorKind.PROTOCOL, "the server answered with JSON that is not a message")]
+    out: list[StreamEvent] = []
+    thinking: list[str] = []
+    blocks = 0
+    content = body.get("content")
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        btype = block.get("type")
+        if btype in ("thinking", "redacted_thinking"):
+            if blocks:
+                out.append(ReasoningDelta("\n\n"))
+            blocks += 1
+            text = REDACTED if btype == "redacted_thinking" else text_of(block.get("thinking"))
+            if btype == "thinking":
+                thinking.append(text)
+            if text:
+                out.append(ReasoningDelta(text))
+        elif btype == "text" and text_of(block.get("text")):
+            out.append(TextDelta(block["text"]))
+    stop = text_of(body.get("stop_reason")) or "end_turn"
+    if stop == "refusal":
+        out.append(TextDelta("", refusal=True))
+    usage = _Usage()
+    usage.update(body.get("usage") or {}, first=True)
+    out.extend(usage.events("".join(thinking), model))
+    out.append(Done(stop))
+    return out
+
+
 class AnthropicAdapter(SDKAdapter):
     resource = "messages"
 
@@ -84,15 +168,19 @@ class AnthropicAdapter(SDKAdapter):
         try:
             kwargs = build_kwargs(request)
         except ParamError as exc:
-            yield StreamError(ErrorKind.BAD_REQUEST, str(exc))
+            yield StreamError(ErrorKind.BAD_REQUEST, str(exc), started=False)
             return
-        try:
-            stream = await self.client.messages.create(**kwargs)
-        except Exception as exc:
-            yield map_exception(exc)
+        opened = await self.open(self.client.messages.create(**kwargs))
+        if isinstance(opened, StreamError):
+            yield opened
             return
-        input_tokens = cache_read = cache_write = output_tokens = 0
-        thinking_tokens: int | None = None
+        stream, whole = opened
+        if whole is not None:
+            await stream.close()
+            for ev in whole_message(whole, request.model):
+                yield ev
+            return
+        usage = _Usage()
         thinking_parts: list[str] = []
         stop_reason: str | None = None
         blocks = 0
@@ -103,10 +191,11 @@ class AnthropicAdapter(SDKAdapter):
                     delta = event.delta
                     dtype = delta.type
                     if dtype == "text_delta":
-                        yield TextDelta(delta.text)
+                        yield TextDelta(text_of(delta.text))
                     elif dtype == "thinking_delta":
-                        thinking_parts.append(delta.thinking)
-                        yield ReasoningDelta(delta.thinking)
+                        piece = text_of(delta.thinking)
+                        thinking_parts.append(piece)
+                        yield ReasoningDelta(piece)
                 elif kind == "content_block_start":
                     btype = event.content_block.type
                     if btype in ("thinking", "redacted_thinking"):
@@ -116,46 +205,21 @@ class AnthropicAdapter(SDKAdapter):
                         if btype == "redacted_thinking":
                             yield ReasoningDelta(REDACTED)
                 elif kind == "message_start":
-                    u = event.message.usage
-                    input_tokens = u.input_tokens or 0
-                    cache_read = u.cache_read_input_tokens or 0
-                    cache_write = u.cache_creation_input_tokens or 0
-                    output_tokens = u.output_tokens or 0
+                    usage.update(get(event.message, "usage"), first=True)
                 elif kind == "message_delta":
-                    u = event.usage
-                    if u.input_tokens is not None:
-                        input_tokens = u.input_tokens
-                    if u.cache_read_input_tokens is not None:
-                        cache_read = u.cache_read_input_tokens
-                    if u.cache_creation_input_tokens is not None:
-                        cache_write = u.cache_creation_input_tokens
-                    output_tokens = u.output_tokens
-                    details = _get(u, "output_tokens_details")
-                    if _get(details, "thinking_tokens") is not None:
-                        thinking_tokens = int(_get(details, "thinking_tokens"))
-                    stop_reason = event.delta.stop_reason or stop_reason
+                    usage.update(get(event, "usage"), first=False)
+                    stop_reason = text_of(get(event.delta, "stop_reason")) or stop_reason
                     if stop_reason == "refusal":
                         yield TextDelta("", refusal=True)
                 elif kind == "message_stop":
-                    estimated = thinking_tokens is None
-                    if thinking_tokens is None:
-                        thinking_tokens = count_tokens("".join(thinking_parts), request.model).tokens
-                    yield UsageReport(
-                        Usage(
-                            input_tokens=input_tokens + cache_read + cache_write,
-                            cached_input_tokens=cache_read,
-                            cache_write_input_tokens=cache_write,
-                            output_tokens=output_tokens,
-                            reasoning_tokens=min(thinking_tokens, output_tokens),
-                            reasoning_estimated=estimated and thinking_tokens > 0,
-                        )
-                    )
+                    for ev in usage.events("".join(thinking_parts), request.model):
+                        yield ev
                     yield Done(stop_reason)
                     return
             yield StreamError(
                 ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
             )
         except Exception as exc:
-            yield map_exception(exc)
+            yield map_exception(exc, self.url)
         finally:
             await stream.close()

@@ -2,16 +2,24 @@
 
 Subclasses implement ``stream(request)``. The client is the official SDK's async client
 for the provider's kind (``AsyncOpenAI`` for both OpenAI formats, ``AsyncAnthropic`` for
-Messages), pointed at the provider's ``base_url``, with the provider's retry count and a
-generous read timeout (the orchestrator enforces idle and total timeouts per lane).
+Messages), pointed at the provider's ``base_url``, with no hidden SDK retries (chatlab
+retries visibly, before the first token) and a generous read timeout (the orchestrator
+enforces idle and total timeouts per lane). :meth:`SDKAdapter.open` sends the request
+and looks at what came back: a failure before the provider began answering, an event
+stream, or one whole JSON message from a server that did not stream.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from chatlab.core.config import ProviderConfig
+from chatlab.core.events import StreamError
 from chatlab.providers import warmup
+from chatlab.providers.common import sniff
+from chatlab.providers.errors import map_exception
 
 NO_KEY = "no-key-needed"  # local servers ignore the key, but the SDKs insist on one
 SDK_TIMEOUT_S = 600.0
@@ -26,7 +34,7 @@ class SDKAdapter:
         options: dict[str, Any] = {
             "api_key": api_key or NO_KEY,
             "base_url": provider.base_url,
-            "max_retries": provider.max_retries,
+            "max_retries": 0,  # chatlab retries in the open (orchestrator), never hidden in the SDK
             "timeout": SDK_TIMEOUT_S,
         }
         if provider.kind == "anthropic":
@@ -40,6 +48,28 @@ class SDKAdapter:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+    @property
+    def url(self) -> str:
+        """The endpoint, for error messages ("could not connect to …")."""
+        return str(self.client.base_url).rstrip("/")
+
+    async def open(self, call: Awaitable[Any]) -> StreamError | tuple[Any, dict[str, Any] | None]:
+        """Send the request: a failure (before the provider began answering), or the SDK
+        stream with, when the server answered with one whole JSON message, that message."""
+        try:
+            stream = await call
+        except Exception as exc:
+            return replace(map_exception(exc, self.url), started=False)
+        try:
+            sniffed = await sniff(stream)
+        except Exception as exc:
+            await stream.close()
+            return map_exception(exc, self.url)
+        if isinstance(sniffed, StreamError):
+            await stream.close()
+            return sniffed
+        return stream, sniffed
 
     async def list_models(self) -> list[str]:
         """The provider's models (``GET /models``), sorted."""

@@ -10,6 +10,7 @@ most useful sentence a user will read.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -90,16 +91,20 @@ def retry_after(headers: httpx2.Headers) -> float | None:
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return float(ms) / 1000
+            seconds = float(ms) / 1000
         except ValueError:
             pass
+        else:
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         from datetime import UTC, datetime
 
@@ -119,8 +124,40 @@ def _sdk_errors(name: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-def map_exception(exc: BaseException) -> StreamError:
-    """Classify ``exc``; never raises."""
+def _connect_reason(exc: BaseException) -> str | None:
+    """Why a connection could not be made ("connection refused"), or None if it was made."""
+    import socket
+    import ssl
+
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    connect = False
+    reason = None
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, httpx2.ConnectError | httpx2.ConnectTimeout):
+            connect = True
+        if isinstance(node, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(node, socket.gaierror):
+            return "host not found"
+        if isinstance(node, ssl.SSLError):
+            return f"TLS error: {node.reason or node}"
+        if isinstance(node, httpx2.ConnectTimeout | TimeoutError):
+            reason = "timed out"
+        node = node.__cause__ or node.__context__
+    if connect:
+        return reason or str(exc) or "connection failed"
+    return None
+
+
+def map_exception(exc: BaseException, base_url: str | None = None) -> StreamError:
+    """Classify ``exc``; never raises. ``base_url`` names the endpoint in connection errors."""
+    if isinstance(exc, (*_sdk_errors("APIConnectionError"), httpx2.RequestError)):
+        reason = _connect_reason(exc)
+        if reason is not None:
+            where = f" to {base_url}" if base_url else ""
+            return StreamError(ErrorKind.NETWORK, f"could not connect{where} ({reason})", started=False)
     # Timeouts first: they subclass the connection errors.
     if isinstance(exc, (*_sdk_errors("APITimeoutError"), httpx2.TimeoutException)):
         return StreamError(ErrorKind.TIMEOUT, "the provider did not answer in time")

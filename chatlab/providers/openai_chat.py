@@ -7,7 +7,9 @@ vLLM, Ollama) or ``delta.reasoning_details[].text`` (OpenRouter), first found wi
 nothing is counted twice; inline ``<think>`` blocks are split live. Usage includes
 ``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
 (or DeepSeek's ``prompt_cache_hit_tokens``); OpenRouter's ``usage.cost`` is the cost.
-The SDK swallows ``[DONE]``, so a ``finish_reason`` is this format's end marker.
+The SDK swallows ``[DONE]``, so a ``finish_reason`` is this format's end marker. A
+server that answers with one complete ``chat.completion`` JSON object instead of a
+stream is read as the whole answer.
 """
 
 from __future__ import annotations
@@ -23,22 +25,13 @@ from chatlab.core.events import (
     StreamError,
     StreamEvent,
     TextDelta,
-    Usage,
-    UsageReport,
 )
 from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
+from chatlab.providers.common import body_error, get, text_of, usage_events
 from chatlab.providers.errors import map_exception
 from chatlab.providers.think import ThinkSplitter
-
-
-def _get(obj: Any, key: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
 
 
 def reasoning_of(delta: Any) -> str | None:
@@ -54,32 +47,56 @@ def reasoning_of(delta: Any) -> str | None:
     details = extra.get("reasoning_details")
     if details:
         parts = []
-        for item in details:
-            kind = _get(item, "type")
+        for item in details if isinstance(details, list) else ():
+            kind = get(item, "type")
             if kind == "reasoning.text":
-                parts.append(_get(item, "text") or "")
+                parts.append(text_of(get(item, "text")))
             elif kind == "reasoning.summary":
-                parts.append(_get(item, "summary") or "")
+                parts.append(text_of(get(item, "summary")))
         joined = "".join(parts)
         return joined or None
     return None
 
 
-def usage_of(raw: Any) -> UsageReport:
-    prompt = _get(raw, "prompt_tokens") or 0
-    completion = _get(raw, "completion_tokens") or 0
-    cached = _get(_get(raw, "prompt_tokens_details"), "cached_tokens")
+def usage_of(raw: Any) -> list[StreamEvent]:
+    """The usage report (or a notice that it was unbelievable) from a ``usage`` object."""
+    cached = get(get(raw, "prompt_tokens_details"), "cached_tokens")
     if cached is None:
-        cached = _get(raw, "prompt_cache_hit_tokens")  # DeepSeek's own field
-    reasoning = _get(_get(raw, "completion_tokens_details"), "reasoning_tokens") or 0
-    cost = _get(raw, "cost")
-    usage = Usage(
-        input_tokens=int(prompt),
-        cached_input_tokens=int(cached or 0),
-        output_tokens=int(completion),
-        reasoning_tokens=int(reasoning),
-    )
-    return UsageReport(usage, float(cost) if isinstance(cost, int | float) else None)
+        cached = get(raw, "prompt_cache_hit_tokens")  # DeepSeek's own field
+    counts = {
+        "input_tokens": get(raw, "prompt_tokens"),
+        "cached_input_tokens": cached,
+        "output_tokens": get(raw, "completion_tokens"),
+        "reasoning_tokens": get(get(raw, "completion_tokens_details"), "reasoning_tokens"),
+    }
+    return usage_events(counts, get(raw, "cost"))
+
+
+def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
+    """The events of a complete ``chat.completion`` object (a server that did not stream)."""
+    error = body_error(body)
+    if error is not None:
+        return [error]
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
+    if choice is None:
+        return [StreamError(ErrorKind.PROTOCOL, "the server answered with JSON that holds no answer")]
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    out: list[StreamEvent] = []
+    reasoning = reasoning_of(message)
+    if reasoning:
+        out.append(ReasoningDelta(reasoning))
+    splitter = ThinkSplitter()
+    out.extend(splitter.feed(text_of(message.get("content"))))
+    out.extend(splitter.flush())
+    if text_of(message.get("refusal")):
+        out.append(TextDelta(message["refusal"], refusal=True))
+    if body.get("usage") is not None:
+        out.extend(usage_of(body["usage"]))
+    out.append(Done(text_of(choice.get("finish_reason")) or "stop"))
+    return out
 
 
 def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
@@ -127,10 +144,15 @@ class OpenAIChatAdapter(SDKAdapter):
     resource = "chat"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
-        try:
-            stream = await self.client.chat.completions.create(**build_kwargs(self.provider, request))
-        except Exception as exc:
-            yield map_exception(exc)
+        opened = await self.open(self.client.chat.completions.create(**build_kwargs(self.provider, request)))
+        if isinstance(opened, StreamError):
+            yield opened
+            return
+        stream, whole = opened
+        if whole is not None:
+            await stream.close()
+            for ev in whole_message(whole):
+                yield ev
             return
         splitter = ThinkSplitter()
         finish: str | None = None
@@ -138,7 +160,8 @@ class OpenAIChatAdapter(SDKAdapter):
             async for chunk in stream:
                 raw_usage = chunk.usage
                 if raw_usage is not None:
-                    yield usage_of(raw_usage)
+                    for ev in usage_of(raw_usage):
+                        yield ev
                 for choice in chunk.choices:
                     if choice.index:
                         continue
@@ -166,6 +189,6 @@ class OpenAIChatAdapter(SDKAdapter):
         except Exception as exc:
             for ev in splitter.flush():
                 yield ev
-            yield map_exception(exc)
+            yield map_exception(exc, self.url)
         finally:
             await stream.close()

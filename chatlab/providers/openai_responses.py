@@ -6,8 +6,11 @@ plus the lane's effort); ``response.reasoning_summary_text.delta`` and
 answer and ``response.refusal.delta`` answer text flagged as a refusal. Usage (input,
 cached input, output, reasoning) comes from the final response object. The end marker
 is ``response.completed``; ``response.failed``, ``response.incomplete`` and ``error``
-end the lane with an error while keeping what was streamed. Requests are sent with
-``store=False``: chatlab keeps its own history.
+end the lane with an error while keeping what was streamed. Each part's ``.done`` event
+is the provider's final word: a delta that went missing is added, and a final text that
+disagrees with what was streamed replaces it (a :class:`Revision`, with a note). A server
+that answers with one complete response object instead of a stream is read as the whole
+answer. Requests are sent with ``store=False``: chatlab keeps its own history.
 """
 
 from __future__ import annotations
@@ -19,18 +22,18 @@ from chatlab.core.config import ProviderConfig
 from chatlab.core.events import (
     Done,
     ErrorKind,
+    Notice,
     ReasoningDelta,
+    Revision,
     StreamError,
     StreamEvent,
     TextDelta,
-    Usage,
-    UsageReport,
 )
 from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
+from chatlab.providers.common import body_error, get, text_of, usage_events
 from chatlab.providers.errors import kind_for_code, map_exception
-from chatlab.providers.openai_chat import _get
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -39,15 +42,14 @@ _DONE_KINDS = {
 }
 
 
-def usage_of(raw: Any) -> UsageReport:
-    usage = Usage(
-        input_tokens=int(_get(raw, "input_tokens") or 0),
-        cached_input_tokens=int(_get(_get(raw, "input_tokens_details"), "cached_tokens") or 0),
-        output_tokens=int(_get(raw, "output_tokens") or 0),
-        reasoning_tokens=int(_get(_get(raw, "output_tokens_details"), "reasoning_tokens") or 0),
-    )
-    cost = _get(raw, "cost")
-    return UsageReport(usage, float(cost) if isinstance(cost, int | float) else None)
+def usage_of(raw: Any) -> list[StreamEvent]:
+    counts = {
+        "input_tokens": get(raw, "input_tokens"),
+        "cached_input_tokens": get(get(raw, "input_tokens_details"), "cached_tokens"),
+        "output_tokens": get(raw, "output_tokens"),
+        "reasoning_tokens": get(get(raw, "output_tokens_details"), "reasoning_tokens"),
+    }
+    return usage_events(counts, get(raw, "cost"))
 
 
 def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
@@ -78,68 +80,91 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
 
 
-def _terminal(event: Any) -> list[StreamEvent]:
+def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
     """The billed usage (if any) and the final event for one of the ``_TERMINAL`` kinds."""
-    if event.type == "error":
-        code = _get(event, "code")
-        return [StreamError(kind_for_code(code, ErrorKind.SERVER), str(_get(event, "message") or code))]
-    response = event.response
+    if kind == "error":
+        code = get(event, "code")
+        return [StreamError(kind_for_code(code, ErrorKind.SERVER), str(get(event, "message") or code))]
     out: list[StreamEvent] = []
-    if _get(response, "usage") is not None:
-        out.append(usage_of(response.usage))
-    if event.type == "response.completed":
-        out.append(Done(_get(response, "status") or "completed"))
-    elif event.type == "response.incomplete":
-        reason = _get(_get(response, "incomplete_details"), "reason") or "unknown"
+    if get(response, "usage") is not None:
+        out.extend(usage_of(get(response, "usage")))
+    if kind == "response.completed":
+        out.append(Done(text_of(get(response, "status")) or "completed"))
+    elif kind == "response.incomplete":
+        reason = get(get(response, "incomplete_details"), "reason") or "unknown"
         out.append(StreamError(ErrorKind.BAD_REQUEST, f"response incomplete: {reason}"))
     else:
-        err = _get(response, "error")
-        message = _get(err, "message") or "response failed"
-        out.append(StreamError(kind_for_code(_get(err, "code"), ErrorKind.SERVER), str(message)))
+        err = get(response, "error")
+        message = get(err, "message") or "response failed"
+        out.append(StreamError(kind_for_code(get(err, "code"), ErrorKind.SERVER), str(message)))
     return out
+
+
+def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
+    """The events of a complete response object (a server that did not stream)."""
+    error = body_error(body)
+    if error is not None and body.get("object") != "response":
+        return [error]
+    out: list[StreamEvent] = []
+    output = body.get("output")
+    for item in output if isinstance(output, list) else ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "reasoning":
+            for part in item.get("summary") or []:
+                if isinstance(part, dict) and text_of(part.get("text")):
+                    out.append(ReasoningDelta(part["text"]))
+        elif item.get("type") == "message":
+            for part in item.get("content") or []:
+                if not isinstance(part, dict):
+                    continue
+                if part.get("type") == "output_text" and text_of(part.get("text")):
+                    out.append(TextDelta(part["text"]))
+                elif part.get("type") == "refusal" and text_of(part.get("refusal")):
+                    out.append(TextDelta(part["refusal"], refusal=True))
+    status = body.get("status")
+    kind = {"incomplete": "response.incomplete", "failed": "response.failed"}.get(
+        status if isinstance(status, str) else "", "response.completed"
+    )
+    return out + _terminal(kind, body)
 
 
 class OpenAIResponsesAdapter(SDKAdapter):
     resource = "responses"
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
-        try:
-            stream = await self.client.responses.create(**build_kwargs(self.provider, request))
-        except Exception as exc:
-            yield map_exception(exc)
+        opened = await self.open(self.client.responses.create(**build_kwargs(self.provider, request)))
+        if isinstance(opened, StreamError):
+            yield opened
+            return
+        stream, whole = opened
+        if whole is not None:
+            await stream.close()
+            for ev in whole_message(whole):
+                yield ev
             return
         ended = False
-        # Text streamed per part, to reconcile with each part's ``.done`` event: if a
-        # delta went missing, the difference is emitted then, so nothing is lost.
-        streamed: dict[tuple[str, str, int], int] = {}
+        parts = _Parts()
         try:
             async for event in stream:
                 kind = event.type
                 if kind == "response.output_text.delta":
-                    key = ("t", event.item_id, event.content_index)
-                    streamed[key] = streamed.get(key, 0) + len(event.delta)
-                    yield TextDelta(event.delta)
+                    yield parts.add(("t", event.item_id, event.content_index), text_of(event.delta))
                 elif kind == "response.reasoning_summary_text.delta":
-                    key = ("s", event.item_id, event.summary_index)
-                    streamed[key] = streamed.get(key, 0) + len(event.delta)
-                    yield ReasoningDelta(event.delta)
+                    yield parts.add(("s", event.item_id, event.summary_index), text_of(event.delta))
                 elif kind == "response.reasoning_text.delta":
-                    key = ("r", event.item_id, event.content_index)
-                    streamed[key] = streamed.get(key, 0) + len(event.delta)
-                    yield ReasoningDelta(event.delta)
+                    yield parts.add(("r", event.item_id, event.content_index), text_of(event.delta))
                 elif kind in _DONE_KINDS:
                     tag, index_field = _DONE_KINDS[kind]
-                    full = _get(event, "text") or ""
-                    seen = streamed.get((tag, event.item_id, _get(event, index_field) or 0), 0)
-                    if len(full) > seen:
-                        missing = full[seen:]
-                        yield TextDelta(missing) if tag == "t" else ReasoningDelta(missing)
-                elif kind == "response.reasoning_summary_part.added" and _get(event, "summary_index"):
-                    yield ReasoningDelta("\n\n")
+                    key = (tag, event.item_id, get(event, index_field) or 0)
+                    for ev in parts.done(key, text_of(get(event, "text"))):
+                        yield ev
+                elif kind == "response.reasoning_summary_part.added" and get(event, "summary_index"):
+                    yield parts.add(("s", event.item_id, -1), "\n\n")
                 elif kind == "response.refusal.delta":
-                    yield TextDelta(event.delta, refusal=True)
+                    yield TextDelta(text_of(event.delta), refusal=True)
                 elif kind in _TERMINAL:
-                    for out in _terminal(event):
+                    for out in _terminal(kind, get(event, "response"), event):
                         yield out
                     ended = True
                     break
@@ -149,6 +174,48 @@ class OpenAIResponsesAdapter(SDKAdapter):
                     "the stream ended before the provider's end marker (response.completed)",
                 )
         except Exception as exc:
-            yield map_exception(exc)
+            yield map_exception(exc, self.url)
         finally:
             await stream.close()
+
+
+class _Parts:
+    """What was streamed, per part, to reconcile with each part's ``.done`` event."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []  # the whole answer as streamed
+        self.reasoning: list[str] = []
+        self.chars = {"t": 0, "r": 0}
+        self.spans: dict[tuple[str, str, int], list[int]] = {}  # key -> [start, length]
+
+    def add(self, key: tuple[str, str, int], piece: str) -> StreamEvent:
+        channel = "t" if key[0] == "t" else "r"
+        span = self.spans.setdefault(key, [self.chars[channel], 0])
+        span[1] += len(piece)
+        self.chars[channel] += len(piece)
+        (self.text if channel == "t" else self.reasoning).append(piece)
+        return TextDelta(piece) if channel == "t" else ReasoningDelta(piece)
+
+    def done(self, key: tuple[str, str, int], full: str) -> list[StreamEvent]:
+        channel = "t" if key[0] == "t" else "r"
+        store = self.text if channel == "t" else self.reasoning
+        start, length = self.spans.get(key, [self.chars[channel], 0])
+        whole = "".join(store)
+        streamed = whole[start : start + length]
+        if full == streamed or not full:
+            return []
+        if full.startswith(streamed) and start + length == len(whole):
+            return [self.add(key, full[length:])]  # a delta went missing: add the rest
+        # The final text disagrees with the stream: the provider's final word wins.
+        revised = whole[:start] + full + whole[start + length :]
+        store[:] = [revised]
+        self.spans[key] = [start, len(full)]
+        self.chars[channel] = len(revised)
+        what = "answer" if channel == "t" else "reasoning"
+        return [
+            Revision(revised, reasoning=channel == "r"),
+            Notice(
+                f"the provider's final {what} text differed from what was streamed "
+                f"({length:,} characters streamed, {len(full):,} final); the final text is kept"
+            ),
+        ]

@@ -2,35 +2,94 @@
 
 One :class:`Store` per process. Opening refuses, without writing, a file that is not a
 SQLite database, a corrupt one, or one written by a newer chatlab; before migrating an
-older database it is copied with SQLite's backup API. Streaming writes are batched: the
-caller checkpoints all running responses in one transaction at most about once a second,
-and writes each response's final state when it completes. Responses still marked
-running when the store is opened were cut off by a crash: they become ``interrupted``,
-with the text of the last checkpoint.
+older database it is copied with SQLite's backup API. A SQLite file that holds another
+application's tables is never adopted. Errors are named for what they are: a read-only
+file (``sessions`` and ``export`` still work on one, through a read-only connection), a
+full disk, a database busy with another writer, or real damage. Streaming writes are
+batched: the caller checkpoints all running responses in one transaction at most about
+once a second, and writes each response's final state when it completes. Responses
+still marked running when the store is opened were cut off by a crash: they become
+``interrupted``, with the text of the last checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chatlab.core.events import ErrorKind
-from chatlab.core.export import session_from_dict
+from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
+from chatlab.core.safety import clean_text
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 CRASH_MESSAGE = "chatlab stopped before this stream ended; the text up to the last checkpoint was kept"
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another chatlab's write to finish
+CHECKPOINT_BUSY_S = 0.5  # a streaming checkpoint waits less: it is retried at the next tick
+
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF)
+_PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
 
 
 class StoreError(Exception):
-    """The database can't be used; the message says why. The file was left untouched."""
+    """The database can't be used; the message says why. The file was left untouched.
+
+    ``reason`` is one of ``damaged``, ``newer``, ``foreign``, ``read-only``, ``disk full``,
+    ``busy`` or ``unavailable``.
+    """
+
+    def __init__(self, message: str, reason: str = "damaged") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def error_reason(exc: BaseException) -> str:
+    """What a SQLite error means for the user: ``read-only``, ``disk full``, ``busy``,
+    ``damaged`` or ``unavailable`` (anything else: a file that can't be opened, I/O)."""
+    if isinstance(exc, OSError):
+        import errno
+
+        if exc.errno == errno.ENOSPC:
+            return "disk full"
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "read-only"
+        return "unavailable"
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary in (_READONLY, _PERM) or "readonly" in text or "read-only" in text:
+        return "read-only"
+    if primary == _FULL or "disk is full" in text:
+        return "disk full"
+    if primary in (_BUSY, _LOCKED) or "locked" in text:
+        return "busy"
+    if primary in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
+        return "damaged"
+    return "unavailable"
+
+
+_REASON_TEXT = {
+    "read-only": "is read-only",
+    "disk full": "can't be written: the disk is full",
+    "busy": "is busy: another chatlab is writing to it",
+    "damaged": "is damaged or not a chatlab database",
+    "unavailable": "can't be opened",
+}
+
+
+def describe(path: Path, exc: BaseException) -> StoreError:
+    """A one-line :class:`StoreError` for ``exc`` raised while using the database at ``path``."""
+    reason = error_reason(exc)
+    detail = f" ({exc})" if reason in ("damaged", "unavailable") else ""
+    return StoreError(f"{path} {_REASON_TEXT[reason]}{detail}; chatlab left it untouched", reason)
 
 
 @dataclass(frozen=True)
@@ -54,7 +113,9 @@ class SearchHit:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _loads(text: str | None) -> Any:
@@ -62,28 +123,75 @@ def _loads(text: str | None) -> Any:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    """The session database. ``readonly=True`` opens it for reading only: nothing is
+    written (no migration, no crash recovery), so it works on a read-only file."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        self.con = self._open(path)
-        self.recovered = self._recover()
+        self.readonly = readonly
+        self.con = self._open_readonly(path) if readonly else self._open(path)
+        try:
+            self.recovered = 0 if readonly else self._recover()
+        except sqlite3.Error as exc:
+            self.con.close()
+            raise describe(path, exc) from None
+
+    @classmethod
+    def for_reading(cls, path: Path) -> Store:
+        """Open normally (recovering after a crash), or read-only if the file can't be
+        written: for commands that only read (``sessions``, ``export``)."""
+        try:
+            return cls(path)
+        except StoreError as exc:
+            if exc.reason != "read-only":
+                raise
+        return cls(path, readonly=True)
 
     # -- opening ---------------------------------------------------------------------------
 
     @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        if path.exists() and path.stat().st_size > 0:
-            with path.open("rb") as f:
-                if f.read(16) != SQLITE_HEADER:
-                    raise StoreError(f"{path} is not a SQLite database; chatlab left it untouched")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def _check_header(path: Path) -> None:
         try:
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > LATEST:
+            if path.exists() and path.stat().st_size > 0:
+                with path.open("rb") as f:
+                    if f.read(16) != SQLITE_HEADER:
+                        raise StoreError(f"{path} is not a SQLite database; chatlab left it untouched")
+        except OSError as exc:
+            raise describe(path, exc) from None
+
+    @staticmethod
+    def _check_version(path: Path, con: sqlite3.Connection) -> int:
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        if version > LATEST:
+            raise StoreError(
+                f"{path} was written by a newer chatlab (schema {version}, this version knows {LATEST}); "
+                "chatlab left it untouched",
+                "newer",
+            )
+        if version == 0:
+            tables = con.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()
+            if tables[0]:
                 raise StoreError(
-                    f"{path} was written by a newer chatlab (schema {version}, this version knows {LATEST}); "
-                    "chatlab left it untouched"
+                    f"{path} is another application's SQLite database, not chatlab's; chatlab left it untouched",
+                    "foreign",
                 )
+        return version
+
+    @classmethod
+    def _open(cls, path: Path) -> sqlite3.Connection:
+        cls._check_header(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise describe(path, exc) from None
+        try:
+            con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise describe(path, exc) from None
+        try:
+            version = cls._check_version(path, con)
             con.execute("PRAGMA quick_check").fetchone()
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA foreign_keys=ON")
@@ -93,15 +201,50 @@ class Store:
                     _backup(con, path, version)
                 for target in range(version, LATEST):
                     _migrate(con, target)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             con.close()
-            raise StoreError(
-                f"{path} is damaged or not a chatlab database ({exc}); chatlab left it untouched"
-            ) from None
+            raise describe(path, exc) from None
+        except OSError as exc:  # the backup before a migration
+            con.close()
+            raise describe(path, exc) from None
         except BaseException:
             con.close()
             raise
         return con
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> sqlite3.Connection:
+        cls._check_header(path)
+        if not path.exists():
+            raise StoreError(f"{path} does not exist yet", "unavailable")
+        uri = path.resolve().as_uri()
+        last: sqlite3.Error | None = None
+        # mode=ro still needs the WAL's shared-memory file; on a read-only mount that can't
+        # be created, so fall back to immutable (no other writer can exist there anyway).
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                con = sqlite3.connect(
+                    f"{uri}?{query}", uri=True, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            try:
+                version = cls._check_version(path, con)
+                if version != LATEST:
+                    con.close()
+                    raise StoreError(
+                        f"{path} is read-only and was written by an older chatlab (schema {version}); "
+                        "open it once where it can be written to upgrade it",
+                        "read-only",
+                    )
+                con.execute("PRAGMA quick_check").fetchone()
+                return con
+            except sqlite3.Error as exc:
+                con.close()
+                last = exc
+        assert last is not None
+        raise describe(path, last)
 
     def close(self) -> None:
         self.con.close()
@@ -111,14 +254,28 @@ class Store:
         return int(self.con.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, busy_s: float = BUSY_TIMEOUT_S) -> Iterator[sqlite3.Connection]:
+        """One write transaction. ``busy_s``: how long to wait for another writer."""
+        if self.readonly:
+            raise StoreError(f"{self.path} is open read-only", "read-only")
+        self.con.execute(f"PRAGMA busy_timeout = {int(busy_s * 1000)}")
         self.con.execute("BEGIN IMMEDIATE")
         try:
             yield self.con
         except BaseException:
-            self.con.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does that): don't hide the
+            # real error behind "cannot rollback - no transaction is active".
+            if self.con.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        except BaseException:
+            if self.con.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.con.execute("ROLLBACK")
+            raise
 
     def _recover(self) -> int:
         """Mark responses cut off by a crash as interrupted; returns how many."""
@@ -182,21 +339,21 @@ class Store:
             "INSERT INTO sessions (id, title, created_at, updated_at, blind) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at, "
             "blind = excluded.blind",
-            (session.id, session.title, session.created_at, now, int(session.blind)),
+            (session.id, clean_text(session.title), session.created_at, now, int(session.blind)),
         )
         for position, lane in enumerate(session.lanes):
             con.execute(
                 "INSERT INTO lanes (id, session_id, position, provider, model, label, params) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
                 "provider = excluded.provider, model = excluded.model, label = excluded.label, "
-                "params = excluded.params",
+                "params = excluded.params WHERE lanes.session_id = excluded.session_id",
                 (
                     lane.id,
                     session.id,
                     position,
-                    lane.provider,
-                    lane.model,
-                    lane.label,
+                    clean_text(lane.provider),
+                    clean_text(lane.model),
+                    clean_text(lane.label),
                     _dumps(lane.params.to_dict()),
                 ),
             )
@@ -204,14 +361,21 @@ class Store:
             new = con.execute(
                 "INSERT OR IGNORE INTO turns (id, session_id, position, prompt, created_at, shown_order) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (turn.id, session.id, position, turn.prompt, turn.created_at, _dumps(turn.shown_order)),
+                (
+                    turn.id,
+                    session.id,
+                    position,
+                    clean_text(turn.prompt),
+                    turn.created_at,
+                    _dumps(turn.shown_order),
+                ),
             ).rowcount
             if new:
-                self._index(con, session.id, turn.id, "", "prompt", turn.prompt)
+                self._index(con, session.id, turn.id, "", "prompt", clean_text(turn.prompt))
             else:
                 con.execute(
-                    "UPDATE turns SET position = ?, shown_order = ? WHERE id = ?",
-                    (position, _dumps(turn.shown_order), turn.id),
+                    "UPDATE turns SET position = ?, shown_order = ? WHERE id = ? AND session_id = ?",
+                    (position, _dumps(turn.shown_order), turn.id, session.id),
                 )
             for resp in turn.responses.values():
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
@@ -222,13 +386,16 @@ class Store:
         self, con: sqlite3.Connection, session_id: str, turn_id: str, resp: Response, final: bool
     ) -> None:
         d = resp.to_dict()
+        extra = {k: d[k] for k in ("notes", "retries") if d[k]}
         con.execute(
             "INSERT INTO responses (turn_id, lane_id, status, reasoning, text, refusal, error, usage, cost_usd, "
-            "cost_source, price, timing, finish_reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "cost_source, price, timing, finish_reason, updated_at, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(turn_id, lane_id) DO UPDATE SET status = excluded.status, reasoning = excluded.reasoning, "
             "text = excluded.text, refusal = excluded.refusal, error = excluded.error, usage = excluded.usage, "
             "cost_usd = excluded.cost_usd, cost_source = excluded.cost_source, price = excluded.price, "
-            "timing = excluded.timing, finish_reason = excluded.finish_reason, updated_at = excluded.updated_at",
+            "timing = excluded.timing, finish_reason = excluded.finish_reason, updated_at = excluded.updated_at, "
+            "extra = excluded.extra",
             (
                 turn_id,
                 resp.lane_id,
@@ -244,6 +411,7 @@ class Store:
                 _dumps(d["timing"]),
                 d["finish_reason"],
                 utc_now(),
+                _dumps(extra),
             ),
         )
         if final:
@@ -251,10 +419,14 @@ class Store:
         if resp.rating is not None:
             self._write_rating(con, turn_id, resp.lane_id, resp.rating)
 
-    def checkpoint(self, session: Session, items: Iterable[tuple[Turn, Response]]) -> int:
-        """Write several streaming (or finished) responses in one transaction."""
+    def checkpoint(
+        self, session: Session, items: Iterable[tuple[Turn, Response]], busy_s: float = CHECKPOINT_BUSY_S
+    ) -> int:
+        """Write several streaming (or finished) responses in one transaction. It waits
+        only ``busy_s`` for another writer: a checkpoint that can't be written now is
+        retried by the caller (:class:`~chatlab.store.checkpoint.Checkpointer`)."""
         n = 0
-        with self.transaction() as con:
+        with self.transaction(busy_s) as con:
             for turn, resp in items:
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
                 n += 1
@@ -352,7 +524,7 @@ class Store:
         responses: dict[str, dict[str, dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT r.turn_id, r.lane_id, r.status, r.reasoning, r.text, r.refusal, r.error, r.usage, r.cost_usd, "
-            "r.cost_source, r.price, r.timing, r.finish_reason FROM responses r JOIN turns t ON t.id = r.turn_id "
+            "r.cost_source, r.price, r.timing, r.finish_reason, r.extra FROM responses r JOIN turns t ON t.id = r.turn_id "
             "WHERE t.session_id = ?",
             (session_id,),
         ):
@@ -372,6 +544,7 @@ class Store:
                 "timing": _loads(r[11]),
                 "finish_reason": r[12],
                 "rating": ratings.get((r[0], r[1])),
+                **(_loads(r[13]) or {}),
             }
         order = [lane["id"] for lane in lanes]
         turns = [
@@ -397,29 +570,63 @@ class Store:
         )
 
     def search(self, query: str, limit: int = 100) -> list[SearchHit]:
-        """FTS5 search over prompts and answers; matches are marked \\x02…\\x03 in the snippet."""
-        terms = " ".join('"' + t.replace('"', '""') + '"' for t in query.split())
+        """FTS5 search over prompts and answers; matches are marked \\x02…\\x03 in the snippet.
+
+        Any string gives results or none, never an exception: control characters (NUL
+        included) split terms, invalid Unicode is replaced, and each term is quoted.
+        """
+        words = _CONTROLS.sub(" ", clean_text(query)).split()
+        terms = " ".join('"' + t.replace('"', '""') + '"' for t in words)
         if not terms:
             return []
-        rows = self.con.execute(
-            "SELECT session_id, turn_id, lane_id, kind, snippet(search, 4, char(2), char(3), '…', 12) "
-            "FROM search WHERE search MATCH ? ORDER BY rank LIMIT ?",
-            (f"body : ({terms})", limit),
-        ).fetchall()
+        try:
+            rows = self.con.execute(
+                "SELECT session_id, turn_id, lane_id, kind, snippet(search, 4, char(2), char(3), '…', 12) "
+                "FROM search WHERE search MATCH ? ORDER BY rank LIMIT ?",
+                (f"body : ({terms})", limit),
+            ).fetchall()
+        except sqlite3.Error:
+            return []
         return [SearchHit(*r) for r in rows]
 
     # -- import --------------------------------------------------------------------------------
 
     def import_sessions(self, sessions: list[Session]) -> int:
-        """Insert sessions not already present (ids are stable), all in one transaction."""
+        """Insert sessions not already present (ids are stable), all in one transaction.
+
+        An import never changes a row of another session: a lane or turn id that already
+        belongs to a different session is refused (:class:`DocumentError`, naming the
+        place in the document), and nothing is written.
+        """
         added = 0
         with self.transaction() as con:
-            for session in sessions:
+            for i, session in enumerate(sessions):
                 if con.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone():
                     continue
+                self._check_collisions(con, i, session)
                 self._write_session(con, session)
                 added += 1
         return added
+
+    @staticmethod
+    def _check_collisions(con: sqlite3.Connection, index: int, session: Session) -> None:
+        for j, lane in enumerate(session.lanes):
+            row = con.execute("SELECT session_id FROM lanes WHERE id = ?", (lane.id,)).fetchone()
+            if row is not None and row[0] != session.id:
+                raise DocumentError(
+                    f"sessions[{index}].lanes[{j}].id",
+                    f"lane id {lane.id!r} already belongs to another session ({row[0]})",
+                )
+        for k, turn in enumerate(session.turns):
+            row = con.execute("SELECT session_id FROM turns WHERE id = ?", (turn.id,)).fetchone()
+            if row is not None and row[0] != session.id:
+                raise DocumentError(
+                    f"sessions[{index}].turns[{k}].id",
+                    f"turn id {turn.id!r} already belongs to another session ({row[0]})",
+                )
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _backup(con: sqlite3.Connection, path: Path, version: int) -> Path:

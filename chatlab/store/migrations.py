@@ -101,6 +101,11 @@ MIGRATIONS: list[str] = [
     INSERT OR REPLACE INTO search_map (session_id, turn_id, lane_id, kind, fts_rowid)
         SELECT session_id, turn_id, lane_id, kind, rowid FROM search;
     """,
+    # 4 -> 5: what chatlab noted about a response (usage it dropped, a revised final text)
+    # and the attempts it retried, as one JSON object so later additions need no migration.
+    """
+    ALTER TABLE responses ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

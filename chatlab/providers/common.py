@@ -1,0 +1,122 @@
+"""Helpers every adapter shares: reading SDK objects or dicts, usage that can't crash a
+lane, and answers that arrive as something other than an event stream.
+
+Provider data is untrusted, so usage is read leniently: a count that is not a whole
+number from 0 to 2**53 (a string, a float NaN, ``10**400``, a negative) makes the whole
+report be dropped with a :class:`Notice`, so the lane keeps its estimate, marked ≈, and
+says why. A cost that is not finite and non-negative is dropped the same way. When a
+server answers a streaming request with one complete JSON message (some proxies do),
+:func:`sniff` hands the adapter that message to convert; an HTML page or another
+non-stream body becomes a clear error that says what arrived.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatlab.core import safety
+from chatlab.core.events import ErrorKind, Notice, StreamError, StreamEvent, Usage, UsageReport
+
+
+def get(obj: Any, key: str) -> Any:
+    """``obj[key]`` for a dict, ``obj.key`` for an SDK object, None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def counts(raw: dict[str, Any]) -> dict[str, int] | Notice:
+    """Raw token counts as ints (a missing one is 0), or a :class:`Notice` naming the first
+    one that can't be believed."""
+    clean: dict[str, int] = {}
+    for name, value in raw.items():
+        problem = None if value is None else safety.count_problem(value)
+        if problem:
+            return Notice(
+                f"the provider's usage was ignored ({name} {problem}); the token counts shown are estimates"
+            )
+        clean[name] = 0 if value is None else int(value)
+    return clean
+
+
+def usage_events(raw: dict[str, Any], cost: Any = None) -> list[StreamEvent]:
+    """A :class:`UsageReport` from raw counts (missing ones are 0) and an optional cost,
+    or a :class:`Notice` saying which value could not be believed."""
+    clean = counts(raw)
+    if isinstance(clean, Notice):
+        return [clean]
+    out: list[StreamEvent] = []
+    cost_usd: float | None = None
+    if cost is not None:
+        problem = safety.cost_problem(cost)
+        if problem:
+            out.append(Notice(f"the provider's cost was ignored ({problem}); the cost shown uses the price"))
+        else:
+            cost_usd = float(cost)
+    usage = Usage(
+        input_tokens=clean.get("input_tokens", 0),
+        cached_input_tokens=clean.get("cached_input_tokens", 0),
+        output_tokens=clean.get("output_tokens", 0),
+        reasoning_tokens=clean.get("reasoning_tokens", 0),
+        cache_write_input_tokens=clean.get("cache_write_input_tokens", 0),
+    )
+    out.append(UsageReport(usage, cost_usd))
+    return out
+
+
+async def sniff(stream: Any) -> dict[str, Any] | StreamError | None:
+    """Look at what the server answered a streaming request with.
+
+    None: an event stream (or something to try as one). A dict: one complete JSON
+    message, to be converted by the adapter. A :class:`StreamError`: HTML, or JSON that
+    can't be read, described by what arrived.
+    """
+    response = get(stream, "response")
+    headers = get(response, "headers")
+    if headers is None:
+        return None
+    ctype = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    if not ctype or "event-stream" in ctype:
+        return None
+    if ctype.endswith("json"):
+        raw = await response.aread()
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return StreamError(
+                ErrorKind.PROTOCOL, f"the server answered with {ctype} that is not JSON ({exc})"
+            )
+        except RecursionError:
+            return StreamError(ErrorKind.PROTOCOL, f"the server answered with {ctype} nested too deeply")
+        if not isinstance(body, dict):
+            return StreamError(
+                ErrorKind.PROTOCOL, f"the server answered with {ctype}, not an event stream or a message"
+            )
+        return body
+    if ctype.startswith("text/html") or ctype == "text/plain":
+        return StreamError(ErrorKind.PROTOCOL, f"the server answered with {ctype}, not an event stream")
+    return None
+
+
+def body_error(body: dict[str, Any]) -> StreamError | None:
+    """The error a JSON body reports (``{"error": {...}}`` or ``{"type": "error", ...}``)."""
+    from chatlab.providers.errors import kind_for_code
+
+    err = body.get("error")
+    if not isinstance(err, dict) and body.get("type") != "error":
+        return None
+    if not isinstance(err, dict):
+        err = {}
+    kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
+    message = err.get("message")
+    if not isinstance(message, str) or not message:
+        message = "the provider reported an error"
+    return StreamError(kind, message)
+
+
+def text_of(value: Any) -> str:
+    """A text field from untrusted JSON: a string, or nothing."""
+    return value if isinstance(value, str) else ""
