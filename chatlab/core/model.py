@@ -132,7 +132,9 @@ class Timing:
             return None
         end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
         span = end - self.first_token
-        return output_tokens / span if span > 0 else None
+        # Under a millisecond the whole answer arrived at once (a server that did not
+        # stream): a rate would be a meaningless, huge number.
+        return output_tokens / span if span >= 0.001 else None
 
 
 @dataclass

@@ -6,11 +6,28 @@ built-in demo models replay a small experiment, "can you tell which one is the
 reasoner?", with haikus: a reasoner with a long visible trace, a fast plain model and a
 model whose reasoning is hidden. Any option can be overridden per request by appending
 ``@key=value,key=value`` to the model name, e.g. ``demo-fast@fault=drop,after=20``.
+Hostile behaviour for tests is chosen the same way: ``inject=`` puts a lone surrogate,
+terminal controls or the caller's own API key into the answer, ``usage=`` sends usage
+or a cost that can't be believed, ``body=`` answers with HTML or one whole JSON message
+instead of a stream, ``done_text=differs`` makes a Responses ``.done`` disagree with its
+deltas, ``echo_key`` repeats the caller's key in an error, and ``fail_times=N`` makes a
+status fault (401, 429, 500, 529) hit only the first N requests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+
+HOSTILE = {
+    "inject": ("", "surrogate", "controls", "key"),
+    "usage": ("", "huge", "negative", "nan", "string", "neg_cost", "nan_cost", "huge_cost"),
+    "body": ("", "html", "json"),
+    "done_text": ("", "differs"),
+}
+INJECTED = {
+    "surrogate": "x\udc80y",  # a lone surrogate: JSON escapes it as \udc80
+    "controls": "\x1b[2J\x1b]0;pwned\x07\x00\x9b\u202e",
+}
 
 FAULTS = (
     "401",
@@ -49,6 +66,12 @@ class Script:
     redacted: bool = False  # Anthropic: send a redacted_thinking block
     echo: bool = False  # answer with the prompt and the number of messages received
     repeat: int = 1  # repeat reasoning and answer this many times (long streams for benchmarks)
+    inject: str = ""  # surrogate | controls | key: hostile text put into the answer at chunk ``after``
+    usage: str = ""  # huge | negative | nan | string | neg_cost | nan_cost | huge_cost
+    body: str = ""  # html | json: answer a streaming request with something else
+    done_text: str = ""  # differs: a Responses output_text.done that disagrees with the deltas
+    echo_key: bool = False  # error messages repeat the caller's Authorization / x-api-key
+    fail_times: int = 0  # a status fault hits only the first N requests for this model (0: all)
 
     def with_options(self, options: str) -> Script:
         """Apply ``key=value,key=value`` overrides; unknown keys raise ValueError."""
@@ -62,6 +85,8 @@ class Script:
             kind = str(types[key])
             if key == "fault" and value not in FAULTS:
                 raise ValueError(f"unknown fault {value!r} (one of {', '.join(FAULTS)})")
+            if key in HOSTILE and value not in HOSTILE[key]:
+                raise ValueError(f"unknown {key} {value!r} (one of {', '.join(HOSTILE[key][1:])})")
             if "bool" in kind:
                 changes[key] = value.lower() in ("1", "true", "yes", "")
             elif "float" in kind:

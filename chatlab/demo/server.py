@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import random
 import threading
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatlab.core.tokens import approximate
-from chatlab.demo.scripts import DEMO_SCRIPTS, Script, resolve
+from chatlab.demo.scripts import DEMO_SCRIPTS, INJECTED, Script, resolve
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -109,6 +110,7 @@ class DemoServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
+        self._hits: dict[str, int] = {}  # requests per model string, for fail_times
         self._conns: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -277,8 +279,10 @@ class DemoServer:
             await self._send(writer, 404, b'{"error":{"message":"no such route","type":"not_found_error"}}')
             return True
         model = str(body.get("model", ""))
+        given = _given_key(headers)
         if not self._authorised(headers):
-            await self._error(writer, fmt, 401)
+            message = f"Invalid key provided: {given}" if "echo_key" in model else None
+            await self._error(writer, fmt, 401, message)
             return True
         name = model.partition("@")[0]
         if name in self.replays:
@@ -292,17 +296,29 @@ class DemoServer:
         if script is None:
             await self._error(writer, fmt, 404, f"The model `{model}` does not exist")
             return True
-        if script.fault in ("401", "429", "500", "529"):
-            await self._error(writer, fmt, int(script.fault), retry_after=script.retry_after)
+        hits = self._hits[model] = self._hits.get(model, 0) + 1
+        if script.fault in ("401", "429", "500", "529") and (
+            not script.fail_times or hits <= script.fail_times
+        ):
+            message = f"Invalid key provided: {given}" if script.echo_key else None
+            await self._error(writer, fmt, int(script.fault), message, retry_after=script.retry_after)
             return True
-        plan = self._plan(script, body, model)
+        plan = self._plan(script, body, model, given)
+        if script.body == "html":
+            await self._send(
+                writer, 200, b"<html><body><h1>Welcome to nginx!</h1></body></html>", "text/html"
+            )
+            return True
+        if script.body == "json":
+            await self._send(writer, 200, json.dumps(_whole(fmt, script, plan, model)).encode())
+            return True
         entry.usage = {
             "input_tokens": plan.input_tokens,
             "output_tokens": plan.output_tokens,
             "reasoning_tokens": plan.reasoning_tokens,
             "cached_input_tokens": script.cached_input_tokens,
         }
-        return await self._stream(writer, fmt, script, plan, body)
+        return await self._stream(writer, fmt, script, plan, body, given if script.echo_key else "")
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         if self.api_key is None:
@@ -338,15 +354,26 @@ class DemoServer:
         extra = {"Retry-After": f"{retry_after:g}"} if status == 429 else {}
         await self._send(writer, status, json.dumps(payload).encode(), extra=extra)
 
-    def _plan(self, script: Script, body: dict[str, Any], model: str) -> _Plan:
+    def _plan(self, script: Script, body: dict[str, Any], model: str, given_key: str = "") -> _Plan:
         text_in, n_messages, last_user = _messages_text(body)
-        seed = int.from_bytes(hashlib.sha256(f"{model}\n{text_in}".encode()).digest()[:8], "big")
+        digest = hashlib.sha256(f"{model}\n{text_in}".encode("utf-8", "surrogatepass")).digest()
+        seed = int.from_bytes(digest[:8], "big")
         rng = random.Random(seed)
         answer = script.answer * script.repeat
         if script.echo:
             answer = f"echo (turn {(n_messages + 1) // 2}): {last_user}"
         reasoning = _chunks(script.reasoning * script.repeat, script.chunk_min, script.chunk_max, rng)
         chunks = _chunks(answer, script.chunk_min, script.chunk_max, rng)
+        if script.inject:
+            hostile = INJECTED.get(script.inject) or f" my key is {given_key} ok "
+            # The key arrives split over several chunks, as a real stream would split it.
+            pieces = (
+                [hostile[i : i + 3] for i in range(0, len(hostile), 3)]
+                if script.inject == "key"
+                else [hostile]
+            )
+            at = min(script.after, len(chunks))
+            chunks[at:at] = pieces
         r_tokens = script.hidden_reasoning_tokens or len(reasoning)
         return _Plan(
             reasoning, chunks, approximate(text_in) + 3 * n_messages, r_tokens, r_tokens + len(chunks)
@@ -366,7 +393,13 @@ class DemoServer:
     # -- streaming ---------------------------------------------------------------
 
     async def _stream(
-        self, writer: asyncio.StreamWriter, fmt: str, script: Script, plan: _Plan, body: dict[str, Any]
+        self,
+        writer: asyncio.StreamWriter,
+        fmt: str,
+        script: Script,
+        plan: _Plan,
+        body: dict[str, Any],
+        echo: str = "",
     ) -> bool:
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         head += "Transfer-Encoding: chunked\r\n\r\n"
@@ -387,7 +420,7 @@ class DemoServer:
         for payload, is_token in events:
             if is_token:
                 if script.fault and sent >= script.after and script.fault not in ("401", "429", "500", "529"):
-                    return await self._fault(writer, fmt, script, sent)
+                    return await self._fault(writer, fmt, script, sent, echo)
                 sent += 1
                 if rate > 0:
                     due = t0 + sent / rate
@@ -401,12 +434,15 @@ class DemoServer:
                 pending = 0
                 await writer.drain()
         if script.fault and script.fault not in ("401", "429", "500", "529"):
-            return await self._fault(writer, fmt, script, sent)
+            return await self._fault(writer, fmt, script, sent, echo)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
 
-    async def _fault(self, writer: asyncio.StreamWriter, fmt: str, script: Script, seq: int) -> bool:
+    async def _fault(
+        self, writer: asyncio.StreamWriter, fmt: str, script: Script, seq: int, echo: str = ""
+    ) -> bool:
+        said = f" (you sent {echo})" if echo else ""
         fault = script.fault
         if fault == "drop":
             await writer.drain()
@@ -432,7 +468,8 @@ class DemoServer:
                 )
         elif fmt == "anthropic":
             payload = _sse(
-                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
+                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded" + said}},
+                "error",
             )
         elif fmt == "responses":
             if fault == "failed":
@@ -479,7 +516,7 @@ class DemoServer:
                         "type": "error",
                         "sequence_number": seq,
                         "code": "server_is_overloaded",
-                        "message": "The server is overloaded.",
+                        "message": "The server is overloaded." + said,
                         "param": None,
                     },
                     "error",
@@ -488,7 +525,7 @@ class DemoServer:
             payload = _sse(
                 {
                     "error": {
-                        "message": "The upstream provider is overloaded.",
+                        "message": "The upstream provider is overloaded." + said,
                         "type": "server_error",
                         "code": "server_is_overloaded",
                     }
@@ -541,14 +578,14 @@ class DemoServer:
         yield chunk({}, "stop"), False
         if (body.get("stream_options") or {}).get("include_usage"):
             usage: dict[str, Any] = {
-                "prompt_tokens": plan.input_tokens,
+                "prompt_tokens": _input_count(s, plan.input_tokens),
                 "completion_tokens": plan.output_tokens,
                 "total_tokens": plan.input_tokens + plan.output_tokens,
                 "prompt_tokens_details": {"cached_tokens": s.cached_input_tokens},
                 "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
             }
-            if s.cost is not None:
-                usage["cost"] = s.cost
+            if _cost(s) is not None:
+                usage["cost"] = _cost(s)
             yield (
                 _sse(
                     {
@@ -667,6 +704,8 @@ class DemoServer:
             kind = "response.refusal.delta" if s.refusal else "response.output_text.delta"
             yield ev(kind, item_id=mid, output_index=idx, content_index=0, delta=piece, logprobs=[]), True
         answer = "".join(plan.answer)
+        if s.done_text == "differs":
+            answer = "The provider's final text, which differs from the stream."
         yield (
             ev(
                 "response.output_text.done",
@@ -693,12 +732,14 @@ class DemoServer:
             False,
         )
         usage = {
-            "input_tokens": plan.input_tokens,
+            "input_tokens": _input_count(s, plan.input_tokens),
             "input_tokens_details": {"cached_tokens": s.cached_input_tokens},
             "output_tokens": plan.output_tokens,
             "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
             "total_tokens": plan.input_tokens + plan.output_tokens,
         }
+        if _cost(s) is not None:
+            usage["cost"] = _cost(s)
         yield ev("response.completed", response={**base, "status": "completed", "usage": usage}), False
 
     def _anthropic_events(self, s: Script, plan: _Plan, body: dict[str, Any]) -> Iterator[tuple[bytes, bool]]:
@@ -762,7 +803,7 @@ class DemoServer:
             yield delta(idx, {"type": "text_delta", "text": piece}, True)
         yield end(idx)
         delta_usage: dict[str, Any] = {
-            "input_tokens": uncached,
+            "input_tokens": _input_count(s, uncached),
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached,
             "output_tokens": plan.output_tokens,
@@ -782,6 +823,87 @@ class DemoServer:
             False,
         )
         yield _sse({"type": "message_stop"}, "message_stop"), False
+
+
+def _given_key(headers: dict[str, str]) -> str:
+    """The credential a request carried, as sent (for servers that echo it back)."""
+    return headers.get("x-api-key") or headers.get("authorization", "")
+
+
+_BAD_COUNTS: dict[str, Any] = {"huge": 10**400, "negative": -5, "nan": math.nan, "string": "abc"}
+_BAD_COSTS: dict[str, Any] = {"neg_cost": -1.0, "nan_cost": math.nan, "huge_cost": 1e300}
+
+
+def _input_count(script: Script, value: int) -> Any:
+    """The input token count to report: the plan's, or an unbelievable one (``usage=``)."""
+    return _BAD_COUNTS.get(script.usage, value)
+
+
+def _cost(script: Script) -> Any:
+    return _BAD_COSTS.get(script.usage, script.cost)
+
+
+def _whole(fmt: str, s: Script, plan: _Plan, model: str) -> dict[str, Any]:
+    """One complete, non-streamed message in ``fmt`` (what some proxies send)."""
+    reasoning = "".join(plan.reasoning)
+    answer = "".join(plan.answer)
+    if fmt == "chat":
+        message: dict[str, Any] = {"role": "assistant", "content": answer}
+        if reasoning:
+            message["reasoning_content"] = reasoning
+        return {
+            "id": "chatcmpl-whole",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": _input_count(s, plan.input_tokens),
+                "completion_tokens": plan.output_tokens,
+                "total_tokens": plan.input_tokens + plan.output_tokens,
+                "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+            },
+        }
+    if fmt == "responses":
+        output: list[dict[str, Any]] = []
+        if reasoning:
+            output.append(
+                {"id": "rs_w", "type": "reasoning", "summary": [{"type": "summary_text", "text": reasoning}]}
+            )
+        output.append(
+            {
+                "id": "msg_w",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": answer, "annotations": []}],
+            }
+        )
+        return {
+            "id": "resp_whole",
+            "object": "response",
+            "status": "completed",
+            "model": model,
+            "output": output,
+            "usage": {
+                "input_tokens": _input_count(s, plan.input_tokens),
+                "output_tokens": plan.output_tokens,
+                "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+            },
+        }
+    content: list[dict[str, Any]] = []
+    if reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": "c2ln"})
+    content.append({"type": "text", "text": answer})
+    return {
+        "id": "msg_whole",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": _input_count(s, plan.input_tokens), "output_tokens": plan.output_tokens},
+    }
 
 
 def _sse(data: dict[str, Any], event: str | None = None) -> bytes:

@@ -139,11 +139,12 @@ class Store:
     @classmethod
     def for_reading(cls, path: Path) -> Store:
         """Open normally (recovering after a crash), or read-only if the file can't be
-        written: for commands that only read (``sessions``, ``export``)."""
+        written (read-only, or the disk is full): for commands that only read
+        (``sessions``, ``export``)."""
         try:
             return cls(path)
         except StoreError as exc:
-            if exc.reason != "read-only":
+            if exc.reason not in ("read-only", "disk full"):
                 raise
         return cls(path, readonly=True)
 
@@ -161,23 +162,23 @@ class Store:
 
     @staticmethod
     def _check_version(path: Path, con: sqlite3.Connection) -> int:
-        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        # One statement, so one snapshot: another chatlab may be creating the schema now.
+        version, tables = con.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')"
+        ).fetchone()
         if version > LATEST:
             raise StoreError(
                 f"{path} was written by a newer chatlab (schema {version}, this version knows {LATEST}); "
                 "chatlab left it untouched",
                 "newer",
             )
-        if version == 0:
-            tables = con.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            ).fetchone()
-            if tables[0]:
-                raise StoreError(
-                    f"{path} is another application's SQLite database, not chatlab's; chatlab left it untouched",
-                    "foreign",
-                )
-        return version
+        if version == 0 and tables:
+            raise StoreError(
+                f"{path} is another application's SQLite database, not chatlab's; chatlab left it untouched",
+                "foreign",
+            )
+        return int(version)
 
     @classmethod
     def _open(cls, path: Path) -> sqlite3.Connection:
@@ -641,15 +642,37 @@ def _backup(con: sqlite3.Connection, path: Path, version: int) -> Path:
 
 
 def _migrate(con: sqlite3.Connection, version: int) -> None:
-    """Apply migration ``version`` -> ``version + 1`` in one transaction."""
+    """Apply migration ``version`` -> ``version + 1`` in one transaction.
+
+    Two chatlabs may open a new database at the same moment: the version is read again
+    inside the write transaction, and a migration another process has applied is skipped.
+    """
+    con.execute("BEGIN IMMEDIATE")
     try:
-        con.executescript(
-            "BEGIN IMMEDIATE;\n" + MIGRATIONS[version] + f"\nPRAGMA user_version = {version + 1};\nCOMMIT;"
-        )
+        if int(con.execute("PRAGMA user_version").fetchone()[0]) == version:
+            for statement in _statements(MIGRATIONS[version]):
+                con.execute(statement)
+            con.execute(f"PRAGMA user_version = {version + 1}")
+        con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
-            con.execute("ROLLBACK")
+            with suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
         raise
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script split into complete SQL statements."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
 
 
 def default_path() -> Path:
