@@ -650,3 +650,66 @@ def test_config_prices_must_be_finite() -> None:
     for bad in (float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="finite"):
             parse_config({"prices": {"chat:m": {"input": bad, "output": 1.0}}})
+
+
+# -- the fault matrix ------------------------------------------------------------------------------
+
+MATRIX = [
+    "fault=401",
+    "fault=429",
+    "fault=500",
+    "fault=529",
+    "fault=drop,after=6",
+    "fault=error,after=6",
+    "fault=malformed,after=6",
+    "fault=stall,after=6,stall_s=20",
+    "fault=truncate,after=6",
+    "inject=surrogate,after=3",
+    "inject=controls,after=3",
+    "usage=huge",
+    "usage=negative",
+    "usage=string",
+    "usage=nan_cost",
+    "usage=neg_cost",
+    "body=html",
+    "body=json",
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fault", MATRIX)
+def test_fault_matrix_saves_the_control_and_round_trips(
+    server: DemoServer,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+    fault: str,
+) -> None:
+    """Each fault × each wire format, beside a control lane: the control is ok and saved,
+    the faulty lane has a clear status and keeps its partial text, and the export
+    validates against the schema and re-imports into an empty home unchanged."""
+    write_config(home, server)
+    control = "claude" if fmt != "claude" else "chat"
+    code, out, err = run_cli(
+        capsys,
+        "ask",
+        "--idle-timeout",
+        "1",
+        "-m",
+        f"{fmt}:demo-fast@tps=0,{fault}",
+        "-m",
+        f"{control}:echo",
+        "hi",
+    )
+    assert code in (0, 1) and "Traceback" not in err
+    bad, good = saved(home)
+    assert good.status is Status.OK and good.text == "echo (turn 1): hi"
+    assert bad.status in (Status.OK, Status.ERROR, Status.INTERRUPTED)
+    assert (code == 0) == (bad.status is Status.OK)
+    if bad.status is not Status.OK:
+        assert bad.error is not None and bad.error.message
+        if "after=6" in fault:  # it broke off mid-stream: the text so far is kept
+            assert bad.text and ANSWER.startswith(bad.text)
+    round_trip(capsys, monkeypatch, tmp_path)

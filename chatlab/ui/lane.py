@@ -155,6 +155,7 @@ class LaneWidget(QFrame):
         layout.addLayout(buttons)
 
         self.response: Response | None = None
+        self._revisions = 0  # resp.revisions when the panes were last rebuilt
         self.next_estimate = ""
         self._r_i = 0
         self._t_i = 0
@@ -282,6 +283,7 @@ class LaneWidget(QFrame):
                 f"turn {number}", first=number == 1 or self.reasoning.document().isEmpty()
             )
         self._r_i = self._t_i = 0
+        self._revisions = self.response.revisions
         self._answer_started = False
         self._finalized = False
         self._user_toggled = False
@@ -330,6 +332,12 @@ class LaneWidget(QFrame):
                 self.stop_button.setEnabled(False)
                 self.retry_button.setEnabled(True)
             return
+        if resp.revisions != self._revisions:
+            # The provider's final word replaced what was streamed: show it from scratch.
+            self._revisions = resp.revisions
+            self.answer.reset_answer()
+            self.reasoning.reset_turn()
+            self._r_i = self._t_i = 0
         parts = resp.reasoning_parts
         if len(parts) > self._r_i:
             self.reasoning.append("".join(parts[self._r_i :]))
@@ -386,6 +394,8 @@ class LaneWidget(QFrame):
             note = f"[{fmt.state(resp)} — {resp.error.kind.value}] {resp.error.message}"
         if resp.refusal:
             note = (note + " " if note else "") + "[the provider flagged this answer as a refusal]"
+        for extra in resp.notes:
+            note = (note + " " if note else "") + f"[{extra}]"
         self.answer.finish(resp.text, note)
         hidden = fmt.hidden_reasoning(resp)
         if hidden:

@@ -466,6 +466,9 @@ class MainWindow(QMainWindow):
 
     def flush(self) -> None:
         """One frame: bring every lane that received events up to date."""
+        for lane_id, widget in self.lane_widgets.items():
+            if widget.response is not None and widget.response.retry is not None:
+                self._dirty.add(lane_id)  # the "retrying in N s" countdown ticks
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()
@@ -581,11 +584,8 @@ class MainWindow(QMainWindow):
             self.sidebar.refresh()
 
     def _checkpoint(self) -> None:
-        if self.saver is not None:
-            try:
-                self.saver.flush()
-            except Exception as exc:
-                self.statusBar().showMessage(f"Could not save: {exc}", 10_000)
+        if self.saver is not None and not self.saver.flush() and self.saver.problem:
+            self.statusBar().showMessage(self.saver.problem.capitalize(), 10_000)
 
     def _set_blind(self, blind: bool) -> None:
         if not self.session.turns:
