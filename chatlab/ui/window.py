@@ -466,8 +466,8 @@ class MainWindow(QMainWindow):
 
     def flush(self) -> None:
         """One frame: bring every lane that received events up to date."""
-        for lane_id, widget in self.lane_widgets.items():
-            if widget.response is not None and widget.response.retry is not None:
+        for lane_id, shown in self.lane_widgets.items():
+            if shown.response is not None and shown.response.retry is not None:
                 self._dirty.add(lane_id)  # the "retrying in N s" countdown ticks
         if not self._dirty:
             return
