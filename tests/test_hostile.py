@@ -692,7 +692,7 @@ def test_fault_matrix_saves_the_control_and_round_trips(
     validates against the schema and re-imports into an empty home unchanged."""
     write_config(home, server)
     control = "claude" if fmt != "claude" else "chat"
-    code, out, err = run_cli(
+    code, _, err = run_cli(
         capsys,
         "ask",
         "--idle-timeout",
