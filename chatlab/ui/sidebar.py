@@ -8,6 +8,7 @@ what opening or duplicating a session means.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from chatlab.store.db import Store
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+log = logging.getLogger("chatlab")
 
 
 def highlight(snippet: str) -> str:
@@ -87,8 +89,16 @@ class SessionSidebar(QWidget):
         query = self.search.text().strip()
         self.list.clear()
         if query:
-            titles = {s.id: s.title for s in self.store.sessions()}
-            for hit in self.store.search(query):
+            try:
+                titles = {s.id: s.title for s in self.store.sessions()}
+                hits = self.store.search(query)
+            except Exception:  # whatever the query or the store does: no results, never a crash
+                log.warning("history search failed", exc_info=True)
+                failed = QListWidgetItem("Search failed")
+                failed.setToolTip("This search could not be run; try other words.")
+                self.list.addItem(failed)
+                return
+            for hit in hits:
                 item = QListWidgetItem()
                 item.setData(ID_ROLE, hit.session_id)
                 title = html.escape(titles.get(hit.session_id, "") or "Untitled")

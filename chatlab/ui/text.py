@@ -10,22 +10,39 @@ in model output shows as text, never as markup.
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
 (a blank line outside a code fence) is rendered once; at the end the whole answer is
 rendered once. Auto-scroll happens only if the view was already at the bottom.
+
+Long lines are split for display only. Qt lays out a whole paragraph (text block) again
+whenever text is added to it, so one multi-megabyte line streamed into a single block
+costs O(n) per frame and O(n²) overall, and a block with no break opportunity costs far
+more. Every view therefore starts a new, marked block (:data:`BREAK_PROPERTY`) once a
+line passes :data:`BLOCK_SOFT` characters, after its next whitespace, and always at
+:data:`BLOCK_HARD`. The rule depends only on the text before the break, so a line split
+while it streams is split exactly as the same line inserted at once. Copying a
+selection drops these breaks; the model's text (the :class:`Response`, the database, the
+copy buttons) is never touched. An answer longer than :data:`MARKDOWN_MAX_CHARS` is not
+rendered as Markdown at the end (the text already shown stays as it is), and whole
+documents are rebuilt inside one edit block after ``clear()`` so Qt lays them out
+lazily, in steps, rather than all at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QMimeData, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
+    QTextFormat,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QWidget
 
@@ -33,6 +50,191 @@ MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.M
 SAFE_SCHEMES = ("http", "https")
 TRANSCRIPT_TURNS = 30  # turns rendered when a session is opened; a link shows the rest
 EARLIER_URL = "chatlab:earlier-turns"
+
+# A display line (text block) longer than BLOCK_SOFT characters ends after its next
+# whitespace, and never grows past BLOCK_HARD: appending to a block costs about 0.5 µs
+# per character already in it, so a frame's append stays around a millisecond.
+BLOCK_SOFT = 2048
+BLOCK_HARD = 4096
+# A Markdown-rendered block (a paragraph joins its source lines) is split the same way
+# only when longer than this, so ordinary long paragraphs are never broken.
+MARKDOWN_BLOCK_MAX = 16384
+# Larger answers, and answers with a longer line (data, not prose), are not rendered as
+# Markdown: the plain text shown while they streamed stays.
+MARKDOWN_MAX_CHARS = 256 * 1024
+MARKDOWN_MAX_LINE = 16384
+# Marks a block that continues the previous block's line (a display-only break).
+BREAK_PROPERTY = int(QTextFormat.Property.UserProperty.value) + 1
+
+_WHITESPACE = re.compile(r"\s")
+# What QTextCursor.insertText turns into a new block.
+_LINE_BREAK = re.compile("(\r\n|[\n\r\u2029\ufdd0\ufdd1])")
+_RARE_BREAKS = ("\r", "\u2029", "\ufdd0", "\ufdd1")
+
+
+def display_breaks(line: str) -> list[int]:
+    """Offsets in ``line`` (no newline) where a display-only block starts.
+
+    A block that has reached BLOCK_SOFT characters ends after its next whitespace; one
+    that reaches BLOCK_HARD ends there. A break is placed only when a character follows
+    it, so the breaks of a prefix are the breaks of the whole line that fall inside it.
+    """
+    cuts: list[int] = []
+    start = 0
+    n = len(line)
+    while n - start > BLOCK_SOFT:
+        space = _WHITESPACE.search(line, start + BLOCK_SOFT, min(start + BLOCK_HARD, n - 1))
+        if space is not None:
+            cut = space.end()
+        elif n - start > BLOCK_HARD:
+            cut = start + BLOCK_HARD
+        else:
+            break
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
+def renders_as_markdown(text: str) -> bool:
+    """False for text too large, or with too long a line, to be worth a Markdown render."""
+    if len(text) <= MARKDOWN_MAX_LINE:
+        return True
+    return len(text) <= MARKDOWN_MAX_CHARS and max(map(len, text.split("\n"))) <= MARKDOWN_MAX_LINE
+
+
+def is_break(block: QTextBlock) -> bool:
+    """True if ``block`` continues the previous block's line (a display-only break)."""
+    return block.blockFormat().boolProperty(BREAK_PROPERTY)
+
+
+def _continuation(fmt: QTextBlockFormat, block: QTextBlock) -> QTextBlockFormat:
+    """The format of a block that continues ``block``'s line: the same, but marked, with no
+    space above and outside any list (a list would number it as a new item)."""
+    cont = QTextBlockFormat(fmt)
+    cont.setProperty(BREAK_PROPERTY, True)
+    cont.setTopMargin(0)
+    text_list = block.textList()
+    if text_list is not None:
+        cont.setObjectIndex(-1)
+        cont.setIndent(text_list.format().indent())
+    return cont
+
+
+def insert_split(cursor: QTextCursor, text: str, char_format: QTextCharFormat | None = None) -> None:
+    """Insert ``text`` at ``cursor`` (at the end of its block), starting a marked block
+    wherever a line passes the display limits (see :func:`display_breaks`)."""
+    fmt = char_format if char_format is not None else cursor.charFormat()
+    block = cursor.block()
+    rare = any(sep in text for sep in _RARE_BREAKS)
+    if not rare and "\n" not in text and block.length() - 1 + len(text) <= BLOCK_SOFT:
+        cursor.insertText(text, fmt)  # the common case while streaming: no new block
+        return
+    line_fmt = QTextBlockFormat(block.blockFormat())
+    in_break = line_fmt.boolProperty(BREAK_PROPERTY)
+    line_fmt.clearProperty(BREAK_PROPERTY)
+    cont = _continuation(block.blockFormat(), block)
+    tail = block.text() if cursor.atBlockEnd() else _utf16_prefix(block.text(), cursor.positionInBlock())
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            cursor.insertText("".join(buf), fmt)
+            buf.clear()
+
+    if rare:
+        pieces = _LINE_BREAK.split(text)  # line, separator, line, …, line
+        lines, separators = pieces[0::2], pieces[1::2]
+    else:  # the common case, and much faster on megabytes
+        lines, separators = text.split("\n"), []
+    for i, line in enumerate(lines):
+        if i:
+            if in_break:  # a real line break after a continued line: back to the line's format
+                flush()
+                cursor.insertBlock(line_fmt, fmt)
+                in_break = False
+            else:
+                buf.append(separators[i - 1] if separators else "\n")
+            tail = ""
+        if len(tail) + len(line) <= BLOCK_SOFT:
+            buf.append(line)
+            tail += line
+            continue
+        whole = tail + line
+        prev = len(tail)
+        start = 0
+        for cut in display_breaks(whole):
+            start = cut
+            if cut < prev:  # the block was already too long (text from elsewhere)
+                continue
+            buf.append(whole[prev:cut])
+            flush()
+            cursor.insertBlock(cont, fmt)
+            in_break = True
+            prev = cut
+        buf.append(whole[prev:])
+        tail = whole[start:]
+    flush()
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    """The first ``units`` UTF-16 code units of ``text`` (Qt positions count those)."""
+    return text.encode("utf-16-le", "surrogatepass")[: 2 * units].decode("utf-16-le", "surrogatepass")
+
+
+def split_long_blocks(doc: QTextDocument, longer_than: int = MARKDOWN_BLOCK_MAX) -> None:
+    """Split every block of ``doc`` longer than ``longer_than`` characters for display."""
+    cursor = QTextCursor(doc)
+    block = doc.begin()
+    while block.isValid():
+        following = block.next()
+        if block.length() - 1 > longer_than:
+            text = block.text()
+            cuts = display_breaks(text)
+            if cuts:
+                fmt = block.blockFormat()
+                last = _continuation(fmt, block)
+                middle = QTextBlockFormat(last)
+                middle.setBottomMargin(0)
+                offsets = []
+                offset = prev = 0
+                for cut in cuts:
+                    offset += _utf16_len(text[prev:cut])
+                    offsets.append(offset)
+                    prev = cut
+                cursor.beginEditBlock()
+                for i, offset in enumerate(reversed(offsets)):
+                    cursor.setPosition(block.position() + offset)
+                    cursor.insertBlock(last if i == 0 else middle, cursor.charFormat())
+                head = QTextBlockFormat(fmt)
+                head.setBottomMargin(0)
+                cursor.setPosition(block.position())
+                cursor.setBlockFormat(head)
+                cursor.endEditBlock()
+        block = following
+
+
+def text_without_breaks(doc: QTextDocument, start: int, end: int) -> str:
+    """The document's plain text from ``start`` to ``end``, without display-only breaks."""
+    parts: list[str] = []
+    block = doc.findBlock(start)
+    first = True
+    while block.isValid() and block.position() <= end:
+        text = block.text()
+        lo = max(start - block.position(), 0)
+        hi = end - block.position()
+        if lo or hi < _utf16_len(text):
+            raw = text.encode("utf-16-le", "surrogatepass")
+            text = raw[2 * lo : 2 * max(hi, lo)].decode("utf-16-le", "surrogatepass")
+        if not first:
+            parts.append("" if is_break(block) else "\n")
+        parts.append(text)
+        first = False
+        block = block.next()
+    return "".join(parts)
 
 
 def link_is_safe(url: QUrl) -> bool:
@@ -64,7 +266,33 @@ def markdown_fragment(text: str) -> QTextDocumentFragment:
     # Images become plain links ("image: alt"): nothing is fetched, a click is the user's.
     doc = SafeDocument()
     doc.setMarkdown(_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text), MARKDOWN)
+    if len(text) > MARKDOWN_BLOCK_MAX:
+        split_long_blocks(doc)
     return QTextDocumentFragment(doc)
+
+
+def _selection_mime(cursor: QTextCursor) -> QMimeData | None:
+    """Plain-text mime data for a selection that spans display-only breaks, else None."""
+    doc = cursor.document()
+    start, end = cursor.selectionStart(), cursor.selectionEnd()
+    block = doc.findBlock(start).next()
+    while block.isValid() and block.position() <= end:
+        if is_break(block):
+            mime = QMimeData()
+            mime.setText(text_without_breaks(doc, start, end))
+            return mime
+        block = block.next()
+    return None
+
+
+def _rebuild(doc: QTextDocument, fill: Callable[[QTextCursor], None]) -> None:
+    """Replace the whole document in one edit: Qt then lays it out lazily, in timed steps,
+    instead of all at once (megabytes of text take seconds to lay out)."""
+    cursor = QTextCursor(doc)
+    cursor.beginEditBlock()
+    doc.clear()  # inside the edit: Qt sees one change covering the whole document
+    fill(cursor)
+    cursor.endEditBlock()
 
 
 class SafeBrowser(QTextBrowser):
@@ -91,6 +319,10 @@ class SafeBrowser(QTextBrowser):
         else:
             self.linkRefused.emit(url.toString())
 
+    def createMimeDataFromSelection(self) -> QMimeData:
+        # Copying a selection gives the text without the display-only line breaks.
+        return _selection_mime(self.textCursor()) or super().createMimeDataFromSelection()
+
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - 4
@@ -110,6 +342,13 @@ def _fence_open(text: str) -> bool:
     return count % 2 == 1
 
 
+def _plain_block(cursor: QTextCursor) -> QTextBlockFormat:
+    """The cursor's block format without the display-break mark (for a real new block)."""
+    fmt = cursor.blockFormat()
+    fmt.clearProperty(BREAK_PROPERTY)
+    return fmt
+
+
 class AnswerView(SafeBrowser):
     """A conversation transcript; the current answer streams in at the end."""
 
@@ -121,15 +360,26 @@ class AnswerView(SafeBrowser):
         self._answer_start = 0  # where the current answer starts
         self._rendered_end = 0  # end of the Markdown already rendered in this answer
         self._pending = ""  # raw text after _rendered_end (at most one unfinished block)
+        self._shown = hashlib.blake2b()  # digest of the current answer's text appended so far
         self._all_turns: list[tuple[str, str, str]] = []
+        self._follow = False  # stay at the bottom while a rebuilt document is laid out
+        self._last_max = 0
+        self.verticalScrollBar().rangeChanged.connect(self._range_changed)
 
     def _end_cursor(self) -> QTextCursor:
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         return cursor
 
+    def _range_changed(self, _low: int, high: int) -> None:
+        bar = self.verticalScrollBar()
+        if self._follow and bar.value() >= self._last_max - 4:
+            bar.setValue(high)
+        self._last_max = high
+
     def add_prompt(self, prompt: str, first: bool) -> None:
         """Start a turn: the user's prompt, then an empty answer."""
+        self._follow = False
         bottom = self.at_bottom()
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
@@ -139,38 +389,52 @@ class AnswerView(SafeBrowser):
         else:
             block.setTopMargin(18)  # turns are separated by space and the bold "You:"
             cursor.insertBlock(block, QTextCharFormat())
+        self._insert_prompt(cursor, prompt.strip())
+        cursor.insertBlock(QTextBlockFormat(), self._plain)
+        self._answer_start = self._rendered_end = cursor.position()
+        self._pending = ""
+        self._shown = hashlib.blake2b()
+        self.keep_bottom(bottom)
+
+    def _insert_prompt(self, cursor: QTextCursor, prompt: str) -> None:
         fmt = QTextCharFormat()
         fmt.setFontWeight(QFont.Weight.Bold)
         cursor.insertText("You: ", fmt)
         quoted = QTextCharFormat()
         quoted.setFontItalic(True)
-        cursor.insertText(prompt.strip(), quoted)
-        cursor.insertBlock(QTextBlockFormat(), self._plain)
-        self._answer_start = self._rendered_end = cursor.position()
-        self._pending = ""
-        self.keep_bottom(bottom)
+        insert_split(cursor, prompt, quoted)
 
     def reset_answer(self) -> None:
         """Clear the current answer (for a retry)."""
+        self._follow = False
         cursor = self._end_cursor()
         cursor.setPosition(self._answer_start, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         self._rendered_end = self._answer_start
         self._pending = ""
+        self._shown = hashlib.blake2b()
 
     def append(self, text: str) -> None:
         """Append streamed answer text; render any block that is now finished."""
         if not text:
             return
         bottom = self.at_bottom()
+        self._shown.update(text.encode("utf-8", "surrogatepass"))
         searched_from = max(len(self._pending) - 1, 0)
         self._pending += text
         cut = self._pending.rfind("\n\n", searched_from)
         complete = self._pending[: cut + 2] if cut >= 0 else ""
         if complete and not _fence_open(complete):
-            self._render_complete(complete)  # replaces the plain text shown so far
+            if renders_as_markdown(complete):
+                self._render_complete(complete)  # replaces the plain text shown so far
+            else:  # what is shown stays, as plain text
+                rest = self._pending[len(complete) :]
+                insert_split(self._end_cursor(), text[: len(text) - len(rest)], self._plain)
+                self._rendered_end = self._end_cursor().position()
+                insert_split(self._end_cursor(), rest, self._plain)
+                self._pending = rest
         else:
-            self._end_cursor().insertText(text, self._plain)
+            insert_split(self._end_cursor(), text, self._plain)
         self.keep_bottom(bottom)
 
     def _render_complete(self, complete: str) -> None:
@@ -179,28 +443,68 @@ class AnswerView(SafeBrowser):
         cursor.setPosition(self._rendered_end, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         cursor.insertFragment(markdown_fragment(complete))
-        cursor.insertBlock()
+        cursor.insertBlock(_plain_block(cursor))
         self._rendered_end = cursor.position()
-        cursor.insertText(rest, self._plain)
+        insert_split(cursor, rest, self._plain)
         self._pending = rest
 
+    def _insert_note(self, cursor: QTextCursor, note: str) -> None:
+        cursor.insertBlock(_plain_block(cursor))
+        fmt = QTextCharFormat()
+        fmt.setForeground(self.palette().placeholderText())
+        fmt.setFontItalic(True)
+        insert_split(cursor, note, fmt)
+
     def finish(self, full_text: str, note: str = "") -> None:
-        """Render the whole answer once (and an optional note such as an error)."""
+        """Render the whole answer once (and an optional note such as an error).
+
+        An answer that :func:`renders_as_markdown` refuses is not rendered: if it
+        streamed into view, what is shown stays; otherwise it is shown as plain text.
+        """
         bottom = self.at_bottom()
+        if renders_as_markdown(full_text):
+            cursor = self._end_cursor()
+            cursor.setPosition(self._answer_start, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            if full_text:
+                cursor.insertFragment(markdown_fragment(full_text))
+            if note:
+                self._insert_note(cursor, note)
+            self._rendered_end = cursor.position()
+        elif self._shown.digest() == hashlib.blake2b(full_text.encode("utf-8", "surrogatepass")).digest():
+            cursor = self._end_cursor()  # exactly what streamed: already on screen, split
+            if note:
+                self._insert_note(cursor, note)
+            self._rendered_end = cursor.position()
+        else:
+            self._rebuild_answer(full_text, note)
+            self._follow = bottom
+        self._pending = ""
+        self._shown = hashlib.blake2b()
+        self.keep_bottom(bottom)
+
+    def _rebuild_answer(self, full_text: str, note: str) -> None:
+        """Show ``full_text`` as plain text in place of the current answer, rebuilding the
+        whole document so that Qt lays it out lazily."""
         cursor = self._end_cursor()
         cursor.setPosition(self._answer_start, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        if full_text:
-            cursor.insertFragment(markdown_fragment(full_text))
-        if note:
-            cursor.insertBlock()
-            fmt = QTextCharFormat()
-            fmt.setForeground(self.palette().placeholderText())
-            fmt.setFontItalic(True)
-            cursor.insertText(note, fmt)
-        self._rendered_end = cursor.position()
-        self._pending = ""
-        self.keep_bottom(bottom)
+        before = None
+        if self._answer_start:
+            cursor.setPosition(0, QTextCursor.MoveMode.KeepAnchor)
+            before = cursor.selection()
+
+        def fill(c: QTextCursor) -> None:
+            if before is not None:
+                c.insertFragment(before)
+            c.setBlockFormat(QTextBlockFormat())
+            insert_split(c, full_text, self._plain)
+            if note:
+                self._insert_note(c, note)
+
+        _rebuild(self.document(), fill)
+        # Not a cursor moved to the end: that would lay the whole document out now.
+        self._rendered_end = self.document().characterCount() - 1
 
     def load_transcript(
         self, turns: list[tuple[str, str, str]], limit: int | None = TRANSCRIPT_TURNS
@@ -208,23 +512,57 @@ class AnswerView(SafeBrowser):
         """Show finished turns, (prompt, answer markdown, note) each, with one Markdown render.
 
         Only the last ``limit`` turns are rendered at first; a link shows the rest, so
-        opening a session of hundreds of turns stays fast.
+        opening a session of hundreds of turns stays fast. A prompt or an answer that
+        :func:`renders_as_markdown` refuses is shown as plain text, split for display.
         """
         self.clear()
+        self._follow = False
         self._all_turns = turns
-        parts = []
+        segments: list[tuple[str, str]] = []  # ("markdown" | "prompt" | "plain", text)
+        parts: list[str] = []  # Markdown not yet in a segment
+
+        def add(kind: str, text: str) -> None:
+            if parts:
+                segments.append(("markdown", "\n\n".join(parts)))
+                parts.clear()
+            segments.append((kind, text))
+
         shown = turns
         if limit is not None and len(turns) > limit:
             shown = turns[-limit:]
             parts.append(f"[Show {len(turns) - limit} earlier turns]({EARLIER_URL})\n\n")
         for prompt, answer, note in shown:
-            quoted = " ".join(prompt.split()).replace("*", "\\*").replace("_", "\\_")
-            parts.append(f"**You:** *{quoted}*\n\n{answer}\n\n" + (f"*{note}*\n\n" if note else ""))
-        cursor = self._end_cursor()
-        cursor.insertFragment(markdown_fragment("\n\n".join(parts)))
-        end = self._end_cursor().position()
+            quoted = " ".join(prompt.split())
+            if renders_as_markdown(quoted):
+                escaped = quoted.replace("*", "\\*").replace("_", "\\_")
+                parts.append(f"**You:** *{escaped}*\n\n")
+            else:
+                add("prompt", quoted)
+            if renders_as_markdown(answer):
+                parts.append(f"{answer}\n\n")
+            else:
+                add("plain", answer)
+            if note:
+                parts.append(f"*{note}*\n\n")
+        if parts or not segments:
+            segments.append(("markdown", "\n\n".join(parts)))
+
+        def fill(cursor: QTextCursor) -> None:
+            for i, (kind, text) in enumerate(segments):
+                if i:
+                    cursor.insertBlock(QTextBlockFormat(), self._plain)
+                if kind == "markdown":
+                    cursor.insertFragment(markdown_fragment(text))
+                elif kind == "prompt":
+                    self._insert_prompt(cursor, text)
+                else:
+                    insert_split(cursor, text, self._plain)
+
+        _rebuild(self.document(), fill)
+        end = self.document().characterCount() - 1  # a cursor moved there would force the layout
         self._turn_start = self._answer_start = self._rendered_end = end
         self._pending = ""
+        self._shown = hashlib.blake2b()
 
 
 class ReasoningView(QPlainTextEdit):
@@ -236,17 +574,28 @@ class ReasoningView(QPlainTextEdit):
         self.setUndoRedoEnabled(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._turn_start = 0
+        self._content_start = 0
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - 2
+
+    def setPlainText(self, text: str) -> None:
+        """Replace the text, split for display like streamed text."""
+        if all(len(line) <= BLOCK_SOFT for line in text.split("\n")):
+            super().setPlainText(text)
+            return
+        _rebuild(self.document(), lambda cursor: insert_split(cursor, text))
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        return _selection_mime(self.textCursor()) or super().createMimeDataFromSelection()
 
     def start_turn(self, label: str, first: bool) -> None:
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         self._turn_start = cursor.position()
         if not first:
-            cursor.insertText(f"\n\n— {label} —\n")
+            insert_split(cursor, f"\n\n— {label} —\n")
         self._content_start = cursor.position()
 
     def reset_turn(self) -> None:
@@ -261,7 +610,7 @@ class ReasoningView(QPlainTextEdit):
         bottom = self.at_bottom()
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text)
+        insert_split(cursor, text)
         if bottom:
             bar = self.verticalScrollBar()
             bar.setValue(bar.maximum())
