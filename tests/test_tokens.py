@@ -72,3 +72,22 @@ def test_vocabulary_in_the_tiktoken_cache(no_network: None, tmp_path: Path) -> N
     assert (
         tokens.Estimator(cache=tmp_path, search_path=[]).count("hello world").method == "tiktoken:cl100k_base"
     )
+
+
+def test_long_text_is_counted_in_pieces_with_the_same_result() -> None:
+    from chatlab.core.tokens import SEGMENT_CHARS, Estimator, segments
+
+    prose = "autumn rain on a tin roof, and the house becomes a drum. " * 2000
+    unbroken = "x" * (3 * SEGMENT_CHARS + 7)
+    for text in (prose, unbroken, "short"):
+        parts = segments(text)
+        assert "".join(parts) == text and all(len(p) <= SEGMENT_CHARS for p in parts)
+    assert all(p.startswith(" ") for p in segments(prose)[1:])  # cut before whitespace
+    estimator = Estimator()
+    counted = estimator.count(prose)
+    if not counted.method.startswith("tiktoken:"):
+        pytest.skip("no tiktoken vocabulary on disk")
+    enc = estimator._load(counted.method.split(":")[1])
+    whole = len(enc.encode(prose, disallowed_special=()))
+    # Cutting at whitespace changes a prose count by at most a token per cut.
+    assert abs(counted.tokens - whole) <= len(segments(prose)) - 1

@@ -131,8 +131,32 @@ class Estimator:
         for name in (preferred, *(n for n in _VOCABS if n != preferred)):
             enc = self._load(name)
             if enc is not None:
-                return Count(len(enc.encode(text, disallowed_special=())), f"tiktoken:{name}")
+                tokens = sum(len(enc.encode(part, disallowed_special=())) for part in segments(text))
+                return Count(tokens, f"tiktoken:{name}")
         return Count(approximate(text), "approx")
+
+
+SEGMENT_CHARS = 4096
+
+
+def segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut at whitespace where there is
+    some. BPE is quadratic in the length of one unbroken run of letters (a 2.5 MB line
+    took 2.8 s); in pieces it is linear, and the count changes by a token per cut at most."""
+    if len(text) <= size:
+        return [text]
+    out = []
+    start = 0
+    while len(text) - start > size:
+        cut = max(
+            text.rfind(" ", start + size // 2, start + size),
+            text.rfind("\n", start + size // 2, start + size),
+        )
+        end = cut if cut > start else start + size  # the space starts the next piece, as BPE joins it
+        out.append(text[start:end])
+        start = end
+    out.append(text[start:])
+    return out
 
 
 _default = Estimator()
