@@ -164,20 +164,18 @@ def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
 class AnthropicAdapter(SDKAdapter):
     resource = "messages"
 
+    def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
+        return whole_message(body, request.model)
+
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
             kwargs = build_kwargs(request)
         except ParamError as exc:
             yield StreamError(ErrorKind.BAD_REQUEST, str(exc), started=False)
             return
-        opened = await self.open(self.client.messages.create(**kwargs))
-        if isinstance(opened, StreamError):
-            yield opened
-            return
-        stream, whole = opened
-        if whole is not None:
-            await stream.close()
-            for ev in whole_message(whole, request.model):
+        stream = await self.open(self.client.messages.create(**kwargs), request)
+        if isinstance(stream, list):
+            for ev in stream:
                 yield ev
             return
         usage = _Usage()

@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from chatlab.core.config import ProviderConfig
-from chatlab.core.events import StreamError
+from chatlab.core.events import StreamError, StreamEvent
+from chatlab.core.model import Request
 from chatlab.providers import warmup
 from chatlab.providers.common import sniff
 from chatlab.providers.errors import map_exception
@@ -54,22 +55,28 @@ class SDKAdapter:
         """The endpoint, for error messages ("could not connect to …")."""
         return str(self.client.base_url).rstrip("/")
 
-    async def open(self, call: Awaitable[Any]) -> StreamError | tuple[Any, dict[str, Any] | None]:
-        """Send the request: a failure (before the provider began answering), or the SDK
-        stream with, when the server answered with one whole JSON message, that message."""
+    async def open(self, call: Awaitable[Any], request: Request) -> Any:
+        """Send the request. Returns the SDK stream to read, or, when there is nothing to
+        stream, the whole list of events: a failure (before the provider began answering,
+        or an HTML page), or one complete JSON message from a server that did not stream."""
         try:
             stream = await call
         except Exception as exc:
-            return replace(map_exception(exc, self.url), started=False)
+            return [replace(map_exception(exc, self.url), started=False)]
         try:
             sniffed = await sniff(stream)
         except Exception as exc:
-            await stream.close()
-            return map_exception(exc, self.url)
+            sniffed = map_exception(exc, self.url)
+        if sniffed is None:
+            return stream
+        await stream.close()
         if isinstance(sniffed, StreamError):
-            await stream.close()
-            return sniffed
-        return stream, sniffed
+            return [sniffed]
+        return self.whole_message(sniffed, request)
+
+    def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
+        """The events of one complete, non-streamed message in this adapter's format."""
+        raise NotImplementedError
 
     async def list_models(self) -> list[str]:
         """The provider's models (``GET /models``), sorted."""

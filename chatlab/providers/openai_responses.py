@@ -132,15 +132,15 @@ def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
 class OpenAIResponsesAdapter(SDKAdapter):
     resource = "responses"
 
+    def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
+        return whole_message(body)
+
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
-        opened = await self.open(self.client.responses.create(**build_kwargs(self.provider, request)))
-        if isinstance(opened, StreamError):
-            yield opened
-            return
-        stream, whole = opened
-        if whole is not None:
-            await stream.close()
-            for ev in whole_message(whole):
+        stream = await self.open(
+            self.client.responses.create(**build_kwargs(self.provider, request)), request
+        )
+        if isinstance(stream, list):
+            for ev in stream:
                 yield ev
             return
         ended = False
