@@ -105,7 +105,9 @@ def test_connection_refused_is_network(runner: Runner) -> None:
     r = next(iter(turn.responses.values()))
     # Nothing started, so nothing was interrupted: an error that says where it tried.
     assert r.status is Status.ERROR and r.error is not None and r.error.kind is ErrorKind.NETWORK
-    assert r.error.message == f"could not connect to http://127.0.0.1:{port}/v1 (connection refused)"
+    assert r.error.message == (
+        f"could not connect to http://127.0.0.1:{port}/v1 (connection refused) — gave up after 2 retries"
+    )
     assert len(r.retries) == 2  # the default: two more tries, with backoff
     assert r.cost_usd == 0 and r.cost_source == "refused" and not r.usage.estimated
 

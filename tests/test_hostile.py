@@ -157,7 +157,8 @@ def test_unbelievable_usage_is_dropped_with_a_note(runner: Runner, fmt: str, bad
     r = turn.responses[lane.id]
     assert r.status is Status.OK and r.text == ANSWER
     assert r.usage.estimated and r.usage.output_tokens > 0 and r.usage.input_tokens >= 0
-    assert len(r.notes) == 1 and "usage was ignored" in r.notes[0] and "input_tokens" in r.notes[0]
+    assert len(r.notes) == 1 and "token usage chatlab can't believe" in r.notes[0]
+    assert "input_tokens: " in r.notes[0]
     jsonschema.validate(document([session]), SCHEMA)
     json.dumps(document([session]), allow_nan=False)
 
@@ -170,7 +171,7 @@ def test_unbelievable_cost_is_dropped_and_the_price_used(runner: Runner, fmt: st
     r = turn.responses[lane.id]
     assert not r.usage.estimated and r.cost_source != "provider"
     assert r.cost_usd is None or r.cost_usd >= 0
-    assert any("cost was ignored" in n for n in r.notes)
+    assert any("a cost chatlab can't believe" in n for n in r.notes)
     jsonschema.validate(document([session]), SCHEMA)
 
 
@@ -597,7 +598,7 @@ def test_transient_failures_before_the_first_token_are_retried(
     assert r.status is Status.OK and r.text == ANSWER
     assert [a["status_code"] for a in r.retries] == [int(fault)] * 2
     assert all(a["waited_s"] >= 0 for a in r.retries)
-    assert [s.split(" — ")[1].split(" (")[1] for s in states] == ["1/2)", "2/2)"]
+    assert [s.split(" — ")[1].split(" (")[1] for s in states] == ["retry 1 of 2)", "retry 2 of 2)"]
     assert "retrying in" in states[0]
     jsonschema.validate(document([session]), SCHEMA)
 
@@ -608,12 +609,53 @@ def test_no_retry_after_a_token_or_past_the_limit(server: DemoServer, retrying: 
     too_long = Lane("responses", "demo-fast@fault=429,retry_after=120")
     _, turn = run_turn(retrying, [mid, always, too_long])
     assert turn.responses[mid.id].retries == [] and turn.responses[mid.id].text
-    assert len(turn.responses[always.id].retries) == 2
-    assert turn.responses[too_long.id].retries == []
+    gave_up = turn.responses[always.id]
+    assert len(gave_up.retries) == 2 and gave_up.error is not None
+    assert gave_up.error.message.endswith(" — gave up after 2 retries")
+    waited_out = turn.responses[too_long.id]
+    assert waited_out.retries == [] and waited_out.error is not None
+    assert "the provider asked to wait 120 s; chatlab waits at most 60 s" in waited_out.error.message
     posts = [
         e for e in server.log if e.method == "POST" and "fault=error" in str((e.body or {}).get("model"))
     ]
     assert len(posts) == 1
+
+
+def test_timing_is_the_answering_attempts_own(server: DemoServer, retrying: Runner) -> None:
+    lane = Lane("chat", "demo-fast@tps=0,fault=429,retry_after=1,fail_times=1")
+    _, turn = run_turn(retrying, [lane])
+    r = turn.responses[lane.id]
+    assert r.status is Status.OK and r.retries[0]["waited_s"] >= 1
+    assert r.timing.ttft_s is not None and r.timing.ttft_s < 1  # the wait is in retries, not in ttft
+
+
+def test_stopping_while_waiting_to_retry_costs_nothing(server: DemoServer, retrying: Runner) -> None:
+    lane = Lane("chat", "demo-fast@fault=429,retry_after=30")
+    session = Session(lanes=[lane])
+    turn = session.new_turn("hi")
+
+    def stop_when_waiting(_lane: Lane, resp: Response, _ev: StreamEvent | None) -> None:
+        if resp.retry is not None:
+            run.cancel(lane.id)
+
+    run = retrying.turn(session, turn, listeners=[stop_when_waiting])
+
+    async def go() -> None:
+        try:
+            await run.run()
+        finally:
+            await retrying.aclose()
+
+    asyncio.run(go())
+    r = turn.responses[lane.id]
+    assert r.status is Status.CANCELLED and len(r.retries) == 1
+    assert r.cost_usd == 0 and r.cost_source == "refused" and not r.usage.estimated
+
+
+def test_invalid_unicode_is_noted_once(runner: Runner) -> None:
+    lane = Lane("chat", "demo-fast@tps=0,inject=surrogate")
+    _, turn = run_turn(runner, [lane])
+    assert turn.responses[lane.id].notes == [safety.UNICODE_NOTE]
 
 
 def test_a_refused_request_costs_nothing(runner: Runner) -> None:

@@ -70,14 +70,14 @@ def hidden_reasoning(resp: Response) -> str | None:
 
 def state(resp: Response, now: float | None = None) -> str:
     """queued / thinking / answering / done / error / stopped (the window's words), or
-    "rate limited — retrying in 4 s (1/2)" while a lane waits to send again."""
+    "rate limited — retrying in 4 s (retry 1 of 2)" while a lane waits to send again."""
     if resp.status is Status.QUEUED:
         return "queued"
     retry = resp.retry
     if retry is not None and resp.status is Status.RUNNING:
         left = max(0.0, retry.until - (time.monotonic() if now is None else now))
         reason = _RETRY_REASONS.get(retry.error.kind, retry.error.kind.value)
-        return f"{reason} — retrying in {math.ceil(left):.0f} s ({retry.n}/{retry.of})"
+        return f"{reason} — retrying in {math.ceil(left):.0f} s (retry {retry.n} of {retry.of})"
     if resp.status is Status.RUNNING:
         return "answering" if resp.text_chars else "thinking"
     return {

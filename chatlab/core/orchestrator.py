@@ -80,7 +80,7 @@ def usage_problem(usage: Usage) -> str | None:
     for name in _USAGE_FIELDS:
         problem = safety.count_problem(getattr(usage, name))
         if problem:
-            return f"{name} {problem}"
+            return f"{name}: {problem}"
     return None
 
 
@@ -96,38 +96,47 @@ async def guard(
     """
     text = safety.StreamRedactor(secrets)
     reasoning = safety.StreamRedactor(secrets)
+    replaced = False  # invalid Unicode was replaced: said once, in a note, at the end
+
+    def valid(value: str) -> str:
+        nonlocal replaced
+        cleaned = safety.clean_text(value)
+        replaced = replaced or cleaned is not value
+        return cleaned
 
     def clean(value: str) -> str:
-        return safety.redact(safety.clean_text(value), secrets)
+        return safety.redact(valid(value), secrets)
 
     def held() -> list[StreamEvent]:
+        nonlocal replaced
         out: list[StreamEvent] = []
         if tail := reasoning.flush():
             out.append(ReasoningDelta(tail))
         if tail := text.flush():
             out.append(TextDelta(tail))
+        if replaced:
+            out.append(Notice(safety.UNICODE_NOTE))
+            replaced = False
         return out
 
     async with contextlib.aclosing(events) as stream:
         async for ev in stream:
             if isinstance(ev, TextDelta):
-                piece = text.feed(safety.clean_text(ev.text))
+                piece = text.feed(valid(ev.text))
                 if piece or ev.refusal:
                     yield TextDelta(piece, ev.refusal)
             elif isinstance(ev, ReasoningDelta):
-                piece = reasoning.feed(safety.clean_text(ev.text))
+                piece = reasoning.feed(valid(ev.text))
                 if piece:
                     yield ReasoningDelta(piece)
             elif isinstance(ev, UsageReport):
                 problem = usage_problem(ev.usage)
                 if problem:
-                    yield Notice(
-                        f"the provider's usage was ignored ({problem}); the token counts shown are estimates"
-                    )
+                    yield Notice(safety.usage_note(problem))
                     continue
                 cost = ev.cost_usd
                 if cost is not None and (problem := safety.cost_problem(cost)):
-                    yield Notice(f"the provider's cost was ignored ({problem}); the price is used instead")
+                    yield Notice(safety.cost_note(f"cost: {problem}"))
                     ev = UsageReport(ev.usage, None)
                 yield ev
             elif isinstance(ev, Notice):
@@ -345,8 +354,10 @@ class TurnRun:
             self._notify(lane, resp, None)
             while True:
                 terminal = await self._consume(lane, resp, guard(adapter.stream(request), secrets), hard)
-                wait = self._retry_wait(lane, resp, terminal, retries, hard, loop)
+                wait, why_not = self._retry_wait(lane, resp, terminal, retries, hard, loop)
                 if wait is None:
+                    if why_not and isinstance(terminal, StreamError):
+                        terminal = replace(terminal, message=f"{terminal.message} — {why_not}")
                     break
                 assert isinstance(terminal, StreamError)
                 resp.retries.append({**ErrorInfo.from_event(terminal).to_dict(), "waited_s": round(wait, 3)})
@@ -357,10 +368,13 @@ class TurnRun:
                 await asyncio.sleep(wait)
                 resp.retry = None
                 resp.usage = Usage(input_tokens=resp.usage.input_tokens, estimated=True)
+                # Timing is the answering attempt's own: the waits are in ``retries``.
+                timing.started = time.monotonic()
                 self._notify(lane, resp, None)
         except asyncio.CancelledError:
-            resp.retry = None
-            terminal = StreamError(ErrorKind.CANCELLED, "stopped by the user")
+            # Stopped while waiting to send again: every attempt so far was refused.
+            waiting, resp.retry = resp.retry is not None, None
+            terminal = StreamError(ErrorKind.CANCELLED, "stopped by the user", started=not waiting)
             if lane.id not in self._user_cancelled:
                 self._finish(lane, resp, terminal)
                 raise
@@ -380,23 +394,30 @@ class TurnRun:
         retries: int,
         hard: float | None,
         loop: asyncio.AbstractEventLoop,
-    ) -> float | None:
-        """Seconds to wait before sending again, or None when this ends the lane."""
+    ) -> tuple[float | None, str | None]:
+        """(seconds to wait before sending again, None) or, when this ends the lane,
+        (None, why a retryable failure was not retried, to add to its message)."""
         if not isinstance(terminal, StreamError) or not terminal.retryable:
-            return None
+            return None, None
         if resp.timing.first_token is not None or resp.text_chars or resp.reasoning_chars:
-            return None  # a token arrived: sending again would duplicate text
-        if len(resp.retries) >= retries or lane.id in self.listener_errors:
-            return None
+            return None, None  # a token arrived: sending again would duplicate text
+        if lane.id in self.listener_errors:
+            return None, None
+        if len(resp.retries) >= retries:
+            tries = f"{retries} retr{'y' if retries == 1 else 'ies'}"
+            return None, f"gave up after {tries}" if retries else None
         if terminal.retry_after_s is not None:
             if terminal.retry_after_s > MAX_RETRY_WAIT_S:
-                return None
+                return None, (
+                    f"the provider asked to wait {terminal.retry_after_s:,.0f} s; chatlab waits at most "
+                    f"{MAX_RETRY_WAIT_S:.0f} s, so retry later"
+                )
             wait = terminal.retry_after_s + random.uniform(0, 0.25)
         else:
             wait = min(BACKOFF_BASE_S * 2 ** len(resp.retries), MAX_RETRY_WAIT_S) * random.uniform(0.5, 1.0)
         if hard is not None and loop.time() + wait >= hard:
-            return None
-        return wait
+            return None, "no time left for another try within the lane's time limit"
+        return wait, None
 
     async def _consume(
         self,
@@ -482,8 +503,9 @@ class TurnRun:
             or (
                 nothing_back
                 and resp.usage.estimated
-                and terminal.kind is not ErrorKind.CANCELLED
-                and not (terminal.started and terminal.kind.interrupts)
+                and not (
+                    terminal.started and (terminal.kind.interrupts or terminal.kind is ErrorKind.CANCELLED)
+                )
             )
         )
         if refused:

@@ -78,6 +78,25 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
+def usage_note(problem: str) -> str:
+    """The note kept with a response whose reported usage was dropped."""
+    return (
+        f"The provider reported token usage chatlab can't believe ({problem}), "
+        "so the counts shown are chatlab's estimates (≈)."
+    )
+
+
+def cost_note(problem: str) -> str:
+    """The note kept with a response whose reported cost was dropped."""
+    return (
+        f"The provider reported a cost chatlab can't believe ({problem}), "
+        "so the cost shown uses the price table."
+    )
+
+
+UNICODE_NOTE = "The provider sent text that is not valid Unicode; chatlab shows those characters as \ufffd."
+
+
 # -- secrets -----------------------------------------------------------------------------
 
 

@@ -35,9 +35,7 @@ def counts(raw: dict[str, Any]) -> dict[str, int] | Notice:
     for name, value in raw.items():
         problem = None if value is None else safety.count_problem(value)
         if problem:
-            return Notice(
-                f"the provider's usage was ignored ({name} {problem}); the token counts shown are estimates"
-            )
+            return Notice(safety.usage_note(f"{name}: {problem}"))
         clean[name] = 0 if value is None else int(value)
     return clean
 
@@ -53,7 +51,7 @@ def usage_events(raw: dict[str, Any], cost: Any = None) -> list[StreamEvent]:
     if cost is not None:
         problem = safety.cost_problem(cost)
         if problem:
-            out.append(Notice(f"the provider's cost was ignored ({problem}); the cost shown uses the price"))
+            out.append(Notice(safety.cost_note(f"cost: {problem}")))
         else:
             cost_usd = float(cost)
     usage = Usage(

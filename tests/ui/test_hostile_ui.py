@@ -77,7 +77,7 @@ def test_a_lane_says_it_will_retry_and_counts_down(
     window.send()
     widget = window.lane_widgets[lane.id]
     qtbot.waitUntil(lambda: "rate limited — retrying in" in widget.status.text(), timeout=10_000)
-    assert "(1/2)" in widget.status.text()
+    assert "(retry 1 of 2)" in widget.status.text()
     wait_turn(qtbot, window, send=False)
     assert widget.status.text().startswith("done")
     assert len(window.session.turns[0].responses[lane.id].retries) == 1
