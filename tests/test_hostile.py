@@ -150,7 +150,7 @@ def test_a_failing_listener_fails_only_its_lane(runner: Runner) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("bad", ["huge", "negative", "nan", "string"])
+@pytest.mark.parametrize("bad", ["huge", "negative", "nan", "string", "notobject"])
 def test_unbelievable_usage_is_dropped_with_a_note(runner: Runner, fmt: str, bad: str) -> None:
     lane = Lane(fmt, f"demo-fast@tps=0,usage={bad}")
     session, turn = run_turn(runner, [lane, Lane("chat", "echo")])
@@ -158,7 +158,7 @@ def test_unbelievable_usage_is_dropped_with_a_note(runner: Runner, fmt: str, bad
     assert r.status is Status.OK and r.text == ANSWER
     assert r.usage.estimated and r.usage.output_tokens > 0 and r.usage.input_tokens >= 0
     assert len(r.notes) == 1 and "token usage chatlab can't believe" in r.notes[0]
-    assert "input_tokens: " in r.notes[0]
+    assert ("usage was 'x', not an object" if bad == "notobject" else "input_tokens: ") in r.notes[0]
     jsonschema.validate(document([session]), SCHEMA)
     json.dumps(document([session]), allow_nan=False)
 
@@ -711,6 +711,8 @@ MATRIX = [
     "usage=huge",
     "usage=negative",
     "usage=string",
+    "usage=notobject",
+    "usage=max",
     "usage=nan_cost",
     "usage=neg_cost",
     "body=html",

@@ -134,7 +134,9 @@ class Timing:
         span = end - self.first_token
         # Under a millisecond the whole answer arrived at once (a server that did not
         # stream): a rate would be a meaningless, huge number.
-        return output_tokens / span if span >= 0.001 else None
+        rate = output_tokens / span if span >= 0.001 else None
+        # Above a billion tokens a second the counts, not the model, are wrong.
+        return rate if rate is not None and rate <= 1e9 else None
 
 
 @dataclass

@@ -482,12 +482,14 @@ class TurnRun:
         return StreamError(ErrorKind.PROTOCOL, "the adapter ended without a final event")
 
     def _apply_usage(self, resp: Response, ev: UsageReport) -> None:
+        cost = ev.cost_usd if ev.cost_usd is not None else pricing.cost(ev.usage, resp.price)
+        if cost is not None and (problem := safety.cost_problem(cost)):
+            # Counts in range can still price out at more than any response could cost.
+            resp.notes.append(safety.usage_note(f"at the price they would cost ${problem}"))
+            return
         resp.usage = ev.usage
-        if ev.cost_usd is not None:
-            resp.cost_usd = ev.cost_usd
-            resp.cost_reported = True
-        else:
-            resp.cost_usd = pricing.cost(ev.usage, resp.price)
+        resp.cost_usd = cost
+        resp.cost_reported = ev.cost_usd is not None
 
     def _finish(self, lane: Lane, resp: Response, terminal: Done | StreamError) -> None:
         if resp.status.finished:

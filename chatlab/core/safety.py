@@ -70,6 +70,11 @@ def cost_problem(value: Any) -> str | None:
     return None
 
 
+def show(value: Any) -> str:
+    """A short, safe rendering of an untrusted value for a message."""
+    return _show(value)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
         digits = len(str(abs(value)))  # str() of a 10**400 would be 400 digits

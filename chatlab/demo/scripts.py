@@ -20,7 +20,18 @@ from dataclasses import dataclass, fields, replace
 
 HOSTILE = {
     "inject": ("", "surrogate", "controls", "key"),
-    "usage": ("", "huge", "negative", "nan", "string", "neg_cost", "nan_cost", "huge_cost"),
+    "usage": (
+        "",
+        "huge",
+        "max",
+        "negative",
+        "nan",
+        "string",
+        "notobject",
+        "neg_cost",
+        "nan_cost",
+        "huge_cost",
+    ),
     "body": ("", "html", "json"),
     "done_text": ("", "differs"),
 }

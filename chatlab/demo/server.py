@@ -579,7 +579,7 @@ class DemoServer:
         if (body.get("stream_options") or {}).get("include_usage"):
             usage: dict[str, Any] = {
                 "prompt_tokens": _input_count(s, plan.input_tokens),
-                "completion_tokens": plan.output_tokens,
+                "completion_tokens": _output_count(s, plan.output_tokens),
                 "total_tokens": plan.input_tokens + plan.output_tokens,
                 "prompt_tokens_details": {"cached_tokens": s.cached_input_tokens},
                 "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
@@ -594,7 +594,7 @@ class DemoServer:
                         "created": created,
                         "model": model,
                         "choices": [],
-                        "usage": usage,
+                        "usage": _usage_object(s, usage),
                     }
                 ),
                 False,
@@ -734,13 +734,19 @@ class DemoServer:
         usage = {
             "input_tokens": _input_count(s, plan.input_tokens),
             "input_tokens_details": {"cached_tokens": s.cached_input_tokens},
-            "output_tokens": plan.output_tokens,
+            "output_tokens": _output_count(s, plan.output_tokens),
             "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
             "total_tokens": plan.input_tokens + plan.output_tokens,
         }
         if _cost(s) is not None:
             usage["cost"] = _cost(s)
-        yield ev("response.completed", response={**base, "status": "completed", "usage": usage}), False
+        yield (
+            ev(
+                "response.completed",
+                response={**base, "status": "completed", "usage": _usage_object(s, usage)},
+            ),
+            False,
+        )
 
     def _anthropic_events(self, s: Script, plan: _Plan, body: dict[str, Any]) -> Iterator[tuple[bytes, bool]]:
         mid = f"msg_demo{next(self._ids)}"
@@ -806,7 +812,7 @@ class DemoServer:
             "input_tokens": _input_count(s, uncached),
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached,
-            "output_tokens": plan.output_tokens,
+            "output_tokens": _output_count(s, plan.output_tokens),
         }
         if plan.reasoning_tokens:
             delta_usage["output_tokens_details"] = {"thinking_tokens": plan.reasoning_tokens}
@@ -816,7 +822,7 @@ class DemoServer:
                 {
                     "type": "message_delta",
                     "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": delta_usage,
+                    "usage": _usage_object(s, delta_usage),
                 },
                 "message_delta",
             ),
@@ -830,13 +836,28 @@ def _given_key(headers: dict[str, str]) -> str:
     return headers.get("x-api-key") or headers.get("authorization", "")
 
 
-_BAD_COUNTS: dict[str, Any] = {"huge": 10**400, "negative": -5, "nan": math.nan, "string": "abc"}
+_BAD_COUNTS: dict[str, Any] = {
+    "huge": 10**400,
+    "max": 2**53,
+    "negative": -5,
+    "nan": math.nan,
+    "string": "abc",
+}
 _BAD_COSTS: dict[str, Any] = {"neg_cost": -1.0, "nan_cost": math.nan, "huge_cost": 1e300}
 
 
 def _input_count(script: Script, value: int) -> Any:
     """The input token count to report: the plan's, or an unbelievable one (``usage=``)."""
     return _BAD_COUNTS.get(script.usage, value)
+
+
+def _output_count(script: Script, value: int) -> Any:
+    return 2**53 if script.usage == "max" else value
+
+
+def _usage_object(script: Script, usage: dict[str, Any]) -> Any:
+    """The usage object to send: the real one, or a string where an object belongs."""
+    return "x" if script.usage == "notobject" else usage
 
 
 def _cost(script: Script) -> Any:

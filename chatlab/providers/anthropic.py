@@ -35,7 +35,7 @@ from chatlab.core.model import Request
 from chatlab.core.tokens import count_tokens
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, counts, get, text_of
+from chatlab.providers.common import body_error, counts, get, is_record, not_a_record, text_of
 from chatlab.providers.errors import map_exception
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
@@ -90,8 +90,14 @@ class _Usage:
     def __init__(self) -> None:
         self.raw: dict[str, Any] = {}
         self.thinking: Any = None
+        self.bad: Notice | None = None
 
     def update(self, u: Any, first: bool) -> None:
+        if u is None:
+            return
+        if not is_record(u):
+            self.bad = not_a_record("usage", u)
+            return
         for name in _USAGE_FIELDS:
             value = get(u, name)
             if value is not None or (first and name not in self.raw):
@@ -101,6 +107,8 @@ class _Usage:
             self.thinking = thinking
 
     def events(self, thinking_text: str, model: str) -> list[StreamEvent]:
+        if self.bad is not None:
+            return [self.bad]
         n = counts({**self.raw, "thinking_tokens": self.thinking})
         if isinstance(n, Notice):
             return [n]

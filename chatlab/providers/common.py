@@ -28,6 +28,16 @@ def get(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
+def is_record(value: Any) -> bool:
+    """True for a JSON object or an SDK object with fields; False for a string, a number,
+    a list: a ``usage`` that is not a record holds no counts to believe."""
+    return value is not None and not isinstance(value, str | bytes | int | float | bool | list | tuple)
+
+
+def not_a_record(name: str, value: Any) -> Notice:
+    return Notice(safety.usage_note(f"{name} was {safety.show(value)}, not an object"))
+
+
 def counts(raw: dict[str, Any]) -> dict[str, int] | Notice:
     """Raw token counts as ints (a missing one is 0), or a :class:`Notice` naming the first
     one that can't be believed."""

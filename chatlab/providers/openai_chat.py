@@ -29,7 +29,7 @@ from chatlab.core.events import (
 from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, get, text_of, usage_events
+from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
 from chatlab.providers.errors import map_exception
 from chatlab.providers.think import ThinkSplitter
 
@@ -60,6 +60,8 @@ def reasoning_of(delta: Any) -> str | None:
 
 def usage_of(raw: Any) -> list[StreamEvent]:
     """The usage report (or a notice that it was unbelievable) from a ``usage`` object."""
+    if not is_record(raw):
+        return [not_a_record("usage", raw)]
     cached = get(get(raw, "prompt_tokens_details"), "cached_tokens")
     if cached is None:
         cached = get(raw, "prompt_cache_hit_tokens")  # DeepSeek's own field

@@ -32,7 +32,7 @@ from chatlab.core.events import (
 from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, get, text_of, usage_events
+from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
 from chatlab.providers.errors import kind_for_code, map_exception
 
 _DONE_KINDS = {
@@ -43,6 +43,8 @@ _DONE_KINDS = {
 
 
 def usage_of(raw: Any) -> list[StreamEvent]:
+    if not is_record(raw):
+        return [not_a_record("usage", raw)]
     counts = {
         "input_tokens": get(raw, "input_tokens"),
         "cached_input_tokens": get(get(raw, "input_tokens_details"), "cached_tokens"),
