@@ -144,8 +144,10 @@ async def run_window(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from chatlab.core import logs
     from chatlab.ui.loop import QtLoop
 
+    logs.setup()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("chatlab")

@@ -30,11 +30,11 @@ from typing import IO, Any, NoReturn
 from chatlab import __version__
 from chatlab.core import format as fmt
 from chatlab.core.config import Config, ConfigError, load_config, paths
-from chatlab.core.export import DocumentError, document, parse_document
+from chatlab.core.export import DocumentError, document, export_sessions, parse_document
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, live_usage
-from chatlab.core.safety import terminal_text
+from chatlab.core.safety import display_url, terminal_text
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, StoreError, default_path, error_reason
 
@@ -273,7 +273,15 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         config.provider(provider)  # unknown provider -> ConfigError
         lanes.append(Lane(provider=provider, model=model, params=params))
     prompt = _read_prompt(args.prompt, stdin)
-    store = None if args.no_save else open_store()
+    store = None
+    save_problem = None
+    if not args.no_save:
+        try:
+            store = Store(default_path())
+        except StoreError as exc:
+            if exc.reason != "disk full":
+                raise UsageError(str(exc)) from None
+            save_problem = "could not save the session: disk full"  # ask anyway; say so at the end
     config, server = start_demo_if_needed(config, lanes)
     try:
         from chatlab.providers import make_adapter
@@ -283,14 +291,13 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             runner.check_lane(lane)
         session = Session(lanes=lanes)
         session.new_turn(prompt)
-        save_problem = None
         if store is not None:
             try:
                 store.save_session(session)  # the session and turn exist on disk before any token
             except (sqlite3.Error, OSError) as exc:
-                if error_reason(exc) == "read-only":
+                if error_reason(exc, store.path) == "read-only":
                     raise UsageError(f"{store.path} is read-only; nothing was sent") from None
-                save_problem = f"could not save the session: {reason_words(error_reason(exc))}"
+                save_problem = f"could not save the session: {reason_words(error_reason(exc, store.path))}"
         progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
         try:
             asyncio.run(_ask(runner, session, progress, args, store))
@@ -305,7 +312,7 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
                 store.save_session(session)
                 save_problem = None
             except (sqlite3.Error, OSError) as exc:
-                save_problem = f"could not save the session: {reason_words(error_reason(exc))}"
+                save_problem = f"could not save the session: {reason_words(error_reason(exc, store.path))}"
     finally:
         if server is not None:
             server.stop_thread()
@@ -332,7 +339,7 @@ def cmd_keys(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int
     if args.keys_command == "list":
         for name, provider in sorted(config.providers.items()):
             where = store.source(provider).where if provider.needs_key else "not needed"
-            stdout.write(f"{name:<14} {where}\n")
+            stdout.write(f"{terminal_text(name):<14} {where}\n")
         return 0
     provider = config.provider(args.name)
     if args.keys_command == "delete":
@@ -361,8 +368,12 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
     store = KeyStore()
     for name, p in sorted(config.providers.items()):
         key = store.source(p).where if p.needs_key else "no key needed"
-        url = p.base_url or ("built-in loopback server" if name == "demo" else "default endpoint")
-        stdout.write(f"{name:<14} {p.kind:<17} {url:<40} key: {key}\n")
+        url = (
+            display_url(p.base_url)
+            if p.base_url
+            else ("built-in loopback server" if name == "demo" else "default endpoint")
+        )
+        stdout.write(f"{terminal_text(name):<14} {p.kind:<17} {terminal_text(url):<40} key: {key}\n")
     stdout.write(
         f"config: {config.source or paths().config_file} ({'found' if config.source else 'absent'})\n"
     )
@@ -413,9 +424,10 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
     store = open_store(readonly_ok=True)
     try:
         ids = store.ids() if args.all else _resolve_ids(store, args.ids)
-        doc = document(store.load(i) for i in ids)
+        doc, problems = export_sessions(ids, store.load)
     finally:
         store.close()
+    ids = [s["id"] for s in doc["sessions"]]
     text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     if args.output:
         try:
@@ -425,13 +437,15 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
         print(f"exported {len(ids)} session{'s' if len(ids) != 1 else ''} to {args.output}", file=sys.stderr)
     else:
         stdout.write(text)
-    return 0
+    for problem in problems:
+        print(f"chatlab: left out {terminal_text(problem)}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_import(args: Any, stdout: IO[str]) -> int:
     path = Path(args.file)
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"), parse_constant=_no_constant)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -450,7 +464,9 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
     except DocumentError as exc:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     except (sqlite3.Error, OSError) as exc:
-        raise UsageError(f"{store.path}: {reason_words(error_reason(exc))}; nothing was imported") from None
+        raise UsageError(
+            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was imported"
+        ) from None
     finally:
         store.close()
     skipped = len(sessions) - added
@@ -480,6 +496,9 @@ def launch_gui(flags: Sequence[str] = ()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from chatlab.core import logs
+
+    logs.setup()
     try:
         return _main(argv)
     except BrokenPipeError:

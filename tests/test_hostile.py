@@ -370,6 +370,32 @@ def test_disk_full_prints_the_answers_names_it_and_recovers_next_time(
         subprocess.run(["umount", "-l", str(small)])
 
 
+def test_a_disk_already_full_keeps_reading_and_asking(
+    server: DemoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)]).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        data = small / "home"
+        write_config(data, server)
+        monkeypatch.setenv("CHATLAB_HOME", str(data))
+        assert run_cli(capsys, "ask", "-m", "chat:echo", "kept before the disk filled")[0] == 0
+        subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=4k"], capture_output=True)
+        code, out, err = run_cli(capsys, "sessions")
+        assert code == 0 and "kept before the disk filled" in out, err
+        assert export_all(capsys)["sessions"][0]["turns"][0]["prompt"] == "kept before the disk filled"
+        code, out, err = run_cli(capsys, "ask", "-m", "chat:echo", "hi")
+        assert code == 1 and "echo (turn 1): hi" in out
+        assert "disk full" in err and len(err.strip().splitlines()) == 1
+    finally:
+        subprocess.run(["umount", "-l", str(small)])
+
+
 # -- 9, 10, 11. imports -------------------------------------------------------------------------
 
 
@@ -757,3 +783,118 @@ def test_fault_matrix_saves_the_control_and_round_trips(
         if "after=6" in fault:  # it broke off mid-stream: the text so far is kept
             assert bad.text and ANSWER.startswith(bad.text)
     round_trip(capsys, monkeypatch, tmp_path)
+
+
+# -- sibling findings of the adversarial pass ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url,words",
+    [
+        ("http://[::1", "is not a valid URL"),
+        ("http://127.0.0.1:99999/v1", "is not a valid URL"),
+        ("ftp://example.com", "must be an http:// or https:// URL"),
+        ("http://ex\x1b[2Jample.com", "control characters"),
+    ],
+)
+def test_a_bad_base_url_is_a_one_line_config_error(
+    home: Path, capsys: pytest.CaptureFixture[str], url: str, words: str
+) -> None:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(f'[providers.p]\nkind = "openai-chat"\nbase_url = {json.dumps(url)}\n')
+    code, _, err = run_cli(capsys, "ask", "-m", "p:x", "-m", "demo:echo", "hi")
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "\x1b" not in err
+
+
+def test_failures_are_logged_to_a_file_with_keys_redacted(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from chatlab.core import logs
+
+    logs.setup()
+    safety.register_secret(KEY)
+    try:
+        raise RuntimeError(f"the SDK said: Authorization: Bearer {KEY}")
+    except RuntimeError:
+        logging.getLogger("chatlab").exception("lane x failed")
+    for handler in logging.getLogger("chatlab").handlers:
+        handler.flush()
+    text = logs.log_file().read_text()
+    assert "lane x failed" in text and "RuntimeError" in text
+    assert KEY not in text and safety.mask_secret(KEY) in text
+    assert capsys.readouterr().err == ""  # nothing on the terminal
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "usage = 'not json'",
+        "text = X'FFFE'",
+        "status = 'weird'",
+        "usage = '{\"input_tokens\":1e999}'",
+        "extra = '[1]'",
+        "cost_usd = 'abc'",
+    ],
+)
+def test_a_damaged_row_leaves_out_one_session_not_the_export(
+    server: DemoServer, home: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    write_config(home, server)
+    for prompt in ("first", "second"):
+        assert run_cli(capsys, "ask", "-m", "chat:echo", prompt)[0] == 0
+    store = Store(default_path())
+    bad = next(s.id for s in store.sessions() if s.title == "second")
+    store.con.execute(
+        f"UPDATE responses SET {damage} WHERE turn_id IN (SELECT id FROM turns WHERE session_id = ?)", (bad,)
+    )
+    try:
+        store.load(bad)  # either it reads back, or it says which session is damaged
+    except StoreError as exc:
+        assert exc.reason == "damaged" and bad in str(exc)
+    store.close()
+    code, out, err = run_cli(capsys, "export", "--all")
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    if damage.startswith("text"):  # a BLOB in a text column is decoded, not lost
+        assert code == 0 and len(doc["sessions"]) == 2
+        return
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith(f"chatlab: left out session {bad}") and len(err.strip().splitlines()) == 1
+    assert [s["title"] for s in doc["sessions"]] == ["first"]
+
+
+def test_provider_names_and_urls_are_escaped_and_credentials_hidden(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.mkdir(parents=True)
+    name = json.dumps("ev\x1b]0;pwn\x07il")
+    (home / "config.toml").write_text(
+        f'[providers.{name}]\nkind = "openai-chat"\nbase_url = "http://user:hunter2pass@127.0.0.1:1/v1"\n'
+    )
+    for args in (["providers"], ["keys", "list"]):
+        code, out, _ = run_cli(capsys, *args)
+        assert code == 0 and "\x1b" not in out and "\x07" not in out and "ev\\x1b]0;pwn\\x07il" in out
+    assert "hunter2pass" not in run_cli(capsys, "providers")[1]
+
+
+def test_import_accepts_a_bom_and_refuses_empty_ids(
+    runner: Runner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _doc(runner)
+    file = tmp_path / "bom.json"
+    file.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
+    assert run_cli(capsys, "import", str(file))[0] == 0
+    doc["sessions"][0]["id"] = ""
+    file.write_text(json.dumps(doc))
+    code, _, err = run_cli(capsys, "import", str(file))
+    assert code == 2 and "sessions[0].id" in err
+
+
+def test_search_with_an_absurd_limit(runner: Runner, home: Path) -> None:
+    session, _ = run_turn(runner, [Lane("chat", "echo")], "rain")
+    store = Store(default_path())
+    store.save_session(session)
+    assert store.search("rain", limit=10**20) and store.search("rain", limit=-5)
+    store.close()

@@ -141,6 +141,24 @@ def _float(value: Any, where: str) -> float:
     return float(value)
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` can't be a provider's endpoint, or None."""
+    from urllib.parse import urlsplit
+
+    if any(ch.isspace() or ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http:// or https:// URL, got {url[:60]!r}"
+    if port == 0:
+        return "has port 0"
+    return None
+
+
 def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [providers.{name}] must be a table")
@@ -155,6 +173,10 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     for key in ("base_url", "api_key_env", "vendor"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
+    if "base_url" in table:
+        problem = url_problem(table["base_url"])
+        if problem:
+            raise ConfigError(f"{where}: [providers.{name}] base_url {problem}")
     if "needs_key" in table and not isinstance(table["needs_key"], bool):
         raise ConfigError(f"{where}: [providers.{name}] needs_key must be true or false")
     retries = table.get("max_retries", base.max_retries if base else ProviderConfig.max_retries)

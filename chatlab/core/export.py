@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -237,7 +237,14 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
 
 
 def parse_document(doc: Any) -> list[Session]:
-    """Validate a session document completely, then build its sessions.
+    """Validate a session document completely (:func:`validate_document`), then build
+    its sessions."""
+    validate_document(doc)
+    return [session_from_dict(s) for s in doc["sessions"]]
+
+
+def validate_document(doc: Any) -> None:
+    """Check a session document completely, building nothing.
 
     The JSON Schema in ``resources/session.schema.json`` is the one source of truth for
     shapes, types and ranges; what it can't express (unique ids, references between
@@ -264,7 +271,26 @@ def parse_document(doc: Any) -> list[Session]:
     if error is not None:
         raise DocumentError(*_schema_message(error))
     _check_references(doc["sessions"])
-    return [session_from_dict(s) for s in doc["sessions"]]
+
+
+def export_sessions(ids: Iterable[str], load: Callable[[str], Session]) -> tuple[dict[str, Any], list[str]]:
+    """The document of every session that loads and validates, and one line for each
+    that doesn't (a damaged row in the database): an export always re-imports cleanly,
+    and one bad session never keeps the others from being exported."""
+    good: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for sid in ids:
+        try:
+            d = session_dict(load(sid))
+            validate_document({**document([]), "sessions": [d]})
+        except DocumentError as exc:
+            problems.append(f"session {sid}: {str(exc).removeprefix('sessions[0].')}")
+            continue
+        except Exception as exc:  # a row the store could not read back
+            problems.append(f"session {sid}: {exc}")
+            continue
+        good.append(d)
+    return {**document([]), "sessions": good}, problems
 
 
 def session_from_dict(d: dict[str, Any]) -> Session:

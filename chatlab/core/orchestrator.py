@@ -214,6 +214,7 @@ class Runner:
                 self._adapters[provider_name] = self._factory(provider, key)
                 if key:
                     self._secrets[provider_name] = key
+                    safety.register_secret(key)
             return self._adapters[provider_name]
 
     def secrets(self, provider_name: str) -> tuple[str, ...]:

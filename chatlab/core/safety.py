@@ -105,6 +105,19 @@ UNICODE_NOTE = "The provider sent text that is not valid Unicode; chatlab shows 
 # -- secrets -----------------------------------------------------------------------------
 
 
+_SECRETS: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Remember a key this process uses, so that its log can redact it."""
+    if len(secret) >= MIN_SECRET_LEN:
+        _SECRETS.add(secret)
+
+
+def known_secrets() -> tuple[str, ...]:
+    return tuple(_SECRETS)
+
+
 def mask_secret(secret: str) -> str:
     """How a redacted key reads: its first three and last four characters, or ``[key]``."""
     if len(secret) >= 16:
@@ -158,6 +171,19 @@ class StreamRedactor:
                     break
                 i = buf.find(head, i + 1)
         return best
+
+
+def display_url(url: str) -> str:
+    """``url`` without a user name or password (``http://user:pass@host`` → ``http://…@host``)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 # -- terminals ---------------------------------------------------------------------------

@@ -153,6 +153,8 @@ def _connect_reason(exc: BaseException) -> str | None:
 
 def map_exception(exc: BaseException, base_url: str | None = None) -> StreamError:
     """Classify ``exc``; never raises. ``base_url`` names the endpoint in connection errors."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # an HTTP layer's task group
+        exc = exc.exceptions[0]
     if isinstance(exc, (*_sdk_errors("APIConnectionError"), httpx2.RequestError)):
         reason = _connect_reason(exc)
         if reason is not None:

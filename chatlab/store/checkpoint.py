@@ -69,7 +69,7 @@ class Checkpointer:
             else:
                 self.store.checkpoint(self.session, items.values(), busy_s=busy_s)
         except (sqlite3.Error, OSError) as exc:
-            reason = error_reason(exc)
+            reason = error_reason(exc, self.store.path)
             if reason in ("busy", "disk full", "read-only", "unavailable"):
                 self._keep(items)
                 self.problem = f"could not save the session: {reason_words(reason)}"

@@ -51,9 +51,11 @@ class StoreError(Exception):
         self.reason = reason
 
 
-def error_reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException, path: Path | None = None) -> str:
     """What a SQLite error means for the user: ``read-only``, ``disk full``, ``busy``,
-    ``damaged`` or ``unavailable`` (anything else: a file that can't be opened, I/O)."""
+    ``damaged`` or ``unavailable`` (anything else: a file that can't be opened, I/O).
+    ``path`` (the database) lets an I/O error on a full disk be called "disk full":
+    SQLite reports a WAL index it can't grow as an I/O error, not as SQLITE_FULL."""
     if isinstance(exc, OSError):
         import errno
 
@@ -73,7 +75,18 @@ def error_reason(exc: BaseException) -> str:
         return "busy"
     if primary in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
         return "damaged"
+    if (primary == _IOERR or "i/o error" in text) and path is not None and _disk_full(path):
+        return "disk full"
     return "unavailable"
+
+
+def _disk_full(path: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(path.parent).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 _REASON_TEXT = {
@@ -87,7 +100,7 @@ _REASON_TEXT = {
 
 def describe(path: Path, exc: BaseException) -> StoreError:
     """A one-line :class:`StoreError` for ``exc`` raised while using the database at ``path``."""
-    reason = error_reason(exc)
+    reason = error_reason(exc, path)
     detail = f" ({exc})" if reason in ("damaged", "unavailable") else ""
     return StoreError(f"{path} {_REASON_TEXT[reason]}{detail}; chatlab left it untouched", reason)
 
@@ -116,6 +129,13 @@ def _dumps(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _text(value: Any) -> str:
+    """A text column as text: a BLOB written into it outside chatlab is decoded, not lost."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
 
 
 def _loads(text: str | None) -> Any:
@@ -490,6 +510,18 @@ class Store:
         return [r[0] for r in self.con.execute("SELECT id FROM sessions ORDER BY created_at")]
 
     def load(self, session_id: str) -> Session:
+        """The session with this id (KeyError if there is none). A row that can't be read
+        back (edited or damaged outside chatlab) raises :class:`StoreError`, naming it."""
+        try:
+            return self._load(session_id)
+        except (KeyError, StoreError, sqlite3.Error):
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"session {session_id} is damaged in {self.path} ({type(exc).__name__}: {exc})", "damaged"
+            ) from None
+
+    def _load(self, session_id: str) -> Session:
         row = self.con.execute(
             "SELECT id, title, created_at, blind FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()
@@ -533,8 +565,8 @@ class Store:
             responses.setdefault(r[0], {})[r[1]] = {
                 "lane_id": r[1],
                 "status": r[2],
-                "reasoning": r[3],
-                "text": r[4],
+                "reasoning": _text(r[3]),
+                "text": _text(r[4]),
                 "refusal": bool(r[5]),
                 "hidden_reasoning": False,
                 "error": _loads(r[6]),
@@ -576,6 +608,7 @@ class Store:
         Any string gives results or none, never an exception: control characters (NUL
         included) split terms, invalid Unicode is replaced, and each term is quoted.
         """
+        limit = max(1, min(int(limit), 10_000))
         words = _CONTROLS.sub(" ", clean_text(query)).split()
         terms = " ".join('"' + t.replace('"', '""') + '"' for t in words)
         if not terms:

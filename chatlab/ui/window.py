@@ -40,12 +40,12 @@ from PySide6.QtWidgets import (
 from chatlab.core import format as fmt
 from chatlab.core import pricing
 from chatlab.core.events import Done, StreamError, StreamEvent
-from chatlab.core.export import document
+from chatlab.core.export import export_sessions
 from chatlab.core.model import Lane, Message, Rating, Response, Session, Turn, Vote
 from chatlab.core.orchestrator import Runner, TurnRun
 from chatlab.core.tokens import count_messages
 from chatlab.store.checkpoint import CHECKPOINT_INTERVAL_S, Checkpointer
-from chatlab.store.db import Store
+from chatlab.store.db import Store, StoreError
 from chatlab.ui.lane import MIN_LANE_WIDTH, LaneWidget
 from chatlab.ui.sidebar import SessionSidebar
 
@@ -695,10 +695,20 @@ class MainWindow(QMainWindow):
             self.sidebar.current_id = session.id if session.turns else None
         self._refresh()
 
+    def _load(self, session_id: str) -> Session | None:
+        assert self.store is not None
+        try:
+            return self.store.load(session_id)
+        except (KeyError, StoreError) as exc:
+            self.statusBar().showMessage(f"Could not open the session: {exc}", 15_000)
+            return None
+
     def open_session(self, session_id: str) -> None:
         if self.busy or self.store is None:
             return
-        self._replace_session(self.store.load(session_id))
+        session = self._load(session_id)
+        if session is not None:
+            self._replace_session(session)
 
     def rename_session(self, session_id: str) -> None:
         if self.store is None:
@@ -730,7 +740,9 @@ class MainWindow(QMainWindow):
         """Run a session's first prompt again: same lanes (editable), prompt ready to send."""
         if self.busy or self.store is None:
             return
-        source = self.store.load(session_id)
+        source = self._load(session_id)
+        if source is None:
+            return
         fresh = Session(
             lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind
         )
@@ -742,19 +754,29 @@ class MainWindow(QMainWindow):
     def export_current(self) -> None:
         if not self.session.turns:
             return
-        self._export([self.session], f"chatlab-{self.session.id[:8]}.json")
+        session = self.session
+        self._export([session.id], lambda _id: session, f"chatlab-{session.id[:8]}.json")
 
     def export_all(self) -> None:
         if self.store is not None:
-            self._export([self.store.load(i) for i in self.store.ids()], "chatlab-sessions.json")
+            self._export(self.store.ids(), self.store.load, "chatlab-sessions.json")
 
-    def _export(self, sessions: list[Session], name: str) -> None:
+    def _export(self, ids: list[str], load: Callable[[str], Session], name: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export sessions", name, "JSON (*.json)")
-        if path:
+        if not path:
+            return
+        doc, problems = export_sessions(ids, load)
+        try:
             Path(path).write_text(
-                json.dumps(document(sessions), ensure_ascii=False, indent=2), encoding="utf-8"
+                json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
             )
-            self.statusBar().showMessage(f"Exported {len(sessions)} session(s) to {path}", 10_000)
+        except OSError as exc:
+            QMessageBox.warning(self, "chatlab", f"Could not write {path}: {exc.strerror}")
+            return
+        message = f"Exported {len(doc['sessions'])} session(s) to {path}"
+        if problems:
+            message += f"; left out {len(problems)} damaged: " + "; ".join(problems)[:300]
+        self.statusBar().showMessage(message, 15_000)
 
     def new_session(self) -> None:
         if self.busy:
