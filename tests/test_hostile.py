@@ -582,7 +582,7 @@ def test_responses_done_text_wins_when_it_disagrees(runner: Runner) -> None:
     r = turn.responses[lane.id]
     assert r.status is Status.OK
     assert r.text == "The provider's final text, which differs from the stream."
-    assert r.revisions == 1 and any("differed from what was streamed" in n for n in r.notes)
+    assert r.revisions == 1 and any("differs from what it streamed" in n for n in r.notes)
     assert document([session])["sessions"][0]["turns"][0]["responses"][0]["notes"] == r.notes
 
 

@@ -217,7 +217,7 @@ class _Parts:
         return [
             Revision(revised, reasoning=channel == "r"),
             Notice(
-                f"the provider's final {what} text differed from what was streamed "
-                f"({length:,} characters streamed, {len(full):,} final); the final text is kept"
+                f"The provider's final {what} differs from what it streamed "
+                f"({length:,} characters streamed, {len(full):,} final); chatlab shows the final text."
             ),
         ]

@@ -44,7 +44,7 @@ def test_the_final_text_replaces_what_was_streamed(
     shown = widget.answer.toPlainText()
     assert "The provider's final text, which differs from the stream." in shown
     assert "Rain on the tin roof" not in shown
-    assert "differed from what was streamed" in shown  # the note is shown with the answer
+    assert "differs from what it streamed" in shown  # the note is shown with the answer
     saved = store.load(window.session.id).turns[0].responses[lane.id]
     assert saved.text == "The provider's final text, which differs from the stream." and saved.notes
 
