@@ -13,6 +13,7 @@ import asyncio
 import json
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -332,13 +333,9 @@ def test_error_messages_on_the_terminal_are_escaped(home: Path, capsys: pytest.C
 # -- 8. a full disk ----------------------------------------------------------------------------
 
 
-def test_disk_full_prints_the_answers_names_it_and_recovers_next_time(
-    server: DemoServer,
-    home: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def small_disk(server: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 1 MB file system holding CHATLAB_HOME (with the loopback providers configured)."""
     small = tmp_path / "small"
     small.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)]).returncode:
@@ -347,53 +344,48 @@ def test_disk_full_prints_the_answers_names_it_and_recovers_next_time(
         data = small / "home"
         write_config(data, server)
         monkeypatch.setenv("CHATLAB_HOME", str(data))
-        assert run_cli(capsys, "ask", "-m", "chat:echo", "an earlier session")[0] == 0
-        filler = small / "filler"
-        with filler.open("wb") as f:  # leave ~200 KB: the session starts, its checkpoints can't finish
-            f.write(b"\0" * (1024 * 1024 - 200 * 1024 - sum(p.stat().st_size for p in data.rglob("*"))))
-        long = "chat:demo-fast@tps=0,repeat=4000"  # ~400 KB of answer
-        code, out, err = run_cli(capsys, "ask", "-m", long, "-m", "chat:echo", "hi")
-        assert code == 1
-        assert out.count(ANSWER) == 4000 and "echo (turn 1): hi" in out  # the answers are printed
-        assert "disk full" in err and "Traceback" not in err and "rollback" not in err
-        assert len(err.strip().splitlines()) == 1
-        code, out, err = run_cli(capsys, "sessions")  # reading still works on the full disk
-        assert code == 0 and "an earlier session" in out
-        filler.unlink()  # the disk is freed: the next start recovers what was saved
-        store = Store(default_path())
-        summaries = {s.title: s for s in store.sessions()}
-        assert "hi" in summaries
-        turn = store.load(summaries["hi"].id).turns[0]
-        store.close()
-        assert {r.status for r in turn.responses.values()} <= {Status.OK, Status.INTERRUPTED}
+        yield small
     finally:
         subprocess.run(["umount", "-l", str(small)])
+
+
+def test_disk_full_prints_the_answers_names_it_and_recovers_next_time(
+    small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small, data = small_disk, small_disk / "home"
+    assert run_cli(capsys, "ask", "-m", "chat:echo", "an earlier session")[0] == 0
+    filler = small / "filler"
+    with filler.open("wb") as f:  # leave ~200 KB: the session starts, its checkpoints can't finish
+        f.write(b"\0" * (1024 * 1024 - 200 * 1024 - sum(p.stat().st_size for p in data.rglob("*"))))
+    long = "chat:demo-fast@tps=0,repeat=4000"  # ~400 KB of answer
+    code, out, err = run_cli(capsys, "ask", "-m", long, "-m", "chat:echo", "hi")
+    assert code == 1
+    assert out.count(ANSWER) == 4000 and "echo (turn 1): hi" in out  # the answers are printed
+    assert "disk full" in err and "Traceback" not in err and "rollback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, err = run_cli(capsys, "sessions")  # reading still works on the full disk
+    assert code == 0 and "an earlier session" in out
+    filler.unlink()  # the disk is freed: the next start recovers what was saved
+    store = Store(default_path())
+    summaries = {s.title: s for s in store.sessions()}
+    assert "hi" in summaries
+    turn = store.load(summaries["hi"].id).turns[0]
+    store.close()
+    assert {r.status for r in turn.responses.values()} <= {Status.OK, Status.INTERRUPTED}
 
 
 def test_a_disk_already_full_keeps_reading_and_asking(
-    server: DemoServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    small_disk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)]).returncode:
-        pytest.skip("mounting a small tmpfs needs root")
-    try:
-        data = small / "home"
-        write_config(data, server)
-        monkeypatch.setenv("CHATLAB_HOME", str(data))
-        assert run_cli(capsys, "ask", "-m", "chat:echo", "kept before the disk filled")[0] == 0
-        subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=4k"], capture_output=True)
-        code, out, err = run_cli(capsys, "sessions")
-        assert code == 0 and "kept before the disk filled" in out, err
-        assert export_all(capsys)["sessions"][0]["turns"][0]["prompt"] == "kept before the disk filled"
-        code, out, err = run_cli(capsys, "ask", "-m", "chat:echo", "hi")
-        assert code == 1 and "echo (turn 1): hi" in out
-        assert "disk full" in err and len(err.strip().splitlines()) == 1
-    finally:
-        subprocess.run(["umount", "-l", str(small)])
+    small = small_disk
+    assert run_cli(capsys, "ask", "-m", "chat:echo", "kept before the disk filled")[0] == 0
+    subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=4k"], capture_output=True)
+    code, out, err = run_cli(capsys, "sessions")
+    assert code == 0 and "kept before the disk filled" in out, err
+    assert export_all(capsys)["sessions"][0]["turns"][0]["prompt"] == "kept before the disk filled"
+    code, out, err = run_cli(capsys, "ask", "-m", "chat:echo", "hi")
+    assert code == 1 and "echo (turn 1): hi" in out
+    assert "disk full" in err and len(err.strip().splitlines()) == 1
 
 
 # -- 9, 10, 11. imports -------------------------------------------------------------------------

@@ -644,20 +644,17 @@ class Store:
 
     @staticmethod
     def _check_collisions(con: sqlite3.Connection, index: int, session: Session) -> None:
-        for j, lane in enumerate(session.lanes):
-            row = con.execute("SELECT session_id FROM lanes WHERE id = ?", (lane.id,)).fetchone()
-            if row is not None and row[0] != session.id:
-                raise DocumentError(
-                    f"sessions[{index}].lanes[{j}].id",
-                    f"lane id {lane.id!r} already belongs to another session ({row[0]})",
-                )
-        for k, turn in enumerate(session.turns):
-            row = con.execute("SELECT session_id FROM turns WHERE id = ?", (turn.id,)).fetchone()
-            if row is not None and row[0] != session.id:
-                raise DocumentError(
-                    f"sessions[{index}].turns[{k}].id",
-                    f"turn id {turn.id!r} already belongs to another session ({row[0]})",
-                )
+        for table, kind, ids in (
+            ("lanes", "lane", [lane.id for lane in session.lanes]),
+            ("turns", "turn", [turn.id for turn in session.turns]),
+        ):
+            for j, row_id in enumerate(ids):
+                row = con.execute(f"SELECT session_id FROM {table} WHERE id = ?", (row_id,)).fetchone()
+                if row is not None and row[0] != session.id:
+                    raise DocumentError(
+                        f"sessions[{index}].{table}[{j}].id",
+                        f"{kind} id {row_id!r} already belongs to another session ({row[0]})",
+                    )
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
