@@ -132,6 +132,9 @@ class SyntheticAdapter:
     async def aclose(self) -> None:
         pass
 
+    async def list_models(self) -> list[str]:
+        return []
+
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         lane_id = request.model  # the bench names each lane's model after its id
         rng = random.Random(lane_id)
@@ -297,6 +300,9 @@ class LongLineAdapter:
 
     async def aclose(self) -> None:
         pass
+
+    async def list_models(self) -> list[str]:
+        return []
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         rng = random.Random(len(self.line))

@@ -81,8 +81,7 @@ async def run_window(argv: Sequence[str]) -> int:
                 adapter = window.runner.adapter(provider)
             except Exception:
                 return None
-            lister = getattr(adapter, "list_models", None)
-            return asyncio.ensure_future(lister()) if lister else None
+            return asyncio.ensure_future(adapter.list_models())
 
         dialog = LaneDialog(window.runner.config, lane, list_models, window)
         return dialog.result_lane if dialog.exec() else None

@@ -18,7 +18,7 @@ def test_warm_up_and_list_models(runner: Runner, provider: str) -> None:
 
     async def models() -> list[str]:
         try:
-            return await adapter.list_models()  # type: ignore[attr-defined, no-any-return]
+            return await adapter.list_models()
         finally:
             await runner.aclose()
 

@@ -26,10 +26,10 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from chatlab.core import pricing, safety
-from chatlab.core.config import Config, ConfigError, ProviderConfig
+from chatlab.core.config import Config, ConfigError
+from chatlab.core.contract import Adapter, AdapterFactory
 from chatlab.core.events import (
     Done,
     ErrorKind,
@@ -49,16 +49,6 @@ from chatlab.core.tokens import count_messages, count_tokens
 log = logging.getLogger("chatlab")
 
 
-class Adapter(Protocol):
-    def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]: ...
-
-    def warm_up(self) -> None:
-        """Do one-time CPU work (SDK model building); called in a worker thread."""
-
-    async def aclose(self) -> None: ...
-
-
-AdapterFactory = Callable[[ProviderConfig, str | None], Adapter]
 # Called after every event a lane receives (event is None for status-only changes).
 Listener = Callable[[Lane, Response, StreamEvent | None], None]
 

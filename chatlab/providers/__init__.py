@@ -1,28 +1,31 @@
 """Provider adapters: one per wire format, each turning its SDK's objects into core events.
 
-``make_adapter`` picks the adapter for a provider's ``kind``. Every adapter exposes
-``stream(request)``, an async iterator of :mod:`chatlab.core.events` that always ends
-with exactly one ``Done`` or ``StreamError``, and ``aclose()``. No SDK type leaves
-this package.
+:data:`ADAPTERS` maps a provider's ``kind`` to its adapter class, imported only when
+first used (each SDK takes a second to import). Every adapter keeps the contract in
+:mod:`chatlab.core.contract`: ``stream(request)`` yields :mod:`chatlab.core.events`
+ending with exactly one ``Done`` or ``StreamError``, plus ``warm_up()``,
+``list_models()`` and ``aclose()``. No SDK type leaves this package.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from chatlab.core.config import ProviderConfig
-from chatlab.core.orchestrator import Adapter
+from chatlab.core.contract import Adapter
+
+# kind -> "module:Class" of its adapter
+ADAPTERS: dict[str, str] = {
+    "openai-chat": "chatlab.providers.openai_chat:OpenAIChatAdapter",
+    "openai-responses": "chatlab.providers.openai_responses:OpenAIResponsesAdapter",
+    "anthropic": "chatlab.providers.anthropic:AnthropicAdapter",
+}
 
 
 def make_adapter(provider: ProviderConfig, api_key: str | None) -> Adapter:
-    if provider.kind == "openai-chat":
-        from chatlab.providers.openai_chat import OpenAIChatAdapter
-
-        return OpenAIChatAdapter(provider, api_key)
-    if provider.kind == "openai-responses":
-        from chatlab.providers.openai_responses import OpenAIResponsesAdapter
-
-        return OpenAIResponsesAdapter(provider, api_key)
-    if provider.kind == "anthropic":
-        from chatlab.providers.anthropic import AnthropicAdapter
-
-        return AnthropicAdapter(provider, api_key)
-    raise ValueError(f"unknown provider kind {provider.kind!r}")
+    try:
+        module, _, name = ADAPTERS[provider.kind].partition(":")
+    except KeyError:
+        raise ValueError(f"unknown provider kind {provider.kind!r}") from None
+    adapter: Adapter = getattr(importlib.import_module(module), name)(provider, api_key)
+    return adapter
