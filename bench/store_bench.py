@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from chatlab.core.config import parse_config  # noqa: E402
 from chatlab.core.events import Usage  # noqa: E402
 from chatlab.core.keys import KeyStore  # noqa: E402
-from chatlab.core.model import Lane, Response, Session, Status, Turn  # noqa: E402
+from chatlab.core.model import Lane, Response, Session, Status, Timing, Turn  # noqa: E402
 from chatlab.core.orchestrator import Runner  # noqa: E402
 from chatlab.store.db import Store  # noqa: E402
 
@@ -54,7 +54,7 @@ def make_session(rng: random.Random, turns: int, lanes: int, words: int) -> Sess
             resp.reasoning_parts = [text(rng, words // 4)]
             resp.text_chars = len(resp.text_parts[0])
             resp.reasoning_chars = len(resp.reasoning_parts[0])
-            resp.saved_timing = {"ttft_s": 0.5, "duration_s": 2.0, "output_tokens_per_s": 50.0}
+            resp.timing = Timing.from_dict({"ttft_s": 0.5, "duration_s": 2.0, "output_tokens_per_s": 50.0})
             turn.responses[lane.id] = resp
         session.turns.append(turn)
     session.title = session.turns[0].prompt[:60]

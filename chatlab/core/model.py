@@ -110,17 +110,34 @@ class Price:
 
 @dataclass
 class Timing:
+    """When a response started, got its first token and ended, and what that gives.
+
+    Live, it holds ``time.monotonic()`` readings. A saved response reopened later has no
+    such readings (monotonic clocks don't survive a restart): it holds the figures that
+    were recorded (``recorded``), and answers the same questions from them. Views,
+    the CLI and the export all ask these properties, never the raw readings.
+    """
+
     started: float | None = None
     first_token: float | None = None
     ended: float | None = None
+    recorded: dict[str, float | None] | None = None  # ttft_s, duration_s, output_tokens_per_s
 
     @property
     def ttft_s(self) -> float | None:
+        if self.recorded is not None:
+            return self.recorded.get("ttft_s")
         if self.started is None or self.first_token is None:
             return None
         return self.first_token - self.started
 
+    @property
+    def finished(self) -> bool:
+        return self.recorded is not None or self.ended is not None
+
     def duration_s(self, now: float | None = None) -> float | None:
+        if self.recorded is not None:
+            return self.recorded.get("duration_s")
         if self.started is None:
             return None
         end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
@@ -128,6 +145,8 @@ class Timing:
 
     def tokens_per_s(self, output_tokens: int, now: float | None = None) -> float | None:
         """Output tokens per second of generation, from the first token to the end."""
+        if self.recorded is not None:
+            return self.recorded.get("output_tokens_per_s")
         if self.first_token is None or output_tokens <= 0:
             return None
         end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
@@ -137,6 +156,22 @@ class Timing:
         rate = output_tokens / span if span >= 0.001 else None
         # Above a billion tokens a second the counts, not the model, are wrong.
         return rate if rate is not None and rate <= 1e9 else None
+
+    def to_dict(self, tokens_per_s: float | None) -> dict[str, float | None]:
+        """The figures to keep (durations, not clock readings); ``tokens_per_s`` is the
+        response's, which knows what to count."""
+        if self.recorded is not None:
+            return dict(self.recorded)
+        return {
+            "ttft_s": _round(self.ttft_s),
+            "duration_s": _round(self.duration_s()) if self.finished else None,
+            "output_tokens_per_s": _round(tokens_per_s) if self.finished else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Timing:
+        keys = ("ttft_s", "duration_s", "output_tokens_per_s")
+        return cls(recorded={k: (d or {}).get(k) for k in keys})
 
 
 @dataclass
@@ -186,8 +221,6 @@ class Response:
     reasoning_chars: int = 0
     text_chars: int = 0
     rating: Rating | None = None
-    # Timing as recorded when the response was saved (monotonic clocks don't survive a restart).
-    saved_timing: dict[str, float | None] | None = None
     # What chatlab corrected or dropped (usage out of range, a final text that differed).
     notes: list[str] = field(default_factory=list)
     # The failed attempts that were sent again: each error's dict plus "waited_s".
@@ -231,15 +264,7 @@ class Response:
         return self.timing.tokens_per_s(streamed, now)
 
     def timing_dict(self) -> dict[str, float | None]:
-        if self.saved_timing is not None:
-            return dict(self.saved_timing)
-        t = self.timing
-        finished = t.ended is not None
-        return {
-            "ttft_s": _round(t.ttft_s),
-            "duration_s": _round(t.duration_s()) if finished else None,
-            "output_tokens_per_s": _round(self.tokens_per_s()) if finished else None,
-        }
+        return self.timing.to_dict(self.tokens_per_s())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -296,7 +321,7 @@ class Response:
             else None,
             finish_reason=d.get("finish_reason"),
             rating=Rating.from_dict(d["rating"]) if d.get("rating") else None,
-            saved_timing=dict(d.get("timing") or {}),
+            timing=Timing.from_dict(d.get("timing")),
             notes=list(d.get("notes") or []),
             retries=[dict(r) for r in d.get("retries") or []],
         )

@@ -691,6 +691,8 @@ class MainWindow(QMainWindow):
             self._show_vote_box(last)
         elif last is not None and len(session.lanes) > 1:
             self._show_vote_box(last)
+        for lane_id, widget in self.lane_widgets.items():
+            widget.update_status(*self._lane_total(lane_id))  # the same line as when it streamed
         if self.sidebar is not None:
             self.sidebar.current_id = session.id if session.turns else None
         self._refresh()

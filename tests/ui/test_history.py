@@ -11,8 +11,12 @@ import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
+from chatlab.core.config import parse_config
+from chatlab.core.keys import KeyStore
 from chatlab.core.model import LaneParams
 from chatlab.core.orchestrator import Runner
+from chatlab.demo.server import DemoServer
+from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
 from chatlab.ui.lane import LaneWidget
 from chatlab.ui.window import MainWindow
@@ -178,3 +182,33 @@ def test_a_second_blind_turn_hides_the_revealed_history(
     win.vote(lanes[0].id)
     text = win.lane_widgets[lanes[0].id].answer.toPlainText()
     assert "first question" in text and "second question" in text  # the whole history is back
+
+
+def test_a_reopened_session_shows_its_figures(
+    qtbot: QtBot, server: DemoServer, store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    model = "demo-fast@tps=200"
+    config = parse_config(
+        {
+            "providers": {
+                "chat": {"kind": "openai-chat", "base_url": server.openai_base_url, "needs_key": False}
+            },
+            "prices": {f"chat:{model}": {"input": 1.0, "output": 2.0}},
+        }
+    )
+    win = MainWindow(Runner(config, KeyStore(), make_adapter), store=store)
+    win.show()
+    try:
+        [lane] = add_lanes(win, f"chat:{model}")
+        win.prompt.setPlainText("hi")
+        wait_turn(qtbot, win)
+        live = win.lane_widgets[lane.id].status.text()
+        assert "ttft –" not in live and "tok/s" in live and "lane $" in live
+        session_id = win.session.id
+        win.new_session()
+        win.open_session(session_id)
+        reopened = win.lane_widgets[win.session.lanes[0].id].status.text()
+        # ttft, tok/s and the lane's total survive a reopen: the same line as when it streamed.
+        assert reopened == live
+    finally:
+        close_window(qtbot, win)
