@@ -31,9 +31,10 @@ from chatlab import __version__
 from chatlab.core import format as fmt
 from chatlab.core.config import Config, ConfigError, load_config, paths
 from chatlab.core.export import DocumentError, document, export_sessions, parse_document
+from chatlab.core.figures import Figures
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
-from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, live_usage
+from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner
 from chatlab.core.safety import display_url, terminal_text
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, StoreError, default_path, error_reason
@@ -162,17 +163,12 @@ class Progress:
         now = time.monotonic()
         for lane in self.session.lanes:
             resp = self.responses[lane.id]
-            usage = live_usage(resp)
-            tps = (
-                resp.tokens_per_s()
-                if resp.status.finished
-                else resp.timing.tokens_per_s(usage.output_tokens, now)
-            )
-            mark = "≈" if usage.estimated else ""
+            figures = Figures.of(resp, now=now)
+            mark = "≈" if figures.usage.estimated else ""
             name = terminal_text(lane.display)[:32]
-            line = f"{name:<32} {fmt.state(resp, now):<11} {mark}{usage.output_tokens:>6,} tok"
-            if tps:
-                line += f" {mark}{tps:>6,.0f} tok/s"
+            line = f"{name:<32} {figures.state:<11} {mark}{figures.usage.output_tokens:>6,} tok"
+            if figures.tokens_per_s:
+                line += f" {mark}{figures.tokens_per_s:>6,.0f} tok/s"
             if resp.error:
                 line += f"  {resp.error.kind.value}: {terminal_text(resp.error.message)[:60]}"
             lines.append(line)
@@ -247,7 +243,7 @@ def _print_text(session: Session, out: IO[str]) -> None:
             out.write(f"!! {resp.error.kind.value}: {terminal_text(resp.error.message)}\n")
         for note in resp.notes:
             out.write(f"-- note: {terminal_text(note)} --\n")
-        out.write(f"[{fmt.summary(resp)}]\n\n")
+        out.write(f"[{Figures.of(resp).line(duration=True)}]\n\n")
 
 
 def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:

@@ -86,17 +86,3 @@ def state(resp: Response, now: float | None = None) -> str:
         Status.INTERRUPTED: "interrupted",
         Status.CANCELLED: "stopped",
     }[resp.status]
-
-
-def summary(resp: Response) -> str:
-    t = resp.timing
-    parts = [state(resp)]
-    if t.ttft_s is not None:
-        parts.append(f"ttft {seconds(t.ttft_s)}")
-    parts.append(seconds(t.duration_s()))
-    parts.append(tokens(resp.usage) + " tok")
-    tps = resp.tokens_per_s()
-    if tps:
-        parts.append(f"{'≈' if resp.usage.estimated else ''}{tps:,.0f} tok/s")
-    parts.append(cost(resp.cost_usd, resp.usage.estimated))
-    return " · ".join(parts)

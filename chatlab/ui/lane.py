@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core import format as fmt
+from chatlab.core.figures import Figures
 from chatlab.core.model import Lane, Rating, Response, Session, Status, Turn
 from chatlab.core.orchestrator import live_usage
 from chatlab.ui.text import AnswerView, ReasoningView
@@ -421,19 +422,7 @@ class LaneWidget(QFrame):
         if resp is None:
             self.status.setText("ready" + (f" · next: {self.next_estimate}" if self.next_estimate else ""))
             return
-        usage = live_usage(resp)
-        t = resp.timing
-        parts = [fmt.state(resp)]
-        parts.append(f"ttft {fmt.seconds(t.ttft_s)}")
-        parts.append(fmt.tokens(usage))
-        tps = resp.tokens_per_s() if resp.status.finished else t.tokens_per_s(usage.output_tokens)
-        if tps:
-            parts.append(f"{'≈' if usage.estimated else ''}{tps:,.0f} tok/s")
-        cost, cost_estimated = fmt.response_cost(resp)
-        known = resp.status.finished or cost is not None
-        parts.append(fmt.cost(cost, usage.estimated or cost_estimated) if known else "cost …")
-        if lane_total is not None:
-            parts.append(f"lane {fmt.cost(lane_total, total_estimated)}")
+        parts = Figures.of(resp, lane_total, total_estimated).parts()
         if self.next_estimate and resp.status.finished:
             parts.append(f"next: {self.next_estimate}")
         self.status.setText(" · ".join(parts))
