@@ -24,7 +24,7 @@ VERSION = 1
 
 
 def session_dict(session: Session) -> dict[str, Any]:
-    order = [lane.id for lane in session.lanes]
+    order = [lane.id for lane in (*session.lanes, *session.retired)]
     return {
         "id": session.id,
         "title": session.title,
@@ -37,8 +37,10 @@ def session_dict(session: Session) -> dict[str, Any]:
                 "model": lane.model,
                 "label": lane.label,
                 "params": lane.params.to_dict(),
+                **({"retired": True} if retired else {}),
             }
-            for lane in session.lanes
+            for retired, lanes in ((False, session.lanes), (True, session.retired))
+            for lane in lanes
         ],
         "turns": [
             {
@@ -306,6 +308,7 @@ def session_from_dict(d: dict[str, Any]) -> Session:
         )
         for x in d["lanes"]
     ]
+    retired = [lane for lane, x in zip(lanes, d["lanes"], strict=True) if x.get("retired")]
     turns = []
     for t in d["turns"]:
         responses = {r["lane_id"]: Response.from_dict(r) for r in t["responses"]}
@@ -320,7 +323,8 @@ def session_from_dict(d: dict[str, Any]) -> Session:
             )
         )
     return Session(
-        lanes=lanes,
+        lanes=[lane for lane in lanes if lane not in retired],
+        retired=retired,
         turns=turns,
         title=d.get("title") or "",
         id=d["id"],

@@ -394,18 +394,33 @@ class Message:
 
 @dataclass
 class Session:
+    """Lanes (the models being compared now), turns, and ``retired`` lanes: lanes that
+    wrote answers and were then removed or changed. A retired lane keeps its answers, so
+    history always says who wrote what; it takes no part in new turns."""
+
     lanes: list[Lane] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     title: str = ""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=utc_now)
     blind: bool = False
+    retired: list[Lane] = field(default_factory=list)
 
     def lane(self, lane_id: str) -> Lane:
-        for lane in self.lanes:
+        for lane in (*self.lanes, *self.retired):
             if lane.id == lane_id:
                 return lane
         raise KeyError(lane_id)
+
+    def has_history(self, lane_id: str) -> bool:
+        """True if the lane has a response in any turn."""
+        return any(lane_id in turn.responses for turn in self.turns)
+
+    def retire(self, lane: Lane) -> None:
+        """Take ``lane`` out of the comparison; its answers stay attributed to it."""
+        self.lanes = [x for x in self.lanes if x.id != lane.id]
+        if self.has_history(lane.id) and all(x.id != lane.id for x in self.retired):
+            self.retired.append(lane)
 
     def new_turn(self, prompt: str) -> Turn:
         if not self.title:

@@ -362,12 +362,13 @@ class Store:
             "blind = excluded.blind",
             (session.id, clean_text(session.title), session.created_at, now, int(session.blind)),
         )
-        for position, lane in enumerate(session.lanes):
+        active = [lane.id for lane in session.lanes]
+        for position, lane in enumerate((*session.lanes, *session.retired)):
             con.execute(
-                "INSERT INTO lanes (id, session_id, position, provider, model, label, params) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
+                "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
                 "provider = excluded.provider, model = excluded.model, label = excluded.label, "
-                "params = excluded.params WHERE lanes.session_id = excluded.session_id",
+                "params = excluded.params, retired = excluded.retired WHERE lanes.session_id = excluded.session_id",
                 (
                     lane.id,
                     session.id,
@@ -376,8 +377,15 @@ class Store:
                     clean_text(lane.model),
                     clean_text(lane.label),
                     _dumps(lane.params.to_dict()),
+                    int(position >= len(active)),
                 ),
             )
+        # A lane removed from the session is retired, never deleted: deleting would take
+        # its answers with it (ON DELETE CASCADE). One with no answers is not loaded again.
+        con.execute(
+            f"UPDATE lanes SET retired = 1 WHERE session_id = ? AND id NOT IN ({', '.join('?' * len(active))})",
+            (session.id, *active),
+        )
         for position, turn in enumerate(session.turns):
             new = con.execute(
                 "INSERT OR IGNORE INTO turns (id, session_id, position, prompt, created_at, shown_order) "
@@ -500,7 +508,7 @@ class Store:
     def sessions(self) -> list[SessionSummary]:
         rows = self.con.execute(
             "SELECT s.id, s.title, s.created_at, s.updated_at, s.blind, "
-            "(SELECT COUNT(*) FROM lanes l WHERE l.session_id = s.id), "
+            "(SELECT COUNT(*) FROM lanes l WHERE l.session_id = s.id AND l.retired = 0), "
             "(SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
             "FROM sessions s ORDER BY s.updated_at DESC, s.created_at DESC"
         ).fetchall()
@@ -528,9 +536,20 @@ class Store:
         if row is None:
             raise KeyError(session_id)
         lanes = [
-            {"id": r[0], "provider": r[1], "model": r[2], "label": r[3], "params": _loads(r[4])}
+            {
+                "id": r[0],
+                "provider": r[1],
+                "model": r[2],
+                "label": r[3],
+                "params": _loads(r[4]),
+                "retired": True,
+            }
+            if r[5]
+            else {"id": r[0], "provider": r[1], "model": r[2], "label": r[3], "params": _loads(r[4])}
             for r in self.con.execute(
-                "SELECT id, provider, model, label, params FROM lanes WHERE session_id = ? ORDER BY position",
+                "SELECT id, provider, model, label, params, retired FROM lanes l WHERE session_id = ? "
+                "AND (retired = 0 OR EXISTS (SELECT 1 FROM responses r WHERE r.lane_id = l.id)) "
+                "ORDER BY retired, position",
                 (session_id,),
             )
         ]

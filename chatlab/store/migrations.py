@@ -106,6 +106,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE responses ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
     """,
+    # 5 -> 6: lanes that wrote answers, then were removed or changed, keep their answers.
+    """
+    ALTER TABLE lanes ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         if self.busy:
             return
         widget = self.lane_widgets.pop(lane_id)
-        self.session.lanes = [lane for lane in self.session.lanes if lane.id != lane_id]
+        self.session.retire(self.session.lane(lane_id))  # its answers stay, attributed to it
         widget.setParent(None)
         widget.deleteLater()
         self._refresh()
@@ -310,15 +310,34 @@ class MainWindow(QMainWindow):
             return
         lane = self.session.lane(lane_id)
         edited = self._edit_lane(self, lane)
-        if edited is not None:
+        if edited is None:
+            return
+        same_model = (edited.provider, edited.model, edited.params) == (
+            lane.provider,
+            lane.model,
+            lane.params,
+        )
+        if same_model or not self.session.has_history(lane.id):
             lane.provider, lane.model, lane.params, lane.label = (
                 edited.provider,
                 edited.model,
                 edited.params,
                 edited.label,
             )
-            self._refresh()
-            self._schedule_estimate()
+        else:
+            # Answers are never re-attributed: the old lane keeps them (retired), and a
+            # new lane with the new model takes its place from the next turn on.
+            index = self.session.lanes.index(lane)
+            fresh = Lane(edited.provider, edited.model, edited.params, edited.label)
+            self.remove_lane(lane.id)
+            self.session.lanes.insert(index, fresh)
+            widget = self._add_widget(fresh)
+            self.lanes_splitter.insertWidget(index, widget)
+            self.statusBar().showMessage(
+                f"{lane.display} keeps its answers; {fresh.display} answers from the next turn on", 10_000
+            )
+        self._refresh()
+        self._schedule_estimate()
 
     def add_lane_dialog(self) -> None:
         if self._edit_lane is None or self.busy or len(self.session.lanes) >= MAX_LANES:

@@ -212,3 +212,36 @@ def test_a_reopened_session_shows_its_figures(
         assert reopened == live
     finally:
         close_window(qtbot, win)
+
+
+def test_editing_or_removing_a_lane_never_rewrites_history(
+    qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    from chatlab.core.export import document, parse_document, session_dict
+    from chatlab.core.model import Lane
+
+    win = MainWindow(runner, store=store, edit_lane=lambda _w, _lane: Lane("chat", "echo", label="now echo"))
+    win.show()
+    try:
+        reasoner, fast = add_lanes(win, "chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0")
+        win.prompt.setPlainText("Write a haiku.")
+        wait_turn(qtbot, win)
+        win.edit_lane(reasoner.id)  # a new model for this position, from the next turn on
+        win.remove_lane(fast.id)
+        assert [lane.model for lane in win.session.lanes] == ["echo"]
+        win.prompt.setPlainText("again")
+        wait_turn(qtbot, win)
+        for session in (win.session, store.load(win.session.id)):  # in memory and reopened
+            d = session_dict(session)
+            lanes = {lane["id"]: lane for lane in d["lanes"]}
+            first, second = d["turns"]
+            by_model = {lanes[r["lane_id"]]["model"]: r for r in first["responses"]}
+            # The haiku is still the reasoner's, and the fast lane's answer is still there.
+            assert "Tin roof" in by_model["demo-reasoner@tps=0"]["text"]
+            assert "Rain on the tin roof" in by_model["demo-fast@tps=0"]["text"]
+            assert lanes[reasoner.id].get("retired") and lanes[fast.id].get("retired")
+            assert [lanes[r["lane_id"]]["model"] for r in second["responses"]] == ["echo"]
+            assert parse_document(document([session]))  # the export validates and re-imports
+        assert [lane.model for lane in store.load(win.session.id).lanes] == ["echo"]
+    finally:
+        close_window(qtbot, win)
