@@ -179,8 +179,11 @@ class LaneWidget(QFrame):
 
     def update_header(self, index: int, count: int | None = None) -> None:
         if self.blind_letter is not None:
+            # Masked: the letter and its shown position only (Ctrl+N follows what is shown).
+            shown = ord(self.blind_letter) - ord("A")
             self.title.setText(f"Model {self.blind_letter}")
             self.spec.setText("")
+            self.setToolTip(f"Model {self.blind_letter} — Ctrl+{shown + 1} focuses this lane")
             return
         self.title.setText(self.lane.label or f"Lane {index + 1}")
         self.spec.setText(self.lane.spec)

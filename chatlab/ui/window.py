@@ -347,8 +347,9 @@ class MainWindow(QMainWindow):
             self.add_lane(lane)
 
     def focus_lane(self, index: int) -> None:
-        if index < len(self.session.lanes):
-            widget = self.lane_widgets[self.session.lanes[index].id]
+        """Focus the lane shown in position ``index`` (the shuffled order while masked)."""
+        widget = self.lanes_splitter.widget(index) if index < self.lanes_splitter.count() else None
+        if isinstance(widget, LaneWidget):
             self.lanes_scroll.ensureWidgetVisible(widget)
             widget.focus_answer()
 
@@ -373,6 +374,11 @@ class MainWindow(QMainWindow):
         self.blind_check.setChecked(self.session.blind)
         self.blind_check.blockSignals(False)
         self.blind_check.setEnabled(not self.session.turns and not busy)
+        # While a turn is masked, an export would say who is who.
+        last = self.session.turns[-1] if self.session.turns else None
+        masked = self.session.blind and last is not None and last.vote is None
+        self.export_button.setEnabled(not masked)
+        self.export_all_button.setEnabled(not masked)
         title = self.session.title
         self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
         self._update_cost()

@@ -245,3 +245,55 @@ def test_editing_or_removing_a_lane_never_rewrites_history(
         assert [lane.model for lane in store.load(win.session.id).lanes] == ["echo"]
     finally:
         close_window(qtbot, win)
+
+
+def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindow, qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+
+    win = saving_window
+    lanes = add_lanes(
+        win,
+        "chat:demo-reasoner@tps=0",
+        "responses:demo-hidden@tps=0,think_delay_s=0",
+        "claude:demo-fast@tps=0",
+    )
+    for lane, label in zip(lanes, ("Alpha-label", "Beta-label", "Gamma-label"), strict=True):
+        lane.label = label
+    win.blind_check.setChecked(True)
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    turn = win.session.turns[-1]
+    assert turn.vote is None and turn.shown_order is not None
+    identity = {
+        "demo-reasoner",
+        "demo-hidden",
+        "demo-fast",
+        "claude",
+        "Alpha-label",
+        "Beta-label",
+        "Gamma-label",
+    }
+    identity |= {lane.spec for lane in lanes}
+
+    def said(widget: QWidget) -> list[str]:
+        out = [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription(), widget.statusTip()]
+        out.append(widget.whatsThis())
+        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+            out.append(widget.text())
+        if isinstance(widget, QTextEdit | QPlainTextEdit):
+            out.append(widget.toPlainText())
+        return out
+
+    texts = [win.windowTitle(), win.statusBar().currentMessage()]
+    for widget in win.findChildren(QWidget):
+        if widget.isVisibleTo(win):
+            texts += said(widget)
+    leaks = [t for t in texts for name in identity if name in t]
+    assert leaks == []
+    assert not win.export_button.isEnabled() and not win.export_all_button.isEnabled()
+    # Ctrl+1…3 follow the shown order: Ctrl+1 is Model A.
+    for position, lane_id in enumerate(turn.shown_order):
+        win.focus_lane(position)
+        shown = win.lanes_splitter.widget(position)
+        assert shown is win.lane_widgets[lane_id] and shown.title.text() == f"Model {chr(65 + position)}"
+        assert f"Ctrl+{position + 1}" in shown.toolTip()
