@@ -122,7 +122,7 @@ async def run_window(argv: Sequence[str]) -> int:
 
         QTimer.singleShot(0, probe)
     elif demo and not args.no_autosend:
-        window.send()
+        window.send(keep=False)  # saved once the user votes, rates or follows up
 
     closed = asyncio.get_running_loop().create_future()
 

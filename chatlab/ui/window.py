@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
         self.store = store
         self.rater = rater
         self.saver: Checkpointer | None = None
+        # The demo prompt sent at launch is not saved until the user does something with
+        # it (votes, rates, follows up): launching the demo must not add a session each time.
+        self.unsaved_demo = False
         self._rng = random.Random()
 
         self.setWindowTitle("chatlab")
@@ -408,7 +411,8 @@ class MainWindow(QMainWindow):
 
                 lane.params = replace(lane.params, system=system)
 
-    def send(self) -> None:
+    def send(self, keep: bool = True) -> None:
+        """Send the prompt to every lane; ``keep=False`` saves nothing until the user acts."""
         prompt = self.prompt.toPlainText()
         if not prompt.strip() or self.busy or not self.session.lanes or self._closing:
             return
@@ -432,6 +436,7 @@ class MainWindow(QMainWindow):
             self._mask(turn)
         for lane in self.session.lanes:
             self.lane_widgets[lane.id].start_turn(turn, number)
+        self.unsaved_demo = not keep
         self._persist()
         self.vote_box.hide()
         self._start(run)
@@ -595,7 +600,7 @@ class MainWindow(QMainWindow):
     # -- persistence, blind mode, votes and ratings ------------------------------------------------
 
     def _persist(self) -> None:
-        if self.store is None:
+        if self.store is None or self.unsaved_demo:
             return
         try:
             self.store.save_session(self.session)
@@ -671,8 +676,7 @@ class MainWindow(QMainWindow):
         was_masked = self.session.blind and turn.vote is None
         guess = self.guess.currentData() if was_masked else (turn.vote.guess_reasoner if turn.vote else None)
         turn.vote = Vote(choice=choice, guess_reasoner=guess, rater=self.rater)
-        if self.store is not None:
-            self.store.vote(turn.id, turn.vote)
+        self._write(lambda store: store.vote(turn.id, turn.vote) if turn.vote else None)
         if was_masked:
             self.vote_box.hide()  # a blind vote records what was seen; it is not re-cast after the reveal
             self._unmask()
@@ -690,8 +694,19 @@ class MainWindow(QMainWindow):
             return
         rating.rater = self.rater
         resp.rating = rating
-        if self.store is not None:
-            self.store.rate(turn.id, lane_id, rating)
+        self._write(lambda store: store.rate(turn.id, lane_id, rating))
+
+    def _write(self, change: Callable[[Store], object]) -> None:
+        """Save a user's change (a vote, a rating); an unsaved demo session is kept now."""
+        if self.store is None:
+            return
+        if self.unsaved_demo:
+            self.unsaved_demo = False
+            self._persist()  # the whole session, with its answers, then the change
+        try:
+            change(self.store)
+        except Exception as exc:  # a full or busy disk must not take the window down
+            self.statusBar().showMessage(f"Could not save: {exc}", 10_000)
 
     # -- sessions from the sidebar -----------------------------------------------------------------
 

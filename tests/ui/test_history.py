@@ -297,3 +297,19 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
         shown = win.lanes_splitter.widget(position)
         assert shown is win.lane_widgets[lane_id] and shown.title.text() == f"Model {chr(65 + position)}"
         assert f"Ctrl+{position + 1}" in shown.toolTip()
+
+
+def test_the_demo_prompt_is_saved_only_once_the_user_acts(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    lanes = add_lanes(win, "chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0")
+    win.prompt.setPlainText("Write a haiku.")
+    with qtbot.waitSignal(win.turnFinished, timeout=60_000, check_params_cb=lambda *_: not win.runs):
+        win.send(keep=False)  # what the app does at a demo launch
+    assert store.ids() == []  # launching the demo again and again adds nothing
+    win.vote(lanes[0].id)
+    [saved] = [store.load(i) for i in store.ids()]
+    turn = saved.turns[0]
+    assert turn.vote is not None and turn.vote.choice == lanes[0].id
+    assert "Tin roof" in turn.responses[lanes[0].id].text and turn.responses[lanes[1].id].status.finished
