@@ -15,6 +15,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from chatlab.core.config import Config, ConfigError, load_config, parse_config, save_config
 from chatlab.core.keys import KeyStore
@@ -23,6 +24,9 @@ from chatlab.core.orchestrator import Runner
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, StoreError, default_path
+
+if TYPE_CHECKING:
+    from chatlab.ui.window import MainWindow
 
 DEMO_BANNER = (
     "Demo mode — no API key is configured, so these lanes are scripted models on chatlab's built-in "
@@ -47,6 +51,38 @@ def with_demo(config: Config, server: DemoServer) -> Config:
     return dataclasses.replace(config, providers=providers)
 
 
+def window_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``chatlab [-m PROVIDER:MODEL]... [--blind] [--send] [PROMPT]``: the window's options."""
+    parser = cls(prog="chatlab")
+    parser.add_argument("--demo", action="store_true", help="open the demo session even with keys configured")
+    parser.add_argument("--no-autosend", action="store_true", help="do not send the demo prompt at start")
+    parser.add_argument("-m", "--model", action="append", default=[], metavar="PROVIDER:MODEL", help="a lane")
+    parser.add_argument("--blind", action="store_true", help="start in blind mode")
+    parser.add_argument("--send", action="store_true", help="send the prompt at once")
+    parser.add_argument("prompt", nargs="?", help="put this prompt in the editor")
+    return parser
+
+
+def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool = True) -> None:
+    """Set the window up as the command line asked: the demo, or the given lanes, blind
+    mode and prompt; then send (the demo's prompt is kept only once the user acts)."""
+    specs = [spec.partition(":") for spec in args.model]
+    lanes = [Lane(provider, model) for provider, _, model in specs]
+    if demo and not lanes:
+        lanes = [Lane("demo", model, LaneParams(), label) for model, label in DEMO_LANES]
+    for lane in lanes:
+        window.add_lane(lane)
+    if args.blind:
+        window.blind_check.setChecked(True)
+    window.prompt.setPlainText(args.prompt or (HAIKU_PROMPT if demo and not args.model else ""))
+    if not send:
+        return
+    if args.send:
+        window.send()
+    elif demo and not args.model and not args.no_autosend:
+        window.send(keep=False)  # saved once the user votes, rates or follows up
+
+
 async def run_window(argv: Sequence[str]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
@@ -55,10 +91,7 @@ async def run_window(argv: Sequence[str]) -> int:
     from chatlab.ui.dialogs import LaneDialog, SettingsDialog
     from chatlab.ui.window import MainWindow
 
-    parser = argparse.ArgumentParser(prog="chatlab")
-    parser.add_argument("--demo", action="store_true", help="open the demo session even with keys configured")
-    parser.add_argument("--no-autosend", action="store_true", help="do not send the demo prompt at start")
-    args = parser.parse_args(list(argv))
+    args = window_parser().parse_args(list(argv))
 
     server = DemoServer().start_in_thread()
     keys = KeyStore()
@@ -68,7 +101,7 @@ async def run_window(argv: Sequence[str]) -> int:
         QMessageBox.critical(None, "chatlab", f"{exc}\n\nchatlab starts with the built-in presets only.")
         config = parse_config({})
     runner = Runner(with_demo(config, server), keys, make_adapter)
-    demo = args.demo or not has_any_key(config, keys)
+    demo = args.demo or (not args.model and not has_any_key(config, keys))
     store: Store | None = None
     try:
         store = Store(default_path())
@@ -109,10 +142,6 @@ async def run_window(argv: Sequence[str]) -> int:
         open_settings=open_settings,
         edit_lane=edit_lane,
     )
-    if demo:
-        for model, label in DEMO_LANES:
-            window.add_lane(Lane("demo", model, LaneParams(), label))
-        window.prompt.setPlainText(HAIKU_PROMPT)
     window.show()
     if os.environ.get("CHATLAB_STARTUP_PROBE"):
         # Benchmarks: report once the window has been shown and painted, then quit.
@@ -120,9 +149,10 @@ async def run_window(argv: Sequence[str]) -> int:
             print("chatlab: window shown", flush=True)
             window.close()
 
+        start(window, args, demo, send=False)
         QTimer.singleShot(0, probe)
-    elif demo and not args.no_autosend:
-        window.send(keep=False)  # saved once the user votes, rates or follows up
+    else:
+        start(window, args, demo)
 
     closed = asyncio.get_running_loop().create_future()
 

@@ -506,9 +506,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
 
+SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "serve-demo")
+
+
+def window_flags(argv: Sequence[str]) -> list[str] | None:
+    """The window's flags when ``argv`` opens the window (no subcommand), checked here so
+    a bad ``-m`` is one line and exit 2, not a dialog; None when a subcommand is given."""
+    expect_value = False
+    for arg in argv:
+        if expect_value:
+            expect_value = False
+        elif arg in ("-m", "--model"):
+            expect_value = True
+        elif arg in ("-h", "--help", "--version") or arg in SUBCOMMANDS:
+            return None
+        elif not arg.startswith("-"):
+            break
+    from chatlab.app import window_parser
+
+    args = window_parser(_Parser).parse_args(list(argv))
+    config = load_config()
+    for spec in args.model:
+        config.provider(parse_model_spec(spec)[0])  # unknown provider -> ConfigError
+    return list(argv)
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        flags = window_flags(argv)
+        if flags is not None:
+            return launch_gui(flags)
         args = build_parser().parse_args(argv)
         if args.command is None:
             return launch_gui(["--demo"] * args.demo + ["--no-autosend"] * args.no_autosend)

@@ -168,3 +168,26 @@ def test_lane_dialog_refuses_invalid_values(qtbot: QtBot, runner: Runner) -> Non
     assert dialog.result_lane.params == LaneParams(
         temperature=0.7, max_output_tokens=16000, thinking_budget=8000
     )
+
+
+def test_the_command_line_opens_the_window_with_its_lanes(window: MainWindow, qtbot: QtBot) -> None:
+    from chatlab.app import start, window_parser
+
+    args = window_parser().parse_args(
+        ["-m", "chat:echo", "-m", "claude:demo-fast@tps=0", "--blind", "--send", "hi"]
+    )
+    with qtbot.waitSignal(window.turnFinished, timeout=60_000, check_params_cb=lambda *_: not window.runs):
+        start(window, args, demo=False)
+    assert [lane.spec for lane in window.session.lanes] == ["chat:echo", "claude:demo-fast@tps=0"]
+    assert window.session.blind and window.session.turns[0].prompt == "hi"
+    assert {r.status for r in window.session.turns[0].responses.values()} == {Status.OK}
+
+
+def test_window_flags_are_checked_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from chatlab import cli
+
+    assert cli.window_flags(["ask", "-m", "x:y"]) is None  # a subcommand, not the window
+    assert cli.window_flags(["-m", "demo:echo", "--send", "hi"]) == ["-m", "demo:echo", "--send", "hi"]
+    assert cli.main(["-m", "nosuch:model", "hi"]) == 2
+    assert "unknown provider 'nosuch'" in capsys.readouterr().err
+    assert cli.main(["-m", "demo"]) == 2  # not PROVIDER:MODEL
