@@ -512,15 +512,17 @@ SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "serv
 def window_flags(argv: Sequence[str]) -> list[str] | None:
     """The window's flags when ``argv`` opens the window (no subcommand), checked here so
     a bad ``-m`` is one line and exit 2, not a dialog; None when a subcommand is given."""
-    expect_value = False
+    expect_value = lanes = False
     for arg in argv:
         if expect_value:
             expect_value = False
         elif arg in ("-m", "--model"):
-            expect_value = True
+            expect_value = lanes = True
         elif arg in ("-h", "--help", "--version") or arg in SUBCOMMANDS:
             return None
         elif not arg.startswith("-"):
+            if not lanes:
+                return None  # a word with no lanes is a (mistyped) subcommand, not a prompt
             break
     from chatlab.app import window_parser
 
