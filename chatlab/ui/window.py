@@ -574,6 +574,7 @@ class MainWindow(QMainWindow):
                 widget.update_status(*self._lane_total(widget.lane.id))
             return
         cheapest: list[str] = []
+        most = 0
         for lane in self.session.lanes:
             texts = [m.content for m in self._history(lane)] + [prompt] + ([system] if system else [])
             tokens = count_messages(texts, lane.model).tokens
@@ -583,6 +584,12 @@ class MainWindow(QMainWindow):
             widget.next_estimate = f"≈{tokens:,} in · {fmt.cost(cost, True)} input"
             widget.update_status(*self._lane_total(lane.id))
             cheapest.append(f"{lane.display}: ≈{tokens:,} tok")
+            most = max(most, tokens)
+        last = self.session.turns[-1] if self.session.turns else None
+        if self.session.blind and last is not None and last.vote is None:
+            # Masked: names and prices would say who is who.
+            self.estimate.setText(f"Next send — up to ≈{most:,} tokens of input per lane")
+            return
         self.estimate.setText("Next send — " + " · ".join(cheapest))
 
     def _history(self, lane: Lane) -> list[Message]:

@@ -284,6 +284,8 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
             out.append(widget.toPlainText())
         return out
 
+    win.prompt.setPlainText("And now a limerick.")  # the next prompt's estimate must not name them
+    win.update_estimates()
     texts = [win.windowTitle(), win.statusBar().currentMessage()]
     for widget in win.findChildren(QWidget):
         if widget.isVisibleTo(win):
