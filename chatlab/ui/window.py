@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -108,7 +110,9 @@ class MainWindow(QMainWindow):
         self._rng = random.Random()
 
         self.setWindowTitle("chatlab")
-        self.resize(1400, 860)
+        # Never larger than the screen: on 1280×800 the window opens within it.
+        screen = self.screen().availableGeometry()
+        self.resize(min(1400, screen.width()), min(860, screen.height()))
 
         self.banner = QLabel(demo_banner)
         self.banner.setWordWrap(True)
@@ -158,6 +162,8 @@ class MainWindow(QMainWindow):
         self.new_button.clicked.connect(self.new_session)
         self.estimate = QLabel()
         self.estimate.setObjectName("estimate")
+        # Its text can be long (8 lanes): it is cut, never allowed to widen the window.
+        self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.blind_check = QCheckBox("Blind")
         self.blind_check.setToolTip(
             "Hide which model wrote what (names, parameters, tokens, cost, speed, reasoning) until you vote. "
@@ -170,10 +176,17 @@ class MainWindow(QMainWindow):
         self.export_all_button.clicked.connect(self.export_all)
         self.export_all_button.setVisible(store is not None)
 
-        self.vote_box = QWidget()
+        # The vote row scrolls sideways when its buttons don't fit (8 lanes on a small
+        # screen), rather than widening the window past the screen.
+        self.vote_box = QScrollArea()
         self.vote_box.setObjectName("vote")
-        self.vote_layout = QHBoxLayout(self.vote_box)
+        self.vote_box.setWidgetResizable(True)
+        self.vote_box.setFrameShape(QFrame.Shape.NoFrame)
+        self.vote_box.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        vote_row = QWidget()
+        self.vote_layout = QHBoxLayout(vote_row)
         self.vote_layout.setContentsMargins(0, 0, 0, 0)
+        self.vote_box.setWidget(vote_row)
         self.guess = QComboBox()
         self.vote_box.hide()
 
@@ -653,10 +666,10 @@ class MainWindow(QMainWindow):
                 item.widget().deleteLater()  # type: ignore[union-attr]
         masked = self.session.blind and turn.vote is None
         order = turn.shown_order if masked and turn.shown_order else [lane.id for lane in self.session.lanes]
-        names = {lane.id: lane.display for lane in self.session.lanes}
+        names = {lane.id: lane.display for lane in (*self.session.lanes, *self.session.retired)}
         self.vote_layout.addWidget(QLabel("Which answer is best?"))
         choices = [
-            (lane_id, f"Model {chr(ord('A') + i)}" if masked else names[lane_id])
+            (lane_id, f"Model {chr(ord('A') + i)}" if masked else names.get(lane_id, "?"))
             for i, lane_id in enumerate(order)
         ]
         for choice, text in [*choices, ("tie", "Tie"), ("all_bad", "All bad")]:
@@ -673,6 +686,9 @@ class MainWindow(QMainWindow):
                 self.guess.addItem(f"Model {chr(ord('A') + i)}", lane_id)
             self.vote_layout.addWidget(self.guess)
         self.vote_layout.addStretch(1)
+        row = self.vote_box.widget()
+        bar = self.vote_box.horizontalScrollBar().sizeHint().height()
+        self.vote_box.setFixedHeight((row.sizeHint().height() if row is not None else 30) + bar)
         self.vote_box.show()
 
     def vote(self, choice: str) -> None:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.model import LaneParams, Status
@@ -191,3 +192,19 @@ def test_window_flags_are_checked_on_the_command_line(capsys: pytest.CaptureFixt
     assert cli.main(["-m", "nosuch:model", "hi"]) == 2
     assert "unknown provider 'nosuch'" in capsys.readouterr().err
     assert cli.main(["-m", "demo"]) == 2  # not PROVIDER:MODEL
+
+
+def test_the_window_never_grows_wider_than_a_1280_screen(window: MainWindow, qtbot: QtBot) -> None:
+    window.resize(1280, 800)
+    lanes = add_lanes(window, *[f"chat:demo-fast@tps=0,x={i}" for i in range(8)])
+    for i, lane in enumerate(lanes):
+        lane.label = f"A rather long lane label number {i}"
+    window.prompt.setPlainText("A long prompt " * 200)
+    window.update_estimates()
+    text = window.estimate.text()
+    assert window.estimate.fontMetrics().horizontalAdvance(text) > 1280  # wider than the screen
+    window._show_vote_box(window.session.new_turn("x"))  # eight vote buttons, tie, all bad
+    QApplication.sendPostedEvents()  # the layout requests those changes posted
+    QApplication.processEvents()
+    assert window.minimumSizeHint().width() <= 1280
+    assert window.width() <= 1280
