@@ -582,6 +582,7 @@ class MainWindow(QMainWindow):
         system = self._system_text()
         if not prompt.strip():
             self.estimate.setText("")
+            self.estimate.setToolTip("")
             for widget in self.lane_widgets.values():
                 widget.next_estimate = ""
                 widget.update_status(*self._lane_total(widget.lane.id))
@@ -602,8 +603,10 @@ class MainWindow(QMainWindow):
         if self.session.blind and last is not None and last.vote is None:
             # Masked: names and prices would say who is who.
             self.estimate.setText(f"Next send — up to ≈{most:,} tokens of input per lane")
+            self.estimate.setToolTip(self.estimate.text())
             return
         self.estimate.setText("Next send — " + " · ".join(cheapest))
+        self.estimate.setToolTip(" · ".join(cheapest))  # the label may be cut; the tip is whole
 
     def _history(self, lane: Lane) -> list[Message]:
         if not self.session.turns:
