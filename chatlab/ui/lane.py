@@ -360,11 +360,16 @@ class LaneWidget(QFrame):
             self._finalized = True
             self.stop_button.setEnabled(False)
             self.retry_button.setEnabled(True)
-            if resp.error is not None:
-                self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
-                self.error.show()
+            self._show_error(resp)
             if on_finished is not None:
                 on_finished(self)
+
+    def _show_error(self, resp: Response) -> None:
+        """A failure in red, once; a Stop the user asked for is no error (the status says
+        "stopped")."""
+        if resp.error is not None and resp.status is not Status.CANCELLED:
+            self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
+            self.error.show()
 
     def mark_revealed(self) -> None:
         """Blind mode, a finished turn reopened: the answers are on screen, details are not."""
@@ -380,9 +385,7 @@ class LaneWidget(QFrame):
         self._r_i = len(resp.reasoning_parts)
         self._t_i = len(resp.text_parts)
         self._answer_revealed = True
-        if resp.error is not None:
-            self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
-            self.error.show()
+        self._show_error(resp)
         self.render_final()
         self.update_status()
 
@@ -394,7 +397,9 @@ class LaneWidget(QFrame):
         self.rating_box.show()
         self.show_rating(resp.rating)
         note = ""
-        if resp.error is not None:
+        if resp.status is Status.CANCELLED:
+            note = "[stopped]"
+        elif resp.error is not None:
             note = f"[{fmt.state(resp)} — {resp.error.kind.value}] {resp.error.message}"
         if resp.refusal:
             note = (note + " " if note else "") + "[the provider flagged this answer as a refusal]"

@@ -84,6 +84,8 @@ def test_stop_one_lane(window: MainWindow, qtbot: QtBot) -> None:
     turn = window.session.turns[-1]
     assert turn.responses[lanes[1].id].status is Status.CANCELLED
     assert victim.status.text().startswith("stopped") and victim.answer.toPlainText().count("Rain") == 1
+    assert not victim.error.isVisibleTo(window)  # a Stop the user asked for is not shown as an error
+    assert "[stopped]" in victim.answer.toPlainText() and "cancelled" not in victim.answer.toPlainText()
     for lane in (lanes[0], lanes[2]):
         assert turn.responses[lane.id].status is Status.OK
 
