@@ -251,6 +251,13 @@ class Response:
         return "".join(self.text_parts)
 
     @property
+    def failed(self) -> bool:
+        """Finished with nothing to judge: refused or broken off before any answer text."""
+        return self.status is Status.ERROR or (
+            self.status.finished and self.status is not Status.OK and not self.text
+        )
+
+    @property
     def hidden_reasoning(self) -> bool:
         """The provider reasoned but returned no reasoning text (count only)."""
         return self.usage.reasoning_tokens > 0 and self.reasoning_chars == 0 and not self.usage.estimated

@@ -319,7 +319,7 @@ class LaneWidget(QFrame):
         self.answer.load_transcript(turns)
         self._finalized = True
         if self.response is not None:
-            self.rating_box.show()
+            self.rating_box.setVisible(not self.response.failed)
             self.show_rating(self.response.rating)
         self._set_idle()
 
@@ -394,7 +394,7 @@ class LaneWidget(QFrame):
         resp = self.response
         if resp is None:
             return
-        self.rating_box.show()
+        self.rating_box.setVisible(not resp.failed)  # nothing to score
         self.show_rating(resp.rating)
         note = ""
         if resp.status is Status.CANCELLED:

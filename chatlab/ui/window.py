@@ -674,7 +674,11 @@ class MainWindow(QMainWindow):
         choices = [
             (lane_id, f"Model {chr(ord('A') + i)}" if masked else names.get(lane_id, "?"))
             for i, lane_id in enumerate(order)
+            if lane_id in turn.responses and not turn.responses[lane_id].failed  # nothing to vote for
         ]
+        if not choices:  # every lane failed: there is no answer to judge
+            self.vote_box.hide()
+            return
         for choice, text in [*choices, ("tie", "Tie"), ("all_bad", "All bad")]:
             button = QPushButton(text)
             button.setObjectName(f"vote-{choice}")

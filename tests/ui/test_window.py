@@ -210,3 +210,20 @@ def test_the_window_never_grows_wider_than_a_1280_screen(window: MainWindow, qtb
     QApplication.processEvents()
     assert window.minimumSizeHint().width() <= 1280
     assert window.width() <= 1280
+
+
+def test_a_failed_lane_gets_no_vote_and_no_score(window: MainWindow, qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    bad, good = add_lanes(window, "chat:demo-fast@fault=401", "claude:demo-fast@tps=0")
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    names = [b.text() for b in window.vote_box.findChildren(QPushButton)]
+    assert names == [good.display, "Tie", "All bad"]
+    assert not window.lane_widgets[bad.id].rating_box.isVisibleTo(window)
+    assert window.lane_widgets[good.id].rating_box.isVisibleTo(window)
+    window.remove_lane(good.id)
+    add_lanes(window, "responses:demo-fast@fault=500")
+    window.prompt.setPlainText("again")
+    wait_turn(qtbot, window)  # every lane fails: nothing to judge, no vote row
+    assert not window.vote_box.isVisibleTo(window)
