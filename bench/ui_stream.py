@@ -116,15 +116,8 @@ class Probe:
         self.arrivals[lane_id] = keep
 
 
-class SyntheticAdapter:
-    """Streams a lane's reasoning then answer at ``rate`` chunks/s, in 4 ms bursts."""
-
-    def __init__(self, rate: float, reasoning_kb: int, answer_kb: int, prefill_kb: int, probe: Probe) -> None:
-        self.rate = rate
-        self.reasoning_kb = reasoning_kb
-        self.answer_kb = answer_kb
-        self.prefill_kb = prefill_kb
-        self.probe = probe
+class _LocalAdapter:
+    """What an in-process adapter needs besides ``stream``: nothing to warm, list or close."""
 
     def warm_up(self) -> None:
         pass
@@ -134,6 +127,17 @@ class SyntheticAdapter:
 
     async def list_models(self) -> list[str]:
         return []
+
+
+class SyntheticAdapter(_LocalAdapter):
+    """Streams a lane's reasoning then answer at ``rate`` chunks/s, in 4 ms bursts."""
+
+    def __init__(self, rate: float, reasoning_kb: int, answer_kb: int, prefill_kb: int, probe: Probe) -> None:
+        self.rate = rate
+        self.reasoning_kb = reasoning_kb
+        self.answer_kb = answer_kb
+        self.prefill_kb = prefill_kb
+        self.probe = probe
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         lane_id = request.model  # the bench names each lane's model after its id
@@ -286,7 +290,7 @@ def long_line(size: int, rng: random.Random, spaces: bool) -> str:
     return " ".join(words)[:size]
 
 
-class LongLineAdapter:
+class LongLineAdapter(_LocalAdapter):
     """Streams one long line (answer or reasoning) at ``rate`` chars/s in 4 ms bursts."""
 
     def __init__(self, line: str, rate: float, pane: str) -> None:
@@ -294,15 +298,6 @@ class LongLineAdapter:
         self.rate = rate
         self.pane = pane
         self.cancelled_at: float | None = None
-
-    def warm_up(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-    async def list_models(self) -> list[str]:
-        return []
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         rng = random.Random(len(self.line))
