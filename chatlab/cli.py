@@ -222,6 +222,10 @@ async def _ask(
         raise SaveFailed(saver.problem)
 
 
+def _cannot_save(store: Store, exc: BaseException) -> str:
+    return f"could not save the session: {reason_words(error_reason(exc, store.path))}"
+
+
 class SaveFailed(Exception):
     """The answers are in memory but could not all be written to the database."""
 
@@ -293,7 +297,7 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             except (sqlite3.Error, OSError) as exc:
                 if error_reason(exc, store.path) == "read-only":
                     raise UsageError(f"{store.path} is read-only; nothing was sent") from None
-                save_problem = f"could not save the session: {reason_words(error_reason(exc, store.path))}"
+                save_problem = _cannot_save(store, exc)
         progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
         try:
             asyncio.run(_ask(runner, session, progress, args, store))
@@ -308,7 +312,7 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
                 store.save_session(session)
                 save_problem = None
             except (sqlite3.Error, OSError) as exc:
-                save_problem = f"could not save the session: {reason_words(error_reason(exc, store.path))}"
+                save_problem = _cannot_save(store, exc)
     finally:
         if server is not None:
             server.stop_thread()

@@ -126,22 +126,15 @@ def test_lone_surrogate_is_replaced_and_every_lane_is_saved(
 
 
 def test_a_failing_listener_fails_only_its_lane(runner: Runner) -> None:
-    session = Session(lanes=[Lane("chat", "demo-fast@tps=0"), Lane("claude", "demo-fast@tps=0")])
-    turn = session.new_turn("hi")
-    bad_id = session.lanes[0].id
+    lanes = [Lane("chat", "demo-fast@tps=0"), Lane("claude", "demo-fast@tps=0")]
+    bad_id = lanes[0].id
 
     def listener(lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
         if lane.id == bad_id and resp.text_chars > 5:
             raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
 
-    async def go() -> None:
-        try:
-            await runner.turn(session, turn, listeners=[listener]).run()
-        finally:
-            await runner.aclose()
-
-    asyncio.run(go())
-    bad, good = turn.responses[bad_id], turn.responses[session.lanes[1].id]
+    _, turn = run_turn(runner, lanes, listeners=[listener])
+    bad, good = turn.responses[bad_id], turn.responses[lanes[1].id]
     assert bad.status is Status.ERROR and bad.error is not None and "UnicodeEncodeError" in bad.error.message
     assert bad.text and ANSWER.startswith(bad.text)  # the partial text is kept
     assert good.status is Status.OK and good.text == ANSWER
@@ -602,16 +595,7 @@ def test_transient_failures_before_the_first_token_are_retried(
         if resp.retry is not None:
             states.append(fmt_.state(resp))
 
-    session = Session(lanes=[lane])
-    turn = session.new_turn("hi")
-
-    async def go() -> None:
-        try:
-            await retrying.turn(session, turn, listeners=[watch]).run()
-        finally:
-            await retrying.aclose()
-
-    asyncio.run(go())
+    session, turn = run_turn(retrying, [lane], listeners=[watch])
     r = turn.responses[lane.id]
     assert r.status is Status.OK and r.text == ANSWER
     assert [a["status_code"] for a in r.retries] == [int(fault)] * 2

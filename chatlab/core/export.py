@@ -90,11 +90,6 @@ class DocumentError(ValueError):
 MAX_DEPTH = 64  # far deeper than any session document; a deeper one is refused, not recursed
 
 
-def schema() -> dict[str, Any]:
-    """The session document's JSON Schema (``resources/session.schema.json``)."""
-    return dict(_schema())
-
-
 @cache
 def _schema() -> dict[str, Any]:
     from chatlab.core.pricing import resources_dir
@@ -157,10 +152,7 @@ def _schema_message(error: Any) -> tuple[str, str]:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"a {len(str(abs(value)))}-digit integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"
+    return safety.show(value, 60)
 
 
 def _check_values(doc: Any) -> None:

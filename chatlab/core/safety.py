@@ -49,38 +49,34 @@ def count_problem(value: Any) -> str | None:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         else:
-            return f"{_show(value)} is not a whole number"
+            return f"{show(value)} is not a whole number"
     if value < 0:
-        return f"{_show(value)} is negative"
+        return f"{show(value)} is negative"
     if value > MAX_COUNT:
-        return f"{_show(value)} is out of range"
+        return f"{show(value)} is out of range"
     return None
 
 
 def cost_problem(value: Any) -> str | None:
     """Why ``value`` is not a cost in USD (finite, from 0 to 1e9), or None if it is."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{_show(value)} is not a number"
+        return f"{show(value)} is not a number"
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{_show(value)} is not finite"
+        return f"{show(value)} is not finite"
     if value < 0:
-        return f"{_show(value)} is negative"
+        return f"{show(value)} is negative"
     if value > MAX_COST_USD:
-        return f"{_show(value)} is out of range"
+        return f"{show(value)} is out of range"
     return None
 
 
-def show(value: Any) -> str:
+def show(value: Any, width: int = 40) -> str:
     """A short, safe rendering of an untrusted value for a message."""
-    return _show(value)
-
-
-def _show(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
         digits = len(str(abs(value)))  # str() of a 10**400 would be 400 digits
         return f"{'-' if value < 0 else ''}a {digits}-digit integer"
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
+    return text if len(text) <= width else text[: width - 3] + "…"
 
 
 def usage_note(problem: str) -> str:

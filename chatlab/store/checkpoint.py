@@ -23,7 +23,7 @@ import sqlite3
 from chatlab.core.events import Done, StreamError, StreamEvent
 from chatlab.core.model import Lane, Response, Session, Turn
 from chatlab.core.orchestrator import Listener
-from chatlab.store.db import Store, error_reason
+from chatlab.store.db import CHECKPOINT_BUSY_S, Store, error_reason
 
 CHECKPOINT_INTERVAL_S = 1.0
 FINAL_BUSY_S = 30.0  # the last flush of a run waits as long as a normal write
@@ -58,16 +58,13 @@ class Checkpointer:
     def pending(self) -> int:
         return len(self._dirty)
 
-    def flush(self, busy_s: float | None = None) -> bool:
+    def flush(self, busy_s: float = CHECKPOINT_BUSY_S) -> bool:
         """Write what is pending; True when everything is on disk. Never raises."""
         if not self._dirty:
             return True
         items, self._dirty = self._dirty, {}
         try:
-            if busy_s is None:
-                self.store.checkpoint(self.session, items.values())
-            else:
-                self.store.checkpoint(self.session, items.values(), busy_s=busy_s)
+            self.store.checkpoint(self.session, items.values(), busy_s=busy_s)
         except (sqlite3.Error, OSError) as exc:
             reason = error_reason(exc, self.store.path)
             if reason in ("busy", "disk full", "read-only", "unavailable"):
