@@ -17,7 +17,16 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chatlab.core.config import Config, ConfigError, load_config, parse_config, save_config
+from chatlab.core import safety
+from chatlab.core.config import (
+    Config,
+    ConfigError,
+    ProviderConfig,
+    load_config,
+    parse_config,
+    paths,
+    save_config,
+)
 from chatlab.core.keys import KeyStore
 from chatlab.core.model import Lane, LaneParams
 from chatlab.core.orchestrator import Runner
@@ -29,15 +38,16 @@ if TYPE_CHECKING:
     from chatlab.ui.window import MainWindow
 
 DEMO_BANNER = (
-    "Demo mode — no API key is configured, so these lanes are scripted models on chatlab's built-in "
-    "server: a reasoner (long visible reasoning), a fast plain model, and a model whose reasoning is "
-    "hidden. Can you tell which answer came from the reasoner? Add real providers in Settings."
+    "Demo mode: no API key yet, so three scripted models on chatlab's built-in server answer. Two of "
+    "them reason before answering (one shows its reasoning, one keeps it hidden); one does not. Blind "
+    "mode is on: read the three haikus, tick the ones you think reasoned, vote for the best, and see "
+    "the reveal. Add real providers in Settings."
 )
 
 DEMO_LANES = [
-    ("demo-reasoner", "Demo · A"),
-    ("demo-fast", "Demo · B"),
-    ("demo-hidden", "Demo · C"),
+    ("demo-reasoner", "Visible reasoner"),
+    ("demo-fast", "No reasoning"),
+    ("demo-hidden", "Hidden reasoner"),
 ]
 
 
@@ -68,12 +78,13 @@ def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool =
     mode and prompt; then send (the demo's prompt is kept only once the user acts)."""
     specs = [spec.partition(":") for spec in args.model]
     lanes = [Lane(provider, model) for provider, _, model in specs]
-    if demo and not lanes:
+    demo_lanes = demo and not lanes
+    if demo_lanes:
         lanes = [Lane("demo", model, LaneParams(), label) for model, label in DEMO_LANES]
     for lane in lanes:
         window.add_lane(lane)
-    if args.blind:
-        window.blind_check.setChecked(True)
+    if args.blind or demo_lanes:  # the demo *is* the blind experiment
+        window.lab.set_blind(True)
     window.prompt.setPlainText(args.prompt or (HAIKU_PROMPT if demo and not args.model else ""))
     if not send:
         return
@@ -84,7 +95,7 @@ def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool =
 
 
 async def run_window(argv: Sequence[str]) -> int:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QMessageBox
 
     from chatlab.providers import make_adapter
@@ -111,27 +122,44 @@ async def run_window(argv: Sequence[str]) -> int:
     def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
         def list_models(provider: str) -> asyncio.Future[list[str]] | None:
             try:
-                adapter = window.runner.adapter(provider)
+                adapter = window.lab.runner.adapter(provider)
             except Exception:
                 return None
             return asyncio.ensure_future(adapter.list_models())
 
-        dialog = LaneDialog(window.runner.config, lane, list_models, window)
+        dialog = LaneDialog(window.lab.runner.config, lane, list_models, window)
         return dialog.result_lane if dialog.exec() else None
 
     closing: set[asyncio.Future[None]] = set()
 
-    saved = [config]  # the config as the user wrote it (the demo endpoint is filled in at run time)
+    async def test_connection(provider: ProviderConfig) -> str:
+        """List the provider's models with the settings as they are in the dialog."""
+        if provider.name == "demo" and not provider.base_url:
+            provider = dataclasses.replace(provider, base_url=server.openai_base_url)
+        key = keys.resolve(provider)[0] if provider.needs_key else None
+        if provider.needs_key and not key:
+            raise ValueError(f"no API key for {provider.name}: set one first")
+        if key:
+            safety.register_secret(key)  # whatever the provider says back, the key is not shown
+        adapter = make_adapter(provider, key)
+        try:
+            models = await adapter.list_models()
+        finally:
+            await adapter.aclose()
+        return f"OK — {len(models)} model{'s' if len(models) != 1 else ''}"
 
     def open_settings(window: MainWindow) -> None:
-        dialog = SettingsDialog(saved[0], keys, window)
+        try:
+            current = load_config()  # as the user wrote it (presets may have been saved since)
+        except ConfigError:
+            current = config
+        dialog = SettingsDialog(current, keys, window, test_connection=test_connection)
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
-            saved[0] = dialog.result_config
-            window.rater = dialog.result_config.rater or ""
+            window.lab.rater = dialog.result_config.rater or ""
             if not window.busy:
-                old = window.runner
-                window.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)
+                old = window.lab.runner
+                window.lab.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)
                 closing.add(asyncio.ensure_future(old.aclose()))
 
     window = MainWindow(
@@ -141,6 +169,7 @@ async def run_window(argv: Sequence[str]) -> int:
         demo_banner=DEMO_BANNER if demo else "",
         open_settings=open_settings,
         edit_lane=edit_lane,
+        settings=QSettings(str(paths().config_dir / "window.ini"), QSettings.Format.IniFormat),
     )
     window.show()
     if os.environ.get("CHATLAB_STARTUP_PROBE"):
@@ -174,12 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from chatlab.core import logs
+    from chatlab.ui import theme
     from chatlab.ui.loop import QtLoop
 
     logs.setup()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("chatlab")
+    theme.apply(app)
     app.setQuitOnLastWindowClosed(False)
     argv = sys.argv[1:] if argv is None else argv
     return asyncio.run(run_window(argv), loop_factory=lambda: QtLoop(app))

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import getpass
 import json
 import os
@@ -33,6 +34,7 @@ from chatlab.core.config import Config, ConfigError, load_config, paths
 from chatlab.core.export import DocumentError, document, export_sessions, parse_document
 from chatlab.core.figures import Figures
 from chatlab.core.keys import KeyStore, NoKeychain
+from chatlab.core.lab import Lab
 from chatlab.core.model import EFFORTS, Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner
 from chatlab.core.safety import display_url, terminal_text
@@ -189,45 +191,37 @@ class Progress:
             await asyncio.sleep(0.1)
 
 
-async def _ask(
-    runner: Runner, session: Session, progress_stream: IO[str] | None, args: Any, store: Store | None
-) -> None:
-    turn = session.turns[-1]
-    saver = Checkpointer(store, session) if store else None
-    run = runner.turn(
-        session,
-        turn,
-        idle_timeout_s=args.idle_timeout or None,
-        timeout_s=args.timeout,
-        listener=saver.listener(turn) if saver else None,
-    )
-    progress = Progress(progress_stream, session, turn.responses) if progress_stream else None
-    tasks = [
-        asyncio.create_task(t)
-        for t in (progress.run() if progress else None, saver.run() if saver else None)
-        if t
-    ]
+async def _ask(lab: Lab, prompt: str, progress_stream: IO[str] | None, store: Store | None) -> str | None:
+    """Send ``prompt`` through the lab (saved before any token, checkpointed while it
+    streams) and draw the live lines until every lane has finished; returns why the
+    answers could not all be saved, if they could not."""
+    turn = lab.prepare(prompt)
+    problem = None
+    if store is not None and lab.save_error is not None:
+        if error_reason(lab.save_error, store.path) == "read-only":
+            raise UsageError(f"{store.path} is read-only; nothing was sent")
+        problem = _cannot_save(store, lab.save_error)  # ask anyway; say so at the end
+    lab.start(turn)
+    progress = Progress(progress_stream, lab.session, turn.responses) if progress_stream else None
+    task = asyncio.create_task(progress.run()) if progress else None
     try:
-        await run.run()
+        await lab.wait()
     finally:
-        for task in tasks:
+        if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if progress:
             with contextlib.suppress(Exception):
                 progress.draw()
-        await runner.aclose()
-    if saver is not None and saver.problem:
-        raise SaveFailed(saver.problem)
+        await lab.runner.aclose()
+    if lab.saver is not None and lab.saver.problem:
+        problem = lab.saver.problem
+    return problem
 
 
 def _cannot_save(store: Store, exc: BaseException) -> str:
     return f"could not save the session: {reason_words(error_reason(exc, store.path))}"
-
-
-class SaveFailed(Exception):
-    """The answers are in memory but could not all be written to the database."""
 
 
 def _print_text(session: Session, out: IO[str]) -> None:
@@ -289,24 +283,21 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         runner = Runner(config, KeyStore(), make_adapter)
         for lane in lanes:
             runner.check_lane(lane)
-        session = Session(lanes=lanes)
-        session.new_turn(prompt)
-        if store is not None:
-            try:
-                store.save_session(session)  # the session and turn exist on disk before any token
-            except (sqlite3.Error, OSError) as exc:
-                if error_reason(exc, store.path) == "read-only":
-                    raise UsageError(f"{store.path} is read-only; nothing was sent") from None
-                save_problem = _cannot_save(store, exc)
+        lab = Lab(
+            runner, store=store, saver_factory=functools.partial(Checkpointer, store) if store else None
+        )
+        lab.idle_timeout_s = args.idle_timeout or None
+        lab.timeout_s = args.timeout
+        for lane in lanes:
+            lab.add_lane(lane)
+        session = lab.session
         progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
         try:
-            asyncio.run(_ask(runner, session, progress, args, store))
+            save_problem = asyncio.run(_ask(lab, prompt, progress, store)) or save_problem
         except KeyboardInterrupt:
             for resp in session.turns[-1].responses.values():
                 if not resp.status.finished:
                     resp.status = Status.CANCELLED
-        except SaveFailed as exc:
-            save_problem = str(exc)
         if store is not None:
             try:
                 store.save_session(session)

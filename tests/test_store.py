@@ -217,7 +217,7 @@ def test_ratings_and_votes_persist_and_can_be_edited(runner: Runner, home: Path)
     store.save_session(session)
     store.rate(turn.id, a.id, Rating(score=2, note="meh", rater="ann"))
     store.rate(turn.id, a.id, Rating(score=4, note="better on rereading", rater="ann"))
-    store.vote(turn.id, Vote(choice=a.id, guess_reasoner=b.id, rater="ann"))
+    store.vote(turn.id, Vote(choice=a.id, guessed=[b.id], rater="ann"))
     store.close()
     store = Store(default_path())
     loaded = store.load(session.id)
@@ -260,7 +260,7 @@ def test_export_round_trip_is_identical(
     )
     session.blind = True
     turn.shown_order = [session.lanes[2].id, session.lanes[0].id, session.lanes[1].id]
-    turn.vote = Vote(choice="tie", guess_reasoner=session.lanes[0].id, rater="bo")
+    turn.vote = Vote(choice="tie", guessed=[session.lanes[0].id], rater="bo")
     turn.responses[session.lanes[0].id].rating = Rating(score=5, note="yes", rater="bo")
     store = Store(default_path())
     store.save_session(session)

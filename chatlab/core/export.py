@@ -225,6 +225,11 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
                     raise DocumentError(
                         f"{tp}.vote.guess_reasoner", f"names no lane of this session ({guess!r})"
                     )
+                for g, named in enumerate(vote.get("guessed") or []):
+                    if named not in lane_ids:
+                        raise DocumentError(
+                            f"{tp}.vote.guessed[{g}]", f"names no lane of this session ({_short(named)})"
+                        )
             order = turn.get("shown_order")
             if order is not None and not set(order) <= lane_ids:
                 raise DocumentError(f"{tp}.shown_order", "names a lane that is not in this session")

@@ -22,15 +22,20 @@ _RETRY_REASONS = {
 
 
 def cost(value: float | None, estimated: bool = False) -> str:
+    """Dollars to 2 significant digits below $1 ($0.0023), cents above ($1.25), and
+    "<$0.0001" for anything smaller than a hundredth of a cent (but not nothing)."""
     if value is None:
         return "no price"
     mark = "≈" if estimated else ""
     if value == 0:
         return f"{mark}$0"
-    if value < 0.01:  # two significant figures for small amounts: $0.000022
-        digits = min(8, max(4, -math.floor(math.log10(value)) + 1))
-        return f"{mark}${value:.{digits}f}"
-    return f"{mark}${value:.3f}"
+    if value < 0.0001:
+        return f"{mark}<$0.0001"
+    rounded = float(f"{value:.2g}")
+    if rounded >= 1:
+        return f"{mark}${value:,.2f}"
+    digits = max(2, -math.floor(math.log10(rounded)) + 1)
+    return f"{mark}${rounded:.{digits}f}"
 
 
 def tokens(usage: Usage) -> str:

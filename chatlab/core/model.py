@@ -363,24 +363,29 @@ VOTE_CHOICES = ("tie", "all_bad")  # besides a lane id
 
 @dataclass
 class Vote:
-    """The best lane of a turn (a lane id), or ``tie`` / ``all_bad``."""
+    """The best lane of a turn (a lane id), or ``tie`` / ``all_bad``. In blind mode also
+    the lanes the rater thinks reasoned (``guessed``; None when they made no guess, an
+    empty list when they think none did)."""
 
     choice: str
-    guess_reasoner: str | None = None
+    guessed: list[str] | None = None
     rater: str = ""
     voted_at: str = field(default_factory=utc_now)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "choice": self.choice,
-            "guess_reasoner": self.guess_reasoner,
+            "guessed": None if self.guessed is None else list(self.guessed),
             "rater": self.rater,
             "voted_at": self.voted_at,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vote:
-        return cls(d["choice"], d.get("guess_reasoner"), d.get("rater", ""), d["voted_at"])
+        guessed = d.get("guessed")
+        if guessed is None and d.get("guess_reasoner") is not None:  # files before the multi-guess
+            guessed = [d["guess_reasoner"]]
+        return cls(d["choice"], None if guessed is None else list(guessed), d.get("rater", ""), d["voted_at"])
 
 
 @dataclass

@@ -78,6 +78,10 @@ class Checkpointer:
         self.problem = None
         return True
 
+    def finish(self) -> bool:
+        """The last write of a run: waits for a busy database as long as a normal write."""
+        return self.flush(busy_s=FINAL_BUSY_S)
+
     def _keep(self, items: dict[tuple[str, str], tuple[Turn, Response]]) -> None:
         """Put failed items back (a newer touch of the same response wins; it's the same object)."""
         for key, item in items.items():

@@ -474,10 +474,10 @@ class Store:
 
     def _write_vote(self, con: sqlite3.Connection, turn_id: str, vote: Vote) -> None:
         con.execute(
-            "INSERT INTO votes (turn_id, choice, guess_reasoner, rater, voted_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(turn_id) DO UPDATE SET choice = excluded.choice, guess_reasoner = excluded.guess_reasoner, "
+            "INSERT INTO votes (turn_id, choice, guessed, rater, voted_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(turn_id) DO UPDATE SET choice = excluded.choice, guessed = excluded.guessed, "
             "rater = excluded.rater, voted_at = excluded.voted_at",
-            (turn_id, vote.choice, vote.guess_reasoner, vote.rater, vote.voted_at),
+            (turn_id, vote.choice, _dumps(vote.guessed), vote.rater, vote.voted_at),
         )
 
     def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None:
@@ -566,9 +566,9 @@ class Store:
             )
         }
         votes = {
-            r[0]: {"choice": r[1], "guess_reasoner": r[2], "rater": r[3], "voted_at": r[4]}
+            r[0]: {"choice": r[1], "guessed": _loads(r[2]), "rater": r[3], "voted_at": r[4]}
             for r in self.con.execute(
-                "SELECT v.turn_id, v.choice, v.guess_reasoner, v.rater, v.voted_at FROM votes v "
+                "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at FROM votes v "
                 "JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ?",
                 (session_id,),
             )

@@ -110,6 +110,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE lanes ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6 -> 7: a blind guess names every lane the rater thinks reasoned (a JSON list; NULL
+    # = no guess). Older single guesses are carried over as one-lane lists.
+    """
+    ALTER TABLE votes ADD COLUMN guessed TEXT;
+    UPDATE votes SET guessed = json_array(guess_reasoner) WHERE guess_reasoner IS NOT NULL;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,9 +1,12 @@
-"""One lane: a model's header, its reasoning pane, its answer pane and its live counters.
+"""One lane as a card: header and parameter chips, reasoning, answer, status badges.
 
-The widget is a view over the lane's :class:`Response` objects. ``flush()`` is called by
-the window's frame timer, never per token: it appends only the parts that arrived since
-the last flush (the response's part lists only grow), refreshes the status line, and
-when the response has finished asks the window to render the final Markdown once.
+The card is a view over the lab's responses for its lane. ``flush()`` is called by the
+window's frame timer, never per token: it appends only the parts that arrived since the
+last flush (the response's part lists only grow), refreshes the badges, and when the
+response has finished hands itself to the window for one final Markdown render. The
+reasoning pane stays hidden until reasoning arrives, then takes a third of the card and
+folds away when the answer starts. While a blind turn is masked the card shows only
+its letter: no names, chips, figures, reasoning, or buttons whose state would tell.
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QToolButton,
@@ -28,23 +30,44 @@ from PySide6.QtWidgets import (
 
 from chatlab.core import format as fmt
 from chatlab.core.figures import Figures
+from chatlab.core.lab import Lab
 from chatlab.core.model import Lane, Rating, Response, Session, Status, Turn
 from chatlab.core.orchestrator import live_usage
+from chatlab.ui.badges import StatusBadges, badge_texts
+from chatlab.ui.flow import FlowLayout
+from chatlab.ui.icons import icon
 from chatlab.ui.text import AnswerView, ReasoningView
 
-MIN_LANE_WIDTH = 340
+MIN_LANE_WIDTH = 300
 
 
-def reasoning_tint(palette: QPalette) -> QColor:
-    """A tinted background for reasoning that works in light and dark themes."""
-    base = palette.color(QPalette.ColorRole.Base)
-    tint = QColor(120, 110, 200)
-    mix = 0.12 if base.lightness() > 128 else 0.22
-    return QColor(
-        int(base.red() * (1 - mix) + tint.red() * mix),
-        int(base.green() * (1 - mix) + tint.green() * mix),
-        int(base.blue() * (1 - mix) + tint.blue() * mix),
-    )
+def chips(lane: Lane) -> list[str]:
+    """The lane's parameters as short chips ("temp 0.7", "effort high", "thinking 4,096")."""
+    p = lane.params
+    out = []
+    if p.reasoning_effort:
+        out.append(f"effort {p.reasoning_effort}")
+    if p.thinking_budget is not None:
+        out.append(f"thinking {p.thinking_budget:,}" if p.thinking_budget else "thinking off")
+    if p.temperature is not None:
+        out.append(f"temp {p.temperature:g}")
+    if p.max_output_tokens is not None:
+        out.append(f"max {p.max_output_tokens:,}")
+    if p.system:
+        out.append("system prompt")
+    return out
+
+
+def _tool(name: str, tip: str, slot: Callable[[], None], text: str = "") -> QToolButton:
+    b = QToolButton()
+    b.setIcon(icon(name))
+    b.setToolTip(tip)
+    b.setAccessibleName(tip)
+    if text:
+        b.setText(text)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    b.clicked.connect(slot)
+    return b
 
 
 class LaneWidget(QFrame):
@@ -55,105 +78,28 @@ class LaneWidget(QFrame):
     editRequested = Signal(str)
     rated = Signal(str, object)  # lane id, Rating
 
-    def __init__(self, lane: Lane, index: int, parent: QWidget | None = None) -> None:
+    def __init__(self, lab: Lab, lane: Lane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.lab = lab
         self.lane = lane
         self.blind_letter: str | None = None  # "A", "B"… while masked in blind mode
-        self.setObjectName(f"lane-{index}")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("card", True)
         self.setMinimumWidth(MIN_LANE_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        font = self.title.font()
-        font.setBold(True)
-        self.title.setFont(font)
-        self.spec = QLabel()
-        self.spec.setTextFormat(Qt.TextFormat.PlainText)
-        self.spec.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.params_button = self._tool(
-            "⚙", "Lane model and parameters…", lambda: self.editRequested.emit(lane.id)
-        )
-        self.left_button = self._tool("◀", "Move left", lambda: self.moveRequested.emit(lane.id, -1))
-        self.right_button = self._tool("▶", "Move right", lambda: self.moveRequested.emit(lane.id, 1))
-        self.remove_button = self._tool("✕", "Remove lane", lambda: self.removeRequested.emit(lane.id))
-        header = QHBoxLayout()
-        header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.title)
-        header.addWidget(self.spec, 1)
-        for tool in (self.params_button, self.left_button, self.right_button, self.remove_button):
-            header.addWidget(tool)
-
-        self.reasoning_toggle = QToolButton()
-        self.reasoning_toggle.setCheckable(True)
-        self.reasoning_toggle.setChecked(True)
-        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.reasoning_toggle.setAutoRaise(True)
-        self.reasoning_toggle.toggled.connect(self._set_reasoning_visible)
-        self.reasoning_toggle.clicked.connect(self._user_toggle)
-        self.reasoning = ReasoningView()
-        self.reasoning.setObjectName("reasoning")
-        pal = self.reasoning.palette()
-        pal.setColor(QPalette.ColorRole.Base, reasoning_tint(pal))
-        self.reasoning.setPalette(pal)
-        self.reasoning.setPlaceholderText("Reasoning appears here when the model shows it.")
-        self.answer = AnswerView()
-        self.answer.setObjectName("answer")
-        self.panes = QSplitter(Qt.Orientation.Vertical)
-        self.panes.addWidget(self.reasoning)
-        self.panes.addWidget(self.answer)
-        self.panes.setStretchFactor(0, 1)
-        self.panes.setStretchFactor(1, 2)
-        self.panes.setChildrenCollapsible(False)
-
-        self.status = QLabel("ready")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
-        self.status.setObjectName("status")
-        self.error = QLabel()
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
-        self.error.hide()
-
-        self.score = QComboBox()
-        self.score.addItems(["score", "1", "2", "3", "4", "5"])
-        self.score.setToolTip("Your score for this answer (1 = poor, 5 = excellent)")
-        self.note = QLineEdit()
-        self.note.setPlaceholderText("note")
-        self.score.activated.connect(lambda _i: self._rated())
-        self.note.editingFinished.connect(self._rated)
-        rating_row = QHBoxLayout()
-        rating_row.addWidget(self.score)
-        rating_row.addWidget(self.note, 1)
-        self.rating_box = QWidget()
-        self.rating_box.setLayout(rating_row)
-        rating_row.setContentsMargins(0, 0, 0, 0)
-        self.rating_box.hide()
-
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(lambda: self.stopRequested.emit(lane.id))
-        self.retry_button = QPushButton("Retry")
-        self.retry_button.clicked.connect(lambda: self.retryRequested.emit(lane.id))
-        self.copy_answer = QPushButton("Copy answer")
-        self.copy_answer.clicked.connect(lambda: self._copy(self._current_text()))
-        self.copy_reasoning = QPushButton("Copy reasoning")
-        self.copy_reasoning.clicked.connect(lambda: self._copy(self._current_reasoning()))
-        buttons = QHBoxLayout()
-        for b in (self.stop_button, self.retry_button, self.copy_answer, self.copy_reasoning):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-
+        self._init_header()
+        self._init_panes()
+        self._init_footer()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(header)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+        layout.addLayout(self.header)
+        layout.addWidget(self.chip_row)
         layout.addWidget(self.reasoning_toggle)
         layout.addWidget(self.panes, 1)
-        layout.addWidget(self.error)
+        layout.addWidget(self.error_box)
         layout.addWidget(self.status)
         layout.addWidget(self.rating_box)
-        layout.addLayout(buttons)
+        layout.addLayout(self.buttons)
 
         self.response: Response | None = None
         self._revisions = 0  # resp.revisions when the panes were last rebuilt
@@ -164,49 +110,144 @@ class LaneWidget(QFrame):
         self._finalized = True
         self._user_toggled = False
         self._answer_revealed = False
-        self.update_header(index)
+        self.update_header(0)
         self._set_idle()
 
-    def _tool(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
-        b = QToolButton()
-        b.setText(text)
-        b.setToolTip(tip)
-        b.setAutoRaise(True)
-        b.clicked.connect(slot)
-        return b
+    def _init_header(self) -> None:
+        lane = self.lane
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.spec = QLabel()
+        self.spec.setProperty("role", "muted")
+        self.spec.setTextFormat(Qt.TextFormat.PlainText)
+        self.spec.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.params_button = _tool("edit", "Model and parameters…", lambda: self.editRequested.emit(lane.id))
+        self.left_button = _tool("left", "Move left", lambda: self.moveRequested.emit(lane.id, -1))
+        self.right_button = _tool("right", "Move right", lambda: self.moveRequested.emit(lane.id, 1))
+        self.remove_button = _tool("remove", "Remove lane", lambda: self.removeRequested.emit(lane.id))
+        self.header = QHBoxLayout()
+        self.header.setSpacing(6)
+        self.header.addWidget(self.title)
+        self.header.addWidget(self.spec, 1)
+        for tool in (self.params_button, self.left_button, self.right_button, self.remove_button):
+            self.header.addWidget(tool)
+        self.chip_row = QWidget()
+        self._chips = FlowLayout(self.chip_row)
 
-    # -- header and layout -------------------------------------------------------------
+    def _init_panes(self) -> None:
+        self.reasoning_toggle = QToolButton()
+        self.reasoning_toggle.setCheckable(True)
+        self.reasoning_toggle.setChecked(True)
+        self.reasoning_toggle.setIcon(icon("reasoning"))
+        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reasoning_toggle.setToolTip("Show or hide this lane's reasoning (Ctrl+Shift+R)")
+        self.reasoning_toggle.toggled.connect(self._set_reasoning_visible)
+        self.reasoning_toggle.clicked.connect(self._user_toggle)
+        self.reasoning = ReasoningView()
+        self.reasoning.setObjectName("reasoning")
+        self.answer = AnswerView()
+        self.answer.setObjectName("answer")
+        self.panes = QSplitter(Qt.Orientation.Vertical)
+        self.panes.addWidget(self.reasoning)
+        self.panes.addWidget(self.answer)
+        self.panes.setStretchFactor(0, 1)
+        self.panes.setStretchFactor(1, 2)
+        self.panes.setChildrenCollapsible(False)
+
+    def _init_footer(self) -> None:
+        lane_id = self.lane.id
+        self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_retry = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
+        self.error_box = QFrame()
+        self.error_box.setProperty("role", "error")
+        row = QHBoxLayout(self.error_box)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.error, 1)
+        row.addWidget(self.error_retry, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_box.hide()
+        self.status = StatusBadges()
+        self.status.setObjectName("status")
+
+        self.score = QComboBox()
+        self.score.addItems(["score", "1", "2", "3", "4", "5"])
+        self.score.setToolTip("Your score for this answer (1 = poor, 5 = excellent)")
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note")
+        self.score.activated.connect(lambda _i: self._rated())
+        self.note.editingFinished.connect(self._rated)
+        self.rating_box = QWidget()
+        rating_row = QHBoxLayout(self.rating_box)
+        rating_row.setContentsMargins(0, 0, 0, 0)
+        rating_row.addWidget(self.score)
+        rating_row.addWidget(self.note, 1)
+        self.rating_box.hide()
+
+        self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane_id), "Stop")
+        self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
+        self.copy_answer = _tool(
+            "copy", "Copy the answer (Ctrl+Shift+C)", lambda: self._copy(self._current_text()), "Copy"
+        )
+        self.copy_reasoning = _tool(
+            "copy", "Copy the reasoning", lambda: self._copy(self._current_reasoning()), "Reasoning"
+        )
+        self.buttons = QHBoxLayout()
+        self.buttons.setSpacing(2)
+        for b in (self.stop_button, self.retry_button, self.copy_answer, self.copy_reasoning):
+            self.buttons.addWidget(b)
+        self.buttons.addStretch(1)
+
+    def _retry(self) -> None:
+        self.retryRequested.emit(self.lane.id)
+
+    # -- header ------------------------------------------------------------------------
 
     def update_header(self, index: int, count: int | None = None) -> None:
         if self.blind_letter is not None:
-            # Masked: the letter and its shown position only (Ctrl+N follows what is shown).
-            shown = ord(self.blind_letter) - ord("A")
+            # Masked: the letter only; nothing else here may tell which model this is.
             self.title.setText(f"Model {self.blind_letter}")
             self.spec.setText("")
-            self.setToolTip(f"Model {self.blind_letter} — Ctrl+{shown + 1} focuses this lane")
+            self.setToolTip("")
+            self.setAccessibleName(f"Model {self.blind_letter}")
+            self._set_chips([])
             return
         self.title.setText(self.lane.label or f"Lane {index + 1}")
         self.spec.setText(self.lane.spec)
-        self.setToolTip(
-            f"{self.lane.spec} — Ctrl+{index + 1} focuses this lane" if index < 8 else self.lane.spec
-        )
+        self.spec.setToolTip(self.lane.spec)
+        self.setAccessibleName(self.lane.display)
+        self._set_chips(chips(self.lane))
         if count is not None:
             self.left_button.setEnabled(index > 0)
             self.right_button.setEnabled(index < count - 1)
+
+    def _set_chips(self, texts: list[str]) -> None:
+        while self._chips.count():
+            item = self._chips.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()  # type: ignore[union-attr]
+        for text in texts:
+            chip = QLabel(text)
+            chip.setProperty("role", "chip")
+            self._chips.addWidget(chip)
+        self.chip_row.setVisible(bool(texts))
 
     def set_editable(self, editable: bool) -> None:
         for b in (self.params_button, self.left_button, self.right_button, self.remove_button):
             b.setEnabled(editable)
 
-    # -- blind mode ----------------------------------------------------------------------------
+    def set_focused(self, focused: bool) -> None:
+        if self.property("focused") != focused:
+            self.setProperty("focused", focused)
+            self.style().unpolish(self)
+            self.style().polish(self)
+
+    # -- blind mode ----------------------------------------------------------------------
 
     def set_blind(self, letter: str | None) -> None:
-        """Mask (``letter`` = "A", "B"…) or reveal everything that identifies the model.
-
-        Masked: no provider, model, label or parameters; no tokens, cost, timing or speed;
-        no reasoning pane (its presence and length reveal a reasoner). The answer is
-        shown only when every lane of the turn has finished (see :meth:`reveal_answer`).
-        """
+        """Mask (``letter`` = "A", "B"…) or reveal everything that identifies the model."""
         if letter is not None and self.blind_letter is None:
             # Earlier turns were revealed: they would tell which model this is.
             self.answer.clear()
@@ -219,7 +260,6 @@ class LaneWidget(QFrame):
             self.right_button,
             self.remove_button,
             self.spec,
-            self.reasoning_toggle,
             self.copy_reasoning,
             # Stop and Retry too: a lane whose Stop greys out first has visibly finished first.
             self.stop_button,
@@ -227,11 +267,11 @@ class LaneWidget(QFrame):
         ):
             w.setVisible(not masked)
         self._answer_revealed = False
-        self.reasoning.setVisible(not masked and self.reasoning_toggle.isChecked())
+        self._show_reasoning_pane()
         self.update_header(0)
         self.update_status()
 
-    # -- rating --------------------------------------------------------------------------------
+    # -- rating --------------------------------------------------------------------------
 
     def _rated(self) -> None:
         resp = self.response
@@ -250,12 +290,36 @@ class LaneWidget(QFrame):
         self.score.setCurrentIndex((rating.score or 0) if rating else 0)
         self.note.setText(rating.note if rating else "")
 
+    # -- reasoning pane ------------------------------------------------------------------
+
+    def _has_reasoning(self) -> bool:
+        resp = self.response
+        if resp is None:
+            return bool(self.reasoning.document().characterCount() > 1)
+        return (
+            resp.reasoning_chars > 0
+            or resp.hidden_reasoning
+            or self.reasoning.document().characterCount() > 1
+        )
+
+    def _show_reasoning_pane(self) -> None:
+        """The toggle and pane exist only once there is reasoning, and never while masked."""
+        present = self.blind_letter is None and self._has_reasoning()
+        self.reasoning_toggle.setVisible(present)
+        self.reasoning.setVisible(present and self.reasoning_toggle.isChecked())
+        if present:
+            self._refresh_toggle()
+
     def _user_toggle(self) -> None:
         self._user_toggled = True
 
-    def _set_reasoning_visible(self, visible: bool) -> None:
-        self.reasoning.setVisible(visible and self.blind_letter is None)  # never while masked
-        self._refresh_toggle()
+    def toggle_reasoning(self) -> None:
+        if self.reasoning_toggle.isVisible():
+            self._user_toggled = True
+            self.reasoning_toggle.toggle()
+
+    def _set_reasoning_visible(self, _visible: bool) -> None:
+        self._show_reasoning_pane()
 
     def _refresh_toggle(self) -> None:
         arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
@@ -264,12 +328,12 @@ class LaneWidget(QFrame):
         if resp is not None:
             hidden = fmt.hidden_reasoning(resp)
             if hidden:
-                extra = f" — {hidden}"
+                extra = f" · {hidden}"
             elif resp.reasoning_chars:
                 usage = live_usage(resp)
                 mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
-                extra = f" — {mark}{usage.reasoning_tokens:,} tokens"
-        self.reasoning_toggle.setText(f"{arrow} Reasoning{extra}")
+                extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
+        self.reasoning_toggle.setText(f"Reasoning{extra} {arrow}")
 
     def focus_answer(self) -> None:
         self.answer.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -282,7 +346,8 @@ class LaneWidget(QFrame):
             self.answer.reset_answer()
             self.reasoning.reset_turn()
         else:
-            self.answer.add_prompt(turn.prompt, first=number == 1 or self.answer.document().isEmpty())
+            first = number == 1 or self.answer.document().isEmpty()
+            self.answer.add_prompt(turn.prompt, first=first, number=number)
             self.reasoning.start_turn(
                 f"turn {number}", first=number == 1 or self.reasoning.document().isEmpty()
             )
@@ -292,8 +357,8 @@ class LaneWidget(QFrame):
         self._finalized = False
         self._user_toggled = False
         self.reasoning_toggle.setChecked(True)
-        self.reasoning.setPlaceholderText("Reasoning appears here when the model shows it.")
-        self.error.hide()
+        self.error_box.hide()
+        self.rating_box.hide()
         self.stop_button.setEnabled(True)
         self.retry_button.setEnabled(False)
         self.flush(None)
@@ -304,27 +369,34 @@ class LaneWidget(QFrame):
         turns = []
         reasoning: list[str] = []  # built whole, then set once: one layout, not one per turn
         history = session.turns[-1:] if only_last else session.turns
+        self.response = None
         for i, turn in enumerate(history, start=len(session.turns) - len(history)):
             resp = turn.responses.get(self.lane.id)
             if resp is None:
                 continue
             note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
             turns.append((turn.prompt, resp.text, note))
-            if reasoning:
-                reasoning.append(f"\n\n— turn {i + 1} —\n")
             hidden = fmt.hidden_reasoning(resp)
-            reasoning.append(f"[{hidden}]" if hidden else resp.reasoning)
+            text = f"[{hidden}]" if hidden else resp.reasoning
+            if text:
+                if reasoning:
+                    reasoning.append(f"\n\n— turn {i + 1} —\n")
+                reasoning.append(text)
             self.response = resp
         self.reasoning.setPlainText("".join(reasoning))
         self.answer.load_transcript(turns)
         self._finalized = True
+        self.error_box.hide()
         if self.response is not None:
-            self.rating_box.setVisible(not self.response.failed)
+            self.rating_box.setVisible(not self.response.failed and self.blind_letter is None)
             self.show_rating(self.response.rating)
+            if not self.response.reasoning_chars and not self.response.hidden_reasoning:
+                self.reasoning_toggle.setChecked(False)
+        self._show_reasoning_pane()
         self._set_idle()
 
     def flush(self, on_finished: Callable[[LaneWidget], None] | None) -> None:
-        """Bring the panes and counters up to date with the response (once per frame)."""
+        """Bring the panes and badges up to date with the response (once per frame)."""
         resp = self.response
         if resp is None:
             return
@@ -346,11 +418,13 @@ class LaneWidget(QFrame):
         if len(parts) > self._r_i:
             self.reasoning.append("".join(parts[self._r_i :]))
             self._r_i = len(parts)
+            if not self.reasoning_toggle.isVisible():
+                self._show_reasoning_pane()
         parts = resp.text_parts
         if len(parts) > self._t_i:
             if not self._answer_started:
                 self._answer_started = True
-                # Collapse the reasoning once the answer starts (unless the user chose).
+                # Fold the reasoning away once the answer starts (unless the user chose).
                 if not self._user_toggled and resp.reasoning_chars:
                     self.reasoning_toggle.setChecked(False)
             self.answer.append("".join(parts[self._t_i :]))
@@ -365,11 +439,11 @@ class LaneWidget(QFrame):
                 on_finished(self)
 
     def _show_error(self, resp: Response) -> None:
-        """A failure in red, once; a Stop the user asked for is no error (the status says
-        "stopped")."""
+        """A failure once, in its lane, with a Retry; a Stop the user asked for is no
+        error (the badge says "stopped")."""
         if resp.error is not None and resp.status is not Status.CANCELLED:
             self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
-            self.error.show()
+            self.error_box.show()
 
     def mark_revealed(self) -> None:
         """Blind mode, a finished turn reopened: the answers are on screen, details are not."""
@@ -377,7 +451,7 @@ class LaneWidget(QFrame):
         self.update_status()
 
     def reveal_answer(self) -> None:
-        """Blind mode: show this turn's reasoning and answer (all lanes at once)."""
+        """Blind mode: show this turn's answer (all lanes at once); reasoning stays hidden."""
         resp = self.response
         if resp is None:
             return
@@ -400,7 +474,7 @@ class LaneWidget(QFrame):
         if resp.status is Status.CANCELLED:
             note = "[stopped]"
         elif resp.error is not None:
-            note = f"[{fmt.state(resp)} — {resp.error.kind.value}] {resp.error.message}"
+            note = ""  # the error shows once, in the box under the answer, with its Retry
         if resp.refusal:
             note = (note + " " if note else "") + "[the provider flagged this answer as a refusal]"
         for extra in resp.notes:
@@ -409,32 +483,39 @@ class LaneWidget(QFrame):
         hidden = fmt.hidden_reasoning(resp)
         if hidden:
             self.reasoning.append(f"[{hidden}: the provider reasoned but sent no reasoning text]")
+            if not self._user_toggled:
+                self.reasoning_toggle.setChecked(False)
         elif not resp.reasoning_chars and not self._user_toggled:
             self.reasoning_toggle.setChecked(False)
-        self._refresh_toggle()
+        self._show_reasoning_pane()
 
     # -- status ----------------------------------------------------------------------------
 
-    def update_status(self, lane_total: float | None = None, total_estimated: bool = False) -> None:
+    def update_status(self) -> None:
         resp = self.response
         if self.blind_letter is not None:
             # Every masked lane reads the same until all have finished: no lane may look
             # faster, slower, thinking or answering.
             if resp is None:
-                self.status.setText("ready")
+                text = "ready"
             elif self._answer_revealed:
-                self.status.setText("finished — vote to reveal the details")
+                text = "finished — vote to reveal the details"
             else:
-                self.status.setText("waiting for all models…")
+                text = "waiting for all models…"
+            self.status.set_badges([(text, "")])
             return
         if resp is None:
-            self.status.setText("ready" + (f" · next: {self.next_estimate}" if self.next_estimate else ""))
+            self.status.set_badges(
+                [("ready", "")] + ([(f"next: {self.next_estimate}", "")] if self.next_estimate else [])
+            )
             return
-        parts = Figures.of(resp, lane_total, total_estimated).parts()
+        total, estimated = self.lab.lane_total(self.lane.id)
+        badges = badge_texts(Figures.of(resp, total, estimated))
         if self.next_estimate and resp.status.finished:
-            parts.append(f"next: {self.next_estimate}")
-        self.status.setText(" · ".join(parts))
-        self._refresh_toggle()
+            badges.append((f"next: {self.next_estimate}", ""))
+        self.status.set_badges(badges)
+        if self.reasoning_toggle.isVisible():
+            self._refresh_toggle()
 
     def _set_idle(self) -> None:
         running = self.response is not None and not self.response.status.finished
@@ -452,6 +533,9 @@ class LaneWidget(QFrame):
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
+
+    def copy_current(self) -> None:
+        self._copy(self._current_text())
 
     @property
     def is_running(self) -> bool:

@@ -32,10 +32,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QUrl, Signal
+from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
-    QFont,
+    QPalette,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
@@ -377,8 +377,9 @@ class AnswerView(SafeBrowser):
             bar.setValue(high)
         self._last_max = high
 
-    def add_prompt(self, prompt: str, first: bool) -> None:
-        """Start a turn: the user's prompt, then an empty answer."""
+    def add_prompt(self, prompt: str, first: bool, number: int | None = None) -> None:
+        """Start a turn: a "Turn N" divider (the prompt itself shows once, above the
+        lanes), then an empty answer."""
         self._follow = False
         bottom = self.at_bottom()
         cursor = self._end_cursor()
@@ -387,22 +388,24 @@ class AnswerView(SafeBrowser):
         if first:
             cursor.setBlockFormat(block)
         else:
-            block.setTopMargin(18)  # turns are separated by space and the bold "You:"
+            block.setTopMargin(18)  # turns are separated by space and the divider
             cursor.insertBlock(block, QTextCharFormat())
-        self._insert_prompt(cursor, prompt.strip())
+        self._insert_divider(cursor, number)
         cursor.insertBlock(QTextBlockFormat(), self._plain)
         self._answer_start = self._rendered_end = cursor.position()
         self._pending = ""
         self._shown = hashlib.blake2b()
         self.keep_bottom(bottom)
 
-    def _insert_prompt(self, cursor: QTextCursor, prompt: str) -> None:
+    def _insert_divider(self, cursor: QTextCursor, number: int | None) -> None:
+        block = cursor.blockFormat()
+        block.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        block.setBottomMargin(6)
+        cursor.setBlockFormat(block)
         fmt = QTextCharFormat()
-        fmt.setFontWeight(QFont.Weight.Bold)
-        cursor.insertText("You: ", fmt)
-        quoted = QTextCharFormat()
-        quoted.setFontItalic(True)
-        insert_split(cursor, prompt, quoted)
+        fmt.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        fmt.setFontPointSize(max(7.0, self.font().pointSizeF() - 1))
+        cursor.insertText(f"─── Turn {number} ───" if number else "───", fmt)
 
     def reset_answer(self) -> None:
         """Clear the current answer (for a retry)."""
@@ -531,13 +534,9 @@ class AnswerView(SafeBrowser):
         if limit is not None and len(turns) > limit:
             shown = turns[-limit:]
             parts.append(f"[Show {len(turns) - limit} earlier turns]({EARLIER_URL})\n\n")
-        for prompt, answer, note in shown:
-            quoted = " ".join(prompt.split())
-            if renders_as_markdown(quoted):
-                escaped = quoted.replace("*", "\\*").replace("_", "\\_")
-                parts.append(f"**You:** *{escaped}*\n\n")
-            else:
-                add("prompt", quoted)
+        first_number = len(turns) - len(shown) + 1
+        for number, (_prompt, answer, note) in enumerate(shown, start=first_number):
+            add("divider", str(number))
             if renders_as_markdown(answer):
                 parts.append(f"{answer}\n\n")
             else:
@@ -553,8 +552,8 @@ class AnswerView(SafeBrowser):
                     cursor.insertBlock(QTextBlockFormat(), self._plain)
                 if kind == "markdown":
                     cursor.insertFragment(markdown_fragment(text))
-                elif kind == "prompt":
-                    self._insert_prompt(cursor, text)
+                elif kind == "divider":
+                    self._insert_divider(cursor, int(text))
                 else:
                     insert_split(cursor, text, self._plain)
 

@@ -14,9 +14,14 @@ from PySide6.QtGui import QGuiApplication, QTextDocument
 from PySide6.QtWidgets import QListWidgetItem
 from pytestqt.qtbot import QtBot
 
+from chatlab.core.config import parse_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.lab import Lab
 from chatlab.core.model import Lane, Session, Status
+from chatlab.core.orchestrator import Runner
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
+from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
 from chatlab.ui.lane import LaneWidget
 from chatlab.ui.sidebar import SessionSidebar
@@ -190,15 +195,15 @@ def test_reopening_a_session_with_a_huge_line_keeps_it_split(qtbot: QtBot) -> No
     last = session.new_turn(pasted).responses[lane.id]
     last.text_parts.append("*ok*")
     last.status = Status.OK
-    widget = LaneWidget(lane, 0)
+    widget = LaneWidget(Lab(Runner(parse_config({}), KeyStore(), make_adapter)), lane)
     qtbot.addWidget(widget)
     widget.load(session)
     assert longest(widget.answer.document()) <= BLOCK_HARD
     assert longest(widget.reasoning.document()) <= BLOCK_HARD
     text = shown(widget.answer.document())
-    assert text.startswith("You: first\nshort answer\nYou: second\n")
-    assert text.endswith(f"{answer}\nYou: {pasted}\nok")
-    assert shown(widget.reasoning.document()).endswith(f"{reasoning}\n\n— turn 3 —\n")
+    assert text.startswith("─── Turn 1 ───\nshort answer\n─── Turn 2 ───\n")
+    assert text.endswith(f"{answer}\n─── Turn 3 ───\nok")  # prompts show once, above the lanes
+    assert shown(widget.reasoning.document()).endswith(reasoning)
     # The copy button still gives the model's text, verbatim.
     widget.copy_answer.click()
     assert QGuiApplication.clipboard().text() == "*ok*"
@@ -216,7 +221,7 @@ def test_copying_a_selection_drops_the_display_breaks(qtbot: QtBot) -> None:
     assert any(brk for _, brk in blocks(view.document()))
     view.selectAll()
     mime = view.createMimeDataFromSelection()
-    assert mime.text() == f"You: go\n{line}\n"
+    assert mime.text() == f"───\n{line}\n"
 
 
 def test_a_long_line_through_the_window(window: MainWindow, qtbot: QtBot, server: DemoServer) -> None:
@@ -250,7 +255,7 @@ def test_esc_stops_a_long_line(window: MainWindow, qtbot: QtBot, server: DemoSer
     resp = window.session.turns[-1].responses[lane.id]
     assert resp.status is Status.CANCELLED and enough < resp.text_chars < 2_000_000
     assert longest(widget.answer.document()) <= BLOCK_HARD
-    assert shown(widget.answer.document()).startswith(f"You: go\n{resp.text}\n[stopped")
+    assert shown(widget.answer.document()).startswith(f"─── Turn 1 ───\n{resp.text}\n[stopped")
 
 
 @pytest.fixture

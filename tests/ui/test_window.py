@@ -113,7 +113,7 @@ def test_retry_replaces_the_failed_answer(window: MainWindow, qtbot: QtBot, runn
     wait_turn(qtbot, window, send=False)
     assert window.session.turns[-1].responses[lane.id].status is Status.OK
     text = widget.answer.toPlainText()
-    assert text.count("You: hi") == 1 and "Rain on the tin roof" in text and "server" not in text
+    assert text.count("Turn 1") == 1 and "Rain on the tin roof" in text and "server" not in text
 
 
 def test_ctrl_enter_sends_and_estimates_update(window: MainWindow, qtbot: QtBot) -> None:
@@ -122,7 +122,7 @@ def test_ctrl_enter_sends_and_estimates_update(window: MainWindow, qtbot: QtBot)
     window.update_estimates()  # the debounced estimate, run now
     widget = window.lane_widgets[lane.id]
     assert widget.next_estimate.startswith("≈") and "in" in widget.next_estimate
-    assert "Next send" in window.estimate.text()
+    assert "Next send" in window.prompt_area.estimate.text()
     qtbot.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert window.busy and window.prompt.toPlainText() == ""
     wait_turn(qtbot, window, send=False)
@@ -203,9 +203,10 @@ def test_the_window_never_grows_wider_than_a_1280_screen(window: MainWindow, qtb
         lane.label = f"A rather long lane label number {i}"
     window.prompt.setPlainText("A long prompt " * 200)
     window.update_estimates()
-    text = window.estimate.text()
-    assert window.estimate.fontMetrics().horizontalAdvance(text) > 1280  # wider than the screen
-    window._show_vote_box(window.session.new_turn("x"))  # eight vote buttons, tie, all bad
+    text = window.prompt_area.estimate.text()
+    assert window.prompt_area.estimate.fontMetrics().horizontalAdvance(text) > 1280  # wider than the screen
+    window.session.new_turn("x")
+    window.vote_bar.show_for(window.lab)  # eight vote buttons, tie, all bad
     QApplication.sendPostedEvents()  # the layout requests those changes posted
     QApplication.processEvents()
     assert window.minimumSizeHint().width() <= 1280
@@ -218,12 +219,12 @@ def test_a_failed_lane_gets_no_vote_and_no_score(window: MainWindow, qtbot: QtBo
     bad, good = add_lanes(window, "chat:demo-fast@fault=401", "claude:demo-fast@tps=0")
     window.prompt.setPlainText("hi")
     wait_turn(qtbot, window)
-    names = [b.text() for b in window.vote_box.findChildren(QPushButton)]
+    names = [b.text() for b in window.vote_bar.findChildren(QPushButton)]
     assert names == [good.display, "Tie", "All bad"]
     assert not window.lane_widgets[bad.id].rating_box.isVisibleTo(window)
     assert window.lane_widgets[good.id].rating_box.isVisibleTo(window)
-    window.remove_lane(good.id)
+    window.lab.remove_lane(good.id)
     add_lanes(window, "responses:demo-fast@fault=500")
     window.prompt.setPlainText("again")
     wait_turn(qtbot, window)  # every lane fails: nothing to judge, no vote row
-    assert not window.vote_box.isVisibleTo(window)
+    assert not window.vote_bar.isVisibleTo(window)

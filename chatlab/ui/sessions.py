@@ -1,0 +1,227 @@
+"""What the window does with dialogs: sessions (open, rename, delete, duplicate, new, from a
+preset, export) and lanes (add, edit, move, remove).
+
+Each action asks the user what is needed (a file name, a confirmation, a lane's model),
+then hands the decision to the lab, which owns the rules (a lane with answers is never
+re-attributed; nothing changes while a turn runs; no export while masked). The history
+sidebar is built here too, since only these actions use the store directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from chatlab.core.config import ConfigError, load_config, save_config
+from chatlab.core.export import export_sessions
+from chatlab.core.lab import LabError
+from chatlab.core.model import Session
+from chatlab.store.db import StoreError
+from chatlab.ui.lane import LaneWidget
+from chatlab.ui.sidebar import SessionSidebar
+
+if TYPE_CHECKING:
+    from chatlab.ui.window import MainWindow
+
+
+class SessionActions:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.lab = window.lab
+        self.store = window.store
+        self.sidebar: SessionSidebar | None = None
+        if self.store is not None:
+            self.sidebar = SessionSidebar(self.store)
+            self.sidebar.openRequested.connect(self.open_session)
+            self.sidebar.renameRequested.connect(self.rename_session)
+            self.sidebar.deleteRequested.connect(self.delete_session)
+            self.sidebar.duplicateRequested.connect(self.duplicate_session)
+
+    def _say(self, text: str, ms: int = 10_000) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    def _try(self, action: Callable[[], object]) -> bool:
+        try:
+            action()
+        except LabError as exc:
+            self._say(str(exc))
+            return False
+        return True
+
+    def saved(self) -> None:
+        if self.sidebar is not None:
+            self.sidebar.current_id = self.lab.session.id
+            self.sidebar.refresh()
+
+    # -- lanes -----------------------------------------------------------------------------
+
+    def wire(self, widget: LaneWidget) -> None:
+        lab = self.lab
+        widget.stopRequested.connect(lab.stop)
+        widget.retryRequested.connect(self.window.retry_lane)
+        widget.removeRequested.connect(lambda lane_id: self._try(lambda: lab.remove_lane(lane_id)))
+        widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
+        widget.editRequested.connect(self.edit_lane)
+        widget.rated.connect(self.window.rate)
+
+    def add_lane(self) -> None:
+        edit = self.window._edit_lane
+        if edit is None or self.lab.busy or len(self.lab.session.lanes) >= 8:
+            return
+        lane = edit(self.window, None)
+        if lane is not None:
+            self.window.add_lane(lane)
+
+    def edit_lane(self, lane_id: str) -> None:
+        edit = self.window._edit_lane
+        if edit is None or self.lab.busy:
+            return
+        edited = edit(self.window, self.lab.session.lane(lane_id))
+        if edited is not None:
+            self._try(lambda: self.lab.edit_lane(lane_id, edited))
+            self.window.estimate_timer.start()
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def _show(self, session: Session, prompt: str | None = None) -> None:
+        if not self._try(lambda: self.lab.open(session)):
+            return
+        self.window.reveal.dismiss()
+        self.window.vote_bar.show_for(self.lab)
+        if prompt is not None:
+            self.window.prompt_area.prompt.setPlainText(prompt)
+        self.window.prompt_area.system.setPlainText(self.lab.system or "")
+        if self.sidebar is not None:
+            self.sidebar.current_id = session.id if session.turns else None
+            self.sidebar.refresh()
+        self.window.update_estimates()
+        self.window.prompt_area.focus()
+
+    def _load(self, session_id: str) -> Session | None:
+        assert self.store is not None
+        try:
+            return self.store.load(session_id)
+        except (KeyError, StoreError) as exc:
+            self._say(f"Could not open the session: {exc}", 15_000)
+            return None
+
+    def open_session(self, session_id: str) -> None:
+        if self.lab.busy or self.store is None:
+            return
+        session = self._load(session_id)
+        if session is not None:
+            self._show(session)
+
+    def new_session(self) -> None:
+        if not self.lab.busy:
+            self._try(self.lab.new_session)
+            self._show(self.lab.session)
+
+    def duplicate_session(self, session_id: str) -> None:
+        """Run a session's first prompt again: same lanes (editable), prompt ready to send."""
+        if self.lab.busy or self.store is None:
+            return
+        source = self._load(session_id)
+        if source is not None:
+            prompt = self.lab.duplicate(source)
+            self._show(self.lab.session, prompt)
+
+    def rename_session(self, session_id: str) -> None:
+        if self.store is None:
+            return
+        current = self.lab.session.title if session_id == self.lab.session.id else ""
+        title, ok = QInputDialog.getText(self.window, "Rename session", "Title:", text=current)
+        if ok and title.strip():
+            self.store.rename(session_id, title.strip())
+            if session_id == self.lab.session.id:
+                self.lab.session.title = title.strip()
+            self.window._refresh()
+            if self.sidebar is not None:
+                self.sidebar.refresh()
+
+    def delete_session(self, session_id: str, confirm: bool = True) -> None:
+        if self.store is None or (self.lab.busy and session_id == self.lab.session.id):
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self.window, "Delete session", "Delete this session and all its answers?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.store.delete(session_id)
+        if session_id == self.lab.session.id:
+            self.new_session()
+        if self.sidebar is not None:
+            self.sidebar.refresh()
+
+    # -- presets ---------------------------------------------------------------------------
+
+    def new_from_preset(self) -> None:
+        from chatlab.core.presets import all_presets
+        from chatlab.ui.dialogs import choose_preset
+
+        if self.lab.busy:
+            return
+        try:
+            config = load_config()
+        except ConfigError as exc:
+            self._say(str(exc))
+            return
+        preset = choose_preset(self.window, all_presets(config))
+        if preset is not None:
+            self._try(lambda: self.lab.new_session(preset.lanes()))
+            self._show(self.lab.session)
+
+    def save_preset(self) -> None:
+        from chatlab.core.presets import save_preset
+        from chatlab.ui.dialogs import ask_preset_name
+
+        if not self.lab.session.lanes:
+            self._say("Add lanes first: a preset is a set of lanes")
+            return
+        name = ask_preset_name(self.window)
+        if not name:
+            return
+        try:
+            save_config(save_preset(load_config(), name, self.lab.session.lanes))
+        except (ConfigError, OSError) as exc:
+            self._say(f"Could not save the preset: {exc}")
+            return
+        self._say(f"Saved the preset “{name}”: pick it under New session")
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export_current(self) -> None:
+        if not self.lab.session.turns:
+            self._say("Nothing to export yet: send a prompt first")
+            return
+        if self.lab.masked:
+            self._say("Vote first: an export would say which model is which")
+            return
+        session = self.lab.session
+        self._export([session.id], lambda _id: session, f"chatlab-{session.id[:8]}.json")
+
+    def export_all(self) -> None:
+        if self.store is not None and not self.lab.masked:
+            self._export(self.store.ids(), self.store.load, "chatlab-sessions.json")
+
+    def _export(self, ids: list[str], load: Callable[[str], Session], name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export sessions", name, "JSON (*.json)")
+        if not path:
+            return
+        doc, problems = export_sessions(ids, load)
+        try:
+            Path(path).write_text(
+                json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
+            )
+        except OSError as exc:
+            QMessageBox.warning(self.window, "chatlab", f"Could not write {path}: {exc.strerror}")
+            return
+        message = f"Exported {len(doc['sessions'])} session(s) to {path}"
+        if problems:
+            message += f"; left out {len(problems)} damaged: " + "; ".join(problems)[:300]
+        self._say(message, 15_000)

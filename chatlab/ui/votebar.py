@@ -1,0 +1,128 @@
+"""The vote bar: which answer is best, and (blind) which answers reasoned.
+
+Buttons carry the names the lane headers show ("Model A" while masked) in the shown
+order, so Alt+1…8 vote for the lane in that position, Alt+T for a tie and Alt+X for all
+bad. The reasoning guess is a multi-select (several lanes may reason, or none), made
+before the vote and sent with it. Failed lanes get no button: there is nothing to judge.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from chatlab.core.lab import Lab
+
+TIE_KEY = "Alt+T"
+ALL_BAD_KEY = "Alt+X"
+
+
+class VoteBar(QFrame):
+    voted = Signal(str, object)  # choice, guessed lane ids (list) or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("vote")
+        self.setProperty("role", "votebar")
+        self.buttons: dict[str, QPushButton] = {}
+        self.guesses: dict[str, QPushButton] = {}
+        self._order: list[str] = []
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(10, 6, 10, 6)
+        outer.setSpacing(4)
+        # Rows scroll sideways when 8 lanes don't fit, rather than widening the window.
+        self.vote_row, self._votes = self._row(outer)
+        self.guess_row, self._guess = self._row(outer)
+        self.hide()
+
+    @staticmethod
+    def _row(outer: QVBoxLayout) -> tuple[QScrollArea, QHBoxLayout]:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        inner = QWidget()
+        row = QHBoxLayout(inner)
+        row.setContentsMargins(0, 0, 0, 0)
+        area.setWidget(inner)
+        outer.addWidget(area)
+        return area, row
+
+    @staticmethod
+    def _clear(row: QHBoxLayout) -> None:
+        while row.count():
+            item = row.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()  # type: ignore[union-attr]
+
+    def show_for(self, lab: Lab) -> None:
+        """Offer the vote on the lab's last turn (hidden when there is nothing to judge)."""
+        turn = lab.last_turn
+        choices = lab.vote_choices()
+        self._clear(self._votes)
+        self._clear(self._guess)
+        self.buttons.clear()
+        self.guesses.clear()
+        blind_voted = lab.session.blind and turn is not None and turn.vote is not None
+        # A blind vote records what was seen; it is not re-cast once the names are shown.
+        if turn is None or not choices or blind_voted or (len(lab.session.lanes) < 2 and not lab.masked):
+            self.hide()
+            return
+        masked = lab.masked
+        self._order = [choice for choice, _ in choices]
+        title = QLabel("Which answer is best?")
+        title.setProperty("role", "title")
+        self._votes.addWidget(title)
+        current = turn.vote.choice if turn.vote else None
+        entries = [(c, n, f"Alt+{i + 1}") for i, (c, n) in enumerate(choices) if i < 8]
+        entries += [("tie", "Tie", TIE_KEY), ("all_bad", "All bad", ALL_BAD_KEY)]
+        for choice, name, key in entries:
+            button = QPushButton(name)
+            button.setObjectName(f"vote-{choice}")
+            button.setCheckable(True)
+            button.setChecked(choice == current)
+            button.setToolTip(f"Vote: {name} ({key})")
+            button.clicked.connect(functools.partial(self._vote, choice))
+            self._votes.addWidget(button)
+            self.buttons[choice] = button
+        self._votes.addStretch(1)
+        self.guess_row.setVisible(masked)
+        if masked:
+            label = QLabel("Which of these reasoned? (optional, pick any)")
+            label.setProperty("role", "muted")
+            self._guess.addWidget(label)
+            for choice, name in choices:
+                box = QPushButton(name)
+                box.setObjectName(f"guess-{choice}")
+                box.setCheckable(True)
+                box.setToolTip(f"I think {name} reasoned before answering")
+                self._guess.addWidget(box)
+                self.guesses[choice] = box
+            self._guess.addStretch(1)
+        for area in (self.vote_row, self.guess_row):
+            inner = area.widget()
+            bar = area.horizontalScrollBar().sizeHint().height()
+            area.setFixedHeight((inner.sizeHint().height() if inner is not None else 30) + bar)
+        self.show()
+
+    def guessed(self) -> list[str] | None:
+        """The lanes ticked as reasoners; None when the user made no guess at all."""
+        if not self.guesses:
+            return None
+        ticked = [choice for choice, box in self.guesses.items() if box.isChecked()]
+        return ticked or None
+
+    def _vote(self, choice: str) -> None:
+        self.voted.emit(choice, self.guessed())
+
+    def vote_position(self, position: int) -> None:
+        """Alt+N: the lane shown in position N (0-based)."""
+        if self.isVisible() and position < len(self._order):
+            self._vote(self._order[position])
+
+    def vote_special(self, choice: str) -> None:
+        if self.isVisible() and choice in self.buttons:
+            self._vote(choice)
