@@ -211,7 +211,7 @@ async def run(args: argparse.Namespace, app: QApplication) -> dict[str, object]:
         window.add_lane(lane)
 
     flush_costs: list[tuple[int, float]] = []  # (largest answer pane chars, seconds)
-    original = window.flush
+    original = window.lanes.flush
 
     def timed_flush() -> None:
         t = time.perf_counter()
@@ -220,8 +220,8 @@ async def run(args: argparse.Namespace, app: QApplication) -> dict[str, object]:
         size = max((w.response.text_chars if w.response else 0) for w in window.lane_widgets.values())
         flush_costs.append((size, cost))
 
-    window.frame.timeout.disconnect()
-    window.frame.timeout.connect(timed_flush)
+    window.lanes.frame.timeout.disconnect()
+    window.lanes.frame.timeout.connect(timed_flush)
     window.laneFlushed.connect(lambda lane_id: probe.shown(lane_id, window.lane_widgets[lane_id]._t_i))
 
     lags: list[float] = []

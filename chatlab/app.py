@@ -17,19 +17,18 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chatlab.core import safety
 from chatlab.core.config import (
     Config,
     ConfigError,
-    ProviderConfig,
     load_config,
     parse_config,
     paths,
     save_config,
 )
 from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, LaneParams
+from chatlab.core.model import Lane
 from chatlab.core.orchestrator import Runner
+from chatlab.core.presets import DEMO_PRESET, shipped
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, StoreError, default_path
@@ -43,12 +42,6 @@ DEMO_BANNER = (
     "mode is on: read the three haikus, tick the ones you think reasoned, vote for the best, and see "
     "the reveal. Add real providers in Settings."
 )
-
-DEMO_LANES = [
-    ("demo-reasoner", "Visible reasoner"),
-    ("demo-fast", "No reasoning"),
-    ("demo-hidden", "Hidden reasoner"),
-]
 
 
 def has_any_key(config: Config, keys: KeyStore) -> bool:
@@ -80,7 +73,7 @@ def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool =
     lanes = [Lane(provider, model) for provider, _, model in specs]
     demo_lanes = demo and not lanes
     if demo_lanes:
-        lanes = [Lane("demo", model, LaneParams(), label) for model, label in DEMO_LANES]
+        lanes = next(p for p in shipped() if p.name == DEMO_PRESET).lanes()
     for lane in lanes:
         window.add_lane(lane)
     if args.blind or demo_lanes:  # the demo *is* the blind experiment
@@ -99,7 +92,7 @@ async def run_window(argv: Sequence[str]) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from chatlab.providers import make_adapter
-    from chatlab.ui.dialogs import LaneDialog, SettingsDialog
+    from chatlab.ui.dialogs import LaneDialog, SettingsDialog, connection_tester
     from chatlab.ui.window import MainWindow
 
     args = window_parser().parse_args(list(argv))
@@ -132,21 +125,7 @@ async def run_window(argv: Sequence[str]) -> int:
 
     closing: set[asyncio.Future[None]] = set()
 
-    async def test_connection(provider: ProviderConfig) -> str:
-        """List the provider's models with the settings as they are in the dialog."""
-        if provider.name == "demo" and not provider.base_url:
-            provider = dataclasses.replace(provider, base_url=server.openai_base_url)
-        key = keys.resolve(provider)[0] if provider.needs_key else None
-        if provider.needs_key and not key:
-            raise ValueError(f"no API key for {provider.name}: set one first")
-        if key:
-            safety.register_secret(key)  # whatever the provider says back, the key is not shown
-        adapter = make_adapter(provider, key)
-        try:
-            models = await adapter.list_models()
-        finally:
-            await adapter.aclose()
-        return f"OK — {len(models)} model{'s' if len(models) != 1 else ''}"
+    test_connection = connection_tester(keys, make_adapter, server.openai_base_url)
 
     def open_settings(window: MainWindow) -> None:
         try:

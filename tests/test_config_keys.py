@@ -1,5 +1,5 @@
-"""CHATLAB_HOME, config.toml validation, presets, and keys: keychain, then environment,
-never a file; a missing keychain is reported, not worked around on disk."""
+"""CHATLAB_HOME, config.toml validation and round trip, presets, and keys: keychain, then
+environment, never a file; a missing keychain is reported, not worked around on disk."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import keyring
 import pytest
 from keyring.backends.fail import Keyring as NoKeyring
 
-from chatlab.core.config import PRESETS, ConfigError, load_config, parse_config, paths
+from chatlab.core.config import PRESETS, ConfigError, load_config, parse_config, paths, save_config
 from chatlab.core.keys import KeyStore, NoKeychain
 
 
@@ -57,6 +57,7 @@ def test_config_file_adds_and_overrides_providers(home: Path) -> None:
         ('[providers.x]\nkind = "anthropic"\ncolour = "red"', "unknown key 'colour'"),
         ('[prices."a:b"]\ninput = "cheap"', "must be a number"),
         ("[prices.nomodel]\ninput = 1", "PROVIDER:MODEL"),
+        ('[presets."p"]\nlanes = [{ provider = "demo" }]', '[presets."p"] lanes[0] model must be'),
     ],
 )
 def test_bad_config_is_one_clear_line(home: Path, text: str, needle: str) -> None:
@@ -66,6 +67,25 @@ def test_bad_config_is_one_clear_line(home: Path, text: str, needle: str) -> Non
         load_config()
     message = str(info.value)
     assert needle in message and "\n" not in message and "config.toml" in message
+
+
+def test_save_and_load_round_trip_text_toml_must_escape(home: Path) -> None:
+    odd = 'tab\t "quote" back\\slash del\x7f bell\x07 ünï'
+    config = parse_config(
+        {
+            "rater": odd,
+            "providers": {
+                "odd name": {"kind": "anthropic", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "K"},
+                "openai": {"base_url": "http://proxy.local/v1"},
+            },
+            "prices": {"odd name:model ü": {"input": 1.5, "output": 2}},
+        }
+    )
+    path = save_config(config)
+    assert path == home / "config.toml"
+    loaded = load_config()
+    assert loaded.rater == odd
+    assert loaded.providers == config.providers and loaded.prices == config.prices
 
 
 def test_key_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,4 +29,4 @@ def test_a_reopened_response_has_the_same_figures() -> None:
     [reopened] = parse_document(document([session]))[0].turns[0].responses.values()
     assert Figures.of(live).line(duration=True) == Figures.of(reopened).line(duration=True)
     assert Figures.of(reopened).ttft_s is not None and "ttft –" not in Figures.of(reopened).line()
-    assert Figures.of(live, lane_total=0.5).parts()[-1] == "lane $0.500"
+    assert Figures.of(live, lane_total=0.5).parts()[-1] == "lane $0.50"

@@ -80,6 +80,11 @@ def test_anthropic_adds_cache_writes_and_reads() -> None:
 
 
 def test_cost_formatting_is_honest() -> None:
-    assert fmt.cost(0.0000224) == "$0.000022"
+    # Two significant digits below $1, cents above, and a floor that is never "$0".
+    assert fmt.cost(0.0000224) == "<$0.0001" and fmt.cost(0.00002, estimated=True) == "≈<$0.0001"
+    assert fmt.cost(0.0001) == "$0.00010" and fmt.cost(0.000234) == "$0.00023"
     assert fmt.cost(0.0123, estimated=True) == "≈$0.012"
+    assert fmt.cost(0.0999) == "$0.10" and fmt.cost(0.5) == "$0.50" and fmt.cost(0.999) == "$1.00"
+    assert fmt.cost(12.345) == "$12.35" and fmt.cost(1234.5) == "$1,234.50"
+    assert fmt.cost(0) == "$0" and fmt.cost(None) == "no price"
     assert fmt.tokens(Usage(5, 0, 7, estimated=True)) == "in ≈5 · out ≈7"

@@ -2,10 +2,12 @@
 
 ``CHATLAB_HOME`` relocates everything (config, data, cache) under one folder, for tests
 and portable use; otherwise platformdirs decides. The config file is a contract: its
-``[providers.NAME]`` and ``[prices."NAME:MODEL"]`` tables are only ever extended. Built-in
-presets (openai, anthropic, openrouter, deepseek, ollama, demo) can be overridden by a
-table of the same name. Errors are :class:`ConfigError` with one line that names the
-problem, so the CLI can print it without a traceback.
+``[providers.NAME]``, ``[prices."NAME:MODEL"]`` and ``[presets."NAME"]`` tables are only
+ever extended. Built-in presets (openai, anthropic, openrouter, deepseek, ollama, demo)
+can be overridden by a table of the same name. A ``[presets."NAME"]`` table holds the
+user's saved lane presets as ``lanes = [{provider = …, model = …, label = …, params =
+{…}}, …]`` (see :mod:`chatlab.core.presets`). Errors are :class:`ConfigError` with one
+line that names the problem, so the CLI can print it without a traceback.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from typing import Any
 
 import platformdirs
 
+from chatlab.core.model import LaneParams
+
 APP_NAME = "chatlab"
 KINDS = ("openai-chat", "openai-responses", "anthropic")
+MAX_PRESET_LANES = 8  # as many lanes as the window shows
+MAX_PRESET_NAME = 60
 
 
 class ConfigError(Exception):
@@ -117,11 +123,26 @@ class PriceOverride:
 
 
 @dataclass(frozen=True)
+class PresetLane:
+    """One lane of a lane preset: what a new :class:`~chatlab.core.model.Lane` is made from."""
+
+    provider: str
+    model: str
+    params: LaneParams = field(default_factory=LaneParams)
+    label: str = ""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+@dataclass(frozen=True)
 class Config:
     providers: dict[str, ProviderConfig]
     prices: dict[str, PriceOverride] = field(default_factory=dict)
     rater: str | None = None
     source: Path | None = None
+    presets: dict[str, tuple[PresetLane, ...]] = field(default_factory=dict)  # the user's, by name
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -139,6 +160,94 @@ def _float(value: Any, where: str) -> float:
     if value < 0:
         raise ConfigError(f"{where} must not be negative")
     return float(value)
+
+
+def check_lane_params(params: LaneParams) -> None:
+    """Raise ValueError with the reason when ``params`` can't be sent as they are."""
+    params.validate()
+    budget, most = params.thinking_budget, params.max_output_tokens
+    if budget and most and most <= budget:
+        raise ValueError("max output tokens must be larger than the thinking budget")
+
+
+def preset_name_problem(name: object) -> str | None:
+    """Why ``name`` can't name a lane preset, or None."""
+    if not isinstance(name, str) or not name.strip():
+        return "a preset needs a name"
+    if name != name.strip():
+        return "a preset name must not start or end with spaces"
+    if len(name) > MAX_PRESET_NAME:
+        return f"a preset name has at most {MAX_PRESET_NAME} characters"
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        return "a preset name must not contain control characters"
+    return None
+
+
+_PARAM_TYPES: dict[str, tuple[type, ...]] = {
+    "system": (str,),
+    "temperature": (int, float),
+    "max_output_tokens": (int,),
+    "reasoning_effort": (str,),
+    "thinking_budget": (int,),
+}
+
+
+def _preset_lane(value: Any, where: str) -> PresetLane:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where} must be a table like {{provider = "…", model = "…"}}')
+    unknown = sorted(set(value) - {"provider", "model", "label", "params"})
+    if unknown:
+        raise ConfigError(f"{where} has unknown key {unknown[0]!r}")
+    provider, model = value.get("provider"), value.get("model")
+    if not isinstance(provider, str) or not provider or ":" in provider:
+        raise ConfigError(f"{where} provider must be a provider's name (non-empty, no ':')")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"{where} model must be a non-empty string")
+    label = value.get("label", "")
+    if not isinstance(label, str):
+        raise ConfigError(f"{where} label must be a string")
+    raw = value.get("params", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} params must be a table")
+    for key, param in raw.items():
+        types = _PARAM_TYPES.get(key)
+        if types is None:
+            raise ConfigError(f"{where} params has unknown key {key!r}")
+        if isinstance(param, bool) or not isinstance(param, types):
+            kind = "a string" if types == (str,) else "an integer" if types == (int,) else "a number"
+            raise ConfigError(f"{where} params {key} must be {kind}, got {param!r}")
+        if isinstance(param, float) and not math.isfinite(param):
+            raise ConfigError(f"{where} params {key} must be a finite number, got {param!r}")
+    params = LaneParams.from_dict(raw)
+    if params.temperature is not None:
+        params = replace(params, temperature=float(params.temperature))
+    try:
+        check_lane_params(params)
+    except ValueError as exc:
+        raise ConfigError(f"{where} params: {exc}") from None
+    return PresetLane(provider=provider, model=model.strip(), params=params, label=label)
+
+
+def parse_presets(raw: Any, where: str) -> dict[str, tuple[PresetLane, ...]]:
+    """The ``[presets]`` table: ``{name: {lanes = [...]}}``; raises :class:`ConfigError`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [presets] must be a table")
+    presets: dict[str, tuple[PresetLane, ...]] = {}
+    for name, table in raw.items():
+        problem = preset_name_problem(name)
+        if problem:
+            raise ConfigError(f"{where}: preset {name!r}: {problem}")
+        at = f"{where}: [presets.{_toml_str(name)}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{at} must be a table")
+        unknown = sorted(set(table) - {"lanes"})
+        if unknown:
+            raise ConfigError(f"{at} has unknown key {unknown[0]!r}")
+        lanes = table.get("lanes")
+        if not isinstance(lanes, list) or not 1 <= len(lanes) <= MAX_PRESET_LANES:
+            raise ConfigError(f"{at} lanes must be a list of 1 to {MAX_PRESET_LANES} lanes")
+        presets[name] = tuple(_preset_lane(lane, f"{at} lanes[{i}]") for i, lane in enumerate(lanes))
+    return presets
 
 
 def url_problem(url: str) -> str | None:
@@ -231,7 +340,8 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     rater = data.get("rater")
     if rater is not None and not isinstance(rater, str):
         raise ConfigError(f"{where}: rater must be a string")
-    return Config(providers=providers, prices=prices, rater=rater, source=source)
+    presets = parse_presets(data.get("presets", {}), where)
+    return Config(providers=providers, prices=prices, rater=rater, source=source, presets=presets)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -249,16 +359,33 @@ def load_config(path: Path | None = None) -> Config:
     return parse_config(data, path)
 
 
+def _toml_str(text: str) -> str:
+    # JSON string escapes are valid TOML; TOML also wants DEL escaped, which JSON leaves.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are valid TOML
+    return _toml_str(str(value))
+
+
+def _toml_lane(lane: PresetLane) -> str:
+    parts = [f"provider = {_toml_str(lane.provider)}", f"model = {_toml_str(lane.model)}"]
+    if lane.label:
+        parts.append(f"label = {_toml_str(lane.label)}")
+    params = lane.params.to_dict()
+    if params:
+        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in params.items())
+        parts.append(f"params = {{ {inner} }}")
+    return "{ " + ", ".join(parts) + " }"
 
 
 def dump_config(config: Config) -> str:
-    """The TOML for ``config``: custom providers, changed presets, price overrides.
+    """The TOML for ``config``: custom providers, changed presets, price overrides and
+    the user's lane presets.
 
     Keys never appear here: they live in the keychain or the environment.
     """
@@ -271,19 +398,24 @@ def dump_config(config: Config) -> str:
         changed = [f for f in fields if preset is None or getattr(provider, f) != getattr(preset, f)]
         if not changed:
             continue
-        lines.append(f"[providers.{json.dumps(name)}]")
+        lines.append(f"[providers.{_toml_str(name)}]")
         for f in changed:
             value = getattr(provider, f)
             if value is not None:
                 lines.append(f"{f} = {_toml_value(value)}")
         lines.append("")
     for key, price in sorted(config.prices.items()):
-        lines.append(f"[prices.{json.dumps(key)}]")
+        lines.append(f"[prices.{_toml_str(key)}]")
         for f in ("input", "cached_input", "cache_write", "output"):
             value = getattr(price, f)
             if value is not None:
                 lines.append(f"{f} = {_toml_value(value)}")
         lines.append("")
+    for name, lanes in sorted(config.presets.items()):
+        lines.append(f"[presets.{_toml_str(name)}]")
+        lines.append("lanes = [")
+        lines += [f"    {_toml_lane(lane)}," for lane in lanes]
+        lines += ["]", ""]
     return "\n".join(lines)
 
 

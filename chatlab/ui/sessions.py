@@ -171,7 +171,7 @@ class SessionActions:
         except ConfigError as exc:
             self._say(str(exc))
             return
-        preset = choose_preset(self.window, all_presets(config))
+        preset = choose_preset(self.window, all_presets(config), providers=config.providers)
         if preset is not None:
             self._try(lambda: self.lab.new_session(preset.lanes()))
             self._show(self.lab.session)
@@ -183,11 +183,16 @@ class SessionActions:
         if not self.lab.session.lanes:
             self._say("Add lanes first: a preset is a set of lanes")
             return
-        name = ask_preset_name(self.window)
+        try:
+            config = load_config()
+        except ConfigError as exc:
+            self._say(str(exc))
+            return
+        name = ask_preset_name(self.window, config)
         if not name:
             return
         try:
-            save_config(save_preset(load_config(), name, self.lab.session.lanes))
+            save_config(save_preset(config, name, self.lab.session.lanes))
         except (ConfigError, OSError) as exc:
             self._say(f"Could not save the preset: {exc}")
             return

@@ -1,0 +1,263 @@
+"""The Qt-free lab controller: sending, blind mode, votes and guesses, the reveal and
+its tally, lanes that never rewrite history, saving, and estimates. Scripted adapters
+stand in for providers; the store is the real SQLite one."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from chatlab.core.events import (
+    Done,
+    ErrorKind,
+    ReasoningDelta,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    Usage,
+    UsageReport,
+)
+from chatlab.core.lab import Lab, LabError, LabEvent, Reveal, Saved, TurnFinished, Voted, guess_right
+from chatlab.core.model import Lane, LaneParams, Rating, Status
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store
+from tests.fakes import ScriptedAdapter, scripted_runner
+
+
+def reasoner(text: str = "answer", tokens: int = 40) -> list[StreamEvent]:
+    return [
+        ReasoningDelta("thinking it over"),
+        TextDelta(text),
+        UsageReport(Usage(input_tokens=5, output_tokens=tokens + 3, reasoning_tokens=tokens)),
+        Done("stop"),
+    ]
+
+
+def hidden_reasoner(tokens: int = 30) -> list[StreamEvent]:
+    return [TextDelta("quiet"), UsageReport(Usage(5, tokens + 2, reasoning_tokens=tokens)), Done("stop")]
+
+
+def plain(text: str = "plain") -> list[StreamEvent]:
+    return [TextDelta(text), UsageReport(Usage(5, 3)), Done("stop")]
+
+
+def make_lab(adapter: ScriptedAdapter, tmp_path: Path | None = None, seed: int = 1) -> Lab:
+    store = Store(tmp_path / "lab.db") if tmp_path else None
+    saver = (lambda s: Checkpointer(store, s)) if store else None
+    return Lab(
+        scripted_runner(adapter), store=store, saver_factory=saver, rater="ann", rng=random.Random(seed)
+    )
+
+
+def run(lab: Lab, prompt: str = "Write a haiku.", keep: bool = True) -> None:
+    async def go() -> None:
+        lab.send(prompt, keep)
+        await lab.wait()
+
+    asyncio.run(go())
+
+
+def three_lanes(lab: Lab) -> list[Lane]:
+    return [lab.add_lane(Lane("fake", m, label=m)) for m in ("visible", "hidden", "plain")]
+
+
+def test_a_send_saves_the_session_before_and_after_and_tells_the_views(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    events: list[LabEvent] = []
+    lab.subscribe(events.append)
+    lanes = three_lanes(lab)
+    for script in (reasoner(), hidden_reasoner(), plain()):
+        adapter.enqueue(*script)
+    run(lab)
+    turn = lab.session.turns[-1]
+    assert all(turn.responses[lane.id].status is Status.OK for lane in lanes)
+    assert any(isinstance(e, Saved) for e in events) and isinstance(events[-1], TurnFinished)
+    assert lab.take_dirty() == {lane.id for lane in lanes}  # every lane has something to draw
+    saved = Store(tmp_path / "lab.db").load(lab.session.id)
+    assert [saved.turns[-1].responses[lane.id].text for lane in lanes] == [
+        turn.responses[lane.id].text for lane in lanes
+    ]
+
+
+def test_blind_turns_are_shuffled_masked_and_revealed_with_the_guess_judged(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path, seed=3)
+    visible, hidden, flat = three_lanes(lab)
+    lab.set_blind(True)
+    for script in (reasoner(tokens=40), hidden_reasoner(tokens=30), plain()):
+        adapter.enqueue(*script)
+    run(lab)
+    turn = lab.session.turns[-1]
+    assert lab.masked and turn.shown_order is not None
+    order = turn.shown_order
+    assert sorted(order) == sorted([visible.id, hidden.id, flat.id])
+    assert lab.shown_order() == order
+    assert [lab.name_of(x) for x in order] == ["Model A", "Model B", "Model C"]
+    assert all("visible" not in name and "fake" not in name for _, name in lab.vote_choices())
+    with pytest.raises(LabError):
+        lab.export()  # an export would say who is who
+    with pytest.raises(LabError):
+        lab.set_blind(False)  # chosen before the first send
+
+    seen: list[Reveal | None] = []
+    lab.subscribe(lambda e: seen.append(e.reveal) if isinstance(e, Voted) else None)
+    reveal = lab.vote(order[0], guessed=[visible.id])  # one of the two reasoners named: wrong
+    assert reveal is not None and seen == [reveal] and not lab.masked
+    assert [row.letter for row in reveal.rows] == ["A", "B", "C"]
+    rows = {row.lane_id: row for row in reveal.rows}
+    assert rows[visible.id].reasoned and rows[visible.id].reasoning_tokens == 40
+    assert (
+        rows[hidden.id].reasoned
+        and rows[hidden.id].reasoning_hidden
+        and rows[hidden.id].reasoning_tokens == 30
+    )
+    assert not rows[flat.id].reasoned
+    assert rows[visible.id].guessed and not rows[hidden.id].guessed
+    assert reveal.guess_made and reveal.guess_right is False
+    assert reveal.winner == lab.session.lane(order[0]).display
+    assert reveal.tally.votes == 1 and reveal.tally.guesses == 1 and reveal.tally.guesses_right == 0
+    stored = Store(tmp_path / "lab.db").load(lab.session.id).turns[-1].vote
+    assert stored is not None and stored.guessed == [visible.id] and stored.rater == "ann"
+
+    # A second blind turn: the right guess names exactly both reasoners.
+    for script in (reasoner(), hidden_reasoner(), plain()):
+        adapter.enqueue(*script)
+    run(lab, "Another one.")
+    assert lab.masked
+    reveal = lab.vote("tie", guessed=[hidden.id, visible.id])
+    assert reveal is not None and reveal.guess_right is True and reveal.winner == "tie"
+    assert reveal.tally.votes == 2 and reveal.tally.guesses_right == 1
+    assert reveal.tally.wins == {lab.session.lane(order[0]).display: 1}
+
+
+def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    visible, hidden, flat = three_lanes(lab)
+    lab.set_blind(True)
+    for script in (reasoner(), hidden_reasoner(), plain()):
+        adapter.enqueue(*script)
+    run(lab)
+    turn = lab.session.turns[-1]
+    reveal = lab.vote(flat.id, guessed=None)
+    assert reveal is not None and not reveal.guess_made and reveal.guess_right is None
+    assert reveal.tally.guesses == 0
+    from chatlab.core.model import Vote
+
+    for guessed, right in (
+        ([visible.id, hidden.id], True),
+        ([visible.id, hidden.id, flat.id], False),
+        ([hidden.id], False),
+        ([], False),
+    ):
+        turn.vote = Vote(choice="tie", guessed=guessed)
+        assert guess_right(turn) is right, guessed
+
+
+def test_a_failed_lane_has_nothing_to_judge(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    good, _bad = lab.add_lane(Lane("fake", "a")), lab.add_lane(Lane("fake", "b"))
+    adapter.enqueue(*plain())
+    adapter.enqueue(StreamError(ErrorKind.SERVER, "boom", status_code=500))
+    run(lab)
+    assert [choice for choice, _ in lab.vote_choices()] == [good.id]
+    with pytest.raises(LabError):
+        lab.vote("no-such-lane")
+
+
+def test_editing_a_lane_with_answers_makes_a_new_lane_and_keeps_the_old_answers(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    lane = lab.add_lane(Lane("fake", "reasoner", label="R"))
+    fresh = lab.edit_lane(lane.id, Lane("fake", "other", label="R2"))
+    assert fresh is lane and lane.model == "other"  # no answers yet: edited in place
+    run(lab)
+    replaced = lab.edit_lane(lane.id, Lane("fake", "third", LaneParams(temperature=0.5), label="R3"))
+    assert replaced is not lane and lab.session.lanes == [replaced]
+    assert lab.session.retired == [lane] and lab.session.turns[0].responses[lane.id].text == "ok"
+    same = lab.edit_lane(replaced.id, Lane("fake", "third", LaneParams(temperature=0.5), label="renamed"))
+    assert same is replaced and replaced.label == "renamed"  # a label is not who wrote it
+
+
+def test_lanes_do_not_change_while_a_turn_runs() -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    lane = lab.add_lane(Lane("fake", "a"))
+    problems: list[str] = []
+
+    async def go() -> None:
+        lab.send("hi")
+        for change in (
+            lambda: lab.remove_lane(lane.id),
+            lambda: lab.move_lane(lane.id, 1),
+            lambda: lab.send("x"),
+        ):
+            try:
+                change()
+            except LabError as exc:
+                problems.append(str(exc))
+        await lab.wait()
+
+    asyncio.run(go())
+    assert len(problems) == 3 and all("wait" in p for p in problems)
+    lab.remove_lane(lane.id)  # afterwards it can go, and its answers stay
+    assert lab.session.lanes == [] and lab.session.retired == [lane]
+
+
+def test_an_unsaved_demo_turn_is_kept_once_the_user_votes_or_rates(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    a = lab.add_lane(Lane("fake", "a"))
+    lab.add_lane(Lane("fake", "b"))
+    run(lab, keep=False)
+    assert Store(tmp_path / "lab.db").ids() == []
+    lab.rate(a.id, Rating(score=4, note="nice"))
+    saved = Store(tmp_path / "lab.db").load(lab.session.id)
+    rating = saved.turns[-1].responses[a.id].rating
+    assert rating is not None and rating.score == 4 and rating.rater == "ann"
+
+
+def test_totals_and_estimates_say_no_price_rather_than_zero() -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    lane = lab.add_lane(Lane("fake", "unpriced-model"))
+    assert lab.estimates("   ") == []
+    [estimate] = lab.estimates("How long is a piece of string?")
+    assert estimate.lane_id == lane.id and estimate.tokens > 0 and estimate.cost is None
+    run(lab)
+    total = lab.session_cost()
+    assert total.total == 0 and total.unpriced == 1
+    assert lab.lane_total(lane.id) == (None, False)
+    [after] = lab.estimates("And another?")
+    assert after.tokens > estimate.tokens - 5  # the history now counts too
+
+
+def test_a_broken_observer_does_not_stop_the_session() -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    lab.add_lane(Lane("fake", "a"))
+    finished: list[LabEvent] = []
+
+    def broken(_event: LabEvent) -> None:
+        raise RuntimeError("view bug")
+
+    lab.subscribe(broken)
+    lab.subscribe(lambda e: finished.append(e) if isinstance(e, TurnFinished) else None)
+    run(lab)
+    assert len(finished) == 1 and lab.session.turns[-1].responses[lab.session.lanes[0].id].status is Status.OK
+
+
+def test_the_shared_system_prompt_reaches_every_lane_only_once_set() -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    own = lab.add_lane(Lane("fake", "a", LaneParams(system="lane's own")))
+    run(lab)
+    assert adapter.requests[-1].params.system == "lane's own"  # the CLI's -s, untouched
+    lab.set_system("  shared  ")
+    run(lab, "again")
+    assert adapter.requests[-1].params.system == "shared" and own.params.system == "shared"
