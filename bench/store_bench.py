@@ -92,7 +92,7 @@ def main() -> None:
             window.new_session()
             app.processEvents()
             t = time.perf_counter()
-            window.open_session(big.id)
+            window.actions_.open_session(big.id)
             app.processEvents()  # layout and paint
             opens.append(time.perf_counter() - t)
         assert len(window.session.turns) == 200 and len(window.lane_widgets) == 8

@@ -136,7 +136,7 @@ async def run_window(argv: Sequence[str]) -> int:
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
             window.lab.rater = dialog.result_config.rater or ""
-            if not window.busy:
+            if not window.lab.busy:
                 old = window.lab.runner
                 window.lab.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)
                 closing.add(asyncio.ensure_future(old.aclose()))

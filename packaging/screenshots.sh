@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
-# Regenerate the README screenshots: the demo session mid-stream and with answers done.
-# Runs the real app under Xvfb (apt-get install xvfb xdotool imagemagick) from the
-# project's venv (PYTHON=... to override) and writes resources/screenshots/*.png.
+# The named screenshot set, made from the real window under Xvfb with openbox (Qt's
+# window shortcuts need an active window): the demo while masked, the reveal card, one
+# lane with a keyed provider on the loopback server, 8 lanes, a long Markdown answer
+# with code next to an error lane, settings, and the history; each at 1280x800 and
+# 1920x1080, light and dark. Needs: apt-get install xvfb openbox imagemagick.
+# Usage: packaging/screenshots.sh [OUT_DIR]   (default build/screenshots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
-OUT=resources/screenshots
+OUT="${1:-build/screenshots}"
 mkdir -p "$OUT"
-export DISPLAY="${SCREENSHOT_DISPLAY:-:97}"
-Xvfb "$DISPLAY" -screen 0 1400x860x24 >/dev/null 2>&1 &
-XVFB=$!
-HOME_DIR="$(mktemp -d)"
-APP=""
-cleanup() { [ -n "$APP" ] && kill "$APP" 2>/dev/null; kill "$XVFB" 2>/dev/null; rm -rf "$HOME_DIR"; }
-trap cleanup EXIT
-sleep 0.5
-CHATLAB_HOME="$HOME_DIR" QT_QPA_PLATFORM=xcb "$PY" -m chatlab >/dev/null 2>&1 &
-APP=$!
-WID=""
-for _ in $(seq 1 100); do
-  WID="$(xdotool search --onlyvisible --name '^chatlab' 2>/dev/null | head -n 1 || true)"
-  [ -n "$WID" ] && break
-  sleep 0.1
+N=90
+for SIZE in 1280x800 1920x1080; do
+  for THEME in light dark; do
+    N=$((N + 1))
+    export DISPLAY=":$N"
+    Xvfb "$DISPLAY" -screen 0 "${SIZE}x24" >/dev/null 2>&1 &
+    XVFB=$!
+    sleep 0.5
+    openbox >/dev/null 2>&1 &
+    WM=$!
+    sleep 0.5
+    HOME_DIR="$(mktemp -d)"
+    CHATLAB_HOME="$HOME_DIR" CHATLAB_THEME="$THEME" QT_QPA_PLATFORM=xcb \
+      SHOTS_OUT="$OUT" SHOTS_TAG="${SIZE%%x*}-$THEME" "$PY" packaging/shots.py || STATUS=$?
+    kill "$WM" "$XVFB" 2>/dev/null || true
+    rm -rf "$HOME_DIR"
+    [ "${STATUS:-0}" = 0 ] || exit "$STATUS"
+  done
 done
-[ -n "$WID" ] || { echo "the chatlab window did not appear" >&2; exit 1; }
-sleep 2.6   # the demo prompt is sent at start (SDK import and warm-up first): the reasoner is mid-trace now
-import -window "$WID" "$OUT/demo-streaming.png"
-sleep 6     # every lane has finished
-import -window "$WID" "$OUT/demo-done.png"
-echo "wrote $OUT/demo-streaming.png and $OUT/demo-done.png"
+echo "screenshots in $OUT"

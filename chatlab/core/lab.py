@@ -259,6 +259,12 @@ class Lab:
         except KeyError:
             return "a removed lane"
 
+    def choice_name(self, choice: str) -> str:
+        """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
+        if choice in ("tie", "all_bad"):
+            return choice.replace("_", " ")
+        return self.name_of(choice)
+
     # -- lanes ----------------------------------------------------------------------------
 
     def _check_editable(self) -> None:

@@ -153,6 +153,32 @@ DEMO_SCRIPTS: dict[str, Script] = {
         hidden_reasoning_tokens=412,
         think_delay_s=2.0,
     ),
+    "demo-coder": Script(
+        answer=(
+            "## Reading a file safely\n\n"
+            "Open it with a context manager, so it is closed even when reading fails:\n\n"
+            "```python\n"
+            "from pathlib import Path\n\n\n"
+            "def read_lines(path: Path) -> list[str]:\n"
+            '    """Every line, without the newline."""\n'
+            '    with path.open(encoding="utf-8") as handle:\n'
+            '        return [line.rstrip("\\n") for line in handle]\n'
+            "```\n\n"
+            "> The `encoding` argument matters: the default depends on the platform.\n\n"
+            "| approach | closes the file | reads lazily |\n"
+            "|---|---|---|\n"
+            "| `with open(...)` | yes | yes |\n"
+            "| `Path.read_text()` | yes | no |\n"
+            "| bare `open(...)` | only when collected | yes |\n\n"
+            "For a quick script, `Path.read_text().splitlines()` is the shortest:\n\n"
+            "```bash\n"
+            "python -c 'import pathlib; print(len(pathlib.Path(\"a.txt\").read_text().splitlines()))'\n"
+            "```\n"
+        ),
+        tokens_per_s=400.0,
+        chunk_min=3,
+        chunk_max=8,
+    ),
     "echo": Script(answer="", echo=True),
 }
 

@@ -1,7 +1,7 @@
 """Line icons drawn from small inline SVGs in the theme's text colour (light and dark).
 
 Only the conventional ones: stop, retry, copy, settings, add, remove, move, sidebar,
-export, new, reasoning, send. They are built once per colour and cached. The shapes
+export, new, reasoning, send, more. They are built once per colour and cached. The shapes
 are simple strokes on a 24-unit grid, in the style of common open icon sets.
 """
 
@@ -30,6 +30,7 @@ _PATHS = {
     "new": '<path d="M12 20h9"/><path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z"/>',
     "reasoning": '<path d="M9 18h6M10 22h4"/><path d="M12 2a7 7 0 0 0-4 12.7V17h8v-2.3A7 7 0 0 0 12 2z"/>',
     "send": '<path d="M22 2 11 13"/><path d="M22 2l-7 20-4-9-9-4z"/>',
+    "more": '<circle cx="5" cy="12" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/>',
     "edit": '<path d="M4 20h4L19 9l-4-4L4 16z"/>',
 }
 

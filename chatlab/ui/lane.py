@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QSizePolicy,
     QSplitter,
     QToolButton,
@@ -99,7 +100,6 @@ class LaneWidget(QFrame):
         layout.addWidget(self.error_box)
         layout.addWidget(self.status)
         layout.addWidget(self.rating_box)
-        layout.addLayout(self.buttons)
 
         self.response: Response | None = None
         self._revisions = 0  # resp.revisions when the panes were last rebuilt
@@ -122,15 +122,33 @@ class LaneWidget(QFrame):
         self.spec.setProperty("role", "muted")
         self.spec.setTextFormat(Qt.TextFormat.PlainText)
         self.spec.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane.id))
+        self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry)
+        self.copy_answer = _tool(
+            "copy", "Copy the answer (Ctrl+Shift+C)", lambda: self._copy(self._current_text())
+        )
         self.params_button = _tool("edit", "Model and parameters…", lambda: self.editRequested.emit(lane.id))
-        self.left_button = _tool("left", "Move left", lambda: self.moveRequested.emit(lane.id, -1))
-        self.right_button = _tool("right", "Move right", lambda: self.moveRequested.emit(lane.id, 1))
-        self.remove_button = _tool("remove", "Remove lane", lambda: self.removeRequested.emit(lane.id))
+        # Rarer actions live in one menu, so the header never clips at the minimum width.
+        self.more_button = _tool("more", "More lane actions", lambda: None)
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more_button)
+        self.left_action = menu.addAction("Move left", lambda: self.moveRequested.emit(lane.id, -1))
+        self.right_action = menu.addAction("Move right", lambda: self.moveRequested.emit(lane.id, 1))
+        self.copy_reasoning = menu.addAction("Copy reasoning", lambda: self._copy(self._current_reasoning()))
+        menu.addSeparator()
+        self.remove_action = menu.addAction("Remove lane", lambda: self.removeRequested.emit(lane.id))
+        self.more_button.setMenu(menu)
         self.header = QHBoxLayout()
-        self.header.setSpacing(6)
+        self.header.setSpacing(4)
         self.header.addWidget(self.title)
         self.header.addWidget(self.spec, 1)
-        for tool in (self.params_button, self.left_button, self.right_button, self.remove_button):
+        for tool in (
+            self.stop_button,
+            self.retry_button,
+            self.copy_answer,
+            self.params_button,
+            self.more_button,
+        ):
             self.header.addWidget(tool)
         self.chip_row = QWidget()
         self._chips = FlowLayout(self.chip_row)
@@ -156,7 +174,6 @@ class LaneWidget(QFrame):
         self.panes.setChildrenCollapsible(False)
 
     def _init_footer(self) -> None:
-        lane_id = self.lane.id
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
@@ -186,20 +203,6 @@ class LaneWidget(QFrame):
         rating_row.addWidget(self.note, 1)
         self.rating_box.hide()
 
-        self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane_id), "Stop")
-        self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
-        self.copy_answer = _tool(
-            "copy", "Copy the answer (Ctrl+Shift+C)", lambda: self._copy(self._current_text()), "Copy"
-        )
-        self.copy_reasoning = _tool(
-            "copy", "Copy the reasoning", lambda: self._copy(self._current_reasoning()), "Reasoning"
-        )
-        self.buttons = QHBoxLayout()
-        self.buttons.setSpacing(2)
-        for b in (self.stop_button, self.retry_button, self.copy_answer, self.copy_reasoning):
-            self.buttons.addWidget(b)
-        self.buttons.addStretch(1)
-
     def _retry(self) -> None:
         self.retryRequested.emit(self.lane.id)
 
@@ -220,8 +223,8 @@ class LaneWidget(QFrame):
         self.setAccessibleName(self.lane.display)
         self._set_chips(chips(self.lane))
         if count is not None:
-            self.left_button.setEnabled(index > 0)
-            self.right_button.setEnabled(index < count - 1)
+            self.left_action.setEnabled(index > 0)
+            self.right_action.setEnabled(index < count - 1)
 
     def _set_chips(self, texts: list[str]) -> None:
         while self._chips.count():
@@ -235,7 +238,7 @@ class LaneWidget(QFrame):
         self.chip_row.setVisible(bool(texts))
 
     def set_editable(self, editable: bool) -> None:
-        for b in (self.params_button, self.left_button, self.right_button, self.remove_button):
+        for b in (self.params_button, self.left_action, self.right_action, self.remove_action):
             b.setEnabled(editable)
 
     def set_focused(self, focused: bool) -> None:
@@ -256,11 +259,8 @@ class LaneWidget(QFrame):
         masked = letter is not None
         for w in (
             self.params_button,
-            self.left_button,
-            self.right_button,
-            self.remove_button,
+            self.more_button,
             self.spec,
-            self.copy_reasoning,
             # Stop and Retry too: a lane whose Stop greys out first has visibly finished first.
             self.stop_button,
             self.retry_button,
@@ -268,6 +268,7 @@ class LaneWidget(QFrame):
             w.setVisible(not masked)
         self._answer_revealed = False
         self._show_reasoning_pane()
+        self._show_run_buttons()
         self.update_header(0)
         self.update_status()
 
@@ -325,14 +326,15 @@ class LaneWidget(QFrame):
         arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
         resp = self.response
         extra = ""
-        if resp is not None:
-            hidden = fmt.hidden_reasoning(resp)
-            if hidden:
-                extra = f" · {hidden}"
-            elif resp.reasoning_chars:
-                usage = live_usage(resp)
-                mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
-                extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
+        if resp is not None and resp.hidden_reasoning:
+            self.reasoning_toggle.setText(
+                f"{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
+            )
+            return
+        if resp is not None and resp.reasoning_chars:
+            usage = live_usage(resp)
+            mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
+            extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
         self.reasoning_toggle.setText(f"Reasoning{extra} {arrow}")
 
     def focus_answer(self) -> None:
@@ -359,8 +361,7 @@ class LaneWidget(QFrame):
         self.reasoning_toggle.setChecked(True)
         self.error_box.hide()
         self.rating_box.hide()
-        self.stop_button.setEnabled(True)
-        self.retry_button.setEnabled(False)
+        self._show_run_buttons()
         self.flush(None)
 
     def load(self, session: Session, only_last: bool = False) -> None:
@@ -405,8 +406,7 @@ class LaneWidget(QFrame):
             self.update_status()
             if resp.status.finished and not self._finalized:
                 self._finalized = True
-                self.stop_button.setEnabled(False)
-                self.retry_button.setEnabled(True)
+                self._show_run_buttons()
             return
         if resp.revisions != self._revisions:
             # The provider's final word replaced what was streamed: show it from scratch.
@@ -432,8 +432,7 @@ class LaneWidget(QFrame):
         self.update_status()
         if resp.status.finished and not self._finalized:
             self._finalized = True
-            self.stop_button.setEnabled(False)
-            self.retry_button.setEnabled(True)
+            self._show_run_buttons()
             self._show_error(resp)
             if on_finished is not None:
                 on_finished(self)
@@ -503,25 +502,30 @@ class LaneWidget(QFrame):
             else:
                 text = "waiting for all models…"
             self.status.set_badges([(text, "")])
+            self.status.setToolTip("")
             return
         if resp is None:
-            self.status.set_badges(
-                [("ready", "")] + ([(f"next: {self.next_estimate}", "")] if self.next_estimate else [])
-            )
+            # Before the first answer the next send's estimate is the useful figure.
+            self.status.set_badges([(f"next: {self.next_estimate}" if self.next_estimate else "ready", "")])
             return
         total, estimated = self.lab.lane_total(self.lane.id)
-        badges = badge_texts(Figures.of(resp, total, estimated))
-        if self.next_estimate and resp.status.finished:
-            badges.append((f"next: {self.next_estimate}", ""))
-        self.status.set_badges(badges)
+        self.status.set_badges(badge_texts(Figures.of(resp, total, estimated)))
+        self.status.setToolTip(f"next send: {self.next_estimate}" if self.next_estimate else "")
         if self.reasoning_toggle.isVisible():
             self._refresh_toggle()
 
     def _set_idle(self) -> None:
-        running = self.response is not None and not self.response.status.finished
-        self.stop_button.setEnabled(running)
-        self.retry_button.setEnabled(self.response is not None and not running)
+        self._show_run_buttons()
         self.update_status()
+
+    def _show_run_buttons(self) -> None:
+        """Stop while the lane runs, Retry once it has finished; neither while masked."""
+        running = self.response is not None and not self.response.status.finished
+        masked = self.blind_letter is not None
+        self.stop_button.setVisible(running and not masked)
+        self.stop_button.setEnabled(running)
+        self.retry_button.setVisible(self.response is not None and not running and not masked)
+        self.retry_button.setEnabled(self.response is not None and not running)
 
     # -- clipboard -------------------------------------------------------------------------
 

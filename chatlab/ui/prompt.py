@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatlab.core import format as fmt
+from chatlab.core.lab import Lab
 from chatlab.ui.icons import icon
 
 
@@ -114,6 +116,24 @@ class PromptArea(QWidget):
     def set_estimate(self, text: str) -> None:
         self.estimate.setText(text)
         self.estimate.setToolTip(text)  # the label may be cut; the tip is whole
+
+    def show_estimates(self, lab: Lab) -> dict[str, str]:
+        """Show the next send's estimate for the prompt typed; returns each lane's line.
+        While masked it names no lane and no price (they would say who is who)."""
+        estimates = lab.estimates(self.text())
+        if not estimates:
+            self.set_estimate("")
+            return {}
+        if lab.masked:
+            self.set_estimate(f"Next send: up to ≈{max(e.tokens for e in estimates):,} input tokens per lane")
+            return {}
+        self.set_estimate(
+            "Next send: "
+            + " · ".join(
+                f"{lab.name_of(e.lane_id)} ≈{e.tokens:,} tok, {fmt.cost(e.cost, True)}" for e in estimates
+            )
+        )
+        return {e.lane_id: f"≈{e.tokens:,} in · {fmt.cost(e.cost, True)} input" for e in estimates}
 
     def set_state(self, *, busy: bool, lanes: int, blind: bool, blind_editable: bool) -> None:
         self.send_button.setEnabled(not busy and lanes > 0)

@@ -66,7 +66,7 @@ class SessionActions:
         widget.removeRequested.connect(lambda lane_id: self._try(lambda: lab.remove_lane(lane_id)))
         widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
         widget.editRequested.connect(self.edit_lane)
-        widget.rated.connect(self.window.rate)
+        widget.rated.connect(lab.rate)
 
     def add_lane(self) -> None:
         edit = self.window._edit_lane

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core import format as fmt
 from chatlab.core.lab import (
     Lab,
     LabError,
@@ -38,15 +37,17 @@ from chatlab.core.lab import (
     TurnStarted,
     Voted,
 )
-from chatlab.core.model import Lane, Rating, Session
-from chatlab.core.orchestrator import Runner, TurnRun
+from chatlab.core.model import Lane, Session
+from chatlab.core.orchestrator import Runner
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
+from chatlab.ui import geometry
 from chatlab.ui.lane import LaneWidget
 from chatlab.ui.lanes import LanesArea
 from chatlab.ui.prompt import PromptArea
 from chatlab.ui.reveal import RevealCard
 from chatlab.ui.sessions import SessionActions
+from chatlab.ui.statusbar import CostLabel
 from chatlab.ui.toolbar import Toolbar
 from chatlab.ui.votebar import ALL_BAD_KEY, TIE_KEY, VoteBar
 
@@ -84,7 +85,7 @@ class MainWindow(QMainWindow):
         self._init_layout()
         self._init_shortcuts()
         self.lab.subscribe(self._on_lab)
-        self._restore_geometry()
+        geometry.restore(self, settings, self.sidebar)
         self._refresh()
         self.prompt_area.focus()
 
@@ -110,10 +111,10 @@ class MainWindow(QMainWindow):
         self.vote_bar.voted.connect(self.vote)
         self.prompt_area = PromptArea()
         self.prompt_area.sendRequested.connect(self.send)
-        self.prompt_area.stopRequested.connect(self.stop_all)
+        self.prompt_area.stopRequested.connect(self.lab.stop_all)
         self.prompt_area.blindToggled.connect(self._set_blind)
         self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
-        self.cost_label = QLabel()
+        self.cost_label = CostLabel()
         self.statusBar().addPermanentWidget(self.cost_label)
 
     def _init_layout(self) -> None:
@@ -123,10 +124,10 @@ class MainWindow(QMainWindow):
         for widget in (self.banner, self.reveal):
             tl.addWidget(widget)
         tl.addWidget(self.lanes, 1)
+        tl.addWidget(self.vote_bar)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(8, 4, 8, 8)
-        bl.addWidget(self.vote_bar)
         bl.addWidget(self.prompt_area, 1)
         self.outer = QSplitter(Qt.Orientation.Vertical)
         self.outer.addWidget(top)
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
 
     def _init_shortcuts(self) -> None:
         keys: list[tuple[str, Callable[[], object]]] = [
-            ("Esc", self.stop_all),
+            ("Esc", self.lab.stop_all),
             ("Ctrl+Return", self.send),
             ("Ctrl+Enter", self.send),
             ("Ctrl+N", self.new_session),
@@ -182,14 +183,6 @@ class MainWindow(QMainWindow):
         return self.lab.session
 
     @property
-    def runs(self) -> list[TurnRun]:
-        return self.lab.runs
-
-    @property
-    def busy(self) -> bool:
-        return self.lab.busy
-
-    @property
     def lane_widgets(self) -> dict[str, LaneWidget]:
         return self.lanes.widgets
 
@@ -217,26 +210,17 @@ class MainWindow(QMainWindow):
             self.turnFinished.emit()
         elif isinstance(event, Voted):
             if event.reveal is not None:
+                self.banner.hide()  # the demo's question is answered; the lanes get the room
                 self.lanes.sync()
                 self.lanes.load()  # the whole history again, now that it is revealed
                 self.reveal.show_reveal(event.reveal)
             self.vote_bar.show_for(self.lab)
-            self.statusBar().showMessage(
-                f"Voted: {event.reveal.winner if event.reveal else self._voted()}", 10_000
-            )
+            choice = event.turn.vote.choice if event.turn.vote else ""
+            self.statusBar().showMessage(f"Voted: {self.lab.choice_name(choice)}", 10_000)
         elif isinstance(event, Said):
             self.statusBar().showMessage(event.text, 10_000)
         elif isinstance(event, Saved):
             self.actions_.saved()
-
-    def _voted(self) -> str:
-        turn = self.lab.last_turn
-        choice = turn.vote.choice if turn and turn.vote else ""
-        return (
-            self.lab.name_of(choice)
-            if choice in (turn.responses if turn else {})
-            else choice.replace("_", " ")
-        )
 
     def _refresh(self) -> None:
         self.lanes.sync()
@@ -250,33 +234,12 @@ class MainWindow(QMainWindow):
         self._update_cost()
 
     def _update_cost(self) -> None:
-        if self.lab.masked:
-            self.cost_label.setText("Session cost hidden until you vote")
-            return
-        total = self.lab.session_cost()
-        text = f"Session cost {fmt.cost(total.total, total.estimated)}"
-        if total.unpriced:
-            text += f" · {total.unpriced} response{'s' if total.unpriced > 1 else ''} with no price"
-        self.cost_label.setText(text)
+        self.cost_label.refresh(self.lab)
 
     def update_estimates(self) -> None:
         """Per-lane input tokens and cost of sending the current prompt (≈, debounced)."""
         self.lab.set_system(self.prompt_area.system_text())
-        estimates = self.lab.estimates(self.prompt_area.text())
-        per_lane = {e.lane_id: f"≈{e.tokens:,} in · {fmt.cost(e.cost, True)} input" for e in estimates}
-        if not estimates:
-            self.prompt_area.set_estimate("")
-        elif self.lab.masked:  # names and prices would say who is who
-            per_lane = {}
-            self.prompt_area.set_estimate(
-                f"Next send: up to ≈{max(e.tokens for e in estimates):,} input tokens per lane"
-            )
-        else:
-            self.prompt_area.set_estimate(
-                "Next send: "
-                + " · ".join(f"{self.lab.name_of(e.lane_id)} ≈{e.tokens:,} tok" for e in estimates)
-            )
-        self.lanes.refresh_status(per_lane)
+        self.lanes.refresh_status(self.prompt_area.show_estimates(self.lab))
         self._update_cost()
 
     # -- actions --------------------------------------------------------------------------
@@ -292,14 +255,11 @@ class MainWindow(QMainWindow):
     def send(self, keep: bool = True) -> None:
         """Send the prompt to every lane; ``keep=False`` saves nothing until the user acts."""
         text = self.prompt_area.text()
-        if not text.strip() or self.busy or self._closing or not self.lab.session.lanes:
+        if not text.strip() or self.lab.busy or self._closing or not self.lab.session.lanes:
             return
         self.lab.set_system(self.prompt_area.system_text())
         if self._try(lambda: self.lab.send(text, keep)):
             self.prompt_area.prompt.clear()
-
-    def stop_all(self) -> None:
-        self.lab.stop_all()
 
     def retry_lane(self, lane_id: str) -> None:
         self._try(lambda: self.lab.retry(lane_id))
@@ -312,17 +272,11 @@ class MainWindow(QMainWindow):
     def vote(self, choice: str, guessed: list[str] | None = None) -> None:
         self._try(lambda: self.lab.vote(choice, guessed))
 
-    def rate(self, lane_id: str, rating: Rating) -> None:
-        self.lab.rate(lane_id, rating)
-
     def _set_blind(self, blind: bool) -> None:
         self._try(lambda: self.lab.set_blind(blind))
 
     def new_session(self) -> None:
         self.actions_.new_session()
-
-    def open_session(self, session_id: str) -> None:
-        self.actions_.open_session(session_id)
 
     def show_settings(self) -> None:
         if self._open_settings is not None:
@@ -337,28 +291,10 @@ class MainWindow(QMainWindow):
 
     # -- geometry and closing --------------------------------------------------------------------
 
-    def _restore_geometry(self) -> None:
-        if self._settings is None:
-            return
-        geometry = self._settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        screen = self.screen().availableGeometry()
-        self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
-        if self.sidebar is not None and self._settings.value("sidebar") == "hidden":
-            self.sidebar.hide()
-
-    def _save_geometry(self) -> None:
-        if self._settings is not None:
-            self._settings.setValue("geometry", self.saveGeometry())
-            hidden = self.sidebar is not None and self.sidebar.isHidden()
-            self._settings.setValue("sidebar", "hidden" if hidden else "shown")
-            self._settings.sync()
-
     async def shutdown(self) -> None:
         """Cancel running lanes, wait for them, save, close the adapters."""
         self._closing = True
-        self._save_geometry()
+        geometry.save(self, self._settings, self.sidebar)
         await self.lab.shutdown()
         self.lanes.stop_timers()
         self.shutdown_done = True

@@ -54,9 +54,9 @@ def close_window(qtbot: QtBot, win: MainWindow) -> None:
 
 def wait_turn(qtbot: QtBot, window: MainWindow, send: bool = True) -> None:
     """Send the prompt (optionally) and wait until every run has finished."""
-    if send or window.runs:
+    if send or window.lab.runs:
         with qtbot.waitSignal(
-            window.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not window.runs
+            window.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not window.lab.runs
         ):
             if send:
                 window.send()

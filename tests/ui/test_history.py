@@ -56,7 +56,7 @@ def test_blind_mode_hides_everything_until_the_vote(
     seen_while_streaming: list[tuple[str, ...]] = []
 
     def snapshot(_lane_id: str) -> None:
-        if win.busy:
+        if win.lab.busy:
             widgets = list(win.lane_widgets.values())
             seen_while_streaming.append(tuple(w.status.text() for w in widgets))
             for w in widgets:  # nothing streams into view while masked
@@ -134,7 +134,7 @@ def test_sessions_are_saved_reopened_searched_and_rated(
     wait_turn(qtbot, win)
     assert win.sidebar.list.count() == 2
 
-    win.open_session(first_id)
+    win.actions_.open_session(first_id)
     assert win.session.id == first_id
     reopened = win.lane_widgets[lanes[0].id]
     assert "echo (turn 1): Tell me about Zanzibar" in reopened.answer.toPlainText()
@@ -217,7 +217,7 @@ def test_a_reopened_session_shows_its_figures(
         assert "ttft –" not in live and "tok/s" in live and "lane <$0.0001" in live
         session_id = win.session.id
         win.new_session()
-        win.open_session(session_id)
+        win.actions_.open_session(session_id)
         reopened = win.lane_widgets[win.session.lanes[0].id].status.text()
         # ttft, tok/s and the lane's total survive a reopen: the same line as when it streamed.
         assert reopened == live
@@ -318,7 +318,7 @@ def test_the_demo_prompt_is_saved_only_once_the_user_acts(
     win = saving_window
     lanes = add_lanes(win, "chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0")
     win.prompt.setPlainText("Write a haiku.")
-    with qtbot.waitSignal(win.turnFinished, timeout=60_000, check_params_cb=lambda *_: not win.runs):
+    with qtbot.waitSignal(win.turnFinished, timeout=60_000, check_params_cb=lambda *_: not win.lab.runs):
         win.send(keep=False)  # what the app does at a demo launch
     assert store.ids() == []  # launching the demo again and again adds nothing
     win.vote(lanes[0].id)

@@ -246,7 +246,7 @@ def test_esc_stops_a_long_line(window: MainWindow, qtbot: QtBot, server: DemoSer
 
     def press_esc(_lane_id: str) -> None:
         resp = widget.response
-        if resp is not None and resp.text_chars > enough and window.runs:
+        if resp is not None and resp.text_chars > enough and window.lab.runs:
             qtbot.keyClick(window.prompt, Qt.Key.Key_Escape)
 
     window.laneFlushed.connect(press_esc)

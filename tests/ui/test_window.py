@@ -41,7 +41,7 @@ def test_three_lanes_stream_into_the_right_panes(window: MainWindow, qtbot: QtBo
     status = reasoner.status.text()
     assert status.startswith("done") and f"out {r.usage.output_tokens:,}" in status and "≈" not in status
     assert f"(reasoning {r.usage.reasoning_tokens:,})" in status
-    assert "reasoning tokens — text not returned" in hidden.reasoning_toggle.text()
+    assert "412 reasoning tokens, text not returned" in hidden.reasoning_toggle.text()
     assert (
         hidden.reasoning.toPlainText()
         == "[412 reasoning tokens — text not returned: the provider reasoned but sent no reasoning text]"
@@ -124,7 +124,7 @@ def test_ctrl_enter_sends_and_estimates_update(window: MainWindow, qtbot: QtBot)
     assert widget.next_estimate.startswith("≈") and "in" in widget.next_estimate
     assert "Next send" in window.prompt_area.estimate.text()
     qtbot.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert window.busy and window.prompt.toPlainText() == ""
+    assert window.lab.busy and window.prompt.toPlainText() == ""
     wait_turn(qtbot, window, send=False)
     assert "echo (turn 1): ping" in widget.answer.toPlainText()
 
@@ -143,7 +143,7 @@ def test_close_while_streaming_cancels_cleanly(
         window.close()
     turn = window.session.turns[-1]
     assert {turn.responses[lane.id].status for lane in lanes} == {Status.CANCELLED}
-    assert not window.busy
+    assert not window.lab.busy
     assert [r.getMessage() for r in caplog.records] == []
 
 
@@ -179,7 +179,9 @@ def test_the_command_line_opens_the_window_with_its_lanes(window: MainWindow, qt
     args = window_parser().parse_args(
         ["-m", "chat:echo", "-m", "claude:demo-fast@tps=0", "--blind", "--send", "hi"]
     )
-    with qtbot.waitSignal(window.turnFinished, timeout=60_000, check_params_cb=lambda *_: not window.runs):
+    with qtbot.waitSignal(
+        window.turnFinished, timeout=60_000, check_params_cb=lambda *_: not window.lab.runs
+    ):
         start(window, args, demo=False)
     assert [lane.spec for lane in window.session.lanes] == ["chat:echo", "claude:demo-fast@tps=0"]
     assert window.session.blind and window.session.turns[0].prompt == "hi"

@@ -1,0 +1,187 @@
+"""Drive the real window through the states worth showing and photograph the screen.
+
+Run by ``packaging/screenshots.sh`` under Xvfb with openbox (Qt's window shortcuts need
+an active window). Each scene builds the state the way a user would reach it (the demo
+sent and voted, lanes added, a dialog opened), waits for the turn to finish, then
+captures the whole screen with ImageMagick's ``import``. ``SHOTS_OUT`` names the output
+folder, ``SHOTS_TAG`` the suffix (e.g. ``1280-light``); ``CHATLAB_THEME`` picks the look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from chatlab.app import DEMO_BANNER, with_demo
+from chatlab.core.config import parse_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.model import Lane
+from chatlab.core.orchestrator import Runner
+from chatlab.core.presets import DEMO_PRESET, shipped
+from chatlab.demo.scripts import HAIKU_PROMPT
+from chatlab.demo.server import DemoServer
+from chatlab.providers import make_adapter
+from chatlab.store.db import Store, default_path
+from chatlab.ui import theme
+from chatlab.ui.dialogs import SettingsDialog
+from chatlab.ui.loop import QtLoop
+from chatlab.ui.window import MainWindow
+
+OUT = Path(os.environ.get("SHOTS_OUT", "resources/screenshots"))
+TAG = os.environ.get("SHOTS_TAG", "shot")
+
+
+async def settle(seconds: float = 0.4) -> None:
+    """Let the loop (which is Qt's) paint and lay out for a while."""
+    await asyncio.sleep(seconds)
+
+
+def snap(name: str) -> None:
+    path = OUT / f"{name}-{TAG}.png"
+    subprocess.run(["import", "-window", "root", str(path)], check=True)
+    print(f"wrote {path}", flush=True)
+
+
+async def turn(window: MainWindow, prompt: str) -> None:
+    window.prompt.setPlainText(prompt)
+    window.send()
+    await settle(0.2)
+    while window.busy:
+        await settle(0.2)
+    window.render_pending_finals()
+    await settle(0.5)
+
+
+def make_window(runner: Runner, store: Store | None, banner: str = "") -> MainWindow:
+    window = MainWindow(runner, store=store, demo_banner=banner)
+    window.show()
+    screen = window.screen().availableGeometry()
+    window.setGeometry(screen)
+    window.showMaximized()
+    window.activateWindow()
+    return window
+
+
+async def close(window: MainWindow) -> None:
+    await window.shutdown()
+    window.close()
+    window.deleteLater()
+    await settle(0.2)
+
+
+async def scenes(server: DemoServer) -> None:
+    store = Store(default_path())
+    demo_config = with_demo(parse_config({}), server)
+    # A provider with a real-looking key, served by the loopback server: what a user with
+    # an OpenAI-compatible key sees.
+    os.environ["LOOPBACK_API_KEY"] = "sk-loopback-screenshot-key-0000"
+    keyed = parse_config(
+        {
+            "providers": {
+                "work": {
+                    "kind": "openai-chat",
+                    "base_url": server.openai_base_url,
+                    "api_key_env": "LOOPBACK_API_KEY",
+                }
+            },
+            "prices": {"work:demo-reasoner": {"input": 1.1, "output": 4.4}},
+        }
+    )
+
+    async def demo_masked_and_reveal() -> None:
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store, DEMO_BANNER)
+        for lane in next(p for p in shipped() if p.name == DEMO_PRESET).lanes():
+            window.add_lane(lane)
+        window.lab.set_blind(True)
+        await turn(window, HAIKU_PROMPT)
+        window.vote_bar.guesses[(window.session.turns[-1].shown_order or [""])[0]].setChecked(True)
+        await settle(0.3)
+        snap("demo-masked")
+        order = window.session.turns[-1].shown_order or []
+        window.vote_bar.guesses[order[2]].setChecked(True)
+        window.vote_bar.buttons[order[1]].click()
+        await settle(0.6)
+        snap("reveal")
+        await close(window)
+
+    async def one_lane() -> None:
+        window = make_window(Runner(keyed, KeyStore(), make_adapter), store)
+        window.add_lane(Lane("work", "demo-reasoner@tps=4000", label="My model"))
+        await turn(window, HAIKU_PROMPT)
+        snap("one-lane")
+        await close(window)
+
+    async def eight_lanes() -> None:
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), None)
+        models = ["demo-reasoner", "demo-fast", "demo-hidden", "demo-coder"] * 2
+        for i, model in enumerate(models):
+            window.add_lane(Lane("demo", f"{model}@tps=3000", label=f"Lane {i + 1}"))
+        await turn(window, HAIKU_PROMPT)
+        snap("eight-lanes")
+        await close(window)
+
+    async def markdown_and_error() -> None:
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), None)
+        window.add_lane(Lane("demo", "demo-coder@tps=3000", label="Coder"))
+        window.add_lane(Lane("demo", "demo-fast@fault=500", label="Broken endpoint"))
+        await turn(window, "How do I read a file safely in Python?")
+        snap("markdown-and-error")
+        await close(window)
+
+    async def settings_dialog() -> None:
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        dialog = SettingsDialog(keyed, KeyStore(), window)
+        dialog.show()
+        await settle(0.6)
+        snap("settings")
+        dialog.close()
+        await close(window)
+
+    async def history() -> None:
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        window.add_lane(Lane("demo", "demo-fast@tps=3000", label="Fast"))
+        window.add_lane(Lane("demo", "demo-coder@tps=3000", label="Coder"))
+        await turn(window, "How do I read a file safely in Python?")
+        assert window.sidebar is not None
+        window.sidebar.search.setText("roof")
+        await settle(0.8)
+        snap("history")
+        await close(window)
+
+    steps: list[Callable[[], Awaitable[None]]] = [
+        demo_masked_and_reveal,
+        one_lane,
+        eight_lanes,
+        markdown_and_error,
+        settings_dialog,
+        history,
+    ]
+    only = set(filter(None, os.environ.get("SHOTS_ONLY", "").split(",")))
+    for step in steps:
+        if not only or step.__name__ in only:
+            await step()
+    store.close()
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("chatlab")
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply(app)
+    server = DemoServer().start_in_thread()
+    try:
+        asyncio.run(scenes(server), loop_factory=lambda: QtLoop(app))
+    finally:
+        server.stop_thread()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
