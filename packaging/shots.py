@@ -52,7 +52,7 @@ async def turn(window: MainWindow, prompt: str) -> None:
     window.prompt.setPlainText(prompt)
     window.send()
     await settle(0.2)
-    while window.busy:
+    while window.lab.busy:
         await settle(0.2)
     window.render_pending_finals()
     await settle(0.5)

@@ -301,8 +301,16 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
     for widget in win.findChildren(QWidget):
         if widget.isVisibleTo(win):
             texts += said(widget)
+    from PySide6.QtGui import QAction
+
+    for action in win.findChildren(QAction):  # menus (a lane's More menu, New session, Export)
+        texts += [action.text(), action.toolTip(), action.statusTip()]
     leaks = [t for t in texts for name in identity if name in t]
     assert leaks == []
+    # The vote bar and the reasoning guess use the headers' names, in the shown order.
+    assert [win.vote_bar.buttons[x].text() for x in turn.shown_order] == ["Model A", "Model B", "Model C"]
+    assert [win.vote_bar.guesses[x].text() for x in turn.shown_order] == ["Model A", "Model B", "Model C"]
+    assert not win.reveal.isVisibleTo(win)
     assert not win.toolbar.export_button.isEnabled() and not win.toolbar.export_all_action.isEnabled()
     # Ctrl+1…3 follow the shown order: Ctrl+1 is Model A.
     for position, lane_id in enumerate(turn.shown_order):

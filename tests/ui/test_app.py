@@ -1,0 +1,104 @@
+"""The app's entry points: the demo starts blind with lanes whose banner is true, the
+command line's lanes and flags, remembered geometry that never exceeds the screen, and
+the keyboard: Alt+N votes for the lane shown in place N, Ctrl+N marks the focused lane."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+
+from chatlab.app import DEMO_BANNER, has_any_key, start, window_parser, with_demo
+from chatlab.core.config import parse_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.lab import reasoned
+from chatlab.core.orchestrator import Runner
+from chatlab.demo.scripts import HAIKU_PROMPT
+from chatlab.demo.server import DemoServer
+from chatlab.providers import make_adapter
+from chatlab.ui import geometry
+from chatlab.ui.window import MainWindow
+from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, close_window, wait_turn
+
+
+def test_the_demo_starts_blind_and_its_banner_is_true(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    runner = Runner(with_demo(parse_config({}), server), KeyStore(), make_adapter)
+    assert not has_any_key(runner.config, KeyStore())  # no key: the app opens the demo
+    win = MainWindow(runner, demo_banner=DEMO_BANNER)
+    win.show()
+    try:
+        with qtbot.waitSignal(
+            win.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not win.lab.runs
+        ):
+            start(win, window_parser().parse_args([]), demo=True)
+        turn = win.session.turns[-1]
+        assert win.session.blind and win.lab.masked and turn.prompt == HAIKU_PROMPT
+        assert win.lab.unsaved  # kept only once the user acts
+        # "Two of them reason (one shows it, one keeps it hidden); one does not."
+        responses = [turn.responses[lane.id] for lane in win.session.lanes]
+        assert [reasoned(r) for r in responses] == [True, False, True]
+        assert responses[0].reasoning and not responses[2].reasoning and responses[2].hidden_reasoning
+        assert "Blind mode is on" in DEMO_BANNER and win.banner.isVisibleTo(win)
+        assert [w.title.text() for w in (win.lanes.widget_at(i) for i in range(3)) if w] == [
+            "Model A",
+            "Model B",
+            "Model C",
+        ]
+    finally:
+        close_window(qtbot, win)
+
+
+def test_alt_keys_vote_for_the_shown_position_and_the_reveal_follows(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    lanes = add_lanes(window, "chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0", "chat:echo")
+    window.lab.set_blind(True)
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    turn = window.session.turns[-1]
+    assert turn.shown_order is not None
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    assert turn.vote is not None and turn.vote.choice == turn.shown_order[1]
+    assert turn.vote.guessed is None  # no guess was ticked
+    assert window.reveal.isVisibleTo(window) and "no reasoning guess" in window.reveal.guess.text()
+    assert {lane.id for lane in lanes} == {row.lane_id for row in window.reveal.reveal.rows}  # type: ignore[union-attr]
+    window.prompt.setPlainText("again")
+    wait_turn(qtbot, window)
+    assert not window.reveal.isVisibleTo(window)  # moving on closes the reveal
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    assert window.session.turns[-1].vote is not None and window.session.turns[-1].vote.choice == "tie"
+
+
+def test_the_focused_lane_is_marked(window: MainWindow, qtbot: QtBot) -> None:
+    add_lanes(window, "chat:echo", "claude:demo-fast@tps=0")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.lanes.focus_lane(1)
+    second = window.lanes.widget_at(1)
+    first = window.lanes.widget_at(0)
+    assert second is not None and first is not None
+    qtbot.waitUntil(lambda: second.property("focused") is True, timeout=5_000)
+    window.lanes.focus_lane(0)
+    qtbot.waitUntil(lambda: first.property("focused") is True, timeout=5_000)
+    assert second.property("focused") is False
+
+
+def test_remembered_geometry_never_exceeds_the_screen(
+    qtbot: QtBot, runner: Runner, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(runner, settings=settings)
+    try:
+        screen = win.screen().availableGeometry()
+        win.resize(screen.width() * 3, screen.height() * 3)  # saved on a bigger monitor
+        geometry.save(win, settings, win.sidebar)
+        geometry.restore(win, settings, win.sidebar)
+        assert win.width() <= screen.width() and win.height() <= screen.height()
+    finally:
+        close_window(qtbot, win)
