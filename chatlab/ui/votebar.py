@@ -29,6 +29,7 @@ class VoteBar(QFrame):
         self.buttons: dict[str, QPushButton] = {}
         self.guesses: dict[str, QPushButton] = {}
         self._order: list[str] = []
+        self.none_guess = QPushButton()  # replaced in show_for while masked
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 6)
         outer.setSpacing(4)
@@ -99,8 +100,15 @@ class VoteBar(QFrame):
                 box.setObjectName(f"guess-{choice}")
                 box.setCheckable(True)
                 box.setToolTip(f"I think {name} reasoned before answering")
+                box.toggled.connect(functools.partial(self._ticked, choice))
                 self._guess.addWidget(box)
                 self.guesses[choice] = box
+            self.none_guess = QPushButton("None of them")
+            self.none_guess.setObjectName("guess-none")
+            self.none_guess.setCheckable(True)
+            self.none_guess.setToolTip("I think none of these reasoned")
+            self.none_guess.toggled.connect(functools.partial(self._ticked, ""))
+            self._guess.addWidget(self.none_guess)
             self._guess.addStretch(1)
         for area in (self.vote_row, self.guess_row):
             inner = area.widget()
@@ -108,11 +116,24 @@ class VoteBar(QFrame):
             area.setFixedHeight((inner.sizeHint().height() if inner is not None else 30) + bar)
         self.show()
 
+    def _ticked(self, choice: str, checked: bool) -> None:
+        """ "None of them" and a lane exclude each other."""
+        if not checked:
+            return
+        if choice:
+            self.none_guess.setChecked(False)
+        else:
+            for box in self.guesses.values():
+                box.setChecked(False)
+
     def guessed(self) -> list[str] | None:
-        """The lanes ticked as reasoners; None when the user made no guess at all."""
+        """The lanes ticked as reasoners ([] for "none of them"); None when the user made
+        no guess at all."""
         if not self.guesses:
             return None
         ticked = [choice for choice, box in self.guesses.items() if box.isChecked()]
+        if not ticked and self.none_guess.isChecked():
+            return []
         return ticked or None
 
     def _vote(self, choice: str) -> None:

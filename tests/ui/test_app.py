@@ -102,3 +102,19 @@ def test_remembered_geometry_never_exceeds_the_screen(
         assert win.width() <= screen.width() and win.height() <= screen.height()
     finally:
         close_window(qtbot, win)
+
+
+def test_the_reasoning_guess_can_be_none_of_them(window: MainWindow, qtbot: QtBot) -> None:
+    add_lanes(window, "chat:echo", "claude:demo-fast@tps=0")
+    window.lab.set_blind(True)
+    window.prompt.setPlainText("hi")
+    wait_turn(qtbot, window)
+    turn = window.session.turns[-1]
+    assert turn.shown_order is not None
+    bar = window.vote_bar
+    bar.guesses[turn.shown_order[0]].setChecked(True)
+    bar.none_guess.setChecked(True)  # "none of them" unticks the lane…
+    assert not bar.guesses[turn.shown_order[0]].isChecked() and bar.guessed() == []
+    bar.buttons[turn.shown_order[0]].click()
+    assert turn.vote is not None and turn.vote.guessed == []
+    assert window.reveal.reveal is not None and window.reveal.reveal.guess_right is True  # neither reasoned
