@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from chatlab.core.config import ConfigError, load_config, save_config
 from chatlab.core.export import export_sessions
-from chatlab.core.lab import LabError
+from chatlab.core.lab import MAX_LANES, LabError
 from chatlab.core.model import Session
 from chatlab.store.db import StoreError
 from chatlab.ui.lane import LaneWidget
@@ -70,7 +70,7 @@ class SessionActions:
 
     def add_lane(self) -> None:
         edit = self.window._edit_lane
-        if edit is None or self.lab.busy or len(self.lab.session.lanes) >= 8:
+        if edit is None or self.lab.busy or len(self.lab.session.lanes) >= MAX_LANES:
             return
         lane = edit(self.window, None)
         if lane is not None:

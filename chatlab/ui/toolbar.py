@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QMenu, QToolBar, QToolButton, QWidget
 
+from chatlab.core.lab import MAX_LANES
 from chatlab.ui.icons import icon
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Toolbar(QToolBar):
 
     def set_state(self, *, busy: bool, lanes: int, masked: bool, turns: bool) -> None:
         self.new_button.setEnabled(not busy)
-        self.add_button.setEnabled(not busy and lanes < 8)
+        self.add_button.setEnabled(not busy and lanes < MAX_LANES)
         # While a turn is masked, an export would say who is who.
         self.export_button.setEnabled(not masked and not busy)
         self.export_all_action.setEnabled(not masked)

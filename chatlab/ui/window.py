@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -41,7 +41,7 @@ from chatlab.core.model import Lane, Session
 from chatlab.core.orchestrator import Runner
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
-from chatlab.ui import geometry
+from chatlab.ui import geometry, shortcuts
 from chatlab.ui.lane import LaneWidget
 from chatlab.ui.lanes import LanesArea
 from chatlab.ui.prompt import PromptArea
@@ -49,10 +49,9 @@ from chatlab.ui.reveal import RevealCard
 from chatlab.ui.sessions import SessionActions
 from chatlab.ui.statusbar import CostLabel
 from chatlab.ui.toolbar import Toolbar
-from chatlab.ui.votebar import ALL_BAD_KEY, TIE_KEY, VoteBar
+from chatlab.ui.votebar import VoteBar
 
 ESTIMATE_DEBOUNCE_MS = 300
-MAX_LANES = 8
 
 
 class MainWindow(QMainWindow):
@@ -83,7 +82,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("chatlab")
         self._init_widgets(demo_banner)
         self._init_layout()
-        self._init_shortcuts()
+        shortcuts.install(self)
         self.lab.subscribe(self._on_lab)
         geometry.restore(self, settings, self.sidebar)
         self._refresh()
@@ -148,30 +147,7 @@ class MainWindow(QMainWindow):
             self.main.setSizes([220, self.width() - 220])
         self.outer.setSizes([int(self.height() * 0.78), int(self.height() * 0.22)])
 
-    def _init_shortcuts(self) -> None:
-        keys: list[tuple[str, Callable[[], object]]] = [
-            ("Esc", self.lab.stop_all),
-            ("Ctrl+Return", self.send),
-            ("Ctrl+Enter", self.send),
-            ("Ctrl+N", self.new_session),
-            ("Ctrl+L", self.prompt_area.focus),
-            ("Ctrl+Q", self.close),
-            ("Ctrl+B", self.toggle_sidebar),
-            ("Ctrl+R", lambda: self._on_focused(lambda w: self.retry_lane(w.lane.id))),
-            ("Ctrl+Shift+C", lambda: self._on_focused(LaneWidget.copy_current)),
-            ("Ctrl+Shift+R", lambda: self._on_focused(LaneWidget.toggle_reasoning)),
-            (TIE_KEY, lambda: self.vote_bar.vote_special("tie")),
-            (ALL_BAD_KEY, lambda: self.vote_bar.vote_special("all_bad")),
-        ]
-        for i in range(MAX_LANES):
-            keys.append((f"Ctrl+{i + 1}", functools.partial(self.lanes.focus_lane, i)))
-            keys.append((f"Alt+{i + 1}", functools.partial(self.vote_bar.vote_position, i)))
-        for key, slot in keys:
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(slot)
-
-    def _on_focused(self, action: Callable[[LaneWidget], object]) -> None:
+    def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
         widget = self.lanes.focused_lane() or self.lanes.widget_at(0)
         if widget is not None:
             action(widget)
