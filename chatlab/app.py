@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from chatlab.core.orchestrator import Runner
 from chatlab.core.presets import DEMO_PRESET, shipped
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
+from chatlab.demo.setup import with_demo
 from chatlab.store.db import Store, StoreError, default_path
 
 if TYPE_CHECKING:
@@ -46,12 +46,6 @@ DEMO_BANNER = (
 
 def has_any_key(config: Config, keys: KeyStore) -> bool:
     return any(p.needs_key and keys.source(p).found for name, p in config.providers.items() if name != "demo")
-
-
-def with_demo(config: Config, server: DemoServer) -> Config:
-    providers = dict(config.providers)
-    providers["demo"] = dataclasses.replace(providers["demo"], base_url=server.openai_base_url)
-    return dataclasses.replace(config, providers=providers)
 
 
 def window_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import getpass
 import json
@@ -30,7 +29,7 @@ from typing import IO, Any, NoReturn
 
 from chatlab import __version__
 from chatlab.core import format as fmt
-from chatlab.core.config import Config, ConfigError, load_config, paths
+from chatlab.core.config import ConfigError, load_config, paths
 from chatlab.core.export import DocumentError, document, export_sessions, parse_document
 from chatlab.core.figures import Figures
 from chatlab.core.keys import KeyStore, NoKeychain
@@ -136,19 +135,6 @@ def _read_prompt(arg: str | None, stdin: IO[str]) -> str:
     if not arg.strip():
         raise UsageError("empty prompt")
     return arg
-
-
-def start_demo_if_needed(config: Config, lanes: Sequence[Lane]) -> tuple[Config, Any]:
-    """Start the loopback server for lanes on the ``demo`` provider without an endpoint."""
-    demo = config.providers.get("demo")
-    if demo is None or demo.base_url or not any(lane.provider == "demo" for lane in lanes):
-        return config, None
-    from chatlab.demo.server import DemoServer
-
-    server = DemoServer().start_in_thread()
-    providers = dict(config.providers)
-    providers["demo"] = dataclasses.replace(demo, base_url=server.openai_base_url)
-    return dataclasses.replace(config, providers=providers), server
 
 
 class Progress:
@@ -276,7 +262,9 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             if exc.reason != "disk full":
                 raise UsageError(str(exc)) from None
             save_problem = "could not save the session: disk full"  # ask anyway; say so at the end
-    config, server = start_demo_if_needed(config, lanes)
+    from chatlab.demo.setup import start_if_needed
+
+    config, server = start_if_needed(config, lanes)
     try:
         from chatlab.providers import make_adapter
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from chatlab.app import DEMO_BANNER, with_demo
+from chatlab.app import DEMO_BANNER
 from chatlab.core.config import parse_config
 from chatlab.core.keys import KeyStore
 from chatlab.core.model import Lane
@@ -26,6 +26,7 @@ from chatlab.core.orchestrator import Runner
 from chatlab.core.presets import DEMO_PRESET, shipped
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
+from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
 from chatlab.ui import theme

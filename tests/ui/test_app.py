@@ -10,13 +10,14 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
-from chatlab.app import DEMO_BANNER, has_any_key, start, window_parser, with_demo
+from chatlab.app import DEMO_BANNER, has_any_key, start, window_parser
 from chatlab.core.config import parse_config
 from chatlab.core.keys import KeyStore
 from chatlab.core.lab import reasoned
 from chatlab.core.orchestrator import Runner
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
+from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.ui import geometry
 from chatlab.ui.window import MainWindow
