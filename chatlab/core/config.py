@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import platformdirs
 
+from chatlab.core import safety
 from chatlab.core.model import LaneParams
 
 APP_NAME = "chatlab"
@@ -31,7 +33,24 @@ MAX_PRESET_NAME = 60
 
 
 class ConfigError(Exception):
-    """A usage or configuration problem, described in one line."""
+    """A usage or configuration problem, described in one line (line breaks and other
+    control characters in it are shown escaped, and a long message is cut)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_MESSAGE = 400
+
+
+def one_line(message: str) -> str:
+    text = _BREAKS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(message))
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def _show(value: Any) -> str:
+    return safety.show(value, 60)
 
 
 @dataclass(frozen=True)
@@ -149,17 +168,21 @@ class Config:
             return self.providers[name]
         except KeyError:
             known = ", ".join(sorted(self.providers))
-            raise ConfigError(f"unknown provider {name!r} (known: {known})") from None
+            raise ConfigError(f"unknown provider {_show(name)} (known: {known})") from None
 
 
 def _float(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    if value < 0:
+        raise ConfigError(f"{where} must be a number, got {_show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ConfigError(f"{where} is too large, got {_show(value)}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} must be a finite number, got {_show(value)}")
+    if number < 0:
         raise ConfigError(f"{where} must not be negative")
-    return float(value)
+    return number
 
 
 def check_lane_params(params: LaneParams) -> None:
@@ -197,7 +220,7 @@ def _preset_lane(value: Any, where: str) -> PresetLane:
         raise ConfigError(f'{where} must be a table like {{provider = "…", model = "…"}}')
     unknown = sorted(set(value) - {"provider", "model", "label", "params"})
     if unknown:
-        raise ConfigError(f"{where} has unknown key {unknown[0]!r}")
+        raise ConfigError(f"{where} has unknown key {_show(unknown[0])}")
     provider, model = value.get("provider"), value.get("model")
     if not isinstance(provider, str) or not provider or ":" in provider:
         raise ConfigError(f"{where} provider must be a provider's name (non-empty, no ':')")
@@ -212,12 +235,12 @@ def _preset_lane(value: Any, where: str) -> PresetLane:
     for key, param in raw.items():
         types = _PARAM_TYPES.get(key)
         if types is None:
-            raise ConfigError(f"{where} params has unknown key {key!r}")
+            raise ConfigError(f"{where} params has unknown key {_show(key)}")
         if isinstance(param, bool) or not isinstance(param, types):
             kind = "a string" if types == (str,) else "an integer" if types == (int,) else "a number"
-            raise ConfigError(f"{where} params {key} must be {kind}, got {param!r}")
+            raise ConfigError(f"{where} params {key} must be {kind}, got {_show(param)}")
         if isinstance(param, float) and not math.isfinite(param):
-            raise ConfigError(f"{where} params {key} must be a finite number, got {param!r}")
+            raise ConfigError(f"{where} params {key} must be a finite number, got {_show(param)}")
     params = LaneParams.from_dict(raw)
     if params.temperature is not None:
         params = replace(params, temperature=float(params.temperature))
@@ -236,13 +259,13 @@ def parse_presets(raw: Any, where: str) -> dict[str, tuple[PresetLane, ...]]:
     for name, table in raw.items():
         problem = preset_name_problem(name)
         if problem:
-            raise ConfigError(f"{where}: preset {name!r}: {problem}")
+            raise ConfigError(f"{where}: preset {_show(name)}: {problem}")
         at = f"{where}: [presets.{_toml_str(name)}]"
         if not isinstance(table, dict):
             raise ConfigError(f"{at} must be a table")
         unknown = sorted(set(table) - {"lanes"})
         if unknown:
-            raise ConfigError(f"{at} has unknown key {unknown[0]!r}")
+            raise ConfigError(f"{at} has unknown key {_show(unknown[0])}")
         lanes = table.get("lanes")
         if not isinstance(lanes, list) or not 1 <= len(lanes) <= MAX_PRESET_LANES:
             raise ConfigError(f"{at} lanes must be a list of 1 to {MAX_PRESET_LANES} lanes")
@@ -274,11 +297,13 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     allowed = {"kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries"}
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise ConfigError(f"{where}: [providers.{name}] has unknown key {unknown[0]!r}")
+        raise ConfigError(f"{where}: [providers.{name}] has unknown key {_show(unknown[0])}")
     base = PRESETS.get(name)
     kind = table.get("kind", base.kind if base else None)
     if kind not in KINDS:
-        raise ConfigError(f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ConfigError(
+            f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {_show(kind)}"
+        )
     for key in ("base_url", "api_key_env", "vendor"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
@@ -320,7 +345,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError(f"{where}: [providers] must be a table")
     for name, table in raw_providers.items():
         if ":" in name or not name:
-            raise ConfigError(f"{where}: provider name {name!r} must be non-empty and contain no ':'")
+            raise ConfigError(f"{where}: provider name {_show(name)} must be non-empty and contain no ':'")
         providers[name] = _provider_from_table(name, table, where)
 
     prices: dict[str, PriceOverride] = {}
@@ -329,11 +354,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError(f"{where}: [prices] must be a table")
     for key, table in raw_prices.items():
         if ":" not in key or not isinstance(table, dict):
-            raise ConfigError(f'{where}: price entries look like [prices."PROVIDER:MODEL"], got {key!r}')
+            raise ConfigError(f'{where}: price entries look like [prices."PROVIDER:MODEL"], got {_show(key)}')
         fields = {"input", "cached_input", "cache_write", "output"}
         unknown = sorted(set(table) - fields)
         if unknown:
-            raise ConfigError(f'{where}: [prices."{key}"] has unknown key {unknown[0]!r}')
+            raise ConfigError(f'{where}: [prices."{key}"] has unknown key {_show(unknown[0])}')
         values = {k: _float(v, f'{where}: [prices."{key}"] {k}') for k, v in table.items()}
         prices[key] = PriceOverride(**values)
 
@@ -350,13 +375,23 @@ def load_config(path: Path | None = None) -> Config:
     if not path.exists():
         return parse_config({}, None)
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_config(data, path)
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return parse_config(data, path)
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{path}: a value chatlab can't use ({type(exc).__name__})") from None
 
 
 def _toml_str(text: str) -> str:
@@ -424,8 +459,15 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     path = path or paths().config_file
     path.parent.mkdir(parents=True, exist_ok=True)
     text = dump_config(config)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError("the settings hold text that is not valid Unicode; nothing was saved") from None
     parse_config(tomllib.loads(text), path)  # never write a file we could not read back
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

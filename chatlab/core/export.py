@@ -148,7 +148,13 @@ def _schema_message(error: Any) -> tuple[str, str]:
         return path, "must not be negative" if limit == 0 else f"must be at least {limit}"
     if validator == "maximum":
         return path, f"must be at most {error.validator_value:g}, got {_short(value)}"
-    return path, str(error.message)[:200]
+    if validator == "maxItems":
+        return path, f"has {len(value):,} entries; at most {error.validator_value} are allowed"
+    if validator == "uniqueItems":
+        return path, "names the same entry twice"
+    if validator in ("minLength", "minItems"):
+        return path, "must not be empty"
+    return path, safety.show(str(error.message), 200)
 
 
 def _short(value: Any) -> str:

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from chatlab.core import pricing
+from chatlab.core import pricing, safety
 from chatlab.core.events import Done, StreamError, StreamEvent
 from chatlab.core.export import export_sessions
 from chatlab.core.model import Lane, Message, Rating, Response, Session, Turn, Vote
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
-from chatlab.core.tokens import count_messages
+from chatlab.core.tokens import count_messages, encoding_for
 
 log = logging.getLogger("chatlab")
 
@@ -271,6 +271,13 @@ class Lab:
         if self.busy:
             raise LabError("wait until the lanes have finished")
 
+    def _lane(self, lane_id: str) -> Lane:
+        """A lane of the comparison (not a retired one)."""
+        for lane in self.session.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise LabError("that lane is no longer in this session")
+
     def add_lane(self, lane: Lane) -> Lane:
         if len(self.session.lanes) >= MAX_LANES:
             raise LabError(f"at most {MAX_LANES} lanes")
@@ -280,13 +287,13 @@ class Lab:
 
     def remove_lane(self, lane_id: str) -> None:
         self._check_editable()
-        self.session.retire(self.session.lane(lane_id))  # its answers stay, attributed to it
+        self.session.retire(self._lane(lane_id))  # its answers stay, attributed to it
         self._emit(LanesChanged())
 
     def move_lane(self, lane_id: str, delta: int) -> None:
         self._check_editable()
         lanes = self.session.lanes
-        i = next(k for k, lane in enumerate(lanes) if lane.id == lane_id)
+        i = lanes.index(self._lane(lane_id))
         j = i + delta
         if 0 <= j < len(lanes):
             lanes[i], lanes[j] = lanes[j], lanes[i]
@@ -297,7 +304,7 @@ class Lab:
         is replaced by a new lane (the old one keeps its answers); the lane now in that
         place is returned."""
         self._check_editable()
-        lane = self.session.lane(lane_id)
+        lane = self._lane(lane_id)
         same = (edited.provider, edited.model, edited.params) == (lane.provider, lane.model, lane.params)
         if same or not self.session.has_history(lane.id):
             lane.provider, lane.model, lane.params, lane.label = (
@@ -337,6 +344,7 @@ class Lab:
 
     def set_system(self, text: str | None) -> None:
         """One system prompt for every lane (the window's editor); empty means none."""
+        text = safety.clean_text(text) if text else text  # a lone surrogate can't be saved
         self.system = text.strip() if text and text.strip() else None
         self._system_shared = True
 
@@ -511,13 +519,14 @@ class Lab:
         """Record the vote on the last turn (what the user saw). A blind vote also records
         which lanes the user thinks reasoned (``guessed``; None = no guess) and reveals."""
         turn = self.last_turn
-        if turn is None or self.busy:
-            return None
+        if turn is None:
+            raise LabError("nothing to vote on yet")
+        self._check_editable()
         if choice not in ("tie", "all_bad") and choice not in turn.responses:
-            raise LabError(f"no answer {choice!r} in this turn")
+            raise LabError(f"no answer {safety.show(choice, 40)} in this turn")
         was_masked = self.masked
         if was_masked:
-            guess = None if guessed is None else [x for x in guessed if x in turn.responses]
+            guess = None if guessed is None else self._guess(turn, guessed)
         else:
             guess = turn.vote.guessed if turn.vote else None
         turn.vote = Vote(choice=choice, guessed=guess, rater=self.rater)
@@ -528,11 +537,30 @@ class Lab:
         self._emit(LanesChanged())
         return reveal
 
+    @staticmethod
+    def _guess(turn: Turn, guessed: Iterable[str]) -> list[str]:
+        """The lanes named as reasoners, each once; refused if one is not in this turn."""
+        if isinstance(guessed, str):
+            raise LabError("a guess is a list of lanes")
+        out: list[str] = []
+        for lane_id in guessed:
+            if lane_id not in turn.responses:
+                raise LabError("the guess names a lane that did not answer this turn")
+            if lane_id not in out:
+                out.append(lane_id)
+        return out
+
     def rate(self, lane_id: str, rating: Rating) -> None:
         turn = self.last_turn
         resp = turn.responses.get(lane_id) if turn else None
         if turn is None or resp is None or not resp.status.finished:
             return
+        score = rating.score
+        if score is not None and (type(score) is not int or not 1 <= score <= 5):
+            raise LabError("a score is a whole number from 1 to 5")
+        if not isinstance(rating.note, str):
+            raise LabError("a note is text")
+        rating.note = safety.clean_text(rating.note)
         rating.rater = self.rater
         resp.rating = rating
         self._write(lambda store: store.rate(turn.id, lane_id, rating))
@@ -618,11 +646,14 @@ class Lab:
         if not prompt.strip():
             return []
         out = []
+        fresh: dict[str, int] = {}  # the prompt and system prompt, counted once per vocabulary
+        new = [prompt] + ([self.system] if self.system else [])
         for lane in self.session.lanes:
-            texts = (
-                [m.content for m in self._history(lane)] + [prompt] + ([self.system] if self.system else [])
-            )
-            tokens = count_messages(texts, lane.model).tokens
+            vocabulary = encoding_for(lane.model)
+            if vocabulary not in fresh:
+                fresh[vocabulary] = count_messages(new, lane.model).tokens
+            history = [m.content for m in self._history(lane)]
+            tokens = fresh[vocabulary] + (count_messages(history, lane.model).tokens if history else 0)
             price = pricing.lookup(self.runner.config, lane.provider, lane.model)
             cost = None if price is None else tokens * price.input / 1_000_000
             out.append(LaneEstimate(lane.id, tokens, cost))

@@ -39,6 +39,8 @@ class Status(StrEnum):
         return self not in (Status.QUEUED, Status.RUNNING)
 
 
+MAX_TOKENS = 2**53  # what every count in a saved session may be (the schema's bound)
+
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
 
 
@@ -53,6 +55,20 @@ class LaneParams:
     thinking_budget: int | None = None
 
     def validate(self) -> None:
+        for name, kinds in (
+            ("system", (str,)),
+            ("temperature", (int, float)),
+            ("max_output_tokens", (int,)),
+            ("reasoning_effort", (str,)),
+            ("thinking_budget", (int,)),
+        ):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+                raise ValueError(f"{name.replace('_', ' ')} has the wrong type ({type(value).__name__})")
+        for name in ("max_output_tokens", "thinking_budget"):
+            value = getattr(self, name)
+            if value is not None and value > MAX_TOKENS:
+                raise ValueError(f"{name.replace('_', ' ')} must be at most {MAX_TOKENS:,}")
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
         if self.max_output_tokens is not None and self.max_output_tokens < 1:
@@ -338,7 +354,7 @@ class Response:
 
 
 def _round(v: float | None) -> float | None:
-    return None if v is None else round(v, 4)
+    return None if v is None else round(v, 6)  # microseconds: a reopened figure reads as it did live
 
 
 @dataclass
@@ -383,7 +399,7 @@ class Vote:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vote:
         guessed = d.get("guessed")
-        if guessed is None and d.get("guess_reasoner") is not None:  # files before the multi-guess
+        if "guessed" not in d and d.get("guess_reasoner") is not None:  # files before the multi-guess
             guessed = [d["guess_reasoner"]]
         return cls(d["choice"], None if guessed is None else list(guessed), d.get("rater", ""), d["voted_at"])
 

@@ -142,6 +142,14 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _guessed(text: str | None) -> list[str] | None:
+    """A vote's guessed lanes: a JSON list of lane ids, or NULL for no guess."""
+    value = _loads(text)
+    if value is not None and not (isinstance(value, list) and all(isinstance(x, str) for x in value)):
+        raise ValueError("votes.guessed is not a list of lane ids")
+    return value
+
+
 class Store:
     """The session database. ``readonly=True`` opens it for reading only: nothing is
     written (no migration, no crash recovery), so it works on a read-only file."""
@@ -566,7 +574,7 @@ class Store:
             )
         }
         votes = {
-            r[0]: {"choice": r[1], "guessed": _loads(r[2]), "rater": r[3], "voted_at": r[4]}
+            r[0]: {"choice": r[1], "guessed": _guessed(r[2]), "rater": r[3], "voted_at": r[4]}
             for r in self.con.execute(
                 "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at FROM votes v "
                 "JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ?",
