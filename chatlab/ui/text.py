@@ -4,7 +4,9 @@
 (http, https, file, data, anything) is refused and recorded, so a Markdown image can't
 leak data or read local files. Links open in the system browser on click, and only for
 http/https. Markdown is rendered with Qt's GitHub dialect and ``MarkdownNoHTML``: raw HTML
-in model output shows as text, never as markup.
+in model output shows as text, never as markup. :mod:`chatlab.ui.markdown` then styles
+the rendered document (code blocks with colours and a "Copy code" link, quotes, tables);
+its "Copy code" links copy their code block's exact text and open nothing.
 
 :class:`AnswerView` streams an answer cheaply: new text is inserted at the end with a
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
@@ -35,6 +37,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
+    QGuiApplication,
     QPalette,
     QTextBlock,
     QTextBlockFormat,
@@ -45,6 +48,17 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QWidget
+
+from chatlab.ui.markdown import (
+    CHROME_PROPERTY,
+    SPACER,
+    CodeColourer,
+    code_for_link,
+    collapse_spacer,
+    is_chrome,
+    note_streaming,
+    style_markdown,
+)
 
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
 SAFE_SCHEMES = ("http", "https")
@@ -218,11 +232,15 @@ def split_long_blocks(doc: QTextDocument, longer_than: int = MARKDOWN_BLOCK_MAX)
 
 
 def text_without_breaks(doc: QTextDocument, start: int, end: int) -> str:
-    """The document's plain text from ``start`` to ``end``, without display-only breaks."""
+    """The document's plain text from ``start`` to ``end``, without display-only breaks
+    and blocks (a code block's header)."""
     parts: list[str] = []
     block = doc.findBlock(start)
     first = True
     while block.isValid() and block.position() <= end:
+        if is_chrome(block):
+            block = block.next()
+            continue
         text = block.text()
         lo = max(start - block.position(), 0)
         hi = end - block.position()
@@ -262,22 +280,63 @@ class SafeDocument(QTextDocument):
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(")
 
 
-def markdown_fragment(text: str) -> QTextDocumentFragment:
+def _image_as_link(text: str) -> str:
     # Images become plain links ("image: alt"): nothing is fetched, a click is the user's.
+    return _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text)
+
+
+def markdown_fragment(text: str) -> QTextDocumentFragment:
+    """``text`` rendered as Markdown (never HTML), styled, in a fragment to insert."""
+    return _markdown_fragment(text)[0]
+
+
+def _markdown_fragment(text: str) -> tuple[QTextDocumentFragment, QTextBlockFormat | None, bool]:
+    """The fragment, its first block's spacing (None if that block is empty), and whether
+    code in it is left to colour (see CodeColourer)."""
     doc = SafeDocument()
-    doc.setMarkdown(_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text), MARKDOWN)
+    doc.setMarkdown(_image_as_link(text), MARKDOWN)
+    pending = style_markdown(doc, text, _image_as_link)
     if len(text) > MARKDOWN_BLOCK_MAX:
         split_long_blocks(doc)
-    return QTextDocumentFragment(doc)
+    spacing = None
+    if doc.begin().length() > 1:
+        first = doc.begin().blockFormat()
+        spacing = QTextBlockFormat()
+        spacing.setLineHeight(0, QTextBlockFormat.LineHeightTypes.SingleHeight.value)  # not a spacer's
+        spacing.setTopMargin(first.topMargin())
+        spacing.setBottomMargin(first.bottomMargin())
+    return QTextDocumentFragment(doc), spacing, pending
+
+
+def insert_markdown(cursor: QTextCursor, text: str) -> bool:
+    """Insert ``text`` rendered as Markdown at ``cursor`` (at the start of an empty block);
+    True if code in it is left to colour."""
+    start = cursor.position()
+    fragment, spacing, pending = _markdown_fragment(text)
+    cursor.beginEditBlock()  # one change: else the view lays the document out for every frame
+    cursor.insertFragment(fragment)
+    cursor.endEditBlock()
+    # The block it went into kept its own format: give it the first block's spacing; or,
+    # if Qt left it empty (a list can't start in it), no room at all.
+    first = cursor.document().findBlock(start)
+    if spacing is not None and first.length() == 1:
+        QTextCursor(first).setBlockFormat(SPACER)
+    elif spacing is not None:
+        QTextCursor(first).mergeBlockFormat(spacing)
+    collapse_spacer(first)
+    return pending
 
 
 def _selection_mime(cursor: QTextCursor) -> QMimeData | None:
-    """Plain-text mime data for a selection that spans display-only breaks, else None."""
+    """Plain-text mime data for a selection that spans display-only breaks or blocks, else
+    None."""
     doc = cursor.document()
     start, end = cursor.selectionStart(), cursor.selectionEnd()
-    block = doc.findBlock(start).next()
+    block = doc.findBlock(start)
+    if not is_chrome(block):
+        block = block.next()
     while block.isValid() and block.position() <= end:
-        if is_break(block):
+        if is_break(block) or is_chrome(block):
             mime = QMimeData()
             mime.setText(text_without_breaks(doc, start, end))
             return mime
@@ -297,6 +356,7 @@ def _rebuild(doc: QTextDocument, fill: Callable[[QTextCursor], None]) -> None:
 
 class SafeBrowser(QTextBrowser):
     linkRefused = Signal(str)
+    codeCopied = Signal(str)  # a code block's "Copy code" put this text on the clipboard
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -313,6 +373,11 @@ class SafeBrowser(QTextBrowser):
     def _open_link(self, url: QUrl) -> None:
         if url.toString() == EARLIER_URL and isinstance(self, AnswerView):
             self.load_transcript(self._all_turns, limit=None)
+            return
+        code = code_for_link(self.document(), url)
+        if code is not None:  # a code block's "Copy code": copies, never opens anything
+            QGuiApplication.clipboard().setText(code)
+            self.codeCopied.emit(code)
             return
         if link_is_safe(url):
             QDesktopServices.openUrl(url)
@@ -343,8 +408,17 @@ def _fence_open(text: str) -> bool:
 
 
 def _plain_block(cursor: QTextCursor) -> QTextBlockFormat:
-    """The cursor's block format without the display-break mark (for a real new block)."""
+    """The format of a new block after the cursor's: the same (a paragraph's spacing), but
+    never a display-break mark, nor a list's, quote's, code block's or spacer's format."""
     fmt = cursor.blockFormat()
+    if (
+        fmt.objectIndex() >= 0
+        or fmt.lineHeightType() != QTextBlockFormat.LineHeightTypes.SingleHeight.value
+        or fmt.hasProperty(QTextFormat.Property.BlockCodeLanguage)
+        or fmt.hasProperty(QTextFormat.Property.BlockQuoteLevel)
+        or fmt.hasProperty(CHROME_PROPERTY)
+    ):
+        return QTextBlockFormat()
     fmt.clearProperty(BREAK_PROPERTY)
     return fmt
 
@@ -365,6 +439,11 @@ class AnswerView(SafeBrowser):
         self._follow = False  # stay at the bottom while a rebuilt document is laid out
         self._last_max = 0
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        self.colourer = CodeColourer(self.document())  # code left to colour after a render
+
+    def _markdown(self, cursor: QTextCursor, text: str) -> None:
+        if insert_markdown(cursor, text):
+            self.colourer.schedule()
 
     def _end_cursor(self) -> QTextCursor:
         cursor = QTextCursor(self.document())
@@ -413,6 +492,7 @@ class AnswerView(SafeBrowser):
         cursor = self._end_cursor()
         cursor.setPosition(self._answer_start, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
+        cursor.setBlockFormat(QTextBlockFormat())  # not a rendered block's (an empty spacer's)
         self._rendered_end = self._answer_start
         self._pending = ""
         self._shown = hashlib.blake2b()
@@ -421,6 +501,7 @@ class AnswerView(SafeBrowser):
         """Append streamed answer text; render any block that is now finished."""
         if not text:
             return
+        note_streaming()
         bottom = self.at_bottom()
         self._shown.update(text.encode("utf-8", "surrogatepass"))
         searched_from = max(len(self._pending) - 1, 0)
@@ -443,12 +524,14 @@ class AnswerView(SafeBrowser):
     def _render_complete(self, complete: str) -> None:
         rest = self._pending[len(complete) :]
         cursor = self._end_cursor()
+        cursor.beginEditBlock()  # one change for the view to lay out
         cursor.setPosition(self._rendered_end, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
-        cursor.insertFragment(markdown_fragment(complete))
+        self._markdown(cursor, complete)
         cursor.insertBlock(_plain_block(cursor))
         self._rendered_end = cursor.position()
         insert_split(cursor, rest, self._plain)
+        cursor.endEditBlock()
         self._pending = rest
 
     def _insert_note(self, cursor: QTextCursor, note: str) -> None:
@@ -467,12 +550,15 @@ class AnswerView(SafeBrowser):
         bottom = self.at_bottom()
         if renders_as_markdown(full_text):
             cursor = self._end_cursor()
+            cursor.beginEditBlock()  # one change for the view to lay out
             cursor.setPosition(self._answer_start, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
+            cursor.setBlockFormat(QTextBlockFormat())  # not a rendered block's (an empty spacer's)
             if full_text:
-                cursor.insertFragment(markdown_fragment(full_text))
+                self._markdown(cursor, full_text)
             if note:
                 self._insert_note(cursor, note)
+            cursor.endEditBlock()
             self._rendered_end = cursor.position()
         elif self._shown.digest() == hashlib.blake2b(full_text.encode("utf-8", "surrogatepass")).digest():
             cursor = self._end_cursor()  # exactly what streamed: already on screen, split
@@ -551,7 +637,7 @@ class AnswerView(SafeBrowser):
                 if i:
                     cursor.insertBlock(QTextBlockFormat(), self._plain)
                 if kind == "markdown":
-                    cursor.insertFragment(markdown_fragment(text))
+                    self._markdown(cursor, text)
                 elif kind == "divider":
                     self._insert_divider(cursor, int(text))
                 else:

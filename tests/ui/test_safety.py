@@ -3,12 +3,14 @@ click and only http/https."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QDesktopServices, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
+from chatlab.ui.markdown import CODE_ID_PROPERTY, code_frames, copy_url
 from chatlab.ui.text import AnswerView, ResourceLog, SafeBrowser, SafeDocument, link_is_safe
 from chatlab.ui.window import MainWindow
 from tests.ui.conftest import add_lanes, wait_turn
@@ -61,3 +63,49 @@ def test_refused_link_click_is_reported(qtbot: QtBot) -> None:
     with qtbot.waitSignal(view.linkRefused) as blocker:
         view.anchorClicked.emit(QUrl("file:///etc/passwd"))
     assert blocker.args == ["file:///etc/passwd"]
+
+
+HOSTILE_STYLED = (
+    '> <img src="http://evil.example/quote.png"> quoted <b>raw</b>\n\n'
+    '| <img src="http://evil.example/cell.png"> | <b>b</b> |\n|---|---|\n| <script>x</script> | 2 |\n\n'
+    '```html\n<img src="http://evil.example/code.png">\n```\n\n'
+    "[copy me](chatlab-copy:1)\n"
+)
+
+
+def test_styled_markdown_stays_safe(
+    window: MainWindow,
+    qtbot: QtBot,
+    server: DemoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Quotes, tables and code blocks are styled, yet their raw HTML is still text, nothing
+    is loaded, and neither a code block's copy link nor one the model wrote opens anything."""
+    opened: list[str] = []
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url.toString())
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
+    server.add("styled", Script(answer=HOSTILE_STYLED))
+    [lane] = add_lanes(window, "chat:styled")
+    window.prompt.setPlainText("hi")
+    before = len(ResourceLog.requests)
+    wait_turn(qtbot, window)
+    view = window.lane_widgets[lane.id].answer
+    qtbot.waitUntil(lambda: not view.colourer.busy(), timeout=30_000)
+    view.grab()
+    text = view.toPlainText()
+    for raw in ('<img src="http://evil.example/quote.png">', "<b>raw</b>", "<script>x</script>", "<b>b</b>"):
+        assert raw in text
+    assert '<img src="http://evil.example/code.png">' in text
+    assert "<img" not in view.toHtml().replace("&lt;img", "")
+    assert ResourceLog.requests[before:] == []
+    [frame] = code_frames(view.document())
+    with qtbot.waitSignal(view.linkRefused):
+        view.anchorClicked.emit(QUrl("chatlab-copy:1"))  # the model's: not a copy link
+    with qtbot.waitSignal(view.codeCopied) as copied:
+        view.anchorClicked.emit(QUrl(copy_url(frame.frameFormat().intProperty(CODE_ID_PROPERTY))))
+    assert copied.args == ['<img src="http://evil.example/code.png">']
+    assert opened == [] and ResourceLog.requests[before:] == []
