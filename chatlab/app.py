@@ -40,7 +40,8 @@ DEMO_BANNER = (
     "Demo mode: no API key yet, so three scripted models on chatlab's built-in server answer. Two of "
     "them reason before answering (one shows its reasoning, one keeps it hidden); one does not. Blind "
     "mode is on: read the three haikus, tick the ones you think reasoned, vote for the best, and see "
-    "the reveal. Add real providers in Settings."
+    "the reveal. The demo models are scripted: they answer with the same haiku whatever you "
+    "ask. Add real providers in Settings."
 )
 
 
@@ -144,7 +145,12 @@ async def run_window(argv: Sequence[str]) -> int:
         edit_lane=edit_lane,
         settings=QSettings(str(paths().config_dir / "window.ini"), QSettings.Format.IniFormat),
     )
-    window.show()
+    screen = window.screen().availableGeometry()
+    first_run = not (paths().config_dir / "window.ini").exists()
+    if first_run and (screen.width() < 1500 or screen.height() < 950):
+        window.showMaximized()  # a laptop screen: the window's frame must not push it off-screen
+    else:
+        window.show()
     if os.environ.get("CHATLAB_STARTUP_PROBE"):
         # Benchmarks: report once the window has been shown and painted, then quit.
         def probe() -> None:

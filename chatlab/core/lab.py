@@ -24,7 +24,7 @@ from typing import Protocol
 from chatlab.core import pricing, safety
 from chatlab.core.events import Done, StreamError, StreamEvent
 from chatlab.core.export import export_sessions
-from chatlab.core.model import Lane, Message, Rating, Response, Session, Turn, Vote
+from chatlab.core.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
 from chatlab.core.tokens import count_messages, encoding_for
 
@@ -122,7 +122,8 @@ class RevealRow:
 
     lane_id: str
     letter: str
-    name: str
+    name: str  # the lane's label, or its provider:model
+    spec: str  # provider:model
     reasoned: bool
     reasoning_tokens: int
     reasoning_estimated: bool
@@ -223,7 +224,8 @@ class Lab:
 
     @property
     def busy(self) -> bool:
-        return bool(self.runs) or any(not task.done() for task in self.tasks)
+        """Lanes are running (a finished run leaves ``runs`` before views are told)."""
+        return bool(self.runs)
 
     @property
     def last_turn(self) -> Turn | None:
@@ -233,12 +235,22 @@ class Lab:
     def masked(self) -> bool:
         """A blind turn not yet voted on: nothing may say which model is which."""
         last = self.last_turn
-        return self.session.blind and last is not None and last.vote is None
+        return self.session.blind and last is not None and last.vote is None and not self.void(last)
+
+    def void(self, turn: Turn) -> bool:
+        """A blind turn the user stopped: which lanes had finished would tell who is fast,
+        so it can't be judged blind. Its names are shown and it takes no vote."""
+        return (
+            self.session.blind
+            and turn.vote is None
+            and any(resp.status is Status.CANCELLED for resp in turn.responses.values())
+        )
 
     def shown_order(self) -> list[str]:
-        """Lane ids in the order they are shown (the last turn's shuffle while masked)."""
+        """Lane ids in the order they are shown: a blind session keeps the last turn's
+        shuffle, masked and after the reveal (names appear where the answers were)."""
         last = self.last_turn
-        if self.masked and last is not None and last.shown_order:
+        if self.session.blind and last is not None and last.shown_order:
             known = {lane.id for lane in self.session.lanes}
             return [x for x in last.shown_order if x in known]
         return [lane.id for lane in self.session.lanes]
@@ -251,13 +263,19 @@ class Lab:
         return letter(order.index(lane_id)) if lane_id in order else None
 
     def name_of(self, lane_id: str) -> str:
+        """What the lane's header calls it: "Model A" while masked, else its label, or
+        "Lane N" for a lane without one."""
         if self.masked:
             mark = self.letter_of(lane_id)
             return f"Model {mark}" if mark else "a model"
         try:
-            return self.session.lane(lane_id).display
+            lane = self.session.lane(lane_id)
         except KeyError:
             return "a removed lane"
+        if lane.label:
+            return lane.label
+        ids = [x.id for x in self.session.lanes]
+        return f"Lane {ids.index(lane_id) + 1}" if lane_id in ids else lane.spec
 
     def choice_name(self, choice: str) -> str:
         """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
@@ -348,6 +366,17 @@ class Lab:
         self.system = text.strip() if text and text.strip() else None
         self._system_shared = True
 
+    def lane_problem(self, lane: Lane) -> str | None:
+        """Why ``lane`` can't run, in a few words (shown on the lane before any send)."""
+        try:
+            self.runner.check_lane(lane)
+        except Exception as exc:
+            text = str(exc)
+            if text.startswith("no API key"):
+                return "no API key: add one in Settings"
+            return text if len(text) <= 80 else text[:79] + "…"
+        return None
+
     def _apply_system(self) -> None:
         if not self._system_shared:
             return
@@ -363,6 +392,8 @@ class Lab:
             raise LabError("wait until the lanes have finished")
         if not self.session.lanes:
             raise LabError("add a lane first")
+        if self.masked:
+            raise LabError("vote on this blind turn first: a skipped turn can't be judged later")
         problems = self.problems()
         if problems:
             raise LabError("These lanes can't run:\n\n" + "\n".join(problems))
@@ -407,8 +438,13 @@ class Lab:
         resp = turn.responses.get(lane_id)
         if resp is None or not resp.status.finished or any(lane_id in run.tasks for run in self.runs):
             return
+        if self.session.blind and turn.vote is not None:
+            raise LabError("this blind turn was judged as it was; send a new prompt to try again")
         lane = self.session.lane(lane_id)
         self.runner.check_lane(lane)
+        if turn.vote is not None:  # the vote judged the answer being replaced
+            turn.vote = None
+            self._emit(Said("The vote on this turn was cleared: the answer it judged is being replaced"))
         self.start(turn, [lane], retry=True)
 
     def stop(self, lane_id: str) -> None:
@@ -504,7 +540,7 @@ class Lab:
         """(choice, shown name) for the last turn's answers, in shown order; failed lanes
         have nothing to judge and get no choice."""
         turn = self.last_turn
-        if turn is None:
+        if turn is None or self.void(turn):
             return []
         order = (
             turn.shown_order if self.masked and turn.shown_order else [lane.id for lane in self.session.lanes]
@@ -522,6 +558,8 @@ class Lab:
         if turn is None:
             raise LabError("nothing to vote on yet")
         self._check_editable()
+        if self.void(turn):
+            raise LabError("this blind turn was stopped, so it can't be judged blind")
         if choice not in ("tie", "all_bad") and choice not in turn.responses:
             raise LabError(f"no answer {safety.show(choice, 40)} in this turn")
         was_masked = self.masked
@@ -580,6 +618,7 @@ class Lab:
                     lane_id=lane_id,
                     letter=letter(position),
                     name=self.session.lane(lane_id).display,
+                    spec=self.session.lane(lane_id).spec,
                     reasoned=reasoned(resp),
                     reasoning_tokens=usage.reasoning_tokens,
                     reasoning_estimated=usage.estimated or usage.reasoning_estimated,

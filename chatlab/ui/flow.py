@@ -1,4 +1,7 @@
-"""A layout that places its widgets left to right and wraps whole widgets to a new row.
+"""Widgets that fit any width: a flow layout that wraps whole widgets to a new row, and a
+label that elides.
+
+The flow layout places its widgets left to right and wraps whole widgets to a new row.
 
 Badges and chips use it, so a narrow lane shows its figures on two rows instead of
 cutting a value in half or widening the window (Qt has no built-in flow layout; this
@@ -8,7 +11,8 @@ follows the shape of Qt's own FlowLayout example).
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QLayout, QLayoutItem, QSizePolicy, QWidget
 
 
 class FlowLayout(QLayout):
@@ -69,3 +73,30 @@ class FlowLayout(QLayout):
             x += hint.width() + self._gap
             row = max(row, hint.height())
         return y + row - rect.y() + m.bottom()
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when its text does not fit (the whole text is in
+    its tooltip); its width never comes from its text, so it can't widen a layout."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1))
+        super().setText(shown)

@@ -16,7 +16,7 @@ from PySide6.QtSvg import QSvgRenderer
 from chatlab.ui import theme
 
 _PATHS = {
-    "stop": '<rect x="6" y="6" width="12" height="12" rx="2"/>',
+    "stop": '<rect x="6" y="6" width="12" height="12" rx="2" fill="COLOR"/>',
     "retry": '<path d="M3 12a9 9 0 1 0 3-6.7"/><path d="M3 4v5h5"/>',
     "copy": '<rect x="9" y="9" width="12" height="12" rx="2"/><path d="M5 15V5a2 2 0 0 1 2-2h8"/>',
     "settings": '<circle cx="12" cy="12" r="3"/><path d="M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1'
@@ -37,9 +37,10 @@ _PATHS = {
 
 @cache
 def _icon(name: str, color: str) -> QIcon:
+    shape = _PATHS[name].replace("COLOR", color)  # a filled shape takes the same colour
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="{color}" '
-        f'stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{_PATHS[name]}</svg>'
+        f'stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{shape}</svg>'
     )
     renderer = QSvgRenderer(QByteArray(svg.encode()))
     out = QIcon()

@@ -35,7 +35,7 @@ from chatlab.core.lab import Lab
 from chatlab.core.model import Lane, Rating, Response, Session, Status, Turn
 from chatlab.core.orchestrator import live_usage
 from chatlab.ui.badges import StatusBadges, badge_texts
-from chatlab.ui.flow import FlowLayout
+from chatlab.ui.flow import ElidedLabel, FlowLayout
 from chatlab.ui.icons import icon
 from chatlab.ui.text import AnswerView, ReasoningView
 
@@ -78,6 +78,7 @@ class LaneWidget(QFrame):
     moveRequested = Signal(str, int)
     editRequested = Signal(str)
     rated = Signal(str, object)  # lane id, Rating
+    said = Signal(str)  # a short confirmation for the status bar ("Copied")
 
     def __init__(self, lab: Lab, lane: Lane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,7 @@ class LaneWidget(QFrame):
         self._finalized = True
         self._user_toggled = False
         self._answer_revealed = False
+        self._earlier_reasoning = False  # reasoning text from earlier turns (a reopened session)
         self.update_header(0)
         self._set_idle()
 
@@ -118,10 +120,8 @@ class LaneWidget(QFrame):
         self.title = QLabel()
         self.title.setProperty("role", "title")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.spec = QLabel()
+        self.spec = ElidedLabel()
         self.spec.setProperty("role", "muted")
-        self.spec.setTextFormat(Qt.TextFormat.PlainText)
-        self.spec.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane.id))
         self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry)
         self.copy_answer = _tool(
@@ -190,7 +190,7 @@ class LaneWidget(QFrame):
         self.status.setObjectName("status")
 
         self.score = QComboBox()
-        self.score.addItems(["score", "1", "2", "3", "4", "5"])
+        self.score.addItems(["Score…", "1 · poor", "2 · weak", "3 · fair", "4 · good", "5 · excellent"])
         self.score.setToolTip("Your score for this answer (1 = poor, 5 = excellent)")
         self.note = QLineEdit()
         self.note.setPlaceholderText("note")
@@ -294,21 +294,26 @@ class LaneWidget(QFrame):
     # -- reasoning pane ------------------------------------------------------------------
 
     def _has_reasoning(self) -> bool:
+        """Reasoning text to show (now, or in this lane's earlier turns)."""
         resp = self.response
-        if resp is None:
-            return bool(self.reasoning.document().characterCount() > 1)
-        return (
-            resp.reasoning_chars > 0
-            or resp.hidden_reasoning
-            or self.reasoning.document().characterCount() > 1
-        )
+        return bool(resp is not None and resp.reasoning_chars) or self._earlier_reasoning
 
     def _show_reasoning_pane(self) -> None:
-        """The toggle and pane exist only once there is reasoning, and never while masked."""
-        present = self.blind_letter is None and self._has_reasoning()
-        self.reasoning_toggle.setVisible(present)
-        self.reasoning.setVisible(present and self.reasoning_toggle.isChecked())
-        if present:
+        """The toggle exists once the model reasoned (or said it did), the pane only when
+        there is reasoning text to read; never while masked. The pane opens at a third of
+        the card."""
+        resp = self.response
+        masked = self.blind_letter is not None
+        text = not masked and self._has_reasoning()
+        hidden_only = not masked and resp is not None and resp.hidden_reasoning and not text
+        self.reasoning_toggle.setVisible(text or hidden_only)
+        self.reasoning_toggle.setCheckable(text)
+        shown = text and self.reasoning_toggle.isChecked()
+        if shown and not self.reasoning.isVisible():
+            total = max(self.panes.height(), 300)
+            self.panes.setSizes([total // 3, total - total // 3])
+        self.reasoning.setVisible(shown)
+        if text or hidden_only:
             self._refresh_toggle()
 
     def _user_toggle(self) -> None:
@@ -385,6 +390,10 @@ class LaneWidget(QFrame):
                 reasoning.append(text)
             self.response = resp
         self.reasoning.setPlainText("".join(reasoning))
+        self._earlier_reasoning = any(
+            resp is not None and resp.reasoning_chars
+            for resp in (turn.responses.get(self.lane.id) for turn in history)
+        )
         self.answer.load_transcript(turns)
         self._finalized = True
         self.error_box.hide()
@@ -441,7 +450,11 @@ class LaneWidget(QFrame):
         """A failure once, in its lane, with a Retry; a Stop the user asked for is no
         error (the badge says "stopped")."""
         if resp.error is not None and resp.status is not Status.CANCELLED:
-            self.error.setText(f"{resp.error.kind.value}: {resp.error.message}")
+            if self.blind_letter is not None:  # its message could name the provider or model
+                self.error.setText("This model failed to answer; what went wrong shows after your vote.")
+            else:
+                code = f" (HTTP {resp.error.status_code})" if resp.error.status_code else ""
+                self.error.setText(f"{resp.error.kind.value}{code}: {resp.error.message}")
             self.error_box.show()
 
     def mark_revealed(self) -> None:
@@ -505,11 +518,19 @@ class LaneWidget(QFrame):
             self.status.setToolTip("")
             return
         if resp is None:
+            problem = self.lab.lane_problem(self.lane)
+            if problem:  # say it now, not when Send is pressed
+                self.status.set_badges([(problem, "bad")])
+                self.status.setToolTip(problem)
+                return
             # Before the first answer the next send's estimate is the useful figure.
             self.status.set_badges([(f"next: {self.next_estimate}" if self.next_estimate else "ready", "")])
             return
         total, estimated = self.lab.lane_total(self.lane.id)
-        self.status.set_badges(badge_texts(Figures.of(resp, total, estimated)))
+        badges = badge_texts(Figures.of(resp, total, estimated))
+        if resp.failed and not resp.text_chars and not resp.reasoning_chars:
+            badges = badges[:1]  # nothing was generated: no ttft, no tokens, nothing billed
+        self.status.set_badges(badges)
         self.status.setToolTip(f"next send: {self.next_estimate}" if self.next_estimate else "")
         if self.reasoning_toggle.isVisible():
             self._refresh_toggle()
@@ -537,6 +558,7 @@ class LaneWidget(QFrame):
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
+        self.said.emit("Copied to the clipboard" if text else "Nothing to copy yet")
 
     def copy_current(self) -> None:
         self._copy(self._current_text())

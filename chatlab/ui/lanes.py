@@ -56,6 +56,7 @@ class LanesArea(QWidget):
         self.widgets: dict[str, LaneWidget] = {}
         self._final_queue: list[LaneWidget] = []
         self._focused: LaneWidget | None = None
+        self._count = 0  # lanes shown at the last sync
 
         self.turn_header = QLabel()
         self.turn_header.setObjectName("turn-header")
@@ -135,6 +136,10 @@ class LanesArea(QWidget):
             widget.set_editable(not busy)
         n = len(order)
         self.splitter.setMinimumWidth(n * (MIN_LANE_WIDTH + self.splitter.handleWidth()))
+        if n != self._count:  # a lane came or went: every lane gets the same width again
+            self._count = n
+            width = max(self.scroller.viewport().width(), n * MIN_LANE_WIDTH)
+            self.splitter.setSizes([width // max(n, 1)] * n)
         self.empty_hint.setVisible(n == 0)
         self.scroller.setVisible(n > 0)
         self._fit_reading_width()
@@ -176,6 +181,11 @@ class LanesArea(QWidget):
     def focused_lane(self) -> LaneWidget | None:
         return self._focused
 
+    def _clear_focus(self) -> None:
+        if self._focused is not None and self._focused in self.widgets.values():
+            self._focused.set_focused(False)
+        self._focused = None
+
     def _focus_changed(self, _old: QWidget | None, now: QWidget | None) -> None:
         node: QWidget | None = now
         while node is not None and not isinstance(node, LaneWidget):
@@ -192,6 +202,12 @@ class LanesArea(QWidget):
 
     def start_turn(self, turn: Turn, lane_ids: list[str], retry: bool) -> None:
         number = len(self.lab.session.turns)
+        if self.lab.masked and not retry:
+            # A masked turn starts alike in every lane: no earlier text, no focus mark.
+            self._clear_focus()
+            for card in self.widgets.values():
+                card.answer.clear()
+                card.reasoning.clear()
         for lane_id in lane_ids:
             widget = self.widgets.get(lane_id)
             if widget is not None:

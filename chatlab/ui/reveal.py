@@ -32,6 +32,12 @@ def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bo
     return f"{count}, text hidden" if hidden else count
 
 
+def guess_words(guessed: bool, reasoned: bool) -> str:
+    """What the rater said of one lane, and whether it was so."""
+    said = "reasoned" if guessed else "did not reason"
+    return f"{said} {'✓' if guessed == reasoned else '✗'}"
+
+
 class RevealCard(QFrame):
     closed = Signal()
 
@@ -69,23 +75,24 @@ class RevealCard(QFrame):
 
     def show_reveal(self, reveal: Reveal) -> None:
         self.reveal = reveal
-        self.headline.setText(f"Revealed: you chose {self._chosen(reveal)}")
+        self.headline.setText(f"Revealed. You chose: {self._chosen(reveal)}")
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()  # type: ignore[union-attr]
-        for col, head in enumerate(("", "model", "reasoned", "cost", "first token", "you guessed")):
+        for col, head in enumerate(("", "model", "reasoned", "cost", "first token", "your guess")):
             self.grid.addWidget(_label(head, "muted"), 0, col)
         for r, row in enumerate(reveal.rows, start=1):
+            name = row.spec if row.name == row.spec else f"{row.name} ({row.spec})"
             cells = [
                 f"Model {row.letter}",
-                row.name,
+                name,
                 reasoning_words(
                     row.reasoned, row.reasoning_tokens, row.reasoning_estimated, row.reasoning_hidden
                 ),
                 "failed" if row.failed else fmt.cost(row.cost, row.cost_estimated),
                 fmt.seconds(row.ttft_s),
-                ("reasoned" if row.guessed else "—") if reveal.guess_made else "",
+                guess_words(row.guessed, row.reasoned) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
                 self.grid.addWidget(_label(text, "title" if col == 0 else ""), r, col)
@@ -108,7 +115,7 @@ class RevealCard(QFrame):
     @staticmethod
     def _chosen(reveal: Reveal) -> str:
         if reveal.choice in ("tie", "all_bad"):
-            return reveal.winner
+            return reveal.winner.capitalize()
         row = next((x for x in reveal.rows if x.lane_id == reveal.choice), None)
         return f"Model {row.letter} — {row.name}" if row else reveal.winner
 

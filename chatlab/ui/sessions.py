@@ -67,6 +67,7 @@ class SessionActions:
         widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
         widget.editRequested.connect(self.edit_lane)
         widget.rated.connect(lab.rate)
+        widget.said.connect(lambda text: self._say(text, 3_000))
 
     def add_lane(self) -> None:
         edit = self.window._edit_lane

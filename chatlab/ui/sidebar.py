@@ -114,9 +114,10 @@ class SessionSidebar(QWidget):
             return
         for s in self.store.sessions():
             blind = " · blind" if s.blind else ""
+            lanes = f"{s.lanes} lane{'s' if s.lanes != 1 else ''}"
+            turns = f"{s.turns} turn{'s' if s.turns != 1 else ''}"
             item = QListWidgetItem(
-                f"{s.title or 'Untitled'}\n{s.created_at[:16].replace('T', ' ')} · "
-                f"{s.lanes} lanes · {s.turns} turns{blind}"
+                f"{s.title or 'Untitled'}\n{s.created_at[:16].replace('T', ' ')} · {lanes} · {turns}{blind}"
             )
             item.setData(ID_ROLE, s.id)
             self.list.addItem(item)

@@ -174,9 +174,13 @@ QSplitter::handle {{ background: transparent; }}
 QScrollArea {{ background: transparent; border: none; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
 QListWidget {{ background: {c.base}; border: 1px solid {c.border}; border-radius: 8px; }}
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{
+QLineEdit {{
     background: {c.base}; border: 1px solid {c.border}; border-radius: 6px; padding: 3px 6px;
 }}
+QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
+QToolButton[popupMode="1"] {{ padding-right: 14px; }}
+QToolButton::menu-button {{ border: none; width: 14px; }}
+QToolButton::menu-button:hover {{ background: {c.alt}; }}
 QStatusBar {{ color: {c.muted}; }}
 """
 

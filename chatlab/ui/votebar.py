@@ -30,6 +30,8 @@ class VoteBar(QFrame):
         self.guesses: dict[str, QPushButton] = {}
         self._order: list[str] = []
         self.none_guess = QPushButton()  # replaced in show_for while masked
+        self.hint = QLabel()
+        self._armed = ""  # a choice selected by key, voted on the second press
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 6)
         outer.setSpacing(4)
@@ -79,7 +81,9 @@ class VoteBar(QFrame):
         self._votes.addWidget(title)
         current = turn.vote.choice if turn.vote else None
         entries = [(c, n, f"Alt+{i + 1}") for i, (c, n) in enumerate(choices) if i < 8]
-        entries += [("tie", "Tie", TIE_KEY), ("all_bad", "All bad", ALL_BAD_KEY)]
+        if len(choices) > 1:  # a tie needs two answers
+            entries.append(("tie", "Tie", TIE_KEY))
+        entries.append(("all_bad", "All bad", ALL_BAD_KEY))
         for choice, name, key in entries:
             button = QPushButton(name)
             button.setObjectName(f"vote-{choice}")
@@ -110,11 +114,16 @@ class VoteBar(QFrame):
             self.none_guess.toggled.connect(functools.partial(self._ticked, ""))
             self._guess.addWidget(self.none_guess)
             self._guess.addStretch(1)
+        self.hint = QLabel("Keys: Alt+1…, Alt+T tie, Alt+X all bad; press twice to vote")
+        self.hint.setProperty("role", "muted")
+        self._votes.insertWidget(self._votes.count() - 1, self.hint)
+        self._armed = ""
         for area in (self.vote_row, self.guess_row):
             inner = area.widget()
             bar = area.horizontalScrollBar().sizeHint().height()
             area.setFixedHeight((inner.sizeHint().height() if inner is not None else 30) + bar)
         self.show()
+        self.setFixedHeight(self.sizeHint().height())  # never squeezed by the lanes above
 
     def _ticked(self, choice: str, checked: bool) -> None:
         """ "None of them" and a lane exclude each other."""
@@ -140,10 +149,22 @@ class VoteBar(QFrame):
         self.voted.emit(choice, self.guessed())
 
     def vote_position(self, position: int) -> None:
-        """Alt+N: the lane shown in position N (0-based)."""
+        """Alt+N: the lane shown in position N (0-based), on the second press."""
         if self.isVisible() and position < len(self._order):
-            self._vote(self._order[position])
+            self._key_vote(self._order[position])
 
     def vote_special(self, choice: str) -> None:
         if self.isVisible() and choice in self.buttons:
+            self._key_vote(choice)
+
+    def _key_vote(self, choice: str) -> None:
+        """A key selects; the same key again votes (one slip must not end a blind test)."""
+        if self._armed == choice:
+            self._armed = ""
             self._vote(choice)
+            return
+        self._armed = choice
+        for key, button in self.buttons.items():
+            button.setDown(key == choice)
+        name = self.buttons[choice].text()
+        self.hint.setText(f"Press the same key again to vote for {name}")

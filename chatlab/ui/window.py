@@ -180,6 +180,14 @@ class MainWindow(QMainWindow):
             self.lanes.flush()
             if self.lab.masked:
                 self.lanes.reveal_answers()
+            elif self.lab.void(event.turn):  # stopped while blind: names shown, no vote
+                self.lanes.sync()
+                self.lanes.load()
+                self.statusBar().showMessage(
+                    "This blind turn was stopped, so it can't be judged blind: its names are shown "
+                    "and it takes no vote",
+                    15_000,
+                )
             self.vote_bar.show_for(self.lab)
             self._refresh()
             self.estimate_timer.start()

@@ -65,6 +65,8 @@ def test_alt_keys_vote_for_the_shown_position_and_the_reveal_follows(
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    assert turn.vote is None and "again" in window.vote_bar.hint.text()  # one press selects
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     assert turn.vote is not None and turn.vote.choice == turn.shown_order[1]
     assert turn.vote.guessed is None  # no guess was ticked
     assert window.reveal.isVisibleTo(window) and "no reasoning guess" in window.reveal.guess.text()
@@ -72,6 +74,7 @@ def test_alt_keys_vote_for_the_shown_position_and_the_reveal_follows(
     window.prompt.setPlainText("again")
     wait_turn(qtbot, window)
     assert not window.reveal.isVisibleTo(window)  # moving on closes the reveal
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
     qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
     assert window.session.turns[-1].vote is not None and window.session.turns[-1].vote.choice == "tie"
 
