@@ -70,7 +70,7 @@ def test_alt_keys_vote_for_the_shown_position_and_the_reveal_follows(
     assert turn.vote is not None and turn.vote.choice == turn.shown_order[1]
     assert turn.vote.guessed is None  # no guess was ticked
     assert window.reveal.isVisibleTo(window) and "no reasoning guess" in window.reveal.guess.text()
-    assert {lane.id for lane in lanes} == {row.lane_id for row in window.reveal.reveal.rows}  # type: ignore[union-attr]
+    assert {lane.id for lane in lanes} == {row.lane_id for row in window.reveal.reveal.rows}
     window.prompt.setPlainText("again")
     wait_turn(qtbot, window)
     assert not window.reveal.isVisibleTo(window)  # moving on closes the reveal
