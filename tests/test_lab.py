@@ -261,3 +261,58 @@ def test_the_shared_system_prompt_reaches_every_lane_only_once_set() -> None:
     lab.set_system("  shared  ")
     run(lab, "again")
     assert adapter.requests[-1].params.system == "shared" and own.params.system == "shared"
+
+
+def test_a_stopped_blind_turn_is_void_and_a_masked_turn_cannot_be_skipped(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    three_lanes(lab)
+    lab.set_blind(True)
+    run(lab)
+    assert lab.masked
+    with pytest.raises(LabError, match="vote on this blind turn first"):
+        lab.send("skip it")
+    order = lab.shown_order()
+    lab.vote("tie")
+    assert lab.shown_order() == order  # after the reveal the lanes stay where they were
+    busy_seen: list[bool] = []
+    lab.subscribe(lambda e: busy_seen.append(lab.busy) if isinstance(e, TurnFinished) else None)
+
+    async def go() -> None:
+        for _ in range(3):
+            adapter.enqueue(*([TextDelta("x")] * 200 + [Done("stop")]))
+        lab.send("stop me")
+        await asyncio.sleep(0)
+        lab.stop_all()
+        await lab.wait()
+
+    asyncio.run(go())
+    turn = lab.session.turns[-1]
+    assert busy_seen == [False]  # views told of the end see an idle lab
+    assert lab.void(turn) and not lab.masked and lab.vote_choices() == []
+    with pytest.raises(LabError, match="stopped"):
+        lab.vote("tie")
+    run(lab, "a fresh turn is fine")  # a void turn takes no vote and blocks nothing
+    assert len(lab.session.turns) == 3 and lab.masked  # the first, the void one, and a new masked one
+
+
+def test_a_retry_after_a_vote_clears_it_and_a_judged_blind_turn_is_not_retried(tmp_path: Path) -> None:
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    a, _b = lab.add_lane(Lane("fake", "a")), lab.add_lane(Lane("fake", "b"))
+    run(lab)
+    lab.vote(a.id)
+
+    async def retry() -> None:
+        lab.retry(a.id)
+        await lab.wait()
+
+    asyncio.run(retry())
+    assert lab.session.turns[-1].vote is None  # the answer it judged was replaced
+    blind = make_lab(ScriptedAdapter(), None)
+    lanes = three_lanes(blind)
+    blind.set_blind(True)
+    run(blind)
+    blind.vote("tie")
+    with pytest.raises(LabError, match="judged"):
+        blind.retry(lanes[0].id)
