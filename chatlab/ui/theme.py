@@ -182,6 +182,12 @@ QToolButton[popupMode="1"] {{ padding-right: 14px; }}
 QToolButton::menu-button {{ border: none; width: 14px; }}
 QToolButton::menu-button:hover {{ background: {c.alt}; }}
 QStatusBar {{ color: {c.muted}; }}
+QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 0; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
+QScrollBar::handle {{ background: {c.border}; border-radius: 4px; min-width: 24px; min-height: 24px; }}
+QScrollBar::handle:hover {{ background: {c.muted}; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
 """
 
 

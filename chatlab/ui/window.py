@@ -145,7 +145,8 @@ class MainWindow(QMainWindow):
         self.resize(min(1400, screen.width()), min(880, screen.height()))
         if self.sidebar is not None:
             self.main.setSizes([220, self.width() - 220])
-        self.outer.setSizes([int(self.height() * 0.78), int(self.height() * 0.22)])
+        prompt = min(170, max(120, int(self.height() * 0.18)))  # about a fifth, never a slab
+        self.outer.setSizes([self.height() - prompt, prompt])
 
     def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
         widget = self.lanes.focused_lane() or self.lanes.widget_at(0)
