@@ -381,7 +381,7 @@ class LaneWidget(QFrame):
             if resp is None:
                 continue
             note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
-            turns.append((turn.prompt, resp.text, note))
+            turns.append((str(i + 1), resp.text, note))  # a lane added later keeps true numbers
             hidden = fmt.hidden_reasoning(resp)
             text = f"[{hidden}]" if hidden else resp.reasoning
             if text:

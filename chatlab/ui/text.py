@@ -598,7 +598,9 @@ class AnswerView(SafeBrowser):
     def load_transcript(
         self, turns: list[tuple[str, str, str]], limit: int | None = TRANSCRIPT_TURNS
     ) -> None:
-        """Show finished turns, (prompt, answer markdown, note) each, with one Markdown render.
+        """Show finished turns, (turn label, answer markdown, note) each, with one Markdown
+        render. The label is the turn's number in the session ("3"); an empty label numbers
+        the turns in order.
 
         Only the last ``limit`` turns are rendered at first; a link shows the rest, so
         opening a session of hundreds of turns stays fast. A prompt or an answer that
@@ -621,8 +623,8 @@ class AnswerView(SafeBrowser):
             shown = turns[-limit:]
             parts.append(f"[Show {len(turns) - limit} earlier turns]({EARLIER_URL})\n\n")
         first_number = len(turns) - len(shown) + 1
-        for number, (_prompt, answer, note) in enumerate(shown, start=first_number):
-            add("divider", str(number))
+        for number, (label, answer, note) in enumerate(shown, start=first_number):
+            add("divider", label if label.isdigit() else str(number))
             if renders_as_markdown(answer):
                 parts.append(f"{answer}\n\n")
             else:

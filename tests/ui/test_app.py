@@ -122,3 +122,22 @@ def test_the_reasoning_guess_can_be_none_of_them(window: MainWindow, qtbot: QtBo
     bar.buttons[turn.shown_order[0]].click()
     assert turn.vote is not None and turn.vote.guessed == []
     assert window.reveal.reveal is not None and window.reveal.reveal.guess_right is True  # neither reasoned
+
+
+def test_a_lane_added_later_keeps_the_true_turn_numbers(qtbot: QtBot, runner: Runner) -> None:
+    from chatlab.core.lab import Lab
+    from chatlab.core.model import Lane, Response, Session, Status, Turn
+    from chatlab.ui.lane import LaneWidget
+
+    first, later = Lane("chat", "echo"), Lane("chat", "echo")
+    session = Session(lanes=[first, later])
+    for prompt, lanes in (("one", [first]), ("two", [first, later])):  # `later` joined at turn 2
+        turn = Turn(prompt)
+        for lane in lanes:
+            turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=[f"answer to {prompt}"])
+        session.turns.append(turn)
+    widget = LaneWidget(Lab(runner, session=session), later)
+    qtbot.addWidget(widget)
+    widget.load(session)
+    text = widget.answer.toPlainText()
+    assert "Turn 2" in text and "Turn 1" not in text and "answer to two" in text
