@@ -316,3 +316,23 @@ def test_a_retry_after_a_vote_clears_it_and_a_judged_blind_turn_is_not_retried(t
     blind.vote("tie")
     with pytest.raises(LabError, match="judged"):
         blind.retry(lanes[0].id)
+
+
+def test_a_masked_turn_is_not_retried_exported_or_hiding_new_lanes(tmp_path: Path) -> None:
+    from chatlab.core.export import export_sessions
+
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    lanes = three_lanes(lab)
+    lab.set_blind(True)
+    run(lab)
+    with pytest.raises(LabError, match="vote first"):  # its timing would say who reasons
+        lab.retry(lanes[0].id)
+    store = Store(tmp_path / "lab.db")
+    doc, problems = export_sessions(store.ids(), store.load)  # "export all" from anywhere
+    assert doc["sessions"] == [] and "not yet voted" in problems[0]
+    extra = lab.add_lane(Lane("fake", "late"))
+    assert lab.shown_order()[-1] == extra.id and len(lab.shown_order()) == 4  # shown, at the end
+    lab.vote("tie")
+    doc, problems = export_sessions(store.ids(), store.load)
+    assert [s["id"] for s in doc["sessions"]] == [lab.session.id] and problems == []

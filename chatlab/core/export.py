@@ -278,15 +278,34 @@ def validate_document(doc: Any) -> None:
     _check_references(doc["sessions"])
 
 
+def masked(session: Session) -> bool:
+    """A blind session whose last turn waits for its vote (and was not stopped): its
+    export would say which model is which, so it is left out until the vote."""
+    from chatlab.core.model import Status
+
+    last = session.turns[-1] if session.turns else None
+    return (
+        session.blind
+        and last is not None
+        and last.vote is None
+        and not any(r.status is Status.CANCELLED for r in last.responses.values())
+    )
+
+
 def export_sessions(ids: Iterable[str], load: Callable[[str], Session]) -> tuple[dict[str, Any], list[str]]:
     """The document of every session that loads and validates, and one line for each
-    that doesn't (a damaged row in the database): an export always re-imports cleanly,
-    and one bad session never keeps the others from being exported."""
+    that doesn't (a damaged row in the database, or a blind turn not yet voted on): an
+    export always re-imports cleanly, never un-blinds a test, and one bad session never
+    keeps the others from being exported."""
     good: list[dict[str, Any]] = []
     problems: list[str] = []
     for sid in ids:
         try:
-            d = session_dict(load(sid))
+            session = load(sid)
+            if masked(session):
+                problems.append(f"session {sid}: a blind turn not yet voted on (vote first)")
+                continue
+            d = session_dict(session)
             validate_document({**document([]), "sessions": [d]})
         except DocumentError as exc:
             problems.append(f"session {sid}: {str(exc).removeprefix('sessions[0].')}")

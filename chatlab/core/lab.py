@@ -251,8 +251,9 @@ class Lab:
         shuffle, masked and after the reveal (names appear where the answers were)."""
         last = self.last_turn
         if self.session.blind and last is not None and last.shown_order:
-            known = {lane.id for lane in self.session.lanes}
-            return [x for x in last.shown_order if x in known]
+            known = [lane.id for lane in self.session.lanes]
+            shown = [x for x in last.shown_order if x in known]
+            return shown + [x for x in known if x not in shown]  # lanes added since, at the end
         return [lane.id for lane in self.session.lanes]
 
     def letter_of(self, lane_id: str) -> str | None:
@@ -338,7 +339,9 @@ class Lab:
         self.session.retire(lane)
         self.session.lanes.insert(index, fresh)
         self._emit(LanesChanged())
-        self._emit(Said(f"{lane.display} keeps its answers; {fresh.display} answers from the next turn on"))
+        self._emit(
+            Said(f"The old {lane.spec} lane keeps its answers; {fresh.spec} answers from the next turn on")
+        )
         return fresh
 
     def set_blind(self, blind: bool) -> None:
@@ -438,6 +441,8 @@ class Lab:
         resp = turn.responses.get(lane_id)
         if resp is None or not resp.status.finished or any(lane_id in run.tasks for run in self.runs):
             return
+        if self.masked:  # how long a lane takes again would say whether it reasons
+            raise LabError("vote first: a blind turn can't be retried before the reveal")
         if self.session.blind and turn.vote is not None:
             raise LabError("this blind turn was judged as it was; send a new prompt to try again")
         lane = self.session.lane(lane_id)

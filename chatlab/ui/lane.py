@@ -112,7 +112,9 @@ class LaneWidget(QFrame):
         self._user_toggled = False
         self._answer_revealed = False
         self._earlier_reasoning = False  # reasoning text from earlier turns (a reopened session)
+        self._loaded = False  # the panes were filled by load(), not by streaming
         self.update_header(0)
+        self._show_reasoning_pane()
         self._set_idle()
 
     def _init_header(self) -> None:
@@ -349,7 +351,12 @@ class LaneWidget(QFrame):
 
     def start_turn(self, turn: Turn, number: int, retry: bool = False) -> None:
         self.response = turn.responses[self.lane.id]
-        if retry:
+        if retry and self._loaded:
+            # A reopened session: the old answer is inside the loaded transcript; show the
+            # history again with this turn's answer (now empty), then stream after it.
+            self.load(self.lab.session)
+            self.response = turn.responses[self.lane.id]
+        elif retry:
             self.answer.reset_answer()
             self.reasoning.reset_turn()
         else:
@@ -362,8 +369,10 @@ class LaneWidget(QFrame):
         self._revisions = self.response.revisions
         self._answer_started = False
         self._finalized = False
+        self._loaded = False
         self._user_toggled = False
         self.reasoning_toggle.setChecked(True)
+        self._show_reasoning_pane()
         self.error_box.hide()
         self.rating_box.hide()
         self._show_run_buttons()
@@ -396,9 +405,10 @@ class LaneWidget(QFrame):
         )
         self.answer.load_transcript(turns)
         self._finalized = True
+        self._loaded = True
         self.error_box.hide()
         if self.response is not None:
-            self.rating_box.setVisible(not self.response.failed and self.blind_letter is None)
+            self.rating_box.setVisible(not self.response.failed)  # masked answers can be scored too
             self.show_rating(self.response.rating)
             if not self.response.reasoning_chars and not self.response.hidden_reasoning:
                 self.reasoning_toggle.setChecked(False)
@@ -557,7 +567,8 @@ class LaneWidget(QFrame):
         return self.response.reasoning if self.response else ""
 
     def _copy(self, text: str) -> None:
-        QGuiApplication.clipboard().setText(text)
+        if text:  # "nothing to copy" must not empty the clipboard
+            QGuiApplication.clipboard().setText(text)
         self.said.emit("Copied to the clipboard" if text else "Nothing to copy yet")
 
     def copy_current(self) -> None:

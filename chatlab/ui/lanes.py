@@ -121,6 +121,13 @@ class LanesArea(QWidget):
                     widget.load(self.lab.session, only_last=masked)
                     if masked:
                         widget.mark_revealed()  # a finished blind turn reopened
+                fresh = widget
+                QTimer.singleShot(
+                    0,
+                    lambda w=fresh: (
+                        self.scroller.ensureWidgetVisible(w) if w in self.widgets.values() else None
+                    ),
+                )
         order = self.lab.shown_order()
         busy = self.lab.busy
         for position, lane_id in enumerate(order):

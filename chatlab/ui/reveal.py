@@ -34,7 +34,7 @@ def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bo
 
 def guess_words(guessed: bool, reasoned: bool) -> str:
     """What the rater said of one lane, and whether it was so."""
-    said = "reasoned" if guessed else "did not reason"
+    said = "you said yes" if guessed else "you said no"
     return f"{said} {'✓' if guessed == reasoned else '✗'}"
 
 
@@ -80,7 +80,10 @@ class RevealCard(QFrame):
             item = self.grid.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()  # type: ignore[union-attr]
-        for col, head in enumerate(("", "model", "reasoned", "cost", "first token", "your guess")):
+        heads = ["", "model", "reasoned", "cost", "first token"] + (
+            ["your guess"] if reveal.guess_made else []
+        )
+        for col, head in enumerate(heads):
             self.grid.addWidget(_label(head, "muted"), 0, col)
         for r, row in enumerate(reveal.rows, start=1):
             name = row.spec if row.name == row.spec else f"{row.name} ({row.spec})"

@@ -209,7 +209,8 @@ class SessionActions:
             self._say("Vote first: an export would say which model is which")
             return
         session = self.lab.session
-        self._export([session.id], lambda _id: session, f"chatlab-{session.id[:8]}.json")
+        slug = "".join(ch if ch.isalnum() else "-" for ch in session.title.lower()).strip("-")[:40]
+        self._export([session.id], lambda _id: session, f"chatlab-{slug or session.id[:8]}.json")
 
     def export_all(self) -> None:
         if self.store is not None and not self.lab.masked:

@@ -180,6 +180,7 @@ QLineEdit {{
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QToolButton[popupMode="1"] {{ padding-right: 14px; }}
 QToolButton::menu-button {{ border: none; width: 14px; }}
+QToolButton[popupMode="2"]::menu-indicator {{ image: none; width: 0; }}
 QToolButton::menu-button:hover {{ background: {c.alt}; }}
 QStatusBar {{ color: {c.muted}; }}
 QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 0; }}

@@ -114,7 +114,11 @@ class VoteBar(QFrame):
             self.none_guess.toggled.connect(functools.partial(self._ticked, ""))
             self._guess.addWidget(self.none_guess)
             self._guess.addStretch(1)
-        self.hint = QLabel("Keys: Alt+1…, Alt+T tie, Alt+X all bad; press twice to vote")
+        self.hint = QLabel("Alt+1…, Alt+T, Alt+X: press twice")
+        self.hint.setToolTip(
+            "Alt+1… votes for the answer in that place, Alt+T a tie, Alt+X all bad; "
+            "the first press selects, the second votes"
+        )
         self.hint.setProperty("role", "muted")
         self._votes.insertWidget(self._votes.count() - 1, self.hint)
         self._armed = ""

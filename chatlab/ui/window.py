@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
             self.vote_bar.hide()
             self._refresh()
             self.lanes.start_turn(event.turn, event.lane_ids, event.retry)
+            self.update_estimates()  # never a moment of names over a masked turn
         elif isinstance(event, TurnFinished):
             self.lanes.flush()
             if self.lab.masked:
@@ -200,6 +201,7 @@ class MainWindow(QMainWindow):
                 self.lanes.load()  # the whole history again, now that it is revealed
                 self.reveal.show_reveal(event.reveal)
             self.vote_bar.show_for(self.lab)
+            self.update_estimates()
             choice = event.turn.vote.choice if event.turn.vote else ""
             self.statusBar().showMessage(f"Voted: {self.lab.choice_name(choice)}", 10_000)
         elif isinstance(event, Said):
@@ -233,7 +235,8 @@ class MainWindow(QMainWindow):
         try:
             action()
         except LabError as exc:
-            QMessageBox.warning(self, "chatlab", str(exc))
+            text = str(exc)
+            QMessageBox.warning(self, "chatlab", text[:1].upper() + text[1:])
             return False
         return True
 

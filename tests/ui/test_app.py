@@ -141,3 +141,36 @@ def test_a_lane_added_later_keeps_the_true_turn_numbers(qtbot: QtBot, runner: Ru
     widget.load(session)
     text = widget.answer.toPlainText()
     assert "Turn 2" in text and "Turn 1" not in text and "answer to two" in text
+
+
+def test_retrying_in_a_reopened_session_shows_the_answer_once(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from chatlab.store.db import Store
+    from tests.conftest import lab_config
+
+    store = Store(tmp_path / "s.db")
+    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
+    win.show()
+    try:
+        [lane] = add_lanes(win, "chat:demo-fast@tps=0")
+        win.prompt.setPlainText("hi")
+        wait_turn(qtbot, win)
+        session_id = win.session.id
+        win.new_session()
+        win.actions_.open_session(session_id)
+        widget = win.lane_widgets[win.session.lanes[0].id]
+        QGuiApplication.clipboard().setText("kept")
+        widget._copy("")  # "nothing to copy" leaves the clipboard alone
+        assert QGuiApplication.clipboard().text() == "kept"
+        with qtbot.waitSignal(
+            win.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not win.lab.runs
+        ):
+            win.retry_lane(win.session.lanes[0].id)
+        win.render_pending_finals()
+        assert widget.answer.toPlainText().count("Rain on the tin roof") == 1
+        assert lane.id == win.session.lanes[0].id
+    finally:
+        close_window(qtbot, win)
