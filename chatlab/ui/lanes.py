@@ -11,6 +11,7 @@ in the turn header, not inside every lane.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -121,13 +122,8 @@ class LanesArea(QWidget):
                     widget.load(self.lab.session, only_last=masked)
                     if masked:
                         widget.mark_revealed()  # a finished blind turn reopened
-                fresh = widget
-                QTimer.singleShot(
-                    0,
-                    lambda w=fresh: (
-                        self.scroller.ensureWidgetVisible(w) if w in self.widgets.values() else None
-                    ),
-                )
+                # A new lane is scrolled into view (in blind mode a half-hidden lane is unfair).
+                QTimer.singleShot(0, widget, functools.partial(self.scroller.ensureWidgetVisible, widget))
         order = self.lab.shown_order()
         busy = self.lab.busy
         for position, lane_id in enumerate(order):

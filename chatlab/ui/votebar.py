@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from chatlab.core.lab import Lab
@@ -122,12 +122,22 @@ class VoteBar(QFrame):
         self.hint.setProperty("role", "muted")
         self._votes.insertWidget(self._votes.count() - 1, self.hint)
         self._armed = ""
+        self.show()
+        self._fit()
+        QTimer.singleShot(0, self, self._fit)  # again once the style has polished the buttons
+
+    def _fit(self) -> None:
+        """Rows as tall as their buttons (plus room for a sideways scrollbar); the bar as
+        tall as its rows, so the lanes above can never squeeze it."""
         for area in (self.vote_row, self.guess_row):
             inner = area.widget()
+            if inner is None:
+                continue
+            for child in inner.findChildren(QWidget):
+                child.ensurePolished()
             bar = area.horizontalScrollBar().sizeHint().height()
-            area.setFixedHeight((inner.sizeHint().height() if inner is not None else 30) + bar)
-        self.show()
-        self.setFixedHeight(self.sizeHint().height())  # never squeezed by the lanes above
+            area.setFixedHeight(inner.sizeHint().height() + bar)
+        self.setFixedHeight(self.sizeHint().height())
 
     def _ticked(self, choice: str, checked: bool) -> None:
         """ "None of them" and a lane exclude each other."""

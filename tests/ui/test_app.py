@@ -174,3 +174,33 @@ def test_retrying_in_a_reopened_session_shows_the_answer_once(
         assert lane.id == win.session.lanes[0].id
     finally:
         close_window(qtbot, win)
+
+
+def test_a_reopened_unvoted_turn_offers_its_vote(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from chatlab.store.db import Store
+    from tests.conftest import lab_config
+
+    store = Store(tmp_path / "s.db")
+    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
+    win.show()
+    try:
+        add_lanes(win, "chat:demo-fast@tps=0", "claude:demo-fast@tps=0")
+        win.prompt.setPlainText("hi")
+        wait_turn(qtbot, win)
+        session_id = win.session.id
+        win.new_session()
+        win.actions_.open_session(session_id)
+        bar = win.vote_bar
+        assert bar.isVisibleTo(win) and [b.text() for b in bar.buttons.values()] == [
+            "Lane 1",
+            "Lane 2",
+            "Tie",
+            "All bad",
+        ]
+        row = bar.vote_row.widget()
+        assert row is not None and bar.vote_row.height() >= row.sizeHint().height()
+        assert all(b.isVisibleTo(win) for b in bar.buttons.values())
+    finally:
+        close_window(qtbot, win)
