@@ -10,7 +10,7 @@ import math
 import time
 
 from chatlab.core.events import ErrorKind, Usage
-from chatlab.core.model import Response, Status
+from chatlab.core.model import LaneParams, Response, Status
 
 _RETRY_REASONS = {
     ErrorKind.RATE_LIMIT: "rate limited",
@@ -91,3 +91,20 @@ def state(resp: Response, now: float | None = None) -> str:
         Status.INTERRUPTED: "interrupted",
         Status.CANCELLED: "stopped",
     }[resp.status]
+
+
+def params(p: LaneParams) -> list[str]:
+    """A lane's parameters in a few words each ("effort high", "thinking 8,192"), in the
+    order that matters most: the lane header's chips and the preset list both use them."""
+    out = []
+    if p.reasoning_effort:
+        out.append(f"effort {p.reasoning_effort}")
+    if p.thinking_budget is not None:
+        out.append(f"thinking {p.thinking_budget:,}" if p.thinking_budget else "thinking off")
+    if p.temperature is not None:
+        out.append(f"temp {p.temperature:g}")
+    if p.max_output_tokens is not None:
+        out.append(f"max {p.max_output_tokens:,}")
+    if p.system:
+        out.append("system prompt")
+    return out

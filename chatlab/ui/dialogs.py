@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatlab.core import format as fmt
 from chatlab.core.config import (
     KINDS,
     PRESETS,
@@ -120,19 +121,8 @@ def connection_tester(
 
 
 def describe_params(params: LaneParams) -> str:
-    """The parameters a lane sets, in a few words ("effort high, max output 16384")."""
-    parts = []
-    if params.reasoning_effort is not None:
-        parts.append(f"effort {params.reasoning_effort}")
-    if params.thinking_budget is not None:
-        parts.append(f"thinking budget {params.thinking_budget}")
-    if params.max_output_tokens is not None:
-        parts.append(f"max output {params.max_output_tokens}")
-    if params.temperature is not None:
-        parts.append(f"temperature {params.temperature:g}")
-    if params.system:
-        parts.append("system prompt")
-    return ", ".join(parts)
+    """The parameters a lane sets, in a few words ("effort high, max 16,384")."""
+    return ", ".join(fmt.params(params))
 
 
 def fit_table(table: QTableWidget, min_rows: int = 3, max_rows: int = 12) -> None:

@@ -44,19 +44,7 @@ MIN_LANE_WIDTH = 300
 
 def chips(lane: Lane) -> list[str]:
     """The lane's parameters as short chips ("temp 0.7", "effort high", "thinking 4,096")."""
-    p = lane.params
-    out = []
-    if p.reasoning_effort:
-        out.append(f"effort {p.reasoning_effort}")
-    if p.thinking_budget is not None:
-        out.append(f"thinking {p.thinking_budget:,}" if p.thinking_budget else "thinking off")
-    if p.temperature is not None:
-        out.append(f"temp {p.temperature:g}")
-    if p.max_output_tokens is not None:
-        out.append(f"max {p.max_output_tokens:,}")
-    if p.system:
-        out.append("system prompt")
-    return out
+    return fmt.params(lane.params)
 
 
 def _tool(name: str, tip: str, slot: Callable[[], None], text: str = "") -> QToolButton:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from chatlab.core.config import ConfigError, load_config, save_config
+from chatlab.core.config import Config, ConfigError, load_config, save_config
 from chatlab.core.export import export_sessions
 from chatlab.core.lab import MAX_LANES, LabError
 from chatlab.core.model import Session
@@ -161,16 +161,20 @@ class SessionActions:
 
     # -- presets ---------------------------------------------------------------------------
 
+    def _config(self) -> Config | None:
+        """The config file as the user wrote it (presets may have been saved since)."""
+        try:
+            return load_config()
+        except ConfigError as exc:
+            self._say(str(exc))
+            return None
+
     def new_from_preset(self) -> None:
         from chatlab.core.presets import all_presets
         from chatlab.ui.dialogs import choose_preset
 
-        if self.lab.busy:
-            return
-        try:
-            config = load_config()
-        except ConfigError as exc:
-            self._say(str(exc))
+        config = self._config()
+        if self.lab.busy or config is None:
             return
         preset = choose_preset(self.window, all_presets(config), providers=config.providers)
         if preset is not None:
@@ -184,10 +188,8 @@ class SessionActions:
         if not self.lab.session.lanes:
             self._say("Add lanes first: a preset is a set of lanes")
             return
-        try:
-            config = load_config()
-        except ConfigError as exc:
-            self._say(str(exc))
+        config = self._config()
+        if config is None:
             return
         name = ask_preset_name(self.window, config)
         if not name:

@@ -5,8 +5,10 @@ the keyboard: Alt+N votes for the lane shown in place N, Ctrl+N marks the focuse
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
@@ -143,64 +145,61 @@ def test_a_lane_added_later_keeps_the_true_turn_numbers(qtbot: QtBot, runner: Ru
     assert "Turn 2" in text and "Turn 1" not in text and "answer to two" in text
 
 
-def test_retrying_in_a_reopened_session_shows_the_answer_once(
+@pytest.fixture
+def stored_window(
     qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[MainWindow]:
+    from chatlab.store.db import Store
+    from tests.conftest import lab_config
+
+    store = Store(tmp_path / "s.db")
+    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
+    win.show()
+    yield win
+    close_window(qtbot, win)
+    store.close()
+
+
+def test_retrying_in_a_reopened_session_shows_the_answer_once(
+    stored_window: MainWindow, qtbot: QtBot
 ) -> None:
     from PySide6.QtGui import QGuiApplication
 
-    from chatlab.store.db import Store
-    from tests.conftest import lab_config
-
-    store = Store(tmp_path / "s.db")
-    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
-    win.show()
-    try:
-        [lane] = add_lanes(win, "chat:demo-fast@tps=0")
-        win.prompt.setPlainText("hi")
-        wait_turn(qtbot, win)
-        session_id = win.session.id
-        win.new_session()
-        win.actions_.open_session(session_id)
-        widget = win.lane_widgets[win.session.lanes[0].id]
-        QGuiApplication.clipboard().setText("kept")
-        widget._copy("")  # "nothing to copy" leaves the clipboard alone
-        assert QGuiApplication.clipboard().text() == "kept"
-        with qtbot.waitSignal(
-            win.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not win.lab.runs
-        ):
-            win.retry_lane(win.session.lanes[0].id)
-        win.render_pending_finals()
-        assert widget.answer.toPlainText().count("Rain on the tin roof") == 1
-        assert lane.id == win.session.lanes[0].id
-    finally:
-        close_window(qtbot, win)
+    win = stored_window
+    [lane] = add_lanes(win, "chat:demo-fast@tps=0")
+    win.prompt.setPlainText("hi")
+    wait_turn(qtbot, win)
+    session_id = win.session.id
+    win.new_session()
+    win.actions_.open_session(session_id)
+    widget = win.lane_widgets[win.session.lanes[0].id]
+    QGuiApplication.clipboard().setText("kept")
+    widget._copy("")  # "nothing to copy" leaves the clipboard alone
+    assert QGuiApplication.clipboard().text() == "kept"
+    with qtbot.waitSignal(
+        win.turnFinished, timeout=TURN_TIMEOUT_MS, check_params_cb=lambda *_: not win.lab.runs
+    ):
+        win.retry_lane(win.session.lanes[0].id)
+    win.render_pending_finals()
+    assert widget.answer.toPlainText().count("Rain on the tin roof") == 1
+    assert lane.id == win.session.lanes[0].id
 
 
-def test_a_reopened_unvoted_turn_offers_its_vote(
-    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
-) -> None:
-    from chatlab.store.db import Store
-    from tests.conftest import lab_config
-
-    store = Store(tmp_path / "s.db")
-    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
-    win.show()
-    try:
-        add_lanes(win, "chat:demo-fast@tps=0", "claude:demo-fast@tps=0")
-        win.prompt.setPlainText("hi")
-        wait_turn(qtbot, win)
-        session_id = win.session.id
-        win.new_session()
-        win.actions_.open_session(session_id)
-        bar = win.vote_bar
-        assert bar.isVisibleTo(win) and [b.text() for b in bar.buttons.values()] == [
-            "Lane 1",
-            "Lane 2",
-            "Tie",
-            "All bad",
-        ]
-        row = bar.vote_row.widget()
-        assert row is not None and bar.vote_row.height() >= row.sizeHint().height()
-        assert all(b.isVisibleTo(win) for b in bar.buttons.values())
-    finally:
-        close_window(qtbot, win)
+def test_a_reopened_unvoted_turn_offers_its_vote(stored_window: MainWindow, qtbot: QtBot) -> None:
+    win = stored_window
+    add_lanes(win, "chat:demo-fast@tps=0", "claude:demo-fast@tps=0")
+    win.prompt.setPlainText("hi")
+    wait_turn(qtbot, win)
+    session_id = win.session.id
+    win.new_session()
+    win.actions_.open_session(session_id)
+    bar = win.vote_bar
+    assert bar.isVisibleTo(win) and [b.text() for b in bar.buttons.values()] == [
+        "Lane 1",
+        "Lane 2",
+        "Tie",
+        "All bad",
+    ]
+    row = bar.vote_row.widget()
+    assert row is not None and bar.vote_row.height() >= row.sizeHint().height()
+    assert all(b.isVisibleTo(win) for b in bar.buttons.values())

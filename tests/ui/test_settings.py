@@ -604,9 +604,8 @@ def test_the_preset_dialog_shows_each_presets_lanes(qtbot: QtBot) -> None:
         "demo:demo-hidden — Hidden reasoner",
     ]
     dialog.select("Claude Sonnet 4.5: thinking on vs off")
-    assert (
-        "anthropic:claude-sonnet-4-5 — thinking on (8k budget) (thinking budget 8192, max output 16384)"
-        in (dialog.view.details.text())
+    assert "anthropic:claude-sonnet-4-5 — thinking on (8k budget) (thinking 8,192, max 16,384)" in (
+        dialog.view.details.text()
     )
     dialog.accept()
     assert (
