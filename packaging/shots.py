@@ -81,7 +81,7 @@ async def scenes(server: DemoServer) -> None:
     demo_config = with_demo(parse_config({}), server)
     # A provider with a real-looking key, served by the loopback server: what a user with
     # an OpenAI-compatible key sees.
-    os.environ["LOOPBACK_API_KEY"] = "sk-loopback-screenshot-key-0000"
+    os.environ["LOOPBACK_API_KEY"] = "loopback-demo-key"
     keyed = parse_config(
         {
             "providers": {
