@@ -203,3 +203,24 @@ def test_a_reopened_unvoted_turn_offers_its_vote(stored_window: MainWindow, qtbo
     row = bar.vote_row.widget()
     assert row is not None and bar.vote_row.height() >= row.sizeHint().height()
     assert all(b.isVisibleTo(win) for b in bar.buttons.values())
+
+
+def test_no_reasoning_box_before_reasoning_and_masked_answers_keep_their_score(
+    stored_window: MainWindow, qtbot: QtBot
+) -> None:
+    win = stored_window
+    lanes = add_lanes(win, "chat:demo-fast@tps=0", "claude:demo-reasoner@tps=0")
+    for lane in lanes:  # a fresh lane: no lightbulb, no empty box
+        card = win.lane_widgets[lane.id]
+        assert not card.reasoning_toggle.isVisibleTo(win) and not card.reasoning.isVisibleTo(win)
+    win.lab.set_blind(True)
+    win.prompt.setPlainText("hi")
+    wait_turn(qtbot, win)
+    session_id = win.session.id
+    win.new_session()
+    win.actions_.open_session(session_id)  # reopened before the vote: still masked
+    assert win.lab.masked
+    for lane in win.session.lanes:
+        card = win.lane_widgets[lane.id]
+        assert card.title.text().startswith("Model ") and card.rating_box.isVisibleTo(win)
+        assert not card.reasoning_toggle.isVisibleTo(win)
