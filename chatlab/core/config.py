@@ -215,7 +215,8 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _preset_lane(value: Any, where: str) -> PresetLane:
+def preset_lane(value: Any, where: str) -> PresetLane:
+    """One lane table (provider, model, label, params), checked; raises ConfigError."""
     if not isinstance(value, dict):
         raise ConfigError(f'{where} must be a table like {{provider = "…", model = "…"}}')
     unknown = sorted(set(value) - {"provider", "model", "label", "params"})
@@ -269,7 +270,7 @@ def parse_presets(raw: Any, where: str) -> dict[str, tuple[PresetLane, ...]]:
         lanes = table.get("lanes")
         if not isinstance(lanes, list) or not 1 <= len(lanes) <= MAX_PRESET_LANES:
             raise ConfigError(f"{at} lanes must be a list of 1 to {MAX_PRESET_LANES} lanes")
-        presets[name] = tuple(_preset_lane(lane, f"{at} lanes[{i}]") for i, lane in enumerate(lanes))
+        presets[name] = tuple(preset_lane(lane, f"{at} lanes[{i}]") for i, lane in enumerate(lanes))
     return presets
 
 

@@ -124,7 +124,7 @@ _TYPE_NAMES = {
 }
 
 
-def _schema_message(error: Any) -> tuple[str, str]:
+def schema_problem(error: Any) -> tuple[str, str]:
     """(path, message) for a jsonschema ValidationError, worded like the rest of chatlab."""
     parts = list(error.absolute_path)
     path = _path(parts)
@@ -274,7 +274,7 @@ def validate_document(doc: Any) -> None:
 
     error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
     if error is not None:
-        raise DocumentError(*_schema_message(error))
+        raise DocumentError(*schema_problem(error))
     _check_references(doc["sessions"])
 
 
