@@ -147,7 +147,13 @@ def schema_problem(error: Any) -> tuple[str, str]:
         limit = error.validator_value
         return path, "must not be negative" if limit == 0 else f"must be at least {limit}"
     if validator == "maximum":
-        return path, f"must be at most {error.validator_value:g}, got {_short(value)}"
+        limit = error.validator_value
+        shown = f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
+        return path, f"must be at most {shown}, got {_short(value)}"
+    if validator == "maxLength":
+        return path, f"is too long ({len(value):,} characters; at most {error.validator_value:,})"
+    if validator == "maxProperties":
+        return path, f"has {len(value):,} entries; at most {error.validator_value} are allowed"
     if validator == "maxItems":
         return path, f"has {len(value):,} entries; at most {error.validator_value} are allowed"
     if validator == "uniqueItems":

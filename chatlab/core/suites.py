@@ -13,6 +13,8 @@ with stable ids, one per (prompt, lane, sample), so a study can be resumed exact
 from __future__ import annotations
 
 import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,6 +33,57 @@ class SuiteError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(one_line(f"{path}: {message}"))
         self.path = path
+        self.message = message
+
+
+MAX_FILE_BYTES = 50_000_000
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line_text(value: str, where: str) -> str:
+    """A name, provider, model or label: one line of valid Unicode, not blank."""
+    if not value.strip():
+        raise SuiteError(where, "is blank")
+    if _LINE_BREAKS.search(value):
+        raise SuiteError(where, "must be one line without control characters")
+    if safety.clean_text(value) != value:
+        raise SuiteError(where, "is not valid Unicode")
+    return value
+
+
+def _whole(value: Any, where: str) -> int:
+    """JSON Schema counts 2.0 as an integer; chatlab wants it written as 2."""
+    if type(value) is not int:
+        raise SuiteError(
+            where, f"must be a whole number written without a decimal point, got {safety.show(value, 40)}"
+        )
+    return value
+
+
+def _huge_number(value: Any, where: str, depth: int = 0) -> str | None:
+    """The place of an integer too long to print (over about 4,200 digits), if any."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return where if value.bit_length() > 14_000 else None
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        items: Any = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for place, item in items:
+        found = _huge_number(item, place, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _short_path(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else "…" + text[-110:]
 
 
 @dataclass(frozen=True)
@@ -98,12 +151,33 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
 
     from chatlab.core.export import schema_problem
 
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        raise SuiteError(*schema_problem(error))
+    huge = _huge_number(data, "")
+    if huge is not None:
+        raise SuiteError(huge or "(document)", "is a number far too large")
+    try:
+        error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+        problem = schema_problem(error) if error is not None else None
+    except (ValueError, RecursionError):  # a number of more digits than Python will print
+        raise SuiteError("(document)", "holds a value too large to check") from None
+    if problem is not None:
+        raise SuiteError(*problem)
+    _one_line_text(data["name"], "name")
+    if safety.clean_text(data.get("description", "")) != data.get("description", ""):
+        raise SuiteError("description", "is not valid Unicode")
+    budget = data.get("budget_usd")
+    if budget is not None and not math.isfinite(budget):
+        raise SuiteError("budget_usd", "must be a finite number of dollars")
+    for key in ("samples", "seed"):
+        if key in data:
+            _whole(data[key], key)
     ids: set[str] = set()
     prompts = []
     for i, raw in enumerate(data["prompts"]):
+        if not _ID.fullmatch(raw["id"]):
+            raise SuiteError(f"prompts[{i}].id", "letters, digits, '_', '.' and '-' only (at most 64)")
+        for t, tag in enumerate(raw.get("tags", ())):
+            if not _TAG.fullmatch(tag):
+                raise SuiteError(f"prompts[{i}].tags[{t}]", "lower-case letters, digits, '_' and '-' only")
         if raw["id"] in ids:
             raise SuiteError(f"prompts[{i}].id", f"repeats the id {safety.show(raw['id'], 60)}")
         ids.add(raw["id"])
@@ -121,6 +195,19 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
             )
         )
     lanes = _lanes(data, config)
+    for i, lane in enumerate(lanes):
+        for key in ("provider", "model", "label"):
+            value = getattr(lane, key)
+            if value or key != "label":
+                _one_line_text(value, f"lanes[{i}].{key}")
+        if lane.params.system and safety.clean_text(lane.params.system) != lane.params.system:
+            raise SuiteError(f"lanes[{i}].params.system", "is not valid Unicode")
+    providers = {lane.provider for lane in lanes}
+    for key, limit in data.get("concurrency", {}).items():
+        where = f"concurrency.{key}"
+        _whole(limit, where)
+        if key not in providers:
+            raise SuiteError(where, "names a provider no lane of this suite uses")
     placebo = bool(data.get("placebo", False))
     if placebo:
         if len(lanes) + 1 > MAX_PRESET_LANES:
@@ -166,22 +253,25 @@ def _lanes(data: dict[str, Any], config: Config | None) -> tuple[PresetLane, ...
 
 def load_suite(path: Path, config: Config | None = None) -> Suite:
     """Read and check a suite file; every problem is one :class:`SuiteError` line."""
+    name = _short_path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SuiteError(name, f"is larger than {MAX_FILE_BYTES // 1_000_000} MB")
         raw = path.read_bytes()
     except OSError as exc:
-        raise SuiteError(str(path), f"cannot read: {exc.strerror}") from None
+        raise SuiteError(name, f"cannot read: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte order mark (Notepad) is fine
     except UnicodeDecodeError as exc:
-        raise SuiteError(str(path), f"is not UTF-8 text (byte {exc.start})") from None
+        raise SuiteError(name, f"is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SuiteError(str(path), f"invalid TOML: {exc}") from None
+        raise SuiteError(name, f"invalid TOML: {exc}") from None
     except (RecursionError, ValueError) as exc:  # nesting, or an integer Python won't convert
-        raise SuiteError(str(path), f"invalid TOML ({type(exc).__name__})") from None
+        raise SuiteError(name, f"invalid TOML ({type(exc).__name__})") from None
     try:
         return parse_suite(data, config)
     except SuiteError as exc:
-        raise SuiteError(f"{path}: {exc.path}", str(exc).removeprefix(f"{exc.path}: ")) from None
+        raise SuiteError(f"{name}: {exc.path}", exc.message) from None
 
 
 def shipped_suites() -> list[Path]:
