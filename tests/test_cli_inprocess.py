@@ -13,15 +13,9 @@ import pytest
 
 from chatlab import cli
 from chatlab.core.export import parse_document
+from tests.test_cli import FAST
 
-LANES = [
-    "-m",
-    "demo:demo-reasoner@tps=0",
-    "-m",
-    "demo:demo-fast@tps=0",
-    "-m",
-    "demo:demo-hidden@tps=0,think_delay_s=0",
-]
+LANES = list(FAST)  # the three demo lanes, without their delays
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
