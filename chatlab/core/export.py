@@ -53,6 +53,7 @@ def session_dict(session: Session) -> dict[str, Any]:
             }
             for turn in session.turns
         ],
+        **({"study": session.study.to_dict()} if session.study else {}),
     }
 
 
@@ -324,7 +325,7 @@ def export_sessions(ids: Iterable[str], load: Callable[[str], Session]) -> tuple
 
 
 def session_from_dict(d: dict[str, Any]) -> Session:
-    from chatlab.core.model import Lane, LaneParams, Response, Turn, Vote
+    from chatlab.core.model import Lane, LaneParams, Response, StudyRef, Turn, Vote
 
     lanes = [
         Lane(
@@ -358,4 +359,5 @@ def session_from_dict(d: dict[str, Any]) -> Session:
         id=d["id"],
         created_at=d["created_at"],
         blind=bool(d.get("blind", False)),
+        study=StudyRef.from_dict(d["study"]) if d.get("study") else None,
     )

@@ -420,6 +420,30 @@ class Message:
     content: str
 
 
+@dataclass(frozen=True)
+class StudyRef:
+    """Where a study comparison comes from: its study, the suite prompt, which sample."""
+
+    id: str
+    name: str
+    prompt_id: str
+    sample: int
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prompt_id": self.prompt_id,
+            "sample": self.sample,
+            "tags": list(self.tags),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudyRef:
+        return cls(d["id"], d["name"], d["prompt_id"], int(d["sample"]), tuple(d.get("tags") or ()))
+
+
 @dataclass
 class Session:
     """Lanes (the models being compared now), turns, and ``retired`` lanes: lanes that
@@ -433,6 +457,7 @@ class Session:
     created_at: str = field(default_factory=utc_now)
     blind: bool = False
     retired: list[Lane] = field(default_factory=list)
+    study: StudyRef | None = None  # a study comparison: one turn, never followed up
 
     def lane(self, lane_id: str) -> Lane:
         for lane in (*self.lanes, *self.retired):

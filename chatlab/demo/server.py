@@ -111,6 +111,8 @@ class DemoServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
         self._hits: dict[str, int] = {}  # requests per model string, for fail_times
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
         self._conns: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -296,6 +298,25 @@ class DemoServer:
         if script is None:
             await self._error(writer, fmt, 404, f"The model `{model}` does not exist")
             return True
+        # Requests in flight per model name (without @options), and the most seen at once:
+        # what a test of a client's concurrency limit reads.
+        self.in_flight[name] = self.in_flight.get(name, 0) + 1
+        self.peak_in_flight[name] = max(self.peak_in_flight.get(name, 0), self.in_flight[name])
+        try:
+            return await self._answer(writer, fmt, model, script, body, given, entry)
+        finally:
+            self.in_flight[name] -= 1
+
+    async def _answer(
+        self,
+        writer: asyncio.StreamWriter,
+        fmt: str,
+        model: str,
+        script: Script,
+        body: dict[str, Any],
+        given: str,
+        entry: LoggedRequest,
+    ) -> bool:
         hits = self._hits[model] = self._hits.get(model, 0) + 1
         if script.fault in ("401", "429", "500", "529") and (
             not script.fail_times or hits <= script.fail_times

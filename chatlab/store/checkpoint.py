@@ -32,17 +32,24 @@ log = logging.getLogger("chatlab")
 
 
 class Checkpointer:
-    def __init__(self, store: Store, session: Session, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+    """Pending writes of one session's responses (``session``), or of any sessions' (a
+    study: each :meth:`touch` names its session)."""
+
+    def __init__(
+        self, store: Store, session: Session | None = None, interval_s: float = CHECKPOINT_INTERVAL_S
+    ) -> None:
         self.store = store
         self.session = session
         self.interval_s = interval_s
-        self._dirty: dict[tuple[str, str], tuple[Turn, Response]] = {}
+        self._dirty: dict[tuple[str, str], tuple[Session, Turn, Response]] = {}
         self.writes = 0  # transactions, for tests and benchmarks
         self.problem: str | None = None  # why the last write failed ("disk full"), None once it works
         self.failed: dict[tuple[str, str], str] = {}  # responses that could not be written at all
 
-    def touch(self, turn: Turn, resp: Response) -> None:
-        self._dirty[(turn.id, resp.lane_id)] = (turn, resp)
+    def touch(self, turn: Turn, resp: Response, session: Session | None = None) -> None:
+        owner = session or self.session
+        assert owner is not None, "a study's checkpointer is told each response's session"
+        self._dirty[(turn.id, resp.lane_id)] = (owner, turn, resp)
 
     def listener(self, turn: Turn) -> Listener:
         """An orchestrator listener for ``turn`` (give it with the UI's own)."""
@@ -64,7 +71,7 @@ class Checkpointer:
             return True
         items, self._dirty = self._dirty, {}
         try:
-            self.store.checkpoint(self.session, items.values(), busy_s=busy_s)
+            self.store.checkpoint_many(items.values(), busy_s=busy_s)
         except (sqlite3.Error, OSError) as exc:
             reason = error_reason(exc, self.store.path)
             if reason in ("busy", "disk full", "read-only", "unavailable"):
@@ -82,17 +89,19 @@ class Checkpointer:
         """The last write of a run: waits for a busy database as long as a normal write."""
         return self.flush(busy_s=FINAL_BUSY_S)
 
-    def _keep(self, items: dict[tuple[str, str], tuple[Turn, Response]]) -> None:
+    def _keep(self, items: dict[tuple[str, str], tuple[Session, Turn, Response]]) -> None:
         """Put failed items back (a newer touch of the same response wins; it's the same object)."""
         for key, item in items.items():
             self._dirty.setdefault(key, item)
 
-    def _one_by_one(self, items: dict[tuple[str, str], tuple[Turn, Response]], first: BaseException) -> bool:
+    def _one_by_one(
+        self, items: dict[tuple[str, str], tuple[Session, Turn, Response]], first: BaseException
+    ) -> bool:
         log.error("checkpoint failed (%s: %s); writing responses one by one", type(first).__name__, first)
         ok = True
-        for key, (turn, resp) in items.items():
+        for key, (session, turn, resp) in items.items():
             try:
-                self.store.checkpoint(self.session, [(turn, resp)])
+                self.store.checkpoint(session, [(turn, resp)])
                 self.writes += 1
             except Exception as exc:
                 ok = False

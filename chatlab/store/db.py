@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
 from chatlab.core.safety import clean_text
+from chatlab.core.study import History, StudyInfo
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -364,11 +365,32 @@ class Store:
 
     def _write_session(self, con: sqlite3.Connection, session: Session) -> None:
         now = utc_now()
+        study = session.study
+        if (
+            study is not None
+            and not con.execute("SELECT 1 FROM studies WHERE id = ?", (study.id,)).fetchone()
+        ):
+            # A comparison imported from another chatlab: its study comes with it, by name.
+            con.execute(
+                "INSERT INTO studies (id, name, created_at, updated_at, status) VALUES (?, ?, ?, ?, 'imported')",
+                (study.id, self._free_name(con, clean_text(study.name)), now, now),
+            )
         con.execute(
-            "INSERT INTO sessions (id, title, created_at, updated_at, blind) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, study_sample, "
+            "study_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at, "
             "blind = excluded.blind",
-            (session.id, clean_text(session.title), session.created_at, now, int(session.blind)),
+            (
+                session.id,
+                clean_text(session.title),
+                session.created_at,
+                now,
+                int(session.blind),
+                study.id if study else None,
+                study.prompt_id if study else None,
+                study.sample if study else None,
+                _dumps(list(study.tags)) if study else None,
+            ),
         )
         active = [lane.id for lane in session.lanes]
         for position, lane in enumerate((*session.lanes, *session.retired)):
@@ -462,12 +484,22 @@ class Store:
         """Write several streaming (or finished) responses in one transaction. It waits
         only ``busy_s`` for another writer: a checkpoint that can't be written now is
         retried by the caller (:class:`~chatlab.store.checkpoint.Checkpointer`)."""
+        return self.checkpoint_many(((session, turn, resp) for turn, resp in items), busy_s)
+
+    def checkpoint_many(
+        self, items: Iterable[tuple[Session, Turn, Response]], busy_s: float = CHECKPOINT_BUSY_S
+    ) -> int:
+        """:meth:`checkpoint` for responses of several sessions (a study), in one transaction."""
         n = 0
+        touched: set[str] = set()
         with self.transaction(busy_s) as con:
-            for turn, resp in items:
+            for session, turn, resp in items:
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
+                touched.add(session.id)
                 n += 1
-            con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utc_now(), session.id))
+            now = utc_now()
+            for session_id in touched:
+                con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, session_id))
         return n
 
     def _write_rating(self, con: sqlite3.Connection, turn_id: str, lane_id: str, rating: Rating) -> None:
@@ -511,6 +543,144 @@ class Store:
             con.execute("DELETE FROM search_map WHERE session_id = ?", (session_id,))
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
+    # -- studies ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _free_name(con: sqlite3.Connection, name: str) -> str:
+        """``name``, or ``name (2)``, ``name (3)``… whichever no study has yet."""
+        candidate, n = name, 1
+        while con.execute("SELECT 1 FROM studies WHERE name = ?", (candidate,)).fetchone():
+            n += 1
+            candidate = f"{name} ({n})"
+        return candidate
+
+    def create_study(
+        self,
+        study_id: str,
+        name: str,
+        suite: dict[str, Any],
+        sessions: Sequence[Session],
+        reveal: str = "end",
+    ) -> str:
+        """The study and all its comparisons, in one transaction; returns the name it got
+        (``name``, or ``name (2)`` when a study already has that name)."""
+        now = utc_now()
+        with self.transaction() as con:
+            free = self._free_name(con, clean_text(name))
+            con.execute(
+                "INSERT INTO studies (id, name, suite, created_at, updated_at, status, reveal) "
+                "VALUES (?, ?, ?, ?, ?, 'new', ?)",
+                (study_id, free, _dumps(suite), now, now, reveal),
+            )
+            for session in sessions:
+                self._write_session(con, session)
+        return free
+
+    def set_study_status(self, study_id: str, status: str, pid: int | None = None) -> None:
+        """``status``; ``pid``: the process that runs it now (a study left "running" by a
+        process that no longer exists was killed, and can be resumed)."""
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE studies SET status = ?, updated_at = ?, extra = json_set(extra, '$.pid', ?) WHERE id = ?",
+                (status, utc_now(), pid, study_id),
+            )
+
+    _STUDY_ROW = (
+        "SELECT s.id, s.name, s.created_at, s.status, s.suite, s.reveal, json_extract(s.extra, '$.pid'), "
+        "(SELECT COUNT(*) FROM lanes l JOIN sessions x ON x.id = l.session_id WHERE x.study_id = s.id AND l.retired = 0), "
+        "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
+        " WHERE x.study_id = s.id AND r.status = 'ok'), "
+        "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
+        " WHERE x.study_id = s.id AND r.status = 'error'), "
+        "(SELECT COALESCE(SUM(r.cost_usd), 0) + COALESCE(SUM((SELECT SUM(json_extract(e.value, '$.cost_usd')) "
+        "  FROM json_each(r.extra, '$.retries') e)), 0) "
+        " FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
+        " WHERE x.study_id = s.id), "
+        "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
+        " WHERE x.study_id = s.id AND r.status = 'ok' AND r.cost_usd IS NULL) "
+        "FROM studies s"
+    )
+
+    @staticmethod
+    def _study_info(r: Sequence[Any]) -> StudyInfo:
+        suite = _loads(r[4])
+        return StudyInfo(
+            id=r[0],
+            name=r[1],
+            created_at=r[2],
+            status=r[3],
+            suite=suite if isinstance(suite, dict) else {},
+            reveal=r[5],
+            pid=r[6],
+            units=int(r[7]),
+            done=int(r[8]),
+            failed=int(r[9]),
+            spent_usd=float(r[10] or 0.0),
+            unpriced=int(r[11]),
+        )
+
+    def studies(self) -> list[StudyInfo]:
+        """Every study, newest first, with its progress and spend."""
+        rows = self.con.execute(self._STUDY_ROW + " ORDER BY s.created_at DESC, s.rowid DESC").fetchall()
+        return [self._study_info(r) for r in rows]
+
+    def study(self, key: str) -> StudyInfo:
+        """The study named ``key`` exactly, else the one whose id starts with it, else the
+        one whose name starts with it (any case). KeyError when none matches; ValueError
+        when several do."""
+        row = self.con.execute(self._STUDY_ROW + " WHERE s.name = ?", (key,)).fetchone()
+        if row is None and key:
+            rows = self.con.execute(
+                self._STUDY_ROW + " WHERE substr(s.id, 1, ?) = ?", (len(key), key)
+            ).fetchall()
+            if len(rows) > 1:
+                raise ValueError(f"more than one study id starts with {key!r}")
+            row = rows[0] if rows else None
+        if row is None and key.strip():
+            folded = key.strip().casefold()
+            rows = [
+                r for r in self.con.execute(self._STUDY_ROW).fetchall() if r[1].casefold().startswith(folded)
+            ]
+            if len(rows) > 1:
+                raise ValueError(f"more than one study name starts with {key!r}")
+            row = rows[0] if rows else None
+        if row is None:
+            raise KeyError(key)
+        return self._study_info(row)
+
+    def study_sessions(self, study_id: str) -> list[Session]:
+        """The study's comparisons, in the order they were made (prompt, then sample)."""
+        ids = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT id FROM sessions WHERE study_id = ? ORDER BY rowid", (study_id,)
+            ).fetchall()
+        ]
+        return [self.load(i) for i in ids]
+
+    def model_history(self, provider: str, model: str) -> History | None:
+        """Mean output and reasoning tokens of this model's finished answers, as reported
+        by the provider (estimates are left out), or None when it has none."""
+        row = self.con.execute(
+            "SELECT COUNT(*), AVG(json_extract(r.usage, '$.output_tokens')), "
+            "AVG(json_extract(r.usage, '$.reasoning_tokens')) FROM responses r JOIN lanes l ON l.id = r.lane_id "
+            "WHERE l.provider = ? AND l.model = ? AND r.status = 'ok' "
+            "AND json_extract(r.usage, '$.estimated') = 0",
+            (provider, model),
+        ).fetchone()
+        if not row or not row[0]:
+            return None
+        return History(int(row[0]), float(row[1] or 0.0), float(row[2] or 0.0))
+
+    def delete_study(self, study_id: str) -> None:
+        """The study and every comparison it made."""
+        for session_id in [
+            r[0] for r in self.con.execute("SELECT id FROM sessions WHERE study_id = ?", (study_id,))
+        ]:
+            self.delete(session_id)
+        with self.transaction() as con:
+            con.execute("DELETE FROM studies WHERE id = ?", (study_id,))
+
     # -- reading ---------------------------------------------------------------------------
 
     def sessions(self) -> list[SessionSummary]:
@@ -539,7 +709,9 @@ class Store:
 
     def _load(self, session_id: str) -> Session:
         row = self.con.execute(
-            "SELECT id, title, created_at, blind FROM sessions WHERE id = ?", (session_id,)
+            "SELECT s.id, s.title, s.created_at, s.blind, s.study_id, st.name, s.study_prompt, s.study_sample, "
+            "s.study_tags FROM sessions s LEFT JOIN studies st ON st.id = s.study_id WHERE s.id = ?",
+            (session_id,),
         ).fetchone()
         if row is None:
             raise KeyError(session_id)
@@ -626,6 +798,19 @@ class Store:
                 "blind": bool(row[3]),
                 "lanes": lanes,
                 "turns": turns,
+                **(
+                    {
+                        "study": {
+                            "id": row[4],
+                            "name": row[5] or row[4],
+                            "prompt_id": row[6],
+                            "sample": row[7],
+                            "tags": _loads(row[8]) or [],
+                        }
+                    }
+                    if row[4]
+                    else {}
+                ),
             }
         )
 

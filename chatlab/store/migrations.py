@@ -116,6 +116,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE votes ADD COLUMN guessed TEXT;
     UPDATE votes SET guessed = json_array(guess_reasoner) WHERE guess_reasoner IS NOT NULL;
     """,
+    # 7 -> 8: studies (one run of a suite, with a snapshot of it) and, on each session that
+    # is one of its comparisons, the suite prompt and the sample it answers. The unique
+    # index makes a comparison impossible to create twice, even by two resumes at once.
+    """
+    CREATE TABLE studies (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        suite TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        reveal TEXT NOT NULL DEFAULT 'end',
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    ALTER TABLE sessions ADD COLUMN study_id TEXT;
+    ALTER TABLE sessions ADD COLUMN study_prompt TEXT;
+    ALTER TABLE sessions ADD COLUMN study_sample INTEGER;
+    ALTER TABLE sessions ADD COLUMN study_tags TEXT;
+    CREATE UNIQUE INDEX sessions_study ON sessions(study_id, study_prompt, study_sample)
+        WHERE study_id IS NOT NULL;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from chatlab import __version__
+from chatlab.cli.study import StudyUsageError
 from chatlab.core import format as fmt
 from chatlab.core.config import ConfigError, load_config, paths
 from chatlab.core.export import DocumentError, document, export_sessions, parse_document
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", help="write to FILE instead of stdout")
     imp = sub.add_parser("import", help="import a session document (validated first; all or nothing)")
     imp.add_argument("file")
+
+    from chatlab.cli.study import add_parser as add_study
+
+    add_study(sub, _Parser)
 
     demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
     demo.add_argument("--port", type=int, default=8765)
@@ -489,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
 
-SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "serve-demo")
+SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "study", "serve-demo")
 
 
 def window_flags(argv: Sequence[str]) -> list[str] | None:
@@ -537,12 +542,16 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args, sys.stdout)
         if args.command == "import":
             return cmd_import(args, sys.stdout)
+        if args.command == "study":
+            from chatlab.cli.study import cmd_study
+
+            return cmd_study(args, sys.stdout, sys.stderr)
         if args.command == "serve-demo":
             from chatlab.demo.server import main as serve
 
             serve(args.port)
             return 0
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, StudyUsageError) as exc:
         print(f"chatlab: {terminal_text(str(exc))}", file=sys.stderr)
         return 2
     return 2

@@ -1,0 +1,457 @@
+"""``chatlab study``: run a suite unattended, list studies, show one, resume one.
+
+``study run SUITE`` checks the suite, prints what it will take per lane and in total
+(requests, input, output and reasoning tokens, dollars, and the basis of each output
+figure) before anything is sent, refuses with exit 2 when that exceeds the suite's
+budget unless ``--yes`` is given, then creates the study's comparisons and sends every
+unit with a progress bar (rich): done of total, failures, dollars so far, time left.
+Ctrl-C pauses: what is in flight is stopped, and ``study resume`` sends exactly the
+units still missing. Exit codes: 0 when every unit has an answer, 1 when some failed or
+the budget stopped the run, 2 for a usage or configuration problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from chatlab.core import format as fmt
+from chatlab.core.config import Config, load_config
+from chatlab.core.keys import KeyStore
+from chatlab.core.model import new_id
+from chatlab.core.orchestrator import Runner
+from chatlab.core.safety import terminal_text
+from chatlab.core.study import (
+    LaneEstimate,
+    Progress,
+    StudyInfo,
+    StudyRun,
+    comparisons,
+    estimate,
+    snapshot_suite,
+    suite_data,
+    total_cost,
+    unit_state,
+    work,
+)
+from chatlab.core.suites import Suite, SuiteError, load_suite
+from chatlab.demo.server import DemoServer
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store
+
+
+def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    study = sub.add_parser("study", help="run a prompt suite unattended; list, show and resume studies")
+    ssub = study.add_subparsers(dest="study_command", parser_class=parser_class, required=True)
+    run = ssub.add_parser("run", help="run a suite (TOML): every prompt × lane × sample")
+    run.add_argument("suite", help="the suite file, e.g. resources/suites/demo.toml")
+    run.add_argument("--name", help="the study's name (default: the suite's)")
+    run.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
+    run.add_argument(
+        "--dry-run", action="store_true", dest="dry_run", help="print the estimate; send nothing"
+    )
+    ssub.add_parser("list", help="every study, with its progress and spend")
+    show = ssub.add_parser("show", help="one study: lanes, progress, spend, failures")
+    show.add_argument("name", help="the study's name (or the start of its id)")
+    resume = ssub.add_parser("resume", help="send the units a study still lacks")
+    resume.add_argument("name")
+    resume.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
+    resume.add_argument(
+        "--retry-failed", action="store_true", dest="retry_failed", help="also send units that were refused"
+    )
+
+
+class StudyUsageError(Exception):
+    """Exit 2 with this one line (the CLI maps it to its own usage error)."""
+
+
+def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
+    if args.study_command == "run":
+        return _run(args, stdout, stderr)
+    if args.study_command == "list":
+        return _list(stdout)
+    if args.study_command == "show":
+        return _show(args.name, stdout)
+    if args.study_command == "resume":
+        return _resume(args, stdout, stderr)
+    raise StudyUsageError(f"unknown study command {args.study_command!r}")
+
+
+@contextlib.contextmanager
+def _store(readonly_ok: bool = False) -> Iterator[Store]:
+    from chatlab.store.db import StoreError, default_path
+
+    try:
+        store = Store.for_reading(default_path()) if readonly_ok else Store(default_path())
+    except StoreError as exc:
+        raise StudyUsageError(str(exc)) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _find(store: Store, name: str) -> StudyInfo:
+    try:
+        return store.study(name)
+    except KeyError:
+        raise StudyUsageError(f"no study named {name!r} (see `chatlab study list`)") from None
+    except ValueError as exc:
+        raise StudyUsageError(str(exc)) from None
+
+
+# -- estimate ----------------------------------------------------------------------------
+
+
+def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Estimate, before anything is sent", title_justify="left")
+    for col in ("lane", "requests", "input tok", "output tok", "reasoning tok", "cost", "output basis"):
+        table.add_column(col, justify="left" if col in ("lane", "output basis") else "right")
+    for row in rows:
+        table.add_row(*(terminal_text(c) for c in row.row))
+    total = total_cost(rows)
+    table.add_section()
+    table.add_row(
+        "total",
+        f"{sum(r.requests for r in rows):,}",
+        f"{sum(r.input_tokens for r in rows):,}",
+        f"{sum(r.output_tokens for r in rows):,}",
+        f"{sum(r.reasoning_tokens for r in rows):,}",
+        fmt.cost(total),
+        f"budget {fmt.cost(budget)}" if budget is not None else "no budget",
+    )
+    Console(file=out, width=max(100, _width(out)), highlight=False, soft_wrap=False).print(table)
+
+
+def _width(out: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 120
+
+
+def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes: bool) -> None:
+    budget = suite.budget_usd
+    if budget is None or yes:
+        return
+    total = total_cost(rows)
+    if total is None:
+        unpriced = ", ".join(r.lane for r in rows if r.cost_usd is None and r.requests)
+        raise StudyUsageError(
+            f"can't check the budget of {fmt.cost(budget)}: no price for {unpriced}; "
+            "add --yes to run anyway, or add a price in config.toml"
+        )
+    if spent + total > budget:
+        already = f" (with {fmt.cost(spent)} already spent)" if spent else ""
+        raise StudyUsageError(
+            f"the estimate of {fmt.cost(total)}{already} exceeds the budget of {fmt.cost(budget)}; "
+            "nothing was sent; add --yes to run anyway (the run still stops when the budget is spent)"
+        )
+
+
+# -- run and resume ----------------------------------------------------------------------
+
+
+def _load_suite(path: str, config: Config) -> Suite:
+    try:
+        return load_suite(Path(path), config)
+    except SuiteError as exc:
+        raise StudyUsageError(str(exc)) from None
+
+
+def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
+    config = load_config()
+    suite = _load_suite(args.suite, config)
+    name = (args.name or suite.name).strip()
+    if not name or len(name) > 200:
+        raise StudyUsageError("--name must be 1 to 200 characters")
+    study_id = new_id()
+    sessions = comparisons(suite, study_id, name)
+    pending = work(sessions)
+    with _store(readonly_ok=args.dry_run) as store:
+        rows = estimate(suite, pending, config, store.model_history)
+        print_estimate(rows, stdout, suite.budget_usd)
+        if args.dry_run:
+            try:
+                _check_budget(rows, suite, 0.0, args.yes)
+                verdict = ""
+            except StudyUsageError as exc:
+                verdict = f"; a run would be refused: {exc}"
+            print(f"dry run: nothing was sent{verdict}", file=stderr)
+            return 0
+        _check_budget(rows, suite, 0.0, args.yes)
+        runner, server = _runner(config, suite)
+        try:
+            name = store.create_study(study_id, name, suite_data(suite), sessions)
+            print(f"study {name!r} ({study_id[:8]}): {len(pending)} units", file=stderr)
+            return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr)
+        finally:
+            if server is not None:
+                server.stop_thread()
+
+
+def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
+    config = load_config()
+    with _store() as store:
+        info = _find(store, args.name)
+        if not info.suite:
+            raise StudyUsageError(f"study {info.name!r} was imported: it has no suite to run")
+        try:
+            suite = snapshot_suite(info, config)
+        except SuiteError as exc:
+            raise StudyUsageError(f"study {info.name!r}: its suite can't be read back: {exc}") from None
+        sessions = store.study_sessions(info.id)
+        pending = work(sessions, retry_failed=args.retry_failed)
+        if not pending:
+            print(f"study {info.name!r} has nothing left to send", file=stderr)
+            _finish_status(store, info.id, "done")
+            return 0 if not info.failed else 1
+        rows = estimate(suite, pending, config, store.model_history)
+        print_estimate(rows, stdout, suite.budget_usd)
+        _check_budget(rows, suite, info.spent_usd, args.yes)
+        runner, server = _runner(config, suite)
+        try:
+            return _drive(
+                store, runner, info, suite, sessions, stdout, stderr, retry_failed=args.retry_failed
+            )
+        finally:
+            if server is not None:
+                server.stop_thread()
+
+
+def _runner(config: Config, suite: Suite) -> tuple[Runner, DemoServer | None]:
+    """A runner for the suite's lanes (the demo server started if they need it); a lane
+    that can't run (no key) is a ConfigError here, before anything is written."""
+    from chatlab.core.model import Lane
+    from chatlab.demo.setup import start_if_needed
+    from chatlab.providers import make_adapter
+
+    lanes = [Lane(e.provider, e.model, e.params, e.label) for e in suite.lanes]
+    runner = Runner(config, KeyStore(), make_adapter)
+    for lane in lanes:
+        if lane.provider != "demo" or config.provider("demo").base_url:
+            runner.check_lane(lane)
+    config, server = start_if_needed(config, lanes)
+    return Runner(config, KeyStore(), make_adapter), server
+
+
+def _finish_status(store: Store, study_id: str, status: str) -> None:
+    with contextlib.suppress(sqlite3.Error, OSError):
+        store.set_study_status(study_id, status)
+
+
+def _drive(
+    store: Store,
+    runner: Runner,
+    info: StudyInfo,
+    suite: Suite,
+    sessions: Sequence[Any],
+    stdout: IO[str],
+    stderr: IO[str],
+    retry_failed: bool = False,
+) -> int:
+    saver = Checkpointer(store)
+    bar = _Bar(stderr, info.name)
+    run = StudyRun(
+        runner,
+        suite,
+        sessions,
+        saver,
+        spent_usd=info.spent_usd,
+        retry_failed=retry_failed,
+        on_change=bar.update,
+    )
+    store.set_study_status(info.id, "running", pid=os.getpid())
+    outcome = "paused"
+    try:
+        with bar:
+            outcome = asyncio.run(_go(run, runner))
+    except KeyboardInterrupt:
+        outcome = "paused"
+    finally:
+        saver.finish()
+    status = {"done": "done", "cancelled": "paused", "paused": "paused", "budget": "paused"}[outcome]
+    _finish_status(store, info.id, status)
+    p = run.progress
+    stdout.write(
+        f"{terminal_text(info.name)}: {p.done} of {p.total} answered, {p.failed} failed, "
+        f"spent {fmt.cost(p.spent_usd)}"
+        + (f" (+{p.unpriced} with no price)" if p.unpriced else "")
+        + (f" of {fmt.cost(suite.budget_usd)}" if suite.budget_usd is not None else "")
+        + "\n"
+    )
+    for line in p.failures:
+        stdout.write(f"  failed {terminal_text(line)[:200]}\n")
+    if outcome == "budget":
+        print(
+            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent; "
+            f"{p.left} units not sent (raise budget_usd, or `chatlab study resume {info.name!r} --yes`)",
+            file=stderr,
+        )
+    elif outcome != "done":
+        print(f"chatlab: paused; `chatlab study resume {info.name!r}` sends the rest", file=stderr)
+    if saver.problem:
+        print(f"chatlab: {saver.problem}", file=stderr)
+    return 0 if outcome == "done" and not p.failed and not saver.problem else 1
+
+
+async def _go(run: StudyRun, runner: Runner) -> str:
+    try:
+        return await run.run()
+    finally:
+        await runner.aclose()
+
+
+class _Bar:
+    """A rich progress bar on a terminal: done/total, failures, dollars so far, time left.
+    Not a terminal (a pipe, a test): one line every 10 %."""
+
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self.stream = stream
+        self.name = terminal_text(name)[:40]
+        self.live = stream.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS")
+        self._progress: Any = None
+        self._task: Any = None
+        self._said = -1
+        self._last = 0.0
+
+    def __enter__(self) -> _Bar:
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(
+                    "{task.fields[failed]} failed · {task.fields[spent]} · {task.fields[flying]} in flight"
+                ),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.name, total=1, failed=0, spent="$0", flying=0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, p: Progress) -> None:
+        if self._progress is not None:
+            self._progress.update(
+                self._task,
+                total=p.total,
+                completed=p.done + p.failed,
+                failed=p.failed,
+                spent=fmt.cost(p.spent_usd),
+                flying=p.in_flight,
+            )
+            return
+        tenth = (p.done + p.failed) * 10 // max(1, p.total)
+        if tenth != self._said and time.monotonic() - self._last >= 0.0:
+            self._said = tenth
+            self._last = time.monotonic()
+            eta = p.eta_s()
+            with contextlib.suppress(Exception):
+                self.stream.write(
+                    f"{self.name}: {p.done + p.failed}/{p.total}, {p.failed} failed, {fmt.cost(p.spent_usd)}"
+                    + (f", about {fmt.seconds(eta)} left" if eta is not None else "")
+                    + "\n"
+                )
+
+
+# -- list and show -----------------------------------------------------------------------
+
+
+def _state(info: StudyInfo) -> str:
+    if info.status == "running" and not _alive(info.pid):
+        return "stopped"  # the process running it was killed: resume it
+    return info.status
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _list(stdout: IO[str]) -> int:
+    from chatlab.store.db import default_path
+
+    if not default_path().exists():
+        stdout.write("no studies yet\n")
+        return 0
+    with _store(readonly_ok=True) as store:
+        infos = store.studies()
+    if not infos:
+        stdout.write("no studies yet\n")
+    for s in infos:
+        budget = f" of {fmt.cost(s.budget_usd)}" if s.budget_usd is not None else ""
+        stdout.write(
+            f"{s.id[:8]}  {terminal_text(s.created_at[:16].replace('T', ' '))}  {_state(s):<9} "
+            f"{s.done}/{s.units} answered  {s.failed} failed  {fmt.cost(s.spent_usd)}{budget}  "
+            f"{terminal_text(s.name)}\n"
+        )
+    return 0
+
+
+def _show(name: str, stdout: IO[str]) -> int:
+    with _store(readonly_ok=True) as store:
+        info = _find(store, name)
+        sessions = store.study_sessions(info.id)
+    w = stdout.write
+    w(f"study    {terminal_text(info.name)}  ({info.id})\n")
+    w(f"status   {_state(info)}  created {terminal_text(info.created_at)}\n")
+    budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
+    w(f"answers  {info.done} of {info.units}, {info.failed} failed, {info.left} left\n")
+    w(
+        f"spent    {fmt.cost(info.spent_usd)}{budget}"
+        + (f" (+{info.unpriced} with no price)\n" if info.unpriced else "\n")
+    )
+    prompts = info.suite.get("prompts") or []
+    w(f"suite    {len(prompts)} prompts × {info.suite.get('samples', '?')} samples\n")
+    if sessions:
+        w("lanes\n")
+        for i, lane in enumerate(sessions[0].lanes):
+            done = sum(unit_state(s.turns[0].responses.get(s.lanes[i].id)) == "done" for s in sessions)
+            w(f"  {i}  {terminal_text(lane.display)}  ({terminal_text(lane.spec)})  {done}/{len(sessions)}\n")
+    failed = [
+        (s, lane, s.turns[0].responses[lane.id])
+        for s in sessions
+        for lane in s.lanes
+        if lane.id in s.turns[0].responses and s.turns[0].responses[lane.id].status.value == "error"
+    ]
+    if failed:
+        w("failed\n")
+        for s, lane, resp in failed:
+            assert s.study is not None and resp.error is not None
+            w(
+                f"  {terminal_text(s.study.prompt_id)}/{s.lanes.index(lane)}/{s.study.sample}  "
+                f"{resp.error.kind.value}: {terminal_text(resp.error.message)[:160]}\n"
+            )
+    return 0
+
+
+def main_usage_error(exc: StudyUsageError, stderr: IO[str] = sys.stderr) -> int:
+    print(f"chatlab: {terminal_text(str(exc))}", file=stderr)
+    return 2

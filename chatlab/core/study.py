@@ -1,0 +1,484 @@
+"""Studies: one unattended run of a suite, resumable exactly, within a budget.
+
+A study turns each (prompt, sample) of a :class:`~chatlab.core.suites.Suite` into its
+own single-turn comparison (a blind :class:`Session` whose lanes are copies of the
+suite's lanes), created all at once before anything is sent. Each lane's answer to a
+comparison is a unit, ``prompt/lane/sample``; what a unit needs is read from its saved
+response alone (none, or cut off: send it; ok: done; refused: failed for good), so a
+study stopped at any moment, even by ``kill -9``, resumes with exactly the units it
+still lacks. :class:`StudyRun` sends them with one worker per allowed request in flight
+for each provider, so every provider's limit holds and providers run side by side;
+units that fail transiently go to the back of their provider's queue and are tried once
+more at the end (each try with the provider's own retry policy), and no new unit starts
+once the measured spend reaches the budget. :func:`estimate` says, before anything is
+sent, what a study will take per lane, and on what basis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatlab.core import pricing
+from chatlab.core.config import Config
+from chatlab.core.events import Done, ErrorKind, StreamError
+from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun
+from chatlab.core.suites import Suite, Unit, parse_suite
+from chatlab.core.tokens import count_messages
+
+STATUSES = ("new", "running", "paused", "done", "cancelled", "imported")
+REVEALS = ("end", "each")  # identities shown at the end of the queue, or after each vote
+ASSUMED_OUTPUT_TOKENS = 1024  # a lane with neither history nor max_output_tokens
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """A study as listed: its record and how far it has got."""
+
+    id: str
+    name: str
+    created_at: str
+    status: str
+    suite: dict[str, Any]  # the snapshot the study was made from ({} for an imported one)
+    reveal: str = "end"
+    pid: int | None = None  # the process running it, while it runs
+    units: int = 0
+    done: int = 0
+    failed: int = 0
+    spent_usd: float = 0.0
+    unpriced: int = 0  # finished responses with no price: not in ``spent_usd``
+
+    @property
+    def budget_usd(self) -> float | None:
+        value = self.suite.get("budget_usd")
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def left(self) -> int:
+        return max(0, self.units - self.done - self.failed)
+
+
+def suite_data(suite: Suite) -> dict[str, Any]:
+    """A snapshot of ``suite`` that :func:`parse_suite` reads back to the same suite:
+    the lanes written out (a preset resolved), the placebo twin left to be added again."""
+    lanes = suite.lanes[:-1] if suite.placebo else suite.lanes
+    data: dict[str, Any] = {
+        "name": suite.name,
+        "prompts": [
+            {
+                "id": p.id,
+                "text": p.text,
+                "tags": list(p.tags),
+                "verifiable": p.verifiable,
+                **({"system": p.system} if p.system else {}),
+            }
+            for p in suite.prompts
+        ],
+        "lanes": [
+            {
+                "provider": lane.provider,
+                "model": lane.model,
+                **({"label": lane.label} if lane.label else {}),
+                **({"params": lane.params.to_dict()} if lane.params.to_dict() else {}),
+            }
+            for lane in lanes
+        ],
+        "samples": suite.samples,
+        "seed": suite.seed,
+        "placebo": suite.placebo,
+    }
+    if suite.description:
+        data["description"] = suite.description
+    if suite.budget_usd is not None:
+        data["budget_usd"] = suite.budget_usd
+    if suite.concurrency:
+        data["concurrency"] = dict(suite.concurrency)
+    return data
+
+
+def snapshot_suite(info: StudyInfo, config: Config | None = None) -> Suite:
+    """The suite a study was made from, as it was then (config changes since don't count)."""
+    return parse_suite(info.suite, config)
+
+
+def comparisons(suite: Suite, study_id: str, name: str) -> list[Session]:
+    """One blind single-turn session per (prompt, sample), every lane a fresh copy of the
+    suite's (in suite order, so a lane's position is its index in the suite); a prompt's
+    own system prompt replaces the lane's."""
+    out = []
+    for prompt in suite.prompts:
+        for sample in range(suite.samples):
+            lanes = [
+                Lane(
+                    entry.provider,
+                    entry.model,
+                    dataclasses.replace(entry.params, system=prompt.system)
+                    if prompt.system
+                    else entry.params,
+                    entry.label,
+                )
+                for entry in suite.lanes
+            ]
+            session = Session(
+                lanes=lanes,
+                title=f"{name} · {prompt.id} · {sample + 1}",
+                blind=True,
+                study=StudyRef(study_id, name, prompt.id, sample, prompt.tags),
+            )
+            session.turns.append(Turn(prompt=prompt.text))  # responses appear as units start
+            out.append(session)
+    return out
+
+
+def unit_of(session: Session, lane: Lane) -> Unit:
+    assert session.study is not None
+    return Unit(session.study.prompt_id, session.lanes.index(lane), session.study.sample)
+
+
+def transient(resp: Response) -> bool:
+    """A failure worth one more try at the end: the provider was busy, or the line broke."""
+    if resp.error is None:
+        return False
+    event = StreamError(resp.error.kind, resp.error.message, status_code=resp.error.status_code)
+    return event.retryable or resp.error.kind is ErrorKind.TIMEOUT
+
+
+def unit_state(resp: Response | None) -> str:
+    """``pending`` (never sent, or stopped), ``done``, ``transient`` (cut off, or a
+    failure worth another try) or ``failed`` (refused: sending again would not help)."""
+    if resp is None or not resp.status.finished or resp.status is Status.CANCELLED:
+        return "pending"
+    if resp.status is Status.OK:
+        return "done"
+    if resp.status is Status.INTERRUPTED:  # the line broke, or chatlab was killed mid-answer
+        return "transient"
+    return "transient" if transient(resp) else "failed"
+
+
+@dataclass(frozen=True)
+class Work:
+    """One unit with where its answer goes."""
+
+    unit: Unit
+    session: Session
+    lane: Lane
+
+    @property
+    def turn(self) -> Turn:
+        return self.session.turns[0]
+
+
+def work(sessions: Sequence[Session], *, retry_failed: bool = False) -> list[Work]:
+    """The units these comparisons still need, in suite order (prompt, sample, lane)."""
+    wanted = {"pending", "transient", *(["failed"] if retry_failed else [])}
+    out = []
+    for session in sessions:
+        turn = session.turns[0]
+        for lane in session.lanes:
+            if unit_state(turn.responses.get(lane.id)) in wanted:
+                out.append(Work(unit_of(session, lane), session, lane))
+    return out
+
+
+# -- estimates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """What a model has produced before: mean output and reasoning tokens over ``n`` answers."""
+
+    n: int
+    output_tokens: float
+    reasoning_tokens: float
+
+
+@dataclass(frozen=True)
+class LaneEstimate:
+    lane: str  # its label or provider:model
+    requests: int
+    input_tokens: int
+    output_tokens: int  # reasoning included
+    reasoning_tokens: int
+    cost_usd: float | None  # None: no price for this model
+    basis: str  # where the output figure comes from
+
+    @property
+    def row(self) -> list[str]:
+        from chatlab.core import format as fmt
+
+        return [
+            self.lane,
+            f"{self.requests:,}",
+            f"{self.input_tokens:,}",
+            f"{self.output_tokens:,}",
+            f"{self.reasoning_tokens:,}",
+            fmt.cost(self.cost_usd),
+            self.basis,
+        ]
+
+
+def estimate(
+    suite: Suite,
+    pending: Sequence[Work],
+    config: Config,
+    history: Callable[[str, str], History | None],
+) -> list[LaneEstimate]:
+    """Per suite lane, what the ``pending`` units will take. Output and reasoning tokens
+    come from the model's own history when there is one, else from the lane's
+    ``max_output_tokens`` (an upper bound), else from an assumption; ``basis`` says which."""
+    out = []
+    for index, entry in enumerate(suite.lanes):
+        units = [w for w in pending if w.unit.lane == index]
+        input_tokens = 0
+        for w in units:
+            texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
+            input_tokens += count_messages(texts, entry.model).tokens
+        past = history(entry.provider, entry.model)
+        cap = entry.params.max_output_tokens
+        if past is not None and past.n:
+            out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
+            basis = f"history of {past.n} answer{'s' if past.n != 1 else ''}"
+        elif cap is not None:
+            out_each, reasoning_each = float(cap), float(cap)
+            basis = "max_output_tokens (upper bound)"
+        else:
+            out_each, reasoning_each = float(ASSUMED_OUTPUT_TOKENS), 0.0
+            basis = f"no history: assumed {ASSUMED_OUTPUT_TOKENS:,} out"
+        output_tokens = math.ceil(out_each * len(units))
+        reasoning_tokens = min(output_tokens, math.ceil(reasoning_each * len(units)))
+        price = pricing.lookup(config, entry.provider, entry.model)
+        cost = None
+        if price is not None:
+            cost = (input_tokens * price.input + output_tokens * price.output) / 1e6
+        out.append(
+            LaneEstimate(
+                entry.label or entry.spec,
+                len(units),
+                input_tokens,
+                output_tokens,
+                reasoning_tokens,
+                cost,
+                basis,
+            )
+        )
+    return out
+
+
+def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
+    """The estimated dollars; None when a lane that has work has no price."""
+    if any(e.cost_usd is None and e.requests for e in estimates):
+        return None
+    return sum(e.cost_usd or 0.0 for e in estimates)
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+class StudySaver(Protocol):
+    """Where answers go while a study runs (batched; see ``chatlab.store.checkpoint``)."""
+
+    problem: str | None
+
+    def touch(self, turn: Turn, resp: Response, session: Session | None = None) -> None: ...
+    def flush(self) -> bool: ...
+    def finish(self) -> bool: ...
+
+
+@dataclass
+class Progress:
+    """How far a run has got; ``spent_usd`` includes what earlier runs spent."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    spent_usd: float = 0.0
+    unpriced: int = 0  # answers with no price: not in ``spent_usd``
+    started: float = field(default_factory=time.monotonic)
+    finished_this_run: int = 0
+    failures: list[str] = field(default_factory=list)  # "prompt/lane/sample: kind: message"
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.done - self.failed)
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds left at this run's pace so far; None before the first unit ends."""
+        if not self.finished_this_run:
+            return None
+        elapsed = (now if now is not None else time.monotonic()) - self.started
+        return elapsed / self.finished_this_run * self.left
+
+
+class StudyRun:
+    """Send a study's remaining units; ``await run()`` returns why it stopped:
+    ``done``, ``budget``, ``paused`` or ``cancelled``. Pause lets the answers in flight
+    finish; cancel stops them (they are sent again on resume)."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        suite: Suite,
+        sessions: Sequence[Session],
+        saver: StudySaver | None = None,
+        *,
+        spent_usd: float = 0.0,
+        retry_failed: bool = False,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        timeout_s: float | None = None,
+        on_change: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.suite = suite
+        self.sessions = list(sessions)
+        self.saver = saver
+        self.idle_timeout_s = idle_timeout_s
+        self.timeout_s = timeout_s
+        self.on_change = on_change
+        self.pending = work(self.sessions, retry_failed=retry_failed)
+        units = sum(len(s.lanes) for s in self.sessions)
+        done = sum(
+            unit_state(s.turns[0].responses.get(lane.id)) == "done" for s in self.sessions for lane in s.lanes
+        )
+        self.progress = Progress(
+            total=units, done=done, failed=units - done - len(self.pending), spent_usd=spent_usd
+        )
+        self.stopped: str | None = None  # paused | cancelled | budget
+        self._runs: set[TurnRun] = set()
+        self._flying: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}  # the most requests in flight at once, per provider
+
+    def pause(self) -> None:
+        """Start nothing new; what is in flight finishes."""
+        self.stopped = self.stopped or "paused"
+
+    def cancel(self) -> None:
+        """Stop now; the answers cut off are sent again when the study resumes."""
+        self.stopped = "cancelled"
+        for run in list(self._runs):
+            run.cancel_all()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.progress)
+
+    def _over_budget(self) -> bool:
+        budget = self.suite.budget_usd
+        return budget is not None and self.progress.spent_usd >= budget
+
+    async def run(self) -> str:
+        queues: dict[str, deque[Work]] = {}
+        for w in self.pending:
+            queues.setdefault(w.lane.provider, deque()).append(w)
+        self._changed()
+        workers = [
+            asyncio.create_task(self._worker(provider, queue, set()), name=f"study:{provider}:{i}")
+            for provider, queue in queues.items()
+            for i in range(min(self.suite.limit(provider), len(queue)))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            self.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        finally:
+            if self.saver is not None:
+                self.saver.finish()
+        if self.stopped and self.progress.left:
+            return self.stopped
+        return "done"
+
+    async def _worker(self, provider: str, queue: deque[Work], retried: set[str]) -> None:
+        """Send ``provider``'s units one at a time; ``limit`` of these share one queue."""
+        while queue and not self.stopped:
+            if self._over_budget():
+                self.stopped = "budget"
+                return
+            w = queue.popleft()
+            self._flying[provider] = self._flying.get(provider, 0) + 1
+            self.max_in_flight[provider] = max(self.max_in_flight.get(provider, 0), self._flying[provider])
+            self.progress.in_flight += 1
+            self._changed()
+            try:
+                resp = await self._send(w)
+            finally:
+                self._flying[provider] -= 1
+                self.progress.in_flight -= 1
+            state = unit_state(resp)
+            again = state == "transient" and w.unit.id not in retried and not self.stopped
+            if again:
+                retried.add(w.unit.id)
+                queue.append(w)  # once more, after everything else
+            self._account(w, resp, state, again)
+
+    async def _send(self, w: Work) -> Response:
+        turn = w.turn
+        before = turn.responses.get(w.lane.id)
+        listeners = []
+        if self.saver is not None:
+            saver = self.saver
+
+            def save(lane: Lane, resp: Response, ev: object) -> None:
+                saver.touch(turn, resp, w.session)
+                if isinstance(ev, Done | StreamError):
+                    saver.flush()
+
+            listeners.append(save)
+        run = TurnRun(
+            self.runner,
+            w.session,
+            turn,
+            [w.lane],
+            listeners=listeners,
+            idle_timeout_s=self.idle_timeout_s,
+            timeout_s=self.timeout_s,
+        )
+        if before is not None and before.status is not Status.QUEUED:
+            # The attempt being replaced (cut off, or failed) is kept on record, with what
+            # it cost, so the study's spend counts it once and never twice.
+            turn.responses[w.lane.id].retries.append(replaced(before))
+        self._runs.add(run)
+        try:
+            await run.run()
+        finally:
+            self._runs.discard(run)
+        return turn.responses[w.lane.id]
+
+    def _account(self, w: Work, resp: Response, state: str, again: bool) -> None:
+        p = self.progress
+        if resp.status is not Status.CANCELLED:
+            if resp.cost_usd is not None:
+                p.spent_usd += resp.cost_usd
+            elif resp.status is Status.OK:
+                p.unpriced += 1
+        if state == "done":
+            p.done += 1
+            p.finished_this_run += 1
+        elif state in ("failed", "transient") and not again:
+            p.failed += 1
+            p.finished_this_run += 1
+            error = resp.error.kind.value + ": " + resp.error.message if resp.error else resp.status.value
+            p.failures.append(f"{w.unit.id}: {error}")
+        self._changed()
+
+
+def replaced(resp: Response) -> dict[str, Any]:
+    """A replaced attempt as one entry of the new response's ``retries``."""
+    entry: dict[str, Any] = (
+        resp.error.to_dict() if resp.error else {"kind": "network", "message": resp.status.value}
+    )
+    entry["replaced"] = resp.status.value
+    entry["waited_s"] = 0.0
+    if resp.cost_usd:
+        entry["cost_usd"] = resp.cost_usd
+    if resp.text_chars:
+        entry["text_chars"] = resp.text_chars
+    return entry

@@ -1,0 +1,287 @@
+"""Studies run unattended against the loopback server with the real SDKs: the shipped
+demo suite end to end, the budget refusal and the spend stop, the per-provider limit
+as the server sees it, providers side by side, transient failures tried again at the
+end, and an exact resume after ``kill -9`` at several moments."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from chatlab import cli
+from chatlab.core.study import unit_state
+from chatlab.core.suites import shipped_suites
+from chatlab.demo.server import DemoServer
+from chatlab.store.db import Store, default_path
+from tests.conftest import PYTHON, subprocess_env
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_config(home: Path, srv: DemoServer, retries: int = 0) -> None:
+    """``demo`` (chat wire format) and ``demo2`` (Anthropic's) on the test's server,
+    both priced from the demo table."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'[providers.demo]\nbase_url = "{srv.openai_base_url}"\nmax_retries = {retries}\n\n'
+        f'[providers.demo2]\nkind = "anthropic"\nbase_url = "{srv.anthropic_base_url}"\n'
+        f'needs_key = false\nvendor = "demo"\nmax_retries = {retries}\n'
+    )
+
+
+def write_suite(
+    path: Path, *, lanes: list[tuple[str, str]], prompts: int = 3, samples: int = 2, **top: object
+) -> Path:
+    lines = ['name = "Test study"', f"samples = {samples}"]
+    concurrency = top.pop("concurrency", None)
+    for key, value in top.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    if concurrency:
+        lines.append("[concurrency]")
+        lines += [f"{k} = {v}" for k, v in concurrency.items()]  # type: ignore[attr-defined]
+    for i in range(prompts):
+        lines += ["[[prompts]]", f'id = "p{i}"', f'text = "Prompt number {i}"', 'tags = ["writing"]']
+    for provider, model in lanes:
+        lines += ["[[lanes]]", f'provider = "{provider}"', f'model = "{model}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def responses(home: Path) -> list[tuple[str, int, int, str, float | None]]:
+    """(prompt id, lane position, sample, status, cost) of every study response on disk."""
+    con = sqlite3.connect(home / "data" / "chatlab.db")
+    try:
+        return con.execute(
+            "SELECT s.study_prompt, l.position, s.study_sample, r.status, r.cost_usd FROM responses r "
+            "JOIN turns t ON t.id = r.turn_id JOIN sessions s ON s.id = t.session_id "
+            "JOIN lanes l ON l.id = r.lane_id WHERE s.study_id IS NOT NULL"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+FAST = [("demo", "demo-fast@tps=0"), ("demo", "demo-reasoner@tps=0")]
+
+
+def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    demo = next(p for p in shipped_suites() if p.name == "demo.toml")
+    code, out, err = run(capsys, "study", "run", str(demo), "--yes")
+    assert code == 0, err
+    assert "Estimate, before anything is sent" in out and "no history: assumed" in out
+    assert "32 of 32 answered, 0 failed" in out
+    rows = responses(home)
+    assert len(rows) == 4 * 4 * 2 and {r[3] for r in rows} == {"ok"}
+    assert len({(r[0], r[1], r[2]) for r in rows}) == 32
+    code, out, _ = run(capsys, "study", "list")
+    assert code == 0 and "done" in out and "32/32 answered" in out and "Demo: which one reasoned?" in out
+    code, out, _ = run(capsys, "study", "show", "demo")  # a name's start, any case
+    assert code == 0 and "answers  32 of 32, 0 failed, 0 left" in out and "(placebo)" in out
+    # A second run of the same suite estimates from history, and gets its own name.
+    code, out, err = run(capsys, "study", "run", str(demo), "--dry-run")
+    assert code == 0 and "history of 8 answers" in out and "dry run: nothing was sent" in err
+    # The comparisons are ordinary sessions: listed, searchable, exported once voted.
+    store = Store(default_path())
+    try:
+        [info] = store.studies()
+        sessions = store.study_sessions(info.id)
+        assert len(sessions) == 8 and all(s.blind and len(s.turns) == 1 for s in sessions)
+        assert sessions[0].study is not None and sessions[0].study.prompt_id == "haiku"
+        assert store.search("tin roof")
+    finally:
+        store.close()
+
+
+def test_over_budget_is_refused_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server)
+    suite = write_suite(tmp_path / "s.toml", lanes=FAST, budget_usd=0.001)
+    code, out, err = run(capsys, "study", "run", str(suite))
+    assert code == 2
+    assert "exceeds the budget of $0.0010; nothing was sent; add --yes" in err
+    assert server.log == [] and responses(home) == []
+    code, out, _ = run(capsys, "study", "list")
+    assert out == "no studies yet\n"
+
+
+def test_unknown_price_can_not_be_checked_against_a_budget(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server)
+    with (home / "config.toml").open("a") as f:
+        f.write(
+            f'\n[providers.plain]\nkind = "openai-chat"\nbase_url = "{server.openai_base_url}"\n'
+            "needs_key = false\n"
+        )
+    suite = write_suite(tmp_path / "s.toml", lanes=[("plain", "demo-fast")], budget_usd=5)
+    code, _, err = run(capsys, "study", "run", str(suite))
+    assert code == 2 and "no price for plain:demo-fast" in err and server.log == []
+
+
+def test_the_spend_stops_new_requests_and_resume_finishes(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server)
+    # demo-reasoner costs about $0.003 an answer: a $0.01 budget is spent after a few.
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-reasoner@tps=0")],
+        prompts=4,
+        samples=3,
+        budget_usd=0.01,
+        concurrency={"demo": 1},
+    )
+    code, _, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 1 and "the budget of $0.010 is spent" in err
+    rows = responses(home)
+    spent = sum(r[4] or 0 for r in rows)
+    assert 0.01 <= spent < 0.01 + 0.004  # one at a time: at most one answer past the budget
+    assert len(rows) == len(server.log) < 12
+    # Resuming over budget is refused too, unless told; with --yes it stops again at once.
+    code, _, err = run(capsys, "study", "resume", "test")
+    assert code == 2 and "already spent" in err
+    assert len(server.log) == len(rows)
+
+
+def test_each_providers_limit_holds_and_providers_run_side_by_side(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server)
+    # Slow answers (about 0.25 s each), so requests overlap as much as the limits allow.
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-fast@tps=60"), ("demo2", "demo-hidden@tps=0,think_delay_s=0.25")],
+        prompts=6,
+        samples=2,
+        concurrency={"demo": 2, "demo2": 3},
+    )
+    code, _, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 0, err
+    assert server.peak_in_flight == {"demo-fast": 2, "demo-hidden": 3}
+    # Both providers were in flight together: their requests' lifetimes overlap.
+    first_hidden = next(i for i, e in enumerate(server.log) if "demo-hidden" in json.dumps(e.body))
+    first_fast = next(i for i, e in enumerate(server.log) if "demo-fast" in json.dumps(e.body))
+    assert max(first_hidden, first_fast) < 5
+    assert len(responses(home)) == 24
+
+
+def test_transient_failures_are_tried_again_at_the_end(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server, retries=0)
+    # The first 2 requests for this model get a 500; each failed unit is tried once more,
+    # after the other units of its provider.
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-fast@tps=0,fault=500,fail_times=2"), ("demo", "demo-reasoner@fault=401")],
+        prompts=2,
+        samples=2,
+        concurrency={"demo": 1},
+    )
+    code, out, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 1
+    rows = responses(home)
+    statuses = {(r[0], r[1], r[2]): r[3] for r in rows}
+    assert [statuses[(p, 0, s)] for p in ("p0", "p1") for s in (0, 1)] == ["ok"] * 4
+    assert [statuses[(p, 1, s)] for p in ("p0", "p1") for s in (0, 1)] == ["error"] * 4
+    models = [e.body["model"] for e in server.log if e.body]
+    assert sum(m.startswith("demo-fast") for m in models) == 6  # 4 units + the 2 that failed, again
+    # The two retries went out after the whole first pass (at the end of the queue).
+    assert len(models) == 10 and all(m.startswith("demo-fast") for m in models[-2:])
+    assert out.count("failed p") == 4 and "auth" in out  # the permanent failures are listed
+    # Resume leaves the refused units alone unless asked.
+    code, _, err = run(capsys, "study", "resume", "test")
+    assert code == 1 and "nothing left to send" in err
+
+
+@pytest.mark.parametrize("moment", ["created", "streaming"])
+def test_kill_9_then_resume_is_exact(home: Path, tmp_path: Path, server: DemoServer, moment: str) -> None:
+    write_config(home, server)
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-fast@tps=40"), ("demo2", "demo-reasoner@tps=400")],
+        prompts=3,
+        samples=2,
+        concurrency={"demo": 2, "demo2": 2},
+    )
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "chatlab", "study", "run", str(suite), "--yes"],
+        env=subprocess_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    db = home / "data" / "chatlab.db"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if db.exists():
+                with sqlite3.connect(db) as con:
+                    try:
+                        sessions = con.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+                        states = [r[0] for r in con.execute("SELECT status FROM responses")]
+                    except sqlite3.OperationalError:  # the schema is being made
+                        sessions, states = 0, []
+                if moment == "created" and sessions:
+                    break
+                if moment == "streaming" and "ok" in states and "running" in states:
+                    break
+            time.sleep(0.005)
+        else:
+            pytest.fail(f"the study never reached {moment!r}")
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    before = responses(home)
+    sent_before = len(server.log)
+    # Resume in a fresh process, as a user would.
+    done = subprocess.run(
+        [PYTHON, "-m", "chatlab", "study", "resume", "test"],
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = responses(home)
+    assert len(rows) == 3 * 2 * 2 and {r[3] for r in rows} == {"ok"}
+    assert len({(r[0], r[1], r[2]) for r in rows}) == 12  # none duplicated, none lost
+    # Only what was missing or cut off was sent again.
+    finished_before = sum(1 for r in before if r[3] == "ok")
+    assert len(server.log) - sent_before == 12 - finished_before
+    store = Store(default_path())
+    try:
+        [info] = store.studies()
+        sessions = store.study_sessions(info.id)
+        assert len(sessions) == 6
+        # Spend: every answer once, plus what a replaced (cut-off) attempt cost, once.
+        final = sum(r.cost_usd or 0 for s in sessions for r in s.turns[0].responses.values())
+        replaced = sum(
+            x.get("cost_usd", 0)
+            for s in sessions
+            for r in s.turns[0].responses.values()
+            for x in r.retries
+            if x.get("replaced")
+        )
+        assert info.spent_usd == pytest.approx(final + replaced)
+        cut = [
+            x for s in sessions for r in s.turns[0].responses.values() for x in r.retries if x.get("replaced")
+        ]
+        assert len(cut) == sum(1 for r in before if r[3] == "running")
+        if moment == "streaming":
+            assert cut and all(x["replaced"] == "interrupted" for x in cut)
+        assert all(unit_state(r) == "done" for s in sessions for r in s.turns[0].responses.values())
+    finally:
+        store.close()
