@@ -395,9 +395,18 @@ def blind_session(lanes: int = 3, guessed: list[str] | None = None) -> Session:
 
 
 def vote_doc(patch: dict[str, Any], drop: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[str]]:
+    """A version-1 document (one ``vote`` per turn, its guess in ``guessed``), patched."""
     doc = copy.deepcopy(document([blind_session()]))
+    doc["version"] = 1
     lanes = [lane["id"] for lane in doc["sessions"][0]["lanes"]]
-    vote = doc["sessions"][0]["turns"][0]["vote"]
+    turn = doc["sessions"][0]["turns"][0]
+    [v2] = turn.pop("votes")
+    vote = turn["vote"] = {
+        "choice": v2["choice"],
+        "guessed": v2["guess_reasoners"],
+        "rater": v2["rater"],
+        "voted_at": v2["voted_at"],
+    }
     for key in drop:
         vote.pop(key, None)
     vote.update({k: (v(lanes) if callable(v) else v) for k, v in patch.items()})

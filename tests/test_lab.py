@@ -154,7 +154,7 @@ def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(t
         ([hidden.id], False),
         ([], False),
     ):
-        turn.vote = Vote(choice="tie", guessed=guessed)
+        turn.vote = Vote(choice="tie", guessed=guessed, rater=lab.rater)  # replaces this rater's vote
         assert guess_right(turn) is right, guessed
 
 

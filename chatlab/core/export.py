@@ -1,9 +1,13 @@
 """The session document: chatlab's JSON export format (``"format": "chatlab.session"``).
 
-Version 1 is a contract: fields are added, never renamed. Responses are listed in lane
-order; each carries its status, reasoning and answer text, error, normalised usage,
-cost with the price it used, timing, and notes on what chatlab corrected. No key or
-secret is ever part of it. Imports are validated against the JSON Schema itself
+Version 2 (several raters) lists every rater's vote on a turn (``votes``, each with
+the order its rater saw the answers in and how long the vote took) and every rater's
+rating of a response (``ratings``), and marks a study comparison with its ``study``.
+Version 1 files (one ``vote``, one ``rating``) still import: each becomes one entry.
+Within a version fields are added, never renamed. Responses are listed in lane order;
+each carries its status, reasoning and answer text, error, normalised usage, cost with
+the price it used, timing, and notes on what chatlab corrected. No key or secret is
+ever part of it. Imports are validated against the JSON Schema itself
 (``resources/session.schema.json``), plus the few rules a schema can't express.
 """
 
@@ -20,7 +24,8 @@ from chatlab.core import safety
 from chatlab.core.model import VOTE_CHOICES, Response, Session, utc_now
 
 FORMAT = "chatlab.session"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # versions this chatlab imports
 
 
 def session_dict(session: Session) -> dict[str, Any]:
@@ -49,7 +54,7 @@ def session_dict(session: Session) -> dict[str, Any]:
                 "created_at": turn.created_at,
                 "responses": [_response_dict(turn.responses[i]) for i in order if i in turn.responses],
                 "shown_order": turn.shown_order,
-                "vote": turn.vote.to_dict() if turn.vote else None,
+                "votes": [v.to_dict() for v in turn.votes],
             }
             for turn in session.turns
         ],
@@ -140,7 +145,7 @@ def schema_problem(error: Any) -> tuple[str, str]:
         return path, "must be " + " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
     if validator == "const":
         if key == "version":
-            return path, f"unknown version {_short(value)} (this chatlab reads version {VERSION})"
+            return path, f"unknown version {_short(value)} (this chatlab reads versions 1 and 2)"
         return path, f"must be {error.validator_value!r}, got {_short(value)}"
     if validator == "enum":
         return path, f"unknown {key.replace('_', ' ')} {_short(value)}"
@@ -226,26 +231,39 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
                         f"{tp}.responses[{m}].lane_id", f"repeats lane {lane_id!r} in this turn"
                     )
                 answered.add(lane_id)
-            vote = turn.get("vote")
-            if vote is not None:
-                choice = vote["choice"]
-                if choice not in lane_ids and choice not in VOTE_CHOICES:
-                    raise DocumentError(
-                        f"{tp}.vote.choice", f"must be a lane id, 'tie' or 'all_bad', got {_short(choice)}"
-                    )
-                guess = vote.get("guess_reasoner")
-                if guess is not None and guess not in lane_ids:
-                    raise DocumentError(
-                        f"{tp}.vote.guess_reasoner", f"names no lane of this session ({guess!r})"
-                    )
-                for g, named in enumerate(vote.get("guessed") or []):
-                    if named not in lane_ids:
+            votes = [(f"{tp}.vote", turn["vote"])] if turn.get("vote") is not None else []
+            votes += [(f"{tp}.votes[{v}]", vote) for v, vote in enumerate(turn.get("votes") or [])]
+            voters: dict[tuple[str, bool], str] = {}
+            for vp, vote in votes:
+                _check_vote(vp, vote, lane_ids)
+                who = (vote.get("rater", ""), bool(vote.get("repeat", False)))
+                if who in voters:
+                    raise DocumentError(f"{vp}.rater", f"votes twice on this turn (first at {voters[who]})")
+                voters[who] = vp
+            for m, r in enumerate(turn["responses"]):
+                raters: set[str] = set()
+                for n, rating in enumerate(r.get("ratings") or []):
+                    if rating["rater"] in raters:
                         raise DocumentError(
-                            f"{tp}.vote.guessed[{g}]", f"names no lane of this session ({_short(named)})"
+                            f"{tp}.responses[{m}].ratings[{n}].rater", "rates this answer twice"
                         )
+                    raters.add(rating["rater"])
             order = turn.get("shown_order")
             if order is not None and not set(order) <= lane_ids:
                 raise DocumentError(f"{tp}.shown_order", "names a lane that is not in this session")
+
+
+def _check_vote(vp: str, vote: dict[str, Any], lane_ids: set[str]) -> None:
+    choice = vote["choice"]
+    if choice not in lane_ids and choice not in VOTE_CHOICES:
+        raise DocumentError(f"{vp}.choice", f"must be a lane id, 'tie' or 'all_bad', got {_short(choice)}")
+    guess = vote.get("guess_reasoner")
+    if guess is not None and guess not in lane_ids:
+        raise DocumentError(f"{vp}.guess_reasoner", f"names no lane of this session ({guess!r})")
+    for key in ("guessed", "guess_reasoners", "shown_order"):
+        for g, named in enumerate(vote.get(key) or []):
+            if named not in lane_ids:
+                raise DocumentError(f"{vp}.{key}[{g}]", f"names no lane of this session ({_short(named)})")
 
 
 def parse_document(doc: Any) -> list[Session]:
@@ -270,12 +288,12 @@ def validate_document(doc: Any) -> None:
     if doc.get("format") != FORMAT:  # say what the file is before listing its problems
         fmt = doc.get("format")
         raise DocumentError("format", f"must be {FORMAT!r}, got {_short(fmt)}" if fmt else "is missing")
-    if doc.get("version") != VERSION:
-        version = doc.get("version")
+    version = doc.get("version")
+    if version not in READS or isinstance(version, bool):
         if version is None:
             raise DocumentError("version", "is missing")
         raise DocumentError(
-            "version", f"unknown version {_short(version)} (this chatlab reads version {VERSION})"
+            "version", f"unknown version {_short(version)} (this chatlab reads versions 1 and 2)"
         )
     import jsonschema
 
@@ -348,7 +366,11 @@ def session_from_dict(d: dict[str, Any]) -> Session:
                 created_at=t["created_at"],
                 responses=responses,
                 shown_order=list(t["shown_order"]) if t.get("shown_order") else None,
-                vote=Vote.from_dict(t["vote"]) if t.get("vote") else None,
+                votes=[Vote.from_dict(v) for v in t["votes"]]
+                if t.get("votes")
+                else [Vote.from_dict(t["vote"])]
+                if t.get("vote")
+                else [],
             )
         )
     return Session(

@@ -67,6 +67,16 @@ def seconds(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
+def duration(value: float) -> str:
+    """A span of time as people say it: "40 s", "12 min", "1 h 5 min"."""
+    if value < 60:
+        return f"{max(1, round(value))} s"
+    minutes = round(value / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
 def hidden_reasoning(resp: Response) -> str | None:
     if resp.hidden_reasoning:
         return f"{resp.usage.reasoning_tokens:,} reasoning tokens — text not returned"

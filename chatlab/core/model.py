@@ -236,7 +236,8 @@ class Response:
     finish_reason: str | None = None
     reasoning_chars: int = 0
     text_chars: int = 0
-    rating: Rating | None = None
+    # One rating per rater (see :attr:`rating` for the live window's own).
+    ratings: list[Rating] = field(default_factory=list)
     # What chatlab corrected or dropped (usage out of range, a final text that differed).
     notes: list[str] = field(default_factory=list)
     # The failed attempts that were sent again: each error's dict plus "waited_s".
@@ -244,6 +245,29 @@ class Response:
     retry: RetryWait | None = None  # set while waiting to send again
     cost_refused: bool = False  # refused before anything was generated: cost 0, nothing billed
     revisions: int = 0  # how often the text was replaced (views re-render when it changes)
+
+    @property
+    def rating(self) -> Rating | None:
+        """The first rater's rating (in the window, the person at it; one per rater)."""
+        return self.ratings[0] if self.ratings else None
+
+    @rating.setter
+    def rating(self, value: Rating | None) -> None:
+        if value is None:
+            self.ratings.clear()
+            return
+        self.rate(value)
+
+    def rate(self, rating: Rating) -> None:
+        """Set ``rating.rater``'s rating, replacing their earlier one."""
+        for i, old in enumerate(self.ratings):
+            if old.rater == rating.rater:
+                self.ratings[i] = rating
+                return
+        self.ratings.append(rating)
+
+    def rating_of(self, rater: str) -> Rating | None:
+        return next((r for r in self.ratings if r.rater == rater), None)
 
     def revise(self, text: str, reasoning: bool = False) -> None:
         """Replace the whole answer (or reasoning) with the provider's final word."""
@@ -304,7 +328,7 @@ class Response:
             "price": self.price.to_dict() if self.price else None,
             "timing": self.timing_dict(),
             "finish_reason": self.finish_reason,
-            "rating": self.rating.to_dict() if self.rating else None,
+            "ratings": [r.to_dict() for r in self.ratings],
             "notes": list(self.notes),
             "retries": [dict(r) for r in self.retries],
         }
@@ -343,7 +367,11 @@ class Response:
             if price
             else None,
             finish_reason=d.get("finish_reason"),
-            rating=Rating.from_dict(d["rating"]) if d.get("rating") else None,
+            ratings=[Rating.from_dict(r) for r in d["ratings"]]
+            if d.get("ratings")
+            else [Rating.from_dict(d["rating"])]
+            if d.get("rating")
+            else [],
             timing=Timing.from_dict(d.get("timing")),
             notes=list(d.get("notes") or []),
             retries=[dict(r) for r in d.get("retries") or []],
@@ -387,21 +415,40 @@ class Vote:
     guessed: list[str] | None = None
     rater: str = ""
     voted_at: str = field(default_factory=utc_now)
+    shown_order: list[str] | None = None  # lane ids in the order this rater saw them
+    seconds_to_vote: float | None = None  # from the answers appearing to the vote
+    repeat: bool = False  # a hidden repeat in a rating queue (test-retest), not the vote itself
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "choice": self.choice,
-            "guessed": None if self.guessed is None else list(self.guessed),
+        out: dict[str, Any] = {
             "rater": self.rater,
+            "choice": self.choice,
+            "guess_reasoners": None if self.guessed is None else list(self.guessed),
             "voted_at": self.voted_at,
         }
+        if self.shown_order is not None:
+            out["shown_order"] = list(self.shown_order)
+        if self.seconds_to_vote is not None:
+            out["seconds_to_vote"] = self.seconds_to_vote
+        if self.repeat:
+            out["repeat"] = True
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vote:
-        guessed = d.get("guessed")
-        if "guessed" not in d and d.get("guess_reasoner") is not None:  # files before the multi-guess
-            guessed = [d["guess_reasoner"]]
-        return cls(d["choice"], None if guessed is None else list(guessed), d.get("rater", ""), d["voted_at"])
+        guessed = d.get("guess_reasoners", d.get("guessed"))  # v2, v1
+        if "guess_reasoners" not in d and "guessed" not in d and d.get("guess_reasoner") is not None:
+            guessed = [d["guess_reasoner"]]  # files before the multi-guess
+        shown = d.get("shown_order")
+        return cls(
+            d["choice"],
+            None if guessed is None else list(guessed),
+            d.get("rater", ""),
+            d["voted_at"],
+            None if shown is None else list(shown),
+            d.get("seconds_to_vote"),
+            bool(d.get("repeat", False)),
+        )
 
 
 @dataclass
@@ -411,7 +458,30 @@ class Turn:
     created_at: str = field(default_factory=utc_now)
     responses: dict[str, Response] = field(default_factory=dict)
     shown_order: list[str] | None = None  # blind mode: lane ids in the order shown
-    vote: Vote | None = None
+    votes: list[Vote] = field(default_factory=list)  # one per (rater, repeat)
+
+    @property
+    def vote(self) -> Vote | None:
+        """The first rater's vote (in the window, the person at it), never a repeat."""
+        return next((v for v in self.votes if not v.repeat), None)
+
+    @vote.setter
+    def vote(self, value: Vote | None) -> None:
+        if value is None:  # the answers judged are being replaced: every judgement goes
+            self.votes.clear()
+            return
+        self.cast(value)
+
+    def cast(self, vote: Vote) -> None:
+        """Set ``vote.rater``'s vote (or repeat vote), replacing their earlier one."""
+        for i, old in enumerate(self.votes):
+            if old.rater == vote.rater and old.repeat == vote.repeat:
+                self.votes[i] = vote
+                return
+        self.votes.append(vote)
+
+    def vote_of(self, rater: str, repeat: bool = False) -> Vote | None:
+        return next((v for v in self.votes if v.rater == rater and v.repeat == repeat), None)
 
 
 @dataclass

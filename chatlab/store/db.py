@@ -438,8 +438,8 @@ class Store:
                 )
             for resp in turn.responses.values():
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
-            if turn.vote is not None:
-                self._write_vote(con, turn.id, turn.vote)
+            for vote in turn.votes:
+                self._write_vote(con, turn.id, vote)
 
     def _write_response(
         self, con: sqlite3.Connection, session_id: str, turn_id: str, resp: Response, final: bool
@@ -475,8 +475,8 @@ class Store:
         )
         if final:
             self._index(con, session_id, turn_id, resp.lane_id, "answer", d["text"])
-        if resp.rating is not None:
-            self._write_rating(con, turn_id, resp.lane_id, resp.rating)
+        for rating in resp.ratings:
+            self._write_rating(con, turn_id, resp.lane_id, rating)
 
     def checkpoint(
         self, session: Session, items: Iterable[tuple[Turn, Response]], busy_s: float = CHECKPOINT_BUSY_S
@@ -507,17 +507,27 @@ class Store:
             raise ValueError("a score is from 1 to 5")
         con.execute(
             "INSERT INTO ratings (turn_id, lane_id, score, note, rater, rated_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(turn_id, lane_id) DO UPDATE SET score = excluded.score, note = excluded.note, "
-            "rater = excluded.rater, rated_at = excluded.rated_at",
+            "ON CONFLICT(turn_id, lane_id, rater) DO UPDATE SET score = excluded.score, note = excluded.note, "
+            "rated_at = excluded.rated_at",
             (turn_id, lane_id, rating.score, rating.note, rating.rater, rating.rated_at),
         )
 
     def _write_vote(self, con: sqlite3.Connection, turn_id: str, vote: Vote) -> None:
         con.execute(
-            "INSERT INTO votes (turn_id, choice, guessed, rater, voted_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(turn_id) DO UPDATE SET choice = excluded.choice, guessed = excluded.guessed, "
-            "rater = excluded.rater, voted_at = excluded.voted_at",
-            (turn_id, vote.choice, _dumps(vote.guessed), vote.rater, vote.voted_at),
+            "INSERT INTO votes (turn_id, rater, repeat, choice, guessed, shown_order, voted_at, seconds_to_vote) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(turn_id, rater, repeat) DO UPDATE SET "
+            "choice = excluded.choice, guessed = excluded.guessed, shown_order = excluded.shown_order, "
+            "voted_at = excluded.voted_at, seconds_to_vote = excluded.seconds_to_vote",
+            (
+                turn_id,
+                vote.rater,
+                int(vote.repeat),
+                vote.choice,
+                _dumps(vote.guessed),
+                _dumps(vote.shown_order),
+                vote.voted_at,
+                vote.seconds_to_vote,
+            ),
         )
 
     def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None:
@@ -527,6 +537,16 @@ class Store:
     def vote(self, turn_id: str, vote: Vote) -> None:
         with self.transaction() as con:
             self._write_vote(con, turn_id, vote)
+
+    def unvote(self, turn_id: str, rater: str, repeat: bool = False) -> None:
+        """Take back ``rater``'s vote on a turn (a rating queue's undo), and their ratings."""
+        with self.transaction() as con:
+            con.execute(
+                "DELETE FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
+                (turn_id, rater, int(repeat)),
+            )
+            if not repeat:
+                con.execute("DELETE FROM ratings WHERE turn_id = ? AND rater = ?", (turn_id, rater))
 
     def rename(self, session_id: str, title: str) -> None:
         with self.transaction() as con:
@@ -737,22 +757,32 @@ class Store:
             "SELECT id, prompt, created_at, shown_order FROM turns WHERE session_id = ? ORDER BY position",
             (session_id,),
         ).fetchall()
-        ratings = {
-            (r[0], r[1]): {"score": r[2], "note": r[3], "rater": r[4], "rated_at": r[5]}
-            for r in self.con.execute(
-                "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at FROM ratings r "
-                "JOIN turns t ON t.id = r.turn_id WHERE t.session_id = ?",
-                (session_id,),
+        ratings: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in self.con.execute(
+            "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at FROM ratings r "
+            "JOIN turns t ON t.id = r.turn_id WHERE t.session_id = ? ORDER BY r.rowid",
+            (session_id,),
+        ):
+            ratings.setdefault((r[0], r[1]), []).append(
+                {"score": r[2], "note": r[3], "rater": r[4], "rated_at": r[5]}
             )
-        }
-        votes = {
-            r[0]: {"choice": r[1], "guessed": _guessed(r[2]), "rater": r[3], "voted_at": r[4]}
-            for r in self.con.execute(
-                "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at FROM votes v "
-                "JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ?",
-                (session_id,),
+        votes: dict[str, list[dict[str, Any]]] = {}
+        for r in self.con.execute(
+            "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at, v.shown_order, v.seconds_to_vote, "
+            "v.repeat FROM votes v JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ? ORDER BY v.rowid",
+            (session_id,),
+        ):
+            votes.setdefault(r[0], []).append(
+                {
+                    "choice": r[1],
+                    "guessed": _guessed(r[2]),
+                    "rater": r[3],
+                    "voted_at": r[4],
+                    "shown_order": _guessed(r[5]),
+                    "seconds_to_vote": r[6],
+                    "repeat": bool(r[7]),
+                }
             )
-        }
         responses: dict[str, dict[str, dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT r.turn_id, r.lane_id, r.status, r.reasoning, r.text, r.refusal, r.error, r.usage, r.cost_usd, "
@@ -775,7 +805,7 @@ class Store:
                 "price": _loads(r[10]),
                 "timing": _loads(r[11]),
                 "finish_reason": r[12],
-                "rating": ratings.get((r[0], r[1])),
+                "ratings": ratings.get((r[0], r[1]), []),
                 **(_loads(r[13]) or {}),
             }
         order = [lane["id"] for lane in lanes]
@@ -785,7 +815,7 @@ class Store:
                 "prompt": t[1],
                 "created_at": t[2],
                 "shown_order": _loads(t[3]),
-                "vote": votes.get(t[0]),
+                "votes": votes.get(t[0], []),
                 "responses": [responses[t[0]][i] for i in order if i in responses.get(t[0], {})],
             }
             for t in turn_rows

@@ -137,6 +137,41 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX sessions_study ON sessions(study_id, study_prompt, study_sample)
         WHERE study_id IS NOT NULL;
     """,
+    # 8 -> 9: several raters. A vote is keyed by (turn, rater, repeat) and keeps the order
+    # its rater saw the answers in and how long they took; a hidden repeat (the same
+    # comparison shown again later, for test-retest reliability) is a vote of its own. A
+    # rating is keyed by (turn, lane, rater). Existing votes keep their turn's shown order.
+    """
+    CREATE TABLE votes_v9 (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL DEFAULT '',
+        repeat INTEGER NOT NULL DEFAULT 0,
+        choice TEXT NOT NULL,
+        guessed TEXT,
+        shown_order TEXT,
+        voted_at TEXT NOT NULL,
+        seconds_to_vote REAL,
+        PRIMARY KEY (turn_id, rater, repeat)
+    );
+    INSERT INTO votes_v9 (turn_id, rater, repeat, choice, guessed, shown_order, voted_at)
+        SELECT v.turn_id, v.rater, 0, v.choice, v.guessed, t.shown_order, v.voted_at
+        FROM votes v JOIN turns t ON t.id = v.turn_id;
+    DROP TABLE votes;
+    ALTER TABLE votes_v9 RENAME TO votes;
+    CREATE TABLE ratings_v9 (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        lane_id TEXT NOT NULL REFERENCES lanes(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL DEFAULT '',
+        score INTEGER CHECK (score BETWEEN 1 AND 5),
+        note TEXT NOT NULL DEFAULT '',
+        rated_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, lane_id, rater)
+    );
+    INSERT INTO ratings_v9 (turn_id, lane_id, rater, score, note, rated_at)
+        SELECT turn_id, lane_id, rater, score, note, rated_at FROM ratings;
+    DROP TABLE ratings;
+    ALTER TABLE ratings_v9 RENAME TO ratings;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,342 @@
+"""The rating queue: a study's comparisons rated later, blind, one at a time, by one rater.
+
+A :class:`RatingQueue` holds the comparisons its rater has not voted on yet, in the
+order :mod:`chatlab.core.queue_plan` gives for the study's seed and the rater's name
+(the same prompt never twice in a row; each contender in each screen position about
+equally often; optional hidden repeats), so a queue closed halfway resumes where it
+was. Each item shows only the prompt and the answers, as Model A, B, C…: what the
+queue hands a view (:class:`Shown`) carries no lane, model, token, cost, timing or
+reasoning, so a view can't leak what it never had. A vote records the choice (a lane,
+``tie`` or ``all_bad``), the optional guess of which answers reasoned, optional 1–5
+scores and notes, the order this rater saw, and the seconds from the answers
+appearing to the vote; :meth:`RatingQueue.undo` takes the last one back. Identities
+are revealed after each vote or only at the end (``reveal``), as the study says.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from chatlab.core.lab import letter, reasoned
+from chatlab.core.model import Rating, Session, Turn, Vote
+from chatlab.core.queue_plan import Item, Slot, plan, remaining
+from chatlab.core.safety import clean_text
+
+MAX_NOTE = 4000
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # a note keeps its line breaks and tabs
+CHOICES = ("tie", "all_bad")
+
+
+class RatingError(Exception):
+    """A vote the queue can't take (one line, for the status bar)."""
+
+
+class VoteSink(Protocol):
+    """Where votes go (the store); core never imports it."""
+
+    def vote(self, turn_id: str, vote: Vote) -> None: ...
+    def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None: ...
+    def unvote(self, turn_id: str, rater: str, repeat: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer as the rater sees it: a letter and the text, nothing else."""
+
+    letter: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a view may show of the current item."""
+
+    prompt: str
+    answers: tuple[Answer, ...]
+    number: int  # 1-based place in this sitting's queue
+
+
+@dataclass
+class QueueItem:
+    slot: Slot
+    session: Session
+    lanes: tuple[str, ...]  # lane ids in screen order (never given to a view)
+
+    @property
+    def turn(self) -> Turn:
+        return self.session.turns[0]
+
+    @property
+    def repeat(self) -> bool:
+        return self.slot.repeat
+
+
+@dataclass(frozen=True)
+class RevealRow:
+    """After the vote (or at the end): who a letter was."""
+
+    letter: str
+    name: str
+    reasoned: bool
+    chosen: bool
+    guessed: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    """At the end of a queue: one contender's record in this rater's votes."""
+
+    name: str
+    shown: int
+    wins: int
+    ties: int
+    guessed_reasoned: int
+    reasoned: int
+
+
+def contenders(session: Session) -> list[str]:
+    """The lanes of a comparison with an answer to judge (a failed lane has none)."""
+    turn = session.turns[0]
+    return [
+        lane.id
+        for lane in session.lanes
+        if lane.id in turn.responses
+        and turn.responses[lane.id].status.finished
+        and not turn.responses[lane.id].failed
+    ]
+
+
+def rateable(session: Session) -> bool:
+    """Every lane has finished, and at least one has an answer."""
+    if len(session.turns) != 1:
+        return False
+    turn = session.turns[0]
+    finished = all(
+        lane.id in turn.responses and turn.responses[lane.id].status.finished for lane in session.lanes
+    )
+    return finished and bool(contenders(session))
+
+
+class RatingQueue:
+    def __init__(
+        self,
+        sessions: Sequence[Session],
+        rater: str,
+        *,
+        seed: int = 0,
+        repeats: float = 0.0,
+        reveal: str = "end",
+        sink: VoteSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rater = rater
+        self.reveal_policy = reveal
+        self.sink = sink
+        self.clock = clock
+        self.sessions = {s.turns[0].id: s for s in sessions if rateable(s)}
+        items = []
+        for turn_id, session in self.sessions.items():
+            ids = contenders(session)
+            # A contender is a lane's place in the suite, the same in every comparison,
+            # so positions balance across the study, not within one comparison.
+            index = {lane.id: str(i) for i, lane in enumerate(session.lanes)}
+            group = session.study.prompt_id if session.study else session.id
+            items.append(Item(turn_id, group, tuple(index[i] for i in ids)))
+        self.plan = plan(items, seed=seed, rater=rater, repeats=repeats)
+        done = {
+            (t.id, v.repeat)
+            for s in self.sessions.values()
+            for t in s.turns
+            for v in t.votes
+            if v.rater == rater
+        }
+        self.items = [self._item(slot) for slot in remaining(self.plan, done)]
+        self.total = len(self.plan)
+        self.rated_before = self.total - len(self.items)
+        self.position = 0
+        self._voted: list[tuple[QueueItem, Vote]] = []
+        self._shown_at: float | None = None
+        self._durations: list[float] = []
+
+    def _item(self, slot: Slot) -> QueueItem:
+        session = self.sessions[slot.key]
+        by_index = {str(i): lane.id for i, lane in enumerate(session.lanes)}
+        return QueueItem(slot, session, tuple(by_index[c] for c in slot.shown))
+
+    # -- where the rater is --------------------------------------------------------------
+
+    @property
+    def current(self) -> QueueItem | None:
+        return self.items[self.position] if self.position < len(self.items) else None
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= len(self.items)
+
+    @property
+    def rated(self) -> int:
+        return self.rated_before + self.position
+
+    def shown(self) -> Shown | None:
+        """The current item as a view may show it; starts its vote clock."""
+        item = self.current
+        if item is None:
+            return None
+        if self._shown_at is None:
+            self._shown_at = self.clock()
+        turn = item.turn
+        answers = tuple(
+            Answer(letter(i), turn.responses[lane_id].text) for i, lane_id in enumerate(item.lanes)
+        )
+        return Shown(turn.prompt, answers, self.position + 1)
+
+    def seconds_left(self) -> float | None:
+        """At this rater's pace in this sitting (the median time per vote), what is left."""
+        if not self._durations:
+            return None
+        ordered = sorted(self._durations)
+        median = ordered[len(ordered) // 2]
+        return median * (len(self.items) - self.position)
+
+    def progress_text(self) -> str:
+        from chatlab.core import format as fmt
+
+        text = f"{self.rated} of {self.total} rated"
+        left = self.seconds_left()
+        if left is not None and not self.finished:
+            text += f" · about {fmt.duration(left)} left at your pace"
+        return text
+
+    # -- voting --------------------------------------------------------------------------
+
+    def lane_at(self, letter_index: int) -> str:
+        item = self.current
+        if item is None or not 0 <= letter_index < len(item.lanes):
+            raise RatingError("no answer there")
+        return item.lanes[letter_index]
+
+    def vote(
+        self,
+        choice: str | int,
+        guessed: Iterable[int] | None = None,
+        scores: Mapping[int, int] | None = None,
+        notes: Mapping[int, str] | None = None,
+    ) -> Vote:
+        """Vote on the current item: ``choice`` is a screen position (0 = Model A), or
+        ``tie`` / ``all_bad``; ``guessed`` the positions thought to have reasoned (None:
+        no guess); ``scores`` and ``notes`` by position. Moves to the next item."""
+        item = self.current
+        if item is None:
+            raise RatingError("the queue is done")
+        if isinstance(choice, bool) or not isinstance(choice, int | str):
+            raise RatingError("a vote is an answer's place, a tie or all bad")
+        if isinstance(choice, int):
+            lane_choice = self.lane_at(choice)
+        elif choice in CHOICES:
+            if choice == "tie" and len(item.lanes) < 2:
+                raise RatingError("a tie needs two answers")
+            lane_choice = choice
+        else:
+            raise RatingError("a vote is an answer's place, a tie or all bad")
+        guess = None if guessed is None else sorted({self.lane_at(i) for i in guessed}, key=item.lanes.index)
+        ratings: list[tuple[str, Rating]] = []
+        for place in sorted({*(scores or {}), *(notes or {})}):
+            score = (scores or {}).get(place)
+            if score is not None and (
+                isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5
+            ):
+                raise RatingError("a score is a whole number from 1 to 5")
+            note = _CONTROLS.sub("", clean_text((notes or {}).get(place, ""))).strip()[:MAX_NOTE]
+            if score is None and not note:
+                continue
+            ratings.append((self.lane_at(place), Rating(score=score, note=note, rater=self.rater)))
+        now = self.clock()
+        took = None if self._shown_at is None else max(0.0, now - self._shown_at)
+        vote = Vote(
+            choice=lane_choice,
+            guessed=guess,
+            rater=self.rater,
+            shown_order=list(item.lanes),
+            seconds_to_vote=None if took is None else round(took, 3),
+            repeat=item.repeat,
+        )
+        if self.sink is not None:
+            self.sink.vote(item.turn.id, vote)
+            if not item.repeat:
+                for lane_id, rating in ratings:
+                    self.sink.rate(item.turn.id, lane_id, rating)
+        item.turn.cast(vote)
+        if not item.repeat:
+            for lane_id, rating in ratings:
+                item.turn.responses[lane_id].rate(rating)
+        self._voted.append((item, vote))
+        if took is not None:
+            self._durations.append(took)
+        self.position += 1
+        self._shown_at = None
+        return vote
+
+    def undo(self) -> QueueItem | None:
+        """Take back the last vote of this sitting and go back to its item."""
+        if not self._voted:
+            return None
+        item, vote = self._voted.pop()
+        if self.sink is not None:
+            self.sink.unvote(item.turn.id, self.rater, vote.repeat)
+        item.turn.votes = [
+            v for v in item.turn.votes if not (v.rater == self.rater and v.repeat == vote.repeat)
+        ]
+        if not vote.repeat:
+            for resp in item.turn.responses.values():
+                resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
+        self.position -= 1
+        if self._durations:
+            self._durations.pop()
+        self._shown_at = None
+        return item
+
+    # -- revealing -----------------------------------------------------------------------
+
+    def reveal(self, item: QueueItem, vote: Vote) -> list[RevealRow]:
+        """Who each letter was in ``item`` (after its vote, when the policy allows)."""
+        turn = item.turn
+        guessed = set(vote.guessed or [])
+        return [
+            RevealRow(
+                letter(i),
+                item.session.lane(lane_id).display,
+                reasoned(turn.responses[lane_id]),
+                vote.choice == lane_id,
+                lane_id in guessed,
+            )
+            for i, lane_id in enumerate(item.lanes)
+        ]
+
+    @property
+    def last(self) -> tuple[QueueItem, Vote] | None:
+        return self._voted[-1] if self._voted else None
+
+    def standings(self) -> list[Standing]:
+        """At the end: each contender (by its place in the study) in this rater's votes."""
+        rows: dict[int, list[int]] = {}
+        names: dict[int, str] = {}
+        for session in self.sessions.values():
+            turn = session.turns[0]
+            vote = turn.vote_of(self.rater)
+            if vote is None:
+                continue
+            for i, lane in enumerate(session.lanes):
+                if lane.id not in (vote.shown_order or []):
+                    continue
+                names.setdefault(i, lane.display)
+                row = rows.setdefault(i, [0, 0, 0, 0, 0])
+                row[0] += 1
+                row[1] += vote.choice == lane.id
+                row[2] += vote.choice == "tie"
+                row[3] += lane.id in (vote.guessed or [])
+                row[4] += reasoned(turn.responses[lane.id])
+        return [Standing(names[i], *rows[i]) for i in sorted(rows)]

@@ -1,0 +1,171 @@
+"""The rating queue (Qt-free): what a view gets is masked, votes keep the rater's shown
+order and time, the queue resumes where the rater left off, undo takes a vote back from
+memory and disk, hidden repeats are votes of their own, positions balance across a
+study, and the end reveals each contender's record."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from chatlab.core.events import ErrorKind, Usage
+from chatlab.core.model import ErrorInfo, Response, Session, Status
+from chatlab.core.rating import RatingError, RatingQueue, Shown
+from chatlab.core.study import comparisons, suite_data
+from chatlab.core.suites import parse_suite
+from chatlab.store.db import Store
+
+SUITE = {
+    "name": "Queue test",
+    "samples": 2,
+    "seed": 3,
+    "prompts": [{"id": f"p{i}", "text": f"Prompt {i}", "tags": ["writing"]} for i in range(5)],
+    "lanes": [
+        {"provider": "demo", "model": "demo-reasoner", "label": "Thinker"},
+        {"provider": "demo", "model": "demo-fast", "label": "Quick"},
+        {"provider": "demo", "model": "demo-hidden", "label": "Quiet"},
+    ],
+}
+
+
+def answered(data: dict[str, object] | None = None, fail: tuple[str, int] | None = None) -> list[Session]:
+    """A study's comparisons with every lane answered (reasoning for lane 0 and 2)."""
+    suite = parse_suite(data or SUITE)
+    sessions = comparisons(suite, "study1", suite.name)
+    for s in sessions:
+        turn = s.turns[0]
+        for i, lane in enumerate(s.lanes):
+            resp = Response(lane.id, status=Status.OK, text_parts=[f"answer {i} to {turn.prompt}"])
+            if i == 0:
+                resp.reasoning_parts.append("thinking")
+                resp.reasoning_chars = 8
+            if i == 2:
+                resp.usage = Usage(5, 50, reasoning_tokens=40)
+            assert s.study is not None
+            if fail and (s.study.prompt_id, i) == fail:
+                resp = Response(lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.SERVER, "boom"))
+            turn.responses[lane.id] = resp
+    return sessions
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_what_a_view_gets_names_nobody() -> None:
+    sessions = answered()
+    queue = RatingQueue(sessions, "ann")
+    shown = queue.shown()
+    assert isinstance(shown, Shown) and [a.letter for a in shown.answers] == ["A", "B", "C"]
+    # Only the prompt, letters and texts: no field could carry a lane, model or figure.
+    assert {f.name for f in fields(shown)} == {"prompt", "answers", "number"}
+    assert {f.name for f in fields(shown.answers[0])} == {"letter", "text"}
+    names = {"Thinker", "Quick", "Quiet", "demo-reasoner", "demo-fast", "demo-hidden"}
+    assert not any(n in repr(shown) for n in names)
+    assert not any(lane.id in repr(shown) for s in sessions for lane in s.lanes)
+
+
+def test_a_vote_keeps_order_guess_scores_and_time_and_moves_on(tmp_path: Path) -> None:
+    sessions = answered()
+    store = Store(tmp_path / "q.db")
+    store.create_study("study1", "Queue test", SUITE, sessions)
+    clock = Clock()
+    queue = RatingQueue(store.study_sessions("study1"), "ann", sink=store, clock=clock)
+    assert queue.total == 10 and queue.progress_text() == "0 of 10 rated"
+    item = queue.current
+    assert item is not None
+    queue.shown()
+    clock.now += 42.5
+    vote = queue.vote(1, guessed=[0, 2], scores={1: 5, 0: 2}, notes={1: "  vivid \x00"})
+    assert vote.choice == item.lanes[1] and vote.shown_order == list(item.lanes)
+    assert vote.guessed == [item.lanes[0], item.lanes[2]] and vote.seconds_to_vote == 42.5
+    assert queue.rated == 1 and queue.current is not item
+    assert queue.progress_text() == "1 of 10 rated · about 6 min left at your pace"
+    back = store.load(item.session.id).turns[0]
+    stored = back.vote_of("ann")
+    assert stored is not None and stored.shown_order == list(item.lanes) and stored.seconds_to_vote == 42.5
+    rating = back.responses[item.lanes[1]].rating_of("ann")
+    assert rating is not None and rating.score == 5 and rating.note == "vivid"
+    # Another sitting resumes after the vote; another rater still has all ten.
+    assert RatingQueue(store.study_sessions("study1"), "ann").rated == 1
+    assert RatingQueue(store.study_sessions("study1"), "bo").rated == 0
+    # Undo takes it back, from the store too.
+    assert queue.undo() is item and queue.current is item and queue.rated == 0
+    again = store.load(item.session.id).turns[0]
+    assert again.vote_of("ann") is None and again.responses[item.lanes[1]].rating_of("ann") is None
+    assert queue.undo() is None
+
+
+@pytest.mark.parametrize("bad", [7, -1, "B", True, None, 1.0])
+def test_a_vote_that_names_no_answer_is_refused(bad: object) -> None:
+    queue = RatingQueue(answered(), "ann")
+    with pytest.raises(RatingError):
+        queue.vote(bad)  # type: ignore[arg-type]
+    with pytest.raises(RatingError):
+        queue.vote("tie", scores={0: 6})
+    with pytest.raises(RatingError):
+        queue.vote("tie", guessed=[5])
+    assert queue.rated == 0
+
+
+def test_same_prompt_never_twice_in_a_row_and_positions_balance() -> None:
+    data = {**SUITE, "samples": 3, "prompts": [{"id": f"p{i}", "text": f"P{i}"} for i in range(8)]}
+    queue = RatingQueue(answered(data), "ann")
+    groups = [item.session.study.prompt_id for item in queue.items if item.session.study]
+    assert len(groups) == 24 and all(a != b for a, b in itertools.pairwise(groups))
+    # Counted independently: each lane (by its place in the suite) at each screen place.
+    counts: Counter[tuple[int, int]] = Counter()
+    for item in queue.items:
+        for place, lane_id in enumerate(item.lanes):
+            counts[(item.session.lanes.index(item.session.lane(lane_id)), place)] += 1
+    assert set(counts.values()) == {8}  # 24 items, 3 lanes: 8 times each, exactly
+
+
+def test_a_failed_answer_is_left_out_and_a_repeat_is_a_vote_of_its_own(tmp_path: Path) -> None:
+    sessions = answered(fail=("p0", 1))
+    store = Store(tmp_path / "q.db")
+    store.create_study("study1", "Queue test", SUITE, sessions)
+    queue = RatingQueue(store.study_sessions("study1"), "ann", sink=store, repeats=0.2)
+    assert queue.total == 12  # 10 comparisons and 2 hidden repeats
+    for item in queue.items:
+        if item.session.study and item.session.study.prompt_id == "p0":
+            assert len(item.lanes) == 2
+    while not queue.finished:
+        queue.vote("all_bad")
+    repeats = [s for s in store.study_sessions("study1") if len(s.turns[0].votes) == 2]
+    assert len(repeats) == 2
+    for s in repeats:
+        first, second = s.turns[0].vote_of("ann"), s.turns[0].vote_of("ann", repeat=True)
+        assert first is not None and second is not None and first.shown_order != second.shown_order
+    assert RatingQueue(store.study_sessions("study1"), "ann").finished
+
+
+def test_the_end_says_who_won_and_who_reasoned() -> None:
+    queue = RatingQueue(answered(), "ann", reveal="end")
+    while (item := queue.current) is not None:
+        thinker = next(i for i, lane_id in enumerate(item.lanes) if item.session.lane(lane_id).label == "Thinker")
+        queue.vote(thinker, guessed=[thinker])
+    standings = {s.name: s for s in queue.standings()}
+    assert standings["Thinker"].wins == 10 and standings["Thinker"].reasoned == 10
+    assert standings["Quick"].wins == 0 and standings["Quick"].reasoned == 0
+    assert standings["Quiet"].reasoned == 10 and standings["Quiet"].guessed_reasoned == 0
+    item, vote = queue.last or (None, None)
+    assert item is not None and vote is not None
+    rows = queue.reveal(item, vote)
+    assert [r.letter for r in rows] == ["A", "B", "C"] and sum(r.chosen for r in rows) == 1
+
+
+def test_an_unfinished_comparison_is_not_in_the_queue() -> None:
+    sessions = answered()
+    sessions[0].turns[0].responses.popitem()
+    assert RatingQueue(sessions, "ann").total == 9
+    assert suite_data(parse_suite(SUITE))["name"] == "Queue test"
+    assert Response("x").status is Status.QUEUED
