@@ -178,6 +178,39 @@ async def run_window(argv: Sequence[str]) -> int:
     return 0
 
 
+def rate_main(study_id: str, rater: str = "") -> int:
+    """``chatlab rate``: the blind queue of one study, in a window of its own."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from chatlab.core import logs
+    from chatlab.ui import theme
+    from chatlab.ui.rate import open_queue
+
+    logs.setup()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("chatlab")
+    theme.apply(app)
+    try:
+        store = Store(default_path())
+    except StoreError as exc:
+        QMessageBox.critical(None, "chatlab", str(exc))
+        return 2
+    try:
+        try:
+            config_rater = load_config().rater or ""
+        except ConfigError:
+            config_rater = ""
+        window = open_queue(store, store.study(study_id), rater or config_rater)
+        if window is None:
+            return 1
+        app.setQuitOnLastWindowClosed(True)
+        app.exec()
+        return 0
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 

@@ -155,6 +155,52 @@ async def scenes(server: DemoServer) -> None:
         snap("history")
         await close(window)
 
+    async def studies_and_queue() -> None:
+        from chatlab.core.suites import load_suite, shipped_suites
+        from chatlab.ui.studies import EstimateDialog
+
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        window.lab.rater = "ann"
+        view = window.open_studies()
+        assert view is not None
+        demo = load_suite(next(p for p in shipped_suites() if p.name == "demo.toml"), demo_config)
+        from chatlab.core.study import comparisons, estimate, work
+
+        rows = estimate(demo, work(comparisons(demo, "x", demo.name)), demo_config, store.model_history)
+        dialog = EstimateDialog(view, demo, rows, 0.0)
+        dialog.show()
+        await settle(0.6)
+        snap("study-estimate")
+        dialog.close()
+        first = view.start_new(demo, confirm=False)
+        assert first is not None
+        await settle(3.0)
+        view.refresh()
+        await settle(0.3)
+        snap("studies")
+        while view.manager.running(first.id):
+            await settle(0.3)
+        view.refresh()
+        window.open_rate(store.study(first.id))
+        await settle(0.8)
+        rate = window.rate_windows[-1]
+        rate.showMaximized()
+        await settle(0.6)
+        rview = rate.view  # type: ignore[attr-defined]
+        rview.pick(1)
+        rview.toggle_guess(0)
+        await settle(0.4)
+        snap("rate-queue")
+        while not rview.queue.finished:
+            rview.pick(0)
+            rview.commit()
+            await settle(0.05)
+        await settle(0.6)
+        snap("rate-done")
+        rate.close()
+        view.close()
+        await close(window)
+
     steps: list[Callable[[], Awaitable[None]]] = [
         demo_masked_and_reveal,
         one_lane,
@@ -162,6 +208,7 @@ async def scenes(server: DemoServer) -> None:
         markdown_and_error,
         settings_dialog,
         history,
+        studies_and_queue,
     ]
     only = set(filter(None, os.environ.get("SHOTS_ONLY", "").split(",")))
     for step in steps:

@@ -151,7 +151,9 @@ def test_a_failed_answer_is_left_out_and_a_repeat_is_a_vote_of_its_own(tmp_path:
 def test_the_end_says_who_won_and_who_reasoned() -> None:
     queue = RatingQueue(answered(), "ann", reveal="end")
     while (item := queue.current) is not None:
-        thinker = next(i for i, lane_id in enumerate(item.lanes) if item.session.lane(lane_id).label == "Thinker")
+        thinker = next(
+            i for i, lane_id in enumerate(item.lanes) if item.session.lane(lane_id).label == "Thinker"
+        )
         queue.vote(thinker, guessed=[thinker])
     standings = {s.name: s for s in queue.standings()}
     assert standings["Thinker"].wins == 10 and standings["Thinker"].reasoned == 10

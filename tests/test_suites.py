@@ -29,7 +29,7 @@ def test_the_shipped_suites_load_and_say_what_they_are() -> None:
     assert set(paths) == {"demo.toml", "reasoning-vs-plain.toml"}
     demo = load_suite(paths["demo.toml"])
     assert demo.preset == DEMO_PRESET and [lane.provider for lane in demo.lanes] == ["demo"] * 4
-    assert len(demo.units()) == 4 * 4 * 2 and demo.budget_usd == 0.10 and demo.placebo
+    assert len(demo.units()) == 4 * 4 * 2 and demo.budget_usd == 0.20 and demo.placebo
     big = load_suite(paths["reasoning-vs-plain.toml"])
     assert len(big.prompts) == 24 and "haiku" in {p.id for p in big.prompts}
     tags = {t for p in big.prompts for t in p.tags}

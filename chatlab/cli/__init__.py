@@ -116,13 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="export sessions as JSON (the session document)")
     exp.add_argument("ids", nargs="*", metavar="ID", help="session ids (or unique prefixes)")
     exp.add_argument("--all", action="store_true", help="every session")
+    exp.add_argument("--study", metavar="NAME", help="the comparisons of a study")
+    exp.add_argument(
+        "--rating-pack",
+        action="store_true",
+        dest="rating_pack",
+        help="with --study: a pack for another person to rate blind (no model, cost, timing or reasoning)",
+    )
+    exp.add_argument(
+        "--votes",
+        action="store_true",
+        help="every comparison you voted on or rated (to send back to its owner)",
+    )
     exp.add_argument("-o", "--output", help="write to FILE instead of stdout")
     imp = sub.add_parser("import", help="import a session document (validated first; all or nothing)")
     imp.add_argument("file")
 
     from chatlab.cli.study import add_parser as add_study
+    from chatlab.cli.study import add_rate_parser
 
     add_study(sub, _Parser)
+    add_rate_parser(sub)
 
     demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
     demo.add_argument("--port", type=int, default=8765)
@@ -403,12 +417,39 @@ def _resolve_ids(store: Store, wanted: Sequence[str]) -> list[str]:
 
 
 def cmd_export(args: Any, stdout: IO[str]) -> int:
-    if not args.all and not args.ids:
-        raise UsageError("name the sessions to export, or use --all")
-    store = open_store(readonly_ok=True)
+    chosen = sum(bool(x) for x in (args.all, args.ids, args.study, args.votes))
+    if chosen != 1:
+        raise UsageError("name the sessions to export, or use one of --all, --study NAME or --votes")
+    if args.rating_pack and not args.study:
+        raise UsageError("--rating-pack needs --study NAME")
+    store = open_store(readonly_ok=not args.rating_pack)
     try:
-        ids = store.ids() if args.all else _resolve_ids(store, args.ids)
-        doc, problems = export_sessions(ids, store.load)
+        if args.study:
+            from chatlab.cli.study import find_study
+
+            info = find_study(store, args.study)
+            if args.rating_pack:
+                from chatlab.core.packs import rating_pack
+
+                doc, mapping = rating_pack(store.study_sessions(info.id), info.name)
+                try:
+                    store.remember_pack(mapping)
+                except (sqlite3.Error, OSError) as exc:
+                    raise UsageError(
+                        f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
+                    ) from None
+                problems: list[str] = []
+            else:
+                doc, problems = export_sessions([s.id for s in store.study_sessions(info.id)], store.load)
+        else:
+            ids = (
+                store.ids()
+                if args.all
+                else store.voted_ids()
+                if args.votes
+                else _resolve_ids(store, args.ids)
+            )
+            doc, problems = export_sessions(ids, store.load)
     finally:
         store.close()
     ids = [s["id"] for s in doc["sessions"]]
@@ -444,7 +485,7 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     store = open_store()
     try:
-        added = store.import_sessions(sessions)
+        result = store.import_document(sessions)
     except DocumentError as exc:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     except (sqlite3.Error, OSError) as exc:
@@ -453,10 +494,18 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         ) from None
     finally:
         store.close()
+    added = result.added
     skipped = len(sessions) - added
+    merged = ""
+    if result.votes or result.ratings:
+        merged = (
+            f"; merged {result.votes} vote{'s' if result.votes != 1 else ''} and "
+            f"{result.ratings} rating{'s' if result.ratings != 1 else ''} from other raters"
+        )
     stdout.write(
         f"imported {added} session{'s' if added != 1 else ''}"
         + (f" ({skipped} already present)" if skipped else "")
+        + merged
         + "\n"
     )
     return 0
@@ -494,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
 
-SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "study", "serve-demo")
+SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "study", "rate", "serve-demo")
 
 
 def window_flags(argv: Sequence[str]) -> list[str] | None:
@@ -546,6 +595,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
             from chatlab.cli.study import cmd_study
 
             return cmd_study(args, sys.stdout, sys.stderr)
+        if args.command == "rate":
+            from chatlab.cli.study import cmd_rate
+
+            return cmd_rate(args, sys.stderr)
         if args.command == "serve-demo":
             from chatlab.demo.server import main as serve
 

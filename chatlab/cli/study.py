@@ -69,6 +69,35 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     )
 
 
+def add_rate_parser(sub: Any) -> None:
+    rate = sub.add_parser("rate", help="rate a study's answers blind, in a keyboard-first queue (a window)")
+    rate.add_argument("study", nargs="?", help="the study's name (default: the newest with answers)")
+    rate.add_argument("--rater", help="your name as a rater (default: the one in Settings)")
+
+
+def cmd_rate(args: Any, stderr: IO[str]) -> int:
+    """Find the study here (a bad name is one line and exit 2), then open the queue window."""
+    from chatlab.store.db import default_path
+
+    if not default_path().exists():
+        raise StudyUsageError("no studies yet: run one with `chatlab study run resources/suites/demo.toml`")
+    with _store(readonly_ok=True) as store:
+        if args.study:
+            info = find_study(store, args.study)
+        else:
+            candidates = [s for s in store.studies() if s.done]
+            if not candidates:
+                raise StudyUsageError("no study has answers to rate yet (see `chatlab study list`)")
+            info = candidates[0]
+    if args.rater is not None and not args.rater.strip():
+        raise StudyUsageError("--rater must not be blank")
+    import importlib
+
+    app = importlib.import_module("chatlab.app")
+    print(f"rating {terminal_text(info.name)!r}", file=stderr)
+    return int(app.rate_main(info.id, (args.rater or "").strip()))
+
+
 class StudyUsageError(Exception):
     """Exit 2 with this one line (the CLI maps it to its own usage error)."""
 
@@ -99,11 +128,13 @@ def _store(readonly_ok: bool = False) -> Iterator[Store]:
         store.close()
 
 
-def _find(store: Store, name: str) -> StudyInfo:
+def find_study(store: Store, name: str) -> StudyInfo:
     try:
         return store.study(name)
     except KeyError:
-        raise StudyUsageError(f"no study named {name!r} (see `chatlab study list`)") from None
+        raise StudyUsageError(
+            f"no study named {terminal_text(name)[:80]!r} (see `chatlab study list`)"
+        ) from None
     except ValueError as exc:
         raise StudyUsageError(str(exc)) from None
 
@@ -193,7 +224,7 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         _check_budget(rows, suite, 0.0, args.yes)
         runner, server = _runner(config, suite)
         try:
-            name = store.create_study(study_id, name, suite_data(suite), sessions)
+            name = store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
             print(f"study {name!r} ({study_id[:8]}): {len(pending)} units", file=stderr)
             return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr)
         finally:
@@ -204,7 +235,7 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
 def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config()
     with _store() as store:
-        info = _find(store, args.name)
+        info = find_study(store, args.name)
         if not info.suite:
             raise StudyUsageError(f"study {info.name!r} was imported: it has no suite to run")
         try:
@@ -417,7 +448,7 @@ def _list(stdout: IO[str]) -> int:
 
 def _show(name: str, stdout: IO[str]) -> int:
     with _store(readonly_ok=True) as store:
-        info = _find(store, name)
+        info = find_study(store, name)
         sessions = store.study_sessions(info.id)
     w = stdout.write
     w(f"study    {terminal_text(info.name)}  ({info.id})\n")

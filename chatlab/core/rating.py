@@ -38,9 +38,8 @@ class RatingError(Exception):
 class VoteSink(Protocol):
     """Where votes go (the store); core never imports it."""
 
-    def vote(self, turn_id: str, vote: Vote) -> None: ...
-    def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None: ...
-    def unvote(self, turn_id: str, rater: str, repeat: bool = False) -> None: ...
+    def judge(self, turn_id: str, vote: Vote, ratings: Sequence[tuple[str, Rating]] = ()) -> None: ...
+    def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -159,6 +158,7 @@ class RatingQueue:
         self.rated_before = self.total - len(self.items)
         self.position = 0
         self._voted: list[tuple[QueueItem, Vote]] = []
+        self._added: dict[tuple[str, bool], list[str]] = {}  # the ratings each vote added
         self._shown_at: float | None = None
         self._durations: list[float] = []
 
@@ -264,15 +264,16 @@ class RatingQueue:
             seconds_to_vote=None if took is None else round(took, 3),
             repeat=item.repeat,
         )
+        if item.repeat:
+            # A repeat's vote is a vote of its own; a score or note given on it is kept
+            # only where the rater has none yet for that answer (the first one stands).
+            ratings = [(i, r) for i, r in ratings if item.turn.responses[i].rating_of(self.rater) is None]
         if self.sink is not None:
-            self.sink.vote(item.turn.id, vote)
-            if not item.repeat:
-                for lane_id, rating in ratings:
-                    self.sink.rate(item.turn.id, lane_id, rating)
+            self.sink.judge(item.turn.id, vote, ratings)  # all or nothing, before memory changes
         item.turn.cast(vote)
-        if not item.repeat:
-            for lane_id, rating in ratings:
-                item.turn.responses[lane_id].rate(rating)
+        for lane_id, rating in ratings:
+            item.turn.responses[lane_id].rate(rating)
+        self._added[(item.turn.id, vote.repeat)] = [lane_id for lane_id, _ in ratings]
         self._voted.append((item, vote))
         if took is not None:
             self._durations.append(took)
@@ -285,16 +286,17 @@ class RatingQueue:
         if not self._voted:
             return None
         item, vote = self._voted.pop()
+        added = self._added.pop((item.turn.id, vote.repeat), [])
         if self.sink is not None:
-            self.sink.unvote(item.turn.id, self.rater, vote.repeat)
+            self.sink.unvote(item.turn.id, self.rater, vote.repeat, added)
         item.turn.votes = [
             v for v in item.turn.votes if not (v.rater == self.rater and v.repeat == vote.repeat)
         ]
-        if not vote.repeat:
-            for resp in item.turn.responses.values():
-                resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
+        for lane_id in added:
+            resp = item.turn.responses[lane_id]
+            resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
         self.position -= 1
-        if self._durations:
+        if self._durations and vote.seconds_to_vote is not None:
             self._durations.pop()
         self._shown_at = None
         return item

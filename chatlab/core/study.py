@@ -64,6 +64,16 @@ class StudyInfo:
     def left(self) -> int:
         return max(0, self.units - self.done - self.failed)
 
+    @property
+    def seed(self) -> int:
+        value = self.suite.get("seed", 0)
+        return value if type(value) is int else 0
+
+    @property
+    def repeats(self) -> float:
+        value = self.suite.get("repeats", 0.0)
+        return float(value) if isinstance(value, int | float) and 0 <= value <= 0.5 else 0.0
+
 
 def suite_data(suite: Suite) -> dict[str, Any]:
     """A snapshot of ``suite`` that :func:`parse_suite` reads back to the same suite:
@@ -93,6 +103,8 @@ def suite_data(suite: Suite) -> dict[str, Any]:
         "samples": suite.samples,
         "seed": suite.seed,
         "placebo": suite.placebo,
+        "reveal": suite.reveal,
+        "repeats": suite.repeats,
     }
     if suite.description:
         data["description"] = suite.description
@@ -482,3 +494,70 @@ def replaced(resp: Response) -> dict[str, Any]:
     if resp.text_chars:
         entry["text_chars"] = resp.text_chars
     return entry
+
+
+class StudyManager:
+    """Studies running in the background on one event loop (the window's), beside the
+    interactive lanes: each run is its own task, so a study never blocks a turn and a
+    turn never blocks a study. ``saver_factory`` gives each run its writer;
+    ``on_end(study_id, outcome)`` is told how each run ended."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        saver_factory: Callable[[], StudySaver] | None = None,
+        on_end: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.saver_factory = saver_factory
+        self.on_end = on_end
+        self.runs: dict[str, StudyRun] = {}
+        self.tasks: dict[str, asyncio.Task[str]] = {}
+
+    def running(self, study_id: str) -> bool:
+        task = self.tasks.get(study_id)
+        return task is not None and not task.done()
+
+    def start(
+        self,
+        study_id: str,
+        suite: Suite,
+        sessions: Sequence[Session],
+        *,
+        spent_usd: float = 0.0,
+        retry_failed: bool = False,
+    ) -> StudyRun:
+        if self.running(study_id):
+            return self.runs[study_id]
+        saver = self.saver_factory() if self.saver_factory else None
+        run = StudyRun(self.runner, suite, sessions, saver, spent_usd=spent_usd, retry_failed=retry_failed)
+        self.runs[study_id] = run
+        task = asyncio.get_running_loop().create_task(run.run(), name=f"study:{study_id}")
+        self.tasks[study_id] = task
+        task.add_done_callback(lambda t: self._ended(study_id, t))
+        return run
+
+    def _ended(self, study_id: str, task: asyncio.Task[str]) -> None:
+        outcome = "cancelled" if task.cancelled() else ("error" if task.exception() else task.result())
+        if self.on_end is not None:
+            self.on_end(study_id, outcome)
+
+    def pause(self, study_id: str) -> None:
+        run = self.runs.get(study_id)
+        if run is not None and self.running(study_id):
+            run.pause()
+
+    def cancel(self, study_id: str) -> None:
+        run = self.runs.get(study_id)
+        if run is not None and self.running(study_id):
+            run.cancel()
+
+    def progress(self, study_id: str) -> Progress | None:
+        run = self.runs.get(study_id)
+        return run.progress if run is not None else None
+
+    async def shutdown(self) -> None:
+        """Stop every run (what was cut off is sent again on resume) and wait for them."""
+        for study_id in list(self.tasks):
+            self.cancel(study_id)
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)

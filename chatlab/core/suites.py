@@ -4,7 +4,8 @@ A suite is a TOML file (its JSON Schema is ``resources/suite.schema.json``): a n
 prompts with ids and tags, lanes (or a lane preset's name), ``samples`` per prompt and
 lane, per-provider ``concurrency``, a ``budget_usd``, a ``seed`` and an optional
 ``placebo`` (the first lane run twice under two blind identities, a noise floor for the
-analysis). Loading checks the file against the schema and then what a schema can't
+analysis), and for the rating queue a ``reveal`` policy and a share of hidden ``repeats``.
+Loading checks the file against the schema and then what a schema can't
 say (unique prompt ids, lanes or a preset, parameters a lane can send) and refuses a
 bad file with one line naming the place. :meth:`Suite.units` lists the work as units
 with stable ids, one per (prompt, lane, sample), so a study can be resumed exactly.
@@ -120,6 +121,8 @@ class Suite:
     concurrency: dict[str, int] = field(default_factory=dict)
     description: str = ""
     preset: str | None = None
+    reveal: str = "end"  # identities shown to a rater at the end of the queue, or after each vote
+    repeats: float = 0.0  # share of comparisons shown again, hidden, in each rater's queue
 
     def limit(self, provider: str) -> int:
         """Requests in flight at once for ``provider``."""
@@ -167,6 +170,8 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
     budget = data.get("budget_usd")
     if budget is not None and not math.isfinite(budget):
         raise SuiteError("budget_usd", "must be a finite number of dollars")
+    if not math.isfinite(data.get("repeats", 0.0)):
+        raise SuiteError("repeats", "must be a share from 0 to 0.5")
     for key in ("samples", "seed"):
         if key in data:
             _whole(data[key], key)
@@ -228,6 +233,8 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
         concurrency=dict(data.get("concurrency", {})),
         description=data.get("description", ""),
         preset=data.get("preset"),
+        reveal=data.get("reveal", "end"),
+        repeats=float(data.get("repeats", 0.0)),
     )
 
 

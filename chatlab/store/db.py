@@ -26,7 +26,7 @@ from typing import Any
 
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
-from chatlab.core.model import ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
+from chatlab.core.model import VOTE_CHOICES, ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
 from chatlab.core.safety import clean_text
 from chatlab.core.study import History, StudyInfo
 from chatlab.store.migrations import LATEST, MIGRATIONS
@@ -115,6 +115,13 @@ class SessionSummary:
     lanes: int
     turns: int
     blind: bool
+
+
+@dataclass
+class ImportResult:
+    added: int = 0  # sessions
+    votes: int = 0  # merged into sessions already present
+    ratings: int = 0
 
 
 @dataclass(frozen=True)
@@ -538,15 +545,26 @@ class Store:
         with self.transaction() as con:
             self._write_vote(con, turn_id, vote)
 
-    def unvote(self, turn_id: str, rater: str, repeat: bool = False) -> None:
-        """Take back ``rater``'s vote on a turn (a rating queue's undo), and their ratings."""
+    def judge(self, turn_id: str, vote: Vote, ratings: Sequence[tuple[str, Rating]] = ()) -> None:
+        """A vote and the ratings given with it, in one transaction (all or nothing)."""
+        with self.transaction() as con:
+            self._write_vote(con, turn_id, vote)
+            for lane_id, rating in ratings:
+                self._write_rating(con, turn_id, lane_id, rating)
+
+    def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None:
+        """Take back ``rater``'s vote on a turn (a rating queue's undo), and the ratings
+        they gave with it (of the lanes in ``ratings``)."""
         with self.transaction() as con:
             con.execute(
                 "DELETE FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
                 (turn_id, rater, int(repeat)),
             )
-            if not repeat:
-                con.execute("DELETE FROM ratings WHERE turn_id = ? AND rater = ?", (turn_id, rater))
+            for lane_id in ratings:
+                con.execute(
+                    "DELETE FROM ratings WHERE turn_id = ? AND lane_id = ? AND rater = ?",
+                    (turn_id, lane_id, rater),
+                )
 
     def rename(self, session_id: str, title: str) -> None:
         with self.transaction() as con:
@@ -868,21 +886,121 @@ class Store:
     # -- import --------------------------------------------------------------------------------
 
     def import_sessions(self, sessions: list[Session]) -> int:
-        """Insert sessions not already present (ids are stable), all in one transaction.
+        """:meth:`import_document`, returning how many sessions were added."""
+        return self.import_document(sessions).added
+
+    def import_document(self, sessions: list[Session]) -> ImportResult:
+        """Insert sessions not already present (ids are stable), and merge into those
+        present the votes and ratings of raters not yet there, all in one transaction.
 
         An import never changes a row of another session: a lane or turn id that already
         belongs to a different session is refused (:class:`DocumentError`, naming the
-        place in the document), and nothing is written.
+        place in the document), and nothing is written. Into a session already present
+        it adds votes and ratings only, nothing else; a rater's vote or rating that
+        differs from the one already stored for that rater is refused, naming the place.
+        Votes from a rating pack name its opaque lanes: they are mapped back here.
         """
-        added = 0
+        result = ImportResult()
         with self.transaction() as con:
             for i, session in enumerate(sessions):
                 if con.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone():
+                    self._merge(con, i, session, result)
                     continue
                 self._check_collisions(con, i, session)
                 self._write_session(con, session)
-                added += 1
-        return added
+                result.added += 1
+        return result
+
+    def _merge(self, con: sqlite3.Connection, index: int, session: Session, result: ImportResult) -> None:
+        here = {r[0] for r in con.execute("SELECT id FROM lanes WHERE session_id = ?", (session.id,))}
+
+        def real(lane_id: str, place: str) -> str:
+            if lane_id in here:
+                return lane_id
+            row = con.execute("SELECT lane_id FROM pack_lanes WHERE opaque = ?", (lane_id,)).fetchone()
+            if row is not None and row[0] in here:
+                return str(row[0])
+            raise DocumentError(place, f"names a lane this comparison doesn't have ({lane_id[:40]!r})")
+
+        sp = f"sessions[{index}]"
+        for k, turn in enumerate(session.turns):
+            tp = f"{sp}.turns[{k}]"
+            row = con.execute("SELECT session_id FROM turns WHERE id = ?", (turn.id,)).fetchone()
+            if row is None:
+                continue  # a turn this database doesn't have: a merge adds judgements only
+            if row[0] != session.id:
+                raise DocumentError(
+                    f"{tp}.id", f"turn id {turn.id!r} already belongs to another session ({row[0]})"
+                )
+            for v, vote in enumerate(turn.votes):
+                vp = f"{tp}.votes[{v}]"
+                mapped = Vote(
+                    choice=vote.choice if vote.choice in VOTE_CHOICES else real(vote.choice, f"{vp}.choice"),
+                    guessed=None
+                    if vote.guessed is None
+                    else [real(g, f"{vp}.guess_reasoners[{n}]") for n, g in enumerate(vote.guessed)],
+                    rater=vote.rater,
+                    voted_at=vote.voted_at,
+                    shown_order=None
+                    if vote.shown_order is None
+                    else [real(g, f"{vp}.shown_order[{n}]") for n, g in enumerate(vote.shown_order)],
+                    seconds_to_vote=vote.seconds_to_vote,
+                    repeat=vote.repeat,
+                )
+                have = con.execute(
+                    "SELECT choice, guessed FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
+                    (turn.id, vote.rater, int(vote.repeat)),
+                ).fetchone()
+                if have is not None:
+                    guessed = _guessed(have[1])
+                    same = have[0] == mapped.choice and (
+                        (guessed is None) == (mapped.guessed is None)
+                        and set(guessed or []) == set(mapped.guessed or [])
+                    )
+                    if not same:
+                        raise DocumentError(
+                            vp, f"conflicts with the vote rater {vote.rater!r} already has on this comparison"
+                        )
+                    continue
+                self._write_vote(con, turn.id, mapped)
+                result.votes += 1
+            for m, resp in enumerate(turn.responses.values()):
+                for n, rating in enumerate(resp.ratings):
+                    rp = f"{tp}.responses[{m}].ratings[{n}]"
+                    lane_id = real(resp.lane_id, f"{tp}.responses[{m}].lane_id")
+                    have = con.execute(
+                        "SELECT score, note FROM ratings WHERE turn_id = ? AND lane_id = ? AND rater = ?",
+                        (turn.id, lane_id, rating.rater),
+                    ).fetchone()
+                    if have is not None:
+                        if (have[0], have[1]) != (rating.score, rating.note):
+                            raise DocumentError(
+                                rp,
+                                f"conflicts with the rating rater {rating.rater!r} already gave this answer",
+                            )
+                        continue
+                    self._write_rating(con, turn.id, lane_id, rating)
+                    result.ratings += 1
+
+    def remember_pack(self, mapping: dict[str, str]) -> None:
+        """Keep which real lane each opaque lane id of a rating pack stands for."""
+        now = utc_now()
+        with self.transaction() as con:
+            con.executemany(
+                "INSERT OR IGNORE INTO pack_lanes (opaque, lane_id, created_at) VALUES (?, ?, ?)",
+                [(k, v, now) for k, v in mapping.items()],
+            )
+
+    def voted_ids(self) -> list[str]:
+        """Sessions with at least one vote or rating (what ``export --votes`` writes)."""
+        return [
+            r[0]
+            for r in self.con.execute(
+                "SELECT s.id FROM sessions s WHERE EXISTS (SELECT 1 FROM turns t JOIN votes v ON v.turn_id = t.id "
+                "WHERE t.session_id = s.id) OR EXISTS (SELECT 1 FROM turns t JOIN ratings r ON r.turn_id = t.id "
+                "WHERE t.session_id = s.id) ORDER BY s.created_at, s.rowid"
+            )
+        ]
 
     @staticmethod
     def _check_collisions(con: sqlite3.Connection, index: int, session: Session) -> None:

@@ -172,6 +172,16 @@ MIGRATIONS: list[str] = [
     DROP TABLE ratings;
     ALTER TABLE ratings_v9 RENAME TO ratings;
     """,
+    # 9 -> 10: rating packs. A pack gives each lane a fresh opaque id; the owner keeps
+    # which real lane it stands for, so votes coming back merge onto the real lanes.
+    """
+    CREATE TABLE pack_lanes (
+        opaque TEXT PRIMARY KEY,
+        lane_id TEXT NOT NULL REFERENCES lanes(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX pack_lanes_lane ON pack_lanes(lane_id);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -32,6 +32,7 @@ _PATHS = {
     "send": '<path d="M22 2 11 13"/><path d="M22 2l-7 20-4-9-9-4z"/>',
     "more": '<circle cx="5" cy="12" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/>',
     "edit": '<path d="M4 20h4L19 9l-4-4L4 16z"/>',
+    "studies": '<path d="M4 20V10M10 20V4M16 20v-7M22 20H2"/>',
 }
 
 

@@ -1,4 +1,4 @@
-"""The window's toolbar: sidebar, New session (with presets), + Lane, Export, Settings.
+"""The window's toolbar: sidebar, New session (with presets), + Lane, Export, Studies, Settings.
 
 Each button has an icon and a short label; its enabled state follows the lab (nothing
 that changes lanes while a turn runs, no export while a blind turn is masked). The
@@ -55,6 +55,13 @@ class Toolbar(QToolBar):
         self.export_all_action.setVisible(has_store)
         self.export_button.setMenu(self.export_menu)
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.studies_button = self._button(
+            "studies",
+            "Studies",
+            "Run prompt suites unattended and rate them later, blind (Ctrl+Shift+S)",
+            window.open_studies,
+        )
+        self.studies_button.setVisible(has_store)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred)
         self.addWidget(spacer)

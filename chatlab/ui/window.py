@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -39,6 +40,7 @@ from chatlab.core.lab import (
 )
 from chatlab.core.model import Lane, Session
 from chatlab.core.orchestrator import Runner
+from chatlab.core.study import StudyInfo
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from chatlab.ui import geometry, shortcuts
@@ -50,6 +52,9 @@ from chatlab.ui.sessions import SessionActions
 from chatlab.ui.statusbar import CostLabel
 from chatlab.ui.toolbar import Toolbar
 from chatlab.ui.votebar import VoteBar
+
+if TYPE_CHECKING:
+    from chatlab.ui.studies import StudiesView
 
 ESTIMATE_DEBOUNCE_MS = 300
 
@@ -79,6 +84,8 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self._closing = False
         self.shutdown_done = False
+        self.studies: StudiesView | None = None
+        self.rate_windows: list[QWidget] = []
         self.setWindowTitle("chatlab")
         self._init_widgets(demo_banner)
         self._init_layout()
@@ -270,6 +277,29 @@ class MainWindow(QMainWindow):
         if self._open_settings is not None:
             self._open_settings(self)
 
+    def open_studies(self) -> StudiesView | None:
+        """The Studies view (one per window; studies keep running when it is closed)."""
+        if self.store is None:
+            return None
+        if self.studies is None:
+            from chatlab.ui.studies import StudiesView
+
+            self.studies = StudiesView(self, self.store, self.open_rate)
+        self.studies.show()
+        self.studies.raise_()
+        self.studies.activateWindow()
+        return self.studies
+
+    def open_rate(self, info: StudyInfo) -> None:
+        """The blind rating queue of a study, in its own window."""
+        if self.store is None:
+            return
+        from chatlab.ui.rate import open_queue
+
+        window = open_queue(self.store, info, self.lab.rater, parent=self)
+        if window is not None:
+            self.rate_windows.append(window)
+
     def toggle_sidebar(self) -> None:
         if self.sidebar is not None:
             self.sidebar.setVisible(not self.sidebar.isVisible())
@@ -283,6 +313,8 @@ class MainWindow(QMainWindow):
         """Cancel running lanes, wait for them, save, close the adapters."""
         self._closing = True
         geometry.save(self, self._settings, self.sidebar)
+        if self.studies is not None:
+            await self.studies.shutdown()
         await self.lab.shutdown()
         self.lanes.stop_timers()
         self.shutdown_done = True

@@ -1,0 +1,128 @@
+"""Rating packs: a study's comparisons for another person to rate, with nothing that
+could say which model wrote which answer.
+
+A pack is an ordinary session document (version 2), so a second chatlab imports it as
+it imports anything, rates it in its queue, and exports its votes. What is left out:
+provider, model, label and parameters (every lane becomes ``blind`` / an opaque id),
+usage, cost, price, timing, reasoning text and whether there was any, notes, retries,
+failed answers (an error message can name its model), other raters' votes and
+ratings, and a study or prompt name that contains any of those names. Each lane id is
+replaced by a fresh random one; the owner keeps the mapping (see the store's
+``pack_lanes``), so the votes that come back are merged onto the real lanes. Lanes keep
+their place in the suite, so the rater's queue can still balance screen positions; a
+place says which answers share a model, never which model it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chatlab.core.export import document, session_dict, validate_document
+from chatlab.core.model import Session, new_id
+
+PROVIDER = "blind"
+
+
+def identities(sessions: Sequence[Session]) -> set[str]:
+    """Every string that names a model in these comparisons (for the scrub, and for tests)."""
+    out: set[str] = set()
+    for s in sessions:
+        for lane in (*s.lanes, *s.retired):
+            out.update(x for x in (lane.provider, lane.model, lane.label, lane.spec, lane.id) if x)
+            out.update(x for x in (lane.model.partition("@")[0],) if x)
+    return out
+
+
+def _names_a_model(text: str, names: set[str]) -> bool:
+    folded = text.casefold()
+    return any(len(n) >= 3 and n.casefold() in folded for n in names)
+
+
+def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The pack document for these study comparisons, and {opaque lane id: real lane id}."""
+    names = identities(sessions)
+    safe_name = study_name if not _names_a_model(study_name, names) else "Study " + new_id()[:8]
+    mapping: dict[str, str] = {}
+    out = []
+    for session in sessions:
+        if session.study is None or len(session.turns) != 1:
+            continue
+        turn = session.turns[0]
+        opaque = {lane.id: new_id() for lane in session.lanes}
+        mapping.update({v: k for k, v in opaque.items()})
+        prompt_id = session.study.prompt_id
+        if _names_a_model(prompt_id, names):
+            prompt_id = "prompt-" + new_id()[:8]
+        d = session_dict(session)
+        answers = []
+        for lane in session.lanes:
+            resp = turn.responses.get(lane.id)
+            if resp is None or resp.failed or not resp.status.finished or not resp.text:
+                continue
+            answers.append(
+                {
+                    "lane_id": opaque[lane.id],
+                    "status": "ok",
+                    "reasoning": "",
+                    "text": resp.text,
+                    "refusal": False,
+                    "hidden_reasoning": False,
+                    "error": None,
+                    "usage": {
+                        "input_tokens": 0,
+                        "cached_input_tokens": 0,
+                        "cache_write_input_tokens": 0,
+                        "output_tokens": 0,
+                        "reasoning_tokens": 0,
+                        "estimated": True,
+                        "reasoning_estimated": True,
+                    },
+                    "cost_usd": None,
+                    "cost_source": None,
+                    "price": None,
+                    "timing": {"ttft_s": None, "duration_s": None, "output_tokens_per_s": None},
+                    "finish_reason": None,
+                    "ratings": [],
+                    "notes": [],
+                    "retries": [],
+                }
+            )
+        out.append(
+            {
+                "id": d["id"],
+                "title": f"{safe_name} · {prompt_id} · {session.study.sample + 1}",
+                "created_at": d["created_at"],
+                "blind": True,
+                "lanes": [
+                    {
+                        "id": opaque[lane.id],
+                        "provider": PROVIDER,
+                        "model": opaque[lane.id][:12],
+                        "label": "",
+                        "params": {},
+                    }
+                    for lane in session.lanes
+                ],
+                "turns": [
+                    {
+                        "id": turn.id,
+                        "prompt": turn.prompt,
+                        "created_at": turn.created_at,
+                        "responses": answers,
+                        "shown_order": None,
+                        "votes": [],
+                    }
+                ],
+                "study": {
+                    "id": session.study.id,
+                    "name": safe_name,
+                    "prompt_id": prompt_id,
+                    "sample": session.study.sample,
+                    "tags": [t for t in session.study.tags if not _names_a_model(t, names)],
+                },
+            }
+        )
+    doc = {**document([]), "sessions": out}
+    validate_document(doc)  # a pack always imports cleanly
+    return doc, mapping
