@@ -431,16 +431,17 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
             if args.rating_pack:
                 from chatlab.core.packs import rating_pack
 
-                doc, mapping = rating_pack(store.study_sessions(info.id), info.name)
+                damaged: list[str] = []
+                doc, mapping = rating_pack(store.study_sessions(info.id, damaged), info.name)
                 try:
                     store.remember_pack(mapping)
                 except (sqlite3.Error, OSError) as exc:
                     raise UsageError(
                         f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
                     ) from None
-                problems: list[str] = []
+                problems: list[str] = damaged
             else:
-                doc, problems = export_sessions([s.id for s in store.study_sessions(info.id)], store.load)
+                doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
         else:
             ids = (
                 store.ids()

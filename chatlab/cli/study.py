@@ -34,6 +34,7 @@ from chatlab.core.study import (
     Progress,
     StudyInfo,
     StudyRun,
+    alive,
     comparisons,
     estimate,
     snapshot_suite,
@@ -44,8 +45,8 @@ from chatlab.core.study import (
 )
 from chatlab.core.suites import Suite, SuiteError, load_suite
 from chatlab.demo.server import DemoServer
-from chatlab.store.checkpoint import Checkpointer
-from chatlab.store.db import Store
+from chatlab.store.checkpoint import Checkpointer, reason_words
+from chatlab.store.db import Store, error_reason
 
 
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -89,13 +90,16 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
             if not candidates:
                 raise StudyUsageError("no study has answers to rate yet (see `chatlab study list`)")
             info = candidates[0]
-    if args.rater is not None and not args.rater.strip():
-        raise StudyUsageError("--rater must not be blank")
+    if args.rater is not None and not 0 < len(args.rater.strip()) <= MAX_RATER:
+        raise StudyUsageError(f"--rater must be 1 to {MAX_RATER} characters")
     import importlib
 
     app = importlib.import_module("chatlab.app")
     print(f"rating {terminal_text(info.name)!r}", file=stderr)
     return int(app.rate_main(info.id, (args.rater or "").strip()))
+
+
+MAX_RATER = 200  # what the session document allows
 
 
 class StudyUsageError(Exception):
@@ -204,7 +208,7 @@ def _load_suite(path: str, config: Config) -> Suite:
 def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config()
     suite = _load_suite(args.suite, config)
-    name = (args.name or suite.name).strip()
+    name = (suite.name if args.name is None else args.name).strip()
     if not name or len(name) > 200:
         raise StudyUsageError("--name must be 1 to 200 characters")
     study_id = new_id()
@@ -224,7 +228,13 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         _check_budget(rows, suite, 0.0, args.yes)
         runner, server = _runner(config, suite)
         try:
-            name = store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
+            try:
+                name = store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
+            except (sqlite3.Error, OSError) as exc:
+                raise StudyUsageError(
+                    f"{store.path}: {reason_words(error_reason(exc, store.path))}; the study was not created "
+                    "and nothing was sent"
+                ) from None
             print(f"study {name!r} ({study_id[:8]}): {len(pending)} units", file=stderr)
             return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr)
         finally:
@@ -236,13 +246,16 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config()
     with _store() as store:
         info = find_study(store, args.name)
-        if not info.suite:
+        if not info.runnable:
             raise StudyUsageError(f"study {info.name!r} was imported: it has no suite to run")
         try:
             suite = snapshot_suite(info, config)
         except SuiteError as exc:
             raise StudyUsageError(f"study {info.name!r}: its suite can't be read back: {exc}") from None
-        sessions = store.study_sessions(info.id)
+        problems: list[str] = []
+        sessions = store.study_sessions(info.id, problems)
+        for problem in problems:
+            print(f"chatlab: {terminal_text(problem)}", file=stderr)
         pending = work(sessions, retry_failed=args.retry_failed)
         if not pending:
             print(f"study {info.name!r} has nothing left to send", file=stderr)
@@ -292,6 +305,16 @@ def _drive(
     stderr: IO[str],
     retry_failed: bool = False,
 ) -> int:
+    try:
+        other = store.claim_study(info.id, os.getpid(), alive)
+    except (sqlite3.Error, OSError) as exc:
+        raise StudyUsageError(
+            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was sent"
+        ) from None
+    if other is not None:
+        raise StudyUsageError(
+            f"study {info.name!r} is running in another chatlab (process {other}); nothing was sent"
+        )
     saver = Checkpointer(store)
     bar = _Bar(stderr, info.name)
     run = StudyRun(
@@ -303,7 +326,6 @@ def _drive(
         retry_failed=retry_failed,
         on_change=bar.update,
     )
-    store.set_study_status(info.id, "running", pid=os.getpid())
     outcome = "paused"
     try:
         with bar:
@@ -409,21 +431,9 @@ class _Bar:
 
 
 def _state(info: StudyInfo) -> str:
-    if info.status == "running" and not _alive(info.pid):
+    if info.status == "running" and not alive(info.pid):
         return "stopped"  # the process running it was killed: resume it
     return info.status
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _list(stdout: IO[str]) -> int:
@@ -447,40 +457,46 @@ def _list(stdout: IO[str]) -> int:
 
 
 def _show(name: str, stdout: IO[str]) -> int:
+    problems: list[str] = []
     with _store(readonly_ok=True) as store:
         info = find_study(store, name)
-        sessions = store.study_sessions(info.id)
+        sessions = store.study_sessions(info.id, problems)
     w = stdout.write
     w(f"study    {terminal_text(info.name)}  ({info.id})\n")
     w(f"status   {_state(info)}  created {terminal_text(info.created_at)}\n")
     budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
     w(f"answers  {info.done} of {info.units}, {info.failed} failed, {info.left} left\n")
-    w(
-        f"spent    {fmt.cost(info.spent_usd)}{budget}"
-        + (f" (+{info.unpriced} with no price)\n" if info.unpriced else "\n")
-    )
-    prompts = info.suite.get("prompts") or []
-    w(f"suite    {len(prompts)} prompts × {info.suite.get('samples', '?')} samples\n")
+    unpriced = f" (+{info.unpriced} with no price)" if info.unpriced else ""
+    w(f"spent    {fmt.cost(info.spent_usd)}{budget}{unpriced}\n")
+    prompts = info.suite.get("prompts")
+    samples = info.suite.get("samples")
+    if isinstance(prompts, list) and type(samples) is int:
+        w(f"suite    {len(prompts)} prompts × {samples} samples, reveal {info.reveal}\n")
+    elif not info.runnable:
+        w(f"suite    imported: {len(sessions)} comparisons to rate, reveal {info.reveal}\n")
     if sessions:
         w("lanes\n")
-        for i, lane in enumerate(sessions[0].lanes):
-            done = sum(unit_state(s.turns[0].responses.get(s.lanes[i].id)) == "done" for s in sessions)
-            w(f"  {i}  {terminal_text(lane.display)}  ({terminal_text(lane.spec)})  {done}/{len(sessions)}\n")
+        widest = max(sessions, key=lambda s: len(s.lanes))
+        for i, lane in enumerate(widest.lanes):
+            have = [s for s in sessions if i < len(s.lanes) and s.turns]
+            done = sum(unit_state(s.turns[0].responses.get(s.lanes[i].id)) == "done" for s in have)
+            w(f"  {i}  {terminal_text(lane.display)}  ({terminal_text(lane.spec)})  {done}/{len(have)}\n")
     failed = [
         (s, lane, s.turns[0].responses[lane.id])
         for s in sessions
+        if s.turns
         for lane in s.lanes
         if lane.id in s.turns[0].responses and s.turns[0].responses[lane.id].status.value == "error"
     ]
     if failed:
         w("failed\n")
         for s, lane, resp in failed:
-            assert s.study is not None and resp.error is not None
-            w(
-                f"  {terminal_text(s.study.prompt_id)}/{s.lanes.index(lane)}/{s.study.sample}  "
-                f"{resp.error.kind.value}: {terminal_text(resp.error.message)[:160]}\n"
-            )
-    return 0
+            where = f"{s.study.prompt_id}/{s.lanes.index(lane)}/{s.study.sample}" if s.study else s.id
+            error = f"{resp.error.kind.value}: {resp.error.message}" if resp.error else "error"
+            w(f"  {terminal_text(where)}  {terminal_text(error)[:160]}\n")
+    for problem in problems:
+        w(f"damaged  {terminal_text(problem)}\n")
+    return 1 if problems else 0
 
 
 def main_usage_error(exc: StudyUsageError, stderr: IO[str] = sys.stderr) -> int:

@@ -209,9 +209,19 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
             raise DocumentError(path, f"repeats {kind} id {value!r} (first at {first})")
         seen[kind][value] = path
 
+    slots: dict[tuple[str, str, int], str] = {}
     for i, s in enumerate(sessions):
         path = f"sessions[{i}]"
         unique("session", s["id"], f"{path}.id")
+        study = s.get("study")
+        if study is not None:
+            slot = (study["id"], study["prompt_id"], study["sample"])
+            if slot in slots:
+                raise DocumentError(
+                    f"{path}.study",
+                    f"is the same comparison (study, prompt, sample) as {slots[slot]}",
+                )
+            slots[slot] = path
         lane_ids: set[str] = set()
         for j, lane in enumerate(s["lanes"]):
             unique("lane", lane["id"], f"{path}.lanes[{j}].id")
@@ -258,11 +268,14 @@ def _check_vote(vp: str, vote: dict[str, Any], lane_ids: set[str]) -> None:
     if choice not in lane_ids and choice not in VOTE_CHOICES:
         raise DocumentError(f"{vp}.choice", f"must be a lane id, 'tie' or 'all_bad', got {_short(choice)}")
     guess = vote.get("guess_reasoner")
-    if guess is not None and guess not in lane_ids:
+    if guess is not None and (not isinstance(guess, str) or guess not in lane_ids):
         raise DocumentError(f"{vp}.guess_reasoner", f"names no lane of this session ({guess!r})")
     for key in ("guessed", "guess_reasoners", "shown_order"):
-        for g, named in enumerate(vote.get(key) or []):
-            if named not in lane_ids:
+        named_list = vote.get(key)
+        if named_list is not None and not isinstance(named_list, list):
+            raise DocumentError(f"{vp}.{key}", "must be a list of lane ids")
+        for g, named in enumerate(named_list or []):
+            if not isinstance(named, str) or named not in lane_ids:
                 raise DocumentError(f"{vp}.{key}[{g}]", f"names no lane of this session ({_short(named)})")
 
 
@@ -366,11 +379,11 @@ def session_from_dict(d: dict[str, Any]) -> Session:
                 created_at=t["created_at"],
                 responses=responses,
                 shown_order=list(t["shown_order"]) if t.get("shown_order") else None,
-                votes=[Vote.from_dict(v) for v in t["votes"]]
-                if t.get("votes")
-                else [Vote.from_dict(t["vote"])]
-                if t.get("vote")
-                else [],
+                # A turn may carry both (a v1 vote kept beside v2 votes): neither is lost.
+                votes=[
+                    Vote.from_dict(v)
+                    for v in [*([t["vote"]] if t.get("vote") else []), *(t.get("votes") or [])]
+                ],
             )
         )
     return Session(

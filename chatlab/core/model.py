@@ -499,19 +499,35 @@ class StudyRef:
     prompt_id: str
     sample: int
     tags: tuple[str, ...] = ()
+    # The study's rating design, carried by a rating pack to other raters' chatlabs.
+    reveal: str | None = None
+    repeats: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "prompt_id": self.prompt_id,
             "sample": self.sample,
             "tags": list(self.tags),
         }
+        if self.reveal is not None:
+            out["reveal"] = self.reveal
+        if self.repeats is not None:
+            out["repeats"] = self.repeats
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudyRef:
-        return cls(d["id"], d["name"], d["prompt_id"], int(d["sample"]), tuple(d.get("tags") or ()))
+        return cls(
+            d["id"],
+            d["name"],
+            d["prompt_id"],
+            int(d["sample"]),
+            tuple(d.get("tags") or ()),
+            d.get("reveal"),
+            None if d.get("repeats") is None else float(d["repeats"]),
+        )
 
 
 @dataclass

@@ -179,6 +179,7 @@ class Runner:
         self._adapters: dict[str, Adapter] = {}
         self._secrets: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.warm: set[str] = set()  # providers whose adapter is built and warmed up
 
     def check_lane(self, lane: Lane) -> None:
         """Raise :class:`ConfigError` if the lane cannot run (unknown provider, no key)."""
@@ -236,6 +237,7 @@ class Runner:
     async def aclose(self) -> None:
         adapters = list(self._adapters.values())
         self._adapters.clear()
+        self.warm.clear()
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.aclose()
@@ -284,12 +286,15 @@ class TurnRun:
         # Build adapters before any lane's clock starts: importing an SDK and building its
         # models takes seconds of CPU the first time, so it happens in a worker thread and
         # the event loop (and the UI, and the CLI's progress) stays responsive.
-        def prepare() -> None:
-            for provider in {lane.provider for lane in self.lanes}:
+        def prepare(providers: set[str]) -> None:
+            for provider in providers:
                 with contextlib.suppress(Exception):  # a failure shows in the lane itself
                     self.runner.adapter(provider).warm_up()
+                    self.runner.warm.add(provider)
 
-        await asyncio.to_thread(prepare)
+        cold = {lane.provider for lane in self.lanes} - self.runner.warm
+        if cold:  # once per provider: a study's thousandth unit doesn't queue for a thread
+            await asyncio.to_thread(prepare, cold)
         for lane in self.lanes:
             if lane.id in self._user_cancelled:  # stopped while the adapters were being prepared
                 self._finish(
@@ -300,12 +305,21 @@ class TurnRun:
                 continue
             self.tasks[lane.id] = asyncio.create_task(self._run_lane(lane), name=f"lane:{lane.spec}")
         try:
-            await asyncio.gather(*self.tasks.values())
+            # A lane's own failures end inside its task; what reaches here is a task
+            # cancelled before its first step (Stop pressed in the same instant), whose
+            # body never ran: it is finished below, like any stopped lane.
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         except asyncio.CancelledError:
             for task in self.tasks.values():
                 task.cancel()
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
             raise
+        for lane in self.lanes:
+            resp = self.turn.responses[lane.id]
+            if not resp.status.finished:
+                self._finish(
+                    lane, resp, StreamError(ErrorKind.CANCELLED, "stopped by the user", started=False)
+                )
         return self.turn
 
     def cancel(self, lane_id: str) -> None:

@@ -5,7 +5,7 @@ A pack is an ordinary session document (version 2), so a second chatlab imports 
 it imports anything, rates it in its queue, and exports its votes. What is left out:
 provider, model, label and parameters (every lane becomes ``blind`` / an opaque id),
 usage, cost, price, timing, reasoning text and whether there was any, notes, retries,
-failed answers (an error message can name its model), other raters' votes and
+the text of failed answers' errors (one can name its model), other raters' votes and
 ratings, and a study or prompt name that contains any of those names. Each lane id is
 replaced by a fresh random one; the owner keeps the mapping (see the store's
 ``pack_lanes``), so the votes that come back are merged onto the real lanes. Lanes keep
@@ -15,6 +15,7 @@ place says which answers share a model, never which model it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,15 +23,50 @@ from chatlab.core.export import document, session_dict, validate_document
 from chatlab.core.model import Session, new_id
 
 PROVIDER = "blind"
+_EMPTY_USAGE = {
+    "input_tokens": 0,
+    "cached_input_tokens": 0,
+    "cache_write_input_tokens": 0,
+    "output_tokens": 0,
+    "reasoning_tokens": 0,
+    "estimated": True,
+    "reasoning_estimated": True,
+}
+_NO_TIMING = {"ttft_s": None, "duration_s": None, "output_tokens_per_s": None}
+_NO_ANSWER: dict[str, Any] = {
+    "status": "error",
+    "reasoning": "",
+    "text": "",
+    "refusal": False,
+    "hidden_reasoning": False,
+    "error": {"kind": "server", "message": "no answer in this pack"},
+    "usage": _EMPTY_USAGE,
+    "cost_usd": None,
+    "cost_source": None,
+    "price": None,
+    "timing": _NO_TIMING,
+    "finish_reason": None,
+    "ratings": [],
+    "notes": [],
+    "retries": [],
+}
 
 
 def identities(sessions: Sequence[Session]) -> set[str]:
-    """Every string that names a model in these comparisons (for the scrub, and for tests)."""
+    """Every string that names a model in these comparisons (for the scrub, and for
+    tests): provider, model (also without a vendor prefix or ``@options``), its family
+    (``claude``, ``gpt``…), label, spec and lane id."""
     out: set[str] = set()
     for s in sessions:
         for lane in (*s.lanes, *s.retired):
-            out.update(x for x in (lane.provider, lane.model, lane.label, lane.spec, lane.id) if x)
-            out.update(x for x in (lane.model.partition("@")[0],) if x)
+            base = lane.model.partition("@")[0]
+            short = base.rsplit("/", 1)[-1]
+            family = re.split(r"[-_.:\s]", short, maxsplit=1)[0]
+            out.update(
+                x for x in (lane.provider, lane.model, lane.label, lane.spec, lane.id, base, short) if x
+            )
+            if len(family) >= 3 and not family.isdigit():
+                out.add(family)
     return out
 
 
@@ -44,6 +80,7 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
     names = identities(sessions)
     safe_name = study_name if not _names_a_model(study_name, names) else "Study " + new_id()[:8]
     mapping: dict[str, str] = {}
+    renamed: dict[str, str] = {}  # a prompt id that names a model -> one stand-in for all its samples
     out = []
     for session in sessions:
         if session.study is None or len(session.turns) != 1:
@@ -53,12 +90,17 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
         mapping.update({v: k for k, v in opaque.items()})
         prompt_id = session.study.prompt_id
         if _names_a_model(prompt_id, names):
-            prompt_id = "prompt-" + new_id()[:8]
+            prompt_id = renamed.setdefault(prompt_id, "prompt-" + new_id()[:8])
         d = session_dict(session)
         answers = []
         for lane in session.lanes:
             resp = turn.responses.get(lane.id)
-            if resp is None or resp.failed or not resp.status.finished or not resp.text:
+            if resp is None or not resp.status.finished:
+                continue
+            if resp.failed or not resp.text:
+                # Its error could name the model: the lane stays (so places still line up
+                # and the comparison is complete), with no answer and a neutral word.
+                answers.append({**_NO_ANSWER, "lane_id": opaque[lane.id]})
                 continue
             answers.append(
                 {
@@ -69,19 +111,11 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
                     "refusal": False,
                     "hidden_reasoning": False,
                     "error": None,
-                    "usage": {
-                        "input_tokens": 0,
-                        "cached_input_tokens": 0,
-                        "cache_write_input_tokens": 0,
-                        "output_tokens": 0,
-                        "reasoning_tokens": 0,
-                        "estimated": True,
-                        "reasoning_estimated": True,
-                    },
+                    "usage": _EMPTY_USAGE,
                     "cost_usd": None,
                     "cost_source": None,
                     "price": None,
-                    "timing": {"ttft_s": None, "duration_s": None, "output_tokens_per_s": None},
+                    "timing": _NO_TIMING,
                     "finish_reason": None,
                     "ratings": [],
                     "notes": [],
@@ -120,6 +154,8 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
                     "prompt_id": prompt_id,
                     "sample": session.study.sample,
                     "tags": [t for t in session.study.tags if not _names_a_model(t, names)],
+                    **({"reveal": session.study.reveal} if session.study.reveal else {}),
+                    **({"repeats": session.study.repeats} if session.study.repeats else {}),
                 },
             }
         )

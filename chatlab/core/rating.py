@@ -27,6 +27,7 @@ from chatlab.core.queue_plan import Item, Slot, plan, remaining
 from chatlab.core.safety import clean_text
 
 MAX_NOTE = 4000
+MAX_RATER = 200  # what the session document allows
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # a note keeps its line breaks and tabs
 CHOICES = ("tie", "all_bad")
 
@@ -132,6 +133,8 @@ class RatingQueue:
         sink: VoteSink | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not rater.strip() or len(rater) > MAX_RATER:
+            raise RatingError(f"a rater's name is 1 to {MAX_RATER} characters")
         self.rater = rater
         self.reveal_policy = reveal
         self.sink = sink

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -36,6 +37,9 @@ from chatlab.core.tokens import count_messages
 STATUSES = ("new", "running", "paused", "done", "cancelled", "imported")
 REVEALS = ("end", "each")  # identities shown at the end of the queue, or after each vote
 ASSUMED_OUTPUT_TOKENS = 1024  # a lane with neither history nor max_output_tokens
+# A finished answer is on disk within this long; a kill in between re-sends that unit on
+# resume (it is never counted twice: nothing of it was written).
+FINAL_FLUSH_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ class StudyInfo:
         return max(0, self.units - self.done - self.failed)
 
     @property
+    def runnable(self) -> bool:
+        """Made here from a suite (an imported study has no suite to send)."""
+        return self.status != "imported" and isinstance(self.suite.get("prompts"), list)
+
+    @property
     def seed(self) -> int:
         value = self.suite.get("seed", 0)
         return value if type(value) is int else 0
@@ -73,6 +82,19 @@ class StudyInfo:
     def repeats(self) -> float:
         value = self.suite.get("repeats", 0.0)
         return float(value) if isinstance(value, int | float) and 0 <= value <= 0.5 else 0.0
+
+
+def alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (another chatlab running a study)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but belongs to someone else
+        return True
+    return True
 
 
 def suite_data(suite: Suite) -> dict[str, Any]:
@@ -301,6 +323,7 @@ class StudySaver(Protocol):
     def touch(self, turn: Turn, resp: Response, session: Session | None = None) -> None: ...
     def flush(self) -> bool: ...
     def finish(self) -> bool: ...
+    async def run(self) -> None: ...  # writes what streamed about once a second until cancelled
 
 
 @dataclass
@@ -366,6 +389,7 @@ class StudyRun:
         self._runs: set[TurnRun] = set()
         self._flying: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}  # the most requests in flight at once, per provider
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     def pause(self) -> None:
         """Start nothing new; what is in flight finishes."""
@@ -390,6 +414,8 @@ class StudyRun:
         for w in self.pending:
             queues.setdefault(w.lane.provider, deque()).append(w)
         self._changed()
+        loop = asyncio.get_running_loop()
+        checkpoints = loop.create_task(self.saver.run()) if self.saver is not None else None
         workers = [
             asyncio.create_task(self._worker(provider, queue, set()), name=f"study:{provider}:{i}")
             for provider, queue in queues.items()
@@ -402,6 +428,12 @@ class StudyRun:
             await asyncio.gather(*workers, return_exceptions=True)
             raise
         finally:
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+                self._flush_handle = None
+            if checkpoints is not None:
+                checkpoints.cancel()
+                await asyncio.gather(checkpoints, return_exceptions=True)
             if self.saver is not None:
                 self.saver.finish()
         if self.stopped and self.progress.left:
@@ -441,7 +473,7 @@ class StudyRun:
             def save(lane: Lane, resp: Response, ev: object) -> None:
                 saver.touch(turn, resp, w.session)
                 if isinstance(ev, Done | StreamError):
-                    saver.flush()
+                    self._flush_soon()
 
             listeners.append(save)
         run = TurnRun(
@@ -455,14 +487,29 @@ class StudyRun:
         )
         if before is not None and before.status is not Status.QUEUED:
             # The attempt being replaced (cut off, or failed) is kept on record, with what
-            # it cost, so the study's spend counts it once and never twice.
-            turn.responses[w.lane.id].retries.append(replaced(before))
+            # it cost, and so are the attempts it had replaced: the study's spend counts
+            # every attempt once, never twice and never less than before.
+            fresh = turn.responses[w.lane.id]
+            fresh.retries.extend(dict(r) for r in before.retries if r.get("replaced"))
+            fresh.retries.append(replaced(before))
         self._runs.add(run)
         try:
             await run.run()
         finally:
             self._runs.discard(run)
         return turn.responses[w.lane.id]
+
+    def _flush_soon(self) -> None:
+        """Write finished answers within ``FINAL_FLUSH_S``, those finishing together in one
+        transaction: twenty units ending at once must not block the loop twenty times."""
+        if self._flush_handle is None and self.saver is not None:
+            saver = self.saver
+
+            def flush() -> None:
+                self._flush_handle = None
+                saver.flush()
+
+            self._flush_handle = asyncio.get_running_loop().call_later(FINAL_FLUSH_S, flush)
 
     def _account(self, w: Work, resp: Response, state: str, again: bool) -> None:
         p = self.progress

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 CRASH_MESSAGE = "chatlab stopped before this stream ended; the text up to the last checkpoint was kept"
+MAX_STUDY_NAME = 200  # what the session document allows
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another chatlab's write to finish
 CHECKPOINT_BUSY_S = 0.5  # a streaming checkpoint waits less: it is retried at the next tick
 
@@ -148,6 +149,15 @@ def _text(value: Any) -> str:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    """A JSON object column; anything else (damaged, edited) reads as {}."""
+    try:
+        value = json.loads(text) if isinstance(text, str | bytes) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _guessed(text: str | None) -> list[str] | None:
@@ -377,10 +387,19 @@ class Store:
             study is not None
             and not con.execute("SELECT 1 FROM studies WHERE id = ?", (study.id,)).fetchone()
         ):
-            # A comparison imported from another chatlab: its study comes with it, by name.
+            # A comparison imported from another chatlab: its study comes with it, by name,
+            # with the rating design its owner chose.
             con.execute(
-                "INSERT INTO studies (id, name, created_at, updated_at, status) VALUES (?, ?, ?, ?, 'imported')",
-                (study.id, self._free_name(con, clean_text(study.name)), now, now),
+                "INSERT INTO studies (id, name, created_at, updated_at, status, reveal, extra) "
+                "VALUES (?, ?, ?, ?, 'imported', ?, ?)",
+                (
+                    study.id,
+                    self._free_name(con, clean_text(study.name)),
+                    now,
+                    now,
+                    study.reveal if study.reveal in ("end", "each") else "end",
+                    _dumps({"repeats": study.repeats} if study.repeats else {}),
+                ),
             )
         con.execute(
             "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, study_sample, "
@@ -586,10 +605,12 @@ class Store:
     @staticmethod
     def _free_name(con: sqlite3.Connection, name: str) -> str:
         """``name``, or ``name (2)``, ``name (3)``… whichever no study has yet."""
+        name = name[:MAX_STUDY_NAME]
         candidate, n = name, 1
         while con.execute("SELECT 1 FROM studies WHERE name = ?", (candidate,)).fetchone():
             n += 1
-            candidate = f"{name} ({n})"
+            suffix = f" ({n})"
+            candidate = name[: MAX_STUDY_NAME - len(suffix)] + suffix  # the schema's limit holds
         return candidate
 
     def create_study(
@@ -619,12 +640,13 @@ class Store:
         process that no longer exists was killed, and can be resumed)."""
         with self.transaction() as con:
             con.execute(
-                "UPDATE studies SET status = ?, updated_at = ?, extra = json_set(extra, '$.pid', ?) WHERE id = ?",
+                "UPDATE studies SET status = ?, updated_at = ?, extra = json_set(CASE WHEN json_valid(extra) "
+                "THEN extra ELSE '{}' END, '$.pid', ?) WHERE id = ?",
                 (status, utc_now(), pid, study_id),
             )
 
     _STUDY_ROW = (
-        "SELECT s.id, s.name, s.created_at, s.status, s.suite, s.reveal, json_extract(s.extra, '$.pid'), "
+        "SELECT s.id, s.name, s.created_at, s.status, s.suite, s.reveal, s.extra, "
         "(SELECT COUNT(*) FROM lanes l JOIN sessions x ON x.id = l.session_id WHERE x.study_id = s.id AND l.retired = 0), "
         "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
         " WHERE x.study_id = s.id AND r.status = 'ok'), "
@@ -641,15 +663,22 @@ class Store:
 
     @staticmethod
     def _study_info(r: Sequence[Any]) -> StudyInfo:
-        suite = _loads(r[4])
+        """A study row, read defensively: a snapshot or note edited outside chatlab
+        reads as empty, never as an exception."""
+        suite = _json_object(r[4])
+        extra = _json_object(r[6])
+        pid = extra.get("pid")
+        repeats = extra.get("repeats")
+        if "repeats" not in suite and isinstance(repeats, int | float) and 0 <= repeats <= 0.5:
+            suite = {**suite, "repeats": repeats} if suite else {"repeats": repeats}
         return StudyInfo(
             id=r[0],
-            name=r[1],
-            created_at=r[2],
-            status=r[3],
-            suite=suite if isinstance(suite, dict) else {},
-            reveal=r[5],
-            pid=r[6],
+            name=_text(r[1]),
+            created_at=_text(r[2]),
+            status=_text(r[3]),
+            suite=suite,
+            reveal=r[5] if r[5] in ("end", "each") else "end",
+            pid=pid if type(pid) is int else None,
             units=int(r[7]),
             done=int(r[8]),
             failed=int(r[9]),
@@ -663,38 +692,63 @@ class Store:
         return [self._study_info(r) for r in rows]
 
     def study(self, key: str) -> StudyInfo:
-        """The study named ``key`` exactly, else the one whose id starts with it, else the
-        one whose name starts with it (any case). KeyError when none matches; ValueError
-        when several do."""
+        """The study named ``key`` exactly, else the one whose id or name (any case) starts
+        with it. KeyError when none matches; ValueError when several do."""
         row = self.con.execute(self._STUDY_ROW + " WHERE s.name = ?", (key,)).fetchone()
-        if row is None and key:
-            rows = self.con.execute(
-                self._STUDY_ROW + " WHERE substr(s.id, 1, ?) = ?", (len(key), key)
-            ).fetchall()
-            if len(rows) > 1:
-                raise ValueError(f"more than one study id starts with {key!r}")
-            row = rows[0] if rows else None
         if row is None and key.strip():
             folded = key.strip().casefold()
-            rows = [
-                r for r in self.con.execute(self._STUDY_ROW).fetchall() if r[1].casefold().startswith(folded)
-            ]
+            rows = {
+                r[0]: r
+                for r in self.con.execute(self._STUDY_ROW).fetchall()
+                if r[0].startswith(key) or _text(r[1]).casefold().startswith(folded)
+            }
             if len(rows) > 1:
-                raise ValueError(f"more than one study name starts with {key!r}")
-            row = rows[0] if rows else None
+                raise ValueError(f"more than one study matches {key[:60]!r}: give more of its name")
+            row = next(iter(rows.values()), None)
         if row is None:
             raise KeyError(key)
         return self._study_info(row)
 
-    def study_sessions(self, study_id: str) -> list[Session]:
-        """The study's comparisons, in the order they were made (prompt, then sample)."""
-        ids = [
+    def study_session_ids(self, study_id: str) -> list[str]:
+        """The ids of the study's comparisons, in the order they were made."""
+        return [
             r[0]
             for r in self.con.execute(
                 "SELECT id FROM sessions WHERE study_id = ? ORDER BY rowid", (study_id,)
             ).fetchall()
         ]
-        return [self.load(i) for i in ids]
+
+    def study_sessions(self, study_id: str, problems: list[str] | None = None) -> list[Session]:
+        """The study's comparisons, in the order they were made (prompt, then sample). One
+        that can't be read back (damaged outside chatlab) is left out and, when
+        ``problems`` is given, named there; without it, it raises :class:`StoreError`."""
+        out = []
+        for session_id in self.study_session_ids(study_id):
+            try:
+                out.append(self.load(session_id))
+            except (StoreError, KeyError) as exc:
+                if problems is None:
+                    raise
+                problems.append(f"comparison {session_id} can't be read ({exc}); it was left out")
+        return out
+
+    def claim_study(self, study_id: str, pid: int, alive: Callable[[int], bool]) -> int | None:
+        """Mark the study as run by process ``pid``, unless another live process runs it:
+        then return that process's id and change nothing. One transaction, so two
+        resumes at once can't both claim it."""
+        with self.transaction() as con:
+            row = con.execute("SELECT status, extra FROM studies WHERE id = ?", (study_id,)).fetchone()
+            if row is None:
+                raise KeyError(study_id)
+            other = _json_object(row[1]).get("pid")
+            if row[0] == "running" and type(other) is int and other != pid and alive(other):
+                return int(other)
+            con.execute(
+                "UPDATE studies SET status = 'running', updated_at = ?, extra = json_set(CASE WHEN "
+                "json_valid(extra) THEN extra ELSE '{}' END, '$.pid', ?) WHERE id = ?",
+                (utc_now(), pid, study_id),
+            )
+        return None
 
     def model_history(self, provider: str, model: str) -> History | None:
         """Mean output and reasoning tokens of this model's finished answers, as reported
@@ -748,7 +802,8 @@ class Store:
     def _load(self, session_id: str) -> Session:
         row = self.con.execute(
             "SELECT s.id, s.title, s.created_at, s.blind, s.study_id, st.name, s.study_prompt, s.study_sample, "
-            "s.study_tags FROM sessions s LEFT JOIN studies st ON st.id = s.study_id WHERE s.id = ?",
+            "s.study_tags, st.reveal, st.suite, st.extra FROM sessions s LEFT JOIN studies st ON st.id = s.study_id "
+            "WHERE s.id = ?",
             (session_id,),
         ).fetchone()
         if row is None:
@@ -854,6 +909,7 @@ class Store:
                             "prompt_id": row[6],
                             "sample": row[7],
                             "tags": _loads(row[8]) or [],
+                            **self._design(row[9], row[10], row[11]),
                         }
                     }
                     if row[4]
@@ -861,6 +917,18 @@ class Store:
                 ),
             }
         )
+
+    @staticmethod
+    def _design(reveal: Any, suite: Any, extra: Any) -> dict[str, Any]:
+        """A study's rating design (reveal policy, share of hidden repeats), as its
+        comparisons carry it into a rating pack."""
+        out: dict[str, Any] = {}
+        if reveal in ("end", "each"):
+            out["reveal"] = reveal
+        repeats = _json_object(suite).get("repeats", _json_object(extra).get("repeats"))
+        if isinstance(repeats, int | float) and not isinstance(repeats, bool) and 0 < repeats <= 0.5:
+            out["repeats"] = float(repeats)
+        return out
 
     def search(self, query: str, limit: int = 100) -> list[SearchHit]:
         """FTS5 search over prompts and answers; matches are marked \\x02…\\x03 in the snippet.
@@ -907,6 +975,7 @@ class Store:
                     self._merge(con, i, session, result)
                     continue
                 self._check_collisions(con, i, session)
+                self._check_study(con, i, session)
                 self._write_session(con, session)
                 result.added += 1
         return result
@@ -1001,6 +1070,31 @@ class Store:
                 "WHERE t.session_id = s.id) ORDER BY s.created_at, s.rowid"
             )
         ]
+
+    @staticmethod
+    def _check_study(con: sqlite3.Connection, index: int, session: Session) -> None:
+        """A comparison imported into a study: only into one that came from elsewhere (a
+        study run here is exactly the comparisons it made; a file can't add work to it,
+        or prompts and models of a stranger's choosing would be sent on resume), and
+        never a second time for the same prompt and sample."""
+        study = session.study
+        if study is None:
+            return
+        row = con.execute("SELECT status FROM studies WHERE id = ?", (study.id,)).fetchone()
+        if row is not None and row[0] != "imported":
+            raise DocumentError(
+                f"sessions[{index}].study.id", "names a study run in this chatlab: a file can't add to it"
+            )
+        taken = con.execute(
+            "SELECT id FROM sessions WHERE study_id = ? AND study_prompt = ? AND study_sample = ?",
+            (study.id, study.prompt_id, study.sample),
+        ).fetchone()
+        if taken is not None:
+            raise DocumentError(
+                f"sessions[{index}].study",
+                f"this study already has that comparison (prompt {study.prompt_id!r}, sample "
+                f"{study.sample}) as session {taken[0]}",
+            )
 
     @staticmethod
     def _check_collisions(con: sqlite3.Connection, index: int, session: Session) -> None:

@@ -324,13 +324,13 @@ class StudiesView(QDialog):
     def _buttons(self) -> None:
         info = self.selected()
         running = info is not None and self.manager.running(info.id)
-        resumable = info is not None and not running and bool(info.suite) and info.left > 0
+        resumable = info is not None and not running and info.runnable and info.left > 0
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(resumable)
         rateable = info is not None and info.done > 0
         self.rate_button.setEnabled(rateable)
-        self.pack_button.setEnabled(rateable and bool(info and info.suite))
+        self.pack_button.setEnabled(rateable and bool(info and info.runnable))
 
     # -- starting --------------------------------------------------------------------------
 
@@ -406,7 +406,18 @@ class StudiesView(QDialog):
     def _start(self, info: StudyInfo, suite: Suite, sessions: Sequence[Session]) -> None:
         import os
 
-        self.store.set_study_status(info.id, "running", pid=os.getpid())
+        from chatlab.core.study import alive
+
+        try:
+            other = self.store.claim_study(info.id, os.getpid(), alive)
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The study can't be started: {exc}")
+            return
+        if other is not None:
+            QMessageBox.information(
+                self, "chatlab", f"{info.name} is running in another chatlab (process {other})."
+            )
+            return
         self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd)
         self.refresh()
 
@@ -443,7 +454,12 @@ class StudiesView(QDialog):
         except SuiteError as exc:
             QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
             return
-        sessions = self.store.study_sessions(info.id)
+        problems: list[str] = []
+        sessions = self.store.study_sessions(info.id, problems)
+        if problems:
+            self.status.setText(
+                problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            )
         if not self._check_lanes(suite) or (confirm and not self._confirm(suite, sessions, info.spent_usd)):
             return
         self._start(info, suite, sessions)
@@ -464,7 +480,7 @@ class StudiesView(QDialog):
                 return
         from chatlab.core.packs import rating_pack
 
-        doc, mapping = rating_pack(self.store.study_sessions(info.id), info.name)
+        doc, mapping = rating_pack(self.store.study_sessions(info.id, []), info.name)
         try:
             self.store.remember_pack(mapping)
             Path(path).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
