@@ -362,9 +362,9 @@ def test_a_pack_of_a_study_whose_name_got_a_suffix_still_exports(
 
 
 def test_the_owners_reveal_and_repeats_travel_with_the_pack(tmp_path: Path) -> None:
-    data = {**SUITE, "reveal": "each", "repeats": 0.25}
+    data = {**SUITE, "reveal": "end", "repeats": 0.25}
     owner = Store(tmp_path / "o.db")
-    owner.create_study("study1", "Queue test", suite_data(parse_suite(data)), answered(data), reveal="each")
+    owner.create_study("study1", "Queue test", suite_data(parse_suite(data)), answered(data), reveal="end")
     assert owner.study("study1").repeats == 0.25
     doc, _ = rating_pack(owner.study_sessions("study1"), "Queue test")
     rater = Store(tmp_path / "r.db")
@@ -372,7 +372,7 @@ def test_the_owners_reveal_and_repeats_travel_with_the_pack(tmp_path: Path) -> N
     [info] = rater.studies()
     # The rater's queue runs with reveal "end" and no hidden repeats: the owner's
     # test-retest design is lost for every other rater.
-    assert (info.reveal, info.repeats) == ("each", 0.25)
+    assert (info.reveal, info.repeats) == ("end", 0.25)
 
 
 # -- 4. tampered or damaged study rows ----------------------------------------------------

@@ -256,3 +256,36 @@ def test_a_version_8_database_keeps_its_votes_with_their_shown_order(tmp_path: P
 
     store.vote("t", Vote("b", rater="you"))
     assert {v.rater for v in store.load("s").turns[0].votes} == {"me", "you"}
+
+
+def test_each_comparison_of_a_pack_lists_its_lanes_in_its_own_order(tmp_path: Path) -> None:
+    import random
+
+    from chatlab.core.packs import rating_pack
+    from chatlab.core.study import comparisons
+    from chatlab.core.suites import parse_suite
+
+    suite = parse_suite(
+        {
+            "name": "Order",
+            "samples": 4,
+            "prompts": [{"id": "p", "text": "Hi"}],
+            "lanes": [
+                {"provider": "demo", "model": m} for m in ("demo-fast", "demo-reasoner", "demo-hidden")
+            ],
+        }
+    )
+    sessions = comparisons(suite, "s1", "Order")
+    for s in sessions:
+        for lane in s.lanes:
+            from chatlab.core.model import Response, Status
+
+            s.turns[0].responses[lane.id] = Response(lane.id, status=Status.OK, text_parts=[lane.model])
+    doc, mapping = rating_pack(sessions, "Order", rng=random.Random(4))
+    orders = []
+    for packed, real in zip(doc["sessions"], sessions, strict=True):
+        models = [real.lane(mapping[lane["id"]]).model for lane in packed["lanes"]]
+        assert sorted(models) == sorted(lane.model for lane in real.lanes)
+        assert [r["text"] for r in packed["turns"][0]["responses"]] == models  # answers follow the lanes
+        orders.append(tuple(models))
+    assert len(set(orders)) > 1  # a place in the file does not stand for one model

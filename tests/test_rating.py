@@ -171,3 +171,29 @@ def test_an_unfinished_comparison_is_not_in_the_queue() -> None:
     assert RatingQueue(sessions, "ann").total == 9
     assert suite_data(parse_suite(SUITE))["name"] == "Queue test"
     assert Response("x").status is Status.QUEUED
+
+
+def test_a_comparison_stopped_half_way_is_not_rated_and_names_wait_for_the_whole_study() -> None:
+    sessions = answered()
+    cut = sessions[0].turns[0].responses[sessions[0].lanes[1].id]
+    cut.status = Status.CANCELLED  # stopped (Cancel) before this lane answered
+    sessions[1].turns[0].responses[sessions[1].lanes[2].id].status = Status.INTERRUPTED
+    queue = RatingQueue(sessions, "ann")
+    assert queue.total == 8 and not queue.complete
+    while not queue.finished:
+        queue.vote("tie")
+    # Every available item is rated, but two comparisons are still to be answered: the
+    # names wait, or the rater would rate those later knowing who is who.
+    assert not queue.can_reveal and queue.standings() == []
+    assert RatingQueue(answered(), "ann").complete
+
+
+def test_a_rating_pack_never_reveals_at_the_end() -> None:
+    sessions = answered()
+    for s in sessions:
+        for lane in s.lanes:
+            lane.provider = "blind"
+    queue = RatingQueue(sessions, "bo")
+    while not queue.finished:
+        queue.vote(0)
+    assert queue.from_pack and not queue.can_reveal and queue.standings() == []

@@ -78,7 +78,7 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     demo = next(p for p in shipped_suites() if p.name == "demo.toml")
     code, out, err = run(capsys, "study", "run", str(demo), "--yes")
     assert code == 0, err
-    assert "Estimate, before anything is sent" in out and "no history: assumed" in out
+    assert "Estimate, before anything is sent" in out and "a guess of 1,024 (no history" in out
     assert "32 of 32 answered, 0 failed" in out
     rows = responses(home)
     assert len(rows) == 4 * 4 * 2 and {r[3] for r in rows} == {"ok"}
@@ -89,7 +89,11 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     assert code == 0 and "answers  32 of 32, 0 failed, 0 left" in out and "(placebo)" in out
     # A second run of the same suite estimates from history, and gets its own name.
     code, out, err = run(capsys, "study", "run", str(demo), "--dry-run")
-    assert code == 0 and "history of 8 answers" in out and "dry run: nothing was sent" in err
+    assert (
+        code == 0
+        and "your past answers from this model (mean of 8)" in out
+        and "dry run: nothing was sent" in err
+    )
     # The comparisons are ordinary sessions: listed, searchable, exported once voted.
     store = Store(default_path())
     try:
@@ -148,10 +152,27 @@ def test_the_spend_stops_new_requests_and_resume_finishes(
     spent = sum(r[4] or 0 for r in rows)
     assert 0.01 <= spent < 0.01 + 0.004  # one at a time: at most one answer past the budget
     assert len(rows) == len(server.log) < 12
-    # Resuming over budget is refused too, unless told; with --yes it stops again at once.
+    # Resuming over budget is refused too, unless told; a new budget lets it finish.
     code, _, err = run(capsys, "study", "resume", "test")
-    assert code == 2 and "already spent" in err
+    assert code == 2 and "already spent" in err and "--budget USD" in err
     assert len(server.log) == len(rows)
+    code, out, err = run(capsys, "study", "resume", "test", "--budget", "1")
+    assert code == 0, err
+    assert "is now $1.00" in err and "12 of 12 answered" in out
+    assert len(responses(home)) == 12 and len(server.log) == 12  # each unit sent once in all
+
+
+def test_rate_without_a_display_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = next(p for p in shipped_suites() if p.name == "demo.toml")
+    assert run(capsys, "study", "run", str(demo), "--yes")[0] == 0
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = run(capsys, "rate")
+    assert code == 2 and err.startswith("chatlab: no display") and len(err.splitlines()) == 1
+    code, out, _ = run(capsys, "study", "show", "demo")
+    assert "rated    nobody yet (8 comparisons ready to rate" in out
 
 
 def test_each_providers_limit_holds_and_providers_run_side_by_side(

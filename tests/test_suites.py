@@ -158,3 +158,17 @@ def test_unicode_prompts_are_kept_and_lone_surrogates_made_valid() -> None:
     text = "Écris un haïku 🍂 — 秋の雨"
     s = parse_suite(suite(prompts=[{"id": "u", "text": text, "system": "be \ud800 brief"}]))
     assert s.prompts[0].text == text and s.prompts[0].system == "be \ufffd brief"
+
+
+def test_hidden_repeats_need_the_names_kept_to_the_end() -> None:
+    from chatlab.core.suites import SuiteError, parse_suite
+
+    base = {
+        "name": "R",
+        "prompts": [{"id": "p", "text": "Hi"}],
+        "lanes": [{"provider": "demo", "model": "m"}],
+    }
+    assert parse_suite({**base, "repeats": 0.1}).repeats == 0.1
+    with pytest.raises(SuiteError) as info:
+        parse_suite({**base, "repeats": 0.1, "reveal": "each"})
+    assert info.value.path == "repeats" and "reveal" in info.value.message

@@ -440,6 +440,12 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
                         f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
                     ) from None
                 problems: list[str] = damaged
+                packed = doc["sessions"][0]["study"]["name"] if doc["sessions"] else info.name
+                if packed != info.name:
+                    print(
+                        f"chatlab: the study's name names a model, so the pack calls it {packed!r}",
+                        file=sys.stderr,
+                    )
             else:
                 doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
         else:

@@ -66,6 +66,12 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     resume.add_argument("name")
     resume.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
     resume.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="a new budget for the study (e.g. after the old one was spent)",
+    )
+    resume.add_argument(
         "--retry-failed", action="store_true", dest="retry_failed", help="also send units that were refused"
     )
 
@@ -90,6 +96,12 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
             if not candidates:
                 raise StudyUsageError("no study has answers to rate yet (see `chatlab study list`)")
             info = candidates[0]
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
+        raise StudyUsageError(
+            "no display: `chatlab rate` opens a window; run it on a desktop, or over `ssh -X`"
+        )
     if args.rater is not None and not 0 < len(args.rater.strip()) <= MAX_RATER:
         raise StudyUsageError(f"--rater must be 1 to {MAX_RATER} characters")
     import importlib
@@ -151,8 +163,8 @@ def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | N
     from rich.table import Table
 
     table = Table(title="Estimate, before anything is sent", title_justify="left")
-    for col in ("lane", "requests", "input tok", "output tok", "reasoning tok", "cost", "output basis"):
-        table.add_column(col, justify="left" if col in ("lane", "output basis") else "right")
+    for col in ("lane", "requests", "input tok", "output tok", "reasoning tok", "cost", "output from"):
+        table.add_column(col, justify="left" if col in ("lane", "output from") else "right")
     for row in rows:
         table.add_row(*(terminal_text(c) for c in row.row))
     total = total_cost(rows)
@@ -166,14 +178,20 @@ def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | N
         fmt.cost(total),
         f"budget {fmt.cost(budget)}" if budget is not None else "no budget",
     )
-    Console(file=out, width=max(100, _width(out)), highlight=False, soft_wrap=False).print(table)
+    Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
+    print(
+        "Requests already in flight when the budget is reached still finish, so a run can end a "
+        "little over it.",
+        file=out,
+    )
 
 
 def _width(out: IO[str]) -> int:
+    """The terminal's width; a pipe or a file gets the table unwrapped."""
     try:
-        return os.get_terminal_size(out.fileno()).columns
+        return max(100, os.get_terminal_size(out.fileno()).columns)
     except (OSError, ValueError, AttributeError):
-        return 120
+        return 200
 
 
 def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes: bool) -> None:
@@ -192,6 +210,7 @@ def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes:
         raise StudyUsageError(
             f"the estimate of {fmt.cost(total)}{already} exceeds the budget of {fmt.cost(budget)}; "
             "nothing was sent; add --yes to run anyway (the run still stops when the budget is spent)"
+            + ("" if not spent else ", or give a new budget with --budget USD")
         )
 
 
@@ -212,9 +231,13 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     if not name or len(name) > 200:
         raise StudyUsageError("--name must be 1 to 200 characters")
     study_id = new_id()
-    sessions = comparisons(suite, study_id, name)
-    pending = work(sessions)
     with _store(readonly_ok=args.dry_run) as store:
+        if not args.dry_run:
+            name = store.free_study_name(name)  # "Name (2)" when taken: the comparisons' titles say it too
+        sessions = comparisons(suite, study_id, name)
+        pending = work(sessions)
+        if suite.description:
+            print(terminal_text(suite.description), file=stderr)
         rows = estimate(suite, pending, config, store.model_history)
         print_estimate(rows, stdout, suite.budget_usd)
         if args.dry_run:
@@ -256,6 +279,18 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         sessions = store.study_sessions(info.id, problems)
         for problem in problems:
             print(f"chatlab: {terminal_text(problem)}", file=stderr)
+        if args.budget is not None:
+            if not (0 < args.budget <= 1_000_000):
+                raise StudyUsageError("--budget must be more than 0 and at most 1,000,000 dollars")
+            try:
+                store.set_study_budget(info.id, args.budget)
+            except (sqlite3.Error, OSError) as exc:
+                raise StudyUsageError(
+                    f"{store.path}: {reason_words(error_reason(exc, store.path))}"
+                ) from None
+            info = store.study(info.id)
+            suite = snapshot_suite(info, config)
+            print(f"budget of {info.name!r} is now {fmt.cost(args.budget)}", file=stderr)
         pending = work(sessions, retry_failed=args.retry_failed)
         if not pending:
             print(f"study {info.name!r} has nothing left to send", file=stderr)
@@ -337,9 +372,12 @@ def _drive(
     status = {"done": "done", "cancelled": "paused", "paused": "paused", "budget": "paused"}[outcome]
     _finish_status(store, info.id, status)
     p = run.progress
+    spent = p.spent_usd
+    with contextlib.suppress(sqlite3.Error, OSError, KeyError):
+        spent = store.study(info.id).spent_usd  # what is on disk, stopped answers included
     stdout.write(
         f"{terminal_text(info.name)}: {p.done} of {p.total} answered, {p.failed} failed, "
-        f"spent {fmt.cost(p.spent_usd)}"
+        f"spent {fmt.cost(spent)}"
         + (f" (+{p.unpriced} with no price)" if p.unpriced else "")
         + (f" of {fmt.cost(suite.budget_usd)}" if suite.budget_usd is not None else "")
         + "\n"
@@ -348,8 +386,8 @@ def _drive(
         stdout.write(f"  failed {terminal_text(line)[:200]}\n")
     if outcome == "budget":
         print(
-            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent; "
-            f"{p.left} units not sent (raise budget_usd, or `chatlab study resume {info.name!r} --yes`)",
+            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent; {p.left} units not "
+            f"sent; to go on, give it a bigger one: `chatlab study resume {info.name!r} --budget USD`",
             file=stderr,
         )
     elif outcome != "done":
@@ -422,7 +460,7 @@ class _Bar:
             with contextlib.suppress(Exception):
                 self.stream.write(
                     f"{self.name}: {p.done + p.failed}/{p.total}, {p.failed} failed, {fmt.cost(p.spent_usd)}"
-                    + (f", about {fmt.seconds(eta)} left" if eta is not None else "")
+                    + (f", about {fmt.duration(eta)} left" if eta else "")
                     + "\n"
                 )
 
@@ -494,9 +532,26 @@ def _show(name: str, stdout: IO[str]) -> int:
             where = f"{s.study.prompt_id}/{s.lanes.index(lane)}/{s.study.sample}" if s.study else s.id
             error = f"{resp.error.kind.value}: {resp.error.message}" if resp.error else "error"
             w(f"  {terminal_text(where)}  {terminal_text(error)[:160]}\n")
+    votes: dict[str, int] = {}
+    for s in sessions:
+        for vote in s.turns[0].votes if s.turns else ():
+            if not vote.repeat:
+                votes[vote.rater] = votes.get(vote.rater, 0) + 1
+    rateable = sum(1 for s in sessions if _rateable(s))
+    if votes:
+        raters = ", ".join(f"{terminal_text(r or '(no name)')} {n}" for r, n in sorted(votes.items()))
+        w(f"rated    {raters} (of {rateable} comparisons ready to rate)\n")
+    else:
+        w(f"rated    nobody yet ({rateable} comparisons ready to rate: `chatlab rate`)\n")
     for problem in problems:
         w(f"damaged  {terminal_text(problem)}\n")
     return 1 if problems else 0
+
+
+def _rateable(session: Any) -> bool:
+    from chatlab.core.rating import rateable
+
+    return rateable(session)
 
 
 def main_usage_error(exc: StudyUsageError, stderr: IO[str] = sys.stderr) -> int:

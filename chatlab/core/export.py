@@ -166,6 +166,12 @@ def schema_problem(error: Any) -> tuple[str, str]:
         return path, "names the same entry twice"
     if validator in ("minLength", "minItems"):
         return path, "must not be empty"
+    if validator == "pattern":
+        allowed = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return (
+            path,
+            f"{_short(value)}: {allowed}" if allowed else f"{_short(value)} is not in the allowed form",
+        )
     return path, safety.show(str(error.message), 200)
 
 

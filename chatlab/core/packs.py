@@ -7,14 +7,15 @@ provider, model, label and parameters (every lane becomes ``blind`` / an opaque 
 usage, cost, price, timing, reasoning text and whether there was any, notes, retries,
 the text of failed answers' errors (one can name its model), other raters' votes and
 ratings, and a study or prompt name that contains any of those names. Each lane id is
-replaced by a fresh random one; the owner keeps the mapping (see the store's
-``pack_lanes``), so the votes that come back are merged onto the real lanes. Lanes keep
-their place in the suite, so the rater's queue can still balance screen positions; a
-place says which answers share a model, never which model it is.
+replaced by a fresh random one, and each comparison lists its lanes in its own random
+order; the owner keeps the mapping (see the store's ``pack_lanes``), so the votes that
+come back are merged onto the real lanes. (The rater's queue still shuffles and
+balances screen places; it can't balance per model, which it must not know.)
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from chatlab.core.export import document, session_dict, validate_document
 from chatlab.core.model import Session, new_id
 
 PROVIDER = "blind"
+_RANDOM = random.SystemRandom()
 _EMPTY_USAGE = {
     "input_tokens": 0,
     "cached_input_tokens": 0,
@@ -75,8 +77,12 @@ def _names_a_model(text: str, names: set[str]) -> bool:
     return any(len(n) >= 3 and n.casefold() in folded for n in names)
 
 
-def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The pack document for these study comparisons, and {opaque lane id: real lane id}."""
+def rating_pack(
+    sessions: Sequence[Session], study_name: str, rng: random.Random | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The pack document for these study comparisons, and {opaque lane id: real lane id}.
+    ``rng`` orders each comparison's lanes (a system source unless a test gives one)."""
+    order = rng or _RANDOM
     names = identities(sessions)
     safe_name = study_name if not _names_a_model(study_name, names) else "Study " + new_id()[:8]
     mapping: dict[str, str] = {}
@@ -87,13 +93,17 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
             continue
         turn = session.turns[0]
         opaque = {lane.id: new_id() for lane in session.lanes}
+        # Each comparison lists its lanes in its own random order: a place in the file
+        # (or in the rater's chatlab) never stands for the same model twice.
+        shuffled = list(session.lanes)
+        order.shuffle(shuffled)
         mapping.update({v: k for k, v in opaque.items()})
         prompt_id = session.study.prompt_id
         if _names_a_model(prompt_id, names):
             prompt_id = renamed.setdefault(prompt_id, "prompt-" + new_id()[:8])
         d = session_dict(session)
         answers = []
-        for lane in session.lanes:
+        for lane in shuffled:
             resp = turn.responses.get(lane.id)
             if resp is None or not resp.status.finished:
                 continue
@@ -136,7 +146,7 @@ def rating_pack(sessions: Sequence[Session], study_name: str) -> tuple[dict[str,
                         "label": "",
                         "params": {},
                     }
-                    for lane in session.lanes
+                    for lane in shuffled
                 ],
                 "turns": [
                     {

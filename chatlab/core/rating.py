@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chatlab.core.lab import letter, reasoned
-from chatlab.core.model import Rating, Session, Turn, Vote
+from chatlab.core.model import Rating, Session, Status, Turn, Vote
 from chatlab.core.queue_plan import Item, Slot, plan, remaining
 from chatlab.core.safety import clean_text
 
@@ -111,14 +111,16 @@ def contenders(session: Session) -> list[str]:
 
 
 def rateable(session: Session) -> bool:
-    """Every lane has finished, and at least one has an answer."""
+    """Every lane has its final answer (or failed for good) and at least one answered:
+    a comparison still being answered, or stopped half-way, is not rated yet (the answer
+    that arrives first would say which model is quick)."""
     if len(session.turns) != 1:
         return False
     turn = session.turns[0]
-    finished = all(
-        lane.id in turn.responses and turn.responses[lane.id].status.finished for lane in session.lanes
-    )
-    return finished and bool(contenders(session))
+    final = (Status.OK, Status.ERROR)  # an error was tried again already; cut off or stopped is not final
+    return all(
+        lane.id in turn.responses and turn.responses[lane.id].status in final for lane in session.lanes
+    ) and bool(contenders(session))
 
 
 class RatingQueue:
@@ -132,6 +134,7 @@ class RatingQueue:
         reveal: str = "end",
         sink: VoteSink | None = None,
         clock: Callable[[], float] = time.monotonic,
+        complete: bool = True,
     ) -> None:
         if not rater.strip() or len(rater) > MAX_RATER:
             raise RatingError(f"a rater's name is 1 to {MAX_RATER} characters")
@@ -139,6 +142,11 @@ class RatingQueue:
         self.reveal_policy = reveal
         self.sink = sink
         self.clock = clock
+        # Names are shown at the end only once the study is complete: while comparisons
+        # are still being answered, the rater will see more of them later.
+        self.complete = complete and all(rateable(s) for s in sessions)
+        # A rating pack from someone else: the names are with the study's owner.
+        self.from_pack = any(lane.provider == "blind" for s in sessions for lane in s.lanes)
         self.sessions = {s.turns[0].id: s for s in sessions if rateable(s)}
         items = []
         for turn_id, session in self.sessions.items():
@@ -325,8 +333,16 @@ class RatingQueue:
     def last(self) -> tuple[QueueItem, Vote] | None:
         return self._voted[-1] if self._voted else None
 
+    @property
+    def can_reveal(self) -> bool:
+        """Whether names may be shown at the end of this queue."""
+        return self.finished and self.complete and not self.from_pack
+
     def standings(self) -> list[Standing]:
-        """At the end: each contender (by its place in the study) in this rater's votes."""
+        """At the end: each contender (by its place in the study) in this rater's votes;
+        nothing before the names may be shown (see :attr:`can_reveal`)."""
+        if not self.can_reveal:
+            return []
         rows: dict[int, list[int]] = {}
         names: dict[int, str] = {}
         for session in self.sessions.values():

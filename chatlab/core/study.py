@@ -275,16 +275,21 @@ def estimate(
             texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
             input_tokens += count_messages(texts, entry.model).tokens
         past = history(entry.provider, entry.model)
-        cap = entry.params.max_output_tokens
+        params = entry.params
+        cap = params.max_output_tokens
+        # Reasoning can take all of the cap, or the thinking budget, when the lane asks
+        # for it; a lane with thinking off, or no reasoning setting, is counted as plain.
+        reasons = bool(params.thinking_budget) or params.reasoning_effort is not None
         if past is not None and past.n:
             out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
-            basis = f"history of {past.n} answer{'s' if past.n != 1 else ''}"
+            basis = f"your past answers from this model (mean of {past.n})"
         elif cap is not None:
-            out_each, reasoning_each = float(cap), float(cap)
-            basis = "max_output_tokens (upper bound)"
+            out_each = float(cap)
+            reasoning_each = float(min(cap, params.thinking_budget or cap)) if reasons else 0.0
+            basis = "max_output_tokens: an upper bound"
         else:
             out_each, reasoning_each = float(ASSUMED_OUTPUT_TOKENS), 0.0
-            basis = f"no history: assumed {ASSUMED_OUTPUT_TOKENS:,} out"
+            basis = f"a guess of {ASSUMED_OUTPUT_TOKENS:,} (no history, no max_output_tokens)"
         output_tokens = math.ceil(out_each * len(units))
         reasoning_tokens = min(output_tokens, math.ceil(reasoning_each * len(units)))
         price = pricing.lookup(config, entry.provider, entry.model)
@@ -390,6 +395,8 @@ class StudyRun:
         self._flying: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}  # the most requests in flight at once, per provider
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._costs = 0.0  # what this run's priced answers cost, and how many there were
+        self._priced = 0
 
     def pause(self) -> None:
         """Start nothing new; what is in flight finishes."""
@@ -406,8 +413,14 @@ class StudyRun:
             self.on_change(self.progress)
 
     def _over_budget(self) -> bool:
+        """The measured spend, plus what the requests in flight will likely cost (the mean
+        of this run's answers so far), has reached the budget: start nothing more."""
         budget = self.suite.budget_usd
-        return budget is not None and self.progress.spent_usd >= budget
+        if budget is None:
+            return False
+        p = self.progress
+        mean = self._costs / self._priced if self._priced else 0.0
+        return p.spent_usd + p.in_flight * mean >= budget
 
     async def run(self) -> str:
         queues: dict[str, deque[Work]] = {}
@@ -516,6 +529,8 @@ class StudyRun:
         if resp.status is not Status.CANCELLED:
             if resp.cost_usd is not None:
                 p.spent_usd += resp.cost_usd
+                self._costs += resp.cost_usd
+                self._priced += 1
             elif resp.status is Status.OK:
                 p.unpriced += 1
         if state == "done":

@@ -172,6 +172,10 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
         raise SuiteError("budget_usd", "must be a finite number of dollars")
     if not math.isfinite(data.get("repeats", 0.0)):
         raise SuiteError("repeats", "must be a share from 0 to 0.5")
+    if data.get("repeats", 0.0) and data.get("reveal", "end") == "each":
+        raise SuiteError(
+            "repeats", 'need reveal = "end": a repeat shown after its answers were revealed measures nothing'
+        )
     for key in ("samples", "seed"):
         if key in data:
             _whole(data[key], key)

@@ -635,6 +635,19 @@ class Store:
                 self._write_session(con, session)
         return free
 
+    def free_study_name(self, name: str) -> str:
+        """``name``, or ``name (2)``… whichever no study has yet (see :meth:`create_study`)."""
+        return self._free_name(self.con, clean_text(name))
+
+    def set_study_budget(self, study_id: str, budget_usd: float) -> None:
+        """A new budget in the study's suite snapshot (the only field that may change)."""
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE studies SET suite = json_set(suite, '$.budget_usd', ?), updated_at = ? "
+                "WHERE id = ? AND json_valid(suite)",
+                (float(budget_usd), utc_now(), study_id),
+            )
+
     def set_study_status(self, study_id: str, status: str, pid: int | None = None) -> None:
         """``status``; ``pid``: the process that runs it now (a study left "running" by a
         process that no longer exists was killed, and can be resumed)."""

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.lab import letter
+from chatlab.core.model import Vote
 from chatlab.core.rating import MAX_NOTE, Answer, RatingError, RatingQueue, RevealRow
 from chatlab.core.study import StudyInfo
 from chatlab.store.db import Store, StoreError
@@ -189,6 +190,8 @@ class AnswerCard(QFrame):
         self.answer.finish(answer.text)
 
         self.reasoned = _button("reasoned?", f"I think {self.name} reasoned before answering", True)
+        # Never clipped: the card can be narrow, and "easoned?" reads as nonsense.
+        self.reasoned.setMinimumWidth(self.reasoned.fontMetrics().horizontalAdvance("reasoned?") + 26)
         self.reasoned.clicked.connect(lambda: self.guessToggled.emit(self.position))
         self.score_buttons: list[QPushButton] = []
         marks = QHBoxLayout()
@@ -338,6 +341,22 @@ class DonePanel(QFrame):
                 if col:
                     label.setAlignment(right)
                 self.grid.addWidget(label, r, col)
+        self.show()
+
+    def show_waiting(self, queue: RatingQueue) -> None:
+        """Rated everything there is to rate, but the names can't be shown (yet)."""
+        _clear_grid(self.grid)
+        self.headline.setText(f"Done for now — {queue.rated} of {queue.total} rated")
+        if queue.from_pack:
+            self.sub.setText(
+                "The names are with the study's owner. Send them your votes: "
+                "chatlab export --votes -o votes.json"
+            )
+        else:
+            self.sub.setText(
+                "Some comparisons of this study are still being answered. Names are shown once "
+                "the study is complete and you have rated it all: open Rate again then."
+            )
         self.show()
 
     def rows(self) -> list[list[str]]:
@@ -504,7 +523,10 @@ class RateView(QWidget):
         self.item_label.setText("")
         self.prompt_frame.hide()
         self.scroller.hide()
-        self.done_panel.show_standings(self.queue)
+        if self.queue.can_reveal:
+            self.done_panel.show_standings(self.queue)
+        else:
+            self.done_panel.show_waiting(self.queue)
         self._say("")
         self._refresh_bar()
         self._take_focus()
@@ -668,6 +690,7 @@ class RateView(QWidget):
         if self.state != "item" or self.each:
             self._say("This vote was revealed: it can't be taken back")
             return
+        undone = self.queue.last[1] if self.queue.last else None
         try:
             item = self.queue.undo()
         except StoreError as exc:
@@ -677,7 +700,25 @@ class RateView(QWidget):
             self._say("Nothing to undo in this sitting")
             return
         self._show_item()
-        self._say("")
+        self._restore(undone)
+        self._say("Vote taken back: change it, then Enter")
+
+    def _restore(self, vote: Vote | None) -> None:
+        """Put back what the undone vote said (its pick and guesses), to be changed."""
+        item = self.queue.current
+        if vote is None or item is None:
+            return
+        if vote.choice in item.lanes:
+            self.pick(item.lanes.index(vote.choice))
+        elif vote.choice == "tie":
+            self.tie()
+        elif vote.choice == "all_bad":
+            self.all_bad()
+        for lane_id in vote.guessed or []:
+            if lane_id in item.lanes:
+                self.toggle_guess(item.lanes.index(lane_id))
+        if vote.guessed == []:
+            self._guess_touched = True
 
     def scroll_answers(self, pages: int) -> None:
         for card in self.cards:
@@ -730,6 +771,7 @@ class RateWindow(QMainWindow):
         width, height = DEFAULT_SIZE
         screen = self.screen().availableGeometry()
         self.resize(min(width, screen.width()), min(height, screen.height()))
+        self.small_screen = screen.width() < 1500 or screen.height() < 950
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
@@ -775,18 +817,22 @@ def open_queue(store: Store, info: StudyInfo, rater: str, parent: QWidget | None
         if parent is not None and hasattr(parent, "lab"):
             parent.lab.rater = rater
     queue = RatingQueue(
-        store.study_sessions(info.id),
+        store.study_sessions(info.id, []),
         rater,
         seed=info.seed,
         repeats=info.repeats,
         reveal=info.reveal,
         sink=store,
+        complete=info.left == 0,
     )
     if queue.total == 0:
         QMessageBox.information(parent, "chatlab", "Nothing to rate yet: no comparison has all its answers.")
         return None
     window = RateWindow(queue, info.name)
-    window.show()
+    if window.small_screen:
+        window.showMaximized()  # a laptop screen: every pixel goes to the answers
+    else:
+        window.show()
     window.raise_()
     window.activateWindow()
     return window

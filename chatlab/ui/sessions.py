@@ -114,8 +114,38 @@ class SessionActions:
         if self.lab.busy or self.store is None:
             return
         session = self._load(session_id)
+        if session is not None and self._held(session):
+            QMessageBox.information(
+                self.window,
+                "chatlab",
+                "This comparison belongs to a study that shows its names only at the end of "
+                "your rating queue. Rate it there (Studies → Rate…); it opens here after that.",
+            )
+            return
         if session is not None:
             self._show(session)
+
+    def _held(self, session: Session) -> bool:
+        """A study comparison whose names this rater may not see yet: its study reveals
+        at the end, and this rater's queue of it is not done (or the study isn't)."""
+        if session.study is None or self.store is None:
+            return False
+        if all(lane.provider == "blind" for lane in session.lanes):
+            return False  # a rating pack's comparison: there are no names to hold back
+        try:
+            info = self.store.study(session.study.id)
+        except (KeyError, ValueError):
+            return False
+        from chatlab.core.rating import RatingError, RatingQueue
+
+        rater = self.lab.rater or ""
+        if info.reveal == "each":
+            return session.turns[0].vote_of(rater) is None if session.turns else False
+        try:
+            queue = RatingQueue(self.store.study_sessions(info.id, []), rater or "?", complete=info.left == 0)
+        except RatingError:
+            return True
+        return not queue.can_reveal
 
     def new_session(self) -> None:
         if not self.lab.busy:

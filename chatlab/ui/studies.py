@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -61,6 +63,7 @@ from chatlab.core.study import (
 from chatlab.core.suites import Suite, SuiteError, load_suite, parse_suite
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
+from chatlab.ui import theme
 
 if TYPE_CHECKING:
     from chatlab.ui.window import MainWindow
@@ -233,6 +236,18 @@ class StudiesView(QDialog):
         self.cancel_button = self._button(row, "Cancel", self.cancel)
         self.rate_button = self._button(row, "Rate…", self.rate)
         self.pack_button = self._button(row, "Rating pack…", self.rating_pack)
+        self.delete_button = self._button(row, "Delete…", self.delete)
+        for button, tip in (
+            (self.from_suite, "Run a suite file (TOML): every prompt × lane × sample, unattended"),
+            (self.from_lanes, "A study of the lanes you have open, on prompts you type or paste"),
+            (self.pause_button, "Send nothing new; the answers in flight finish. Resume goes on."),
+            (self.resume_button, "Send what the study still lacks (the estimate comes first)"),
+            (self.cancel_button, "Stop now, cutting off the answers in flight; Resume sends them again"),
+            (self.rate_button, "Rate the answers blind, in a keyboard-first queue"),
+            (self.pack_button, "A file for another person to rate blind: no model, cost or timing in it"),
+            (self.delete_button, "Delete the study and every answer it got"),
+        ):
+            button.setToolTip(tip)
         layout.addLayout(row)
         self.status = QLabel("")
         self.status.setProperty("role", "muted")
@@ -302,19 +317,30 @@ class StudiesView(QDialog):
                 self.table.setItem(r, c, item)
             if item.text() != value:
                 item.setText(value)
+        over = info.budget_usd is not None and spent > info.budget_usd
+        spent_item = self.table.item(r, 5)
+        if spent_item is not None:
+            colors = theme.colors()
+            spent_item.setForeground(QColor(colors.error if over else colors.text))
+            spent_item.setToolTip(
+                "Over budget: answers in flight when the budget was reached still finished" if over else ""
+            )
         bar = self.table.cellWidget(r, 2)
         if not isinstance(bar, QProgressBar):
             bar = QProgressBar()
-            bar.setTextVisible(True)
+            bar.setTextVisible(False)  # "Answered" says it in words
+            bar.setMaximumHeight(12)
             self.table.setCellWidget(r, 2, bar)
         bar.setRange(0, max(1, info.units))
         bar.setValue(done + failed)
-        bar.setFormat(f"{(done + failed) * 100 // max(1, info.units)}%")
 
     def _status(self, info: StudyInfo) -> str:
         if self.manager.running(info.id):
             run = self.manager.runs[info.id]
-            return "pausing" if run.stopped else "running"
+            if run.stopped:
+                return "pausing"
+            eta = run.progress.eta_s()
+            return f"running · {fmt.duration(eta)} left" if eta else "running"
         if info.status == "running":
             return "stopped"  # its process ended without saying so: resume it
         if info.status == "paused" and info.budget_usd is not None and info.spent_usd >= info.budget_usd:
@@ -331,6 +357,7 @@ class StudiesView(QDialog):
         rateable = info is not None and info.done > 0
         self.rate_button.setEnabled(rateable)
         self.pack_button.setEnabled(rateable and bool(info and info.runnable))
+        self.delete_button.setEnabled(info is not None and not running)
 
     # -- starting --------------------------------------------------------------------------
 
@@ -350,6 +377,11 @@ class StudiesView(QDialog):
         return self.start_new(suite)
 
     def run_from_lanes(self) -> StudyInfo | None:
+        if self.window_.lab.masked:
+            QMessageBox.information(
+                self, "chatlab", "Vote on the blind turn first: a study would name its lanes."
+            )
+            return None
         lanes = self.window_.lab.session.lanes
         if not lanes:
             QMessageBox.information(self, "chatlab", "Add the lanes to compare first.")
@@ -366,33 +398,42 @@ class StudiesView(QDialog):
 
     def start_new(self, suite: Suite, confirm: bool = True) -> StudyInfo | None:
         study_id = new_id()
-        sessions = comparisons(suite, study_id, suite.name)
-        if not self._check_lanes(suite) or (confirm and not self._confirm(suite, sessions, 0.0)):
+        name = self.store.free_study_name(suite.name)
+        sessions = comparisons(suite, study_id, name)
+        if (confirm and not self._confirm(suite, sessions, 0.0)) or not self._check_lanes(suite):
             return None
         try:
-            name = self.store.create_study(
-                study_id, suite.name, suite_data(suite), sessions, reveal=suite.reveal
-            )
+            name = self.store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
             info = self.store.study(study_id)
         except (sqlite3.Error, OSError) as exc:
             QMessageBox.warning(self, "chatlab", f"The study could not be saved: {exc}")
             return None
         self._start(info, suite, sessions)
+        self.select(info.id)
         self.status.setText(f"Started {name}: {info.units} answers to get")
         return info
 
+    def select(self, study_id: str) -> None:
+        for r, row in enumerate(self.infos):
+            if row.id == study_id:
+                self.table.selectRow(r)
+
     def _check_lanes(self, suite: Suite) -> bool:
+        """Every lane can run (a key for each provider); all that can't are named at once."""
         from chatlab.core.model import Lane
 
+        problems: list[str] = []
         for entry in suite.lanes:
             try:
                 self.window_.lab.runner.check_lane(
                     Lane(entry.provider, entry.model, entry.params, entry.label)
                 )
             except ConfigError as exc:
-                QMessageBox.warning(self, "chatlab", f"This study can't run: {exc}")
-                return False
-        return True
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+        if problems:
+            QMessageBox.warning(self, "chatlab", "This study can't run yet:\n\n" + "\n".join(problems))
+        return not problems
 
     def _confirm(self, suite: Suite, sessions: Sequence[Session], spent: float, retry: bool = False) -> bool:
         rows = estimate(
@@ -422,11 +463,17 @@ class StudiesView(QDialog):
         self.refresh()
 
     def _ended(self, study_id: str, outcome: str) -> None:
-        status = "done" if outcome == "done" else "paused"
+        status = {"done": "done", "cancelled": "cancelled"}.get(outcome, "paused")
         with contextlib.suppress(sqlite3.Error, OSError):
             self.store.set_study_status(study_id, status)
-        words = {"done": "finished", "budget": "stopped: the budget is spent", "cancelled": "cancelled"}
-        self.status.setText(f"A study {words.get(outcome, outcome)}")
+        name = next((i.name for i in self.infos if i.id == study_id), "The study")
+        words = {
+            "done": "is finished: Rate… to judge it",
+            "budget": "stopped: its budget is spent (Resume asks for a new one)",
+            "cancelled": "was cancelled: Resume sends what it lacks",
+            "paused": "is paused: Resume goes on",
+        }
+        self.status.setText(f"{name} {words.get(outcome, outcome)}")
         self.refresh()
 
     # -- the selected study ------------------------------------------------------------------
@@ -438,8 +485,19 @@ class StudiesView(QDialog):
             self.status.setText(f"Pausing {info.name}: what is in flight finishes first")
             self.refresh()
 
-    def cancel(self) -> None:
+    def cancel(self, confirm: bool = True) -> None:
         info = self.selected()
+        if info is None:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "chatlab",
+                f"Cancel {info.name} now? The answers in flight are cut off (they are sent again "
+                "if you resume it). Pause instead lets them finish.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         if info is not None:
             self.manager.cancel(info.id)
             self.status.setText(f"Cancelled {info.name}: answers cut off are sent again on resume")
@@ -455,6 +513,25 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
             return
         problems: list[str] = []
+        if info.budget_usd is not None and info.spent_usd >= info.budget_usd and confirm:
+            budget, ok = QInputDialog.getDouble(
+                self,
+                "chatlab",
+                f"{info.name} has spent its budget of {fmt.cost(info.budget_usd)}. A new budget in dollars:",
+                max(info.budget_usd * 2, info.spent_usd + 0.01),
+                0.01,
+                1_000_000,
+                2,
+            )
+            if not ok:
+                return
+            try:
+                self.store.set_study_budget(info.id, budget)
+                info = self.store.study(info.id)
+                suite = snapshot_suite(info, self.window_.lab.runner.config)
+            except (sqlite3.Error, OSError, SuiteError) as exc:
+                QMessageBox.warning(self, "chatlab", f"The budget could not be changed: {exc}")
+                return
         sessions = self.store.study_sessions(info.id, problems)
         if problems:
             self.status.setText(
@@ -488,6 +565,26 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", f"The pack could not be written: {exc}")
             return
         self.status.setText(f"Wrote a rating pack of {len(doc['sessions'])} comparisons to {path}")
+
+    def delete(self, confirm: bool = True) -> None:
+        info = self.selected()
+        if info is None or self.manager.running(info.id):
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "chatlab",
+                f"Delete {info.name}, its {info.units} answers and every vote on them? This can't be undone.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            self.store.delete_study(info.id)
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The study could not be deleted: {exc}")
+            return
+        self.status.setText(f"Deleted {info.name}")
+        self.refresh()
 
     async def shutdown(self) -> None:
         self.timer.stop()

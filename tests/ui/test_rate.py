@@ -173,10 +173,19 @@ def test_twenty_items_by_keyboard_alone(qtbot: QtBot, store: Store) -> None:
         else:
             press(view, *last)
         assert queue.rated == k + 1
-        if k == 6:  # take it back: the same item again, fresh, and gone from the store
+        if k == 6:  # take it back: the same item again, the vote put back to change, gone from the store
+            before = queue.last[1] if queue.last else None
             press(view, K.Key_U)
-            assert queue.current is item and queue.rated == 6
-            assert view.pick_text().startswith("Pick the best answer") and not view.cards[1].marked
+            assert queue.current is item and queue.rated == 6 and before is not None
+            assert view.message.text() == "Vote taken back: change it, then Enter"
+            if before.choice == "tie":
+                assert view.pick_text() == "Tie"
+            elif before.choice == "all_bad":
+                assert view.pick_text() == "All bad"
+            else:
+                assert view.pick_text() == f"Best: Model {'ABCDEFGH'[item.lanes.index(before.choice)]}"
+            marked = [i for i, card in enumerate(view.cards) if card.marked]
+            assert marked == sorted(item.lanes.index(g) for g in (before.guessed or []))
             assert store.load(item.session.id).turns[0].vote_of("ann") is None
             press(view, K.Key_2, K.Key_Space)
             expected[item.turn.id] = (lanes[1], None)

@@ -82,6 +82,7 @@ def test_a_study_runs_in_the_background_while_the_lanes_answer(
     view.refresh()
     row = [cell(view, 0, c) for c in range(view.table.columnCount())]
     assert row[0] == "Background" and row[1] == "done" and row[3] == "16 of 16"
+    assert view.status.text() == "Background is finished: Rate… to judge it"
     assert store.study(info.id).status == "done"
 
 
@@ -93,10 +94,10 @@ def test_pause_cancel_and_resume_finish_exactly(
     assert info is not None
     qtbot.waitUntil(lambda: getattr(view.manager.progress(info.id), "done", 0) >= 2, timeout=TURN_TIMEOUT_MS)
     view.table.selectRow(0)
-    view.cancel()
+    view.cancel(confirm=False)
     qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
     view.refresh()
-    assert cell(view, 0, 1) == "paused" and view.resume_button.isEnabled()
+    assert cell(view, 0, 1) == "cancelled" and view.resume_button.isEnabled()
     sent = len(server.log)
     left = store.study(info.id).left
     assert 0 < left < 16
@@ -148,4 +149,29 @@ def test_the_demo_study_is_rated_with_the_keyboard_in_the_queue_window(
     votes = [s.turns[0].vote_of("ann") for s in store.study_sessions(info.id)]
     assert all(v is not None and v.guessed and len(v.shown_order or []) == 4 for v in votes)
     assert {v.choice for v in votes if v} >= {"tie", "all_bad"}
+    rate.close()
+
+
+def test_a_study_comparison_opens_in_the_window_only_once_its_names_may_be_shown(
+    studio: tuple[MainWindow, StudiesView, Store], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    win, view, store = studio
+    info = view.start_new(suite(prompts=1, samples=1, model="demo-fast@tps=0"), confirm=False)  # type: ignore[arg-type]
+    assert info is not None
+    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    [session_id] = store.study_session_ids(info.id)
+    said: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a: said.append(a[2]))
+    win.actions_.open_session(session_id)
+    assert said and "end of your rating queue" in said[0] and win.session.id != session_id
+    rate = open_queue(store, store.study(info.id), "ann")
+    assert rate is not None
+    qtbot.addWidget(rate)
+    QTest.keyClick(rate.view, Qt.Key.Key_1)
+    QTest.keyClick(rate.view, Qt.Key.Key_Return)
+    assert rate.view.queue.can_reveal
+    win.actions_.open_session(session_id)
+    assert len(said) == 1 and win.session.id == session_id
     rate.close()
