@@ -2,8 +2,9 @@
 # The named screenshot set, made from the real window under Xvfb with openbox (Qt's
 # window shortcuts need an active window): the demo while masked, the reveal card, one
 # lane with a keyed provider on the loopback server, 8 lanes, a long Markdown answer
-# with code next to an error lane, settings, and the history; each at 1280x800 and
-# 1920x1080, light and dark. Needs: apt-get install xvfb openbox imagemagick.
+# with code next to an error lane, settings, the history, a study's estimate, the
+# Studies view with the demo study running, the rating queue and its end; each at
+# 1280x800 and 1920x1080, light and dark. Needs: apt-get install xvfb openbox imagemagick.
 # Usage: packaging/screenshots.sh [OUT_DIR]   (default build/screenshots)
 set -euo pipefail
 cd "$(dirname "$0")/.."

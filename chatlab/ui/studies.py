@@ -325,12 +325,17 @@ class StudiesView(QDialog):
             spent_item.setToolTip(
                 "Over budget: answers in flight when the budget was reached still finished" if over else ""
             )
-        bar = self.table.cellWidget(r, 2)
-        if not isinstance(bar, QProgressBar):
+        cell = self.table.cellWidget(r, 2)
+        bar = cell.findChild(QProgressBar) if cell is not None else None
+        if bar is None:
+            cell = QWidget()
+            holder = QVBoxLayout(cell)
+            holder.setContentsMargins(6, 0, 6, 0)
             bar = QProgressBar()
             bar.setTextVisible(False)  # "Answered" says it in words
-            bar.setMaximumHeight(12)
-            self.table.setCellWidget(r, 2, bar)
+            bar.setFixedHeight(10)
+            holder.addWidget(bar, 0, Qt.AlignmentFlag.AlignVCenter)
+            self.table.setCellWidget(r, 2, cell)
         bar.setRange(0, max(1, info.units))
         bar.setValue(done + failed)
 
