@@ -35,13 +35,13 @@ _EMPTY_USAGE = {
     "reasoning_estimated": True,
 }
 _NO_TIMING = {"ttft_s": None, "duration_s": None, "output_tokens_per_s": None}
-_NO_ANSWER: dict[str, Any] = {
-    "status": "error",
+_ANSWER: dict[str, Any] = {  # an answer as a pack carries it: the text, nothing about who or how
+    "status": "ok",
     "reasoning": "",
     "text": "",
     "refusal": False,
     "hidden_reasoning": False,
-    "error": {"kind": "server", "message": "no answer in this pack"},
+    "error": None,
     "usage": _EMPTY_USAGE,
     "cost_usd": None,
     "cost_source": None,
@@ -52,6 +52,7 @@ _NO_ANSWER: dict[str, Any] = {
     "notes": [],
     "retries": [],
 }
+_NO_ANSWER = {**_ANSWER, "status": "error", "error": {"kind": "server", "message": "no answer in this pack"}}
 
 
 def identities(sessions: Sequence[Session]) -> set[str]:
@@ -112,26 +113,7 @@ def rating_pack(
                 # and the comparison is complete), with no answer and a neutral word.
                 answers.append({**_NO_ANSWER, "lane_id": opaque[lane.id]})
                 continue
-            answers.append(
-                {
-                    "lane_id": opaque[lane.id],
-                    "status": "ok",
-                    "reasoning": "",
-                    "text": resp.text,
-                    "refusal": False,
-                    "hidden_reasoning": False,
-                    "error": None,
-                    "usage": _EMPTY_USAGE,
-                    "cost_usd": None,
-                    "cost_source": None,
-                    "price": None,
-                    "timing": _NO_TIMING,
-                    "finish_reason": None,
-                    "ratings": [],
-                    "notes": [],
-                    "retries": [],
-                }
-            )
+            answers.append({**_ANSWER, "lane_id": opaque[lane.id], "text": resp.text})
         out.append(
             {
                 "id": d["id"],

@@ -41,7 +41,7 @@ from chatlab.core.model import Vote
 from chatlab.core.rating import MAX_NOTE, Answer, RatingError, RatingQueue, RevealRow
 from chatlab.core.study import StudyInfo
 from chatlab.store.db import Store, StoreError
-from chatlab.ui.reveal import guess_words
+from chatlab.ui.reveal import grid_table, guess_words
 from chatlab.ui.text import AnswerView
 
 MAX_KEYED = 8  # answers reachable with the digit keys
@@ -259,11 +259,7 @@ class RevealPanel(QFrame):
         self.setProperty("role", "reveal")
         self.headline = _label("", "title")
         self.headline.setWordWrap(True)
-        self.table = QWidget()
-        self.grid = QGridLayout(self.table)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(16)
-        self.grid.setVerticalSpacing(2)
+        self.table, self.grid = grid_table()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.headline)
@@ -311,11 +307,7 @@ class DonePanel(QFrame):
         self.headline = _label("", "title")
         self.sub = _label("", "muted")
         self.sub.setWordWrap(True)
-        self.table = QWidget()
-        self.grid = QGridLayout(self.table)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(24)
-        self.grid.setVerticalSpacing(4)
+        self.table, self.grid = grid_table(24, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addWidget(self.headline)

@@ -25,6 +25,16 @@ def _label(text: str, role: str = "") -> QLabel:
     return label
 
 
+def grid_table(across: int = 16, down: int = 2) -> tuple[QWidget, QGridLayout]:
+    """A borderless table of labels (the reveal cards' tables)."""
+    table = QWidget()
+    grid = QGridLayout(table)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(across)
+    grid.setVerticalSpacing(down)
+    return table, grid
+
+
 def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bool) -> str:
     if not row_reasoned:
         return "no"
@@ -59,11 +69,7 @@ class RevealCard(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.headline, 1)
         top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.table = QWidget()
-        self.grid = QGridLayout(self.table)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(16)
-        self.grid.setVerticalSpacing(2)
+        self.table, self.grid = grid_table()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(top)
