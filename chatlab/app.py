@@ -178,8 +178,9 @@ async def run_window(argv: Sequence[str]) -> int:
     return 0
 
 
-def rate_main(study_id: str, rater: str = "") -> int:
-    """``chatlab rate``: the blind queue of one study, in a window of its own."""
+def rate_main(study_id: str | None, rater: str = "") -> int:
+    """``chatlab rate``: the blind queue of one study (or, with no study, of the turns
+    marked to rate), in a window of its own."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from chatlab.core import logs
@@ -201,7 +202,8 @@ def rate_main(study_id: str, rater: str = "") -> int:
             config_rater = load_config().rater or ""
         except ConfigError:
             config_rater = ""
-        window = open_queue(store, store.study(study_id), rater or config_rater)
+        info = store.study(study_id) if study_id is not None else None
+        window = open_queue(store, info, rater or config_rater)
         if window is None:
             return 1
         app.setQuitOnLastWindowClosed(True)

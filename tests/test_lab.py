@@ -336,3 +336,38 @@ def test_a_masked_turn_is_not_retried_exported_or_hiding_new_lanes(tmp_path: Pat
     lab.vote("tie")
     doc, problems = export_sessions(store.ids(), store.load)
     assert [s["id"] for s in doc["sessions"]] == [lab.session.id] and problems == []
+
+
+def test_turns_marked_to_rate_later_join_the_blind_queue(tmp_path: Path) -> None:
+    from chatlab.core.rating import RatingQueue
+
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path)
+    with pytest.raises(LabError):
+        lab.mark_to_rate()  # nothing to rate yet
+    three_lanes(lab)
+    for script in (reasoner(), hidden_reasoner(), plain()):
+        adapter.enqueue(*script)
+    run(lab, "First.")
+    for script in (reasoner(), hidden_reasoner(), plain()):
+        adapter.enqueue(*script)
+    run(lab, "Second.")
+    lab.mark_to_rate()
+    second = lab.session.turns[-1]
+    assert second.to_rate and not lab.session.turns[0].to_rate
+    store = lab.store
+    assert isinstance(store, Store)
+    [shell] = store.marked_turns()
+    assert shell.id == lab.session.id and [t.id for t in shell.turns] == [second.id] and shell.blind
+    queue = RatingQueue(store.marked_turns(), "bo", sink=store)
+    shown = queue.shown()
+    assert queue.total == 1 and shown is not None and shown.prompt == "Second."
+    queue.vote(0, guessed=[1])
+    again = store.load(lab.session.id)
+    vote = again.turns[1].vote_of("bo")
+    assert vote is not None and vote.choice in {lane.id for lane in lab.session.lanes}
+    assert again.turns[0].votes == [] and again.turns[1].to_rate  # marked turns survive a reload
+    assert RatingQueue(store.marked_turns(), "bo").finished
+    assert queue.can_reveal and {s.name for s in queue.standings()} == {"visible", "hidden", "plain"}
+    lab.mark_to_rate(False)
+    assert store.marked_turns() == []

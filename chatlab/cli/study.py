@@ -80,6 +80,9 @@ def add_rate_parser(sub: Any) -> None:
     rate = sub.add_parser("rate", help="rate a study's answers blind, in a keyboard-first queue (a window)")
     rate.add_argument("study", nargs="?", help="the study's name (default: the newest with answers)")
     rate.add_argument("--rater", help="your name as a rater (default: the one in Settings)")
+    rate.add_argument(
+        "--marked", action="store_true", help="rate the turns of your sessions marked with Rate later"
+    )
 
 
 def cmd_rate(args: Any, stderr: IO[str]) -> int:
@@ -89,7 +92,13 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
     if not default_path().exists():
         raise StudyUsageError("no studies yet: run one with `chatlab study run resources/suites/demo.toml`")
     with _store(readonly_ok=True) as store:
-        if args.study:
+        if args.marked:
+            if args.study:
+                raise StudyUsageError("give a study or --marked, not both")
+            if not store.marked_turns():
+                raise StudyUsageError("no turn is marked to rate (Rate later, under a turn's answers)")
+            info = None
+        elif args.study:
             info = find_study(store, args.study)
         else:
             candidates = [s for s in store.studies() if s.done]
@@ -107,8 +116,8 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
     import importlib
 
     app = importlib.import_module("chatlab.app")
-    print(f"rating {terminal_text(info.name)!r}", file=stderr)
-    return int(app.rate_main(info.id, (args.rater or "").strip()))
+    print(f"rating {terminal_text(info.name)!r}" if info else "rating the turns marked to rate", file=stderr)
+    return int(app.rate_main(info.id if info else None, (args.rater or "").strip()))
 
 
 MAX_RATER = 200  # what the session document allows

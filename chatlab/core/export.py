@@ -55,6 +55,7 @@ def session_dict(session: Session) -> dict[str, Any]:
                 "responses": [_response_dict(turn.responses[i]) for i in order if i in turn.responses],
                 "shown_order": turn.shown_order,
                 "votes": [v.to_dict() for v in turn.votes],
+                **({"to_rate": True} if turn.to_rate else {}),
             }
             for turn in session.turns
         ],
@@ -385,6 +386,7 @@ def session_from_dict(d: dict[str, Any]) -> Session:
                 created_at=t["created_at"],
                 responses=responses,
                 shown_order=list(t["shown_order"]) if t.get("shown_order") else None,
+                to_rate=bool(t.get("to_rate", False)),
                 # A turn may carry both (a v1 vote kept beside v2 votes): neither is lost.
                 votes=[
                     Vote.from_dict(v)

@@ -40,6 +40,7 @@ class SessionStore(Protocol):
     def save_session(self, session: Session) -> None: ...
     def vote(self, turn_id: str, vote: Vote) -> None: ...
     def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None: ...
+    def mark_to_rate(self, turn_id: str, marked: bool = True) -> None: ...
 
 
 class Saver(Protocol):
@@ -592,6 +593,24 @@ class Lab:
             if lane_id not in out:
                 out.append(lane_id)
         return out
+
+    def mark_to_rate(self, marked: bool = True) -> None:
+        """Put the last turn into the blind rating queue (rate it later, with others)."""
+        turn = self.last_turn
+        if turn is None or self.busy or not any(r.status.finished for r in turn.responses.values()):
+            raise LabError("nothing finished to rate yet")
+        if turn.vote is not None and marked:
+            raise LabError("this turn has its vote already")
+        turn.to_rate = marked
+        self._write(lambda store: store.mark_to_rate(turn.id, marked))
+        self._emit(
+            Said(
+                "Marked to rate later, blind: chatlab rate --marked, or Studies → Rate marked turns"
+                if marked
+                else "No longer marked to rate later"
+            )
+        )
+        self._emit(LanesChanged())
 
     def rate(self, lane_id: str, rating: Rating) -> None:
         turn = self.last_turn

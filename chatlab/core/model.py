@@ -459,6 +459,7 @@ class Turn:
     responses: dict[str, Response] = field(default_factory=dict)
     shown_order: list[str] | None = None  # blind mode: lane ids in the order shown
     votes: list[Vote] = field(default_factory=list)  # one per (rater, repeat)
+    to_rate: bool = False  # marked for the blind rating queue (rate later)
 
     @property
     def vote(self) -> Vote | None:

@@ -444,8 +444,8 @@ class Store:
         )
         for position, turn in enumerate(session.turns):
             new = con.execute(
-                "INSERT OR IGNORE INTO turns (id, session_id, position, prompt, created_at, shown_order) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO turns (id, session_id, position, prompt, created_at, shown_order, to_rate) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn.id,
                     session.id,
@@ -453,14 +453,15 @@ class Store:
                     clean_text(turn.prompt),
                     turn.created_at,
                     _dumps(turn.shown_order),
+                    int(turn.to_rate),
                 ),
             ).rowcount
             if new:
                 self._index(con, session.id, turn.id, "", "prompt", clean_text(turn.prompt))
             else:
                 con.execute(
-                    "UPDATE turns SET position = ?, shown_order = ? WHERE id = ? AND session_id = ?",
-                    (position, _dumps(turn.shown_order), turn.id, session.id),
+                    "UPDATE turns SET position = ?, shown_order = ?, to_rate = ? WHERE id = ? AND session_id = ?",
+                    (position, _dumps(turn.shown_order), int(turn.to_rate), turn.id, session.id),
                 )
             for resp in turn.responses.values():
                 self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
@@ -570,6 +571,33 @@ class Store:
             self._write_vote(con, turn_id, vote)
             for lane_id, rating in ratings:
                 self._write_rating(con, turn_id, lane_id, rating)
+
+    def mark_to_rate(self, turn_id: str, marked: bool = True) -> None:
+        """Put a turn into (or take it out of) the blind rating queue of marked turns."""
+        with self.transaction() as con:
+            con.execute("UPDATE turns SET to_rate = ? WHERE id = ?", (int(marked), turn_id))
+
+    def marked_turns(self, problems: list[str] | None = None) -> list[Session]:
+        """Every turn marked "to rate", each as a one-turn view of its session (the same
+        lanes and the same turn, so a vote on it is a vote on the real turn)."""
+        out: list[Session] = []
+        rows = self.con.execute(
+            "SELECT t.session_id, t.id FROM turns t WHERE t.to_rate = 1 ORDER BY t.session_id, t.position"
+        ).fetchall()
+        loaded: dict[str, Session] = {}
+        for session_id, turn_id in rows:
+            try:
+                session = loaded.get(session_id) or self.load(session_id)
+            except (StoreError, KeyError) as exc:
+                if problems is not None:
+                    problems.append(f"session {session_id} can't be read ({exc})")
+                continue
+            loaded[session_id] = session
+            turn = next((t for t in session.turns if t.id == turn_id), None)
+            if turn is not None:
+                lanes = [lane for lane in (*session.lanes, *session.retired) if lane.id in turn.responses]
+                out.append(Session(lanes=lanes, turns=[turn], title=session.title, id=session.id, blind=True))
+        return out
 
     def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None:
         """Take back ``rater``'s vote on a turn (a rating queue's undo), and the ratings
@@ -840,7 +868,7 @@ class Store:
             )
         ]
         turn_rows = self.con.execute(
-            "SELECT id, prompt, created_at, shown_order FROM turns WHERE session_id = ? ORDER BY position",
+            "SELECT id, prompt, created_at, shown_order, to_rate FROM turns WHERE session_id = ? ORDER BY position",
             (session_id,),
         ).fetchall()
         ratings: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -901,6 +929,7 @@ class Store:
                 "prompt": t[1],
                 "created_at": t[2],
                 "shown_order": _loads(t[3]),
+                "to_rate": bool(t[4]),
                 "votes": votes.get(t[0], []),
                 "responses": [responses[t[0]][i] for i in order if i in responses.get(t[0], {})],
             }

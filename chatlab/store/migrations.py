@@ -182,6 +182,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX pack_lanes_lane ON pack_lanes(lane_id);
     """,
+    # 10 -> 11: a turn of an ordinary session can be marked "to rate": it joins the
+    # blind rating queue (``chatlab rate --marked``) like a study comparison.
+    """
+    ALTER TABLE turns ADD COLUMN to_rate INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -797,8 +797,11 @@ def ask_rater(parent: QWidget | None = None) -> str | None:
     return name
 
 
-def open_queue(store: Store, info: StudyInfo, rater: str, parent: QWidget | None = None) -> RateWindow | None:
-    """Open the blind queue of ``info`` for ``rater`` (asked for first when not set yet)."""
+def open_queue(
+    store: Store, info: StudyInfo | None, rater: str, parent: QWidget | None = None
+) -> RateWindow | None:
+    """Open the blind queue of ``info`` for ``rater`` (asked for first when not set yet);
+    with no study, the queue of the turns marked "to rate"."""
     from PySide6.QtWidgets import QMessageBox
 
     if not rater:
@@ -808,19 +811,30 @@ def open_queue(store: Store, info: StudyInfo, rater: str, parent: QWidget | None
         rater = asked
         if parent is not None and hasattr(parent, "lab"):
             parent.lab.rater = rater
-    queue = RatingQueue(
-        store.study_sessions(info.id, []),
-        rater,
-        seed=info.seed,
-        repeats=info.repeats,
-        reveal=info.reveal,
-        sink=store,
-        complete=info.left == 0,
-    )
+    if info is None:
+        queue = RatingQueue(store.marked_turns([]), rater, sink=store)
+        title = "turns marked to rate"
+    else:
+        queue = RatingQueue(
+            store.study_sessions(info.id, []),
+            rater,
+            seed=info.seed,
+            repeats=info.repeats,
+            reveal=info.reveal,
+            sink=store,
+            complete=info.left == 0,
+        )
+        title = info.name
     if queue.total == 0:
-        QMessageBox.information(parent, "chatlab", "Nothing to rate yet: no comparison has all its answers.")
+        QMessageBox.information(
+            parent,
+            "chatlab",
+            "Nothing to rate yet: no comparison has all its answers."
+            if info is not None
+            else "No turn is marked to rate: use Rate later under a turn's answers.",
+        )
         return None
-    window = RateWindow(queue, info.name)
+    window = RateWindow(queue, title)
     if window.small_screen:
         window.showMaximized()  # a laptop screen: every pixel goes to the answers
     else:

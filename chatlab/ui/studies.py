@@ -237,6 +237,7 @@ class StudiesView(QDialog):
         self.rate_button = self._button(row, "Rate…", self.rate)
         self.pack_button = self._button(row, "Rating pack…", self.rating_pack)
         self.delete_button = self._button(row, "Delete…", self.delete)
+        self.marked_button = self._button(row, "Rate marked turns…", self.rate_marked)
         for button, tip in (
             (self.from_suite, "Run a suite file (TOML): every prompt × lane × sample, unattended"),
             (self.from_lanes, "A study of the lanes you have open, on prompts you type or paste"),
@@ -246,6 +247,7 @@ class StudiesView(QDialog):
             (self.rate_button, "Rate the answers blind, in a keyboard-first queue"),
             (self.pack_button, "A file for another person to rate blind: no model, cost or timing in it"),
             (self.delete_button, "Delete the study and every answer it got"),
+            (self.marked_button, "Rate the turns you marked with Rate later, blind, in one queue"),
         ):
             button.setToolTip(tip)
         layout.addLayout(row)
@@ -550,6 +552,13 @@ class StudiesView(QDialog):
         info = self.selected()
         if info is not None and info.done:
             self.open_rate(info)
+
+    def rate_marked(self) -> None:
+        from chatlab.ui.rate import open_queue
+
+        window = open_queue(self.store, None, self.window_.lab.rater, parent=self.window_)
+        if window is not None:
+            self.window_.rate_windows.append(window)
 
     def rating_pack(self, path: str | None = None) -> None:
         info = self.selected()

@@ -21,6 +21,7 @@ ALL_BAD_KEY = "Alt+X"
 
 class VoteBar(QFrame):
     voted = Signal(str, object)  # choice, guessed lane ids (list) or None
+    rateLater = Signal()  # put this turn into the blind rating queue instead
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +122,16 @@ class VoteBar(QFrame):
         )
         self.hint.setProperty("role", "muted")
         self._votes.insertWidget(self._votes.count() - 1, self.hint)
+        if turn.vote is None:
+            self.later = QPushButton("Marked to rate later" if turn.to_rate else "Rate later")
+            self.later.setObjectName("rate-later")
+            self.later.setCheckable(True)
+            self.later.setChecked(turn.to_rate)
+            self.later.setToolTip(
+                "Judge this turn later, blind, in the rating queue with others (chatlab rate --marked)"
+            )
+            self.later.clicked.connect(self.rateLater)
+            self._votes.addWidget(self.later)
         self._armed = ""
         self.show()
         self._fit()

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.reveal = RevealCard()
         self.vote_bar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
+        self.vote_bar.rateLater.connect(self.rate_later)
         self.prompt_area = PromptArea()
         self.prompt_area.sendRequested.connect(self.send)
         self.prompt_area.stopRequested.connect(self.lab.stop_all)
@@ -266,6 +267,12 @@ class MainWindow(QMainWindow):
 
     def vote(self, choice: str, guessed: list[str] | None = None) -> None:
         self._try(lambda: self.lab.vote(choice, guessed))
+
+    def rate_later(self) -> None:
+        turn = self.lab.last_turn
+        if turn is not None:
+            self._try(lambda: self.lab.mark_to_rate(not turn.to_rate))
+        self.vote_bar.show_for(self.lab)
 
     def _set_blind(self, blind: bool) -> None:
         self._try(lambda: self.lab.set_blind(blind))

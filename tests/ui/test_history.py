@@ -161,7 +161,7 @@ def test_votes_outside_blind_mode_can_be_changed(
     wait_turn(qtbot, win)
     assert win.vote_bar.isVisibleTo(win)
     buttons = {btn.objectName(): btn for btn in win.vote_bar.findChildren(QPushButton)}
-    assert set(buttons) == {f"vote-{a.id}", f"vote-{b.id}", "vote-tie", "vote-all_bad"}
+    assert set(buttons) == {f"vote-{a.id}", f"vote-{b.id}", "vote-tie", "vote-all_bad", "rate-later"}
     # Not blind: the names the lane headers show.
     assert buttons[f"vote-{a.id}"].text() == "Lane 1" == win.lane_widgets[a.id].title.text()
     buttons[f"vote-{a.id}"].click()

@@ -175,3 +175,25 @@ def test_a_study_comparison_opens_in_the_window_only_once_its_names_may_be_shown
     win.actions_.open_session(session_id)
     assert len(said) == 1 and win.session.id == session_id
     rate.close()
+
+
+def test_rate_later_marks_a_turn_for_the_queue(
+    studio: tuple[MainWindow, StudiesView, Store], qtbot: QtBot
+) -> None:
+    win, _view, store = studio
+    add_lanes(win, "chat:demo-fast@tps=0", "chat:demo-reasoner@tps=0")
+    win.prompt.setPlainText("Which is kinder?")
+    wait_turn(qtbot, win)
+    assert win.vote_bar.later.text() == "Rate later"
+    win.vote_bar.later.click()
+    assert win.lab.last_turn is not None and win.lab.last_turn.to_rate
+    assert win.vote_bar.later.text() == "Marked to rate later" and win.vote_bar.later.isChecked()
+    assert "chatlab rate --marked" in win.statusBar().currentMessage()
+    rate = open_queue(store, None, "ann")
+    assert rate is not None
+    qtbot.addWidget(rate)
+    assert rate.view.queue.total == 1 and "turns marked to rate" in rate.windowTitle()
+    QTest.keyClick(rate.view, Qt.Key.Key_2)
+    QTest.keyClick(rate.view, Qt.Key.Key_Return)
+    assert store.load(win.session.id).turns[0].vote_of("ann") is not None
+    rate.close()
