@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_study(sub, _Parser)
     add_rate_parser(sub)
+    from chatlab.cli.stats import add_parser as add_stats
+
+    add_stats(sub)
 
     demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
     demo.add_argument("--port", type=int, default=8765)
@@ -550,7 +553,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
 
-SUBCOMMANDS = ("ask", "keys", "providers", "sessions", "export", "import", "study", "rate", "serve-demo")
+SUBCOMMANDS = (
+    "ask",
+    "keys",
+    "providers",
+    "sessions",
+    "export",
+    "import",
+    "study",
+    "rate",
+    "stats",
+    "serve-demo",
+)
 
 
 def window_flags(argv: Sequence[str]) -> list[str] | None:
@@ -602,6 +616,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
             from chatlab.cli.study import cmd_study
 
             return cmd_study(args, sys.stdout, sys.stderr)
+        if args.command == "stats":
+            from chatlab.cli.stats import cmd_stats
+
+            return cmd_stats(args, sys.stdout)
         if args.command == "rate":
             from chatlab.cli.study import cmd_rate
 

@@ -1,0 +1,133 @@
+"""``chatlab stats``: the answer to the rated votes, on a terminal or as JSON/CSV.
+
+The numbers come from :func:`chatlab.core.stats.compute` over the sessions in the
+database (one study's comparisons with ``--study``, else every session, interactive
+turns included), filtered by tags and raters. ``--json`` writes the ``chatlab.stats``
+document (version 1), ``--csv`` the contenders table; otherwise a table of ratings with
+their 95 % intervals and ranks, and the "could you tell which one reasoned?" line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO, Any
+
+from chatlab.core import format as fmt
+from chatlab.core.safety import terminal_text
+
+COLUMNS = (
+    "rank",
+    "id",
+    "label",
+    "reasoner",
+    "rating",
+    "ci95_low",
+    "ci95_high",
+    "appearances",
+    "wins",
+    "all_bad_rate",
+    "mean_cost_usd",
+    "mean_answer_tokens",
+    "mean_reasoning_tokens",
+    "on_cost_frontier",
+)
+
+
+def add_parser(sub: Any) -> None:
+    stats = sub.add_parser("stats", help="ratings with confidence intervals, and whether raters could tell")
+    stats.add_argument("--study", help="one study's votes (its name, or the start of it)")
+    stats.add_argument("--tag", action="append", default=[], help="only prompts with this tag (repeatable)")
+    stats.add_argument("--rater", action="append", default=[], help="only this rater's votes (repeatable)")
+    form = stats.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the chatlab.stats document")
+    form.add_argument("--csv", action="store_true", help="the contenders table as CSV")
+
+
+def cmd_stats(args: Any, stdout: IO[str]) -> int:
+    from chatlab.cli.study import StudyUsageError, _store, find_study
+    from chatlab.core.stats import compute
+    from chatlab.store.db import default_path
+
+    if not default_path().exists():
+        raise StudyUsageError("no votes yet: run a study and rate it (chatlab study run …, chatlab rate)")
+    with _store(readonly_ok=True) as store:
+        if args.study:
+            info = find_study(store, args.study)
+            sessions = store.study_sessions(info.id, [])
+            study = info.name
+        else:
+            sessions = []
+            for session_id in store.ids():
+                try:
+                    sessions.append(store.load(session_id))
+                except Exception:  # a damaged session is left out, as export does
+                    continue
+            study = None
+    doc = compute(sessions, study=study, tags=args.tag, raters=args.rater)
+    if args.json:
+        json.dump(doc, stdout, ensure_ascii=False, indent=2, allow_nan=False)
+        stdout.write("\n")
+    elif args.csv:
+        writer = csv.writer(stdout)
+        writer.writerow(COLUMNS)
+        for c in doc["contenders"]:
+            writer.writerow(
+                [c["rank"], c["id"], c["label"], c["reasoner"], c["rating"], *c["ci95"]]
+                + [c[k] for k in COLUMNS[7:]]
+            )
+    else:
+        _print(doc, stdout)
+    return 0
+
+
+def _print(doc: dict[str, Any], out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if not doc["votes"]:
+        out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
+        return
+    table = Table(
+        title=f"{doc['votes']} votes on {doc['prompts']} prompts · 95 % intervals: bootstrap over prompts",
+        title_justify="left",
+    )
+    for col in (
+        "rank",
+        "contender",
+        "rating",
+        "95 % interval",
+        "reasoned",
+        "shown",
+        "wins",
+        "all bad",
+        "$ / answer",
+    ):
+        table.add_column(col, justify="left" if col in ("contender", "reasoned") else "right")
+    for c in doc["contenders"]:
+        table.add_row(
+            str(c["rank"]),
+            terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})"),
+            f"{c['rating']:.0f}",
+            f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}",
+            "yes" if c["reasoner"] else "no",
+            str(c["appearances"]),
+            f"{c['wins']:g}",
+            f"{c['all_bad_rate']:.0%}",
+            fmt.cost(c["mean_cost_usd"]),
+        )
+    Console(file=out, width=200, highlight=False, soft_wrap=False).print(table)
+    d = doc["discrimination"]
+    if d is None:
+        out.write("could you tell which one reasoned? no vote has a single guess where exactly one answer ")
+        out.write("reasoned\n")
+    else:
+        lo, hi = d["accuracy_ci95"]
+        longest = d["longest_answer_accuracy"]
+        out.write(
+            f"could you tell which one reasoned? {d['correct']} of {d['trials']} right "
+            f"({d['correct'] / d['trials']:.0%}, 95 % CI {lo:.0%}–{hi:.0%}) "
+            f"against {d['chance']:.0%} by chance, p = {d['p_value']:.3g}"
+            + (f"; guessing the longest answer: {longest:.0%}" if longest is not None else "")
+            + "\n"
+        )

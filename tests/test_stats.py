@@ -1,0 +1,248 @@
+"""The statistics against independent computations written here: a logistic-regression
+Bradley–Terry fit for 2-way votes and a direct maximisation of the Luce likelihood for
+N-way votes (both with scipy.optimize, not the MM algorithm chatlab uses), exact
+p-values against scipy's binomtest, Clopper–Pearson, the power planner's published
+figures, FastChat's rank rule, and filters that change the counts as they should."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.stats import binomtest
+
+from chatlab.core.events import Usage
+from chatlab.core.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.stats import (
+    ELO,
+    clopper_pearson,
+    collect,
+    compute,
+    contender_id,
+    elo,
+    exact_p,
+    fit,
+    ranks,
+    trials_needed,
+)
+from chatlab.core.stats import Vote as StatVote
+
+
+def simulate(
+    strengths: list[float], votes: int, size: int, seed: int, tie_rate: float = 0.1
+) -> list[StatVote]:
+    """Votes drawn from a Luce model with these log-strengths, ``size`` lanes at a time."""
+    rng = np.random.default_rng(seed)
+    out = []
+    n = len(strengths)
+    for k in range(votes):
+        members = rng.choice(n, size=size, replace=False).tolist()
+        if rng.random() < tie_rate:
+            share = [1.0 / size] * size
+        else:
+            p = np.exp([strengths[m] for m in members])
+            winner = rng.choice(size, p=p / p.sum())
+            share = [1.0 if i == winner else 0.0 for i in range(size)]
+        out.append(StatVote(prompt=f"p{k % 40}", present=members, share=share))
+    return out
+
+
+def independent_luce(votes: list[StatVote], n: int) -> np.ndarray:
+    """Maximise Σ_votes Σ_i share_i · (θ_i − log Σ_{j present} e^θ_j) directly (BFGS)."""
+
+    def loss(theta: np.ndarray) -> float:
+        total = 0.0
+        for v in votes:
+            t = theta[v.present]
+            total += float(np.dot(v.share, t) - np.logaddexp.reduce(t))
+        return -total
+
+    result = minimize(loss, np.zeros(n), method="BFGS", options={"gtol": 1e-9})
+    x: np.ndarray = result.x - result.x.mean()
+    return x
+
+
+def independent_bt(votes: list[StatVote], n: int) -> np.ndarray:
+    """2-way only: logistic regression of the first lane's share on θ_a − θ_b."""
+
+    def loss(theta: np.ndarray) -> float:
+        total = 0.0
+        for v in votes:
+            a, b = v.present
+            d = theta[a] - theta[b]
+            total += v.share[0] * -np.logaddexp(0, -d) + v.share[1] * -np.logaddexp(0, d)
+        return -total
+
+    result = minimize(loss, np.zeros(n), method="BFGS", options={"gtol": 1e-9})
+    x: np.ndarray = result.x - result.x.mean()
+    return x
+
+
+def test_two_way_ratings_equal_a_logistic_regression_fit() -> None:
+    votes = simulate([0.8, 0.2, -0.3, -0.7], 600, 2, seed=1)
+    ours = elo(fit(votes, 4))
+    theirs = 1000 + ELO * independent_bt(votes, 4)
+    assert np.max(np.abs(ours - theirs)) < 0.5, (ours, theirs)
+
+
+@pytest.mark.parametrize("size", [3, 4])
+def test_n_way_ratings_equal_a_direct_luce_fit(size: int) -> None:
+    votes = simulate([1.0, 0.4, 0.0, -0.5, -0.9], 800, size, seed=size)
+    ours = elo(fit(votes, 5))
+    theirs = 1000 + ELO * independent_luce(votes, 5)
+    assert np.max(np.abs(ours - theirs)) < 0.5, (ours, theirs)
+    # The order of strengths is recovered too.
+    assert list(np.argsort(-ours)) == [0, 1, 2, 3, 4]
+
+
+def test_an_n_way_vote_is_one_choice_not_n_minus_1_battles() -> None:
+    # A beats B and C once (one 3-way vote); B and C never meet otherwise. Split into
+    # battles, B and C would each lose once to A and tie each other; as one Luce choice
+    # the fit must equal the direct likelihood.
+    votes = [
+        StatVote("p1", [0, 1, 2], [1.0, 0.0, 0.0]),
+        StatVote("p2", [1, 2], [1.0, 0.0]),
+        StatVote("p3", [0, 2], [0.0, 1.0]),
+        StatVote("p4", [0, 1], [0.5, 0.5]),
+    ]
+    assert np.allclose(fit(votes, 3), independent_luce(votes, 3), atol=1e-4)
+
+
+def test_exact_p_values_equal_binomtest() -> None:
+    for chance in (1 / 2, 1 / 3, 1 / 4):
+        for n in range(1, 201):
+            for x in range(n + 1):
+                ours = exact_p(x, [chance] * n)
+                theirs = binomtest(x, n, chance, alternative="greater").pvalue
+                assert abs(ours - theirs) < 1e-9, (chance, n, x, ours, theirs)
+
+
+def test_a_worked_example_and_varying_chance() -> None:
+    assert exact_p(30, [0.5] * 50) == pytest.approx(0.1013, abs=1e-4)
+    lo, hi = clopper_pearson(30, 50)
+    assert (round(lo, 3), round(hi, 3)) == (0.452, 0.736)
+    # Poisson-binomial, by enumeration over three trials of different chance.
+    chances = [1 / 2, 1 / 3, 1 / 4]
+    exact = 0.0
+    for outcome in range(8):
+        hits = [(outcome >> i) & 1 for i in range(3)]
+        if sum(hits) >= 2:
+            exact += math.prod(c if h else 1 - c for c, h in zip(chances, hits, strict=True))
+    assert exact_p(2, chances) == pytest.approx(exact, abs=1e-12)
+
+
+def test_the_power_planner() -> None:
+    assert trials_needed(0.65, 0.5) == 69
+    assert trials_needed(0.5, 1 / 3) == 58
+
+
+def test_ranks_follow_the_interval_rule() -> None:
+    # B's lower bound (990) is above C's upper (980): C ranks below both A and B only
+    # where a lower bound clears its upper bound.
+    assert ranks([1010, 990, 950], [1050, 1030, 980]) == [1, 1, 3]
+
+
+def study_session(prompt: str, rater_choices: dict[str, str], tags: tuple[str, ...]) -> Session:
+    lanes = [
+        Lane("demo", "thinker", LaneParams(reasoning_effort="high"), label="Thinker"),
+        Lane("demo", "plain", label="Plain"),
+    ]
+    turn = Turn(prompt=prompt)
+    long_text = "a long considered answer " * 10
+    turn.responses[lanes[0].id] = Response(
+        lanes[0].id,
+        Status.OK,
+        text_parts=[long_text],
+        usage=Usage(input_tokens=5, output_tokens=300, reasoning_tokens=200),
+        cost_usd=0.01,
+    )
+    turn.responses[lanes[1].id] = Response(
+        lanes[1].id,
+        Status.OK,
+        text_parts=["short"],
+        usage=Usage(input_tokens=5, output_tokens=20),
+        cost_usd=0.001,
+    )
+    for rater, choice in rater_choices.items():
+        chosen = {"thinker": lanes[0].id, "plain": lanes[1].id}.get(choice, choice)
+        turn.votes.append(Vote(chosen, guessed=[lanes[0].id], rater=rater))
+    return Session(lanes=lanes, turns=[turn], blind=True, study=StudyRef("s", "S", prompt, 0, tags))
+
+
+def test_the_document_and_its_filters() -> None:
+    sessions = [
+        study_session("w1", {"ann": "thinker", "bo": "thinker"}, ("writing",)),
+        study_session("w2", {"ann": "thinker", "bo": "plain"}, ("writing",)),
+        study_session("m1", {"ann": "tie", "bo": "all_bad"}, ("math",)),
+    ]
+    assert contender_id(sessions[0].lanes[0]) == "demo:thinker {reasoning_effort=high}"
+    doc = compute(sessions, rounds=50)
+    assert (doc["format"], doc["version"], doc["votes"], doc["prompts"]) == ("chatlab.stats", 1, 6, 3)
+    thinker, plain = doc["contenders"]
+    assert (
+        thinker["id"] == "demo:thinker {reasoning_effort=high}"
+        and thinker["reasoner"]
+        and not plain["reasoner"]
+    )
+    assert thinker["wins"] == 3.0 + 0.5 + 0.5 and plain["wins"] == 1.0 + 0.5 + 0.5  # a tie and all bad split
+    assert thinker["all_bad_rate"] == pytest.approx(1 / 6, abs=1e-4) and thinker["appearances"] == 6
+    assert (
+        thinker["rating"] > plain["rating"] and thinker["ci95"][0] <= thinker["rating"] <= thinker["ci95"][1]
+    )
+    assert thinker["mean_cost_usd"] == pytest.approx(0.01) and thinker["mean_reasoning_tokens"] == 200
+    assert thinker["on_cost_frontier"] and plain["on_cost_frontier"]  # better vs cheaper
+    d = doc["discrimination"]
+    assert (d["trials"], d["correct"], d["chance"]) == (6, 6, 0.5)
+    assert d["p_value"] == pytest.approx(1 / 64) and d["longest_answer_accuracy"] == 1.0
+    # Filters: a tag keeps its prompts' votes, a rater keeps theirs.
+    assert compute(sessions, tags=["math"], rounds=10)["votes"] == 2
+    assert compute(sessions, raters=["bo"], rounds=10)["votes"] == 3
+    assert compute(sessions, tags=["writing"], raters=["ann"], rounds=10)["votes"] == 2
+    assert compute(sessions, tags=["code"], rounds=10)["votes"] == 0
+    assert len(collect(sessions).votes) == 6
+
+
+def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import json
+
+    from chatlab import cli
+    from chatlab.core.rating import RatingQueue
+    from chatlab.store.db import Store, default_path
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        'name = "Stats"\nsamples = 2\nplacebo = true\n'
+        '[[prompts]]\nid = "w"\ntext = "Write."\ntags = ["writing"]\n'
+        '[[prompts]]\nid = "m"\ntext = "Count."\ntags = ["math"]\n'
+        '[[lanes]]\nprovider = "demo"\nmodel = "demo-reasoner@tps=0"\nlabel = "Thinker"\n'
+        '[[lanes]]\nprovider = "demo"\nmodel = "demo-fast@tps=0"\nlabel = "Plain"\n'
+    )
+    assert cli.main(["study", "run", str(suite), "--yes"]) == 0
+    store = Store(default_path())
+    [info] = store.studies()
+    queue = RatingQueue(store.study_sessions(info.id), "ann", sink=store)
+    while (item := queue.current) is not None:
+        plain = next(i for i, lane_id in enumerate(item.lanes) if item.session.lane(lane_id).label == "Plain")
+        queue.vote(plain, guessed=[plain])
+    store.close()
+    capsys.readouterr()
+    assert cli.main(["stats", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["votes"], doc["prompts"]) == (4, 2)
+    ids = {c["id"]: c for c in doc["contenders"]}
+    assert set(ids) == {
+        "demo:demo-fast@tps=0",
+        "demo:demo-reasoner@tps=0",
+        "demo:demo-reasoner@tps=0 (placebo)",
+    }
+    assert ids["demo:demo-fast@tps=0"]["wins"] == 4.0 and not ids["demo:demo-fast@tps=0"]["reasoner"]
+    assert cli.main(["stats", "--study", "stats", "--tag", "math", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["votes"] == 2
+    assert cli.main(["stats", "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("rank,id,label,reasoner,rating,ci95_low,ci95_high") and len(lines) == 4
+    assert cli.main(["stats", "--rater", "nobody"]) == 0
+    assert "no votes match" in capsys.readouterr().out
