@@ -18,6 +18,7 @@ from chatlab.core.events import Usage
 from chatlab.core.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
 from chatlab.core.stats import (
     ELO,
+    bootstrap,
     clopper_pearson,
     collect,
     compute,
@@ -239,6 +240,10 @@ def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_
         "demo:demo-reasoner@tps=0 (placebo)",
     }
     assert ids["demo:demo-fast@tps=0"]["wins"] == 4.0 and not ids["demo:demo-fast@tps=0"]["reasoner"]
+    assert doc["noise_floor"] is not None and doc["judgements"]["table"] == [[0, 8], [4, 0]]
+    assert cli.main(["stats"]) == 0
+    text = capsys.readouterr().out
+    assert "noise floor: the placebo twin" in text and "balanced accuracy 0%" in text
     assert cli.main(["stats", "--study", "stats", "--tag", "math", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["votes"] == 2
     assert cli.main(["stats", "--csv"]) == 0
@@ -246,3 +251,95 @@ def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_
     assert lines[0].startswith("rank,id,label,reasoner,rating,ci95_low,ci95_high") and len(lines) == 4
     assert cli.main(["stats", "--rater", "nobody"]) == 0
     assert "no votes match" in capsys.readouterr().out
+
+
+def test_bootstrap_intervals_are_calibrated() -> None:
+    """200 simulated studies (60 prompts × 3 lanes, one 3-way vote each, known
+    strengths): the 95 % intervals cover the true rating in 90–99 % of cases."""
+    truth_logs = np.array([0.5, 0.0, -0.5])
+    truth = 1000 + ELO * (truth_logs - truth_logs.mean())
+    covered = total = 0
+    for study in range(200):
+        rng = np.random.default_rng(study)
+        votes = []
+        for p in range(60):
+            probs = np.exp(truth_logs) / np.exp(truth_logs).sum()
+            winner = rng.choice(3, p=probs)
+            votes.append(StatVote(f"p{p}", [0, 1, 2], [1.0 if i == winner else 0.0 for i in range(3)]))
+        samples = bootstrap(votes, 3, rounds=1000, seed=study)
+        lo, hi = np.percentile(samples, 2.5, axis=0), np.percentile(samples, 97.5, axis=0)
+        covered += int(np.sum((lo <= truth) & (truth <= hi)))
+        total += 3
+    assert 0.90 <= covered / total <= 0.99, covered / total
+
+
+def nominal_alpha_by_hand(units: list[list[str | None]]) -> float:
+    """Krippendorff's α (nominal) from its coincidence matrix, for units × raters values."""
+    from collections import defaultdict
+    from itertools import permutations
+
+    coincidence: dict[tuple[str, str], float] = defaultdict(float)
+    for unit in units:
+        values = [v for v in unit if v is not None]
+        m = len(values)
+        if m < 2:
+            continue
+        for i, j in permutations(range(m), 2):
+            coincidence[(values[i], values[j])] += 1 / (m - 1)
+    totals: dict[str, float] = defaultdict(float)
+    for (value, _other), w in coincidence.items():
+        totals[value] += w
+    n = sum(totals.values())
+    observed = sum(w for (a, b), w in coincidence.items() if a != b)
+    expected = sum(totals[a] * totals[b] for a in totals for b in totals if a != b) / (n - 1)
+    return 1 - observed / expected
+
+
+def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
+    from chatlab.core.stats import Data, agreement
+
+    # 4 turns, 3 raters; one rater skipped two turns, one turn was rated once only.
+    units: list[list[str | None]] = [
+        ["lane-a", "lane-a", "tie"],
+        ["lane-b", "lane-b", None],
+        ["all_bad", "lane-a", "lane-a"],
+        ["tie", None, None],
+    ]
+    data = Data()
+    for t, unit in enumerate(units):
+        for r, verdict in enumerate(unit):
+            if verdict is not None:
+                data.votes.append(
+                    StatVote(f"p{t}", [0, 1], [0.5, 0.5], rater=f"r{r}", item=f"t{t}", verdict=verdict)
+                )
+    found = agreement(data)
+    assert found is not None and (found["raters"], found["items"]) == (3, 3)
+    assert found["votes_alpha"] == pytest.approx(nominal_alpha_by_hand(units), abs=1e-4)
+    assert found["votes_per_rater"] == {"r0": 4, "r1": 3, "r2": 2}
+
+
+def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
+    from chatlab.core.stats import judgements, noise_floor, position_bias
+
+    votes = [
+        StatVote("p", [0, 1, 2], [1, 0, 0], guessed=[0], reasoners=[0, 1], position=0, shown=3),
+        StatVote("p", [0, 1, 2], [1, 0, 0], guessed=[0, 2], reasoners=[0], position=0, shown=3),
+        StatVote("p", [0, 1], [1, 0], guessed=[], reasoners=[1], position=0, shown=2),
+    ]
+    found = judgements(votes)
+    # Truth × said, by hand: reasoners 0,1 | 0 | 1; said 0 | 0,2 | none.
+    assert found is not None and found["table"] == [[2, 2], [1, 3]]
+    assert found["balanced_accuracy"] == pytest.approx((2 / 4 + 3 / 4) / 2, abs=1e-4)
+    bias = position_bias(votes * 2)
+    # 6 choices, all in place 0; expected 2·(1/3+1/3+1/2) there.
+    expected = [2 * (1 / 3 + 1 / 3 + 1 / 2), 2 * (1 / 3 + 1 / 3 + 1 / 2), 2 * (1 / 3 + 1 / 3)]
+    chi2 = sum((o - e) ** 2 / e for o, e in zip([6, 0, 0], expected, strict=True))
+    assert (
+        bias is not None
+        and bias["chi2"] == pytest.approx(chi2, abs=1e-3)
+        and bias["by_position"] == [6, 0, 0]
+    )
+    samples = np.array([[1000.0, 990.0], [1010.0, 1000.0], [1005.0, 1015.0]])
+    floor = noise_floor(["m", "m (placebo)"], np.array([1004.0, 1000.0]), samples)
+    assert floor is not None and floor["rating_points"] == 4.0
+    assert floor["ci95"][0] <= -10 + 1 and floor["ci95"][1] >= 9

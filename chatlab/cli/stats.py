@@ -131,3 +131,39 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
             + (f"; guessing the longest answer: {longest:.0%}" if longest is not None else "")
             + "\n"
         )
+    _more(doc, out)
+
+
+def _more(doc: dict[str, Any], out: IO[str]) -> None:
+    """Everything after the table, one line each, only what the data allow."""
+    j = doc.get("judgements")
+    if j:
+        (tp, fn), (fp, tn) = j["table"]
+        out.write(
+            f"each answer judged 'reasoned?': {tp} of {tp + fn} reasoners and {tn} of {tn + fp} plain "
+            "answers"
+            f" called right, balanced accuracy {j['balanced_accuracy']:.0%}, Fisher p = {j['p_value']:.3g}\n"
+        )
+    floor = doc.get("noise_floor")
+    if floor:
+        lo, hi = floor["ci95"]
+        out.write(
+            f"noise floor: the placebo twin lands {floor['rating_points']:.0f} points from its original "
+            f"(95 % CI {lo:.0f} to {hi:.0f}); smaller gaps between contenders mean nothing\n"
+        )
+    a = doc.get("agreement")
+    if a:
+        votes = "–" if a["votes_alpha"] is None else f"{a['votes_alpha']:.2f}"
+        scores = "–" if a["scores_alpha"] is None else f"{a['scores_alpha']:.2f}"
+        out.write(
+            f"raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
+            f"({a['raters']} raters, {a['items']} items rated by two or more)\n"
+        )
+    r = doc.get("retest")
+    if r:
+        out.write(f"hidden repeats: the same choice again {r['same']} of {r['repeats']} times\n")
+    bias = doc.get("position_bias")
+    if bias:
+        out.write(
+            f"screen position of the chosen answer: {bias['by_position']} (chi2 p = {bias['p_value']:.3g})\n"
+        )

@@ -67,86 +67,84 @@ class Vote:
     guessed: list[int] | None = None
     reasoners: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)  # per present contender
+    item: str = ""  # the turn voted on (raters agree or not about the same item)
+    verdict: str = ""  # what was chosen: a lane id, "tie" or "all_bad" (never a screen letter)
+    position: int | None = None  # the chosen answer's place on screen (0 = Model A)
+    shown: int = 0  # how many answers were on screen
 
 
 @dataclass
 class Data:
-    contenders: list[str]
-    labels: list[str]
-    reasoner: list[bool]
-    votes: list[Vote]
-    costs: list[list[float]]  # per contender: measured answer costs
-    answer_tokens: list[list[int]]
-    reasoning_tokens: list[list[int]]
+    contenders: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    reasoner: list[bool] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)
+    costs: list[list[float]] = field(default_factory=list)  # per contender: measured answer costs
+    answer_tokens: list[list[int]] = field(default_factory=list)
+    reasoning_tokens: list[list[int]] = field(default_factory=list)
+    scores: list[list[int]] = field(default_factory=list)  # per contender: 1–5 scores
+    scored: list[tuple[str, str, int]] = field(default_factory=list)  # (turn/lane, rater, score)
+    repeats: list[tuple[str, str, str, str]] = field(default_factory=list)  # (item, rater, first, again)
+    index: dict[str, int] = field(default_factory=dict)
 
     @property
     def prompts(self) -> int:
         return len({v.prompt for v in self.votes})
 
+    def of(self, lane: Lane) -> int:
+        key = contender_id(lane)
+        if key not in self.index:
+            self.index[key] = len(self.contenders)
+            self.contenders.append(key)
+            self.labels.append(lane.label or key)
+            self.reasoner.append(False)
+            for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores):
+                table.append([])
+        return self.index[key]
+
 
 def collect(sessions: Iterable[Session], tags: Sequence[str] = (), raters: Sequence[str] = ()) -> Data:
     """The votes in ``sessions`` (non-repeat ones), filtered by study tags and raters."""
-    index: dict[str, int] = {}
-    labels: list[str] = []
-    reasoner: list[bool] = []
-    costs: list[list[float]] = []
-    answer_tokens: list[list[int]] = []
-    reasoning_tokens: list[list[int]] = []
-    votes: list[Vote] = []
-
-    def of(lane: Lane) -> int:
-        key = contender_id(lane)
-        if key not in index:
-            index[key] = len(index)
-            labels.append(lane.label or key)
-            reasoner.append(False)
-            costs.append([])
-            answer_tokens.append([])
-            reasoning_tokens.append([])
-        return index[key]
-
+    data = Data()
     wanted_tags = set(tags)
     wanted_raters = set(raters)
     for session in sessions:
         if wanted_tags and not (session.study and wanted_tags & set(session.study.tags)):
             continue
         for turn in session.turns:
-            _turn_votes(
-                session, turn, of, wanted_raters, votes, reasoner, costs, answer_tokens, reasoning_tokens
-            )
-    return Data(list(index), labels, reasoner, votes, costs, answer_tokens, reasoning_tokens)
+            _turn_votes(session, turn, data, wanted_raters)
+    return data
 
 
-def _turn_votes(
-    session: Session,
-    turn: Turn,
-    of: Any,
-    wanted_raters: set[str],
-    votes: list[Vote],
-    reasoner: list[bool],
-    costs: list[list[float]],
-    answer_tokens: list[list[int]],
-    reasoning_tokens: list[list[int]],
-) -> None:
+def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str]) -> None:
     lanes = {lane.id: lane for lane in (*session.lanes, *session.retired)}
     present: dict[str, int] = {}
     for lane_id, resp in turn.responses.items():
         lane = lanes.get(lane_id)
         if lane is None or resp.status is not Status.OK:
             continue
-        c = of(lane)
+        c = data.of(lane)
         present[lane_id] = c
         if reasoned(resp):
-            reasoner[c] = True
+            data.reasoner[c] = True
         if resp.cost_usd is not None:
-            costs[c].append(resp.cost_usd)
-        answer_tokens[c].append(_answer_tokens(resp))
-        reasoning_tokens[c].append(resp.usage.reasoning_tokens)
+            data.costs[c].append(resp.cost_usd)
+        data.answer_tokens[c].append(_answer_tokens(resp))
+        data.reasoning_tokens[c].append(resp.usage.reasoning_tokens)
+        for rating in resp.ratings:
+            if rating.score is not None and (not wanted_raters or rating.rater in wanted_raters):
+                data.scores[c].append(rating.score)
+                data.scored.append((f"{turn.id}/{lane_id}", rating.rater, rating.score))
     if not present:
         return
     prompt = f"{session.study.id}/{session.study.prompt_id}" if session.study else f"turn/{turn.id}"
+    firsts = {v.rater: v.choice for v in turn.votes if not v.repeat}
     for vote in turn.votes:
-        if vote.repeat or (wanted_raters and vote.rater not in wanted_raters):
+        if wanted_raters and vote.rater not in wanted_raters:
+            continue
+        if vote.repeat:
+            if vote.rater in firsts:
+                data.repeats.append((turn.id, vote.rater, firsts[vote.rater], vote.choice))
             continue
         ids = [lid for lid in (vote.shown_order or list(present)) if lid in present] or list(present)
         ids = list(dict.fromkeys(ids)) + [lid for lid in present if lid not in ids]
@@ -157,7 +155,8 @@ def _turn_votes(
         else:
             share = [1.0 / len(ids)] * len(ids)
             choice = None
-        votes.append(
+        order = vote.shown_order or []
+        data.votes.append(
             Vote(
                 prompt=prompt,
                 present=members,
@@ -168,6 +167,10 @@ def _turn_votes(
                 guessed=None if vote.guessed is None else [present[g] for g in vote.guessed if g in present],
                 reasoners=[present[lid] for lid in ids if reasoned(turn.responses[lid])],
                 answer_tokens=[_answer_tokens(turn.responses[lid]) for lid in ids],
+                item=turn.id,
+                verdict=vote.choice,
+                position=order.index(vote.choice) if vote.choice in order else None,
+                shown=len(order),
             )
         )
 
@@ -179,72 +182,98 @@ def _answer_tokens(resp: Response) -> int:
 # -- the Luce / Bradley–Terry fit ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Design:
+    """Votes grouped for the fit: each distinct set of contenders present is a group."""
+
+    groups: np.ndarray  # G × n, 1 where the contender is in the group's set
+    counts: np.ndarray  # P × G: votes per prompt and group
+    wins: np.ndarray  # P × n: fractional wins per prompt and contender
+    prompts: list[str]
+
+
+def design(votes: Sequence[Vote], n: int) -> Design:
+    keys: dict[tuple[int, ...], int] = {}
+    prompts: dict[str, int] = {}
+    for v in votes:
+        keys.setdefault(tuple(sorted(v.present)), len(keys))
+        prompts.setdefault(v.prompt, len(prompts))
+    groups = np.zeros((len(keys), n))
+    for key, g in keys.items():
+        groups[g, list(key)] = 1.0
+    counts = np.zeros((len(prompts), len(keys)))
+    wins = np.zeros((len(prompts), n))
+    for v in votes:
+        p = prompts[v.prompt]
+        counts[p, keys[tuple(sorted(v.present))]] += 1
+        np.add.at(wins[p], np.asarray(v.present, dtype=np.intp), np.asarray(v.share))
+    return Design(groups, counts, wins, list(prompts))
+
+
+def fit_many(
+    groups: np.ndarray,
+    counts: np.ndarray,
+    wins: np.ndarray,
+    prior: float = 0.0,
+    iterations: int = 10_000,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """Log-strengths (B × n, each row mean 0 over the contenders it has seen) maximising
+    the Luce likelihood of B data sets at once, by Hunter's MM algorithm: for each row,
+    γ_i ← W_i / Σ_votes [i present] / Σ_{j present} γ_j, with fractional wins W. ``prior``
+    adds that many virtual votes in which all n contenders tie, which keeps a contender
+    that never won finite. Every row is one matrix product per iteration."""
+    n = groups.shape[1]
+    wins = wins + prior / n
+    seen = (counts @ groups > 0) | (prior > 0)
+    gamma = np.ones_like(wins)
+    for _ in range(iterations):
+        totals = gamma @ groups.T  # B × G
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denom = np.where(totals > 0, counts / totals, 0.0) @ groups  # B × n
+        if prior > 0:
+            denom = denom + prior / gamma.sum(axis=1, keepdims=True)
+        new = np.where(seen & (denom > 0), wins / np.where(denom > 0, denom, 1.0), gamma)
+        logs = np.log(np.maximum(new, 1e-300))
+        centre = np.where(seen, logs, 0.0).sum(axis=1, keepdims=True) / np.maximum(
+            seen.sum(axis=1, keepdims=True), 1
+        )
+        logs = np.where(seen, logs - centre, 0.0)
+        done = not logs.size or float(np.max(np.abs(logs - np.log(gamma)))) < tol
+        gamma = np.exp(logs)
+        if done:
+            break
+    out: np.ndarray = np.log(gamma)
+    return out
+
+
 def fit(
     votes: Sequence[Vote], n: int, prior: float = 0.0, iterations: int = 10_000, tol: float = 1e-10
 ) -> np.ndarray:
-    """Log-strengths (mean 0) maximising the Luce likelihood of ``votes``, by Hunter's MM
-    algorithm, with fractional wins. ``prior`` adds that many virtual votes in which all
-    ``n`` contenders tie, which keeps a contender that never won finite."""
-    wins = np.zeros(n)
-    sets: list[np.ndarray] = []
-    for v in votes:
-        members = np.asarray(v.present, dtype=np.intp)
-        np.add.at(wins, members, np.asarray(v.share))
-        sets.append(members)
-    if prior > 0:
-        wins += prior / n
-    gamma = np.ones(n)
-    appears = np.zeros(n, dtype=bool)
-    for members in sets:
-        appears[members] = True
-    if prior > 0:
-        appears[:] = True
-    # Group votes by their member set: the MM denominator needs Σ over votes of 1/Σγ.
-    groups: dict[tuple[int, ...], int] = {}
-    for members in sets:
-        key = tuple(sorted(members.tolist()))
-        groups[key] = groups.get(key, 0) + 1
-    keys = [np.asarray(k, dtype=np.intp) for k in groups]
-    counts = np.asarray(list(groups.values()), dtype=float)
-    for _ in range(iterations):
-        denom = np.zeros(n)
-        totals = np.asarray([gamma[k].sum() for k in keys]) if keys else np.zeros(0)
-        for k, count, total in zip(keys, counts, totals, strict=True):
-            denom[k] += count / total
-        if prior > 0:
-            denom += prior / gamma.sum()
-        new = np.where(appears & (denom > 0), wins / np.where(denom > 0, denom, 1.0), gamma)
-        new = np.where(new > 0, new, 1e-300)
-        new /= math.exp(np.log(new[appears]).mean()) if appears.any() else 1.0
-        if np.max(np.abs(np.log(new) - np.log(gamma))) < tol:
-            gamma = new
-            break
-        gamma = new
-    logs = np.log(gamma)
-    return logs - (logs[appears].mean() if appears.any() else 0.0)
+    """Log-strengths (mean 0) maximising the Luce likelihood of ``votes`` (see :func:`fit_many`)."""
+    d = design(votes, n)
+    counts = d.counts.sum(axis=0)[None, :]
+    wins = d.wins.sum(axis=0)[None, :]
+    row: np.ndarray = fit_many(d.groups, counts, wins, prior, iterations, tol)[0]
+    return row
 
 
 def elo(logs: np.ndarray) -> np.ndarray:
-    """Log-strengths as Elo-scale ratings with mean 1000."""
-    return 1000.0 + ELO * (logs - logs.mean())
+    """Log-strengths as Elo-scale ratings with mean 1000 (per row)."""
+    return 1000.0 + ELO * (logs - logs.mean(axis=-1, keepdims=True))
 
 
 def bootstrap(
     votes: Sequence[Vote], n: int, rounds: int = BOOTSTRAP, seed: int = SEED, prior: float = 0.1
 ) -> np.ndarray:
     """``rounds`` × ``n`` ratings, each fitted on prompts drawn with replacement (every
-    prompt with all its votes)."""
-    by_prompt: dict[str, list[Vote]] = {}
-    for v in votes:
-        by_prompt.setdefault(v.prompt, []).append(v)
-    prompts = list(by_prompt)
+    prompt with all its votes); all rounds are fitted together."""
+    d = design(votes, n)
     rng = np.random.default_rng(seed)
-    out = np.empty((rounds, n))
-    for r in range(rounds):
-        picks = rng.integers(0, len(prompts), len(prompts))
-        sample = [v for i in picks for v in by_prompt[prompts[i]]]
-        out[r] = elo(fit(sample, n, prior=prior, tol=1e-7))
-    return out
+    picks = rng.integers(0, len(d.prompts), (rounds, len(d.prompts)))
+    times = np.zeros((rounds, len(d.prompts)))
+    np.add.at(times, (np.arange(rounds)[:, None], picks), 1.0)
+    return elo(fit_many(d.groups, times @ d.counts, times @ d.wins, prior, tol=1e-7))
 
 
 def ranks(lower: Sequence[float], upper: Sequence[float]) -> list[int]:
@@ -348,6 +377,118 @@ def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
     )
 
 
+def judgements(votes: Sequence[Vote]) -> dict[str, Any] | None:
+    """Every guess as yes/no judgements, one per answer on screen ("did this one
+    reason?"), against the truth: the 2×2 table, Fisher's exact one-sided p and the
+    balanced accuracy (the mean of the rates on reasoners and on plain answers)."""
+    from scipy.stats import fisher_exact
+
+    tp = fn = fp = tn = 0
+    for v in votes:
+        if v.guessed is None:
+            continue
+        said = set(v.guessed)
+        truth = set(v.reasoners)
+        for member in v.present:
+            if member in truth:
+                tp += member in said
+                fn += member not in said
+            else:
+                fp += member in said
+                tn += member not in said
+    if tp + fn + fp + tn == 0:
+        return None
+    p = float(fisher_exact([[tp, fn], [fp, tn]], alternative="greater")[1])
+    rates = [x / (x + y) for x, y in ((tp, fn), (tn, fp)) if x + y]
+    return {
+        "table": [[tp, fn], [fp, tn]],
+        "p_value": p,
+        "balanced_accuracy": round(sum(rates) / len(rates), 4),
+    }
+
+
+def agreement(data: Data) -> dict[str, Any] | None:
+    """Krippendorff's α between raters: nominal on votes (the chosen lane, tie or all
+    bad), interval on 1–5 scores; items rated by one rater only add nothing."""
+    import krippendorff
+
+    raters = sorted({v.rater for v in data.votes})
+    items = sorted({v.item for v in data.votes})
+    if len(raters) < 2 or not items:
+        return None
+    codes: dict[str, int] = {}
+    table = np.full((len(raters), len(items)), np.nan)
+    for v in data.votes:
+        table[raters.index(v.rater), items.index(v.item)] = codes.setdefault(v.verdict, len(codes))
+    pairable = int(np.sum(np.sum(~np.isnan(table), axis=0) >= 2))
+    votes_alpha = _alpha(krippendorff, table, "nominal") if pairable and len(codes) > 1 else None
+    score_raters = sorted({r for _, r, _ in data.scored})
+    score_items = sorted({i for i, _, _ in data.scored})
+    scores_alpha = None
+    if len(score_raters) >= 2 and score_items:
+        grid = np.full((len(score_raters), len(score_items)), np.nan)
+        for item, rater, score in data.scored:
+            grid[score_raters.index(rater), score_items.index(item)] = score
+        if np.sum(np.sum(~np.isnan(grid), axis=0) >= 2) and len(set(s for _, _, s in data.scored)) > 1:
+            scores_alpha = _alpha(krippendorff, grid, "interval")
+    counts = {r: sum(1 for v in data.votes if v.rater == r) for r in raters}
+    return {
+        "votes_alpha": votes_alpha,
+        "scores_alpha": scores_alpha,
+        "items": pairable,
+        "raters": len(raters),
+        "votes_per_rater": counts,
+    }
+
+
+def _alpha(module: Any, table: np.ndarray, level: str) -> float | None:
+    value = float(module.alpha(reliability_data=table, level_of_measurement=level))
+    return None if math.isnan(value) else round(value, 4)
+
+
+def retest(data: Data) -> dict[str, Any] | None:
+    """Hidden repeats: how often a rater chose the same again."""
+    if not data.repeats:
+        return None
+    same = sum(first == again for _, _, first, again in data.repeats)
+    return {"repeats": len(data.repeats), "same": same, "agreement": round(same / len(data.repeats), 4)}
+
+
+def position_bias(votes: Sequence[Vote]) -> dict[str, Any] | None:
+    """A χ² test of the chosen screen place against "every place alike" (each vote
+    expects 1/N at each of its N places)."""
+    from scipy.stats import chisquare
+
+    chosen = [v for v in votes if v.position is not None and v.shown >= 2]
+    if len(chosen) < 5:
+        return None
+    width = max(v.shown for v in chosen)
+    observed = np.zeros(width)
+    expected = np.zeros(width)
+    for v in chosen:
+        assert v.position is not None
+        observed[v.position] += 1
+        expected[: v.shown] += 1 / v.shown
+    keep = expected > 0
+    chi2, p = chisquare(observed[keep], expected[keep])
+    return {"chi2": round(float(chi2), 4), "p_value": float(p), "by_position": observed.astype(int).tolist()}
+
+
+def noise_floor(contenders: Sequence[str], point: np.ndarray, samples: np.ndarray) -> dict[str, Any] | None:
+    """The placebo: the same lane twice, as two contenders; the gap between them, with
+    its bootstrap interval, is what noise alone can make of a rating difference."""
+    gaps = []
+    for i, key in enumerate(contenders):
+        if key.endswith(PLACEBO) and key.removesuffix(PLACEBO) in contenders:
+            j = contenders.index(key.removesuffix(PLACEBO))
+            gaps.append((float(point[i] - point[j]), samples[:, i] - samples[:, j]))
+    if not gaps:
+        return None
+    gap, spread = gaps[0]
+    lo, hi = np.percentile(spread, [2.5, 97.5])
+    return {"rating_points": round(abs(gap), 1), "ci95": [round(float(lo), 1), round(float(hi), 1)]}
+
+
 # -- the whole answer ---------------------------------------------------------------------
 
 
@@ -364,6 +505,7 @@ def compute(
     data = collect(sessions, tags, raters)
     n = len(data.contenders)
     contenders: list[dict[str, Any]] = []
+    samples = np.zeros((0, n))
     if n and data.votes:
         point = elo(fit(data.votes, n, prior=0.1))
         samples = bootstrap(data.votes, n, rounds, seed)
@@ -397,7 +539,7 @@ def compute(
                 "appearances": int(appearances[i]),
                 "wins": round(float(wins[i]), 3),
                 "all_bad_rate": round(float(all_bad[i] / appearances[i]), 4) if appearances[i] else 0.0,
-                "mean_score": None,
+                "mean_score": round(float(np.mean(data.scores[i])), 3) if data.scores[i] else None,
                 "mean_cost_usd": mean_cost[i],
                 "mean_answer_tokens": round(float(np.mean(data.answer_tokens[i])), 1)
                 if data.answer_tokens[i]
@@ -428,9 +570,11 @@ def compute(
             "accuracy_ci95": [round(found.accuracy_ci95[0], 4), round(found.accuracy_ci95[1], 4)],
             "longest_answer_accuracy": found.longest_answer_accuracy,
         },
-        "agreement": None,
-        "position_bias": None,
-        "noise_floor": None,
+        "judgements": judgements(data.votes),
+        "agreement": agreement(data),
+        "retest": retest(data),
+        "position_bias": position_bias(data.votes),
+        "noise_floor": noise_floor(data.contenders, point, samples) if len(samples) else None,
     }
 
 
