@@ -343,3 +343,68 @@ def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
     floor = noise_floor(["m", "m (placebo)"], np.array([1004.0, 1000.0]), samples)
     assert floor is not None and floor["rating_points"] == 4.0
     assert floor["ci95"][0] <= -10 + 1 and floor["ci95"][1] >= 9
+
+
+def pair_session(prompt: str, tag: str, winner: int, rng: np.random.Generator) -> Session:
+    """One comparison of the same model with reasoning on and off, and another model."""
+    lanes = [
+        Lane("demo", "m", LaneParams(thinking_budget=1024), label="m thinking"),
+        Lane("demo", "m", label="m plain"),
+        Lane("demo", "other", label="other"),
+    ]
+    turn = Turn(prompt=prompt)
+    for i, lane in enumerate(lanes):
+        usage = Usage(
+            input_tokens=5, output_tokens=120 if i == 0 else 40, reasoning_tokens=80 if i == 0 else 0
+        )
+        turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=["x"], usage=usage)
+    turn.votes.append(Vote(lanes[winner].id, rater="ann", shown_order=[lane.id for lane in lanes]))
+    return Session(lanes=lanes, turns=[turn], blind=True, study=StudyRef("s", "S", prompt, 0, (tag,)))
+
+
+def test_the_reasoning_effect_is_the_gap_between_one_model_with_and_without_reasoning() -> None:
+    rng = np.random.default_rng(5)
+    sessions = []
+    for k in range(120):
+        tag = "writing" if k % 2 else "math"
+        # Thinking wins most on math, half the time on writing.
+        weights = [0.7, 0.2, 0.1] if tag == "math" else [0.4, 0.4, 0.2]
+        sessions.append(pair_session(f"p{k}", tag, int(rng.choice(3, p=weights)), rng))
+    doc = compute(sessions, rounds=300)
+    effect = doc["reasoning_effect"]
+    ratings = {c["id"]: c["rating"] for c in doc["contenders"]}
+    gap = ratings["demo:m {thinking_budget=1024}"] - ratings["demo:m"]
+    assert effect["rating_points"] == pytest.approx(gap, abs=0.15) and effect["pairs"] == 1
+    assert effect["ci95"][0] < effect["rating_points"] < effect["ci95"][1]
+    assert effect["by_tag"]["math"]["rating_points"] > effect["by_tag"]["writing"]["rating_points"]
+    # With no such pair, it says so and how to fix it.
+    plain = compute(sessions[:1], rounds=10)["reasoning_effect"]
+    assert plain["rating_points"] is not None
+    lonely = [s for s in sessions[:5]]
+    for s in lonely:
+        s.lanes = [lane for lane in s.lanes if lane.label != "m plain"]
+    why = compute(lonely, rounds=10)["reasoning_effect"]
+    assert why["rating_points"] is None and "reasoning off" in why["why_not"]
+
+
+def test_length_control_removes_a_preference_for_long_answers() -> None:
+    from chatlab.core.stats import length_controlled
+
+    # Equal strengths; raters like length (a Luce choice on β·z, z the bounded length
+    # difference); contender 0 writes long, the others short or medium.
+    rng = np.random.default_rng(9)
+    votes = []
+    for k in range(1500):
+        members = rng.choice(3, size=2, replace=False).tolist()
+        lengths = [int(rng.integers(300, 500)) if m == 0 else int(rng.integers(40, 300)) for m in members]
+        a, b = lengths
+        z = (a - b) / (a + b)  # the first answer's bounded difference, the second's is −z
+        winner = 0 if rng.random() < 1 / (1 + math.exp(-3.0 * 2 * z)) else 1
+        votes.append(
+            StatVote(f"p{k}", members, [1.0 if i == winner else 0.0 for i in range(2)], answer_tokens=lengths)
+        )
+    raw = elo(fit(votes, 3))
+    controlled = length_controlled(votes, 3)
+    assert controlled is not None
+    assert raw[0] - raw[1:].mean() > 150  # the long writer looks much better…
+    assert abs(controlled[0] - controlled[1:].mean()) < 60  # …until length is accounted for

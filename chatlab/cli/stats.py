@@ -24,6 +24,7 @@ COLUMNS = (
     "rating",
     "ci95_low",
     "ci95_high",
+    "rating_length_controlled",
     "appearances",
     "wins",
     "all_bad_rate",
@@ -97,6 +98,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
         "contender",
         "rating",
         "95 % interval",
+        "length-controlled",
         "reasoned",
         "shown",
         "wins",
@@ -110,6 +112,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
             terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})"),
             f"{c['rating']:.0f}",
             f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}",
+            "–" if c["rating_length_controlled"] is None else f"{c['rating_length_controlled']:.0f}",
             "yes" if c["reasoner"] else "no",
             str(c["appearances"]),
             f"{c['wins']:g}",
@@ -136,6 +139,20 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
 
 def _more(doc: dict[str, Any], out: IO[str]) -> None:
     """Everything after the table, one line each, only what the data allow."""
+    effect = doc.get("reasoning_effect")
+    if effect and effect["rating_points"] is not None:
+        lo, hi = effect["ci95"]
+        tags = ", ".join(
+            f"{tag} {e['rating_points']:+.0f} ({e['ci95'][0]:+.0f} to {e['ci95'][1]:+.0f})"
+            for tag, e in effect["by_tag"].items()
+        )
+        out.write(
+            f"reasoning adds {effect['rating_points']:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})"
+            + (f"; by tag: {tags}" if tags else "")
+            + "\n"
+        )
+    elif effect:
+        out.write(f"reasoning effect: can't be estimated: {effect['why_not']}\n")
     j = doc.get("judgements")
     if j:
         (tp, fn), (fp, tn) = j["table"]

@@ -489,6 +489,112 @@ def noise_floor(contenders: Sequence[str], point: np.ndarray, samples: np.ndarra
     return {"rating_points": round(abs(gap), 1), "ci95": [round(float(lo), 1), round(float(hi), 1)]}
 
 
+def base_model(contender: str) -> str:
+    """``provider:model`` without parameters or the placebo mark."""
+    return contender.removesuffix(PLACEBO).split(" {", 1)[0]
+
+
+def reasoning_pairs(data: Data) -> list[tuple[int, int]]:
+    """(reasoner, plain) contenders of the same base model: where reasoning is the only
+    difference, so their gap is what reasoning adds."""
+    pairs = []
+    for r, key in enumerate(data.contenders):
+        if not data.reasoner[r] or key.endswith(PLACEBO):
+            continue
+        for p, other in enumerate(data.contenders):
+            if (
+                p != r
+                and not data.reasoner[p]
+                and not other.endswith(PLACEBO)
+                and base_model(other) == base_model(key)
+            ):
+                pairs.append((r, p))
+    return pairs
+
+
+def _effect(data: Data, rounds: int, seed: int) -> dict[str, Any] | None:
+    pairs = reasoning_pairs(data)
+    if not pairs or not data.votes:
+        return None
+    n = len(data.contenders)
+    point = elo(fit(data.votes, n, prior=0.1))
+    samples = bootstrap(data.votes, n, rounds, seed)
+    r, p = np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])
+    gap = float(np.mean(point[r] - point[p]))
+    spread = np.mean(samples[:, r] - samples[:, p], axis=1)
+    lo, hi = np.percentile(spread, [2.5, 97.5])
+    return {
+        "rating_points": round(gap, 1),
+        "ci95": [round(float(lo), 1), round(float(hi), 1)],
+        "pairs": len(pairs),
+    }
+
+
+def reasoning_effect(
+    sessions: Sequence[Session], data: Data, raters: Sequence[str], rounds: int, seed: int
+) -> dict[str, Any]:
+    """How many rating points reasoning adds, overall and per tag, from the base models
+    that appear both with and without reasoning; or why it can't be said."""
+    overall = _effect(data, rounds, seed)
+    if overall is None:
+        return {
+            "rating_points": None,
+            "ci95": None,
+            "by_tag": {},
+            "why_not": "no model appears both with and without reasoning: add the same model with "
+            "reasoning off (e.g. the shipped 'reasoning on vs off' preset) to the study",
+        }
+    tags = sorted({t for s in sessions if s.study for t in s.study.tags})
+    by_tag = {}
+    for tag in tags:
+        found = _effect(collect(sessions, [tag], raters), rounds, seed)
+        if found is not None:
+            by_tag[tag] = {"rating_points": found["rating_points"], "ci95": found["ci95"]}
+    return {**overall, "by_tag": by_tag}
+
+
+def length_controlled(votes: Sequence[Vote], n: int) -> np.ndarray | None:
+    """Ratings with a contextual term for answer length, as LMArena's style control: each
+    answer's utility is θ_i + β·z, with z = (t − o)/(t + o) for its answer tokens t (not
+    reasoning) and the mean o of the other answers' in its vote; θ is reported, β absorbs
+    the raters' taste for length."""
+    from scipy.optimize import minimize
+
+    rows = [v for v in votes if len(v.answer_tokens) == len(v.present) and len(v.present) >= 2]
+    if not rows:
+        return None
+    members = [np.asarray(v.present, dtype=np.intp) for v in rows]
+    zs = []
+    for v in rows:
+        tokens = np.asarray(v.answer_tokens, float)
+        others = (tokens.sum() - tokens) / (len(tokens) - 1)  # the mean of the other answers
+        # LMArena's bounded difference, exactly (a − b)/(a + b) at two answers: it
+        # saturates, so a contender that always writes long is not blamed for every win.
+        zs.append((tokens - others) / np.maximum(tokens + others, 1.0))
+    shares = [np.asarray(v.share, float) for v in rows]
+
+    def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
+        theta, beta = x[:n], x[n]
+        total = 0.0
+        grad = np.zeros(n + 1)
+        for m, z, w in zip(members, zs, shares, strict=True):
+            u = theta[m] + beta * z
+            top = u.max()
+            e = np.exp(u - top)
+            prob = e / e.sum()
+            total -= float(w @ u - (top + math.log(e.sum())))
+            diff = prob - w
+            np.add.at(grad, m, diff)
+            grad[n] += float(diff @ z)
+        total += 1e-4 * float(theta @ theta)  # identifies θ; negligible against the data
+        grad[:n] += 2e-4 * theta
+        return total, grad
+
+    result = minimize(loss, np.zeros(n + 1), jac=True, method="L-BFGS-B")
+    theta: np.ndarray = result.x[:n]
+    return elo(theta)
+
+
 # -- the whole answer ---------------------------------------------------------------------
 
 
@@ -502,6 +608,7 @@ def compute(
     seed: int = SEED,
 ) -> dict[str, Any]:
     """The ``chatlab.stats`` document (version 1) for these sessions."""
+    sessions = list(sessions)
     data = collect(sessions, tags, raters)
     n = len(data.contenders)
     contenders: list[dict[str, Any]] = []
@@ -525,6 +632,7 @@ def compute(
             wins[member] += share
             all_bad[member] += v.all_bad
     mean_cost = [float(np.mean(c)) if c else None for c in data.costs]
+    controlled = length_controlled(data.votes, n) if n and data.votes else None
     frontier = _frontier(point.tolist(), mean_cost)
     for i, key in enumerate(data.contenders):
         contenders.append(
@@ -535,7 +643,7 @@ def compute(
                 "rating": round(float(point[i]), 1),
                 "ci95": [round(float(lower[i]), 1), round(float(upper[i]), 1)],
                 "rank": rank[i],
-                "rating_length_controlled": None,
+                "rating_length_controlled": None if controlled is None else round(float(controlled[i]), 1),
                 "appearances": int(appearances[i]),
                 "wins": round(float(wins[i]), 3),
                 "all_bad_rate": round(float(all_bad[i] / appearances[i]), 4) if appearances[i] else 0.0,
@@ -559,7 +667,7 @@ def compute(
         "votes": len(data.votes),
         "prompts": data.prompts,
         "contenders": contenders,
-        "reasoning_effect": None,
+        "reasoning_effect": reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None,
         "discrimination": None
         if found is None
         else {
