@@ -198,6 +198,19 @@ async def scenes(server: DemoServer) -> None:
         await settle(0.6)
         snap("rate-done")
         rate.close()
+        from chatlab.ui.leaderboard import LeaderboardView
+
+        board = window.open_leaderboard()
+        assert isinstance(board, LeaderboardView)
+        board.showMaximized()
+        while board.doc is None or (board.task is not None and not board.task.done()):
+            await settle(0.3)
+        await settle(0.6)
+        for i, name in enumerate(("ratings", "wins", "cost", "guess")):
+            board.tabs.setCurrentIndex(i)
+            await settle(0.5)
+            snap(f"leaderboard-{name}")
+        board.close()
         view.close()
         await close(window)
 

@@ -195,6 +195,8 @@ def test_the_document_and_its_filters() -> None:
     )
     assert thinker["mean_cost_usd"] == pytest.approx(0.01) and thinker["mean_reasoning_tokens"] == 200
     assert thinker["on_cost_frontier"] and plain["on_cost_frontier"]  # better vs cheaper
+    # Thinker beat Plain in 3 of 6 meetings outright, and 2 were ties or all bad: 4 of 6.
+    assert doc["win_rates"]["matrix"] == [[None, round(4 / 6, 4)], [round(2 / 6, 4), None]]
     d = doc["discrimination"]
     assert (d["trials"], d["correct"], d["chance"]) == (6, 6, 0.5)
     assert d["p_value"] == pytest.approx(1 / 64) and d["longest_answer_accuracy"] == 1.0
@@ -243,7 +245,7 @@ def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_
     assert doc["noise_floor"] is not None and doc["judgements"]["table"] == [[0, 8], [4, 0]]
     assert cli.main(["stats"]) == 0
     text = capsys.readouterr().out
-    assert "noise floor: the placebo twin" in text and "balanced accuracy 0%" in text
+    assert "Noise floor: the placebo twin" in text and "balanced accuracy 0%" in text
     assert cli.main(["stats", "--study", "stats", "--tag", "math", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["votes"] == 2
     assert cli.main(["stats", "--csv"]) == 0

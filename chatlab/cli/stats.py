@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from chatlab.core import format as fmt
 from chatlab.core.safety import terminal_text
+from chatlab.core.stats import summary
 
 COLUMNS = (
     "rank",
@@ -120,67 +121,5 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
             fmt.cost(c["mean_cost_usd"]),
         )
     Console(file=out, width=200, highlight=False, soft_wrap=False).print(table)
-    d = doc["discrimination"]
-    if d is None:
-        out.write("could you tell which one reasoned? no vote has a single guess where exactly one answer ")
-        out.write("reasoned\n")
-    else:
-        lo, hi = d["accuracy_ci95"]
-        longest = d["longest_answer_accuracy"]
-        out.write(
-            f"could you tell which one reasoned? {d['correct']} of {d['trials']} right "
-            f"({d['correct'] / d['trials']:.0%}, 95 % CI {lo:.0%}–{hi:.0%}) "
-            f"against {d['chance']:.0%} by chance, p = {d['p_value']:.3g}"
-            + (f"; guessing the longest answer: {longest:.0%}" if longest is not None else "")
-            + "\n"
-        )
-    _more(doc, out)
-
-
-def _more(doc: dict[str, Any], out: IO[str]) -> None:
-    """Everything after the table, one line each, only what the data allow."""
-    effect = doc.get("reasoning_effect")
-    if effect and effect["rating_points"] is not None:
-        lo, hi = effect["ci95"]
-        tags = ", ".join(
-            f"{tag} {e['rating_points']:+.0f} ({e['ci95'][0]:+.0f} to {e['ci95'][1]:+.0f})"
-            for tag, e in effect["by_tag"].items()
-        )
-        out.write(
-            f"reasoning adds {effect['rating_points']:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})"
-            + (f"; by tag: {tags}" if tags else "")
-            + "\n"
-        )
-    elif effect:
-        out.write(f"reasoning effect: can't be estimated: {effect['why_not']}\n")
-    j = doc.get("judgements")
-    if j:
-        (tp, fn), (fp, tn) = j["table"]
-        out.write(
-            f"each answer judged 'reasoned?': {tp} of {tp + fn} reasoners and {tn} of {tn + fp} plain "
-            "answers"
-            f" called right, balanced accuracy {j['balanced_accuracy']:.0%}, Fisher p = {j['p_value']:.3g}\n"
-        )
-    floor = doc.get("noise_floor")
-    if floor:
-        lo, hi = floor["ci95"]
-        out.write(
-            f"noise floor: the placebo twin lands {floor['rating_points']:.0f} points from its original "
-            f"(95 % CI {lo:.0f} to {hi:.0f}); smaller gaps between contenders mean nothing\n"
-        )
-    a = doc.get("agreement")
-    if a:
-        votes = "–" if a["votes_alpha"] is None else f"{a['votes_alpha']:.2f}"
-        scores = "–" if a["scores_alpha"] is None else f"{a['scores_alpha']:.2f}"
-        out.write(
-            f"raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
-            f"({a['raters']} raters, {a['items']} items rated by two or more)\n"
-        )
-    r = doc.get("retest")
-    if r:
-        out.write(f"hidden repeats: the same choice again {r['same']} of {r['repeats']} times\n")
-    bias = doc.get("position_bias")
-    if bias:
-        out.write(
-            f"screen position of the chosen answer: {bias['by_position']} (chi2 p = {bias['p_value']:.3g})\n"
-        )
+    for line in summary(doc):
+        out.write(terminal_text(line) + "\n")

@@ -658,6 +658,8 @@ def compute(
                 "on_cost_frontier": frontier[i],
             }
         )
+    order = sorted(range(n), key=lambda i: (rank[i], -point[i]))
+    matrix = win_rates(data.votes, n)
     contenders.sort(key=lambda c: (c["rank"], -c["rating"]))
     found = discrimination(data.votes)
     return {
@@ -677,6 +679,10 @@ def compute(
             "p_value": found.p_value,
             "accuracy_ci95": [round(found.accuracy_ci95[0], 4), round(found.accuracy_ci95[1], 4)],
             "longest_answer_accuracy": found.longest_answer_accuracy,
+        },
+        "win_rates": {
+            "ids": [data.contenders[i] for i in order],
+            "matrix": [[matrix[a][b] for b in order] for a in order],
         },
         "judgements": judgements(data.votes),
         "agreement": agreement(data),
@@ -699,4 +705,89 @@ def _frontier(ratings: Sequence[float], costs: Sequence[float | None]) -> list[b
             for j, (ro, oc) in enumerate(zip(ratings, costs, strict=True))
         )
         out.append(not beaten)
+    return out
+
+
+def win_rates(votes: Sequence[Vote], n: int) -> list[list[float | None]]:
+    """How often row beat column when both were on screen: the chosen answer beats every
+    other present one; a tie or all bad is half a win each way. None: they never met."""
+    won = np.zeros((n, n))
+    met = np.zeros((n, n))
+    for v in votes:
+        for a in v.present:
+            for b in v.present:
+                if a == b:
+                    continue
+                met[a, b] += 1
+                if v.choice is None:
+                    won[a, b] += 0.5
+                elif v.choice == a:
+                    won[a, b] += 1
+                elif v.choice != b:
+                    won[a, b] += 0.5  # a third answer won: neither beat the other
+    return [[round(won[a, b] / met[a, b], 4) if met[a, b] else None for b in range(n)] for a in range(n)]
+
+
+def summary(doc: dict[str, Any]) -> list[str]:
+    """The findings under the table, one sentence each, only what the data allow (the
+    CLI prints them; the Leaderboard view shows them)."""
+    out = []
+    d = doc.get("discrimination")
+    if d is None:
+        out.append(
+            "Could you tell which one reasoned? No vote has a single guess where exactly one answer reasoned."
+        )
+    else:
+        lo, hi = d["accuracy_ci95"]
+        longest = d["longest_answer_accuracy"]
+        out.append(
+            f"Could you tell which one reasoned? {d['correct']} of {d['trials']} right "
+            f"({d['correct'] / d['trials']:.0%}, 95 % CI {lo:.0%}–{hi:.0%}) "
+            f"against {d['chance']:.0%} by chance, p = {d['p_value']:.3g}"
+            + (f"; guessing the longest answer: {longest:.0%}." if longest is not None else ".")
+        )
+    effect = doc.get("reasoning_effect")
+    if effect and effect["rating_points"] is not None:
+        lo, hi = effect["ci95"]
+        tags = ", ".join(
+            f"{tag} {e['rating_points']:+.0f} ({e['ci95'][0]:+.0f} to {e['ci95'][1]:+.0f})"
+            for tag, e in effect["by_tag"].items()
+        )
+        out.append(
+            f"Reasoning adds {effect['rating_points']:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})"
+            + (f"; by tag: {tags}." if tags else ".")
+        )
+    elif effect:
+        out.append(f"The reasoning effect can't be estimated: {effect['why_not']}.")
+    j = doc.get("judgements")
+    if j:
+        (tp, fn), (fp, tn) = j["table"]
+        out.append(
+            f"Each answer judged 'reasoned?': {tp} of {tp + fn} reasoners and {tn} of {tn + fp} plain "
+            f"answers called right, balanced accuracy {j['balanced_accuracy']:.0%}, "
+            f"Fisher p = {j['p_value']:.3g}."
+        )
+    floor = doc.get("noise_floor")
+    if floor:
+        lo, hi = floor["ci95"]
+        out.append(
+            f"Noise floor: the placebo twin lands {floor['rating_points']:.0f} points from its original "
+            f"(95 % CI {lo:.0f} to {hi:.0f}); smaller gaps between contenders mean nothing."
+        )
+    a = doc.get("agreement")
+    if a:
+        votes = "–" if a["votes_alpha"] is None else f"{a['votes_alpha']:.2f}"
+        scores = "–" if a["scores_alpha"] is None else f"{a['scores_alpha']:.2f}"
+        out.append(
+            f"Raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
+            f"({a['raters']} raters, {a['items']} items rated by two or more)."
+        )
+    r = doc.get("retest")
+    if r:
+        out.append(f"Hidden repeats: the same choice again {r['same']} of {r['repeats']} times.")
+    bias = doc.get("position_bias")
+    if bias:
+        out.append(
+            f"Screen position of the chosen answer: {bias['by_position']} (χ² p = {bias['p_value']:.3g})."
+        )
     return out

@@ -33,6 +33,8 @@ _PATHS = {
     "more": '<circle cx="5" cy="12" r="1"/><circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/>',
     "edit": '<path d="M4 20h4L19 9l-4-4L4 16z"/>',
     "studies": '<path d="M4 20V10M10 20V4M16 20v-7M22 20H2"/>',
+    "board": '<path d="M8 21h8M12 17v4M7 4h10v5a5 5 0 0 1-10 0z"/>'
+    '<path d="M17 5h3v2a3 3 0 0 1-3 3M7 5H4v2a3 3 0 0 0 3 3"/>',
 }
 
 

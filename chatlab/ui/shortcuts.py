@@ -33,6 +33,7 @@ def install(window: MainWindow) -> None:
         ("Ctrl+Q", window.close),
         ("Ctrl+B", window.toggle_sidebar),
         ("Ctrl+Shift+S", window.open_studies),
+        ("Ctrl+Shift+L", window.open_leaderboard),
         ("Ctrl+R", lambda: window.on_focused(lambda w: window.retry_lane(w.lane.id))),
         ("Ctrl+Shift+C", lambda: window.on_focused(LaneWidget.copy_current)),
         ("Ctrl+Shift+R", lambda: window.on_focused(LaneWidget.toggle_reasoning)),

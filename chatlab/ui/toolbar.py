@@ -62,6 +62,13 @@ class Toolbar(QToolBar):
             window.open_studies,
         )
         self.studies_button.setVisible(has_store)
+        self.board_button = self._button(
+            "board",
+            "Leaderboard",
+            "Ratings with intervals, and whether raters could tell (Ctrl+Shift+L)",
+            window.open_leaderboard,
+        )
+        self.board_button.setVisible(has_store)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred)
         self.addWidget(spacer)

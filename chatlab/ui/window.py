@@ -54,6 +54,7 @@ from chatlab.ui.toolbar import Toolbar
 from chatlab.ui.votebar import VoteBar
 
 if TYPE_CHECKING:
+    from chatlab.ui.leaderboard import LeaderboardView
     from chatlab.ui.studies import StudiesView
 
 ESTIMATE_DEBOUNCE_MS = 300
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.shutdown_done = False
         self.studies: StudiesView | None = None
+        self.leaderboard: LeaderboardView | None = None
         self.rate_windows: list[QWidget] = []
         self.setWindowTitle("chatlab")
         self._init_widgets(demo_banner)
@@ -296,6 +298,21 @@ class MainWindow(QMainWindow):
         self.studies.raise_()
         self.studies.activateWindow()
         return self.studies
+
+    def open_leaderboard(self) -> QWidget | None:
+        """The Leaderboard view (one per window)."""
+        if self.store is None:
+            return None
+        if self.leaderboard is None:
+            from chatlab.ui.leaderboard import LeaderboardView
+
+            self.leaderboard = LeaderboardView(self.store, self)
+        else:
+            self.leaderboard.refresh()
+        self.leaderboard.show()
+        self.leaderboard.raise_()
+        self.leaderboard.activateWindow()
+        return self.leaderboard
 
     def open_rate(self, info: StudyInfo) -> None:
         """The blind rating queue of a study, in its own window."""

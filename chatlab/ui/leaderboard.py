@@ -1,0 +1,510 @@
+"""The Leaderboard view: the answer to the votes, as a table, findings and four charts.
+
+It shows what ``chatlab stats`` prints, from the same Qt-free
+:func:`chatlab.core.stats.compute`, with the same filters (a study, tags, raters). The
+sessions are read here; the statistics run in a worker thread, so the window never
+freezes. The last result for each filter is kept and shown at once when the view opens
+again, then computed afresh in the background. The charts follow the theme. They show
+ratings with their 95 % intervals, the win-rate matrix, rating against dollars per
+answer with the cost frontier, and guess accuracy against chance. Each chart can be
+saved as PNG or SVG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCharts import (
+    QCategoryAxis,
+    QChart,
+    QChartView,
+    QLineSeries,
+    QLogValueAxis,
+    QScatterSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMargins, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core import format as fmt
+from chatlab.core.stats import compute, summary
+from chatlab.store.db import Store
+from chatlab.ui import theme
+
+COLUMNS = (
+    "Rank",
+    "Contender",
+    "Rating",
+    "95 % interval",
+    "Length-controlled",
+    "Reasoned",
+    "Shown",
+    "Wins",
+    "All bad",
+    "$ / answer",
+)
+_CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+
+
+def _styled(chart: QChart) -> QChart:
+    c = theme.colors()
+    chart.setTheme(QChart.ChartTheme.ChartThemeDark if c.dark else QChart.ChartTheme.ChartThemeLight)
+    chart.setBackgroundBrush(QColor(c.base))
+    chart.setTitleBrush(QColor(c.text))
+    chart.legend().hide()
+    chart.setMargins(QMargins(8, 8, 8, 8))
+    return chart
+
+
+def _axis_colors(*axes: Any) -> None:
+    c = theme.colors()
+    for axis in axes:
+        axis.setLabelsColor(QColor(c.text))
+        axis.setGridLineColor(QColor(c.border))
+        axis.setLinePenColor(QColor(c.border))
+        axis.setTitleBrush(QColor(c.muted))
+
+
+def ratings_chart(doc: dict[str, Any]) -> QChart:
+    """Each contender's rating with its 95 % interval, best at the top."""
+    chart = _styled(QChart())
+    chart.setTitle("Ratings with 95 % intervals")
+    rows = list(reversed(doc["contenders"]))
+    accent = QColor(theme.colors().accent)
+    points = QScatterSeries()
+    points.setMarkerSize(10)
+    points.setColor(accent)
+    lows = [c["ci95"][0] for c in rows] or [900.0]
+    highs = [c["ci95"][1] for c in rows] or [1100.0]
+    x = QValueAxis()
+    x.setRange(min(lows) - 20, max(highs) + 20)
+    x.setTitleText("rating (Elo scale, mean 1000)")
+    y = QCategoryAxis()
+    y.setRange(-0.5, max(0.5, len(rows) - 0.5))
+    y.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for i, c in enumerate(rows):
+        bar = QLineSeries()
+        bar.setPen(QPen(accent, 2))
+        bar.append(c["ci95"][0], i)
+        bar.append(c["ci95"][1], i)
+        chart.addSeries(bar)
+        bar.attachAxis(x)
+        bar.attachAxis(y)
+        points.append(c["rating"], i)
+        y.append(_short(c["label"], 28) + f"  #{c['rank']}", i)
+    chart.addSeries(points)
+    points.attachAxis(x)
+    points.attachAxis(y)
+    _axis_colors(x, y)
+    return chart
+
+
+def cost_chart(doc: dict[str, Any]) -> QChart:
+    """Rating against dollars per answer; the frontier joins those no one beats on both."""
+    chart = _styled(QChart())
+    chart.setTitle("Rating against $ per answer (the line: no one is both better and cheaper)")
+    priced = [c for c in doc["contenders"] if c["mean_cost_usd"]]
+    accent = QColor(theme.colors().accent)
+    dots = QScatterSeries()
+    dots.setMarkerSize(10)
+    dots.setColor(accent)
+    for c in priced:
+        dots.append(c["mean_cost_usd"], c["rating"])
+    frontier = QLineSeries()
+    frontier.setPen(QPen(QColor(theme.colors().good), 2))
+    for c in sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"]):
+        frontier.append(c["mean_cost_usd"], c["rating"])
+    x = QLogValueAxis()
+    x.setBase(10)
+    x.setLabelFormat("$%.2g")
+    x.setTitleText("mean cost per answer (log scale)")
+    costs = [c["mean_cost_usd"] for c in priced] or [0.001, 0.01]
+    x.setRange(min(costs) / 2, max(costs) * 2)
+    y = QValueAxis()
+    ratings = [c["rating"] for c in priced] or [1000.0]
+    y.setRange(min(ratings) - 40, max(ratings) + 40)
+    y.setTitleText("rating")
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for series in (frontier, dots):
+        chart.addSeries(series)
+        series.attachAxis(x)
+        series.attachAxis(y)
+    dots.setPointLabelsVisible(True)
+    dots.setPointLabelsFormat("")  # labels come from the table; points stay uncluttered
+    _axis_colors(x, y)
+    return chart
+
+
+def guess_chart(doc: dict[str, Any]) -> QChart:
+    """Accuracy of single guesses with its interval, beside chance and the longest answer."""
+    chart = _styled(QChart())
+    d = doc.get("discrimination")
+    chart.setTitle("Could you tell which one reasoned?")
+    x = QCategoryAxis()
+    x.setRange(-0.5, 1.5)
+    x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    x.append("your guesses", 0)
+    x.append("the longest answer", 1)
+    y = QValueAxis()
+    y.setRange(0, 1)
+    y.setLabelFormat("%.2f")
+    y.setTitleText("share right")
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    j = doc.get("judgements")
+    if d is None and j is not None:
+        # No single-guess trials (several answers reasoned): each answer's "reasoned?"
+        # mark judged instead, as balanced accuracy against 50 %.
+        d = {
+            "chance": 0.5,
+            "accuracy_ci95": [j["balanced_accuracy"], j["balanced_accuracy"]],
+            "correct": j["balanced_accuracy"],
+            "trials": 1,
+            "longest_answer_accuracy": None,
+        }
+        chart.setTitle("Could you tell which ones reasoned? (balanced accuracy of your marks)")
+    if d is not None:
+        accent = QColor(theme.colors().accent)
+        chance = QLineSeries()
+        chance.setPen(QPen(QColor(theme.colors().muted), 1, Qt.PenStyle.DashLine))
+        chance.append(-0.5, d["chance"])
+        chance.append(1.5, d["chance"])
+        bar = QLineSeries()
+        bar.setPen(QPen(accent, 2))
+        bar.append(0, d["accuracy_ci95"][0])
+        bar.append(0, d["accuracy_ci95"][1])
+        dots = QScatterSeries()
+        dots.setMarkerSize(12)
+        dots.setColor(accent)
+        dots.append(0, d["correct"] / d["trials"])
+        if d["longest_answer_accuracy"] is not None:
+            dots.append(1, d["longest_answer_accuracy"])
+        for series in (chance, bar, dots):
+            chart.addSeries(series)
+            series.attachAxis(x)
+            series.attachAxis(y)
+    _axis_colors(x, y)
+    return chart
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class MatrixView(QWidget):
+    """The win-rate matrix: how often the row beat the column, as shaded cells."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labels: list[str] = []
+        self.matrix: list[list[float | None]] = []
+        self.setMinimumSize(QSize(320, 240))
+
+    def show_matrix(self, labels: list[str], matrix: list[list[float | None]]) -> None:
+        self.labels, self.matrix = labels, matrix
+        self.update()
+
+    def paintEvent(self, _event: object) -> None:
+        painter = QPainter(self)
+        self.paint(painter, QRectF(self.rect()))
+        painter.end()
+
+    def paint(self, painter: QPainter, area: QRectF) -> None:
+        c = theme.colors()
+        painter.fillRect(area, QColor(c.base))
+        n = len(self.labels)
+        painter.setPen(QColor(c.text))
+        font = QFont(painter.font())
+        painter.setFont(font)
+        if not n:
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No votes yet")
+            return
+        left = min(220.0, area.width() * 0.3)
+        top = 40.0
+        cell = min((area.width() - left - 10) / n, (area.height() - top - 10) / n)
+        painter.drawText(
+            QRectF(area.left(), area.top(), area.width(), 24),
+            Qt.AlignmentFlag.AlignCenter,
+            "How often the row beat the column",
+        )
+        good, bad = QColor(c.accent), QColor(c.error)
+        for i, label in enumerate(self.labels):
+            painter.setPen(QColor(c.text))
+            painter.drawText(
+                QRectF(area.left(), area.top() + top + i * cell, left - 6, cell),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                _short(label, 26),
+            )
+            painter.drawText(
+                QRectF(area.left() + left + i * cell, area.top() + 24, cell, 16),
+                Qt.AlignmentFlag.AlignCenter,
+                chr(ord("A") + i) if i < 26 else str(i),
+            )
+            for j in range(n):
+                rect = QRectF(area.left() + left + j * cell, area.top() + top + i * cell, cell - 2, cell - 2)
+                value = self.matrix[i][j]
+                if value is None:
+                    painter.fillRect(rect, QColor(c.alt))
+                    continue
+                shade = QColor(good if value >= 0.5 else bad)
+                shade.setAlphaF(min(1.0, 0.15 + abs(value - 0.5) * 1.6))
+                painter.fillRect(rect, shade)
+                painter.setPen(QColor(c.text))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value:.0%}")
+        painter.setPen(QColor(c.muted))
+        painter.drawText(
+            QRectF(area.left(), area.top() + top + n * cell + 4, area.width(), 20),
+            Qt.AlignmentFlag.AlignLeft,
+            "Columns A, B, C… are the rows in the same order.",
+        )
+
+
+class LeaderboardView(QDialog):
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("chatlab — leaderboard")
+        self.setModal(False)
+        self.store = store
+        self.doc: dict[str, Any] | None = None
+        self.task: asyncio.Task[dict[str, Any]] | None = None
+        layout = QVBoxLayout(self)
+        filters = QHBoxLayout()
+        self.study = QComboBox()
+        self.study.addItem("All votes", None)
+        with contextlib.suppress(Exception):
+            for info in store.studies():
+                self.study.addItem(info.name, info.name)
+        self.tags = QLineEdit()
+        self.tags.setPlaceholderText("tags, e.g. writing, advice")
+        self.raters = QLineEdit()
+        self.raters.setPlaceholderText("raters (all)")
+        self.refresh_button = QPushButton("Recompute")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.study.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.tags.returnPressed.connect(self.refresh)
+        self.raters.returnPressed.connect(self.refresh)
+        for label, widget in (("Study", self.study), ("Tags", self.tags), ("Raters", self.raters)):
+            filters.addWidget(QLabel(label))
+            filters.addWidget(widget, 1 if widget is not self.study else 2)
+        filters.addWidget(self.refresh_button)
+        layout.addLayout(filters)
+        self.status = QLabel("")
+        self.status.setProperty("role", "muted")
+        layout.addWidget(self.status)
+        split = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        tl.addWidget(self.table, 1)
+        self.findings = QLabel("")
+        self.findings.setWordWrap(True)
+        self.findings.setTextFormat(Qt.TextFormat.PlainText)
+        tl.addWidget(self.findings)
+        split.addWidget(top)
+        self.tabs = QTabWidget()
+        self.views: dict[str, QWidget] = {}
+        for name in ("Ratings", "Win rates", "Rating vs cost", "Could you tell?"):
+            page = QWidget()
+            pl = QVBoxLayout(page)
+            pl.setContentsMargins(0, 0, 0, 0)
+            view: QWidget
+            if name == "Win rates":
+                view = MatrixView()
+            else:
+                view = QChartView()
+                view.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.views[name] = view
+            pl.addWidget(view, 1)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            for kind in ("PNG", "SVG"):
+                button = QPushButton(f"Save {kind}…")
+                button.clicked.connect(lambda _c=False, n=name, k=kind: self.save_chart(n, k))
+                row.addWidget(button)
+            pl.addLayout(row)
+            self.tabs.addTab(page, name)
+        split.addWidget(self.tabs)
+        split.setSizes([330, 420])
+        layout.addWidget(split, 1)
+        screen = self.screen().availableGeometry()
+        self.resize(min(1180, screen.width() - 40), min(760, screen.height() - 60))
+        self.refresh()
+
+    # -- computing ----------------------------------------------------------------------------
+
+    def key(self) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+        return self.study.currentData(), _words(self.tags.text()), _words(self.raters.text())
+
+    def refresh(self) -> None:
+        """Show what is cached for these filters at once, and compute afresh behind it."""
+        key = self.key()
+        cached = _CACHE.get(key)
+        if cached is not None:
+            self.show_doc(cached)
+        study, tags, raters = key
+        try:
+            if study is not None:
+                sessions = self.store.study_sessions(self.store.study(study).id, [])
+            else:
+                sessions = []
+                for session_id in self.store.ids():
+                    with contextlib.suppress(Exception):
+                        sessions.append(self.store.load(session_id))
+        except Exception as exc:
+            self.status.setText(f"Can't read the votes: {exc}")
+            return
+        self.status.setText("Computing…" if cached is None else "Up to date as of the last run; computing…")
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+        def work() -> dict[str, Any]:
+            return compute(sessions, study=study, tags=tags, raters=raters)
+
+        task = asyncio.ensure_future(asyncio.to_thread(work))
+        self.task = task
+        task.add_done_callback(functools.partial(self._computed, key))
+
+    def _computed(
+        self, key: tuple[str | None, tuple[str, ...], tuple[str, ...]], task: asyncio.Task[Any]
+    ) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            self.status.setText(f"The statistics failed: {task.exception()}")
+            return
+        doc: dict[str, Any] = task.result()
+        _CACHE[key] = doc
+        if key == self.key():
+            self.show_doc(doc)
+            self.status.setText(
+                f"{doc['votes']} votes on {doc['prompts']} prompts · intervals: 1,000 bootstraps over prompts"
+            )
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show_doc(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        rows = doc["contenders"]
+        self.table.setRowCount(len(rows))
+        for r, c in enumerate(rows):
+            name = c["label"] if c["label"] == c["id"] else f"{c['label']}  ({c['id']})"
+            lc = c["rating_length_controlled"]
+            values = [
+                str(c["rank"]),
+                name,
+                f"{c['rating']:.0f}",
+                f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}",
+                "–" if lc is None else f"{lc:.0f}",
+                "yes" if c["reasoner"] else "no",
+                str(c["appearances"]),
+                f"{c['wins']:g}",
+                f"{c['all_bad_rate']:.0%}",
+                fmt.cost(c["mean_cost_usd"]),
+            ]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if col not in (1, 5):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, col, item)
+        self.findings.setText(
+            "\n".join(summary(doc)) if doc["votes"] else "No votes match these filters yet."
+        )
+        for name, build in (
+            ("Ratings", ratings_chart),
+            ("Rating vs cost", cost_chart),
+            ("Could you tell?", guess_chart),
+        ):
+            view = self.views[name]
+            assert isinstance(view, QChartView)
+            old = view.chart()
+            view.setChart(build(doc))
+            if old is not None:
+                old.deleteLater()
+        matrix = self.views["Win rates"]
+        assert isinstance(matrix, MatrixView)
+        labels = {c["id"]: c["label"] for c in rows}
+        rates = doc.get("win_rates") or {"ids": [], "matrix": []}
+        matrix.show_matrix([labels.get(i, i) for i in rates["ids"]], rates["matrix"])
+
+    def save_chart(self, name: str, kind: str, path: str | None = None) -> Path | None:
+        """Save one chart as PNG or SVG (``path``, or asked for)."""
+        if path is None:
+            suffix = kind.lower()
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                f"Save {name} as {kind}",
+                f"{name.lower().replace(' ', '-').strip('?')}.{suffix}",
+                f"{kind} (*.{suffix})",
+            )
+            if not path:
+                return None
+        view = self.views[name]
+        size = view.size() if view.width() > 50 else QSize(960, 600)
+        target = Path(path)
+        if kind == "PNG":
+            image = view.grab() if view.isVisible() else None
+            if image is None or image.isNull():
+                from PySide6.QtGui import QImage
+
+                img = QImage(size, QImage.Format.Format_ARGB32)
+                img.fill(QColor(theme.colors().base))
+                painter = QPainter(img)
+                self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
+                painter.end()
+                img.save(str(target))
+            else:
+                image.save(str(target))
+        else:
+            generator = QSvgGenerator()
+            generator.setFileName(str(target))
+            generator.setSize(size)
+            generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+            generator.setTitle(f"chatlab — {name}")
+            painter = QPainter(generator)
+            self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
+            painter.end()
+        self.status.setText(f"Saved {name} to {target}")
+        return target
+
+    @staticmethod
+    def _paint(view: QWidget, painter: QPainter, area: QRectF) -> None:
+        if isinstance(view, MatrixView):
+            view.paint(painter, area)
+        elif isinstance(view, QChartView):
+            scene = view.scene()
+            scene.render(painter, area, QRectF(view.rect()))

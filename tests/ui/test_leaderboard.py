@@ -1,0 +1,65 @@
+"""The Leaderboard view: computed in a worker from a rated study, the table, findings
+and four charts filled, filters recomputing, cached results shown at once, and each
+chart saved as PNG and SVG."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from chatlab.core.rating import RatingQueue
+from chatlab.store.db import Store
+from chatlab.ui.leaderboard import LeaderboardView
+from tests.test_rating import SUITE, answered
+
+
+def rated_store(tmp_path: Path) -> Store:
+    from chatlab.core.study import suite_data
+    from chatlab.core.suites import parse_suite
+
+    store = Store(tmp_path / "l.db")
+    store.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), answered())
+    queue = RatingQueue(store.study_sessions("study1"), "ann", sink=store)
+    while (item := queue.current) is not None:
+        thinker = next(i for i, lane in enumerate(item.lanes) if item.session.lane(lane).label == "Thinker")
+        queue.vote(thinker, guessed=[thinker])
+    return store
+
+
+def test_the_leaderboard_fills_filters_and_saves_its_charts(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    store = rated_store(tmp_path)
+    view = LeaderboardView(store)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 10, timeout=20_000)
+    assert view.table.rowCount() == 3
+    first = view.table.item(0, 1)
+    assert first is not None and first.text().startswith("Thinker")
+    assert "Could you tell which one reasoned?" in view.findings.text()
+    for name in ("Ratings", "Could you tell?"):
+        chart = view.views[name].chart()  # type: ignore[attr-defined]
+        assert chart is not None and chart.series(), name
+    assert "balanced accuracy" in view.views["Could you tell?"].chart().title()  # type: ignore[attr-defined]
+    assert view.views["Win rates"].matrix  # type: ignore[attr-defined]
+    # A filter nobody matches: no votes; back to all: the cached result at once.
+    view.raters.setText("nobody")
+    view.refresh()
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 0, timeout=20_000)
+    assert "No votes match" in view.findings.text()
+    view.raters.setText("")
+    view.refresh()
+    assert view.doc is not None and view.doc["votes"] == 10  # shown before the recompute ends
+    for name in view.views:
+        for kind in ("PNG", "SVG"):
+            saved = view.save_chart(
+                name, kind, str(tmp_path / f"{name.replace(' ', '_').strip('?')}.{kind.lower()}")
+            )
+            assert saved is not None and saved.stat().st_size > 500
+    svg = (tmp_path / "Ratings.svg").read_text("utf-8")
+    assert "<svg" in svg and "Thinker" in svg
+    qtbot.waitUntil(lambda: view.task is None or view.task.done(), timeout=20_000)
+    store.close()
