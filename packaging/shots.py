@@ -191,9 +191,17 @@ async def scenes(server: DemoServer) -> None:
         rview.toggle_guess(0)
         await settle(0.4)
         snap("rate-queue")
-        while not rview.queue.finished:
-            rview.pick(0)
+        labels = ["Hidden reasoner", "Hidden reasoner", "Visible reasoner", "No reasoning"]
+        k = 0
+        while (item := rview.queue.current) is not None:  # a rater with a taste, for the leaderboard
+            wanted = labels[k % len(labels)]
+            names = [item.session.lane(lane_id).label for lane_id in item.lanes]
+            rview.pick(names.index(wanted) if wanted in names else 0)
+            for i, name in enumerate(names):
+                if "reasoner" in name and k % 2 == 0:
+                    rview.toggle_guess(i)
             rview.commit()
+            k += 1
             await settle(0.05)
         await settle(0.6)
         snap("rate-done")

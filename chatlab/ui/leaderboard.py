@@ -101,6 +101,7 @@ def ratings_chart(doc: dict[str, Any]) -> QChart:
     x = QValueAxis()
     x.setRange(min(lows) - 20, max(highs) + 20)
     x.setTitleText("rating (Elo scale, mean 1000)")
+    x.setLabelFormat("%.0f")
     y = QCategoryAxis()
     y.setRange(-0.5, max(0.5, len(rows) - 0.5))
     y.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
@@ -250,7 +251,7 @@ class MatrixView(QWidget):
             return
         left = min(220.0, area.width() * 0.3)
         top = 40.0
-        cell = min((area.width() - left - 10) / n, (area.height() - top - 10) / n)
+        cell = min((area.width() - left - 10) / n, (area.height() - top - 34) / n)
         painter.drawText(
             QRectF(area.left(), area.top(), area.width(), 24),
             Qt.AlignmentFlag.AlignCenter,
