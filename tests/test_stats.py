@@ -27,6 +27,7 @@ from chatlab.core.stats import (
     exact_p,
     fit,
     ranks,
+    summary,
     trials_needed,
 )
 from chatlab.core.stats import Vote as StatVote
@@ -251,7 +252,9 @@ def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_
     assert cli.main(["stats", "--csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("rank,id,label,reasoner,rating,ci95_low,ci95_high") and len(lines) == 4
-    assert cli.main(["stats", "--rater", "nobody"]) == 0
+    assert cli.main(["stats", "--rater", "nobody"]) == 2
+    assert "no votes by 'nobody'; the raters are: 'ann'" in capsys.readouterr().err
+    assert cli.main(["stats", "--tag", "code"]) == 0
     assert "no votes match" in capsys.readouterr().out
 
 
@@ -385,8 +388,8 @@ def test_the_reasoning_effect_is_the_gap_between_one_model_with_and_without_reas
     lonely = [s for s in sessions[:5]]
     for s in lonely:
         s.lanes = [lane for lane in s.lanes if lane.label != "m plain"]
-    why = compute(lonely, rounds=10)["reasoning_effect"]
-    assert why["rating_points"] is None and "reasoning off" in why["why_not"]
+    why = compute(lonely, rounds=10)
+    assert why["reasoning_effect"] is None and "reasoning off" in why["reasoning_effect_note"]
 
 
 def test_length_control_removes_a_preference_for_long_answers() -> None:
@@ -410,3 +413,15 @@ def test_length_control_removes_a_preference_for_long_answers() -> None:
     assert controlled is not None
     assert raw[0] - raw[1:].mean() > 150  # the long writer looks much better…
     assert abs(controlled[0] - controlled[1:].mean()) < 60  # …until length is accounted for
+
+
+def test_little_data_is_said_and_not_dressed_up() -> None:
+    one = [study_session("w1", {"ann": "thinker", "bo": "plain"}, ("writing",))]
+    doc = compute(one, rounds=50)
+    assert doc["prompts"] == 1 and doc["warning"].startswith("only 1 prompt")
+    assert all(c["ci95"] is None and c["rank"] is None for c in doc["contenders"])
+    assert all(c["rating_length_controlled"] is None for c in doc["contenders"])  # too few votes
+    assert summary(doc)[0].startswith("Careful: only 1 prompt")
+    # Two copies of one lane never rank apart by less than the placebo's noise floor.
+    assert ranks([1100, 900], [1300, 950], [1200, 920], noise=400) == [1, 1]
+    assert ranks([1100, 900], [1300, 950], [1200, 920]) == [1, 2]

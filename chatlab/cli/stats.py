@@ -39,7 +39,9 @@ COLUMNS = (
 def add_parser(sub: Any) -> None:
     stats = sub.add_parser("stats", help="ratings with confidence intervals, and whether raters could tell")
     stats.add_argument("--study", help="one study's votes (its name, or the start of it)")
-    stats.add_argument("--tag", action="append", default=[], help="only prompts with this tag (repeatable)")
+    stats.add_argument(
+        "--tag", action="append", default=[], help="only prompts with this tag (repeat for any of several)"
+    )
     stats.add_argument("--rater", action="append", default=[], help="only this rater's votes (repeatable)")
     form = stats.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="the chatlab.stats document")
@@ -66,6 +68,12 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
                 except Exception:  # a damaged session is left out, as export does
                     continue
             study = None
+    if args.rater:
+        known = sorted({v.rater for s in sessions for t in s.turns for v in t.votes})
+        unknown = [r for r in args.rater if r not in known]
+        if unknown:
+            listed = ", ".join(repr(r) for r in known[:20]) or "none yet"
+            raise StudyUsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
     doc = compute(sessions, study=study, tags=args.tag, raters=args.rater)
     if args.json:
         json.dump(doc, stdout, ensure_ascii=False, indent=2, allow_nan=False)
@@ -75,7 +83,7 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
         writer.writerow(COLUMNS)
         for c in doc["contenders"]:
             writer.writerow(
-                [c["rank"], c["id"], c["label"], c["reasoner"], c["rating"], *c["ci95"]]
+                [c["rank"], c["id"], c["label"], c["reasoner"], c["rating"], *(c["ci95"] or ["", ""])]
                 + [c[k] for k in COLUMNS[7:]]
             )
     else:
@@ -91,7 +99,8 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
         out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
         return
     table = Table(
-        title=f"{doc['votes']} votes on {doc['prompts']} prompts · 95 % intervals: bootstrap over prompts",
+        title=f"{doc['votes']} votes on {doc['prompts']} prompt{'s' if doc['prompts'] != 1 else ''} · "
+        "95 % intervals: bootstrap over prompts",
         title_justify="left",
     )
     for col in (
@@ -112,7 +121,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
             str(c["rank"]),
             terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})"),
             f"{c['rating']:.0f}",
-            f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}",
+            f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
             "–" if c["rating_length_controlled"] is None else f"{c['rating_length_controlled']:.0f}",
             "yes" if c["reasoner"] else "no",
             str(c["appearances"]),
@@ -120,6 +129,8 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
             f"{c['all_bad_rate']:.0%}",
             fmt.cost(c["mean_cost_usd"]),
         )
-    Console(file=out, width=200, highlight=False, soft_wrap=False).print(table)
+    from chatlab.cli.study import _width
+
+    Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
     for line in summary(doc):
         out.write(terminal_text(line) + "\n")

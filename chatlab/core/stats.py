@@ -33,6 +33,9 @@ BOOTSTRAP = 1000
 SEED = 20261127
 ELO = 400.0 / math.log(10.0)  # Elo points per unit of natural-log strength
 PLACEBO = " (placebo)"  # how a suite labels its placebo twin
+MIN_PROMPTS = 2  # a bootstrap over prompts needs at least two
+FEW_PROMPTS = 10  # below this, the intervals say little, and chatlab says so
+MIN_LENGTH_VOTES = 30  # the length-controlled fit needs this many votes
 
 
 # -- contenders ---------------------------------------------------------------------------
@@ -276,9 +279,30 @@ def bootstrap(
     return elo(fit_many(d.groups, times @ d.counts, times @ d.wins, prior, tol=1e-7))
 
 
-def ranks(lower: Sequence[float], upper: Sequence[float]) -> list[int]:
-    """FastChat's rule: 1 + the number of contenders whose lower bound is above my upper."""
-    return [1 + sum(lo > up for lo in lower) for up in upper]
+def ranks(
+    lower: Sequence[float],
+    upper: Sequence[float],
+    ratings: Sequence[float] | None = None,
+    noise: float | None = None,
+) -> list[int]:
+    """FastChat's rule: 1 + the number of contenders whose lower bound is above my upper
+    bound. With a placebo's noise floor (``noise``, the upper bound of the gap between
+    two copies of one lane), a contender also has to be more than that many points
+    ahead to rank above: smaller gaps are not distinguishable."""
+    out = []
+    for i, up in enumerate(upper):
+        above = 0
+        for j, lo in enumerate(lower):
+            if lo > up and (noise is None or ratings is None or ratings[j] - ratings[i] > noise):
+                above += 1
+        out.append(1 + above)
+    return out
+
+
+def _floor_bound(floor: dict[str, Any] | None) -> float | None:
+    if floor is None:
+        return None
+    return float(max(abs(floor["ci95"][0]), abs(floor["ci95"][1]), floor["rating_points"]))
 
 
 # -- could you tell? ----------------------------------------------------------------------
@@ -613,12 +637,16 @@ def compute(
     n = len(data.contenders)
     contenders: list[dict[str, Any]] = []
     samples = np.zeros((0, n))
+    # With fewer than two prompts a bootstrap over prompts can't say anything: no interval
+    # and no rank, rather than a zero-width interval that reads as certainty.
+    uncertain = data.prompts >= MIN_PROMPTS
     if n and data.votes:
         point = elo(fit(data.votes, n, prior=0.1))
         samples = bootstrap(data.votes, n, rounds, seed)
         lower = np.percentile(samples, 2.5, axis=0)
         upper = np.percentile(samples, 97.5, axis=0)
-        rank = ranks(lower.tolist(), upper.tolist())
+        floor_gap = noise_floor(data.contenders, point, samples)
+        rank = ranks(lower.tolist(), upper.tolist(), point.tolist(), _floor_bound(floor_gap))
     else:
         point = np.full(n, 1000.0)
         lower = upper = point
@@ -632,7 +660,9 @@ def compute(
             wins[member] += share
             all_bad[member] += v.all_bad
     mean_cost = [float(np.mean(c)) if c else None for c in data.costs]
-    controlled = length_controlled(data.votes, n) if n and data.votes else None
+    # Length control adds a parameter and needs data to fit it: with few votes it would
+    # swing wildly, so it is left out (null) rather than shown as if it meant something.
+    controlled = length_controlled(data.votes, n) if n and len(data.votes) >= MIN_LENGTH_VOTES else None
     frontier = _frontier(point.tolist(), mean_cost)
     for i, key in enumerate(data.contenders):
         contenders.append(
@@ -641,8 +671,8 @@ def compute(
                 "label": data.labels[i],
                 "reasoner": data.reasoner[i],
                 "rating": round(float(point[i]), 1),
-                "ci95": [round(float(lower[i]), 1), round(float(upper[i]), 1)],
-                "rank": rank[i],
+                "ci95": [round(float(lower[i]), 1), round(float(upper[i]), 1)] if uncertain else None,
+                "rank": rank[i] if uncertain else None,
                 "rating_length_controlled": None if controlled is None else round(float(controlled[i]), 1),
                 "appearances": int(appearances[i]),
                 "wins": round(float(wins[i]), 3),
@@ -658,9 +688,16 @@ def compute(
                 "on_cost_frontier": frontier[i],
             }
         )
+    effect = reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None
     order = sorted(range(n), key=lambda i: (rank[i], -point[i]))
+    warning = None
+    if data.votes and data.prompts < FEW_PROMPTS:
+        warning = (
+            f"only {data.prompts} prompt{'s' if data.prompts != 1 else ''}: intervals and ranks are "
+            f"unreliable below about {FEW_PROMPTS}"
+        )
     matrix = win_rates(data.votes, n)
-    contenders.sort(key=lambda c: (c["rank"], -c["rating"]))
+    contenders.sort(key=lambda c: (c["rank"] or 0, -c["rating"]))
     found = discrimination(data.votes)
     return {
         "format": FORMAT,
@@ -668,8 +705,10 @@ def compute(
         "filters": {"study": study, "tags": list(tags), "raters": list(raters)},
         "votes": len(data.votes),
         "prompts": data.prompts,
+        "warning": warning,
         "contenders": contenders,
-        "reasoning_effect": reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None,
+        "reasoning_effect": effect if effect and effect["rating_points"] is not None else None,
+        "reasoning_effect_note": effect.get("why_not") if effect else None,
         "discrimination": None
         if found is None
         else {
@@ -732,6 +771,8 @@ def summary(doc: dict[str, Any]) -> list[str]:
     """The findings under the table, one sentence each, only what the data allow (the
     CLI prints them; the Leaderboard view shows them)."""
     out = []
+    if doc.get("warning"):
+        out.append(f"Careful: {doc['warning']}.")
     d = doc.get("discrimination")
     if d is None:
         out.append(
@@ -746,6 +787,12 @@ def summary(doc: dict[str, Any]) -> list[str]:
             f"against {d['chance']:.0%} by chance, p = {d['p_value']:.3g}"
             + (f"; guessing the longest answer: {longest:.0%}." if longest is not None else ".")
         )
+        if d["p_value"] > 0.05 and d["chance"] < 0.65:  # not yet: say how many votes it would take
+            need = trials_needed(0.65, d["chance"])
+            out.append(
+                f"To tell a 65 % guesser from chance here takes about {need} such votes "
+                f"(α 0.05, 80 % power); there are {d['trials']}."
+            )
     effect = doc.get("reasoning_effect")
     if effect and effect["rating_points"] is not None:
         lo, hi = effect["ci95"]
@@ -757,8 +804,8 @@ def summary(doc: dict[str, Any]) -> list[str]:
             f"Reasoning adds {effect['rating_points']:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})"
             + (f"; by tag: {tags}." if tags else ".")
         )
-    elif effect:
-        out.append(f"The reasoning effect can't be estimated: {effect['why_not']}.")
+    elif doc.get("reasoning_effect_note"):
+        out.append(f"The reasoning effect can't be estimated: {doc['reasoning_effect_note']}.")
     j = doc.get("judgements")
     if j:
         (tp, fn), (fp, tn) = j["table"]
@@ -787,7 +834,11 @@ def summary(doc: dict[str, Any]) -> list[str]:
         out.append(f"Hidden repeats: the same choice again {r['same']} of {r['repeats']} times.")
     bias = doc.get("position_bias")
     if bias:
+        places = ", ".join(
+            f"{chr(ord('A') + i) if i < 26 else i + 1}: {n}" for i, n in enumerate(bias["by_position"])
+        )
         out.append(
-            f"Screen position of the chosen answer: {bias['by_position']} (χ² p = {bias['p_value']:.3g})."
+            f"Answers chosen by their place on screen (Model {places}); "
+            f"χ² test against no preference, p = {bias['p_value']:.3g}."
         )
     return out

@@ -96,11 +96,12 @@ def ratings_chart(doc: dict[str, Any]) -> QChart:
     points = QScatterSeries()
     points.setMarkerSize(10)
     points.setColor(accent)
-    lows = [c["ci95"][0] for c in rows] or [900.0]
-    highs = [c["ci95"][1] for c in rows] or [1100.0]
+    lows = [c["ci95"][0] if c["ci95"] else c["rating"] for c in rows] or [900.0]
+    highs = [c["ci95"][1] if c["ci95"] else c["rating"] for c in rows] or [1100.0]
     x = QValueAxis()
     x.setRange(min(lows) - 20, max(highs) + 20)
-    x.setTitleText("rating (Elo scale, mean 1000)")
+    x.setTitleText("rating (Elo scale, mean 1000; a line is the 95 % interval)")
+    x.applyNiceNumbers()
     x.setLabelFormat("%.0f")
     y = QCategoryAxis()
     y.setRange(-0.5, max(0.5, len(rows) - 0.5))
@@ -110,13 +111,14 @@ def ratings_chart(doc: dict[str, Any]) -> QChart:
     for i, c in enumerate(rows):
         bar = QLineSeries()
         bar.setPen(QPen(accent, 2))
-        bar.append(c["ci95"][0], i)
-        bar.append(c["ci95"][1], i)
+        low, high = c["ci95"] or (c["rating"], c["rating"])
+        bar.append(low, i)
+        bar.append(high, i)
         chart.addSeries(bar)
         bar.attachAxis(x)
         bar.attachAxis(y)
         points.append(c["rating"], i)
-        y.append(_short(c["label"], 28) + f"  #{c['rank']}", i)
+        y.append(_short(c["label"], 28) + (f"  (rank {c['rank']})" if c["rank"] else ""), i)
     chart.addSeries(points)
     points.attachAxis(x)
     points.attachAxis(y)
@@ -129,12 +131,15 @@ def cost_chart(doc: dict[str, Any]) -> QChart:
     chart = _styled(QChart())
     chart.setTitle("Rating against $ per answer (the line: no one is both better and cheaper)")
     priced = [c for c in doc["contenders"] if c["mean_cost_usd"]]
-    accent = QColor(theme.colors().accent)
-    dots = QScatterSeries()
-    dots.setMarkerSize(10)
-    dots.setColor(accent)
-    for c in priced:
-        dots.append(c["mean_cost_usd"], c["rating"])
+    dots: list[QScatterSeries] = []
+    shapes = (QScatterSeries.MarkerShape.MarkerShapeCircle, QScatterSeries.MarkerShape.MarkerShapeRectangle)
+    for k, c in enumerate(priced):
+        dot = QScatterSeries()
+        dot.setName(_short(c["label"], 30))
+        dot.setMarkerSize(11)
+        dot.setMarkerShape(shapes[k % 2])
+        dot.append(c["mean_cost_usd"], c["rating"])
+        dots.append(dot)
     frontier = QLineSeries()
     frontier.setPen(QPen(QColor(theme.colors().good), 2))
     for c in sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"]):
@@ -151,12 +156,15 @@ def cost_chart(doc: dict[str, Any]) -> QChart:
     y.setTitleText("rating")
     chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
     chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    for series in (frontier, dots):
+    frontier.setName("cost frontier")
+    for series in (frontier, *dots):
         chart.addSeries(series)
         series.attachAxis(x)
         series.attachAxis(y)
-    dots.setPointLabelsVisible(True)
-    dots.setPointLabelsFormat("")  # labels come from the table; points stay uncluttered
+    y.applyNiceNumbers()
+    chart.legend().show()
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+    chart.legend().setLabelColor(QColor(theme.colors().text))
     _axis_colors(x, y)
     return chart
 
@@ -263,12 +271,12 @@ class MatrixView(QWidget):
             painter.drawText(
                 QRectF(area.left(), area.top() + top + i * cell, left - 6, cell),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                _short(label, 26),
+                f"{i + 1}  {_short(label, 24)}",
             )
             painter.drawText(
                 QRectF(area.left() + left + i * cell, area.top() + 24, cell, 16),
                 Qt.AlignmentFlag.AlignCenter,
-                chr(ord("A") + i) if i < 26 else str(i),
+                str(i + 1),
             )
             for j in range(n):
                 rect = QRectF(area.left() + left + j * cell, area.top() + top + i * cell, cell - 2, cell - 2)
@@ -285,7 +293,7 @@ class MatrixView(QWidget):
         painter.drawText(
             QRectF(area.left(), area.top() + top + n * cell + 4, area.width(), 20),
             Qt.AlignmentFlag.AlignLeft,
-            "Columns A, B, C… are the rows in the same order.",
+            "Columns 1, 2, 3… are the rows in the same order.",
         )
 
 
@@ -426,10 +434,10 @@ class LeaderboardView(QDialog):
             name = c["label"] if c["label"] == c["id"] else f"{c['label']}  ({c['id']})"
             lc = c["rating_length_controlled"]
             values = [
-                str(c["rank"]),
+                str(c["rank"]) if c["rank"] else "–",
                 name,
                 f"{c['rating']:.0f}",
-                f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}",
+                f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
                 "–" if lc is None else f"{lc:.0f}",
                 "yes" if c["reasoner"] else "no",
                 str(c["appearances"]),
@@ -469,7 +477,7 @@ class LeaderboardView(QDialog):
             path, _ = QFileDialog.getSaveFileName(
                 self,
                 f"Save {name} as {kind}",
-                f"{name.lower().replace(' ', '-').strip('?')}.{suffix}",
+                str(Path.home() / f"{name.lower().replace(' ', '-').strip('?')}.{suffix}"),
                 f"{kind} (*.{suffix})",
             )
             if not path:

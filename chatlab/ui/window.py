@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
             self.estimate_timer.start()
             self.turnFinished.emit()
         elif isinstance(event, Voted):
+            self.votes_changed()
             if event.reveal is not None:
                 self.banner.hide()  # the demo's question is answered; the lanes get the room
                 self.lanes.sync()
@@ -314,6 +315,11 @@ class MainWindow(QMainWindow):
         self.leaderboard.activateWindow()
         return self.leaderboard
 
+    def votes_changed(self) -> None:
+        """A vote was cast (here or in a rating queue): an open Leaderboard recomputes."""
+        if self.leaderboard is not None and self.leaderboard.isVisible():
+            self.leaderboard.refresh()
+
     def open_rate(self, info: StudyInfo) -> None:
         """The blind rating queue of a study, in its own window."""
         if self.store is None:
@@ -322,6 +328,7 @@ class MainWindow(QMainWindow):
 
         window = open_queue(self.store, info, self.lab.rater, parent=self)
         if window is not None:
+            window.view.voted.connect(self.votes_changed)
             self.rate_windows.append(window)
 
     def toggle_sidebar(self) -> None:
