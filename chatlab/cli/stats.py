@@ -83,16 +83,35 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
         writer.writerow(COLUMNS)
         for c in doc["contenders"]:
             writer.writerow(
-                [c["rank"], c["id"], c["label"], c["reasoner"], c["rating"], *(c["ci95"] or ["", ""])]
-                + [c[k] for k in COLUMNS[7:]]
+                [
+                    _cell(x)
+                    for x in [
+                        c["rank"],
+                        c["id"],
+                        c["label"],
+                        c["reasoner"],
+                        c["rating"],
+                        *(c["ci95"] or ["", ""]),
+                    ]
+                    + [c[k] for k in COLUMNS[7:]]
+                ]
             )
     else:
         _print(doc, stdout)
     return 0
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet won't run: text starting with = + - @ (or a tab or CR)
+    gets a leading apostrophe; numbers are written as numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _print(doc: dict[str, Any], out: IO[str]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if not doc["votes"]:
@@ -119,7 +138,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
     for c in doc["contenders"]:
         table.add_row(
             str(c["rank"]),
-            terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})"),
+            escape(terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})")),
             f"{c['rating']:.0f}",
             f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
             "–" if c["rating_length_controlled"] is None else f"{c['rating_length_controlled']:.0f}",
