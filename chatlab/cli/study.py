@@ -28,6 +28,7 @@ from chatlab.core.config import Config, load_config
 from chatlab.core.keys import KeyStore
 from chatlab.core.model import new_id
 from chatlab.core.orchestrator import Runner
+from chatlab.core.rating import rateable
 from chatlab.core.safety import terminal_text
 from chatlab.core.study import (
     LaneEstimate,
@@ -546,23 +547,12 @@ def _show(name: str, stdout: IO[str]) -> int:
         for vote in s.turns[0].votes if s.turns else ():
             if not vote.repeat:
                 votes[vote.rater] = votes.get(vote.rater, 0) + 1
-    rateable = sum(1 for s in sessions if _rateable(s))
+    ready = sum(1 for s in sessions if rateable(s))
     if votes:
         raters = ", ".join(f"{terminal_text(r or '(no name)')} {n}" for r, n in sorted(votes.items()))
-        w(f"rated    {raters} (of {rateable} comparisons ready to rate)\n")
+        w(f"rated    {raters} (of {ready} comparisons ready to rate)\n")
     else:
-        w(f"rated    nobody yet ({rateable} comparisons ready to rate: `chatlab rate`)\n")
+        w(f"rated    nobody yet ({ready} comparisons ready to rate: `chatlab rate`)\n")
     for problem in problems:
         w(f"damaged  {terminal_text(problem)}\n")
     return 1 if problems else 0
-
-
-def _rateable(session: Any) -> bool:
-    from chatlab.core.rating import rateable
-
-    return rateable(session)
-
-
-def main_usage_error(exc: StudyUsageError, stderr: IO[str] = sys.stderr) -> int:
-    print(f"chatlab: {terminal_text(str(exc))}", file=stderr)
-    return 2
