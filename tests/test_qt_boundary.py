@@ -51,3 +51,32 @@ def test_core_import_loads_no_qt(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_every_qt_module_used_comes_from_a_declared_wheel() -> None:
+    """The app depends on PySide6-Essentials alone (not the ``pyside6`` meta-package, which
+    pulls in every add-on, WebEngine included). Each ``PySide6.QtX`` that chatlab, its
+    tests, benchmarks or packaging scripts import must be one that wheel ships."""
+    import importlib.metadata as metadata
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    qt_dists = [re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0] for d in deps if d.lower().startswith("pyside6")]
+    assert qt_dists == ["PySide6-Essentials"]
+    shipped = {
+        str(f).split("/")[1].split(".")[0]
+        for f in metadata.files("PySide6-Essentials") or []
+        if re.fullmatch(r"PySide6/Qt\w+\.(abi3\.so|pyd|pyi)", str(f))
+    }
+    assert {"QtCore", "QtGui", "QtWidgets", "QtSvg"} <= shipped
+    used: dict[str, list[str]] = {}
+    for folder in ("chatlab", "tests", "bench", "packaging"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for name in imported_modules(path):
+                parts = name.split(".")
+                if parts[0] == "PySide6" and len(parts) > 1:
+                    used.setdefault(parts[1], []).append(path.relative_to(ROOT).as_posix())
+    assert used, "the scan found no Qt imports at all"
+    missing = {module: files for module, files in used.items() if module not in shipped}
+    assert missing == {}

@@ -18,17 +18,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCharts import (
-    QCategoryAxis,
-    QChart,
-    QChartView,
-    QLineSeries,
-    QLogValueAxis,
-    QScatterSeries,
-    QValueAxis,
-)
-from PySide6.QtCore import QMargins, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,6 +43,7 @@ from chatlab.core import format as fmt
 from chatlab.core.stats import compute, summary
 from chatlab.store.db import Store
 from chatlab.ui import theme
+from chatlab.ui.plot import SHAPES, Axis, Figure, Mark, Plot, dollars, palette
 
 COLUMNS = (
     "Rank",
@@ -68,123 +60,72 @@ COLUMNS = (
 _CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
 
 
-def _styled(chart: QChart) -> QChart:
-    c = theme.colors()
-    chart.setTheme(QChart.ChartTheme.ChartThemeDark if c.dark else QChart.ChartTheme.ChartThemeLight)
-    chart.setBackgroundBrush(QColor(c.base))
-    chart.setTitleBrush(QColor(c.text))
-    chart.legend().hide()
-    chart.setMargins(QMargins(8, 8, 8, 8))
-    return chart
-
-
-def _axis_colors(*axes: Any) -> None:
-    c = theme.colors()
-    for axis in axes:
-        axis.setLabelsColor(QColor(c.text))
-        axis.setGridLineColor(QColor(c.border))
-        axis.setLinePenColor(QColor(c.border))
-        axis.setTitleBrush(QColor(c.muted))
-
-
-def ratings_chart(doc: dict[str, Any]) -> QChart:
+def ratings_chart(doc: dict[str, Any]) -> Figure:
     """Each contender's rating with its 95 % interval, best at the top."""
-    chart = _styled(QChart())
-    chart.setTitle("Ratings with 95 % intervals")
     rows = list(reversed(doc["contenders"]))
-    accent = QColor(theme.colors().accent)
-    points = QScatterSeries()
-    points.setMarkerSize(10)
-    points.setColor(accent)
     lows = [c["ci95"][0] if c["ci95"] else c["rating"] for c in rows] or [900.0]
     highs = [c["ci95"][1] if c["ci95"] else c["rating"] for c in rows] or [1100.0]
-    x = QValueAxis()
-    x.setRange(min(lows) - 20, max(highs) + 20)
-    x.setTitleText("rating (Elo scale, mean 1000; a line is the 95 % interval)")
-    x.applyNiceNumbers()
-    x.setLabelFormat("%.0f")
-    y = QCategoryAxis()
-    y.setRange(-0.5, max(0.5, len(rows) - 0.5))
-    y.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    fig = Figure(
+        title="Ratings with 95 % intervals",
+        x=Axis(
+            min(lows) - 20,
+            max(highs) + 20,
+            "rating (Elo scale, mean 1000; a line is the 95 % interval)",
+            fmt="{:.0f}",
+        ),
+        y=Axis(-0.5, max(0.5, len(rows) - 0.5)),
+        empty_text="No votes yet",
+    )
     for i, c in enumerate(rows):
-        bar = QLineSeries()
-        bar.setPen(QPen(accent, 2))
-        low, high = c["ci95"] or (c["rating"], c["rating"])
-        bar.append(low, i)
-        bar.append(high, i)
-        chart.addSeries(bar)
-        bar.attachAxis(x)
-        bar.attachAxis(y)
-        points.append(c["rating"], i)
-        y.append(_short(c["label"], 28) + (f"  (rank {c['rank']})" if c["rank"] else ""), i)
-    chart.addSeries(points)
-    points.attachAxis(x)
-    points.attachAxis(y)
-    _axis_colors(x, y)
-    return chart
+        if c["ci95"]:
+            fig.marks.append(Mark("bar", [(c["ci95"][0], i), (c["ci95"][1], i)]))
+        fig.y.categories.append(_short(c["label"], 28) + (f"  (rank {c['rank']})" if c["rank"] else ""))
+    if rows:
+        fig.marks.append(Mark("points", [(c["rating"], i) for i, c in enumerate(rows)]))
+    return fig
 
 
-def cost_chart(doc: dict[str, Any]) -> QChart:
+def cost_chart(doc: dict[str, Any]) -> Figure:
     """Rating against dollars per answer; the frontier joins those no one beats on both."""
-    chart = _styled(QChart())
-    chart.setTitle("Rating against $ per answer (the line: no one is both better and cheaper)")
     priced = [c for c in doc["contenders"] if c["mean_cost_usd"]]
-    dots: list[QScatterSeries] = []
-    shapes = (QScatterSeries.MarkerShape.MarkerShapeCircle, QScatterSeries.MarkerShape.MarkerShapeRectangle)
-    for k, c in enumerate(priced):
-        dot = QScatterSeries()
-        dot.setName(_short(c["label"], 30))
-        dot.setMarkerSize(11)
-        dot.setMarkerShape(shapes[k % 2])
-        dot.append(c["mean_cost_usd"], c["rating"])
-        dots.append(dot)
-    frontier = QLineSeries()
-    frontier.setPen(QPen(QColor(theme.colors().good), 2))
-    for c in sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"]):
-        frontier.append(c["mean_cost_usd"], c["rating"])
-    x = QLogValueAxis()
-    x.setBase(10)
-    x.setLabelFormat("$%.2g")
-    x.setTitleText("mean cost per answer (log scale)")
     costs = [c["mean_cost_usd"] for c in priced] or [0.001, 0.01]
-    x.setRange(min(costs) / 2, max(costs) * 2)
-    y = QValueAxis()
     ratings = [c["rating"] for c in priced] or [1000.0]
-    y.setRange(min(ratings) - 40, max(ratings) + 40)
-    y.setTitleText("rating")
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    frontier.setName("cost frontier")
-    for series in (frontier, *dots):
-        chart.addSeries(series)
-        series.attachAxis(x)
-        series.attachAxis(y)
-    y.applyNiceNumbers()
-    chart.legend().show()
-    chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
-    chart.legend().setLabelColor(QColor(theme.colors().text))
-    _axis_colors(x, y)
-    return chart
+    fig = Figure(
+        title="Rating against $ per answer (the line: no one is both better and cheaper)",
+        x=Axis(min(costs) / 2, max(costs) * 2, "mean cost per answer (log scale)", log=True, fmt=dollars),
+        y=Axis(min(ratings) - 40, max(ratings) + 40, "rating", fmt="{:.0f}"),
+        legend=True,
+        empty_text="No priced answers yet",
+    )
+    frontier = sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"])
+    if frontier:
+        fig.marks.append(
+            Mark("line", [(c["mean_cost_usd"], c["rating"]) for c in frontier], "good", label="cost frontier")
+        )
+    colors = palette(theme.colors().dark)
+    for k, c in enumerate(priced):
+        fig.marks.append(
+            Mark(
+                "points",
+                [(c["mean_cost_usd"], c["rating"])],
+                colors[k % len(colors)],
+                size=11,
+                shape=SHAPES[k % len(SHAPES)],
+                label=_short(c["label"], 30),
+            )
+        )
+    return fig
 
 
-def guess_chart(doc: dict[str, Any]) -> QChart:
+def guess_chart(doc: dict[str, Any]) -> Figure:
     """Accuracy of single guesses with its interval, beside chance and the longest answer."""
-    chart = _styled(QChart())
     d = doc.get("discrimination")
-    chart.setTitle("Could you tell which one reasoned?")
-    x = QCategoryAxis()
-    x.setRange(-0.5, 1.5)
-    x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-    x.append("your guesses", 0)
-    x.append("the longest answer", 1)
-    y = QValueAxis()
-    y.setRange(0, 1)
-    y.setLabelFormat("%.2f")
-    y.setTitleText("share right")
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    fig = Figure(
+        title="Could you tell which one reasoned?",
+        x=Axis(-0.5, 1.5, categories=["your guesses", "the longest answer"]),
+        y=Axis(0, 1, "share right", fmt="{:.0%}"),
+        empty_text="No guesses yet: mark the answers you think reasoned (G) while rating",
+    )
     j = doc.get("judgements")
     if d is None and j is not None:
         # No single-guess trials (several answers reasoned): each answer's "reasoned?"
@@ -196,29 +137,17 @@ def guess_chart(doc: dict[str, Any]) -> QChart:
             "trials": 1,
             "longest_answer_accuracy": None,
         }
-        chart.setTitle("Could you tell which ones reasoned? (balanced accuracy of your marks)")
+        fig.title = "Could you tell which ones reasoned? (balanced accuracy of your marks)"
     if d is not None:
-        accent = QColor(theme.colors().accent)
-        chance = QLineSeries()
-        chance.setPen(QPen(QColor(theme.colors().muted), 1, Qt.PenStyle.DashLine))
-        chance.append(-0.5, d["chance"])
-        chance.append(1.5, d["chance"])
-        bar = QLineSeries()
-        bar.setPen(QPen(accent, 2))
-        bar.append(0, d["accuracy_ci95"][0])
-        bar.append(0, d["accuracy_ci95"][1])
-        dots = QScatterSeries()
-        dots.setMarkerSize(12)
-        dots.setColor(accent)
-        dots.append(0, d["correct"] / d["trials"])
+        fig.legend = True
+        chance = [(-0.5, d["chance"]), (1.5, d["chance"])]
+        fig.marks.append(Mark("line", chance, "muted", 1, dashed=True, label="chance"))
+        fig.marks.append(Mark("bar", [(0, d["accuracy_ci95"][0]), (0, d["accuracy_ci95"][1])]))
+        dots = [(0.0, d["correct"] / d["trials"])]
         if d["longest_answer_accuracy"] is not None:
-            dots.append(1, d["longest_answer_accuracy"])
-        for series in (chance, bar, dots):
-            chart.addSeries(series)
-            series.attachAxis(x)
-            series.attachAxis(y)
-    _axis_colors(x, y)
-    return chart
+            dots.append((1.0, d["longest_answer_accuracy"]))
+        fig.marks.append(Mark("points", dots, size=12, label="share right (line: 95 % interval)"))
+    return fig
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -352,11 +281,7 @@ class LeaderboardView(QDialog):
             pl = QVBoxLayout(page)
             pl.setContentsMargins(0, 0, 0, 0)
             view: QWidget
-            if name == "Win rates":
-                view = MatrixView()
-            else:
-                view = QChartView()
-                view.setRenderHint(QPainter.RenderHint.Antialiasing)
+            view = MatrixView() if name == "Win rates" else Plot()
             self.views[name] = view
             pl.addWidget(view, 1)
             row = QHBoxLayout()
@@ -459,11 +384,8 @@ class LeaderboardView(QDialog):
             ("Could you tell?", guess_chart),
         ):
             view = self.views[name]
-            assert isinstance(view, QChartView)
-            old = view.chart()
-            view.setChart(build(doc))
-            if old is not None:
-                old.deleteLater()
+            assert isinstance(view, Plot)
+            view.show_figure(build(doc))
         matrix = self.views["Win rates"]
         assert isinstance(matrix, MatrixView)
         labels = {c["id"]: c["label"] for c in rows}
@@ -486,18 +408,16 @@ class LeaderboardView(QDialog):
         size = view.size() if view.width() > 50 else QSize(960, 600)
         target = Path(path)
         if kind == "PNG":
-            image = view.grab() if view.isVisible() else None
-            if image is None or image.isNull():
-                from PySide6.QtGui import QImage
-
-                img = QImage(size, QImage.Format.Format_ARGB32)
-                img.fill(QColor(theme.colors().base))
-                painter = QPainter(img)
-                self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
-                painter.end()
-                img.save(str(target))
-            else:
-                image.save(str(target))
+            # Drawn afresh at twice the on-screen size, so it stays sharp in a document.
+            image = QImage(size * 2, QImage.Format.Format_ARGB32)
+            image.setDevicePixelRatio(2.0)
+            image.fill(QColor(theme.colors().base))
+            painter = QPainter(image)
+            self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
+            painter.end()
+            if not image.save(str(target)):
+                self.status.setText(f"Couldn't save {name} to {target}")
+                return None
         else:
             generator = QSvgGenerator()
             generator.setFileName(str(target))
@@ -512,8 +432,6 @@ class LeaderboardView(QDialog):
 
     @staticmethod
     def _paint(view: QWidget, painter: QPainter, area: QRectF) -> None:
-        if isinstance(view, MatrixView):
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if isinstance(view, MatrixView | Plot):
             view.paint(painter, area)
-        elif isinstance(view, QChartView):
-            scene = view.scene()
-            scene.render(painter, area, QRectF(view.rect()))

@@ -41,9 +41,11 @@ def test_the_leaderboard_fills_filters_and_saves_its_charts(
     assert first is not None and first.text().startswith("Thinker")
     assert "Could you tell which one reasoned?" in view.findings.text()
     for name in ("Ratings", "Could you tell?"):
-        chart = view.views[name].chart()  # type: ignore[attr-defined]
-        assert chart is not None and chart.series(), name
-    assert "balanced accuracy" in view.views["Could you tell?"].chart().title()  # type: ignore[attr-defined]
+        figure = view.views[name].figure  # type: ignore[attr-defined]
+        assert figure.marks, name
+    ratings = view.views["Ratings"].figure  # type: ignore[attr-defined]
+    assert ratings.y.categories[-1].startswith("Thinker")  # best at the top
+    assert "balanced accuracy" in view.views["Could you tell?"].figure.title  # type: ignore[attr-defined]
     assert view.views["Win rates"].matrix  # type: ignore[attr-defined]
     # A filter nobody matches: no votes; back to all: the cached result at once.
     view.raters.setText("nobody")
