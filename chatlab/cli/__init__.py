@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chatlab", description="Compare language models side by side.")
     parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
     parser.add_argument("--demo", action="store_true", help="window: open the demo session even with keys")
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add chatlab to the desktop's app menu (entry and icons under ~/.local/share), then exit",
+    )
+    desktop.add_argument(
+        "--uninstall-desktop", action="store_true", help="remove what --install-desktop added, then exit"
+    )
     parser.add_argument(
         "--no-autosend",
         action="store_true",
@@ -576,7 +585,10 @@ def window_flags(argv: Sequence[str]) -> list[str] | None:
             expect_value = False
         elif arg in ("-m", "--model"):
             expect_value = lanes = True
-        elif arg in ("-h", "--help", "--version") or arg in SUBCOMMANDS:
+        elif (
+            arg in ("-h", "--help", "--version", "--install-desktop", "--uninstall-desktop")
+            or arg in SUBCOMMANDS
+        ):
             return None
         elif not arg.startswith("-"):
             if not lanes:
@@ -598,6 +610,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if flags is not None:
             return launch_gui(flags)
         args = build_parser().parse_args(argv)
+        if args.install_desktop or args.uninstall_desktop:
+            if args.command is not None:
+                raise UsageError("--install-desktop and --uninstall-desktop take no subcommand")
+            from chatlab.cli.desktop import cmd_desktop
+
+            return cmd_desktop(args.uninstall_desktop, sys.stdout, sys.stderr)
         if args.command is None:
             return launch_gui(["--demo"] * args.demo + ["--no-autosend"] * args.no_autosend)
         if args.command == "ask":

@@ -15,6 +15,8 @@ from PySide6.QtSvg import QSvgRenderer
 
 from chatlab.ui import theme
 
+APP_ID = "io.github.chatlab.Chatlab"  # the desktop entry's and the icons' name
+
 _PATHS = {
     "stop": '<rect x="6" y="6" width="12" height="12" rx="2" fill="COLOR"/>',
     "retry": '<path d="M3 12a9 9 0 1 0 3-6.7"/><path d="M3 4v5h5"/>',
@@ -60,3 +62,21 @@ def _icon(name: str, color: str) -> QIcon:
 def icon(name: str, color: str | None = None) -> QIcon:
     """The named icon in ``color`` (default: the theme's text colour)."""
     return _icon(name, color or theme.colors().text)
+
+
+@cache
+def app_icon() -> QIcon:
+    """chatlab's own icon (the designed one under ``resources/icons``), at every size
+    shipped; an empty icon if the files are missing, so a broken install still starts."""
+    from chatlab.core.pricing import resources_dir
+
+    icon = QIcon()
+    hicolor = resources_dir() / "icons" / "hicolor"
+    svg = hicolor / "scalable" / "apps" / f"{APP_ID}.svg"
+    if svg.is_file():
+        icon.addFile(str(svg))
+    for folder in sorted(hicolor.glob("*x*")):
+        png = folder / "apps" / f"{APP_ID}.png"
+        if png.is_file():
+            icon.addFile(str(png))
+    return icon

@@ -1,0 +1,204 @@
+"""``chatlab --install-desktop`` and ``--uninstall-desktop``: menu entry and icons for
+pip and pipx users.
+
+A wheel can't put files in the desktop's data folders, so this does it on request: the
+``.desktop`` entry (its ``Exec`` pointing at the command that ran, by absolute path, since
+a desktop session may not have ``~/.local/bin`` on its PATH), the AppStream metainfo and
+the icons at every size go under ``$XDG_DATA_HOME`` (``~/.local/share`` by default; a
+relative value is ignored, as the XDG spec says). Each file is written to a temporary
+name and renamed into place, so a symlink planted at a target is replaced, never
+followed. The desktop entry carries a marker key; uninstall removes only files that are
+ours (a desktop entry without the marker is left alone and named). Refreshing the menu
+and icon caches is best effort.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from chatlab.core.pricing import resources_dir
+
+APP_ID = "io.github.chatlab.Chatlab"
+MARKER = "X-Chatlab-Installed-By"
+SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+class DesktopError(Exception):
+    """The desktop files could not be installed or removed; the message says where."""
+
+
+def linux_dir() -> Path:
+    """The shipped ``.desktop`` and metainfo files, in a wheel, a bundle or a checkout."""
+    installed = resources_dir() / "linux"
+    if installed.is_dir():
+        return installed
+    return resources_dir().parent / "packaging" / "linux"
+
+
+def data_home(env: dict[str, str] | None = None) -> Path:
+    env = dict(os.environ) if env is None else env
+    value = env.get("XDG_DATA_HOME", "")
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / ".local" / "share"
+
+
+def command_line() -> list[str]:
+    """How the menu entry starts this chatlab: the bundle's executable, the installed
+    ``chatlab`` script, or this Python with ``-m chatlab``."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).resolve())]
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "chatlab":
+        found = script if script.is_absolute() or "/" in str(script) else shutil.which(str(script))
+        if found is not None and Path(found).is_file() and os.access(found, os.X_OK):
+            return [str(Path(found).absolute())]
+    return [str(Path(sys.executable).absolute()), "-m", "chatlab"]
+
+
+def exec_quote(arg: str) -> str:
+    """One argument of a desktop entry's ``Exec`` key, quoted as the spec asks: inside
+    double quotes, ``"``, `````, ``$`` and ``\\`` are escaped with a backslash; the
+    value is then escaped once more as a string value (``\\`` becomes ``\\\\``), and a
+    literal ``%`` is written ``%%``."""
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,=:@")
+    if arg and set(arg) <= plain:
+        quoted = arg
+    else:
+        inner = "".join("\\" + ch if ch in '"`$\\' else ch for ch in arg)
+        quoted = f'"{inner}"'
+    return quoted.replace("\\", "\\\\").replace("%", "%%")
+
+
+def targets(home: Path) -> Iterator[tuple[Path, Path | None]]:
+    """Every (destination, source) pair; the desktop entry's source is None (generated)."""
+    yield home / "applications" / f"{APP_ID}.desktop", None
+    yield home / "metainfo" / f"{APP_ID}.metainfo.xml", linux_dir() / f"{APP_ID}.metainfo.xml"
+    icons = resources_dir() / "icons" / "hicolor"
+    yield (
+        home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg",
+        icons / "scalable" / "apps" / f"{APP_ID}.svg",
+    )
+    yield (
+        home / "icons" / "hicolor" / "symbolic" / "apps" / f"{APP_ID}-symbolic.svg",
+        icons / "symbolic" / "apps" / f"{APP_ID}-symbolic.svg",
+    )
+    for n in SIZES:
+        rel = Path(f"{n}x{n}") / "apps" / f"{APP_ID}.png"
+        yield home / "icons" / "hicolor" / rel, icons / rel
+
+
+def desktop_entry(command: list[str]) -> str:
+    if any(ch < " " or ch == "\x7f" for arg in command for ch in arg):
+        raise DesktopError(
+            f"the command path {command[0]!r} has a control character; a menu entry can't hold it"
+        )
+    template = (linux_dir() / f"{APP_ID}.desktop").read_text("utf-8")
+    lines = []
+    for line in template.splitlines():
+        if line.startswith(("Exec=", "TryExec=")):
+            key = line.split("=", 1)[0]
+            if key == "TryExec":
+                line = f"TryExec={command[0].replace('\\', '\\\\')}"
+            else:
+                line = "Exec=" + " ".join(exec_quote(a) for a in command)
+        lines.append(line)
+        if line.strip() == "[Desktop Entry]":
+            lines.append(f"{MARKER}=chatlab --install-desktop")
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.chatlab-tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _refresh(home: Path) -> None:
+    for cmd in (
+        ["update-desktop-database", "-q", str(home / "applications")],
+        ["gtk-update-icon-cache", "-q", "-t", "-f", str(home / "icons" / "hicolor")],
+    ):
+        if shutil.which(cmd[0]) is None:
+            continue
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(cmd, capture_output=True, timeout=20, check=False)
+
+
+def install(home: Path | None = None, command: list[str] | None = None) -> list[Path]:
+    """Install the menu entry, metainfo and icons; return what was written."""
+    home = data_home() if home is None else home
+    command = command_line() if command is None else command
+    written: list[Path] = []
+    for dest, source in targets(home):
+        try:
+            data = desktop_entry(command).encode() if source is None else source.read_bytes()
+        except OSError as exc:
+            missing = f"chatlab's own desktop files are missing ({exc.strerror}): {exc.filename}"
+            raise DesktopError(missing) from None
+        try:
+            _write(dest, data)
+        except OSError as exc:
+            raise DesktopError(f"can't write {dest}: {exc.strerror or exc}") from None
+        written.append(dest)
+    _refresh(home)
+    return written
+
+
+def uninstall(home: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Remove what :func:`install` wrote; return (removed, left because not ours)."""
+    home = data_home() if home is None else home
+    removed: list[Path] = []
+    kept: list[Path] = []
+    for dest, source in targets(home):
+        if not dest.is_file() and not dest.is_symlink():
+            continue
+        if source is None:
+            try:
+                ours = not dest.is_symlink() and f"\n{MARKER}=" in dest.read_text("utf-8", errors="replace")
+            except OSError:
+                ours = False
+            if not ours:
+                kept.append(dest)
+                continue
+        try:
+            dest.unlink()
+        except OSError as exc:
+            raise DesktopError(f"can't remove {dest}: {exc.strerror or exc}") from None
+        removed.append(dest)
+    _refresh(home)
+    return removed, kept
+
+
+def cmd_desktop(remove: bool, out: TextIO, err: TextIO) -> int:
+    try:
+        if remove:
+            removed, kept = uninstall()
+            for path in kept:
+                print(f"left {path}: it was not installed by chatlab", file=err)
+            print(f"Removed {len(removed)} files." if removed else "Nothing to remove.", file=out)
+            return 0
+        written = install()
+    except DesktopError as exc:
+        print(f"chatlab: {exc}", file=err)
+        return 1
+    entry = written[0]
+    print(f"Installed the menu entry {entry}, its metainfo and {len(written) - 2} icons.", file=out)
+    print(f"It starts: {entry.read_text('utf-8').split('Exec=', 1)[1].splitlines()[0]}", file=out)
+    print("Remove them with: chatlab --uninstall-desktop", file=out)
+    return 0
