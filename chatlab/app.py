@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from chatlab import __version__
 from chatlab.core.config import (
     Config,
     ConfigError,
@@ -34,6 +36,8 @@ from chatlab.demo.setup import with_demo
 from chatlab.store.db import Store, StoreError, default_path
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
     from chatlab.ui.window import MainWindow
 
 DEMO_BANNER = (
@@ -162,6 +166,7 @@ async def run_window(argv: Sequence[str]) -> int:
     else:
         start(window, args, demo)
 
+    restore_signals = close_on_signals(window)
     closed = asyncio.get_running_loop().create_future()
 
     def on_shutdown() -> None:
@@ -172,26 +177,79 @@ async def run_window(argv: Sequence[str]) -> int:
     try:
         await closed
     finally:
+        restore_signals()
         server.stop_thread()
         if store is not None:
             store.close()
     return 0
 
 
-def rate_main(study_id: str | None, rater: str = "") -> int:
-    """``chatlab rate``: the blind queue of one study (or, with no study, of the turns
-    marked to rate), in a window of its own."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
+def close_on_signals(window: QWidget) -> Callable[[], None]:
+    """SIGTERM (a logout, ``kill``) and SIGINT (Ctrl+C in the terminal) close the window
+    as Ctrl+Q does: running lanes stop, what they wrote is saved, and the exit status is 0.
+    Python runs its signal handlers only between bytecodes, and Qt's loop may sit in C++
+    for a long time, so the handler's wake-up byte goes to a socket that Qt watches.
+    Returns a function that puts the previous handlers back."""
+    import signal
+    import socket
 
-    from chatlab.core import logs
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(512)
+
+    notifier.activated.connect(drain)
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        reader.close()
+        writer.close()
+
+    return restore
+
+
+def qt_app() -> QApplication:
+    """The one QApplication, named and themed, with chatlab's icon and desktop entry."""
+    from PySide6.QtWidgets import QApplication
+
     from chatlab.ui import theme
-    from chatlab.ui.rate import open_queue
+    from chatlab.ui.icons import APP_ID, app_icon
 
-    logs.setup()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("chatlab")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland and the taskbar match the window to the menu entry
+    app.setWindowIcon(app_icon())
     theme.apply(app)
+    return app
+
+
+def rate_main(study_id: str | None, rater: str = "") -> int:
+    """``chatlab rate``: the blind queue of one study (or, with no study, of the turns
+    marked to rate), in a window of its own."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from chatlab.core import logs
+    from chatlab.ui.rate import open_queue
+
+    logs.setup()
+    app = qt_app()
     try:
         store = Store(default_path())
     except StoreError as exc:
@@ -214,17 +272,11 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication
-
     from chatlab.core import logs
-    from chatlab.ui import theme
     from chatlab.ui.loop import QtLoop
 
     logs.setup()
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName("chatlab")
-    theme.apply(app)
+    app = qt_app()
     app.setQuitOnLastWindowClosed(False)
     argv = sys.argv[1:] if argv is None else argv
     return asyncio.run(run_window(argv), loop_factory=lambda: QtLoop(app))
