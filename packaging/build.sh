@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build the one-folder bundle from a clean virtualenv:
+#   dist/chatlab/chatlab  and  dist/chatlab-<version>-linux-x86_64.tar.gz
+# Usage: packaging/build.sh            (PYTHON=python3.12 by default)
+# The build venv lives in build/bundle-venv and is made afresh each time, so nothing from a
+# development venv (test tools, Qt add-ons) can slip into the bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+PY="${PYTHON:-python3.12}"
+if ! "$PY" --version >/dev/null 2>&1 && command -v pyenv >/dev/null 2>&1; then
+  PYENV_VERSION="$(pyenv versions --bare | grep -E '^3\.12(\.|$)' | tail -n 1)"
+  export PYENV_VERSION
+fi
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' chatlab/__init__.py)"
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) PLATFORM=linux-x86_64 ;;
+  Linux-aarch64) PLATFORM=linux-aarch64 ;;
+  *) PLATFORM="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)" ;;
+esac
+VENV="$ROOT/build/bundle-venv"
+rm -rf "$VENV" build/chatlab dist/chatlab "dist/chatlab-$VERSION-$PLATFORM.tar.gz"
+"$PY" -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check . "pyinstaller>=6.10,<7"
+"$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+  --distpath dist --workpath build/pyinstaller packaging/chatlab.spec
+if [ "$(uname -s)" = Linux ]; then
+  tar -C dist -czf "dist/chatlab-$VERSION-$PLATFORM.tar.gz" chatlab
+  echo "unpacked: $(du -sb dist/chatlab | awk '{printf "%.1f MB", $1/1e6}')"
+  echo "compressed: $(stat -c %s "dist/chatlab-$VERSION-$PLATFORM.tar.gz" | awk '{printf "%.1f MB", $1/1e6}')"
+  echo "built dist/chatlab/chatlab and dist/chatlab-$VERSION-$PLATFORM.tar.gz"
+fi
