@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the one-folder bundle from a clean virtualenv:
 #   dist/chatlab/chatlab  and  dist/chatlab-<version>-linux-x86_64.tar.gz
-# Usage: packaging/build.sh            (PYTHON=python3.12 by default)
+# Usage: packaging/build.sh   (PYTHON=python3.12, BUILD_DIR=build, DIST_DIR=dist by default)
 # The build venv lives in build/bundle-venv and is made afresh each time, so nothing from a
 # development venv (test tools, Qt add-ons) can slip into the bundle.
 set -euo pipefail
@@ -18,15 +18,17 @@ case "$(uname -s)-$(uname -m)" in
   Linux-aarch64) PLATFORM=linux-aarch64 ;;
   *) PLATFORM="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)" ;;
 esac
-VENV="$ROOT/build/bundle-venv"
-rm -rf "$VENV" build/chatlab dist/chatlab "dist/chatlab-$VERSION-$PLATFORM.tar.gz"
+BUILD="${BUILD_DIR:-$ROOT/build}"   # the build venv and PyInstaller's work files
+DIST="${DIST_DIR:-$ROOT/dist}"      # the bundle and the archive
+VENV="$BUILD/bundle-venv"
+rm -rf "$VENV" "$BUILD/pyinstaller" "$DIST/chatlab" "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz"
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check . "pyinstaller>=6.10,<7"
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
-  --distpath dist --workpath build/pyinstaller packaging/chatlab.spec
+  --distpath "$DIST" --workpath "$BUILD/pyinstaller" packaging/chatlab.spec
 if [ "$(uname -s)" = Linux ]; then
-  tar -C dist -czf "dist/chatlab-$VERSION-$PLATFORM.tar.gz" chatlab
-  echo "unpacked: $(du -sb dist/chatlab | awk '{printf "%.1f MB", $1/1e6}')"
-  echo "compressed: $(stat -c %s "dist/chatlab-$VERSION-$PLATFORM.tar.gz" | awk '{printf "%.1f MB", $1/1e6}')"
-  echo "built dist/chatlab/chatlab and dist/chatlab-$VERSION-$PLATFORM.tar.gz"
+  tar -C "$DIST" -czf "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz" chatlab
+  echo "unpacked: $(du -sb "$DIST/chatlab" | awk '{printf "%.1f MB", $1/1e6}')"
+  echo "compressed: $(stat -c %s "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz" | awk '{printf "%.1f MB", $1/1e6}')"
+  echo "built $DIST/chatlab/chatlab and $DIST/chatlab-$VERSION-$PLATFORM.tar.gz"
 fi

@@ -87,13 +87,16 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     assert code == 0 and "done" in out and "32/32 answered" in out and "Demo: which one reasoned?" in out
     code, out, _ = run(capsys, "study", "show", "demo")  # a name's start, any case
     assert code == 0 and "answers  32 of 32, 0 failed, 0 left" in out and "(placebo)" in out
-    # A second run of the same suite estimates from history, and gets its own name.
-    code, out, err = run(capsys, "study", "run", str(demo), "--dry-run")
+    # A second run of the same suite (named as shipped, no path needed) estimates from
+    # history, and gets its own name.
+    code, out, err = run(capsys, "study", "run", "demo", "--dry-run")
     assert (
         code == 0
         and "your past answers from this model (mean of 8)" in out
         and "dry run: nothing was sent" in err
     )
+    code, _, err = run(capsys, "study", "run", "dem", "--dry-run")
+    assert code == 2 and "no shipped suite of that name (shipped: demo, reasoning-vs-plain)" in err
     # The comparisons are ordinary sessions: listed, searchable, exported once voted.
     store = Store(default_path())
     try:

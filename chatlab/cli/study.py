@@ -54,7 +54,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     study = sub.add_parser("study", help="run a prompt suite unattended; list, show and resume studies")
     ssub = study.add_subparsers(dest="study_command", parser_class=parser_class, required=True)
     run = ssub.add_parser("run", help="run a suite (TOML): every prompt × lane × sample")
-    run.add_argument("suite", help="the suite file, e.g. resources/suites/demo.toml")
+    run.add_argument("suite", help="a suite file, or a shipped suite's name: demo, reasoning-vs-plain")
     run.add_argument("--name", help="the study's name (default: the suite's)")
     run.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
     run.add_argument(
@@ -91,7 +91,7 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
     from chatlab.store.db import default_path
 
     if not default_path().exists():
-        raise StudyUsageError("no studies yet: run one with `chatlab study run resources/suites/demo.toml`")
+        raise StudyUsageError("no studies yet: run one with `chatlab study run demo`")
     with _store(readonly_ok=True) as store:
         if args.marked:
             if args.study:
@@ -228,8 +228,21 @@ def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes:
 
 
 def _load_suite(path: str, config: Config) -> Suite:
+    """A suite file, or the name of a shipped suite (``demo``, ``reasoning-vs-plain``) so
+    that an installed chatlab needs no path into its own package."""
+    from chatlab.core.suites import shipped_suites
+
+    file = Path(path)
+    if not file.exists() and "/" not in path and not path.endswith(".toml"):
+        by_name = {p.stem: p for p in shipped_suites()}
+        if path not in by_name:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise StudyUsageError(
+                f"no suite file {path!r}, and no shipped suite of that name (shipped: {known})"
+            )
+        file = by_name[path]
     try:
-        return load_suite(Path(path), config)
+        return load_suite(file, config)
     except SuiteError as exc:
         raise StudyUsageError(str(exc)) from None
 

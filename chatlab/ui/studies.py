@@ -210,7 +210,7 @@ class StudiesView(QDialog):
         self.empty = QLabel(
             "No studies yet. A study sends every prompt of a suite to every lane, several times, "
             "unattended; you rate the answers later, blind. Start one from a suite file "
-            "(try resources/suites/demo.toml) or from the lanes you have open."
+            "(the file dialog opens on the shipped ones: try demo.toml) or from the lanes you have open."
         )
         self.empty.setWordWrap(True)
         self.empty.setProperty("role", "muted")
