@@ -6,6 +6,7 @@ XDG_DATA_HOME, a folder that is a file, odd characters in the command's path).""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -40,7 +41,8 @@ def test_the_desktop_entry_and_metainfo_pass_their_validators(tmp_path: Path) ->
     assert not re.search(r"^[EW]:", out.stdout, re.M), out.stdout
     # The installed entry (Exec rewritten, marker added) is valid too.
     written = desktop.install(tmp_path, ["/opt/my apps/chatlab"])
-    out = subprocess.run([needs("desktop-file-validate"), str(written[0])], capture_output=True, text=True)
+    assert written[-1].suffix == ".desktop"  # the entry comes last
+    out = subprocess.run([needs("desktop-file-validate"), str(written[-1])], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout
 
 
@@ -96,8 +98,10 @@ def test_install_then_uninstall_from_the_command_line(tmp_path: Path) -> None:
     entry = data / "applications" / f"{desktop.APP_ID}.desktop"
     text = entry.read_text("utf-8")
     exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
-    # This Python with -m chatlab (no `chatlab` script ran), by absolute path.
-    assert exec_line == f"Exec={desktop.exec_quote(PYTHON)} -m chatlab"
+    # This Python with -P -m chatlab (no `chatlab` script ran), by absolute path; -P keeps
+    # a stray chatlab.py in the launcher's working directory from running instead.
+    assert exec_line == f"Exec={desktop.exec_quote(PYTHON)} -P -m chatlab"
+    assert f"It starts: {exec_line.removeprefix('Exec=')}\n" in out.stdout
     assert f"{desktop.MARKER}=" in text
     pngs = sorted((data / "icons" / "hicolor").glob("*x*/apps/*.png"))
     assert len(pngs) == len(desktop.SIZES)
@@ -145,18 +149,100 @@ def test_a_foreign_entry_of_the_same_name_is_left_alone(tmp_path: Path) -> None:
     assert foreign.read_text().startswith("[Desktop Entry]\nType=Application\nName=packaged by my distro")
 
 
-def test_a_folder_that_is_a_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    (tmp_path / "applications").write_text("not a folder")
+def test_a_failed_install_says_why_leaves_no_menu_entry_and_no_temp_file(tmp_path: Path) -> None:
+    # An icon's folder is a file: the install stops there, before the menu entry.
+    blocked = tmp_path / "icons" / "hicolor" / "64x64"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
     out = run_cli(tmp_path, "--install-desktop", xdg=str(tmp_path))
     assert out.returncode == 1
-    assert out.stderr.startswith("chatlab: can't write ") and out.stderr.count("\n") == 1
+    first, hint = out.stderr.splitlines()
+    assert first.startswith(f"chatlab: can't write {blocked}/apps/")
+    assert hint.endswith("chatlab --uninstall-desktop")
+    assert not (tmp_path / "applications" / f"{desktop.APP_ID}.desktop").exists()
+    assert not list(tmp_path.rglob("*.chatlab-tmp"))
+    # The entry's own folder is a file.
+    blocked.unlink()
+    (tmp_path / "applications").write_text("not a folder")
+    out = run_cli(tmp_path, "--install-desktop", xdg=str(tmp_path))
+    assert out.returncode == 1 and out.stderr.startswith("chatlab: can't write ")
     assert "Traceback" not in out.stderr
 
 
-def test_a_command_path_with_a_newline_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(desktop.DesktopError, match="control character"):
-        desktop.install(tmp_path, ["/tmp/evil\nExec=rm -rf ~"])
-    assert not (tmp_path / "applications").exists() or not any((tmp_path / "applications").iterdir())
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/tmp/evil\nExec=rm -rf ~", "control character"),
+        ("/tmp/bad\udcffdir/chatlab", "not valid UTF-8"),  # a file name that isn't UTF-8
+        ("/opt/50%off/chatlab", "'%'"),  # valid escaped, but GLib's launchers refuse it
+    ],
+)
+def test_a_command_path_a_menu_entry_cannot_hold_is_refused_before_writing(
+    tmp_path: Path, path: str, reason: str
+) -> None:
+    with pytest.raises(desktop.DesktopError, match=reason):
+        desktop.install(tmp_path, [path])
+    assert not list(tmp_path.rglob("*"))
+
+
+def test_a_symlink_or_fifo_at_a_temporary_name_is_never_followed(tmp_path: Path) -> None:
+    import os
+
+    victim = tmp_path / "victim"
+    victim.write_text("secret")
+    victim.chmod(0o600)
+    apps = tmp_path / "share" / "applications"
+    apps.mkdir(parents=True)
+    (apps / f".{desktop.APP_ID}.desktop.chatlab-tmp").symlink_to(victim)  # the old fixed name
+    os.mkfifo(apps / f".{desktop.APP_ID}.desktop.fifo.chatlab-tmp")
+    desktop.install(tmp_path / "share", ["/usr/bin/chatlab"])
+    assert victim.read_text() == "secret" and (victim.stat().st_mode & 0o777) == 0o600
+    entry = apps / f"{desktop.APP_ID}.desktop"
+    assert entry.is_file() and not entry.is_symlink()
+
+
+def test_a_relative_or_empty_home_falls_back_to_the_account_home() -> None:
+    import pwd
+
+    account = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".local" / "share"
+    assert desktop.data_home({"HOME": "relhome"}) == account
+    assert desktop.data_home({"HOME": ""}) == account
+    assert desktop.data_home({"HOME": "/"}) == account
+    assert desktop.data_home({"HOME": "/home/x", "XDG_DATA_HOME": "rel"}) == Path("/home/x/.local/share")
+
+
+def test_install_and_uninstall_racing_each_other_never_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another uninstall runs just as this install finishes, and another removal runs
+    # between this uninstall's check and its unlink: neither is an error.
+    import io
+
+    home = tmp_path / "share"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    real_refresh = desktop._refresh
+    raced: list[bool] = []
+
+    def refresh_then_race(h: Path) -> None:
+        if not raced:
+            raced.append(True)
+            desktop.uninstall(h)  # another process's uninstall, just after the install
+
+    monkeypatch.setattr(desktop, "_refresh", refresh_then_race)
+    out, err = io.StringIO(), io.StringIO()
+    assert desktop.cmd_desktop(False, out, err) == 0, err.getvalue()
+    assert "It starts:" in out.getvalue()
+    monkeypatch.setattr(desktop, "_refresh", real_refresh)
+    desktop.install(home, ["/usr/bin/chatlab"])
+    real_unlink = Path.unlink
+
+    def unlink_twice(self: Path, missing_ok: bool = False) -> None:
+        real_unlink(self, missing_ok=True)
+        real_unlink(self, missing_ok=missing_ok)  # as if a second process removed it first
+
+    monkeypatch.setattr(Path, "unlink", unlink_twice)
+    removed, kept = desktop.uninstall(home)
+    assert kept == [] and len(removed) == len(desktop.SIZES) + 4
 
 
 def test_the_flags_refuse_a_subcommand_and_each_other(tmp_path: Path) -> None:

@@ -862,3 +862,36 @@ def test_orphaned_comparisons_and_a_trimmed_snapshot_do_not_crash(
     code, out, _ = run(capsys, "sessions")
     assert code == 0 and out.count("[blind]") == 2
     assert run(capsys, "export", "--all")[0] in (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a" * 300, "…aaa"),  # too long for the file system: one line, not a traceback
+        ("a" * 300 + ".toml", "…aaa"),
+        ("", "(shipped suites, by name: demo, reasoning-vs-plain)"),
+        ("demo.toml", "No such file or directory (shipped suites, by name: demo,"),
+        ("dem", "no suite file 'dem', and no shipped suite of that name"),
+        ("../demo", "../demo: cannot read"),
+    ],
+)
+def test_a_suite_name_that_is_neither_a_file_nor_shipped_is_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str, expected: str
+) -> None:
+    monkeypatch.chdir(home.parent)
+    code, _out, err = run(capsys, "study", "run", name, "--dry-run")
+    assert code == 2 and expected in err and err.count("\n") == 1, err
+
+
+def test_a_folder_named_like_a_shipped_suite_does_not_shadow_it(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(home.parent)
+    (home.parent / "demo").mkdir()
+    code, _out, err = run(capsys, "study", "run", "demo", "--dry-run")
+    assert code == 0 and "dry run: nothing was sent" in err
+    # A file of that name does win: it is what the user pointed at.
+    (home.parent / "demo").rmdir()
+    (home.parent / "demo").write_text("not toml [")
+    code, _out, err = run(capsys, "study", "run", "demo", "--dry-run")
+    assert code == 2 and "demo: invalid TOML" in err

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chatlab.core.pricing import resources_dir
+from chatlab.core.safety import terminal_text
 
 APP_ID = "io.github.chatlab.Chatlab"
 MARKER = "X-Chatlab-Installed-By"
@@ -43,16 +44,23 @@ def linux_dir() -> Path:
 
 
 def data_home(env: dict[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME`` when it is absolute, else ``<home>/.local/share``, where the
+    home is ``$HOME`` when that is absolute and not ``/``, else the account's own."""
     env = dict(os.environ) if env is None else env
     value = env.get("XDG_DATA_HOME", "")
     if value and Path(value).is_absolute():
         return Path(value)
-    return Path(env.get("HOME") or Path.home()) / ".local" / "share"
+    home = env.get("HOME", "")
+    if not home or not Path(home).is_absolute() or Path(home) == Path("/"):
+        import pwd
+
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    return Path(home) / ".local" / "share"
 
 
 def command_line() -> list[str]:
     """How the menu entry starts this chatlab: the bundle's executable, the installed
-    ``chatlab`` script, or this Python with ``-m chatlab``."""
+    ``chatlab`` script, or this Python with ``-P -m chatlab``."""
     if getattr(sys, "frozen", False):
         return [str(Path(sys.executable).resolve())]
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
@@ -60,7 +68,8 @@ def command_line() -> list[str]:
         found = script if script.is_absolute() or "/" in str(script) else shutil.which(str(script))
         if found is not None and Path(found).is_file() and os.access(found, os.X_OK):
             return [str(Path(found).absolute())]
-    return [str(Path(sys.executable).absolute()), "-m", "chatlab"]
+    # -P: don't put the working directory on sys.path (a stray chatlab.py there must not run)
+    return [str(Path(sys.executable).absolute()), "-P", "-m", "chatlab"]
 
 
 def exec_quote(arg: str) -> str:
@@ -78,8 +87,8 @@ def exec_quote(arg: str) -> str:
 
 
 def targets(home: Path) -> Iterator[tuple[Path, Path | None]]:
-    """Every (destination, source) pair; the desktop entry's source is None (generated)."""
-    yield home / "applications" / f"{APP_ID}.desktop", None
+    """Every (destination, source) pair; the desktop entry's source is None (generated).
+    The entry comes last, so a failed install never leaves a menu entry without its icon."""
     yield home / "metainfo" / f"{APP_ID}.metainfo.xml", linux_dir() / f"{APP_ID}.metainfo.xml"
     icons = resources_dir() / "icons" / "hicolor"
     yield (
@@ -93,6 +102,29 @@ def targets(home: Path) -> Iterator[tuple[Path, Path | None]]:
     for n in SIZES:
         rel = Path(f"{n}x{n}") / "apps" / f"{APP_ID}.png"
         yield home / "icons" / "hicolor" / rel, icons / rel
+    yield home / "applications" / f"{APP_ID}.desktop", None
+
+
+def check_command(command: list[str]) -> None:
+    """Refuse a command a menu entry can't hold: control characters, bytes that aren't
+    UTF-8, or a ``%`` (valid once escaped, but GLib's launchers won't load such an entry)."""
+    for arg in command:
+        shown = terminal_text(repr(arg))
+        if any(ch < " " or ch == "\x7f" for ch in arg):
+            raise DesktopError(
+                f"the command path {shown} has a control character; a menu entry can't hold it"
+            )
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DesktopError(
+                f"the command path {shown} is not valid UTF-8; a menu entry can't hold it"
+            ) from None
+        if "%" in arg:
+            raise DesktopError(
+                f"the command path {shown} has a '%', which desktop launchers can't start; "
+                "move chatlab to a folder without one"
+            )
 
 
 def desktop_entry(command: list[str]) -> str:
@@ -116,16 +148,20 @@ def desktop_entry(command: list[str]) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write to a fresh, uniquely named file beside ``path`` (created exclusively, so a
+    symlink or FIFO planted there is never followed), then rename it into place."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.chatlab-tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".chatlab-tmp")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)
             f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(name, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(name)
         raise
 
 
@@ -140,10 +176,18 @@ def _refresh(home: Path) -> None:
             subprocess.run(cmd, capture_output=True, timeout=20, check=False)
 
 
+def is_ours(entry: Path) -> bool:
+    try:
+        return not entry.is_symlink() and f"\n{MARKER}=" in entry.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def install(home: Path | None = None, command: list[str] | None = None) -> list[Path]:
-    """Install the menu entry, metainfo and icons; return what was written."""
+    """Install the metainfo, the icons and then the menu entry; return what was written."""
     home = data_home() if home is None else home
     command = command_line() if command is None else command
+    check_command(command)
     written: list[Path] = []
     for dest, source in targets(home):
         try:
@@ -161,23 +205,19 @@ def install(home: Path | None = None, command: list[str] | None = None) -> list[
 
 
 def uninstall(home: Path | None = None) -> tuple[list[Path], list[Path]]:
-    """Remove what :func:`install` wrote; return (removed, left because not ours)."""
+    """Remove what :func:`install` wrote, the menu entry first; return (removed, left
+    because not ours)."""
     home = data_home() if home is None else home
     removed: list[Path] = []
     kept: list[Path] = []
-    for dest, source in targets(home):
+    for dest, source in sorted(targets(home), key=lambda t: t[1] is not None):
         if not dest.is_file() and not dest.is_symlink():
             continue
-        if source is None:
-            try:
-                ours = not dest.is_symlink() and f"\n{MARKER}=" in dest.read_text("utf-8", errors="replace")
-            except OSError:
-                ours = False
-            if not ours:
-                kept.append(dest)
-                continue
+        if source is None and not is_ours(dest):
+            kept.append(dest)
+            continue
         try:
-            dest.unlink()
+            dest.unlink(missing_ok=True)  # another uninstall may have been quicker
         except OSError as exc:
             raise DesktopError(f"can't remove {dest}: {exc.strerror or exc}") from None
         removed.append(dest)
@@ -186,19 +226,33 @@ def uninstall(home: Path | None = None) -> tuple[list[Path], list[Path]]:
 
 
 def cmd_desktop(remove: bool, out: TextIO, err: TextIO) -> int:
+    def say(text: str, stream: TextIO) -> None:
+        print(terminal_text(text), file=stream)
+
     try:
         if remove:
             removed, kept = uninstall()
             for path in kept:
-                print(f"left {path}: it was not installed by chatlab", file=err)
-            print(f"Removed {len(removed)} files." if removed else "Nothing to remove.", file=out)
+                say(f"left {path}: it was not installed by chatlab", err)
+            files = "file" if len(removed) == 1 else "files"
+            say(f"Removed {len(removed)} {files}." if removed else "Nothing to remove.", out)
             return 0
-        written = install()
+        home = data_home()
+        entry = home / "applications" / f"{APP_ID}.desktop"
+        foreign = (entry.exists() or entry.is_symlink()) and not is_ours(entry)
+        command = command_line()
+        written = install(home, command)
     except DesktopError as exc:
-        print(f"chatlab: {exc}", file=err)
+        say(f"chatlab: {exc}", err)
+        if not remove:
+            say(
+                "What was written before that stays; remove it with: chatlab --uninstall-desktop",
+                err,
+            )
         return 1
-    entry = written[0]
-    print(f"Installed the menu entry {entry}, its metainfo and {len(written) - 2} icons.", file=out)
-    print(f"It starts: {entry.read_text('utf-8').split('Exec=', 1)[1].splitlines()[0]}", file=out)
-    print("Remove them with: chatlab --uninstall-desktop", file=out)
+    if foreign:
+        say(f"replaced {entry}, which was not chatlab's", err)
+    say(f"Installed the menu entry {entry}, its metainfo and {len(written) - 2} icons.", out)
+    say(f"It starts: {' '.join(exec_quote(a) for a in command)}", out)
+    say("Remove them with: chatlab --uninstall-desktop", out)
     return 0

@@ -229,22 +229,30 @@ def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes:
 
 def _load_suite(path: str, config: Config) -> Suite:
     """A suite file, or the name of a shipped suite (``demo``, ``reasoning-vs-plain``) so
-    that an installed chatlab needs no path into its own package."""
+    that an installed chatlab needs no path into its own package. A file of that name
+    in the working folder wins; a folder or anything else that isn't a file doesn't."""
     from chatlab.core.suites import shipped_suites
 
     file = Path(path)
-    if not file.exists() and "/" not in path and not path.endswith(".toml"):
-        by_name = {p.stem: p for p in shipped_suites()}
-        if path not in by_name:
-            known = ", ".join(sorted(by_name)) or "none"
-            raise StudyUsageError(
-                f"no suite file {path!r}, and no shipped suite of that name (shipped: {known})"
-            )
+    try:
+        is_file, exists = file.is_file(), file.exists()
+    except OSError:  # a name too long, a folder we may not read: load_suite says so
+        is_file, exists = False, True
+    by_name = {p.stem: p for p in shipped_suites()}
+    if not is_file and path in by_name:
         file = by_name[path]
+    elif not exists and "/" not in path and not path.endswith(".toml"):
+        known = ", ".join(sorted(by_name)) or "none"
+        raise StudyUsageError(
+            f"no suite file {terminal_text(repr(path))}, and no shipped suite of that name (shipped: {known})"
+        )
     try:
         return load_suite(file, config)
     except SuiteError as exc:
-        raise StudyUsageError(str(exc)) from None
+        hint = ""
+        if not is_file and by_name:
+            hint = f" (shipped suites, by name: {', '.join(sorted(by_name))})"
+        raise StudyUsageError(str(exc) + hint) from None
 
 
 def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from chatlab.core import format as fmt
 from chatlab.core.stats import compute, summary
 from chatlab.store.db import Store
 from chatlab.ui import theme
-from chatlab.ui.plot import SHAPES, Axis, Figure, Mark, Plot, dollars, palette
+from chatlab.ui.plot import Axis, Figure, Mark, Plot, dollars
 
 COLUMNS = (
     "Rank",
@@ -63,8 +65,8 @@ _CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]
 def ratings_chart(doc: dict[str, Any]) -> Figure:
     """Each contender's rating with its 95 % interval, best at the top."""
     rows = list(reversed(doc["contenders"]))
-    lows = [c["ci95"][0] if c["ci95"] else c["rating"] for c in rows] or [900.0]
-    highs = [c["ci95"][1] if c["ci95"] else c["rating"] for c in rows] or [1100.0]
+    values = [v for c in rows for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)]
+    lows, highs = values or [900.0], values or [1100.0]
     fig = Figure(
         title="Ratings with 95 % intervals",
         x=Axis(
@@ -77,7 +79,7 @@ def ratings_chart(doc: dict[str, Any]) -> Figure:
         empty_text="No votes yet",
     )
     for i, c in enumerate(rows):
-        if c["ci95"]:
+        if c["ci95"] and all(_finite(v) for v in c["ci95"]):
             fig.marks.append(Mark("bar", [(c["ci95"][0], i), (c["ci95"][1], i)]))
         fig.y.categories.append(_short(c["label"], 28) + (f"  (rank {c['rank']})" if c["rank"] else ""))
     if rows:
@@ -87,12 +89,18 @@ def ratings_chart(doc: dict[str, Any]) -> Figure:
 
 def cost_chart(doc: dict[str, Any]) -> Figure:
     """Rating against dollars per answer; the frontier joins those no one beats on both."""
-    priced = [c for c in doc["contenders"] if c["mean_cost_usd"]]
+    # A log axis needs positive costs; below a trillionth of a dollar there is nothing to see.
+    priced = [
+        c
+        for c in doc["contenders"]
+        if _finite(c["mean_cost_usd"]) and c["mean_cost_usd"] > 0 and _finite(c["rating"])
+    ]
     costs = [c["mean_cost_usd"] for c in priced] or [0.001, 0.01]
     ratings = [c["rating"] for c in priced] or [1000.0]
+    low, high = max(min(costs) / 2, 1e-12), min(max(costs) * 2, 1e12)
     fig = Figure(
         title="Rating against $ per answer (the line: no one is both better and cheaper)",
-        x=Axis(min(costs) / 2, max(costs) * 2, "mean cost per answer (log scale)", log=True, fmt=dollars),
+        x=Axis(low, max(high, low * 10), "mean cost per answer (log scale)", log=True, fmt=dollars),
         y=Axis(min(ratings) - 40, max(ratings) + 40, "rating", fmt="{:.0f}"),
         legend=True,
         empty_text="No priced answers yet",
@@ -102,18 +110,13 @@ def cost_chart(doc: dict[str, Any]) -> Figure:
         fig.marks.append(
             Mark("line", [(c["mean_cost_usd"], c["rating"]) for c in frontier], "good", label="cost frontier")
         )
-    colors = palette(theme.colors().dark)
+    dark = theme.colors().dark
     for k, c in enumerate(priced):
+        color, shape = Plot.look(k, dark)
         fig.marks.append(
-            Mark(
-                "points",
-                [(c["mean_cost_usd"], c["rating"])],
-                colors[k % len(colors)],
-                size=11,
-                shape=SHAPES[k % len(SHAPES)],
-                label=_short(c["label"], 30),
-            )
-        )
+            Mark("points", [(c["mean_cost_usd"], c["rating"])], color, size=11, shape=shape,
+                 label=_short(c["label"], 30))
+        )  # fmt: skip
     return fig
 
 
@@ -127,7 +130,9 @@ def guess_chart(doc: dict[str, Any]) -> Figure:
         empty_text="No guesses yet: mark the answers you think reasoned (G) while rating",
     )
     j = doc.get("judgements")
-    if d is None and j is not None:
+    if d is not None and not (d.get("trials") and _finite(d.get("correct"))):
+        d = None  # nothing to plot (a hand-made or damaged result)
+    if d is None and j is not None and _finite(j.get("balanced_accuracy")):
         # No single-guess trials (several answers reasoned): each answer's "reasoned?"
         # mark judged instead, as balanced accuracy against 50 %.
         d = {
@@ -148,6 +153,10 @@ def guess_chart(doc: dict[str, Any]) -> Figure:
             dots.append((1.0, d["longest_answer_accuracy"]))
         fig.marks.append(Mark("points", dots, size=12, label="share right (line: 95 % interval)"))
     return fig
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -173,8 +182,12 @@ class MatrixView(QWidget):
 
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
-        self.paint(painter, QRectF(self.rect()))
-        painter.end()
+        try:
+            self.paint(painter, QRectF(self.rect()))
+        except Exception:  # a chart must never take the window down with it
+            logging.getLogger(__name__).exception("the win-rate matrix could not be drawn")
+        finally:
+            painter.end()
 
     def paint(self, painter: QPainter, area: QRectF) -> None:
         c = theme.colors()
@@ -209,8 +222,9 @@ class MatrixView(QWidget):
             )
             for j in range(n):
                 rect = QRectF(area.left() + left + j * cell, area.top() + top + i * cell, cell - 2, cell - 2)
-                value = self.matrix[i][j]
-                if value is None:
+                row = self.matrix[i] if i < len(self.matrix) else []
+                value = row[j] if j < len(row) else None
+                if value is None or not _finite(value):
                     painter.fillRect(rect, QColor(c.alt))
                     continue
                 shade = QColor(good if value >= 0.5 else bad)
@@ -385,7 +399,12 @@ class LeaderboardView(QDialog):
         ):
             view = self.views[name]
             assert isinstance(view, Plot)
-            view.show_figure(build(doc))
+            try:
+                figure = build(doc)
+            except Exception as exc:  # a damaged result: say so in the chart, not a crash
+                logging.getLogger(__name__).exception("the %s chart could not be built", name)
+                figure = Figure(name, empty_text=f"This chart can't be drawn from these results ({exc})")
+            view.show_figure(figure)
         matrix = self.views["Win rates"]
         assert isinstance(matrix, MatrixView)
         labels = {c["id"]: c["label"] for c in rows}
@@ -407,26 +426,36 @@ class LeaderboardView(QDialog):
         view = self.views[name]
         size = view.size() if view.width() > 50 else QSize(960, 600)
         target = Path(path)
+        if target.suffix.lower() != f".{kind.lower()}":
+            target = target.with_name(target.name + f".{kind.lower()}")  # what was asked for
+        area = QRectF(0, 0, size.width(), size.height())
         if kind == "PNG":
             # Drawn afresh at twice the on-screen size, so it stays sharp in a document.
             image = QImage(size * 2, QImage.Format.Format_ARGB32)
             image.setDevicePixelRatio(2.0)
             image.fill(QColor(theme.colors().base))
             painter = QPainter(image)
-            self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
-            painter.end()
-            if not image.save(str(target)):
-                self.status.setText(f"Couldn't save {name} to {target}")
-                return None
+            try:
+                self._paint(view, painter, area)
+            finally:
+                painter.end()
+            saved = image.save(str(target), "PNG")  # type: ignore[call-overload]  # the stubs say bytes; PySide wants str
         else:
             generator = QSvgGenerator()
             generator.setFileName(str(target))
             generator.setSize(size)
-            generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+            generator.setViewBox(area)
             generator.setTitle(f"chatlab — {name}")
-            painter = QPainter(generator)
-            self._paint(view, painter, QRectF(0, 0, size.width(), size.height()))
-            painter.end()
+            painter = QPainter()
+            saved = painter.begin(generator)  # False when the file can't be opened
+            if saved:
+                try:
+                    self._paint(view, painter, area)
+                finally:
+                    painter.end()
+        if not saved:
+            self.status.setText(f"Couldn't save {name} to {target}")
+            return None
         self.status.setText(f"Saved {name} to {target}")
         return target
 

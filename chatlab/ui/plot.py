@@ -10,7 +10,9 @@ and to an SVG. :func:`nice_ticks` and :func:`log_ticks` choose round tick values
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,13 +51,19 @@ class Axis:
         return self.fmt(value) if callable(self.fmt) else self.fmt.format(value)
 
     def fraction(self, value: float) -> float:
-        """Where ``value`` sits between low (0) and high (1)."""
-        if self.log:
-            low, high = math.log10(self.low), math.log10(self.high)
-            value = math.log10(max(value, 1e-300))
-        else:
-            low, high = self.low, self.high
-        return 0.5 if high == low else (value - low) / (high - low)
+        """Where ``value`` sits between low (0) and high (1); NaN when it can't be placed
+        (a non-finite value or axis), which the plot then leaves out."""
+        try:
+            if self.log:
+                low, high = _log10(self.low), _log10(self.high)
+                value = _log10(value)
+            else:
+                low, high = self.low, self.high
+            if not all(map(math.isfinite, (low, high, value))):
+                return math.nan
+            return 0.5 if high == low else (value - low) / (high - low)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return math.nan
 
 
 @dataclass
@@ -83,33 +91,60 @@ class Figure:
     empty_text: str = "No data yet"
 
 
+def _log10(value: float) -> float:
+    """log10, with anything at or below the smallest normal float clamped there."""
+    return math.log10(max(value, 1e-300)) if not math.isnan(value) else math.nan
+
+
 def nice_ticks(low: float, high: float, most: int = 7) -> list[float]:
-    """Round values (1, 2 or 5 times a power of ten apart) inside [low, high]."""
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-        return [low] if math.isfinite(low) else []
-    raw = (high - low) / max(1, most - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    count = math.floor((high - first) / step + 1e-9) + 1
-    return [round(first + k * step, 12) for k in range(max(0, count))]
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    """Powers of ten inside [low, high]; with 1, 2 and 5 of each when the span is short."""
-    if low <= 0 or high <= low:
+    """Round values (1, 2 or 5 times a power of ten apart) inside [low, high]; none when
+    the range can't be ticked (not finite, or too narrow or wide for a float)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high < low:
         return []
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if high == low:
+        return [low]
+    try:
+        raw = (high - low) / max(1, most - 1)
+        exponent = math.floor(math.log10(raw))
+        power = 10.0**exponent
+        step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+        first = math.ceil(low / step - 1e-9) * step
+        count = math.floor((high - first) / step + 1e-9) + 1
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return []
+    if not (math.isfinite(first) and 0 < count <= 100):
+        return []
+    digits = max(0, 2 - exponent)  # enough decimals for the step, rounding float noise away
+    return [round(first + k * step, digits) for k in range(count)]
+
+
+def log_ticks(low: float, high: float, most: int = 12) -> list[float]:
+    """Powers of ten inside [low, high]; with 1, 2 and 5 of each when the span is short,
+    and every second, third… decade when it is very long."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 or high <= low:
+        return []
+    first, last = math.floor(_log10(low)), math.ceil(_log10(high))
+    every = max(1, math.ceil((last - first + 1) / most))
     steps = (1.0,) if last - first > 3 else (1.0, 2.0, 5.0)
-    values = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+    values = []
+    for e in range(first, last + 1, every):
+        for m in steps:
+            with contextlib.suppress(OverflowError):
+                values.append(m * 10.0**e)
     return [v for v in values if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
 
 
 def dollars(value: float) -> str:
-    """A tick label in dollars without exponent notation: $0.00001, $0.002, $1.5."""
+    """A tick label in dollars without exponent notation down to a trillionth of a
+    dollar: $0.00001, $0.002, $1.5."""
+    if not math.isfinite(value):
+        return ""
     if value >= 1:
         return f"${value:,.2f}".rstrip("0").rstrip(".")
-    return "$" + f"{value:.8f}".rstrip("0").rstrip(".")
+    if value < 1e-12:
+        return f"${value:.0e}" if value > 0 else "$0"
+    decimals = math.ceil(-math.log10(value)) + 1
+    return "$" + f"{value:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def palette(dark: bool) -> list[str]:
@@ -117,6 +152,10 @@ def palette(dark: bool) -> list[str]:
     if dark:
         return ["#7aa2f7", "#e0af68", "#9ece6a", "#f7768e", "#bb9af7", "#7dcfff", "#ff9e64", "#c0caf5"]
     return ["#2f5fd0", "#b26b00", "#2e7d32", "#c62828", "#7b3fb5", "#00838f", "#d84315", "#455a64"]
+
+
+def _placed(point: QPointF) -> bool:
+    return math.isfinite(point.x()) and math.isfinite(point.y())
 
 
 class Plot(QWidget):
@@ -134,9 +173,13 @@ class Plot(QWidget):
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.paint(painter, QRectF(self.rect()))
-        painter.end()
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.paint(painter, QRectF(self.rect()))
+        except Exception:  # a chart must never take the window down with it
+            logging.getLogger(__name__).exception("a chart could not be drawn")
+        finally:
+            painter.end()
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -169,7 +212,7 @@ class Plot(QWidget):
         legend_w = 0.0
         if legend:
             legend_w = min(area.width() * 0.35, max(metrics.horizontalAdvance(m.label) for m in legend) + 34)
-        y_labels = [fig.y.label(t) for t in fig.y.ticks()]
+        y_labels = [fig.y.label(t) for t in fig.y.ticks()[:200]]
         y_w = max([metrics.horizontalAdvance(s) for s in y_labels] or [0.0]) + 10
         y_w = min(y_w, area.width() * 0.4)
         left = area.left() + y_w + (line + 6 if fig.y.title else 6)
@@ -187,30 +230,35 @@ class Plot(QWidget):
 
         grid = QPen(QColor(c.border), 1)
         painter.setPen(grid)
-        for t in fig.x.ticks():
-            p = to_px(t, fig.y.low)
-            painter.drawLine(QPointF(p.x(), inner.top()), QPointF(p.x(), inner.bottom()))
-        for t in fig.y.ticks():
-            p = to_px(fig.x.low, t)
-            painter.drawLine(QPointF(inner.left(), p.y()), QPointF(inner.right(), p.y()))
+        x_ticks = [t for t in fig.x.ticks() if math.isfinite(fig.x.fraction(t))]
+        y_ticks = [t for t in fig.y.ticks() if math.isfinite(fig.y.fraction(t))]
+        for t in x_ticks:
+            x = inner.left() + fig.x.fraction(t) * inner.width()
+            painter.drawLine(QPointF(x, inner.top()), QPointF(x, inner.bottom()))
+        for t in y_ticks:
+            y = inner.bottom() - fig.y.fraction(t) * inner.height()
+            painter.drawLine(QPointF(inner.left(), y), QPointF(inner.right(), y))
         painter.drawRect(inner)
         painter.setPen(QColor(c.text))
-        for t in fig.y.ticks():
-            p = to_px(fig.x.low, t)
+        for t in y_ticks:
+            y = inner.bottom() - fig.y.fraction(t) * inner.height()
             text = metrics.elidedText(fig.y.label(t), Qt.TextElideMode.ElideRight, y_w - 8)
             painter.drawText(
-                QRectF(inner.left() - y_w - 2, p.y() - line / 2, y_w - 4, line),
+                QRectF(inner.left() - y_w - 2, y - line / 2, y_w - 4, line),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 text,
             )
-        x_ticks = fig.x.ticks()
         room = inner.width() / max(1, len(x_ticks))
+        right_edge = -math.inf
         for t in x_ticks:
-            p = to_px(t, fig.y.low)
+            x = inner.left() + fig.x.fraction(t) * inner.width()
             text = metrics.elidedText(fig.x.label(t), Qt.TextElideMode.ElideRight, max(room, 60))
             w = metrics.horizontalAdvance(text) + 4
+            if x - w / 2 < right_edge + 6:
+                continue  # no room: leave this label out rather than overlap its neighbour
+            right_edge = x + w / 2
             painter.drawText(
-                QRectF(p.x() - w / 2, inner.bottom() + 4, w, line), Qt.AlignmentFlag.AlignCenter, text
+                QRectF(x - w / 2, inner.bottom() + 4, w, line), Qt.AlignmentFlag.AlignCenter, text
             )
         painter.setPen(QColor(c.muted))
         if fig.x.title:
@@ -236,18 +284,28 @@ class Plot(QWidget):
             pen = QPen(color, mark.width)
             if mark.dashed:
                 pen.setStyle(Qt.PenStyle.DashLine)
-            if mark.kind in ("line", "bar") and len(mark.xy) >= 2:
+            points = [p for p in (to_px(x, y) for x, y in mark.xy) if _placed(p)]
+            if mark.kind in ("line", "bar") and len(points) >= 2:
                 painter.setPen(pen)
-                points = [to_px(x, y) for x, y in mark.xy]
                 for a, b in itertools.pairwise(points):
                     painter.drawLine(a, b)
             elif mark.kind == "points":
-                for x, y in mark.xy:
-                    self._dot(painter, to_px(x, y), mark.shape, mark.size, color)
+                for point in points:
+                    self._dot(painter, point, mark.shape, mark.size, color)
         painter.restore()
         if legend:
             x0 = inner.right() + 16
             y0 = inner.top()
+            fits = max(1, int((area.bottom() - y0) // (line + 4)))
+            if len(legend) > fits:
+                more = len(legend) - fits + 1
+                legend = legend[: fits - 1]
+                painter.setPen(QColor(c.muted))
+                painter.drawText(
+                    QRectF(x0, y0 + (fits - 1) * (line + 4), legend_w, line),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    f"+{more} more (see the table)",
+                )
             for k, mark in enumerate(legend):
                 y = y0 + k * (line + 4)
                 color = self.color(mark.color)
@@ -259,6 +317,12 @@ class Plot(QWidget):
                 painter.setPen(QColor(c.text))
                 text = metrics.elidedText(mark.label, Qt.TextElideMode.ElideRight, legend_w - 26)
                 painter.drawText(QRectF(x0 + 22, y, legend_w - 22, line), Qt.AlignmentFlag.AlignVCenter, text)
+
+    @staticmethod
+    def look(k: int, dark: bool) -> tuple[str, Shape]:
+        """The k-th series' colour and shape: 32 distinct pairs before any repeats."""
+        colors = palette(dark)
+        return colors[k % len(colors)], SHAPES[(k // len(colors)) % len(SHAPES)]
 
     @staticmethod
     def _dot(painter: QPainter, at: QPointF, shape: Shape, size: float, color: QColor) -> None:
