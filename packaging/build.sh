@@ -27,6 +27,8 @@ rm -rf "$VENV" "$BUILD/pyinstaller" "$DIST/chatlab" "$DIST/chatlab-$VERSION-$PLA
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$BUILD/pyinstaller" packaging/chatlab.spec
 if [ "$(uname -s)" = Linux ]; then
+  cp LICENSE "$DIST/chatlab/LICENSE"
+  cp packaging/bundle-README.txt "$DIST/chatlab/README.txt"
   tar -C "$DIST" -czf "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz" chatlab
   echo "unpacked: $(du -sb "$DIST/chatlab" | awk '{printf "%.1f MB", $1/1e6}')"
   echo "compressed: $(stat -c %s "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz" | awk '{printf "%.1f MB", $1/1e6}')"

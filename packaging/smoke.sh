@@ -4,7 +4,8 @@
 #   1. Under Xvfb with a window manager, `chatlab` shows its window within 3 s (cold start
 #      reported), runs the demo turn, takes a vote (Alt+1) and quits on Ctrl+Q with exit 0.
 #   2. The bundle's own `chatlab export --all` finds that turn saved: three answers, a vote.
-#   3. `chatlab ask -m demo:demo-fast hi` works headless (no DISPLAY).
+#   3. `chatlab stats --json` reads that vote, `chatlab study run demo --dry-run` finds the
+#      shipped suite, and `chatlab ask -m demo:demo-fast hi` works, all headless.
 # Usage: packaging/smoke.sh [BUNDLE_DIR]   (default dist/chatlab)
 # Needs: Xvfb, openbox, xdotool, python3 (any, to read the export).
 set -euo pipefail
@@ -87,7 +88,17 @@ wait "$APP_PID" || status=$?
 echo "quit on Ctrl+Q with exit 0"
 if grep -qiE "traceback|error" "$WORK/app.log"; then fail "the app logged an error"; fi
 
-# 3. Headless: no DISPLAY at all.
+# 3. The statistics over that vote (numpy, scipy, krippendorff in the bundle), and a
+#    shipped suite found by name: both with no display.
+run "$APP" stats --json >"$WORK/stats.json" 2>"$WORK/stats.err" || fail "stats failed: $(tail -3 "$WORK/stats.err")"
+python3 -c "import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d['votes'] >= 1 and d['contenders'] else 1)" \
+  "$WORK/stats.json" || fail "stats --json has no votes or contenders"
+echo "stats: ok"
+run "$APP" study run demo --dry-run >"$WORK/study.out" 2>"$WORK/study.err" || fail "study run demo --dry-run: $(cat "$WORK/study.err")"
+grep -q "dry run: nothing was sent" "$WORK/study.err" || fail "study run demo --dry-run said: $(cat "$WORK/study.err")"
+echo "study run demo --dry-run: ok"
+
+# 4. Headless: no DISPLAY at all.
 out="$(run "$APP" ask -m demo:demo-fast hi 2>"$WORK/ask.err")" || fail "ask failed: $(cat "$WORK/ask.err")"
 [ -n "$out" ] || fail "ask printed nothing"
 echo "headless ask: ok ($(printf '%s' "$out" | wc -w) words)"

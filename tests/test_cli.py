@@ -177,3 +177,15 @@ def test_serve_demo_speaks_to_the_real_sdk(home: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_the_window_without_a_display_is_one_line_not_a_qt_abort(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in subprocess_env(tmp_path).items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    out = subprocess.run([PYTHON, "-m", "chatlab"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("chatlab: no display: the window needs a desktop session")
+    assert out.stderr.count("\n") == 1

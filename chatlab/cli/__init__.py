@@ -59,7 +59,12 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="chatlab", description="Compare language models side by side.")
+    parser = _Parser(
+        prog="chatlab",
+        description="Compare language models side by side.",
+        epilog="With no command, chatlab opens its window: chatlab [-m PROVIDER:MODEL]... [--blind] [--send] "
+        "[PROMPT] (demo mode until a key is set).",
+    )
     parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
     parser.add_argument("--demo", action="store_true", help="window: open the demo session even with keys")
     desktop = parser.add_mutually_exclusive_group()
@@ -536,6 +541,17 @@ def _no_constant(name: str) -> Any:
 
 def launch_gui(flags: Sequence[str] = ()) -> int:
     import importlib
+
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
+        # Qt would abort with advice about xcb libraries, which is not the problem.
+        print(
+            "chatlab: no display: the window needs a desktop session (or `ssh -X`); "
+            "headless commands work anywhere, e.g. `chatlab ask -m demo:demo-fast hi` (see `chatlab --help`)",
+            file=sys.stderr,
+        )
+        return 2
 
     try:
         app = importlib.import_module("chatlab.app")

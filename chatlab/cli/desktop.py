@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -253,6 +254,9 @@ def cmd_desktop(remove: bool, out: TextIO, err: TextIO) -> int:
     if foreign:
         say(f"replaced {entry}, which was not chatlab's", err)
     say(f"Installed the menu entry {entry}, its metainfo and {len(written) - 2} icons.", out)
+    say("chatlab is in your app menu now (under Science); some desktops show it after a new login.", out)
     say(f"It starts: {' '.join(exec_quote(a) for a in command)}", out)
-    say("Remove them with: chatlab --uninstall-desktop", out)
+    if getattr(sys, "frozen", False):
+        say("It points at this folder: if you move the folder, run --install-desktop again.", out)
+    say(f"Remove them with: {shlex.join([*command, '--uninstall-desktop'])}", out)
     return 0

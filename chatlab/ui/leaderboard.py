@@ -45,6 +45,7 @@ from chatlab.core import format as fmt
 from chatlab.core.stats import compute, summary
 from chatlab.store.db import Store
 from chatlab.ui import theme
+from chatlab.ui.keys import close_keys
 from chatlab.ui.plot import Axis, Figure, Mark, Plot, dollars
 
 COLUMNS = (
@@ -59,6 +60,7 @@ COLUMNS = (
     "All bad",
     "$ / answer",
 )
+EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice that)
 _CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
 
 
@@ -81,14 +83,15 @@ def ratings_chart(doc: dict[str, Any]) -> Figure:
     for i, c in enumerate(rows):
         if c["ci95"] and all(_finite(v) for v in c["ci95"]):
             fig.marks.append(Mark("bar", [(c["ci95"][0], i), (c["ci95"][1], i)]))
-        fig.y.categories.append(_short(c["label"], 28) + (f"  (rank {c['rank']})" if c["rank"] else ""))
+        fig.y.categories.append(_short(c["label"], 40) + (f"  (rank {c['rank']})" if c["rank"] else ""))
     if rows:
         fig.marks.append(Mark("points", [(c["rating"], i) for i, c in enumerate(rows)]))
     return fig
 
 
 def cost_chart(doc: dict[str, Any]) -> Figure:
-    """Rating against dollars per answer; the frontier joins those no one beats on both."""
+    """Rating (with its 95 % interval) against dollars per answer; the frontier joins
+    those no one beats on both."""
     # A log axis needs positive costs; below a trillionth of a dollar there is nothing to see.
     priced = [
         c
@@ -96,23 +99,27 @@ def cost_chart(doc: dict[str, Any]) -> Figure:
         if _finite(c["mean_cost_usd"]) and c["mean_cost_usd"] > 0 and _finite(c["rating"])
     ]
     costs = [c["mean_cost_usd"] for c in priced] or [0.001, 0.01]
-    ratings = [c["rating"] for c in priced] or [1000.0]
+    spans = [v for c in priced for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)] or [1000.0]
     low, high = max(min(costs) / 2, 1e-12), min(max(costs) * 2, 1e12)
+    frontier = sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"])
     fig = Figure(
-        title="Rating against $ per answer (the line: no one is both better and cheaper)",
+        title="Rating against $ per answer, with 95 % intervals"
+        + (" (the line: no one is both better and cheaper)" if len(frontier) > 1 else ""),
         x=Axis(low, max(high, low * 10), "mean cost per answer (log scale)", log=True, fmt=dollars),
-        y=Axis(min(ratings) - 40, max(ratings) + 40, "rating", fmt="{:.0f}"),
+        y=Axis(min(spans) - 40, max(spans) + 40, "rating", fmt="{:.0f}"),
         legend=True,
         empty_text="No priced answers yet",
     )
-    frontier = sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"])
-    if frontier:
+    if len(frontier) > 1:
         fig.marks.append(
             Mark("line", [(c["mean_cost_usd"], c["rating"]) for c in frontier], "good", label="cost frontier")
         )
     dark = theme.colors().dark
     for k, c in enumerate(priced):
         color, shape = Plot.look(k, dark)
+        if c["ci95"] and all(_finite(v) for v in c["ci95"]):
+            x = c["mean_cost_usd"]
+            fig.marks.append(Mark("bar", [(x, c["ci95"][0]), (x, c["ci95"][1])], color, 1.5))
         fig.marks.append(
             Mark("points", [(c["mean_cost_usd"], c["rating"])], color, size=11, shape=shape,
                  label=_short(c["label"], 30))
@@ -132,26 +139,33 @@ def guess_chart(doc: dict[str, Any]) -> Figure:
     j = doc.get("judgements")
     if d is not None and not (d.get("trials") and _finite(d.get("correct"))):
         d = None  # nothing to plot (a hand-made or damaged result)
-    if d is None and j is not None and _finite(j.get("balanced_accuracy")):
-        # No single-guess trials (several answers reasoned): each answer's "reasoned?"
-        # mark judged instead, as balanced accuracy against 50 %.
-        d = {
-            "chance": 0.5,
-            "accuracy_ci95": [j["balanced_accuracy"], j["balanced_accuracy"]],
-            "correct": j["balanced_accuracy"],
-            "trials": 1,
-            "longest_answer_accuracy": None,
-        }
-        fig.title = "Could you tell which ones reasoned? (balanced accuracy of your marks)"
     if d is not None:
         fig.legend = True
-        chance = [(-0.5, d["chance"]), (1.5, d["chance"])]
-        fig.marks.append(Mark("line", chance, "muted", 1, dashed=True, label="chance"))
+        right = d["correct"] / d["trials"]
+        fig.marks.append(Mark("line", [(-0.5, d["chance"]), (1.5, d["chance"])], "muted", 1, dashed=True,
+                              label=f"chance ({d['chance']:.0%})"))  # fmt: skip
         fig.marks.append(Mark("bar", [(0, d["accuracy_ci95"][0]), (0, d["accuracy_ci95"][1])]))
-        dots = [(0.0, d["correct"] / d["trials"])]
+        label = f"your guesses: {d['correct']} of {d['trials']} right, line: 95 % interval"
+        fig.marks.append(Mark("points", [(0.0, right)], size=12, label=label))
         if d["longest_answer_accuracy"] is not None:
-            dots.append((1.0, d["longest_answer_accuracy"]))
-        fig.marks.append(Mark("points", dots, size=12, label="share right (line: 95 % interval)"))
+            fig.marks.append(Mark("points", [(1.0, d["longest_answer_accuracy"])], "muted", size=12,
+                                  shape="square", label="always guessing the longest answer"))  # fmt: skip
+    elif j is not None and _finite(j.get("balanced_accuracy")):
+        # No single-guess trials (several answers reasoned): each answer's "reasoned?"
+        # mark judged instead, as balanced accuracy against 50 %. It has a p-value, not
+        # an interval, and no "longest answer" baseline.
+        fig.title = 'Could you tell which ones reasoned? (each answer\'s "reasoned?" mark)'
+        fig.x = Axis(-0.5, 0.5, categories=["your marks"])
+        fig.legend = True
+        fig.marks.append(
+            Mark("line", [(-0.5, 0.5), (0.5, 0.5)], "muted", 1, dashed=True, label="chance (50 %)")
+        )
+        p_value = j.get("p_value")
+        detail = f", Fisher p = {p_value:.3g}" if _finite(p_value) else ""
+        fig.marks.append(
+            Mark("points", [(0.0, j["balanced_accuracy"])], size=12,
+                 label=f"balanced accuracy (no interval{detail})")
+        )  # fmt: skip
     return fig
 
 
@@ -174,6 +188,7 @@ class MatrixView(QWidget):
         super().__init__(parent)
         self.labels: list[str] = []
         self.matrix: list[list[float | None]] = []
+        self.footer = ""
         self.setMinimumSize(QSize(320, 240))
 
     def show_matrix(self, labels: list[str], matrix: list[list[float | None]]) -> None:
@@ -234,10 +249,17 @@ class MatrixView(QWidget):
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value:.0%}")
         painter.setPen(QColor(c.muted))
         painter.drawText(
-            QRectF(area.left(), area.top() + top + n * cell + 4, area.width(), 20),
+            QRectF(area.left() + 8, area.top() + top + n * cell + 4, area.width() - 16, 20),
             Qt.AlignmentFlag.AlignLeft,
-            "Columns 1, 2, 3… are the rows in the same order.",
+            "Columns 1, 2, 3… are the rows in the same order. Observed shares of the votes "
+            "where both appeared, not the model's predictions.",
         )
+        if self.footer:
+            painter.drawText(
+                QRectF(area.left() + 8, area.bottom() - 22, area.width() - 16, 20),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                self.footer,
+            )
 
 
 class LeaderboardView(QDialog):
@@ -245,6 +267,7 @@ class LeaderboardView(QDialog):
         super().__init__(parent)
         self.setWindowTitle("chatlab — leaderboard")
         self.setModal(False)
+        close_keys(self)
         self.store = store
         self.doc: dict[str, Any] | None = None
         self.task: asyncio.Task[dict[str, Any]] | None = None
@@ -337,6 +360,10 @@ class LeaderboardView(QDialog):
             self.status.setText(f"Can't read the votes: {exc}")
             return
         self.status.setText("Computing…" if cached is None else "Up to date as of the last run; computing…")
+        if cached is None:
+            for view in self.views.values():
+                if isinstance(view, Plot) and not view.figure.marks:
+                    view.show_figure(Figure(empty_text="Computing the ratings and their intervals…"))
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
@@ -401,6 +428,7 @@ class LeaderboardView(QDialog):
             assert isinstance(view, Plot)
             try:
                 figure = build(doc)
+                figure.footer = self.footer(doc)
             except Exception as exc:  # a damaged result: say so in the chart, not a crash
                 logging.getLogger(__name__).exception("the %s chart could not be built", name)
                 figure = Figure(name, empty_text=f"This chart can't be drawn from these results ({exc})")
@@ -410,6 +438,18 @@ class LeaderboardView(QDialog):
         labels = {c["id"]: c["label"] for c in rows}
         rates = doc.get("win_rates") or {"ids": [], "matrix": []}
         matrix.show_matrix([labels.get(i, i) for i in rates["ids"]], rates["matrix"])
+        matrix.footer = self.footer(doc)
+
+    def footer(self, doc: dict[str, Any]) -> str:
+        """What a chart shows, written on it, so a saved copy still says so."""
+        import datetime
+
+        study, tags, raters = self.key()
+        scope = [f"study {study}" if study else "all votes"]
+        scope += [f"tags {', '.join(tags)}"] if tags else []
+        scope += [f"raters {', '.join(raters)}"] if raters else []
+        day = datetime.date.today().isoformat()
+        return f"{doc['votes']} votes on {doc['prompts']} prompts · {' · '.join(scope)} · chatlab, {day}"
 
     def save_chart(self, name: str, kind: str, path: str | None = None) -> Path | None:
         """Save one chart as PNG or SVG (``path``, or asked for)."""
@@ -424,7 +464,7 @@ class LeaderboardView(QDialog):
             if not path:
                 return None
         view = self.views[name]
-        size = view.size() if view.width() > 50 else QSize(960, 600)
+        size = EXPORT_SIZE  # a document's shape, whatever the window's is
         target = Path(path)
         if target.suffix.lower() != f".{kind.lower()}":
             target = target.with_name(target.name + f".{kind.lower()}")  # what was asked for

@@ -89,6 +89,7 @@ class Figure:
     marks: list[Mark] = field(default_factory=list)
     legend: bool = False
     empty_text: str = "No data yet"
+    footer: str = ""  # what the data is (N, filters, date), small in the corner; saved with it
 
 
 def _log10(value: float) -> float:
@@ -204,6 +205,13 @@ class Plot(QWidget):
             fig.title,
         )
         painter.setFont(font)
+        if fig.footer:
+            painter.setPen(QColor(c.muted))
+            painter.drawText(
+                QRectF(area.left() + 8, area.bottom() - line - 2, area.width() - 16, line),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                metrics.elidedText(fig.footer, Qt.TextElideMode.ElideMiddle, area.width() - 16),
+            )
         if not fig.marks:
             painter.setPen(QColor(c.muted))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, fig.empty_text)
@@ -218,7 +226,7 @@ class Plot(QWidget):
         left = area.left() + y_w + (line + 6 if fig.y.title else 6)
         top = area.top() + line * 2 + 8
         right = area.right() - 14 - legend_w
-        bottom = area.bottom() - line * (2 if fig.x.title else 1) - 14
+        bottom = area.bottom() - line * (2 if fig.x.title else 1) - 14 - (line if fig.footer else 0)
         if right - left < 40 or bottom - top < 40:
             return
         inner = QRectF(left, top, right - left, bottom - top)
@@ -312,7 +320,10 @@ class Plot(QWidget):
                 if mark.kind == "points":
                     self._dot(painter, QPointF(x0 + 8, y + line / 2), mark.shape, min(mark.size, 10), color)
                 else:
-                    painter.setPen(QPen(color, mark.width))
+                    pen = QPen(color, mark.width)
+                    if mark.dashed:
+                        pen.setStyle(Qt.PenStyle.DashLine)
+                    painter.setPen(pen)
                     painter.drawLine(QPointF(x0, y + line / 2), QPointF(x0 + 16, y + line / 2))
                 painter.setPen(QColor(c.text))
                 text = metrics.elidedText(mark.label, Qt.TextElideMode.ElideRight, legend_w - 26)

@@ -41,6 +41,7 @@ from chatlab.core.model import Vote
 from chatlab.core.rating import MAX_NOTE, Answer, RatingError, RatingQueue, RevealRow
 from chatlab.core.study import StudyInfo
 from chatlab.store.db import Store, StoreError
+from chatlab.ui.keys import close_keys
 from chatlab.ui.reveal import grid_table, guess_words
 from chatlab.ui.text import AnswerView
 
@@ -453,6 +454,10 @@ class RateView(QWidget):
         )
         self.next_button.setProperty("primary", True)
         self.next_button.clicked.connect(self.commit)
+        self.close_button = _button("Close", "Close the rating window (Ctrl+W)")
+        self.close_button.setProperty("primary", True)
+        self.close_button.clicked.connect(lambda: self.window().close())
+        self.close_button.hide()
         top = QHBoxLayout()
         top.setSpacing(8)
         top.addWidget(self.pick_label)
@@ -463,7 +468,7 @@ class RateView(QWidget):
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         buttons.addWidget(self.hint, 1)
-        for b in (self.tie_button, self.bad_button, self.undo_button, self.next_button):
+        for b in (self.tie_button, self.bad_button, self.undo_button, self.next_button, self.close_button):
             buttons.addWidget(b)
         layout = QVBoxLayout(self.bar)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -566,7 +571,9 @@ class RateView(QWidget):
         elif self.state == "reveal":
             self.hint.setText("Enter or Space: next item")
         else:
-            self.hint.setText("Every item is rated. Close the window when you are done.")
+            self.hint.setText(
+                "Every item is rated. The Leaderboard (Ctrl+Shift+L in the main window) has the results."
+            )
         item = self.state == "item"
         self.tie_button.setVisible(item)
         self.tie_button.setEnabled(len(self.cards) > 1)
@@ -574,6 +581,7 @@ class RateView(QWidget):
         self.undo_button.setVisible(item and not self.each)
         self.undo_button.setEnabled(self.queue.last is not None)
         self.next_button.setVisible(self.state != "done")
+        self.close_button.setVisible(self.state == "done")
         self.next_button.setText("Next item" if self.state == "reveal" else "Vote and next")
         for card in self.cards:
             card.set_picked(card.position == self.choice)
@@ -765,6 +773,7 @@ class RateWindow(QMainWindow):
         self.resize(min(width, screen.width()), min(height, screen.height()))
         self.small_screen = screen.width() < 1500 or screen.height() < 950
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        close_keys(self)
 
 
 def ask_rater(parent: QWidget | None = None) -> str | None:

@@ -64,6 +64,7 @@ from chatlab.core.suites import Suite, SuiteError, load_suite, parse_suite
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from chatlab.ui import theme
+from chatlab.ui.keys import close_keys
 
 if TYPE_CHECKING:
     from chatlab.ui.window import MainWindow
@@ -199,6 +200,7 @@ class StudiesView(QDialog):
         super().__init__(window)
         self.setWindowTitle("chatlab — studies")
         self.setModal(False)
+        close_keys(self)
         self.window_ = window
         self.store = store
         self.open_rate = open_rate

@@ -45,7 +45,9 @@ def test_the_leaderboard_fills_filters_and_saves_its_charts(
         assert figure.marks, name
     ratings = view.views["Ratings"].figure  # type: ignore[attr-defined]
     assert ratings.y.categories[-1].startswith("Thinker")  # best at the top
-    assert "balanced accuracy" in view.views["Could you tell?"].figure.title  # type: ignore[attr-defined]
+    guess = view.views["Could you tell?"].figure  # type: ignore[attr-defined]
+    assert "each answer's" in guess.title and guess.x.categories == ["your marks"]
+    assert any(m.label.startswith("balanced accuracy (no interval") for m in guess.marks)
     assert view.views["Win rates"].matrix  # type: ignore[attr-defined]
     # A filter nobody matches: no votes; back to all: the cached result at once.
     view.raters.setText("nobody")
@@ -64,4 +66,27 @@ def test_the_leaderboard_fills_filters_and_saves_its_charts(
     svg = (tmp_path / "Ratings.svg").read_text("utf-8")
     assert "<svg" in svg and "Thinker" in svg
     qtbot.waitUntil(lambda: view.task is None or view.task.done(), timeout=20_000)
+    store.close()
+
+
+def test_ctrl_w_closes_the_leaderboard_and_ctrl_q_quits_from_it(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    # The offscreen platform never makes a window active, so the shortcut is found by
+    # its key and fired as Qt would fire it.
+    from PySide6.QtGui import QKeySequence, QShortcut
+    from PySide6.QtWidgets import QMainWindow
+
+    store = rated_store(tmp_path)
+    main = QMainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    for key, main_open in (("Ctrl+W", True), ("Ctrl+Q", False)):
+        view = LeaderboardView(store, main)
+        view.show()
+        [shortcut] = [s for s in view.findChildren(QShortcut) if s.key() == QKeySequence(key)]
+        shortcut.activated.emit()
+        assert not view.isVisible()
+        assert main.isVisible() == main_open
+        qtbot.waitUntil(lambda v=view: v.task is None or v.task.done(), timeout=20_000)
     store.close()
