@@ -27,6 +27,13 @@ rm -rf "$VENV" "$BUILD/pyinstaller" "$DIST/chatlab" "$DIST/chatlab-$VERSION-$PLA
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$BUILD/pyinstaller" packaging/chatlab.spec
 if [ "$(uname -s)" = Linux ]; then
+  # Strip debug symbols, except from the auditwheel-repaired libraries in *.libs/
+  # (OpenBLAS, gfortran): strip breaks their patched ELF layout ("load command
+  # address/offset not page-aligned"). This saves about 50 MB.
+  if command -v strip >/dev/null; then
+    find "$DIST/chatlab/_internal" -type f -name '*.so*' -not -path '*.libs/*' \
+      -exec strip --strip-unneeded {} + 2>/dev/null || true
+  fi
   cp LICENSE "$DIST/chatlab/LICENSE"
   cp packaging/bundle-README.txt "$DIST/chatlab/README.txt"
   tar -C "$DIST" -czf "$DIST/chatlab-$VERSION-$PLATFORM.tar.gz" chatlab

@@ -57,9 +57,11 @@ def test_dollar_labels_stay_exact_down_to_a_trillionth() -> None:
     assert dollars(5e-324) == "$5e-324" and dollars(math.nan) == ""
 
 
-def render(plot: Plot, w: int = 400, h: int = 300) -> QImage:
+def render(
+    plot: Plot | MatrixView, w: int = 400, h: int = 300, painter_class: type[QPainter] = QPainter
+) -> QImage:
     image = QImage(w, h, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
+    painter = painter_class(image)
     try:
         plot.paint(painter, QRectF(0, 0, w, h))
     finally:
@@ -145,12 +147,7 @@ def test_a_ragged_win_rate_matrix_draws(qtbot: QtBot) -> None:
     view = MatrixView()
     qtbot.addWidget(view)
     view.show_matrix(["a", "b", "c"], [[None, 0.7], [0.3], [math.nan, math.inf, 0.5, 0.1]])
-    image = QImage(400, 300, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        view.paint(painter, QRectF(0, 0, 400, 300))
-    finally:
-        painter.end()
+    render(view)
 
 
 def test_every_contender_up_to_32_gets_its_own_colour_and_shape() -> None:
@@ -170,12 +167,7 @@ def test_a_long_legend_says_how_many_it_left_out(qtbot: QtBot) -> None:
             drawn.append(str(args[-1]))
             super().drawText(*args)
 
-    image = QImage(600, 400, QImage.Format.Format_ARGB32)
-    painter = Spy(image)
-    try:
-        plot.paint(painter, QRectF(0, 0, 600, 400))
-    finally:
-        painter.end()
+    render(plot, 600, 400, Spy)
     more = [t for t in drawn if t.endswith("more (see the table)")]
     shown = [t for t in drawn if t.startswith("contender")]
     assert len(more) == 1 and int(more[0].split()[0].lstrip("+")) + len(shown) == 30
