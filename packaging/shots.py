@@ -16,8 +16,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
-
 from chatlab.app import DEMO_BANNER
 from chatlab.core.config import parse_config
 from chatlab.core.keys import KeyStore
@@ -29,7 +27,6 @@ from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
-from chatlab.ui import theme
 from chatlab.ui.dialogs import SettingsDialog
 from chatlab.ui.loop import QtLoop
 from chatlab.ui.window import MainWindow
@@ -240,10 +237,10 @@ async def scenes(server: DemoServer) -> None:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("chatlab")
+    from chatlab.app import qt_app
+
+    app = qt_app()  # as the app makes it: name, theme, icon, desktop file name
     app.setQuitOnLastWindowClosed(False)
-    theme.apply(app)
     server = DemoServer().start_in_thread()
     try:
         asyncio.run(scenes(server), loop_factory=lambda: QtLoop(app))
