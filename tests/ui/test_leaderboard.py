@@ -5,6 +5,7 @@ chart saved as PNG and SVG."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -88,5 +89,9 @@ def test_ctrl_w_closes_the_leaderboard_and_ctrl_q_quits_from_it(
         shortcut.activated.emit()
         assert not view.isVisible()
         assert main.isVisible() == main_open
-        qtbot.waitUntil(lambda v=view: v.task is None or v.task.done(), timeout=20_000)
+        qtbot.waitUntil(functools.partial(computed, view), timeout=20_000)
     store.close()
+
+
+def computed(view: LeaderboardView) -> bool:
+    return view.task is None or view.task.done()
