@@ -198,6 +198,7 @@ def test_the_document_and_its_filters() -> None:
     assert thinker["on_cost_frontier"] and plain["on_cost_frontier"]  # better vs cheaper
     # Thinker beat Plain in 3 of 6 meetings outright, and 2 were ties or all bad: 4 of 6.
     assert doc["win_rates"]["matrix"] == [[None, round(4 / 6, 4)], [round(2 / 6, 4), None]]
+    assert doc["win_rates"]["meetings"] == [[0, 6], [6, 0]]  # what each share rests on
     d = doc["discrimination"]
     assert (d["trials"], d["correct"], d["chance"]) == (6, 6, 0.5)
     assert d["p_value"] == pytest.approx(1 / 64) and d["longest_answer_accuracy"] == 1.0

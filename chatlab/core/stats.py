@@ -725,6 +725,7 @@ def compute(
             f"unreliable below about {FEW_PROMPTS}"
         )
     matrix = win_rates(data.votes, n)
+    met = meetings(data.votes, n)
     contenders.sort(key=lambda c: (c["rank"] or 0, -c["rating"]))
     found = discrimination(data.votes)
     return {
@@ -750,6 +751,7 @@ def compute(
         "win_rates": {
             "ids": [data.contenders[i] for i in order],
             "matrix": [[matrix[a][b] for b in order] for a in order],
+            "meetings": [[met[a][b] for b in order] for a in order],
         },
         "judgements": judgements(data.votes),
         "agreement": agreement(data),
@@ -775,9 +777,8 @@ def _frontier(ratings: Sequence[float], costs: Sequence[float | None]) -> list[b
     return out
 
 
-def win_rates(votes: Sequence[Vote], n: int) -> list[list[float | None]]:
-    """How often row beat column when both were on screen: the chosen answer beats every
-    other present one; a tie or all bad is half a win each way. None: they never met."""
+def _pairwise(votes: Sequence[Vote], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(won, met): how often row beat column, and how often both were on screen."""
     won = np.zeros((n, n))
     met = np.zeros((n, n))
     for v in votes:
@@ -792,7 +793,20 @@ def win_rates(votes: Sequence[Vote], n: int) -> list[list[float | None]]:
                     won[a, b] += 1
                 elif v.choice != b:
                     won[a, b] += 0.5  # a third answer won: neither beat the other
+    return won, met
+
+
+def win_rates(votes: Sequence[Vote], n: int) -> list[list[float | None]]:
+    """How often row beat column when both were on screen: the chosen answer beats every
+    other present one; a tie or all bad is half a win each way. None: they never met."""
+    won, met = _pairwise(votes, n)
     return [[round(won[a, b] / met[a, b], 4) if met[a, b] else None for b in range(n)] for a in range(n)]
+
+
+def meetings(votes: Sequence[Vote], n: int) -> list[list[int]]:
+    """How many votes showed both row and column: what each win rate rests on."""
+    met = _pairwise(votes, n)[1]
+    return [[int(met[a, b]) for b in range(n)] for a in range(n)]
 
 
 def summary(doc: dict[str, Any]) -> list[str]:

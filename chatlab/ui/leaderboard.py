@@ -188,11 +188,14 @@ class MatrixView(QWidget):
         super().__init__(parent)
         self.labels: list[str] = []
         self.matrix: list[list[float | None]] = []
+        self.meetings: list[list[int]] = []
         self.footer = ""
         self.setMinimumSize(QSize(320, 240))
 
-    def show_matrix(self, labels: list[str], matrix: list[list[float | None]]) -> None:
-        self.labels, self.matrix = labels, matrix
+    def show_matrix(
+        self, labels: list[str], matrix: list[list[float | None]], meetings: list[list[int]] | None = None
+    ) -> None:
+        self.labels, self.matrix, self.meetings = labels, matrix, meetings or []
         self.update()
 
     def paintEvent(self, _event: object) -> None:
@@ -217,8 +220,8 @@ class MatrixView(QWidget):
         left = min(220.0, area.width() * 0.3)
         top = 40.0
         cell = min((area.width() - left - 10) / n, (area.height() - top - 34) / n)
-        painter.drawText(
-            QRectF(area.left(), area.top(), area.width(), 24),
+        painter.drawText(  # centred over the grid, not the whole area
+            QRectF(area.left(), area.top(), max(left + n * cell, 260.0), 24),
             Qt.AlignmentFlag.AlignCenter,
             "How often the row beat the column",
         )
@@ -246,13 +249,16 @@ class MatrixView(QWidget):
                 shade.setAlphaF(min(1.0, 0.15 + abs(value - 0.5) * 1.6))
                 painter.fillRect(rect, shade)
                 painter.setPen(QColor(c.text))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value:.0%}")
+                counts = self.meetings[i] if i < len(self.meetings) else []
+                met = counts[j] if j < len(counts) else None
+                text = f"{value:.0%}" if met is None else f"{value:.0%}\nof {met}"
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.setPen(QColor(c.muted))
         painter.drawText(
             QRectF(area.left() + 8, area.top() + top + n * cell + 4, area.width() - 16, 20),
             Qt.AlignmentFlag.AlignLeft,
             "Columns 1, 2, 3… are the rows in the same order. Observed shares of the votes "
-            "where both appeared, not the model's predictions.",
+            'where both appeared ("of N": how many), not the model\'s predictions.',
         )
         if self.footer:
             painter.drawText(
@@ -437,7 +443,7 @@ class LeaderboardView(QDialog):
         assert isinstance(matrix, MatrixView)
         labels = {c["id"]: c["label"] for c in rows}
         rates = doc.get("win_rates") or {"ids": [], "matrix": []}
-        matrix.show_matrix([labels.get(i, i) for i in rates["ids"]], rates["matrix"])
+        matrix.show_matrix([labels.get(i, i) for i in rates["ids"]], rates["matrix"], rates.get("meetings"))
         matrix.footer = self.footer(doc)
 
     def footer(self, doc: dict[str, Any]) -> str:
