@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -111,9 +111,11 @@ def cost_chart(doc: dict[str, Any]) -> Figure:
         empty_text="No priced answers yet",
     )
     if len(frontier) > 1:
-        fig.marks.append(
-            Mark("line", [(c["mean_cost_usd"], c["rating"]) for c in frontier], "good", label="cost frontier")
-        )
+        # A step, not a slope: nothing between two frontier points can be bought.
+        steps = [(frontier[0]["mean_cost_usd"], frontier[0]["rating"])]
+        for c in frontier[1:]:
+            steps += [(c["mean_cost_usd"], steps[-1][1]), (c["mean_cost_usd"], c["rating"])]
+        fig.marks.append(Mark("line", steps, "muted", 2, dashed=True, label="cost frontier"))
     dark = theme.colors().dark
     for k, c in enumerate(priced):
         color, shape = Plot.look(k, dark)
@@ -217,21 +219,29 @@ class MatrixView(QWidget):
         if not n:
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No votes yet")
             return
-        left = min(220.0, area.width() * 0.3)
+        metrics = QFontMetricsF(font)
+        widest = max(
+            metrics.horizontalAdvance(f"{i + 1}  {_short(t, 40)}") for i, t in enumerate(self.labels)
+        )
+        left = min(widest + 16, area.width() * 0.4)
         top = 40.0
         cell = min((area.width() - left - 10) / n, (area.height() - top - 34) / n)
+        title = QFont(font)
+        title.setBold(True)
+        painter.setFont(title)
         painter.drawText(  # centred over the grid, not the whole area
-            QRectF(area.left(), area.top(), max(left + n * cell, 260.0), 24),
+            QRectF(area.left(), area.top(), max(left + n * cell, 420.0), 24),
             Qt.AlignmentFlag.AlignCenter,
-            "How often the row beat the column",
+            "How often the row beat the column (a vote a third one won counts half)",
         )
+        painter.setFont(font)
         good, bad = QColor(c.accent), QColor(c.error)
         for i, label in enumerate(self.labels):
             painter.setPen(QColor(c.text))
             painter.drawText(
                 QRectF(area.left(), area.top() + top + i * cell, left - 6, cell),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"{i + 1}  {_short(label, 24)}",
+                metrics.elidedText(f"{i + 1}  {_short(label, 40)}", Qt.TextElideMode.ElideRight, left - 8),
             )
             painter.drawText(
                 QRectF(area.left() + left + i * cell, area.top() + 24, cell, 16),
@@ -246,7 +256,7 @@ class MatrixView(QWidget):
                     painter.fillRect(rect, QColor(c.alt))
                     continue
                 shade = QColor(good if value >= 0.5 else bad)
-                shade.setAlphaF(min(1.0, 0.15 + abs(value - 0.5) * 1.6))
+                shade.setAlphaF(min(1.0, abs(value - 0.5) * 1.8))  # 50 %: neutral
                 painter.fillRect(rect, shade)
                 painter.setPen(QColor(c.text))
                 counts = self.meetings[i] if i < len(self.meetings) else []
