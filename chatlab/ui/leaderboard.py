@@ -229,10 +229,12 @@ class MatrixView(QWidget):
         title = QFont(font)
         title.setBold(True)
         painter.setFont(title)
-        painter.drawText(  # centred over the grid, not the whole area
-            QRectF(area.left(), area.top(), max(left + n * cell, 420.0), 24),
+        heading = "How often the row beat the column (a vote a third one won counts half)"
+        width = max(left + n * cell, QFontMetricsF(title).horizontalAdvance(heading) + 16)
+        painter.drawText(  # centred over the grid where it fits, never cut at the left edge
+            QRectF(area.left(), area.top(), min(width, area.width()), 24),
             Qt.AlignmentFlag.AlignCenter,
-            "How often the row beat the column (a vote a third one won counts half)",
+            heading,
         )
         painter.setFont(font)
         good, bad = QColor(c.accent), QColor(c.error)
