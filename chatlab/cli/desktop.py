@@ -129,10 +129,8 @@ def check_command(command: list[str]) -> None:
 
 
 def desktop_entry(command: list[str]) -> str:
-    if any(ch < " " or ch == "\x7f" for arg in command for ch in arg):
-        raise DesktopError(
-            f"the command path {command[0]!r} has a control character; a menu entry can't hold it"
-        )
+    """The shipped entry with ``Exec``/``TryExec`` naming ``command`` (checked by
+    :func:`check_command` first) and chatlab's marker."""
     template = (linux_dir() / f"{APP_ID}.desktop").read_text("utf-8")
     lines = []
     for line in template.splitlines():
