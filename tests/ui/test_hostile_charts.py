@@ -19,10 +19,10 @@ from PySide6.QtGui import QImage, QPainter
 from pytestqt.qtbot import QtBot
 
 from chatlab.ui import theme
-from chatlab.ui.leaderboard import LeaderboardView, MatrixView, cost_chart, guess_chart, ratings_chart
+from chatlab.ui.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
 from chatlab.ui.plot import Axis, Figure, Mark, Plot, dollars, log_ticks, nice_ticks
 from tests.conftest import PYTHON, ROOT, subprocess_env
-from tests.ui.test_leaderboard import rated_store
+from tests.ui.test_leaderboard import computed_view
 
 
 @pytest.mark.parametrize(
@@ -70,11 +70,7 @@ def render(
 
 
 def rated_doc(tmp_path: Path, qtbot: QtBot) -> dict[str, Any]:
-    store = rated_store(tmp_path)
-    view = LeaderboardView(store)
-    qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 10, timeout=20_000)
-    qtbot.waitUntil(lambda: view.task is None or view.task.done(), timeout=20_000)
+    store, view = computed_view(qtbot, tmp_path)
     assert view.doc is not None
     doc = copy.deepcopy(view.doc)
     store.close()
@@ -177,10 +173,7 @@ def test_a_long_legend_says_how_many_it_left_out(qtbot: QtBot) -> None:
 def test_a_save_that_fails_says_so_and_a_missing_suffix_is_added(
     tmp_path: Path, qtbot: QtBot, loop: asyncio.AbstractEventLoop
 ) -> None:
-    store = rated_store(tmp_path)
-    view = LeaderboardView(store)
-    qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.doc is not None, timeout=20_000)
+    store, view = computed_view(qtbot, tmp_path)
     for kind in ("SVG", "PNG"):
         assert view.save_chart("Ratings", kind, str(tmp_path / "no" / "such" / f"r.{kind.lower()}")) is None
         assert view.status.text().startswith("Couldn't save Ratings")

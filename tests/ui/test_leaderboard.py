@@ -29,6 +29,16 @@ def rated_store(tmp_path: Path) -> Store:
     return store
 
 
+def computed_view(qtbot: QtBot, tmp_path: Path) -> tuple[Store, LeaderboardView]:
+    """A Leaderboard over :func:`rated_store`, its first computation finished."""
+    store = rated_store(tmp_path)
+    view = LeaderboardView(store)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 10, timeout=20_000)
+    qtbot.waitUntil(functools.partial(computed, view), timeout=20_000)
+    return store, view
+
+
 def test_the_leaderboard_fills_filters_and_saves_its_charts(
     qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
 ) -> None:
