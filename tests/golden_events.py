@@ -67,7 +67,7 @@ def _sse(data: Any, event: str | None = None) -> bytes:
     return f"{head}data: {body}\n\n".encode()
 
 
-def _chat(delta: Any, finish: str | None = None, **extra: Any) -> bytes:
+def _chat(delta: Any, finish: Any = None, **extra: Any) -> bytes:
     return _sse({"id": "c", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
 
