@@ -235,6 +235,21 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
     "chat-only-done": ("chat", b"data: [DONE]\n\n"),
     "chat-empty-body": ("chat", b""),
     "chat-nul-in-id": ("chat", b"id: a\x00b\n" + _chat({"content": "a"}) + _CHAT_END),
+    "chat-raw-tab-in-string": (
+        "chat",
+        b'data: {"choices":[{"index":0,"delta":{"content":"a\tb"}}]}\n\n' + _CHAT_END,
+    ),
+    "chat-deep-nesting": (
+        "chat",
+        _chat({"content": "a"}) + b"data: " + b"[" * 100_000 + b"]" * 100_000 + b"\n\n",
+    ),
+    "chat-long-line": ("chat", _chat({"content": "x" * 300_000}) + _CHAT_END),
+    "chat-nan-usage": (
+        "chat",
+        _chat({"content": "a"})
+        + _chat({}, "stop")
+        + b'data: {"choices": [], "usage": {"prompt_tokens": NaN}}\n\n',
+    ),
     "resp-unknown-events": (
         "responses",
         _resp("response.created", response={"id": "r", "status": "in_progress"})
@@ -401,6 +416,22 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
         "claude",
         _MSG_START + _msg("content_block_delta", index=0) + _text_block("a") + _MSG_END,
     ),
+}
+
+
+# Where the SDK-object path crashed with a Python error on these streams, the decoder
+# that replaced it (chatlab.providers.sse) reads them instead; the recordings changed on
+# purpose, and every other recording stayed byte-identical.
+CHANGED_ON_PURPOSE = {
+    "chat-comments-and-fields": "a keep-alive event with data {} is skipped, not a TypeError",
+    "chat-choices-null": "choices: null is no choices, not a TypeError",
+    "chat-content-number": "content that is not a string is ignored, as other untrusted text is",
+    "chat-not-an-object": "an event that is not a JSON object is named as such",
+    "chat-finish-number": "a finish reason that is not a string is kept as its JSON text",
+    "resp-error-no-message": "an error event with no message or code says so, not 'None'",
+    "claude-message-start-no-message": "usage with no input count is a note, not a KeyError",
+    "claude-block-start-missing-block": "a content_block_start without a block is skipped",
+    "claude-delta-missing-delta": "a content_block_delta without a delta is skipped",
 }
 
 

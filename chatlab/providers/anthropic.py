@@ -17,9 +17,11 @@ earlier with thinking off, and dropped otherwise.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from chatlab.core import safety
 from chatlab.core.events import (
     Done,
     ErrorKind,
@@ -36,7 +38,7 @@ from chatlab.core.tokens import count_tokens
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, counts, get, is_record, not_a_record, text_of
-from chatlab.providers.errors import map_exception
+from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
 DEFAULT_MAX_TOKENS = 8192
@@ -109,6 +111,8 @@ class _Usage:
     def events(self, thinking_text: str, model: str) -> list[StreamEvent]:
         if self.bad is not None:
             return [self.bad]
+        if "input_tokens" not in self.raw:  # no message_start usage: nothing to believe
+            return [Notice(safety.usage_note("input_tokens was missing"))]
         n = counts({**self.raw, "thinking_tokens": self.thinking})
         if isinstance(n, Notice):
             return [n]
@@ -169,6 +173,18 @@ def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
     return out
 
 
+def _error_event(data: str, status: int) -> StreamError:
+    """An ``error`` event mid-stream, read as the SDK reads it (and :func:`map_exception`
+    then classifies it): JSON if it parses, else the raw text."""
+    body: Any = data
+    try:
+        body = json.loads(data)
+        message = f"{body}"
+    except Exception:
+        message = data or f"Error code: {status}"
+    return event_error(body, message)
+
+
 class AnthropicAdapter(SDKAdapter):
     resource = "messages"
 
@@ -191,37 +207,50 @@ class AnthropicAdapter(SDKAdapter):
         stop_reason: str | None = None
         blocks = 0
         try:
-            async for event in stream:
-                kind = event.type
-                if kind == "content_block_delta":
-                    delta = event.delta
-                    dtype = delta.type
-                    if dtype == "text_delta":
-                        yield TextDelta(text_of(delta.text))
-                    elif dtype == "thinking_delta":
-                        piece = text_of(delta.thinking)
-                        thinking_parts.append(piece)
-                        yield ReasoningDelta(piece)
-                elif kind == "content_block_start":
-                    btype = event.content_block.type
-                    if btype in ("thinking", "redacted_thinking"):
-                        if blocks:
-                            yield ReasoningDelta("\n\n")
-                        blocks += 1
-                        if btype == "redacted_thinking":
-                            yield ReasoningDelta(REDACTED)
-                elif kind == "message_start":
-                    usage.update(get(event.message, "usage"), first=True)
-                elif kind == "message_delta":
-                    usage.update(get(event, "usage"), first=False)
-                    stop_reason = text_of(get(event.delta, "stop_reason")) or stop_reason
-                    if stop_reason == "refusal":
-                        yield TextDelta("", refusal=True)
-                elif kind == "message_stop":
-                    for ev in usage.events("".join(thinking_parts), request.model):
-                        yield ev
-                    yield Done(stop_reason)
-                    return
+            async for batch in self.events(stream):
+                for item in batch:
+                    name = item.event
+                    if name is None or name == "ping":  # skipped unread, as the SDK skips them
+                        item.check()
+                        continue
+                    if name == "error":
+                        raise StreamFailure(_error_event(item.text(), stream.response.status_code))
+                    if not item.data:
+                        item.check()
+                        continue
+                    event = item.json()
+                    if not isinstance(event, dict):
+                        raise StreamFailure(not_an_object(event))
+                    kind = event.get("type")
+                    if kind == "content_block_delta":
+                        delta = event.get("delta")
+                        dtype = get(delta, "type")
+                        if dtype == "text_delta":
+                            yield TextDelta(text_of(get(delta, "text")))
+                        elif dtype == "thinking_delta":
+                            piece = text_of(get(delta, "thinking"))
+                            thinking_parts.append(piece)
+                            yield ReasoningDelta(piece)
+                    elif kind == "content_block_start":
+                        btype = get(event.get("content_block"), "type")
+                        if btype in ("thinking", "redacted_thinking"):
+                            if blocks:
+                                yield ReasoningDelta("\n\n")
+                            blocks += 1
+                            if btype == "redacted_thinking":
+                                yield ReasoningDelta(REDACTED)
+                    elif kind == "message_start":
+                        usage.update(get(event.get("message"), "usage"), first=True)
+                    elif kind == "message_delta":
+                        usage.update(event.get("usage"), first=False)
+                        stop_reason = text_of(get(event.get("delta"), "stop_reason")) or stop_reason
+                        if stop_reason == "refusal":
+                            yield TextDelta("", refusal=True)
+                    elif kind == "message_stop":
+                        for ev in usage.events("".join(thinking_parts), request.model):
+                            yield ev
+                        yield Done(stop_reason)
+                        return
             yield StreamError(
                 ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
             )

@@ -4,21 +4,28 @@ Subclasses implement ``stream(request)``. The client is the official SDK's async
 for the provider's kind (``AsyncOpenAI`` for both OpenAI formats, ``AsyncAnthropic`` for
 Messages), pointed at the provider's ``base_url``, with no hidden SDK retries (chatlab
 retries visibly, before the first token) and a generous read timeout (the orchestrator
-enforces idle and total timeouts per lane). :meth:`SDKAdapter.open` sends the request
-and looks at what came back: a failure before the provider began answering, an event
-stream, or one whole JSON message from a server that did not stream.
+enforces idle and total timeouts per lane). The SDK builds and sends the request and
+turns a failed status into its error; :meth:`SDKAdapter.open` looks at what came back
+(a failure before the provider began answering, an event stream, or one whole JSON
+message from a server that did not stream), and :meth:`SDKAdapter.events` then reads
+the stream's bytes with chatlab's own decoder (:mod:`chatlab.providers.sse`) instead of
+the SDK's per-event pydantic models, which cost more CPU than the rest of a lane.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import ssl
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from typing import Any
+
+import anyio
+import httpx2
 
 from chatlab.core.config import ProviderConfig
 from chatlab.core.events import StreamError, StreamEvent
 from chatlab.core.model import Request
-from chatlab.providers import warmup
+from chatlab.providers import sse
 from chatlab.providers.common import sniff
 from chatlab.providers.errors import map_exception
 
@@ -78,10 +85,35 @@ class SDKAdapter:
         """The events of one complete, non-streamed message in this adapter's format."""
         raise NotImplementedError
 
+    async def _bytes(self, stream: Any) -> AsyncIterator[bytes]:
+        """The response body as it arrives. A failed read raises what the SDK's own stream
+        raises: OpenAI's wraps it in ``APITimeoutError`` / ``APIConnectionError``,
+        Anthropic's lets the ``httpx`` error through."""
+        response = stream.response
+        if self.provider.kind == "anthropic":
+            async for chunk in response.aiter_bytes():
+                yield chunk
+            return
+        import openai
+
+        try:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        except httpx2.TimeoutException as err:
+            raise openai.APITimeoutError(request=response.request) from err
+        except (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream) as err:
+            raise openai.APIConnectionError(request=response.request) from err
+
+    def events(self, stream: Any) -> AsyncIterator[list[sse.Event]]:
+        """The stream's server-sent events, one list per network read: decoded here, not
+        by the SDK (see :mod:`chatlab.providers.sse`)."""
+        return sse.events(self._bytes(stream))
+
     async def list_models(self) -> list[str]:
         """The provider's models (``GET /models``), sorted."""
         return sorted([m.id async for m in self.client.models.list()])
 
     def warm_up(self) -> None:
+        """Import the SDK's resource modules (the first access to ``client.chat`` or
+        ``client.messages`` imports them), in the caller's worker thread."""
         getattr(self.client, self.resource)
-        warmup.warm_up(self.provider.kind)

@@ -45,6 +45,38 @@ _TYPE_KINDS: dict[str, ErrorKind] = {
 }
 
 
+class StreamFailure(Exception):
+    """Raised inside an adapter to end its stream with ``error`` (the text so far kept)."""
+
+    def __init__(self, error: StreamError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def event_error(body: Any, fallback: str) -> StreamError:
+    """An error the provider reported inside a stream that began with status 200: its kind
+    from the body's ``code`` or ``type``, its message from the body (else ``fallback``)."""
+    err = _error_obj(body)
+    kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
+    return StreamError(kind, _message(body, fallback))
+
+
+def stream_error(error: Any) -> StreamError:
+    """An OpenAI stream event whose data carries an ``error`` (what the SDK raises as
+    ``APIError`` with that body, and :func:`map_exception` then reads)."""
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    return event_error(error, message)
+
+
+def not_an_object(data: Any) -> StreamError:
+    what = type(data).__name__ if not isinstance(data, list) else "an array"
+    return StreamError(
+        ErrorKind.PROTOCOL, f"malformed stream data: an event that is {what}, not a JSON object"
+    )
+
+
 def kind_for_status(status: int) -> ErrorKind:
     if status in (401, 403):
         return ErrorKind.AUTH
@@ -155,6 +187,8 @@ def map_exception(exc: BaseException, base_url: str | None = None) -> StreamErro
     """Classify ``exc``; never raises. ``base_url`` names the endpoint in connection errors."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # an HTTP layer's task group
         exc = exc.exceptions[0]
+    if isinstance(exc, StreamFailure):
+        return exc.error
     if isinstance(exc, (*_sdk_errors("APIConnectionError"), httpx2.RequestError)):
         reason = _connect_reason(exc)
         if reason is not None:
@@ -185,10 +219,7 @@ def map_exception(exc: BaseException, base_url: str | None = None) -> StreamErro
         detail = f": {cause}" if cause and str(cause) else ""
         return StreamError(ErrorKind.NETWORK, f"connection lost{detail}")
     if isinstance(exc, _sdk_errors("APIError")):
-        body = getattr(exc, "body", None)
-        err = _error_obj(body)
-        kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
-        return StreamError(kind, _message(body, str(exc)))
+        return event_error(getattr(exc, "body", None), str(exc))
     if isinstance(exc, json.JSONDecodeError | ValueError | TypeError | KeyError | AttributeError):
         return StreamError(ErrorKind.PROTOCOL, f"malformed stream data: {type(exc).__name__}: {exc}")
     return StreamError(ErrorKind.PROTOCOL, f"{type(exc).__name__}: {exc}")

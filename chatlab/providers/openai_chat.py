@@ -7,13 +7,14 @@ vLLM, Ollama) or ``delta.reasoning_details[].text`` (OpenRouter), first found wi
 nothing is counted twice; inline ``<think>`` blocks are split live. Usage includes
 ``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
 (or DeepSeek's ``prompt_cache_hit_tokens``); OpenRouter's ``usage.cost`` is the cost.
-The SDK swallows ``[DONE]``, so a ``finish_reason`` is this format's end marker. A
+``[DONE]`` ends the reading, but a ``finish_reason`` is this format's end marker. A
 server that answers with one complete ``chat.completion`` JSON object instead of a
 stream is read as the whole answer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -30,14 +31,12 @@ from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
-from chatlab.providers.errors import map_exception
+from chatlab.providers.errors import StreamFailure, map_exception, not_an_object, stream_error
 from chatlab.providers.think import ThinkSplitter
 
 
 def reasoning_of(delta: Any) -> str | None:
-    # The reasoning fields are not part of the SDK's schema: they live in the model's
-    # extras. Reading that dict directly avoids pydantic's slow failing-attribute path.
-    extra = delta if isinstance(delta, dict) else getattr(delta, "__pydantic_extra__", None)
+    extra = delta if isinstance(delta, dict) else None
     if not extra:
         return None
     for key in ("reasoning_content", "reasoning"):
@@ -159,27 +158,41 @@ class OpenAIChatAdapter(SDKAdapter):
         splitter = ThinkSplitter()
         finish: str | None = None
         try:
-            async for chunk in stream:
-                raw_usage = chunk.usage
-                if raw_usage is not None:
-                    for ev in usage_of(raw_usage):
-                        yield ev
-                for choice in chunk.choices:
-                    if choice.index:
-                        continue
-                    delta = choice.delta
-                    if delta is not None:
-                        reasoning = reasoning_of(delta)
-                        if reasoning:
-                            yield ReasoningDelta(reasoning)
-                        content = delta.content
-                        if content:
-                            for ev in splitter.feed(content):
-                                yield ev
-                        if delta.refusal:
-                            yield TextDelta(delta.refusal, refusal=True)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
+            async for batch in self.events(stream):
+                for item in batch:
+                    chunk = item.json() if item.data[:6] != b"[DONE]" else None
+                    if chunk is None:
+                        break
+                    if not isinstance(chunk, dict):
+                        raise StreamFailure(not_an_object(chunk))
+                    if chunk.get("error"):
+                        raise StreamFailure(stream_error(chunk["error"]))
+                    raw_usage = chunk.get("usage")
+                    if raw_usage is not None:
+                        for ev in usage_of(raw_usage):
+                            yield ev
+                    choices = chunk.get("choices")
+                    for choice in choices if isinstance(choices, list) else ():
+                        if not isinstance(choice, dict) or choice.get("index"):
+                            continue
+                        delta = choice.get("delta")
+                        if isinstance(delta, dict):
+                            reasoning = reasoning_of(delta)
+                            if reasoning:
+                                yield ReasoningDelta(reasoning)
+                            content = delta.get("content")
+                            if content and isinstance(content, str):
+                                for ev in splitter.feed(content):
+                                    yield ev
+                            refusal = delta.get("refusal")
+                            if refusal and isinstance(refusal, str):
+                                yield TextDelta(refusal, refusal=True)
+                        reason = choice.get("finish_reason")
+                        if reason:
+                            finish = reason if isinstance(reason, str) else json.dumps(reason)
+                else:
+                    continue
+                break  # [DONE]
             for ev in splitter.flush():
                 yield ev
             if finish is None:

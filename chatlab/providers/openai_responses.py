@@ -15,6 +15,7 @@ answer. Requests are sent with ``store=False``: chatlab keeps its own history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -33,7 +34,7 @@ from chatlab.core.model import Request
 from chatlab.providers import families
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
-from chatlab.providers.errors import kind_for_code, map_exception
+from chatlab.providers.errors import StreamFailure, kind_for_code, map_exception, not_an_object, stream_error
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -86,7 +87,13 @@ def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
     """The billed usage (if any) and the final event for one of the ``_TERMINAL`` kinds."""
     if kind == "error":
         code = get(event, "code")
-        return [StreamError(kind_for_code(code, ErrorKind.SERVER), str(get(event, "message") or code))]
+        message = get(event, "message") or code
+        return [
+            StreamError(
+                kind_for_code(code, ErrorKind.SERVER),
+                str(message) if message is not None else "the provider reported an error",
+            )
+        ]
     out: list[StreamEvent] = []
     if get(response, "usage") is not None:
         out.extend(usage_of(get(response, "usage")))
@@ -148,28 +155,48 @@ class OpenAIResponsesAdapter(SDKAdapter):
         ended = False
         parts = _Parts()
         try:
-            async for event in stream:
-                kind = event.type
-                if kind == "response.output_text.delta":
-                    yield parts.add(("t", event.item_id, event.content_index), text_of(event.delta))
-                elif kind == "response.reasoning_summary_text.delta":
-                    yield parts.add(("s", event.item_id, event.summary_index), text_of(event.delta))
-                elif kind == "response.reasoning_text.delta":
-                    yield parts.add(("r", event.item_id, event.content_index), text_of(event.delta))
-                elif kind in _DONE_KINDS:
-                    tag, index_field = _DONE_KINDS[kind]
-                    key = (tag, event.item_id, get(event, index_field) or 0)
-                    for ev in parts.done(key, text_of(get(event, "text"))):
-                        yield ev
-                elif kind == "response.reasoning_summary_part.added" and get(event, "summary_index"):
-                    yield parts.add(("s", event.item_id, -1), "\n\n")
-                elif kind == "response.refusal.delta":
-                    yield TextDelta(text_of(event.delta), refusal=True)
-                elif kind in _TERMINAL:
-                    for out in _terminal(kind, get(event, "response"), event):
-                        yield out
-                    ended = True
-                    break
+            async for batch in self.events(stream):
+                for item in batch:
+                    if item.data[:6] == b"[DONE]":
+                        break
+                    event = item.json()
+                    if not isinstance(event, dict):
+                        raise StreamFailure(not_an_object(event))
+                    if event.get("error"):
+                        raise StreamFailure(stream_error(event["error"]))
+                    kind = event.get("type")
+                    if kind == "response.output_text.delta":
+                        yield parts.add(
+                            ("t", _id(event.get("item_id")), _id(event.get("content_index"))),
+                            text_of(event.get("delta")),
+                        )
+                    elif kind == "response.reasoning_summary_text.delta":
+                        yield parts.add(
+                            ("s", _id(event.get("item_id")), _id(event.get("summary_index"))),
+                            text_of(event.get("delta")),
+                        )
+                    elif kind == "response.reasoning_text.delta":
+                        yield parts.add(
+                            ("r", _id(event.get("item_id")), _id(event.get("content_index"))),
+                            text_of(event.get("delta")),
+                        )
+                    elif kind in _DONE_KINDS:
+                        tag, index_field = _DONE_KINDS[kind]
+                        key = (tag, _id(event.get("item_id")), _id(event.get(index_field) or 0))
+                        for ev in parts.done(key, text_of(event.get("text"))):
+                            yield ev
+                    elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
+                        yield parts.add(("s", _id(event.get("item_id")), -1), "\n\n")
+                    elif kind == "response.refusal.delta":
+                        yield TextDelta(text_of(event.get("delta")), refusal=True)
+                    elif kind in _TERMINAL:
+                        for out in _terminal(kind, event.get("response"), event):
+                            yield out
+                        ended = True
+                        break
+                else:
+                    continue
+                break  # the end marker, or [DONE]
             if not ended:
                 yield StreamError(
                     ErrorKind.NETWORK,
@@ -181,6 +208,14 @@ class OpenAIResponsesAdapter(SDKAdapter):
             await stream.close()
 
 
+Key = tuple[str, str | int | float | None, str | int | float | None]
+
+
+def _id(value: Any) -> str | int | float | None:
+    """A part's item id or index as a dict key (untrusted JSON may send a list)."""
+    return value if value is None or isinstance(value, str | int | float) else json.dumps(value)
+
+
 class _Parts:
     """What was streamed, per part, to reconcile with each part's ``.done`` event."""
 
@@ -188,9 +223,9 @@ class _Parts:
         self.text: list[str] = []  # the whole answer as streamed
         self.reasoning: list[str] = []
         self.chars = {"t": 0, "r": 0}
-        self.spans: dict[tuple[str, str, int], list[int]] = {}  # key -> [start, length]
+        self.spans: dict[Key, list[int]] = {}  # key -> [start, length]
 
-    def add(self, key: tuple[str, str, int], piece: str) -> StreamEvent:
+    def add(self, key: Key, piece: str) -> StreamEvent:
         channel = "t" if key[0] == "t" else "r"
         span = self.spans.setdefault(key, [self.chars[channel], 0])
         span[1] += len(piece)
@@ -198,7 +233,7 @@ class _Parts:
         (self.text if channel == "t" else self.reasoning).append(piece)
         return TextDelta(piece) if channel == "t" else ReasoningDelta(piece)
 
-    def done(self, key: tuple[str, str, int], full: str) -> list[StreamEvent]:
+    def done(self, key: Key, full: str) -> list[StreamEvent]:
         channel = "t" if key[0] == "t" else "r"
         store = self.text if channel == "t" else self.reasoning
         start, length = self.spans.get(key, [self.chars[channel], 0])

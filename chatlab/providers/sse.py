@@ -1,0 +1,170 @@
+"""Server-sent events, decoded straight from the response bytes, fast and exactly as the SDKs do.
+
+The SDKs turn every SSE event into a pydantic object, which costs more CPU than
+everything else in a lane put together. The adapters therefore let the SDK send the
+request (URL, auth, headers, status errors) and read its ``httpx`` response here:
+:class:`SSEParser` splits the bytes into events following the same rules as the SDKs'
+decoder (LF, CR and CRLF line ends, even across reads; ``event``, ``data``, ``id`` and
+``retry`` fields; comments; the last event id surviving a dispatch; an unfinished
+event at the end dropped), and :func:`loads` decodes an event's JSON with msgspec.
+Whatever msgspec refuses (``NaN``, a lone surrogate escape, invalid UTF-8, a BOM) is
+decoded again the SDKs' way, line by line with ``bytes.decode`` and ``json.loads``, so
+the result, or the exception and its message, is exactly what the SDK path gave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+_decode = msgspec.json.decode
+_LINE_END = re.compile(b"[\r\n]")
+
+
+class Event:
+    """One dispatched event: its name (None when it had none) and its data lines, raw."""
+
+    __slots__ = ("event", "lines", "starts")
+
+    def __init__(self, event: str | None, lines: list[bytes], starts: list[int]) -> None:
+        self.event = event
+        self.lines = lines  # each whole ``data`` line, as received
+        self.starts = starts  # where each line's value begins
+
+    @property
+    def data(self) -> bytes:
+        lines, starts = self.lines, self.starts
+        if len(lines) == 1:
+            return lines[0][starts[0] :]
+        return b"\n".join(line[start:] for line, start in zip(lines, starts, strict=True))
+
+    def text(self) -> str:
+        """The data as the SDKs see it: each line decoded (strictly), joined with LF."""
+        return "\n".join(
+            line.decode("utf-8")[start:] for line, start in zip(self.lines, self.starts, strict=True)
+        )
+
+    def check(self) -> None:
+        """Raise what the SDKs raise for an event they skip unread: invalid UTF-8."""
+        for line in self.lines:
+            line.decode("utf-8")
+
+    def json(self) -> Any:
+        """The data's JSON value. Raises what ``json.loads`` on :meth:`text` would raise."""
+        try:
+            return _decode(self.data)
+        except Exception:  # DecodeError, UnicodeDecodeError, too deep: the SDKs' way decides
+            return json.loads(self.text())
+
+
+class SSEParser:
+    """Incremental SSE decoding: :meth:`feed` each network read, then :meth:`finish`."""
+
+    def __init__(self) -> None:
+        self._tail = b""  # an unfinished line
+        self._pending: list[bytes] = []  # more of it, not joined until the line ends
+        self._skip_lf = False  # the last read ended with CR: a leading LF belongs to it
+        self._event: str | None = None
+        self._lines: list[bytes] = []
+        self._starts: list[int] = []
+        self._last_id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a long line
+            if chunk:
+                self._pending.append(chunk)
+            return []
+        if self._pending:
+            chunk = b"".join([self._tail, *self._pending, chunk])
+            self._pending = []
+        elif self._tail:
+            chunk = self._tail + chunk
+        if b"\r" in chunk:
+            lines = self._split(chunk)
+        else:
+            lines = chunk.split(b"\n")
+            self._tail = lines.pop()
+        out: list[Event] = []
+        for line in lines:
+            if not line:
+                if self._event or self._lines or self._last_id or self._retry is not None:
+                    out.append(Event(self._event or None, self._lines, self._starts))
+                    self._event = None
+                    self._lines = []
+                    self._starts = []
+                    self._retry = None
+            elif line[:6] == b"data: ":  # checked as UTF-8 when its event is decoded
+                self._lines.append(line)
+                self._starts.append(6)
+            else:
+                self._field(line)
+        return out
+
+    def _split(self, chunk: bytes) -> list[bytes]:
+        """Lines ended by CR, LF or CRLF (a CRLF split across reads counts once)."""
+        lines: list[bytes] = []
+        start = 0
+        skip = False
+        for match in _LINE_END.finditer(chunk):
+            end = match.start()
+            if skip and end == start and chunk[end] == 10:
+                skip = False
+                start = end + 1
+                continue
+            lines.append(chunk[start:end])
+            skip = chunk[end] == 13
+            start = end + 1
+        self._tail = chunk[start:]
+        self._skip_lf = skip and not self._tail
+        return lines
+
+    def _field(self, raw: bytes) -> None:
+        line = raw.decode("utf-8")  # strict, as the SDKs decode every line
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._lines.append(raw)
+            # where the value starts, in characters of the decoded line
+            self._starts.append(len(line) - len(value))
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry":
+            with contextlib.suppress(TypeError, ValueError):
+                self._retry = int(value)
+
+    def finish(self) -> list[Event]:
+        """The end of the body: an unfinished last line is still read (and checked), but
+        an event without its closing blank line is dropped, as the SDKs drop it."""
+        tail = b"".join([self._tail, *self._pending])
+        self._tail, self._pending = b"", []
+        if tail and tail[:6] != b"data: ":
+            self._field(tail)
+        elif tail:
+            tail.decode("utf-8")
+        for line in self._lines:
+            line.decode("utf-8")
+        return []
+
+
+async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[Event]]:
+    """The events of a byte stream, one list per network read (often empty)."""
+    parser = SSEParser()
+    async for chunk in chunks:
+        yield parser.feed(chunk)
+    yield parser.finish()
