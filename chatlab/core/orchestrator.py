@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import replace
 
-from chatlab.core import pricing, safety
+from chatlab.core import pricing, safety, tokens
 from chatlab.core.config import Config, ConfigError
 from chatlab.core.contract import Adapter, AdapterFactory
 from chatlab.core.events import (
@@ -267,6 +267,7 @@ class TurnRun:
         self.idle_timeout_s = idle_timeout_s
         self.timeout_s = timeout_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._rough_input: set[str] = set()  # lanes whose input estimate is a character count
         self._user_cancelled: set[str] = set()
         for lane in lanes:
             existing = turn.responses.get(lane.id)
@@ -339,16 +340,26 @@ class TurnRun:
     def _request(self, lane: Lane) -> Request:
         return Request(lane.model, self.session.history(lane.id, self.turn), lane.params)
 
+    def _input_estimate(self, lane: Lane, request: Request, final: bool = False) -> int:
+        """The input tokens to show until the provider reports them. With no vocabulary
+        loaded yet, a character count now (loading one would delay the request by a
+        quarter of a second) and the vocabulary's count when the lane ends, if it is
+        still needed then (the provider reported no usage)."""
+        texts = [m.content for m in request.messages]
+        if lane.params.system:
+            texts.append(lane.params.system)
+        if final or tokens.ready(lane.model):
+            return count_messages(texts, lane.model).tokens
+        self._rough_input.add(lane.id)
+        return tokens.rough_messages(texts).tokens
+
     async def _run_lane(self, lane: Lane) -> None:
         resp = self.turn.responses[lane.id]
         timing = resp.timing
         loop = asyncio.get_running_loop()
         try:
             request = self._request(lane)
-            texts = [m.content for m in request.messages]
-            if lane.params.system:
-                texts.append(lane.params.system)
-            resp.usage = Usage(input_tokens=count_messages(texts, lane.model).tokens, estimated=True)
+            resp.usage = Usage(input_tokens=self._input_estimate(lane, request), estimated=True)
             resp.price = pricing.lookup(self.runner.config, lane.provider, lane.model)
             adapter = self.runner.adapter(lane.provider)
             secrets = self.runner.secrets(lane.provider)
@@ -524,8 +535,11 @@ class TurnRun:
             # No provider usage: a proper estimate from the full text, flagged as estimated.
             reasoning = count_tokens(resp.reasoning, lane.model).tokens
             out = reasoning + count_tokens(resp.text, lane.model).tokens
+            input_tokens = resp.usage.input_tokens
+            if lane.id in self._rough_input:
+                input_tokens = self._input_estimate(lane, self._request(lane), final=True)
             resp.usage = Usage(
-                input_tokens=resp.usage.input_tokens,
+                input_tokens=input_tokens,
                 output_tokens=out,
                 reasoning_tokens=reasoning,
                 estimated=True,

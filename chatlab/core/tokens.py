@@ -123,6 +123,13 @@ class Estimator:
             openai_public.load_tiktoken_bpe = original
         return tiktoken.Encoding(**kwargs)
 
+    def ready(self, model: str = "") -> bool:
+        """Whether counting for ``model`` is cheap now: its vocabulary is loaded, or every
+        vocabulary has been tried (loading one takes a quarter of a second)."""
+        with self._lock:
+            encodings = self._encodings
+            return encodings.get(encoding_for(model)) is not None or all(n in encodings for n in _VOCABS)
+
     def count(self, text: str, model: str = "") -> Count:
         if not text:
             return Count(0, "approx")
@@ -166,8 +173,18 @@ def count_tokens(text: str, model: str = "") -> Count:
     return _default.count(text, model)
 
 
+def ready(model: str = "") -> bool:
+    return _default.ready(model)
+
+
 # Chat formats add a few tokens per message for role markers.
 PER_MESSAGE_OVERHEAD = 4
+
+
+def rough_messages(texts: list[str]) -> Count:
+    """:func:`count_messages` by character count alone: for when no vocabulary is loaded
+    and loading one would hold up the request."""
+    return Count(sum(approximate(t) for t in texts) + PER_MESSAGE_OVERHEAD * len(texts), "approx")
 
 
 def count_messages(texts: list[str], model: str = "") -> Count:
