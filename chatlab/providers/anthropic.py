@@ -35,7 +35,7 @@ from chatlab.core.events import (
 )
 from chatlab.core.model import Request
 from chatlab.core.tokens import count_tokens
-from chatlab.providers import families
+from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, counts, get, is_record, not_a_record, text_of
 from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object
@@ -202,59 +202,75 @@ class AnthropicAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        usage = _Usage()
-        thinking_parts: list[str] = []
-        stop_reason: str | None = None
-        blocks = 0
-        try:
-            async for batch in self.events(stream):
-                for item in batch:
-                    name = item.event
-                    if name is None or name == "ping":  # skipped unread, as the SDK skips them
-                        item.check()
-                        continue
-                    if name == "error":
-                        raise StreamFailure(_error_event(item.text(), stream.response.status_code))
-                    if not item.data:
-                        item.check()
-                        continue
-                    event = item.json()
-                    if not isinstance(event, dict):
-                        raise StreamFailure(not_an_object(event))
-                    kind = event.get("type")
-                    if kind == "content_block_delta":
-                        delta = event.get("delta")
-                        dtype = get(delta, "type")
-                        if dtype == "text_delta":
-                            yield TextDelta(text_of(get(delta, "text")))
-                        elif dtype == "thinking_delta":
-                            piece = text_of(get(delta, "thinking"))
-                            thinking_parts.append(piece)
-                            yield ReasoningDelta(piece)
-                    elif kind == "content_block_start":
-                        btype = get(event.get("content_block"), "type")
-                        if btype in ("thinking", "redacted_thinking"):
-                            if blocks:
-                                yield ReasoningDelta("\n\n")
-                            blocks += 1
-                            if btype == "redacted_thinking":
-                                yield ReasoningDelta(REDACTED)
-                    elif kind == "message_start":
-                        usage.update(get(event.get("message"), "usage"), first=True)
-                    elif kind == "message_delta":
-                        usage.update(event.get("usage"), first=False)
-                        stop_reason = text_of(get(event.get("delta"), "stop_reason")) or stop_reason
-                        if stop_reason == "refusal":
-                            yield TextDelta("", refusal=True)
-                    elif kind == "message_stop":
-                        for ev in usage.events("".join(thinking_parts), request.model):
-                            yield ev
-                        yield Done(stop_reason)
-                        return
-            yield StreamError(
-                ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
+        async for ev in self.read(stream, _Reader(self.url, request.model, stream.response.status_code)):
+            yield ev
+
+
+class _Reader:
+    """One Messages stream, event by event (see :class:`~chatlab.providers.base.Reader`)."""
+
+    def __init__(self, url: str, model: str, status: int) -> None:
+        self.url = url
+        self.model = model
+        self.status = status
+        self.usage = _Usage()
+        self.thinking: list[str] = []
+        self.stop_reason: str | None = None
+        self.blocks = 0
+        self.ended = False
+
+    def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
+        name = item.event
+        if name is None or name == "ping":  # skipped unread, as the SDK skips them
+            item.check()
+            return False
+        if name == "error":
+            raise StreamFailure(_error_event(item.text(), self.status))
+        if not item.data:
+            item.check()
+            return False
+        event = item.json()
+        if not isinstance(event, dict):
+            raise StreamFailure(not_an_object(event))
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event.get("delta")
+            dtype = get(delta, "type")
+            if dtype == "text_delta":
+                out.append(TextDelta(text_of(get(delta, "text"))))
+            elif dtype == "thinking_delta":
+                piece = text_of(get(delta, "thinking"))
+                self.thinking.append(piece)
+                out.append(ReasoningDelta(piece))
+        elif kind == "content_block_start":
+            btype = get(event.get("content_block"), "type")
+            if btype in ("thinking", "redacted_thinking"):
+                if self.blocks:
+                    out.append(ReasoningDelta("\n\n"))
+                self.blocks += 1
+                if btype == "redacted_thinking":
+                    out.append(ReasoningDelta(REDACTED))
+        elif kind == "message_start":
+            self.usage.update(get(event.get("message"), "usage"), first=True)
+        elif kind == "message_delta":
+            self.usage.update(event.get("usage"), first=False)
+            self.stop_reason = text_of(get(event.get("delta"), "stop_reason")) or self.stop_reason
+            if self.stop_reason == "refusal":
+                out.append(TextDelta("", refusal=True))
+        elif kind == "message_stop":
+            out.extend(self.usage.events("".join(self.thinking), self.model))
+            out.append(Done(self.stop_reason))
+            self.ended = True
+            return True
+        return False
+
+    def end(self, out: list[StreamEvent]) -> None:
+        if not self.ended:
+            out.append(
+                StreamError(
+                    ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
+                )
             )
-        except Exception as exc:
-            yield map_exception(exc, self.url)
-        finally:
-            await stream.close()
+
+    def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
+        out.append(map_exception(exc, self.url))

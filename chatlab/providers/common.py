@@ -16,7 +16,16 @@ import json
 from typing import Any
 
 from chatlab.core import safety
-from chatlab.core.events import ErrorKind, Notice, StreamError, StreamEvent, Usage, UsageReport
+from chatlab.core.events import (
+    ErrorKind,
+    Notice,
+    ReasoningDelta,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    Usage,
+    UsageReport,
+)
 
 
 def get(obj: Any, key: str) -> Any:
@@ -128,3 +137,44 @@ def body_error(body: dict[str, Any]) -> StreamError | None:
 def text_of(value: Any) -> str:
     """A text field from untrusted JSON: a string, or nothing."""
     return value if isinstance(value, str) else ""
+
+
+Piece = TextDelta | ReasoningDelta
+
+
+def coalesce(events: list[StreamEvent]) -> list[StreamEvent]:
+    """Adjacent pieces of answer (or of reasoning) joined into one event: a network read
+    that brought ten tokens passes through the core and the window as one piece."""
+    if len(events) < 2:
+        return events
+    out: list[StreamEvent] = []
+    run: list[Piece] = []  # consecutive pieces of one kind
+
+    def close() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            text = "".join(p.text for p in run)
+            first = run[0]
+            out.append(
+                TextDelta(text, first.refusal) if isinstance(first, TextDelta) else ReasoningDelta(text)
+            )
+
+    for ev in events:
+        if run and _same(run[-1], ev):
+            run.append(ev)  # type: ignore[arg-type]  # _same() checked its type
+            continue
+        close()
+        run = []
+        if isinstance(ev, TextDelta | ReasoningDelta):
+            run.append(ev)
+        else:
+            out.append(ev)
+    close()
+    return out
+
+
+def _same(a: Piece, b: StreamEvent) -> bool:
+    if isinstance(a, TextDelta):
+        return isinstance(b, TextDelta) and a.refusal == b.refusal
+    return isinstance(b, ReasoningDelta)

@@ -28,7 +28,7 @@ from chatlab.core.events import (
     TextDelta,
 )
 from chatlab.core.model import Request
-from chatlab.providers import families
+from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
 from chatlab.providers.errors import StreamFailure, map_exception, not_an_object, stream_error
@@ -155,55 +155,60 @@ class OpenAIChatAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        splitter = ThinkSplitter()
-        finish: str | None = None
-        try:
-            async for batch in self.events(stream):
-                for item in batch:
-                    chunk = item.json() if item.data[:6] != b"[DONE]" else None
-                    if chunk is None:
-                        break
-                    if not isinstance(chunk, dict):
-                        raise StreamFailure(not_an_object(chunk))
-                    if chunk.get("error"):
-                        raise StreamFailure(stream_error(chunk["error"]))
-                    raw_usage = chunk.get("usage")
-                    if raw_usage is not None:
-                        for ev in usage_of(raw_usage):
-                            yield ev
-                    choices = chunk.get("choices")
-                    for choice in choices if isinstance(choices, list) else ():
-                        if not isinstance(choice, dict) or choice.get("index"):
-                            continue
-                        delta = choice.get("delta")
-                        if isinstance(delta, dict):
-                            reasoning = reasoning_of(delta)
-                            if reasoning:
-                                yield ReasoningDelta(reasoning)
-                            content = delta.get("content")
-                            if content and isinstance(content, str):
-                                for ev in splitter.feed(content):
-                                    yield ev
-                            refusal = delta.get("refusal")
-                            if refusal and isinstance(refusal, str):
-                                yield TextDelta(refusal, refusal=True)
-                        reason = choice.get("finish_reason")
-                        if reason:
-                            finish = reason if isinstance(reason, str) else json.dumps(reason)
-                else:
-                    continue
-                break  # [DONE]
-            for ev in splitter.flush():
-                yield ev
-            if finish is None:
-                yield StreamError(
+        async for ev in self.read(stream, _Reader(self.url)):
+            yield ev
+
+
+class _Reader:
+    """One Chat Completions stream, chunk by chunk (see :class:`~chatlab.providers.base.Reader`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.splitter = ThinkSplitter()
+        self.finish: str | None = None
+
+    def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
+        if item.data[:6] == b"[DONE]":
+            return True
+        chunk = item.json()
+        if not isinstance(chunk, dict):
+            raise StreamFailure(not_an_object(chunk))
+        if chunk.get("error"):
+            raise StreamFailure(stream_error(chunk["error"]))
+        raw_usage = chunk.get("usage")
+        if raw_usage is not None:
+            out.extend(usage_of(raw_usage))
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict) or choice.get("index"):
+                continue
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                reasoning = reasoning_of(delta)
+                if reasoning:
+                    out.append(ReasoningDelta(reasoning))
+                content = delta.get("content")
+                if content and isinstance(content, str):
+                    out.extend(self.splitter.feed(content))
+                refusal = delta.get("refusal")
+                if refusal and isinstance(refusal, str):
+                    out.append(TextDelta(refusal, refusal=True))
+            reason = choice.get("finish_reason")
+            if reason:
+                self.finish = reason if isinstance(reason, str) else json.dumps(reason)
+        return False
+
+    def end(self, out: list[StreamEvent]) -> None:
+        out.extend(self.splitter.flush())
+        if self.finish is None:
+            out.append(
+                StreamError(
                     ErrorKind.NETWORK, "the stream ended before the provider's end marker (no finish_reason)"
                 )
-            else:
-                yield Done(finish)
-        except Exception as exc:
-            for ev in splitter.flush():
-                yield ev
-            yield map_exception(exc, self.url)
-        finally:
-            await stream.close()
+            )
+        else:
+            out.append(Done(self.finish))
+
+    def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
+        out.extend(self.splitter.flush())
+        out.append(map_exception(exc, self.url))

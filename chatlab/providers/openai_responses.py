@@ -31,7 +31,7 @@ from chatlab.core.events import (
     TextDelta,
 )
 from chatlab.core.model import Request
-from chatlab.providers import families
+from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
 from chatlab.providers.errors import StreamFailure, kind_for_code, map_exception, not_an_object, stream_error
@@ -152,60 +152,74 @@ class OpenAIResponsesAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        ended = False
-        parts = _Parts()
-        try:
-            async for batch in self.events(stream):
-                for item in batch:
-                    if item.data[:6] == b"[DONE]":
-                        break
-                    event = item.json()
-                    if not isinstance(event, dict):
-                        raise StreamFailure(not_an_object(event))
-                    if event.get("error"):
-                        raise StreamFailure(stream_error(event["error"]))
-                    kind = event.get("type")
-                    if kind == "response.output_text.delta":
-                        yield parts.add(
-                            ("t", _id(event.get("item_id")), _id(event.get("content_index"))),
-                            text_of(event.get("delta")),
-                        )
-                    elif kind == "response.reasoning_summary_text.delta":
-                        yield parts.add(
-                            ("s", _id(event.get("item_id")), _id(event.get("summary_index"))),
-                            text_of(event.get("delta")),
-                        )
-                    elif kind == "response.reasoning_text.delta":
-                        yield parts.add(
-                            ("r", _id(event.get("item_id")), _id(event.get("content_index"))),
-                            text_of(event.get("delta")),
-                        )
-                    elif kind in _DONE_KINDS:
-                        tag, index_field = _DONE_KINDS[kind]
-                        key = (tag, _id(event.get("item_id")), _id(event.get(index_field) or 0))
-                        for ev in parts.done(key, text_of(event.get("text"))):
-                            yield ev
-                    elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
-                        yield parts.add(("s", _id(event.get("item_id")), -1), "\n\n")
-                    elif kind == "response.refusal.delta":
-                        yield TextDelta(text_of(event.get("delta")), refusal=True)
-                    elif kind in _TERMINAL:
-                        for out in _terminal(kind, event.get("response"), event):
-                            yield out
-                        ended = True
-                        break
-                else:
-                    continue
-                break  # the end marker, or [DONE]
-            if not ended:
-                yield StreamError(
+        async for ev in self.read(stream, _Reader(self.url)):
+            yield ev
+
+
+class _Reader:
+    """One Responses stream, event by event (see :class:`~chatlab.providers.base.Reader`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.parts = _Parts()
+        self.ended = False
+
+    def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
+        if item.data[:6] == b"[DONE]":
+            return True
+        event = item.json()
+        if not isinstance(event, dict):
+            raise StreamFailure(not_an_object(event))
+        if event.get("error"):
+            raise StreamFailure(stream_error(event["error"]))
+        kind = event.get("type")
+        parts = self.parts
+        if kind == "response.output_text.delta":
+            out.append(
+                parts.add(
+                    ("t", _id(event.get("item_id")), _id(event.get("content_index"))),
+                    text_of(event.get("delta")),
+                )
+            )
+        elif kind == "response.reasoning_summary_text.delta":
+            out.append(
+                parts.add(
+                    ("s", _id(event.get("item_id")), _id(event.get("summary_index"))),
+                    text_of(event.get("delta")),
+                )
+            )
+        elif kind == "response.reasoning_text.delta":
+            out.append(
+                parts.add(
+                    ("r", _id(event.get("item_id")), _id(event.get("content_index"))),
+                    text_of(event.get("delta")),
+                )
+            )
+        elif kind in _DONE_KINDS:
+            tag, index_field = _DONE_KINDS[kind]
+            key = (tag, _id(event.get("item_id")), _id(event.get(index_field) or 0))
+            out.extend(parts.done(key, text_of(event.get("text"))))
+        elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
+            out.append(parts.add(("s", _id(event.get("item_id")), -1), "\n\n"))
+        elif kind == "response.refusal.delta":
+            out.append(TextDelta(text_of(event.get("delta")), refusal=True))
+        elif kind in _TERMINAL:
+            out.extend(_terminal(kind, event.get("response"), event))
+            self.ended = True
+            return True
+        return False
+
+    def end(self, out: list[StreamEvent]) -> None:
+        if not self.ended:
+            out.append(
+                StreamError(
                     ErrorKind.NETWORK,
                     "the stream ended before the provider's end marker (response.completed)",
                 )
-        except Exception as exc:
-            yield map_exception(exc, self.url)
-        finally:
-            await stream.close()
+            )
+
+    def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
+        out.append(map_exception(exc, self.url))
 
 
 Key = tuple[str, str | int | float | None, str | int | float | None]
