@@ -15,7 +15,6 @@ from typing import IO, Any
 
 from chatlab.core import format as fmt
 from chatlab.core.safety import terminal_text
-from chatlab.core.stats import summary
 
 COLUMNS = (
     "rank",
@@ -36,19 +35,8 @@ COLUMNS = (
 )
 
 
-def add_parser(sub: Any) -> None:
-    stats = sub.add_parser("stats", help="ratings with confidence intervals, and whether raters could tell")
-    stats.add_argument("--study", help="one study's votes (its name, or the start of it)")
-    stats.add_argument(
-        "--tag", action="append", default=[], help="only prompts with this tag (repeat for any of several)"
-    )
-    stats.add_argument("--rater", action="append", default=[], help="only this rater's votes (repeatable)")
-    form = stats.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="the chatlab.stats document")
-    form.add_argument("--csv", action="store_true", help="the contenders table as CSV")
-
-
 def cmd_stats(args: Any, stdout: IO[str]) -> int:
+
     from chatlab.cli.study import StudyUsageError, _store, find_study
     from chatlab.core.stats import compute
     from chatlab.store.db import default_path
@@ -151,5 +139,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
     from chatlab.cli.study import _width
 
     Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
+    from chatlab.core.stats import summary
+
     for line in summary(doc):
         out.write(terminal_text(line) + "\n")

@@ -12,7 +12,6 @@ the budget stopped the run, 2 for a usage or configuration problem.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -23,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from chatlab.cli.study_args import MAX_RATER, StudyUsageError, add_parser, add_rate_parser
 from chatlab.core import format as fmt
 from chatlab.core.config import Config, load_config
 from chatlab.core.keys import KeyStore
@@ -49,41 +49,15 @@ from chatlab.demo.server import DemoServer
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, error_reason
 
-
-def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    study = sub.add_parser("study", help="run a prompt suite unattended; list, show and resume studies")
-    ssub = study.add_subparsers(dest="study_command", parser_class=parser_class, required=True)
-    run = ssub.add_parser("run", help="run a suite (TOML): every prompt × lane × sample")
-    run.add_argument("suite", help="a suite file, or a shipped suite's name: demo, reasoning-vs-plain")
-    run.add_argument("--name", help="the study's name (default: the suite's)")
-    run.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
-    run.add_argument(
-        "--dry-run", action="store_true", dest="dry_run", help="print the estimate; send nothing"
-    )
-    ssub.add_parser("list", help="every study, with its progress and spend")
-    show = ssub.add_parser("show", help="one study: lanes, progress, spend, failures")
-    show.add_argument("name", help="the study's name (or the start of its id)")
-    resume = ssub.add_parser("resume", help="send the units a study still lacks")
-    resume.add_argument("name")
-    resume.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
-    resume.add_argument(
-        "--budget",
-        type=float,
-        metavar="USD",
-        help="a new budget for the study (e.g. after the old one was spent)",
-    )
-    resume.add_argument(
-        "--retry-failed", action="store_true", dest="retry_failed", help="also send units that were refused"
-    )
-
-
-def add_rate_parser(sub: Any) -> None:
-    rate = sub.add_parser("rate", help="rate a study's answers blind, in a keyboard-first queue (a window)")
-    rate.add_argument("study", nargs="?", help="the study's name (default: the newest with answers)")
-    rate.add_argument("--rater", help="your name as a rater (default: the one in Settings)")
-    rate.add_argument(
-        "--marked", action="store_true", help="rate the turns of your sessions marked with Rate later"
-    )
+__all__ = [
+    "MAX_RATER",
+    "StudyUsageError",
+    "add_parser",
+    "add_rate_parser",
+    "cmd_rate",
+    "cmd_study",
+    "find_study",
+]
 
 
 def cmd_rate(args: Any, stderr: IO[str]) -> int:
@@ -119,13 +93,6 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
     app = importlib.import_module("chatlab.app")
     print(f"rating {terminal_text(info.name)!r}" if info else "rating the turns marked to rate", file=stderr)
     return int(app.rate_main(info.id if info else None, (args.rater or "").strip()))
-
-
-MAX_RATER = 200  # what the session document allows
-
-
-class StudyUsageError(Exception):
-    """Exit 2 with this one line (the CLI maps it to its own usage error)."""
 
 
 def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:

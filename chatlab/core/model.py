@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from chatlab.core.constants import EFFORTS as EFFORTS
 from chatlab.core.events import ErrorKind, StreamError, Usage
 
 
@@ -40,8 +41,6 @@ class Status(StrEnum):
 
 
 MAX_TOKENS = 2**53  # what every count in a saved session may be (the schema's bound)
-
-EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
 
 
 @dataclass(frozen=True)

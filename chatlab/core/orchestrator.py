@@ -29,6 +29,7 @@ from dataclasses import replace
 
 from chatlab.core import pricing, safety, tokens
 from chatlab.core.config import Config, ConfigError
+from chatlab.core.constants import DEFAULT_IDLE_TIMEOUT_S as DEFAULT_IDLE_TIMEOUT_S
 from chatlab.core.contract import Adapter, AdapterFactory
 from chatlab.core.events import (
     Done,
@@ -52,7 +53,6 @@ log = logging.getLogger("chatlab")
 # Called after every event a lane receives (event is None for status-only changes).
 Listener = Callable[[Lane, Response, StreamEvent | None], None]
 
-DEFAULT_IDLE_TIMEOUT_S = 300.0
 MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After is not waited out: the lane fails and says so
 BACKOFF_BASE_S = 1.0
 

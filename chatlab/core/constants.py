@@ -1,0 +1,11 @@
+"""Values the core and the command line share, in a module that imports nothing.
+
+The CLI's parser names the reasoning efforts and the default idle timeout in its help;
+reading them from here keeps ``chatlab ask --help`` from importing the lab, the runner
+or asyncio.
+"""
+
+from __future__ import annotations
+
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
+DEFAULT_IDLE_TIMEOUT_S = 300.0
