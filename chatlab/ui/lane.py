@@ -11,6 +11,7 @@ its letter: no names, chips, figures, reasoning, or buttons whose state would te
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -40,6 +41,7 @@ from chatlab.ui.icons import icon
 from chatlab.ui.text import AnswerView, ReasoningView
 
 MIN_LANE_WIDTH = 300
+STATUS_EVERY_S = 0.25  # how often a streaming lane's counters are redrawn
 
 
 def chips(lane: Lane) -> list[str]:
@@ -95,6 +97,7 @@ class LaneWidget(QFrame):
         self.next_estimate = ""
         self._r_i = 0
         self._t_i = 0
+        self._status_at = 0.0  # when the counters were last drawn
         self._answer_started = False
         self._finalized = True
         self._user_toggled = False
@@ -357,6 +360,7 @@ class LaneWidget(QFrame):
         self._revisions = self.response.revisions
         self._answer_started = False
         self._finalized = False
+        self._status_at = 0.0  # when the counters were last drawn
         self._loaded = False
         self._user_toggled = False
         self.reasoning_toggle.setChecked(True)
@@ -436,7 +440,12 @@ class LaneWidget(QFrame):
                     self.reasoning_toggle.setChecked(False)
             self.answer.append("".join(parts[self._t_i :]))
             self._t_i = len(parts)
-        self.update_status()
+        now = time.monotonic()
+        if resp.status.finished or now - self._status_at >= STATUS_EVERY_S:
+            # The counters move on every frame; a few updates a second read as live and
+            # spare the footer's relayout 25 times a second in every lane.
+            self._status_at = now
+            self.update_status()
         if resp.status.finished and not self._finalized:
             self._finalized = True
             self._show_run_buttons()
