@@ -14,7 +14,7 @@ import random
 import pytest
 from openai._streaming import SSEDecoder
 
-from chatlab.core.events import Done, Notice, ReasoningDelta, TextDelta, UsageReport
+from chatlab.core.events import Done, Notice, ReasoningDelta, StreamEvent, TextDelta, UsageReport
 from chatlab.core.events import Usage as U
 from chatlab.providers.common import coalesce
 from chatlab.providers.sse import SSEParser
@@ -103,7 +103,7 @@ def test_json_is_decoded_as_the_sdk_decodes_it() -> None:
 
 def test_adjacent_pieces_of_one_kind_are_joined_in_order() -> None:
     usage = UsageReport(U(input_tokens=1))
-    events = [
+    events: list[StreamEvent] = [
         ReasoningDelta("a"),
         ReasoningDelta("b"),
         TextDelta("c"),
@@ -126,5 +126,5 @@ def test_adjacent_pieces_of_one_kind_are_joined_in_order() -> None:
         usage,
         Done("stop"),
     ]
-    single = [TextDelta("x")]
+    single: list[StreamEvent] = [TextDelta("x")]
     assert coalesce(single) is single
