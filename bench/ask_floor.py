@@ -11,6 +11,10 @@ clients read the same bytes, each as a fresh process, timed from launch to exit:
   lookup, the real adapter and SDK, the Runner, the answer printed and saved;
 - ``ask --help``: argument parsing only (startup cost).
 
+Then the same streams once more inside this process, with everything imported and the
+adapters built, so the stream itself is compared: the floor loop on ``httpx2.AsyncClient``
+against the chatlab core (Runner, real adapter, guard, usage), request to last event.
+
 Rounds alternate the clients; each figure is the best of ``--rounds`` (noise on a shared
 VM only adds time), with the median alongside. The last line printed is JSON.
 
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
 FLOOR = r"""
@@ -202,6 +207,56 @@ def serve(port: int, chunks: int) -> None:
     asyncio.run(main())
 
 
+async def stream_phase(base: str, fmt: str, expected: str, rounds: int) -> tuple[float, float]:
+    """Best-of-``rounds`` seconds for one stream: a bare async httpx2 + json loop, and
+    the chatlab core (adapter built and warmed beforehand)."""
+    import httpx2
+
+    from chatlab.core.config import parse_config
+    from chatlab.core.keys import KeyStore
+    from chatlab.core.model import Lane, Session, Status
+    from chatlab.core.orchestrator import Runner
+    from chatlab.providers import make_adapter
+
+    kind = {"chat": "openai-chat", "responses": "openai-responses", "anthropic": "anthropic"}[fmt]
+    url = f"{base}/v1" if fmt != "anthropic" else base
+    path = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "anthropic": "/v1/messages"}[fmt]
+    runner = Runner(
+        parse_config({"providers": {"p": {"kind": kind, "base_url": url, "needs_key": False}}}),
+        KeyStore(),
+        make_adapter,
+    )
+    runner.adapter("p").warm_up()
+    floor: list[float] = []
+    core: list[float] = []
+    async with httpx2.AsyncClient(timeout=60) as client:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            parts: list[str] = []
+            async with client.stream("POST", base + path, json={"model": "m", "stream": True}) as r:
+                async for line in r.aiter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    ev = json.loads(line[6:])
+                    if fmt == "chat":
+                        for c in ev.get("choices") or ():
+                            parts.append((c.get("delta") or {}).get("content") or "")
+                    elif ev.get("type") in ("response.output_text.delta", "content_block_delta"):
+                        delta = ev["delta"]
+                        parts.append(delta if isinstance(delta, str) else delta.get("text") or "")
+            floor.append(time.perf_counter() - t0)
+            assert "".join(parts) == expected
+            session = Session(lanes=[Lane("p", "bench-model")])
+            turn = session.new_turn("hi")
+            t0 = time.perf_counter()
+            await runner.turn(session, turn).run()
+            core.append(time.perf_counter() - t0)
+            (resp,) = turn.responses.values()
+            assert resp.status is Status.OK and resp.text == expected
+    await runner.aclose()
+    return min(floor), min(core)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -278,7 +333,11 @@ def main() -> int:
                     wall, out = timed([*chatlab, "ask", "-m", f"{fmt}:bench-model", "hi"], env)
                     assert expected.strip() in out, f"chatlab ask printed the wrong text: {out[:300]!r}"
                     ask.append(wall)
+                phase_floor, phase_core = asyncio.run(stream_phase(base, fmt, expected, args.rounds))
                 results[fmt] = {
+                    "stream_floor_s": phase_floor,
+                    "stream_core_s": phase_core,
+                    "stream_ratio": phase_core / phase_floor,
                     "floor_s": min(floor),
                     "ask_s": min(ask),
                     "ratio": min(ask) / min(floor),
@@ -297,6 +356,14 @@ def main() -> int:
             f"{r['ask_s']:.3f} s ({r['ask_median_s']:.3f}) | **{r['ratio']:.2f}x** |"
         )
     print(f"chatlab ask --help: {min(help_times):.3f} s (median {statistics.median(help_times):.3f})")
+    print("The stream alone, in one process (request to last event, best of rounds):")
+    print("| format | httpx2 + json loop | chatlab core | ratio |")
+    print("|---|---|---|---|")
+    for fmt, r in results.items():
+        print(
+            f"| {fmt} | {r['stream_floor_s'] * 1000:.0f} ms | {r['stream_core_s'] * 1000:.0f} ms | "
+            f"**{r['stream_ratio']:.2f}x** |"
+        )
     print(json.dumps({"chunks": args.chunks, "help_s": min(help_times), "formats": results}))
     return 0
 
