@@ -128,3 +128,29 @@ def test_adjacent_pieces_of_one_kind_are_joined_in_order() -> None:
     ]
     single: list[StreamEvent] = [TextDelta("x")]
     assert coalesce(single) is single
+
+
+def test_an_endless_line_or_event_ends_the_stream_with_what_came_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that never ends a line (or an event) would hold memory until the idle
+    timeout; past ``MAX_EVENT_BYTES`` the stream ends in a protocol error instead, after
+    the events that came before it."""
+    from chatlab.core.events import ErrorKind
+    from chatlab.providers import sse
+    from chatlab.providers.errors import StreamFailure, map_exception
+
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1000)
+    for body in (b"data: " + b"x" * 100, b"data: " + b"x" * 90 + b"\n"):  # one line; many lines
+        parser = SSEParser()
+        [first] = parser.feed(b'data: {"a": 1}\n\n')
+        out = []
+        for _ in range(20):
+            out += parser.feed(body)
+        assert first.json() == {"a": 1}
+        [broken] = out
+        with pytest.raises(StreamFailure) as caught:
+            broken.json()
+        error = map_exception(caught.value)
+        assert error.kind is ErrorKind.PROTOCOL and "in one event" in error.message
+        assert parser.feed(b"\n\n") == [] and parser.finish() == []

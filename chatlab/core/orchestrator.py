@@ -150,6 +150,8 @@ async def guard(
             else:
                 for out in held():
                     yield out
+                if isinstance(ev, Done) and ev.finish_reason is not None:
+                    ev = Done(clean(str(ev.finish_reason)))
                 yield ev
                 return
         for out in held():

@@ -168,6 +168,8 @@ class _Reader:
         self.finish: str | None = None
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
+        if not item.lines and item.error is None:
+            return False  # no data (an ``id`` or ``retry`` alone): nothing to read
         if item.data[:6] == b"[DONE]":
             return True
         chunk = item.json()

@@ -91,7 +91,7 @@ def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
         return [
             StreamError(
                 kind_for_code(code, ErrorKind.SERVER),
-                str(message) if message is not None else "the provider reported an error",
+                str(message) if message else "the provider reported an error",
             )
         ]
     out: list[StreamEvent] = []
@@ -165,6 +165,8 @@ class _Reader:
         self.ended = False
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
+        if not item.lines and item.error is None:
+            return False  # no data (an ``id`` or ``retry`` alone): nothing to read
         if item.data[:6] == b"[DONE]":
             return True
         event = item.json()
@@ -173,25 +175,27 @@ class _Reader:
         if event.get("error"):
             raise StreamFailure(stream_error(event["error"]))
         kind = event.get("type")
+        if not isinstance(kind, str):
+            return False  # not an event type at all: skipped, as an unknown one is
         parts = self.parts
         if kind == "response.output_text.delta":
             out.append(
                 parts.add(
-                    ("t", _id(event.get("item_id")), _id(event.get("content_index"))),
+                    ("t", _id(event.get("item_id")), _id(event.get("content_index") or 0)),
                     text_of(event.get("delta")),
                 )
             )
         elif kind == "response.reasoning_summary_text.delta":
             out.append(
                 parts.add(
-                    ("s", _id(event.get("item_id")), _id(event.get("summary_index"))),
+                    ("s", _id(event.get("item_id")), _id(event.get("summary_index") or 0)),
                     text_of(event.get("delta")),
                 )
             )
         elif kind == "response.reasoning_text.delta":
             out.append(
                 parts.add(
-                    ("r", _id(event.get("item_id")), _id(event.get("content_index"))),
+                    ("r", _id(event.get("item_id")), _id(event.get("content_index") or 0)),
                     text_of(event.get("delta")),
                 )
             )

@@ -26,15 +26,22 @@ _decode = msgspec.json.decode
 _LINE_END = re.compile(b"[\r\n]")
 
 
+MAX_EVENT_BYTES = 64 * 1024 * 1024  # a line, or an event's data, longer than this ends the stream
+
+
 class Event:
-    """One dispatched event: its name (None when it had none) and its data lines, raw."""
+    """One dispatched event: its name (None when it had none) and its data lines, raw;
+    or the point where the stream broke (``error``), which every read of it raises."""
 
-    __slots__ = ("event", "lines", "starts")
+    __slots__ = ("error", "event", "lines", "starts")
 
-    def __init__(self, event: str | None, lines: list[bytes], starts: list[int]) -> None:
+    def __init__(
+        self, event: str | None, lines: list[bytes], starts: list[int], error: Exception | None = None
+    ) -> None:
         self.event = event
         self.lines = lines  # each whole ``data`` line, as received
         self.starts = starts  # where each line's value begins
+        self.error = error
 
     @property
     def data(self) -> bytes:
@@ -45,17 +52,23 @@ class Event:
 
     def text(self) -> str:
         """The data as the SDKs see it: each line decoded (strictly), joined with LF."""
+        if self.error is not None:
+            raise self.error
         return "\n".join(
             line.decode("utf-8")[start:] for line, start in zip(self.lines, self.starts, strict=True)
         )
 
     def check(self) -> None:
         """Raise what the SDKs raise for an event they skip unread: invalid UTF-8."""
+        if self.error is not None:
+            raise self.error
         for line in self.lines:
             line.decode("utf-8")
 
     def json(self) -> Any:
         """The data's JSON value. Raises what ``json.loads`` on :meth:`text` would raise."""
+        if self.error is not None:
+            raise self.error
         try:
             return _decode(self.data)
         except Exception:  # DecodeError, UnicodeDecodeError, too deep: the SDKs' way decides
@@ -63,37 +76,51 @@ class Event:
 
 
 class SSEParser:
-    """Incremental SSE decoding: :meth:`feed` each network read, then :meth:`finish`."""
+    """Incremental SSE decoding: :meth:`feed` each network read, then :meth:`finish`.
+
+    A line that can't be read (invalid UTF-8 outside a ``data`` line, where the SDKs
+    raise at once) or that grows past ``MAX_EVENT_BYTES`` ends the stream: it comes out
+    as an :class:`Event` whose every read raises, after the events before it, so a reader
+    keeps what came first and stops at an end marker it reached before the damage.
+    """
 
     def __init__(self) -> None:
-        self._tail = b""  # an unfinished line
-        self._pending: list[bytes] = []  # more of it, not joined until the line ends
+        self._buf = bytearray()  # an unfinished line
         self._skip_lf = False  # the last read ended with CR: a leading LF belongs to it
         self._event: str | None = None
         self._lines: list[bytes] = []
         self._starts: list[int] = []
+        self._size = 0  # bytes of data in the event so far
         self._last_id: str | None = None
         self._retry: int | None = None
+        self._broken = False
+
+    def _break(self, error: Exception) -> Event:
+        self._broken = True
+        self._buf.clear()
+        self._lines, self._starts = [], []
+        return Event(None, [], [], error)
 
     def feed(self, chunk: bytes) -> list[Event]:
+        if not chunk or self._broken:
+            return []
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-        if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a long line
-            if chunk:
-                self._pending.append(chunk)
+        if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a line
+            self._buf += chunk
+            if len(self._buf) > MAX_EVENT_BYTES:
+                return [self._break(too_long())]
             return []
-        if self._pending:
-            chunk = b"".join([self._tail, *self._pending, chunk])
-            self._pending = []
-        elif self._tail:
-            chunk = self._tail + chunk
+        if self._buf:
+            chunk = bytes(self._buf) + chunk
+            self._buf.clear()
         if b"\r" in chunk:
             lines = self._split(chunk)
         else:
             lines = chunk.split(b"\n")
-            self._tail = lines.pop()
+            self._buf += lines.pop()
         out: list[Event] = []
         for line in lines:
             if not line:
@@ -102,12 +129,22 @@ class SSEParser:
                     self._event = None
                     self._lines = []
                     self._starts = []
+                    self._size = 0
                     self._retry = None
-            elif line[:6] == b"data: ":  # checked as UTF-8 when its event is decoded
+                continue
+            if line[:6] == b"data: ":  # checked as UTF-8 when its event is decoded
                 self._lines.append(line)
                 self._starts.append(6)
+                self._size += len(line)
             else:
-                self._field(line)
+                try:
+                    self._field(line)
+                except UnicodeDecodeError as exc:  # the SDKs raise here, before what follows
+                    out.append(self._break(exc))
+                    return out
+            if self._size > MAX_EVENT_BYTES or len(self._buf) > MAX_EVENT_BYTES:
+                out.append(self._break(too_long()))
+                return out
         return out
 
     def _split(self, chunk: bytes) -> list[bytes]:
@@ -124,8 +161,9 @@ class SSEParser:
             lines.append(chunk[start:end])
             skip = chunk[end] == 13
             start = end + 1
-        self._tail = chunk[start:]
-        self._skip_lf = skip and not self._tail
+        tail = chunk[start:]
+        self._buf += tail
+        self._skip_lf = skip and not tail
         return lines
 
     def _field(self, raw: bytes) -> None:
@@ -141,6 +179,7 @@ class SSEParser:
             self._lines.append(raw)
             # where the value starts, in characters of the decoded line
             self._starts.append(len(line) - len(value))
+            self._size += len(raw)
         elif name == "id":
             if "\0" not in value:
                 self._last_id = value
@@ -151,15 +190,33 @@ class SSEParser:
     def finish(self) -> list[Event]:
         """The end of the body: an unfinished last line is still read (and checked), but
         an event without its closing blank line is dropped, as the SDKs drop it."""
-        tail = b"".join([self._tail, *self._pending])
-        self._tail, self._pending = b"", []
-        if tail and tail[:6] != b"data: ":
-            self._field(tail)
-        elif tail:
-            tail.decode("utf-8")
-        for line in self._lines:
-            line.decode("utf-8")
+        if self._broken:
+            return []
+        tail = bytes(self._buf)
+        self._buf.clear()
+        try:
+            if tail and tail[:6] != b"data: ":
+                self._field(tail)
+            elif tail:
+                tail.decode("utf-8")
+            for line in self._lines:
+                line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return [self._break(exc)]
         return []
+
+
+def too_long() -> Exception:
+    from chatlab.core.events import ErrorKind, StreamError
+    from chatlab.providers.errors import StreamFailure
+
+    return StreamFailure(
+        StreamError(
+            ErrorKind.PROTOCOL,
+            f"the provider sent more than {MAX_EVENT_BYTES // (1024 * 1024)} MB in one event; "
+            "chatlab stopped reading there",
+        )
+    )
 
 
 async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[Event]]:
