@@ -149,6 +149,7 @@ class LaneWidget(QFrame):
     def _init_panes(self) -> None:
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setCheckable(True)
+        self._open_wanted = True  # whether the reasoning pane should be open once there is text
         self.reasoning_toggle.setChecked(True)
         self.reasoning_toggle.setIcon(icon("reasoning"))
         self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -300,7 +301,10 @@ class LaneWidget(QFrame):
         text = not masked and self._has_reasoning()
         hidden_only = not masked and resp is not None and resp.hidden_reasoning and not text
         self.reasoning_toggle.setVisible(text or hidden_only)
-        self.reasoning_toggle.setCheckable(text)
+        was_checkable = self.reasoning_toggle.isCheckable()
+        self.reasoning_toggle.setCheckable(text)  # Qt unchecks a button made uncheckable
+        if text and not was_checkable:
+            self.reasoning_toggle.setChecked(self._open_wanted)
         shown = text and self.reasoning_toggle.isChecked()
         if shown and not self.reasoning.isVisible():
             total = max(self.panes.height(), 300)
@@ -317,8 +321,16 @@ class LaneWidget(QFrame):
             self._user_toggled = True
             self.reasoning_toggle.toggle()
 
-    def _set_reasoning_visible(self, _visible: bool) -> None:
+    def _set_reasoning_visible(self, visible: bool) -> None:
+        if self.reasoning_toggle.isCheckable():
+            self._open_wanted = visible
         self._show_reasoning_pane()
+
+    def _fold(self, open_: bool) -> None:
+        """Open or fold the reasoning pane, now or (while there is no reasoning text yet)
+        as soon as there is some."""
+        self._open_wanted = open_
+        self.reasoning_toggle.setChecked(open_)
 
     def _refresh_toggle(self) -> None:
         arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
@@ -363,7 +375,7 @@ class LaneWidget(QFrame):
         self._status_at = 0.0  # when the counters were last drawn
         self._loaded = False
         self._user_toggled = False
-        self.reasoning_toggle.setChecked(True)
+        self._fold(open_=True)
         self._show_reasoning_pane()
         self.error_box.hide()
         self.rating_box.hide()
@@ -403,7 +415,7 @@ class LaneWidget(QFrame):
             self.rating_box.setVisible(not self.response.failed)  # masked answers can be scored too
             self.show_rating(self.response.rating)
             if not self.response.reasoning_chars and not self.response.hidden_reasoning:
-                self.reasoning_toggle.setChecked(False)
+                self._fold(open_=False)
         self._show_reasoning_pane()
         self._set_idle()
 
@@ -437,7 +449,7 @@ class LaneWidget(QFrame):
                 self._answer_started = True
                 # Fold the reasoning away once the answer starts (unless the user chose).
                 if not self._user_toggled and resp.reasoning_chars:
-                    self.reasoning_toggle.setChecked(False)
+                    self._fold(open_=False)
             self.answer.append("".join(parts[self._t_i :]))
             self._t_i = len(parts)
         now = time.monotonic()
@@ -503,9 +515,9 @@ class LaneWidget(QFrame):
         if hidden:
             self.reasoning.append(f"[{hidden}: the provider reasoned but sent no reasoning text]")
             if not self._user_toggled:
-                self.reasoning_toggle.setChecked(False)
+                self._fold(open_=False)
         elif not resp.reasoning_chars and not self._user_toggled:
-            self.reasoning_toggle.setChecked(False)
+            self._fold(open_=False)
         self._show_reasoning_pane()
 
     # -- status ----------------------------------------------------------------------------

@@ -234,3 +234,24 @@ def test_a_failed_lane_gets_no_vote_and_no_score(window: MainWindow, qtbot: QtBo
     window.prompt.setPlainText("again")
     wait_turn(qtbot, window)  # every lane fails: nothing to judge, no vote row
     assert not window.vote_bar.isVisibleTo(window)
+
+
+def test_the_reasoning_pane_is_open_while_the_model_thinks(window: MainWindow, qtbot: QtBot) -> None:
+    """A turn starts with no reasoning text, so the toggle starts out uncheckable (and Qt
+    unchecks a button made uncheckable): the pane must still open with the first
+    reasoning, in every turn, and fold away once the answer starts."""
+    (lane,) = add_lanes(window, "chat:demo-reasoner@tps=300")
+    card = window.lane_widgets[lane.id]
+    for turn in range(2):
+        window.prompt.setPlainText(f"haiku {turn}")
+        window.send()
+
+        def thinking() -> bool:
+            resp = card.response
+            return resp is not None and card._r_i > 0 and resp.reasoning_chars > 100 and not resp.text_chars
+
+        qtbot.waitUntil(thinking, timeout=10_000)
+        assert card.reasoning_toggle.isChecked() and card.reasoning.isVisibleTo(window), turn
+        assert "▾" in card.reasoning_toggle.text()
+        qtbot.waitUntil(lambda: card.response is not None and card.response.status.finished, timeout=20_000)
+        assert not card.reasoning_toggle.isChecked()  # folded once the answer started
