@@ -98,6 +98,7 @@ class LaneWidget(QFrame):
         self._r_i = 0
         self._t_i = 0
         self._status_at = 0.0  # when the counters were last drawn
+        self._status_phase: tuple[object, ...] = ()  # the lane's state when they were
         self._answer_started = False
         self._finalized = True
         self._user_toggled = False
@@ -373,6 +374,7 @@ class LaneWidget(QFrame):
         self._answer_started = False
         self._finalized = False
         self._status_at = 0.0  # when the counters were last drawn
+        self._status_phase = ()
         self._loaded = False
         self._user_toggled = False
         self._fold(open_=True)
@@ -453,9 +455,12 @@ class LaneWidget(QFrame):
             self.answer.append("".join(parts[self._t_i :]))
             self._t_i = len(parts)
         now = time.monotonic()
-        if resp.status.finished or now - self._status_at >= STATUS_EVERY_S:
+        phase = (resp.status, resp.timing.first_token is None, resp.text_chars > 0, resp.retry is None)
+        if phase != self._status_phase or now - self._status_at >= STATUS_EVERY_S:
             # The counters move on every frame; a few updates a second read as live and
-            # spare the footer's relayout 25 times a second in every lane.
+            # spare the footer's relayout 25 times a second in every lane. A change of
+            # state (first token, answering, done, retrying) shows at once.
+            self._status_phase = phase
             self._status_at = now
             self.update_status()
         if resp.status.finished and not self._finalized:

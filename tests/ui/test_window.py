@@ -255,3 +255,19 @@ def test_the_reasoning_pane_is_open_while_the_model_thinks(window: MainWindow, q
         assert "▾" in card.reasoning_toggle.text()
         qtbot.waitUntil(lambda: card.response is not None and card.response.status.finished, timeout=20_000)
         assert not card.reasoning_toggle.isChecked()  # folded once the answer started
+
+
+def test_the_counters_change_state_with_the_first_text(window: MainWindow, qtbot: QtBot) -> None:
+    """The running counters redraw a few times a second, but a change of state shows in
+    the same frame as the text that caused it: no card shows answer text over
+    "ttft –, out ≈0"."""
+    (lane,) = add_lanes(window, "chat:demo-fast@tps=20")
+    card = window.lane_widgets[lane.id]
+    seen: list[str] = []
+    window.laneFlushed.connect(lambda lane_id: seen.append(card.status.text()) if card._t_i else None)
+    window.prompt.setPlainText("hi")
+    window.send()
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    assert seen[0].startswith("answering") and "ttft –" not in seen[0], seen[0]
+    qtbot.waitUntil(lambda: card.response is not None and card.response.status.finished, timeout=20_000)
+    assert card.status.text().startswith("done")
