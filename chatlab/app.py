@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
     from chatlab.ui.window import MainWindow
 
+PREWARM_AFTER_S = 0.3  # after the window's first paint
+_background: set[asyncio.Future[None]] = set()  # tasks kept alive until they finish
+
 DEMO_BANNER = (
     "Demo mode: no API key yet, so three scripted models on chatlab's built-in server answer. Two of "
     "them reason before answering (one shows its reasoning, one keeps it hidden); one does not. Blind "
@@ -84,6 +87,18 @@ def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool =
         window.send()
     elif demo and not args.model and not args.no_autosend:
         window.send(keep=False)  # saved once the user votes, rates or follows up
+    else:
+        # Nothing is sent yet: import the lanes' SDKs now, in a worker thread, once the
+        # window has painted, so the first send starts at once instead of after them.
+        providers = {lane.provider for lane in window.session.lanes}
+        loop = asyncio.get_running_loop()
+
+        def prewarm() -> None:
+            task = asyncio.ensure_future(window.lab.runner.prepare(providers))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+        loop.call_later(PREWARM_AFTER_S, prewarm)
 
 
 async def run_window(argv: Sequence[str]) -> int:

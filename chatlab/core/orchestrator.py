@@ -210,6 +210,24 @@ class Runner:
                     safety.register_secret(key)
             return self._adapters[provider_name]
 
+    async def prepare(self, providers: Iterable[str]) -> None:
+        """Build and warm up the adapters of ``providers``, once each. Importing an SDK
+        takes half a second to a second of CPU the first time, so it happens in a worker
+        thread and the event loop (the window, the CLI's progress) stays responsive. A
+        turn does it before its lanes' clocks start; the window does it at start-up, so the
+        first send doesn't wait for it. A failure is left for the lane to show."""
+        cold = set(providers) - self.warm
+        if not cold:  # a study's thousandth unit doesn't queue for a thread
+            return
+
+        def build() -> None:
+            for provider in cold:
+                with contextlib.suppress(Exception):
+                    self.adapter(provider).warm_up()
+                    self.warm.add(provider)
+
+        await asyncio.to_thread(build)
+
     def secrets(self, provider_name: str) -> tuple[str, ...]:
         """The key a lane's adapter was made with, to redact from everything it returns."""
         key = self._secrets.get(provider_name)
@@ -286,18 +304,8 @@ class TurnRun:
                     self.listener_errors[lane.id] = f"{type(exc).__name__}: {exc}"
 
     async def run(self) -> Turn:
-        # Build adapters before any lane's clock starts: importing an SDK and building its
-        # models takes seconds of CPU the first time, so it happens in a worker thread and
-        # the event loop (and the UI, and the CLI's progress) stays responsive.
-        def prepare(providers: set[str]) -> None:
-            for provider in providers:
-                with contextlib.suppress(Exception):  # a failure shows in the lane itself
-                    self.runner.adapter(provider).warm_up()
-                    self.runner.warm.add(provider)
-
-        cold = {lane.provider for lane in self.lanes} - self.runner.warm
-        if cold:  # once per provider: a study's thousandth unit doesn't queue for a thread
-            await asyncio.to_thread(prepare, cold)
+        # Build adapters before any lane's clock starts (see Runner.prepare).
+        await self.runner.prepare(lane.provider for lane in self.lanes)
         for lane in self.lanes:
             if lane.id in self._user_cancelled:  # stopped while the adapters were being prepared
                 self._finish(

@@ -224,3 +224,21 @@ def test_no_reasoning_box_before_reasoning_and_masked_answers_keep_their_score(
         card = win.lane_widgets[lane.id]
         assert card.title.text().startswith("Model ") and card.rating_box.isVisibleTo(win)
         assert not card.reasoning_toggle.isVisibleTo(win)
+
+
+def test_lanes_opened_without_a_send_have_their_sdks_ready_before_the_first_send(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Importing an SDK takes up to a second; when the window opens with lanes and nothing
+    to send, it does that in the background, so the first send starts at once."""
+    runner = Runner(with_demo(parse_config({}), server), KeyStore(), make_adapter)
+    win = MainWindow(runner)
+    win.show()
+    try:
+        start(
+            win, window_parser().parse_args(["-m", "demo:demo-fast", "-m", "demo:demo-reasoner"]), demo=False
+        )
+        assert not win.session.turns and "demo" not in runner.warm
+        qtbot.waitUntil(lambda: "demo" in runner.warm, timeout=10_000)
+    finally:
+        close_window(qtbot, win)
