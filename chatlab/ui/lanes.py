@@ -11,7 +11,7 @@ in the turn header, not inside every lane.
 
 from __future__ import annotations
 
-import functools
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -56,6 +56,8 @@ class LanesArea(QWidget):
         self._wire = wire  # connects a new card's buttons to the window's actions
         self.widgets: dict[str, LaneWidget] = {}
         self._final_queue: list[LaneWidget] = []
+        self._new_lanes: list[LaneWidget] = []  # added since the row last scrolled to one
+        self._scroll_to: tuple[LaneWidget, float] | None = None  # and when
         self._focused: LaneWidget | None = None
         self._count = 0  # lanes shown at the last sync
 
@@ -80,6 +82,7 @@ class LanesArea(QWidget):
         self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroller.setWidget(self.holder)
+        self.scroller.horizontalScrollBar().rangeChanged.connect(self._row_resized)
         self.scroller.viewport().installEventFilter(_Resized(self))
         self.empty_hint = QLabel("No lanes yet: add one with “+ Lane”, or pick a preset under New session.")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -112,6 +115,7 @@ class LanesArea(QWidget):
             widget.setParent(None)
             widget.deleteLater()
         masked = self.lab.masked
+        added: list[LaneWidget] = []
         for lane_id, lane in lanes.items():
             if lane_id not in self.widgets:
                 self.widgets[lane_id] = widget = LaneWidget(self.lab, lane)
@@ -122,9 +126,15 @@ class LanesArea(QWidget):
                     widget.load(self.lab.session, only_last=masked)
                     if masked:
                         widget.mark_revealed()  # a finished blind turn reopened
-                # A new lane is scrolled into view (in blind mode a half-hidden lane is unfair).
-                QTimer.singleShot(0, widget, functools.partial(self.scroller.ensureWidgetVisible, widget))
+                added.append(widget)
         order = self.lab.shown_order()
+        if added:
+            # A lane added is scrolled into view (in blind mode a half-hidden lane is
+            # unfair); of several added at once (a session opened, the window started with
+            # lanes), the leftmost, so the row starts at its left end.
+            if not self._new_lanes:
+                QTimer.singleShot(0, self, self._show_new_lanes)
+            self._new_lanes += added
         busy = self.lab.busy
         for position, lane_id in enumerate(order):
             widget = self.widgets[lane_id]
@@ -169,6 +179,24 @@ class LanesArea(QWidget):
         count = f"Turn {len(turns)}" + (f" of {len(turns)}" if len(turns) > 1 else "")
         self.turn_header.setText(f"{count} · {prompt}")
         self.turn_header.show()
+
+    def _show_new_lanes(self) -> None:
+        new, self._new_lanes = self._new_lanes, []
+        order = self.lab.shown_order()
+        alive = [w for w in new if self.widgets.get(w.lane.id) is w and w.lane.id in order]
+        if alive:
+            target = min(alive, key=lambda w: order.index(w.lane.id))
+            self.scroller.ensureWidgetVisible(target)
+            # The row may grow for the new cards only after this; follow it once more.
+            self._scroll_to = (target, time.monotonic())
+
+    def _row_resized(self, _low: int, _high: int) -> None:
+        if self._scroll_to is None:
+            return
+        target, when = self._scroll_to
+        self._scroll_to = None
+        if time.monotonic() - when < 1.0 and self.widgets.get(target.lane.id) is target:
+            self.scroller.ensureWidgetVisible(target)
 
     def widget_at(self, position: int) -> LaneWidget | None:
         widget = self.splitter.widget(position) if position < self.splitter.count() else None

@@ -242,3 +242,25 @@ def test_lanes_opened_without_a_send_have_their_sdks_ready_before_the_first_send
         qtbot.waitUntil(lambda: "demo" in runner.warm, timeout=10_000)
     finally:
         close_window(qtbot, win)
+
+
+def test_many_lanes_at_start_show_from_the_left_and_a_lane_added_later_is_shown(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    runner = Runner(with_demo(parse_config({}), server), KeyStore(), make_adapter)
+    win = MainWindow(runner)
+    win.resize(1280, 800)
+    win.show()
+    try:
+        specs = [arg for i in range(6) for arg in ("-m", f"demo:demo-fast@tps={i + 1}")]
+        start(win, window_parser().parse_args(specs), demo=False)
+        bar = win.lanes.scroller.horizontalScrollBar()
+        qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)  # six lanes don't fit
+        qtbot.wait(50)  # let the queued scroll requests run
+        assert bar.value() == 0  # Lane 1 is in view, not Lane 6
+        from chatlab.core.model import Lane
+
+        win.add_lane(Lane("demo", "demo-reasoner"))
+        qtbot.waitUntil(lambda: bar.value() == bar.maximum() and bar.maximum() > 0, timeout=5_000)
+    finally:
+        close_window(qtbot, win)
