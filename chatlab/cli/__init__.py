@@ -170,9 +170,6 @@ def launch_gui(flags: Sequence[str] = ()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from chatlab.core import logs
-
-    logs.setup()
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -233,6 +230,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if flags is not None:
             return launch_gui(flags)
         args = build_parser().parse_args(argv)
+        from chatlab.core import logs
+
+        logs.setup()  # after parsing: --help and a mistyped command need no log file
         if args.install_desktop or args.uninstall_desktop:
             if args.command is not None:
                 raise UsageError("--install-desktop and --uninstall-desktop take no subcommand")
