@@ -15,8 +15,9 @@ the SDK's per-event pydantic models, which cost more CPU than the rest of a lane
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -102,7 +103,7 @@ class SDKAdapter:
         """The events of one complete, non-streamed message in this adapter's format."""
         raise NotImplementedError
 
-    async def _paced(self, response: Any) -> AsyncIterator[bytes]:
+    async def _paced(self, response: Any) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives, a few events per socket read.
 
         A fast stream arrives an event or two per socket read, and each read costs far
@@ -114,32 +115,34 @@ class SDKAdapter:
         stream; the pause is well inside the window's 40 ms frame, and costs a slow stream
         nothing (its next event wasn't there yet)."""
         loop = asyncio.get_running_loop()
-        chunks = response.aiter_bytes().__aiter__()
-        while True:
-            asked = loop.time()
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            waited = loop.time() - asked > WAITED_S
-            yield chunk
-            if waited:
-                await asyncio.sleep(READ_PAUSE_S)
+        async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+            while True:
+                asked = loop.time()
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                waited = loop.time() - asked > WAITED_S
+                yield chunk
+                if waited:
+                    await asyncio.sleep(READ_PAUSE_S)
 
-    async def _bytes(self, stream: Any) -> AsyncIterator[bytes]:
+    async def _bytes(self, stream: Any) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives. A failed read raises what the SDK's own stream
         raises: OpenAI's wraps it in ``APITimeoutError`` / ``APIConnectionError``,
         Anthropic's lets the ``httpx`` error through."""
         response = stream.response
         if self.provider.kind == "anthropic":
-            async for chunk in self._paced(response):
-                yield chunk
+            async with contextlib.aclosing(self._paced(response)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             return
         import openai
 
         try:
-            async for chunk in self._paced(response):
-                yield chunk
+            async with contextlib.aclosing(self._paced(response)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except httpx2.TimeoutException as err:
             raise openai.APITimeoutError(request=response.request) from err
         except (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream) as err:
@@ -152,18 +155,19 @@ class SDKAdapter:
         out: list[StreamEvent] = []
         try:
             try:
-                async for batch in self.events(stream):
-                    stop = False
-                    for item in batch:
-                        if reader.feed(item, out):
-                            stop = True
+                async with contextlib.aclosing(self.events(stream)) as batches:
+                    async for batch in batches:
+                        stop = False
+                        for item in batch:
+                            if reader.feed(item, out):
+                                stop = True
+                                break
+                        if out:
+                            ready, out = out, []
+                            for ev in coalesce(ready):
+                                yield ev
+                        if stop:
                             break
-                    if out:
-                        ready, out = out, []
-                        for ev in coalesce(ready):
-                            yield ev
-                    if stop:
-                        break
                 reader.end(out)
             except Exception as exc:
                 reader.fail(exc, out)
@@ -172,7 +176,7 @@ class SDKAdapter:
         finally:
             await stream.close()
 
-    def events(self, stream: Any) -> AsyncIterator[list[sse.Event]]:
+    def events(self, stream: Any) -> AsyncGenerator[list[sse.Event], None]:
         """The stream's server-sent events, one list per network read: decoded here, not
         by the SDK (see :mod:`chatlab.providers.sse`)."""
         return sse.events(self._bytes(stream))

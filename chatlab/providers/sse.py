@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
@@ -219,9 +219,10 @@ def too_long() -> Exception:
     )
 
 
-async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[Event]]:
+async def events(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[list[Event], None]:
     """The events of a byte stream, one list per network read (often empty)."""
     parser = SSEParser()
-    async for chunk in chunks:
-        yield parser.feed(chunk)
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            yield parser.feed(chunk)
     yield parser.finish()

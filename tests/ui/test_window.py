@@ -242,18 +242,21 @@ def test_the_reasoning_pane_is_open_while_the_model_thinks(window: MainWindow, q
     reasoning, in every turn, and fold away once the answer starts."""
     (lane,) = add_lanes(window, "chat:demo-reasoner@tps=300")
     card = window.lane_widgets[lane.id]
+    thinking: list[tuple[bool, bool, str]] = []  # what each frame showed before the answer
+
+    def flushed(lane_id: str) -> None:
+        resp = card.response
+        if lane_id == lane.id and resp is not None and card._r_i and not resp.text_chars:
+            toggle = card.reasoning_toggle
+            thinking.append((toggle.isChecked(), card.reasoning.isVisibleTo(window), toggle.text()))
+
+    window.laneFlushed.connect(flushed)
     for turn in range(2):
+        thinking.clear()
         window.prompt.setPlainText(f"haiku {turn}")
-        window.send()
-
-        def thinking() -> bool:
-            resp = card.response
-            return resp is not None and card._r_i > 0 and resp.reasoning_chars > 100 and not resp.text_chars
-
-        qtbot.waitUntil(thinking, timeout=10_000)
-        assert card.reasoning_toggle.isChecked() and card.reasoning.isVisibleTo(window), turn
-        assert "▾" in card.reasoning_toggle.text()
-        qtbot.waitUntil(lambda: card.response is not None and card.response.status.finished, timeout=20_000)
+        wait_turn(qtbot, window)
+        assert len(thinking) > 3, turn  # frames while it thought, before the answer
+        assert all(checked and visible and "▾" in text for checked, visible, text in thinking), thinking[:3]
         assert not card.reasoning_toggle.isChecked()  # folded once the answer started
 
 
@@ -266,8 +269,6 @@ def test_the_counters_change_state_with_the_first_text(window: MainWindow, qtbot
     seen: list[str] = []
     window.laneFlushed.connect(lambda lane_id: seen.append(card.status.text()) if card._t_i else None)
     window.prompt.setPlainText("hi")
-    window.send()
-    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
-    assert seen[0].startswith("answering") and "ttft –" not in seen[0], seen[0]
-    qtbot.waitUntil(lambda: card.response is not None and card.response.status.finished, timeout=20_000)
+    wait_turn(qtbot, window)
+    assert seen and seen[0].startswith("answering") and "ttft –" not in seen[0], seen[:2]
     assert card.status.text().startswith("done")
