@@ -30,6 +30,7 @@ from chatlab.core.config import parse_config
 from chatlab.core.events import StreamEvent
 from chatlab.core.model import LaneParams, Message, Request
 from chatlab.demo.scripts import DEMO_SCRIPTS, FAULTS
+from chatlab.demo.scripts import HOSTILE as HOSTILE_OPTIONS
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 
@@ -460,20 +461,7 @@ def scenarios() -> Iterator[Scenario]:
             )
     for fmt in KINDS:
         for option, values in (
-            (
-                "usage",
-                [
-                    "huge",
-                    "max",
-                    "negative",
-                    "nan",
-                    "string",
-                    "notobject",
-                    "neg_cost",
-                    "nan_cost",
-                    "huge_cost",
-                ],
-            ),
+            ("usage", HOSTILE_OPTIONS["usage"][1:]),
             ("inject", ["surrogate", "controls"]),
             ("body", ["html", "json"]),
         ):

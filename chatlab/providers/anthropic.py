@@ -37,7 +37,7 @@ from chatlab.core.model import Request
 from chatlab.core.tokens import count_tokens
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, counts, get, is_record, not_a_record, text_of
+from chatlab.providers.common import body_error, counts, get, is_record, no_end_marker, not_a_record, text_of
 from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
@@ -266,11 +266,7 @@ class _Reader:
 
     def end(self, out: list[StreamEvent]) -> None:
         if not self.ended:
-            out.append(
-                StreamError(
-                    ErrorKind.NETWORK, "the stream ended before the provider's end marker (message_stop)"
-                )
-            )
+            out.append(no_end_marker("message_stop"))
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
         out.append(map_exception(exc, self.url))

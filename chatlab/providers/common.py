@@ -134,6 +134,11 @@ def body_error(body: dict[str, Any]) -> StreamError | None:
     return StreamError(kind, message)
 
 
+def no_end_marker(marker: str) -> StreamError:
+    """The body ended before the format's end marker: interrupted, the text so far kept."""
+    return StreamError(ErrorKind.NETWORK, f"the stream ended before the provider's end marker ({marker})")
+
+
 def text_of(value: Any) -> str:
     """A text field from untrusted JSON: a string, or nothing."""
     return value if isinstance(value, str) else ""

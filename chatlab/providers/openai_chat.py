@@ -30,7 +30,15 @@ from chatlab.core.events import (
 from chatlab.core.model import Request
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
+from chatlab.providers.common import (
+    body_error,
+    get,
+    is_record,
+    no_end_marker,
+    not_a_record,
+    text_of,
+    usage_events,
+)
 from chatlab.providers.errors import StreamFailure, map_exception, not_an_object, stream_error
 from chatlab.providers.think import ThinkSplitter
 
@@ -203,11 +211,7 @@ class _Reader:
     def end(self, out: list[StreamEvent]) -> None:
         out.extend(self.splitter.flush())
         if self.finish is None:
-            out.append(
-                StreamError(
-                    ErrorKind.NETWORK, "the stream ended before the provider's end marker (no finish_reason)"
-                )
-            )
+            out.append(no_end_marker("no finish_reason"))
         else:
             out.append(Done(self.finish))
 

@@ -33,7 +33,15 @@ from chatlab.core.events import (
 from chatlab.core.model import Request
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
-from chatlab.providers.common import body_error, get, is_record, not_a_record, text_of, usage_events
+from chatlab.providers.common import (
+    body_error,
+    get,
+    is_record,
+    no_end_marker,
+    not_a_record,
+    text_of,
+    usage_events,
+)
 from chatlab.providers.errors import StreamFailure, kind_for_code, map_exception, not_an_object, stream_error
 
 _DONE_KINDS = {
@@ -215,12 +223,7 @@ class _Reader:
 
     def end(self, out: list[StreamEvent]) -> None:
         if not self.ended:
-            out.append(
-                StreamError(
-                    ErrorKind.NETWORK,
-                    "the stream ended before the provider's end marker (response.completed)",
-                )
-            )
+            out.append(no_end_marker("response.completed"))
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
         out.append(map_exception(exc, self.url))
