@@ -13,7 +13,7 @@ non-stream body becomes a clear error that says what arrived.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatlab.core import safety
 from chatlab.core.events import (
@@ -26,6 +26,9 @@ from chatlab.core.events import (
     Usage,
     UsageReport,
 )
+
+if TYPE_CHECKING:
+    from chatlab.providers import sse
 
 
 def get(obj: Any, key: str) -> Any:
@@ -132,6 +135,28 @@ def body_error(body: dict[str, Any]) -> StreamError | None:
     if not isinstance(message, str) or not message:
         message = "the provider reported an error"
     return StreamError(kind, message)
+
+
+END = "[DONE]"
+
+
+def openai_event(item: sse.Event) -> dict[str, Any] | str | None:
+    """One event of an OpenAI stream (Chat Completions or Responses), read as the OpenAI
+    SDK reads it: None when it holds no data (an ``id`` or ``retry`` alone), :data:`END`
+    for ``[DONE]``, else its JSON object. Data that is not an object, or that carries an
+    ``error``, raises :class:`~chatlab.providers.errors.StreamFailure`."""
+    from chatlab.providers.errors import StreamFailure, not_an_object, stream_error
+
+    if not item.lines and item.error is None:
+        return None
+    if item.data[:6] == b"[DONE]":
+        return END
+    event = item.json()
+    if not isinstance(event, dict):
+        raise StreamFailure(not_an_object(event))
+    if event.get("error"):
+        raise StreamFailure(stream_error(event["error"]))
+    return event
 
 
 def no_end_marker(marker: str) -> StreamError:

@@ -31,15 +31,17 @@ from chatlab.core.model import Request
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
+    END,
     body_error,
     get,
     is_record,
     no_end_marker,
     not_a_record,
+    openai_event,
     text_of,
     usage_events,
 )
-from chatlab.providers.errors import StreamFailure, map_exception, not_an_object, stream_error
+from chatlab.providers.errors import map_exception
 from chatlab.providers.think import ThinkSplitter
 
 
@@ -176,15 +178,9 @@ class _Reader:
         self.finish: str | None = None
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
-        if not item.lines and item.error is None:
-            return False  # no data (an ``id`` or ``retry`` alone): nothing to read
-        if item.data[:6] == b"[DONE]":
-            return True
-        chunk = item.json()
+        chunk = openai_event(item)
         if not isinstance(chunk, dict):
-            raise StreamFailure(not_an_object(chunk))
-        if chunk.get("error"):
-            raise StreamFailure(stream_error(chunk["error"]))
+            return chunk == END  # nothing to read, or [DONE]
         raw_usage = chunk.get("usage")
         if raw_usage is not None:
             out.extend(usage_of(raw_usage))

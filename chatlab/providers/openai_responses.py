@@ -34,15 +34,17 @@ from chatlab.core.model import Request
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
+    END,
     body_error,
     get,
     is_record,
     no_end_marker,
     not_a_record,
+    openai_event,
     text_of,
     usage_events,
 )
-from chatlab.providers.errors import StreamFailure, kind_for_code, map_exception, not_an_object, stream_error
+from chatlab.providers.errors import kind_for_code, map_exception
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -173,15 +175,9 @@ class _Reader:
         self.ended = False
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
-        if not item.lines and item.error is None:
-            return False  # no data (an ``id`` or ``retry`` alone): nothing to read
-        if item.data[:6] == b"[DONE]":
-            return True
-        event = item.json()
+        event = openai_event(item)
         if not isinstance(event, dict):
-            raise StreamFailure(not_an_object(event))
-        if event.get("error"):
-            raise StreamFailure(stream_error(event["error"]))
+            return event == END  # nothing to read, or [DONE]
         kind = event.get("type")
         if not isinstance(kind, str):
             return False  # not an event type at all: skipped, as an unknown one is
