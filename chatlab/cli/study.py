@@ -96,6 +96,9 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
 
 
 def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
+    idle = getattr(args, "idle_timeout", None)
+    if idle is not None and not 0 < idle <= 86_400:  # also NaN
+        raise StudyUsageError("--idle-timeout must be more than 0 and at most 86,400 seconds")
     if args.study_command == "run":
         return _run(args, stdout, stderr)
     if args.study_command == "list":
@@ -257,7 +260,7 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
                     "and nothing was sent"
                 ) from None
             print(f"study {name!r} ({study_id[:8]}): {len(pending)} units", file=stderr)
-            return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr)
+            return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr, rows, args)
         finally:
             if server is not None:
                 server.stop_thread()
@@ -299,9 +302,7 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         _check_budget(rows, suite, info.spent_usd, args.yes)
         runner, server = _runner(config, suite)
         try:
-            return _drive(
-                store, runner, info, suite, sessions, stdout, stderr, retry_failed=args.retry_failed
-            )
+            return _drive(store, runner, info, suite, sessions, stdout, stderr, rows, args)
         finally:
             if server is not None:
                 server.stop_thread()
@@ -336,7 +337,8 @@ def _drive(
     sessions: Sequence[Any],
     stdout: IO[str],
     stderr: IO[str],
-    retry_failed: bool = False,
+    rows: Sequence[LaneEstimate],
+    args: Any,
 ) -> int:
     try:
         other = store.claim_study(info.id, os.getpid(), alive)
@@ -356,8 +358,10 @@ def _drive(
         sessions,
         saver,
         spent_usd=info.spent_usd,
-        retry_failed=retry_failed,
+        retry_failed=getattr(args, "retry_failed", False),
+        idle_timeout_s=args.idle_timeout,
         on_change=bar.update,
+        estimates=rows,
     )
     outcome = "paused"
     try:

@@ -26,6 +26,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     run.add_argument(
         "--dry-run", action="store_true", dest="dry_run", help="print the estimate; send nothing"
     )
+    _idle_timeout(run)
     ssub.add_parser("list", help="every study, with its progress and spend")
     show = ssub.add_parser("show", help="one study: lanes, progress, spend, failures")
     show.add_argument("name", help="the study's name (or the start of its id)")
@@ -40,6 +41,18 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     )
     resume.add_argument(
         "--retry-failed", action="store_true", dest="retry_failed", help="also send units that were refused"
+    )
+    _idle_timeout(resume)
+
+
+def _idle_timeout(parser: Any) -> None:
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="S",
+        dest="idle_timeout",
+        help="give up a request that sends nothing for S seconds, as a timeout, tried once more at the end "
+        "(default: the suite's idle_timeout_s, else 120)",
     )
 
 

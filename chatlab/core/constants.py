@@ -9,3 +9,4 @@ from __future__ import annotations
 
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
 DEFAULT_IDLE_TIMEOUT_S = 300.0
+STUDY_IDLE_TIMEOUT_S = 120.0  # a study is unattended: a hanging provider should not hold a unit for long

@@ -28,9 +28,10 @@ from typing import Any, Protocol
 
 from chatlab.core import pricing
 from chatlab.core.config import Config
+from chatlab.core.constants import STUDY_IDLE_TIMEOUT_S
 from chatlab.core.events import Done, ErrorKind, StreamError
 from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn
-from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun
+from chatlab.core.orchestrator import Runner, TurnRun
 from chatlab.core.suites import Suite, Unit, parse_suite
 from chatlab.core.tokens import count_messages
 
@@ -128,6 +129,8 @@ def suite_data(suite: Suite) -> dict[str, Any]:
         "reveal": suite.reveal,
         "repeats": suite.repeats,
     }
+    if suite.idle_timeout_s != STUDY_IDLE_TIMEOUT_S:
+        data["idle_timeout_s"] = suite.idle_timeout_s
     if suite.description:
         data["description"] = suite.description
     if suite.budget_usd is not None:
@@ -310,6 +313,10 @@ def estimate(
     return out
 
 
+def _no_history(provider: str, model: str) -> History | None:
+    return None
+
+
 def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
     """The estimated dollars; None when a lane that has work has no price."""
     if any(e.cost_usd is None and e.requests for e in estimates):
@@ -371,15 +378,16 @@ class StudyRun:
         *,
         spent_usd: float = 0.0,
         retry_failed: bool = False,
-        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        idle_timeout_s: float | None = None,
         timeout_s: float | None = None,
         on_change: Callable[[Progress], None] | None = None,
+        estimates: Sequence[LaneEstimate] | None = None,
     ) -> None:
         self.runner = runner
         self.suite = suite
         self.sessions = list(sessions)
         self.saver = saver
-        self.idle_timeout_s = idle_timeout_s
+        self.idle_timeout_s = suite.idle_timeout_s if idle_timeout_s is None else idle_timeout_s
         self.timeout_s = timeout_s
         self.on_change = on_change
         self.pending = work(self.sessions, retry_failed=retry_failed)
@@ -395,8 +403,22 @@ class StudyRun:
         self._flying: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}  # the most requests in flight at once, per provider
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._costs = 0.0  # what this run's priced answers cost, and how many there were
-        self._priced = 0
+        # The budget: what one request of each suite lane is expected to cost (the
+        # pre-run estimate's per-request figure, until this run has measured that lane),
+        # what this run's priced answers of each lane cost, and the requests in flight.
+        self._expected: dict[int, float | None] = {}
+        if suite.budget_usd is not None:
+            rows = (
+                estimates
+                if estimates is not None
+                else estimate(suite, self.pending, runner.config, _no_history)
+            )
+            self._expected = {
+                i: (row.cost_usd / row.requests if row.cost_usd is not None and row.requests else None)
+                for i, row in enumerate(rows)
+            }
+        self._measured: dict[int, tuple[float, int]] = {}
+        self._flying_lanes: dict[int, int] = {}
 
     def pause(self) -> None:
         """Start nothing new; what is in flight finishes."""
@@ -412,15 +434,25 @@ class StudyRun:
         if self.on_change is not None:
             self.on_change(self.progress)
 
-    def _over_budget(self) -> bool:
-        """The measured spend, plus what the requests in flight will likely cost (the mean
-        of this run's answers so far), has reached the budget: start nothing more."""
+    def expected_cost(self, lane: int) -> float:
+        """What one request of suite lane ``lane`` is expected to cost: the mean of this
+        run's measured answers of that lane, or, before the first, the pre-run estimate's
+        per-request figure (0 for a lane with no price, which no budget can count)."""
+        total, n = self._measured.get(lane, (0.0, 0))
+        if n:
+            return total / n
+        return self._expected.get(lane) or 0.0
+
+    def _over_budget(self, lane: int) -> bool:
+        """Sending one more request of ``lane`` could cross the budget: the measured
+        spend, plus what the requests in flight are expected to cost, plus this one's
+        expected cost, is more than the budget. So the overshoot is at most what the
+        requests in flight cost beyond their expectation."""
         budget = self.suite.budget_usd
         if budget is None:
             return False
-        p = self.progress
-        mean = self._costs / self._priced if self._priced else 0.0
-        return p.spent_usd + p.in_flight * mean >= budget
+        flying = sum(self.expected_cost(i) * n for i, n in self._flying_lanes.items())
+        return self.progress.spent_usd + flying + self.expected_cost(lane) > budget
 
     async def run(self) -> str:
         queues: dict[str, deque[Work]] = {}
@@ -456,10 +488,12 @@ class StudyRun:
     async def _worker(self, provider: str, queue: deque[Work], retried: set[str]) -> None:
         """Send ``provider``'s units one at a time; ``limit`` of these share one queue."""
         while queue and not self.stopped:
-            if self._over_budget():
+            if self._over_budget(queue[0].unit.lane):
                 self.stopped = "budget"
                 return
             w = queue.popleft()
+            lane = w.unit.lane
+            self._flying_lanes[lane] = self._flying_lanes.get(lane, 0) + 1
             self._flying[provider] = self._flying.get(provider, 0) + 1
             self.max_in_flight[provider] = max(self.max_in_flight.get(provider, 0), self._flying[provider])
             self.progress.in_flight += 1
@@ -468,6 +502,7 @@ class StudyRun:
                 resp = await self._send(w)
             finally:
                 self._flying[provider] -= 1
+                self._flying_lanes[lane] -= 1
                 self.progress.in_flight -= 1
             state = unit_state(resp)
             again = state == "transient" and w.unit.id not in retried and not self.stopped
@@ -529,8 +564,9 @@ class StudyRun:
         if resp.status is not Status.CANCELLED:
             if resp.cost_usd is not None:
                 p.spent_usd += resp.cost_usd
-                self._costs += resp.cost_usd
-                self._priced += 1
+                if resp.status is Status.OK:  # a whole answer: what the next one will cost
+                    total, n = self._measured.get(w.unit.lane, (0.0, 0))
+                    self._measured[w.unit.lane] = (total + resp.cost_usd, n + 1)
             elif resp.status is Status.OK:
                 p.unpriced += 1
         if state == "done":
@@ -588,11 +624,20 @@ class StudyManager:
         *,
         spent_usd: float = 0.0,
         retry_failed: bool = False,
+        estimates: Sequence[LaneEstimate] | None = None,
     ) -> StudyRun:
         if self.running(study_id):
             return self.runs[study_id]
         saver = self.saver_factory() if self.saver_factory else None
-        run = StudyRun(self.runner, suite, sessions, saver, spent_usd=spent_usd, retry_failed=retry_failed)
+        run = StudyRun(
+            self.runner,
+            suite,
+            sessions,
+            saver,
+            spent_usd=spent_usd,
+            retry_failed=retry_failed,
+            estimates=estimates,
+        )
         self.runs[study_id] = run
         task = asyncio.get_running_loop().create_task(run.run(), name=f"study:{study_id}")
         self.tasks[study_id] = task

@@ -24,6 +24,7 @@ from typing import Any
 
 from chatlab.core import safety
 from chatlab.core.config import MAX_PRESET_LANES, Config, ConfigError, PresetLane, one_line, preset_lane
+from chatlab.core.constants import STUDY_IDLE_TIMEOUT_S
 
 DEFAULT_CONCURRENCY = 4
 
@@ -123,6 +124,9 @@ class Suite:
     preset: str | None = None
     reveal: str = "end"  # identities shown to a rater at the end of the queue, or after each vote
     repeats: float = 0.0  # share of comparisons shown again, hidden, in each rater's queue
+    # A request that sends nothing for this long is given up as a timeout (and tried once
+    # more at the end of the run, as any transient failure).
+    idle_timeout_s: float = STUDY_IDLE_TIMEOUT_S
 
     def limit(self, provider: str) -> int:
         """Requests in flight at once for ``provider``."""
@@ -239,6 +243,7 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
         preset=data.get("preset"),
         reveal=data.get("reveal", "end"),
         repeats=float(data.get("repeats", 0.0)),
+        idle_timeout_s=float(data.get("idle_timeout_s", STUDY_IDLE_TIMEOUT_S)),
     )
 
 

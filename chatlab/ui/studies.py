@@ -468,7 +468,10 @@ class StudiesView(QDialog):
                 self, "chatlab", f"{info.name} is running in another chatlab (process {other})."
             )
             return
-        self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd)
+        rows = None
+        if suite.budget_usd is not None:  # what each request may cost, for the budget
+            rows = estimate(suite, work(sessions), self.window_.lab.runner.config, self.store.model_history)
+        self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd, estimates=rows)
         self.refresh()
 
     def _ended(self, study_id: str, outcome: str) -> None:
