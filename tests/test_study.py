@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from chatlab import cli
+from chatlab.core.events import Usage
 from chatlab.core.study import unit_state
 from chatlab.core.suites import shipped_suites
 from chatlab.demo.server import DemoServer
@@ -306,6 +307,8 @@ def test_kill_9_then_resume_is_exact(home: Path, tmp_path: Path, server: DemoSer
         assert len(cut) == sum(1 for r in before if r[3] == "running")
         if moment == "streaming":
             assert cut and all(x["replaced"] == "interrupted" for x in cut)
+            # A cut-off attempt is priced from its saved text (≈), never $0.
+            assert all(x.get("cost_usd", 0) > 0 for x in cut if x.get("text_chars"))
         assert all(unit_state(r) == "done" for s in sessions for r in s.turns[0].responses.values())
     finally:
         store.close()
@@ -368,3 +371,49 @@ def test_the_idle_timeout_is_checked(capsys: pytest.CaptureFixture[str], home: P
     code, _, err = run(capsys, "study", "run", "demo", "--yes", "--idle-timeout", "nan")
     assert code == 2 and "--idle-timeout must be more than 0" in err
     assert not default_path().exists()  # nothing was created
+
+
+def test_an_answer_cut_off_by_a_crash_is_priced_from_its_saved_text(home: Path) -> None:
+    from chatlab.core.model import Lane, Price, Response, Session, Status, Turn
+    from chatlab.core.tokens import count_tokens
+
+    path = home / "data" / "chatlab.db"
+    store = Store(path)
+    price = Price(input=1.0, output=10.0)
+    lanes = [Lane("demo", "demo-reasoner"), Lane("demo", "demo-fast"), Lane("demo", "demo-hidden")]
+    session = Session(lanes=lanes)
+    turn = Turn(prompt="Write a poem")
+    session.turns.append(turn)
+    store.save_session(session)
+    streaming = Response(lanes[0].id, Status.RUNNING, price=price)
+    streaming.reasoning_parts.append("Let me think about rhyme. " * 20)
+    streaming.text_parts.append("Roses are red, " * 30)
+    streaming.usage = Usage(input_tokens=12, estimated=True)
+    reported = Response(lanes[1].id, Status.RUNNING, price=price, cost_usd=0.5)  # the provider's usage came
+    reported.text_parts.append("Done")
+    reported.usage = Usage(input_tokens=12, output_tokens=40_000, estimated=False)
+    queued = Response(lanes[2].id, Status.QUEUED, price=price)
+    for resp in (streaming, reported, queued):
+        turn.responses[resp.lane_id] = resp
+    store.checkpoint(session, [(turn, r) for r in (streaming, reported, queued)])
+    store.close()  # as if killed: the next start recovers
+
+    store = Store(path)
+    try:
+        assert store.recovered == 3
+        got = store.load(session.id).turns[0].responses
+        cut = got[lanes[0].id]
+        reasoning = count_tokens(streaming.reasoning, "demo-reasoner").tokens
+        out = reasoning + count_tokens(streaming.text, "demo-reasoner").tokens
+        assert cut.status is Status.INTERRUPTED and cut.usage.estimated
+        assert (cut.usage.input_tokens, cut.usage.output_tokens, cut.usage.reasoning_tokens) == (
+            12,
+            out,
+            reasoning,
+        )
+        assert cut.cost_usd == pytest.approx((12 * 1.0 + out * 10.0) / 1e6)
+        assert cut.cost_source == "price"
+        assert got[lanes[1].id].cost_usd == 0.5 and got[lanes[1].id].usage.output_tokens == 40_000
+        assert got[lanes[2].id].cost_usd is None  # never sent
+    finally:
+        store.close()

@@ -45,7 +45,7 @@ from chatlab.core.events import (
 )
 from chatlab.core.keys import KeyStore
 from chatlab.core.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
-from chatlab.core.tokens import count_messages, count_tokens
+from chatlab.core.tokens import count_messages
 
 log = logging.getLogger("chatlab")
 
@@ -543,18 +543,10 @@ class TurnRun:
             resp.cost_refused = True
         elif resp.usage.estimated:
             # No provider usage: a proper estimate from the full text, flagged as estimated.
-            reasoning = count_tokens(resp.reasoning, lane.model).tokens
-            out = reasoning + count_tokens(resp.text, lane.model).tokens
-            input_tokens = resp.usage.input_tokens
+            input_tokens = None
             if lane.id in self._rough_input:
                 input_tokens = self._input_estimate(lane, self._request(lane), final=True)
-            resp.usage = Usage(
-                input_tokens=input_tokens,
-                output_tokens=out,
-                reasoning_tokens=reasoning,
-                estimated=True,
-            )
-            resp.cost_usd = pricing.cost(resp.usage, resp.price)
+            pricing.estimate_from_text(resp, lane.model, input_tokens)
         if isinstance(terminal, Done):
             resp.status = Status.OK
             resp.finish_reason = terminal.finish_reason

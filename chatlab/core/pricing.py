@@ -22,7 +22,7 @@ from typing import Any
 
 from chatlab.core.config import Config, PriceOverride
 from chatlab.core.events import Usage
-from chatlab.core.model import Price
+from chatlab.core.model import Price, Response
 
 _SUFFIX = re.compile(r"^-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
@@ -118,3 +118,20 @@ def cost(usage: Usage, price: Price | None) -> float | None:
         + usage.output_tokens * price.output
     )
     return total / 1_000_000
+
+
+def estimate_from_text(resp: Response, model: str, input_tokens: int | None = None) -> None:
+    """Give ``resp``, which ended with no usage from the provider, a usage counted from
+    its own text (reasoning and answer), flagged as estimated (≈), and its price: what a
+    cut-off or stopped answer cost, never $0 for tokens that were generated."""
+    from chatlab.core.tokens import count_tokens
+
+    reasoning = count_tokens(resp.reasoning, model).tokens
+    out = reasoning + count_tokens(resp.text, model).tokens
+    resp.usage = Usage(
+        input_tokens=resp.usage.input_tokens if input_tokens is None else input_tokens,
+        output_tokens=out,
+        reasoning_tokens=reasoning,
+        estimated=True,
+    )
+    resp.cost_usd = cost(resp.usage, resp.price)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chatlab.core import pricing
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import VOTE_CHOICES, ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
@@ -158,6 +159,32 @@ def _json_object(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _cut_off(lane_id: str, model: str, reasoning: Any, text: Any, usage: Any, price: Any) -> Response | None:
+    """A response cut off mid-stream, with the usage and cost its saved text implies, or
+    None when the provider's own usage had already arrived (it stands) or the row can't
+    be read."""
+    counts = {"estimated": True, **_json_object(usage)}  # damaged: counted again
+    try:
+        resp = Response.from_dict(
+            {
+                "lane_id": lane_id,
+                "status": "running",
+                "reasoning": _text(reasoning),
+                "text": _text(text),
+                "usage": counts,
+                "price": _json_object(price) or None,
+            }
+        )
+        if not resp.usage.estimated:
+            return None
+        pricing.estimate_from_text(resp, model)
+        if resp.cost_usd is not None and not 0 <= resp.cost_usd < 1e6:  # a price edited outside chatlab
+            resp.cost_usd = None
+    except (TypeError, ValueError, KeyError, OverflowError):  # edited outside chatlab: left as it is
+        return None
+    return resp
 
 
 def _guessed(text: str | None) -> list[str] | None:
@@ -325,9 +352,22 @@ class Store:
             raise
 
     def _recover(self) -> int:
-        """Mark responses cut off by a crash as interrupted; returns how many."""
+        """Mark responses cut off by a crash as interrupted; returns how many. An answer
+        that was being generated gets the usage its saved text implies (≈, estimated, as
+        a stopped answer gets) and its price, so the tokens it cost are never $0."""
         error = _dumps(ErrorInfo(ErrorKind.NETWORK, CRASH_MESSAGE).to_dict())
         with self.transaction() as con:
+            for turn_id, lane_id, model, reasoning, text, usage, price in con.execute(
+                "SELECT r.turn_id, r.lane_id, l.model, r.reasoning, r.text, r.usage, r.price FROM responses r "
+                "JOIN lanes l ON l.id = r.lane_id WHERE r.status = 'running'"
+            ).fetchall():
+                resp = _cut_off(lane_id, _text(model), reasoning, text, usage, price)
+                if resp is None:
+                    continue
+                con.execute(
+                    "UPDATE responses SET usage = ?, cost_usd = ?, cost_source = ? WHERE turn_id = ? AND lane_id = ?",
+                    (_dumps(resp.usage.to_dict()), resp.cost_usd, resp.cost_source, turn_id, lane_id),
+                )
             cur = con.execute(
                 "UPDATE responses SET status = ?, error = COALESCE(error, ?), updated_at = ? "
                 "WHERE status IN ('queued', 'running')",
