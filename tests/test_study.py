@@ -417,3 +417,33 @@ def test_an_answer_cut_off_by_a_crash_is_priced_from_its_saved_text(home: Path) 
         assert got[lanes[2].id].cost_usd is None  # never sent
     finally:
         store.close()
+
+
+def test_units_that_failed_twice_transiently_show_as_to_retry(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    write_config(home, server, retries=0)
+    # Every request of the first lane gets a 500 in the first run: both tries fail.
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-fast@tps=0,fault=500,fail_times=4"), ("demo", "demo-reasoner@tps=0")],
+        prompts=2,
+        samples=1,
+        concurrency={"demo": 1},
+    )
+    code, out, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 1
+    assert "2 of 4 answered, 0 failed, 2 to retry" in out and "resume 'Test study'" in err
+    code, out, _ = run(capsys, "study", "show", "test")
+    assert "status   paused" in out  # not "done": resume has work to do
+    assert "answers  2 of 4, 0 failed, 2 to retry, 0 left" in out
+    assert "to retry\n  p0/0/0  server" in out
+    code, out, _ = run(capsys, "study", "list")
+    assert "2 to retry" in out
+    # Resume sends exactly those two, and then the study is done.
+    sent = len(server.log)
+    code, out, err = run(capsys, "study", "resume", "test")
+    assert code == 0, err
+    assert len(server.log) - sent == 2 and "4 of 4 answered, 0 failed, spent" in out
+    code, out, _ = run(capsys, "study", "show", "test")
+    assert "status   done" in out and "answers  4 of 4, 0 failed, 0 left" in out

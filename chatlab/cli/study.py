@@ -371,21 +371,25 @@ def _drive(
         outcome = "paused"
     finally:
         saver.finish()
-    status = {"done": "done", "cancelled": "paused", "paused": "paused", "budget": "paused"}[outcome]
-    _finish_status(store, info.id, status)
     p = run.progress
+    # Done only when nothing is left to send: units to retry keep it open for resume.
+    status = "done" if outcome == "done" and not p.to_retry else "paused"
+    _finish_status(store, info.id, status)
     spent = p.spent_usd
     with contextlib.suppress(sqlite3.Error, OSError, KeyError):
         spent = store.study(info.id).spent_usd  # what is on disk, stopped answers included
     stdout.write(
         f"{terminal_text(info.name)}: {p.done} of {p.total} answered, {p.failed} failed, "
-        f"spent {fmt.cost(spent)}"
+        + (f"{p.to_retry} to retry, " if p.to_retry else "")
+        + f"spent {fmt.cost(spent)}"
         + (f" (+{p.unpriced} with no price)" if p.unpriced else "")
         + (f" of {fmt.cost(suite.budget_usd)}" if suite.budget_usd is not None else "")
         + "\n"
     )
     for line in p.failures:
         stdout.write(f"  failed {terminal_text(line)[:200]}\n")
+    for line in p.retries:
+        stdout.write(f"  to retry {terminal_text(line)[:200]}\n")
     if outcome == "budget":
         print(
             f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent; {p.left} units not "
@@ -394,9 +398,15 @@ def _drive(
         )
     elif outcome != "done":
         print(f"chatlab: paused; `chatlab study resume {info.name!r}` sends the rest", file=stderr)
+    elif p.to_retry:
+        print(
+            f"chatlab: {p.to_retry} unit{'s' if p.to_retry != 1 else ''} failed twice in a way worth "
+            f"another try; `chatlab study resume {info.name!r}` sends {'them' if p.to_retry != 1 else 'it'}",
+            file=stderr,
+        )
     if saver.problem:
         print(f"chatlab: {saver.problem}", file=stderr)
-    return 0 if outcome == "done" and not p.failed and not saver.problem else 1
+    return 0 if outcome == "done" and not p.failed and not p.to_retry and not saver.problem else 1
 
 
 async def _go(run: StudyRun, runner: Runner) -> str:
@@ -490,7 +500,9 @@ def _list(stdout: IO[str]) -> int:
         budget = f" of {fmt.cost(s.budget_usd)}" if s.budget_usd is not None else ""
         stdout.write(
             f"{s.id[:8]}  {terminal_text(s.created_at[:16].replace('T', ' '))}  {_state(s):<9} "
-            f"{s.done}/{s.units} answered  {s.failed} failed  {fmt.cost(s.spent_usd)}{budget}  "
+            f"{s.done}/{s.units} answered  {s.failed} failed  "
+            + (f"{s.to_retry} to retry  " if s.to_retry else "")
+            + f"{fmt.cost(s.spent_usd)}{budget}  "
             f"{terminal_text(s.name)}\n"
         )
     return 0
@@ -505,7 +517,8 @@ def _show(name: str, stdout: IO[str]) -> int:
     w(f"study    {terminal_text(info.name)}  ({info.id})\n")
     w(f"status   {_state(info)}  created {terminal_text(info.created_at)}\n")
     budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
-    w(f"answers  {info.done} of {info.units}, {info.failed} failed, {info.left} left\n")
+    retry = f"{info.to_retry} to retry, " if info.to_retry else ""
+    w(f"answers  {info.done} of {info.units}, {info.failed} failed, {retry}{info.left} left\n")
     unpriced = f" (+{info.unpriced} with no price)" if info.unpriced else ""
     w(f"spent    {fmt.cost(info.spent_usd)}{budget}{unpriced}\n")
     prompts = info.suite.get("prompts")
@@ -521,18 +534,19 @@ def _show(name: str, stdout: IO[str]) -> int:
             have = [s for s in sessions if i < len(s.lanes) and s.turns]
             done = sum(unit_state(s.turns[0].responses.get(s.lanes[i].id)) == "done" for s in have)
             w(f"  {i}  {terminal_text(lane.display)}  ({terminal_text(lane.spec)})  {done}/{len(have)}\n")
-    failed = [
-        (s, lane, s.turns[0].responses[lane.id])
-        for s in sessions
-        if s.turns
-        for lane in s.lanes
-        if lane.id in s.turns[0].responses and s.turns[0].responses[lane.id].status.value == "error"
-    ]
-    if failed:
-        w("failed\n")
-        for s, lane, resp in failed:
+    for state, heading in (("failed", "failed"), ("transient", "to retry")):
+        rows = [
+            (s, lane, s.turns[0].responses[lane.id])
+            for s in sessions
+            if s.turns
+            for lane in s.lanes
+            if unit_state(s.turns[0].responses.get(lane.id)) == state
+        ]
+        if rows:
+            w(f"{heading}\n")
+        for s, lane, resp in rows:
             where = f"{s.study.prompt_id}/{s.lanes.index(lane)}/{s.study.sample}" if s.study else s.id
-            error = f"{resp.error.kind.value}: {resp.error.message}" if resp.error else "error"
+            error = f"{resp.error.kind.value}: {resp.error.message}" if resp.error else resp.status.value
             w(f"  {terminal_text(where)}  {terminal_text(error)[:160]}\n")
     votes: dict[str, int] = {}
     for s in sessions:

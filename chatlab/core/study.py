@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import math
 import os
 import time
@@ -30,7 +31,7 @@ from chatlab.core import pricing
 from chatlab.core.config import Config
 from chatlab.core.constants import STUDY_IDLE_TIMEOUT_S
 from chatlab.core.events import Done, ErrorKind, StreamError
-from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.model import ErrorInfo, Lane, Response, Session, Status, StudyRef, Turn
 from chatlab.core.orchestrator import Runner, TurnRun
 from chatlab.core.suites import Suite, Unit, parse_suite
 from chatlab.core.tokens import count_messages
@@ -56,9 +57,10 @@ class StudyInfo:
     pid: int | None = None  # the process running it, while it runs
     units: int = 0
     done: int = 0
-    failed: int = 0
+    failed: int = 0  # refused: sending again would not help (resume --retry-failed does)
     spent_usd: float = 0.0
     unpriced: int = 0  # finished responses with no price: not in ``spent_usd``
+    to_retry: int = 0  # cut off, or failed in a way worth another try: resume sends them
 
     @property
     def budget_usd(self) -> float | None:
@@ -67,7 +69,8 @@ class StudyInfo:
 
     @property
     def left(self) -> int:
-        return max(0, self.units - self.done - self.failed)
+        """Units never sent (or stopped before they ended)."""
+        return max(0, self.units - self.done - self.failed - self.to_retry)
 
     @property
     def runnable(self) -> bool:
@@ -181,22 +184,51 @@ def unit_of(session: Session, lane: Lane) -> Unit:
 
 def transient(resp: Response) -> bool:
     """A failure worth one more try at the end: the provider was busy, or the line broke."""
-    if resp.error is None:
+    return _transient(resp.error)
+
+
+def _transient(error: ErrorInfo | None) -> bool:
+    if error is None:
         return False
-    event = StreamError(resp.error.kind, resp.error.message, status_code=resp.error.status_code)
-    return event.retryable or resp.error.kind is ErrorKind.TIMEOUT
+    event = StreamError(error.kind, error.message, status_code=error.status_code)
+    return event.retryable or error.kind is ErrorKind.TIMEOUT
 
 
 def unit_state(resp: Response | None) -> str:
     """``pending`` (never sent, or stopped), ``done``, ``transient`` (cut off, or a
     failure worth another try) or ``failed`` (refused: sending again would not help)."""
-    if resp is None or not resp.status.finished or resp.status is Status.CANCELLED:
+    if resp is None:
         return "pending"
-    if resp.status is Status.OK:
+    return _state(resp.status, resp.error)
+
+
+def _state(status: Status, error: ErrorInfo | None) -> str:
+    if not status.finished or status is Status.CANCELLED:
+        return "pending"
+    if status is Status.OK:
         return "done"
-    if resp.status is Status.INTERRUPTED:  # the line broke, or chatlab was killed mid-answer
+    if status is Status.INTERRUPTED:  # the line broke, or chatlab was killed mid-answer
         return "transient"
-    return "transient" if transient(resp) else "failed"
+    return "transient" if _transient(error) else "failed"
+
+
+def stored_unit_state(status: str, error: str | None) -> str:
+    """:func:`unit_state` of a response as the store keeps it (its status and error
+    columns): the store counts a study's progress with it, so ``study show``, the window
+    and ``study resume`` count alike. A damaged row counts as pending (sent again)."""
+    try:
+        parsed = json.loads(error) if error else None
+        info = None
+        if isinstance(parsed, dict):
+            code = parsed.get("status_code")
+            info = ErrorInfo(
+                ErrorKind(parsed.get("kind")),
+                str(parsed.get("message", "")),
+                code if type(code) is int else None,
+            )
+        return _state(Status(status), info)
+    except (ValueError, TypeError):
+        return "pending"
 
 
 @dataclass(frozen=True)
@@ -351,10 +383,12 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     finished_this_run: int = 0
     failures: list[str] = field(default_factory=list)  # "prompt/lane/sample: kind: message"
+    to_retry: int = 0  # failed twice in a way worth another try: the next resume sends them
+    retries: list[str] = field(default_factory=list)  # as ``failures``
 
     @property
     def left(self) -> int:
-        return max(0, self.total - self.done - self.failed)
+        return max(0, self.total - self.done - self.failed - self.to_retry)
 
     def eta_s(self, now: float | None = None) -> float | None:
         """Seconds left at this run's pace so far; None before the first unit ends."""
@@ -573,10 +607,14 @@ class StudyRun:
             p.done += 1
             p.finished_this_run += 1
         elif state in ("failed", "transient") and not again:
-            p.failed += 1
             p.finished_this_run += 1
             error = resp.error.kind.value + ": " + resp.error.message if resp.error else resp.status.value
-            p.failures.append(f"{w.unit.id}: {error}")
+            if state == "failed":
+                p.failed += 1
+                p.failures.append(f"{w.unit.id}: {error}")
+            else:
+                p.to_retry += 1
+                p.retries.append(f"{w.unit.id}: {error}")
         self._changed()
 
 

@@ -29,7 +29,7 @@ from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import VOTE_CHOICES, ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
 from chatlab.core.safety import clean_text
-from chatlab.core.study import History, StudyInfo
+from chatlab.core.study import History, StudyInfo, stored_unit_state
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -187,6 +187,12 @@ def _cut_off(lane_id: str, model: str, reasoning: Any, text: Any, usage: Any, pr
     return resp
 
 
+def _functions(con: sqlite3.Connection) -> None:
+    """What the store's queries call back into chatlab for: a study unit's state has one
+    definition (:func:`~chatlab.core.study.stored_unit_state`), in SQL as in Python."""
+    con.create_function("chatlab_unit_state", 2, stored_unit_state, deterministic=True)
+
+
 def _guessed(text: str | None) -> list[str] | None:
     """A vote's guessed lanes: a JSON list of lane ids, or NULL for no guess."""
     value = _loads(text)
@@ -264,6 +270,7 @@ class Store:
             con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
             raise describe(path, exc) from None
+        _functions(con)
         try:
             version = cls._check_version(path, con)
             con.execute("PRAGMA quick_check").fetchone()
@@ -313,6 +320,7 @@ class Store:
                         "read-only",
                     )
                 con.execute("PRAGMA quick_check").fetchone()
+                _functions(con)
                 return con
             except sqlite3.Error as exc:
                 con.close()
@@ -731,8 +739,10 @@ class Store:
         "(SELECT COUNT(*) FROM lanes l JOIN sessions x ON x.id = l.session_id WHERE x.study_id = s.id AND l.retired = 0), "
         "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
         " WHERE x.study_id = s.id AND r.status = 'ok'), "
-        "(SELECT COUNT(*) FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
-        " WHERE x.study_id = s.id AND r.status = 'error'), "
+        "(SELECT json_object('failed', COALESCE(SUM(u = 'failed'), 0), 'retry', COALESCE(SUM(u = 'transient'), 0)) "
+        " FROM (SELECT chatlab_unit_state(r.status, r.error) AS u FROM responses r JOIN turns t ON t.id = r.turn_id "
+        " JOIN sessions x ON x.id = t.session_id JOIN lanes l ON l.id = r.lane_id "
+        " WHERE x.study_id = s.id AND l.retired = 0 AND r.status != 'ok')), "
         "(SELECT COALESCE(SUM(r.cost_usd), 0) + COALESCE(SUM((SELECT SUM(json_extract(e.value, '$.cost_usd')) "
         "  FROM json_each(r.extra, '$.retries') e)), 0) "
         " FROM responses r JOIN turns t ON t.id = r.turn_id JOIN sessions x ON x.id = t.session_id "
@@ -748,6 +758,7 @@ class Store:
         reads as empty, never as an exception."""
         suite = _json_object(r[4])
         extra = _json_object(r[6])
+        counts = _json_object(r[9])
         pid = extra.get("pid")
         repeats = extra.get("repeats")
         if "repeats" not in suite and isinstance(repeats, int | float) and 0 <= repeats <= 0.5:
@@ -762,7 +773,8 @@ class Store:
             pid=pid if type(pid) is int else None,
             units=int(r[7]),
             done=int(r[8]),
-            failed=int(r[9]),
+            failed=int(counts.get("failed", 0)),
+            to_retry=int(counts.get("retry", 0)),
             spent_usd=float(r[10] or 0.0),
             unpriced=int(r[11]),
         )

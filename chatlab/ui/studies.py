@@ -300,9 +300,9 @@ class StudiesView(QDialog):
 
     def _fill(self, r: int, info: StudyInfo) -> None:
         live = self.manager.progress(info.id) if self.manager.running(info.id) else None
-        done, failed, spent = info.done, info.failed, info.spent_usd
+        done, failed, retry, spent = info.done, info.failed, info.to_retry, info.spent_usd
         if live is not None:
-            done, failed, spent = live.done, live.failed, live.spent_usd
+            done, failed, retry, spent = live.done, live.failed, live.to_retry, live.spent_usd
         status = self._status(info)
         budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
         values = [
@@ -310,7 +310,7 @@ class StudiesView(QDialog):
             status,
             "",
             f"{done} of {info.units}",
-            str(failed),
+            str(failed) + (f" · {retry} to retry" if retry else ""),
             f"{fmt.cost(spent)}{budget}",
             info.created_at[:16].replace("T", " "),
         ]
@@ -327,7 +327,7 @@ class StudiesView(QDialog):
             colors = theme.colors()
             spent_item.setForeground(QColor(colors.error if over else colors.text))
             spent_item.setToolTip(
-                "Over budget: answers in flight when the budget was reached still finished" if over else ""
+                "Over budget: answers in flight cost more than their estimate" if over else ""
             )
         cell = self.table.cellWidget(r, 2)
         bar = cell.findChild(QProgressBar) if cell is not None else None
@@ -341,7 +341,7 @@ class StudiesView(QDialog):
             holder.addWidget(bar, 0, Qt.AlignmentFlag.AlignVCenter)
             self.table.setCellWidget(r, 2, cell)
         bar.setRange(0, max(1, info.units))
-        bar.setValue(done + failed)
+        bar.setValue(done + failed + retry)
 
     def _status(self, info: StudyInfo) -> str:
         if self.manager.running(info.id):
@@ -359,7 +359,7 @@ class StudiesView(QDialog):
     def _buttons(self) -> None:
         info = self.selected()
         running = info is not None and self.manager.running(info.id)
-        resumable = info is not None and not running and info.runnable and info.left > 0
+        resumable = info is not None and not running and info.runnable and (info.left + info.to_retry) > 0
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(resumable)
@@ -475,6 +475,9 @@ class StudiesView(QDialog):
         self.refresh()
 
     def _ended(self, study_id: str, outcome: str) -> None:
+        live = self.manager.progress(study_id)
+        if outcome == "done" and live is not None and live.to_retry:
+            outcome = "retry"  # units to send again keep it open for Resume
         status = {"done": "done", "cancelled": "cancelled"}.get(outcome, "paused")
         with contextlib.suppress(sqlite3.Error, OSError):
             self.store.set_study_status(study_id, status)
@@ -484,6 +487,7 @@ class StudiesView(QDialog):
             "budget": "stopped: its budget is spent (Resume asks for a new one)",
             "cancelled": "was cancelled: Resume sends what it lacks",
             "paused": "is paused: Resume goes on",
+            "retry": "has answers that failed twice in a way worth another try: Resume sends them",
         }
         self.status.setText(f"{name} {words.get(outcome, outcome)}")
         self.refresh()
