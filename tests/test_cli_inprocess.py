@@ -83,6 +83,7 @@ def test_the_prompt_can_come_from_stdin_and_no_save_keeps_nothing(
         (["ask", "-m", "nosuch:model", "hi"], "unknown provider 'nosuch'"),
         (["ask", "-m", "demo:echo", "--temperature", "9", "hi"], "temperature"),
         (["ask", "-m", "demo:echo", "   "], "empty prompt"),
+        (["ask", *["-m", "demo:echo"] * 9, "hi"], "9 models given: at most 8 lanes side by side"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(

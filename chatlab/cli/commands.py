@@ -27,7 +27,7 @@ from chatlab.core.config import load_config, paths
 from chatlab.core.export import DocumentError, document, export_sessions, parse_document
 from chatlab.core.figures import Figures
 from chatlab.core.keys import KeyStore, NoKeychain
-from chatlab.core.lab import Lab
+from chatlab.core.lab import MAX_LANES, Lab
 from chatlab.core.model import Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import Runner
 from chatlab.core.safety import display_url, terminal_text
@@ -143,6 +143,8 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         raise UsageError(
             "no model given: add -m PROVIDER:MODEL (try -m demo:demo-reasoner -m demo:demo-fast)"
         )
+    if len(args.model) > MAX_LANES:
+        raise UsageError(f"{len(args.model)} models given: at most {MAX_LANES} lanes side by side")
     params = LaneParams(
         system=args.system,
         temperature=args.temperature,
