@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from chatlab.core.export import DocumentError, document, parse_document
+from chatlab.core.export import DocumentError, document, parse_document, session_dict
 from chatlab.core.model import Lane, LaneParams, Rating, Session, Status, Vote
 from chatlab.core.orchestrator import Runner
 from chatlab.core.pricing import resources_dir
@@ -375,3 +375,46 @@ def test_cli_sessions_and_export_errors(home: Path) -> None:
     bad = chatlab("export", "zzzz")
     assert bad.returncode == 2 and "no session matches 'zzzz'" in bad.stderr
     assert chatlab("export").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE lanes SET params = 'not json' WHERE session_id = :bad",
+        "UPDATE turns SET shown_order = '{' WHERE session_id = :bad",
+        "UPDATE votes SET guessed = '[1]' WHERE turn_id IN (SELECT id FROM turns WHERE session_id = :bad)",
+        "UPDATE responses SET usage = 'x' WHERE turn_id IN (SELECT id FROM turns WHERE session_id = :bad)",
+        "UPDATE studies SET suite = '{', extra = '[' WHERE 1",
+    ],
+)
+def test_a_study_loads_at_once_and_a_damaged_comparison_is_left_out(tmp_path: Path, damage: str) -> None:
+    from chatlab.core.model import Response, StudyRef, Turn
+
+    store = Store(tmp_path / "x.db")
+    sessions = []
+    for i in range(3):
+        lanes = [Lane("demo", "demo-fast"), Lane("demo", "demo-reasoner")]
+        s = Session(lanes=lanes, blind=True, study=StudyRef("st", "S", f"p{i}", 0))
+        turn = Turn(prompt=f"prompt {i}")
+        turn.responses = {lane.id: Response(lane.id, Status.OK, text_parts=[f"answer {i}"]) for lane in lanes}
+        turn.votes.append(Vote(lanes[0].id, rater="ann", guessed=[lanes[1].id]))
+        s.turns.append(turn)
+        sessions.append(s)
+    store.create_study("st", "S", {"repeats": 0.2}, sessions, reveal="each")
+    good = store.study_sessions("st")
+    assert [session_dict(s) for s in good] == [session_dict(store.load(s.id)) for s in sessions]
+    assert [s.turns[0].votes[0].guessed for s in good] == [[s.lanes[1].id] for s in sessions]
+    bad = sessions[1].id
+    store.con.execute(damage, {"bad": bad})
+    problems: list[str] = []
+    loaded = store.study_sessions("st", problems)
+    if damage.startswith("UPDATE studies"):  # the design reads as none; every comparison loads
+        assert len(loaded) == 3 and not problems and loaded[0].study and loaded[0].study.reveal == "each"
+        return
+    assert [s.id for s in loaded] == [sessions[0].id, sessions[2].id]
+    assert len(problems) == 1 and bad in problems[0]
+    with pytest.raises(StoreError, match="damaged"):
+        store.load(bad)
+    with pytest.raises(StoreError, match=bad):
+        store.study_sessions("st")
+    store.close()

@@ -303,12 +303,20 @@ def estimate(
     come from the model's own history when there is one, else from the lane's
     ``max_output_tokens`` (an upper bound), else from an assumption; ``basis`` says which."""
     out = []
+    by_lane: dict[int, list[Work]] = {}
+    for w in pending:
+        by_lane.setdefault(w.unit.lane, []).append(w)
+    counted: dict[tuple[str, str | None, str], int] = {}  # a prompt's samples are counted once
     for index, entry in enumerate(suite.lanes):
-        units = [w for w in pending if w.unit.lane == index]
+        units = by_lane.get(index, [])
         input_tokens = 0
         for w in units:
-            texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
-            input_tokens += count_messages(texts, entry.model).tokens
+            key = (w.turn.prompt, w.lane.params.system, entry.model)
+            tokens = counted.get(key)
+            if tokens is None:
+                texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
+                tokens = counted[key] = count_messages(texts, entry.model).tokens
+            input_tokens += tokens
         past = history(entry.provider, entry.model)
         params = entry.params
         cap = params.max_output_tokens

@@ -707,9 +707,85 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, 'new', ?)",
                 (study_id, free, _dumps(suite), now, now, reveal),
             )
+            fresh = [
+                s for s in sessions if not any(t.responses or t.votes for t in s.turns) and not s.retired
+            ]
+            self._write_new(con, fresh, now)
+            written = {id(s) for s in fresh}
             for session in sessions:
-                self._write_session(con, session)
+                if id(session) not in written:
+                    self._write_session(con, session)
         return free
+
+    def _write_new(self, con: sqlite3.Connection, sessions: Sequence[Session], now: str) -> None:
+        """:meth:`_write_session` for many sessions that are not in the store yet and have
+        nothing but lanes and prompts (a new study's comparisons): a few statements for
+        them all, so that making a study of any size is linear, with a small constant."""
+        con.executemany(
+            "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, study_sample, "
+            "study_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    s.id,
+                    clean_text(s.title),
+                    s.created_at,
+                    now,
+                    int(s.blind),
+                    s.study.id if s.study else None,
+                    s.study.prompt_id if s.study else None,
+                    s.study.sample if s.study else None,
+                    _dumps(list(s.study.tags)) if s.study else None,
+                )
+                for s in sessions
+            ),
+        )
+        con.executemany(
+            "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                (
+                    lane.id,
+                    s.id,
+                    position,
+                    clean_text(lane.provider),
+                    clean_text(lane.model),
+                    clean_text(lane.label),
+                    _dumps(lane.params.to_dict()),
+                )
+                for s in sessions
+                for position, lane in enumerate(s.lanes)
+            ),
+        )
+        turns = [(s.id, position, turn) for s in sessions for position, turn in enumerate(s.turns)]
+        con.executemany(
+            "INSERT INTO turns (id, session_id, position, prompt, created_at, shown_order, to_rate) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    turn.id,
+                    session_id,
+                    position,
+                    clean_text(turn.prompt),
+                    turn.created_at,
+                    _dumps(turn.shown_order),
+                    int(turn.to_rate),
+                )
+                for session_id, position, turn in turns
+            ),
+        )
+        # The search index, as _index writes it, with the rowids given rather than asked.
+        indexed = [
+            (session_id, turn.id, clean_text(turn.prompt)) for session_id, _, turn in turns if turn.prompt
+        ]
+        first = int(con.execute("SELECT COALESCE(MAX(rowid), 0) FROM search").fetchone()[0]) + 1
+        con.executemany(
+            "INSERT INTO search (rowid, session_id, turn_id, lane_id, kind, body) VALUES (?, ?, ?, '', 'prompt', ?)",
+            ((first + i, *row) for i, row in enumerate(indexed)),
+        )
+        con.executemany(
+            "INSERT INTO search_map (session_id, turn_id, lane_id, kind, fts_rowid) VALUES (?, ?, '', 'prompt', ?)",
+            ((session_id, turn_id, first + i) for i, (session_id, turn_id, _) in enumerate(indexed)),
+        )
 
     def free_study_name(self, name: str) -> str:
         """``name``, or ``name (2)``… whichever no study has yet (see :meth:`create_study`)."""
@@ -816,13 +892,13 @@ class Store:
         that can't be read back (damaged outside chatlab) is left out and, when
         ``problems`` is given, named there; without it, it raises :class:`StoreError`."""
         out = []
-        for session_id in self.study_session_ids(study_id):
-            try:
-                out.append(self.load(session_id))
-            except (StoreError, KeyError) as exc:
+        for session_id, loaded in self._load_where("s.study_id = ?", (study_id,)):
+            if isinstance(loaded, StoreError):
                 if problems is None:
-                    raise
-                problems.append(f"comparison {session_id} can't be read ({exc}); it was left out")
+                    raise loaded
+                problems.append(f"comparison {session_id} can't be read ({loaded}); it was left out")
+            else:
+                out.append(loaded)
         return out
 
     def claim_study(self, study_id: str, pid: int, alive: Callable[[int], bool]) -> int | None:
@@ -883,51 +959,58 @@ class Store:
     def load(self, session_id: str) -> Session:
         """The session with this id (KeyError if there is none). A row that can't be read
         back (edited or damaged outside chatlab) raises :class:`StoreError`, naming it."""
-        try:
-            return self._load(session_id)
-        except (KeyError, StoreError, sqlite3.Error):
-            raise
-        except Exception as exc:
-            raise StoreError(
-                f"session {session_id} is damaged in {self.path} ({type(exc).__name__}: {exc})", "damaged"
-            ) from None
-
-    def _load(self, session_id: str) -> Session:
-        row = self.con.execute(
-            "SELECT s.id, s.title, s.created_at, s.blind, s.study_id, st.name, s.study_prompt, s.study_sample, "
-            "s.study_tags, st.reveal, st.suite, st.extra FROM sessions s LEFT JOIN studies st ON st.id = s.study_id "
-            "WHERE s.id = ?",
-            (session_id,),
-        ).fetchone()
-        if row is None:
+        loaded = self._load_where("s.id = ?", (session_id,))
+        if not loaded:
             raise KeyError(session_id)
-        lanes = [
-            {
-                "id": r[0],
-                "provider": r[1],
-                "model": r[2],
-                "label": r[3],
-                "params": _loads(r[4]),
-                "retired": True,
-            }
-            if r[5]
-            else {"id": r[0], "provider": r[1], "model": r[2], "label": r[3], "params": _loads(r[4])}
-            for r in self.con.execute(
-                "SELECT id, provider, model, label, params, retired FROM lanes l WHERE session_id = ? "
-                "AND (retired = 0 OR EXISTS (SELECT 1 FROM responses r WHERE r.lane_id = l.id)) "
-                "ORDER BY retired, position",
-                (session_id,),
-            )
-        ]
-        turn_rows = self.con.execute(
-            "SELECT id, prompt, created_at, shown_order, to_rate FROM turns WHERE session_id = ? ORDER BY position",
-            (session_id,),
+        _, session = loaded[0]
+        if isinstance(session, StoreError):
+            raise session
+        return session
+
+    def _load_where(self, where: str, args: tuple[Any, ...]) -> list[tuple[str, Session | StoreError]]:
+        """The sessions ``where`` selects (a condition on ``sessions s``), in the order
+        they were made, each read back or, when it can't be (edited or damaged outside
+        chatlab), a :class:`StoreError` naming it. One query per table for them all, and a
+        study's design read once, so loading a study of any size is linear in its rows."""
+        chosen = f"SELECT s.id FROM sessions s WHERE {where}"
+        rows = self.con.execute(
+            "SELECT s.id, s.title, s.created_at, s.blind, s.study_id, st.name, s.study_prompt, s.study_sample, "
+            f"s.study_tags FROM sessions s LEFT JOIN studies st ON st.id = s.study_id WHERE {where} ORDER BY s.rowid",
+            args,
         ).fetchall()
+        if not rows:
+            return []
+        lanes: dict[str, list[dict[str, Any]]] = {}
+        for r in self.con.execute(
+            "SELECT session_id, id, provider, model, label, params, retired FROM lanes l "
+            f"WHERE session_id IN ({chosen}) "
+            "AND (retired = 0 OR EXISTS (SELECT 1 FROM responses r WHERE r.lane_id = l.id)) "
+            "ORDER BY session_id, retired, position",
+            args,
+        ):
+            lane = {
+                "id": r[1],
+                "provider": r[2],
+                "model": r[3],
+                "label": r[4],
+                "params": r[5],
+            }  # parsed below
+            if r[6]:
+                lane["retired"] = True
+            lanes.setdefault(r[0], []).append(lane)
+        turn_rows: dict[str, list[Any]] = {}
+        for t in self.con.execute(
+            "SELECT session_id, id, prompt, created_at, shown_order, to_rate FROM turns "
+            f"WHERE session_id IN ({chosen}) ORDER BY session_id, position",
+            args,
+        ):
+            turn_rows.setdefault(t[0], []).append(t[1:])
+        in_turns = f"SELECT t.id FROM turns t WHERE t.session_id IN ({chosen})"
         ratings: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at FROM ratings r "
-            "JOIN turns t ON t.id = r.turn_id WHERE t.session_id = ? ORDER BY r.rowid",
-            (session_id,),
+            f"WHERE r.turn_id IN ({in_turns}) ORDER BY r.rowid",
+            args,
         ):
             ratings.setdefault((r[0], r[1]), []).append(
                 {"score": r[2], "note": r[3], "rater": r[4], "rated_at": r[5]}
@@ -935,11 +1018,11 @@ class Store:
         votes: dict[str, list[dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at, v.shown_order, v.seconds_to_vote, "
-            "v.repeat FROM votes v JOIN turns t ON t.id = v.turn_id WHERE t.session_id = ? ORDER BY v.rowid",
-            (session_id,),
+            f"v.repeat FROM votes v WHERE v.turn_id IN ({in_turns}) ORDER BY v.rowid",
+            args,
         ):
-            votes.setdefault(r[0], []).append(
-                {
+            try:
+                vote = {
                     "choice": r[1],
                     "guessed": _guessed(r[2]),
                     "rater": r[3],
@@ -948,69 +1031,110 @@ class Store:
                     "seconds_to_vote": r[6],
                     "repeat": bool(r[7]),
                 }
-            )
+            except Exception as exc:  # damaged: its session says so below
+                vote = {"damaged": f"{type(exc).__name__}: {exc}"}
+            votes.setdefault(r[0], []).append(vote)
         responses: dict[str, dict[str, dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT r.turn_id, r.lane_id, r.status, r.reasoning, r.text, r.refusal, r.error, r.usage, r.cost_usd, "
-            "r.cost_source, r.price, r.timing, r.finish_reason, r.extra FROM responses r JOIN turns t ON t.id = r.turn_id "
-            "WHERE t.session_id = ?",
-            (session_id,),
+            "r.cost_source, r.price, r.timing, r.finish_reason, r.extra FROM responses r "
+            f"WHERE r.turn_id IN ({in_turns})",
+            args,
         ):
-            usage = _loads(r[7])
-            responses.setdefault(r[0], {})[r[1]] = {
-                "lane_id": r[1],
-                "status": r[2],
-                "reasoning": _text(r[3]),
-                "text": _text(r[4]),
-                "refusal": bool(r[5]),
-                "hidden_reasoning": False,
-                "error": _loads(r[6]),
-                "usage": usage,
-                "cost_usd": r[8],
-                "cost_source": r[9],
-                "price": _loads(r[10]),
-                "timing": _loads(r[11]),
-                "finish_reason": r[12],
-                "ratings": ratings.get((r[0], r[1]), []),
-                **(_loads(r[13]) or {}),
-            }
-        order = [lane["id"] for lane in lanes]
-        turns = [
-            {
-                "id": t[0],
-                "prompt": t[1],
-                "created_at": t[2],
-                "shown_order": _loads(t[3]),
-                "to_rate": bool(t[4]),
-                "votes": votes.get(t[0], []),
-                "responses": [responses[t[0]][i] for i in order if i in responses.get(t[0], {})],
-            }
-            for t in turn_rows
-        ]
-        return session_from_dict(
-            {
-                "id": row[0],
-                "title": row[1],
-                "created_at": row[2],
-                "blind": bool(row[3]),
-                "lanes": lanes,
-                "turns": turns,
-                **(
-                    {
-                        "study": {
-                            "id": row[4],
-                            "name": row[5] or row[4],
-                            "prompt_id": row[6],
-                            "sample": row[7],
-                            "tags": _loads(row[8]) or [],
-                            **self._design(row[9], row[10], row[11]),
+            try:
+                responses.setdefault(r[0], {})[r[1]] = {
+                    "lane_id": r[1],
+                    "status": r[2],
+                    "reasoning": _text(r[3]),
+                    "text": _text(r[4]),
+                    "refusal": bool(r[5]),
+                    "hidden_reasoning": False,
+                    "error": _loads(r[6]),
+                    "usage": _loads(r[7]),
+                    "cost_usd": r[8],
+                    "cost_source": r[9],
+                    "price": _loads(r[10]),
+                    "timing": _loads(r[11]),
+                    "finish_reason": r[12],
+                    "ratings": ratings.get((r[0], r[1]), []),
+                    **(_loads(r[13]) or {}),
+                }
+            except Exception as exc:  # damaged: its session says so below
+                responses.setdefault(r[0], {})[r[1]] = {"damaged": f"{type(exc).__name__}: {exc}"}
+        designs: dict[str, dict[str, Any]] = {}
+        out: list[tuple[str, Session | StoreError]] = []
+        for row in rows:
+            session_id, study_id = row[0], row[4]
+            try:
+                if study_id and study_id not in designs:
+                    designs[study_id] = self._study_design(study_id)
+                its_lanes = [{**lane, "params": _loads(lane["params"])} for lane in lanes.get(session_id, [])]
+                order = [lane["id"] for lane in its_lanes]
+                turns = []
+                for t in turn_rows.get(session_id, []):
+                    answers = responses.get(t[0], {})
+                    for item in (*answers.values(), *votes.get(t[0], [])):
+                        if "damaged" in item:
+                            raise ValueError(item["damaged"])
+                    turns.append(
+                        {
+                            "id": t[0],
+                            "prompt": t[1],
+                            "created_at": t[2],
+                            "shown_order": _loads(t[3]),
+                            "to_rate": bool(t[4]),
+                            "votes": votes.get(t[0], []),
+                            "responses": [answers[i] for i in order if i in answers],
                         }
-                    }
-                    if row[4]
-                    else {}
-                ),
-            }
-        )
+                    )
+                out.append(
+                    (
+                        session_id,
+                        session_from_dict(
+                            {
+                                "id": row[0],
+                                "title": row[1],
+                                "created_at": row[2],
+                                "blind": bool(row[3]),
+                                "lanes": its_lanes,
+                                "turns": turns,
+                                **(
+                                    {
+                                        "study": {
+                                            "id": study_id,
+                                            "name": row[5] or study_id,
+                                            "prompt_id": row[6],
+                                            "sample": row[7],
+                                            "tags": _loads(row[8]) or [],
+                                            **designs[study_id],
+                                        }
+                                    }
+                                    if study_id
+                                    else {}
+                                ),
+                            }
+                        ),
+                    )
+                )
+            except sqlite3.Error:
+                raise
+            except Exception as exc:
+                out.append(
+                    (
+                        session_id,
+                        StoreError(
+                            f"session {session_id} is damaged in {self.path} ({type(exc).__name__}: {exc})",
+                            "damaged",
+                        ),
+                    )
+                )
+        return out
+
+    def _study_design(self, study_id: str) -> dict[str, Any]:
+        row = self.con.execute(
+            "SELECT reveal, suite, extra FROM studies WHERE id = ?", (study_id,)
+        ).fetchone()
+        return {} if row is None else self._design(*row)
 
     @staticmethod
     def _design(reveal: Any, suite: Any, extra: Any) -> dict[str, Any]:
