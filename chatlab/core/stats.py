@@ -8,11 +8,13 @@ Bradley–Terry) by maximum likelihood, with a tie or "all bad" giving each pres
 scale (400·log10 of the odds, mean 1000). 95 % intervals come from a bootstrap that
 resamples prompts with all their votes (votes on one prompt are correlated), and the
 rank is FastChat's: 1 + the number of contenders whose lower bound is above this one's
-upper bound. "Could you tell?" counts votes with a single guess where exactly one
-present lane reasoned: the exact one-sided p-value against chance is Poisson-binomial
-when the number of lanes varies, with a Clopper–Pearson interval on accuracy and the
-accuracy of "guess the longest answer" on the same trials beside it. Qt-free; numpy
-and scipy do the numerical work.
+upper bound (below ten prompts, none where the interval is hidden). "Could you tell?"
+counts votes with a single guess where exactly one present lane reasoned: the exact
+one-sided p-value against chance is Poisson-binomial when the number of lanes varies,
+with a Clopper–Pearson interval on accuracy and the accuracy of "guess the longest
+answer" on the same trials beside it; "reasoned?" marks on every answer are tested
+with the vote as the unit. Rater agreement is Krippendorff's α, a vote coded by the
+contender chosen. Qt-free; numpy and scipy do the numerical work.
 """
 
 from __future__ import annotations
