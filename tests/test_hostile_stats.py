@@ -315,3 +315,14 @@ def test_many_contenders_with_few_votes_each_finish() -> None:
     votes = [Vote(f"p{k}", rng.choice(60, 2, replace=False).tolist(), [1.0, 0.0]) for k in range(120)]
     ratings = bootstrap(votes, 60)
     assert ratings.shape == (1000, 60) and np.isfinite(ratings).all()
+
+
+def test_two_prompts_won_by_one_model_show_no_rank_in_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    # From two votes it said rank 1 at 1323 and rank 2 at 677; now neither has a rank,
+    # and the table shows a dash, not "None".
+    save([comparison(("a", "b"), 0, prompt=f"p{k}") for k in range(2)])
+    code, out, err = run(capsys, "stats")
+    assert code == 0, err
+    assert "None" not in out and "Careful: only 2 prompts" in out
+    rows = [line for line in out.splitlines() if "│ A" in line or "│ B" in line or "| A" in line]
+    assert len(rows) == 2 and all(row.split()[1] == "–" for row in rows), out

@@ -304,19 +304,29 @@ def nominal_alpha_by_hand(units: list[list[str | None]]) -> float:
 def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
     from chatlab.core.stats import Data, agreement
 
-    # 4 turns, 3 raters; one rater skipped two turns, one turn was rated once only.
+    # 4 turns, 3 raters; one rater skipped two turns, one turn was rated once only. A vote
+    # is coded by the contender it chose (the same from turn to turn), a tie or all bad.
     units: list[list[str | None]] = [
-        ["lane-a", "lane-a", "tie"],
-        ["lane-b", "lane-b", None],
-        ["all_bad", "lane-a", "lane-a"],
+        ["demo:a", "demo:a", "tie"],
+        ["demo:b", "demo:b", None],
+        ["all_bad", "demo:a", "demo:a"],
         ["tie", None, None],
     ]
-    data = Data()
+    data = Data(contenders=["demo:a", "demo:b"])
     for t, unit in enumerate(units):
         for r, verdict in enumerate(unit):
             if verdict is not None:
+                chosen = data.contenders.index(verdict) if verdict.startswith("demo:") else None
                 data.votes.append(
-                    StatVote(f"p{t}", [0, 1], [0.5, 0.5], rater=f"r{r}", item=f"t{t}", verdict=verdict)
+                    StatVote(
+                        f"p{t}",
+                        [0, 1],
+                        [0.5, 0.5] if chosen is None else [float(chosen == 0), float(chosen == 1)],
+                        rater=f"r{r}",
+                        item=f"t{t}",
+                        choice=chosen,
+                        all_bad=verdict == "all_bad",
+                    )
                 )
     found = agreement(data)
     assert found is not None and (found["raters"], found["items"]) == (3, 3)
@@ -347,7 +357,7 @@ def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
     )
     samples = np.array([[1000.0, 990.0], [1010.0, 1000.0], [1005.0, 1015.0]])
     floor = noise_floor(["m", "m (placebo)"], np.array([1004.0, 1000.0]), samples)
-    assert floor is not None and floor["rating_points"] == 4.0
+    assert floor is not None and floor["rating_points"] == -4.0  # twin − original, signed
     assert floor["ci95"][0] <= -10 + 1 and floor["ci95"][1] >= 9
 
 

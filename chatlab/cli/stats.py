@@ -125,7 +125,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
         table.add_column(col, justify="left" if col in ("contender", "reasoned") else "right")
     for c in doc["contenders"]:
         table.add_row(
-            str(c["rank"]),
+            "–" if c["rank"] is None else str(c["rank"]),
             escape(terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})")),
             f"{c['rating']:.0f}",
             f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",

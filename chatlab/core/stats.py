@@ -8,18 +8,20 @@ Bradley–Terry) by maximum likelihood, with a tie or "all bad" giving each pres
 scale (400·log10 of the odds, mean 1000). 95 % intervals come from a bootstrap that
 resamples prompts with all their votes (votes on one prompt are correlated), and the
 rank is FastChat's: 1 + the number of contenders whose lower bound is above this one's
-upper bound. "Could you tell?" counts votes with a single guess where exactly one
-present lane reasoned: the exact one-sided p-value against chance is Poisson-binomial
-when the number of lanes varies, with a Clopper–Pearson interval on accuracy and the
-accuracy of "guess the longest answer" on the same trials beside it. Qt-free; numpy
-and scipy do the numerical work.
+upper bound (below ten prompts, none where the interval is hidden). "Could you tell?"
+counts votes with a single guess where exactly one present lane reasoned: the exact
+one-sided p-value against chance is Poisson-binomial when the number of lanes varies,
+with a Clopper–Pearson interval on accuracy and the accuracy of "guess the longest
+answer" on the same trials beside it; "reasoned?" marks on every answer are tested
+with the vote as the unit. Rater agreement is Krippendorff's α, a vote coded by the
+contender chosen. Qt-free; numpy and scipy do the numerical work.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +73,6 @@ class Vote:
     reasoners: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)  # per present contender
     item: str = ""  # the turn voted on (raters agree or not about the same item)
-    verdict: str = ""  # what was chosen: a lane id, "tie" or "all_bad" (never a screen letter)
     position: int | None = None  # the chosen answer's place on screen (0 = Model A)
     shown: int = 0  # how many answers were on screen
 
@@ -169,11 +170,12 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
                 rater=vote.rater,
                 choice=choice,
                 all_bad=vote.choice == "all_bad",
-                guessed=None if vote.guessed is None else [present[g] for g in vote.guessed if g in present],
+                guessed=None
+                if vote.guessed is None
+                else [present[g] for g in dict.fromkeys(vote.guessed) if g in present],
                 reasoners=[present[lid] for lid in ids if reasoned(turn.responses[lid])],
                 answer_tokens=[_answer_tokens(turn.responses[lid]) for lid in ids],
                 item=turn.id,
-                verdict=vote.choice,
                 position=order.index(vote.choice) if vote.choice in order else None,
                 shown=len(order),
             )
@@ -314,7 +316,8 @@ def ranks(
 def _floor_bound(floor: dict[str, Any] | None) -> float | None:
     if floor is None:
         return None
-    return float(max(abs(floor["ci95"][0]), abs(floor["ci95"][1]), floor["rating_points"]))
+    # The gap and its interval are signed (twin − original); noise is their largest size.
+    return float(max(abs(floor["ci95"][0]), abs(floor["ci95"][1]), abs(floor["rating_points"])))
 
 
 # -- could you tell? ----------------------------------------------------------------------
@@ -415,71 +418,187 @@ def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
 
 def judgements(votes: Sequence[Vote]) -> dict[str, Any] | None:
     """Every guess as yes/no judgements, one per answer on screen ("did this one
-    reason?"), against the truth: the 2×2 table, Fisher's exact one-sided p and the
-    balanced accuracy (the mean of the rates on reasoners and on plain answers)."""
-    from scipy.stats import fisher_exact
-
+    reason?"), against the truth: the 2×2 table and the balanced accuracy (the mean of
+    the rates on reasoners and on plain answers) describe them; the p-value is an exact
+    one-sided permutation test whose unit is the vote (see :func:`vote_level_p`), since
+    the answers of one vote are not independent (with two answers and one pick, the two
+    calls are complements)."""
     tp = fn = fp = tn = 0
+    trials: list[tuple[int, int, int, int]] = []
     for v in votes:
         if v.guessed is None:
             continue
-        said = set(v.guessed)
-        truth = set(v.reasoners)
-        for member in v.present:
-            if member in truth:
-                tp += member in said
-                fn += member not in said
-            else:
-                fp += member in said
-                tn += member not in said
+        m, truth, said, right = _marks(v)
+        tp += right
+        fn += truth - right
+        fp += said - right
+        tn += m - said - truth + right
+        trials.append((m, truth, said, right))
     if tp + fn + fp + tn == 0:
         return None
-    p = float(fisher_exact([[tp, fn], [fp, tn]], alternative="greater")[1])
     rates = [x / (x + y) for x, y in ((tp, fn), (tn, fp)) if x + y]
     return {
         "table": [[tp, fn], [fp, tn]],
-        "p_value": p,
+        "p_value": vote_level_p(trials),
         "balanced_accuracy": round(sum(rates) / len(rates), 4),
     }
 
 
-def agreement(data: Data) -> dict[str, Any] | None:
-    """Krippendorff's α between raters: nominal on votes (the chosen lane, tie or all
-    bad), interval on 1–5 scores; items rated by one rater only add nothing."""
-    import krippendorff
+def _marks(v: Vote) -> tuple[int, int, int, int]:
+    """(answers on screen, of them reasoners, marked "reasoned", marked and reasoned)."""
+    assert v.guessed is not None
+    m = len(v.present)
+    truth = min(len(v.reasoners), m)
+    said = min(len(v.guessed), m)
+    # A contender present twice counts once per lane; its lanes share one id, so the
+    # marks that hit a reasoner are the multiset intersection.
+    hits = sum(min(v.reasoners.count(c), v.guessed.count(c)) for c in set(v.guessed))
+    return m, truth, said, min(hits, truth, said)
 
+
+@functools.lru_cache(maxsize=1024)
+def _hypergeom_pmf(m: int, truth: int, said: int) -> tuple[float, ...]:
+    """P(k of the ``said`` marked answers are reasoners), k = 0…min(said, truth), when the
+    ``truth`` reasoners are a random ``truth``-subset of the ``m`` places."""
+    top = min(said, truth)
+    total = math.comb(m, said)
+    return tuple(math.comb(truth, k) * math.comb(m - truth, said - k) / total for k in range(top + 1))
+
+
+def _power(pmf: np.ndarray, times: int) -> np.ndarray:
+    """The distribution of the sum of ``times`` independent draws from ``pmf``."""
+    out = np.ones(1)
+    base = pmf
+    while times:
+        if times & 1:
+            out = np.convolve(out, base)
+        times >>= 1
+        if times:
+            base = np.convolve(base, base)
+    return out
+
+
+def vote_level_p(trials: Sequence[tuple[int, int, int, int]]) -> float:
+    """The exact one-sided p-value of the "reasoned?" marks against guessing.
+
+    Each trial is one vote: (answers on screen m, reasoners r, marked g, marked reasoners
+    h). The vote's score is the number of answers it called right, h + (m − g − r + h),
+    which given m, g and r rises with h alone. Under the null that the marks are
+    independent of which answers reasoned (the places of the reasoners are shuffled on
+    screen), h is hypergeometric: r reasoners among m places, g of them marked. Votes are
+    independent of each other, so the null distribution of Σh is the convolution of the
+    votes' hypergeometric laws, computed exactly (identical votes by repeated squaring);
+    the p-value is P(Σh ≥ observed). A vote with r or g at 0 or m carries no information
+    and changes nothing."""
+    kinds: dict[tuple[int, int, int], int] = {}
+    observed = 0
+    for m, truth, said, right in trials:
+        if m < 2 or truth in (0, m) or said in (0, m):
+            continue
+        kinds[(m, truth, said)] = kinds.get((m, truth, said), 0) + 1
+        observed += right
+    dist = np.ones(1)
+    for (m, truth, said), times in sorted(kinds.items()):
+        dist = np.convolve(dist, _power(np.asarray(_hypergeom_pmf(m, truth, said)), times))
+    if observed >= len(dist):
+        return 0.0
+    return float(min(1.0, max(0.0, dist[observed:].sum())))
+
+
+def agreement(data: Data) -> dict[str, Any] | None:
+    """Krippendorff's α between raters: nominal on votes, interval on 1–5 scores; items
+    rated by one rater only add nothing. A vote is coded by what it chose that is the
+    same from one comparison to the next: the chosen *contender* (a placebo twin is one
+    of its own), a tie or all bad. Lane ids are new in every comparison, so coded by
+    lane, chance agreement would be about nil and α about the raw agreement."""
     raters = sorted({v.rater for v in data.votes})
-    items = sorted({v.item for v in data.votes})
-    if len(raters) < 2 or not items:
+    if len(raters) < 2 or not data.votes:
         return None
-    codes: dict[str, int] = {}
-    table = np.full((len(raters), len(items)), np.nan)
+    # One value per item and rater (a later vote on the same item replaces an earlier one).
+    votes: dict[tuple[str, str], str] = {}
     for v in data.votes:
-        table[raters.index(v.rater), items.index(v.item)] = codes.setdefault(v.verdict, len(codes))
-    pairable = int(np.sum(np.sum(~np.isnan(table), axis=0) >= 2))
-    votes_alpha = _alpha(krippendorff, table, "nominal") if pairable and len(codes) > 1 else None
-    score_raters = sorted({r for _, r, _ in data.scored})
-    score_items = sorted({i for i, _, _ in data.scored})
-    scores_alpha = None
-    if len(score_raters) >= 2 and score_items:
-        grid = np.full((len(score_raters), len(score_items)), np.nan)
-        for item, rater, score in data.scored:
-            grid[score_raters.index(rater), score_items.index(item)] = score
-        if np.sum(np.sum(~np.isnan(grid), axis=0) >= 2) and len(set(s for _, _, s in data.scored)) > 1:
-            scores_alpha = _alpha(krippendorff, grid, "interval")
+        votes[(v.item, v.rater)] = _vote_code(data, v)
+    by_item = _units(votes)
+    pairable = sum(1 for values in by_item.values() if len(values) >= 2)
+    scores: dict[tuple[str, str], float] = {}
+    for item, rater, score in data.scored:
+        scores[(item, rater)] = float(score)
     counts = {r: sum(1 for v in data.votes if v.rater == r) for r in raters}
     return {
-        "votes_alpha": votes_alpha,
-        "scores_alpha": scores_alpha,
+        "votes_alpha": _round(nominal_alpha(by_item.values())),
+        "scores_alpha": _round(interval_alpha(_units(scores).values()))
+        if len({r for _, r in scores}) >= 2
+        else None,
         "items": pairable,
         "raters": len(raters),
         "votes_per_rater": counts,
     }
 
 
-def _alpha(module: Any, table: np.ndarray, level: str) -> float | None:
-    value = float(module.alpha(reliability_data=table, level_of_measurement=level))
-    return None if math.isnan(value) else round(value, 4)
+def _vote_code(data: Data, v: Vote) -> str:
+    if v.choice is not None:
+        return data.contenders[v.choice] if v.choice < len(data.contenders) else f"#{v.choice}"
+    return "all_bad" if v.all_bad else "tie"
+
+
+def _units[T](values: dict[tuple[str, str], T]) -> dict[str, list[T]]:
+    out: dict[str, list[T]] = {}
+    for (item, _rater), value in values.items():
+        out.setdefault(item, []).append(value)
+    return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def nominal_alpha(units: Iterable[Sequence[Hashable]]) -> float | None:
+    """Krippendorff's α for nominal values, from the coincidence matrix's margins without
+    building it: each unit with m ≥ 2 values adds (m² − Σ_c n_uc²)/(m − 1) to the observed
+    disagreement, and α = 1 − (n − 1)·Σ_u … / (n² − Σ_c n_c²) over the n pairable values.
+    Time and memory are linear in the number of values. None when there is nothing to
+    pair or every pairable value is the same (α is undefined)."""
+    observed = 0.0
+    totals: dict[Hashable, int] = {}
+    n = 0
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        here: dict[Hashable, int] = {}
+        for value in unit:
+            here[value] = here.get(value, 0) + 1
+        observed += (m * m - sum(c * c for c in here.values())) / (m - 1)
+        for value, c in here.items():
+            totals[value] = totals.get(value, 0) + c
+        n += m
+    expected = n * n - sum(c * c for c in totals.values())
+    if n < 2 or expected <= 0:
+        return None
+    return 1.0 - (n - 1) * observed / expected
+
+
+def interval_alpha(units: Iterable[Sequence[float]]) -> float | None:
+    """Krippendorff's α for interval values (δ² = (a − b)²), in linear time: a unit's
+    pairs add Σ_{i≠j}(x_i − x_j)² = 2(m·Σx² − (Σx)²), divided by m − 1; the expected
+    disagreement is the same sum over all n pairable values, divided by n − 1."""
+    observed = 0.0
+    n = 0
+    total = squares = 0.0
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        x = np.asarray(unit, dtype=float)
+        s, q = float(x.sum()), float(x @ x)
+        observed += 2.0 * (m * q - s * s) / (m - 1)
+        n += m
+        total += s
+        squares += q
+    expected = 2.0 * (n * squares - total * total)
+    if n < 2 or expected <= 1e-12 * max(1.0, n * squares):
+        return None
+    return 1.0 - (n - 1) * observed / expected
 
 
 def retest(data: Data) -> dict[str, Any] | None:
@@ -522,7 +641,8 @@ def noise_floor(contenders: Sequence[str], point: np.ndarray, samples: np.ndarra
         return None
     gap, spread = gaps[0]
     lo, hi = np.percentile(spread, [2.5, 97.5])
-    return {"rating_points": round(abs(gap), 1), "ci95": [round(float(lo), 1), round(float(hi), 1)]}
+    # Signed, like its interval: the twin's rating minus its original's.
+    return {"rating_points": round(gap, 1), "ci95": [round(float(lo), 1), round(float(hi), 1)]}
 
 
 def base_model(contender: str) -> str:
@@ -658,11 +778,10 @@ def compute(
         lower = np.percentile(samples, 2.5, axis=0)
         upper = np.percentile(samples, 97.5, axis=0)
         floor_gap = noise_floor(data.contenders, point, samples)
-        rank = ranks(lower.tolist(), upper.tolist(), point.tolist(), _floor_bound(floor_gap))
     else:
         point = np.full(n, 1000.0)
         lower = upper = point
-        rank = [1] * n
+        floor_gap = None
     appearances = np.zeros(n)
     wins = np.zeros(n)
     all_bad = np.zeros(n)
@@ -687,6 +806,18 @@ def compute(
         elif wins[i] == appearances[i]:
             notes[i] = "never lost: its rating rests on the prior, and has no interval"
             spread[i] = False
+    # A rank is read off the intervals. Below FEW_PROMPTS a hidden interval (never won or
+    # never lost: every bootstrap round is the same data) is a single point set by the
+    # prior, so that contender gets no rank, and the others' ranks don't count it: two
+    # prompts won by one model are not "rank 1 at 1323, rank 2 at 677". A contender never
+    # voted on has no rank and counts for no one.
+    ranked = [
+        bool(uncertain and appearances[i] and (spread[i] or data.prompts >= FEW_PROMPTS)) for i in range(n)
+    ]
+    counted = np.asarray(ranked, dtype=bool)
+    floors = np.where(counted, lower, -np.inf)
+    found_ranks = ranks(np.asarray(floors).tolist(), upper.tolist(), point.tolist(), _floor_bound(floor_gap))
+    rank: list[int | None] = [found_ranks[i] if ranked[i] else None for i in range(n)]
     # Length control adds a parameter and needs data to fit it: with few votes it would
     # swing wildly, so it is left out (null) rather than shown as if it meant something.
     controlled = length_controlled(data.votes, n) if n and len(data.votes) >= MIN_LENGTH_VOTES else None
@@ -699,7 +830,7 @@ def compute(
                 "reasoner": data.reasoner[i],
                 "rating": round(float(point[i]), 1),
                 "ci95": [round(float(lower[i]), 1), round(float(upper[i]), 1)] if spread[i] else None,
-                "rank": rank[i] if uncertain and appearances[i] else None,
+                "rank": rank[i],
                 **({"note": notes[i]} if notes[i] else {}),
                 "rating_length_controlled": None if controlled is None else round(float(controlled[i]), 1),
                 "appearances": int(appearances[i]),
@@ -717,7 +848,10 @@ def compute(
             }
         )
     effect = reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None
-    order = sorted(range(n), key=lambda i: (rank[i], -point[i]))
+    # Best first: by rank, then rating; by rating alone where a voted contender has no
+    # rank; contenders never voted on last.
+    every = all(rank[i] is not None for i in range(n) if appearances[i])
+    order = sorted(range(n), key=lambda i: (not appearances[i], (rank[i] or 0) if every else 0, -point[i]))
     warning = None
     if data.votes and data.prompts < FEW_PROMPTS:
         warning = (
@@ -726,7 +860,7 @@ def compute(
         )
     matrix = win_rates(data.votes, n)
     met = meetings(data.votes, n)
-    contenders.sort(key=lambda c: (c["rank"] or 0, -c["rating"]))
+    contenders = [contenders[i] for i in order]
     found = discrimination(data.votes)
     return {
         "format": FORMAT,
@@ -782,8 +916,10 @@ def _pairwise(votes: Sequence[Vote], n: int) -> tuple[np.ndarray, np.ndarray]:
     won = np.zeros((n, n))
     met = np.zeros((n, n))
     for v in votes:
-        for a in v.present:
-            for b in v.present:
+        # One meeting per vote and pair of contenders, even if one was on screen twice.
+        here = list(dict.fromkeys(v.present))
+        for a in here:
+            for b in here:
                 if a == b:
                     continue
                 met[a, b] += 1
@@ -853,15 +989,18 @@ def summary(doc: dict[str, Any]) -> list[str]:
         (tp, fn), (fp, tn) = j["table"]
         out.append(
             f"Each answer judged 'reasoned?': {tp} of {tp + fn} reasoners and {tn} of {tn + fp} plain "
-            f"answers called right, balanced accuracy {j['balanced_accuracy']:.0%}, "
-            f"Fisher p = {j['p_value']:.3g}."
+            f"answers called right, balanced accuracy {j['balanced_accuracy']:.0%}; "
+            f"exact permutation test over votes against guessing, p = {j['p_value']:.3g}."
         )
     floor = doc.get("noise_floor")
     if floor:
         lo, hi = floor["ci95"]
+        gap = floor["rating_points"]
+        where = f"{abs(gap):.0f} points {'below' if gap < 0 else 'above'}" if round(gap) else "level with"
         out.append(
-            f"Noise floor: the placebo twin lands {floor['rating_points']:.0f} points from its original "
-            f"(95 % CI {lo:.0f} to {hi:.0f}); smaller gaps between contenders mean nothing."
+            f"Noise floor: the placebo twin lands {where} its original "
+            f"(twin − original {gap:+.0f}, 95 % CI {lo:+.0f} to {hi:+.0f}); "
+            "smaller gaps between contenders mean nothing."
         )
     a = doc.get("agreement")
     if a:

@@ -163,7 +163,7 @@ def guess_chart(doc: dict[str, Any]) -> Figure:
             Mark("line", [(-0.5, 0.5), (0.5, 0.5)], "muted", 1, dashed=True, label="chance (50 %)")
         )
         p_value = j.get("p_value")
-        detail = f", Fisher p = {p_value:.3g}" if _finite(p_value) else ""
+        detail = f", permutation p over votes = {p_value:.3g}" if _finite(p_value) else ""
         fig.marks.append(
             Mark("points", [(0.0, j["balanced_accuracy"])], size=12,
                  label=f"balanced accuracy (no interval{detail})")
