@@ -116,6 +116,18 @@ def test_balance_within_the_tolerance_for_every_size_and_prefix() -> None:
                 assert worst <= tolerance(count, n), (n, count, seed)
 
 
+def test_large_sets_are_balanced() -> None:
+    # Where the tolerance binds: thousands of items, checked at every prefix.
+    for n, count in ((2, 20_000), (3, 6_000), (8, 4_000)):
+        items = make_items(count, n, groups=count // 3)
+        for seed in range(2):
+            slots = plan(items, seed=seed, repeats=0.1)
+            (worst,) = prefix_deviations(slots).values()
+            assert worst <= tolerance(count, n), (n, count, seed)
+            (spread,) = imbalance(slots).values()
+            assert spread <= 2 * tolerance(count, n) / n
+
+
 def test_independent_orders_seldom_break_the_tolerance() -> None:
     # The redraw that enforces balance must be rare, or it would make late orders predictable:
     # orders drawn independently here break the tolerance at most REDRAW_BOUND of the time.
@@ -288,6 +300,20 @@ def test_dominant_group_with_repeats_stays_at_the_lower_bound() -> None:
         # A repeat of "dom" cannot avoid a neighbour of its group; any other repeat can split a pair.
         groups = Counter(s.group for s in slots)
         assert adjacent_pairs(slots) == max(0, 2 * groups["dom"] - len(slots) - 1), seed
+
+
+def test_a_group_as_large_as_all_others_still_gets_the_fewest_adjacencies() -> None:
+    # Half the items in one group: almost every place touches it, so its repeats find the few
+    # free places through the crowded-group bookkeeping rather than by random tries.
+    for dom, other, groups in ((30, 30, 7), (40, 38, 5), (25, 26, 26)):
+        items = [Item(f"d{i:03d}", "dom", ("a", "b", "c")) for i in range(dom)]
+        items += [Item(f"o{i:03d}", f"o{i % groups}", ("a", "b", "c")) for i in range(other)]
+        for seed in range(15):
+            slots = plan(items, seed=seed, repeats=0.3, min_gap=2)
+            sizes = Counter(s.group for s in slots)
+            assert adjacent_pairs(slots) == max(0, 2 * sizes["dom"] - len(slots) - 1), (dom, seed)
+            index = {(s.key, s.repeat): i for i, s in enumerate(slots)}
+            assert all(index[(s.key, True)] - index[(s.key, False)] >= 2 for s in slots if s.repeat)
 
 
 # --- determinism --------------------------------------------------------------------------------
