@@ -126,7 +126,14 @@ def test_same_prompt_never_twice_in_a_row_and_positions_balance() -> None:
     for item in queue.items:
         for place, lane_id in enumerate(item.lanes):
             counts[(item.session.lanes.index(item.session.lane(lane_id)), place)] += 1
-    assert set(counts.values()) == {8}  # 24 items, 3 lanes: 8 times each, exactly
+    # 24 items, 3 lanes: every lane once per item, so 24 times at each place and each lane 24
+    # times. The split is not exact: an exactly balanced queue would let a rater who saw the
+    # earlier names work out the last orders, so queue_plan draws each order on its own and
+    # bounds the imbalance (tested there).
+    assert len(counts) == 9
+    for i in range(3):
+        assert sum(counts[(i, place)] for place in range(3)) == 24
+        assert sum(counts[(lane, i)] for lane in range(3)) == 24
 
 
 def test_a_failed_answer_is_left_out_and_a_repeat_is_a_vote_of_its_own(tmp_path: Path) -> None:
