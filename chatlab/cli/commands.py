@@ -321,9 +321,10 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
                 from chatlab.core.packs import rating_pack
 
                 damaged: list[str] = []
-                doc, mapping = rating_pack(store.study_sessions(info.id, damaged), info.name)
+                pack = rating_pack(store.study_sessions(info.id, damaged), info.name)
+                doc = pack.doc
                 try:
-                    store.remember_pack(mapping)
+                    store.remember_pack(pack.mapping)
                 except (sqlite3.Error, OSError) as exc:
                     raise UsageError(
                         f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
@@ -335,6 +336,9 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
                         f"chatlab: the study's name names a model, so the pack calls it {packed!r}",
                         file=sys.stderr,
                     )
+                if pack.left_out:
+                    # Not a problem with the file: the pack is all that is ready to rate now.
+                    print(f"chatlab: {pack.left_out_text()}", file=sys.stderr)
             else:
                 doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
         else:

@@ -110,17 +110,35 @@ def contenders(session: Session) -> list[str]:
     ]
 
 
-def rateable(session: Session) -> bool:
-    """Every lane has its final answer (or failed for good) and at least one answered:
-    a comparison still being answered, or stopped half-way, is not rated yet (the answer
-    that arrives first would say which model is quick)."""
+NOT_ONE_TURN = "not one prompt with its answers"
+STILL_ANSWERING = "still being answered"
+CUT_OFF = "with an answer cut off or stopped"
+NO_ANSWER = "with no answer to judge"
+
+
+def not_ready(session: Session) -> str | None:
+    """Why this comparison is not rated yet (None: it is ready). Every lane must have its
+    final answer (or have failed for good) and at least one must have answered: a
+    comparison still being answered, or stopped half-way, is not rated yet (the answer
+    that arrives first would say which model is quick). The one rule for the owner's
+    queue and for a rating pack (:mod:`chatlab.core.packs`)."""
     if len(session.turns) != 1:
-        return False
+        return NOT_ONE_TURN
     turn = session.turns[0]
+    statuses = [
+        turn.responses[lane.id].status if lane.id in turn.responses else None for lane in session.lanes
+    ]
+    if any(s is None or not s.finished for s in statuses):
+        return STILL_ANSWERING
     final = (Status.OK, Status.ERROR)  # an error was tried again already; cut off or stopped is not final
-    return all(
-        lane.id in turn.responses and turn.responses[lane.id].status in final for lane in session.lanes
-    ) and bool(contenders(session))
+    if any(s not in final for s in statuses):
+        return CUT_OFF
+    return None if contenders(session) else NO_ANSWER
+
+
+def rateable(session: Session) -> bool:
+    """Whether this comparison goes into a rating queue (see :func:`not_ready`)."""
+    return not_ready(session) is None
 
 
 class RatingQueue:

@@ -1,0 +1,132 @@
+"""Rating packs hold exactly what the owner's own queue would show (a cut-off, stopped or
+unfinished comparison is left out, and the export says how many and why), and a newer
+pack of the same study updates the comparisons a rater has not voted on yet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatlab import cli
+from chatlab.core.events import ErrorKind
+from chatlab.core.export import parse_document
+from chatlab.core.model import ErrorInfo, Response, Session, Status
+from chatlab.core.packs import rating_pack
+from chatlab.core.rating import CUT_OFF, NO_ANSWER, STILL_ANSWERING, RatingQueue
+from chatlab.core.study import comparisons
+from chatlab.core.suites import parse_suite
+from chatlab.store.db import Store, default_path
+
+SUITE: dict[str, Any] = {
+    "name": "Pack rules",
+    "samples": 2,
+    "seed": 3,
+    "prompts": [{"id": f"p{i}", "text": f"Prompt {i}"} for i in range(3)],
+    "lanes": [
+        {"provider": "demo", "model": "demo-reasoner", "label": "Thinker"},
+        {"provider": "demo", "model": "demo-fast", "label": "Quick"},
+    ],
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def answer(lane_id: str, status: Status, text: str = "") -> Response:
+    resp = Response(lane_id, status=status, text_parts=[text] if text else [])
+    if status in (Status.ERROR, Status.INTERRUPTED, Status.CANCELLED):
+        resp.error = ErrorInfo(ErrorKind.NETWORK, "the stream ended before the provider's end marker")
+    return resp
+
+
+def mixed() -> list[Session]:
+    """Six comparisons: ready, cut off, stopped, still streaming, one lane failed for
+    good (still ready: the other answered), and both failed (nothing to judge)."""
+    sessions = comparisons(parse_suite(SUITE), "study1", "Pack rules")
+    second = [
+        (Status.OK, "a complete answer"),
+        (Status.INTERRUPTED, "a cut-off ans"),
+        (Status.CANCELLED, "a stopped ans"),
+        (Status.RUNNING, "still stream"),
+        (Status.ERROR, ""),
+        (Status.ERROR, ""),
+    ]
+    for i, (s, (status, text)) in enumerate(zip(sessions, second, strict=True)):
+        first, other = s.lanes
+        turn = s.turns[0]
+        turn.responses[first.id] = answer(first.id, Status.ERROR if i == 5 else Status.OK, f"first {i}")
+        turn.responses[other.id] = answer(other.id, status, text)
+    return sessions
+
+
+def test_a_pack_holds_exactly_the_comparisons_the_owners_queue_shows(tmp_path: Path) -> None:
+    sessions = mixed()
+    pack = rating_pack(sessions, "Pack rules")
+    owners = RatingQueue(sessions, "ann")
+    packed = {s["id"] for s in pack.doc["sessions"]}
+    assert packed == {s.id for s in owners.sessions.values()} == {sessions[0].id, sessions[4].id}
+    assert pack.left_out == {CUT_OFF: 2, STILL_ANSWERING: 1, NO_ANSWER: 1}
+    assert pack.left_out_text() == (
+        "left out 4 comparisons not ready to rate (2 with an answer cut off or stopped, "
+        "1 still being answered, 1 with no answer to judge)"
+    )
+    # No answer is called "ok" unless it is the owner's complete "ok" answer.
+    real = {s.id: s for s in sessions}
+    for s in pack.doc["sessions"]:
+        texts = {r.text for r in real[s["id"]].turns[0].responses.values() if r.status is Status.OK}
+        for r in s["turns"][0]["responses"]:
+            assert r["status"] == "error" or (r["status"] == "ok" and r["text"] in texts)
+    # The rater's queue is the owner's: the same comparisons, the same answers.
+    rater = Store(tmp_path / "rater.db")
+    try:
+        rater.import_document(parse_document(json.loads(json.dumps(pack.doc))))
+        [info] = rater.studies()
+        theirs = RatingQueue(rater.study_sessions(info.id), "bo")
+        assert theirs.total == owners.total == 2
+    finally:
+        rater.close()
+
+
+CUT_SUITE = """
+name = "Cut study"
+samples = 1
+[[prompts]]
+id = "p0"
+text = "Prompt zero"
+[[prompts]]
+id = "p1"
+text = "Prompt one"
+[[lanes]]
+provider = "demo"
+model = "demo-fast@tps=0,fault=truncate,after=3"
+[[lanes]]
+provider = "demo"
+model = "demo-reasoner@tps=0"
+"""
+
+
+def test_the_pack_export_leaves_out_cut_off_answers_and_says_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    suite = tmp_path / "cut.toml"
+    suite.write_text(CUT_SUITE)
+    run(capsys, "study", "run", str(suite), "--yes")  # the cut-off lane fails: exit 1
+    store = Store(default_path())
+    sessions = store.study_sessions(store.studies()[0].id)
+    statuses = {r.status for s in sessions for r in s.turns[0].responses.values()}
+    store.close()
+    assert statuses == {Status.OK, Status.INTERRUPTED}  # each comparison has a cut-off answer, with its text
+    pack = tmp_path / "pack.json"
+    code, _, err = run(capsys, "export", "--study", "cut", "--rating-pack", "-o", str(pack))
+    assert code == 0, err
+    assert "exported 0 sessions" in err
+    assert "left out 2 comparisons not ready to rate (2 with an answer cut off or stopped)" in err
+    assert json.loads(pack.read_text("utf-8"))["sessions"] == []
+    code, out, _ = run(capsys, "study", "show", "cut")
+    assert "0 comparisons ready to rate" in out
