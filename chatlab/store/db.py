@@ -599,10 +599,20 @@ class Store:
                 out.append(Session(lanes=lanes, turns=[turn], title=session.title, id=session.id, blind=True))
         return out
 
-    def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None:
-        """Take back ``rater``'s vote on a turn (a rating queue's undo), and the ratings
-        they gave with it (of the lanes in ``ratings``)."""
+    def unvote(
+        self,
+        turn_id: str,
+        rater: str,
+        repeat: bool = False,
+        ratings: Sequence[str] = (),
+        restore: Sequence[tuple[str, Rating]] = (),
+    ) -> None:
+        """Take back ``rater``'s vote on a turn (a rating queue's undo), the ratings they
+        gave with it where they had none before (of the lanes in ``ratings``), and put
+        back as it was each rating the vote replaced (``restore``), in one transaction."""
         with self.transaction() as con:
+            for lane_id, rating in restore:
+                self._write_rating(con, turn_id, lane_id, rating)
             con.execute(
                 "DELETE FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
                 (turn_id, rater, int(repeat)),
