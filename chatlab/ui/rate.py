@@ -214,13 +214,12 @@ class AnswerCard(QFrame):
         self.note.setPlaceholderText("note (click to type, Esc when done)")
         self.note.setAccessibleName(f"Note on {self.name}")
         self.note.left.connect(self.noteLeft)
-        # The rater's own marks from before (the main window, or a vote taken back):
-        # shown, so that voting keeps them unless the rater changes them.
-        self.earlier = _label(
-            "your score and note from before: a vote keeps them unless you change them", "muted"
-        )
-        self.earlier.setWordWrap(True)
-        self.earlier.setVisible(answer.score is not None or bool(answer.note))
+        # The rater's own marks from before (given in the main window): shown, so that
+        # voting keeps them unless the rater changes them.
+        self.earlier = _label("your score and note from before", "muted")
+        self.earlier.setToolTip("A vote keeps them as they are unless you change them (U undoes the vote)")
+        self.has_earlier = answer.score is not None or bool(answer.note)
+        self.earlier.setVisible(self.has_earlier)
         self.set_marks(answer.score, answer.note)
 
         layout = QVBoxLayout(self)
@@ -516,6 +515,13 @@ class RateView(QWidget):
             card.noteLeft.connect(self._take_focus)
             self.cards_row.addWidget(card, 1)
             self.cards.append(card)
+        if any(card.has_earlier for card in self.cards):
+            # The line under an earlier rating takes its room on every card, so the
+            # marks of all cards stay level.
+            for card in self.cards:
+                policy = card.earlier.sizePolicy()
+                policy.setRetainSizeWhenHidden(True)
+                card.earlier.setSizePolicy(policy)
         self.scroller.horizontalScrollBar().setValue(0)
         self._say("")
         self._refresh_bar()
