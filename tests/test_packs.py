@@ -18,6 +18,7 @@ from chatlab.core.packs import rating_pack
 from chatlab.core.rating import CUT_OFF, NO_ANSWER, STILL_ANSWERING, RatingQueue
 from chatlab.core.study import comparisons
 from chatlab.core.suites import parse_suite
+from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 
 SUITE: dict[str, Any] = {
@@ -130,3 +131,136 @@ def test_the_pack_export_leaves_out_cut_off_answers_and_says_why(
     assert json.loads(pack.read_text("utf-8"))["sessions"] == []
     code, out, _ = run(capsys, "study", "show", "cut")
     assert "0 comparisons ready to rate" in out
+
+
+def write_config(home: Path, srv: DemoServer) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'[providers.demo]\nbase_url = "{srv.openai_base_url}"\nmax_retries = 0\n'
+    )
+
+
+FAILING_SUITE = """
+name = "Second pack"
+samples = 1
+[[prompts]]
+id = "p0"
+text = "Prompt zero"
+[[prompts]]
+id = "p1"
+text = "Prompt one"
+[[lanes]]
+provider = "demo"
+model = "demo-reasoner@tps=0"
+[[lanes]]
+provider = "demo"
+model = "demo-fast@tps=0,fault=500,fail_times=4"
+[concurrency]
+demo = 1
+"""
+
+
+def texts(home: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each comparison of the (one) study in this home: its answers (status, text), sorted."""
+    store = Store(home / "data" / "chatlab.db")
+    try:
+        [info] = store.studies()
+        return {
+            s.id: sorted((r.status.value, r.text) for r in s.turns[0].responses.values())
+            for s in store.study_sessions(info.id)
+        }
+    finally:
+        store.close()
+
+
+def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: DemoServer
+) -> None:
+    owner, rater = tmp_path / "owner", tmp_path / "rater"
+    monkeypatch.setenv("CHATLAB_HOME", str(owner))
+    write_config(owner, server)
+    suite = tmp_path / "s.toml"
+    suite.write_text(FAILING_SUITE)
+    run(capsys, "study", "run", str(suite), "--yes")  # the second lane fails (500) twice, and again
+    assert {r[0] for answers in texts(owner).values() for r in answers} == {"ok", "error"}
+    first = tmp_path / "pack1.json"
+    code, _, err = run(capsys, "export", "--study", "second", "--rating-pack", "-o", str(first))
+    assert code == 0 and "exported 2 sessions" in err, err
+    assert "created_at" in json.loads(first.read_text("utf-8"))["pack"]
+
+    # The rater imports it and votes on one comparison (the only answer there is).
+    monkeypatch.setenv("CHATLAB_HOME", str(rater))
+    assert run(capsys, "import", str(first))[1] == "imported 2 sessions\n"
+    store = Store(default_path())
+    [info] = store.studies()
+    queue = RatingQueue(store.study_sessions(info.id), "bo", sink=store)
+    voted = queue.current
+    assert voted is not None and queue.total == 2
+    queue.vote(0, scores={0: 4}, notes={0: "fine"})
+    store.close()
+    before = texts(rater)
+
+    # The owner fixes the lane (the server answers now) and resumes, then packs again.
+    monkeypatch.setenv("CHATLAB_HOME", str(owner))
+    code, _, err = run(capsys, "study", "resume", "second", "--yes")
+    assert code == 0, err
+    assert {r[0] for answers in texts(owner).values() for r in answers} == {"ok"}
+    second = tmp_path / "pack2.json"
+    assert run(capsys, "export", "--study", "second", "--rating-pack", "-o", str(second))[0] == 0
+
+    # The newer pack updates the comparison bo has not voted on, and says which it kept.
+    monkeypatch.setenv("CHATLAB_HOME", str(rater))
+    code, out, err = run(capsys, "import", str(second))
+    assert code == 0, err
+    assert out == (
+        "imported 0 sessions (2 already present); updated 1 comparison to this newer pack's answers; "
+        "kept 1 comparison as before: voted on or rated already\n"
+    )
+    after = texts(rater)
+    assert after[voted.session.id] == before[voted.session.id]  # bo's vote stays on what bo saw
+    [other] = set(after) - {voted.session.id}
+    assert [r[0] for r in after[other]] == ["ok", "ok"] and after[other] == texts(owner)[other]
+    store = Store(default_path())
+    try:
+        [info] = store.studies()
+        sessions = store.study_sessions(info.id)
+        kept = next(s for s in sessions if s.id == voted.session.id).turns[0]
+        vote = kept.vote_of("bo")
+        assert vote is not None and vote.choice in kept.responses
+        rating = kept.responses[vote.choice].rating_of("bo")
+        assert rating is not None and (rating.score, rating.note) == (4, "fine")
+        queue = RatingQueue(sessions, "bo", sink=store)
+        assert (queue.total, queue.rated) == (2, 1)  # the updated one waits, with both answers
+        current = queue.shown()
+        assert current is not None and len(current.answers) == 2
+        assert store.search("Prompt")  # the search index follows the new answers
+    finally:
+        store.close()
+
+    # The first pack again (older) changes nothing; the second again changes nothing.
+    code, out, _ = run(capsys, "import", str(first))
+    assert code == 0 and out == (
+        "imported 0 sessions (2 already present); this pack is older than one imported before: "
+        "2 comparisons left as they are\n"
+    )
+    assert run(capsys, "import", str(second))[1] == "imported 0 sessions (2 already present)\n"
+    assert texts(rater) == after
+
+    # bo's votes go back to the owner and land on the real lanes, both of them.
+    store = Store(default_path())
+    queue = RatingQueue(store.study_sessions(store.studies()[0].id), "bo", sink=store)
+    queue.vote(1)
+    store.close()
+    votes = tmp_path / "votes.json"
+    assert run(capsys, "export", "--votes", "-o", str(votes))[0] == 0
+    monkeypatch.setenv("CHATLAB_HOME", str(owner))
+    code, out, err = run(capsys, "import", str(votes))
+    assert code == 0 and out.endswith("merged 2 votes and 1 rating from other raters\n"), (out, err)
+    store = Store(default_path())
+    try:
+        for s in store.study_sessions(store.studies()[0].id):
+            vote = s.turns[0].vote_of("bo")
+            assert vote is not None and vote.choice in {lane.id for lane in s.lanes}
+            assert s.turns[0].responses[vote.choice].status is Status.OK
+    finally:
+        store.close()

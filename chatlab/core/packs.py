@@ -12,7 +12,10 @@ order; the owner keeps the mapping (see the store's ``pack_lanes``), so the vote
 come back are merged onto the real lanes. (The rater's queue still shuffles and
 balances screen places; it can't balance per model, which it must not know.)
 
-A pack holds exactly the comparisons the owner's own rating queue would show, by the
+The document's ``pack.created_at`` says when it was made: importing a newer pack of the
+same study replaces the answers of the comparisons the rater has not voted on yet (see
+the store's ``import_document``). A pack holds exactly the comparisons the owner's own
+rating queue would show, by the
 same rule (:func:`chatlab.core.rating.not_ready`): one still being answered, or with an
 answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
 """
@@ -186,5 +189,9 @@ def rating_pack(sessions: Sequence[Session], study_name: str, rng: random.Random
             }
         )
     doc = {**document([]), "sessions": out}
+    # When the pack was made: a rater's chatlab lets a newer pack of the study update
+    # what they have not voted on yet, and never an older one. (The same for every
+    # lane: it says nothing about who wrote what.)
+    doc["pack"] = {"created_at": doc["exported_at"]}
     validate_document(doc)  # a pack always imports cleanly
     return Pack(doc, mapping, dict(left_out))
