@@ -264,3 +264,19 @@ def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
             assert s.turns[0].responses[vote.choice].status is Status.OK
     finally:
         store.close()
+
+
+def test_a_pack_date_that_cant_be_compared_is_refused_by_its_place(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = rating_pack(mixed(), "Pack rules").doc
+    doc["pack"]["created_at"] = "9999"  # would sort after every real date: no later pack could update
+    path = tmp_path / "pack.json"
+    path.write_text(json.dumps(doc))
+    code, _, err = run(capsys, "import", str(path))
+    assert code == 2 and "pack.created_at" in err and "nothing was imported" in err
+    store = Store(default_path())
+    try:
+        assert store.studies() == []
+    finally:
+        store.close()
