@@ -388,6 +388,8 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         result = store.import_document(sessions, pack_created_at(doc))
     except DocumentError as exc:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
+    except StoreError as exc:  # a comparison a newer pack would update can't be read back
+        raise UsageError(f"{exc}; nothing was imported") from None
     except (sqlite3.Error, OSError) as exc:
         raise UsageError(
             f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was imported"
