@@ -13,7 +13,7 @@ import pytest
 from chatlab import cli
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import parse_document
-from chatlab.core.model import ErrorInfo, Response, Session, Status
+from chatlab.core.model import ErrorInfo, Lane, Response, Session, Status, Turn
 from chatlab.core.packs import rating_pack
 from chatlab.core.rating import CUT_OFF, NO_ANSWER, STILL_ANSWERING, RatingQueue
 from chatlab.core.study import comparisons
@@ -280,3 +280,28 @@ def test_a_pack_date_that_cant_be_compared_is_refused_by_its_place(
         assert store.studies() == []
     finally:
         store.close()
+
+
+def test_a_pack_updates_only_comparisons_of_its_own_study(tmp_path: Path) -> None:
+    # A pack naming the ids of one of the rater's own chats (claiming it for the study)
+    # must not replace that chat's answers.
+    rater = Store(tmp_path / "rater.db")
+    try:
+        sessions = mixed()
+        first = rating_pack(sessions, "Pack rules").doc
+        rater.import_document(parse_document(first), first["pack"]["created_at"])
+        chat = Session(lanes=[Lane("openai", "gpt-x")], turns=[Turn("hello")], title="my chat")
+        chat.turns[0].responses[chat.lanes[0].id] = Response(chat.lanes[0].id, Status.OK, text_parts=["mine"])
+        rater.save_session(chat)
+        later = rating_pack(sessions, "Pack rules").doc  # fresh lane ids
+        later["pack"]["created_at"] = "2999-01-01T00:00:00.000Z"
+        forged = later["sessions"][0]
+        forged["id"], forged["turns"][0]["id"] = chat.id, chat.turns[0].id
+        forged["turns"][0]["responses"][0]["text"] = "not mine"
+        result = rater.import_document(parse_document(later), later["pack"]["created_at"])
+        assert result.updated == 0
+        back = rater.load(chat.id)
+        assert [lane.model for lane in back.lanes] == ["gpt-x"]
+        assert [r.text for r in back.turns[0].responses.values()] == ["mine"]
+    finally:
+        rater.close()

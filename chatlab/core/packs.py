@@ -12,12 +12,12 @@ order; the owner keeps the mapping (see the store's ``pack_lanes``), so the vote
 come back are merged onto the real lanes. (The rater's queue still shuffles and
 balances screen places; it can't balance per model, which it must not know.)
 
-The document's ``pack.created_at`` says when it was made: importing a newer pack of the
-same study replaces the answers of the comparisons the rater has not voted on yet (see
-the store's ``import_document``). A pack holds exactly the comparisons the owner's own
-rating queue would show, by the
+A pack holds exactly the comparisons the owner's own rating queue would show, by the
 same rule (:func:`chatlab.core.rating.not_ready`): one still being answered, or with an
 answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
+The document's ``pack.created_at`` says when it was made: importing a newer pack of the
+same study replaces the answers of the comparisons the rater has not voted on yet (see
+the store's ``import_document``); an older one replaces nothing.
 """
 
 from __future__ import annotations

@@ -1035,8 +1035,10 @@ class Store:
         with self.transaction() as con:
             before = self._pack_dates(con, sessions) if pack_created_at else {}
             for i, session in enumerate(sessions):
-                if con.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone():
-                    if pack_created_at and session.study and session.study.id in before:
+                row = con.execute("SELECT study_id FROM sessions WHERE id = ?", (session.id,)).fetchone()
+                if row is not None:
+                    # Only a comparison of that same imported study is ever replaced.
+                    if pack_created_at and session.study and row[0] == session.study.id and row[0] in before:
                         newest = before[session.study.id]
                         if newest is not None and pack_created_at <= newest:
                             result.older += pack_created_at < newest
