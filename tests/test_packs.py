@@ -75,7 +75,7 @@ def test_a_pack_holds_exactly_the_comparisons_the_owners_queue_shows(tmp_path: P
     assert pack.left_out == {CUT_OFF: 2, STILL_ANSWERING: 1, NO_ANSWER: 1}
     assert pack.left_out_text() == (
         "left out 4 comparisons not ready to rate (2 with an answer cut off or stopped, "
-        "1 still being answered, 1 with no answer to judge)"
+        "1 not answered yet, 1 with no answer to judge)"
     )
     # No answer is called "ok" unless it is the owner's complete "ok" answer.
     real = {s.id: s for s in sessions}

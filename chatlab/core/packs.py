@@ -13,7 +13,7 @@ come back are merged onto the real lanes. (The rater's queue still shuffles and
 balances screen places; it can't balance per model, which it must not know.)
 
 A pack holds exactly the comparisons the owner's own rating queue would show, by the
-same rule (:func:`chatlab.core.rating.not_ready`): one still being answered, or with an
+same rule (:func:`chatlab.core.rating.not_ready`): one not answered yet, or with an
 answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
 The document's ``pack.created_at`` says when it was made: importing a newer pack of the
 same study replaces the answers of the comparisons the rater has not voted on yet (see

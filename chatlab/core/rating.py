@@ -124,7 +124,7 @@ def contenders(session: Session) -> list[str]:
 
 
 NOT_ONE_TURN = "not one prompt with its answers"
-STILL_ANSWERING = "still being answered"
+STILL_ANSWERING = "not answered yet"
 CUT_OFF = "with an answer cut off or stopped"
 NO_ANSWER = "with no answer to judge"
 

@@ -40,7 +40,7 @@ def test_the_window_says_what_a_pack_left_out_and_why(
         assert len(json.loads(path.read_text("utf-8"))["sessions"]) == 2
         assert view.status.text() == (
             f"Wrote a rating pack of 2 comparisons to {path}; left out 4 comparisons not ready to rate "
-            "(2 with an answer cut off or stopped, 1 still being answered, 1 with no answer to judge)"
+            "(2 with an answer cut off or stopped, 1 not answered yet, 1 with no answer to judge)"
         )
     finally:
         view.close()
