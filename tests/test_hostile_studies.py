@@ -307,7 +307,7 @@ def test_a_pack_rater_can_rate_every_comparison_the_owner_can(tmp_path: Path) ->
     )
     owner.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), sessions)
     mine = RatingQueue(owner.study_sessions("study1"), "ann").total
-    doc, _ = rating_pack(owner.study_sessions("study1"), "Queue test")
+    doc = rating_pack(owner.study_sessions("study1"), "Queue test").doc
     rater = Store(tmp_path / "rater.db")
     rater.import_document(parse_document(json.loads(json.dumps(doc))))
     [info] = rater.studies()
@@ -321,7 +321,7 @@ def test_a_renamed_prompt_id_is_the_same_for_every_sample_of_that_prompt(tmp_pat
     data = {**SUITE, "prompts": [{"id": "quick-check", "text": "P0"}, {"id": "p1", "text": "P1"}]}
     store = Store(tmp_path / "o.db")
     make_study(store, data)
-    doc, _ = rating_pack(store.study_sessions("study1"), "Queue test")
+    doc = rating_pack(store.study_sessions("study1"), "Queue test").doc
     ids = [(s["study"]["prompt_id"], s["study"]["sample"]) for s in doc["sessions"]]
     assert "quick" not in json.dumps(doc).casefold()
     # Each sample gets its own random id today, so the rater's queue sees two prompts
@@ -340,7 +340,7 @@ def test_a_study_name_naming_a_vendor_prefixed_model_is_scrubbed(tmp_path: Path)
     name = "claude-3.5-sonnet vs gpt-4o"
     store = Store(tmp_path / "o.db")
     make_study(store, data, name=name)
-    doc, _ = rating_pack(store.study_sessions("study1"), name)
+    doc = rating_pack(store.study_sessions("study1"), name).doc
     text = json.dumps(doc).casefold()
     assert "claude" not in text and "gpt-4o" not in text
 
@@ -366,7 +366,7 @@ def test_the_owners_reveal_and_repeats_travel_with_the_pack(tmp_path: Path) -> N
     owner = Store(tmp_path / "o.db")
     owner.create_study("study1", "Queue test", suite_data(parse_suite(data)), answered(data), reveal="end")
     assert owner.study("study1").repeats == 0.25
-    doc, _ = rating_pack(owner.study_sessions("study1"), "Queue test")
+    doc = rating_pack(owner.study_sessions("study1"), "Queue test").doc
     rater = Store(tmp_path / "r.db")
     rater.import_document(parse_document(json.loads(json.dumps(doc))))
     [info] = rater.studies()
@@ -670,7 +670,7 @@ def test_merged_votes_must_name_this_comparisons_lanes(
     make_study(store, SUITE, "study1")
     make_study(store, SUITE, "study2", "Other")
     mine, other = store.study_sessions("study1")[0], store.study_sessions("study2")[0]
-    _, other_map = rating_pack([other], "Other")
+    other_map = rating_pack([other], "Other").mapping
     store.remember_pack(other_map)
     store.close()
     base = json.loads(json.dumps(parse_doc_of(mine)))

@@ -281,7 +281,8 @@ def test_each_comparison_of_a_pack_lists_its_lanes_in_its_own_order(tmp_path: Pa
             from chatlab.core.model import Response, Status
 
             s.turns[0].responses[lane.id] = Response(lane.id, status=Status.OK, text_parts=[lane.model])
-    doc, mapping = rating_pack(sessions, "Order", rng=random.Random(4))
+    pack = rating_pack(sessions, "Order", rng=random.Random(4))
+    doc, mapping = pack.doc, pack.mapping
     orders = []
     for packed, real in zip(doc["sessions"], sessions, strict=True):
         models = [real.lane(mapping[lane["id"]]).model for lane in packed["lanes"]]

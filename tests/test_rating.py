@@ -67,7 +67,12 @@ def test_what_a_view_gets_names_nobody() -> None:
     assert isinstance(shown, Shown) and [a.letter for a in shown.answers] == ["A", "B", "C"]
     # Only the prompt, letters and texts: no field could carry a lane, model or figure.
     assert {f.name for f in fields(shown)} == {"prompt", "answers", "number"}
-    assert {f.name for f in fields(shown.answers[0])} == {"letter", "text"}
+    assert {f.name for f in fields(shown.answers[0])} == {
+        "letter",
+        "text",
+        "score",
+        "note",
+    }  # the rater's own
     names = {"Thinker", "Quick", "Quiet", "demo-reasoner", "demo-fast", "demo-hidden"}
     assert not any(n in repr(shown) for n in names)
     assert not any(lane.id in repr(shown) for s in sessions for lane in s.lanes)

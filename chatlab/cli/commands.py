@@ -24,7 +24,7 @@ from typing import IO, Any
 from chatlab.cli import UsageError, parse_model_spec
 from chatlab.core import format as fmt
 from chatlab.core.config import load_config, paths
-from chatlab.core.export import DocumentError, document, export_sessions, parse_document
+from chatlab.core.export import DocumentError, document, export_sessions, pack_created_at, parse_document
 from chatlab.core.figures import Figures
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.lab import MAX_LANES, Lab
@@ -323,9 +323,10 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
                 from chatlab.core.packs import rating_pack
 
                 damaged: list[str] = []
-                doc, mapping = rating_pack(store.study_sessions(info.id, damaged), info.name)
+                pack = rating_pack(store.study_sessions(info.id, damaged), info.name)
+                doc = pack.doc
                 try:
-                    store.remember_pack(mapping)
+                    store.remember_pack(pack.mapping)
                 except (sqlite3.Error, OSError) as exc:
                     raise UsageError(
                         f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
@@ -337,6 +338,9 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
                         f"chatlab: the study's name names a model, so the pack calls it {packed!r}",
                         file=sys.stderr,
                     )
+                if pack.left_out:
+                    # Not a problem with the file: the pack is all that is ready to rate now.
+                    print(f"chatlab: {pack.left_out_text()}", file=sys.stderr)
             else:
                 doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
         else:
@@ -383,9 +387,11 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     store = open_store()
     try:
-        result = store.import_document(sessions)
+        result = store.import_document(sessions, pack_created_at(doc))
     except DocumentError as exc:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
+    except StoreError as exc:  # a comparison a newer pack would update can't be read back
+        raise UsageError(f"{exc}; nothing was imported") from None
     except (sqlite3.Error, OSError) as exc:
         raise UsageError(
             f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was imported"
@@ -400,13 +406,28 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
             f"; merged {result.votes} vote{'s' if result.votes != 1 else ''} and "
             f"{result.ratings} rating{'s' if result.ratings != 1 else ''} from other raters"
         )
+    pack = ""
+    if result.updated:
+        pack += f"; updated {_count(result.updated, 'comparison')} to this newer pack's answers"
+    if result.kept:
+        pack += f"; kept {_count(result.kept, 'comparison')} as before: voted on or rated already"
+    if result.older:
+        pack += (
+            f"; this pack is older than one imported before: {_count(result.older, 'comparison')} "
+            "left as they are"
+        )
     stdout.write(
         f"imported {added} session{'s' if added != 1 else ''}"
         + (f" ({skipped} already present)" if skipped else "")
+        + pack
         + merged
         + "\n"
     )
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _no_constant(name: str) -> Any:

@@ -323,6 +323,12 @@ def validate_document(doc: Any) -> None:
     _check_references(doc["sessions"])
 
 
+def pack_created_at(doc: dict[str, Any]) -> str | None:
+    """When a (validated) rating pack was made, or None for any other document."""
+    pack = doc.get("pack")
+    return str(pack["created_at"]) if isinstance(pack, dict) else None
+
+
 def masked(session: Session) -> bool:
     """A blind session whose last turn waits for its vote (and was not stopped): its
     export would say which model is which, so it is left out until the vote."""

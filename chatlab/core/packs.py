@@ -11,17 +11,27 @@ replaced by a fresh random one, and each comparison lists its lanes in its own r
 order; the owner keeps the mapping (see the store's ``pack_lanes``), so the votes that
 come back are merged onto the real lanes. (The rater's queue still shuffles and
 balances screen places; it can't balance per model, which it must not know.)
+
+A pack holds exactly the comparisons the owner's own rating queue would show, by the
+same rule (:func:`chatlab.core.rating.not_ready`): one not answered yet, or with an
+answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
+The document's ``pack.created_at`` says when it was made: importing a newer pack of the
+same study replaces the answers of the comparisons the rater has not voted on yet (see
+the store's ``import_document``); an older one replaces nothing.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatlab.core.export import document, session_dict, validate_document
 from chatlab.core.model import Session, new_id
+from chatlab.core.rating import contenders, not_ready
 
 PROVIDER = "blind"
 _RANDOM = random.SystemRandom()
@@ -78,21 +88,50 @@ def _names_a_model(text: str, names: set[str]) -> bool:
     return any(len(n) >= 3 and n.casefold() in folded for n in names)
 
 
-def rating_pack(
-    sessions: Sequence[Session], study_name: str, rng: random.Random | None = None
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The pack document for these study comparisons, and {opaque lane id: real lane id}.
-    ``rng`` orders each comparison's lanes (a system source unless a test gives one)."""
+@dataclass
+class Pack:
+    """A rating pack: the document, {opaque lane id: real lane id} for the owner to keep,
+    and the study's comparisons left out because they are not ready to rate, counted by
+    why (:func:`chatlab.core.rating.not_ready`)."""
+
+    doc: dict[str, Any]
+    mapping: dict[str, str]
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def comparisons(self) -> int:
+        return len(self.doc["sessions"])
+
+    def left_out_text(self) -> str:
+        """One line on what was left out and why ("" when nothing was)."""
+        n = sum(self.left_out.values())
+        if not n:
+            return ""
+        most = sorted(self.left_out.items(), key=lambda rc: (-rc[1], rc[0]))
+        why = ", ".join(f"{count} {reason}" for reason, count in most)
+        return f"left out {n} comparison{'s' if n != 1 else ''} not ready to rate ({why})"
+
+
+def rating_pack(sessions: Sequence[Session], study_name: str, rng: random.Random | None = None) -> Pack:
+    """The pack for these study comparisons: only those ready to rate, as the owner's
+    own queue would show them. ``rng`` orders each comparison's lanes (a system source
+    unless a test gives one)."""
     order = rng or _RANDOM
     names = identities(sessions)
     safe_name = study_name if not _names_a_model(study_name, names) else "Study " + new_id()[:8]
     mapping: dict[str, str] = {}
     renamed: dict[str, str] = {}  # a prompt id that names a model -> one stand-in for all its samples
+    left_out: Counter[str] = Counter()
     out = []
     for session in sessions:
-        if session.study is None or len(session.turns) != 1:
+        if session.study is None:
+            continue
+        why = not_ready(session)
+        if why is not None:
+            left_out[why] += 1
             continue
         turn = session.turns[0]
+        judged = set(contenders(session))
         opaque = {lane.id: new_id() for lane in session.lanes}
         # Each comparison lists its lanes in its own random order: a place in the file
         # (or in the rater's chatlab) never stands for the same model twice.
@@ -105,15 +144,13 @@ def rating_pack(
         d = session_dict(session)
         answers = []
         for lane in shuffled:
-            resp = turn.responses.get(lane.id)
-            if resp is None or not resp.status.finished:
-                continue
-            if resp.failed or not resp.text:
-                # Its error could name the model: the lane stays (so places still line up
-                # and the comparison is complete), with no answer and a neutral word.
+            if lane.id not in judged:
+                # A lane that failed for good: its error could name the model. The lane
+                # stays (so places still line up), with no answer and a neutral word.
                 answers.append({**_NO_ANSWER, "lane_id": opaque[lane.id]})
                 continue
-            answers.append({**_ANSWER, "lane_id": opaque[lane.id], "text": resp.text})
+            # Ready to rate means every other answer is final and complete ("ok").
+            answers.append({**_ANSWER, "lane_id": opaque[lane.id], "text": turn.responses[lane.id].text})
         out.append(
             {
                 "id": d["id"],
@@ -152,5 +189,9 @@ def rating_pack(
             }
         )
     doc = {**document([]), "sessions": out}
+    # When the pack was made: a rater's chatlab lets a newer pack of the study update
+    # what they have not voted on yet, and never an older one. (The same for every
+    # lane: it says nothing about who wrote what.)
+    doc["pack"] = {"created_at": doc["exported_at"]}
     validate_document(doc)  # a pack always imports cleanly
-    return doc, mapping
+    return Pack(doc, mapping, dict(left_out))

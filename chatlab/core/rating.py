@@ -9,7 +9,10 @@ queue hands a view (:class:`Shown`) carries no lane, model, token, cost, timing 
 reasoning, so a view can't leak what it never had. A vote records the choice (a lane,
 ``tie`` or ``all_bad``), the optional guess of which answers reasoned, optional 1–5
 scores and notes, the order this rater saw, and the seconds from the answers
-appearing to the vote; :meth:`RatingQueue.undo` takes the last one back. Identities
+appearing to the vote. A score or note the rater gave an answer before (in the main
+window, then marked the turn "rate later") is shown with it, so a vote changes it only
+where the rater does; :meth:`RatingQueue.undo` takes the last vote back and puts each
+rating it changed back exactly as it was (or takes it away, if there was none). Identities
 are revealed after each vote or only at the end (``reveal``), as the study says.
 """
 
@@ -40,15 +43,25 @@ class VoteSink(Protocol):
     """Where votes go (the store); core never imports it."""
 
     def judge(self, turn_id: str, vote: Vote, ratings: Sequence[tuple[str, Rating]] = ()) -> None: ...
-    def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None: ...
+    def unvote(
+        self,
+        turn_id: str,
+        rater: str,
+        repeat: bool = False,
+        ratings: Sequence[str] = (),
+        restore: Sequence[tuple[str, Rating]] = (),
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer as the rater sees it: a letter and the text, nothing else."""
+    """One answer as the rater sees it: a letter and the text, and this rater's own
+    score and note of it from before (none on a hidden repeat, which must look new)."""
 
     letter: str
     text: str
+    score: int | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,17 +123,35 @@ def contenders(session: Session) -> list[str]:
     ]
 
 
-def rateable(session: Session) -> bool:
-    """Every lane has its final answer (or failed for good) and at least one answered:
-    a comparison still being answered, or stopped half-way, is not rated yet (the answer
-    that arrives first would say which model is quick)."""
+NOT_ONE_TURN = "not one prompt with its answers"
+STILL_ANSWERING = "not answered yet"
+CUT_OFF = "with an answer cut off or stopped"
+NO_ANSWER = "with no answer to judge"
+
+
+def not_ready(session: Session) -> str | None:
+    """Why this comparison is not rated yet (None: it is ready). Every lane must have its
+    final answer (or have failed for good) and at least one must have answered: a
+    comparison still being answered, or stopped half-way, is not rated yet (the answer
+    that arrives first would say which model is quick). The one rule for the owner's
+    queue and for a rating pack (:mod:`chatlab.core.packs`)."""
     if len(session.turns) != 1:
-        return False
+        return NOT_ONE_TURN
     turn = session.turns[0]
+    statuses = [
+        turn.responses[lane.id].status if lane.id in turn.responses else None for lane in session.lanes
+    ]
+    if any(s is None or not s.finished for s in statuses):
+        return STILL_ANSWERING
     final = (Status.OK, Status.ERROR)  # an error was tried again already; cut off or stopped is not final
-    return all(
-        lane.id in turn.responses and turn.responses[lane.id].status in final for lane in session.lanes
-    ) and bool(contenders(session))
+    if any(s not in final for s in statuses):
+        return CUT_OFF
+    return None if contenders(session) else NO_ANSWER
+
+
+def rateable(session: Session) -> bool:
+    """Whether this comparison goes into a rating queue (see :func:`not_ready`)."""
+    return not_ready(session) is None
 
 
 class RatingQueue:
@@ -169,7 +200,8 @@ class RatingQueue:
         self.rated_before = self.total - len(self.items)
         self.position = 0
         self._voted: list[tuple[QueueItem, Vote]] = []
-        self._added: dict[tuple[str, bool], list[str]] = {}  # the ratings each vote added
+        # The ratings each vote wrote: (lane, the new one, the rater's one before or None).
+        self._changed: dict[tuple[str, bool], list[tuple[str, Rating, Rating | None]]] = {}
         self._shown_at: float | None = None
         self._durations: list[float] = []
 
@@ -200,10 +232,14 @@ class RatingQueue:
         if self._shown_at is None:
             self._shown_at = self.clock()
         turn = item.turn
-        answers = tuple(
-            Answer(letter(i), turn.responses[lane_id].text) for i, lane_id in enumerate(item.lanes)
-        )
-        return Shown(turn.prompt, answers, self.position + 1)
+        answers = []
+        for i, lane_id in enumerate(item.lanes):
+            resp = turn.responses[lane_id]
+            mine = None if item.repeat else resp.rating_of(self.rater)
+            answers.append(
+                Answer(letter(i), resp.text, mine.score if mine else None, mine.note if mine else "")
+            )
+        return Shown(turn.prompt, tuple(answers), self.position + 1)
 
     def seconds_left(self) -> float | None:
         """At this rater's pace in this sitting (the median time per vote), what is left."""
@@ -275,16 +311,23 @@ class RatingQueue:
             seconds_to_vote=None if took is None else round(took, 3),
             repeat=item.repeat,
         )
-        if item.repeat:
-            # A repeat's vote is a vote of its own; a score or note given on it is kept
-            # only where the rater has none yet for that answer (the first one stands).
-            ratings = [(i, r) for i, r in ratings if item.turn.responses[i].rating_of(self.rater) is None]
-        if self.sink is not None:
-            self.sink.judge(item.turn.id, vote, ratings)  # all or nothing, before memory changes
-        item.turn.cast(vote)
+        changed: list[tuple[str, Rating, Rating | None]] = []
         for lane_id, rating in ratings:
+            before = item.turn.responses[lane_id].rating_of(self.rater)
+            if before is not None and item.repeat:
+                # A repeat's vote is a vote of its own; a score or note given on it is
+                # kept only where the rater has none yet for that answer (the first stands).
+                continue
+            if before is not None and (before.score, before.note) == (rating.score, rating.note):
+                continue  # shown on the card and left as it was: it stays, with its time
+            changed.append((lane_id, rating, before))
+        if self.sink is not None:
+            # all or nothing, before memory changes
+            self.sink.judge(item.turn.id, vote, [(lane_id, new) for lane_id, new, _ in changed])
+        item.turn.cast(vote)
+        for lane_id, rating, _ in changed:
             item.turn.responses[lane_id].rate(rating)
-        self._added[(item.turn.id, vote.repeat)] = [lane_id for lane_id, _ in ratings]
+        self._changed[(item.turn.id, vote.repeat)] = changed
         self._voted.append((item, vote))
         if took is not None:
             self._durations.append(took)
@@ -296,16 +339,28 @@ class RatingQueue:
         """Take back the last vote of this sitting and go back to its item."""
         if not self._voted:
             return None
-        item, vote = self._voted.pop()
-        added = self._added.pop((item.turn.id, vote.repeat), [])
+        item, vote = self._voted[-1]
+        changed = self._changed.get((item.turn.id, vote.repeat), [])
         if self.sink is not None:
-            self.sink.unvote(item.turn.id, self.rater, vote.repeat, added)
+            # One transaction: the vote goes, each rating it wrote goes or is put back.
+            self.sink.unvote(
+                item.turn.id,
+                self.rater,
+                vote.repeat,
+                [lane_id for lane_id, _, before in changed if before is None],
+                [(lane_id, before) for lane_id, _, before in changed if before is not None],
+            )
+        self._voted.pop()
+        self._changed.pop((item.turn.id, vote.repeat), None)
         item.turn.votes = [
             v for v in item.turn.votes if not (v.rater == self.rater and v.repeat == vote.repeat)
         ]
-        for lane_id in added:
+        for lane_id, _, before in changed:
             resp = item.turn.responses[lane_id]
-            resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
+            if before is None:
+                resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
+            else:
+                resp.rate(before)
         self.position -= 1
         if self._durations and vote.seconds_to_vote is not None:
             self._durations.pop()

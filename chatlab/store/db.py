@@ -124,6 +124,10 @@ class ImportResult:
     added: int = 0  # sessions
     votes: int = 0  # merged into sessions already present
     ratings: int = 0
+    # A newer rating pack of a study imported before (see Store.import_document):
+    updated: int = 0  # comparisons whose answers were replaced by the newer pack's
+    kept: int = 0  # comparisons left as they were because they have votes or ratings
+    older: int = 0  # comparisons left as they were because this pack is older than one before
 
 
 @dataclass(frozen=True)
@@ -647,10 +651,20 @@ class Store:
                 out.append(Session(lanes=lanes, turns=[turn], title=session.title, id=session.id, blind=True))
         return out
 
-    def unvote(self, turn_id: str, rater: str, repeat: bool = False, ratings: Sequence[str] = ()) -> None:
-        """Take back ``rater``'s vote on a turn (a rating queue's undo), and the ratings
-        they gave with it (of the lanes in ``ratings``)."""
+    def unvote(
+        self,
+        turn_id: str,
+        rater: str,
+        repeat: bool = False,
+        ratings: Sequence[str] = (),
+        restore: Sequence[tuple[str, Rating]] = (),
+    ) -> None:
+        """Take back ``rater``'s vote on a turn (a rating queue's undo), the ratings they
+        gave with it where they had none before (of the lanes in ``ratings``), and put
+        back as it was each rating the vote replaced (``restore``), in one transaction."""
         with self.transaction() as con:
+            for lane_id, rating in restore:
+                self._write_rating(con, turn_id, lane_id, rating)
             con.execute(
                 "DELETE FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
                 (turn_id, rater, int(repeat)),
@@ -1175,9 +1189,16 @@ class Store:
         """:meth:`import_document`, returning how many sessions were added."""
         return self.import_document(sessions).added
 
-    def import_document(self, sessions: list[Session]) -> ImportResult:
+    def import_document(self, sessions: list[Session], pack_created_at: str | None = None) -> ImportResult:
         """Insert sessions not already present (ids are stable), and merge into those
         present the votes and ratings of raters not yet there, all in one transaction.
+
+        ``pack_created_at`` (a rating pack's ``pack.created_at``): a pack newer than the
+        one imported before for the same study (each imported study keeps the newest it
+        had) replaces the answers of each comparison already here that nobody has voted
+        on or rated yet, when they differ; one with votes or ratings is kept as it is
+        (its votes stay on the answers they were given to). An older pack (or the same
+        one again) replaces nothing. A study run in this chatlab is never replaced.
 
         An import never changes a row of another session: a lane or turn id that already
         belongs to a different session is refused (:class:`DocumentError`, naming the
@@ -1188,15 +1209,82 @@ class Store:
         """
         result = ImportResult()
         with self.transaction() as con:
+            before = self._pack_dates(con, sessions) if pack_created_at else {}
             for i, session in enumerate(sessions):
-                if con.execute("SELECT 1 FROM sessions WHERE id = ?", (session.id,)).fetchone():
+                row = con.execute("SELECT study_id FROM sessions WHERE id = ?", (session.id,)).fetchone()
+                if row is not None:
+                    # Only a comparison of that same imported study is ever replaced.
+                    if pack_created_at and session.study and row[0] == session.study.id and row[0] in before:
+                        newest = before[session.study.id]
+                        if newest is not None and pack_created_at <= newest:
+                            result.older += pack_created_at < newest
+                        elif self._judged(con, session):
+                            result.kept += 1
+                        elif self._replace(con, i, session):
+                            result.updated += 1
                     self._merge(con, i, session, result)
                     continue
                 self._check_collisions(con, i, session)
                 self._check_study(con, i, session)
                 self._write_session(con, session)
                 result.added += 1
+            if pack_created_at:
+                for session in sessions:
+                    newest = before.get(session.study.id) if session.study else None
+                    if session.study and (newest is None or newest < pack_created_at):
+                        con.execute(
+                            "UPDATE studies SET extra = json_set(CASE WHEN json_valid(extra) THEN extra "
+                            "ELSE '{}' END, '$.pack_created_at', ?) WHERE id = ? AND status = 'imported'",
+                            (pack_created_at, session.study.id),
+                        )
         return result
+
+    @staticmethod
+    def _pack_dates(con: sqlite3.Connection, sessions: list[Session]) -> dict[str, str | None]:
+        """For each imported study these sessions belong to: when the newest pack of it
+        imported so far was made (None: not known, a pack from before packs said)."""
+        out: dict[str, str | None] = {}
+        for study_id in {s.study.id for s in sessions if s.study}:
+            row = con.execute(
+                "SELECT CASE WHEN json_valid(extra) THEN json_extract(extra, '$.pack_created_at') END "
+                "FROM studies WHERE id = ? AND status = 'imported'",
+                (study_id,),
+            ).fetchone()
+            if row is not None:
+                out[study_id] = row[0] if isinstance(row[0], str) else None
+        return out
+
+    @staticmethod
+    def _judged(con: sqlite3.Connection, session: Session) -> bool:
+        """Whether anyone has voted on or rated this session here."""
+        return bool(
+            con.execute(
+                "SELECT 1 FROM turns t WHERE t.session_id = ? AND (EXISTS (SELECT 1 FROM votes v "
+                "WHERE v.turn_id = t.id) OR EXISTS (SELECT 1 FROM ratings r WHERE r.turn_id = t.id))",
+                (session.id,),
+            ).fetchone()
+        )
+
+    def _replace(self, con: sqlite3.Connection, index: int, session: Session) -> bool:
+        """Put a newer pack's lanes and answers in place of this unjudged comparison's
+        (False, and nothing written, when its turns and answers are the same)."""
+        here = self._load(session.id)
+        if [t.id for t in here.turns] != [t.id for t in session.turns]:
+            raise DocumentError(f"sessions[{index}].turns", "differs from this comparison's turns here")
+
+        def answers(s: Session) -> list[list[tuple[str, str]]]:
+            # Each pack lists a comparison's lanes in its own order, under fresh ids.
+            return [sorted((r.status.value, r.text) for r in t.responses.values()) for t in s.turns]
+
+        if answers(here) == answers(session) and here.title == session.title:
+            return False
+        self._check_collisions(con, index, session)
+        for turn in here.turns:
+            for lane_id in turn.responses:
+                self._unindex(con, turn.id, lane_id, "answer")
+        con.execute("DELETE FROM lanes WHERE session_id = ?", (session.id,))  # their answers go with them
+        self._write_session(con, session)
+        return True
 
     def _merge(self, con: sqlite3.Connection, index: int, session: Session, result: ImportResult) -> None:
         here = {r[0] for r in con.execute("SELECT id FROM lanes WHERE session_id = ?", (session.id,))}

@@ -4,7 +4,9 @@
 from :meth:`~chatlab.core.rating.RatingQueue.shown` alone (the prompt, and the answers as
 Model A, B, C… rendered as Markdown in the project's safe views), so while an item is
 unrevealed no widget can hold a lane, model, figure or reasoning it was never given.
-Under each answer card are a "reasoned?" guess mark, a 1–5 score and a note; a bottom
+Under each answer card are a "reasoned?" guess mark, a 1–5 score and a note (with the
+rater's own score and note from before, if they gave one: a vote keeps them unless the
+rater changes them, and ``U`` puts them back as they were); a bottom
 bar says how far the rater has got, what is picked, and which keys do what. The view
 keeps the keyboard focus (only a note being typed takes it): ``1``–``8`` pick the best
 answer, ``T`` a tie, ``X`` all bad, ``G`` switches the digits to marking "reasoned?",
@@ -212,6 +214,13 @@ class AnswerCard(QFrame):
         self.note.setPlaceholderText("note (click to type, Esc when done)")
         self.note.setAccessibleName(f"Note on {self.name}")
         self.note.left.connect(self.noteLeft)
+        # The rater's own marks from before (given in the main window): shown, so that
+        # voting keeps them unless the rater changes them.
+        self.earlier = _label("your score and note from before", "muted")
+        self.earlier.setToolTip("A vote keeps them as they are unless you change them (U undoes the vote)")
+        self.has_earlier = answer.score is not None or bool(answer.note)
+        self.earlier.setVisible(self.has_earlier)
+        self.set_marks(answer.score, answer.note)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -220,6 +229,7 @@ class AnswerCard(QFrame):
         layout.addWidget(self.answer, 1)
         layout.addLayout(marks)
         layout.addWidget(self.note)
+        layout.addWidget(self.earlier)
 
     @property
     def marked(self) -> bool:
@@ -239,6 +249,12 @@ class AnswerCard(QFrame):
         self.score = score
         for n, button in enumerate(self.score_buttons, start=1):
             button.setChecked(n == score)
+
+    def set_marks(self, score: int | None, note: str) -> None:
+        """Show a score and note (the rater's own, from before)."""
+        self.set_score(score)
+        self.note.setText(note)
+        self.note.setCursorPosition(0)
 
     def set_picked(self, picked: bool) -> None:
         self.best.setVisible(picked)
@@ -499,6 +515,13 @@ class RateView(QWidget):
             card.noteLeft.connect(self._take_focus)
             self.cards_row.addWidget(card, 1)
             self.cards.append(card)
+        if any(card.has_earlier for card in self.cards):
+            # The line under an earlier rating takes its room on every card, so the
+            # marks of all cards stay level.
+            for card in self.cards:
+                policy = card.earlier.sizePolicy()
+                policy.setRetainSizeWhenHidden(True)
+                card.earlier.setSizePolicy(policy)
         self.scroller.horizontalScrollBar().setValue(0)
         self._say("")
         self._refresh_bar()
@@ -704,7 +727,8 @@ class RateView(QWidget):
         self._say("Vote taken back: change it, then Enter")
 
     def _restore(self, vote: Vote | None) -> None:
-        """Put back what the undone vote said (its pick and guesses), to be changed."""
+        """Put back what the undone vote said (its pick and guesses), to be changed. The
+        cards' scores and notes are the rater's as they were before that vote."""
         item = self.queue.current
         if vote is None or item is None:
             return

@@ -580,14 +580,17 @@ class StudiesView(QDialog):
                 return
         from chatlab.core.packs import rating_pack
 
-        doc, mapping = rating_pack(self.store.study_sessions(info.id, []), info.name)
+        pack = rating_pack(self.store.study_sessions(info.id, []), info.name)
         try:
-            self.store.remember_pack(mapping)
-            Path(path).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+            self.store.remember_pack(pack.mapping)
+            Path(path).write_text(json.dumps(pack.doc, ensure_ascii=False, indent=2), encoding="utf-8")
         except (sqlite3.Error, OSError) as exc:
             QMessageBox.warning(self, "chatlab", f"The pack could not be written: {exc}")
             return
-        self.status.setText(f"Wrote a rating pack of {len(doc['sessions'])} comparisons to {path}")
+        left = pack.left_out_text()
+        self.status.setText(
+            f"Wrote a rating pack of {pack.comparisons} comparisons to {path}" + (f"; {left}" if left else "")
+        )
 
     def delete(self, confirm: bool = True) -> None:
         info = self.selected()
