@@ -160,8 +160,8 @@ def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | N
     )
     Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
     print(
-        "Requests already in flight when the budget is reached still finish, so a run can end a "
-        "little over it.",
+        "No request starts whose expected cost could cross the budget; a run ends over it only by "
+        "what answers in flight cost beyond their estimate.",
         file=out,
     )
 

@@ -9,8 +9,9 @@ study stopped at any moment, even by ``kill -9``, resumes with exactly the units
 still lacks. :class:`StudyRun` sends them with one worker per allowed request in flight
 for each provider, so every provider's limit holds and providers run side by side;
 units that fail transiently go to the back of their provider's queue and are tried once
-more at the end (each try with the provider's own retry policy), and no new unit starts
-once the measured spend reaches the budget. :func:`estimate` says, before anything is
+more at the end (each try with the provider's own retry policy), and no unit starts
+whose expected cost, added to the measured spend and to what the units in flight are
+expected to cost, would cross the budget. :func:`estimate` says, before anything is
 sent, what a study will take per lane, and on what basis.
 """
 
