@@ -88,7 +88,7 @@ wait "$APP_PID" || status=$?
 echo "quit on Ctrl+Q with exit 0"
 if grep -qiE "traceback|error" "$WORK/app.log"; then fail "the app logged an error"; fi
 
-# 3. The statistics over that vote (numpy, scipy, krippendorff in the bundle), and a
+# 3. The statistics over that vote (numpy and scipy in the bundle), and a
 #    shipped suite found by name: both with no display.
 run "$APP" stats --json >"$WORK/stats.json" 2>"$WORK/stats.err" || fail "stats failed: $(tail -3 "$WORK/stats.err")"
 python3 -c "import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d['votes'] >= 1 and d['contenders'] else 1)" \
