@@ -33,3 +33,23 @@ def test_clearing_an_earlier_score_and_note_on_the_card_clears_them(tmp_path: Pa
         assert ratings_on_disk(store, session, "ann")[first] is None
     finally:
         store.close()
+
+
+def test_a_rating_pack_does_not_name_a_model_with_a_two_letter_name() -> None:
+    """A study named "Is o3 worth it?" comparing openai:o3 with openai:gpt-4.1, prompt
+    id "o3-check". Expected: the pack's study name, titles and prompt ids name no
+    contender (the pack's promise: a study or prompt name that contains a model's name
+    is left out). Actual: names shorter than three characters are never looked for, so
+    "o3" goes to the remote rater in the study name, every title and the prompt id."""
+    from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn
+    from chatlab.core.packs import rating_pack
+
+    lanes = [Lane("openai", "o3"), Lane("openai", "gpt-4.1")]
+    turn = Turn(prompt="Explain TCP slow start.")
+    for lane in lanes:
+        turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=["an answer"])
+    session = Session(lanes=lanes, turns=[turn], blind=True, study=StudyRef("sid", "Is o3 worth it?", "o3-check", 0, ("code",)))
+    pack = rating_pack([session], "Is o3 worth it?")
+    [doc] = pack.doc["sessions"]
+    said = [doc["title"], doc["study"]["name"], doc["study"]["prompt_id"], *doc["study"]["tags"]]
+    assert not any("o3" in x.casefold() for x in said), said
