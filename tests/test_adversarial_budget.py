@@ -28,7 +28,7 @@ def test_budget_overshoot_with_answers_far_dearer_than_estimated(
         budget_usd=0.01,
         concurrency={"demo": 16},
     )
-    code, out, err = run(capsys, "study", "run", str(suite), "--yes")
+    _code, out, err = run(capsys, "study", "run", str(suite), "--yes")
     rows = responses(home)
     spent = sum(r[4] or 0.0 for r in rows)
     per_request_estimate = 1024 * 0.60 / 1e6 + 10 * 0.15 / 1e6

@@ -48,7 +48,12 @@ def test_a_rating_pack_does_not_name_a_model_with_a_two_letter_name() -> None:
     turn = Turn(prompt="Explain TCP slow start.")
     for lane in lanes:
         turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=["an answer"])
-    session = Session(lanes=lanes, turns=[turn], blind=True, study=StudyRef("sid", "Is o3 worth it?", "o3-check", 0, ("code",)))
+    session = Session(
+        lanes=lanes,
+        turns=[turn],
+        blind=True,
+        study=StudyRef("sid", "Is o3 worth it?", "o3-check", 0, ("code",)),
+    )
     pack = rating_pack([session], "Is o3 worth it?")
     [doc] = pack.doc["sessions"]
     said = [doc["title"], doc["study"]["name"], doc["study"]["prompt_id"], *doc["study"]["tags"]]

@@ -6,7 +6,6 @@ Every simulation is seeded."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +28,12 @@ def comparisons(count: int, models: list[str], study: str) -> list[Session]:
                 lane.id, Status.OK, text_parts=["x"], usage=Usage(input_tokens=1, output_tokens=10)
             )
         out.append(
-            Session(lanes=lanes, turns=[turn], blind=True, study=StudyRef(study, study.upper(), f"p{k}", 0, ("t",)))
+            Session(
+                lanes=lanes,
+                turns=[turn],
+                blind=True,
+                study=StudyRef(study, study.upper(), f"p{k}", 0, ("t",)),
+            )
         )
     return out
 
@@ -111,15 +115,26 @@ def test_coin_flip_raters_in_one_study_with_failed_lanes_agree_at_about_zero() -
 def _twin_session(k: int) -> tuple[Session, Lane, Lane, Lane]:
     """One model in two lanes (same provider, model and parameters) beside another model;
     this time the first lane reasoned and the second did not."""
-    first, second, other = Lane("demo", "m", label="M1"), Lane("demo", "m", label="M2"), Lane("demo", "o", label="O")
+    first, second, other = (
+        Lane("demo", "m", label="M1"),
+        Lane("demo", "m", label="M2"),
+        Lane("demo", "o", label="O"),
+    )
     turn = Turn(prompt=f"p{k}")
     turn.responses[first.id] = Response(
-        first.id, Status.OK, text_parts=["x"], reasoning_parts=["thinking"],
+        first.id,
+        Status.OK,
+        text_parts=["x"],
+        reasoning_parts=["thinking"],
         usage=Usage(input_tokens=1, output_tokens=50, reasoning_tokens=40),
     )
     for lane in (second, other):
-        turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=["x"], usage=Usage(input_tokens=1, output_tokens=10))
-    session = Session(lanes=[first, second, other], turns=[turn], blind=True, study=StudyRef("s", "S", f"p{k}", 0, ()))
+        turn.responses[lane.id] = Response(
+            lane.id, Status.OK, text_parts=["x"], usage=Usage(input_tokens=1, output_tokens=10)
+        )
+    session = Session(
+        lanes=[first, second, other], turns=[turn], blind=True, study=StudyRef("s", "S", f"p{k}", 0, ())
+    )
     return session, first, second, other
 
 
