@@ -214,7 +214,7 @@ def test_json_output_is_strict_json_for_a_placebo_study_with_zero_winners(
     for k in range(12):
         ls = [
             Lane("demo", "m", label="M"),
-            Lane("demo", "m", label="M (placebo)"),
+            Lane("demo", "m", label="M (placebo)", placebo=True),
             Lane("demo", "loser", LaneParams(reasoning_effort="high"), label="L"),
         ]
         sessions.append(comparison(ls, k % 2, prompt=f"p{k}", rater=("ann", "bo")[k % 2], guessed=[2]))

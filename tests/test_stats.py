@@ -335,7 +335,7 @@ def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
 
 
 def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
-    from chatlab.core.stats import judgements, noise_floor, position_bias
+    from chatlab.core.stats import Data, judgements, noise_floor, position_bias
 
     votes = [
         StatVote("p", [0, 1, 2], [1, 0, 0], guessed=[0], reasoners=[0, 1], position=0, shown=3),
@@ -356,7 +356,9 @@ def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
         and bias["by_position"] == [6, 0, 0]
     )
     samples = np.array([[1000.0, 990.0], [1010.0, 1000.0], [1005.0, 1015.0]])
-    floor = noise_floor(["m", "m (placebo)"], np.array([1004.0, 1000.0]), samples)
+    floor = noise_floor(
+        Data(contenders=["m", "m (placebo)"], twins=[None, "m"]), np.array([1004.0, 1000.0]), samples
+    )
     assert floor is not None and floor["rating_points"] == -4.0  # twin − original, signed
     assert floor["ci95"][0] <= -10 + 1 and floor["ci95"][1] >= 9
 

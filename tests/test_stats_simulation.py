@@ -108,7 +108,7 @@ def test_ties_all_bad_and_a_placebo_twin_are_codes_of_their_own() -> None:
     for k, row in enumerate(choices):
         ls = [
             Lane("demo", "m0", label="M0"),
-            Lane("demo", "m0", label="M0 (placebo)"),
+            Lane("demo", "m0", label="M0 (placebo)", placebo=True),
             Lane("demo", "m1", label="M1"),
         ]
         by_code = {"m0": ls[0].id, "m0 (placebo)": ls[1].id, "m1": ls[2].id}
@@ -378,7 +378,9 @@ def test_a_model_present_twice_meets_another_once_per_vote() -> None:
 
 def test_the_noise_floor_gap_is_signed_like_its_interval() -> None:
     samples = np.array([[990.0, 975.0], [1000.0, 990.0], [1010.0, 992.0], [1000.0, 985.0]])
-    floor = noise_floor(["m", "m (placebo)"], np.array([1000.0, 988.0]), samples)
+    floor = noise_floor(
+        Data(contenders=["m", "m (placebo)"], twins=[None, "m"]), np.array([1000.0, 988.0]), samples
+    )
     assert floor is not None and floor["rating_points"] == -12.0  # twin − original
     lo, hi = floor["ci95"]
     assert lo < 0 and lo <= floor["rating_points"] <= hi

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from chatlab.core.export import DocumentError, document, parse_document, session_dict
-from chatlab.core.model import Lane, LaneParams, Rating, Session, Status, Vote
+from chatlab.core.model import Lane, LaneParams, Rating, Response, Session, Status, Turn, Vote
 from chatlab.core.orchestrator import Runner
 from chatlab.core.pricing import resources_dir
 from chatlab.demo.scripts import DEMO_SCRIPTS
@@ -86,6 +86,74 @@ def test_upgrade_from_every_version(tmp_path: Path, version: int) -> None:
     assert store.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     store.close()
+
+
+def test_an_existing_databases_placebo_twin_is_recognised_after_the_upgrade(tmp_path: Path) -> None:
+    """Version 11 knew a twin only by its label. The upgrade marks each study
+    comparison's last active lane labelled "… (placebo)" as the twin, when its study's
+    suite snapshot says placebo and it copies the first lane; nothing else."""
+    from chatlab.core.stats import compute
+
+    path = tmp_path / "chatlab.db"
+    make_db_at(path, 11)
+    con = sqlite3.connect(path)
+    studies = [
+        ("placebo", '{"name": "P", "placebo": true}'),
+        ("plain", '{"name": "Q", "placebo": false}'),
+        ("damaged", '{"placebo": true'),
+    ]
+    for study_id, snapshot in studies:
+        con.execute(
+            "INSERT INTO studies (id, name, suite, created_at, updated_at) "
+            "VALUES (?, ?, ?, '2026-01-01', '2026-01-01')",
+            (study_id, study_id, snapshot),
+        )
+    lanes = [  # (lane id, position, model, label, params, retired)
+        ("0", 0, "m", "X (placebo)", "{}", 0),
+        ("1", 1, "other", "O", "{}", 0),
+        ("2", 2, "m", "X (placebo) (placebo)", "{}", 0),
+        ("3", 3, "m", "gone (placebo)", "{}", 1),  # retired: not the last active lane
+    ]
+    sessions: list[tuple[str, str | None]] = [(f"{s}-{k}", s) for s, _ in studies for k in range(4)]
+    sessions.append(("chat", None))
+    for session_id, of_study in sessions:
+        con.execute(
+            "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, "
+            "study_sample, study_tags) VALUES (?, 't', '2026-01-01', '2026-01-01', 1, ?, ?, 0, '[]')",
+            (session_id, of_study, session_id if of_study else None),
+        )
+        for lane_id, position, model, label, params, retired in lanes:
+            con.execute(
+                "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired) "
+                "VALUES (?, ?, ?, 'demo', ?, ?, ?, ?)",
+                (f"{session_id}/{lane_id}", session_id, position, model, label, params, retired),
+            )
+    # Not a copy of the first lane (other parameters): no twin either.
+    con.execute("UPDATE lanes SET params = '{\"temperature\":1}' WHERE id = 'placebo-3/2'")
+    con.commit()
+    con.close()
+    store = Store(path)
+    try:
+        assert store.version == LATEST
+        marked = {r[0] for r in store.con.execute("SELECT id FROM lanes WHERE placebo = 1")}
+        assert marked == {"placebo-0/2", "placebo-1/2", "placebo-2/2"}
+        loaded = store.study_sessions("placebo")
+        assert [[lane.placebo for lane in s.lanes] for s in loaded[:3]] == [[False, False, True]] * 3
+        assert not any(lane.placebo for s in store.study_sessions("plain") for lane in s.lanes)
+        assert not any(lane.placebo for lane in store.load("chat").lanes)
+        for k, session in enumerate(loaded[:3]):  # each copy wins once
+            turn = Turn(prompt=f"prompt {k}")
+            session.turns.append(turn)
+            for j, lane in enumerate(session.lanes):
+                turn.responses[lane.id] = Response(lane.id, Status.OK, text_parts=["x"])
+                if j == k:
+                    turn.votes.append(Vote(lane.id, rater="ann"))
+            store.save_session(session)
+        doc = compute(store.study_sessions("placebo")[:3], rounds=50)
+    finally:
+        store.close()
+    assert {c["id"] for c in doc["contenders"]} == {"demo:m", "demo:other", "demo:m (placebo)"}
+    assert doc["noise_floor"] is not None
 
 
 def test_newer_database_is_refused_and_untouched(tmp_path: Path) -> None:

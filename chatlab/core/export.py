@@ -4,7 +4,9 @@ Version 2 (several raters) lists every rater's vote on a turn (``votes``, each w
 the order its rater saw the answers in and how long the vote took) and every rater's
 rating of a response (``ratings``), and marks a study comparison with its ``study``.
 Version 1 files (one ``vote``, one ``rating``) still import: each becomes one entry.
-Within a version fields are added, never renamed. Responses are listed in lane order;
+Within a version fields are added, never renamed. A study's placebo twin says so on its
+lane (``"placebo": true``, written only then); a document from before that field is read
+as :func:`inferred_twin` says. Responses are listed in lane order;
 each carries its status, reasoning and answer text, error, normalised usage, cost with
 the price it used, timing, and notes on what chatlab corrected. No key or secret is
 ever part of it. Imports are validated against the JSON Schema itself
@@ -28,25 +30,36 @@ VERSION = 2
 READS = (1, 2)  # versions this chatlab imports
 
 
+PLACEBO_LABEL = " (placebo)"  # how a suite labels its twin; a hint for old documents only
+
+
 def session_dict(session: Session) -> dict[str, Any]:
     order = [lane.id for lane in (*session.lanes, *session.retired)]
+    lanes = [
+        {
+            "id": lane.id,
+            "provider": lane.provider,
+            "model": lane.model,
+            "label": lane.label,
+            "params": lane.params.to_dict(),
+            **({"retired": True} if retired else {}),
+            **({"placebo": True} if lane.placebo else {}),
+        }
+        for retired, group in ((False, session.lanes), (True, session.retired))
+        for lane in group
+    ]
+    # A lane an importer would take for an old document's twin, and that is not one (a
+    # copy of the first lane the user labelled "… (placebo)" themselves), says so.
+    lookalike = inferred_twin({"lanes": lanes, "study": session.study is not None})
+    for lane_dict in lanes:
+        if lane_dict["id"] == lookalike:
+            lane_dict["placebo"] = False
     return {
         "id": session.id,
         "title": session.title,
         "created_at": session.created_at,
         "blind": session.blind,
-        "lanes": [
-            {
-                "id": lane.id,
-                "provider": lane.provider,
-                "model": lane.model,
-                "label": lane.label,
-                "params": lane.params.to_dict(),
-                **({"retired": True} if retired else {}),
-            }
-            for retired, lanes in ((False, session.lanes), (True, session.retired))
-            for lane in lanes
-        ],
+        "lanes": lanes,
         "turns": [
             {
                 "id": turn.id,
@@ -368,9 +381,38 @@ def export_sessions(ids: Iterable[str], load: Callable[[str], Session]) -> tuple
     return {**document([]), "sessions": good}, problems
 
 
+def inferred_twin(d: dict[str, Any]) -> str | None:
+    """The id of the lane a session document from before lanes said ``placebo`` ran as
+    its study's placebo twin, or None.
+
+    Such documents marked the twin by its label alone: a suite with ``placebo = true``
+    appended a copy of its first lane, labelled "<first lane's label or spec> (placebo)",
+    as the last lane of every comparison. So the last active lane of a study comparison
+    is taken for the twin when it has no ``placebo`` field, its label ends with
+    " (placebo)", and its provider, model and parameters are those of the first active
+    lane (a different lane is never a twin). A lane that says ``placebo`` (true or false)
+    is taken at its word, and so is every lane of a session that is not a study's."""
+    from chatlab.core.model import LaneParams
+
+    if not d.get("study"):
+        return None
+    active = [x for x in d["lanes"] if not x.get("retired")]
+    if len(active) < 2:
+        return None
+    first, last = active[0], active[-1]
+    if "placebo" in last or not str(last.get("label") or "").endswith(PLACEBO_LABEL):
+        return None
+
+    def what(x: dict[str, Any]) -> tuple[Any, ...]:
+        return x["provider"], x["model"], LaneParams.from_dict(x.get("params") or {})
+
+    return str(last["id"]) if what(first) == what(last) else None
+
+
 def session_from_dict(d: dict[str, Any]) -> Session:
     from chatlab.core.model import Lane, LaneParams, Response, StudyRef, Turn, Vote
 
+    twin = inferred_twin(d)
     lanes = [
         Lane(
             provider=x["provider"],
@@ -378,6 +420,7 @@ def session_from_dict(d: dict[str, Any]) -> Session:
             params=LaneParams.from_dict(x.get("params") or {}),
             label=x.get("label") or "",
             id=x["id"],
+            placebo=bool(x.get("placebo", False)) or x["id"] == twin,
         )
         for x in d["lanes"]
     ]

@@ -93,6 +93,11 @@ class Lane:
     params: LaneParams = field(default_factory=LaneParams)
     label: str = ""
     id: str = field(default_factory=new_id)
+    # A study's placebo twin: the suite's first lane run a second time, under its own
+    # blind identity, so the gap between the two copies measures noise. Set only by
+    # :func:`chatlab.core.study.comparisons` (and read back from the store or an export);
+    # never inferred from the label, which is the user's to choose.
+    placebo: bool = field(default=False, kw_only=True)
 
     @property
     def spec(self) -> str:

@@ -34,7 +34,7 @@ VERSION = 1
 BOOTSTRAP = 1000
 SEED = 20261127
 ELO = 400.0 / math.log(10.0)  # Elo points per unit of natural-log strength
-PLACEBO = " (placebo)"  # how a suite labels its placebo twin
+PLACEBO = " (placebo)"  # added to a placebo twin's contender id (and " (placebo 2)"… if taken)
 MIN_PROMPTS = 2  # a bootstrap over prompts needs at least two
 FEW_PROMPTS = 10  # below this, the intervals say little, and chatlab says so
 MIN_LENGTH_VOTES = 30  # the length-controlled fit needs this many votes
@@ -43,15 +43,22 @@ MIN_LENGTH_VOTES = 30  # the length-controlled fit needs this many votes
 # -- contenders ---------------------------------------------------------------------------
 
 
-def contender_id(lane: Lane) -> str:
+def model_id(lane: Lane) -> str:
     """``provider:model``, with its non-default parameters: ``openai:o3 {reasoning_effort=high}``."""
     params = {k: v for k, v in lane.params.to_dict().items() if k != "system"}
     key = lane.spec
     if params:
         key += " {" + ", ".join(f"{k}={v}" for k, v in sorted(params.items())) + "}"
-    # A study's placebo twin is the same model under a second blind identity: a
-    # contender of its own, so the gap between the two measures the noise.
-    return key + PLACEBO if lane.label.endswith(PLACEBO) else key
+    return key
+
+
+def contender_id(lane: Lane) -> str:
+    """:func:`model_id`; a study's placebo twin (:attr:`Lane.placebo`, never its label)
+    is the same model under a second blind identity, a contender of its own, so the gap
+    between the two measures the noise: its id has `` (placebo)`` added. (Should another
+    contender already have that id, :meth:`Data.of` numbers the twin's.)"""
+    key = model_id(lane)
+    return key + PLACEBO if lane.placebo else key
 
 
 def reasoned(resp: Response) -> bool:
@@ -89,22 +96,60 @@ class Data:
     scores: list[list[int]] = field(default_factory=list)  # per contender: 1–5 scores
     scored: list[tuple[str, str, int]] = field(default_factory=list)  # (turn/lane, rater, score)
     repeats: list[tuple[str, str, str, str]] = field(default_factory=list)  # (item, rater, first, again)
-    index: dict[str, int] = field(default_factory=dict)
+    # Per contender: None, or for a placebo twin the id of the contender it copies (its
+    # model_id, which is also its original's contender id). Twins are known by this,
+    # never by what their id or label says.
+    twins: list[str | None] = field(default_factory=list)
+    specs: list[str] = field(default_factory=list)  # per contender: provider:model
+    index: dict[tuple[str, bool], int] = field(default_factory=dict)  # (model_id, twin?) -> contender
 
     @property
     def prompts(self) -> int:
         return len({v.prompt for v in self.votes})
 
+    def twin_of(self, c: int) -> str | None:
+        """The model id a placebo twin copies, or None when ``c`` is no twin."""
+        return self.twins[c] if c < len(self.twins) else None
+
+    def original(self, c: int) -> int | None:
+        """The contender a placebo twin copies (None: ``c`` is no twin, or its original
+        was never seen)."""
+        key = self.twin_of(c)
+        if key is None:
+            return None
+        return next(
+            (j for j, other in enumerate(self.contenders) if other == key and self.twin_of(j) is None), None
+        )
+
+    def _twin_name(self, key: str, c: int) -> str:
+        """A twin's id: ``key (placebo)``, or ``key (placebo 2)``… when another contender
+        (a model itself named "… (placebo)") has that id."""
+        taken = {other for j, other in enumerate(self.contenders) if j != c}
+        name, k = key + PLACEBO, 2
+        while name in taken:
+            name, k = f"{key} (placebo {k})", k + 1
+        return name
+
     def of(self, lane: Lane) -> int:
-        key = contender_id(lane)
-        if key not in self.index:
-            self.index[key] = len(self.contenders)
-            self.contenders.append(key)
-            self.labels.append(lane.label or key)
+        key = model_id(lane)
+        slot = (key, lane.placebo)
+        if slot not in self.index:
+            c = len(self.contenders)
+            self.index[slot] = c
+            self.contenders.append(self._twin_name(key, c) if lane.placebo else key)
+            self.twins.append(key if lane.placebo else None)
+            self.specs.append(lane.spec)
+            self.labels.append(lane.label or self.contenders[c])
             self.reasoner.append(False)
             for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores):
                 table.append([])
-        return self.index[key]
+            if not lane.placebo:  # a twin named before this model came along steps aside
+                for t, other in enumerate(self.contenders[:c]):
+                    if other == key and self.twin_of(t) is not None:
+                        self.contenders[t] = self._twin_name(self.twins[t] or "", t)
+                        if self.labels[t] == key:
+                            self.labels[t] = self.contenders[t]
+        return self.index[slot]
 
 
 def collect(sessions: Iterable[Session], tags: Sequence[str] = (), raters: Sequence[str] = ()) -> Data:
@@ -629,13 +674,14 @@ def position_bias(votes: Sequence[Vote]) -> dict[str, Any] | None:
     return {"chi2": round(float(chi2), 4), "p_value": float(p), "by_position": observed.astype(int).tolist()}
 
 
-def noise_floor(contenders: Sequence[str], point: np.ndarray, samples: np.ndarray) -> dict[str, Any] | None:
+def noise_floor(data: Data, point: np.ndarray, samples: np.ndarray) -> dict[str, Any] | None:
     """The placebo: the same lane twice, as two contenders; the gap between them, with
-    its bootstrap interval, is what noise alone can make of a rating difference."""
+    its bootstrap interval, is what noise alone can make of a rating difference. Twins
+    are the contenders :attr:`Data.twins` marks (lanes marked :attr:`Lane.placebo`)."""
     gaps = []
-    for i, key in enumerate(contenders):
-        if key.endswith(PLACEBO) and key.removesuffix(PLACEBO) in contenders:
-            j = contenders.index(key.removesuffix(PLACEBO))
+    for i in range(len(data.contenders)):
+        j = data.original(i)
+        if j is not None:
             gaps.append((float(point[i] - point[j]), samples[:, i] - samples[:, j]))
     if not gaps:
         return None
@@ -645,25 +691,16 @@ def noise_floor(contenders: Sequence[str], point: np.ndarray, samples: np.ndarra
     return {"rating_points": round(gap, 1), "ci95": [round(float(lo), 1), round(float(hi), 1)]}
 
 
-def base_model(contender: str) -> str:
-    """``provider:model`` without parameters or the placebo mark."""
-    return contender.removesuffix(PLACEBO).split(" {", 1)[0]
-
-
 def reasoning_pairs(data: Data) -> list[tuple[int, int]]:
-    """(reasoner, plain) contenders of the same base model: where reasoning is the only
-    difference, so their gap is what reasoning adds."""
+    """(reasoner, plain) contenders of the same base model (``provider:model``), neither
+    a placebo twin: where reasoning is the only difference, so their gap is what
+    reasoning adds."""
     pairs = []
-    for r, key in enumerate(data.contenders):
-        if not data.reasoner[r] or key.endswith(PLACEBO):
+    for r in range(len(data.contenders)):
+        if not data.reasoner[r] or data.twin_of(r) is not None:
             continue
-        for p, other in enumerate(data.contenders):
-            if (
-                p != r
-                and not data.reasoner[p]
-                and not other.endswith(PLACEBO)
-                and base_model(other) == base_model(key)
-            ):
+        for p in range(len(data.contenders)):
+            if p != r and not data.reasoner[p] and data.twin_of(p) is None and data.specs[p] == data.specs[r]:
                 pairs.append((r, p))
     return pairs
 
@@ -777,7 +814,7 @@ def compute(
         samples = bootstrap(data.votes, n, rounds, seed)
         lower = np.percentile(samples, 2.5, axis=0)
         upper = np.percentile(samples, 97.5, axis=0)
-        floor_gap = noise_floor(data.contenders, point, samples)
+        floor_gap = noise_floor(data, point, samples)
     else:
         point = np.full(n, 1000.0)
         lower = upper = point
@@ -891,7 +928,7 @@ def compute(
         "agreement": agreement(data),
         "retest": retest(data),
         "position_bias": position_bias(data.votes),
-        "noise_floor": noise_floor(data.contenders, point, samples) if len(samples) else None,
+        "noise_floor": noise_floor(data, point, samples) if len(samples) else None,
     }
 
 

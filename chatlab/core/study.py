@@ -152,7 +152,9 @@ def snapshot_suite(info: StudyInfo, config: Config | None = None) -> Suite:
 def comparisons(suite: Suite, study_id: str, name: str) -> list[Session]:
     """One blind single-turn session per (prompt, sample), every lane a fresh copy of the
     suite's (in suite order, so a lane's position is its index in the suite); a prompt's
-    own system prompt replaces the lane's."""
+    own system prompt replaces the lane's. With ``suite.placebo`` the last lane is the
+    twin, and says so (:attr:`Lane.placebo`): the statistics never guess it from a label."""
+    twin = len(suite.lanes) - 1 if suite.placebo else -1
     out = []
     for prompt in suite.prompts:
         for sample in range(suite.samples):
@@ -164,8 +166,9 @@ def comparisons(suite: Suite, study_id: str, name: str) -> list[Session]:
                     if prompt.system
                     else entry.params,
                     entry.label,
+                    placebo=i == twin,
                 )
-                for entry in suite.lanes
+                for i, entry in enumerate(suite.lanes)
             ]
             session = Session(
                 lanes=lanes,

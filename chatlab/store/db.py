@@ -473,10 +473,11 @@ class Store:
         active = [lane.id for lane in session.lanes]
         for position, lane in enumerate((*session.lanes, *session.retired)):
             con.execute(
-                "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
+                "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired, placebo) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, "
                 "provider = excluded.provider, model = excluded.model, label = excluded.label, "
-                "params = excluded.params, retired = excluded.retired WHERE lanes.session_id = excluded.session_id",
+                "params = excluded.params, retired = excluded.retired, placebo = excluded.placebo "
+                "WHERE lanes.session_id = excluded.session_id",
                 (
                     lane.id,
                     session.id,
@@ -486,6 +487,7 @@ class Store:
                     clean_text(lane.label),
                     _dumps(lane.params.to_dict()),
                     int(position >= len(active)),
+                    int(lane.placebo),
                 ),
             )
         # A lane removed from the session is retired, never deleted: deleting would take
@@ -754,8 +756,8 @@ class Store:
             ),
         )
         con.executemany(
-            "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO lanes (id, session_id, position, provider, model, label, params, retired, placebo) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (
                 (
                     lane.id,
@@ -765,6 +767,7 @@ class Store:
                     clean_text(lane.model),
                     clean_text(lane.label),
                     _dumps(lane.params.to_dict()),
+                    int(lane.placebo),
                 )
                 for s in sessions
                 for position, lane in enumerate(s.lanes)
@@ -996,7 +999,7 @@ class Store:
             return []
         lanes: dict[str, list[dict[str, Any]]] = {}
         for r in self.con.execute(
-            "SELECT session_id, id, provider, model, label, params, retired FROM lanes l "
+            "SELECT session_id, id, provider, model, label, params, retired, placebo FROM lanes l "
             f"WHERE session_id IN ({chosen}) "
             "AND (retired = 0 OR EXISTS (SELECT 1 FROM responses r WHERE r.lane_id = l.id)) "
             "ORDER BY session_id, retired, position",
@@ -1008,6 +1011,9 @@ class Store:
                 "model": r[3],
                 "label": r[4],
                 "params": r[5],
+                # Always said, true or false: the store knows, so nothing is inferred
+                # from the label on the way back (see session_from_dict).
+                "placebo": bool(r[7]),
             }  # parsed below
             if r[6]:
                 lane["retired"] = True

@@ -187,6 +187,33 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE turns ADD COLUMN to_rate INTEGER NOT NULL DEFAULT 0;
     """,
+    # 11 -> 12: a study's placebo twin is marked on its lane, not guessed from its label
+    # (a first lane the user labelled "X (placebo)" made the original and its twin one
+    # contender). Twins already stored are the lanes that comparisons() made them: in a
+    # study whose suite snapshot says placebo, each comparison's last active lane, a copy
+    # of its first (provider, model, parameters) labelled "… (placebo)".
+    """
+    ALTER TABLE lanes ADD COLUMN placebo INTEGER NOT NULL DEFAULT 0;
+    UPDATE lanes SET placebo = 1 WHERE id IN (
+        SELECT l.id FROM lanes l
+        JOIN sessions s ON s.id = l.session_id
+        JOIN studies st ON st.id = s.study_id
+        WHERE l.retired = 0
+            AND substr(l.label, -10) = ' (placebo)'
+            AND json_type(CASE WHEN json_valid(st.suite) THEN st.suite ELSE '{}' END, '$.placebo') = 'true'
+            AND l.position = (
+                SELECT MAX(x.position) FROM lanes x WHERE x.session_id = l.session_id AND x.retired = 0
+            )
+            AND EXISTS (
+                SELECT 1 FROM lanes f
+                WHERE f.session_id = l.session_id AND f.retired = 0 AND f.id != l.id
+                    AND f.provider = l.provider AND f.model = l.model AND f.params = l.params
+                    AND f.position = (
+                        SELECT MIN(y.position) FROM lanes y WHERE y.session_id = l.session_id AND y.retired = 0
+                    )
+            )
+    );
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
