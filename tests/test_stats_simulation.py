@@ -405,3 +405,60 @@ def test_the_brute_force_reference_itself() -> None:
     # The reference itself: one two-lane vote right is p = ½; a three-lane one, ⅓.
     assert brute_force_p([(2, 1, [0])]) == 0.5
     assert math.isclose(brute_force_p([(3, 1, [0])]), 1 / 3)
+
+
+def _pairs_alpha(units: list[list[str]], strata: list[str]) -> float:
+    """Stratified nominal α by brute force, from its definition: the observed disagreement
+    is the share of disagreeing ordered pairs within each unit (a unit of m values weighs
+    its pairs 1/(m − 1)); the expected one pairs every value with every other value of
+    the same stratum (units that offered the same choices), weighted by the stratum's size."""
+    n = sum(len(u) for u in units if len(u) >= 2)
+    observed = 0.0
+    for u in units:
+        if len(u) < 2:
+            continue
+        observed += sum(a != b for a, b in itertools.permutations(u, 2)) / (len(u) - 1)
+    expected = 0.0
+    for key in set(strata):
+        pooled = [v for u, s in zip(units, strata, strict=True) if s == key and len(u) >= 2 for v in u]
+        if len(pooled) < 2:
+            continue
+        pairs = sum(a != b for a, b in itertools.permutations(pooled, 2))
+        expected += len(pooled) / n * pairs / (len(pooled) * (len(pooled) - 1))
+    return 1.0 - (observed / n) / expected
+
+
+def test_stratified_alpha_equals_its_definition_by_brute_force() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        strata, units = [], []
+        for _ in range(int(rng.integers(2, 12))):
+            key = str(rng.integers(0, 3))
+            options = [f"{key}-{c}" for c in range(int(key) + 2)] + ["tie"]
+            units.append([options[int(i)] for i in rng.integers(0, len(options), int(rng.integers(1, 5)))])
+            strata.append(key)
+        got = nominal_alpha(units, strata)
+        if got is None:
+            continue
+        assert got == pytest.approx(_pairs_alpha(units, strata), abs=1e-9)
+    # One stratum is Krippendorff's α itself.
+    units = [["a", "a"], ["a", "b"], ["b", "b", "b"], ["c", "a"]]
+    assert nominal_alpha(units, ["s"] * 4) == pytest.approx(nominal_alpha(units), abs=1e-12)
+
+
+def test_coin_flip_raters_over_comparisons_of_different_models_agree_at_about_zero() -> None:
+    """Pairs a–b, c–d and a three-way a–c–e mixed in one data set, raters at random: α ≈ 0
+    (pooling every comparison's margins would give about 0.3)."""
+    rng = np.random.default_rng(5)
+    designs = [("a", "b"), ("c", "d"), ("a", "c", "e")]
+    alphas = []
+    for _ in range(200):
+        units, strata = [], []
+        for k in range(150):
+            design = designs[k % 3]
+            units.append([design[int(i)] for i in rng.integers(0, len(design), 2)])
+            strata.append(design)
+        value = nominal_alpha(units, strata)
+        assert value is not None
+        alphas.append(value)
+    assert abs(float(np.mean(alphas))) < 0.02

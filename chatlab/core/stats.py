@@ -76,9 +76,11 @@ class Vote:
     rater: str = ""
     choice: int | None = None  # the contender chosen, or None for a tie / all bad
     all_bad: bool = False
-    guessed: list[int] | None = None
-    reasoners: list[int] = field(default_factory=list)
-    answer_tokens: list[int] = field(default_factory=list)  # per present contender
+    # Answers are named by their place in ``present`` (a lane), never by contender: one
+    # model may sit in two lanes of a vote, and only one of them may have reasoned.
+    guessed: list[int] | None = None  # the places marked "reasoned"
+    reasoners: list[int] = field(default_factory=list)  # the places whose answer reasoned
+    answer_tokens: list[int] = field(default_factory=list)  # per place
     item: str = ""  # the turn voted on (raters agree or not about the same item)
     position: int | None = None  # the chosen answer's place on screen (0 = Model A)
     shown: int = 0  # how many answers were on screen
@@ -217,8 +219,8 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
                 all_bad=vote.choice == "all_bad",
                 guessed=None
                 if vote.guessed is None
-                else [present[g] for g in dict.fromkeys(vote.guessed) if g in present],
-                reasoners=[present[lid] for lid in ids if reasoned(turn.responses[lid])],
+                else [ids.index(g) for g in dict.fromkeys(vote.guessed) if g in present],
+                reasoners=[k for k, lid in enumerate(ids) if reasoned(turn.responses[lid])],
                 answer_tokens=[_answer_tokens(turn.responses[lid]) for lid in ids],
                 item=turn.id,
                 position=order.index(vote.choice) if vote.choice in order else None,
@@ -446,7 +448,7 @@ def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
         chances.append(1.0 / len(v.present))
         correct += v.guessed[0] == truth
         top = max(v.answer_tokens)
-        if v.answer_tokens.count(top) == 1 and v.present[v.answer_tokens.index(top)] == truth:
+        if v.answer_tokens.count(top) == 1 and v.answer_tokens.index(top) == truth:
             longest += 1
     if not chances:
         return None
@@ -493,12 +495,10 @@ def _marks(v: Vote) -> tuple[int, int, int, int]:
     """(answers on screen, of them reasoners, marked "reasoned", marked and reasoned)."""
     assert v.guessed is not None
     m = len(v.present)
-    truth = min(len(v.reasoners), m)
-    said = min(len(v.guessed), m)
-    # A contender present twice counts once per lane; its lanes share one id, so the
-    # marks that hit a reasoner are the multiset intersection.
-    hits = sum(min(v.reasoners.count(c), v.guessed.count(c)) for c in set(v.guessed))
-    return m, truth, said, min(hits, truth, said)
+    places = range(m)
+    truth = {k for k in v.reasoners if k in places}
+    said = {k for k in v.guessed if k in places}
+    return m, len(truth), len(said), len(truth & said)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -555,14 +555,19 @@ def agreement(data: Data) -> dict[str, Any] | None:
     rated by one rater only add nothing. A vote is coded by what it chose that is the
     same from one comparison to the next: the chosen *contender* (a placebo twin is one
     of its own), a tie or all bad. Lane ids are new in every comparison, so coded by
-    lane, chance agreement would be about nil and α about the raw agreement."""
+    lane, chance agreement would be about nil and α about the raw agreement. The votes'
+    expected disagreement is taken among comparisons that offered the same contenders
+    (see :func:`nominal_alpha`), so raters who pick at random score α ≈ 0 however the
+    comparisons differ."""
     raters = sorted({v.rater for v in data.votes})
     if len(raters) < 2 or not data.votes:
         return None
     # One value per item and rater (a later vote on the same item replaces an earlier one).
     votes: dict[tuple[str, str], str] = {}
+    offered: dict[str, tuple[int, ...]] = {}  # per item: the contenders it offered
     for v in data.votes:
         votes[(v.item, v.rater)] = _vote_code(data, v)
+        offered.setdefault(v.item, tuple(sorted(set(v.present))))
     by_item = _units(votes)
     pairable = sum(1 for values in by_item.values() if len(values) >= 2)
     scores: dict[tuple[str, str], float] = {}
@@ -570,7 +575,9 @@ def agreement(data: Data) -> dict[str, Any] | None:
         scores[(item, rater)] = float(score)
     counts = {r: sum(1 for v in data.votes if v.rater == r) for r in raters}
     return {
-        "votes_alpha": _round(nominal_alpha(by_item.values())),
+        # Chance agreement among comparisons that offered the same contenders (studies of
+        # other models, or a lane that failed, offer other choices).
+        "votes_alpha": _round(nominal_alpha(by_item.values(), [offered[item] for item in by_item])),
         "scores_alpha": _round(interval_alpha(_units(scores).values()))
         if len({r for _, r in scores}) >= 2
         else None,
@@ -597,16 +604,26 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def nominal_alpha(units: Iterable[Sequence[Hashable]]) -> float | None:
+def nominal_alpha(
+    units: Iterable[Sequence[Hashable]], strata: Iterable[Hashable] | None = None
+) -> float | None:
     """Krippendorff's α for nominal values, from the coincidence matrix's margins without
     building it: each unit with m ≥ 2 values adds (m² − Σ_c n_uc²)/(m − 1) to the observed
     disagreement, and α = 1 − (n − 1)·Σ_u … / (n² − Σ_c n_c²) over the n pairable values.
     Time and memory are linear in the number of values. None when there is nothing to
-    pair or every pairable value is the same (α is undefined)."""
+    pair or every pairable value is the same (α is undefined).
+
+    ``strata`` (one key per unit): the expected disagreement is taken within each
+    stratum, from its own margins, and the strata's are added up: Σ_s (n_s² − Σ_c n_sc²)/
+    (n_s − 1) in place of (n² − Σ_c n_c²)/(n − 1). Chance agreement is then the agreement
+    of values paired at random among units that offered the same choices: a comparison of
+    models a and b and one of c and d don't share a chance level. With one stratum this
+    is Krippendorff's α exactly."""
     observed = 0.0
-    totals: dict[Hashable, int] = {}
-    n = 0
+    totals: dict[Hashable, dict[Hashable, int]] = {}
+    keys = iter(strata) if strata is not None else None
     for unit in units:
+        stratum = next(keys) if keys is not None else None
         m = len(unit)
         if m < 2:
             continue
@@ -614,13 +631,16 @@ def nominal_alpha(units: Iterable[Sequence[Hashable]]) -> float | None:
         for value in unit:
             here[value] = here.get(value, 0) + 1
         observed += (m * m - sum(c * c for c in here.values())) / (m - 1)
+        margins = totals.setdefault(stratum, {})
         for value, c in here.items():
-            totals[value] = totals.get(value, 0) + c
-        n += m
-    expected = n * n - sum(c * c for c in totals.values())
-    if n < 2 or expected <= 0:
+            margins[value] = margins.get(value, 0) + c
+    expected = 0.0
+    for margins in totals.values():
+        n_s = sum(margins.values())
+        expected += (n_s * n_s - sum(c * c for c in margins.values())) / (n_s - 1)
+    if expected <= 0:
         return None
-    return 1.0 - (n - 1) * observed / expected
+    return 1.0 - observed / expected
 
 
 def interval_alpha(units: Iterable[Sequence[float]]) -> float | None:
