@@ -59,7 +59,7 @@ def main() -> None:
         pending = work(sessions)
         step("run: work", t)
         t = clock()
-        estimate(suite, pending, config, lambda provider, model: None)
+        estimate(suite, pending, config, lambda provider, model, params: None)
         step("run: estimate", t)
         store = Store(path)
         t = clock()

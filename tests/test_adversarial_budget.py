@@ -14,11 +14,12 @@ from tests.test_study import responses, run, write_config, write_suite
 def test_budget_overshoot_with_answers_far_dearer_than_estimated(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
-    """Expected: a run stops over ``budget_usd`` by at most one request's *estimated* cost
-    per provider slot (16 × the estimate's per-request figure here). Actual: every
-    answer bills 200,000 hidden reasoning tokens (~$0.12 each against an estimate of
-    ~$0.0006 from the 1,024-token guess), all 16 slots start at once on the estimate,
-    and the run ends many times over its $0.01 budget."""
+    """Every answer bills 200,000 hidden reasoning tokens (~$0.12 each against an estimate
+    of ~$0.0006 from the 1,024-token guess), 16 slots, a $0.01 budget. Before: all 16
+    slots started at once on the estimate and the run spent $1.92. Now a lane whose cost
+    is not measured yet sends one request at a time, so the run stops after the first
+    answer: over the budget by that one answer (nothing can know it costs 200× the
+    estimate before it comes back), never by one answer per slot."""
     write_config(home, server)
     suite = write_suite(
         tmp_path / "s.toml",
@@ -28,12 +29,32 @@ def test_budget_overshoot_with_answers_far_dearer_than_estimated(
         budget_usd=0.01,
         concurrency={"demo": 16},
     )
-    _code, out, err = run(capsys, "study", "run", str(suite), "--yes")
+    code, out, err = run(capsys, "study", "run", str(suite), "--yes")
     rows = responses(home)
-    spent = sum(r[4] or 0.0 for r in rows)
-    per_request_estimate = 1024 * 0.60 / 1e6 + 10 * 0.15 / 1e6
-    bound = 0.01 + 16 * per_request_estimate
-    assert spent <= bound, (spent, bound, out, err)
+    assert code == 1 and "the budget of $0.010 is spent" in err, (out, err)
+    assert len(server.log) == 1 and len(rows) == 1
+    assert server.peak_in_flight == {"demo-fast": 1}
+    [(_, _, _, status, cost)] = rows
+    assert status == "ok" and cost is not None and cost > 0.1
+
+
+def test_a_measured_lane_opens_to_its_concurrency(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    """Once a lane has a measured answer, its requests go out side by side again, each
+    counted at the measured mean: 16 at once within a roomy budget."""
+    write_config(home, server)
+    suite = write_suite(
+        tmp_path / "s.toml",
+        lanes=[("demo", "demo-fast@tps=0,think_delay_s=0.3")],
+        prompts=10,
+        samples=4,
+        budget_usd=5,
+        concurrency={"demo": 16},
+    )
+    code, out, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 0, (out, err)
+    assert server.peak_in_flight == {"demo-fast": 16} and len(server.log) == 40
 
 
 def test_an_idle_timeout_below_a_quarter_second_fires_while_data_flows(

@@ -93,7 +93,7 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, "study", "run", "demo", "--dry-run")
     assert (
         code == 0
-        and "your past answers from this model (mean of 8)" in out
+        and "your past answers, same model and settings (mean of 8)" in out
         and "dry run: nothing was sent" in err
     )
     code, _, err = run(capsys, "study", "run", "dem", "--dry-run")

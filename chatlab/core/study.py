@@ -32,7 +32,7 @@ from chatlab.core import pricing
 from chatlab.core.config import Config
 from chatlab.core.constants import STUDY_IDLE_TIMEOUT_S
 from chatlab.core.events import Done, ErrorKind, StreamError
-from chatlab.core.model import ErrorInfo, Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.model import ErrorInfo, Lane, LaneParams, Response, Session, Status, StudyRef, Turn
 from chatlab.core.orchestrator import Runner, TurnRun
 from chatlab.core.suites import Suite, Unit, parse_suite
 from chatlab.core.tokens import count_messages
@@ -301,7 +301,7 @@ def estimate(
     suite: Suite,
     pending: Sequence[Work],
     config: Config,
-    history: Callable[[str, str], History | None],
+    history: Callable[[str, str, LaneParams], History | None],
 ) -> list[LaneEstimate]:
     """Per suite lane, what the ``pending`` units will take. Output and reasoning tokens
     come from the model's own history when there is one, else from the lane's
@@ -321,15 +321,19 @@ def estimate(
                 texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
                 tokens = counted[key] = count_messages(texts, entry.model).tokens
             input_tokens += tokens
-        past = history(entry.provider, entry.model)
         params = entry.params
+        past = history(entry.provider, entry.model, params)
         cap = params.max_output_tokens
         # Reasoning can take all of the cap, or the thinking budget, when the lane asks
         # for it; a lane with thinking off, or no reasoning setting, is counted as plain.
         reasons = bool(params.thinking_budget) or params.reasoning_effort is not None
         if past is not None and past.n:
             out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
-            basis = f"your past answers from this model (mean of {past.n})"
+            basis = f"your past answers, same model and settings (mean of {past.n})"
+            if cap is not None and out_each > cap:  # the lane's own cap holds whatever came before
+                reasoning_each *= cap / out_each
+                out_each = float(cap)
+                basis += f", capped at max_output_tokens {cap:,}"
         elif cap is not None:
             out_each = float(cap)
             reasoning_each = float(min(cap, params.thinking_budget or cap)) if reasons else 0.0
@@ -357,7 +361,7 @@ def estimate(
     return out
 
 
-def _no_history(provider: str, model: str) -> History | None:
+def _no_history(provider: str, model: str, params: LaneParams) -> History | None:
     return None
 
 
@@ -465,6 +469,7 @@ class StudyRun:
             }
         self._measured: dict[int, tuple[float, int]] = {}
         self._flying_lanes: dict[int, int] = {}
+        self._settled = asyncio.Condition()  # told whenever a unit ends
 
     def pause(self) -> None:
         """Start nothing new; what is in flight finishes."""
@@ -533,11 +538,17 @@ class StudyRun:
 
     async def _worker(self, provider: str, queue: deque[Work], retried: set[str]) -> None:
         """Send ``provider``'s units one at a time; ``limit`` of these share one queue."""
+        lanes_here = {w.unit.lane for w in queue}
         while queue and not self.stopped:
-            if self._over_budget(queue[0].unit.lane):
+            w = self._take(queue, lanes_here)
+            if w is None:  # every lane left is sending its first, measuring request
+                async with self._settled:
+                    await self._settled.wait()
+                continue
+            if self._over_budget(w.unit.lane):
+                queue.appendleft(w)
                 self.stopped = "budget"
                 return
-            w = queue.popleft()
             lane = w.unit.lane
             self._flying_lanes[lane] = self._flying_lanes.get(lane, 0) + 1
             self._flying[provider] = self._flying.get(provider, 0) + 1
@@ -556,6 +567,32 @@ class StudyRun:
                 retried.add(w.unit.id)
                 queue.append(w)  # once more, after everything else
             self._account(w, resp, state, again)
+            async with self._settled:
+                self._settled.notify_all()
+
+    def _probing(self, lane: int) -> bool:
+        """Under a budget, a priced lane with no measured answer yet sends one request at a
+        time: its first answer says what one costs before more go out on the estimate,
+        so an estimate far too low overshoots the budget by one answer, not by one answer
+        per slot."""
+        return (
+            self.suite.budget_usd is not None
+            and self._expected.get(lane) is not None
+            and lane not in self._measured
+            and self._flying_lanes.get(lane, 0) > 0
+        )
+
+    def _take(self, queue: deque[Work], lanes: set[int]) -> Work | None:
+        """The first unit in ``queue`` whose lane may send now (see :meth:`_probing`)."""
+        blocked: set[int] = set()
+        for k, w in enumerate(queue):
+            if not self._probing(w.unit.lane):
+                del queue[k]
+                return w
+            blocked.add(w.unit.lane)
+            if blocked >= lanes:
+                break
+        return None
 
     async def _send(self, w: Work) -> Response:
         turn = w.turn

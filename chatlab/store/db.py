@@ -27,7 +27,18 @@ from typing import Any
 from chatlab.core import pricing
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
-from chatlab.core.model import VOTE_CHOICES, ErrorInfo, Rating, Response, Session, Status, Turn, Vote, utc_now
+from chatlab.core.model import (
+    VOTE_CHOICES,
+    ErrorInfo,
+    LaneParams,
+    Rating,
+    Response,
+    Session,
+    Status,
+    Turn,
+    Vote,
+    utc_now,
+)
 from chatlab.core.safety import clean_text
 from chatlab.core.study import History, StudyInfo, stored_unit_state
 from chatlab.store.migrations import LATEST, MIGRATIONS
@@ -936,19 +947,31 @@ class Store:
             )
         return None
 
-    def model_history(self, provider: str, model: str) -> History | None:
+    def model_history(self, provider: str, model: str, params: LaneParams | None = None) -> History | None:
         """Mean output and reasoning tokens of this model's finished answers, as reported
-        by the provider (estimates are left out), or None when it has none."""
-        row = self.con.execute(
-            "SELECT COUNT(*), AVG(json_extract(r.usage, '$.output_tokens')), "
-            "AVG(json_extract(r.usage, '$.reasoning_tokens')) FROM responses r JOIN lanes l ON l.id = r.lane_id "
+        by the provider (estimates are left out), or None when it has none. With
+        ``params``, only answers given under the same parameters (a system prompt aside)
+        count: the same model with reasoning on and off writes very different lengths."""
+        wanted = None if params is None else {k: v for k, v in params.to_dict().items() if k != "system"}
+        count, output, reasoning = 0, 0.0, 0.0
+        for text, n, out, thought in self.con.execute(
+            "SELECT l.params, COUNT(*), SUM(json_extract(r.usage, '$.output_tokens')), "
+            "SUM(json_extract(r.usage, '$.reasoning_tokens')) FROM responses r JOIN lanes l ON l.id = r.lane_id "
             "WHERE l.provider = ? AND l.model = ? AND r.status = 'ok' "
-            "AND json_extract(r.usage, '$.estimated') = 0",
+            "AND json_extract(r.usage, '$.estimated') = 0 GROUP BY l.params",
             (provider, model),
-        ).fetchone()
-        if not row or not row[0]:
+        ):
+            if wanted is not None:
+                those = _json_object(text)
+                those.pop("system", None)
+                if those != wanted:
+                    continue
+            count += int(n)
+            output += float(out or 0.0)
+            reasoning += float(thought or 0.0)
+        if not count:
             return None
-        return History(int(row[0]), float(row[1] or 0.0), float(row[2] or 0.0))
+        return History(count, output / count, reasoning / count)
 
     def delete_study(self, study_id: str) -> None:
         """The study and every comparison it made."""
