@@ -31,6 +31,10 @@ def test_clearing_an_earlier_score_and_note_on_the_card_clears_them(tmp_path: Pa
         # The card cleared: what the view passes is no entry for it at all.
         queue.vote(a, scores={}, notes={})
         assert ratings_on_disk(store, session, "ann")[first] is None
+        # Undo puts the earlier score and note back, as they were.
+        queue.undo()
+        back = ratings_on_disk(store, session, "ann")[first]
+        assert back is not None and (back.score, back.note) == (3, EARLIER.note)
     finally:
         store.close()
 

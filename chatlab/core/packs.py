@@ -84,8 +84,17 @@ def identities(sessions: Sequence[Session]) -> set[str]:
 
 
 def _names_a_model(text: str, names: set[str]) -> bool:
+    """Whether ``text`` contains a name of these models: anywhere for a name of three
+    characters or more, as a word of its own for a two-character one (``o3`` in "Is o3
+    worth it?", not in "photo3"), which would otherwise match by accident too often."""
     folded = text.casefold()
-    return any(len(n) >= 3 and n.casefold() in folded for n in names)
+    for name in names:
+        n = name.casefold()
+        if len(n) >= 3 and n in folded:
+            return True
+        if len(n) == 2 and re.search(rf"(?<![^\W_]){re.escape(n)}(?![^\W_])", folded):
+            return True
+    return False
 
 
 @dataclass

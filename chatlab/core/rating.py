@@ -301,6 +301,13 @@ class RatingQueue:
             if score is None and not note:
                 continue
             ratings.append((self.lane_at(place), Rating(score=score, note=note, rater=self.rater)))
+        if not item.repeat:
+            # A card that showed this rater's earlier score or note and comes back with
+            # neither was cleared: the rating is taken away (an empty rating is none).
+            given = {lane_id for lane_id, _ in ratings}
+            for lane_id in item.lanes:
+                if lane_id not in given and item.turn.responses[lane_id].rating_of(self.rater) is not None:
+                    ratings.append((lane_id, Rating(score=None, note="", rater=self.rater)))
         now = self.clock()
         took = None if self._shown_at is None else max(0.0, now - self._shown_at)
         vote = Vote(
@@ -326,7 +333,11 @@ class RatingQueue:
             self.sink.judge(item.turn.id, vote, [(lane_id, new) for lane_id, new, _ in changed])
         item.turn.cast(vote)
         for lane_id, rating, _ in changed:
-            item.turn.responses[lane_id].rate(rating)
+            resp = item.turn.responses[lane_id]
+            if rating.score is None and not rating.note:
+                resp.ratings = [r for r in resp.ratings if r.rater != self.rater]
+            else:
+                resp.rate(rating)
         self._changed[(item.turn.id, vote.repeat)] = changed
         self._voted.append((item, vote))
         if took is not None:

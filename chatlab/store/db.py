@@ -595,8 +595,16 @@ class Store:
         return n
 
     def _write_rating(self, con: sqlite3.Connection, turn_id: str, lane_id: str, rating: Rating) -> None:
+        """Write one rater's rating of an answer; one with neither score nor note is
+        none, and takes theirs away."""
         if rating.score is not None and not 1 <= rating.score <= 5:
             raise ValueError("a score is from 1 to 5")
+        if rating.score is None and not rating.note:
+            con.execute(
+                "DELETE FROM ratings WHERE turn_id = ? AND lane_id = ? AND rater = ?",
+                (turn_id, lane_id, rating.rater),
+            )
+            return
         con.execute(
             "INSERT INTO ratings (turn_id, lane_id, score, note, rater, rated_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(turn_id, lane_id, rater) DO UPDATE SET score = excluded.score, note = excluded.note, "
