@@ -1268,7 +1268,7 @@ class Store:
     def _replace(self, con: sqlite3.Connection, index: int, session: Session) -> bool:
         """Put a newer pack's lanes and answers in place of this unjudged comparison's
         (False, and nothing written, when its turns and answers are the same)."""
-        here = self._load(session.id)
+        here = self.load(session.id)
         if [t.id for t in here.turns] != [t.id for t in session.turns]:
             raise DocumentError(f"sessions[{index}].turns", "differs from this comparison's turns here")
 
