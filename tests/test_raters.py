@@ -141,7 +141,7 @@ def test_a_conflicting_vote_is_refused_by_its_place_and_nothing_is_written(
     first["votes"][0]["choice"] = "all_bad"  # ann changed her mind in another copy
     # and a new rater's vote in the same file, which must not be written either
     doc["sessions"][1]["turns"][0]["votes"].append(
-        {**doc["sessions"][1]["turns"][0]["votes"][0], "rater": "cy"}
+        {**doc["sessions"][1]["turns"][0]["votes"][0], "rater": "cy", "rater_id": "cy"}
     )
     out.write_text(json.dumps(doc))
     code, _, err = run(capsys, "import", str(out))
@@ -209,12 +209,15 @@ def test_a_version_1_document_still_imports_its_one_vote_and_rating(tmp_path: Pa
     }
     [session] = parse_document(doc)
     turn = session.turns[0]
-    assert [(v.rater, v.choice, v.guessed) for v in turn.votes] == [("old", "b", ["a"])]
+    # A vote with a name and no rater id: its id is made from the name.
+    assert [(v.rater, v.rater_name, v.choice, v.guessed) for v in turn.votes] == [
+        ("name:old", "old", "b", ["a"])
+    ]
     assert [r.score for r in turn.responses["a"].ratings] == [3] and turn.responses["b"].ratings == []
     store = Store(tmp_path / "v.db")
     assert store.import_sessions([session]) == 1
     again = store.load("s1").turns[0]
-    assert again.vote_of("old") is not None and again.responses["a"].rating_of("old") is not None
+    assert again.vote_of("name:old") is not None and again.responses["a"].rating_of("name:old") is not None
     # The same file imported again merges nothing and conflicts with nothing.
     result = store.import_document([session])
     assert (result.added, result.votes, result.ratings) == (0, 0, 0)
@@ -245,17 +248,17 @@ def test_a_version_8_database_keeps_its_votes_with_their_shown_order(tmp_path: P
     assert store.version == LATEST
     assert list(tmp_path.glob("old.db.v8-*.bak"))
     turn = store.load("s").turns[0]
-    vote = turn.vote_of("me")
+    vote = turn.vote_of("name:me")  # a name from before rater ids: its id is made from it
     assert (
         vote is not None and vote.choice == "a" and vote.guessed == ["b"] and vote.shown_order == ["b", "a"]
     )
-    rating = turn.responses["b"].rating_of("me")
+    rating = turn.responses["b"].rating_of("name:me")
     assert rating is not None and rating.score == 2
     # Now a second rater can vote on the same turn.
     from chatlab.core.model import Vote
 
     store.vote("t", Vote("b", rater="you"))
-    assert {v.rater for v in store.load("s").turns[0].votes} == {"me", "you"}
+    assert {v.rater for v in store.load("s").turns[0].votes} == {"name:me", "you"}
 
 
 def test_each_comparison_of_a_pack_lists_its_lanes_in_its_own_order(tmp_path: Path) -> None:
