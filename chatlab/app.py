@@ -152,8 +152,11 @@ async def run_window(argv: Sequence[str]) -> int:
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
             if window.lab.known_rater() is not None:  # the new name, where votes show it
-                rater = installation(store.claim_rater if store is not None else None)
-                window.lab.rater_name = rater.name
+                try:
+                    claim = store.claim_rater if store is not None else None
+                    window.lab.rater_name = installation(claim).name
+                except (ConfigError, OSError, sqlite3.Error) as exc:
+                    QMessageBox.warning(window, "chatlab", f"The new name could not be kept: {exc}")
             if not window.lab.busy:
                 old = window.lab.runner
                 window.lab.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)

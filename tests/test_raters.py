@@ -894,3 +894,13 @@ def test_the_config_keeps_one_rater_and_reads_an_older_name(home: Path) -> None:
             load_config()
     (home / "config.toml").write_text("")
     assert installation().name  # the account's name, or "me"
+
+
+def test_an_id_made_from_a_name_goes_by_that_name() -> None:
+    from chatlab.core.model import Rating
+
+    vote = Vote.from_dict({"rater": "ann", "rater_id": "name:bo", "choice": "tie", "voted_at": "x"})
+    assert (vote.rater, vote.rater_name) == ("name:bo", "bo")  # a file can't show bo's votes as ann's
+    rating = Rating.from_dict({"score": 3, "note": "", "rater": "", "rated_at": "x"})
+    assert (rating.rater, rating.to_dict()["rater_id"]) == ("name:", "name:")
+    assert Vote("tie", rater="r" + "0" * 32, rater_name="cy").to_dict()["rater"] == "cy"

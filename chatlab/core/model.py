@@ -400,6 +400,12 @@ def name_of_id(rater_id: str) -> str:
     return rater_id[len(DERIVED) :] if rater_id.startswith(DERIVED) else ""
 
 
+def _name(d: dict[str, Any]) -> str:
+    """The name a vote or rating is shown under (an id made from a name: that name)."""
+    rater_id = rater_id_of(d)
+    return name_of_id(rater_id) if rater_id.startswith(DERIVED) else str(d.get("rater") or "")
+
+
 @dataclass
 class Rating:
     """A score from 1 to 5 and a free note, for one response. ``rater`` is the rater's
@@ -424,9 +430,7 @@ class Rating:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Rating:
-        return cls(
-            d.get("score"), d.get("note", ""), rater_id_of(d), d["rated_at"], str(d.get("rater") or "")
-        )
+        return cls(d.get("score"), d.get("note", ""), rater_id_of(d), d["rated_at"], _name(d))
 
 
 VOTE_CHOICES = ("tie", "all_bad")  # besides a lane id
@@ -485,7 +489,7 @@ class Vote:
             d.get("seconds_to_vote"),
             bool(d.get("repeat", False)),
             bool(d.get("sighted", False)),
-            str(d.get("rater") or ""),
+            _name(d),
         )
 
 

@@ -28,6 +28,7 @@ from chatlab.core import pricing
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import (
+    DERIVED,
     VOTE_CHOICES,
     ErrorInfo,
     Rating,
@@ -1487,11 +1488,10 @@ class Store:
 
     @staticmethod
     def _name_rater(con: sqlite3.Connection, rater: str, name: str) -> None:
-        """Keep the display name of a rater first seen in an import (never changes one)."""
-        con.execute(
-            "INSERT OR IGNORE INTO raters (id, name) VALUES (?, ?)",
-            (rater, clean_text(name or name_of_id(rater))),
-        )
+        """Keep the display name of a rater first seen in an import (never changes one).
+        An id made from a name goes by that name, whatever a file says."""
+        shown = name_of_id(rater) if rater.startswith(DERIVED) else name
+        con.execute("INSERT OR IGNORE INTO raters (id, name) VALUES (?, ?)", (rater, clean_text(shown)))
 
     def _name_raters(self, con: sqlite3.Connection, session: Session) -> None:
         for _, rater, name in _judgements(0, session):
