@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ from chatlab.core.keys import KeyStore
 from chatlab.core.model import Lane
 from chatlab.core.orchestrator import Runner
 from chatlab.core.presets import DEMO_PRESET, shipped
+from chatlab.core.raters import installation
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
@@ -149,7 +151,12 @@ async def run_window(argv: Sequence[str]) -> int:
         dialog = SettingsDialog(current, keys, window, test_connection=test_connection)
         if dialog.exec() and dialog.result_config is not None:
             save_config(dialog.result_config)
-            window.lab.rater = dialog.result_config.rater or ""
+            if window.lab.known_rater() is not None:  # the new name, where votes show it
+                try:
+                    claim = store.claim_rater if store is not None else None
+                    window.lab.rater_name = installation(claim).name
+                except (ConfigError, OSError, sqlite3.Error) as exc:
+                    QMessageBox.warning(window, "chatlab", f"The new name could not be kept: {exc}")
             if not window.lab.busy:
                 old = window.lab.runner
                 window.lab.runner = Runner(with_demo(dialog.result_config, server), keys, make_adapter)
@@ -158,7 +165,8 @@ async def run_window(argv: Sequence[str]) -> int:
     window = MainWindow(
         runner,
         store=store,
-        rater=config.rater or "",
+        # This installation's rater, made on first need (a vote, the rating queue).
+        rater_of=lambda: installation(store.claim_rater if store is not None else None),
         demo_banner=DEMO_BANNER if demo else "",
         open_settings=open_settings,
         edit_lane=edit_lane,
@@ -271,12 +279,15 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
         QMessageBox.critical(None, "chatlab", str(exc))
         return 2
     try:
-        try:
-            config_rater = load_config().rater or ""
-        except ConfigError:
-            config_rater = ""
+        found = None
+        if rater:  # `chatlab rate --rater NAME`: the name shown, never a new identity
+            try:
+                found = installation(store.claim_rater, name=rater)
+            except (ConfigError, OSError, sqlite3.Error) as exc:
+                QMessageBox.critical(None, "chatlab", f"There is no rater id to vote under: {exc}")
+                return 2
         info = store.study(study_id) if study_id is not None else None
-        window = open_queue(store, info, rater or config_rater)
+        window = open_queue(store, info, found)
         if window is None:
             return 1
         app.setQuitOnLastWindowClosed(True)

@@ -231,7 +231,7 @@ def test_a_turn_with_both_a_v1_vote_and_v2_votes_loses_neither(
     assert code == 0, err
     store = Store(default_path())
     try:
-        assert {v.rater for v in store.load("s1").turns[0].votes} == {"new", "old"}
+        assert {v.rater for v in store.load("s1").turns[0].votes} == {"name:new", "name:old"}
     finally:
         store.close()
 
@@ -716,7 +716,7 @@ def test_a_merge_adds_votes_and_nothing_else(capsys: pytest.CaptureFixture[str],
     assert "HIJACKED" not in out and "123456.789" not in out
     store = Store(default_path())
     try:
-        assert store.load(s.id).turns[0].vote_of("bo") is not None and store.studies()[0].spent_usd == 0
+        assert store.load(s.id).turns[0].vote_of("name:bo") is not None and store.studies()[0].spent_usd == 0
     finally:
         store.close()
 

@@ -120,9 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --study: a pack for another person to rate blind (no model, cost, timing or reasoning)",
     )
     exp.add_argument(
+        "--for",
+        dest="for_name",
+        metavar="NAME",
+        help="with --rating-pack: whom the pack is for (a name written into it)",
+    )
+    exp.add_argument(
+        "--unblind",
+        action="store_true",
+        help="with --study: every comparison with its models' names, even before you vote "
+        "(your later votes on them are sighted)",
+    )
+    exp.add_argument(
         "--votes",
         action="store_true",
-        help="every comparison you voted on or rated (to send back to its owner)",
+        help="your own votes and ratings, to send back to a study's owner: with --study NAME one "
+        "study's; with --all every session's (else it asks before including interactive ones)",
     )
     exp.add_argument("-o", "--output", help="write to FILE instead of stdout")
     imp = sub.add_parser("import", help="import a session document (validated first; all or nothing)")
@@ -253,7 +266,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             if args.command == "sessions":
                 return commands.cmd_sessions(sys.stdout)
             if args.command == "export":
-                return commands.cmd_export(args, sys.stdout)
+                return commands.cmd_export(args, sys.stdout, sys.stdin)
             return commands.cmd_import(args, sys.stdout)
         if args.command == "study":
             from chatlab.cli.study import cmd_study

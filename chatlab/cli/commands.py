@@ -30,6 +30,7 @@ from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.lab import MAX_LANES, Lab
 from chatlab.core.model import Lane, LaneParams, Response, Session, Status
 from chatlab.core.orchestrator import Runner
+from chatlab.core.raters import Rater, clean_name
 from chatlab.core.safety import display_url, terminal_text
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, StoreError, default_path, error_reason
@@ -307,50 +308,70 @@ def _resolve_ids(store: Store, wanted: Sequence[str]) -> list[str]:
     return out
 
 
-def cmd_export(args: Any, stdout: IO[str]) -> int:
-    chosen = sum(bool(x) for x in (args.all, args.ids, args.study, args.votes))
-    if chosen != 1:
+def local_rater(store: Store, name: str | None = None) -> Rater:
+    """This installation's rater (made and kept in the config on first need), its own
+    votes from before rater ids claimed in ``store`` once."""
+    from chatlab.core.raters import installation
+
+    try:
+        return installation(store.claim_rater, name=name)
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(f"{store.path}: {reason_words(error_reason(exc, store.path))}") from None
+
+
+def _check_export_args(args: Any) -> None:
+    if args.votes:
+        if args.ids:
+            raise UsageError(
+                "--votes exports your own votes: name no sessions (add --study NAME for one study)"
+            )
+        if args.rating_pack or args.unblind:
+            raise UsageError("--votes goes with --study NAME or --all, not with --rating-pack or --unblind")
+        if args.all and args.study:
+            raise UsageError("--votes takes --study NAME or --all, not both")
+    elif sum(bool(x) for x in (args.all, args.ids, args.study)) != 1:
         raise UsageError("name the sessions to export, or use one of --all, --study NAME or --votes")
     if args.rating_pack and not args.study:
         raise UsageError("--rating-pack needs --study NAME")
-    store = open_store(readonly_ok=not args.rating_pack)
+    if args.unblind and not args.study:
+        raise UsageError("--unblind needs --study NAME: it exports one study's comparisons with their names")
+    if args.unblind and args.rating_pack:
+        raise UsageError("--unblind and --rating-pack don't go together: a pack never names a model")
+    if args.for_name is not None and not args.rating_pack:
+        raise UsageError("--for goes with --rating-pack")
+
+
+def _confirm(question: str, stdin: IO[str]) -> bool:
+    """Ask on the terminal (False with no terminal, or any answer but yes)."""
+    if not stdin.isatty():
+        return False
+    print(question, end="", file=sys.stderr, flush=True)
     try:
-        if args.study:
+        answer = stdin.readline()
+    except (OSError, KeyboardInterrupt):
+        return False
+    return answer.strip().casefold() in ("y", "yes")
+
+
+def cmd_export(args: Any, stdout: IO[str], stdin: IO[str] | None = None) -> int:
+    _check_export_args(args)
+    writes = bool(args.rating_pack or args.unblind)
+    store = open_store(readonly_ok=not writes)
+    try:
+        if args.votes:
+            doc, problems = _export_votes(args, store, stdin or sys.stdin)
+        elif args.study:
             from chatlab.cli.study import find_study
 
             info = find_study(store, args.study)
             if args.rating_pack:
-                from chatlab.core.packs import rating_pack
-
-                damaged: list[str] = []
-                pack = rating_pack(store.study_sessions(info.id, damaged), info.name)
-                doc = pack.doc
-                try:
-                    store.remember_pack(pack.mapping)
-                except (sqlite3.Error, OSError) as exc:
-                    raise UsageError(
-                        f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
-                    ) from None
-                problems: list[str] = damaged
-                packed = doc["sessions"][0]["study"]["name"] if doc["sessions"] else info.name
-                if packed != info.name:
-                    print(
-                        f"chatlab: the study's name names a model, so the pack calls it {packed!r}",
-                        file=sys.stderr,
-                    )
-                if pack.left_out:
-                    # Not a problem with the file: the pack is all that is ready to rate now.
-                    print(f"chatlab: {pack.left_out_text()}", file=sys.stderr)
+                doc, problems = _export_pack(args, store, info.id, info.name)
+            elif args.unblind:
+                doc, problems = _export_unblind(store, info.id)
             else:
                 doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
         else:
-            ids = (
-                store.ids()
-                if args.all
-                else store.voted_ids()
-                if args.votes
-                else _resolve_ids(store, args.ids)
-            )
+            ids = store.ids() if args.all else _resolve_ids(store, args.ids)
             doc, problems = export_sessions(ids, store.load)
     finally:
         store.close()
@@ -367,6 +388,81 @@ def cmd_export(args: Any, stdout: IO[str]) -> int:
     for problem in problems:
         print(f"chatlab: left out {terminal_text(problem)}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _export_votes(args: Any, store: Store, stdin: IO[str]) -> tuple[dict[str, Any], list[str]]:
+    """The comparisons voted on or rated here, with their votes and ratings (to send back
+    to a study's owner): of one study with ``--study``; else of every session, asking
+    first before interactive sessions go too (``--all`` includes them without asking)."""
+    if args.study:
+        from chatlab.cli.study import find_study
+
+        ids = store.voted_ids(find_study(store, args.study).id)
+    else:
+        ids = store.voted_ids()
+        chats = store.interactive_ids()
+        interactive = [i for i in ids if i in chats]
+        n = len(interactive)
+        if n and not args.all:
+            many = f"{n} interactive session{'s' if n != 1 else ''}"
+            if not _confirm(
+                f"chatlab: your votes include {many} (not of a study); include them? [y/N] ", stdin
+            ):
+                raise UsageError(
+                    f"your votes include {many}, not of a study: add --all to send them too, "
+                    "or --study NAME to send one study's votes"
+                )
+    return export_sessions(ids, store.load)
+
+
+def _export_pack(args: Any, store: Store, study_id: str, name: str) -> tuple[dict[str, Any], list[str]]:
+    from chatlab.core.packs import rating_pack
+
+    damaged: list[str] = []
+    made_for = clean_name(args.for_name) if args.for_name else None
+    pack = rating_pack(store.study_sessions(study_id, damaged), name, for_name=made_for)
+    try:
+        store.remember_pack(pack.mapping, pack.id, study_id, pack.created_at, pack.made_for)
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(
+            f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
+        ) from None
+    packed = pack.doc["sessions"][0]["study"]["name"] if pack.doc["sessions"] else name
+    if packed != name:
+        print(f"chatlab: the study's name names a model, so the pack calls it {packed!r}", file=sys.stderr)
+    if pack.dropped_for:
+        print(
+            "chatlab: the name given with --for could name a model, so the pack leaves it out",
+            file=sys.stderr,
+        )
+    if pack.left_out:
+        # Not a problem with the file: the pack is all that is ready to rate now.
+        print(f"chatlab: {pack.left_out_text()}", file=sys.stderr)
+    return pack.doc, damaged
+
+
+def _export_unblind(store: Store, study_id: str) -> tuple[dict[str, Any], list[str]]:
+    """A study's comparisons with their names, the blind ones not yet voted on too
+    (``--unblind``): each is marked sighted for this rater before the file is written,
+    so the votes they cast on them later are not counted as blind."""
+    rater = local_rater(store)
+    doc, problems = export_sessions(store.study_session_ids(study_id), store.load, unblind=True)
+    turns = [t["id"] for s in doc["sessions"] for t in s["turns"]]
+    unvoted = sum(1 for s in doc["sessions"] if s["blind"] and s["turns"] and not s["turns"][-1]["votes"])
+    try:
+        store.mark_sighted(turns, rater.id)
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(
+            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was exported"
+        ) from None
+    n = len(doc["sessions"])
+    print(
+        f"chatlab: this file names the models of {n} comparison{'s' if n != 1 else ''} "
+        f"({unvoted} not voted on yet): your votes on them from now on are sighted, "
+        "left out of chatlab stats unless --include-sighted",
+        file=sys.stderr,
+    )
+    return doc, problems
 
 
 def cmd_import(args: Any, stdout: IO[str]) -> int:
@@ -387,7 +483,8 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     store = open_store()
     try:
-        result = store.import_document(sessions, pack_created_at(doc))
+        owner = local_rater(store)
+        result = store.import_document(sessions, pack_created_at(doc), owner.id)
     except DocumentError as exc:
         raise UsageError(f"{path}: {exc}; nothing was imported") from None
     except StoreError as exc:  # a comparison a newer pack would update can't be read back

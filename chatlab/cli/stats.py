@@ -2,9 +2,11 @@
 
 The numbers come from :func:`chatlab.core.stats.compute` over the sessions in the
 database (one study's comparisons with ``--study``, else every session, interactive
-turns included), filtered by tags and raters. ``--json`` writes the ``chatlab.stats``
-document (version 1), ``--csv`` the contenders table; otherwise a table of ratings with
-their 95 % intervals and ranks, and the "could you tell which one reasoned?" line.
+turns included), filtered by tags and raters (by name or id), blind votes only unless
+``--include-sighted`` (a sighted vote was cast with the models' names showing).
+``--json`` writes the ``chatlab.stats`` document (version 1), ``--csv`` the contenders
+table; otherwise a table of ratings with their 95 % intervals and ranks, and the "could
+you tell which one reasoned?" line.
 """
 
 from __future__ import annotations
@@ -56,13 +58,19 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
                 except Exception:  # a damaged session is left out, as export does
                     continue
             study = None
+    raters: list[str] = []
     if args.rater:
-        known = sorted({v.rater for s in sessions for t in s.turns for v in t.votes})
-        unknown = [r for r in args.rater if r not in known]
+        # A rater is asked for by name (or id); two who go by one name are shown apart.
+        from chatlab.core.raters import resolve
+        from chatlab.core.stats import rater_labels
+
+        voters = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
+        shown = {i: label for i, label in rater_labels(sessions).items() if i in voters}
+        raters, unknown = resolve(args.rater, shown, voters)
         if unknown:
-            listed = ", ".join(repr(r) for r in known[:20]) or "none yet"
+            listed = ", ".join(repr(r) for r in sorted(shown.values())[:20]) or "none yet"
             raise StudyUsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
-    doc = compute(sessions, study=study, tags=args.tag, raters=args.rater)
+    doc = compute(sessions, study=study, tags=args.tag, raters=raters, include_sighted=args.include_sighted)
     if args.json:
         json.dump(doc, stdout, ensure_ascii=False, indent=2, allow_nan=False)
         stdout.write("\n")
@@ -104,6 +112,10 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
 
     if not doc["votes"]:
         out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
+        if doc.get("sighted_left_out"):
+            from chatlab.core.stats import summary
+
+            out.writelines(terminal_text(line) + "\n" for line in summary(doc) if line.startswith("Left out"))
         return
     table = Table(
         title=f"{doc['votes']} votes on {doc['prompts']} prompt{'s' if doc['prompts'] != 1 else ''} · "

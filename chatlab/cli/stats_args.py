@@ -13,7 +13,15 @@ def add_parser(sub: Any) -> None:
     stats.add_argument(
         "--tag", action="append", default=[], help="only prompts with this tag (repeat for any of several)"
     )
-    stats.add_argument("--rater", action="append", default=[], help="only this rater's votes (repeatable)")
+    stats.add_argument(
+        "--rater", action="append", default=[], help="only this rater's votes, by name or id (repeatable)"
+    )
+    stats.add_argument(
+        "--include-sighted",
+        action="store_true",
+        dest="include_sighted",
+        help="also count sighted votes (cast with the models' names showing); left out by default",
+    )
     form = stats.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="the chatlab.stats document")
     form.add_argument("--csv", action="store_true", help="the contenders table as CSV")

@@ -555,7 +555,13 @@ def _show(name: str, stdout: IO[str]) -> int:
                 votes[vote.rater] = votes.get(vote.rater, 0) + 1
     ready = sum(1 for s in sessions if rateable(s))
     if votes:
-        raters = ", ".join(f"{terminal_text(r or '(no name)')} {n}" for r, n in sorted(votes.items()))
+        from chatlab.core.raters import labels
+
+        # Names, never ids; two raters who go by one name are shown apart.
+        shown = labels((v.rater, v.rater_name) for s in sessions for t in s.turns for v in t.votes)
+        raters = ", ".join(
+            f"{terminal_text(name)} {n}" for name, n in sorted((shown.get(r, r), n) for r, n in votes.items())
+        )
         w(f"rated    {raters} (of {ready} comparisons ready to rate)\n")
     else:
         w(f"rated    nobody yet ({ready} comparisons ready to rate: `chatlab rate`)\n")

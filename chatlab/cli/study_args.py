@@ -59,7 +59,9 @@ def _idle_timeout(parser: Any) -> None:
 def add_rate_parser(sub: Any) -> None:
     rate = sub.add_parser("rate", help="rate a study's answers blind, in a keyboard-first queue (a window)")
     rate.add_argument("study", nargs="?", help="the study's name (default: the newest with answers)")
-    rate.add_argument("--rater", help="your name as a rater (default: the one in Settings)")
+    rate.add_argument(
+        "--rater", metavar="NAME", help="the name your votes are shown under (your rater id stays the same)"
+    )
     rate.add_argument(
         "--marked", action="store_true", help="rate the turns of your sessions marked with Rate later"
     )

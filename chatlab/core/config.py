@@ -159,9 +159,10 @@ class PresetLane:
 class Config:
     providers: dict[str, ProviderConfig]
     prices: dict[str, PriceOverride] = field(default_factory=dict)
-    rater: str | None = None
+    rater: str | None = None  # the rater's display name ([rater] name, or an older top-level rater)
     source: Path | None = None
     presets: dict[str, tuple[PresetLane, ...]] = field(default_factory=dict)  # the user's, by name
+    rater_id: str | None = None  # this installation's rater id ([rater] id; see chatlab.core.raters)
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -363,11 +364,33 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         values = {k: _float(v, f'{where}: [prices."{key}"] {k}') for k, v in table.items()}
         prices[key] = PriceOverride(**values)
 
-    rater = data.get("rater")
-    if rater is not None and not isinstance(rater, str):
-        raise ConfigError(f"{where}: rater must be a string")
+    rater, rater_id = _rater(data.get("rater"), where)
     presets = parse_presets(data.get("presets", {}), where)
-    return Config(providers=providers, prices=prices, rater=rater, source=source, presets=presets)
+    return Config(
+        providers=providers, prices=prices, rater=rater, source=source, presets=presets, rater_id=rater_id
+    )
+
+
+def _rater(raw: Any, where: str) -> tuple[str | None, str | None]:
+    """(name, id) from ``[rater] id = …, name = …``, or from an older ``rater = "name"``."""
+    if raw is None or isinstance(raw, str):
+        return raw, None
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where}: rater must be a table like [rater] name = "…" (or a name)')
+    unknown = sorted(set(raw) - {"id", "name"})
+    if unknown:
+        raise ConfigError(f"{where}: [rater] has unknown key {_show(unknown[0])}")
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{where}: [rater] name must be a string")
+    rater_id = raw.get("id")
+    if rater_id is not None:
+        from chatlab.core.raters import id_problem
+
+        problem = id_problem(rater_id)
+        if problem:
+            raise ConfigError(f"{where}: [rater] id {problem}")
+    return name, rater_id
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -426,7 +449,11 @@ def dump_config(config: Config) -> str:
     Keys never appear here: they live in the keychain or the environment.
     """
     lines = ["# chatlab configuration (written by chatlab; see README for the format)", ""]
-    if config.rater:
+    if config.rater_id:
+        lines += ["[rater]", f"id = {_toml_str(config.rater_id)}"]
+        lines += [f"name = {_toml_str(config.rater)}"] if config.rater else []
+        lines.append("")
+    elif config.rater:
         lines += [f"rater = {_toml_value(config.rater)}", ""]
     fields = ("kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries")
     for name, provider in sorted(config.providers.items()):

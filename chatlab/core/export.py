@@ -3,6 +3,9 @@
 Version 2 (several raters) lists every rater's vote on a turn (``votes``, each with
 the order its rater saw the answers in and how long the vote took) and every rater's
 rating of a response (``ratings``), and marks a study comparison with its ``study``.
+A vote or rating names its rater twice: ``rater``, the name shown, and ``rater_id``,
+who it is (see :mod:`chatlab.core.raters`); one with a name only gets the id
+``"name:" + name``. A vote cast with the models' names showing says ``"sighted": true``.
 Version 1 files (one ``vote``, one ``rating``) still import: each becomes one entry.
 Within a version fields are added, never renamed. A study's placebo twin says so on its
 lane (``"placebo": true``, written only then); a document from before that field is read
@@ -23,7 +26,7 @@ from typing import Any
 
 from chatlab import __version__
 from chatlab.core import safety
-from chatlab.core.model import VOTE_CHOICES, Response, Session, utc_now
+from chatlab.core.model import VOTE_CHOICES, Response, Session, rater_id_of, utc_now
 
 FORMAT = "chatlab.session"
 VERSION = 2
@@ -266,18 +269,18 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
             voters: dict[tuple[str, bool], str] = {}
             for vp, vote in votes:
                 _check_vote(vp, vote, lane_ids)
-                who = (vote.get("rater", ""), bool(vote.get("repeat", False)))
+                who = (rater_id_of(vote), bool(vote.get("repeat", False)))
                 if who in voters:
                     raise DocumentError(f"{vp}.rater", f"votes twice on this turn (first at {voters[who]})")
                 voters[who] = vp
             for m, r in enumerate(turn["responses"]):
                 raters: set[str] = set()
                 for n, rating in enumerate(r.get("ratings") or []):
-                    if rating["rater"] in raters:
+                    if rater_id_of(rating) in raters:
                         raise DocumentError(
                             f"{tp}.responses[{m}].ratings[{n}].rater", "rates this answer twice"
                         )
-                    raters.add(rating["rater"])
+                    raters.add(rater_id_of(rating))
             order = turn.get("shown_order")
             if order is not None and not set(order) <= lane_ids:
                 raise DocumentError(f"{tp}.shown_order", "names a lane that is not in this session")
@@ -356,17 +359,24 @@ def masked(session: Session) -> bool:
     )
 
 
-def export_sessions(ids: Iterable[str], load: Callable[[str], Session]) -> tuple[dict[str, Any], list[str]]:
+def export_sessions(
+    ids: Iterable[str],
+    load: Callable[[str], Session],
+    *,
+    unblind: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
     """The document of every session that loads and validates, and one line for each
     that doesn't (a damaged row in the database, or a blind turn not yet voted on): an
     export always re-imports cleanly, never un-blinds a test, and one bad session never
-    keeps the others from being exported."""
+    keeps the others from being exported. ``unblind`` (``export --study NAME
+    --unblind``, the study's owner): blind turns not yet voted on are exported too, with
+    their names (the caller marks them sighted)."""
     good: list[dict[str, Any]] = []
     problems: list[str] = []
     for sid in ids:
         try:
             session = load(sid)
-            if masked(session):
+            if masked(session) and not unblind:
                 problems.append(f"session {sid}: a blind turn not yet voted on (vote first)")
                 continue
             d = session_dict(session)

@@ -26,6 +26,7 @@ from chatlab.core.events import Done, StreamError, StreamEvent
 from chatlab.core.export import export_sessions
 from chatlab.core.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
+from chatlab.core.raters import Rater
 from chatlab.core.tokens import encoding_for, quick_messages
 
 log = logging.getLogger("chatlab")
@@ -180,11 +181,16 @@ class Lab:
         rater: str = "",
         rng: random.Random | None = None,
         session: Session | None = None,
+        rater_of: Callable[[], Rater] | None = None,
     ) -> None:
         self.runner = runner
         self.store = store
         self.saver_factory = saver_factory
-        self.rater = rater
+        # Who votes here: a rater id (``rater``), or made on first need by ``rater_of``
+        # (this installation's rater, see chatlab.core.raters).
+        self._rater = rater
+        self.rater_name = ""
+        self.rater_of = rater_of
         self.rng = rng or random.Random()
         self.session = session or Session()
         self.runs: list[TurnRun] = []
@@ -203,6 +209,25 @@ class Lab:
         self._dirty: set[str] = set()
         self._observers: list[Callable[[LabEvent], None]] = []
         self._checkpoints: asyncio.Task[None] | None = None
+
+    @property
+    def rater(self) -> str:
+        """The id votes and ratings cast here go under (made on first need)."""
+        if not self._rater and self.rater_of is not None:
+            try:
+                found = self.rater_of()
+            except Exception as exc:  # the config can't be written: no vote under a lost id
+                raise LabError(f"no rater id to vote under: {exc}") from None
+            self._rater, self.rater_name = found.id, found.name
+        return self._rater
+
+    @rater.setter
+    def rater(self, value: str) -> None:
+        self._rater = value
+
+    def known_rater(self) -> Rater | None:
+        """The rater votes here go under, if it is known yet (never made by asking)."""
+        return Rater(self._rater, self.rater_name or self._rater) if self._rater else None
 
     # -- observers ------------------------------------------------------------------------
 
@@ -572,9 +597,17 @@ class Lab:
         if was_masked:
             guess = None if guessed is None else self._guess(turn, guessed)
         else:
-            guess = turn.vote.guessed if turn.vote else None
-        turn.vote = Vote(choice=choice, guessed=guess, rater=self.rater)
-        vote = turn.vote
+            mine = turn.vote_of(self.rater)
+            guess = mine.guessed if mine else None
+        # Cast with the names showing (not blind, or after this turn's reveal): sighted.
+        vote = Vote(
+            choice=choice,
+            guessed=guess,
+            rater=self.rater,
+            sighted=not self.session.blind or not was_masked,
+            rater_name=self.rater_name,
+        )
+        turn.cast(vote)
         self._write(lambda store: store.vote(turn.id, vote))
         reveal = self.reveal(turn) if was_masked else None
         self._emit(Voted(turn, reveal))
@@ -624,6 +657,7 @@ class Lab:
             raise LabError("a note is text")
         rating.note = safety.clean_text(rating.note)
         rating.rater = self.rater
+        rating.rater_name = self.rater_name
         resp.rating = rating
         self._write(lambda store: store.rate(turn.id, lane_id, rating))
 

@@ -17,7 +17,11 @@ same rule (:func:`chatlab.core.rating.not_ready`): one not answered yet, or with
 answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
 The document's ``pack.created_at`` says when it was made: importing a newer pack of the
 same study replaces the answers of the comparisons the rater has not voted on yet (see
-the store's ``import_document``); an older one replaces nothing.
+the store's ``import_document``); an older one replaces nothing. ``pack.id`` is random;
+the owner keeps it with the pack's lanes, and the first votes that come back for the
+pack bind it to their rater id (a second rater's votes for it are refused).
+``pack.for`` (optional) is whom the owner made it for, left out if it could name a
+model. A pack carries no votes or ratings.
 """
 
 from __future__ import annotations
@@ -106,10 +110,24 @@ class Pack:
     doc: dict[str, Any]
     mapping: dict[str, str]
     left_out: dict[str, int] = field(default_factory=dict)
+    dropped_for: bool = False  # the name it was made for could name a model: left out
 
     @property
     def comparisons(self) -> int:
         return len(self.doc["sessions"])
+
+    @property
+    def id(self) -> str:
+        return str(self.doc["pack"]["id"])
+
+    @property
+    def created_at(self) -> str:
+        return str(self.doc["pack"]["created_at"])
+
+    @property
+    def made_for(self) -> str | None:
+        made_for = self.doc["pack"].get("for")
+        return None if made_for is None else str(made_for)
 
     def left_out_text(self) -> str:
         """One line on what was left out and why ("" when nothing was)."""
@@ -121,10 +139,16 @@ class Pack:
         return f"left out {n} comparison{'s' if n != 1 else ''} not ready to rate ({why})"
 
 
-def rating_pack(sessions: Sequence[Session], study_name: str, rng: random.Random | None = None) -> Pack:
+def rating_pack(
+    sessions: Sequence[Session],
+    study_name: str,
+    rng: random.Random | None = None,
+    for_name: str | None = None,
+) -> Pack:
     """The pack for these study comparisons: only those ready to rate, as the owner's
     own queue would show them. ``rng`` orders each comparison's lanes (a system source
-    unless a test gives one)."""
+    unless a test gives one). ``for_name``: whom it is for, written as ``pack.for``
+    unless it could name a model (then :attr:`Pack.dropped_for` says so)."""
     order = rng or _RANDOM
     names = identities(sessions)
     safe_name = study_name if not _names_a_model(study_name, names) else "Study " + new_id()[:8]
@@ -201,6 +225,14 @@ def rating_pack(sessions: Sequence[Session], study_name: str, rng: random.Random
     # When the pack was made: a rater's chatlab lets a newer pack of the study update
     # what they have not voted on yet, and never an older one. (The same for every
     # lane: it says nothing about who wrote what.)
-    doc["pack"] = {"created_at": doc["exported_at"]}
+    # Its id (random: it says nothing about the study or its models) is how the owner
+    # knows the votes that come back for it, and binds them to one rater.
+    doc["pack"] = {"created_at": doc["exported_at"], "id": "p" + new_id()}
+    dropped = False
+    if for_name:
+        if _names_a_model(for_name, names) or "placebo" in for_name.casefold():
+            dropped = True
+        else:
+            doc["pack"]["for"] = for_name
     validate_document(doc)  # a pack always imports cleanly
-    return Pack(doc, mapping, dict(left_out))
+    return Pack(doc, mapping, dict(left_out), dropped)

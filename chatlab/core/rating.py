@@ -1,19 +1,21 @@
 """The rating queue: a study's comparisons rated later, blind, one at a time, by one rater.
 
 A :class:`RatingQueue` holds the comparisons its rater has not voted on yet, in the
-order :mod:`chatlab.core.queue_plan` gives for the study's seed and the rater's name
-(the same prompt never twice in a row; each contender in each screen position about
-equally often; optional hidden repeats), so a queue closed halfway resumes where it
-was. Each item shows only the prompt and the answers, as Model A, B, C…: what the
-queue hands a view (:class:`Shown`) carries no lane, model, token, cost, timing or
-reasoning, so a view can't leak what it never had. A vote records the choice (a lane,
-``tie`` or ``all_bad``), the optional guess of which answers reasoned, optional 1–5
-scores and notes, the order this rater saw, and the seconds from the answers
-appearing to the vote. A score or note the rater gave an answer before (in the main
-window, then marked the turn "rate later") is shown with it, so a vote changes it only
-where the rater does; :meth:`RatingQueue.undo` takes the last vote back and puts each
-rating it changed back exactly as it was (or takes it away, if there was none). Identities
-are revealed after each vote or only at the end (``reveal``), as the study says.
+order :mod:`chatlab.core.queue_plan` gives for the study's seed and the rater's id (the
+same prompt never twice in a row; each contender in each screen position about equally
+often; optional hidden repeats), so a queue closed halfway resumes where it was. The id
+is random (see :mod:`chatlab.core.raters`): a study's seed and a rater's name are not
+enough to work out their queue. Each item shows only the prompt and the answers, as
+Model A, B, C…: what the queue hands a view (:class:`Shown`) carries no lane, model,
+token, cost, timing or reasoning, so a view can't leak what it never had. A vote records
+the choice (a lane, ``tie`` or ``all_bad``), the optional guess of which answers
+reasoned, optional 1–5 scores and notes, the order this rater saw, and the seconds from
+the answers appearing to the vote. A score or note the rater gave an answer before (in
+the main window, then marked the turn "rate later") is shown with it, so a vote changes
+it only where the rater does; :meth:`RatingQueue.undo` takes the last vote back and puts
+each rating it changed back exactly as it was (or takes it away, if there was none).
+Identities are revealed after each vote or only at the end (``reveal``), as the study
+says.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class RatingQueue:
         complete: bool = True,
     ) -> None:
         if not rater.strip() or len(rater) > MAX_RATER:
-            raise RatingError(f"a rater's name is 1 to {MAX_RATER} characters")
+            raise RatingError(f"a rater id is 1 to {MAX_RATER} characters")
         self.rater = rater
         self.reveal_policy = reveal
         self.sink = sink

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -819,9 +819,17 @@ def compute(
     raters: Sequence[str] = (),
     rounds: int = BOOTSTRAP,
     seed: int = SEED,
+    include_sighted: bool = False,
 ) -> dict[str, Any]:
-    """The ``chatlab.stats`` document (version 1) for these sessions."""
+    """The ``chatlab.stats`` document (version 1) for these sessions. ``raters`` are
+    rater ids; the report shows their names. Sighted votes (cast with the models'
+    names showing) are left out, with their raters' ratings of the same answers, and
+    counted (``sighted_left_out``), unless ``include_sighted``."""
     sessions = list(sessions)
+    shown = rater_labels(sessions)
+    left_out = 0
+    if not include_sighted:
+        sessions, left_out = blind_only(sessions)
     data = collect(sessions, tags, raters)
     n = len(data.contenders)
     contenders: list[dict[str, Any]] = []
@@ -922,8 +930,9 @@ def compute(
     return {
         "format": FORMAT,
         "version": VERSION,
-        "filters": {"study": study, "tags": list(tags), "raters": list(raters)},
+        "filters": {"study": study, "tags": list(tags), "raters": [shown.get(r, r) for r in raters]},
         "votes": len(data.votes),
+        "sighted_left_out": left_out,
         "prompts": data.prompts,
         "warning": warning,
         "contenders": contenders,
@@ -945,11 +954,62 @@ def compute(
             "meetings": [[met[a][b] for b in order] for a in order],
         },
         "judgements": judgements(data.votes),
-        "agreement": agreement(data),
+        "agreement": _named(agreement(data), shown),
         "retest": retest(data),
         "position_bias": position_bias(data.votes),
         "noise_floor": noise_floor(data, point, samples) if len(samples) else None,
     }
+
+
+def rater_labels(sessions: Iterable[Session]) -> dict[str, str]:
+    """{rater id: the name shown} for every rater of these sessions (two ids that go by
+    one name are shown apart: "carol", "carol (2)")."""
+    from chatlab.core.raters import labels
+
+    return labels(
+        [(v.rater, v.rater_name) for s in sessions for t in s.turns for v in t.votes]
+        + [
+            (r.rater, r.rater_name)
+            for s in sessions
+            for t in s.turns
+            for x in t.responses.values()
+            for r in x.ratings
+        ]
+    )
+
+
+def blind_only(sessions: Iterable[Session]) -> tuple[list[Session], int]:
+    """These sessions without their sighted votes (and the ratings each such vote's rater
+    gave that turn's answers), and how many votes were left out (hidden repeats not
+    counted). Sessions and turns with nothing sighted are the same objects."""
+    out: list[Session] = []
+    left_out = 0
+    for session in sessions:
+        if not any(v.sighted for t in session.turns for v in t.votes):
+            out.append(session)
+            continue
+        turns = []
+        for turn in session.turns:
+            sighted = {v.rater for v in turn.votes if v.sighted and not v.repeat}
+            if not any(v.sighted for v in turn.votes):
+                turns.append(turn)
+                continue
+            left_out += sum(1 for v in turn.votes if v.sighted and not v.repeat)
+            responses = {
+                lane_id: replace(resp, ratings=[r for r in resp.ratings if r.rater not in sighted])
+                for lane_id, resp in turn.responses.items()
+            }
+            votes = [v for v in turn.votes if not v.sighted and not (v.repeat and v.rater in sighted)]
+            turns.append(replace(turn, votes=votes, responses=responses))
+        out.append(replace(session, turns=turns))
+    return out, left_out
+
+
+def _named(found: dict[str, Any] | None, shown: dict[str, str]) -> dict[str, Any] | None:
+    """The agreement with its votes per rater under the raters' names, not their ids."""
+    if found is None:
+        return None
+    return {**found, "votes_per_rater": {shown.get(r, r): n for r, n in found["votes_per_rater"].items()}}
 
 
 def _frontier(ratings: Sequence[float], costs: Sequence[float | None]) -> list[bool]:
@@ -1066,6 +1126,12 @@ def summary(doc: dict[str, Any]) -> list[str]:
         out.append(
             f"Raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
             f"({a['raters']} raters, {a['items']} items rated by two or more)."
+        )
+    left_out = doc.get("sighted_left_out")
+    if left_out:
+        out.append(
+            f"Left out {left_out} sighted vote{'s' if left_out != 1 else ''}, cast with the models' "
+            "names showing (chatlab stats --include-sighted counts them)."
         )
     r = doc.get("retest")
     if r:

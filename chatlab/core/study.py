@@ -226,7 +226,7 @@ def stored_unit_state(status: str, error: str | None) -> str:
         if isinstance(parsed, dict):
             code = parsed.get("status_code")
             info = ErrorInfo(
-                ErrorKind(str(parsed.get("kind"))),
+                ErrorKind(str(parsed.get("kind"))),  # None: "None", not a kind (ValueError)
                 str(parsed.get("message", "")),
                 code if type(code) is int else None,
             )

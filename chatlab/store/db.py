@@ -28,6 +28,7 @@ from chatlab.core import pricing
 from chatlab.core.events import ErrorKind
 from chatlab.core.export import DocumentError, session_from_dict
 from chatlab.core.model import (
+    DERIVED,
     VOTE_CHOICES,
     ErrorInfo,
     LaneParams,
@@ -37,8 +38,10 @@ from chatlab.core.model import (
     Status,
     Turn,
     Vote,
+    name_of_id,
     utc_now,
 )
+from chatlab.core.raters import Rater
 from chatlab.core.safety import clean_text
 from chatlab.core.study import History, StudyInfo, stored_unit_state
 from chatlab.store.migrations import LATEST, MIGRATIONS
@@ -613,11 +616,14 @@ class Store:
         )
 
     def _write_vote(self, con: sqlite3.Connection, turn_id: str, vote: Vote) -> None:
+        # A vote is sighted when cast with the names showing (the caller says so), or cast
+        # by a rater on a comparison they exported unblinded, after they did.
         con.execute(
-            "INSERT INTO votes (turn_id, rater, repeat, choice, guessed, shown_order, voted_at, seconds_to_vote) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(turn_id, rater, repeat) DO UPDATE SET "
+            "INSERT INTO votes (turn_id, rater, repeat, choice, guessed, shown_order, voted_at, seconds_to_vote, "
+            "sighted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ? OR EXISTS (SELECT 1 FROM sighted m WHERE m.turn_id = ? "
+            "AND m.rater = ? AND m.marked_at <= ?)) ON CONFLICT(turn_id, rater, repeat) DO UPDATE SET "
             "choice = excluded.choice, guessed = excluded.guessed, shown_order = excluded.shown_order, "
-            "voted_at = excluded.voted_at, seconds_to_vote = excluded.seconds_to_vote",
+            "voted_at = excluded.voted_at, seconds_to_vote = excluded.seconds_to_vote, sighted = excluded.sighted",
             (
                 turn_id,
                 vote.rater,
@@ -627,7 +633,17 @@ class Store:
                 _dumps(vote.shown_order),
                 vote.voted_at,
                 vote.seconds_to_vote,
+                int(vote.sighted),
+                turn_id,
+                vote.rater,
+                vote.voted_at,
             ),
+        )
+        vote.sighted = bool(
+            con.execute(
+                "SELECT sighted FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
+                (turn_id, vote.rater, int(vote.repeat)),
+            ).fetchone()[0]
         )
 
     def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None:
@@ -1059,28 +1075,37 @@ class Store:
         in_turns = f"SELECT t.id FROM turns t WHERE t.session_id IN ({chosen})"
         ratings: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in self.con.execute(
-            "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at FROM ratings r "
-            f"WHERE r.turn_id IN ({in_turns}) ORDER BY r.rowid",
+            "SELECT r.turn_id, r.lane_id, r.score, r.note, r.rater, r.rated_at, n.name FROM ratings r "
+            f"LEFT JOIN raters n ON n.id = r.rater WHERE r.turn_id IN ({in_turns}) ORDER BY r.rowid",
             args,
         ):
             ratings.setdefault((r[0], r[1]), []).append(
-                {"score": r[2], "note": r[3], "rater": r[4], "rated_at": r[5]}
+                {
+                    "score": r[2],
+                    "note": r[3],
+                    "rater_id": r[4],
+                    "rater": r[6] if r[6] is not None else name_of_id(str(r[4])),
+                    "rated_at": r[5],
+                }
             )
         votes: dict[str, list[dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at, v.shown_order, v.seconds_to_vote, "
-            f"v.repeat FROM votes v WHERE v.turn_id IN ({in_turns}) ORDER BY v.rowid",
+            f"v.repeat, v.sighted, n.name FROM votes v LEFT JOIN raters n ON n.id = v.rater "
+            f"WHERE v.turn_id IN ({in_turns}) ORDER BY v.rowid",
             args,
         ):
             try:
                 vote = {
                     "choice": r[1],
                     "guessed": _guessed(r[2]),
-                    "rater": r[3],
+                    "rater_id": r[3],
+                    "rater": r[9] if r[9] is not None else name_of_id(str(r[3])),
                     "voted_at": r[4],
                     "shown_order": _guessed(r[5]),
                     "seconds_to_vote": r[6],
                     "repeat": bool(r[7]),
+                    "sighted": bool(r[8]),
                 }
             except Exception as exc:  # damaged: its session says so below
                 vote = {"damaged": f"{type(exc).__name__}: {exc}"}
@@ -1226,7 +1251,9 @@ class Store:
         """:meth:`import_document`, returning how many sessions were added."""
         return self.import_document(sessions).added
 
-    def import_document(self, sessions: list[Session], pack_created_at: str | None = None) -> ImportResult:
+    def import_document(
+        self, sessions: list[Session], pack_created_at: str | None = None, owner: str | None = None
+    ) -> ImportResult:
         """Insert sessions not already present (ids are stable), and merge into those
         present the votes and ratings of raters not yet there, all in one transaction.
 
@@ -1242,7 +1269,13 @@ class Store:
         place in the document), and nothing is written. Into a session already present
         it adds votes and ratings only, nothing else; a rater's vote or rating that
         differs from the one already stored for that rater is refused, naming the place.
-        Votes from a rating pack name its opaque lanes: they are mapped back here.
+
+        A session whose lanes are a rating pack's opaque lanes (see :meth:`remember_pack`)
+        is a pack's votes coming back: they are mapped onto the real lanes, and must all
+        be one rater's; the first votes for a pack bind it to that rater, and votes for it
+        from any other rater are refused. ``owner`` (this installation's rater id): a vote
+        or rating under it is refused, unless it is one already stored here (a file of
+        one's own votes imported again), and a pack's votes can't be the owner's.
         """
         result = ImportResult()
         with self.transaction() as con:
@@ -1259,11 +1292,15 @@ class Store:
                             result.kept += 1
                         elif self._replace(con, i, session):
                             result.updated += 1
-                    self._merge(con, i, session, result)
+                    self._merge(con, i, session, result, owner)
                     continue
                 self._check_collisions(con, i, session)
                 self._check_study(con, i, session)
+                for (place, _turn), rater, _name in _judgements(i, session):
+                    if owner is not None and rater == owner:
+                        raise DocumentError(f"{place}.rater_id", _OWNER)
                 self._write_session(con, session)
+                self._name_raters(con, session)
                 result.added += 1
             if pack_created_at:
                 for session in sessions:
@@ -1323,18 +1360,54 @@ class Store:
         self._write_session(con, session)
         return True
 
-    def _merge(self, con: sqlite3.Connection, index: int, session: Session, result: ImportResult) -> None:
+    def _merge(
+        self, con: sqlite3.Connection, index: int, session: Session, result: ImportResult, owner: str | None
+    ) -> None:
         here = {r[0] for r in con.execute("SELECT id FROM lanes WHERE session_id = ?", (session.id,))}
+        sp = f"sessions[{index}]"
+        # Which lanes the file names: this comparison's own (a full document, from someone
+        # who had its real lane ids), or a rating pack's opaque ones (that pack's votes).
+        opaque: dict[str, str] = {}
+        pack: str | None = None
+        real_lanes = 0
+        for j, lane in enumerate((*session.lanes, *session.retired)):
+            if lane.id in here:
+                real_lanes += 1
+                continue
+            row = con.execute(
+                "SELECT lane_id, pack_id FROM pack_lanes WHERE opaque = ?", (lane.id,)
+            ).fetchone()
+            if row is None or row[0] not in here:
+                continue  # a lane this copy doesn't have: a vote naming it is refused below
+            if pack is not None and row[1] != pack:
+                raise DocumentError(
+                    f"{sp}.lanes[{j}].id", "is a lane of another rating pack than this session's"
+                )
+            pack = str(row[1] or "")
+            opaque[lane.id] = str(row[0])
+        if pack is not None and real_lanes:
+            raise DocumentError(f"{sp}.lanes", "mixes this comparison's own lanes with a rating pack's")
+        present = {
+            turn.id
+            for turn in session.turns
+            if con.execute("SELECT 1 FROM turns WHERE id = ?", (turn.id,)).fetchone() is not None
+        }
+        judged = [
+            (place, rater, name) for place, rater, name in _judgements(index, session) if place[1] in present
+        ]
+        if judged and pack is None and not real_lanes:
+            place = judged[0][0][0]
+            raise DocumentError(
+                place, "is on a comparison whose lanes this file doesn't name: it can't be merged"
+            )
+        if pack is not None and judged:
+            self._bind_pack(con, pack, judged, owner)
 
         def real(lane_id: str, place: str) -> str:
-            if lane_id in here:
-                return lane_id
-            row = con.execute("SELECT lane_id FROM pack_lanes WHERE opaque = ?", (lane_id,)).fetchone()
-            if row is not None and row[0] in here:
-                return str(row[0])
+            if lane_id in (opaque if pack is not None else here):
+                return opaque.get(lane_id, lane_id)
             raise DocumentError(place, f"names a lane this comparison doesn't have ({lane_id[:40]!r})")
 
-        sp = f"sessions[{index}]"
         for k, turn in enumerate(session.turns):
             tp = f"{sp}.turns[{k}]"
             row = con.execute("SELECT session_id FROM turns WHERE id = ?", (turn.id,)).fetchone()
@@ -1358,6 +1431,8 @@ class Store:
                     else [real(g, f"{vp}.shown_order[{n}]") for n, g in enumerate(vote.shown_order)],
                     seconds_to_vote=vote.seconds_to_vote,
                     repeat=vote.repeat,
+                    sighted=vote.sighted,
+                    rater_name=vote.rater_name,
                 )
                 have = con.execute(
                     "SELECT choice, guessed FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
@@ -1371,10 +1446,14 @@ class Store:
                     )
                     if not same:
                         raise DocumentError(
-                            vp, f"conflicts with the vote rater {vote.rater!r} already has on this comparison"
+                            vp,
+                            f"conflicts with the vote rater {_shown(vote)!r} already has on this comparison",
                         )
                     continue
+                if owner is not None and vote.rater == owner:
+                    raise DocumentError(f"{vp}.rater_id", _OWNER)
                 self._write_vote(con, turn.id, mapped)
+                self._name_rater(con, vote.rater, vote.rater_name)
                 result.votes += 1
             for m, resp in enumerate(turn.responses.values()):
                 for n, rating in enumerate(resp.ratings):
@@ -1388,29 +1467,146 @@ class Store:
                         if (have[0], have[1]) != (rating.score, rating.note):
                             raise DocumentError(
                                 rp,
-                                f"conflicts with the rating rater {rating.rater!r} already gave this answer",
+                                f"conflicts with the rating rater {_shown(rating)!r} already gave this answer",
                             )
                         continue
+                    if owner is not None and rating.rater == owner:
+                        raise DocumentError(f"{rp}.rater_id", _OWNER)
                     self._write_rating(con, turn.id, lane_id, rating)
+                    self._name_rater(con, rating.rater, rating.rater_name)
                     result.ratings += 1
 
-    def remember_pack(self, mapping: dict[str, str]) -> None:
-        """Keep which real lane each opaque lane id of a rating pack stands for."""
+    @staticmethod
+    def _bind_pack(
+        con: sqlite3.Connection, pack: str, judged: list[tuple[tuple[str, str], str, str]], owner: str | None
+    ) -> None:
+        """A rating pack's votes are one rater's: the first votes file for a pack binds it
+        to its rater id; a second rater, or the owner's own id, is refused by its place."""
+        (first_place, _), rater, name = judged[0]
+        for (place, _), other, _ in judged[1:]:
+            if other != rater:
+                raise DocumentError(
+                    f"{place}.rater_id",
+                    f"is a second rater in a rating pack's votes (the first is at {first_place}): "
+                    "a pack comes back with one person's votes",
+                )
+        if owner is not None and rater == owner:
+            raise DocumentError(
+                f"{first_place}.rater_id",
+                "is this chatlab's own rater id: a rating pack's votes come from someone else",
+            )
+        row = con.execute("SELECT rater FROM packs WHERE id = ?", (pack,)).fetchone()
+        bound = row[0] if row is not None else None
+        if bound is not None and bound != rater:
+            who = con.execute("SELECT name FROM raters WHERE id = ?", (bound,)).fetchone()
+            label = who[0] if who is not None else name_of_id(str(bound))
+            raise DocumentError(
+                f"{first_place}.rater_id",
+                f"is not the rater this rating pack's votes came from before ({label!r}): "
+                "a pack comes back with one person's votes",
+            )
+        if bound is None:
+            con.execute(
+                "INSERT INTO packs (id, created_at, rater) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET rater = excluded.rater",
+                (pack, utc_now(), rater),
+            )
+        Store._name_rater(con, rater, name)
+
+    @staticmethod
+    def _name_rater(con: sqlite3.Connection, rater: str, name: str) -> None:
+        """Keep the display name of a rater first seen in an import (never changes one).
+        An id made from a name goes by that name, whatever a file says."""
+        shown = name_of_id(rater) if rater.startswith(DERIVED) else name
+        con.execute("INSERT OR IGNORE INTO raters (id, name) VALUES (?, ?)", (rater, clean_text(shown)))
+
+    def _name_raters(self, con: sqlite3.Connection, session: Session) -> None:
+        for _, rater, name in _judgements(0, session):
+            self._name_rater(con, rater, name)
+
+    # -- raters ----------------------------------------------------------------------------------
+
+    def claim_rater(self, rater: Rater, legacy: Sequence[str]) -> int:
+        """Once per database, when this installation's rater id is first used here: keep
+        its name, and move the owner's own votes and ratings from before rater ids (the
+        ids ``legacy``, see :func:`chatlab.core.raters.legacy_ids`) to it, in one
+        transaction; returns how many moved. Where the owner voted on one comparison both
+        in the window and in the queue, the first stays (one vote per rater). Votes
+        imported before under the same names can't be told apart, and move too. Called
+        again, it only keeps the rater's name up to date."""
+        if self.readonly:
+            return 0
+        known = self.con.execute("SELECT name FROM raters WHERE id = ?", (rater.id,)).fetchone()
+        if known is not None and known[0] == rater.name:
+            return 0
+        with self.transaction() as con:
+            if con.execute("SELECT 1 FROM raters WHERE id = ?", (rater.id,)).fetchone():
+                con.execute("UPDATE raters SET name = ? WHERE id = ?", (rater.name, rater.id))
+                return 0  # claimed before: only its name changed
+            moved = 0
+            marks = ", ".join("?" * len(legacy))
+            for table in ("votes", "ratings"):
+                moved += con.execute(
+                    f"UPDATE OR IGNORE {table} SET rater = ? WHERE rater IN ({marks})", (rater.id, *legacy)
+                ).rowcount
+            con.execute(
+                f"DELETE FROM raters WHERE id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM votes v WHERE "
+                "v.rater = raters.id) AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater = raters.id)",
+                tuple(legacy),
+            )
+            con.execute("INSERT INTO raters (id, name) VALUES (?, ?)", (rater.id, rater.name))
+        return moved
+
+    def interactive_ids(self) -> set[str]:
+        """Sessions that are not a study's comparisons (chats, ``ask``)."""
+        return {r[0] for r in self.con.execute("SELECT id FROM sessions WHERE study_id IS NULL")}
+
+    def mark_sighted(self, turn_ids: Iterable[str], rater: str) -> None:
+        """These comparisons were exported with their names for ``rater``: the votes they
+        cast on them from now on are sighted."""
         now = utc_now()
         with self.transaction() as con:
             con.executemany(
-                "INSERT OR IGNORE INTO pack_lanes (opaque, lane_id, created_at) VALUES (?, ?, ?)",
-                [(k, v, now) for k, v in mapping.items()],
+                "INSERT INTO sighted (turn_id, rater, marked_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(turn_id, rater) DO NOTHING",
+                [(t, rater, now) for t in turn_ids],
             )
 
-    def voted_ids(self) -> list[str]:
-        """Sessions with at least one vote or rating (what ``export --votes`` writes)."""
+    # -- rating packs ----------------------------------------------------------------------------
+
+    def remember_pack(
+        self,
+        mapping: dict[str, str],
+        pack_id: str | None = None,
+        study_id: str | None = None,
+        created_at: str | None = None,
+        for_name: str | None = None,
+    ) -> None:
+        """Keep a rating pack: which real lane each of its opaque lane ids stands for, its
+        study, when it was made and whom for (its rater id comes with its first votes)."""
+        now = created_at or utc_now()
+        pack_id = pack_id or "pack:" + now
+        with self.transaction() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO packs (id, study_id, created_at, for_name) VALUES (?, ?, ?, ?)",
+                (pack_id, study_id, now, for_name),
+            )
+            con.executemany(
+                "INSERT OR IGNORE INTO pack_lanes (opaque, lane_id, created_at, pack_id) VALUES (?, ?, ?, ?)",
+                [(k, v, now, pack_id) for k, v in mapping.items()],
+            )
+
+    def voted_ids(self, study_id: str | None = None) -> list[str]:
+        """Sessions with at least one vote or rating (of one study, when given): what
+        ``export --votes`` writes."""
+        where = " AND s.study_id = ?" if study_id is not None else ""
         return [
             r[0]
             for r in self.con.execute(
-                "SELECT s.id FROM sessions s WHERE EXISTS (SELECT 1 FROM turns t JOIN votes v ON v.turn_id = t.id "
+                "SELECT s.id FROM sessions s WHERE (EXISTS (SELECT 1 FROM turns t JOIN votes v ON v.turn_id = t.id "
                 "WHERE t.session_id = s.id) OR EXISTS (SELECT 1 FROM turns t JOIN ratings r ON r.turn_id = t.id "
-                "WHERE t.session_id = s.id) ORDER BY s.created_at, s.rowid"
+                f"WHERE t.session_id = s.id)){where} ORDER BY s.created_at, s.rowid",
+                (study_id,) if study_id is not None else (),
             )
         ]
 
@@ -1455,6 +1651,31 @@ class Store:
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_OWNER = (
+    "claims this chatlab's own rater id: votes under it are cast here, "
+    "and a file can only bring back ones already here"
+)
+
+
+def _shown(judgement: Vote | Rating) -> str:
+    return judgement.rater_name or name_of_id(judgement.rater) or judgement.rater
+
+
+def _judgements(index: int, session: Session) -> list[tuple[tuple[str, str], str, str]]:
+    """Every vote and rating of a session as a document has it: ((its place, its turn's
+    id), its rater id, its rater's name), in the document's order."""
+    out: list[tuple[tuple[str, str], str, str]] = []
+    for k, turn in enumerate(session.turns):
+        tp = f"sessions[{index}].turns[{k}]"
+        out += [
+            ((f"{tp}.votes[{v}]", turn.id), vote.rater, vote.rater_name) for v, vote in enumerate(turn.votes)
+        ]
+        out += [
+            ((f"{tp}.responses[{m}].ratings[{n}]", turn.id), rating.rater, rating.rater_name)
+            for m, resp in enumerate(turn.responses.values())
+            for n, rating in enumerate(resp.ratings)
+        ]
+    return out
 
 
 def _backup(con: sqlite3.Connection, path: Path, version: int) -> Path:

@@ -214,6 +214,49 @@ MIGRATIONS: list[str] = [
             )
     );
     """,
+    # 12 -> 13: rater ids. A vote's or rating's ``rater`` is an id from now on, and
+    # ``raters`` gives each id its display name. A name n from before becomes the id
+    # 'name:' || n (the owner's own are moved to their installation's id when it is made:
+    # see Store.claim_rater), so votes, names and statistics are what they were.
+    """
+    CREATE TABLE raters (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO raters (id, name) SELECT DISTINCT 'name:' || rater, rater FROM votes;
+    INSERT OR IGNORE INTO raters (id, name) SELECT DISTINCT 'name:' || rater, rater FROM ratings;
+    UPDATE votes SET rater = 'name:' || rater;
+    UPDATE ratings SET rater = 'name:' || rater;
+    """,
+    # 13 -> 14: sighted votes (cast with the models' names showing), the comparisons a
+    # rater exported unblinded (their later votes there are sighted), and rating packs:
+    # each with its id, its study, when it was made, whom it was made for and the rater
+    # id its votes came back from (bound by the first votes file). Each opaque lane now
+    # names its pack; a pack from before is recognised by when its lanes were kept (one
+    # moment per pack).
+    """
+    ALTER TABLE votes ADD COLUMN sighted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sighted (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL,
+        marked_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, rater)
+    );
+    CREATE TABLE packs (
+        id TEXT PRIMARY KEY,
+        study_id TEXT,
+        created_at TEXT NOT NULL,
+        for_name TEXT,
+        rater TEXT
+    );
+    ALTER TABLE pack_lanes ADD COLUMN pack_id TEXT;
+    INSERT INTO packs (id, study_id, created_at)
+        SELECT 'before:' || p.created_at, MIN(s.study_id), p.created_at
+        FROM pack_lanes p JOIN lanes l ON l.id = p.lane_id JOIN sessions s ON s.id = l.session_id
+        GROUP BY p.created_at;
+    UPDATE pack_lanes SET pack_id = 'before:' || created_at;
+    CREATE INDEX pack_lanes_pack ON pack_lanes(pack_id);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -58,6 +58,7 @@ from chatlab.core.contract import AdapterFactory
 from chatlab.core.keys import KeyStore, NoKeychain
 from chatlab.core.model import EFFORTS, Lane, LaneParams
 from chatlab.core.presets import Preset, all_presets, name_problem
+from chatlab.core.raters import clean_name
 from chatlab.core.safety import clean_text, known_secrets, redact
 
 TestConnection = Callable[[ProviderConfig], Awaitable[str]]
@@ -556,7 +557,7 @@ class SettingsDialog(QDialog):
     def _general_tab(self) -> QWidget:
         page = QWidget()
         self.rater = QLineEdit(self.config.rater or "")
-        self.rater.setPlaceholderText("your name, stored with each rating and vote")
+        self.rater.setPlaceholderText("the name your ratings and votes are shown under")
         layout = QFormLayout(page)
         layout.addRow("Rater name", self.rater)
         return page
@@ -871,7 +872,8 @@ class SettingsDialog(QDialog):
             raise ValueError(str(exc)) from None
         return dataclasses.replace(
             parsed,
-            rater=self.rater.text().strip() or None,
+            rater=clean_name(self.rater.text()) or None,
+            rater_id=self.config.rater_id,  # the name changes; who the rater is never does
             presets=dict(self._presets),
             source=self.config.source,
         )

@@ -386,7 +386,13 @@ class LeaderboardView(QDialog):
             self.task.cancel()
 
         def work() -> dict[str, Any]:
-            return compute(sessions, study=study, tags=tags, raters=raters)
+            # Raters are typed by name (or id): a name no one goes by matches no vote.
+            from chatlab.core.raters import resolve
+            from chatlab.core.stats import rater_labels
+
+            names = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
+            ids, unknown = resolve(raters, rater_labels(sessions), names)
+            return compute(sessions, study=study, tags=tags, raters=[*ids, *unknown])
 
         task = asyncio.ensure_future(asyncio.to_thread(work))
         self.task = task
@@ -434,8 +440,11 @@ class LeaderboardView(QDialog):
                 if col not in (1, 5):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, col, item)
+        left_out = [line for line in summary(doc) if line.startswith("Left out")]
         self.findings.setText(
-            "\n".join(summary(doc)) if doc["votes"] else "No votes match these filters yet."
+            "\n".join(summary(doc))
+            if doc["votes"]
+            else "\n".join(["No votes match these filters yet.", *left_out])
         )
         for name, build in (
             ("Ratings", ratings_chart),

@@ -20,6 +20,7 @@ A hidden repeat looks exactly like any other item. :class:`RateWindow` hosts the
 from __future__ import annotations
 
 import functools
+import sqlite3
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.lab import letter
 from chatlab.core.model import Vote
+from chatlab.core.raters import Rater
 from chatlab.core.rating import MAX_NOTE, Answer, RatingError, RatingQueue, RevealRow
 from chatlab.core.study import StudyInfo
 from chatlab.store.db import Store, StoreError
@@ -787,9 +789,12 @@ class RateView(QWidget):
 class RateWindow(QMainWindow):
     """A window of its own for rating a study's comparisons."""
 
-    def __init__(self, queue: RatingQueue, study_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, queue: RatingQueue, study_name: str, parent: QWidget | None = None, rater_name: str = ""
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"chatlab — rate: {study_name}")
+        # The rater by name (their id is never shown).
+        self.setWindowTitle(f"chatlab — rate: {study_name}" + (f" · as {rater_name}" if rater_name else ""))
         self.view = RateView(queue)
         self.setCentralWidget(self.view)
         width, height = DEFAULT_SIZE
@@ -800,50 +805,64 @@ class RateWindow(QMainWindow):
         close_keys(self)
 
 
-def ask_rater(parent: QWidget | None = None) -> str | None:
-    """The first time someone rates: their name, kept in config.toml (Settings changes it)."""
-    import dataclasses
-    import getpass
+def ask_rater(parent: QWidget | None = None, suggested: str = "") -> str | None:
+    """The first time someone rates: the name their votes are shown under (their rater
+    id is made with it and kept in config.toml; Settings changes the name)."""
+    from PySide6.QtWidgets import QInputDialog
 
-    from PySide6.QtWidgets import QInputDialog, QMessageBox
+    from chatlab.core.raters import clean_name, os_user
 
-    from chatlab.core.config import ConfigError, load_config, save_config
-
-    try:
-        suggested = getpass.getuser()
-    except (OSError, KeyError):
-        suggested = ""
     name, ok = QInputDialog.getText(
         parent,
         "Your name as a rater",
-        "Your votes and ratings are kept under this name, so several people can rate\n"
+        "Your votes and ratings are shown under this name, so several people can rate\n"
         "the same study and their votes can be merged. Settings can change it later.",
-        text=suggested,
+        text=suggested or os_user(),
     )
-    name = " ".join(name.split())[:80]
+    name = clean_name(name)[:80]
     if not ok or not name:
         return None
-    try:
-        save_config(dataclasses.replace(load_config(), rater=name))
-    except (ConfigError, OSError) as exc:
-        QMessageBox.warning(parent, "chatlab", f"The name is used now but could not be saved: {exc}")
     return name
 
 
-def open_queue(
-    store: Store, info: StudyInfo | None, rater: str, parent: QWidget | None = None
-) -> RateWindow | None:
-    """Open the blind queue of ``info`` for ``rater`` (asked for first when not set yet);
-    with no study, the queue of the turns marked "to rate"."""
+def queue_rater(store: Store, rater: Rater | str | None, parent: QWidget | None = None) -> Rater | None:
+    """Who rates in a queue: ``rater`` when known, else this installation's rater (the
+    first time, after asking for a name; None if the person cancels)."""
     from PySide6.QtWidgets import QMessageBox
 
-    if not rater:
-        asked = ask_rater(parent)
-        if asked is None:
-            return None
-        rater = asked
-        if parent is not None and hasattr(parent, "lab"):
-            parent.lab.rater = rater
+    from chatlab.core.config import ConfigError, load_config
+    from chatlab.core.raters import installation
+
+    if isinstance(rater, str):
+        return Rater(rater, rater) if rater else queue_rater(store, None, parent)
+    if rater is not None:
+        return rater
+    name = None
+    try:
+        config = load_config()
+        if not config.rater_id:
+            name = ask_rater(parent, config.rater or "")
+            if name is None:
+                return None
+        return installation(store.claim_rater, name=name)
+    except (ConfigError, OSError, sqlite3.Error) as exc:
+        QMessageBox.warning(parent, "chatlab", f"There is no rater id to vote under: {exc}")
+        return None
+
+
+def open_queue(
+    store: Store, info: StudyInfo | None, rater: Rater | str | None, parent: QWidget | None = None
+) -> RateWindow | None:
+    """Open the blind queue of ``info`` for ``rater`` (this installation's rater when
+    None, made on first need); with no study, the queue of the turns marked "to rate"."""
+    from PySide6.QtWidgets import QMessageBox
+
+    found = queue_rater(store, rater, parent)
+    if found is None:
+        return None
+    if parent is not None and hasattr(parent, "lab") and not parent.lab.known_rater():
+        parent.lab.rater, parent.lab.rater_name = found.id, found.name
+    rater = found.id
     if info is None:
         queue = RatingQueue(store.marked_turns([]), rater, sink=store)
         title = "turns marked to rate"
@@ -867,7 +886,7 @@ def open_queue(
             else "No turn is marked to rate: use Rate later under a turn's answers.",
         )
         return None
-    window = RateWindow(queue, title)
+    window = RateWindow(queue, title, rater_name=found.name)
     if window.small_screen:
         window.showMaximized()  # a laptop screen: every pixel goes to the answers
     else:

@@ -138,7 +138,8 @@ class SessionActions:
             return False
         from chatlab.core.rating import RatingError, RatingQueue
 
-        rater = self.lab.rater or ""
+        known = self.lab.known_rater()  # no rater id yet: this person has voted on nothing
+        rater = known.id if known else ""
         if info.reveal == "each":
             return session.turns[0].vote_of(rater) is None if session.turns else False
         try:

@@ -565,7 +565,7 @@ class StudiesView(QDialog):
     def rate_marked(self) -> None:
         from chatlab.ui.rate import open_queue
 
-        window = open_queue(self.store, None, self.window_.lab.rater, parent=self.window_)
+        window = open_queue(self.store, None, self.window_.lab.known_rater(), parent=self.window_)
         if window is not None:
             self.window_.rate_windows.append(window)
 
@@ -582,7 +582,7 @@ class StudiesView(QDialog):
 
         pack = rating_pack(self.store.study_sessions(info.id, []), info.name)
         try:
-            self.store.remember_pack(pack.mapping)
+            self.store.remember_pack(pack.mapping, pack.id, info.id, pack.created_at)
             Path(path).write_text(json.dumps(pack.doc, ensure_ascii=False, indent=2), encoding="utf-8")
         except (sqlite3.Error, OSError) as exc:
             QMessageBox.warning(self, "chatlab", f"The pack could not be written: {exc}")

@@ -40,6 +40,7 @@ from chatlab.core.lab import (
 )
 from chatlab.core.model import Lane, Session
 from chatlab.core.orchestrator import Runner
+from chatlab.core.raters import Rater
 from chatlab.core.study import StudyInfo
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         *,
         store: Store | None = None,
         rater: str = "",
+        rater_of: Callable[[], Rater] | None = None,
         demo_banner: str = "",
         open_settings: Callable[[MainWindow], None] | None = None,
         edit_lane: Callable[[MainWindow, Lane | None], Lane | None] | None = None,
@@ -78,7 +80,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         saver = functools.partial(Checkpointer, store) if store is not None else None
-        self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater)
+        self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater, rater_of=rater_of)
         self.store = store
         self._open_settings = open_settings
         self._edit_lane = edit_lane
@@ -326,7 +328,7 @@ class MainWindow(QMainWindow):
             return
         from chatlab.ui.rate import open_queue
 
-        window = open_queue(self.store, info, self.lab.rater, parent=self)
+        window = open_queue(self.store, info, self.lab.known_rater(), parent=self)
         if window is not None:
             window.view.voted.connect(self.votes_changed)
             self.rate_windows.append(window)

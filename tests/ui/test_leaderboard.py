@@ -105,3 +105,26 @@ def test_ctrl_w_closes_the_leaderboard_and_ctrl_q_quits_from_it(
 
 def computed(view: LeaderboardView) -> bool:
     return view.task is None or view.task.done()
+
+
+def test_the_leaderboard_says_how_many_sighted_votes_it_left_out(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    from chatlab.core.study import suite_data
+    from chatlab.core.suites import parse_suite
+
+    store = Store(tmp_path / "l.db")
+    store.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), answered())
+    sessions = store.study_sessions("study1")
+    # Exported with their names for ann (export --study … --unblind): her votes are sighted.
+    store.mark_sighted([s.turns[0].id for s in sessions], "ann")
+    queue = RatingQueue(sessions, "ann", sink=store)
+    while queue.current is not None:
+        queue.vote(0)
+    view = LeaderboardView(store)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc.get("sighted_left_out") == 10, timeout=20_000)
+    assert view.doc is not None and view.doc["votes"] == 0
+    assert "Left out 10 sighted votes" in view.findings.text()
+    qtbot.waitUntil(lambda: view.task is None or view.task.done(), timeout=20_000)
+    store.close()

@@ -1,0 +1,141 @@
+"""Raters: who cast a vote, as an id that can't be mistaken for anyone else's.
+
+Each installation has one rater: a random id (``"r"`` and 32 hex digits) and a display
+name, made once, on first need (a vote, the rating queue, an export or import), and kept
+in ``config.toml`` as ``[rater] id = …, name = …``. Votes and ratings are keyed by the id;
+the name is only shown. A vote from before rater ids (or from a file that gives only a
+name) has an id derived from its name, ``"name:" + name``: a remote rater who calls
+themselves what the owner calls themselves is still someone else, and a vote with no
+name at all is rater ``"name:"``, never this installation's.
+
+When the id is first made on a machine with a database, the owner's own votes from
+before (the main window's, under no name, and the queue's, under the name in the
+config) are moved to it (the store's ``claim_rater``), so one person is one rater. The
+limit: votes imported before the upgrade under one of those same names can't be told
+apart from the owner's, and move with them.
+
+Where two ids go by the same name, :func:`labels` shows them apart ("carol",
+"carol (2)"); they are never merged. The id is not a secret, but nothing logs it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chatlab.core.model import DERIVED, name_of_id
+
+MAX_NAME = 200  # what the session document allows
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Rater:
+    id: str
+    name: str
+
+
+def new_rater_id() -> str:
+    return "r" + secrets.token_hex(16)
+
+
+def id_problem(value: object) -> str | None:
+    """Why ``value`` can't be an installation's rater id (a derived ``name:`` id can't)."""
+    if not isinstance(value, str) or not _ID.match(value):
+        return "must be 1 to 64 letters, digits, '.', '_' or '-' (chatlab makes one: leave it out)"
+    return None
+
+
+def clean_name(name: str) -> str:
+    """A display name on one line, without control characters, at most MAX_NAME long."""
+    text = "".join(ch if ch.isprintable() else " " for ch in name)
+    return " ".join(text.split())[:MAX_NAME]
+
+
+def os_user() -> str:
+    import getpass
+
+    try:
+        return clean_name(getpass.getuser())
+    except Exception:  # no such user, no environment: the account name is only a default
+        return ""
+
+
+def derived(name: str) -> str:
+    return DERIVED + name
+
+
+def legacy_ids(name: str | None) -> list[str]:
+    """The ids the owner's own votes had before rater ids: the main window's (no name)
+    and the queue's (the name the config gave)."""
+    out = [derived("")]
+    if name:
+        out.append(derived(name))
+    return out
+
+
+Claim = Callable[[Rater, Sequence[str]], object]
+
+
+def installation(claim: Claim | None = None, path: Path | None = None, name: str | None = None) -> Rater:
+    """This installation's rater, made and written to ``config.toml`` the first time.
+    ``name`` (``chatlab rate --rater NAME``) changes the display name, never the id.
+    ``claim`` (the store's ``claim_rater``) moves the owner's votes from before rater
+    ids to the id, once per database. Raises :class:`~chatlab.core.config.ConfigError`
+    when the config can't be read or written."""
+    from chatlab.core.config import ConfigError, load_config, save_config
+
+    config = load_config(path)
+    wanted = clean_name(name) if name else ""
+    legacy = config.rater
+    if config.rater_id:
+        rater = Rater(config.rater_id, config.rater or os_user() or "me")
+        changed = bool(wanted and wanted != rater.name)
+    else:
+        rater = Rater(new_rater_id(), config.rater or os_user() or "me")
+        changed = True
+    if wanted:
+        rater = Rater(rater.id, wanted)
+    if changed:
+        try:
+            save_config(replace(config, rater=rater.name, rater_id=rater.id), path)
+        except OSError as exc:
+            raise ConfigError(f"your rater id could not be kept in the config file: {exc.strerror}") from None
+    if claim is not None:
+        claim(rater, legacy_ids(legacy))
+    return rater
+
+
+def labels(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """{rater id: what to show}: the name (or, with none, "(no name)"), and where two
+    ids go by one name, "carol", "carol (2)"… in the order of their ids."""
+    names: dict[str, str] = {}
+    for rater_id, name in pairs:
+        if not names.get(rater_id):
+            names[rater_id] = name or name_of_id(rater_id)
+    out: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for rater_id in sorted(names):
+        # An id no name came with (only a test makes one) is shown as itself.
+        base = names[rater_id] or ("(no name)" if rater_id.startswith(DERIVED) or not rater_id else rater_id)
+        seen[base] = seen.get(base, 0) + 1
+        out[rater_id] = base if seen[base] == 1 else f"{base} ({seen[base]})"
+    return out
+
+
+def resolve(
+    wanted: Sequence[str], shown: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """The rater ids ``wanted`` names: each an id, a label as :func:`labels` shows it, or
+    a name (every id that goes by it). Returns (ids, what matched nothing)."""
+    ids: list[str] = []
+    unknown: list[str] = []
+    for w in wanted:
+        found = [i for i in shown if w == i or w == shown[i]] or [i for i in shown if names.get(i) == w]
+        if not found:
+            unknown.append(w)
+        ids += [i for i in found if i not in ids]
+    return ids, unknown
