@@ -299,13 +299,18 @@ def test_study_show_survives_comparisons_with_different_lane_counts(
 
 def test_a_pack_rater_can_rate_every_comparison_the_owner_can(tmp_path: Path) -> None:
     owner = Store(tmp_path / "owner.db")
-    sessions = answered(SUITE)
+    # Three lanes: a comparison with one lane refused still has two answers to compare.
+    three = {
+        **SUITE,
+        "lanes": [*SUITE["lanes"], {"provider": "demo", "model": "demo-coder", "label": "Coder"}],
+    }
+    sessions = answered(three)
     first = sessions[0]
     lane = first.lanes[1]
     first.turns[0].responses[lane.id] = Response(
-        lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.SERVER, "boom")
+        lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.BAD_REQUEST, "boom", 400)
     )
-    owner.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), sessions)
+    owner.create_study("study1", "Queue test", suite_data(parse_suite(three)), sessions)
     mine = RatingQueue(owner.study_sessions("study1"), "ann").total
     doc = rating_pack(owner.study_sessions("study1"), "Queue test").doc
     rater = Store(tmp_path / "rater.db")
@@ -787,7 +792,7 @@ def test_the_queue_takes_empty_and_all_failed_studies_and_hostile_notes(tmp_path
     for s in failed:
         for lane in s.lanes:
             s.turns[0].responses[lane.id] = Response(
-                lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.SERVER, "boom")
+                lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.BAD_REQUEST, "boom", 400)
             )
     queue = RatingQueue(failed, "ann")
     assert queue.total == 0 and queue.finished

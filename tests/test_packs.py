@@ -15,7 +15,7 @@ from chatlab.core.events import ErrorKind
 from chatlab.core.export import parse_document
 from chatlab.core.model import ErrorInfo, Lane, Response, Session, Status, Turn
 from chatlab.core.packs import rating_pack
-from chatlab.core.rating import CUT_OFF, NO_ANSWER, STILL_ANSWERING, RatingQueue
+from chatlab.core.rating import CUT_OFF, NO_ANSWER, ONE_ANSWER, STILL_ANSWERING, RatingQueue
 from chatlab.core.study import comparisons
 from chatlab.core.suites import parse_suite
 from chatlab.demo.server import DemoServer
@@ -41,14 +41,16 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def answer(lane_id: str, status: Status, text: str = "") -> Response:
     resp = Response(lane_id, status=status, text_parts=[text] if text else [])
-    if status in (Status.ERROR, Status.INTERRUPTED, Status.CANCELLED):
+    if status is Status.ERROR:  # refused: failed for good
+        resp.error = ErrorInfo(ErrorKind.BAD_REQUEST, "refused", 400)
+    elif status in (Status.INTERRUPTED, Status.CANCELLED):
         resp.error = ErrorInfo(ErrorKind.NETWORK, "the stream ended before the provider's end marker")
     return resp
 
 
 def mixed() -> list[Session]:
     """Six comparisons: ready, cut off, stopped, still streaming, one lane failed for
-    good (still ready: the other answered), and both failed (nothing to judge)."""
+    good (one answer is no comparison: left out), and both failed (nothing to judge)."""
     sessions = comparisons(parse_suite(SUITE), "study1", "Pack rules")
     second = [
         (Status.OK, "a complete answer"),
@@ -71,11 +73,11 @@ def test_a_pack_holds_exactly_the_comparisons_the_owners_queue_shows(tmp_path: P
     pack = rating_pack(sessions, "Pack rules")
     owners = RatingQueue(sessions, "ann")
     packed = {s["id"] for s in pack.doc["sessions"]}
-    assert packed == {s.id for s in owners.sessions.values()} == {sessions[0].id, sessions[4].id}
-    assert pack.left_out == {CUT_OFF: 2, STILL_ANSWERING: 1, NO_ANSWER: 1}
+    assert packed == {s.id for s in owners.sessions.values()} == {sessions[0].id}
+    assert pack.left_out == {CUT_OFF: 2, STILL_ANSWERING: 1, ONE_ANSWER: 1, NO_ANSWER: 1}
     assert pack.left_out_text() == (
-        "left out 4 comparisons not ready to rate (2 with an answer cut off or stopped, "
-        "1 not answered yet, 1 with no answer to judge)"
+        "left out 5 comparisons not ready to rate (2 with an answer cut off or stopped, "
+        "1 not answered yet, 1 with no answer to judge, 1 with one answer only (the others failed))"
     )
     # No answer is called "ok" unless it is the owner's complete "ok" answer.
     real = {s.id: s for s in sessions}
@@ -89,7 +91,7 @@ def test_a_pack_holds_exactly_the_comparisons_the_owners_queue_shows(tmp_path: P
         rater.import_document(parse_document(json.loads(json.dumps(pack.doc))))
         [info] = rater.studies()
         theirs = RatingQueue(rater.study_sessions(info.id), "bo")
-        assert theirs.total == owners.total == 2
+        assert theirs.total == owners.total == 1
     finally:
         rater.close()
 
@@ -154,7 +156,10 @@ provider = "demo"
 model = "demo-reasoner@tps=0"
 [[lanes]]
 provider = "demo"
-model = "demo-fast@tps=0,fault=500,fail_times=4"
+model = "demo-fast@tps=0"
+[[lanes]]
+provider = "demo"
+model = "demo-coder@tps=0,fault=401,fail_times=2"
 [concurrency]
 demo = 1
 """
@@ -181,14 +186,14 @@ def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
     write_config(owner, server)
     suite = tmp_path / "s.toml"
     suite.write_text(FAILING_SUITE)
-    run(capsys, "study", "run", str(suite), "--yes")  # the second lane fails (500) twice, and again
+    run(capsys, "study", "run", str(suite), "--yes")  # the third lane is refused (401) on both prompts
     assert {r[0] for answers in texts(owner).values() for r in answers} == {"ok", "error"}
     first = tmp_path / "pack1.json"
     code, _, err = run(capsys, "export", "--study", "second", "--rating-pack", "-o", str(first))
     assert code == 0 and "exported 2 sessions" in err, err
     assert "created_at" in json.loads(first.read_text("utf-8"))["pack"]
 
-    # The rater imports it and votes on one comparison (the only answer there is).
+    # The rater imports it and votes on one comparison (two answers of three).
     monkeypatch.setenv("CHATLAB_HOME", str(rater))
     assert run(capsys, "import", str(first))[1] == "imported 2 sessions\n"
     store = Store(default_path())
@@ -202,7 +207,7 @@ def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
 
     # The owner fixes the lane (the server answers now) and resumes, then packs again.
     monkeypatch.setenv("CHATLAB_HOME", str(owner))
-    code, _, err = run(capsys, "study", "resume", "second", "--yes")
+    code, _, err = run(capsys, "study", "resume", "second", "--yes", "--retry-failed")
     assert code == 0, err
     assert {r[0] for answers in texts(owner).values() for r in answers} == {"ok"}
     second = tmp_path / "pack2.json"
@@ -219,7 +224,7 @@ def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
     after = texts(rater)
     assert after[voted.session.id] == before[voted.session.id]  # bo's vote stays on what bo saw
     [other] = set(after) - {voted.session.id}
-    assert [r[0] for r in after[other]] == ["ok", "ok"] and after[other] == texts(owner)[other]
+    assert [r[0] for r in after[other]] == ["ok", "ok", "ok"] and after[other] == texts(owner)[other]
     store = Store(default_path())
     try:
         [info] = store.studies()
@@ -232,7 +237,7 @@ def test_a_newer_pack_updates_what_the_rater_has_not_voted_on(
         queue = RatingQueue(sessions, "bo", sink=store)
         assert (queue.total, queue.rated) == (2, 1)  # the updated one waits, with both answers
         current = queue.shown()
-        assert current is not None and len(current.answers) == 2
+        assert current is not None and len(current.answers) == 3
         assert store.search("Prompt")  # the search index follows the new answers
     finally:
         store.close()

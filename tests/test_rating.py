@@ -47,7 +47,9 @@ def answered(data: dict[str, object] | None = None, fail: tuple[str, int] | None
                 resp.usage = Usage(5, 50, reasoning_tokens=40)
             assert s.study is not None
             if fail and (s.study.prompt_id, i) == fail:
-                resp = Response(lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.SERVER, "boom"))
+                resp = Response(
+                    lane.id, status=Status.ERROR, error=ErrorInfo(ErrorKind.BAD_REQUEST, "boom", 400)
+                )
             turn.responses[lane.id] = resp
     return sessions
 

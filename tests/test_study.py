@@ -438,6 +438,8 @@ def test_units_that_failed_twice_transiently_show_as_to_retry(
     assert "status   paused" in out  # not "done": resume has work to do
     assert "answers  2 of 4, 0 failed, 2 to retry, 0 left" in out
     assert "to retry\n  p0/0/0  server" in out
+    # Not in the blind queue until resumed: the one answer there would say whose it is.
+    assert "nobody yet (0 comparisons ready to rate" in out
     code, out, _ = run(capsys, "study", "list")
     assert "2 to retry" in out
     # Resume sends exactly those two, and then the study is done.
@@ -447,3 +449,4 @@ def test_units_that_failed_twice_transiently_show_as_to_retry(
     assert len(server.log) - sent == 2 and "4 of 4 answered, 0 failed, spent" in out
     code, out, _ = run(capsys, "study", "show", "test")
     assert "status   done" in out and "answers  4 of 4, 0 failed, 0 left" in out
+    assert "nobody yet (2 comparisons ready to rate" in out

@@ -66,7 +66,8 @@ _ANSWER: dict[str, Any] = {  # an answer as a pack carries it: the text, nothing
     "notes": [],
     "retries": [],
 }
-_NO_ANSWER = {**_ANSWER, "status": "error", "error": {"kind": "server", "message": "no answer in this pack"}}
+# Failed for good as the rater's chatlab reads it (a refusal): a pack can't be resumed.
+_NO_ANSWER = {**_ANSWER, "status": "error", "error": {"kind": "bad_request", "message": "no answer in this pack"}}
 
 
 def identities(sessions: Sequence[Session]) -> set[str]:

@@ -129,11 +129,14 @@ NOT_ONE_TURN = "not one prompt with its answers"
 STILL_ANSWERING = "not answered yet"
 CUT_OFF = "with an answer cut off or stopped"
 NO_ANSWER = "with no answer to judge"
+TO_RETRY = "with an answer to send again (study resume)"
+ONE_ANSWER = "with one answer only (the others failed)"
 
 
 def not_ready(session: Session) -> str | None:
     """Why this comparison is not rated yet (None: it is ready). Every lane must have its
-    final answer (or have failed for good) and at least one must have answered: a
+    final answer (or, in a study, have failed for good, with two answers or more to
+    compare) and at least one must have answered: a
     comparison still being answered, or stopped half-way, is not rated yet (the answer
     that arrives first would say which model is quick). The one rule for the owner's
     queue and for a rating pack (:mod:`chatlab.core.packs`)."""
@@ -148,7 +151,20 @@ def not_ready(session: Session) -> str | None:
     final = (Status.OK, Status.ERROR)  # an error was tried again already; cut off or stopped is not final
     if any(s not in final for s in statuses):
         return CUT_OFF
-    return None if contenders(session) else NO_ANSWER
+    answered = contenders(session)
+    if session.study is not None:
+        from chatlab.core.study import unit_state
+
+        # A study's unit that failed in a way worth another try is sent again on resume:
+        # until then the comparison is not complete, and the answers there are would
+        # say which lane failed.
+        if any(unit_state(turn.responses.get(lane.id)) == "transient" for lane in session.lanes):
+            return TO_RETRY
+        # One answer is no comparison, and says whose it is to anyone who knows which
+        # lane failed.
+        if len(answered) == 1:
+            return ONE_ANSWER
+    return None if answered else NO_ANSWER
 
 
 def rateable(session: Session) -> bool:
