@@ -220,6 +220,7 @@ class RatingQueue:
         self._voted: list[tuple[QueueItem, Vote]] = []
         # The ratings each vote wrote: (lane, the new one, the rater's one before or None).
         self._changed: dict[tuple[str, bool], list[tuple[str, Rating, Rating | None]]] = {}
+        self.undone: dict[str, Rating] = {}  # the last undone vote's scores and notes, by lane
         self._shown_at: float | None = None
         self._durations: list[float] = []
 
@@ -381,6 +382,9 @@ class RatingQueue:
             )
         self._voted.pop()
         self._changed.pop((item.turn.id, vote.repeat), None)
+        # What the vote's cards said, for a view to show again: undo takes the vote back,
+        # not the work of scoring and noting (Enter saves them again with the new vote).
+        self.undone = {lane_id: new for lane_id, new, _ in changed}
         item.turn.votes = [
             v for v in item.turn.votes if not (v.rater == self.rater and v.repeat == vote.repeat)
         ]

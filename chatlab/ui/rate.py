@@ -729,11 +729,14 @@ class RateView(QWidget):
         self._say("Vote taken back: change it, then Enter")
 
     def _restore(self, vote: Vote | None) -> None:
-        """Put back what the undone vote said (its pick and guesses), to be changed. The
-        cards' scores and notes are the rater's as they were before that vote."""
+        """Put back what the undone vote said (its pick, guesses, scores and notes), to be
+        changed: on disk they are as they were before that vote until Enter."""
         item = self.queue.current
         if vote is None or item is None:
             return
+        for lane_id, rating in self.queue.undone.items():
+            if lane_id in item.lanes:
+                self.cards[item.lanes.index(lane_id)].set_marks(rating.score, rating.note)
         if vote.choice in item.lanes:
             self.pick(item.lanes.index(vote.choice))
         elif vote.choice == "tie":

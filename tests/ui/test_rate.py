@@ -315,7 +315,9 @@ def test_notes_scores_and_the_mouse(qtbot: QtBot, store: Store) -> None:
     assert rating is not None and rating.score == 4 and rating.note == "clear, 5 stars"
     assert turn.responses[item.lanes[0]].rating_of("ann") is None
     qtbot.mouseClick(view.undo_button, Qt.MouseButton.LeftButton)
-    assert queue.rated == 0 and view.cards[1].score is None and view.cards[1].note_text == ""
+    # The vote and its rating are gone from disk; the card keeps them, to vote again.
+    assert queue.rated == 0 and view.cards[1].score == 4 and view.cards[1].note_text == "clear, 5 stars"
+    assert store.load(item.session.id).turns[0].responses[item.lanes[1]].rating_of("ann") is None
 
 
 def test_a_study_comparison_left_with_one_answer_is_not_offered(qtbot: QtBot, store: Store) -> None:

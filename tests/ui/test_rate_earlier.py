@@ -46,11 +46,18 @@ def test_the_card_shows_the_earlier_score_and_note_and_undo_restores_them(
     assert now is not None and (now.score, now.note) == (5, EARLIER.note)
     assert ratings_on_disk(store, session, "ann")[second] is None
 
-    # U: the vote is gone and the rating is back as it was, on disk and on the card.
+    # U: the vote is gone and the rating on disk is back as it was; the card shows what
+    # the vote said (pick, score and note), to change and vote again: undo takes the
+    # vote back, not the work of scoring.
     QTest.keyClick(view, Qt.Key.Key_U)
     assert view.queue.rated == 0 and store.load(session.id).turns[0].vote_of("ann") is None
     assert ratings_on_disk(store, session, "ann") == before
     card = view.cards[a]
-    assert card.score == 3 and card.note_text == EARLIER.note and view.choice == a
+    assert card.score == 5 and card.note_text == EARLIER.note and view.choice == a
+    # Enter votes again with them.
+    with qtbot.waitSignal(view.voted, timeout=5000):
+        QTest.keyClick(view, Qt.Key.Key_Return)
+    again = ratings_on_disk(store, session, "ann")[first]
+    assert again is not None and (again.score, again.note) == (5, EARLIER.note)
     window.close()
     store.close()
