@@ -67,7 +67,11 @@ _ANSWER: dict[str, Any] = {  # an answer as a pack carries it: the text, nothing
     "retries": [],
 }
 # Failed for good as the rater's chatlab reads it (a refusal): a pack can't be resumed.
-_NO_ANSWER = {**_ANSWER, "status": "error", "error": {"kind": "bad_request", "message": "no answer in this pack"}}
+_NO_ANSWER = {
+    **_ANSWER,
+    "status": "error",
+    "error": {"kind": "bad_request", "message": "no answer in this pack"},
+}
 
 
 def identities(sessions: Sequence[Session]) -> set[str]:
