@@ -393,3 +393,23 @@ def test_estimates_while_typing_never_load_a_vocabulary(
     [precise] = lab.estimates(prompt)
     assert precise.tokens == estimator.count(prompt, "gpt-4o").tokens + tokens.PER_MESSAGE_OVERHEAD
     assert precise.tokens != rough.tokens
+
+
+def test_a_blind_turn_not_voted_on_cannot_be_duplicated(tmp_path: Path) -> None:
+    """Duplicate sends the same prompt to the same lanes; for a blind turn still waiting
+    for its vote that is a click away from named answers to compare with the masked
+    ones. Refused until the vote; after it, allowed."""
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter, tmp_path, seed=3)
+    three_lanes(lab)
+    lab.set_blind(True)
+    for script in (reasoner(tokens=40), hidden_reasoner(tokens=30), plain()):
+        adapter.enqueue(*script)
+    run(lab)
+    source = lab.session
+    assert lab.masked
+    with pytest.raises(LabError, match="vote on it first"):
+        lab.duplicate(source)
+    assert lab.session is source
+    lab.vote(source.turns[-1].shown_order[0])
+    assert lab.duplicate(source) == source.turns[0].prompt and lab.session is not source

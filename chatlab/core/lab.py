@@ -23,7 +23,7 @@ from typing import Protocol
 
 from chatlab.core import pricing, safety
 from chatlab.core.events import Done, StreamError, StreamEvent
-from chatlab.core.export import export_sessions
+from chatlab.core.export import export_sessions, masked
 from chatlab.core.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
 from chatlab.core.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
 from chatlab.core.raters import Rater
@@ -785,7 +785,13 @@ class Lab:
         self.open(Session(lanes=fresh, blind=self.session.blind))
 
     def duplicate(self, source: Session) -> str:
-        """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again."""
+        """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.
+        Refused for a blind turn not voted on yet: its lanes with the same prompt, names
+        showing, are a click away from telling which of its answers is whose."""
+        if masked(source):
+            raise LabError(
+                "vote on it first: sent again with names showing, it would say whose answer is whose"
+            )
         self.open(
             Session(
                 lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind

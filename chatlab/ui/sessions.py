@@ -158,9 +158,14 @@ class SessionActions:
         if self.lab.busy or self.store is None:
             return
         source = self._load(session_id)
-        if source is not None:
+        if source is None:
+            return
+        try:
             prompt = self.lab.duplicate(source)
-            self._show(self.lab.session, prompt)
+        except LabError as exc:
+            self._say(str(exc))
+            return
+        self._show(self.lab.session, prompt)
 
     def rename_session(self, session_id: str) -> None:
         if self.store is None:
