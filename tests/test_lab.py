@@ -411,5 +411,7 @@ def test_a_blind_turn_not_voted_on_cannot_be_duplicated(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="vote on it first"):
         lab.duplicate(source)
     assert lab.session is source
-    lab.vote(source.turns[-1].shown_order[0])
+    order = source.turns[-1].shown_order
+    assert order is not None
+    lab.vote(order[0])
     assert lab.duplicate(source) == source.turns[0].prompt and lab.session is not source
