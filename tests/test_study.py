@@ -450,3 +450,17 @@ def test_units_that_failed_twice_transiently_show_as_to_retry(
     code, out, _ = run(capsys, "study", "show", "test")
     assert "status   done" in out and "answers  4 of 4, 0 failed, 0 left" in out
     assert "nobody yet (2 comparisons ready to rate" in out
+
+
+def test_the_budget_is_reached_when_no_request_of_the_work_left_fits() -> None:
+    from chatlab.core.study import LaneEstimate, budget_reached
+
+    def lane(requests: int, cost: float | None) -> LaneEstimate:
+        return LaneEstimate("x", requests, 0, 0, 0, cost, "")
+
+    rows = [lane(10, 0.05), lane(4, 0.04)]  # $0.005 and $0.01 a request
+    assert not budget_reached(None, rows, 99.0)
+    assert not budget_reached(0.01, rows, 0.0049)  # one request of the first lane still fits
+    assert budget_reached(0.01, rows, 0.0051)  # spent $0.0051 < $0.01, yet nothing fits
+    assert not budget_reached(0.01, [*rows, lane(3, None)], 0.0051)  # an unpriced lane can run
+    assert not budget_reached(0.01, [lane(0, 1.0)], 0.0)  # nothing left to send

@@ -392,8 +392,9 @@ def _drive(
         stdout.write(f"  to retry {terminal_text(line)[:200]}\n")
     if outcome == "budget":
         print(
-            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent; {p.left} units not "
-            f"sent; to go on, give it a bigger one: `chatlab study resume {info.name!r} --budget USD`",
+            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent or another request "
+            f"could cross it; {p.left} units not sent; to go on, give it a bigger one: "
+            f"`chatlab study resume {info.name!r} --budget USD`",
             file=stderr,
         )
     elif outcome != "done":

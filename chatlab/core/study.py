@@ -365,6 +365,18 @@ def _no_history(provider: str, model: str, params: LaneParams) -> History | None
     return None
 
 
+def budget_reached(budget: float | None, estimates: Sequence[LaneEstimate], spent: float) -> bool:
+    """No request of the work left fits what is left of ``budget``: every lane with work
+    is priced, and one of its requests, at the estimate, would take ``spent`` past it.
+    A run would stop before sending anything (see :meth:`StudyRun._over_budget`)."""
+    if budget is None:
+        return False
+    asking = [e for e in estimates if e.requests]
+    return bool(asking) and all(
+        e.cost_usd is not None and spent + e.cost_usd / e.requests > budget for e in asking
+    )
+
+
 def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
     """The estimated dollars; None when a lane that has work has no price."""
     if any(e.cost_usd is None and e.requests for e in estimates):

@@ -53,6 +53,7 @@ from chatlab.core.study import (
     LaneEstimate,
     StudyInfo,
     StudyManager,
+    budget_reached,
     comparisons,
     estimate,
     snapshot_suite,
@@ -484,7 +485,7 @@ class StudiesView(QDialog):
         name = next((i.name for i in self.infos if i.id == study_id), "The study")
         words = {
             "done": "is finished: Rate… to judge it",
-            "budget": "stopped: its budget is spent (Resume asks for a new one)",
+            "budget": "stopped: another request could cross its budget (Resume asks for a new one)",
             "cancelled": "was cancelled: Resume sends what it lacks",
             "paused": "is paused: Resume goes on",
             "retry": "has answers that failed twice in a way worth another try: Resume sends them",
@@ -529,12 +530,27 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
             return
         problems: list[str] = []
-        if info.budget_usd is not None and info.spent_usd >= info.budget_usd and confirm:
+        old_budget = info.budget_usd
+        reached = old_budget is not None and (
+            info.spent_usd >= old_budget
+            or budget_reached(
+                old_budget,
+                estimate(
+                    suite,
+                    work(self.store.study_sessions(info.id, [])),
+                    self.window_.lab.runner.config,
+                    self.store.model_history,
+                ),
+                info.spent_usd,
+            )
+        )
+        if reached and confirm and old_budget is not None:
             budget, ok = QInputDialog.getDouble(
                 self,
                 "chatlab",
-                f"{info.name} has spent its budget of {fmt.cost(info.budget_usd)}. A new budget in dollars:",
-                max(info.budget_usd * 2, info.spent_usd + 0.01),
+                f"{info.name} has spent {fmt.cost(info.spent_usd)} of its budget of "
+                f"{fmt.cost(old_budget)}: another request could cross it. A new budget in dollars:",
+                max(old_budget * 2, info.spent_usd + 0.01),
                 0.01,
                 1_000_000,
                 2,
