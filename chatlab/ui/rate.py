@@ -23,7 +23,7 @@ import functools
 import sqlite3
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -204,7 +204,10 @@ class AnswerCard(QFrame):
         marks.setSpacing(3)
         marks.addWidget(self.reasoned)
         marks.addStretch(1)
-        marks.addWidget(_label("score", "muted"))
+        # The word goes when a narrow card (many answers) has no room for it, rather
+        # than be drawn under "reasoned?".
+        self.score_word = _label("score", "muted")
+        marks.addWidget(self.score_word)
         for n in range(1, SCORES + 1):
             button = _button(str(n), f"Score {n} of {SCORES} for {self.name} (click again to clear)", True)
             button.setObjectName(f"score-{n}")
@@ -232,6 +235,22 @@ class AnswerCard(QFrame):
         layout.addLayout(marks)
         layout.addWidget(self.note)
         layout.addWidget(self.earlier)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        layout = self.layout()
+        if layout is None:
+            return
+        margins = layout.contentsMargins()
+        inner = self.width() - margins.left() - margins.right()
+        needed = (
+            self.reasoned.minimumWidth()
+            + self.score_word.sizeHint().width()
+            + sum(b.width() for b in self.score_buttons)
+            + 3 * (len(self.score_buttons) + 2)
+            + 8
+        )
+        self.score_word.setVisible(inner >= needed)
 
     @property
     def marked(self) -> bool:

@@ -348,6 +348,19 @@ def test_four_cards_fit_and_more_scroll_sideways(
     assert (bar.value() > 0) == scrolls  # the picked card is scrolled into view
 
 
+@pytest.mark.parametrize("width", [1240, 1280, 1600])
+def test_reasoned_and_the_word_score_never_overlap(qtbot: QtBot, store: Store, width: int) -> None:
+    window = RateWindow(make_queue(store, prompts=1, samples=1, lanes=4), STUDY)
+    show(qtbot, window)
+    window.resize(width, 790)
+    view = window.view
+    qtbot.waitUntil(lambda: all(card.width() >= MIN_CARD_WIDTH for card in view.cards))
+    for card in view.cards:
+        words = next(w for w in card.findChildren(QLabel) if w.text() == "score")
+        assert not words.isVisible() or card.reasoned.geometry().right() < words.geometry().left()
+        assert card.reasoned.geometry().right() < card.score_buttons[0].geometry().left()
+
+
 @pytest.mark.parametrize("dark", [False, True])
 def test_the_picked_card_wears_the_accent(qtbot: QtBot, store: Store, dark: bool) -> None:
     colors = theme.DARK if dark else theme.LIGHT
