@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,6 +73,7 @@ class Shown:
     prompt: str
     answers: tuple[Answer, ...]
     number: int  # 1-based place in this sitting's queue
+    sighted: bool = False  # this rater saw its names (an unblinded export): the vote is sighted
 
 
 @dataclass
@@ -184,10 +185,15 @@ class RatingQueue:
         sink: VoteSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         complete: bool = True,
+        sighted: Collection[str] = (),
     ) -> None:
+        """``sighted``: turns whose names this rater has seen (the store's
+        ``sighted_turns``): votes on them are stored as sighted, and the view says so
+        before the vote, not after."""
         if not rater.strip() or len(rater) > MAX_RATER:
             raise RatingError(f"a rater id is 1 to {MAX_RATER} characters")
         self.rater = rater
+        self.sighted = set(sighted)
         self.reveal_policy = reveal
         self.sink = sink
         self.clock = clock
@@ -258,7 +264,7 @@ class RatingQueue:
             answers.append(
                 Answer(letter(i), resp.text, mine.score if mine else None, mine.note if mine else "")
             )
-        return Shown(turn.prompt, tuple(answers), self.position + 1)
+        return Shown(turn.prompt, tuple(answers), self.position + 1, turn.id in self.sighted)
 
     def seconds_left(self) -> float | None:
         """At this rater's pace in this sitting (the median time per vote), what is left."""

@@ -1561,6 +1561,10 @@ class Store:
         """Sessions that are not a study's comparisons (chats, ``ask``)."""
         return {r[0] for r in self.con.execute("SELECT id FROM sessions WHERE study_id IS NULL")}
 
+    def sighted_turns(self, rater: str) -> set[str]:
+        """The turns ``rater`` exported with their names (see :meth:`mark_sighted`)."""
+        return {r[0] for r in self.con.execute("SELECT turn_id FROM sighted WHERE rater = ?", (rater,))}
+
     def mark_sighted(self, turn_ids: Iterable[str], rater: str) -> None:
         """These comparisons were exported with their names for ``rater``: the votes they
         cast on them from now on are sighted."""

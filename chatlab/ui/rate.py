@@ -154,6 +154,9 @@ class NoteEdit(QLineEdit):
         super().keyPressEvent(event)
 
 
+SIGHTED = "sighted: you exported it with its names, so this vote is left out of blind statistics"
+
+
 class AnswerCard(QFrame):
     """One answer as the rater sees it: "Model A", the text, and the rater's marks."""
 
@@ -527,7 +530,9 @@ class RateView(QWidget):
         self.choice = None
         self.guess_mode = False
         self._guess_touched = False
-        self.item_label.setText(f"Item {shown.number} · the prompt")
+        self.item_label.setText(
+            f"Item {shown.number} · the prompt" + (f" · {SIGHTED}" if shown.sighted else "")
+        )
         self.prompt.setPlainText(shown.prompt)
         for position, answer in enumerate(shown.answers):
             card = AnswerCard(position, answer)
@@ -886,7 +891,7 @@ def open_queue(
         parent.lab.rater, parent.lab.rater_name = found.id, found.name
     rater = found.id
     if info is None:
-        queue = RatingQueue(store.marked_turns([]), rater, sink=store)
+        queue = RatingQueue(store.marked_turns([]), rater, sink=store, sighted=store.sighted_turns(rater))
         title = "turns marked to rate"
     else:
         queue = RatingQueue(
@@ -897,6 +902,7 @@ def open_queue(
             reveal=info.reveal,
             sink=store,
             complete=info.left == 0,
+            sighted=store.sighted_turns(rater),
         )
         title = info.name
     if queue.total == 0:

@@ -276,6 +276,29 @@ def test_each_policy_reveals_after_the_vote(qtbot: QtBot, store: Store) -> None:
     assert vote is not None and vote.choice == item.lanes[1] and vote.guessed == [item.lanes[2]]
 
 
+def test_a_sighted_comparison_says_so_before_the_vote(qtbot: QtBot, store: Store) -> None:
+    """A comparison this rater exported with its names (--unblind): the queue says, with
+    the prompt, that the vote will be sighted; the others don't."""
+    data = suite(prompts=2, samples=1)
+    store.create_study("study1", STUDY, data, answered(data))
+    sessions = store.study_sessions("study1")
+    marked = sessions[0].turns[0].id
+    store.mark_sighted([marked], "ann")
+    queue = RatingQueue(sessions, "ann", sink=store, sighted=store.sighted_turns("ann"))
+    view = RateView(queue)
+    show(qtbot, view)
+    seen = {}
+    for _ in range(2):
+        item = queue.current
+        assert item is not None
+        seen[item.turn.id] = "sighted" in view.item_label.text()
+        with qtbot.waitSignal(view.voted, timeout=5000):
+            press(view, K.Key_1, K.Key_Return)
+    assert seen == {marked: True, sessions[1].turns[0].id: False}
+    votes = {s.turns[0].id: store.load(s.id).turns[0].vote_of("ann") for s in sessions}
+    assert {k: v.sighted for k, v in votes.items() if v is not None} == seen
+
+
 def test_notes_scores_and_the_mouse(qtbot: QtBot, store: Store) -> None:
     queue = make_queue(store)
     view = RateView(queue)
