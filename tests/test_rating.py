@@ -68,7 +68,7 @@ def test_what_a_view_gets_names_nobody() -> None:
     shown = queue.shown()
     assert isinstance(shown, Shown) and [a.letter for a in shown.answers] == ["A", "B", "C"]
     # Only the prompt, letters and texts: no field could carry a lane, model or figure.
-    assert {f.name for f in fields(shown)} == {"prompt", "answers", "number"}
+    assert {f.name for f in fields(shown)} == {"prompt", "answers", "number", "sighted"}  # sighted: a bool
     assert {f.name for f in fields(shown.answers[0])} == {
         "letter",
         "text",
