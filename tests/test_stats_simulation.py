@@ -462,3 +462,19 @@ def test_coin_flip_raters_over_comparisons_of_different_models_agree_at_about_ze
         assert value is not None
         alphas.append(value)
     assert abs(float(np.mean(alphas))) < 0.02
+
+
+def test_a_contender_never_voted_on_has_no_rating_and_is_on_no_frontier() -> None:
+    """Answers of a third model that nobody voted on (its comparisons have no votes):
+    the prior alone would give it a rating (it read 1038 above contenders with votes)."""
+    sessions = [two_lane_session(f"p{k}", k % 2) for k in range(12)]
+    lone = comparisons(3, 2)
+    for s in lone:
+        s.lanes[0].model = "lonely"
+    doc = compute([*sessions, *lone], rounds=100)
+    by_id = {c["id"]: c for c in doc["contenders"]}
+    lonely = by_id["demo:lonely"]
+    assert lonely["appearances"] == 0 and lonely["rating"] is None and lonely["ci95"] is None
+    assert lonely["rank"] is None and not lonely["on_cost_frontier"]
+    assert all(c["rating"] is not None for c in doc["contenders"] if c["appearances"])
+    assert doc["contenders"][-1]["id"] == "demo:lonely" or doc["contenders"][-1]["appearances"] == 0

@@ -139,7 +139,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
         table.add_row(
             "–" if c["rank"] is None else str(c["rank"]),
             escape(terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})")),
-            f"{c['rating']:.0f}",
+            "–" if c["rating"] is None else f"{c['rating']:.0f}",
             f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
             "–" if c["rating_length_controlled"] is None else f"{c['rating_length_controlled']:.0f}",
             "yes" if c["reasoner"] else "no",

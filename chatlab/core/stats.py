@@ -886,14 +886,16 @@ def compute(
     # Length control adds a parameter and needs data to fit it: with few votes it would
     # swing wildly, so it is left out (null) rather than shown as if it meant something.
     controlled = length_controlled(data.votes, n) if n and len(data.votes) >= MIN_LENGTH_VOTES else None
-    frontier = _frontier(point.tolist(), mean_cost)
+    # A contender never voted on has no rating (the prior alone would make one up), so it
+    # is on no frontier either.
+    frontier = _frontier(point.tolist(), [c if appearances[i] else None for i, c in enumerate(mean_cost)])
     for i, key in enumerate(data.contenders):
         contenders.append(
             {
                 "id": key,
                 "label": data.labels[i],
                 "reasoner": data.reasoner[i],
-                "rating": round(float(point[i]), 1),
+                "rating": round(float(point[i]), 1) if appearances[i] else None,
                 "ci95": [round(float(lower[i]), 1), round(float(upper[i]), 1)] if spread[i] else None,
                 "rank": rank[i],
                 **({"note": notes[i]} if notes[i] else {}),

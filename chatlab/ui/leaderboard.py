@@ -85,7 +85,9 @@ def ratings_chart(doc: dict[str, Any]) -> Figure:
             fig.marks.append(Mark("bar", [(c["ci95"][0], i), (c["ci95"][1], i)]))
         fig.y.categories.append(_short(c["label"], 40) + (f"  (rank {c['rank']})" if c["rank"] else ""))
     if rows:
-        fig.marks.append(Mark("points", [(c["rating"], i) for i, c in enumerate(rows)]))
+        fig.marks.append(
+            Mark("points", [(c["rating"], i) for i, c in enumerate(rows) if _finite(c["rating"])])
+        )
     return fig
 
 
@@ -426,7 +428,7 @@ class LeaderboardView(QDialog):
             values = [
                 str(c["rank"]) if c["rank"] else "–",
                 name,
-                f"{c['rating']:.0f}",
+                "–" if c["rating"] is None else f"{c['rating']:.0f}",
                 f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
                 "–" if lc is None else f"{lc:.0f}",
                 "yes" if c["reasoner"] else "no",
