@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PROVIDER:MODEL",
-        help="a lane; repeat for more lanes (e.g. -m openai:gpt-4o -m demo:demo-fast)",
+        help="a lane; repeat for more lanes, at most 8 (e.g. -m openai:gpt-4o -m demo:demo-fast)",
     )
     ask.add_argument("--system", help="system prompt for every lane")
     ask.add_argument(

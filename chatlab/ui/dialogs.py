@@ -560,6 +560,14 @@ class SettingsDialog(QDialog):
         self.rater.setPlaceholderText("the name your ratings and votes are shown under")
         layout = QFormLayout(page)
         layout.addRow("Rater name", self.rater)
+        why = QLabel(
+            "Your votes and ratings carry this installation's own rater id; the name is how they "
+            "are shown (to you, and to a study's owner when you send votes back)."
+        )
+        why.setWordWrap(True)
+        why.setTextFormat(Qt.TextFormat.PlainText)
+        why.setProperty("role", "muted")
+        layout.addRow("", why)
         return page
 
     # -- providers and keys --------------------------------------------------------------
@@ -872,7 +880,9 @@ class SettingsDialog(QDialog):
             raise ValueError(str(exc)) from None
         return dataclasses.replace(
             parsed,
-            rater=clean_name(self.rater.text()) or None,
+            # Once votes carry this installation's id, a name is needed to show them by:
+            # an emptied field keeps the one it had.
+            rater=clean_name(self.rater.text()) or (self.config.rater if self.config.rater_id else None),
             rater_id=self.config.rater_id,  # the name changes; who the rater is never does
             presets=dict(self._presets),
             source=self.config.source,

@@ -113,6 +113,15 @@ def test_settings_say_where_each_key_comes_from_never_the_key(
     assert dialog.result_config is not None and dialog.result_config.rater == "ana"
 
 
+def test_an_emptied_rater_name_keeps_the_one_the_rater_had(qtbot: QtBot) -> None:
+    config = parse_config({"rater": {"id": "r" + "a" * 32, "name": "ana"}})
+    dialog = _settings(qtbot, config)
+    dialog.rater.setText("   ")
+    dialog.accept()
+    assert dialog.result_config is not None
+    assert (dialog.result_config.rater, dialog.result_config.rater_id) == ("ana", "r" + "a" * 32)
+
+
 def test_without_a_keychain_one_plain_sentence_and_the_session_option(qtbot: QtBot) -> None:
     keyring.set_keyring(keyring.backends.fail.Keyring())  # the memory keyring is restored after the test
     dialog = _settings(
