@@ -309,3 +309,102 @@ def test_a_rater_id_with_control_characters_is_refused(
     forged = _forge(votes, tmp_path / "forged.json", rater_id=rater_id)
     code, out, err = run(capsys, "import", str(forged))
     assert code == 2 and every_rater() == set(), f"exit {code}: {out.strip() or err.strip()}"
+
+
+# -- 9. export --votes sends other raters' votes too ----------------------------------------------
+
+
+def test_export_votes_carries_other_raters_votes_so_a_packs_votes_cannot_go_back(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected: ``chatlab export --votes`` is "your own votes and ratings, to send back to a
+    study's owner": after bo merges cy's votes on the same pack (a fellow rater forwarded
+    them), bo's file still holds bo's votes only, and the owner imports it.
+    Actual: it writes every rater's votes on those comparisons; the owner's import refuses
+    the whole file ("is a second rater in a rating pack's votes"), and chatlab has no way
+    to export bo's votes alone: bo's 4 votes can never come back."""
+    owner_home = tmp_path / "owner"
+    home_of(monkeypatch, owner_home)
+    owner_study(capsys, tmp_path)
+    pack = export_pack(capsys, tmp_path / "pack.json", "--for", "bo")
+    _cy, cy_votes = rate_pack_elsewhere(capsys, monkeypatch, tmp_path / "cy", pack, "cy")
+    bo_home = tmp_path / "bo"
+    home_of(monkeypatch, bo_home)
+    assert run(capsys, "import", str(pack))[0] == 0
+    bo = rate_as_me("bo", pick=1)
+    assert run(capsys, "import", str(cy_votes))[0] == 0  # cy's votes, for comparison
+    votes = tmp_path / "bo-votes.json"
+    assert run(capsys, "export", "--votes", "--study", "pack", "-o", str(votes))[0] == 0
+    home_of(monkeypatch, owner_home)
+    code, out, err = run(capsys, "import", str(votes))
+    assert code == 0 and every_rater() == {bo}, f"exit {code}: {out.strip() or err.strip()}"
+
+
+# -- 10. a second id claims votes that are not the owner's ----------------------------------------
+
+
+def test_a_new_rater_id_on_a_claimed_database_takes_a_colleagues_nameless_votes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected: the owner's votes from before rater ids are claimed once per database
+    (``claim_rater``'s docstring): votes imported *after* that under no name (rater id
+    ``"name:"``, a colleague's file that gave no name) stay that colleague's, whatever id
+    this installation later has (a config lost or replaced, a reinstall keeping the data).
+    Actual: a new id made for a database already claimed by another id claims again and
+    moves the colleague's 4 nameless votes to the owner's new id: someone else's votes
+    become the owner's (and the old id's sighted marks no longer apply either)."""
+    owner_home = tmp_path / "owner"
+    home_of(monkeypatch, owner_home)
+    owner_study(capsys, tmp_path)
+    full = tmp_path / "full.json"
+    assert run(capsys, "export", "--study", "pack", "--unblind", "-o", str(full))[0] == 0  # makes id A
+    doc = json.loads(full.read_text("utf-8"))
+    for s in doc["sessions"]:
+        s["turns"][0]["votes"] = [{"rater": "", "choice": "tie", "voted_at": "2025-01-01T00:00:00.000Z"}]
+    nameless = tmp_path / "nameless.json"
+    nameless.write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = run(capsys, "import", str(nameless))
+    assert code == 0 and every_rater() == {"name:"}, err
+    (owner_home / "config.toml").unlink()  # the config is lost; the database is kept
+    store = Store(default_path())
+    try:
+        new = installation(store.claim_rater)
+    finally:
+        store.close()
+    assert every_rater() == {"name:"}, f"the colleague's nameless votes moved to the new id {new.id}"
+
+
+# -- 11. upgrading a database with a rater literally named "name:..." -----------------------------
+
+
+@pytest.mark.parametrize(
+    "picks",
+    [
+        {"ann": [0, 0, 1, 0, 2, 0], "name:ann": [1, 1, 1, 2, 2, 0]},
+        {"": [0, 0, 1, 0, 2, 0], "name:": [2, 2, 1, 2, 2, 0]},  # no name (the window's), then "name:"
+    ],
+    ids=["ann-then-name:ann", "nameless-then-name:"],
+)
+def test_upgrading_a_database_whose_rater_is_literally_named_name_prefix(
+    home: Path, monkeypatch: pytest.MonkeyPatch, picks: dict[str, list[int]]
+) -> None:
+    """Expected: a database from before rater ids, where one rater went by "ann" (or by no
+    name, the main window's "") and another, later, literally by "name:ann" (or "name:"),
+    upgrades: "ann" -> id "name:ann", "name:ann" -> "name:name:ann"; nothing merged,
+    nothing lost, 12 votes in the study. Actual: migration 12 -> 13 rewrites
+    ``votes.rater`` row by row (``UPDATE votes SET rater = 'name:' || rater``), so "ann"
+    becomes "name:ann" while the literal "name:ann" row of the same turn still exists:
+    UNIQUE constraint failed, and chatlab refuses to open the database at all ("can't be
+    opened ... chatlab left it untouched"): every vote is out of reach."""
+    import tests.test_raters as raters_tests
+
+    monkeypatch.setattr(raters_tests, "PICKS", picks)
+    path = default_path()
+    path.parent.mkdir(parents=True)
+    raters_tests.legacy_db(path, raters_tests.old_version())
+    store = Store(path)
+    try:
+        votes = dict(store.con.execute("SELECT rater, count(*) FROM votes WHERE turn_id != 'chat-t' GROUP BY rater"))
+        assert votes == {"name:" + name: 6 for name in picks}
+    finally:
+        store.close()
