@@ -68,7 +68,7 @@ def test_plain_study_export_names_the_models_of_comparisons_the_owner_has_not_vo
     model of 4 comparisons the owner never voted on, nothing is marked sighted, and the
     4 votes the owner casts afterwards, having read the names, count as blind in
     ``chatlab stats`` (sighted_left_out 0)."""
-    owner_home, _bo, votes = _owner_with_bos_votes(capsys, tmp_path, monkeypatch)
+    _owner_home, _bo, votes = _owner_with_bos_votes(capsys, tmp_path, monkeypatch)
     code, _, err = run(capsys, "import", str(votes))
     assert code == 0, err
     names = tmp_path / "names.json"
@@ -178,7 +178,7 @@ def test_stats_rater_carol_2_selects_two_different_people(
     label "carol (2)" and reports their 8 votes as one rater's (filters.raters lists one
     name)."""
     _three_carols(capsys, tmp_path)
-    code, out, err = run(capsys, "stats", "--json", "--rater", "carol (2)")
+    code, out, _err = run(capsys, "stats", "--json", "--rater", "carol (2)")
     if code == 2:
         return
     report = json.loads(out)
@@ -404,7 +404,9 @@ def test_upgrading_a_database_whose_rater_is_literally_named_name_prefix(
     raters_tests.legacy_db(path, raters_tests.old_version())
     store = Store(path)
     try:
-        votes = dict(store.con.execute("SELECT rater, count(*) FROM votes WHERE turn_id != 'chat-t' GROUP BY rater"))
+        votes = dict(
+            store.con.execute("SELECT rater, count(*) FROM votes WHERE turn_id != 'chat-t' GROUP BY rater")
+        )
         assert votes == {"name:" + name: 6 for name in picks}
     finally:
         store.close()

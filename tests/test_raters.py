@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chatlab import cli
+from chatlab.core.config import load_config
 from chatlab.core.export import parse_document
 from chatlab.core.model import Lane, Session, Vote
 from chatlab.core.packs import identities
@@ -63,10 +64,16 @@ def owner_study(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def rate_all(rater: str, pick: int = 0) -> int:
+    """Rate every comparison of the one study here as this installation's rater (made
+    on first need and named ``rater``), as `chatlab rate` does."""
+    from chatlab.core.raters import installation
+
     store = Store(default_path())
     try:
         [info] = store.studies()
-        queue = RatingQueue(store.study_sessions(info.id), rater, sink=store)
+        queue = RatingQueue(
+            store.study_sessions(info.id), installation(store.claim_rater, name=rater).id, sink=store
+        )
         while not queue.finished:
             queue.vote(pick, guessed=[0], scores={pick: 4}, notes={pick: f"{rater} liked it"})
         return queue.total
@@ -81,6 +88,7 @@ def test_a_pack_is_rated_elsewhere_and_merged_back_onto_the_real_lanes(
     monkeypatch.setenv("CHATLAB_HOME", str(owner_home))
     owner_study(capsys, tmp_path)
     assert rate_all("ann", pick=1) == 4
+    ann_id = load_config().rater_id
     pack = tmp_path / "pack.json"
     code, _, err = run(capsys, "export", "--study", "pack", "--rating-pack", "-o", str(pack))
     assert code == 0, err
@@ -107,6 +115,7 @@ def test_a_pack_is_rated_elsewhere_and_merged_back_onto_the_real_lanes(
     code, out, err = run(capsys, "import", str(pack))
     assert code == 0 and out.startswith("imported 4 sessions"), err
     assert rate_all("bo", pick=2) == 4
+    bo_id = load_config().rater_id
     votes = tmp_path / "votes.json"
     assert run(capsys, "export", "--votes", "-o", str(votes))[0] == 0
 
@@ -119,12 +128,12 @@ def test_a_pack_is_rated_elsewhere_and_merged_back_onto_the_real_lanes(
     try:
         for s in store.study_sessions(store.studies()[0].id):
             turn = s.turns[0]
-            ann, bo = turn.vote_of("ann"), turn.vote_of("bo")
+            ann, bo = turn.vote_of(str(ann_id)), turn.vote_of(str(bo_id))
             assert ann is not None and bo is not None
             real = {lane.id for lane in s.lanes}
             assert bo.choice in real and set(bo.shown_order or []) == real and set(bo.guessed or []) <= real
             assert bo.choice == bo.shown_order[2]  # type: ignore[index]
-            rating = turn.responses[bo.choice].rating_of("bo")
+            rating = turn.responses[bo.choice].rating_of(str(bo_id))
             assert rating is not None and rating.score == 4 and rating.note == "bo liked it"
     finally:
         store.close()
@@ -138,6 +147,7 @@ def test_a_conflicting_vote_is_refused_by_its_place_and_nothing_is_written(
 ) -> None:
     owner_study(capsys, tmp_path)
     rate_all("ann", pick=0)
+    ann_id = load_config().rater_id
     out = tmp_path / "votes.json"
     assert run(capsys, "export", "--votes", "-o", str(out))[0] == 0
     doc = json.loads(out.read_text())
@@ -154,7 +164,7 @@ def test_a_conflicting_vote_is_refused_by_its_place_and_nothing_is_written(
     store = Store(default_path())
     try:
         raters = {v.rater for s in store.study_sessions(store.studies()[0].id) for v in s.turns[0].votes}
-        assert raters == {"ann"}
+        assert raters == {ann_id}
     finally:
         store.close()
 

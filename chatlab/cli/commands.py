@@ -369,10 +369,10 @@ def cmd_export(args: Any, stdout: IO[str], stdin: IO[str] | None = None) -> int:
             elif args.unblind:
                 doc, problems = _export_unblind(store, info.id)
             else:
-                doc, problems = export_sessions(store.study_session_ids(info.id), store.load)
+                doc, problems = export_sessions(store.study_session_ids(info.id), store.load, rater=_me())
         else:
             ids = store.ids() if args.all else _resolve_ids(store, args.ids)
-            doc, problems = export_sessions(ids, store.load)
+            doc, problems = export_sessions(ids, store.load, rater=_me())
     finally:
         store.close()
     ids = [s["id"] for s in doc["sessions"]]
@@ -412,7 +412,14 @@ def _export_votes(args: Any, store: Store, stdin: IO[str]) -> tuple[dict[str, An
                     f"your votes include {many}, not of a study: add --all to send them too, "
                     "or --study NAME to send one study's votes"
                 )
-    return export_sessions(ids, store.load)
+    return export_sessions(ids, store.load, rater=_me())
+
+
+def _me() -> str | None:
+    """This installation's rater id, whose vote unmasks a blind turn for an export (an
+    import, like a vote, makes it: another rater's merged votes never unmask the
+    owner's). None before it has one: then any vote does, as before rater ids."""
+    return load_config().rater_id
 
 
 def _export_pack(args: Any, store: Store, study_id: str, name: str) -> tuple[dict[str, Any], list[str]]:

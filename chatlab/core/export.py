@@ -345,16 +345,19 @@ def pack_created_at(doc: dict[str, Any]) -> str | None:
     return str(pack["created_at"]) if isinstance(pack, dict) else None
 
 
-def masked(session: Session) -> bool:
+def masked(session: Session, rater: str | None = None) -> bool:
     """A blind session whose last turn waits for its vote (and was not stopped): its
-    export would say which model is which, so it is left out until the vote."""
+    export would say which model is which, so it is left out until the vote. With
+    ``rater`` (this installation's), it waits for *their* vote: other raters' votes,
+    merged from their files, don't unmask it for them."""
     from chatlab.core.model import Status
 
     last = session.turns[-1] if session.turns else None
+    voted = (last.vote if rater is None else last.vote_of(rater)) if last is not None else None
     return (
         session.blind
         and last is not None
-        and last.vote is None
+        and voted is None
         and not any(r.status is Status.CANCELLED for r in last.responses.values())
     )
 
@@ -364,19 +367,21 @@ def export_sessions(
     load: Callable[[str], Session],
     *,
     unblind: bool = False,
+    rater: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The document of every session that loads and validates, and one line for each
     that doesn't (a damaged row in the database, or a blind turn not yet voted on): an
     export always re-imports cleanly, never un-blinds a test, and one bad session never
     keeps the others from being exported. ``unblind`` (``export --study NAME
     --unblind``, the study's owner): blind turns not yet voted on are exported too, with
-    their names (the caller marks them sighted)."""
+    their names (the caller marks them sighted). ``rater``: whose vote unmasks a blind
+    turn (this installation's; see :func:`masked`)."""
     good: list[dict[str, Any]] = []
     problems: list[str] = []
     for sid in ids:
         try:
             session = load(sid)
-            if masked(session) and not unblind:
+            if masked(session, rater) and not unblind:
                 problems.append(f"session {sid}: a blind turn not yet voted on (vote first)")
                 continue
             d = session_dict(session)

@@ -261,7 +261,9 @@ class Lab:
     def masked(self) -> bool:
         """A blind turn not yet voted on: nothing may say which model is which."""
         last = self.last_turn
-        return self.session.blind and last is not None and last.vote is None and not self.void(last)
+        # This rater's vote: another rater's, merged from their file, unmasks nothing here.
+        mine = last.vote_of(self._rater) if last is not None else None
+        return self.session.blind and last is not None and mine is None and not self.void(last)
 
     def void(self, turn: Turn) -> bool:
         """A blind turn the user stopped: which lanes had finished would tell who is fast,

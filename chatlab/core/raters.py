@@ -116,13 +116,25 @@ def labels(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     for rater_id, name in pairs:
         if not names.get(rater_id):
             names[rater_id] = name or name_of_id(rater_id)
-    out: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for rater_id in sorted(names):
+
+    def base(rater_id: str) -> str:
         # An id no name came with (only a test makes one) is shown as itself.
-        base = names[rater_id] or ("(no name)" if rater_id.startswith(DERIVED) or not rater_id else rater_id)
-        seen[base] = seen.get(base, 0) + 1
-        out[rater_id] = base if seen[base] == 1 else f"{base} ({seen[base]})"
+        return names[rater_id] or ("(no name)" if rater_id.startswith(DERIVED) or not rater_id else rater_id)
+
+    # Every label is one rater's: a second "carol" is "carol (2)" unless someone is
+    # called that, then "carol (3)", and so on.
+    taken = {base(rater_id) for rater_id in names}
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for rater_id in sorted(names, key=lambda r: (r.startswith(DERIVED), r)):
+        label = base(rater_id)
+        if label in used:
+            k = 2
+            while f"{label} ({k})" in used or f"{label} ({k})" in taken:
+                k += 1
+            label = f"{label} ({k})"
+        used.add(label)
+        out[rater_id] = label
     return out
 
 

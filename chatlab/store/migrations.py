@@ -217,7 +217,9 @@ MIGRATIONS: list[str] = [
     # 12 -> 13: rater ids. A vote's or rating's ``rater`` is an id from now on, and
     # ``raters`` gives each id its display name. A name n from before becomes the id
     # 'name:' || n (the owner's own are moved to their installation's id when it is made:
-    # see Store.claim_rater), so votes, names and statistics are what they were.
+    # see Store.claim_rater), so votes, names and statistics are what they were. The ids
+    # are made in two steps, through a prefix no name has, so that "ann" becoming
+    # "name:ann" never meets a rater who was literally called "name:ann" (a key clash).
     """
     CREATE TABLE raters (
         id TEXT PRIMARY KEY,
@@ -225,8 +227,10 @@ MIGRATIONS: list[str] = [
     );
     INSERT OR IGNORE INTO raters (id, name) SELECT DISTINCT 'name:' || rater, rater FROM votes;
     INSERT OR IGNORE INTO raters (id, name) SELECT DISTINCT 'name:' || rater, rater FROM ratings;
-    UPDATE votes SET rater = 'name:' || rater;
-    UPDATE ratings SET rater = 'name:' || rater;
+    UPDATE votes SET rater = char(1) || rater;
+    UPDATE votes SET rater = 'name:' || substr(rater, 2);
+    UPDATE ratings SET rater = char(1) || rater;
+    UPDATE ratings SET rater = 'name:' || substr(rater, 2);
     """,
     # 13 -> 14: sighted votes (cast with the models' names showing), the comparisons a
     # rater exported unblinded (their later votes there are sighted), and rating packs:

@@ -258,7 +258,8 @@ class SessionActions:
         path, _ = QFileDialog.getSaveFileName(self.window, "Export sessions", name, "JSON (*.json)")
         if not path:
             return
-        doc, problems = export_sessions(ids, load)
+        me = self.lab.known_rater()
+        doc, problems = export_sessions(ids, load, rater=me.id if me is not None else "")
         try:
             Path(path).write_text(
                 json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
