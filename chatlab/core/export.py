@@ -352,6 +352,8 @@ def masked(session: Session, rater: str | None = None) -> bool:
     merged from their files, don't unmask it for them."""
     from chatlab.core.model import Status
 
+    if session.lanes and all(lane.provider == "blind" for lane in session.lanes):
+        return False  # a rating pack's comparison: it names no model to hide (packs.PROVIDER)
     last = session.turns[-1] if session.turns else None
     voted = (last.vote if rater is None else last.vote_of(rater)) if last is not None else None
     return (

@@ -1419,6 +1419,10 @@ class Store:
                 )
             for v, vote in enumerate(turn.votes):
                 vp = f"{tp}.votes[{v}]"
+                if vote.repeat and not self._shows_repeats(con, session):
+                    raise DocumentError(
+                        f"{vp}.repeat", "is a hidden repeat, but this comparison's study shows none"
+                    )
                 mapped = Vote(
                     choice=vote.choice if vote.choice in VOTE_CHOICES else real(vote.choice, f"{vp}.choice"),
                     guessed=None
@@ -1477,12 +1481,28 @@ class Store:
                     result.ratings += 1
 
     @staticmethod
+    def _shows_repeats(con: sqlite3.Connection, session: Session) -> bool:
+        """Whether this comparison's study puts hidden repeats in a rater's queue (a
+        comparison of no study: a marked turn, whose queue has none either)."""
+        if session.study is None:
+            return False
+        row = con.execute("SELECT suite, extra FROM studies WHERE id = ?", (session.study.id,)).fetchone()
+        if row is None:
+            return bool(session.study.repeats)
+        return bool(Store._design(None, row[0], row[1]).get("repeats"))
+
+    @staticmethod
     def _bind_pack(
         con: sqlite3.Connection, pack: str, judged: list[tuple[tuple[str, str], str, str]], owner: str | None
     ) -> None:
         """A rating pack's votes are one rater's: the first votes file for a pack binds it
         to its rater id; a second rater, or the owner's own id, is refused by its place."""
         (first_place, _), rater, name = judged[0]
+        if rater.startswith(DERIVED):
+            raise DocumentError(
+                f"{first_place}.rater_id",
+                "is made from a name: a rating pack's votes come back under the rater's own chatlab id",
+            )
         for (place, _), other, _ in judged[1:]:
             if other != rater:
                 raise DocumentError(
