@@ -341,9 +341,12 @@ def _check_export_args(args: Any) -> None:
         raise UsageError("--for goes with --rating-pack")
 
 
-def _confirm(question: str, stdin: IO[str]) -> bool:
+def _confirm(question: str, stdin: IO[str] | None) -> bool:
     """Ask on the terminal (False with no terminal, or any answer but yes)."""
-    if not stdin.isatty():
+    try:
+        if stdin is None or not stdin.isatty():  # no terminal, or standard input closed
+            return False
+    except (OSError, ValueError):
         return False
     print(question, end="", file=sys.stderr, flush=True)
     try:
@@ -390,7 +393,7 @@ def cmd_export(args: Any, stdout: IO[str], stdin: IO[str] | None = None) -> int:
     return 1 if problems else 0
 
 
-def _export_votes(args: Any, store: Store, stdin: IO[str]) -> tuple[dict[str, Any], list[str]]:
+def _export_votes(args: Any, store: Store, stdin: IO[str] | None) -> tuple[dict[str, Any], list[str]]:
     """The comparisons voted on or rated here, with their votes and ratings (to send back
     to a study's owner): of one study with ``--study``; else of every session, asking
     first before interactive sessions go too (``--all`` includes them without asking)."""
@@ -412,7 +415,30 @@ def _export_votes(args: Any, store: Store, stdin: IO[str]) -> tuple[dict[str, An
                     f"your votes include {many}, not of a study: add --all to send them too, "
                     "or --study NAME to send one study's votes"
                 )
-    return export_sessions(ids, store.load, rater=_me())
+    me = _me()
+    doc, problems = export_sessions(ids, store.load, rater=me)
+    if me is not None:
+        _only_mine(doc, me)
+    return doc, problems
+
+
+def _only_mine(doc: dict[str, Any], me: str) -> None:
+    """In each comparison where this rater voted or rated, their votes and ratings only:
+    a pack comes back with one person's. One they didn't judge keeps the votes imported
+    into it (a pack of a pack: what its rater sent is passed on to the owner)."""
+    from chatlab.core.model import rater_id_of
+
+    for session in doc["sessions"]:
+        marks = [
+            *(v for t in session["turns"] for v in t.get("votes") or []),
+            *(r for t in session["turns"] for a in t.get("responses") or [] for r in a.get("ratings") or []),
+        ]
+        if not any(rater_id_of(m) == me for m in marks):
+            continue
+        for turn in session["turns"]:
+            turn["votes"] = [v for v in turn.get("votes") or [] if rater_id_of(v) == me]
+            for answer in turn.get("responses") or []:
+                answer["ratings"] = [r for r in answer.get("ratings") or [] if rater_id_of(r) == me]
 
 
 def _me() -> str | None:
