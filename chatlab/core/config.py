@@ -372,9 +372,14 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
 
 
 def _rater(raw: Any, where: str) -> tuple[str | None, str | None]:
-    """(name, id) from ``[rater] id = …, name = …``, or from an older ``rater = "name"``."""
+    """(name, id) from ``[rater] id = …, name = …``, or from an older ``rater = "name"``.
+    A name is shown on one line and carried by every vote: control characters become
+    spaces and it is cut to what a session document allows (an edited file can't make
+    every vote unexportable)."""
+    from chatlab.core.raters import clean_name
+
     if raw is None or isinstance(raw, str):
-        return raw, None
+        return (clean_name(raw) or None) if isinstance(raw, str) else None, None
     if not isinstance(raw, dict):
         raise ConfigError(f'{where}: rater must be a table like [rater] name = "…" (or a name)')
     unknown = sorted(set(raw) - {"id", "name"})
@@ -390,7 +395,7 @@ def _rater(raw: Any, where: str) -> tuple[str | None, str | None]:
         problem = id_problem(rater_id)
         if problem:
             raise ConfigError(f"{where}: [rater] id {problem}")
-    return name, rater_id
+    return (clean_name(name) or None) if name is not None else None, rater_id
 
 
 def load_config(path: Path | None = None) -> Config:
