@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -188,42 +189,44 @@ def test_stats_rater_carol_2_selects_two_different_people(
 # -- 5. the rater id made twice at once --------------------------------------------------------
 
 
-def test_two_chatlabs_making_the_rater_id_at_once_lose_one_of_them(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Expected: the id is made once per installation: when another chatlab process makes
-    and keeps it while this one is making its own, this one ends up with the same id (a
-    lock, or re-reading the config before writing), so votes carry one id for ever.
-    Actual: ``raters.installation`` reads the config, makes an id and writes the config
-    with no lock or re-check: the other process's id (already returned to it, and used
-    for its votes) is overwritten; the installation now has two ids, and every vote the
-    other process cast is a stranger's (even importable back as "another rater")."""
-    import chatlab.core.config as config_module
+def test_two_chatlabs_making_the_rater_id_at_once_lose_one_of_them(home: Path) -> None:
+    """Expected: the id is made once per installation: while one chatlab is making it,
+    another waits, then reads the config again and takes the same id, so votes carry one
+    id for ever. Before: ``raters.installation`` read the config, made an id and wrote
+    it with no lock or re-check, so the last writer's id won and the other's votes
+    carried an id nobody is. Here this test is the first chatlab: it holds the config's
+    lock, sees the other process wait on it (in /proc/locks, not by sleeping), writes
+    its id, lets go, and the other process must come back with that id."""
+    import fcntl
 
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text('rater = "ann"\n')
-    real_save = config_module.save_config
-    other: list[str] = []
-
-    def save_after_the_other_process(config: object, path: Path | None = None) -> Path:
-        if not other:
-            # Another chatlab (a real process) makes the id between our read and our write.
-            proc = subprocess.run(
-                [PYTHON, "-c", "from chatlab.core.raters import installation; print(installation().id)"],
-                env=subprocess_env(home),
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                check=True,
-            )
-            other.append(proc.stdout.strip())
-        return real_save(config, path)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(config_module, "save_config", save_after_the_other_process)
-    mine = installation()
-    kept = config_module.load_config().rater_id
-    assert other and other[0].startswith("r")
-    assert mine.id == other[0] == kept, f"the other process got {other[0]}, this one {mine.id}, kept {kept}"
+    config = home / "config.toml"
+    config.write_text('rater = "ann"\n')
+    mine = "r" + "5" * 32
+    with open(home / "config.toml.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen(
+            [PYTHON, "-c", "from chatlab.core.raters import installation; print(installation().id)"],
+            env=subprocess_env(home),
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            waiting = False
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                if any(
+                    "->" in line and "FLOCK" in line for line in Path("/proc/locks").read_text().splitlines()
+                ):
+                    waiting = True
+                    break
+            assert waiting, "the other chatlab made its id without waiting for the lock"
+            config.write_text(f'[rater]\nid = "{mine}"\nname = "ann"\n')
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        out, _ = proc.communicate(timeout=60)
+    assert out.strip() == mine and 'id = "' + mine in config.read_text()
 
 
 # -- 6. a config name too long to export ---------------------------------------------------------

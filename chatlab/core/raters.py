@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,30 +81,59 @@ def legacy_ids(name: str | None) -> list[str]:
 Claim = Callable[[Rater, Sequence[str]], object]
 
 
+@contextmanager
+def _locked(config_file: Path) -> Iterator[None]:
+    """An exclusive lock beside the config file, for one process at a time (none where
+    the folder can't hold one, or on a system without ``fcntl``)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(config_file.with_name(config_file.name + ".lock"), "a")  # noqa: SIM115
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def installation(claim: Claim | None = None, path: Path | None = None, name: str | None = None) -> Rater:
     """This installation's rater, made and written to ``config.toml`` the first time.
     ``name`` (``chatlab rate --rater NAME``) changes the display name, never the id.
     ``claim`` (the store's ``claim_rater``) moves the owner's votes from before rater
     ids to the id, once per database. Raises :class:`~chatlab.core.config.ConfigError`
     when the config can't be read or written."""
-    from chatlab.core.config import ConfigError, load_config, save_config
+    from chatlab.core.config import ConfigError, load_config, paths, save_config
 
-    config = load_config(path)
-    wanted = clean_name(name) if name else ""
-    legacy = config.rater
-    if config.rater_id:
-        rater = Rater(config.rater_id, config.rater or os_user() or "me")
-        changed = bool(wanted and wanted != rater.name)
-    else:
-        rater = Rater(new_rater_id(), config.rater or os_user() or "me")
-        changed = True
-    if wanted:
-        rater = Rater(rater.id, wanted)
-    if changed:
-        try:
-            save_config(replace(config, rater=rater.name, rater_id=rater.id), path)
-        except OSError as exc:
-            raise ConfigError(f"your rater id could not be kept in the config file: {exc.strerror}") from None
+    # Read, make and write under a lock, reading again inside it: two chatlabs starting
+    # at once must not each make an id and keep the last (the other's votes would then
+    # carry an id nobody is).
+    with _locked(path or paths().config_file):
+        config = load_config(path)
+        wanted = clean_name(name) if name else ""
+        legacy = config.rater
+        if config.rater_id:
+            rater = Rater(config.rater_id, config.rater or os_user() or "me")
+            changed = bool(wanted and wanted != rater.name)
+        else:
+            rater = Rater(new_rater_id(), config.rater or os_user() or "me")
+            changed = True
+        if wanted:
+            rater = Rater(rater.id, wanted)
+        if changed:
+            try:
+                save_config(replace(config, rater=rater.name, rater_id=rater.id), path)
+            except OSError as exc:
+                raise ConfigError(
+                    f"your rater id could not be kept in the config file: {exc.strerror}"
+                ) from None
     if claim is not None:
         claim(rater, legacy_ids(legacy))
     return rater

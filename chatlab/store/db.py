@@ -1563,6 +1563,15 @@ class Store:
             if con.execute("SELECT 1 FROM raters WHERE id = ?", (rater.id,)).fetchone():
                 con.execute("UPDATE raters SET name = ? WHERE id = ?", (rater.name, rater.id))
                 return 0  # claimed before: only its name changed
+            if con.execute(
+                f"SELECT 1 FROM raters WHERE substr(id, 1, {len(DERIVED)}) != ?", (DERIVED,)
+            ).fetchone():
+                # An installation id was here before (this one's, from a config since lost, or
+                # any imported after it: an import makes this installation's id first): the
+                # votes from before rater ids were claimed then. Claiming again would take
+                # a colleague's nameless votes imported since.
+                con.execute("INSERT INTO raters (id, name) VALUES (?, ?)", (rater.id, rater.name))
+                return 0
             moved = 0
             marks = ", ".join("?" * len(legacy))
             for table in ("votes", "ratings"):
