@@ -605,7 +605,8 @@ class StudiesView(QDialog):
             return
         left = pack.left_out_text()
         self.status.setText(
-            f"Wrote a rating pack of {pack.comparisons} comparisons to {path}" + (f"; {left}" if left else "")
+            f"Wrote a rating pack of {pack.comparisons} comparison{'s' if pack.comparisons != 1 else ''} "
+            f"to {path}" + (f"; {left}" if left else "")
         )
 
     def delete(self, confirm: bool = True) -> None:
