@@ -283,6 +283,11 @@ class LaneEstimate:
     basis: str  # where the output figure comes from
 
     @property
+    def per_request_usd(self) -> float | None:
+        """What one of its requests is expected to cost (None: no price, or no request)."""
+        return self.cost_usd / self.requests if self.cost_usd is not None and self.requests else None
+
+    @property
     def row(self) -> list[str]:
         from chatlab.core import format as fmt
 
@@ -371,10 +376,8 @@ def budget_reached(budget: float | None, estimates: Sequence[LaneEstimate], spen
     A run would stop before sending anything (see :meth:`StudyRun._over_budget`)."""
     if budget is None:
         return False
-    asking = [e for e in estimates if e.requests]
-    return bool(asking) and all(
-        e.cost_usd is not None and spent + e.cost_usd / e.requests > budget for e in asking
-    )
+    asking = [e.per_request_usd for e in estimates if e.requests]
+    return bool(asking) and all(cost is not None and spent + cost > budget for cost in asking)
 
 
 def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
@@ -475,10 +478,7 @@ class StudyRun:
                 if estimates is not None
                 else estimate(suite, self.pending, runner.config, _no_history)
             )
-            self._expected = {
-                i: (row.cost_usd / row.requests if row.cost_usd is not None and row.requests else None)
-                for i, row in enumerate(rows)
-            }
+            self._expected = {i: row.per_request_usd for i, row in enumerate(rows)}
         self._measured: dict[int, tuple[float, int]] = {}
         self._flying_lanes: dict[int, int] = {}
         self._settled = asyncio.Condition()  # told whenever a unit ends

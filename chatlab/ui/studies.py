@@ -410,7 +410,8 @@ class StudiesView(QDialog):
         study_id = new_id()
         name = self.store.free_study_name(suite.name)
         sessions = comparisons(suite, study_id, name)
-        if (confirm and not self._confirm(suite, sessions, 0.0)) or not self._check_lanes(suite):
+        rows = self._estimate(suite, sessions)
+        if (confirm and not self._confirm(suite, rows, 0.0)) or not self._check_lanes(suite):
             return None
         try:
             name = self.store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
@@ -418,7 +419,7 @@ class StudiesView(QDialog):
         except (sqlite3.Error, OSError) as exc:
             QMessageBox.warning(self, "chatlab", f"The study could not be saved: {exc}")
             return None
-        self._start(info, suite, sessions)
+        self._start(info, suite, sessions, rows)
         self.select(info.id)
         self.status.setText(f"Started {name}: {info.units} answers to get")
         return info
@@ -445,16 +446,17 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", "This study can't run yet:\n\n" + "\n".join(problems))
         return not problems
 
-    def _confirm(self, suite: Suite, sessions: Sequence[Session], spent: float, retry: bool = False) -> bool:
-        rows = estimate(
-            suite,
-            work(sessions, retry_failed=retry),
-            self.window_.lab.runner.config,
-            self.store.model_history,
-        )
+    def _estimate(self, suite: Suite, sessions: Sequence[Session]) -> list[LaneEstimate]:
+        """What the units these comparisons still need will take, per lane (made once, for
+        the dialog, the budget check and the run's budget alike)."""
+        return estimate(suite, work(sessions), self.window_.lab.runner.config, self.store.model_history)
+
+    def _confirm(self, suite: Suite, rows: Sequence[LaneEstimate], spent: float) -> bool:
         return EstimateDialog(self, suite, rows, spent).exec() == QDialog.DialogCode.Accepted
 
-    def _start(self, info: StudyInfo, suite: Suite, sessions: Sequence[Session]) -> None:
+    def _start(
+        self, info: StudyInfo, suite: Suite, sessions: Sequence[Session], rows: Sequence[LaneEstimate]
+    ) -> None:
         import os
 
         from chatlab.core.study import alive
@@ -469,9 +471,6 @@ class StudiesView(QDialog):
                 self, "chatlab", f"{info.name} is running in another chatlab (process {other})."
             )
             return
-        rows = None
-        if suite.budget_usd is not None:  # what each request may cost, for the budget
-            rows = estimate(suite, work(sessions), self.window_.lab.runner.config, self.store.model_history)
         self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd, estimates=rows)
         self.refresh()
 
@@ -530,19 +529,11 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
             return
         problems: list[str] = []
+        sessions = self.store.study_sessions(info.id, problems)
+        rows = self._estimate(suite, sessions)  # the budget doesn't change it
         old_budget = info.budget_usd
         reached = old_budget is not None and (
-            info.spent_usd >= old_budget
-            or budget_reached(
-                old_budget,
-                estimate(
-                    suite,
-                    work(self.store.study_sessions(info.id, [])),
-                    self.window_.lab.runner.config,
-                    self.store.model_history,
-                ),
-                info.spent_usd,
-            )
+            info.spent_usd >= old_budget or budget_reached(old_budget, rows, info.spent_usd)
         )
         if reached and confirm and old_budget is not None:
             budget, ok = QInputDialog.getDouble(
@@ -564,14 +555,13 @@ class StudiesView(QDialog):
             except (sqlite3.Error, OSError, SuiteError) as exc:
                 QMessageBox.warning(self, "chatlab", f"The budget could not be changed: {exc}")
                 return
-        sessions = self.store.study_sessions(info.id, problems)
         if problems:
             self.status.setText(
                 problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
             )
-        if not self._check_lanes(suite) or (confirm and not self._confirm(suite, sessions, info.spent_usd)):
+        if not self._check_lanes(suite) or (confirm and not self._confirm(suite, rows, info.spent_usd)):
             return
-        self._start(info, suite, sessions)
+        self._start(info, suite, sessions, rows)
 
     def rate(self) -> None:
         info = self.selected()
