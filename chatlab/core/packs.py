@@ -13,8 +13,9 @@ come back are merged onto the real lanes. (The rater's queue still shuffles and
 balances screen places; it can't balance per model, which it must not know.)
 
 A pack holds exactly the comparisons the owner's own rating queue would show, by the
-same rule (:func:`chatlab.core.rating.not_ready`): one not answered yet, or with an
-answer cut off or stopped, is left out, and :attr:`Pack.left_out` says how many and why.
+same rule (:func:`chatlab.core.rating.not_ready`): one not answered yet, with an answer
+cut off, stopped or still to retry, or with fewer than two answers, is left out, and
+:attr:`Pack.left_out` says how many and why.
 The document's ``pack.created_at`` says when it was made: importing a newer pack of the
 same study replaces the answers of the comparisons the rater has not voted on yet (see
 the store's ``import_document``); an older one replaces nothing. ``pack.id`` is random;
