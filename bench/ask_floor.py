@@ -212,10 +212,10 @@ async def stream_phase(base: str, fmt: str, expected: str, rounds: int) -> tuple
     the chatlab core (adapter built and warmed beforehand)."""
     import httpx2
 
-    from chatlab.core.config import parse_config
-    from chatlab.core.keys import KeyStore
-    from chatlab.core.model import Lane, Session, Status
-    from chatlab.core.orchestrator import Runner
+    from chatlab.core.data.model import Lane, Session, Status
+    from chatlab.core.lab.orchestrator import Runner
+    from chatlab.core.settings.apikeys import KeyStore
+    from chatlab.core.settings.config import parse_config
     from chatlab.providers import make_adapter
 
     kind = {"chat": "openai-chat", "responses": "openai-responses", "anthropic": "anthropic"}[fmt]

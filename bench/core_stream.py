@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 import anthropic  # noqa: E402
 import openai  # noqa: E402
 
-from chatlab.core.config import parse_config  # noqa: E402
-from chatlab.core.keys import KeyStore  # noqa: E402
-from chatlab.core.model import Lane, Session, Status  # noqa: E402
-from chatlab.core.orchestrator import Runner  # noqa: E402
+from chatlab.core.data.model import Lane, Session, Status  # noqa: E402
+from chatlab.core.lab.orchestrator import Runner  # noqa: E402
+from chatlab.core.settings.apikeys import KeyStore  # noqa: E402
+from chatlab.core.settings.config import parse_config  # noqa: E402
 from chatlab.providers import make_adapter  # noqa: E402
 
 

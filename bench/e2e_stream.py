@@ -393,12 +393,12 @@ class Failed(Exception):
 
 
 async def scenario(fmt: str, rate: float, shape: str, seconds: float, lanes: int) -> dict[str, Any]:
-    from chatlab.core.config import parse_config
-    from chatlab.core.keys import KeyStore
-    from chatlab.core.model import Lane, Status
-    from chatlab.core.orchestrator import Runner
+    from chatlab.core.data.model import Lane, Status
+    from chatlab.core.lab.orchestrator import Runner
+    from chatlab.core.settings.apikeys import KeyStore
+    from chatlab.core.settings.config import parse_config
     from chatlab.providers import make_adapter
-    from chatlab.ui.window import MainWindow
+    from chatlab.ui.lab.window import MainWindow
 
     n = round(rate * seconds)
     server, port = start_server(fmt, rate, shape, seconds, lanes)
@@ -645,7 +645,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from PySide6.QtWidgets import QApplication
 
-    from chatlab.ui.loop import QtLoop
+    from chatlab.ui.shared.loop import QtLoop
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])

@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatlab.core.events import Usage
-from chatlab.core.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
-from chatlab.core.model import Vote as SessionVote
-from chatlab.core.stats import Vote, agreement, bootstrap, collect, compute, elo, fit
+from chatlab.core.analysis.stats import Vote, agreement, bootstrap, collect, compute, elo, fit
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.model import Vote as SessionVote
 
 
 def votes_for(count: int, seed: int = 3) -> list[Vote]:

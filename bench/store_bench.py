@@ -27,11 +27,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatlab.core.config import parse_config  # noqa: E402
-from chatlab.core.events import Usage  # noqa: E402
-from chatlab.core.keys import KeyStore  # noqa: E402
-from chatlab.core.model import Lane, Response, Session, Status, Timing, Turn  # noqa: E402
-from chatlab.core.orchestrator import Runner  # noqa: E402
+from chatlab.core.data.events import Usage  # noqa: E402
+from chatlab.core.data.model import Lane, Response, Session, Status, Timing, Turn  # noqa: E402
+from chatlab.core.lab.orchestrator import Runner  # noqa: E402
+from chatlab.core.settings.apikeys import KeyStore  # noqa: E402
+from chatlab.core.settings.config import parse_config  # noqa: E402
 from chatlab.store.db import Store  # noqa: E402
 
 # A Zipf-like vocabulary: a few very common words and a long tail, like prose.
@@ -79,7 +79,7 @@ def main() -> None:
 
         from PySide6.QtWidgets import QApplication
 
-        from chatlab.ui.window import MainWindow
+        from chatlab.ui.lab.window import MainWindow
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         runner = Runner(parse_config({}), KeyStore(), lambda p, k: None)  # type: ignore[arg-type, return-value]

@@ -52,16 +52,16 @@ from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from chatlab.core.config import ProviderConfig, parse_config  # noqa: E402
-from chatlab.core.events import Done, ReasoningDelta, StreamEvent, TextDelta, Usage, UsageReport  # noqa: E402
-from chatlab.core.keys import KeyStore  # noqa: E402
-from chatlab.core.model import Lane, Request  # noqa: E402
-from chatlab.core.orchestrator import Runner  # noqa: E402
-from chatlab.core.tokens import count_tokens  # noqa: E402
-from chatlab.ui.lane import LaneWidget  # noqa: E402
-from chatlab.ui.loop import QtLoop  # noqa: E402
-from chatlab.ui.text import BREAK_PROPERTY  # noqa: E402
-from chatlab.ui.window import MainWindow  # noqa: E402
+from chatlab.core.costs.tokens import count_tokens  # noqa: E402
+from chatlab.core.data.events import Done, ReasoningDelta, StreamEvent, TextDelta, Usage, UsageReport  # noqa: E402
+from chatlab.core.data.model import Lane, Request  # noqa: E402
+from chatlab.core.lab.orchestrator import Runner  # noqa: E402
+from chatlab.core.settings.apikeys import KeyStore  # noqa: E402
+from chatlab.core.settings.config import ProviderConfig, parse_config  # noqa: E402
+from chatlab.ui.lab.lane import LaneWidget  # noqa: E402
+from chatlab.ui.lab.window import MainWindow  # noqa: E402
+from chatlab.ui.shared.loop import QtLoop  # noqa: E402
+from chatlab.ui.shared.text import BREAK_PROPERTY  # noqa: E402
 
 TICK_S = 0.004
 

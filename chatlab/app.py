@@ -19,7 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from chatlab import __version__
-from chatlab.core.config import (
+from chatlab.core.data.model import Lane
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import (
     Config,
     ConfigError,
     load_config,
@@ -27,11 +30,8 @@ from chatlab.core.config import (
     paths,
     save_config,
 )
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane
-from chatlab.core.orchestrator import Runner
-from chatlab.core.presets import DEMO_PRESET, shipped
-from chatlab.core.raters import installation
+from chatlab.core.settings.presets import DEMO_PRESET, shipped
+from chatlab.core.settings.raters import installation
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
@@ -40,7 +40,7 @@ from chatlab.store.db import Store, StoreError, default_path
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from chatlab.ui.window import MainWindow
+    from chatlab.ui.lab.window import MainWindow
 
 PREWARM_AFTER_S = 0.3  # after the window's first paint
 _background: set[asyncio.Future[None]] = set()  # tasks kept alive until they finish
@@ -109,7 +109,7 @@ async def run_window(argv: Sequence[str]) -> int:
 
     from chatlab.providers import make_adapter
     from chatlab.ui.dialogs import LaneDialog, SettingsDialog, connection_tester
-    from chatlab.ui.window import MainWindow
+    from chatlab.ui.lab.window import MainWindow
 
     args = window_parser().parse_args(list(argv))
 
@@ -250,8 +250,8 @@ def qt_app() -> QApplication:
     """The one QApplication, named and themed, with chatlab's icon and desktop entry."""
     from PySide6.QtWidgets import QApplication
 
-    from chatlab.ui import theme
-    from chatlab.ui.icons import APP_ID, app_icon
+    from chatlab.ui.shared import theme
+    from chatlab.ui.shared.icons import APP_ID, app_icon
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -268,8 +268,8 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
     marked to rate), in a window of its own."""
     from PySide6.QtWidgets import QMessageBox
 
-    from chatlab.core import logs
-    from chatlab.ui.rate import open_queue
+    from chatlab.core.settings import logs
+    from chatlab.ui.rating.window import open_queue
 
     logs.setup()
     app = qt_app()
@@ -298,8 +298,8 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from chatlab.core import logs
-    from chatlab.ui.loop import QtLoop
+    from chatlab.core.settings import logs
+    from chatlab.ui.shared.loop import QtLoop
 
     logs.setup()
     app = qt_app()

@@ -17,19 +17,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from chatlab.app import DEMO_BANNER
-from chatlab.core.config import parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane
-from chatlab.core.orchestrator import Runner
-from chatlab.core.presets import DEMO_PRESET, shipped
+from chatlab.core.data.model import Lane
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
+from chatlab.core.settings.presets import DEMO_PRESET, shipped
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
 from chatlab.ui.dialogs import SettingsDialog
-from chatlab.ui.loop import QtLoop
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.window import MainWindow
+from chatlab.ui.shared.loop import QtLoop
 
 OUT = Path(os.environ.get("SHOTS_OUT", "resources/screenshots"))
 TAG = os.environ.get("SHOTS_TAG", "shot")
@@ -153,15 +153,15 @@ async def scenes(server: DemoServer) -> None:
         await close(window)
 
     async def studies_and_queue() -> None:
-        from chatlab.core.suites import load_suite, shipped_suites
-        from chatlab.ui.studies import EstimateDialog
+        from chatlab.core.studies.suites import load_suite, shipped_suites
+        from chatlab.ui.studies.view import EstimateDialog
 
         window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
         window.lab.rater = "ann"
         view = window.open_studies()
         assert view is not None
         demo = load_suite(next(p for p in shipped_suites() if p.name == "demo.toml"), demo_config)
-        from chatlab.core.study import comparisons, estimate, work
+        from chatlab.core.studies.study import comparisons, estimate, work
 
         rows = estimate(demo, work(comparisons(demo, "x", demo.name)), demo_config, store.model_history)
         dialog = EstimateDialog(view, demo, rows, 0.0)
@@ -203,7 +203,7 @@ async def scenes(server: DemoServer) -> None:
         await settle(0.6)
         snap("rate-done")
         rate.close()
-        from chatlab.ui.leaderboard import LeaderboardView
+        from chatlab.ui.results.leaderboard import LeaderboardView
 
         board = window.open_leaderboard()
         assert isinstance(board, LeaderboardView)

@@ -13,10 +13,10 @@ from typing import Any
 import keyring
 import pytest
 
-from chatlab.core.config import Config, parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, Session, Turn
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import Lane, Session, Turn
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import Config, parse_config
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from tests.memkeyring import MemoryKeyring

@@ -1,6 +1,6 @@
 """A scripted adapter for controller, orchestrator and UI tests, after simonw/llm's
 ``MockModel.enqueue``: queue the events each request should get, run a turn, then look
-at the requests it received. It keeps the adapter contract (:mod:`chatlab.core.contract`)
+at the requests it received. It keeps the adapter contract (:mod:`chatlab.core.lab.contract`)
 without an SDK or a socket, so a test can send the core events no real server would
 produce (a negative count, a revision) and check the core's own guard."""
 
@@ -10,11 +10,11 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 
-from chatlab.core.config import ProviderConfig, parse_config
-from chatlab.core.events import Done, StreamEvent, TextDelta
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Request
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.events import Done, StreamEvent, TextDelta
+from chatlab.core.data.model import Request
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import ProviderConfig, parse_config
 
 
 class ScriptedAdapter:

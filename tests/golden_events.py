@@ -26,9 +26,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from chatlab.core.config import parse_config
-from chatlab.core.events import StreamEvent
-from chatlab.core.model import LaneParams, Message, Request
+from chatlab.core.data.events import StreamEvent
+from chatlab.core.data.model import LaneParams, Message, Request
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.scripts import DEMO_SCRIPTS, FAULTS
 from chatlab.demo.scripts import HOSTILE as HOSTILE_OPTIONS
 from chatlab.demo.server import DemoServer

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from chatlab.core.orchestrator import Runner
+from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 
 

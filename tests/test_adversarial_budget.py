@@ -84,9 +84,9 @@ def test_history_of_a_model_under_other_parameters_drives_the_estimate_and_the_b
     off (or the reverse: a reasoning lane estimated from plain answers, which
     under-counts what is in flight against the budget: the shipped
     reasoning-vs-plain suite puts one model in both ways)."""
-    from chatlab.core.config import load_config
-    from chatlab.core.study import estimate, work
-    from chatlab.core.suites import load_suite
+    from chatlab.core.settings.config import load_config
+    from chatlab.core.studies.study import estimate, work
+    from chatlab.core.studies.suites import load_suite
     from chatlab.store.db import Store, default_path
 
     write_config(home, server)
@@ -104,7 +104,7 @@ def test_history_of_a_model_under_other_parameters_drives_the_estimate_and_the_b
     )
     config = load_config()
     suite = load_suite(second, config)
-    from chatlab.core.study import comparisons
+    from chatlab.core.studies.study import comparisons
 
     pending = work(comparisons(suite, "x", "Second"))
     store = Store(default_path())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core.raters import installation
+from chatlab.core.settings.raters import installation
 from chatlab.store.db import Store, default_path
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_raters import (
@@ -206,7 +206,7 @@ def test_two_chatlabs_making_the_rater_id_at_once_lose_one_of_them(home: Path) -
     with open(home / "config.toml.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         proc = subprocess.Popen(
-            [PYTHON, "-c", "from chatlab.core.raters import installation; print(installation().id)"],
+            [PYTHON, "-c", "from chatlab.core.settings.raters import installation; print(installation().id)"],
             env=subprocess_env(home),
             stdout=subprocess.PIPE,
             text=True,
@@ -251,7 +251,7 @@ def test_a_10000_character_config_name_makes_every_vote_unexportable(
     assert run(capsys, "import", str(pack))[0] == 0
     store = Store(default_path())
     try:
-        from chatlab.core.rating import RatingQueue
+        from chatlab.core.studies.rating import RatingQueue
 
         me = installation(store.claim_rater)
         [info] = store.studies()
@@ -277,7 +277,7 @@ def test_export_votes_with_stdin_closed_does_not_crash(tmp_path: Path) -> None:
     env = subprocess_env(home)
     ask = [PYTHON, "-m", "chatlab", "ask", "-m", "demo:demo-fast@tps=0", "-m", "demo:echo", "Hello?"]
     subprocess.run(ask, env=env, capture_output=True, check=True, cwd=ROOT)
-    from chatlab.core.model import Vote
+    from chatlab.core.data.model import Vote
 
     os.environ["CHATLAB_HOME"] = str(home)  # the autouse fixture restores it
     store = Store(default_path())

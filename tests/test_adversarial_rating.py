@@ -1,12 +1,12 @@
 """Adversarial: a rater's earlier score and note in the rating queue (Qt-free, real
 SQLite), as the window's rating view hands them to the queue (only the cards with a
-score, only the notes that are not blank: ``chatlab/ui/rate.py``)."""
+score, only the notes that are not blank: ``chatlab/ui/rating/window.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from chatlab.core.rating import RatingQueue
+from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
 from tests.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
 
@@ -45,8 +45,8 @@ def test_a_rating_pack_does_not_name_a_model_with_a_two_letter_name() -> None:
     contender (the pack's promise: a study or prompt name that contains a model's name
     is left out). Actual: names shorter than three characters are never looked for, so
     "o3" goes to the remote rater in the study name, every title and the prompt id."""
-    from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn
-    from chatlab.core.packs import rating_pack
+    from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn
+    from chatlab.core.studies.packs import rating_pack
 
     lanes = [Lane("openai", "o3"), Lane("openai", "gpt-4.1")]
     turn = Turn(prompt="Explain TCP slow start.")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from chatlab import cli
-from chatlab.core.events import Usage
-from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
-from chatlab.core.stats import agreement, collect, compute
+from chatlab.core.analysis.stats import agreement, collect, compute
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
 from chatlab.store.db import Store, default_path
 
 

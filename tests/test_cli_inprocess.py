@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chatlab import cli
-from chatlab.core.export import parse_document
+from chatlab.core.data.export import parse_document
 from tests.test_cli import FAST
 
 LANES = list(FAST)  # the three demo lanes, without their delays

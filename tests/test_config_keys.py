@@ -9,8 +9,8 @@ import keyring
 import pytest
 from keyring.backends.fail import Keyring as NoKeyring
 
-from chatlab.core.config import PRESETS, ConfigError, load_config, parse_config, paths, save_config
-from chatlab.core.keys import KeyStore, NoKeychain
+from chatlab.core.settings.apikeys import KeyStore, NoKeychain
+from chatlab.core.settings.config import PRESETS, ConfigError, load_config, parse_config, paths, save_config
 
 
 def test_chatlab_home_relocates_everything(home: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatlab.core.events import ErrorKind
-from chatlab.core.model import Lane, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.events import ErrorKind
+from chatlab.core.data.model import Lane, Status
+from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.demo.server import DemoServer
 from tests.conftest import run_turn
@@ -87,8 +87,8 @@ def test_wrong_key_is_auth(server: DemoServer, runner: Runner) -> None:
 def test_connection_refused_is_network(runner: Runner) -> None:
     import socket
 
-    from chatlab.core.config import parse_config
-    from chatlab.core.keys import KeyStore
+    from chatlab.core.settings.apikeys import KeyStore
+    from chatlab.core.settings.config import parse_config
     from chatlab.providers import make_adapter
 
     with socket.socket() as s:

@@ -3,10 +3,10 @@ summary all show, from live and reopened responses alike."""
 
 from __future__ import annotations
 
-from chatlab.core.events import Done, TextDelta, Usage, UsageReport
-from chatlab.core.export import document, parse_document
-from chatlab.core.figures import Figures
-from chatlab.core.model import Lane, Response, Status
+from chatlab.core.data.events import Done, TextDelta, Usage, UsageReport
+from chatlab.core.data.export import document, parse_document
+from chatlab.core.data.model import Lane, Response, Status
+from chatlab.core.lab.figures import Figures
 from tests.conftest import run_turn
 from tests.fakes import ScriptedAdapter, scripted_runner
 

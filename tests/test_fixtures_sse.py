@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from chatlab.core.config import parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import Lane, Status
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from tests.conftest import FIXTURES, run_turn

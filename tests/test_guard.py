@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chatlab.core.config import KINDS
-from chatlab.core.events import (
+from chatlab.core.data.events import (
     Done,
     ErrorKind,
     ReasoningDelta,
@@ -17,8 +16,9 @@ from chatlab.core.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.model import Lane, Session, Status
-from chatlab.core.safety import UNICODE_NOTE, mask_secret
+from chatlab.core.data.model import Lane, Session, Status
+from chatlab.core.data.safety import UNICODE_NOTE, mask_secret
+from chatlab.core.settings.config import KINDS
 from chatlab.providers import ADAPTERS
 from tests.conftest import run_turn
 from tests.fakes import ScriptedAdapter, scripted_runner

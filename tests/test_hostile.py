@@ -21,13 +21,13 @@ import jsonschema
 import pytest
 
 from chatlab import cli
-from chatlab.core import safety
-from chatlab.core.config import parse_config
-from chatlab.core.events import StreamEvent
-from chatlab.core.export import DocumentError, document, parse_document
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, Response, Session, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data import safety
+from chatlab.core.data.events import StreamEvent
+from chatlab.core.data.export import DocumentError, document, parse_document
+from chatlab.core.data.model import Lane, Response, Session, Status
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
@@ -586,7 +586,7 @@ def retrying(server: DemoServer) -> Runner:
 def test_transient_failures_before_the_first_token_are_retried(
     server: DemoServer, retrying: Runner, fmt: str, fault: str
 ) -> None:
-    from chatlab.core import format as fmt_
+    from chatlab.core.data import format as fmt_
 
     lane = Lane(fmt, f"demo-fast@tps=0,fault={fault},retry_after=0,fail_times=2")
     states: list[str] = []
@@ -689,7 +689,7 @@ def test_one_whole_json_message_is_the_whole_answer(runner: Runner, fmt: str) ->
 
 
 def test_config_prices_must_be_finite() -> None:
-    from chatlab.core.config import ConfigError
+    from chatlab.core.settings.config import ConfigError
 
     for bad in (float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="finite"):
@@ -787,7 +787,7 @@ def test_failures_are_logged_to_a_file_with_keys_redacted(
 ) -> None:
     import logging
 
-    from chatlab.core import logs
+    from chatlab.core.settings import logs
 
     logs.setup()
     safety.register_secret(KEY)

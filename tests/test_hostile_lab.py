@@ -23,7 +23,11 @@ from typing import Any
 
 import pytest
 
-from chatlab.core.config import (
+from chatlab.core.data.events import Done, TextDelta
+from chatlab.core.data.export import DocumentError, document, export_sessions, parse_document
+from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, Vote
+from chatlab.core.lab.controller import LabError
+from chatlab.core.settings.config import (
     MAX_PRESET_LANES,
     ConfigError,
     PresetLane,
@@ -32,11 +36,7 @@ from chatlab.core.config import (
     paths,
     save_config,
 )
-from chatlab.core.events import Done, TextDelta
-from chatlab.core.export import DocumentError, document, export_sessions, parse_document
-from chatlab.core.lab import LabError
-from chatlab.core.model import Lane, LaneParams, Rating, Response, Session, Status, Vote
-from chatlab.core.presets import all_presets, save_preset
+from chatlab.core.settings.presets import all_presets, save_preset
 from chatlab.store.db import Store, StoreError
 from tests.fakes import ScriptedAdapter
 from tests.test_lab import hidden_reasoner, make_lab, plain, reasoner, run, three_lanes

@@ -38,9 +38,7 @@ import pytest
 from openai._streaming import SSEDecoder
 
 import chatlab.providers.base as provider_base
-from chatlab.core.config import parse_config
-from chatlab.core.contract import Adapter
-from chatlab.core.events import (
+from chatlab.core.data.events import (
     Done,
     ErrorKind,
     ReasoningDelta,
@@ -48,10 +46,12 @@ from chatlab.core.events import (
     StreamEvent,
     TextDelta,
 )
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, LaneParams, Message, Request, Session, Status
-from chatlab.core.orchestrator import Runner
-from chatlab.core.safety import UNICODE_NOTE
+from chatlab.core.data.model import Lane, LaneParams, Message, Request, Session, Status
+from chatlab.core.data.safety import UNICODE_NOTE
+from chatlab.core.lab.contract import Adapter
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.providers.sse import SSEParser

@@ -1,4 +1,4 @@
-"""Hostile inputs to the statistics (chatlab.core.stats) and ``chatlab stats``: degenerate
+"""Hostile inputs to the statistics (chatlab.core.analysis.stats) and ``chatlab stats``: degenerate
 votes, odd labels and rater names, many contenders. No input may crash it, every number
 is finite JSON, and the numbers say no more than the data allow."""
 
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from chatlab import cli
-from chatlab.core.events import Usage
-from chatlab.core.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
-from chatlab.core.stats import compute, summary
+from chatlab.core.analysis.stats import compute, summary
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
 
 
 def lanes(*models: str, labels: tuple[str, ...] | None = None) -> list[Lane]:
@@ -163,8 +163,8 @@ def test_unicode_and_control_characters_in_labels_and_raters() -> None:
 
 
 def test_ten_thousand_votes_on_many_contenders_stay_finite_and_fast() -> None:
-    from chatlab.core.stats import Vote as StatVote
-    from chatlab.core.stats import bootstrap, fit, length_controlled, win_rates
+    from chatlab.core.analysis.stats import Vote as StatVote
+    from chatlab.core.analysis.stats import bootstrap, fit, length_controlled, win_rates
 
     rng = np.random.default_rng(3)
     votes = []
@@ -195,7 +195,7 @@ def test_an_unknown_study_or_rater_is_one_line_exit_2(capsys: pytest.CaptureFixt
 def test_imported_scores_outside_1_to_5_are_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from chatlab.core.export import document
+    from chatlab.core.data.export import document
 
     s = comparison(("a", "b"), 0)
     next(iter(s.turns[0].responses.values())).ratings.append(Rating(4, rater="ann"))
@@ -309,7 +309,7 @@ def test_many_contenders_with_few_votes_each_finish() -> None:
     # (about a second in the benchmark).
     import numpy as np
 
-    from chatlab.core.stats import Vote, bootstrap
+    from chatlab.core.analysis.stats import Vote, bootstrap
 
     rng = np.random.default_rng(1)
     votes = [Vote(f"p{k}", rng.choice(60, 2, replace=False).tolist(), [1.0, 0.0]) for k in range(120)]

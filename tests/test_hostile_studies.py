@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from chatlab import cli
-from chatlab.core.events import ErrorKind, Usage
-from chatlab.core.export import parse_document
-from chatlab.core.model import ErrorInfo, Response, Session, Status
-from chatlab.core.packs import identities, rating_pack
-from chatlab.core.rating import MAX_NOTE, RatingError, RatingQueue
-from chatlab.core.study import comparisons, suite_data
-from chatlab.core.suites import parse_suite
+from chatlab.core.data.events import ErrorKind, Usage
+from chatlab.core.data.export import parse_document
+from chatlab.core.data.model import ErrorInfo, Response, Session, Status
+from chatlab.core.studies.packs import identities, rating_pack
+from chatlab.core.studies.rating import MAX_NOTE, RatingError, RatingQueue
+from chatlab.core.studies.study import comparisons, suite_data
+from chatlab.core.studies.suites import parse_suite
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 
@@ -693,7 +693,7 @@ def test_merged_votes_must_name_this_comparisons_lanes(
 
 
 def parse_doc_of(session: Session) -> dict[str, Any]:
-    from chatlab.core.export import session_dict
+    from chatlab.core.data.export import session_dict
 
     return session_dict(session)
 

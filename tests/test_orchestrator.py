@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core import tokens
-from chatlab.core.events import ErrorKind, StreamEvent, TextDelta
-from chatlab.core.model import Lane, LaneParams, Response, Session, Status
-from chatlab.core.orchestrator import Runner, live_usage
+from chatlab.core.costs import tokens
+from chatlab.core.data.events import ErrorKind, StreamEvent, TextDelta
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
+from chatlab.core.lab.orchestrator import Runner, live_usage
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
 from tests.conftest import run_turn

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from chatlab import cli
-from chatlab.core.events import ErrorKind
-from chatlab.core.export import parse_document
-from chatlab.core.model import ErrorInfo, Lane, Response, Session, Status, Turn
-from chatlab.core.packs import rating_pack
-from chatlab.core.rating import CUT_OFF, NO_ANSWER, ONE_ANSWER, STILL_ANSWERING, RatingQueue
-from chatlab.core.study import comparisons
-from chatlab.core.suites import parse_suite
+from chatlab.core.data.events import ErrorKind
+from chatlab.core.data.export import parse_document
+from chatlab.core.data.model import ErrorInfo, Lane, Response, Session, Status, Turn
+from chatlab.core.studies.packs import rating_pack
+from chatlab.core.studies.rating import CUT_OFF, NO_ANSWER, ONE_ANSWER, STILL_ANSWERING, RatingQueue
+from chatlab.core.studies.study import comparisons
+from chatlab.core.studies.suites import parse_suite
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from chatlab.core.config import parse_config
-from chatlab.core.events import ErrorKind
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, LaneParams, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.events import ErrorKind
+from chatlab.core.data.model import Lane, LaneParams, Status
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.server import DemoServer
 from chatlab.providers import families, make_adapter
 from tests.conftest import run_turn

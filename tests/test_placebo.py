@@ -13,13 +13,13 @@ from typing import Any
 
 import jsonschema
 
-from chatlab.core.export import document, parse_document, session_dict
-from chatlab.core.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
-from chatlab.core.packs import rating_pack
-from chatlab.core.pricing import resources_dir
-from chatlab.core.stats import collect, compute, reasoning_pairs
-from chatlab.core.study import comparisons, suite_data
-from chatlab.core.suites import parse_suite
+from chatlab.core.analysis.stats import collect, compute, reasoning_pairs
+from chatlab.core.data.export import document, parse_document, session_dict
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.resources import resources_dir
+from chatlab.core.studies.packs import rating_pack
+from chatlab.core.studies.study import comparisons, suite_data
+from chatlab.core.studies.suites import parse_suite
 from chatlab.store.db import Store
 
 SCHEMA = json.loads((resources_dir() / "session.schema.json").read_text())

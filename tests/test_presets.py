@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core.config import (
+from chatlab.core.data.model import Lane, LaneParams, Message, Request
+from chatlab.core.settings.config import (
     MAX_PRESET_LANES,
     ConfigError,
     PresetLane,
@@ -18,8 +19,7 @@ from chatlab.core.config import (
     parse_config,
     save_config,
 )
-from chatlab.core.model import Lane, LaneParams, Message, Request
-from chatlab.core.presets import (
+from chatlab.core.settings.presets import (
     DEMO_PRESET,
     Preset,
     all_presets,

@@ -6,14 +6,15 @@ import tomllib
 
 import pytest
 
-from chatlab.core import format as fmt
-from chatlab.core import pricing
-from chatlab.core.config import parse_config
-from chatlab.core.events import Usage
+from chatlab.core.costs import pricing
+from chatlab.core.data import format as fmt
+from chatlab.core.data.events import Usage
+from chatlab.core.data.resources import resources_dir
+from chatlab.core.settings.config import parse_config
 
 
 def test_every_table_entry_has_source_and_date() -> None:
-    with (pricing.resources_dir() / "prices.toml").open("rb") as f:
+    with (resources_dir() / "prices.toml").open("rb") as f:
         rows = tomllib.load(f)["models"]
     vendors = {key.split(":")[0] for key in rows}
     assert {"openai", "anthropic", "deepseek"} <= vendors

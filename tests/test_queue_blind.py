@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import pytest
 from scipy.stats import binomtest
 
-from chatlab.core.queue_plan import Item, plan
+from chatlab.core.studies.queue_plan import Item, plan
 
 ALPHA = 0.01
 Order = tuple[int, ...]

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from chatlab.core.queue_plan import REDRAW_BOUND, Item, Slot, plan, position_counts, remaining, tolerance
+from chatlab.core.studies.queue_plan import (
+    REDRAW_BOUND,
+    Item,
+    Slot,
+    plan,
+    position_counts,
+    remaining,
+    tolerance,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -330,7 +338,7 @@ def test_same_inputs_same_plan_and_rater_changes_it() -> None:
 
 _CHILD = """
 import json, sys
-from chatlab.core.queue_plan import Item, plan
+from chatlab.core.studies.queue_plan import Item, plan
 items = [Item(f"p{p}s{s}", f"p{p}", ("a", "b", "c")) for p in range(8) for s in range(3)]
 slots = plan(items, seed=11, rater="rater-x", repeats=0.2)
 print(json.dumps([[s.key, s.group, list(s.shown), s.repeat] for s in slots]))
@@ -410,7 +418,7 @@ def test_empty_input_is_an_empty_plan() -> None:
 def test_the_balance_check_redraws_until_the_tolerance_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     # With a loose redraw bound the tolerance is tight enough to bind often: every plan still
     # keeps it, and redraws really happened.
-    import chatlab.core.queue_plan as queue_plan
+    import chatlab.core.studies.queue_plan as queue_plan
 
     checks = Counter[bool]()
     within = queue_plan._within

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from chatlab import cli
-from chatlab.core.config import load_config
-from chatlab.core.export import parse_document
-from chatlab.core.model import Lane, Session, Vote
-from chatlab.core.packs import identities
-from chatlab.core.raters import installation
-from chatlab.core.rating import RatingQueue
+from chatlab.core.data.export import parse_document
+from chatlab.core.data.model import Lane, Session, Vote
+from chatlab.core.settings.config import load_config
+from chatlab.core.settings.raters import installation
+from chatlab.core.studies.packs import identities
+from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store, default_path
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
@@ -66,7 +66,7 @@ def owner_study(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 def rate_all(rater: str, pick: int = 0) -> int:
     """Rate every comparison of the one study here as this installation's rater (made
     on first need and named ``rater``), as `chatlab rate` does."""
-    from chatlab.core.raters import installation
+    from chatlab.core.settings.raters import installation
 
     store = Store(default_path())
     try:
@@ -269,7 +269,7 @@ def test_a_version_8_database_keeps_its_votes_with_their_shown_order(tmp_path: P
     rating = turn.responses["b"].rating_of("name:me")
     assert rating is not None and rating.score == 2
     # Now a second rater can vote on the same turn.
-    from chatlab.core.model import Vote
+    from chatlab.core.data.model import Vote
 
     store.vote("t", Vote("b", rater="you"))
     assert {v.rater for v in store.load("s").turns[0].votes} == {"name:me", "you"}
@@ -278,9 +278,9 @@ def test_a_version_8_database_keeps_its_votes_with_their_shown_order(tmp_path: P
 def test_each_comparison_of_a_pack_lists_its_lanes_in_its_own_order(tmp_path: Path) -> None:
     import random
 
-    from chatlab.core.packs import rating_pack
-    from chatlab.core.study import comparisons
-    from chatlab.core.suites import parse_suite
+    from chatlab.core.studies.packs import rating_pack
+    from chatlab.core.studies.study import comparisons
+    from chatlab.core.studies.suites import parse_suite
 
     suite = parse_suite(
         {
@@ -295,7 +295,7 @@ def test_each_comparison_of_a_pack_lists_its_lanes_in_its_own_order(tmp_path: Pa
     sessions = comparisons(suite, "s1", "Order")
     for s in sessions:
         for lane in s.lanes:
-            from chatlab.core.model import Response, Status
+            from chatlab.core.data.model import Response, Status
 
             s.turns[0].responses[lane.id] = Response(lane.id, status=Status.OK, text_parts=[lane.model])
     pack = rating_pack(sessions, "Order", rng=random.Random(4))
@@ -523,7 +523,7 @@ def test_a_packs_votes_come_from_one_rater_and_never_from_the_owner(
 def test_a_version_1_vote_with_no_rater_is_not_the_owners(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from chatlab.core.lab import Lab
+    from chatlab.core.lab.controller import Lab
     from tests.fakes import ScriptedAdapter, scripted_runner
 
     code, _, err = run(capsys, "ask", "-m", "demo:demo-fast@tps=0", "-m", "demo:echo", "Hello?")
@@ -693,7 +693,7 @@ PICKS = {"ann": [0, 0, 1, 0, 2, 0], "bo": [0, 1, 1, 2, 2, 0]}
 
 def legacy_sessions() -> list[Session]:
     """What a chatlab before rater ids loaded from :func:`legacy_db`: votes under names."""
-    from chatlab.core.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
+    from chatlab.core.data.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
 
     out = []
     for n in range(6):
@@ -730,7 +730,7 @@ SEVERAL_RATERS = next(i for i, m in enumerate(MIGRATIONS) if "votes_v9" in m) + 
 def test_upgrading_keeps_votes_names_and_statistics_and_the_owner_becomes_one_rater(
     capsys: pytest.CaptureFixture[str], home: Path, version: int
 ) -> None:
-    from chatlab.core.stats import compute
+    from chatlab.core.analysis.stats import compute
 
     before = compute(legacy_sessions(), rounds=200)
     assert before["agreement"]["raters"] == 2 and before["agreement"]["votes_per_rater"] == {
@@ -816,7 +816,7 @@ def test_unblind_exports_unvoted_comparisons_warns_and_marks_later_votes_sighted
 
 
 def test_votes_cast_with_names_showing_are_sighted(tmp_path: Path) -> None:
-    from chatlab.core.stats import compute
+    from chatlab.core.analysis.stats import compute
     from tests.fakes import ScriptedAdapter
     from tests.test_lab import make_lab, plain
     from tests.test_lab import run as send
@@ -853,10 +853,10 @@ def test_votes_cast_with_names_showing_are_sighted(tmp_path: Path) -> None:
 def test_a_pack_names_whom_it_is_for_but_never_a_model(tmp_path: Path) -> None:
     import re
 
-    from chatlab.core.model import Response, Status
-    from chatlab.core.packs import rating_pack
-    from chatlab.core.study import comparisons
-    from chatlab.core.suites import parse_suite
+    from chatlab.core.data.model import Response, Status
+    from chatlab.core.studies.packs import rating_pack
+    from chatlab.core.studies.study import comparisons
+    from chatlab.core.studies.suites import parse_suite
 
     suite = parse_suite(
         {
@@ -887,7 +887,7 @@ def test_a_pack_names_whom_it_is_for_but_never_a_model(tmp_path: Path) -> None:
 
 
 def test_the_config_keeps_one_rater_and_reads_an_older_name(home: Path) -> None:
-    from chatlab.core.config import ConfigError, load_config
+    from chatlab.core.settings.config import ConfigError, load_config
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('rater = "ann"\n')
@@ -907,7 +907,7 @@ def test_the_config_keeps_one_rater_and_reads_an_older_name(home: Path) -> None:
 
 
 def test_an_id_made_from_a_name_goes_by_that_name() -> None:
-    from chatlab.core.model import Rating
+    from chatlab.core.data.model import Rating
 
     vote = Vote.from_dict({"rater": "ann", "rater_id": "name:bo", "choice": "tie", "voted_at": "x"})
     assert (vote.rater, vote.rater_name) == ("name:bo", "bo")  # a file can't show bo's votes as ann's

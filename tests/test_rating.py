@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core.events import ErrorKind, Usage
-from chatlab.core.model import ErrorInfo, Response, Session, Status
-from chatlab.core.rating import RatingError, RatingQueue, Shown
-from chatlab.core.study import comparisons, suite_data
-from chatlab.core.suites import parse_suite
+from chatlab.core.data.events import ErrorKind, Usage
+from chatlab.core.data.model import ErrorInfo, Response, Session, Status
+from chatlab.core.studies.rating import RatingError, RatingQueue, Shown
+from chatlab.core.studies.study import comparisons, suite_data
+from chatlab.core.studies.suites import parse_suite
 from chatlab.store.db import Store
 
 SUITE = {

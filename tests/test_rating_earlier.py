@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatlab.core.model import Lane, Rating, Response, Session, Status, Turn
-from chatlab.core.rating import RatingQueue
+from chatlab.core.data.model import Lane, Rating, Response, Session, Status, Turn
+from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
 
 EARLIER = Rating(

@@ -14,8 +14,8 @@ import random
 import pytest
 from openai._streaming import SSEDecoder
 
-from chatlab.core.events import Done, Notice, ReasoningDelta, StreamEvent, TextDelta, UsageReport
-from chatlab.core.events import Usage as U
+from chatlab.core.data.events import Done, Notice, ReasoningDelta, StreamEvent, TextDelta, UsageReport
+from chatlab.core.data.events import Usage as U
 from chatlab.providers.common import coalesce
 from chatlab.providers.sse import SSEParser
 
@@ -136,7 +136,7 @@ def test_an_endless_line_or_event_ends_the_stream_with_what_came_before(
     """A server that never ends a line (or an event) would hold memory until the idle
     timeout; past ``MAX_EVENT_BYTES`` the stream ends in a protocol error instead, after
     the events that came before it."""
-    from chatlab.core.events import ErrorKind
+    from chatlab.core.data.events import ErrorKind
     from chatlab.providers import sse
     from chatlab.providers.errors import StreamFailure, map_exception
 

@@ -14,9 +14,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import binomtest
 
-from chatlab.core.events import Usage
-from chatlab.core.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
-from chatlab.core.stats import (
+from chatlab.core.analysis.stats import (
     ELO,
     bootstrap,
     clopper_pearson,
@@ -30,7 +28,9 @@ from chatlab.core.stats import (
     summary,
     trials_needed,
 )
-from chatlab.core.stats import Vote as StatVote
+from chatlab.core.analysis.stats import Vote as StatVote
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
 
 
 def simulate(
@@ -214,7 +214,7 @@ def test_chatlab_stats_on_a_rated_study(capsys: pytest.CaptureFixture[str], tmp_
     import json
 
     from chatlab import cli
-    from chatlab.core.rating import RatingQueue
+    from chatlab.core.studies.rating import RatingQueue
     from chatlab.store.db import Store, default_path
 
     suite = tmp_path / "s.toml"
@@ -302,7 +302,7 @@ def nominal_alpha_by_hand(units: list[list[str | None]]) -> float:
 
 
 def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
-    from chatlab.core.stats import Data, agreement
+    from chatlab.core.analysis.stats import Data, agreement
 
     # 4 turns, 3 raters; one rater skipped two turns, one turn was rated once only. A vote
     # is coded by the contender it chose (the same from turn to turn), a tie or all bad.
@@ -335,7 +335,7 @@ def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
 
 
 def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
-    from chatlab.core.stats import Data, judgements, noise_floor, position_bias
+    from chatlab.core.analysis.stats import Data, judgements, noise_floor, position_bias
 
     votes = [
         StatVote("p", [0, 1, 2], [1, 0, 0], guessed=[0], reasoners=[0, 1], position=0, shown=3),
@@ -406,7 +406,7 @@ def test_the_reasoning_effect_is_the_gap_between_one_model_with_and_without_reas
 
 
 def test_length_control_removes_a_preference_for_long_answers() -> None:
-    from chatlab.core.stats import length_controlled
+    from chatlab.core.analysis.stats import length_controlled
 
     # Equal strengths; raters like length (a Luce choice on β·z, z the bounded length
     # difference); contender 0 writes long, the others short or medium.

@@ -15,9 +15,7 @@ from typing import Literal
 import numpy as np
 import pytest
 
-from chatlab.core.events import Usage
-from chatlab.core.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
-from chatlab.core.stats import (
+from chatlab.core.analysis.stats import (
     Data,
     agreement,
     collect,
@@ -29,7 +27,9 @@ from chatlab.core.stats import (
     summary,
     vote_level_p,
 )
-from chatlab.core.stats import Vote as StatVote
+from chatlab.core.analysis.stats import Vote as StatVote
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
 
 # -- a study of comparisons, each with lanes of its own (as a study makes them) ------------
 
@@ -395,7 +395,7 @@ def test_the_noise_floor_gap_is_signed_like_its_interval() -> None:
 
 
 def test_the_noise_floor_bounds_ranks_by_its_size() -> None:
-    from chatlab.core.stats import _floor_bound
+    from chatlab.core.analysis.stats import _floor_bound
 
     assert _floor_bound({"rating_points": -40.0, "ci95": [-45.0, -35.0]}) == 45.0
     assert _floor_bound({"rating_points": -40.0, "ci95": [-38.0, 10.0]}) == 40.0

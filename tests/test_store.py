@@ -15,10 +15,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from chatlab.core.export import DocumentError, document, parse_document, session_dict
-from chatlab.core.model import Lane, LaneParams, Rating, Response, Session, Status, Turn, Vote
-from chatlab.core.orchestrator import Runner
-from chatlab.core.pricing import resources_dir
+from chatlab.core.data.export import DocumentError, document, parse_document, session_dict
+from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, Turn, Vote
+from chatlab.core.data.resources import resources_dir
+from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store, StoreError, default_path
@@ -92,7 +92,7 @@ def test_an_existing_databases_placebo_twin_is_recognised_after_the_upgrade(tmp_
     """Version 11 knew a twin only by its label. The upgrade marks each study
     comparison's last active lane labelled "… (placebo)" as the twin, when its study's
     suite snapshot says placebo and it copies the first lane; nothing else."""
-    from chatlab.core.stats import compute
+    from chatlab.core.analysis.stats import compute
 
     path = tmp_path / "chatlab.db"
     make_db_at(path, 11)
@@ -456,7 +456,7 @@ def test_cli_sessions_and_export_errors(home: Path) -> None:
     ],
 )
 def test_a_study_loads_at_once_and_a_damaged_comparison_is_left_out(tmp_path: Path, damage: str) -> None:
-    from chatlab.core.model import Response, StudyRef, Turn
+    from chatlab.core.data.model import Response, StudyRef, Turn
 
     store = Store(tmp_path / "x.db")
     sessions = []

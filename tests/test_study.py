@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from chatlab import cli
-from chatlab.core.events import Usage
-from chatlab.core.study import unit_state
-from chatlab.core.suites import shipped_suites
+from chatlab.core.data.events import Usage
+from chatlab.core.studies.study import unit_state
+from chatlab.core.studies.suites import shipped_suites
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 from tests.conftest import PYTHON, subprocess_env
@@ -374,8 +374,8 @@ def test_the_idle_timeout_is_checked(capsys: pytest.CaptureFixture[str], home: P
 
 
 def test_an_answer_cut_off_by_a_crash_is_priced_from_its_saved_text(home: Path) -> None:
-    from chatlab.core.model import Lane, Price, Response, Session, Status, Turn
-    from chatlab.core.tokens import count_tokens
+    from chatlab.core.costs.tokens import count_tokens
+    from chatlab.core.data.model import Lane, Price, Response, Session, Status, Turn
 
     path = home / "data" / "chatlab.db"
     store = Store(path)
@@ -453,7 +453,7 @@ def test_units_that_failed_twice_transiently_show_as_to_retry(
 
 
 def test_the_budget_is_reached_when_no_request_of_the_work_left_fits() -> None:
-    from chatlab.core.study import LaneEstimate, budget_reached
+    from chatlab.core.studies.study import LaneEstimate, budget_reached
 
     def lane(requests: int, cost: float | None) -> LaneEstimate:
         return LaneEstimate("x", requests, 0, 0, 0, cost, "")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chatlab.core.config import parse_config
-from chatlab.core.model import LaneParams
-from chatlab.core.presets import DEMO_PRESET, save_preset
-from chatlab.core.suites import SuiteError, load_suite, parse_suite, shipped_suites
+from chatlab.core.data.model import LaneParams
+from chatlab.core.settings.config import parse_config
+from chatlab.core.settings.presets import DEMO_PRESET, save_preset
+from chatlab.core.studies.suites import SuiteError, load_suite, parse_suite, shipped_suites
 
 PROMPT = {"id": "p1", "text": "Write a haiku."}
 LANE = {"provider": "demo", "model": "demo-fast"}
@@ -107,7 +107,7 @@ def test_a_users_preset_can_be_named_with_their_config() -> None:
         parse_config({}),
         "mine",
         [
-            __import__("chatlab.core.model", fromlist=["Lane"]).Lane(
+            __import__("chatlab.core.data.model", fromlist=["Lane"]).Lane(
                 "demo", "demo-fast", LaneParams(temperature=0.3)
             )
         ],
@@ -161,7 +161,7 @@ def test_unicode_prompts_are_kept_and_lone_surrogates_made_valid() -> None:
 
 
 def test_hidden_repeats_need_the_names_kept_to_the_end() -> None:
-    from chatlab.core.suites import SuiteError, parse_suite
+    from chatlab.core.studies.suites import SuiteError, parse_suite
 
     base = {
         "name": "R",

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from chatlab.core.events import ReasoningDelta, TextDelta
-from chatlab.core.model import Lane, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.events import ReasoningDelta, TextDelta
+from chatlab.core.data.model import Lane, Status
+from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
 from chatlab.providers.think import ThinkSplitter

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core import tokens
+from chatlab.core.costs import tokens
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_vocabulary_in_the_tiktoken_cache(no_network: None, tmp_path: Path) -> N
 
 
 def test_long_text_is_counted_in_pieces_with_the_same_result() -> None:
-    from chatlab.core.tokens import SEGMENT_CHARS, Estimator, segments
+    from chatlab.core.costs.tokens import SEGMENT_CHARS, Estimator, segments
 
     prose = "autumn rain on a tin roof, and the house becomes a drum. " * 2000
     unbroken = "x" * (3 * SEGMENT_CHARS + 7)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from chatlab import __version__
-from chatlab.core.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS
+from chatlab.core.data.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS
 
 
 class UsageError(Exception):
@@ -227,7 +227,7 @@ def window_flags(argv: Sequence[str]) -> list[str] | None:
                 return None  # a word with no lanes is a (mistyped) subcommand, not a prompt
             break
     from chatlab.app import window_parser
-    from chatlab.core.config import load_config
+    from chatlab.core.settings.config import load_config
 
     args = window_parser(_Parser).parse_args(list(argv))
     config = load_config()
@@ -243,7 +243,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if flags is not None:
             return launch_gui(flags)
         args = build_parser().parse_args(argv)
-        from chatlab.core import logs
+        from chatlab.core.settings import logs
 
         logs.setup()  # after parsing: --help and a mistyped command need no log file
         if args.install_desktop or args.uninstall_desktop:
@@ -287,8 +287,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 0
     except Exception as exc:
         from chatlab.cli.study_args import StudyUsageError
-        from chatlab.core.config import ConfigError
-        from chatlab.core.safety import terminal_text
+        from chatlab.core.data.safety import terminal_text
+        from chatlab.core.settings.config import ConfigError
 
         if not isinstance(exc, UsageError | ConfigError | StudyUsageError):
             raise

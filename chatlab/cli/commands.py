@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from chatlab.cli import UsageError, parse_model_spec
-from chatlab.core import format as fmt
-from chatlab.core.config import load_config, paths
-from chatlab.core.export import DocumentError, document, export_sessions, pack_created_at, parse_document
-from chatlab.core.figures import Figures
-from chatlab.core.keys import KeyStore, NoKeychain
-from chatlab.core.lab import MAX_LANES, Lab
-from chatlab.core.model import Lane, LaneParams, Response, Session, Status
-from chatlab.core.orchestrator import Runner
-from chatlab.core.raters import Rater, clean_name
-from chatlab.core.safety import display_url, terminal_text
+from chatlab.core.data import format as fmt
+from chatlab.core.data.export import DocumentError, document, export_sessions, pack_created_at, parse_document
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
+from chatlab.core.data.safety import display_url, terminal_text
+from chatlab.core.lab.controller import MAX_LANES, Lab
+from chatlab.core.lab.figures import Figures
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore, NoKeychain
+from chatlab.core.settings.config import clean_name, load_config, paths
+from chatlab.core.settings.raters import Rater
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, StoreError, default_path, error_reason
 
@@ -311,7 +311,7 @@ def _resolve_ids(store: Store, wanted: Sequence[str]) -> list[str]:
 def local_rater(store: Store, name: str | None = None) -> Rater:
     """This installation's rater (made and kept in the config on first need), its own
     votes from before rater ids claimed in ``store`` once."""
-    from chatlab.core.raters import installation
+    from chatlab.core.settings.raters import installation
 
     try:
         return installation(store.claim_rater, name=name)
@@ -426,7 +426,7 @@ def _only_mine(doc: dict[str, Any], me: str) -> None:
     """In each comparison where this rater voted or rated, their votes and ratings only:
     a pack comes back with one person's. One they didn't judge keeps the votes imported
     into it (a pack of a pack: what its rater sent is passed on to the owner)."""
-    from chatlab.core.model import rater_id_of
+    from chatlab.core.data.model import rater_id_of
 
     for session in doc["sessions"]:
         marks = [
@@ -449,7 +449,7 @@ def _me() -> str | None:
 
 
 def _export_pack(args: Any, store: Store, study_id: str, name: str) -> tuple[dict[str, Any], list[str]]:
-    from chatlab.core.packs import rating_pack
+    from chatlab.core.studies.packs import rating_pack
 
     damaged: list[str] = []
     made_for = clean_name(args.for_name) if args.for_name else None

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from chatlab.core.pricing import resources_dir
-from chatlab.core.safety import terminal_text
+from chatlab.core.data.resources import resources_dir
+from chatlab.core.data.safety import terminal_text
 
 APP_ID = "io.github.chatlab.Chatlab"
 MARKER = "X-Chatlab-Installed-By"

@@ -1,6 +1,6 @@
 """``chatlab stats``: the answer to the rated votes, on a terminal or as JSON/CSV.
 
-The numbers come from :func:`chatlab.core.stats.compute` over the sessions in the
+The numbers come from :func:`chatlab.core.analysis.stats.compute` over the sessions in the
 database (one study's comparisons with ``--study``, else every session, interactive
 turns included), filtered by tags and raters (by name or id), blind votes only unless
 ``--include-sighted`` (a sighted vote was cast with the models' names showing).
@@ -15,8 +15,8 @@ import csv
 import json
 from typing import IO, Any
 
-from chatlab.core import format as fmt
-from chatlab.core.safety import terminal_text
+from chatlab.core.data import format as fmt
+from chatlab.core.data.safety import terminal_text
 
 COLUMNS = (
     "rank",
@@ -40,7 +40,7 @@ COLUMNS = (
 def cmd_stats(args: Any, stdout: IO[str]) -> int:
 
     from chatlab.cli.study import StudyUsageError, _store, find_study
-    from chatlab.core.stats import compute
+    from chatlab.core.analysis.stats import compute
     from chatlab.store.db import default_path
 
     if not default_path().exists():
@@ -61,8 +61,8 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
     raters: list[str] = []
     if args.rater:
         # A rater is asked for by name (or id); two who go by one name are shown apart.
-        from chatlab.core.raters import resolve
-        from chatlab.core.stats import rater_labels
+        from chatlab.core.analysis.stats import rater_labels
+        from chatlab.core.settings.raters import resolve
 
         voters = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
         shown = {i: label for i, label in rater_labels(sessions).items() if i in voters}
@@ -113,7 +113,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
     if not doc["votes"]:
         out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
         if doc.get("sighted_left_out"):
-            from chatlab.core.stats import summary
+            from chatlab.core.analysis.stats import summary
 
             out.writelines(terminal_text(line) + "\n" for line in summary(doc) if line.startswith("Left out"))
         return
@@ -151,7 +151,7 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
     from chatlab.cli.study import _width
 
     Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
-    from chatlab.core.stats import summary
+    from chatlab.core.analysis.stats import summary
 
     for line in summary(doc):
         out.write(terminal_text(line) + "\n")

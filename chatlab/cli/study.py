@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from chatlab.cli.study_args import MAX_RATER, StudyUsageError, add_parser, add_rate_parser
-from chatlab.core import format as fmt
-from chatlab.core.config import Config, load_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import new_id
-from chatlab.core.orchestrator import Runner
-from chatlab.core.rating import rateable
-from chatlab.core.safety import terminal_text
-from chatlab.core.study import (
+from chatlab.core.data import format as fmt
+from chatlab.core.data.model import new_id
+from chatlab.core.data.safety import terminal_text
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import Config, load_config
+from chatlab.core.studies.rating import rateable
+from chatlab.core.studies.study import (
     LaneEstimate,
     Progress,
     StudyInfo,
@@ -44,7 +44,7 @@ from chatlab.core.study import (
     unit_state,
     work,
 )
-from chatlab.core.suites import Suite, SuiteError, load_suite
+from chatlab.core.studies.suites import Suite, SuiteError, load_suite
 from chatlab.demo.server import DemoServer
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, error_reason
@@ -201,7 +201,7 @@ def _load_suite(path: str, config: Config) -> Suite:
     """A suite file, or the name of a shipped suite (``demo``, ``reasoning-vs-plain``) so
     that an installed chatlab needs no path into its own package. A file of that name
     in the working folder wins; a folder or anything else that isn't a file doesn't."""
-    from chatlab.core.suites import shipped_suites
+    from chatlab.core.studies.suites import shipped_suites
 
     file = Path(path)
     try:
@@ -311,7 +311,7 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
 def _runner(config: Config, suite: Suite) -> tuple[Runner, DemoServer | None]:
     """A runner for the suite's lanes (the demo server started if they need it); a lane
     that can't run (no key) is a ConfigError here, before anything is written."""
-    from chatlab.core.model import Lane
+    from chatlab.core.data.model import Lane
     from chatlab.demo.setup import start_if_needed
     from chatlab.providers import make_adapter
 
@@ -556,7 +556,7 @@ def _show(name: str, stdout: IO[str]) -> int:
                 votes[vote.rater] = votes.get(vote.rater, 0) + 1
     ready = sum(1 for s in sessions if rateable(s))
     if votes:
-        from chatlab.core.raters import labels
+        from chatlab.core.settings.raters import labels
 
         # Names, never ids; two raters who go by one name are shown apart.
         shown = labels((v.rater, v.rater_name) for s in sessions for t in s.turns for v in t.votes)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatlab.core.tokens import approximate
+from chatlab.core.costs.tokens import approximate
 from chatlab.demo.scripts import DEMO_SCRIPTS, INJECTED, Script, resolve
 
 MAX_BODY = 16 * 1024 * 1024

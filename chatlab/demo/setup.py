@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from chatlab.core.config import Config
-from chatlab.core.model import Lane
+from chatlab.core.data.model import Lane
+from chatlab.core.settings.config import Config
 from chatlab.demo.server import DemoServer
 
 

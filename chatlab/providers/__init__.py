@@ -2,7 +2,7 @@
 
 :data:`ADAPTERS` maps a provider's ``kind`` to its adapter class, imported only when
 first used (each SDK takes a second to import). Every adapter keeps the contract in
-:mod:`chatlab.core.contract`: ``stream(request)`` yields :mod:`chatlab.core.events`
+:mod:`chatlab.core.lab.contract`: ``stream(request)`` yields :mod:`chatlab.core.data.events`
 ending with exactly one ``Done`` or ``StreamError``, plus ``warm_up()``,
 ``list_models()`` and ``aclose()``. No SDK type leaves this package.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 
-from chatlab.core.config import ProviderConfig
-from chatlab.core.contract import Adapter
+from chatlab.core.lab.contract import Adapter
+from chatlab.core.settings.config import ProviderConfig
 
 # kind -> "module:Class" of its adapter
 ADAPTERS: dict[str, str] = {

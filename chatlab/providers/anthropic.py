@@ -21,8 +21,9 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from chatlab.core import safety
-from chatlab.core.events import (
+from chatlab.core.costs.tokens import count_tokens
+from chatlab.core.data import safety
+from chatlab.core.data.events import (
     Done,
     ErrorKind,
     Notice,
@@ -33,8 +34,7 @@ from chatlab.core.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.model import Request
-from chatlab.core.tokens import count_tokens
+from chatlab.core.data.model import Request
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, counts, get, is_record, no_end_marker, not_a_record, text_of

@@ -24,9 +24,9 @@ from typing import Any, Protocol
 import anyio
 import httpx2
 
-from chatlab.core.config import ProviderConfig
-from chatlab.core.events import StreamError, StreamEvent
-from chatlab.core.model import Request
+from chatlab.core.data.events import StreamError, StreamEvent
+from chatlab.core.data.model import Request
+from chatlab.core.settings.config import ProviderConfig
 from chatlab.providers import sse
 from chatlab.providers.common import coalesce, sniff
 from chatlab.providers.errors import map_exception

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from chatlab.core import safety
-from chatlab.core.events import (
+from chatlab.core.data import safety
+from chatlab.core.data.events import (
     ErrorKind,
     Notice,
     ReasoningDelta,

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2
 
-from chatlab.core.events import ErrorKind, StreamError
+from chatlab.core.data.events import ErrorKind, StreamError
 
 _TYPE_KINDS: dict[str, ErrorKind] = {
     # Anthropic error.type values

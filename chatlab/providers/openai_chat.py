@@ -18,8 +18,7 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from chatlab.core.config import ProviderConfig
-from chatlab.core.events import (
+from chatlab.core.data.events import (
     Done,
     ErrorKind,
     ReasoningDelta,
@@ -27,7 +26,8 @@ from chatlab.core.events import (
     StreamEvent,
     TextDelta,
 )
-from chatlab.core.model import Request
+from chatlab.core.data.model import Request
+from chatlab.core.settings.config import ProviderConfig
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (

@@ -207,7 +207,7 @@ class SSEParser:
 
 
 def too_long() -> Exception:
-    from chatlab.core.events import ErrorKind, StreamError
+    from chatlab.core.data.events import ErrorKind, StreamError
     from chatlab.providers.errors import StreamFailure
 
     return StreamFailure(

@@ -10,7 +10,7 @@ through, so an answer that talks about ``<think>`` tags is left alone.
 
 from __future__ import annotations
 
-from chatlab.core.events import ReasoningDelta, TextDelta
+from chatlab.core.data.events import ReasoningDelta, TextDelta
 
 OPEN = "<think>"
 CLOSE = "</think>"

@@ -20,9 +20,9 @@ import asyncio
 import logging
 import sqlite3
 
-from chatlab.core.events import Done, StreamError, StreamEvent
-from chatlab.core.model import Lane, Response, Session, Turn
-from chatlab.core.orchestrator import Listener
+from chatlab.core.data.events import Done, StreamError, StreamEvent
+from chatlab.core.data.model import Lane, Response, Session, Turn
+from chatlab.core.lab.orchestrator import Listener
 from chatlab.store.db import CHECKPOINT_BUSY_S, Store, error_reason
 
 CHECKPOINT_INTERVAL_S = 1.0

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chatlab.core import pricing
-from chatlab.core.events import ErrorKind
-from chatlab.core.export import DocumentError, session_from_dict
-from chatlab.core.model import (
+from chatlab.core.costs import pricing
+from chatlab.core.data.events import ErrorKind
+from chatlab.core.data.export import DocumentError, session_from_dict
+from chatlab.core.data.model import (
     DERIVED,
     VOTE_CHOICES,
     ErrorInfo,
@@ -41,9 +41,9 @@ from chatlab.core.model import (
     name_of_id,
     utc_now,
 )
-from chatlab.core.raters import Rater
-from chatlab.core.safety import clean_text
-from chatlab.core.study import History, StudyInfo, stored_unit_state
+from chatlab.core.data.safety import clean_text
+from chatlab.core.settings.raters import Rater
+from chatlab.core.studies.study import History, StudyInfo, stored_unit_state
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -207,7 +207,7 @@ def _cut_off(lane_id: str, model: str, reasoning: Any, text: Any, usage: Any, pr
 
 def _functions(con: sqlite3.Connection) -> None:
     """What the store's queries call back into chatlab for: a study unit's state has one
-    definition (:func:`~chatlab.core.study.stored_unit_state`), in SQL as in Python."""
+    definition (:func:`~chatlab.core.studies.study.stored_unit_state`), in SQL as in Python."""
     con.create_function("chatlab_unit_state", 2, stored_unit_state, deterministic=True)
 
 
@@ -1549,7 +1549,7 @@ class Store:
     def claim_rater(self, rater: Rater, legacy: Sequence[str]) -> int:
         """Once per database, when this installation's rater id is first used here: keep
         its name, and move the owner's own votes and ratings from before rater ids (the
-        ids ``legacy``, see :func:`chatlab.core.raters.legacy_ids`) to it, in one
+        ids ``legacy``, see :func:`chatlab.core.settings.raters.legacy_ids`) to it, in one
         transaction; returns how many moved. Where the owner voted on one comparison both
         in the window and in the queue, the first stays (one vote per rater). Votes
         imported before under the same names can't be told apart, and move too. Called
@@ -1757,6 +1757,6 @@ def _statements(script: str) -> list[str]:
 
 
 def default_path() -> Path:
-    from chatlab.core.config import paths
+    from chatlab.core.settings.config import paths
 
     return paths().data_dir / "chatlab.db"

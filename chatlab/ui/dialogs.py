@@ -42,8 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core import format as fmt
-from chatlab.core.config import (
+from chatlab.core.data import format as fmt
+from chatlab.core.data.model import EFFORTS, Lane, LaneParams
+from chatlab.core.data.safety import clean_text, known_secrets, redact
+from chatlab.core.lab.contract import AdapterFactory
+from chatlab.core.settings.apikeys import KeyStore, NoKeychain
+from chatlab.core.settings.config import (
     KINDS,
     PRESETS,
     Config,
@@ -51,15 +55,11 @@ from chatlab.core.config import (
     PriceOverride,
     ProviderConfig,
     check_lane_params,
+    clean_name,
     parse_config,
     url_problem,
 )
-from chatlab.core.contract import AdapterFactory
-from chatlab.core.keys import KeyStore, NoKeychain
-from chatlab.core.model import EFFORTS, Lane, LaneParams
-from chatlab.core.presets import Preset, all_presets, name_problem
-from chatlab.core.raters import clean_name
-from chatlab.core.safety import clean_text, known_secrets, redact
+from chatlab.core.settings.presets import Preset, all_presets, name_problem
 
 TestConnection = Callable[[ProviderConfig], Awaitable[str]]
 
@@ -781,7 +781,7 @@ class SettingsDialog(QDialog):
     # -- prices --------------------------------------------------------------------------
 
     def _fill_shipped(self, note: QLabel) -> None:
-        from chatlab.core.pricing import builtin_table
+        from chatlab.core.costs.pricing import builtin_table
 
         try:
             table = builtin_table()
@@ -806,7 +806,7 @@ class SettingsDialog(QDialog):
         row = self.shipped.currentRow()
         if row < 0:
             return
-        from chatlab.core.pricing import builtin_table
+        from chatlab.core.costs.pricing import builtin_table
 
         vendor, model = _cell(self.shipped.item(row, 0)), _cell(self.shipped.item(row, 1))
         key = f"{vendor}:{model}"

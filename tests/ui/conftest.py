@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.model import Lane
-from chatlab.core.orchestrator import Runner
-from chatlab.ui.loop import QtLoop
-from chatlab.ui.window import MainWindow
+from chatlab.core.data.model import Lane
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.ui.lab.window import MainWindow
+from chatlab.ui.shared.loop import QtLoop
 
 TURN_TIMEOUT_MS = 60_000
 

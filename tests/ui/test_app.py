@@ -13,16 +13,16 @@ from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
 from chatlab.app import DEMO_BANNER, has_any_key, start, window_parser
-from chatlab.core.config import parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.lab import reasoned
-from chatlab.core.orchestrator import Runner
+from chatlab.core.lab.controller import reasoned
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
-from chatlab.ui import geometry
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab import geometry
+from chatlab.ui.lab.window import MainWindow
 from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, close_window, wait_turn
 
 
@@ -127,9 +127,9 @@ def test_the_reasoning_guess_can_be_none_of_them(window: MainWindow, qtbot: QtBo
 
 
 def test_a_lane_added_later_keeps_the_true_turn_numbers(qtbot: QtBot, runner: Runner) -> None:
-    from chatlab.core.lab import Lab
-    from chatlab.core.model import Lane, Response, Session, Status, Turn
-    from chatlab.ui.lane import LaneWidget
+    from chatlab.core.data.model import Lane, Response, Session, Status, Turn
+    from chatlab.core.lab.controller import Lab
+    from chatlab.ui.lab.lane import LaneWidget
 
     first, later = Lane("chat", "echo"), Lane("chat", "echo")
     session = Session(lanes=[first, later])
@@ -258,7 +258,7 @@ def test_many_lanes_at_start_show_from_the_left_and_a_lane_added_later_is_shown(
         qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)  # six lanes don't fit
         qtbot.wait(50)  # let the queued scroll requests run
         assert bar.value() == 0  # Lane 1 is in view, not Lane 6
-        from chatlab.core.model import Lane
+        from chatlab.core.data.model import Lane
 
         win.add_lane(Lane("demo", "demo-reasoner"))
         qtbot.waitUntil(lambda: bar.value() == bar.maximum() and bar.maximum() > 0, timeout=5_000)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.core.model import Session, Status
+from chatlab.core.data.model import Session, Status
 from chatlab.store.db import Store
 from tests.conftest import PYTHON, subprocess_env
 

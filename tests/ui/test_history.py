@@ -11,15 +11,15 @@ import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.config import parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import LaneParams
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import LaneParams
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
-from chatlab.ui.lane import LaneWidget
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.lane import LaneWidget
+from chatlab.ui.lab.window import MainWindow
 from tests.ui.conftest import add_lanes, close_window, wait_turn
 
 
@@ -229,8 +229,8 @@ def test_a_reopened_session_shows_its_figures(
 def test_editing_or_removing_a_lane_never_rewrites_history(
     qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
 ) -> None:
-    from chatlab.core.export import document, parse_document, session_dict
-    from chatlab.core.model import Lane
+    from chatlab.core.data.export import document, parse_document, session_dict
+    from chatlab.core.data.model import Lane
 
     win = MainWindow(runner, store=store, edit_lane=lambda _w, _lane: Lane("chat", "echo", label="now echo"))
     win.show()

@@ -18,9 +18,9 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from pytestqt.qtbot import QtBot
 
-from chatlab.ui import theme
-from chatlab.ui.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
-from chatlab.ui.plot import Axis, Figure, Mark, Plot, dollars, log_ticks, nice_ticks
+from chatlab.ui.results.chart import Axis, Figure, Mark, Plot, dollars, log_ticks, nice_ticks
+from chatlab.ui.results.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
+from chatlab.ui.shared import theme
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.ui.test_leaderboard import computed_view
 
@@ -115,8 +115,8 @@ def test_a_chart_whose_painting_raises_does_not_take_the_app_down(tmp_path: Path
         textwrap.dedent(
             """
             from PySide6.QtWidgets import QApplication
-            from chatlab.ui.plot import Figure, Plot
-            from chatlab.ui.leaderboard import MatrixView
+            from chatlab.ui.results.chart import Figure, Plot
+            from chatlab.ui.results.leaderboard import MatrixView
             app = QApplication([])
             def boom(self, painter, area):
                 raise ValueError("math domain error")

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import Status
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
 from tests.ui.conftest import add_lanes, close_window, wait_turn
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.rating import RatingQueue
+from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
-from chatlab.ui.leaderboard import LeaderboardView
+from chatlab.ui.results.leaderboard import LeaderboardView
 from tests.test_rating import SUITE, answered
 
 
 def rated_store(tmp_path: Path) -> Store:
-    from chatlab.core.study import suite_data
-    from chatlab.core.suites import parse_suite
+    from chatlab.core.studies.study import suite_data
+    from chatlab.core.studies.suites import parse_suite
 
     store = Store(tmp_path / "l.db")
     store.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), answered())
@@ -110,8 +110,8 @@ def computed(view: LeaderboardView) -> bool:
 def test_the_leaderboard_says_how_many_sighted_votes_it_left_out(
     qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
 ) -> None:
-    from chatlab.core.study import suite_data
-    from chatlab.core.suites import parse_suite
+    from chatlab.core.studies.study import suite_data
+    from chatlab.core.studies.suites import parse_suite
 
     store = Store(tmp_path / "l.db")
     store.create_study("study1", "Queue test", suite_data(parse_suite(SUITE)), answered())

@@ -14,18 +14,19 @@ from PySide6.QtGui import QGuiApplication, QTextDocument
 from PySide6.QtWidgets import QListWidgetItem
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.config import parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.lab import Lab
-from chatlab.core.model import Lane, Session, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import Lane, Session, Status
+from chatlab.core.lab.controller import Lab
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import parse_config
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
-from chatlab.ui.lane import LaneWidget
-from chatlab.ui.sidebar import SessionSidebar
-from chatlab.ui.text import (
+from chatlab.ui.lab.lane import LaneWidget
+from chatlab.ui.lab.sidebar import SessionSidebar
+from chatlab.ui.lab.window import MainWindow
+from chatlab.ui.shared.text import (
     BLOCK_HARD,
     MARKDOWN_MAX_CHARS,
     MARKDOWN_MAX_LINE,
@@ -35,7 +36,6 @@ from chatlab.ui.text import (
     is_break,
     text_without_breaks,
 )
-from chatlab.ui.window import MainWindow
 from tests.ui.conftest import add_lanes, wait_turn
 
 

@@ -23,8 +23,8 @@ from PySide6.QtGui import (
 )
 from pytestqt.qtbot import QtBot
 
-from chatlab.ui import theme
-from chatlab.ui.markdown import (
+from chatlab.ui.shared import theme
+from chatlab.ui.shared.markdown import (
     HIGHLIGHT_MAX,
     QUOTE_PROPERTY,
     code_frames,
@@ -32,7 +32,7 @@ from chatlab.ui.markdown import (
     fenced_blocks,
     is_chrome,
 )
-from chatlab.ui.text import AnswerView, ResourceLog, insert_markdown, text_without_breaks
+from chatlab.ui.shared.text import AnswerView, ResourceLog, insert_markdown, text_without_breaks
 
 PYTHON = 'def greet(name: str) -> str:\n\t"""Say hello."""\n\treturn f"hello {name}"  # done\n'
 ANSWER = f"Some **prose** first.\n\n```python\n{PYTHON}```\n\nAnd after it.\n"

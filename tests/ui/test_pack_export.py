@@ -9,15 +9,15 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.keys import KeyStore
-from chatlab.core.orchestrator import Runner
-from chatlab.core.study import suite_data
-from chatlab.core.suites import parse_suite
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.studies.study import suite_data
+from chatlab.core.studies.suites import parse_suite
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
 from tests.test_packs import SUITE, mixed
 from tests.ui.conftest import close_window

@@ -10,8 +10,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 
-from chatlab.ui import theme
-from chatlab.ui.plot import Axis, Figure, Mark, Plot, log_ticks, nice_ticks
+from chatlab.ui.results.chart import Axis, Figure, Mark, Plot, log_ticks, nice_ticks
+from chatlab.ui.shared import theme
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_an_empty_figure_says_so_and_a_tiny_area_draws_no_marks(qtbot: QtBot) ->
 
 
 def test_dollar_ticks_never_use_exponents() -> None:
-    from chatlab.ui.plot import dollars
+    from chatlab.ui.results.chart import dollars
 
     assert [dollars(v) for v in (1e-05, 0.0002, 0.001, 0.05, 1.0, 2.5)] == [
         "$0.00001", "$0.0002", "$0.001", "$0.05", "$1", "$2.5"

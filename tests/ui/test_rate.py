@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.events import ErrorKind, Usage
-from chatlab.core.model import ErrorInfo, Response, Session, Status
-from chatlab.core.rating import RatingQueue
-from chatlab.core.study import comparisons
-from chatlab.core.suites import parse_suite
+from chatlab.core.data.events import ErrorKind, Usage
+from chatlab.core.data.model import ErrorInfo, Response, Session, Status
+from chatlab.core.studies.rating import RatingQueue
+from chatlab.core.studies.study import comparisons
+from chatlab.core.studies.suites import parse_suite
 from chatlab.store.db import Store
-from chatlab.ui import theme
-from chatlab.ui.rate import MIN_CARD_WIDTH, RateView, RateWindow
+from chatlab.ui.rating.window import MIN_CARD_WIDTH, RateView, RateWindow
+from chatlab.ui.shared import theme
 
 LABELS = ("Zephyrine", "Quokkabot", "Marlinex", "Osprey", "Pelican", "Heron", "Ibis", "Egret")
 MODELS = tuple(f"zz-{name.lower()}-model" for name in LABELS)

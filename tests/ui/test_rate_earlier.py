@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from chatlab.store.db import Store
-from chatlab.ui.rate import RateWindow, open_queue
+from chatlab.ui.rating.window import RateWindow, open_queue
 from tests.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
 
 

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.config import Config, ProviderConfig, parse_config
-from chatlab.core.keys import KeyStore
-from chatlab.core.model import Lane, LaneParams
-from chatlab.core.presets import DEMO_PRESET, Preset, all_presets, save_preset, shipped
-from chatlab.core.pricing import builtin_table
+from chatlab.core.costs.pricing import builtin_table
+from chatlab.core.data.model import Lane, LaneParams
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.settings.config import Config, ProviderConfig, parse_config
+from chatlab.core.settings.presets import DEMO_PRESET, Preset, all_presets, save_preset, shipped
 from chatlab.demo.server import DemoServer
 from chatlab.ui.dialogs import (
     EndpointDialog,

@@ -14,16 +14,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.keys import KeyStore
-from chatlab.core.orchestrator import Runner
-from chatlab.core.suites import load_suite, parse_suite, shipped_suites
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.studies.suites import load_suite, parse_suite, shipped_suites
 from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store
-from chatlab.ui.rate import open_queue
-from chatlab.ui.studies import StudiesView
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.window import MainWindow
+from chatlab.ui.rating.window import open_queue
+from chatlab.ui.studies.view import StudiesView
 from tests.conftest import lab_config
 from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, close_window, wait_turn
 
@@ -111,7 +111,7 @@ def test_pause_cancel_and_resume_finish_exactly(
 def test_a_study_of_the_open_lanes_on_pasted_prompts(
     studio: tuple[MainWindow, StudiesView, Store], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chatlab.ui.studies import LanesStudyDialog
+    from chatlab.ui.studies.view import LanesStudyDialog
 
     win, view, store = studio
     add_lanes(win, "chat:demo-fast@tps=0", "chat:demo-reasoner@tps=0")

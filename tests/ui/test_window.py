@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.model import LaneParams, Status
-from chatlab.core.orchestrator import Runner
+from chatlab.core.data.model import LaneParams, Status
+from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.ui.dialogs import LaneDialog
-from chatlab.ui.window import MainWindow
+from chatlab.ui.lab.window import MainWindow
 from tests.ui.conftest import add_lanes, wait_turn
 
 

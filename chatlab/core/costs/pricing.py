@@ -1,0 +1,119 @@
+"""Prices and cost: the shipped price table, the user's overrides, and one cost formula.
+
+Lookup order for a lane ``PROVIDER:MODEL``: the user's ``[prices."PROVIDER:MODEL"]``,
+then the shipped table under the provider's vendor (``VENDOR:MODEL``). A dated snapshot
+or ``-latest`` alias falls back to its base model's entry. No entry means no price:
+:func:`cost` returns ``None`` and the UI says "no price", never $0.
+
+The cost formula covers every provider: uncached input at the input rate, cached input
+at the cached rate (OpenAI, DeepSeek, Anthropic cache reads), cache writes at the
+cache-write rate (Anthropic), output (including reasoning) at the output rate. A cost
+reported by the provider itself (OpenRouter's ``usage.cost``) always wins over this.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Price, Response
+from chatlab.core.data.resources import resources_dir
+from chatlab.core.settings.config import Config, PriceOverride
+
+_SUFFIX = re.compile(r"^-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    price: Price
+    as_of: str
+
+
+@cache
+def builtin_table() -> dict[str, TableEntry]:
+    with (resources_dir() / "prices.toml").open("rb") as f:
+        data: dict[str, Any] = tomllib.load(f)
+    table: dict[str, TableEntry] = {}
+    for key, row in data.get("models", {}).items():
+        price = Price(
+            input=float(row["input"]),
+            output=float(row["output"]),
+            cached_input=float(row["cached_input"]) if "cached_input" in row else None,
+            cache_write=float(row["cache_write"]) if "cache_write" in row else None,
+            source=f"{row['source']} (as of {row['as_of']})",
+        )
+        table[key] = TableEntry(price, row["as_of"])
+    return table
+
+
+def _match(table: dict[str, Any], key: str) -> Any:
+    if key in table:
+        return table[key]
+    best = None
+    for candidate in table:
+        fits = key.startswith(candidate) and _SUFFIX.match(key[len(candidate) :])
+        if fits and (best is None or len(candidate) > len(best)):
+            best = candidate
+    return table[best] if best else None
+
+
+def _from_override(o: PriceOverride, key: str) -> Price | None:
+    if o.input is None or o.output is None:
+        return None
+    return Price(o.input, o.output, o.cached_input, o.cache_write, source=f"config.toml [prices.{key!r}]")
+
+
+def lookup(config: Config, provider: str, model: str) -> Price | None:
+    vendor = config.providers[provider].vendor if provider in config.providers else None
+    if vendor == "demo":
+        model = model.partition("@")[0]  # demo options are not part of the model's name
+    key = f"{provider}:{model}"
+    override = _match(config.prices, key)
+    if override is not None:
+        found = _from_override(override, key)
+        if found is not None:
+            return found
+    if vendor is None:
+        return None
+    entry = _match(builtin_table(), f"{vendor}:{model}")
+    if entry is None:
+        return None
+    if override is not None:  # a partial override patches the shipped price
+        p: Price = entry.price
+        return Price(
+            override.input if override.input is not None else p.input,
+            override.output if override.output is not None else p.output,
+            override.cached_input if override.cached_input is not None else p.cached_input,
+            override.cache_write if override.cache_write is not None else p.cache_write,
+            source=f"{p.source}, patched by config.toml",
+        )
+    result: Price = entry.price
+    return result
+
+
+def cost(usage: Usage, price: Price | None) -> float | None:
+    """USD for ``usage`` at ``price``; ``None`` when there is no price."""
+    if price is None:
+        return None
+    return price.cost_of(usage)
+
+
+def estimate_from_text(resp: Response, model: str, input_tokens: int | None = None) -> None:
+    """Give ``resp``, which ended with no usage from the provider, a usage counted from
+    its own text (reasoning and answer), flagged as estimated (≈), and its price: what a
+    cut-off or stopped answer cost, never $0 for tokens that were generated."""
+    from chatlab.core.costs.tokens import count_tokens
+
+    reasoning = count_tokens(resp.reasoning, model).tokens
+    out = reasoning + count_tokens(resp.text, model).tokens
+    resp.usage = Usage(
+        input_tokens=resp.usage.input_tokens if input_tokens is None else input_tokens,
+        output_tokens=out,
+        reasoning_tokens=reasoning,
+        estimated=True,
+    )
+    resp.cost_usd = cost(resp.usage, resp.price)

@@ -1,0 +1,3 @@
+"""The data model: sessions, lanes, turns, responses and votes; stream events;
+the export format; guards for untrusted text.
+"""

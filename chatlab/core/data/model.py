@@ -1,0 +1,662 @@
+"""The session model: a session has lanes (one model each) and turns (one prompt each).
+
+A turn holds one :class:`Response` per lane. A response accumulates a stream's events:
+text and reasoning are appended to lists and joined once when read, so the cost of a
+response stays linear in its length. Each lane keeps its own history: the messages of a
+follow-up turn are built from that lane's earlier prompts and answers only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from chatlab.core.data.constants import EFFORTS as EFFORTS
+from chatlab.core.data.events import ErrorKind, StreamError, Usage
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (Status.QUEUED, Status.RUNNING)
+
+
+MAX_TOKENS = 2**53  # what every count in a saved session may be (the schema's bound)
+
+
+@dataclass(frozen=True)
+class LaneParams:
+    """Per-lane request parameters; ``None`` means "the provider's default"."""
+
+    system: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+
+    def validate(self) -> None:
+        for name, kinds in (
+            ("system", (str,)),
+            ("temperature", (int, float)),
+            ("max_output_tokens", (int,)),
+            ("reasoning_effort", (str,)),
+            ("thinking_budget", (int,)),
+        ):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+                raise ValueError(f"{name.replace('_', ' ')} has the wrong type ({type(value).__name__})")
+        for name in ("max_output_tokens", "thinking_budget"):
+            value = getattr(self, name)
+            if value is not None and value > MAX_TOKENS:
+                raise ValueError(f"{name.replace('_', ' ')} must be at most {MAX_TOKENS:,}")
+        if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
+        if self.max_output_tokens is not None and self.max_output_tokens < 1:
+            raise ValueError("max output tokens must be at least 1")
+        if self.reasoning_effort is not None and self.reasoning_effort not in EFFORTS:
+            raise ValueError(f"reasoning effort must be one of {', '.join(EFFORTS)}")
+        if self.thinking_budget is not None and self.thinking_budget < 0:
+            raise ValueError("thinking budget must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LaneParams:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class Lane:
+    provider: str
+    model: str
+    params: LaneParams = field(default_factory=LaneParams)
+    label: str = ""
+    id: str = field(default_factory=new_id)
+    # A study's placebo twin: the suite's first lane run a second time, under its own
+    # blind identity, so the gap between the two copies measures noise. Set only by
+    # :func:`chatlab.core.studies.study.comparisons` (and read back from the store or an export);
+    # never inferred from the label, which is the user's to choose.
+    placebo: bool = field(default=False, kw_only=True)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def display(self) -> str:
+        return self.label or self.spec
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1M tokens, with where the figure came from."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    source: str = ""
+
+    def cost_of(self, usage: Usage) -> float:
+        """USD for ``usage`` at this price (cached and cache-write input at their own
+        rates when the price has them, else at the input rate)."""
+        cached = usage.cached_input_tokens
+        written = usage.cache_write_input_tokens
+        uncached = max(usage.input_tokens - cached - written, 0)
+        cached_rate = self.cached_input if self.cached_input is not None else self.input
+        write_rate = self.cache_write if self.cache_write is not None else self.input
+        total = (
+            uncached * self.input
+            + cached * cached_rate
+            + written * write_rate
+            + usage.output_tokens * self.output
+        )
+        return total / 1_000_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "cached_input": self.cached_input,
+            "cache_write": self.cache_write,
+            "output": self.output,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Timing:
+    """When a response started, got its first token and ended, and what that gives.
+
+    Live, it holds ``time.monotonic()`` readings. A saved response reopened later has no
+    such readings (monotonic clocks don't survive a restart): it holds the figures that
+    were recorded (``recorded``), and answers the same questions from them. Views,
+    the CLI and the export all ask these properties, never the raw readings.
+    """
+
+    started: float | None = None
+    first_token: float | None = None
+    ended: float | None = None
+    recorded: dict[str, float | None] | None = None  # ttft_s, duration_s, output_tokens_per_s
+
+    @property
+    def ttft_s(self) -> float | None:
+        if self.recorded is not None:
+            return self.recorded.get("ttft_s")
+        if self.started is None or self.first_token is None:
+            return None
+        return self.first_token - self.started
+
+    @property
+    def finished(self) -> bool:
+        return self.recorded is not None or self.ended is not None
+
+    def duration_s(self, now: float | None = None) -> float | None:
+        if self.recorded is not None:
+            return self.recorded.get("duration_s")
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        return end - self.started
+
+    def tokens_per_s(self, output_tokens: int, now: float | None = None) -> float | None:
+        """Output tokens per second of generation, from the first token to the end."""
+        if self.recorded is not None:
+            return self.recorded.get("output_tokens_per_s")
+        if self.first_token is None or output_tokens <= 0:
+            return None
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        span = end - self.first_token
+        # Under a millisecond the whole answer arrived at once (a server that did not
+        # stream): a rate would be a meaningless, huge number.
+        rate = output_tokens / span if span >= 0.001 else None
+        # Above a billion tokens a second the counts, not the model, are wrong.
+        return rate if rate is not None and rate <= 1e9 else None
+
+    def to_dict(self, tokens_per_s: float | None) -> dict[str, float | None]:
+        """The figures to keep (durations, not clock readings); ``tokens_per_s`` is the
+        response's, which knows what to count."""
+        if self.recorded is not None:
+            return dict(self.recorded)
+        return {
+            "ttft_s": _round(self.ttft_s),
+            "duration_s": _round(self.duration_s()) if self.finished else None,
+            "output_tokens_per_s": _round(tokens_per_s) if self.finished else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Timing:
+        keys = ("ttft_s", "duration_s", "output_tokens_per_s")
+        return cls(recorded={k: (d or {}).get(k) for k in keys})
+
+
+@dataclass
+class ErrorInfo:
+    kind: ErrorKind
+    message: str
+    status_code: int | None = None
+    retry_after_s: float | None = None
+
+    @classmethod
+    def from_event(cls, ev: StreamError) -> ErrorInfo:
+        return cls(ev.kind, ev.message, ev.status_code, ev.retry_after_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value, "message": self.message}
+        if self.status_code is not None:
+            out["status_code"] = self.status_code
+        if self.retry_after_s is not None:
+            out["retry_after_s"] = self.retry_after_s
+        return out
+
+
+@dataclass(frozen=True)
+class RetryWait:
+    """A lane waiting to send again after a transient failure (attempt ``n`` of ``of``)."""
+
+    error: ErrorInfo
+    n: int
+    of: int
+    until: float  # time.monotonic() when the next attempt goes out
+
+
+@dataclass
+class Response:
+    lane_id: str
+    status: Status = Status.QUEUED
+    reasoning_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+    refusal: bool = False
+    error: ErrorInfo | None = None
+    usage: Usage = field(default_factory=lambda: Usage(estimated=True))
+    cost_usd: float | None = None
+    cost_reported: bool = False
+    price: Price | None = None
+    timing: Timing = field(default_factory=Timing)
+    finish_reason: str | None = None
+    reasoning_chars: int = 0
+    text_chars: int = 0
+    # One rating per rater (see :attr:`rating` for the live window's own).
+    ratings: list[Rating] = field(default_factory=list)
+    # What chatlab corrected or dropped (usage out of range, a final text that differed).
+    notes: list[str] = field(default_factory=list)
+    # The failed attempts that were sent again: each error's dict plus "waited_s".
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    retry: RetryWait | None = None  # set while waiting to send again
+    cost_refused: bool = False  # refused before anything was generated: cost 0, nothing billed
+    revisions: int = 0  # how often the text was replaced (views re-render when it changes)
+
+    @property
+    def rating(self) -> Rating | None:
+        """The first rater's rating (in the window, the person at it; one per rater)."""
+        return self.ratings[0] if self.ratings else None
+
+    @rating.setter
+    def rating(self, value: Rating | None) -> None:
+        if value is None:
+            self.ratings.clear()
+            return
+        self.rate(value)
+
+    def rate(self, rating: Rating) -> None:
+        """Set ``rating.rater``'s rating, replacing their earlier one."""
+        for i, old in enumerate(self.ratings):
+            if old.rater == rating.rater:
+                self.ratings[i] = rating
+                return
+        self.ratings.append(rating)
+
+    def rating_of(self, rater: str) -> Rating | None:
+        return next((r for r in self.ratings if r.rater == rater), None)
+
+    def revise(self, text: str, reasoning: bool = False) -> None:
+        """Replace the whole answer (or reasoning) with the provider's final word."""
+        parts = self.reasoning_parts if reasoning else self.text_parts
+        parts.clear()
+        parts.append(text)
+        if reasoning:
+            self.reasoning_chars = len(text)
+        else:
+            self.text_chars = len(text)
+        self.revisions += 1
+
+    # The parts lists only ever grow while streaming (views keep an index into them), so
+    # the joined text is built on demand: at the end of a stream, for export, for history.
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def failed(self) -> bool:
+        """Finished with nothing to judge: refused or broken off before any answer text."""
+        return self.status is Status.ERROR or (
+            self.status.finished and self.status is not Status.OK and not self.text
+        )
+
+    @property
+    def hidden_reasoning(self) -> bool:
+        """The provider reasoned but returned no reasoning text (count only)."""
+        return self.usage.reasoning_tokens > 0 and self.reasoning_chars == 0 and not self.usage.estimated
+
+    def tokens_per_s(self, now: float | None = None) -> float | None:
+        """Output tokens per second after the first token. Hidden reasoning was generated
+        before the first visible token, so it is left out of the count."""
+        streamed = self.usage.output_tokens
+        if self.hidden_reasoning:
+            streamed -= self.usage.reasoning_tokens
+        return self.timing.tokens_per_s(streamed, now)
+
+    def timing_dict(self) -> dict[str, float | None]:
+        return self.timing.to_dict(self.tokens_per_s())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lane_id": self.lane_id,
+            "status": self.status.value,
+            "reasoning": self.reasoning,
+            "text": self.text,
+            "refusal": self.refusal,
+            "hidden_reasoning": self.hidden_reasoning,
+            "error": self.error.to_dict() if self.error else None,
+            "usage": self.usage.to_dict(),
+            "cost_usd": self.cost_usd,
+            "cost_source": self.cost_source,
+            "price": self.price.to_dict() if self.price else None,
+            "timing": self.timing_dict(),
+            "finish_reason": self.finish_reason,
+            "ratings": [r.to_dict() for r in self.ratings],
+            "notes": list(self.notes),
+            "retries": [dict(r) for r in self.retries],
+        }
+
+    @property
+    def cost_source(self) -> str | None:
+        """Where ``cost_usd`` came from: ``provider``, ``price``, ``refused`` or None (no price)."""
+        if self.cost_reported:
+            return "provider"
+        if self.cost_refused:
+            return "refused"
+        return "price" if self.price and self.cost_usd is not None else None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Response:
+        """The inverse of :meth:`to_dict` (for the store and for import)."""
+        err = d.get("error")
+        price = d.get("price")
+        usage = d.get("usage") or {}
+        resp = cls(
+            lane_id=d["lane_id"],
+            status=Status(d["status"]),
+            reasoning_parts=[d["reasoning"]] if d.get("reasoning") else [],
+            text_parts=[d["text"]] if d.get("text") else [],
+            refusal=bool(d.get("refusal", False)),
+            error=ErrorInfo(
+                ErrorKind(err["kind"]), err["message"], err.get("status_code"), err.get("retry_after_s")
+            )
+            if err
+            else None,
+            usage=Usage(**{k: v for k, v in usage.items() if k in Usage.__dataclass_fields__}),
+            cost_usd=d.get("cost_usd"),
+            cost_reported=d.get("cost_source") == "provider",
+            cost_refused=d.get("cost_source") == "refused",
+            price=Price(**{k: v for k, v in price.items() if k in Price.__dataclass_fields__})
+            if price
+            else None,
+            finish_reason=d.get("finish_reason"),
+            ratings=[Rating.from_dict(r) for r in d["ratings"]]
+            if d.get("ratings")
+            else [Rating.from_dict(d["rating"])]
+            if d.get("rating")
+            else [],
+            timing=Timing.from_dict(d.get("timing")),
+            notes=list(d.get("notes") or []),
+            retries=[dict(r) for r in d.get("retries") or []],
+        )
+        resp.reasoning_chars = len(d.get("reasoning") or "")
+        resp.text_chars = len(d.get("text") or "")
+        return resp
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 6)  # microseconds: a reopened figure reads as it did live
+
+
+DERIVED = "name:"  # a rater id made from a name: votes from before rater ids, or with no id
+
+
+def rater_id_of(d: dict[str, Any]) -> str:
+    """The rater id of a vote or rating as a session document has it: its ``rater_id``,
+    else one derived from its name (``"name:" + rater``). A vote with no name at all
+    becomes rater ``"name:"``: never this chatlab's own rater, whose id is random."""
+    given = d.get("rater_id")  # a document's is never empty (its schema says so); the store's may be
+    return given if isinstance(given, str) else DERIVED + str(d.get("rater") or "")
+
+
+def name_of_id(rater_id: str) -> str:
+    """The name a derived rater id was made from ("" for any other id)."""
+    return rater_id[len(DERIVED) :] if rater_id.startswith(DERIVED) else ""
+
+
+def _name(d: dict[str, Any]) -> str:
+    """The name a vote or rating is shown under (an id made from a name: that name)."""
+    rater_id = rater_id_of(d)
+    return name_of_id(rater_id) if rater_id.startswith(DERIVED) else str(d.get("rater") or "")
+
+
+@dataclass
+class Rating:
+    """A score from 1 to 5 and a free note, for one response. ``rater`` is the rater's
+    id; ``rater_name`` the name they go by (shown, exported; never a key)."""
+
+    score: int | None = None
+    note: str = ""
+    rater: str = ""
+    rated_at: str = field(default_factory=utc_now)
+    rater_name: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "score": self.score,
+            "note": self.note,
+            "rater": self.rater_name or name_of_id(self.rater),
+            "rated_at": self.rated_at,
+        }
+        if self.rater:
+            out["rater_id"] = self.rater
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Rating:
+        return cls(d.get("score"), d.get("note", ""), rater_id_of(d), d["rated_at"], _name(d))
+
+
+VOTE_CHOICES = ("tie", "all_bad")  # besides a lane id
+
+
+@dataclass
+class Vote:
+    """The best lane of a turn (a lane id), or ``tie`` / ``all_bad``. In blind mode also
+    the lanes the rater thinks reasoned (``guessed``; None when they made no guess, an
+    empty list when they think none did). ``rater`` is the rater's id, ``rater_name``
+    the name they go by. ``sighted``: cast with the models' names showing (a session
+    that is not blind, a blind turn after its reveal, or a comparison its rater exported
+    unblinded); statistics leave such votes out unless asked."""
+
+    choice: str
+    guessed: list[str] | None = None
+    rater: str = ""
+    voted_at: str = field(default_factory=utc_now)
+    shown_order: list[str] | None = None  # lane ids in the order this rater saw them
+    seconds_to_vote: float | None = None  # from the answers appearing to the vote
+    repeat: bool = False  # a hidden repeat in a rating queue (test-retest), not the vote itself
+    sighted: bool = False
+    rater_name: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rater": self.rater_name or name_of_id(self.rater),
+            "choice": self.choice,
+            "guess_reasoners": None if self.guessed is None else list(self.guessed),
+            "voted_at": self.voted_at,
+        }
+        if self.rater:
+            out["rater_id"] = self.rater
+        if self.shown_order is not None:
+            out["shown_order"] = list(self.shown_order)
+        if self.seconds_to_vote is not None:
+            out["seconds_to_vote"] = self.seconds_to_vote
+        if self.repeat:
+            out["repeat"] = True
+        if self.sighted:
+            out["sighted"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Vote:
+        guessed = d.get("guess_reasoners", d.get("guessed"))  # v2, v1
+        if "guess_reasoners" not in d and "guessed" not in d and d.get("guess_reasoner") is not None:
+            guessed = [d["guess_reasoner"]]  # files before the multi-guess
+        shown = d.get("shown_order")
+        return cls(
+            d["choice"],
+            None if guessed is None else list(guessed),
+            rater_id_of(d),
+            d["voted_at"],
+            None if shown is None else list(shown),
+            d.get("seconds_to_vote"),
+            bool(d.get("repeat", False)),
+            bool(d.get("sighted", False)),
+            _name(d),
+        )
+
+
+@dataclass
+class Turn:
+    prompt: str
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=utc_now)
+    responses: dict[str, Response] = field(default_factory=dict)
+    shown_order: list[str] | None = None  # blind mode: lane ids in the order shown
+    votes: list[Vote] = field(default_factory=list)  # one per (rater, repeat)
+    to_rate: bool = False  # marked for the blind rating queue (rate later)
+
+    @property
+    def vote(self) -> Vote | None:
+        """The first rater's vote (in the window, the person at it), never a repeat."""
+        return next((v for v in self.votes if not v.repeat), None)
+
+    @vote.setter
+    def vote(self, value: Vote | None) -> None:
+        if value is None:  # the answers judged are being replaced: every judgement goes
+            self.votes.clear()
+            return
+        self.cast(value)
+
+    def cast(self, vote: Vote) -> None:
+        """Set ``vote.rater``'s vote (or repeat vote), replacing their earlier one."""
+        for i, old in enumerate(self.votes):
+            if old.rater == vote.rater and old.repeat == vote.repeat:
+                self.votes[i] = vote
+                return
+        self.votes.append(vote)
+
+    def vote_of(self, rater: str, repeat: bool = False) -> Vote | None:
+        return next((v for v in self.votes if v.rater == rater and v.repeat == repeat), None)
+
+
+@dataclass
+class Message:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    """Where a study comparison comes from: its study, the suite prompt, which sample."""
+
+    id: str
+    name: str
+    prompt_id: str
+    sample: int
+    tags: tuple[str, ...] = ()
+    # The study's rating design, carried by a rating pack to other raters' chatlabs.
+    reveal: str | None = None
+    repeats: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "prompt_id": self.prompt_id,
+            "sample": self.sample,
+            "tags": list(self.tags),
+        }
+        if self.reveal is not None:
+            out["reveal"] = self.reveal
+        if self.repeats is not None:
+            out["repeats"] = self.repeats
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudyRef:
+        return cls(
+            d["id"],
+            d["name"],
+            d["prompt_id"],
+            int(d["sample"]),
+            tuple(d.get("tags") or ()),
+            d.get("reveal"),
+            None if d.get("repeats") is None else float(d["repeats"]),
+        )
+
+
+@dataclass
+class Session:
+    """Lanes (the models being compared now), turns, and ``retired`` lanes: lanes that
+    wrote answers and were then removed or changed. A retired lane keeps its answers, so
+    history always says who wrote what; it takes no part in new turns."""
+
+    lanes: list[Lane] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    title: str = ""
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=utc_now)
+    blind: bool = False
+    retired: list[Lane] = field(default_factory=list)
+    study: StudyRef | None = None  # a study comparison: one turn, never followed up
+
+    def lane(self, lane_id: str) -> Lane:
+        for lane in (*self.lanes, *self.retired):
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(lane_id)
+
+    def has_history(self, lane_id: str) -> bool:
+        """True if the lane has a response in any turn."""
+        return any(lane_id in turn.responses for turn in self.turns)
+
+    def retire(self, lane: Lane) -> None:
+        """Take ``lane`` out of the comparison; its answers stay attributed to it."""
+        self.lanes = [x for x in self.lanes if x.id != lane.id]
+        if self.has_history(lane.id) and all(x.id != lane.id for x in self.retired):
+            self.retired.append(lane)
+
+    def new_turn(self, prompt: str) -> Turn:
+        if not self.title:
+            self.title = " ".join(prompt.split())[:80]
+        turn = Turn(prompt=prompt)
+        for lane in self.lanes:
+            turn.responses[lane.id] = Response(lane_id=lane.id)
+        self.turns.append(turn)
+        return turn
+
+    def history(self, lane_id: str, upto: Turn) -> list[Message]:
+        """The lane's own conversation before ``upto``, then ``upto``'s prompt.
+
+        A turn in which the lane produced no answer text contributes nothing, so the
+        alternation of user and assistant messages is never broken.
+        """
+        messages: list[Message] = []
+        for turn in self.turns:
+            if turn is upto:
+                break
+            resp = turn.responses.get(lane_id)
+            if resp is None or not resp.text:
+                continue
+            messages.append(Message("user", turn.prompt))
+            messages.append(Message("assistant", resp.text))
+        messages.append(Message("user", upto.prompt))
+        return messages
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an adapter is asked to send: one lane's model, history and parameters."""
+
+    model: str
+    messages: list[Message]
+    params: LaneParams = field(default_factory=LaneParams)

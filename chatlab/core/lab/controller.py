@@ -1,0 +1,819 @@
+"""The lab controller: every session behaviour, Qt-free, shared by the window and the CLI.
+
+A :class:`Lab` owns the session being worked on and everything a user does to it: lanes
+(add, edit, move, remove; a lane with answers is never re-attributed), sending, retrying
+and stopping, blind mode (the shuffled order of each turn, masking, the reveal), votes,
+reasoning guesses and ratings, totals and pre-send estimates, and saving (the session
+before the first token, a batched checkpoint while streaming, each change a user makes).
+Views subscribe to its :class:`LabEvent`\\ s (as napari's Qt layer subscribes to its
+``ViewerModel``) and read its state; per-token work is one set insertion, which a view
+collects once per frame with :meth:`Lab.take_dirty`. The store is reached through two
+small protocols, so core does not depend on ``chatlab.store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from chatlab.core.costs import pricing
+from chatlab.core.costs.tokens import encoding_for, quick_messages
+from chatlab.core.data import safety
+from chatlab.core.data.events import Done, StreamError, StreamEvent
+from chatlab.core.data.export import export_sessions, masked
+from chatlab.core.data.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
+from chatlab.core.lab.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
+from chatlab.core.settings.raters import Rater
+
+log = logging.getLogger("chatlab")
+
+MAX_LANES = 8
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+class SessionStore(Protocol):
+    """What the lab needs of the database (``chatlab.store.db.Store`` provides it)."""
+
+    def save_session(self, session: Session) -> None: ...
+    def vote(self, turn_id: str, vote: Vote) -> None: ...
+    def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None: ...
+    def mark_to_rate(self, turn_id: str, marked: bool = True) -> None: ...
+
+
+class Saver(Protocol):
+    """Batched writes of streaming responses (``chatlab.store.checkpoint.Checkpointer``)."""
+
+    problem: str | None
+
+    def touch(self, turn: Turn, resp: Response) -> None: ...
+    def flush(self) -> bool: ...
+    def finish(self) -> bool: ...
+
+
+class LabError(Exception):
+    """A user action that can't be done now; the message says why, in words."""
+
+
+# -- events views subscribe to ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LanesChanged:
+    """The lane set, its order, its labels or the whole session changed."""
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    turn: Turn
+    lane_ids: list[str]
+    retry: bool
+
+
+@dataclass(frozen=True)
+class TurnFinished:
+    """Every run has ended (answers are final; in blind mode they may now be shown)."""
+
+    turn: Turn
+
+
+@dataclass(frozen=True)
+class Voted:
+    turn: Turn
+    reveal: Reveal | None  # set when the vote unmasked a blind turn
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The session was written (its id is now in the store)."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A one-line message for the user (a save that failed, a lane that was replaced)."""
+
+    text: str
+
+
+LabEvent = LanesChanged | TurnStarted | TurnFinished | Voted | Saved | Said
+
+
+# -- records views read -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaneEstimate:
+    lane_id: str
+    tokens: int
+    cost: float | None  # None: no price
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    total: float
+    estimated: bool
+    unpriced: int  # finished responses with no price
+
+
+@dataclass(frozen=True)
+class RevealRow:
+    """One lane of a revealed blind turn."""
+
+    lane_id: str
+    letter: str
+    name: str  # the lane's label, or its provider:model
+    spec: str  # provider:model
+    reasoned: bool
+    reasoning_tokens: int
+    reasoning_estimated: bool
+    reasoning_hidden: bool  # reasoned, but the provider returned no reasoning text
+    cost: float | None
+    cost_estimated: bool
+    ttft_s: float | None
+    guessed: bool  # the rater said this one reasoned
+    failed: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    """This session's blind votes so far."""
+
+    votes: int = 0
+    guesses: int = 0  # votes that came with a reasoning guess
+    guesses_right: int = 0
+    wins: dict[str, int] = field(default_factory=dict)  # model name -> turns it won
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What a blind vote reveals: who was who, who reasoned, what it cost, the guess."""
+
+    turn_id: str
+    choice: str
+    winner: str  # a model name, "tie" or "all bad"
+    rows: list[RevealRow]
+    guess_made: bool
+    guess_right: bool | None  # None: no guess
+    tally: Tally
+
+
+def reasoned(resp: Response) -> bool:
+    """Did this response reason (visibly or not)?"""
+    return resp.reasoning_chars > 0 or live_usage(resp).reasoning_tokens > 0
+
+
+def letter(position: int) -> str:
+    return chr(ord("A") + position)
+
+
+class Lab:
+    """One session being compared, and everything a user does to it."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        store: SessionStore | None = None,
+        saver_factory: Callable[[Session], Saver] | None = None,
+        rater: str = "",
+        rng: random.Random | None = None,
+        session: Session | None = None,
+        rater_of: Callable[[], Rater] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.store = store
+        self.saver_factory = saver_factory
+        # Who votes here: a rater id (``rater``), or made on first need by ``rater_of``
+        # (this installation's rater, see chatlab.core.settings.raters).
+        self._rater = rater
+        self.rater_name = ""
+        self.rater_of = rater_of
+        self.rng = rng or random.Random()
+        self.session = session or Session()
+        self.runs: list[TurnRun] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.saver: Saver | None = None
+        self._saver_for: Session | None = None  # the session ``saver`` writes
+        self.save_error: BaseException | None = None  # the last failed save, for the CLI
+        self.system: str | None = None  # the shared system prompt, once set_system is used
+        self._system_shared = False  # lanes keep their own system prompts until then
+        self.idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S
+        self.timeout_s: float | None = None
+        # The demo prompt sent at launch is not saved until the user does something with
+        # it (votes, rates, follows up): launching the demo must not add a session each time.
+        self.unsaved = False
+        self.closing = False
+        self._dirty: set[str] = set()
+        self._observers: list[Callable[[LabEvent], None]] = []
+        self._checkpoints: asyncio.Task[None] | None = None
+
+    @property
+    def rater(self) -> str:
+        """The id votes and ratings cast here go under (made on first need)."""
+        if not self._rater and self.rater_of is not None:
+            try:
+                found = self.rater_of()
+            except Exception as exc:  # the config can't be written: no vote under a lost id
+                raise LabError(f"no rater id to vote under: {exc}") from None
+            self._rater, self.rater_name = found.id, found.name
+        return self._rater
+
+    @rater.setter
+    def rater(self, value: str) -> None:
+        self._rater = value
+
+    def known_rater(self) -> Rater | None:
+        """The rater votes here go under, if it is known yet (never made by asking)."""
+        return Rater(self._rater, self.rater_name or self._rater) if self._rater else None
+
+    # -- observers ------------------------------------------------------------------------
+
+    def subscribe(self, observer: Callable[[LabEvent], None]) -> None:
+        self._observers.append(observer)
+
+    def _emit(self, event: LabEvent) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except Exception:  # a view's bug must not stop the session
+                log.exception("lab observer failed on %s", type(event).__name__)
+
+    def take_dirty(self) -> set[str]:
+        """The lanes that received events since the last call (a view's frame)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Lanes are running (a finished run leaves ``runs`` before views are told)."""
+        return bool(self.runs)
+
+    @property
+    def last_turn(self) -> Turn | None:
+        return self.session.turns[-1] if self.session.turns else None
+
+    @property
+    def masked(self) -> bool:
+        """A blind turn not yet voted on: nothing may say which model is which."""
+        last = self.last_turn
+        # This rater's vote: another rater's, merged from their file, unmasks nothing here.
+        mine = last.vote_of(self._rater) if last is not None else None
+        return self.session.blind and last is not None and mine is None and not self.void(last)
+
+    def void(self, turn: Turn) -> bool:
+        """A blind turn the user stopped: which lanes had finished would tell who is fast,
+        so it can't be judged blind. Its names are shown and it takes no vote."""
+        return (
+            self.session.blind
+            and turn.vote is None
+            and any(resp.status is Status.CANCELLED for resp in turn.responses.values())
+        )
+
+    def shown_order(self) -> list[str]:
+        """Lane ids in the order they are shown: a blind session keeps the last turn's
+        shuffle, masked and after the reveal (names appear where the answers were)."""
+        last = self.last_turn
+        if self.session.blind and last is not None and last.shown_order:
+            known = [lane.id for lane in self.session.lanes]
+            shown = [x for x in last.shown_order if x in known]
+            return shown + [x for x in known if x not in shown]  # lanes added since, at the end
+        return [lane.id for lane in self.session.lanes]
+
+    def letter_of(self, lane_id: str) -> str | None:
+        """ "A", "B"… while masked; None when names may be shown."""
+        if not self.masked:
+            return None
+        order = self.shown_order()
+        return letter(order.index(lane_id)) if lane_id in order else None
+
+    def name_of(self, lane_id: str) -> str:
+        """What the lane's header calls it: "Model A" while masked, else its label, or
+        "Lane N" for a lane without one."""
+        if self.masked:
+            mark = self.letter_of(lane_id)
+            return f"Model {mark}" if mark else "a model"
+        try:
+            lane = self.session.lane(lane_id)
+        except KeyError:
+            return "a removed lane"
+        if lane.label:
+            return lane.label
+        ids = [x.id for x in self.session.lanes]
+        return f"Lane {ids.index(lane_id) + 1}" if lane_id in ids else lane.spec
+
+    def choice_name(self, choice: str) -> str:
+        """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
+        if choice in ("tie", "all_bad"):
+            return choice.replace("_", " ")
+        return self.name_of(choice)
+
+    # -- lanes ----------------------------------------------------------------------------
+
+    def _check_editable(self) -> None:
+        if self.busy:
+            raise LabError("wait until the lanes have finished")
+
+    def _lane(self, lane_id: str) -> Lane:
+        """A lane of the comparison (not a retired one)."""
+        for lane in self.session.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise LabError("that lane is no longer in this session")
+
+    def add_lane(self, lane: Lane) -> Lane:
+        if len(self.session.lanes) >= MAX_LANES:
+            raise LabError(f"at most {MAX_LANES} lanes")
+        self.session.lanes.append(lane)
+        self._emit(LanesChanged())
+        return lane
+
+    def remove_lane(self, lane_id: str) -> None:
+        self._check_editable()
+        self.session.retire(self._lane(lane_id))  # its answers stay, attributed to it
+        self._emit(LanesChanged())
+
+    def move_lane(self, lane_id: str, delta: int) -> None:
+        self._check_editable()
+        lanes = self.session.lanes
+        i = lanes.index(self._lane(lane_id))
+        j = i + delta
+        if 0 <= j < len(lanes):
+            lanes[i], lanes[j] = lanes[j], lanes[i]
+            self._emit(LanesChanged())
+
+    def edit_lane(self, lane_id: str, edited: Lane) -> Lane:
+        """Apply an edit. A lane with answers that changes provider, model or parameters
+        is replaced by a new lane (the old one keeps its answers); the lane now in that
+        place is returned."""
+        self._check_editable()
+        lane = self._lane(lane_id)
+        same = (edited.provider, edited.model, edited.params) == (lane.provider, lane.model, lane.params)
+        if same or not self.session.has_history(lane.id):
+            lane.provider, lane.model, lane.params, lane.label = (
+                edited.provider,
+                edited.model,
+                edited.params,
+                edited.label,
+            )
+            self._emit(LanesChanged())
+            return lane
+        index = self.session.lanes.index(lane)
+        fresh = Lane(edited.provider, edited.model, edited.params, edited.label)
+        self.session.retire(lane)
+        self.session.lanes.insert(index, fresh)
+        self._emit(LanesChanged())
+        self._emit(
+            Said(f"The old {lane.spec} lane keeps its answers; {fresh.spec} answers from the next turn on")
+        )
+        return fresh
+
+    def set_blind(self, blind: bool) -> None:
+        """Blind mode is chosen before the first turn (a session is blind or not)."""
+        if self.session.turns:
+            raise LabError("blind mode is set before the first send")
+        self.session.blind = blind
+        self._emit(LanesChanged())
+
+    # -- running ----------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Why lanes can't run (no key, unknown provider, bad parameters), one per lane."""
+        out = []
+        for lane in self.session.lanes:
+            try:
+                self.runner.check_lane(lane)
+            except Exception as exc:
+                out.append(f"{lane.display}: {exc}")
+        return out
+
+    def set_system(self, text: str | None) -> None:
+        """One system prompt for every lane (the window's editor); empty means none."""
+        text = safety.clean_text(text) if text else text  # a lone surrogate can't be saved
+        self.system = text.strip() if text and text.strip() else None
+        self._system_shared = True
+
+    def lane_problem(self, lane: Lane) -> str | None:
+        """Why ``lane`` can't run, in a few words (shown on the lane before any send)."""
+        try:
+            self.runner.check_lane(lane)
+        except Exception as exc:
+            text = str(exc)
+            if text.startswith("no API key"):
+                return "no API key: add one in Settings"
+            return text if len(text) <= 80 else text[:79] + "…"
+        return None
+
+    def _apply_system(self) -> None:
+        if not self._system_shared:
+            return
+        for lane in self.session.lanes:
+            if lane.params.system != self.system:
+                lane.params = replace(lane.params, system=self.system)
+
+    def prepare(self, prompt: str, keep: bool = True) -> Turn:
+        """Make the next turn (shuffled when blind) and save it before any token."""
+        if not prompt.strip():
+            raise LabError("the prompt is empty")
+        if self.busy or self.closing:
+            raise LabError("wait until the lanes have finished")
+        if not self.session.lanes:
+            raise LabError("add a lane first")
+        if self.masked:
+            raise LabError("vote on this blind turn first: a skipped turn can't be judged later")
+        problems = self.problems()
+        if problems:
+            raise LabError("These lanes can't run:\n\n" + "\n".join(problems))
+        self._apply_system()
+        turn = self.session.new_turn(prompt)
+        if self.session.blind:
+            turn.shown_order = [lane.id for lane in self.session.lanes]
+            self.rng.shuffle(turn.shown_order)
+        self.unsaved = not keep
+        self.persist()
+        return turn
+
+    def start(self, turn: Turn, lanes: Sequence[Lane] | None = None, retry: bool = False) -> TurnRun:
+        run = self.runner.turn(
+            self.session,
+            turn,
+            lanes=lanes,
+            listener=self._listener,
+            idle_timeout_s=self.idle_timeout_s,
+            timeout_s=self.timeout_s,
+        )
+        self.runs.append(run)
+        self._emit(TurnStarted(turn, [lane.id for lane in run.lanes], retry))
+        task = asyncio.ensure_future(self._drive(run))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        if self.saver is not None and (self._checkpoints is None or self._checkpoints.done()):
+            self._checkpoints = asyncio.ensure_future(self._checkpoint_loop())
+        return run
+
+    def send(self, prompt: str, keep: bool = True) -> Turn:
+        """Send ``prompt`` to every lane; ``keep=False`` saves nothing until the user acts."""
+        turn = self.prepare(prompt, keep)
+        self.start(turn)
+        return turn
+
+    def retry(self, lane_id: str) -> None:
+        """Run the last turn again for one lane (its previous answer is replaced)."""
+        turn = self.last_turn
+        if turn is None or self.closing:
+            return
+        resp = turn.responses.get(lane_id)
+        if resp is None or not resp.status.finished or any(lane_id in run.tasks for run in self.runs):
+            return
+        if self.masked:  # how long a lane takes again would say whether it reasons
+            raise LabError("vote first: a blind turn can't be retried before the reveal")
+        if self.session.blind and turn.vote is not None:
+            raise LabError("this blind turn was judged as it was; send a new prompt to try again")
+        lane = self.session.lane(lane_id)
+        self.runner.check_lane(lane)
+        if turn.vote is not None:  # the vote judged the answer being replaced
+            turn.vote = None
+            self._emit(Said("The vote on this turn was cleared: the answer it judged is being replaced"))
+        self.start(turn, [lane], retry=True)
+
+    def stop(self, lane_id: str) -> None:
+        for run in self.runs:
+            run.cancel(lane_id)
+
+    def stop_all(self) -> None:
+        for run in self.runs:
+            run.cancel_all()
+
+    async def wait(self) -> None:
+        """Until every run (and its final save) has finished."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    def _listener(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
+        self._dirty.add(lane.id)
+        if self.saver is not None:
+            turn = self.last_turn
+            if turn is not None:
+                self.saver.touch(turn, resp)
+            if isinstance(ev, Done | StreamError):
+                self._flush()  # a finished response is written at once
+
+    async def _drive(self, run: TurnRun) -> None:
+        try:
+            await run.run()
+        finally:
+            self.runs.remove(run)
+            self._dirty.update(lane.id for lane in run.lanes)
+            if not self.runs:
+                if self._checkpoints is not None:
+                    self._checkpoints.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._checkpoints
+                    self._checkpoints = None
+                if self.saver is not None and not self.saver.finish():
+                    self._emit(Said((self.saver.problem or "could not save the session").capitalize()))
+                self._emit(TurnFinished(run.turn))
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.saver is not None and not self.saver.flush() and self.saver.problem:
+            self._emit(Said(self.saver.problem.capitalize()))
+
+    async def shutdown(self) -> None:
+        """Stop every lane, wait for them, save, close the adapters."""
+        self.closing = True
+        self.stop_all()
+        await self.wait()
+        self._flush()
+        with contextlib.suppress(Exception):
+            await self.runner.aclose()
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def persist(self) -> bool:
+        """Write the whole session (not while an unsaved demo); False if it failed."""
+        if self.store is None or self.unsaved:
+            return True
+        try:
+            self.store.save_session(self.session)
+        except Exception as exc:  # a full disk must not take the lanes down
+            self.save_error = exc
+            self._emit(Said(f"Could not save the session: {exc}"))
+            return False
+        self.save_error = None
+        if self.saver_factory is not None and self._saver_for is not self.session:
+            self.saver = self.saver_factory(self.session)
+            self._saver_for = self.session
+        self._emit(Saved())
+        return True
+
+    def _write(self, change: Callable[[SessionStore], object]) -> None:
+        """Save a user's change (a vote, a rating); an unsaved demo session is kept now."""
+        if self.store is None:
+            return
+        if self.unsaved:
+            self.unsaved = False
+            self.persist()  # the whole session, with its answers, then the change
+        try:
+            change(self.store)
+        except Exception as exc:  # a full or busy disk must not take the window down
+            self._emit(Said(f"Could not save: {exc}"))
+
+    # -- votes and ratings -------------------------------------------------------------------
+
+    def vote_choices(self) -> list[tuple[str, str]]:
+        """(choice, shown name) for the last turn's answers, in shown order; failed lanes
+        have nothing to judge and get no choice."""
+        turn = self.last_turn
+        if turn is None or self.void(turn):
+            return []
+        order = (
+            turn.shown_order if self.masked and turn.shown_order else [lane.id for lane in self.session.lanes]
+        )
+        return [
+            (lane_id, self.name_of(lane_id))
+            for lane_id in order
+            if lane_id in turn.responses and not turn.responses[lane_id].failed
+        ]
+
+    def vote(self, choice: str, guessed: Iterable[str] | None = None) -> Reveal | None:
+        """Record the vote on the last turn (what the user saw). A blind vote also records
+        which lanes the user thinks reasoned (``guessed``; None = no guess) and reveals."""
+        turn = self.last_turn
+        if turn is None:
+            raise LabError("nothing to vote on yet")
+        self._check_editable()
+        if self.void(turn):
+            raise LabError("this blind turn was stopped, so it can't be judged blind")
+        if choice not in ("tie", "all_bad") and choice not in turn.responses:
+            raise LabError(f"no answer {safety.show(choice, 40)} in this turn")
+        was_masked = self.masked
+        if was_masked:
+            guess = None if guessed is None else self._guess(turn, guessed)
+        else:
+            mine = turn.vote_of(self.rater)
+            guess = mine.guessed if mine else None
+        # Cast with the names showing (not blind, or after this turn's reveal): sighted.
+        vote = Vote(
+            choice=choice,
+            guessed=guess,
+            rater=self.rater,
+            sighted=not self.session.blind or not was_masked,
+            rater_name=self.rater_name,
+        )
+        turn.cast(vote)
+        self._write(lambda store: store.vote(turn.id, vote))
+        reveal = self.reveal(turn) if was_masked else None
+        self._emit(Voted(turn, reveal))
+        self._emit(LanesChanged())
+        return reveal
+
+    @staticmethod
+    def _guess(turn: Turn, guessed: Iterable[str]) -> list[str]:
+        """The lanes named as reasoners, each once; refused if one is not in this turn."""
+        if isinstance(guessed, str):
+            raise LabError("a guess is a list of lanes")
+        out: list[str] = []
+        for lane_id in guessed:
+            if lane_id not in turn.responses:
+                raise LabError("the guess names a lane that did not answer this turn")
+            if lane_id not in out:
+                out.append(lane_id)
+        return out
+
+    def mark_to_rate(self, marked: bool = True) -> None:
+        """Put the last turn into the blind rating queue (rate it later, with others)."""
+        turn = self.last_turn
+        if turn is None or self.busy or not any(r.status.finished for r in turn.responses.values()):
+            raise LabError("nothing finished to rate yet")
+        if turn.vote is not None and marked:
+            raise LabError("this turn has its vote already")
+        turn.to_rate = marked
+        self._write(lambda store: store.mark_to_rate(turn.id, marked))
+        self._emit(
+            Said(
+                "Marked to rate later, blind: chatlab rate --marked, or Studies → Rate marked turns"
+                if marked
+                else "No longer marked to rate later"
+            )
+        )
+        self._emit(LanesChanged())
+
+    def rate(self, lane_id: str, rating: Rating) -> None:
+        turn = self.last_turn
+        resp = turn.responses.get(lane_id) if turn else None
+        if turn is None or resp is None or not resp.status.finished:
+            return
+        score = rating.score
+        if score is not None and (type(score) is not int or not 1 <= score <= 5):
+            raise LabError("a score is a whole number from 1 to 5")
+        if not isinstance(rating.note, str):
+            raise LabError("a note is text")
+        rating.note = safety.clean_text(rating.note)
+        rating.rater = self.rater
+        rating.rater_name = self.rater_name
+        resp.rating = rating
+        self._write(lambda store: store.rate(turn.id, lane_id, rating))
+
+    def reveal(self, turn: Turn) -> Reveal:
+        """The reveal card's contents for a voted blind turn."""
+        order = turn.shown_order or list(turn.responses)
+        guessed = set(turn.vote.guessed or []) if turn.vote else set()
+        rows = []
+        for position, lane_id in enumerate(order):
+            resp = turn.responses.get(lane_id)
+            if resp is None:
+                continue
+            usage = live_usage(resp)
+            rows.append(
+                RevealRow(
+                    lane_id=lane_id,
+                    letter=letter(position),
+                    name=self.session.lane(lane_id).display,
+                    spec=self.session.lane(lane_id).spec,
+                    reasoned=reasoned(resp),
+                    reasoning_tokens=usage.reasoning_tokens,
+                    reasoning_estimated=usage.estimated or usage.reasoning_estimated,
+                    reasoning_hidden=resp.hidden_reasoning,
+                    cost=resp.cost_usd,
+                    cost_estimated=resp.usage.estimated,
+                    ttft_s=resp.timing.ttft_s,
+                    guessed=lane_id in guessed,
+                    failed=resp.failed,
+                )
+            )
+        vote = turn.vote
+        choice = vote.choice if vote else ""
+        winner = (
+            choice.replace("_", " ") if choice in ("tie", "all_bad") else self.session.lane(choice).display
+        )
+        guess_made = vote is not None and vote.guessed is not None
+        right = guess_right(turn) if guess_made else None
+        return Reveal(turn.id, choice, winner, rows, guess_made, right, self.tally())
+
+    def tally(self) -> Tally:
+        """Blind votes in this session: how many, guesses right, wins per model."""
+        votes = guesses = right = 0
+        wins: dict[str, int] = {}
+        for turn in self.session.turns:
+            if not self.session.blind or turn.vote is None:
+                continue
+            votes += 1
+            if turn.vote.guessed is not None:
+                guesses += 1
+                right += bool(guess_right(turn))
+            if turn.vote.choice in turn.responses:
+                name = self.session.lane(turn.vote.choice).display
+                wins[name] = wins.get(name, 0) + 1
+        return Tally(votes, guesses, right, wins)
+
+    # -- totals and estimates ---------------------------------------------------------------
+
+    def lane_total(self, lane_id: str) -> tuple[float | None, bool]:
+        total: float | None = None
+        estimated = False
+        for turn in self.session.turns:
+            resp = turn.responses.get(lane_id)
+            if resp is not None and resp.cost_usd is not None:
+                total = (total or 0.0) + resp.cost_usd
+                estimated = estimated or resp.usage.estimated
+        return total, estimated
+
+    def session_cost(self) -> CostTotal:
+        total = 0.0
+        estimated = False
+        unpriced = 0
+        for turn in self.session.turns:
+            for resp in turn.responses.values():
+                if resp.cost_usd is None:
+                    unpriced += resp.status.finished
+                else:
+                    total += resp.cost_usd
+                    estimated = estimated or resp.usage.estimated
+        return CostTotal(total, estimated, unpriced)
+
+    def estimates(self, prompt: str) -> list[LaneEstimate]:
+        """Input tokens (≈) and input cost of sending ``prompt`` next, per lane."""
+        if not prompt.strip():
+            return []
+        out = []
+        fresh: dict[str, int] = {}  # the prompt and system prompt, counted once per vocabulary
+        new = [prompt] + ([self.system] if self.system else [])
+        for lane in self.session.lanes:
+            vocabulary = encoding_for(lane.model)
+            if vocabulary not in fresh:
+                fresh[vocabulary] = quick_messages(new, lane.model).tokens
+            history = [m.content for m in self._history(lane)]
+            tokens = fresh[vocabulary] + (quick_messages(history, lane.model).tokens if history else 0)
+            price = pricing.lookup(self.runner.config, lane.provider, lane.model)
+            cost = None if price is None else tokens * price.input / 1_000_000
+            out.append(LaneEstimate(lane.id, tokens, cost))
+        return out
+
+    def _history(self, lane: Lane) -> list[Message]:
+        if not self.session.turns:
+            return []
+        ghost = Turn(prompt="")
+        self.session.turns.append(ghost)
+        try:
+            return self.session.history(lane.id, ghost)[:-1]
+        finally:
+            self.session.turns.pop()
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def open(self, session: Session) -> None:
+        """Show another session (from the history, a preset, a duplicate)."""
+        self._check_editable()
+        self.session = session
+        self.unsaved = False
+        self.saver = self.saver_factory(session) if self.saver_factory and session.turns else None
+        self._saver_for = session if self.saver is not None else None
+        self.system = next((lane.params.system for lane in session.lanes if lane.params.system), None)
+        self._emit(LanesChanged())
+
+    def new_session(self, lanes: Sequence[Lane] | None = None) -> None:
+        """A fresh session with copies of the current lanes (or the given ones)."""
+        source = self.session.lanes if lanes is None else lanes
+        fresh = [Lane(x.provider, x.model, x.params, x.label) for x in source]
+        self.open(Session(lanes=fresh, blind=self.session.blind))
+
+    def duplicate(self, source: Session) -> str:
+        """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.
+        Refused for a blind turn not voted on yet: its lanes with the same prompt, names
+        showing, are a click away from telling which of its answers is whose."""
+        if masked(source):
+            raise LabError(
+                "vote on it first: sent again with names showing, it would say whose answer is whose"
+            )
+        self.open(
+            Session(
+                lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind
+            )
+        )
+        return source.turns[0].prompt if source.turns else ""
+
+    def export(self) -> tuple[dict[str, object], list[str]]:
+        """The current session as an export document; refused while masked."""
+        if self.masked:
+            raise LabError("vote first: an export would say which model is which")
+        session = self.session
+        return export_sessions([session.id], lambda _id: session)
+
+
+def guess_right(turn: Turn) -> bool:
+    """The guess is right when the lanes named are exactly the ones that reasoned."""
+    if turn.vote is None or turn.vote.guessed is None:
+        return False
+    truth = {lane_id for lane_id, resp in turn.responses.items() if reasoned(resp) and not resp.failed}
+    judged = {lane_id for lane_id, resp in turn.responses.items() if not resp.failed}
+    return set(turn.vote.guessed) & judged == truth

@@ -1,0 +1,73 @@
+"""One record of a response's figures, for every view that shows them.
+
+The lane's status line, ``chatlab ask``'s live line and its final summary all show the
+same things about a response: its state, time to first token, tokens in / out /
+reasoning (with ≈ while estimated), tokens per second, its cost and the lane's total.
+:class:`Figures` computes them once, from the response (live or reopened: both answer
+through :class:`~chatlab.core.data.model.Timing`), so the views can't drift apart; the words
+and number formats come from :mod:`chatlab.core.data.format`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatlab.core.data import format as fmt
+from chatlab.core.data.events import Usage
+from chatlab.core.data.model import Response
+from chatlab.core.lab.orchestrator import live_usage
+
+
+@dataclass(frozen=True)
+class Figures:
+    state: str
+    ttft_s: float | None
+    duration_s: float | None
+    usage: Usage  # the provider's once reported, else a live estimate (usage.estimated)
+    tokens_per_s: float | None
+    cost_usd: float | None
+    cost_known: bool  # False while streaming with no cost yet ("cost …")
+    cost_estimated: bool
+    lane_total: float | None = None
+    total_estimated: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        resp: Response,
+        lane_total: float | None = None,
+        total_estimated: bool = False,
+        now: float | None = None,
+    ) -> Figures:
+        usage = live_usage(resp)
+        finished = resp.status.finished
+        tps = resp.tokens_per_s(now) if finished else resp.timing.tokens_per_s(usage.output_tokens, now)
+        cost, cost_estimated = fmt.response_cost(resp)
+        return cls(
+            state=fmt.state(resp, now),
+            ttft_s=resp.timing.ttft_s,
+            duration_s=resp.timing.duration_s(now),
+            usage=usage,
+            tokens_per_s=tps,
+            cost_usd=cost,
+            cost_known=finished or cost is not None,
+            cost_estimated=usage.estimated or cost_estimated,
+            lane_total=lane_total,
+            total_estimated=total_estimated,
+        )
+
+    def parts(self, duration: bool = False) -> list[str]:
+        """The figures as the status line shows them, in order."""
+        out = [self.state, f"ttft {fmt.seconds(self.ttft_s)}"]
+        if duration:
+            out.append(fmt.seconds(self.duration_s))
+        out.append(fmt.tokens(self.usage))
+        if self.tokens_per_s:
+            out.append(f"{'≈' if self.usage.estimated else ''}{self.tokens_per_s:,.0f} tok/s")
+        out.append(fmt.cost(self.cost_usd, self.cost_estimated) if self.cost_known else "cost …")
+        if self.lane_total is not None:
+            out.append(f"lane {fmt.cost(self.lane_total, self.total_estimated)}")
+        return out
+
+    def line(self, duration: bool = False) -> str:
+        return " · ".join(self.parts(duration))

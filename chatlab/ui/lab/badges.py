@@ -1,0 +1,70 @@
+"""A lane's status as a row of small badges: state · TTFT · in / out / reasoning · tok/s · $.
+
+One :class:`~chatlab.core.lab.figures.Figures` record feeds it (the same record the CLI
+prints), so the window and the terminal can't disagree. The badges wrap as whole
+values on a narrow lane, never mid-number. ``text()`` is the row as one line, for
+tests, accessibility and copying. Masked lanes show one neutral badge only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from chatlab.core.data import format as fmt
+from chatlab.core.lab.figures import Figures
+from chatlab.ui.shared.flow import FlowLayout
+
+_TONES = {"done": "good", "error": "bad", "thinking": "busy", "answering": "busy", "queued": "busy"}
+
+
+def badge_texts(figures: Figures) -> list[tuple[str, str]]:
+    """(text, tone) per badge, in order."""
+    state = figures.state
+    tone = _TONES.get(state.split(" ")[0], "busy" if "retrying" in state else "")
+    out = [(state, tone), (f"ttft {fmt.seconds(figures.ttft_s)}", "")]
+    out.append((fmt.tokens(figures.usage), ""))
+    if figures.tokens_per_s:
+        out.append((f"{'≈' if figures.usage.estimated else ''}{figures.tokens_per_s:,.0f} tok/s", ""))
+    out.append((fmt.cost(figures.cost_usd, figures.cost_estimated) if figures.cost_known else "cost …", ""))
+    if figures.lane_total is not None:
+        out.append((f"lane {fmt.cost(figures.lane_total, figures.total_estimated)}", ""))
+    return out
+
+
+class StatusBadges(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = FlowLayout(self, spacing=4)
+        self._labels: list[QLabel] = []
+        self._texts: list[tuple[str, str]] = []
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.set_badges([("ready", "")])
+
+    def set_badges(self, texts: list[tuple[str, str]]) -> None:
+        if texts == self._texts:
+            return
+        self._texts = texts
+        while len(self._labels) < len(texts):
+            label = QLabel(self)
+            label.setProperty("role", "badge")
+            self._layout.addWidget(label)
+            self._labels.append(label)
+        for i, label in enumerate(self._labels):
+            if i < len(texts):
+                text, tone = texts[i]
+                label.setText(text)
+                if label.property("tone") != tone:
+                    label.setProperty("tone", tone)
+                    label.style().unpolish(label)
+                    label.style().polish(label)
+                label.show()
+            else:
+                label.hide()
+        self.setAccessibleName("status: " + self.text())
+        self._layout.invalidate()
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return " · ".join(text for text, _ in self._texts)

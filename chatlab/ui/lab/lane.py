@@ -1,0 +1,593 @@
+"""One lane as a card: header and parameter chips, reasoning, answer, status badges.
+
+The card is a view over the lab's responses for its lane. ``flush()`` is called by the
+window's frame timer, never per token: it appends only the parts that arrived since the
+last flush (the response's part lists only grow), refreshes the badges, and when the
+response has finished hands itself to the window for one final Markdown render. The
+reasoning pane stays hidden until reasoning arrives, then takes a third of the card and
+folds away when the answer starts. While a blind turn is masked the card shows only
+its letter: no names, chips, figures, reasoning, or buttons whose state would tell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core.data import format as fmt
+from chatlab.core.data.model import Lane, Rating, Response, Session, Status, Turn
+from chatlab.core.lab.controller import Lab
+from chatlab.core.lab.figures import Figures
+from chatlab.core.lab.orchestrator import live_usage
+from chatlab.ui.lab.badges import StatusBadges, badge_texts
+from chatlab.ui.shared.flow import ElidedLabel, FlowLayout
+from chatlab.ui.shared.icons import icon
+from chatlab.ui.shared.text import AnswerView, ReasoningView
+
+MIN_LANE_WIDTH = 300
+STATUS_EVERY_S = 0.25  # how often a streaming lane's counters are redrawn
+
+
+def chips(lane: Lane) -> list[str]:
+    """The lane's parameters as short chips ("temp 0.7", "effort high", "thinking 4,096")."""
+    return fmt.params(lane.params)
+
+
+def _tool(name: str, tip: str, slot: Callable[[], None], text: str = "") -> QToolButton:
+    b = QToolButton()
+    b.setIcon(icon(name))
+    b.setToolTip(tip)
+    b.setAccessibleName(tip)
+    if text:
+        b.setText(text)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    b.clicked.connect(slot)
+    return b
+
+
+class LaneWidget(QFrame):
+    stopRequested = Signal(str)
+    retryRequested = Signal(str)
+    removeRequested = Signal(str)
+    moveRequested = Signal(str, int)
+    editRequested = Signal(str)
+    rated = Signal(str, object)  # lane id, Rating
+    said = Signal(str)  # a short confirmation for the status bar ("Copied")
+
+    def __init__(self, lab: Lab, lane: Lane, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lab = lab
+        self.lane = lane
+        self.blind_letter: str | None = None  # "A", "B"… while masked in blind mode
+        self.setProperty("card", True)
+        self.setMinimumWidth(MIN_LANE_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._init_header()
+        self._init_panes()
+        self._init_footer()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+        layout.addLayout(self.header)
+        layout.addWidget(self.chip_row)
+        layout.addWidget(self.reasoning_toggle)
+        layout.addWidget(self.panes, 1)
+        layout.addWidget(self.error_box)
+        layout.addWidget(self.status)
+        layout.addWidget(self.rating_box)
+
+        self.response: Response | None = None
+        self._revisions = 0  # resp.revisions when the panes were last rebuilt
+        self.next_estimate = ""
+        self._r_i = 0
+        self._t_i = 0
+        self._status_at = 0.0  # when the counters were last drawn
+        self._status_phase: tuple[object, ...] = ()  # the lane's state when they were
+        self._answer_started = False
+        self._finalized = True
+        self._user_toggled = False
+        self._answer_revealed = False
+        self._earlier_reasoning = False  # reasoning text from earlier turns (a reopened session)
+        self._loaded = False  # the panes were filled by load(), not by streaming
+        self.update_header(0)
+        self._show_reasoning_pane()
+        self._set_idle()
+
+    def _init_header(self) -> None:
+        lane = self.lane
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.spec = ElidedLabel()
+        self.spec.setProperty("role", "muted")
+        self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane.id))
+        self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry)
+        self.copy_answer = _tool(
+            "copy", "Copy the answer (Ctrl+Shift+C)", lambda: self._copy(self._current_text())
+        )
+        self.params_button = _tool("edit", "Model and parameters…", lambda: self.editRequested.emit(lane.id))
+        # Rarer actions live in one menu, so the header never clips at the minimum width.
+        self.more_button = _tool("more", "More lane actions", lambda: None)
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more_button)
+        self.left_action = menu.addAction("Move left", lambda: self.moveRequested.emit(lane.id, -1))
+        self.right_action = menu.addAction("Move right", lambda: self.moveRequested.emit(lane.id, 1))
+        self.copy_reasoning = menu.addAction("Copy reasoning", lambda: self._copy(self._current_reasoning()))
+        menu.addSeparator()
+        self.remove_action = menu.addAction("Remove lane", lambda: self.removeRequested.emit(lane.id))
+        self.more_button.setMenu(menu)
+        self.header = QHBoxLayout()
+        self.header.setSpacing(4)
+        self.header.addWidget(self.title)
+        self.header.addWidget(self.spec, 1)
+        for tool in (
+            self.stop_button,
+            self.retry_button,
+            self.copy_answer,
+            self.params_button,
+            self.more_button,
+        ):
+            self.header.addWidget(tool)
+        self.chip_row = QWidget()
+        self._chips = FlowLayout(self.chip_row)
+
+    def _init_panes(self) -> None:
+        self.reasoning_toggle = QToolButton()
+        self.reasoning_toggle.setCheckable(True)
+        self._open_wanted = True  # whether the reasoning pane should be open once there is text
+        self.reasoning_toggle.setChecked(True)
+        self.reasoning_toggle.setIcon(icon("reasoning"))
+        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reasoning_toggle.setToolTip("Show or hide this lane's reasoning (Ctrl+Shift+R)")
+        self.reasoning_toggle.toggled.connect(self._set_reasoning_visible)
+        self.reasoning_toggle.clicked.connect(self._user_toggle)
+        self.reasoning = ReasoningView()
+        self.reasoning.setObjectName("reasoning")
+        self.answer = AnswerView()
+        self.answer.setObjectName("answer")
+        self.panes = QSplitter(Qt.Orientation.Vertical)
+        self.panes.addWidget(self.reasoning)
+        self.panes.addWidget(self.answer)
+        self.panes.setStretchFactor(0, 1)
+        self.panes.setStretchFactor(1, 2)
+        self.panes.setChildrenCollapsible(False)
+
+    def _init_footer(self) -> None:
+        self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_retry = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
+        self.error_box = QFrame()
+        self.error_box.setProperty("role", "error")
+        row = QHBoxLayout(self.error_box)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.error, 1)
+        row.addWidget(self.error_retry, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_box.hide()
+        self.status = StatusBadges()
+        self.status.setObjectName("status")
+
+        self.score = QComboBox()
+        self.score.addItems(["Score…", "1 · poor", "2 · weak", "3 · fair", "4 · good", "5 · excellent"])
+        self.score.setToolTip("Your score for this answer (1 = poor, 5 = excellent)")
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note")
+        self.score.activated.connect(lambda _i: self._rated())
+        self.note.editingFinished.connect(self._rated)
+        self.rating_box = QWidget()
+        rating_row = QHBoxLayout(self.rating_box)
+        rating_row.setContentsMargins(0, 0, 0, 0)
+        rating_row.addWidget(self.score)
+        rating_row.addWidget(self.note, 1)
+        self.rating_box.hide()
+
+    def _retry(self) -> None:
+        self.retryRequested.emit(self.lane.id)
+
+    # -- header ------------------------------------------------------------------------
+
+    def update_header(self, index: int, count: int | None = None) -> None:
+        if self.blind_letter is not None:
+            # Masked: the letter only; nothing else here may tell which model this is.
+            self.title.setText(f"Model {self.blind_letter}")
+            self.spec.setText("")
+            self.setToolTip("")
+            self.setAccessibleName(f"Model {self.blind_letter}")
+            self._set_chips([])
+            return
+        self.title.setText(self.lane.label or f"Lane {index + 1}")
+        self.spec.setText(self.lane.spec)
+        self.spec.setToolTip(self.lane.spec)
+        self.setAccessibleName(self.lane.display)
+        self._set_chips(chips(self.lane))
+        if count is not None:
+            self.left_action.setEnabled(index > 0)
+            self.right_action.setEnabled(index < count - 1)
+
+    def _set_chips(self, texts: list[str]) -> None:
+        while self._chips.count():
+            item = self._chips.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()  # type: ignore[union-attr]
+        for text in texts:
+            chip = QLabel(text)
+            chip.setProperty("role", "chip")
+            self._chips.addWidget(chip)
+        self.chip_row.setVisible(bool(texts))
+
+    def set_editable(self, editable: bool) -> None:
+        for b in (self.params_button, self.left_action, self.right_action, self.remove_action):
+            b.setEnabled(editable)
+
+    def set_focused(self, focused: bool) -> None:
+        if self.property("focused") != focused:
+            self.setProperty("focused", focused)
+            self.style().unpolish(self)
+            self.style().polish(self)
+
+    # -- blind mode ----------------------------------------------------------------------
+
+    def set_blind(self, letter: str | None) -> None:
+        """Mask (``letter`` = "A", "B"…) or reveal everything that identifies the model."""
+        if letter is not None and self.blind_letter is None:
+            # Earlier turns were revealed: they would tell which model this is.
+            self.answer.clear()
+            self.reasoning.clear()
+        self.blind_letter = letter
+        masked = letter is not None
+        for w in (
+            self.params_button,
+            self.more_button,
+            self.spec,
+            # Stop and Retry too: a lane whose Stop greys out first has visibly finished first.
+            self.stop_button,
+            self.retry_button,
+        ):
+            w.setVisible(not masked)
+        self._answer_revealed = False
+        self._show_reasoning_pane()
+        self._show_run_buttons()
+        self.update_header(0)
+        self.update_status()
+
+    # -- rating --------------------------------------------------------------------------
+
+    def _rated(self) -> None:
+        resp = self.response
+        if resp is None or not resp.status.finished:
+            return
+        score = self.score.currentIndex() or None
+        note = self.note.text().strip()
+        current = resp.rating
+        if current is not None and (current.score, current.note) == (score, note):
+            return
+        if current is None and score is None and not note:
+            return
+        self.rated.emit(self.lane.id, Rating(score=score, note=note))
+
+    def show_rating(self, rating: Rating | None) -> None:
+        self.score.setCurrentIndex((rating.score or 0) if rating else 0)
+        self.note.setText(rating.note if rating else "")
+
+    # -- reasoning pane ------------------------------------------------------------------
+
+    def _has_reasoning(self) -> bool:
+        """Reasoning text to show (now, or in this lane's earlier turns)."""
+        resp = self.response
+        return bool(resp is not None and resp.reasoning_chars) or self._earlier_reasoning
+
+    def _show_reasoning_pane(self) -> None:
+        """The toggle exists once the model reasoned (or said it did), the pane only when
+        there is reasoning text to read; never while masked. The pane opens at a third of
+        the card."""
+        resp = self.response
+        masked = self.blind_letter is not None
+        text = not masked and self._has_reasoning()
+        hidden_only = not masked and resp is not None and resp.hidden_reasoning and not text
+        self.reasoning_toggle.setVisible(text or hidden_only)
+        was_checkable = self.reasoning_toggle.isCheckable()
+        self.reasoning_toggle.setCheckable(text)  # Qt unchecks a button made uncheckable
+        if text and not was_checkable:
+            self.reasoning_toggle.setChecked(self._open_wanted)
+        shown = text and self.reasoning_toggle.isChecked()
+        if shown and not self.reasoning.isVisible():
+            total = max(self.panes.height(), 300)
+            self.panes.setSizes([total // 3, total - total // 3])
+        self.reasoning.setVisible(shown)
+        if text or hidden_only:
+            self._refresh_toggle()
+
+    def _user_toggle(self) -> None:
+        self._user_toggled = True
+
+    def toggle_reasoning(self) -> None:
+        if self.reasoning_toggle.isVisible():
+            self._user_toggled = True
+            self.reasoning_toggle.toggle()
+
+    def _set_reasoning_visible(self, visible: bool) -> None:
+        if self.reasoning_toggle.isCheckable():
+            self._open_wanted = visible
+        self._show_reasoning_pane()
+
+    def _fold(self, open_: bool) -> None:
+        """Open or fold the reasoning pane, now or (while there is no reasoning text yet)
+        as soon as there is some."""
+        self._open_wanted = open_
+        self.reasoning_toggle.setChecked(open_)
+
+    def _refresh_toggle(self) -> None:
+        arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
+        resp = self.response
+        extra = ""
+        if resp is not None and resp.hidden_reasoning:
+            self.reasoning_toggle.setText(
+                f"{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
+            )
+            return
+        if resp is not None and resp.reasoning_chars:
+            usage = live_usage(resp)
+            mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
+            extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
+        self.reasoning_toggle.setText(f"Reasoning{extra} {arrow}")
+
+    def focus_answer(self) -> None:
+        self.answer.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def start_turn(self, turn: Turn, number: int, retry: bool = False) -> None:
+        self.response = turn.responses[self.lane.id]
+        if retry and self._loaded:
+            # A reopened session: the old answer is inside the loaded transcript; show the
+            # history again with this turn's answer (now empty), then stream after it.
+            self.load(self.lab.session)
+            self.response = turn.responses[self.lane.id]
+        elif retry:
+            self.answer.reset_answer()
+            self.reasoning.reset_turn()
+        else:
+            first = number == 1 or self.answer.document().isEmpty()
+            self.answer.add_prompt(turn.prompt, first=first, number=number)
+            self.reasoning.start_turn(
+                f"turn {number}", first=number == 1 or self.reasoning.document().isEmpty()
+            )
+        self._r_i = self._t_i = 0
+        self._revisions = self.response.revisions
+        self._answer_started = False
+        self._finalized = False
+        self._status_at = 0.0  # when the counters were last drawn
+        self._status_phase = ()
+        self._loaded = False
+        self._user_toggled = False
+        self._fold(open_=True)
+        self._show_reasoning_pane()
+        self.error_box.hide()
+        self.rating_box.hide()
+        self._show_run_buttons()
+        self.flush(None)
+
+    def load(self, session: Session, only_last: bool = False) -> None:
+        """Show a session's history for this lane (finished turns); ``only_last`` for a
+        masked blind turn, whose lane must not show its earlier, revealed answers."""
+        turns = []
+        reasoning: list[str] = []  # built whole, then set once: one layout, not one per turn
+        history = session.turns[-1:] if only_last else session.turns
+        self.response = None
+        for i, turn in enumerate(history, start=len(session.turns) - len(history)):
+            resp = turn.responses.get(self.lane.id)
+            if resp is None:
+                continue
+            note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
+            turns.append((str(i + 1), resp.text, note))  # a lane added later keeps true numbers
+            hidden = fmt.hidden_reasoning(resp)
+            text = f"[{hidden}]" if hidden else resp.reasoning
+            if text:
+                if reasoning:
+                    reasoning.append(f"\n\n— turn {i + 1} —\n")
+                reasoning.append(text)
+            self.response = resp
+        self.reasoning.setPlainText("".join(reasoning))
+        self._earlier_reasoning = any(
+            resp is not None and resp.reasoning_chars
+            for resp in (turn.responses.get(self.lane.id) for turn in history)
+        )
+        self.answer.load_transcript(turns)
+        self._finalized = True
+        self._loaded = True
+        self.error_box.hide()
+        if self.response is not None:
+            self.rating_box.setVisible(not self.response.failed)  # masked answers can be scored too
+            self.show_rating(self.response.rating)
+            if not self.response.reasoning_chars and not self.response.hidden_reasoning:
+                self._fold(open_=False)
+        self._show_reasoning_pane()
+        self._set_idle()
+
+    def flush(self, on_finished: Callable[[LaneWidget], None] | None) -> None:
+        """Bring the panes and badges up to date with the response (once per frame)."""
+        resp = self.response
+        if resp is None:
+            return
+        if self.blind_letter is not None:
+            # Blind: nothing streams into view; every answer appears when all have finished.
+            self.update_status()
+            if resp.status.finished and not self._finalized:
+                self._finalized = True
+                self._show_run_buttons()
+            return
+        if resp.revisions != self._revisions:
+            # The provider's final word replaced what was streamed: show it from scratch.
+            self._revisions = resp.revisions
+            self.answer.reset_answer()
+            self.reasoning.reset_turn()
+            self._r_i = self._t_i = 0
+        parts = resp.reasoning_parts
+        if len(parts) > self._r_i:
+            self.reasoning.append("".join(parts[self._r_i :]))
+            self._r_i = len(parts)
+            if not self.reasoning_toggle.isVisible():
+                self._show_reasoning_pane()
+        parts = resp.text_parts
+        if len(parts) > self._t_i:
+            if not self._answer_started:
+                self._answer_started = True
+                # Fold the reasoning away once the answer starts (unless the user chose).
+                if not self._user_toggled and resp.reasoning_chars:
+                    self._fold(open_=False)
+            self.answer.append("".join(parts[self._t_i :]))
+            self._t_i = len(parts)
+        now = time.monotonic()
+        phase = (resp.status, resp.timing.first_token is None, resp.text_chars > 0, resp.retry is None)
+        if phase != self._status_phase or now - self._status_at >= STATUS_EVERY_S:
+            # The counters move on every frame; a few updates a second read as live and
+            # spare the footer's relayout 25 times a second in every lane. A change of
+            # state (first token, answering, done, retrying) shows at once.
+            self._status_phase = phase
+            self._status_at = now
+            self.update_status()
+        if resp.status.finished and not self._finalized:
+            self._finalized = True
+            self._show_run_buttons()
+            self._show_error(resp)
+            if on_finished is not None:
+                on_finished(self)
+
+    def _show_error(self, resp: Response) -> None:
+        """A failure once, in its lane, with a Retry; a Stop the user asked for is no
+        error (the badge says "stopped")."""
+        if resp.error is not None and resp.status is not Status.CANCELLED:
+            if self.blind_letter is not None:  # its message could name the provider or model
+                self.error.setText("This model failed to answer; what went wrong shows after your vote.")
+            else:
+                code = f" (HTTP {resp.error.status_code})" if resp.error.status_code else ""
+                self.error.setText(f"{resp.error.kind.value}{code}: {resp.error.message}")
+            self.error_box.show()
+
+    def mark_revealed(self) -> None:
+        """Blind mode, a finished turn reopened: the answers are on screen, details are not."""
+        self._answer_revealed = True
+        self.update_status()
+
+    def reveal_answer(self) -> None:
+        """Blind mode: show this turn's answer (all lanes at once); reasoning stays hidden."""
+        resp = self.response
+        if resp is None:
+            return
+        self.reasoning.append("".join(resp.reasoning_parts[self._r_i :]))
+        self._r_i = len(resp.reasoning_parts)
+        self._t_i = len(resp.text_parts)
+        self._answer_revealed = True
+        self._show_error(resp)
+        self.render_final()
+        self.update_status()
+
+    def render_final(self) -> None:
+        """Render the finished answer as Markdown, once."""
+        resp = self.response
+        if resp is None:
+            return
+        self.rating_box.setVisible(not resp.failed)  # nothing to score
+        self.show_rating(resp.rating)
+        note = ""
+        if resp.status is Status.CANCELLED:
+            note = "[stopped]"
+        elif resp.error is not None:
+            note = ""  # the error shows once, in the box under the answer, with its Retry
+        if resp.refusal:
+            note = (note + " " if note else "") + "[the provider flagged this answer as a refusal]"
+        for extra in resp.notes:
+            note = (note + " " if note else "") + f"[{extra}]"
+        self.answer.finish(resp.text, note)
+        hidden = fmt.hidden_reasoning(resp)
+        if hidden:
+            self.reasoning.append(f"[{hidden}: the provider reasoned but sent no reasoning text]")
+            if not self._user_toggled:
+                self._fold(open_=False)
+        elif not resp.reasoning_chars and not self._user_toggled:
+            self._fold(open_=False)
+        self._show_reasoning_pane()
+
+    # -- status ----------------------------------------------------------------------------
+
+    def update_status(self) -> None:
+        resp = self.response
+        if self.blind_letter is not None:
+            # Every masked lane reads the same until all have finished: no lane may look
+            # faster, slower, thinking or answering.
+            if resp is None:
+                text = "ready"
+            elif self._answer_revealed:
+                text = "finished — vote to reveal the details"
+            else:
+                text = "waiting for all models…"
+            self.status.set_badges([(text, "")])
+            self.status.setToolTip("")
+            return
+        if resp is None:
+            problem = self.lab.lane_problem(self.lane)
+            if problem:  # say it now, not when Send is pressed
+                self.status.set_badges([(problem, "bad")])
+                self.status.setToolTip(problem)
+                return
+            # Before the first answer the next send's estimate is the useful figure.
+            self.status.set_badges([(f"next: {self.next_estimate}" if self.next_estimate else "ready", "")])
+            return
+        total, estimated = self.lab.lane_total(self.lane.id)
+        badges = badge_texts(Figures.of(resp, total, estimated))
+        if resp.failed and not resp.text_chars and not resp.reasoning_chars:
+            badges = badges[:1]  # nothing was generated: no ttft, no tokens, nothing billed
+        self.status.set_badges(badges)
+        self.status.setToolTip(f"next send: {self.next_estimate}" if self.next_estimate else "")
+        if self.reasoning_toggle.isVisible():
+            self._refresh_toggle()
+
+    def _set_idle(self) -> None:
+        self._show_run_buttons()
+        self.update_status()
+
+    def _show_run_buttons(self) -> None:
+        """Stop while the lane runs, Retry once it has finished; neither while masked."""
+        running = self.response is not None and not self.response.status.finished
+        masked = self.blind_letter is not None
+        self.stop_button.setVisible(running and not masked)
+        self.stop_button.setEnabled(running)
+        self.retry_button.setVisible(self.response is not None and not running and not masked)
+        self.retry_button.setEnabled(self.response is not None and not running)
+
+    # -- clipboard -------------------------------------------------------------------------
+
+    def _current_text(self) -> str:
+        return self.response.text if self.response else ""
+
+    def _current_reasoning(self) -> str:
+        return self.response.reasoning if self.response else ""
+
+    def _copy(self, text: str) -> None:
+        if text:  # "nothing to copy" must not empty the clipboard
+            QGuiApplication.clipboard().setText(text)
+        self.said.emit("Copied to the clipboard" if text else "Nothing to copy yet")
+
+    def copy_current(self) -> None:
+        self._copy(self._current_text())
+
+    @property
+    def is_running(self) -> bool:
+        return self.response is not None and self.response.status in (Status.QUEUED, Status.RUNNING)

@@ -1,0 +1,147 @@
+"""The prompt area: the shared system prompt, the prompt editor, the next-send estimate,
+blind mode, and Send / Stop all.
+
+Ctrl+Enter in the editor sends. The estimate label is cut to its space (its whole text
+is in the tooltip), so it never sets the window's width. The area owns no session
+state: the window wires its signals to the lab.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core.data import format as fmt
+from chatlab.core.lab.controller import Lab
+from chatlab.ui.shared.icons import icon
+
+
+class _SendKeys(QObject):
+    """Ctrl+Enter in the prompt editor sends instead of inserting a newline."""
+
+    def __init__(self, area: PromptArea) -> None:
+        super().__init__(area)
+        self._area = area
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._area.sendRequested.emit()
+                return True
+        return False
+
+
+class PromptArea(QWidget):
+    sendRequested = Signal()
+    stopRequested = Signal()
+    blindToggled = Signal(bool)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.system_toggle = QToolButton()
+        self.system_toggle.setCheckable(True)
+        self.system_toggle.setText("System prompt ▸")
+        self.system_toggle.setToolTip("One system prompt for every lane")
+        self.system_toggle.toggled.connect(self._toggle_system)
+        self.system = QPlainTextEdit()
+        self.system.setObjectName("system")
+        self.system.setPlaceholderText("Shared system prompt for every lane (optional)")
+        self.system.setMaximumHeight(80)
+        self.system.hide()
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("prompt")
+        self.prompt.setPlaceholderText("Ask every lane…  (Ctrl+Enter sends · Esc stops all)")
+        self.prompt.setMinimumHeight(56)
+        self.prompt.installEventFilter(_SendKeys(self))
+        self.prompt.textChanged.connect(self.changed)
+        self.system.textChanged.connect(self.changed)
+
+        self.estimate = QLabel()
+        self.estimate.setObjectName("estimate")
+        self.estimate.setProperty("role", "muted")
+        # Its text can be long (8 lanes): it is cut, never allowed to widen the window.
+        self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.blind_check = QCheckBox("Blind")
+        self.blind_check.setToolTip(
+            "Hide which model wrote what (names, parameters, tokens, cost, speed, reasoning) until you "
+            "vote. Set before the first send."
+        )
+        self.blind_check.toggled.connect(self.blindToggled)
+        self.stop_button = QPushButton(icon("stop"), "Stop all")
+        self.stop_button.setToolTip("Stop every lane (Esc)")
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.send_button = QPushButton(icon("send", "#ffffff"), "Send")
+        self.send_button.setProperty("primary", True)
+        self.send_button.setToolTip("Send to every lane (Ctrl+Enter)")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.sendRequested)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.system_toggle)
+        row.addWidget(self.estimate, 1)
+        row.addWidget(self.blind_check)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.system)
+        layout.addWidget(self.prompt, 1)
+        layout.addLayout(row)
+
+    def _toggle_system(self, shown: bool) -> None:
+        self.system.setVisible(shown)
+        self.system_toggle.setText("System prompt " + ("▾" if shown else "▸"))
+
+    def text(self) -> str:
+        return self.prompt.toPlainText()
+
+    def system_text(self) -> str:
+        return self.system.toPlainText()
+
+    def set_estimate(self, text: str) -> None:
+        self.estimate.setText(text)
+        self.estimate.setToolTip(text)  # the label may be cut; the tip is whole
+
+    def show_estimates(self, lab: Lab) -> dict[str, str]:
+        """Show the next send's estimate for the prompt typed; returns each lane's line.
+        While masked it names no lane and no price (they would say who is who)."""
+        estimates = lab.estimates(self.text())
+        if not estimates:
+            self.set_estimate("")
+            return {}
+        if lab.masked:
+            self.set_estimate(f"Next send: up to ≈{max(e.tokens for e in estimates):,} input tokens per lane")
+            return {}
+        self.set_estimate(
+            "Next send: "
+            + " · ".join(
+                f"{lab.name_of(e.lane_id)} ≈{e.tokens:,} tok, {fmt.cost(e.cost, True)}" for e in estimates
+            )
+        )
+        return {e.lane_id: f"≈{e.tokens:,} in · {fmt.cost(e.cost, True)} input" for e in estimates}
+
+    def set_state(self, *, busy: bool, lanes: int, blind: bool, blind_editable: bool) -> None:
+        self.send_button.setEnabled(not busy and lanes > 0)
+        self.stop_button.setEnabled(busy)
+        self.blind_check.blockSignals(True)
+        self.blind_check.setChecked(blind)
+        self.blind_check.blockSignals(False)
+        self.blind_check.setEnabled(blind_editable)
+
+    def focus(self) -> None:
+        self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)

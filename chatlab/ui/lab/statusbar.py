@@ -1,0 +1,30 @@
+"""The status bar's permanent field: the session's cost, one small widget (as qutebrowser
+keeps one widget per status field).
+
+It reads the lab's totals: an estimate is marked ≈, responses with no price are counted
+and named as such (never added as $0), and while a blind turn is masked it says the cost
+is hidden, since per-session cost moves would tell which lane is which.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+from chatlab.core.data import format as fmt
+from chatlab.core.lab.controller import Lab
+
+
+class CostLabel(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cost")
+
+    def refresh(self, lab: Lab) -> None:
+        if lab.masked:
+            self.setText("Session cost hidden until you vote")
+            return
+        total = lab.session_cost()
+        text = f"Session cost {fmt.cost(total.total, total.estimated)}"
+        if total.unpriced:
+            text += f" · {total.unpriced} response{'s' if total.unpriced > 1 else ''} with no price"
+        self.setText(text)

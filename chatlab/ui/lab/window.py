@@ -1,0 +1,364 @@
+"""The main window: layout and wiring only.
+
+Every session behaviour lives in the Qt-free :class:`~chatlab.core.lab.controller.Lab`; the window
+places the small widgets that show it (toolbar, history sidebar, lanes area, reveal card,
+vote bar, prompt area, status bar), connects their signals to the lab, and redraws what
+the lab's events say changed. Shortcuts follow what is shown: Ctrl+1…8 focus and
+Alt+1…8 vote for the lane in that *shown* position, so while a turn is masked they
+reveal nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core.data.model import Lane, Session
+from chatlab.core.lab.controller import (
+    Lab,
+    LabError,
+    LabEvent,
+    LanesChanged,
+    Said,
+    Saved,
+    TurnFinished,
+    TurnStarted,
+    Voted,
+)
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.raters import Rater
+from chatlab.core.studies.study import StudyInfo
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store
+from chatlab.ui.lab import geometry, shortcuts
+from chatlab.ui.lab.lane import LaneWidget
+from chatlab.ui.lab.lanes import LanesArea
+from chatlab.ui.lab.prompt import PromptArea
+from chatlab.ui.lab.session_actions import SessionActions
+from chatlab.ui.lab.statusbar import CostLabel
+from chatlab.ui.lab.toolbar import Toolbar
+from chatlab.ui.lab.votebar import VoteBar
+from chatlab.ui.rating.reveal import RevealCard
+
+if TYPE_CHECKING:
+    from chatlab.ui.results.leaderboard import LeaderboardView
+    from chatlab.ui.studies.view import StudiesView
+
+ESTIMATE_DEBOUNCE_MS = 300
+
+
+class MainWindow(QMainWindow):
+    turnFinished = Signal()
+    laneFlushed = Signal(str)
+    shutdownComplete = Signal()
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        store: Store | None = None,
+        rater: str = "",
+        rater_of: Callable[[], Rater] | None = None,
+        demo_banner: str = "",
+        open_settings: Callable[[MainWindow], None] | None = None,
+        edit_lane: Callable[[MainWindow, Lane | None], Lane | None] | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        saver = functools.partial(Checkpointer, store) if store is not None else None
+        self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater, rater_of=rater_of)
+        self.store = store
+        self._open_settings = open_settings
+        self._edit_lane = edit_lane
+        self._settings = settings
+        self._closing = False
+        self.shutdown_done = False
+        self.studies: StudiesView | None = None
+        self.leaderboard: LeaderboardView | None = None
+        self.rate_windows: list[QWidget] = []
+        self.setWindowTitle("chatlab")
+        self._init_widgets(demo_banner)
+        self._init_layout()
+        shortcuts.install(self)
+        self.lab.subscribe(self._on_lab)
+        geometry.restore(self, settings, self.sidebar)
+        self._refresh()
+        self.prompt_area.focus()
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _init_widgets(self, demo_banner: str) -> None:
+        self.estimate_timer = QTimer(self)
+        self.estimate_timer.setSingleShot(True)
+        self.estimate_timer.setInterval(ESTIMATE_DEBOUNCE_MS)
+        self.estimate_timer.timeout.connect(self.update_estimates)
+        self.toolbar = Toolbar(self, has_store=self.store is not None)
+        self.addToolBar(self.toolbar)
+        self.banner = QLabel(demo_banner)
+        self.banner.setObjectName("banner")
+        self.banner.setProperty("role", "turn")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(bool(demo_banner))
+        self.actions_ = SessionActions(self)
+        self.lanes = LanesArea(self.lab, self.actions_.wire)
+        self.lanes.laneFlushed.connect(self.laneFlushed)
+        self.reveal = RevealCard()
+        self.vote_bar = VoteBar()
+        self.vote_bar.voted.connect(self.vote)
+        self.vote_bar.rateLater.connect(self.rate_later)
+        self.prompt_area = PromptArea()
+        self.prompt_area.sendRequested.connect(self.send)
+        self.prompt_area.stopRequested.connect(self.lab.stop_all)
+        self.prompt_area.blindToggled.connect(self._set_blind)
+        self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
+        self.cost_label = CostLabel()
+        self.statusBar().addPermanentWidget(self.cost_label)
+
+    def _init_layout(self) -> None:
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(8, 8, 8, 0)
+        for widget in (self.banner, self.reveal):
+            tl.addWidget(widget)
+        tl.addWidget(self.lanes, 1)
+        tl.addWidget(self.vote_bar)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(8, 4, 8, 8)
+        bl.addWidget(self.prompt_area, 1)
+        self.outer = QSplitter(Qt.Orientation.Vertical)
+        self.outer.addWidget(top)
+        self.outer.addWidget(bottom)
+        self.outer.setStretchFactor(0, 4)  # the prompt area takes about a fifth of the height
+        self.outer.setStretchFactor(1, 1)
+        self.outer.setChildrenCollapsible(False)
+        self.main = QSplitter(Qt.Orientation.Horizontal)
+        self.sidebar = self.actions_.sidebar
+        if self.sidebar is not None:
+            self.main.addWidget(self.sidebar)
+        self.main.addWidget(self.outer)
+        self.main.setStretchFactor(self.main.count() - 1, 1)
+        self.setCentralWidget(self.main)
+        screen = self.screen().availableGeometry()  # never larger than the screen
+        self.resize(min(1400, screen.width()), min(880, screen.height()))
+        if self.sidebar is not None:
+            self.main.setSizes([220, self.width() - 220])
+        prompt = min(170, max(120, int(self.height() * 0.18)))  # about a fifth, never a slab
+        self.outer.setSizes([self.height() - prompt, prompt])
+
+    def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
+        widget = self.lanes.focused_lane() or self.lanes.widget_at(0)
+        if widget is not None:
+            action(widget)
+
+    # -- state shortcuts for callers and tests -----------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        return self.lab.session
+
+    @property
+    def lane_widgets(self) -> dict[str, LaneWidget]:
+        return self.lanes.widgets
+
+    @property
+    def prompt(self) -> QPlainTextEdit:  # the editor
+        return self.prompt_area.prompt
+
+    # -- the lab's events -------------------------------------------------------------------
+
+    def _on_lab(self, event: LabEvent) -> None:
+        if isinstance(event, LanesChanged):
+            self._refresh()
+        elif isinstance(event, TurnStarted):
+            self.reveal.dismiss()
+            self.vote_bar.hide()
+            self._refresh()
+            self.lanes.start_turn(event.turn, event.lane_ids, event.retry)
+            self.update_estimates()  # never a moment of names over a masked turn
+        elif isinstance(event, TurnFinished):
+            self.lanes.flush()
+            if self.lab.masked:
+                self.lanes.reveal_answers()
+            elif self.lab.void(event.turn):  # stopped while blind: names shown, no vote
+                self.lanes.sync()
+                self.lanes.load()
+                self.statusBar().showMessage(
+                    "This blind turn was stopped, so it can't be judged blind: its names are shown "
+                    "and it takes no vote",
+                    15_000,
+                )
+            self.vote_bar.show_for(self.lab)
+            self._refresh()
+            self.estimate_timer.start()
+            self.turnFinished.emit()
+        elif isinstance(event, Voted):
+            self.votes_changed()
+            if event.reveal is not None:
+                self.banner.hide()  # the demo's question is answered; the lanes get the room
+                self.lanes.sync()
+                self.lanes.load()  # the whole history again, now that it is revealed
+                self.reveal.show_reveal(event.reveal)
+            self.vote_bar.show_for(self.lab)
+            self.update_estimates()
+            choice = event.turn.vote.choice if event.turn.vote else ""
+            self.statusBar().showMessage(f"Voted: {self.lab.choice_name(choice)}", 10_000)
+        elif isinstance(event, Said):
+            self.statusBar().showMessage(event.text, 10_000)
+        elif isinstance(event, Saved):
+            self.actions_.saved()
+
+    def _refresh(self) -> None:
+        self.lanes.sync()
+        lab = self.lab
+        busy, n = lab.busy, len(lab.session.lanes)
+        blind_editable = not lab.session.turns and not busy
+        self.prompt_area.set_state(busy=busy, lanes=n, blind=lab.session.blind, blind_editable=blind_editable)
+        self.toolbar.set_state(busy=busy, lanes=n, masked=lab.masked, turns=bool(lab.session.turns))
+        title = lab.session.title
+        self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
+        self._update_cost()
+
+    def _update_cost(self) -> None:
+        self.cost_label.refresh(self.lab)
+
+    def update_estimates(self) -> None:
+        """Per-lane input tokens and cost of sending the current prompt (≈, debounced)."""
+        self.lab.set_system(self.prompt_area.system_text())
+        self.lanes.refresh_status(self.prompt_area.show_estimates(self.lab))
+        self._update_cost()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def _try(self, action: Callable[[], object]) -> bool:
+        try:
+            action()
+        except LabError as exc:
+            text = str(exc)
+            QMessageBox.warning(self, "chatlab", text[:1].upper() + text[1:])
+            return False
+        return True
+
+    def send(self, keep: bool = True) -> None:
+        """Send the prompt to every lane; ``keep=False`` saves nothing until the user acts."""
+        text = self.prompt_area.text()
+        if not text.strip() or self.lab.busy or self._closing or not self.lab.session.lanes:
+            return
+        self.lab.set_system(self.prompt_area.system_text())
+        if self._try(lambda: self.lab.send(text, keep)):
+            self.prompt_area.prompt.clear()
+
+    def retry_lane(self, lane_id: str) -> None:
+        self._try(lambda: self.lab.retry(lane_id))
+
+    def add_lane(self, lane: Lane) -> LaneWidget:
+        self.lab.add_lane(lane)
+        self.estimate_timer.start()
+        return self.lanes.widgets[lane.id]
+
+    def vote(self, choice: str, guessed: list[str] | None = None) -> None:
+        self._try(lambda: self.lab.vote(choice, guessed))
+
+    def rate_later(self) -> None:
+        turn = self.lab.last_turn
+        if turn is not None:
+            self._try(lambda: self.lab.mark_to_rate(not turn.to_rate))
+        self.vote_bar.show_for(self.lab)
+
+    def _set_blind(self, blind: bool) -> None:
+        self._try(lambda: self.lab.set_blind(blind))
+
+    def new_session(self) -> None:
+        self.actions_.new_session()
+
+    def show_settings(self) -> None:
+        if self._open_settings is not None:
+            self._open_settings(self)
+
+    def open_studies(self) -> StudiesView | None:
+        """The Studies view (one per window; studies keep running when it is closed)."""
+        if self.store is None:
+            return None
+        if self.studies is None:
+            from chatlab.ui.studies.view import StudiesView
+
+            self.studies = StudiesView(self, self.lab, self.store, self.open_rate)
+        self.studies.show()
+        self.studies.raise_()
+        self.studies.activateWindow()
+        return self.studies
+
+    def open_leaderboard(self) -> QWidget | None:
+        """The Leaderboard view (one per window)."""
+        if self.store is None:
+            return None
+        if self.leaderboard is None:
+            from chatlab.ui.results.leaderboard import LeaderboardView
+
+            self.leaderboard = LeaderboardView(self.store, self)
+        else:
+            self.leaderboard.refresh()
+        self.leaderboard.show()
+        self.leaderboard.raise_()
+        self.leaderboard.activateWindow()
+        return self.leaderboard
+
+    def votes_changed(self) -> None:
+        """A vote was cast (here or in a rating queue): an open Leaderboard recomputes."""
+        if self.leaderboard is not None and self.leaderboard.isVisible():
+            self.leaderboard.refresh()
+
+    def open_rate(self, info: StudyInfo | None) -> None:
+        """The blind rating queue of a study (``None``: the comparisons marked to rate
+        later), in its own window."""
+        if self.store is None:
+            return
+        from chatlab.ui.rating.window import open_queue
+
+        window = open_queue(self.store, info, self.lab.known_rater(), parent=self)
+        if window is not None:
+            window.view.voted.connect(self.votes_changed)
+            self.rate_windows.append(window)
+
+    def toggle_sidebar(self) -> None:
+        if self.sidebar is not None:
+            self.sidebar.setVisible(not self.sidebar.isVisible())
+
+    def render_pending_finals(self) -> None:
+        self.lanes.render_pending_finals()
+
+    # -- geometry and closing --------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Cancel running lanes, wait for them, save, close the adapters."""
+        self._closing = True
+        geometry.save(self, self._settings, self.sidebar)
+        if self.studies is not None:
+            await self.studies.shutdown()
+        await self.lab.shutdown()
+        self.lanes.stop_timers()
+        self.shutdown_done = True
+        self.shutdownComplete.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing and self.shutdown_done:
+            event.accept()
+            return
+        event.ignore()
+        if not self._closing:
+            task = asyncio.ensure_future(self.shutdown())
+            task.add_done_callback(lambda _t: self.close())

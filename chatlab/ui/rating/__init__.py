@@ -1,0 +1,1 @@
+"""The blind rating window and the reveal card."""

@@ -1,0 +1,1 @@
+"""The Leaderboard window and its charts."""

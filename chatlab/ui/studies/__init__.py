@@ -1,0 +1,1 @@
+"""The Studies window: every study with its progress and spend."""

@@ -1,0 +1,620 @@
+"""The Studies view: every study with its progress and spend, run in the background.
+
+A non-modal window lists the studies in the database (status, a progress bar, answers
+and failures, dollars spent against the budget) and refreshes a few times a second
+from the running study's own counters, never per token. Studies run on the window's
+event loop through :class:`~chatlab.core.studies.study.StudyManager`, each in its own task, so
+the lanes stay responsive meanwhile. A study starts from a suite file or from the
+current lanes plus prompts typed or pasted into a dialog; either way the estimate is
+shown first and a run over budget needs an explicit "Run anyway". Pause lets what is
+in flight finish; Cancel stops it (it is sent again on resume); Rate opens the blind
+queue; Rating pack writes a pack for another person to rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatlab.core.data import format as fmt
+from chatlab.core.data.model import Session, new_id
+from chatlab.core.settings.config import ConfigError
+from chatlab.core.studies.study import (
+    LaneEstimate,
+    StudyInfo,
+    StudyManager,
+    budget_reached,
+    comparisons,
+    estimate,
+    snapshot_suite,
+    suite_data,
+    total_cost,
+    work,
+)
+from chatlab.core.studies.suites import Suite, SuiteError, load_suite, parse_suite
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store
+from chatlab.ui.shared import theme
+from chatlab.ui.shared.keyboard import close_keys
+
+if TYPE_CHECKING:
+    from chatlab.core.lab.controller import Lab
+
+REFRESH_MS = 400
+COLUMNS = ("Study", "Status", "Progress", "Answered", "Failed", "Spent", "Created")
+
+
+class EstimateDialog(QDialog):
+    """What a run will take, per lane and in total, before anything is sent."""
+
+    def __init__(self, parent: QWidget, suite: Suite, rows: Sequence[LaneEstimate], spent: float) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Run the study “{suite.name}”")
+        layout = QVBoxLayout(self)
+        table = QTableWidget(len(rows) + 1, 7)
+        table.setHorizontalHeaderLabels(
+            ["Lane", "Requests", "Input", "Output", "Reasoning", "Cost", "Output from"]
+        )
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        total = total_cost(rows)
+        cells = [row.row for row in rows]
+        cells.append(
+            [
+                "Total",
+                f"{sum(r.requests for r in rows):,}",
+                f"{sum(r.input_tokens for r in rows):,}",
+                f"{sum(r.output_tokens for r in rows):,}",
+                f"{sum(r.reasoning_tokens for r in rows):,}",
+                fmt.cost(total),
+                "",
+            ]
+        )
+        for r, values in enumerate(cells):
+            for c, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if c in (1, 2, 3, 4, 5):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(r, c, item)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        budget = suite.budget_usd
+        self.over = False
+        if budget is None:
+            words = "No budget: the run is not stopped by spend."
+        elif total is None:
+            self.over = True
+            words = f"Some lanes have no price, so the budget of {fmt.cost(budget)} can't be checked."
+        else:
+            self.over = spent + total > budget
+            already = f" + {fmt.cost(spent)} already spent" if spent else ""
+            words = (
+                f"Estimate {fmt.cost(total)}{already} against a budget of {fmt.cost(budget)}. "
+                + ("That is over budget. " if self.over else "")
+                + "The run stops sending once the budget is spent."
+            )
+        note = QLabel(words)
+        note.setWordWrap(True)
+        if self.over:
+            note.setProperty("role", "warning")
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.run_button = buttons.addButton(
+            "Run anyway" if self.over else "Run", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(760, 200 + 30 * len(rows))
+
+
+class LanesStudyDialog(QDialog):
+    """A study of the current lanes on prompts typed or pasted here, one per line."""
+
+    def __init__(self, parent: QWidget, lanes: int) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New study from these lanes")
+        form = QFormLayout(self)
+        self.name = QLineEdit(f"Study of {lanes} lanes")
+        self.prompts = QPlainTextEdit()
+        self.prompts.setPlaceholderText(
+            "One prompt per line, e.g.\nWrite a haiku about rain.\nShould I quit my job?"
+        )
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 20)
+        self.samples.setValue(3)
+        self.budget = QDoubleSpinBox()
+        self.budget.setRange(0, 100_000)
+        self.budget.setDecimals(2)
+        self.budget.setPrefix("$")
+        self.budget.setSpecialValueText("no budget")
+        self.placebo = QCheckBox("Run the first lane twice as two blind contenders (a noise floor)")
+        form.addRow("Name", self.name)
+        form.addRow("Prompts", self.prompts)
+        form.addRow("Answers per prompt", self.samples)
+        form.addRow("Budget", self.budget)
+        form.addRow("", self.placebo)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.resize(620, 420)
+
+    def data(self, lanes: Sequence[Any]) -> dict[str, Any]:
+        """The suite this dialog describes (checked by :func:`parse_suite`)."""
+        texts = [line.strip() for line in self.prompts.toPlainText().splitlines() if line.strip()]
+        data: dict[str, Any] = {
+            "name": self.name.text().strip() or "Study",
+            "samples": self.samples.value(),
+            "placebo": self.placebo.isChecked(),
+            "prompts": [{"id": f"p{i + 1}", "text": text} for i, text in enumerate(texts)],
+            "lanes": [
+                {
+                    "provider": lane.provider,
+                    "model": lane.model,
+                    **({"label": lane.label} if lane.label else {}),
+                    **({"params": lane.params.to_dict()} if lane.params.to_dict() else {}),
+                }
+                for lane in lanes
+            ],
+        }
+        if self.budget.value() > 0:
+            data["budget_usd"] = self.budget.value()
+        return data
+
+
+class StudiesView(QDialog):
+    def __init__(
+        self, parent: QWidget, lab: Lab, store: Store, open_rate: Callable[[StudyInfo | None], None]
+    ) -> None:
+        """``open_rate(info)`` opens a study's blind queue in its own window (``None``: the
+        comparisons marked to rate later)."""
+        super().__init__(parent)
+        self.setWindowTitle("chatlab — studies")
+        self.setModal(False)
+        close_keys(self)
+        self.lab = lab
+        self.store = store
+        self.open_rate = open_rate
+        self.manager = StudyManager(lab.runner, saver_factory=lambda: Checkpointer(store), on_end=self._ended)
+        self.infos: list[StudyInfo] = []
+        layout = QVBoxLayout(self)
+        self.empty = QLabel(
+            "No studies yet. A study sends every prompt of a suite to every lane, several times, "
+            "unattended; you rate the answers later, blind. Start one from a suite file "
+            "(the file dialog opens on the shipped ones: try demo.toml) or from the lanes you have open."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setProperty("role", "muted")
+        layout.addWidget(self.empty)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._buttons)
+        self.table.doubleClicked.connect(lambda _i: self.rate())
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.from_suite = self._button(row, "Run a suite…", self.run_suite_file)
+        self.from_lanes = self._button(row, "New from these lanes…", self.run_from_lanes)
+        row.addStretch(1)
+        self.pause_button = self._button(row, "Pause", self.pause)
+        self.resume_button = self._button(row, "Resume", self.resume)
+        self.cancel_button = self._button(row, "Cancel", self.cancel)
+        self.rate_button = self._button(row, "Rate…", self.rate)
+        self.pack_button = self._button(row, "Rating pack…", self.rating_pack)
+        self.delete_button = self._button(row, "Delete…", self.delete)
+        self.marked_button = self._button(row, "Rate marked turns…", self.rate_marked)
+        for button, tip in (
+            (self.from_suite, "Run a suite file (TOML): every prompt × lane × sample, unattended"),
+            (self.from_lanes, "A study of the lanes you have open, on prompts you type or paste"),
+            (self.pause_button, "Send nothing new; the answers in flight finish. Resume goes on."),
+            (self.resume_button, "Send what the study still lacks (the estimate comes first)"),
+            (self.cancel_button, "Stop now, cutting off the answers in flight; Resume sends them again"),
+            (self.rate_button, "Rate the answers blind, in a keyboard-first queue"),
+            (self.pack_button, "A file for another person to rate blind: no model, cost or timing in it"),
+            (self.delete_button, "Delete the study and every answer it got"),
+            (self.marked_button, "Rate the turns you marked with Rate later, blind, in one queue"),
+        ):
+            button.setToolTip(tip)
+        layout.addLayout(row)
+        self.status = QLabel("")
+        self.status.setProperty("role", "muted")
+        layout.addWidget(self.status)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        screen = parent.screen().availableGeometry()
+        self.resize(min(980, screen.width() - 40), min(460, screen.height() - 80))
+        self.refresh()
+
+    def _button(self, row: QHBoxLayout, text: str, slot: Callable[[], object]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(lambda: slot())
+        row.addWidget(button)
+        return button
+
+    # -- the list --------------------------------------------------------------------------
+
+    def selected(self) -> StudyInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.infos):
+            return None
+        return self.infos[rows[0].row()]
+
+    def refresh(self) -> None:
+        chosen = self.selected()
+        try:
+            self.infos = self.store.studies()
+        except (sqlite3.Error, OSError) as exc:
+            self.status.setText(f"Can't read the studies: {exc}")
+            return
+        self.empty.setVisible(not self.infos)
+        self.table.setVisible(bool(self.infos))
+        self.table.setRowCount(len(self.infos))
+        for r, info in enumerate(self.infos):
+            self._fill(r, info)
+        if chosen is not None:
+            for r, info in enumerate(self.infos):
+                if info.id == chosen.id:
+                    self.table.selectRow(r)
+        elif self.infos and not self.table.selectionModel().selectedRows():
+            self.table.selectRow(0)
+        self._buttons()
+
+    def _fill(self, r: int, info: StudyInfo) -> None:
+        live = self.manager.progress(info.id) if self.manager.running(info.id) else None
+        done, failed, retry, spent = info.done, info.failed, info.to_retry, info.spent_usd
+        if live is not None:
+            done, failed, retry, spent = live.done, live.failed, live.to_retry, live.spent_usd
+        status = self._status(info)
+        budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
+        values = [
+            info.name,
+            status,
+            "",
+            f"{done} of {info.units}",
+            str(failed) + (f" · {retry} to retry" if retry else ""),
+            f"{fmt.cost(spent)}{budget}",
+            info.created_at[:16].replace("T", " "),
+        ]
+        for c, value in enumerate(values):
+            item = self.table.item(r, c)
+            if item is None:
+                item = QTableWidgetItem()
+                self.table.setItem(r, c, item)
+            if item.text() != value:
+                item.setText(value)
+        over = info.budget_usd is not None and spent > info.budget_usd
+        spent_item = self.table.item(r, 5)
+        if spent_item is not None:
+            colors = theme.colors()
+            spent_item.setForeground(QColor(colors.error if over else colors.text))
+            spent_item.setToolTip(
+                "Over budget: answers in flight cost more than their estimate" if over else ""
+            )
+        cell = self.table.cellWidget(r, 2)
+        bar = cell.findChild(QProgressBar) if cell is not None else None
+        if bar is None:
+            cell = QWidget()
+            holder = QVBoxLayout(cell)
+            holder.setContentsMargins(6, 0, 6, 0)
+            bar = QProgressBar()
+            bar.setTextVisible(False)  # "Answered" says it in words
+            bar.setFixedHeight(10)
+            holder.addWidget(bar, 0, Qt.AlignmentFlag.AlignVCenter)
+            self.table.setCellWidget(r, 2, cell)
+        bar.setRange(0, max(1, info.units))
+        bar.setValue(done + failed + retry)
+
+    def _status(self, info: StudyInfo) -> str:
+        if self.manager.running(info.id):
+            run = self.manager.runs[info.id]
+            if run.stopped:
+                return "pausing"
+            eta = run.progress.eta_s()
+            return f"running · {fmt.duration(eta)} left" if eta else "running"
+        if info.status == "running":
+            return "stopped"  # its process ended without saying so: resume it
+        if info.status == "paused" and info.budget_usd is not None and info.spent_usd >= info.budget_usd:
+            return "budget spent"
+        return info.status
+
+    def _buttons(self) -> None:
+        info = self.selected()
+        running = info is not None and self.manager.running(info.id)
+        resumable = info is not None and not running and info.runnable and (info.left + info.to_retry) > 0
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.resume_button.setEnabled(resumable)
+        rateable = info is not None and info.done > 0
+        self.rate_button.setEnabled(rateable)
+        self.pack_button.setEnabled(rateable and bool(info and info.runnable))
+        self.delete_button.setEnabled(info is not None and not running)
+
+    # -- starting --------------------------------------------------------------------------
+
+    def run_suite_file(self, path: str | None = None) -> StudyInfo | None:
+        if path is None:
+            from chatlab.core.studies.suites import shipped_suites
+
+            start = str(shipped_suites()[0].parent) if shipped_suites() else ""
+            path, _ = QFileDialog.getOpenFileName(self, "Run a suite", start, "Suites (*.toml)")
+            if not path:
+                return None
+        try:
+            suite = load_suite(Path(path), self.lab.runner.config)
+        except SuiteError as exc:
+            QMessageBox.warning(self, "chatlab", f"This suite can't be run:\n{exc}")
+            return None
+        return self.start_new(suite)
+
+    def run_from_lanes(self) -> StudyInfo | None:
+        if self.lab.masked:
+            QMessageBox.information(
+                self, "chatlab", "Vote on the blind turn first: a study would name its lanes."
+            )
+            return None
+        lanes = self.lab.session.lanes
+        if not lanes:
+            QMessageBox.information(self, "chatlab", "Add the lanes to compare first.")
+            return None
+        dialog = LanesStudyDialog(self, len(lanes))
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        try:
+            suite = parse_suite(dialog.data(lanes), self.lab.runner.config)
+        except SuiteError as exc:
+            QMessageBox.warning(self, "chatlab", f"This study can't be run:\n{exc}")
+            return None
+        return self.start_new(suite)
+
+    def start_new(self, suite: Suite, confirm: bool = True) -> StudyInfo | None:
+        study_id = new_id()
+        name = self.store.free_study_name(suite.name)
+        sessions = comparisons(suite, study_id, name)
+        rows = self._estimate(suite, sessions)
+        if (confirm and not self._confirm(suite, rows, 0.0)) or not self._check_lanes(suite):
+            return None
+        try:
+            name = self.store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
+            info = self.store.study(study_id)
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The study could not be saved: {exc}")
+            return None
+        self._start(info, suite, sessions, rows)
+        self.select(info.id)
+        self.status.setText(f"Started {name}: {info.units} answers to get")
+        return info
+
+    def select(self, study_id: str) -> None:
+        for r, row in enumerate(self.infos):
+            if row.id == study_id:
+                self.table.selectRow(r)
+
+    def _check_lanes(self, suite: Suite) -> bool:
+        """Every lane can run (a key for each provider); all that can't are named at once."""
+        from chatlab.core.data.model import Lane
+
+        problems: list[str] = []
+        for entry in suite.lanes:
+            try:
+                self.lab.runner.check_lane(Lane(entry.provider, entry.model, entry.params, entry.label))
+            except ConfigError as exc:
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+        if problems:
+            QMessageBox.warning(self, "chatlab", "This study can't run yet:\n\n" + "\n".join(problems))
+        return not problems
+
+    def _estimate(self, suite: Suite, sessions: Sequence[Session]) -> list[LaneEstimate]:
+        """What the units these comparisons still need will take, per lane (made once, for
+        the dialog, the budget check and the run's budget alike)."""
+        return estimate(suite, work(sessions), self.lab.runner.config, self.store.model_history)
+
+    def _confirm(self, suite: Suite, rows: Sequence[LaneEstimate], spent: float) -> bool:
+        return EstimateDialog(self, suite, rows, spent).exec() == QDialog.DialogCode.Accepted
+
+    def _start(
+        self, info: StudyInfo, suite: Suite, sessions: Sequence[Session], rows: Sequence[LaneEstimate]
+    ) -> None:
+        import os
+
+        from chatlab.core.studies.study import alive
+
+        try:
+            other = self.store.claim_study(info.id, os.getpid(), alive)
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The study can't be started: {exc}")
+            return
+        if other is not None:
+            QMessageBox.information(
+                self, "chatlab", f"{info.name} is running in another chatlab (process {other})."
+            )
+            return
+        self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd, estimates=rows)
+        self.refresh()
+
+    def _ended(self, study_id: str, outcome: str) -> None:
+        live = self.manager.progress(study_id)
+        if outcome == "done" and live is not None and live.to_retry:
+            outcome = "retry"  # units to send again keep it open for Resume
+        status = {"done": "done", "cancelled": "cancelled"}.get(outcome, "paused")
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.store.set_study_status(study_id, status)
+        name = next((i.name for i in self.infos if i.id == study_id), "The study")
+        words = {
+            "done": "is finished: Rate… to judge it",
+            "budget": "stopped: another request could cross its budget (Resume asks for a new one)",
+            "cancelled": "was cancelled: Resume sends what it lacks",
+            "paused": "is paused: Resume goes on",
+            "retry": "has answers that failed twice in a way worth another try: Resume sends them",
+        }
+        self.status.setText(f"{name} {words.get(outcome, outcome)}")
+        self.refresh()
+
+    # -- the selected study ------------------------------------------------------------------
+
+    def pause(self) -> None:
+        info = self.selected()
+        if info is not None:
+            self.manager.pause(info.id)
+            self.status.setText(f"Pausing {info.name}: what is in flight finishes first")
+            self.refresh()
+
+    def cancel(self, confirm: bool = True) -> None:
+        info = self.selected()
+        if info is None:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "chatlab",
+                f"Cancel {info.name} now? The answers in flight are cut off (they are sent again "
+                "if you resume it). Pause instead lets them finish.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        if info is not None:
+            self.manager.cancel(info.id)
+            self.status.setText(f"Cancelled {info.name}: answers cut off are sent again on resume")
+            self.refresh()
+
+    def resume(self, confirm: bool = True) -> None:
+        info = self.selected()
+        if info is None or self.manager.running(info.id):
+            return
+        try:
+            suite = snapshot_suite(info, self.lab.runner.config)
+        except SuiteError as exc:
+            QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
+            return
+        problems: list[str] = []
+        sessions = self.store.study_sessions(info.id, problems)
+        rows = self._estimate(suite, sessions)  # the budget doesn't change it
+        old_budget = info.budget_usd
+        reached = old_budget is not None and (
+            info.spent_usd >= old_budget or budget_reached(old_budget, rows, info.spent_usd)
+        )
+        if reached and confirm and old_budget is not None:
+            budget, ok = QInputDialog.getDouble(
+                self,
+                "chatlab",
+                f"{info.name} has spent {fmt.cost(info.spent_usd)} of its budget of "
+                f"{fmt.cost(old_budget)}: another request could cross it. A new budget in dollars:",
+                max(old_budget * 2, info.spent_usd + 0.01),
+                0.01,
+                1_000_000,
+                2,
+            )
+            if not ok:
+                return
+            try:
+                self.store.set_study_budget(info.id, budget)
+                info = self.store.study(info.id)
+                suite = snapshot_suite(info, self.lab.runner.config)
+            except (sqlite3.Error, OSError, SuiteError) as exc:
+                QMessageBox.warning(self, "chatlab", f"The budget could not be changed: {exc}")
+                return
+        if problems:
+            self.status.setText(
+                problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            )
+        if not self._check_lanes(suite) or (confirm and not self._confirm(suite, rows, info.spent_usd)):
+            return
+        self._start(info, suite, sessions, rows)
+
+    def rate(self) -> None:
+        info = self.selected()
+        if info is not None and info.done:
+            self.open_rate(info)
+
+    def rate_marked(self) -> None:
+        self.open_rate(None)
+
+    def rating_pack(self, path: str | None = None) -> None:
+        info = self.selected()
+        if info is None:
+            return
+        if path is None:
+            safe = "".join(c if c.isalnum() else "-" for c in info.name).strip("-")[:40] or "study"
+            path, _ = QFileDialog.getSaveFileName(self, "Rating pack", f"{safe}-pack.json", "JSON (*.json)")
+            if not path:
+                return
+        from chatlab.core.studies.packs import rating_pack
+
+        pack = rating_pack(self.store.study_sessions(info.id, []), info.name)
+        try:
+            self.store.remember_pack(pack.mapping, pack.id, info.id, pack.created_at)
+            Path(path).write_text(json.dumps(pack.doc, ensure_ascii=False, indent=2), encoding="utf-8")
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The pack could not be written: {exc}")
+            return
+        left = pack.left_out_text()
+        self.status.setText(
+            f"Wrote a rating pack of {pack.comparisons} comparison{'s' if pack.comparisons != 1 else ''} "
+            f"to {path}" + (f"; {left}" if left else "")
+        )
+
+    def delete(self, confirm: bool = True) -> None:
+        info = self.selected()
+        if info is None or self.manager.running(info.id):
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "chatlab",
+                f"Delete {info.name}, its {info.units} answers and every vote on them? This can't be undone.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            self.store.delete_study(info.id)
+        except (sqlite3.Error, OSError) as exc:
+            QMessageBox.warning(self, "chatlab", f"The study could not be deleted: {exc}")
+            return
+        self.status.setText(f"Deleted {info.name}")
+        self.refresh()
+
+    async def shutdown(self) -> None:
+        self.timer.stop()
+        await self.manager.shutdown()
