@@ -18,7 +18,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from pytestqt.qtbot import QtBot
 
-from chatlab.ui.results.chart import Axis, Figure, Mark, Plot, dollars, log_ticks, nice_ticks
+from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars, log_ticks, nice_ticks
 from chatlab.ui.results.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
 from chatlab.ui.shared import theme
 from tests.conftest import PYTHON, ROOT, subprocess_env
@@ -88,14 +88,14 @@ def test_hostile_numbers_in_a_real_result_draw_without_raising(
     for cost in (5e-324, 1e30, -1.0, math.nan, math.inf):
         hostile = copy.deepcopy(doc)
         hostile["contenders"][0]["mean_cost_usd"] = cost
-        plot.show_figure(cost_chart(hostile))
+        plot.show_chart(cost_chart(hostile))
         render(plot)
     for ci in ([-1e308, 1e308], [math.nan, 1.0], [1200.0, 1300.0]):
         hostile = copy.deepcopy(doc)
         hostile["contenders"][0]["ci95"] = ci
         hostile["contenders"][0]["rating"] = 1000.0 if ci[0] != 1200.0 else 900.0  # outside its interval
         figure = ratings_chart(hostile)
-        plot.show_figure(figure)
+        plot.show_chart(figure)
         render(plot)
         finite = [v for v in (*ci, hostile["contenders"][0]["rating"]) if math.isfinite(v)]
         assert figure.x.low <= min(finite) and figure.x.high >= max(finite)
@@ -105,7 +105,7 @@ def test_hostile_numbers_in_a_real_result_draw_without_raising(
     hostile["judgements"] = {"balanced_accuracy": math.nan}
     figure = guess_chart(hostile)
     assert figure.marks == []
-    plot.show_figure(figure)
+    plot.show_chart(figure)
     render(plot)
 
 
@@ -115,7 +115,7 @@ def test_a_chart_whose_painting_raises_does_not_take_the_app_down(tmp_path: Path
         textwrap.dedent(
             """
             from PySide6.QtWidgets import QApplication
-            from chatlab.ui.results.chart import Figure, Plot
+            from chatlab.ui.results.chart import Chart, Plot
             from chatlab.ui.results.leaderboard import MatrixView
             app = QApplication([])
             def boom(self, painter, area):
@@ -155,7 +155,7 @@ def test_a_long_legend_says_how_many_it_left_out(qtbot: QtBot) -> None:
     plot = Plot()
     qtbot.addWidget(plot)
     marks = [Mark("points", [(0.5, 0.5)], label=f"contender {k}") for k in range(30)]
-    plot.show_figure(Figure("t", Axis(0, 1), Axis(0, 1), marks, legend=True))
+    plot.show_chart(Chart("t", Axis(0, 1), Axis(0, 1), marks, legend=True))
     drawn: list[str] = []
 
     class Spy(QPainter):

@@ -2,7 +2,7 @@
 
 The Leaderboard needs four plain charts, and QtCharts would pull in the whole
 ``PySide6-Addons`` wheel (hundreds of megabytes, WebEngine included) for them. A
-:class:`Plot` holds a :class:`Figure` (a title, an x axis that may be logarithmic, a y
+:class:`Plot` holds a :class:`Chart` (a title, an x axis that may be logarithmic, a y
 axis of values or of named rows, and a list of marks) and paints it with the theme's
 colours at any size, so the same drawing goes to the screen, to a PNG at a chosen size
 and to an SVG. :func:`nice_ticks` and :func:`log_ticks` choose round tick values.
@@ -82,7 +82,7 @@ class Mark:
 
 
 @dataclass
-class Figure:
+class Chart:
     title: str = ""
     x: Axis = field(default_factory=Axis)
     y: Axis = field(default_factory=Axis)
@@ -160,14 +160,14 @@ def _placed(point: QPointF) -> bool:
 
 
 class Plot(QWidget):
-    """Shows one :class:`Figure`; :meth:`paint` draws it into any painter and rectangle."""
+    """Shows one :class:`Chart`; :meth:`paint` draws it into any painter and rectangle."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.figure = Figure()
+        self.figure = Chart()
         self.setMinimumSize(QSize(320, 220))
 
-    def show_figure(self, figure: Figure) -> None:
+    def show_chart(self, figure: Chart) -> None:
         self.figure = figure
         self.setToolTip("")
         self.update()

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from chatlab.core.analysis.stats import compute, summary
 from chatlab.core.data import format as fmt
 from chatlab.store.db import Store
-from chatlab.ui.results.chart import Axis, Figure, Mark, Plot, dollars
+from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars
 from chatlab.ui.shared import theme
 from chatlab.ui.shared.keyboard import close_keys
 
@@ -64,12 +64,12 @@ EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice 
 _CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
 
 
-def ratings_chart(doc: dict[str, Any]) -> Figure:
+def ratings_chart(doc: dict[str, Any]) -> Chart:
     """Each contender's rating with its 95 % interval, best at the top."""
     rows = list(reversed(doc["contenders"]))
     values = [v for c in rows for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)]
     lows, highs = values or [900.0], values or [1100.0]
-    fig = Figure(
+    fig = Chart(
         title="Ratings with 95 % intervals",
         x=Axis(
             min(lows) - 20,
@@ -91,7 +91,7 @@ def ratings_chart(doc: dict[str, Any]) -> Figure:
     return fig
 
 
-def cost_chart(doc: dict[str, Any]) -> Figure:
+def cost_chart(doc: dict[str, Any]) -> Chart:
     """Rating (with its 95 % interval) against dollars per answer; the frontier joins
     those no one beats on both."""
     # A log axis needs positive costs; below a trillionth of a dollar there is nothing to see.
@@ -104,7 +104,7 @@ def cost_chart(doc: dict[str, Any]) -> Figure:
     spans = [v for c in priced for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)] or [1000.0]
     low, high = max(min(costs) / 2, 1e-12), min(max(costs) * 2, 1e12)
     frontier = sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"])
-    fig = Figure(
+    fig = Chart(
         title="Rating against $ per answer, with 95 % intervals"
         + (" (the line: no one is both better and cheaper)" if len(frontier) > 1 else ""),
         x=Axis(low, max(high, low * 10), "mean cost per answer (log scale)", log=True, fmt=dollars),
@@ -131,10 +131,10 @@ def cost_chart(doc: dict[str, Any]) -> Figure:
     return fig
 
 
-def guess_chart(doc: dict[str, Any]) -> Figure:
+def guess_chart(doc: dict[str, Any]) -> Chart:
     """Accuracy of single guesses with its interval, beside chance and the longest answer."""
     d = doc.get("discrimination")
-    fig = Figure(
+    fig = Chart(
         title="Could you tell which one reasoned?",
         x=Axis(-0.5, 1.5, categories=["your guesses", "the longest answer"]),
         y=Axis(0, 1, "share right", fmt="{:.0%}"),
@@ -383,7 +383,7 @@ class LeaderboardView(QDialog):
         if cached is None:
             for view in self.views.values():
                 if isinstance(view, Plot) and not view.figure.marks:
-                    view.show_figure(Figure(empty_text="Computing the ratings and their intervals…"))
+                    view.show_chart(Chart(empty_text="Computing the ratings and their intervals…"))
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
@@ -460,8 +460,8 @@ class LeaderboardView(QDialog):
                 figure.footer = self.footer(doc)
             except Exception as exc:  # a damaged result: say so in the chart, not a crash
                 logging.getLogger(__name__).exception("the %s chart could not be built", name)
-                figure = Figure(name, empty_text=f"This chart can't be drawn from these results ({exc})")
-            view.show_figure(figure)
+                figure = Chart(name, empty_text=f"This chart can't be drawn from these results ({exc})")
+            view.show_chart(figure)
         matrix = self.views["Win rates"]
         assert isinstance(matrix, MatrixView)
         labels = {c["id"]: c["label"] for c in rows}

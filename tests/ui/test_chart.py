@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 
-from chatlab.ui.results.chart import Axis, Figure, Mark, Plot, log_ticks, nice_ticks
+from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, log_ticks, nice_ticks
 from chatlab.ui.shared import theme
 
 
@@ -39,10 +39,10 @@ def test_axis_fraction_linear_log_and_flat() -> None:
     assert Axis(5, 5).fraction(5) == 0.5
 
 
-def _render(fig: Figure, qtbot: QtBot) -> QImage:
+def _render(fig: Chart, qtbot: QtBot) -> QImage:
     plot = Plot()
     qtbot.addWidget(plot)
-    plot.show_figure(fig)
+    plot.show_chart(fig)
     image = QImage(400, 300, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     plot.paint(painter, QRectF(0, 0, 400, 300))
@@ -57,8 +57,8 @@ def _where(image: QImage, color: QColor) -> list[tuple[int, int]]:
 
 def test_a_point_lands_where_its_value_says(qtbot: QtBot) -> None:
     accent = QColor(theme.colors().accent)
-    left = Figure("t", Axis(0, 10), Axis(0, 10), [Mark("points", [(1, 1)], size=12)])
-    right = Figure("t", Axis(0, 10), Axis(0, 10), [Mark("points", [(9, 9)], size=12)])
+    left = Chart("t", Axis(0, 10), Axis(0, 10), [Mark("points", [(1, 1)], size=12)])
+    right = Chart("t", Axis(0, 10), Axis(0, 10), [Mark("points", [(9, 9)], size=12)])
     a, b = _where(_render(left, qtbot), accent), _where(_render(right, qtbot), accent)
     assert a and b
     ax = sum(x for x, _ in a) / len(a)
@@ -72,14 +72,14 @@ def test_a_point_lands_where_its_value_says(qtbot: QtBot) -> None:
 def test_an_empty_figure_says_so_and_a_tiny_area_draws_no_marks(qtbot: QtBot) -> None:
     plot = Plot()
     qtbot.addWidget(plot)
-    plot.show_figure(Figure("x", empty_text="nothing"))
+    plot.show_chart(Chart("x", empty_text="nothing"))
     image = QImage(60, 40, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     plot.paint(painter, QRectF(0, 0, 60, 40))  # too small for axes: no crash
     painter.end()
     accent = QColor(theme.colors().accent)
-    tiny = Figure("t", Axis(0, 1), Axis(0, 1), [Mark("points", [(0.5, 0.5)])])
-    plot.show_figure(tiny)
+    tiny = Chart("t", Axis(0, 1), Axis(0, 1), [Mark("points", [(0.5, 0.5)])])
+    plot.show_chart(tiny)
     image.fill(QColor("white"))
     painter = QPainter(image)
     plot.paint(painter, QRectF(0, 0, 60, 40))
