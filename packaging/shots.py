@@ -175,7 +175,7 @@ async def scenes(server: DemoServer) -> None:
         view.refresh()
         await settle(0.3)
         snap("studies")
-        while view.manager.running(first.id):
+        while view.controller.running(first.id):
             await settle(0.3)
         view.refresh()
         window.open_rate(store.study(first.id))

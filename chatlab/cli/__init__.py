@@ -21,11 +21,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from chatlab import __version__
+from chatlab.cli.common import UsageError
 from chatlab.core.data.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS
-
-
-class UsageError(Exception):
-    """Bad command-line input; exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -286,11 +283,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
             serve(args.port)
             return 0
     except Exception as exc:
-        from chatlab.cli.study_args import StudyUsageError
         from chatlab.core.data.safety import terminal_text
         from chatlab.core.settings.config import ConfigError
+        from chatlab.core.studies.controller import StudyError
 
-        if not isinstance(exc, UsageError | ConfigError | StudyUsageError):
+        if not isinstance(exc, UsageError | ConfigError | StudyError):
             raise
         print(f"chatlab: {terminal_text(str(exc))}", file=sys.stderr)
         return 2

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from chatlab.cli import UsageError, parse_model_spec
+from chatlab.cli import parse_model_spec
+from chatlab.cli.common import UsageError, explain, open_store
 from chatlab.core.data import format as fmt
 from chatlab.core.data.export import DocumentError, document, export_sessions, pack_created_at, parse_document
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
@@ -32,6 +33,7 @@ from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore, NoKeychain
 from chatlab.core.settings.config import clean_name, load_config, paths
 from chatlab.core.settings.raters import Rater
+from chatlab.core.studies.controller import find_study
 from chatlab.store.checkpoint import Checkpointer, reason_words
 from chatlab.store.db import Store, StoreError, default_path, error_reason
 
@@ -270,14 +272,6 @@ def cmd_providers(args: Any, stdout: IO[str]) -> int:
     return 0
 
 
-def open_store(readonly_ok: bool = False) -> Store:
-    """The session database; ``readonly_ok`` for commands that only read it."""
-    try:
-        return Store.for_reading(default_path()) if readonly_ok else Store(default_path())
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def cmd_sessions(stdout: IO[str]) -> int:
     if not default_path().exists():
         stdout.write("no sessions yet\n")
@@ -316,7 +310,7 @@ def local_rater(store: Store, name: str | None = None) -> Rater:
     try:
         return installation(store.claim_rater, name=name)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageError(f"{store.path}: {reason_words(error_reason(exc, store.path))}") from None
+        raise UsageError(f"{explain(store, exc)}") from None
 
 
 def _check_export_args(args: Any) -> None:
@@ -364,8 +358,6 @@ def cmd_export(args: Any, stdout: IO[str], stdin: IO[str] | None = None) -> int:
         if args.votes:
             doc, problems = _export_votes(args, store, stdin or sys.stdin)
         elif args.study:
-            from chatlab.cli.study import find_study
-
             info = find_study(store, args.study)
             if args.rating_pack:
                 doc, problems = _export_pack(args, store, info.id, info.name)
@@ -398,8 +390,6 @@ def _export_votes(args: Any, store: Store, stdin: IO[str] | None) -> tuple[dict[
     to a study's owner): of one study with ``--study``; else of every session, asking
     first before interactive sessions go too (``--all`` includes them without asking)."""
     if args.study:
-        from chatlab.cli.study import find_study
-
         ids = store.voted_ids(find_study(store, args.study).id)
     else:
         ids = store.voted_ids()
@@ -457,9 +447,7 @@ def _export_pack(args: Any, store: Store, study_id: str, name: str) -> tuple[dic
     try:
         store.remember_pack(pack.mapping, pack.id, study_id, pack.created_at, pack.made_for)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageError(
-            f"{store.path}: {reason_words(error_reason(exc, store.path))}; no pack was written"
-        ) from None
+        raise UsageError(f"{explain(store, exc)}; no pack was written") from None
     packed = pack.doc["sessions"][0]["study"]["name"] if pack.doc["sessions"] else name
     if packed != name:
         print(f"chatlab: the study's name names a model, so the pack calls it {packed!r}", file=sys.stderr)
@@ -485,9 +473,7 @@ def _export_unblind(store: Store, study_id: str) -> tuple[dict[str, Any], list[s
     try:
         store.mark_sighted(turns, rater.id)
     except (sqlite3.Error, OSError) as exc:
-        raise UsageError(
-            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was exported"
-        ) from None
+        raise UsageError(f"{explain(store, exc)}; nothing was exported") from None
     n = len(doc["sessions"])
     print(
         f"chatlab: this file names the models of {n} comparison{'s' if n != 1 else ''} "
@@ -523,9 +509,7 @@ def cmd_import(args: Any, stdout: IO[str]) -> int:
     except StoreError as exc:  # a comparison a newer pack would update can't be read back
         raise UsageError(f"{exc}; nothing was imported") from None
     except (sqlite3.Error, OSError) as exc:
-        raise UsageError(
-            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was imported"
-        ) from None
+        raise UsageError(f"{explain(store, exc)}; nothing was imported") from None
     finally:
         store.close()
     added = result.added

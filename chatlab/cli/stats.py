@@ -39,13 +39,16 @@ COLUMNS = (
 
 def cmd_stats(args: Any, stdout: IO[str]) -> int:
 
-    from chatlab.cli.study import StudyUsageError, _store, find_study
+    from contextlib import closing
+
+    from chatlab.cli.common import UsageError, open_store
     from chatlab.core.analysis.stats import compute
+    from chatlab.core.studies.controller import find_study
     from chatlab.store.db import default_path
 
     if not default_path().exists():
-        raise StudyUsageError("no votes yet: run a study and rate it (chatlab study run …, chatlab rate)")
-    with _store(readonly_ok=True) as store:
+        raise UsageError("no votes yet: run a study and rate it (chatlab study run …, chatlab rate)")
+    with closing(open_store(readonly_ok=True)) as store:
         if args.study:
             info = find_study(store, args.study)
             sessions = store.study_sessions(info.id, [])
@@ -69,7 +72,7 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
         raters, unknown = resolve(args.rater, shown, voters)
         if unknown:
             listed = ", ".join(repr(r) for r in sorted(shown.values())[:20]) or "none yet"
-            raise StudyUsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
+            raise UsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
     doc = compute(sessions, study=study, tags=args.tag, raters=raters, include_sighted=args.include_sighted)
     if args.json:
         json.dump(doc, stdout, ensure_ascii=False, indent=2, allow_nan=False)

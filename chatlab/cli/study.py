@@ -15,43 +15,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
 
-from chatlab.cli.study_args import MAX_RATER, StudyUsageError, add_parser, add_rate_parser
+from chatlab.cli.common import UsageError, explain, open_store
+from chatlab.cli.study_args import MAX_RATER, add_parser, add_rate_parser
 from chatlab.core.data import format as fmt
-from chatlab.core.data.model import new_id
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, load_config
+from chatlab.core.studies.controller import Plan, StudyController, find_study, shown_status
 from chatlab.core.studies.rating import rateable
-from chatlab.core.studies.study import (
-    LaneEstimate,
-    Progress,
-    StudyInfo,
-    StudyRun,
-    alive,
-    comparisons,
-    estimate,
-    snapshot_suite,
-    suite_data,
-    total_cost,
-    unit_state,
-    work,
-)
+from chatlab.core.studies.study import LaneEstimate, Progress, StudyRun, total_cost, unit_state
 from chatlab.core.studies.suites import Suite, SuiteError, load_suite
 from chatlab.demo.server import DemoServer
-from chatlab.store.checkpoint import Checkpointer, reason_words
-from chatlab.store.db import Store, error_reason
+from chatlab.store.checkpoint import Checkpointer
+from chatlab.store.db import Store
 
 __all__ = [
     "MAX_RATER",
-    "StudyUsageError",
     "add_parser",
     "add_rate_parser",
     "cmd_rate",
@@ -65,29 +52,27 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
     from chatlab.store.db import default_path
 
     if not default_path().exists():
-        raise StudyUsageError("no studies yet: run one with `chatlab study run demo`")
-    with _store(readonly_ok=True) as store:
+        raise UsageError("no studies yet: run one with `chatlab study run demo`")
+    with closing(open_store(readonly_ok=True)) as store:
         if args.marked:
             if args.study:
-                raise StudyUsageError("give a study or --marked, not both")
+                raise UsageError("give a study or --marked, not both")
             if not store.marked_turns():
-                raise StudyUsageError("no turn is marked to rate (Rate later, under a turn's answers)")
+                raise UsageError("no turn is marked to rate (Rate later, under a turn's answers)")
             info = None
         elif args.study:
             info = find_study(store, args.study)
         else:
             candidates = [s for s in store.studies() if s.done]
             if not candidates:
-                raise StudyUsageError("no study has answers to rate yet (see `chatlab study list`)")
+                raise UsageError("no study has answers to rate yet (see `chatlab study list`)")
             info = candidates[0]
     if sys.platform.startswith("linux") and not any(
         os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
     ):
-        raise StudyUsageError(
-            "no display: `chatlab rate` opens a window; run it on a desktop, or over `ssh -X`"
-        )
+        raise UsageError("no display: `chatlab rate` opens a window; run it on a desktop, or over `ssh -X`")
     if args.rater is not None and not 0 < len(args.rater.strip()) <= MAX_RATER:
-        raise StudyUsageError(f"--rater must be 1 to {MAX_RATER} characters")
+        raise UsageError(f"--rater must be 1 to {MAX_RATER} characters")
     import importlib
 
     app = importlib.import_module("chatlab.app")
@@ -98,7 +83,7 @@ def cmd_rate(args: Any, stderr: IO[str]) -> int:
 def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     idle = getattr(args, "idle_timeout", None)
     if idle is not None and not 0 < idle <= 86_400:  # also NaN
-        raise StudyUsageError("--idle-timeout must be more than 0 and at most 86,400 seconds")
+        raise UsageError("--idle-timeout must be more than 0 and at most 86,400 seconds")
     if args.study_command == "run":
         return _run(args, stdout, stderr)
     if args.study_command == "list":
@@ -107,35 +92,7 @@ def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         return _show(args.name, stdout)
     if args.study_command == "resume":
         return _resume(args, stdout, stderr)
-    raise StudyUsageError(f"unknown study command {args.study_command!r}")
-
-
-@contextlib.contextmanager
-def _store(readonly_ok: bool = False) -> Iterator[Store]:
-    from chatlab.store.db import StoreError, default_path
-
-    try:
-        store = Store.for_reading(default_path()) if readonly_ok else Store(default_path())
-    except StoreError as exc:
-        raise StudyUsageError(str(exc)) from None
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def find_study(store: Store, name: str) -> StudyInfo:
-    try:
-        return store.study(name)
-    except KeyError:
-        raise StudyUsageError(
-            f"no study named {terminal_text(name)[:80]!r} (see `chatlab study list`)"
-        ) from None
-    except ValueError as exc:
-        raise StudyUsageError(str(exc)) from None
-
-
-# -- estimate ----------------------------------------------------------------------------
+    raise UsageError(f"unknown study command {args.study_command!r}")
 
 
 def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | None) -> None:
@@ -174,24 +131,23 @@ def _width(out: IO[str]) -> int:
         return 200
 
 
-def _check_budget(rows: Sequence[LaneEstimate], suite: Suite, spent: float, yes: bool) -> None:
-    budget = suite.budget_usd
-    if budget is None or yes:
+def _check_budget(plan: Plan, yes: bool) -> None:
+    problem = plan.budget_problem()
+    if problem is None or yes:
         return
-    total = total_cost(rows)
-    if total is None:
-        unpriced = ", ".join(r.lane for r in rows if r.cost_usd is None and r.requests)
-        raise StudyUsageError(
-            f"can't check the budget of {fmt.cost(budget)}: no price for {unpriced}; "
+    if problem.total is None:
+        raise UsageError(
+            f"can't check the budget of {fmt.cost(problem.budget)}: "
+            f"no price for {', '.join(problem.unpriced)}; "
             "add --yes to run anyway, or add a price in config.toml"
         )
-    if spent + total > budget:
-        already = f" (with {fmt.cost(spent)} already spent)" if spent else ""
-        raise StudyUsageError(
-            f"the estimate of {fmt.cost(total)}{already} exceeds the budget of {fmt.cost(budget)}; "
-            "nothing was sent; add --yes to run anyway (the run still stops when the budget is spent)"
-            + ("" if not spent else ", or give a new budget with --budget USD")
-        )
+    already = f" (with {fmt.cost(problem.spent)} already spent)" if problem.spent else ""
+    raise UsageError(
+        f"the estimate of {fmt.cost(problem.total)}{already} "
+        f"exceeds the budget of {fmt.cost(problem.budget)}; "
+        "nothing was sent; add --yes to run anyway (the run still stops when the budget is spent)"
+        + ("" if not problem.spent else ", or give a new budget with --budget USD")
+    )
 
 
 # -- run and resume ----------------------------------------------------------------------
@@ -213,7 +169,7 @@ def _load_suite(path: str, config: Config) -> Suite:
         file = by_name[path]
     elif not exists and "/" not in path and not path.endswith(".toml"):
         known = ", ".join(sorted(by_name)) or "none"
-        raise StudyUsageError(
+        raise UsageError(
             f"no suite file {terminal_text(repr(path))}, and no shipped suite of that name (shipped: {known})"
         )
     try:
@@ -222,7 +178,11 @@ def _load_suite(path: str, config: Config) -> Suite:
         hint = ""
         if not is_file and by_name:
             hint = f" (shipped suites, by name: {', '.join(sorted(by_name))})"
-        raise StudyUsageError(str(exc) + hint) from None
+        raise UsageError(str(exc) + hint) from None
+
+
+def _controller(store: Store, config: Config) -> StudyController:
+    return StudyController(store, lambda: config, explain=lambda exc: explain(store, exc))
 
 
 def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
@@ -230,37 +190,28 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     suite = _load_suite(args.suite, config)
     name = (suite.name if args.name is None else args.name).strip()
     if not name or len(name) > 200:
-        raise StudyUsageError("--name must be 1 to 200 characters")
-    study_id = new_id()
-    with _store(readonly_ok=args.dry_run) as store:
-        if not args.dry_run:
-            name = store.free_study_name(name)  # "Name (2)" when taken: the comparisons' titles say it too
-        sessions = comparisons(suite, study_id, name)
-        pending = work(sessions)
+        raise UsageError("--name must be 1 to 200 characters")
+    with closing(open_store(readonly_ok=args.dry_run)) as store:
+        studies = _controller(store, config)
+        # Not a dry run: "Name (2)" when taken (the comparisons' titles say it too).
+        plan = studies.plan_new(suite, name, dry_run=args.dry_run)
         if suite.description:
             print(terminal_text(suite.description), file=stderr)
-        rows = estimate(suite, pending, config, store.model_history)
-        print_estimate(rows, stdout, suite.budget_usd)
+        print_estimate(plan.estimates, stdout, suite.budget_usd)
         if args.dry_run:
             try:
-                _check_budget(rows, suite, 0.0, args.yes)
+                _check_budget(plan, args.yes)
                 verdict = ""
-            except StudyUsageError as exc:
+            except UsageError as exc:
                 verdict = f"; a run would be refused: {exc}"
             print(f"dry run: nothing was sent{verdict}", file=stderr)
             return 0
-        _check_budget(rows, suite, 0.0, args.yes)
+        _check_budget(plan, args.yes)
         runner, server = _runner(config, suite)
         try:
-            try:
-                name = store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
-            except (sqlite3.Error, OSError) as exc:
-                raise StudyUsageError(
-                    f"{store.path}: {reason_words(error_reason(exc, store.path))}; the study was not created "
-                    "and nothing was sent"
-                ) from None
-            print(f"study {name!r} ({study_id[:8]}): {len(pending)} units", file=stderr)
-            return _drive(store, runner, store.study(study_id), suite, sessions, stdout, stderr, rows, args)
+            info = studies.create(plan)
+            print(f"study {info.name!r} ({info.id[:8]}): {len(plan.pending)} units", file=stderr)
+            return _drive(studies, Checkpointer(store), runner, plan, stdout, stderr, args)
         finally:
             if server is not None:
                 server.stop_thread()
@@ -268,41 +219,23 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
 
 def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config()
-    with _store() as store:
-        info = find_study(store, args.name)
-        if not info.runnable:
-            raise StudyUsageError(f"study {info.name!r} was imported: it has no suite to run")
-        try:
-            suite = snapshot_suite(info, config)
-        except SuiteError as exc:
-            raise StudyUsageError(f"study {info.name!r}: its suite can't be read back: {exc}") from None
-        problems: list[str] = []
-        sessions = store.study_sessions(info.id, problems)
-        for problem in problems:
+    with closing(open_store()) as store:
+        studies = _controller(store, config)
+        plan = studies.plan_resume(studies.find(args.name), retry_failed=args.retry_failed)
+        for problem in plan.problems:
             print(f"chatlab: {terminal_text(problem)}", file=stderr)
         if args.budget is not None:
-            if not (0 < args.budget <= 1_000_000):
-                raise StudyUsageError("--budget must be more than 0 and at most 1,000,000 dollars")
-            try:
-                store.set_study_budget(info.id, args.budget)
-            except (sqlite3.Error, OSError) as exc:
-                raise StudyUsageError(
-                    f"{store.path}: {reason_words(error_reason(exc, store.path))}"
-                ) from None
-            info = store.study(info.id)
-            suite = snapshot_suite(info, config)
-            print(f"budget of {info.name!r} is now {fmt.cost(args.budget)}", file=stderr)
-        pending = work(sessions, retry_failed=args.retry_failed)
-        if not pending:
-            print(f"study {info.name!r} has nothing left to send", file=stderr)
-            _finish_status(store, info.id, "done")
-            return 0 if not info.failed else 1
-        rows = estimate(suite, pending, config, store.model_history)
-        print_estimate(rows, stdout, suite.budget_usd)
-        _check_budget(rows, suite, info.spent_usd, args.yes)
-        runner, server = _runner(config, suite)
+            plan = studies.set_budget(plan, args.budget)
+            print(f"budget of {plan.name!r} is now {fmt.cost(args.budget)}", file=stderr)
+        if not plan.pending:
+            print(f"study {plan.name!r} has nothing left to send", file=stderr)
+            studies.mark_done(plan)
+            return 0 if plan.info is None or not plan.info.failed else 1
+        print_estimate(plan.estimates, stdout, plan.suite.budget_usd)
+        _check_budget(plan, args.yes)
+        runner, server = _runner(config, plan.suite)
         try:
-            return _drive(store, runner, info, suite, sessions, stdout, stderr, rows, args)
+            return _drive(studies, Checkpointer(store), runner, plan, stdout, stderr, args)
         finally:
             if server is not None:
                 server.stop_thread()
@@ -324,66 +257,36 @@ def _runner(config: Config, suite: Suite) -> tuple[Runner, DemoServer | None]:
     return Runner(config, KeyStore(), make_adapter), server
 
 
-def _finish_status(store: Store, study_id: str, status: str) -> None:
-    with contextlib.suppress(sqlite3.Error, OSError):
-        store.set_study_status(study_id, status)
-
-
 def _drive(
-    store: Store,
+    studies: StudyController,
+    saver: Checkpointer,
     runner: Runner,
-    info: StudyInfo,
-    suite: Suite,
-    sessions: Sequence[Any],
+    plan: Plan,
     stdout: IO[str],
     stderr: IO[str],
-    rows: Sequence[LaneEstimate],
     args: Any,
 ) -> int:
-    try:
-        other = store.claim_study(info.id, os.getpid(), alive)
-    except (sqlite3.Error, OSError) as exc:
-        raise StudyUsageError(
-            f"{store.path}: {reason_words(error_reason(exc, store.path))}; nothing was sent"
-        ) from None
-    if other is not None:
-        raise StudyUsageError(
-            f"study {info.name!r} is running in another chatlab (process {other}); nothing was sent"
-        )
-    saver = Checkpointer(store)
-    bar = _Bar(stderr, info.name)
-    run = StudyRun(
-        runner,
-        suite,
-        sessions,
-        saver,
-        spent_usd=info.spent_usd,
-        retry_failed=getattr(args, "retry_failed", False),
-        idle_timeout_s=args.idle_timeout,
-        on_change=bar.update,
-        estimates=rows,
-    )
-    outcome = "paused"
+    name = plan.name
+    bar = _Bar(stderr, name)
+    run = studies.prepare(plan, runner, saver, idle_timeout_s=args.idle_timeout, on_change=bar.update)
+    outcome = "cancelled"  # Ctrl-C cuts off what is in flight
     try:
         with bar:
             outcome = asyncio.run(_go(run, runner))
     except KeyboardInterrupt:
-        outcome = "paused"
+        outcome = "cancelled"
     finally:
         saver.finish()
     p = run.progress
-    # Done only when nothing is left to send: units to retry keep it open for resume.
-    status = "done" if outcome == "done" and not p.to_retry else "paused"
-    _finish_status(store, info.id, status)
-    spent = p.spent_usd
-    with contextlib.suppress(sqlite3.Error, OSError, KeyError):
-        spent = store.study(info.id).spent_usd  # what is on disk, stopped answers included
+    studies.finish(plan.study_id, outcome, p)
+    spent = studies.spent(plan.study_id, p.spent_usd)  # what is on disk, stopped answers included
+    budget = plan.suite.budget_usd
     stdout.write(
-        f"{terminal_text(info.name)}: {p.done} of {p.total} answered, {p.failed} failed, "
+        f"{terminal_text(name)}: {p.done} of {p.total} answered, {p.failed} failed, "
         + (f"{p.to_retry} to retry, " if p.to_retry else "")
         + f"spent {fmt.cost(spent)}"
         + (f" (+{p.unpriced} with no price)" if p.unpriced else "")
-        + (f" of {fmt.cost(suite.budget_usd)}" if suite.budget_usd is not None else "")
+        + (f" of {fmt.cost(budget)}" if budget is not None else "")
         + "\n"
     )
     for line in p.failures:
@@ -392,17 +295,17 @@ def _drive(
         stdout.write(f"  to retry {terminal_text(line)[:200]}\n")
     if outcome == "budget":
         print(
-            f"chatlab: stopped: the budget of {fmt.cost(suite.budget_usd)} is spent or another request "
+            f"chatlab: stopped: the budget of {fmt.cost(budget)} is spent or another request "
             f"could cross it; {p.left} units not sent; to go on, give it a bigger one: "
-            f"`chatlab study resume {info.name!r} --budget USD`",
+            f"`chatlab study resume {name!r} --budget USD`",
             file=stderr,
         )
     elif outcome != "done":
-        print(f"chatlab: paused; `chatlab study resume {info.name!r}` sends the rest", file=stderr)
+        print(f"chatlab: stopped; `chatlab study resume {name!r}` sends the rest", file=stderr)
     elif p.to_retry:
         print(
             f"chatlab: {p.to_retry} unit{'s' if p.to_retry != 1 else ''} failed twice in a way worth "
-            f"another try; `chatlab study resume {info.name!r}` sends {'them' if p.to_retry != 1 else 'it'}",
+            f"another try; `chatlab study resume {name!r}` sends {'them' if p.to_retry != 1 else 'it'}",
             file=stderr,
         )
     if saver.problem:
@@ -481,26 +384,20 @@ class _Bar:
 # -- list and show -----------------------------------------------------------------------
 
 
-def _state(info: StudyInfo) -> str:
-    if info.status == "running" and not alive(info.pid):
-        return "stopped"  # the process running it was killed: resume it
-    return info.status
-
-
 def _list(stdout: IO[str]) -> int:
     from chatlab.store.db import default_path
 
     if not default_path().exists():
         stdout.write("no studies yet\n")
         return 0
-    with _store(readonly_ok=True) as store:
+    with closing(open_store(readonly_ok=True)) as store:
         infos = store.studies()
     if not infos:
         stdout.write("no studies yet\n")
     for s in infos:
         budget = f" of {fmt.cost(s.budget_usd)}" if s.budget_usd is not None else ""
         stdout.write(
-            f"{s.id[:8]}  {terminal_text(s.created_at[:16].replace('T', ' '))}  {_state(s):<9} "
+            f"{s.id[:8]}  {terminal_text(s.created_at[:16].replace('T', ' '))}  {shown_status(s):<9} "
             f"{s.done}/{s.units} answered  {s.failed} failed  "
             + (f"{s.to_retry} to retry  " if s.to_retry else "")
             + f"{fmt.cost(s.spent_usd)}{budget}  "
@@ -511,12 +408,12 @@ def _list(stdout: IO[str]) -> int:
 
 def _show(name: str, stdout: IO[str]) -> int:
     problems: list[str] = []
-    with _store(readonly_ok=True) as store:
+    with closing(open_store(readonly_ok=True)) as store:
         info = find_study(store, name)
         sessions = store.study_sessions(info.id, problems)
     w = stdout.write
     w(f"study    {terminal_text(info.name)}  ({info.id})\n")
-    w(f"status   {_state(info)}  created {terminal_text(info.created_at)}\n")
+    w(f"status   {shown_status(info)}  created {terminal_text(info.created_at)}\n")
     budget = f" of {fmt.cost(info.budget_usd)}" if info.budget_usd is not None else ""
     retry = f"{info.to_retry} to retry, " if info.to_retry else ""
     w(f"answers  {info.done} of {info.units}, {info.failed} failed, {retry}{info.left} left\n")

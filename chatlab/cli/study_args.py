@@ -1,4 +1,4 @@
-"""The ``study`` and ``rate`` command lines, and the error they end with.
+"""The ``study`` and ``rate`` command lines.
 
 Kept apart from :mod:`chatlab.cli.study` so that building the parser (and ``--help``)
 imports none of the study machinery.
@@ -10,10 +10,6 @@ import argparse
 from typing import Any
 
 MAX_RATER = 200  # what the session document allows
-
-
-class StudyUsageError(Exception):
-    """Exit 2 with this one line (the CLI maps it to its own usage error)."""
 
 
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:

@@ -71,14 +71,14 @@ def test_a_study_runs_in_the_background_while_the_lanes_answer(
 ) -> None:
     win, view, store = studio
     info = view.start_new(suite(), confirm=False)  # type: ignore[arg-type]
-    assert info is not None and view.manager.running(info.id)
+    assert info is not None and view.controller.running(info.id)
     # The interactive lanes answer a turn while the study is still running.
     add_lanes(win, "chat:demo-fast@tps=0")
     win.prompt.setPlainText("hello while a study runs")
     wait_turn(qtbot, win)
-    assert view.manager.running(info.id)
+    assert view.controller.running(info.id)
     assert win.session.turns[-1].responses[win.session.lanes[0].id].text.startswith("Rain")
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     view.refresh()
     row = [cell(view, 0, c) for c in range(view.table.columnCount())]
     assert row[0] == "Background" and row[1] == "done" and row[3] == "16 of 16"
@@ -92,17 +92,19 @@ def test_pause_cancel_and_resume_finish_exactly(
     _, view, store = studio
     info = view.start_new(suite(prompts=4, model="demo-fast@tps=20"), confirm=False)  # type: ignore[arg-type]
     assert info is not None
-    qtbot.waitUntil(lambda: getattr(view.manager.progress(info.id), "done", 0) >= 2, timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: getattr(view.controller.progress(info.id), "done", 0) >= 2, timeout=TURN_TIMEOUT_MS
+    )
     view.table.selectRow(0)
     view.cancel(confirm=False)
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     view.refresh()
     assert cell(view, 0, 1) == "cancelled" and view.resume_button.isEnabled()
     sent = len(server.log)
     left = store.study(info.id).left
     assert 0 < left < 16
     view.resume(confirm=False)
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     done = store.study(info.id)
     assert (done.done, done.units, done.status) == (16, 16, "done")
     assert len(server.log) - sent == left  # only what was missing, cut-off answers included
@@ -122,7 +124,7 @@ def test_a_study_of_the_open_lanes_on_pasted_prompts(
     assert [p["text"] for p in data["prompts"]] == ["Write a limerick.", "Is tea better than coffee?"]
     info = view.start_new(parse_suite(data, win.lab.runner.config), confirm=False)
     assert info is not None and info.units == 8
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     assert store.study(info.id).done == 8
 
 
@@ -133,7 +135,7 @@ def test_the_demo_study_is_rated_with_the_keyboard_in_the_queue_window(
     demo = load_suite(next(p for p in shipped_suites() if p.name == "demo.toml"), win.lab.runner.config)
     info = view.start_new(demo, confirm=False)
     assert info is not None
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     rate = open_queue(store, store.study(info.id), "ann")
     assert rate is not None
     qtbot.addWidget(rate)
@@ -160,7 +162,7 @@ def test_a_study_comparison_opens_in_the_window_only_once_its_names_may_be_shown
     win, view, store = studio
     info = view.start_new(suite(prompts=1, samples=1, model="demo-fast@tps=0"), confirm=False)  # type: ignore[arg-type]
     assert info is not None
-    qtbot.waitUntil(lambda: not view.manager.running(info.id), timeout=TURN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
     [session_id] = store.study_session_ids(info.id)
     said: list[str] = []
     monkeypatch.setattr(QMessageBox, "information", lambda *a: said.append(a[2]))

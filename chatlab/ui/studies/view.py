@@ -3,7 +3,8 @@
 A non-modal window lists the studies in the database (status, a progress bar, answers
 and failures, dollars spent against the budget) and refreshes a few times a second
 from the running study's own counters, never per token. Studies run on the window's
-event loop through :class:`~chatlab.core.studies.study.StudyManager`, each in its own task, so
+event loop through :class:`~chatlab.core.studies.controller.StudyController` (the same
+lifecycle ``chatlab study`` presents), each in its own task, so
 the lanes stay responsive meanwhile. A study starts from a suite file or from the
 current lanes plus prompts typed or pasted into a dialog; either way the estimate is
 shown first and a run over budget needs an explicit "Run anyway". Pause lets what is
@@ -13,7 +14,6 @@ queue; Rating pack writes a pack for another person to rate.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -47,20 +47,9 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.data import format as fmt
-from chatlab.core.data.model import Session, new_id
 from chatlab.core.settings.config import ConfigError
-from chatlab.core.studies.study import (
-    LaneEstimate,
-    StudyInfo,
-    StudyManager,
-    budget_reached,
-    comparisons,
-    estimate,
-    snapshot_suite,
-    suite_data,
-    total_cost,
-    work,
-)
+from chatlab.core.studies.controller import Plan, StudyController, StudyError, shown_status
+from chatlab.core.studies.study import LaneEstimate, StudyInfo, total_cost
 from chatlab.core.studies.suites import Suite, SuiteError, load_suite, parse_suite
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
@@ -209,7 +198,7 @@ class StudiesView(QDialog):
         self.lab = lab
         self.store = store
         self.open_rate = open_rate
-        self.manager = StudyManager(lab.runner, saver_factory=lambda: Checkpointer(store), on_end=self._ended)
+        self.controller = StudyController(store, lambda: lab.runner.config, on_end=self._ended)
         self.infos: list[StudyInfo] = []
         layout = QVBoxLayout(self)
         self.empty = QLabel(
@@ -302,7 +291,7 @@ class StudiesView(QDialog):
         self._buttons()
 
     def _fill(self, r: int, info: StudyInfo) -> None:
-        live = self.manager.progress(info.id) if self.manager.running(info.id) else None
+        live = self.controller.progress(info.id) if self.controller.running(info.id) else None
         done, failed, retry, spent = info.done, info.failed, info.to_retry, info.spent_usd
         if live is not None:
             done, failed, retry, spent = live.done, live.failed, live.to_retry, live.spent_usd
@@ -347,21 +336,17 @@ class StudiesView(QDialog):
         bar.setValue(done + failed + retry)
 
     def _status(self, info: StudyInfo) -> str:
-        if self.manager.running(info.id):
-            run = self.manager.runs[info.id]
-            if run.stopped:
+        if self.controller.running(info.id):
+            if self.controller.pausing(info.id):
                 return "pausing"
-            eta = run.progress.eta_s()
+            live = self.controller.progress(info.id)
+            eta = live.eta_s() if live is not None else None
             return f"running · {fmt.duration(eta)} left" if eta else "running"
-        if info.status == "running":
-            return "stopped"  # its process ended without saying so: resume it
-        if info.status == "paused" and info.budget_usd is not None and info.spent_usd >= info.budget_usd:
-            return "budget spent"
-        return info.status
+        return shown_status(info)
 
     def _buttons(self) -> None:
         info = self.selected()
-        running = info is not None and self.manager.running(info.id)
+        running = info is not None and self.controller.running(info.id)
         resumable = info is not None and not running and info.runnable and (info.left + info.to_retry) > 0
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
@@ -409,21 +394,18 @@ class StudiesView(QDialog):
         return self.start_new(suite)
 
     def start_new(self, suite: Suite, confirm: bool = True) -> StudyInfo | None:
-        study_id = new_id()
-        name = self.store.free_study_name(suite.name)
-        sessions = comparisons(suite, study_id, name)
-        rows = self._estimate(suite, sessions)
-        if (confirm and not self._confirm(suite, rows, 0.0)) or not self._check_lanes(suite):
+        plan = self.controller.plan_new(suite)
+        if (confirm and not self._confirm(plan)) or not self._check_lanes(suite):
             return None
         try:
-            name = self.store.create_study(study_id, name, suite_data(suite), sessions, reveal=suite.reveal)
-            info = self.store.study(study_id)
-        except (sqlite3.Error, OSError) as exc:
+            info = self.controller.create(plan)
+        except StudyError as exc:
             QMessageBox.warning(self, "chatlab", f"The study could not be saved: {exc}")
             return None
-        self._start(info, suite, sessions, rows)
+        if not self._start(plan):
+            return info
         self.select(info.id)
-        self.status.setText(f"Started {name}: {info.units} answers to get")
+        self.status.setText(f"Started {info.name}: {info.units} answers to get")
         return info
 
     def select(self, study_id: str) -> None:
@@ -446,41 +428,22 @@ class StudiesView(QDialog):
             QMessageBox.warning(self, "chatlab", "This study can't run yet:\n\n" + "\n".join(problems))
         return not problems
 
-    def _estimate(self, suite: Suite, sessions: Sequence[Session]) -> list[LaneEstimate]:
-        """What the units these comparisons still need will take, per lane (made once, for
-        the dialog, the budget check and the run's budget alike)."""
-        return estimate(suite, work(sessions), self.lab.runner.config, self.store.model_history)
+    def _confirm(self, plan: Plan) -> bool:
+        dialog = EstimateDialog(self, plan.suite, plan.estimates, plan.spent_usd)
+        return dialog.exec() == QDialog.DialogCode.Accepted
 
-    def _confirm(self, suite: Suite, rows: Sequence[LaneEstimate], spent: float) -> bool:
-        return EstimateDialog(self, suite, rows, spent).exec() == QDialog.DialogCode.Accepted
-
-    def _start(
-        self, info: StudyInfo, suite: Suite, sessions: Sequence[Session], rows: Sequence[LaneEstimate]
-    ) -> None:
-        import os
-
-        from chatlab.core.studies.study import alive
-
+    def _start(self, plan: Plan) -> bool:
         try:
-            other = self.store.claim_study(info.id, os.getpid(), alive)
-        except (sqlite3.Error, OSError) as exc:
-            QMessageBox.warning(self, "chatlab", f"The study can't be started: {exc}")
-            return
-        if other is not None:
-            QMessageBox.information(
-                self, "chatlab", f"{info.name} is running in another chatlab (process {other})."
-            )
-            return
-        self.manager.start(info.id, suite, sessions, spent_usd=info.spent_usd, estimates=rows)
+            self.controller.start(plan, self.lab.runner, Checkpointer(self.store))
+        except StudyError as exc:
+            QMessageBox.information(self, "chatlab", f"{plan.name} can't be started: {exc}")
+            return False
         self.refresh()
+        return True
 
-    def _ended(self, study_id: str, outcome: str) -> None:
-        live = self.manager.progress(study_id)
-        if outcome == "done" and live is not None and live.to_retry:
+    def _ended(self, study_id: str, outcome: str, status: str) -> None:
+        if outcome == "done" and status != "done":
             outcome = "retry"  # units to send again keep it open for Resume
-        status = {"done": "done", "cancelled": "cancelled"}.get(outcome, "paused")
-        with contextlib.suppress(sqlite3.Error, OSError):
-            self.store.set_study_status(study_id, status)
         name = next((i.name for i in self.infos if i.id == study_id), "The study")
         words = {
             "done": "is finished: Rate… to judge it",
@@ -497,7 +460,7 @@ class StudiesView(QDialog):
     def pause(self) -> None:
         info = self.selected()
         if info is not None:
-            self.manager.pause(info.id)
+            self.controller.pause(info.id)
             self.status.setText(f"Pausing {info.name}: what is in flight finishes first")
             self.refresh()
 
@@ -515,27 +478,21 @@ class StudiesView(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         if info is not None:
-            self.manager.cancel(info.id)
+            self.controller.cancel(info.id)
             self.status.setText(f"Cancelled {info.name}: answers cut off are sent again on resume")
             self.refresh()
 
     def resume(self, confirm: bool = True) -> None:
         info = self.selected()
-        if info is None or self.manager.running(info.id):
+        if info is None or self.controller.running(info.id):
             return
         try:
-            suite = snapshot_suite(info, self.lab.runner.config)
-        except SuiteError as exc:
-            QMessageBox.warning(self, "chatlab", f"This study's suite can't be read back: {exc}")
+            plan = self.controller.plan_resume(info)
+        except StudyError as exc:
+            QMessageBox.warning(self, "chatlab", str(exc))
             return
-        problems: list[str] = []
-        sessions = self.store.study_sessions(info.id, problems)
-        rows = self._estimate(suite, sessions)  # the budget doesn't change it
-        old_budget = info.budget_usd
-        reached = old_budget is not None and (
-            info.spent_usd >= old_budget or budget_reached(old_budget, rows, info.spent_usd)
-        )
-        if reached and confirm and old_budget is not None:
+        old_budget = plan.suite.budget_usd
+        if plan.budget_reached() and confirm and old_budget is not None:
             budget, ok = QInputDialog.getDouble(
                 self,
                 "chatlab",
@@ -549,19 +506,17 @@ class StudiesView(QDialog):
             if not ok:
                 return
             try:
-                self.store.set_study_budget(info.id, budget)
-                info = self.store.study(info.id)
-                suite = snapshot_suite(info, self.lab.runner.config)
-            except (sqlite3.Error, OSError, SuiteError) as exc:
+                plan = self.controller.set_budget(plan, budget)
+            except StudyError as exc:
                 QMessageBox.warning(self, "chatlab", f"The budget could not be changed: {exc}")
                 return
-        if problems:
+        if plan.problems:
             self.status.setText(
-                problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                plan.problems[0] + (f" (and {len(plan.problems) - 1} more)" if len(plan.problems) > 1 else "")
             )
-        if not self._check_lanes(suite) or (confirm and not self._confirm(suite, rows, info.spent_usd)):
+        if not self._check_lanes(plan.suite) or (confirm and not self._confirm(plan)):
             return
-        self._start(info, suite, sessions, rows)
+        self._start(plan)
 
     def rate(self) -> None:
         info = self.selected()
@@ -597,7 +552,7 @@ class StudiesView(QDialog):
 
     def delete(self, confirm: bool = True) -> None:
         info = self.selected()
-        if info is None or self.manager.running(info.id):
+        if info is None or self.controller.running(info.id):
             return
         if confirm:
             answer = QMessageBox.question(
@@ -608,8 +563,8 @@ class StudiesView(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         try:
-            self.store.delete_study(info.id)
-        except (sqlite3.Error, OSError) as exc:
+            self.controller.delete(info)
+        except StudyError as exc:
             QMessageBox.warning(self, "chatlab", f"The study could not be deleted: {exc}")
             return
         self.status.setText(f"Deleted {info.name}")
@@ -617,4 +572,4 @@ class StudiesView(QDialog):
 
     async def shutdown(self) -> None:
         self.timer.stop()
-        await self.manager.shutdown()
+        await self.controller.shutdown()
