@@ -5,9 +5,11 @@
 figure) before anything is sent, refuses with exit 2 when that exceeds the suite's
 budget unless ``--yes`` is given, then creates the study's comparisons and sends every
 unit with a progress bar (rich): done of total, failures, dollars so far, time left.
-Ctrl-C pauses: what is in flight is stopped, and ``study resume`` sends exactly the
-units still missing. Exit codes: 0 when every unit has an answer, 1 when some failed or
-the budget stopped the run, 2 for a usage or configuration problem.
+Ctrl-C cancels (the study keeps ``cancelled``, as the window's Cancel does): what is in
+flight is cut off, and ``study resume`` sends exactly the units still missing. Exit
+codes: 0 when every unit has an answer, 1 when some failed or the budget stopped the
+run, 2 for a usage or configuration problem. The lifecycle itself is
+:class:`~chatlab.core.studies.controller.StudyController`'s; this module presents it.
 """
 
 from __future__ import annotations
