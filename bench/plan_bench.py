@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chatlab.core.settings.config import parse_config  # noqa: E402
-from chatlab.core.studies.study import comparisons, estimate, suite_data, work  # noqa: E402
+from chatlab.core.studies.estimate import estimate  # noqa: E402
+from chatlab.core.studies.study import comparisons, suite_data, work  # noqa: E402
 from chatlab.core.studies.suites import parse_suite  # noqa: E402
 from chatlab.store.db import Store  # noqa: E402
 

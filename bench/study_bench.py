@@ -44,7 +44,8 @@ import openai  # noqa: E402
 from chatlab.core.lab.orchestrator import Runner  # noqa: E402
 from chatlab.core.settings.apikeys import KeyStore  # noqa: E402
 from chatlab.core.settings.config import parse_config  # noqa: E402
-from chatlab.core.studies.study import StudyRun, comparisons, suite_data  # noqa: E402
+from chatlab.core.studies.run import StudyRun  # noqa: E402
+from chatlab.core.studies.study import comparisons, suite_data  # noqa: E402
 from chatlab.core.studies.suites import parse_suite  # noqa: E402
 from chatlab.providers import make_adapter  # noqa: E402
 from chatlab.store.checkpoint import Checkpointer  # noqa: E402

@@ -161,7 +161,8 @@ async def scenes(server: DemoServer) -> None:
         view = window.open_studies()
         assert view is not None
         demo = load_suite(next(p for p in shipped_suites() if p.name == "demo.toml"), demo_config)
-        from chatlab.core.studies.study import comparisons, estimate, work
+        from chatlab.core.studies.estimate import estimate
+        from chatlab.core.studies.study import comparisons, work
 
         rows = estimate(demo, work(comparisons(demo, "x", demo.name)), demo_config, store.model_history)
         dialog = EstimateDialog(view, demo, rows, 0.0)

@@ -85,7 +85,8 @@ def test_history_of_a_model_under_other_parameters_drives_the_estimate_and_the_b
     under-counts what is in flight against the budget: the shipped
     reasoning-vs-plain suite puts one model in both ways)."""
     from chatlab.core.settings.config import load_config
-    from chatlab.core.studies.study import estimate, work
+    from chatlab.core.studies.estimate import estimate
+    from chatlab.core.studies.study import work
     from chatlab.core.studies.suites import load_suite
     from chatlab.store.db import Store, default_path
 

@@ -453,7 +453,7 @@ def test_units_that_failed_twice_transiently_show_as_to_retry(
 
 
 def test_the_budget_is_reached_when_no_request_of_the_work_left_fits() -> None:
-    from chatlab.core.studies.study import LaneEstimate, budget_reached
+    from chatlab.core.studies.estimate import LaneEstimate, budget_reached
 
     def lane(requests: int, cost: float | None) -> LaneEstimate:
         return LaneEstimate("x", requests, 0, 0, 0, cost, "")

@@ -32,8 +32,10 @@ from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, load_config
 from chatlab.core.studies.controller import Plan, StudyController, find_study, shown_status
+from chatlab.core.studies.estimate import LaneEstimate, total_cost
 from chatlab.core.studies.rating import rateable
-from chatlab.core.studies.study import LaneEstimate, Progress, StudyRun, total_cost, unit_state
+from chatlab.core.studies.run import Progress, StudyRun
+from chatlab.core.studies.study import unit_state
 from chatlab.core.studies.suites import Suite, SuiteError, load_suite
 from chatlab.demo.server import DemoServer
 from chatlab.store.checkpoint import Checkpointer

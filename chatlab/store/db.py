@@ -43,7 +43,8 @@ from chatlab.core.data.model import (
 )
 from chatlab.core.data.safety import clean_text
 from chatlab.core.settings.raters import Rater
-from chatlab.core.studies.study import History, StudyInfo, stored_unit_state
+from chatlab.core.studies.estimate import History
+from chatlab.core.studies.study import StudyInfo, stored_unit_state
 from chatlab.store.migrations import LATEST, MIGRATIONS
 
 SQLITE_HEADER = b"SQLite format 3\x00"

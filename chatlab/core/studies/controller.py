@@ -30,23 +30,9 @@ from chatlab.core.data.model import Session, new_id
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
-from chatlab.core.studies.study import (
-    History,
-    LaneEstimate,
-    Progress,
-    StudyInfo,
-    StudyRun,
-    StudySaver,
-    Work,
-    alive,
-    budget_reached,
-    comparisons,
-    estimate,
-    snapshot_suite,
-    suite_data,
-    total_cost,
-    work,
-)
+from chatlab.core.studies.estimate import History, LaneEstimate, budget_reached, estimate, total_cost
+from chatlab.core.studies.run import Progress, StudyRun, StudySaver
+from chatlab.core.studies.study import StudyInfo, Work, alive, comparisons, snapshot_suite, suite_data, work
 from chatlab.core.studies.suites import Suite, SuiteError
 
 MAX_BUDGET_USD = 1_000_000

@@ -49,7 +49,8 @@ from PySide6.QtWidgets import (
 from chatlab.core.data import format as fmt
 from chatlab.core.settings.config import ConfigError
 from chatlab.core.studies.controller import Plan, StudyController, StudyError, shown_status
-from chatlab.core.studies.study import LaneEstimate, StudyInfo, total_cost
+from chatlab.core.studies.estimate import LaneEstimate, total_cost
+from chatlab.core.studies.study import StudyInfo
 from chatlab.core.studies.suites import Suite, SuiteError, load_suite, parse_suite
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store

@@ -1,0 +1,146 @@
+"""What a study will take, before anything is sent: per suite lane, requests, input,
+output and reasoning tokens and dollars, and on what basis the output figures stand (the
+model's past answers under the same settings, ``max_output_tokens`` as an upper bound,
+or a stated guess). :func:`budget_reached` says when no request of the work left fits
+what is left of a budget; :class:`~chatlab.core.studies.run.StudyRun` uses the
+per-request figure until it has measured a lane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chatlab.core.costs import pricing
+from chatlab.core.costs.tokens import count_messages
+from chatlab.core.data.model import LaneParams
+from chatlab.core.settings.config import Config
+from chatlab.core.studies.study import Work
+from chatlab.core.studies.suites import Suite
+
+ASSUMED_OUTPUT_TOKENS = 1024  # a lane with neither history nor max_output_tokens
+
+
+@dataclass(frozen=True)
+class History:
+    """What a model has produced before: mean output and reasoning tokens over ``n`` answers."""
+
+    n: int
+    output_tokens: float
+    reasoning_tokens: float
+
+
+@dataclass(frozen=True)
+class LaneEstimate:
+    lane: str  # its label or provider:model
+    requests: int
+    input_tokens: int
+    output_tokens: int  # reasoning included
+    reasoning_tokens: int
+    cost_usd: float | None  # None: no price for this model
+    basis: str  # where the output figure comes from
+
+    @property
+    def per_request_usd(self) -> float | None:
+        """What one of its requests is expected to cost (None: no price, or no request)."""
+        return self.cost_usd / self.requests if self.cost_usd is not None and self.requests else None
+
+    @property
+    def row(self) -> list[str]:
+        from chatlab.core.data import format as fmt
+
+        return [
+            self.lane,
+            f"{self.requests:,}",
+            f"{self.input_tokens:,}",
+            f"{self.output_tokens:,}",
+            f"{self.reasoning_tokens:,}",
+            fmt.cost(self.cost_usd),
+            self.basis,
+        ]
+
+
+def estimate(
+    suite: Suite,
+    pending: Sequence[Work],
+    config: Config,
+    history: Callable[[str, str, LaneParams], History | None],
+) -> list[LaneEstimate]:
+    """Per suite lane, what the ``pending`` units will take. Output and reasoning tokens
+    come from the model's own history when there is one, else from the lane's
+    ``max_output_tokens`` (an upper bound), else from an assumption; ``basis`` says which."""
+    out = []
+    by_lane: dict[int, list[Work]] = {}
+    for w in pending:
+        by_lane.setdefault(w.unit.lane, []).append(w)
+    counted: dict[tuple[str, str | None, str], int] = {}  # a prompt's samples are counted once
+    for index, entry in enumerate(suite.lanes):
+        units = by_lane.get(index, [])
+        input_tokens = 0
+        for w in units:
+            key = (w.turn.prompt, w.lane.params.system, entry.model)
+            tokens = counted.get(key)
+            if tokens is None:
+                texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
+                tokens = counted[key] = count_messages(texts, entry.model).tokens
+            input_tokens += tokens
+        params = entry.params
+        past = history(entry.provider, entry.model, params)
+        cap = params.max_output_tokens
+        # Reasoning can take all of the cap, or the thinking budget, when the lane asks
+        # for it; a lane with thinking off, or no reasoning setting, is counted as plain.
+        reasons = bool(params.thinking_budget) or params.reasoning_effort is not None
+        if past is not None and past.n:
+            out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
+            basis = f"your past answers, same model and settings (mean of {past.n})"
+            if cap is not None and out_each > cap:  # the lane's own cap holds whatever came before
+                reasoning_each *= cap / out_each
+                out_each = float(cap)
+                basis += f", capped at max_output_tokens {cap:,}"
+        elif cap is not None:
+            out_each = float(cap)
+            reasoning_each = float(min(cap, params.thinking_budget or cap)) if reasons else 0.0
+            basis = "max_output_tokens: an upper bound"
+        else:
+            out_each, reasoning_each = float(ASSUMED_OUTPUT_TOKENS), 0.0
+            basis = f"a guess of {ASSUMED_OUTPUT_TOKENS:,} (no history, no max_output_tokens)"
+        output_tokens = math.ceil(out_each * len(units))
+        reasoning_tokens = min(output_tokens, math.ceil(reasoning_each * len(units)))
+        price = pricing.lookup(config, entry.provider, entry.model)
+        cost = None
+        if price is not None:
+            cost = (input_tokens * price.input + output_tokens * price.output) / 1e6
+        out.append(
+            LaneEstimate(
+                entry.label or entry.spec,
+                len(units),
+                input_tokens,
+                output_tokens,
+                reasoning_tokens,
+                cost,
+                basis,
+            )
+        )
+    return out
+
+
+def _no_history(provider: str, model: str, params: LaneParams) -> History | None:
+    return None
+
+
+def budget_reached(budget: float | None, estimates: Sequence[LaneEstimate], spent: float) -> bool:
+    """No request of the work left fits what is left of ``budget``: every lane with work
+    is priced, and one of its requests, at the estimate, would take ``spent`` past it.
+    A run would stop before sending anything (see :meth:`StudyRun._over_budget`)."""
+    if budget is None:
+        return False
+    asking = [e.per_request_usd for e in estimates if e.requests]
+    return bool(asking) and all(cost is not None and spent + cost > budget for cost in asking)
+
+
+def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
+    """The estimated dollars; None when a lane that has work has no price."""
+    if any(e.cost_usd is None and e.requests for e in estimates):
+        return None
+    return sum(e.cost_usd or 0.0 for e in estimates)
