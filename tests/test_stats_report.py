@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chatlab import cli
-from chatlab.core.analysis.stats import compute
+from chatlab.core.analysis.report import compute
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
 
@@ -49,7 +49,9 @@ def golden_sessions() -> list[Session]:
                 lane.id,
                 Status.ERROR if failed else Status.OK,
                 text_parts=["x" * (10 + 7 * i + k)],
-                usage=Usage(input_tokens=5, output_tokens=40 + 30 * i + k, reasoning_tokens=25 if i == 0 else 0),
+                usage=Usage(
+                    input_tokens=5, output_tokens=40 + 30 * i + k, reasoning_tokens=25 if i == 0 else 0
+                ),
                 cost_usd=None if i == 2 else 0.001 * (4 - i) + 0.0001 * k,
             )
             if i < 3:
@@ -81,7 +83,9 @@ def golden_sessions() -> list[Session]:
             )
         study = StudyRef("s1", "S", f"p{k}", 0, ("math",) if k % 2 else ("writing", "math") if k % 5 else ())
         created = f"2026-01-01T00:{k:02d}:00+00:00"
-        sessions.append(Session(lanes=lanes, turns=[turn], id=f"s{k}", created_at=created, blind=True, study=study))
+        sessions.append(
+            Session(lanes=lanes, turns=[turn], id=f"s{k}", created_at=created, blind=True, study=study)
+        )
     lone = Lane("demo", "lonely", label="Lonely", id="lz")
     turn = Turn(prompt="hi", id="tz", created_at="2026-01-01T01:00:00+00:00")
     turn.responses[lone.id] = Response(lone.id, Status.OK, text_parts=["hello"], usage=Usage(output_tokens=3))
@@ -96,7 +100,9 @@ def few_sessions() -> list[Session]:
     for session in sessions:
         session.lanes = [session.lanes[0], session.lanes[2]]
         for turn in session.turns:
-            turn.responses = {k: v for k, v in turn.responses.items() if k in {lane.id for lane in session.lanes}}
+            turn.responses = {
+                k: v for k, v in turn.responses.items() if k in {lane.id for lane in session.lanes}
+            }
     return sessions
 
 
@@ -129,3 +135,24 @@ def test_chatlab_stats_json_writes_the_golden_document(capsys: pytest.CaptureFix
     assert capsys.readouterr().out == text(golden["cli"])
     assert cli.main(["stats", "--csv"]) == 0
     assert capsys.readouterr().out == GOLDEN.with_suffix(".csv").read_bytes().decode("utf-8")
+
+
+def test_the_loader_leaves_a_damaged_session_out_and_says_which(tmp_path: Path) -> None:
+    from chatlab.core.analysis.load import load_sessions
+    from chatlab.store.db import Store
+
+    store = Store(tmp_path / "x.db")
+    try:
+        sessions = golden_sessions()
+        store.create_study("s1", "S", {}, sessions[:-1])
+        store.save_session(sessions[-1])
+        assert [s.id for s in load_sessions(store).sessions] == [s.id for s in sessions]
+        store.con.execute("UPDATE lanes SET params = 'not json' WHERE session_id = 's3'")
+        every = load_sessions(store)
+        assert [s.id for s in every.sessions] == [s.id for s in sessions if s.id != "s3"]
+        assert len(every.skipped) == 1 and "s3" in every.skipped[0]
+        study = load_sessions(store, "s1")
+        assert [s.id for s in study.sessions] == [s.id for s in sessions[:-1] if s.id != "s3"]
+        assert len(study.skipped) == 1 and "s3" in study.skipped[0]
+    finally:
+        store.close()
