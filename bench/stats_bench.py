@@ -30,7 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatlab.core.analysis.stats import Vote, agreement, bootstrap, collect, compute, elo, fit
+from chatlab.core.analysis.agreement import agreement
+from chatlab.core.analysis.bootstrap import bootstrap
+from chatlab.core.analysis.fitting import elo, fit
+from chatlab.core.analysis.report import compute
+from chatlab.core.analysis.votes import Vote, collect
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
 from chatlab.core.data.model import Vote as SessionVote
@@ -141,7 +145,7 @@ def main() -> None:
     print(
         f"agreement, {len(data.votes)} votes and {len(data.scored)} scores by {args.raters} raters on "
         f"{len(data.contenders)} contenders: {agreement_seconds:.3f} s, peak {agreement_mb:.1f} MB "
-        f"(alpha {found['votes_alpha']} on votes, {found['scores_alpha']} on scores)"
+        f"(alpha {found.votes_alpha} on votes, {found.scores_alpha} on scores)"
     )
     compute_seconds = compute_mb = None
     if not args.no_compute:

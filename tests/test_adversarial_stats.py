@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from chatlab import cli
-from chatlab.core.analysis.stats import agreement, collect, compute
+from chatlab.core.analysis.agreement import agreement
+from chatlab.core.analysis.report import compute
+from chatlab.core.analysis.votes import collect
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
 from chatlab.store.db import Store, default_path
@@ -85,8 +87,8 @@ def test_coin_flip_raters_on_a_round_robin_of_pairs_agree_at_about_zero() -> Non
     for _ in range(100):
         coin_flips(sessions, 2, rng)
         found = agreement(collect(sessions))
-        assert found is not None and found["votes_alpha"] is not None
-        alphas.append(found["votes_alpha"])
+        assert found is not None and found.votes_alpha is not None
+        alphas.append(found.votes_alpha)
     assert abs(float(np.mean(alphas))) < 0.05, np.mean(alphas)
 
 
@@ -107,8 +109,8 @@ def test_coin_flip_raters_in_one_study_with_failed_lanes_agree_at_about_zero() -
     for _ in range(100):
         coin_flips(sessions, 2, rng)
         found = agreement(collect(sessions))
-        assert found is not None and found["votes_alpha"] is not None
-        alphas.append(found["votes_alpha"])
+        assert found is not None and found.votes_alpha is not None
+        alphas.append(found.votes_alpha)
     assert abs(float(np.mean(alphas))) < 0.05, np.mean(alphas)
 
 

@@ -1,4 +1,4 @@
-"""Hostile inputs to the statistics (chatlab.core.analysis.stats) and ``chatlab stats``: degenerate
+"""Hostile inputs to the statistics (chatlab.core.analysis) and ``chatlab stats``: degenerate
 votes, odd labels and rater names, many contenders. No input may crash it, every number
 is finite JSON, and the numbers say no more than the data allow."""
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from chatlab import cli
-from chatlab.core.analysis.stats import compute, summary
+from chatlab.core.analysis.report import analyse, compute, summary
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
 
@@ -88,9 +88,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_no_sessions_at_all() -> None:
-    doc = finite_json(compute([], rounds=10))
+    report = analyse([], rounds=10)
+    doc = finite_json(report.to_dict())
     assert doc["votes"] == 0 and doc["contenders"] == []
-    assert summary(doc)  # still says something, no crash
+    assert summary(report)  # still says something, no crash
 
 
 def test_one_contender_only() -> None:
@@ -156,15 +157,18 @@ def test_unicode_and_control_characters_in_labels_and_raters() -> None:
         comparison(("a", "b", "c"), k % 3, prompt=f"p\x07{k}", rater=f"r\x1b{k % 2}", labels=weird)
         for k in range(9)
     ]
-    doc = finite_json(compute(sessions, rounds=20))
+    report = analyse(sessions, rounds=20)
+    doc = finite_json(report.to_dict())
     agreement = doc["agreement"]
     assert doc["votes"] == 9 and agreement is not None and agreement["items"] == 0  # nothing paired
-    assert summary(doc)
+    assert summary(report)
 
 
 def test_ten_thousand_votes_on_many_contenders_stay_finite_and_fast() -> None:
-    from chatlab.core.analysis.stats import Vote as StatVote
-    from chatlab.core.analysis.stats import bootstrap, fit, length_controlled, win_rates
+    from chatlab.core.analysis.bootstrap import bootstrap
+    from chatlab.core.analysis.fitting import fit, length_controlled
+    from chatlab.core.analysis.report import win_rates
+    from chatlab.core.analysis.votes import Vote as StatVote
 
     rng = np.random.default_rng(3)
     votes = []
@@ -309,7 +313,8 @@ def test_many_contenders_with_few_votes_each_finish() -> None:
     # (about a second in the benchmark).
     import numpy as np
 
-    from chatlab.core.analysis.stats import Vote, bootstrap
+    from chatlab.core.analysis.bootstrap import bootstrap
+    from chatlab.core.analysis.votes import Vote
 
     rng = np.random.default_rng(1)
     votes = [Vote(f"p{k}", rng.choice(60, 2, replace=False).tolist(), [1.0, 0.0]) for k in range(120)]

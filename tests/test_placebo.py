@@ -13,7 +13,9 @@ from typing import Any
 
 import jsonschema
 
-from chatlab.core.analysis.stats import collect, compute, reasoning_pairs
+from chatlab.core.analysis.gaps import reasoning_pairs
+from chatlab.core.analysis.report import compute
+from chatlab.core.analysis.votes import collect
 from chatlab.core.data.export import document, parse_document, session_dict
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
 from chatlab.core.data.resources import resources_dir

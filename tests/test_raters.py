@@ -730,7 +730,7 @@ SEVERAL_RATERS = next(i for i, m in enumerate(MIGRATIONS) if "votes_v9" in m) + 
 def test_upgrading_keeps_votes_names_and_statistics_and_the_owner_becomes_one_rater(
     capsys: pytest.CaptureFixture[str], home: Path, version: int
 ) -> None:
-    from chatlab.core.analysis.stats import compute
+    from chatlab.core.analysis.report import compute
 
     before = compute(legacy_sessions(), rounds=200)
     assert before["agreement"]["raters"] == 2 and before["agreement"]["votes_per_rater"] == {
@@ -816,7 +816,7 @@ def test_unblind_exports_unvoted_comparisons_warns_and_marks_later_votes_sighted
 
 
 def test_votes_cast_with_names_showing_are_sighted(tmp_path: Path) -> None:
-    from chatlab.core.analysis.stats import compute
+    from chatlab.core.analysis.report import compute
     from tests.fakes import ScriptedAdapter
     from tests.test_lab import make_lab, plain
     from tests.test_lab import run as send

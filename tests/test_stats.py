@@ -14,21 +14,12 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import binomtest
 
-from chatlab.core.analysis.stats import (
-    ELO,
-    bootstrap,
-    clopper_pearson,
-    collect,
-    compute,
-    contender_id,
-    elo,
-    exact_p,
-    fit,
-    ranks,
-    summary,
-    trials_needed,
-)
-from chatlab.core.analysis.stats import Vote as StatVote
+from chatlab.core.analysis.bootstrap import bootstrap, ranks
+from chatlab.core.analysis.exact import clopper_pearson, exact_p, trials_needed
+from chatlab.core.analysis.fitting import ELO, elo, fit
+from chatlab.core.analysis.report import analyse, compute, summary
+from chatlab.core.analysis.votes import Vote as StatVote
+from chatlab.core.analysis.votes import collect, contender_id
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
 
@@ -302,7 +293,8 @@ def nominal_alpha_by_hand(units: list[list[str | None]]) -> float:
 
 
 def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
-    from chatlab.core.analysis.stats import Data, agreement
+    from chatlab.core.analysis.agreement import agreement
+    from chatlab.core.analysis.votes import Data
 
     # 4 turns, 3 raters; one rater skipped two turns, one turn was rated once only. A vote
     # is coded by the contender it chose (the same from turn to turn), a tie or all bad.
@@ -329,13 +321,16 @@ def test_agreement_equals_a_hand_computed_alpha_with_missing_votes() -> None:
                     )
                 )
     found = agreement(data)
-    assert found is not None and (found["raters"], found["items"]) == (3, 3)
-    assert found["votes_alpha"] == pytest.approx(nominal_alpha_by_hand(units), abs=1e-4)
-    assert found["votes_per_rater"] == {"r0": 4, "r1": 3, "r2": 2}
+    assert found is not None and (found.raters, found.items) == (3, 3)
+    assert found.votes_alpha == pytest.approx(nominal_alpha_by_hand(units), abs=1e-4)
+    assert found.votes_per_rater == {"r0": 4, "r1": 3, "r2": 2}
 
 
 def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
-    from chatlab.core.analysis.stats import Data, judgements, noise_floor, position_bias
+    from chatlab.core.analysis.agreement import position_bias
+    from chatlab.core.analysis.gaps import noise_floor
+    from chatlab.core.analysis.guesses import judgements
+    from chatlab.core.analysis.votes import Data
 
     votes = [
         StatVote("p", [0, 1, 2], [1, 0, 0], guessed=[0], reasoners=[0, 1], position=0, shown=3),
@@ -344,23 +339,19 @@ def test_judgements_position_bias_retest_and_the_noise_floor() -> None:
     ]
     found = judgements(votes)
     # Truth × said, by hand: reasoners 0,1 | 0 | 1; said 0 | 0,2 | none.
-    assert found is not None and found["table"] == [[2, 2], [1, 3]]
-    assert found["balanced_accuracy"] == pytest.approx((2 / 4 + 3 / 4) / 2, abs=1e-4)
+    assert found is not None and found.table == [[2, 2], [1, 3]]
+    assert found.balanced_accuracy == pytest.approx((2 / 4 + 3 / 4) / 2, abs=1e-4)
     bias = position_bias(votes * 2)
     # 6 choices, all in place 0; expected 2·(1/3+1/3+1/2) there.
     expected = [2 * (1 / 3 + 1 / 3 + 1 / 2), 2 * (1 / 3 + 1 / 3 + 1 / 2), 2 * (1 / 3 + 1 / 3)]
     chi2 = sum((o - e) ** 2 / e for o, e in zip([6, 0, 0], expected, strict=True))
-    assert (
-        bias is not None
-        and bias["chi2"] == pytest.approx(chi2, abs=1e-3)
-        and bias["by_position"] == [6, 0, 0]
-    )
+    assert bias is not None and bias.chi2 == pytest.approx(chi2, abs=1e-3) and bias.by_position == [6, 0, 0]
     samples = np.array([[1000.0, 990.0], [1010.0, 1000.0], [1005.0, 1015.0]])
     floor = noise_floor(
         Data(contenders=["m", "m (placebo)"], twins=[None, "m"]), np.array([1004.0, 1000.0]), samples
     )
-    assert floor is not None and floor["rating_points"] == -4.0  # twin − original, signed
-    assert floor["ci95"][0] <= -10 + 1 and floor["ci95"][1] >= 9
+    assert floor is not None and floor.rating_points == -4.0  # twin − original, signed
+    assert floor.ci95[0] <= -10 + 1 and floor.ci95[1] >= 9
 
 
 def pair_session(prompt: str, tag: str, winner: int, rng: np.random.Generator) -> Session:
@@ -406,7 +397,7 @@ def test_the_reasoning_effect_is_the_gap_between_one_model_with_and_without_reas
 
 
 def test_length_control_removes_a_preference_for_long_answers() -> None:
-    from chatlab.core.analysis.stats import length_controlled
+    from chatlab.core.analysis.fitting import length_controlled
 
     # Equal strengths; raters like length (a Luce choice on β·z, z the bounded length
     # difference); contender 0 writes long, the others short or medium.
@@ -430,11 +421,12 @@ def test_length_control_removes_a_preference_for_long_answers() -> None:
 
 def test_little_data_is_said_and_not_dressed_up() -> None:
     one = [study_session("w1", {"ann": "thinker", "bo": "plain"}, ("writing",))]
-    doc = compute(one, rounds=50)
+    report = analyse(one, rounds=50)
+    doc = report.to_dict()
     assert doc["prompts"] == 1 and doc["warning"].startswith("only 1 prompt")
     assert all(c["ci95"] is None and c["rank"] is None for c in doc["contenders"])
     assert all(c["rating_length_controlled"] is None for c in doc["contenders"])  # too few votes
-    assert summary(doc)[0].startswith("Careful: only 1 prompt")
+    assert summary(report)[0].startswith("Careful: only 1 prompt")
     # Two copies of one lane never rank apart by less than the placebo's noise floor.
     assert ranks([1100, 900], [1300, 950], [1200, 920], noise=400) == [1, 1]
     assert ranks([1100, 900], [1300, 950], [1200, 920]) == [1, 2]

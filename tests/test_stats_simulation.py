@@ -15,19 +15,13 @@ from typing import Literal
 import numpy as np
 import pytest
 
-from chatlab.core.analysis.stats import (
-    Data,
-    agreement,
-    collect,
-    compute,
-    interval_alpha,
-    judgements,
-    noise_floor,
-    nominal_alpha,
-    summary,
-    vote_level_p,
-)
-from chatlab.core.analysis.stats import Vote as StatVote
+from chatlab.core.analysis.agreement import agreement, interval_alpha, nominal_alpha
+from chatlab.core.analysis.exact import vote_level_p
+from chatlab.core.analysis.gaps import Gap, noise_floor
+from chatlab.core.analysis.guesses import Judgements, judgements
+from chatlab.core.analysis.report import Report, compute, summary
+from chatlab.core.analysis.votes import Data, collect
+from chatlab.core.analysis.votes import Vote as StatVote
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
 
@@ -90,10 +84,11 @@ def test_votes_are_coded_by_the_contender_chosen_not_by_the_lane() -> None:
     sessions = comparisons(150, 2)
     models = coin_flips(sessions, 2, np.random.default_rng(7))
     found = agreement(collect(sessions))
-    assert found is not None and found["items"] == 150 and found["raters"] == 2
+    assert found is not None and found.items == 150 and found.raters == 2
     reference = krippendorff_reference([list(pair) for pair in models], "nominal")
-    assert found["votes_alpha"] == pytest.approx(reference, abs=1e-4)
-    assert abs(found["votes_alpha"]) < 0.2, found  # coin flips: no agreement beyond chance
+    assert found.votes_alpha == pytest.approx(reference, abs=1e-4)
+    assert found.votes_alpha is not None
+    assert abs(found.votes_alpha) < 0.2, found  # coin flips: no agreement beyond chance
 
 
 def test_ties_all_bad_and_a_placebo_twin_are_codes_of_their_own() -> None:
@@ -120,8 +115,8 @@ def test_ties_all_bad_and_a_placebo_twin_are_codes_of_their_own() -> None:
     found = agreement(collect(sessions))
     rows: list[list[str | float | None]] = [list(row) for row in choices]
     reference = krippendorff_reference(rows, "nominal")
-    assert found is not None and found["votes_alpha"] == pytest.approx(reference, abs=1e-4)
-    assert found["votes_alpha"] > 0.2  # they do agree here, coded by contender
+    assert found is not None and found.votes_alpha == pytest.approx(reference, abs=1e-4)
+    assert found.votes_alpha is not None and found.votes_alpha > 0.2  # they do agree here, coded by contender
 
 
 @pytest.mark.parametrize(("lanes", "raters"), [(2, 2), (3, 2), (4, 2), (3, 3)])
@@ -134,8 +129,8 @@ def test_coin_flip_raters_have_an_alpha_of_about_zero(lanes: int, raters: int) -
     for _ in range(200):
         coin_flips(sessions, raters, rng)
         found = agreement(collect(sessions))
-        assert found is not None and found["votes_alpha"] is not None
-        alphas.append(found["votes_alpha"])
+        assert found is not None and found.votes_alpha is not None
+        alphas.append(found.votes_alpha)
     assert abs(float(np.mean(alphas))) < 0.05, np.mean(alphas)
 
 
@@ -179,7 +174,7 @@ def test_agreement_on_scores_equals_the_package() -> None:
     data.votes = [StatVote("p", [0, 1], [0.5, 0.5], rater=f"r{r}", item="t") for r in range(2)]
     found = agreement(data)
     assert found is not None
-    assert found["scores_alpha"] == pytest.approx(krippendorff_reference(rows, "interval"), abs=1e-4)
+    assert found.scores_alpha == pytest.approx(krippendorff_reference(rows, "interval"), abs=1e-4)
 
 
 def test_agreement_on_many_lanes_takes_little_memory() -> None:
@@ -197,7 +192,7 @@ def test_agreement_on_many_lanes_takes_little_memory() -> None:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert found is not None and found["votes_alpha"] is not None and found["scores_alpha"] is not None
+    assert found is not None and found.votes_alpha is not None and found.scores_alpha is not None
     assert peak < 5_000_000, peak
 
 
@@ -213,9 +208,9 @@ def test_ten_two_lane_votes_all_right_give_one_in_1024() -> None:
     # 10 fair coins all heads, p = 2^-10. Fisher's test on the 20 calls said 5.4e-06.
     votes = [marked_vote(2, [k % 2], [k % 2]) for k in range(10)]
     found = judgements(votes)
-    assert found is not None and found["table"] == [[10, 0], [0, 10]]
-    assert found["p_value"] == pytest.approx(0.5**10, rel=1e-12)
-    assert found["balanced_accuracy"] == 1.0
+    assert found is not None and found.table == [[10, 0], [0, 10]]
+    assert found.p_value == pytest.approx(0.5**10, rel=1e-12)
+    assert found.balanced_accuracy == 1.0
 
 
 def brute_force_p(votes: list[tuple[int, int, list[int]]]) -> float:
@@ -249,7 +244,7 @@ def test_the_p_value_equals_brute_force_enumeration() -> None:
         votes = [marked_vote(m, list(range(r)), marked) for m, r, marked in case]
         found = judgements(votes)
         assert found is not None
-        assert found["p_value"] == pytest.approx(brute_force_p(case), rel=1e-9, abs=1e-12), case
+        assert found.p_value == pytest.approx(brute_force_p(case), rel=1e-9, abs=1e-12), case
 
 
 def simulated_size(rng: np.random.Generator, studies: int, votes: int, mixed: bool) -> tuple[float, float]:
@@ -274,8 +269,8 @@ def simulated_size(rng: np.random.Generator, studies: int, votes: int, mixed: bo
             study.append(marked_vote(m, truth, marked))
         found = judgements(study)
         assert found is not None
-        rejected += found["p_value"] <= 0.05
-        fisher += fisher_exact(found["table"], alternative="greater")[1] <= 0.05
+        rejected += found.p_value <= 0.05
+        fisher += fisher_exact(found.table, alternative="greater")[1] <= 0.05
     return rejected / studies, fisher / studies
 
 
@@ -296,10 +291,10 @@ def test_false_positive_rate_under_chance_mixed_multi_select_votes() -> None:
 
 
 def test_the_summary_names_the_vote_level_test() -> None:
-    doc = {
-        "votes": 10,
-        "judgements": {"table": [[10, 0], [0, 10]], "p_value": 0.5**10, "balanced_accuracy": 1.0},
-    }
+    doc = Report(
+        votes=10,
+        judgements=Judgements(table=[[10, 0], [0, 10]], p_value=0.5**10, balanced_accuracy=1.0),
+    )
     [line] = [s for s in summary(doc) if "reasoned?" in s and "balanced" in s]
     assert "Fisher" not in line and "permutation test over votes" in line and "p = 0.000977" in line
 
@@ -381,24 +376,24 @@ def test_the_noise_floor_gap_is_signed_like_its_interval() -> None:
     floor = noise_floor(
         Data(contenders=["m", "m (placebo)"], twins=[None, "m"]), np.array([1000.0, 988.0]), samples
     )
-    assert floor is not None and floor["rating_points"] == -12.0  # twin − original
-    lo, hi = floor["ci95"]
-    assert lo < 0 and lo <= floor["rating_points"] <= hi
+    assert floor is not None and floor.rating_points == -12.0  # twin − original
+    lo, hi = floor.ci95
+    assert lo < 0 and lo <= floor.rating_points <= hi
     line = next(
-        s for s in summary({"noise_floor": {"rating_points": -12.0, "ci95": [-30.0, 5.0]}}) if "Noise" in s
+        s for s in summary(Report(noise_floor=Gap(rating_points=-12.0, ci95=(-30.0, 5.0)))) if "Noise" in s
     )
     assert "lands 12 points below its original" in line and "95 % CI -30 to +5" in line
     line = next(
-        s for s in summary({"noise_floor": {"rating_points": 7.4, "ci95": [-3.0, 20.0]}}) if "Noise" in s
+        s for s in summary(Report(noise_floor=Gap(rating_points=7.4, ci95=(-3.0, 20.0)))) if "Noise" in s
     )
     assert "lands 7 points above its original" in line
 
 
 def test_the_noise_floor_bounds_ranks_by_its_size() -> None:
-    from chatlab.core.analysis.stats import _floor_bound
+    from chatlab.core.analysis.gaps import _floor_bound
 
-    assert _floor_bound({"rating_points": -40.0, "ci95": [-45.0, -35.0]}) == 45.0
-    assert _floor_bound({"rating_points": -40.0, "ci95": [-38.0, 10.0]}) == 40.0
+    assert _floor_bound(Gap(rating_points=-40.0, ci95=(-45.0, -35.0))) == 45.0
+    assert _floor_bound(Gap(rating_points=-40.0, ci95=(-38.0, 10.0))) == 40.0
 
 
 def test_the_brute_force_reference_itself() -> None:

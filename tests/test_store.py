@@ -92,7 +92,7 @@ def test_an_existing_databases_placebo_twin_is_recognised_after_the_upgrade(tmp_
     """Version 11 knew a twin only by its label. The upgrade marks each study
     comparison's last active lane labelled "… (placebo)" as the twin, when its study's
     suite snapshot says placebo and it copies the first lane; nothing else."""
-    from chatlab.core.analysis.stats import compute
+    from chatlab.core.analysis.report import compute
 
     path = tmp_path / "chatlab.db"
     make_db_at(path, 11)

@@ -1,6 +1,6 @@
 """``chatlab stats``: the answer to the rated votes, on a terminal or as JSON/CSV.
 
-The numbers come from :func:`chatlab.core.analysis.stats.compute` over the sessions in the
+The numbers come from :func:`chatlab.core.analysis.report.analyse` over the sessions in the
 database (one study's comparisons with ``--study``, else every session, interactive
 turns included), filtered by tags and raters (by name or id), blind votes only unless
 ``--include-sighted`` (a sighted vote was cast with the models' names showing).
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
+
+if TYPE_CHECKING:
+    from chatlab.core.analysis.report import Report
 
 COLUMNS = (
     "rank",
@@ -42,29 +45,21 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
     from contextlib import closing
 
     from chatlab.cli.common import UsageError, open_store
-    from chatlab.core.analysis.stats import compute
+    from chatlab.core.analysis.load import load_sessions
+    from chatlab.core.analysis.report import analyse
     from chatlab.core.studies.controller import find_study
     from chatlab.store.db import default_path
 
     if not default_path().exists():
         raise UsageError("no votes yet: run a study and rate it (chatlab study run …, chatlab rate)")
     with closing(open_store(readonly_ok=True)) as store:
-        if args.study:
-            info = find_study(store, args.study)
-            sessions = store.study_sessions(info.id, [])
-            study = info.name
-        else:
-            sessions = []
-            for session_id in store.ids():
-                try:
-                    sessions.append(store.load(session_id))
-                except Exception:  # a damaged session is left out, as export does
-                    continue
-            study = None
+        info = find_study(store, args.study) if args.study else None
+        sessions = load_sessions(store, info.id if info else None).sessions
+        study = info.name if info else None
     raters: list[str] = []
     if args.rater:
         # A rater is asked for by name (or id); two who go by one name are shown apart.
-        from chatlab.core.analysis.stats import rater_labels
+        from chatlab.core.analysis.votes import rater_labels
         from chatlab.core.settings.raters import resolve
 
         voters = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
@@ -73,30 +68,34 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
         if unknown:
             listed = ", ".join(repr(r) for r in sorted(shown.values())[:20]) or "none yet"
             raise UsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
-    doc = compute(sessions, study=study, tags=args.tag, raters=raters, include_sighted=args.include_sighted)
+    sighted = args.include_sighted
+    report = analyse(sessions, study=study, tags=args.tag, raters=raters, include_sighted=sighted)
     if args.json:
-        json.dump(doc, stdout, ensure_ascii=False, indent=2, allow_nan=False)
+        json.dump(report.to_dict(), stdout, ensure_ascii=False, indent=2, allow_nan=False)
         stdout.write("\n")
     elif args.csv:
         writer = csv.writer(stdout)
         writer.writerow(COLUMNS)
-        for c in doc["contenders"]:
-            writer.writerow(
-                [
-                    _cell(x)
-                    for x in [
-                        c["rank"],
-                        c["id"],
-                        c["label"],
-                        c["reasoner"],
-                        c["rating"],
-                        *(c["ci95"] or ["", ""]),
-                    ]
-                    + [c[k] for k in COLUMNS[7:]]
-                ]
-            )
+        for c in report.contenders:
+            row = [
+                c.rank,
+                c.id,
+                c.label,
+                c.reasoner,
+                c.rating,
+                *(c.ci95 or ("", "")),
+                c.rating_length_controlled,
+                c.appearances,
+                c.wins,
+                c.all_bad_rate,
+                c.mean_cost_usd,
+                c.mean_answer_tokens,
+                c.mean_reasoning_tokens,
+                c.on_cost_frontier,
+            ]
+            writer.writerow([_cell(x) for x in row])
     else:
-        _print(doc, stdout)
+        _print(report, stdout)
     return 0
 
 
@@ -108,20 +107,21 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _print(doc: dict[str, Any], out: IO[str]) -> None:
+def _print(report: Report, out: IO[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    if not doc["votes"]:
-        out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
-        if doc.get("sighted_left_out"):
-            from chatlab.core.analysis.stats import summary
+    from chatlab.core.analysis.report import summary
 
-            out.writelines(terminal_text(line) + "\n" for line in summary(doc) if line.startswith("Left out"))
+    if not report.votes:
+        out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
+        if report.sighted_left_out:
+            left_out = [line for line in summary(report) if line.startswith("Left out")]
+            out.writelines(terminal_text(line) + "\n" for line in left_out)
         return
     table = Table(
-        title=f"{doc['votes']} votes on {doc['prompts']} prompt{'s' if doc['prompts'] != 1 else ''} · "
+        title=f"{report.votes} votes on {report.prompts} prompt{'s' if report.prompts != 1 else ''} · "
         "95 % intervals: bootstrap over prompts",
         title_justify="left",
     )
@@ -138,23 +138,21 @@ def _print(doc: dict[str, Any], out: IO[str]) -> None:
         "$ / answer",
     ):
         table.add_column(col, justify="left" if col in ("contender", "reasoned") else "right")
-    for c in doc["contenders"]:
+    for c in report.contenders:
         table.add_row(
-            "–" if c["rank"] is None else str(c["rank"]),
-            escape(terminal_text(c["label"] if c["label"] == c["id"] else f"{c['label']} ({c['id']})")),
-            "–" if c["rating"] is None else f"{c['rating']:.0f}",
-            f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
-            "–" if c["rating_length_controlled"] is None else f"{c['rating_length_controlled']:.0f}",
-            "yes" if c["reasoner"] else "no",
-            str(c["appearances"]),
-            f"{c['wins']:g}",
-            f"{c['all_bad_rate']:.0%}",
-            fmt.cost(c["mean_cost_usd"]),
+            "–" if c.rank is None else str(c.rank),
+            escape(terminal_text(c.label if c.label == c.id else f"{c.label} ({c.id})")),
+            "–" if c.rating is None else f"{c.rating:.0f}",
+            f"{c.ci95[0]:.0f} – {c.ci95[1]:.0f}" if c.ci95 else "–",
+            "–" if c.rating_length_controlled is None else f"{c.rating_length_controlled:.0f}",
+            "yes" if c.reasoner else "no",
+            str(c.appearances),
+            f"{c.wins:g}",
+            f"{c.all_bad_rate:.0%}",
+            fmt.cost(c.mean_cost_usd),
         )
     from chatlab.cli.study import _width
 
     Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
-    from chatlab.core.analysis.stats import summary
-
-    for line in summary(doc):
+    for line in summary(report):
         out.write(terminal_text(line) + "\n")

@@ -18,6 +18,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from pytestqt.qtbot import QtBot
 
+from chatlab.core.analysis.guesses import Discrimination, Judgements
+from chatlab.core.analysis.report import Report
 from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars, log_ticks, nice_ticks
 from chatlab.ui.results.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
 from chatlab.ui.shared import theme
@@ -69,7 +71,7 @@ def render(
     return image
 
 
-def rated_doc(tmp_path: Path, qtbot: QtBot) -> dict[str, Any]:
+def rated_doc(tmp_path: Path, qtbot: QtBot) -> Report:
     store, view = computed_view(qtbot, tmp_path)
     assert view.doc is not None
     doc = copy.deepcopy(view.doc)
@@ -87,22 +89,23 @@ def test_hostile_numbers_in_a_real_result_draw_without_raising(
     # underflow the log axis to 0 and crash the window while painting.
     for cost in (5e-324, 1e30, -1.0, math.nan, math.inf):
         hostile = copy.deepcopy(doc)
-        hostile["contenders"][0]["mean_cost_usd"] = cost
+        hostile.contenders[0].mean_cost_usd = cost
         plot.show_chart(cost_chart(hostile))
         render(plot)
-    for ci in ([-1e308, 1e308], [math.nan, 1.0], [1200.0, 1300.0]):
+    for ci in ((-1e308, 1e308), (math.nan, 1.0), (1200.0, 1300.0)):
         hostile = copy.deepcopy(doc)
-        hostile["contenders"][0]["ci95"] = ci
-        hostile["contenders"][0]["rating"] = 1000.0 if ci[0] != 1200.0 else 900.0  # outside its interval
+        hostile.contenders[0].ci95 = ci
+        hostile.contenders[0].rating = 1000.0 if ci[0] != 1200.0 else 900.0  # outside its interval
         figure = ratings_chart(hostile)
         plot.show_chart(figure)
         render(plot)
-        finite = [v for v in (*ci, hostile["contenders"][0]["rating"]) if math.isfinite(v)]
+        finite = [v for v in (*ci, hostile.contenders[0].rating) if math.isfinite(v)]
         assert figure.x.low <= min(finite) and figure.x.high >= max(finite)
     hostile = copy.deepcopy(doc)
-    hostile["discrimination"] = {"trials": 0, "correct": 0, "chance": 0.5, "accuracy_ci95": [0, 1],
-                                 "longest_answer_accuracy": None}  # fmt: skip
-    hostile["judgements"] = {"balanced_accuracy": math.nan}
+    hostile.discrimination = Discrimination(
+        trials=0, correct=0, chance=0.5, p_value=1.0, accuracy_ci95=(0, 1), longest_answer_accuracy=None
+    )
+    hostile.judgements = Judgements(table=[[0, 0], [0, 0]], p_value=math.nan, balanced_accuracy=math.nan)
     figure = guess_chart(hostile)
     assert figure.marks == []
     plot.show_chart(figure)

@@ -34,7 +34,7 @@ def computed_view(qtbot: QtBot, tmp_path: Path) -> tuple[Store, LeaderboardView]
     store = rated_store(tmp_path)
     view = LeaderboardView(store)
     qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 10, timeout=20_000)
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc.votes == 10, timeout=20_000)
     qtbot.waitUntil(functools.partial(computed, view), timeout=20_000)
     return store, view
 
@@ -46,7 +46,7 @@ def test_the_leaderboard_fills_filters_and_saves_its_charts(
     view = LeaderboardView(store)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 10, timeout=20_000)
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc.votes == 10, timeout=20_000)
     assert view.table.rowCount() == 3
     first = view.table.item(0, 1)
     assert first is not None and first.text().startswith("Thinker")
@@ -63,11 +63,11 @@ def test_the_leaderboard_fills_filters_and_saves_its_charts(
     # A filter nobody matches: no votes; back to all: the cached result at once.
     view.raters.setText("nobody")
     view.refresh()
-    qtbot.waitUntil(lambda: view.doc is not None and view.doc["votes"] == 0, timeout=20_000)
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc.votes == 0, timeout=20_000)
     assert "No votes match" in view.findings.text()
     view.raters.setText("")
     view.refresh()
-    assert view.doc is not None and view.doc["votes"] == 10  # shown before the recompute ends
+    assert view.doc is not None and view.doc.votes == 10  # shown before the recompute ends
     for name in view.views:
         for kind in ("PNG", "SVG"):
             saved = view.save_chart(
@@ -123,8 +123,8 @@ def test_the_leaderboard_says_how_many_sighted_votes_it_left_out(
         queue.vote(0)
     view = LeaderboardView(store)
     qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.doc is not None and view.doc.get("sighted_left_out") == 10, timeout=20_000)
-    assert view.doc is not None and view.doc["votes"] == 0
+    qtbot.waitUntil(lambda: view.doc is not None and view.doc.sighted_left_out == 10, timeout=20_000)
+    assert view.doc is not None and view.doc.votes == 0
     assert "Left out 10 sighted votes" in view.findings.text()
     qtbot.waitUntil(lambda: view.task is None or view.task.done(), timeout=20_000)
     store.close()

@@ -1,8 +1,9 @@
 """The Leaderboard view: the answer to the votes, as a table, findings and four charts.
 
 It shows what ``chatlab stats`` prints, from the same Qt-free
-:func:`chatlab.core.analysis.stats.compute`, with the same filters (a study, tags, raters). The
-sessions are read here; the statistics run in a worker thread, so the window never
+:func:`chatlab.core.analysis.report.analyse`, with the same filters (a study, tags, raters). The
+sessions are read here (:func:`chatlab.core.analysis.load.load_sessions`, as the CLI
+reads them); the statistics run in a worker thread, so the window never
 freezes. The last result for each filter is kept and shown at once when the view opens
 again, then computed afresh in the background. The charts follow the theme. They show
 ratings with their 95 % intervals, the win-rate matrix, rating against dollars per
@@ -18,7 +19,7 @@ import functools
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
@@ -41,7 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core.analysis.stats import compute, summary
+from chatlab.core.analysis.load import load_sessions
+from chatlab.core.analysis.report import Contender, Report, analyse, summary
 from chatlab.core.data import format as fmt
 from chatlab.store.db import Store
 from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars
@@ -61,13 +63,13 @@ COLUMNS = (
     "$ / answer",
 )
 EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice that)
-_CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+_CACHE: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], Report] = {}
 
 
-def ratings_chart(doc: dict[str, Any]) -> Chart:
+def ratings_chart(report: Report) -> Chart:
     """Each contender's rating with its 95 % interval, best at the top."""
-    rows = list(reversed(doc["contenders"]))
-    values = [v for c in rows for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)]
+    rows = list(reversed(report.contenders))
+    values = [v for c in rows for v in (c.rating, *(c.ci95 or ())) if _finite(v)]
     lows, highs = values or [900.0], values or [1100.0]
     fig = Chart(
         title="Ratings with 95 % intervals",
@@ -81,29 +83,27 @@ def ratings_chart(doc: dict[str, Any]) -> Chart:
         empty_text="No votes yet",
     )
     for i, c in enumerate(rows):
-        if c["ci95"] and all(_finite(v) for v in c["ci95"]):
-            fig.marks.append(Mark("bar", [(c["ci95"][0], i), (c["ci95"][1], i)]))
-        fig.y.categories.append(_short(c["label"], 40) + (f"  (rank {c['rank']})" if c["rank"] else ""))
+        if c.ci95 and all(_finite(v) for v in c.ci95):
+            fig.marks.append(Mark("bar", [(c.ci95[0], i), (c.ci95[1], i)]))
+        fig.y.categories.append(_short(c.label, 40) + (f"  (rank {c.rank})" if c.rank else ""))
     if rows:
-        fig.marks.append(
-            Mark("points", [(c["rating"], i) for i, c in enumerate(rows) if _finite(c["rating"])])
-        )
+        fig.marks.append(Mark("points", [(c.rating, i) for i, c in enumerate(rows) if _finite(c.rating)]))
     return fig
 
 
-def cost_chart(doc: dict[str, Any]) -> Chart:
+def cost_chart(report: Report) -> Chart:
     """Rating (with its 95 % interval) against dollars per answer; the frontier joins
     those no one beats on both."""
     # A log axis needs positive costs; below a trillionth of a dollar there is nothing to see.
-    priced = [
-        c
-        for c in doc["contenders"]
-        if _finite(c["mean_cost_usd"]) and c["mean_cost_usd"] > 0 and _finite(c["rating"])
-    ]
-    costs = [c["mean_cost_usd"] for c in priced] or [0.001, 0.01]
-    spans = [v for c in priced for v in (c["rating"], *(c["ci95"] or ())) if _finite(v)] or [1000.0]
+    priced: list[tuple[Contender, float, float]] = []  # (contender, cost, rating)
+    for c in report.contenders:
+        cost, rating = c.mean_cost_usd, c.rating
+        if _finite(cost) and cost > 0 and _finite(rating):
+            priced.append((c, cost, rating))
+    costs = [cost for _, cost, _ in priced] or [0.001, 0.01]
+    spans = [v for c, _, rating in priced for v in (rating, *(c.ci95 or ())) if _finite(v)] or [1000.0]
     low, high = max(min(costs) / 2, 1e-12), min(max(costs) * 2, 1e12)
-    frontier = sorted((c for c in priced if c["on_cost_frontier"]), key=lambda c: c["mean_cost_usd"])
+    frontier = sorted((p for p in priced if p[0].on_cost_frontier), key=lambda p: p[1])
     fig = Chart(
         title="Rating against $ per answer, with 95 % intervals"
         + (" (the line: no one is both better and cheaper)" if len(frontier) > 1 else ""),
@@ -114,47 +114,45 @@ def cost_chart(doc: dict[str, Any]) -> Chart:
     )
     if len(frontier) > 1:
         # A step, not a slope: nothing between two frontier points can be bought.
-        steps = [(frontier[0]["mean_cost_usd"], frontier[0]["rating"])]
-        for c in frontier[1:]:
-            steps += [(c["mean_cost_usd"], steps[-1][1]), (c["mean_cost_usd"], c["rating"])]
+        steps = [(frontier[0][1], frontier[0][2])]
+        for _, cost, rating in frontier[1:]:
+            steps += [(cost, steps[-1][1]), (cost, rating)]
         fig.marks.append(Mark("line", steps, "muted", 2, dashed=True, label="cost frontier"))
     dark = theme.colors().dark
-    for k, c in enumerate(priced):
+    for k, (c, cost, rating) in enumerate(priced):
         color, shape = Plot.look(k, dark)
-        if c["ci95"] and all(_finite(v) for v in c["ci95"]):
-            x = c["mean_cost_usd"]
-            fig.marks.append(Mark("bar", [(x, c["ci95"][0]), (x, c["ci95"][1])], color, 1.5))
+        if c.ci95 and all(_finite(v) for v in c.ci95):
+            fig.marks.append(Mark("bar", [(cost, c.ci95[0]), (cost, c.ci95[1])], color, 1.5))
         fig.marks.append(
-            Mark("points", [(c["mean_cost_usd"], c["rating"])], color, size=11, shape=shape,
-                 label=_short(c["label"], 30))
-        )  # fmt: skip
+            Mark("points", [(cost, rating)], color, size=11, shape=shape, label=_short(c.label, 30))
+        )
     return fig
 
 
-def guess_chart(doc: dict[str, Any]) -> Chart:
+def guess_chart(report: Report) -> Chart:
     """Accuracy of single guesses with its interval, beside chance and the longest answer."""
-    d = doc.get("discrimination")
+    d = report.discrimination
     fig = Chart(
         title="Could you tell which one reasoned?",
         x=Axis(-0.5, 1.5, categories=["your guesses", "the longest answer"]),
         y=Axis(0, 1, "share right", fmt="{:.0%}"),
         empty_text="No guesses yet: mark the answers you think reasoned (G) while rating",
     )
-    j = doc.get("judgements")
-    if d is not None and not (d.get("trials") and _finite(d.get("correct"))):
+    j = report.judgements
+    if d is not None and not (d.trials and _finite(d.correct)):
         d = None  # nothing to plot (a hand-made or damaged result)
     if d is not None:
         fig.legend = True
-        right = d["correct"] / d["trials"]
-        fig.marks.append(Mark("line", [(-0.5, d["chance"]), (1.5, d["chance"])], "muted", 1, dashed=True,
-                              label=f"chance ({d['chance']:.0%})"))  # fmt: skip
-        fig.marks.append(Mark("bar", [(0, d["accuracy_ci95"][0]), (0, d["accuracy_ci95"][1])]))
-        label = f"your guesses: {d['correct']} of {d['trials']} right, line: 95 % interval"
+        right = d.correct / d.trials
+        fig.marks.append(Mark("line", [(-0.5, d.chance), (1.5, d.chance)], "muted", 1, dashed=True,
+                              label=f"chance ({d.chance:.0%})"))  # fmt: skip
+        fig.marks.append(Mark("bar", [(0, d.accuracy_ci95[0]), (0, d.accuracy_ci95[1])]))
+        label = f"your guesses: {d.correct} of {d.trials} right, line: 95 % interval"
         fig.marks.append(Mark("points", [(0.0, right)], size=12, label=label))
-        if d["longest_answer_accuracy"] is not None:
-            fig.marks.append(Mark("points", [(1.0, d["longest_answer_accuracy"])], "muted", size=12,
+        if d.longest_answer_accuracy is not None:
+            fig.marks.append(Mark("points", [(1.0, d.longest_answer_accuracy)], "muted", size=12,
                                   shape="square", label="always guessing the longest answer"))  # fmt: skip
-    elif j is not None and _finite(j.get("balanced_accuracy")):
+    elif j is not None and _finite(j.balanced_accuracy):
         # No single-guess trials (several answers reasoned): each answer's "reasoned?"
         # mark judged instead, as balanced accuracy against 50 %. It has a p-value, not
         # an interval, and no "longest answer" baseline.
@@ -164,16 +162,16 @@ def guess_chart(doc: dict[str, Any]) -> Chart:
         fig.marks.append(
             Mark("line", [(-0.5, 0.5), (0.5, 0.5)], "muted", 1, dashed=True, label="chance (50 %)")
         )
-        p_value = j.get("p_value")
+        p_value = j.p_value
         detail = f", permutation p over votes = {p_value:.3g}" if _finite(p_value) else ""
         fig.marks.append(
-            Mark("points", [(0.0, j["balanced_accuracy"])], size=12,
+            Mark("points", [(0.0, j.balanced_accuracy)], size=12,
                  label=f"balanced accuracy (no interval{detail})")
         )  # fmt: skip
     return fig
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -289,8 +287,8 @@ class LeaderboardView(QDialog):
         self.setModal(False)
         close_keys(self)
         self.store = store
-        self.doc: dict[str, Any] | None = None
-        self.task: asyncio.Task[dict[str, Any]] | None = None
+        self.doc: Report | None = None  # the report shown
+        self.task: asyncio.Task[Report] | None = None
         layout = QVBoxLayout(self)
         filters = QHBoxLayout()
         self.study = QComboBox()
@@ -366,16 +364,11 @@ class LeaderboardView(QDialog):
         key = self.key()
         cached = _CACHE.get(key)
         if cached is not None:
-            self.show_doc(cached)
+            self.show_report(cached)
         study, tags, raters = key
         try:
-            if study is not None:
-                sessions = self.store.study_sessions(self.store.study(study).id, [])
-            else:
-                sessions = []
-                for session_id in self.store.ids():
-                    with contextlib.suppress(Exception):
-                        sessions.append(self.store.load(session_id))
+            study_id = None if study is None else self.store.study(study).id
+            sessions = load_sessions(self.store, study_id).sessions
         except Exception as exc:
             self.status.setText(f"Can't read the votes: {exc}")
             return
@@ -387,14 +380,14 @@ class LeaderboardView(QDialog):
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
-        def work() -> dict[str, Any]:
+        def work() -> Report:
             # Raters are typed by name (or id): a name no one goes by matches no vote.
-            from chatlab.core.analysis.stats import rater_labels
+            from chatlab.core.analysis.votes import rater_labels
             from chatlab.core.settings.raters import resolve
 
             names = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
             ids, unknown = resolve(raters, rater_labels(sessions), names)
-            return compute(sessions, study=study, tags=tags, raters=[*ids, *unknown])
+            return analyse(sessions, study=study, tags=tags, raters=[*ids, *unknown])
 
         task = asyncio.ensure_future(asyncio.to_thread(work))
         self.task = task
@@ -408,44 +401,44 @@ class LeaderboardView(QDialog):
         if task.exception() is not None:
             self.status.setText(f"The statistics failed: {task.exception()}")
             return
-        doc: dict[str, Any] = task.result()
-        _CACHE[key] = doc
+        report: Report = task.result()
+        _CACHE[key] = report
         if key == self.key():
-            self.show_doc(doc)
+            self.show_report(report)
             self.status.setText(
-                f"{doc['votes']} votes on {doc['prompts']} prompts · intervals: 1,000 bootstraps over prompts"
+                f"{report.votes} votes on {report.prompts} prompts · intervals: 1,000 bootstraps over prompts"
             )
 
     # -- showing ----------------------------------------------------------------------------
 
-    def show_doc(self, doc: dict[str, Any]) -> None:
-        self.doc = doc
-        rows = doc["contenders"]
+    def show_report(self, report: Report) -> None:
+        self.doc = report
+        rows = report.contenders
         self.table.setRowCount(len(rows))
         for r, c in enumerate(rows):
-            name = c["label"] if c["label"] == c["id"] else f"{c['label']}  ({c['id']})"
-            lc = c["rating_length_controlled"]
+            name = c.label if c.label == c.id else f"{c.label}  ({c.id})"
+            lc = c.rating_length_controlled
             values = [
-                str(c["rank"]) if c["rank"] else "–",
+                str(c.rank) if c.rank else "–",
                 name,
-                "–" if c["rating"] is None else f"{c['rating']:.0f}",
-                f"{c['ci95'][0]:.0f} – {c['ci95'][1]:.0f}" if c["ci95"] else "–",
+                "–" if c.rating is None else f"{c.rating:.0f}",
+                f"{c.ci95[0]:.0f} – {c.ci95[1]:.0f}" if c.ci95 else "–",
                 "–" if lc is None else f"{lc:.0f}",
-                "yes" if c["reasoner"] else "no",
-                str(c["appearances"]),
-                f"{c['wins']:g}",
-                f"{c['all_bad_rate']:.0%}",
-                fmt.cost(c["mean_cost_usd"]),
+                "yes" if c.reasoner else "no",
+                str(c.appearances),
+                f"{c.wins:g}",
+                f"{c.all_bad_rate:.0%}",
+                fmt.cost(c.mean_cost_usd),
             ]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if col not in (1, 5):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, col, item)
-        left_out = [line for line in summary(doc) if line.startswith("Left out")]
+        left_out = [line for line in summary(report) if line.startswith("Left out")]
         self.findings.setText(
-            "\n".join(summary(doc))
-            if doc["votes"]
+            "\n".join(summary(report))
+            if report.votes
             else "\n".join(["No votes match these filters yet.", *left_out])
         )
         for name, build in (
@@ -456,20 +449,20 @@ class LeaderboardView(QDialog):
             view = self.views[name]
             assert isinstance(view, Plot)
             try:
-                figure = build(doc)
-                figure.footer = self.footer(doc)
+                figure = build(report)
+                figure.footer = self.footer(report)
             except Exception as exc:  # a damaged result: say so in the chart, not a crash
                 logging.getLogger(__name__).exception("the %s chart could not be built", name)
                 figure = Chart(name, empty_text=f"This chart can't be drawn from these results ({exc})")
             view.show_chart(figure)
         matrix = self.views["Win rates"]
         assert isinstance(matrix, MatrixView)
-        labels = {c["id"]: c["label"] for c in rows}
-        rates = doc.get("win_rates") or {"ids": [], "matrix": []}
-        matrix.show_matrix([labels.get(i, i) for i in rates["ids"]], rates["matrix"], rates.get("meetings"))
-        matrix.footer = self.footer(doc)
+        labels = {c.id: c.label for c in rows}
+        rates = report.win_rates
+        matrix.show_matrix([labels.get(i, i) for i in rates.ids], rates.matrix, rates.meetings)
+        matrix.footer = self.footer(report)
 
-    def footer(self, doc: dict[str, Any]) -> str:
+    def footer(self, report: Report) -> str:
         """What a chart shows, written on it, so a saved copy still says so."""
         import datetime
 
@@ -478,7 +471,7 @@ class LeaderboardView(QDialog):
         scope += [f"tags {', '.join(tags)}"] if tags else []
         scope += [f"raters {', '.join(raters)}"] if raters else []
         day = datetime.date.today().isoformat()
-        return f"{doc['votes']} votes on {doc['prompts']} prompts · {' · '.join(scope)} · chatlab, {day}"
+        return f"{report.votes} votes on {report.prompts} prompts · {' · '.join(scope)} · chatlab, {day}"
 
     def save_chart(self, name: str, kind: str, path: str | None = None) -> Path | None:
         """Save one chart as PNG or SVG (``path``, or asked for)."""
