@@ -20,10 +20,11 @@ from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session,
 from chatlab.core.data.resources import resources_dir
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
+from chatlab.store import schema
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store, StoreError, default_path
 from chatlab.store.migrations import LATEST, MIGRATIONS
-from tests.conftest import PYTHON, run_turn, subprocess_env
+from tests.conftest import PYTHON, ROOT, run_turn, subprocess_env
 
 USAGE = '{"input_tokens":3,"output_tokens":5,"reasoning_tokens":0,"estimated":false}'
 SCHEMA = json.loads((resources_dir() / "session.schema.json").read_text())
@@ -86,6 +87,18 @@ def test_upgrade_from_every_version(tmp_path: Path, version: int) -> None:
     assert store.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     store.close()
+
+
+def test_schema_sql_is_what_the_migrations_build(tmp_path: Path) -> None:
+    """chatlab/store/schema.sql documents the schema; the migrations are the truth. It
+    matches what they build, and a store opened on a new file builds just that."""
+    written = (ROOT / "chatlab" / "store" / "schema.sql").read_text(encoding="utf-8")
+    assert written == schema.render(), f"chatlab/store/schema.sql is out of date; run: {schema.COMMAND}"
+    store = Store(tmp_path / "chatlab.db")
+    try:
+        assert schema.dump(store.con) == schema.built()
+    finally:
+        store.close()
 
 
 def test_an_existing_databases_placebo_twin_is_recognised_after_the_upgrade(tmp_path: Path) -> None:

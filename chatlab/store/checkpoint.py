@@ -23,7 +23,8 @@ import sqlite3
 from chatlab.core.data.events import Done, StreamError, StreamEvent
 from chatlab.core.data.model import Lane, Response, Session, Turn
 from chatlab.core.lab.orchestrator import Listener
-from chatlab.store.db import CHECKPOINT_BUSY_S, Store, error_reason
+from chatlab.store.connection import CHECKPOINT_BUSY_S, error_reason
+from chatlab.store.db import Store
 
 CHECKPOINT_INTERVAL_S = 1.0
 FINAL_BUSY_S = 30.0  # the last flush of a run waits as long as a normal write

@@ -3,7 +3,8 @@
 ``MIGRATIONS[i]`` takes a database from schema version ``i`` to ``i + 1``; the version
 lives in SQLite's ``user_version``. Never edit or reorder an entry that has shipped:
 add a new one. Every upgrade path, from an empty file and from each past version, is
-exercised by the tests.
+exercised by the tests. schema.sql shows what they build, for reading; after adding one,
+regenerate it with ``python -m chatlab.store.schema > chatlab/store/schema.sql``.
 """
 
 from __future__ import annotations
