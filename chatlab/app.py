@@ -108,7 +108,9 @@ async def run_window(argv: Sequence[str]) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from chatlab.providers import make_adapter
-    from chatlab.ui.dialogs import LaneDialog, SettingsDialog, connection_tester
+    from chatlab.ui.dialogs.connection import connection_tester
+    from chatlab.ui.dialogs.lane import LaneDialog
+    from chatlab.ui.dialogs.settings import SettingsDialog
     from chatlab.ui.lab.window import MainWindow
 
     args = window_parser().parse_args(list(argv))

@@ -27,7 +27,7 @@ from chatlab.demo.server import DemoServer
 from chatlab.demo.setup import with_demo
 from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
-from chatlab.ui.dialogs import SettingsDialog
+from chatlab.ui.dialogs.settings import SettingsDialog
 from chatlab.ui.lab.window import MainWindow
 from chatlab.ui.shared.loop import QtLoop
 

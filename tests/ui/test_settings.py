@@ -32,16 +32,11 @@ from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, ProviderConfig, parse_config
 from chatlab.core.settings.presets import DEMO_PRESET, Preset, all_presets, save_preset, shipped
 from chatlab.demo.server import DemoServer
-from chatlab.ui.dialogs import (
-    EndpointDialog,
-    LaneDialog,
-    PresetDialog,
-    PresetNameDialog,
-    SettingsDialog,
-    ask_preset_name,
-    choose_preset,
-    connection_tester,
-)
+from chatlab.ui.dialogs.connection import connection_tester
+from chatlab.ui.dialogs.endpoint import EndpointDialog
+from chatlab.ui.dialogs.lane import LaneDialog
+from chatlab.ui.dialogs.preset import PresetDialog, PresetNameDialog, ask_preset_name, choose_preset
+from chatlab.ui.dialogs.settings import SettingsDialog
 
 KEY = "sk-settings-" + "x" * 30
 WAIT_MS = 20_000

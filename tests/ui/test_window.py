@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from chatlab.core.data.model import LaneParams, Status
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
-from chatlab.ui.dialogs import LaneDialog
+from chatlab.ui.dialogs.lane import LaneDialog
 from chatlab.ui.lab.window import MainWindow
 from tests.ui.conftest import add_lanes, wait_turn
 

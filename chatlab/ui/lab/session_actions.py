@@ -207,7 +207,7 @@ class SessionActions:
 
     def new_from_preset(self) -> None:
         from chatlab.core.settings.presets import all_presets
-        from chatlab.ui.dialogs import choose_preset
+        from chatlab.ui.dialogs.preset import choose_preset
 
         config = self._config()
         if self.lab.busy or config is None:
@@ -219,7 +219,7 @@ class SessionActions:
 
     def save_preset(self) -> None:
         from chatlab.core.settings.presets import save_preset
-        from chatlab.ui.dialogs import ask_preset_name
+        from chatlab.ui.dialogs.preset import ask_preset_name
 
         if not self.lab.session.lanes:
             self._say("Add lanes first: a preset is a set of lanes")
