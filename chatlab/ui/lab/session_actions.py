@@ -5,6 +5,10 @@ Each action asks the user what is needed (a file name, a confirmation, a lane's 
 then hands the decision to the lab, which owns the rules (a lane with answers is never
 re-attributed; nothing changes while a turn runs; no export while masked). The history
 sidebar is built here too, since only these actions use the store directly.
+
+The actions know the lab, the store, the widget their dialogs belong to and the lane
+editor; what the window must then do (show a message, show the session just opened,
+redraw, re-estimate, retry a lane) they ask for with signals.
 """
 
 from __future__ import annotations
@@ -12,27 +16,36 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from chatlab.core.data.export import export_sessions
-from chatlab.core.data.model import Session
-from chatlab.core.lab.controller import MAX_LANES, LabError
+from chatlab.core.data.model import Lane, Session
+from chatlab.core.lab.controller import MAX_LANES, Lab, LabError
 from chatlab.core.settings.config import Config, ConfigError, load_config, save_config
-from chatlab.store.db import StoreError
+from chatlab.store.db import Store, StoreError
 from chatlab.ui.lab.lane import LaneWidget
 from chatlab.ui.lab.sidebar import SessionSidebar
 
-if TYPE_CHECKING:
-    from chatlab.ui.lab.window import MainWindow
+LaneEditor = Callable[[Lane | None], Lane | None]  # a new lane (None) or an edited one; None: cancelled
 
 
-class SessionActions:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.lab = window.lab
-        self.store = window.store
+class SessionActions(QObject):
+    said = Signal(str, int)  # a status message and for how many ms it shows
+    shown = Signal(object)  # the lab opened a session; the prompt to put in the editor (str) or None
+    refreshRequested = Signal()  # the session's title changed
+    estimatesStale = Signal()  # the lanes changed: the next send's estimates are due again
+    retryRequested = Signal(str)  # a lane's Retry button (lane id)
+
+    def __init__(
+        self, lab: Lab, store: Store | None, parent: QWidget, edit_lane: LaneEditor | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.lab = lab
+        self.store = store
+        self._parent = parent  # where dialogs and message boxes open
+        self._edit_lane = edit_lane
         self.sidebar: SessionSidebar | None = None
         if self.store is not None:
             self.sidebar = SessionSidebar(self.store)
@@ -42,7 +55,7 @@ class SessionActions:
             self.sidebar.duplicateRequested.connect(self.duplicate_session)
 
     def _say(self, text: str, ms: int = 10_000) -> None:
-        self.window.statusBar().showMessage(text, ms)
+        self.said.emit(text, ms)
 
     def _try(self, action: Callable[[], object]) -> bool:
         try:
@@ -62,7 +75,7 @@ class SessionActions:
     def wire(self, widget: LaneWidget) -> None:
         lab = self.lab
         widget.stopRequested.connect(lab.stop)
-        widget.retryRequested.connect(self.window.retry_lane)
+        widget.retryRequested.connect(self.retryRequested)
         widget.removeRequested.connect(lambda lane_id: self._try(lambda: lab.remove_lane(lane_id)))
         widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
         widget.editRequested.connect(self.edit_lane)
@@ -70,37 +83,32 @@ class SessionActions:
         widget.said.connect(lambda text: self._say(text, 3_000))
 
     def add_lane(self) -> None:
-        edit = self.window._edit_lane
+        edit = self._edit_lane
         if edit is None or self.lab.busy or len(self.lab.session.lanes) >= MAX_LANES:
             return
-        lane = edit(self.window, None)
+        lane = edit(None)
         if lane is not None:
-            self.window.add_lane(lane)
+            self.lab.add_lane(lane)
+            self.estimatesStale.emit()
 
     def edit_lane(self, lane_id: str) -> None:
-        edit = self.window._edit_lane
+        edit = self._edit_lane
         if edit is None or self.lab.busy:
             return
-        edited = edit(self.window, self.lab.session.lane(lane_id))
+        edited = edit(self.lab.session.lane(lane_id))
         if edited is not None:
             self._try(lambda: self.lab.edit_lane(lane_id, edited))
-            self.window.estimate_timer.start()
+            self.estimatesStale.emit()
 
     # -- sessions --------------------------------------------------------------------------
 
     def _show(self, session: Session, prompt: str | None = None) -> None:
         if not self._try(lambda: self.lab.open(session)):
             return
-        self.window.reveal.dismiss()
-        self.window.vote_bar.show_for(self.lab)
-        if prompt is not None:
-            self.window.prompt_area.prompt.setPlainText(prompt)
-        self.window.prompt_area.system.setPlainText(self.lab.system or "")
         if self.sidebar is not None:
             self.sidebar.current_id = session.id if session.turns else None
             self.sidebar.refresh()
-        self.window.update_estimates()
-        self.window.prompt_area.focus()
+        self.shown.emit(prompt)
 
     def _load(self, session_id: str) -> Session | None:
         assert self.store is not None
@@ -116,7 +124,7 @@ class SessionActions:
         session = self._load(session_id)
         if session is not None and self._held(session):
             QMessageBox.information(
-                self.window,
+                self._parent,
                 "chatlab",
                 "This comparison belongs to a study that shows its names only at the end of "
                 "your rating queue. Rate it there (Studies → Rate…); it opens here after that.",
@@ -171,12 +179,12 @@ class SessionActions:
         if self.store is None:
             return
         current = self.lab.session.title if session_id == self.lab.session.id else ""
-        title, ok = QInputDialog.getText(self.window, "Rename session", "Title:", text=current)
+        title, ok = QInputDialog.getText(self._parent, "Rename session", "Title:", text=current)
         if ok and title.strip():
             self.store.rename(session_id, title.strip())
             if session_id == self.lab.session.id:
                 self.lab.session.title = title.strip()
-            self.window._refresh()
+            self.refreshRequested.emit()
             if self.sidebar is not None:
                 self.sidebar.refresh()
 
@@ -185,7 +193,7 @@ class SessionActions:
             return
         if confirm:
             answer = QMessageBox.question(
-                self.window, "Delete session", "Delete this session and all its answers?"
+                self._parent, "Delete session", "Delete this session and all its answers?"
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
@@ -212,7 +220,7 @@ class SessionActions:
         config = self._config()
         if self.lab.busy or config is None:
             return
-        preset = choose_preset(self.window, all_presets(config), providers=config.providers)
+        preset = choose_preset(self._parent, all_presets(config), providers=config.providers)
         if preset is not None:
             self._try(lambda: self.lab.new_session(preset.lanes()))
             self._show(self.lab.session)
@@ -227,7 +235,7 @@ class SessionActions:
         config = self._config()
         if config is None:
             return
-        name = ask_preset_name(self.window, config)
+        name = ask_preset_name(self._parent, config)
         if not name:
             return
         try:
@@ -255,7 +263,7 @@ class SessionActions:
             self._export(self.store.ids(), self.store.load, "chatlab-sessions.json")
 
     def _export(self, ids: list[str], load: Callable[[str], Session], name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export sessions", name, "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self._parent, "Export sessions", name, "JSON (*.json)")
         if not path:
             return
         me = self.lab.known_rater()
@@ -265,7 +273,7 @@ class SessionActions:
                 json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
             )
         except OSError as exc:
-            QMessageBox.warning(self.window, "chatlab", f"Could not write {path}: {exc.strerror}")
+            QMessageBox.warning(self._parent, "chatlab", f"Could not write {path}: {exc.strerror}")
             return
         message = f"Exported {len(doc['sessions'])} session(s) to {path}"
         if problems:

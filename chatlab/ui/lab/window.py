@@ -3,9 +3,10 @@
 Every session behaviour lives in the Qt-free :class:`~chatlab.core.lab.controller.Lab`; the window
 places the small widgets that show it (toolbar, history sidebar, lanes area, reveal card,
 vote bar, prompt area, status bar), connects their signals to the lab, and redraws what
-the lab's events say changed. Shortcuts follow what is shown: Ctrl+1…8 focus and
-Alt+1…8 vote for the lane in that *shown* position, so while a turn is masked they
-reveal nothing.
+the lab's events say changed. What the user can do from the toolbar, its menus and the
+keyboard is registered once by name (``actions.py``) and enabled from one place, the
+redraw. Shortcuts follow what is shown: Ctrl+1…8 focus and Alt+1…8 vote for the lane in
+that *shown* position, so while a turn is masked they reveal nothing.
 """
 
 from __future__ import annotations
@@ -44,15 +45,18 @@ from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.study import StudyInfo
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
-from chatlab.ui.lab import geometry, shortcuts
+from chatlab.ui.lab import actions, geometry, shortcuts
+from chatlab.ui.lab.actions import WindowState
 from chatlab.ui.lab.lane import LaneWidget
 from chatlab.ui.lab.lanes import LanesArea
 from chatlab.ui.lab.prompt import PromptArea
 from chatlab.ui.lab.session_actions import SessionActions
+from chatlab.ui.lab.sidebar import SessionSidebar
 from chatlab.ui.lab.statusbar import CostLabel
 from chatlab.ui.lab.toolbar import Toolbar
 from chatlab.ui.lab.votebar import VoteBar
 from chatlab.ui.rating.reveal import RevealCard
+from chatlab.ui.shared.actions import ActionRegistry
 
 if TYPE_CHECKING:
     from chatlab.ui.results.leaderboard import LeaderboardView
@@ -83,7 +87,6 @@ class MainWindow(QMainWindow):
         self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater, rater_of=rater_of)
         self.store = store
         self._open_settings = open_settings
-        self._edit_lane = edit_lane
         self._settings = settings
         self._closing = False
         self.shutdown_done = False
@@ -91,9 +94,8 @@ class MainWindow(QMainWindow):
         self.leaderboard: LeaderboardView | None = None
         self.rate_windows: list[QWidget] = []
         self.setWindowTitle("chatlab")
-        self._init_widgets(demo_banner)
+        self._init_widgets(demo_banner, edit_lane)
         self._init_layout()
-        shortcuts.install(self)
         self.lab.subscribe(self._on_lab)
         geometry.restore(self, settings, self.sidebar)
         self._refresh()
@@ -101,32 +103,44 @@ class MainWindow(QMainWindow):
 
     # -- construction -----------------------------------------------------------------------
 
-    def _init_widgets(self, demo_banner: str) -> None:
+    def _init_widgets(
+        self, demo_banner: str, edit_lane: Callable[[MainWindow, Lane | None], Lane | None] | None
+    ) -> None:
         self.estimate_timer = QTimer(self)
         self.estimate_timer.setSingleShot(True)
         self.estimate_timer.setInterval(ESTIMATE_DEBOUNCE_MS)
         self.estimate_timer.timeout.connect(self.update_estimates)
-        self.toolbar = Toolbar(self, has_store=self.store is not None)
+        editor = functools.partial(edit_lane, self) if edit_lane is not None else None
+        self.actions_ = SessionActions(self.lab, self.store, self, editor)
+        # Every action once, by name; the toolbar and the key table bind to the names.
+        self.registry: ActionRegistry[WindowState] = ActionRegistry(self)
+        actions.register(self.registry, self, self.actions_)
+        shortcuts.install(self.registry)
+        self.toolbar = Toolbar(self.registry, has_store=self.store is not None)
         self.addToolBar(self.toolbar)
         self.banner = QLabel(demo_banner)
         self.banner.setObjectName("banner")
         self.banner.setProperty("role", "turn")
         self.banner.setWordWrap(True)
         self.banner.setVisible(bool(demo_banner))
-        self.actions_ = SessionActions(self)
-        self.lanes = LanesArea(self.lab, self.actions_.wire)
+        self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
         self.reveal = RevealCard()
-        self.vote_bar = VoteBar()
+        self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
         self.vote_bar.rateLater.connect(self.rate_later)
-        self.prompt_area = PromptArea()
+        self.prompt_area: PromptArea = PromptArea()
         self.prompt_area.sendRequested.connect(self.send)
         self.prompt_area.stopRequested.connect(self.lab.stop_all)
         self.prompt_area.blindToggled.connect(self._set_blind)
         self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
         self.cost_label = CostLabel()
         self.statusBar().addPermanentWidget(self.cost_label)
+        self.actions_.said.connect(self.statusBar().showMessage)
+        self.actions_.shown.connect(self._show_session)
+        self.actions_.refreshRequested.connect(self._refresh)
+        self.actions_.estimatesStale.connect(self.estimate_timer.start)
+        self.actions_.retryRequested.connect(self.retry_lane)
 
     def _init_layout(self) -> None:
         top = QWidget()
@@ -147,7 +161,7 @@ class MainWindow(QMainWindow):
         self.outer.setStretchFactor(1, 1)
         self.outer.setChildrenCollapsible(False)
         self.main = QSplitter(Qt.Orientation.Horizontal)
-        self.sidebar = self.actions_.sidebar
+        self.sidebar: SessionSidebar | None = self.actions_.sidebar
         if self.sidebar is not None:
             self.main.addWidget(self.sidebar)
         self.main.addWidget(self.outer)
@@ -228,10 +242,21 @@ class MainWindow(QMainWindow):
         busy, n = lab.busy, len(lab.session.lanes)
         blind_editable = not lab.session.turns and not busy
         self.prompt_area.set_state(busy=busy, lanes=n, blind=lab.session.blind, blind_editable=blind_editable)
-        self.toolbar.set_state(busy=busy, lanes=n, masked=lab.masked, turns=bool(lab.session.turns))
+        self.registry.refresh(WindowState.of(lab))
         title = lab.session.title
         self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
         self._update_cost()
+
+    def _show_session(self, prompt: str | None) -> None:
+        """The lab has opened a session (new, reopened, duplicated): show it, with
+        ``prompt`` in the editor when there is one to send again."""
+        self.reveal.dismiss()
+        self.vote_bar.show_for(self.lab)
+        if prompt is not None:
+            self.prompt_area.prompt.setPlainText(prompt)
+        self.prompt_area.system.setPlainText(self.lab.system or "")
+        self.update_estimates()
+        self.prompt_area.focus()
 
     def _update_cost(self) -> None:
         self.cost_label.refresh(self.lab)
