@@ -168,3 +168,32 @@ def test_the_window_s_keys_run_their_actions(window: MainWindow, qtbot: QtBot) -
     qtbot.waitUntil(window.prompt.hasFocus, timeout=5_000)
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.lanes.focused_lane() is window.lane_widgets[first.id], timeout=5_000)
+
+
+def test_without_a_database_the_toolbar_hides_history_studies_and_leaderboard(
+    qtbot: QtBot, window: MainWindow, tmp_path: object
+) -> None:
+    """A window with no store (``--no-save``) has no history, study or ranking to open:
+    their buttons are hidden, not merely disabled; with a store they show."""
+    from pathlib import Path
+
+    from chatlab.store.db import Store
+    from tests.ui.conftest import close_window
+
+    bar = window.toolbar
+    for button in (bar.sidebar_button, bar.studies_button, bar.board_button):
+        assert not button.isVisibleTo(window)
+    assert bar.new_button.isVisibleTo(window) and bar.settings_button.isVisibleTo(window)
+    store = Store(Path(str(tmp_path)) / "chatlab.db")
+    saved = MainWindow(window.lab.runner, store=store)
+    saved.show()
+    try:
+        for button in (
+            saved.toolbar.sidebar_button,
+            saved.toolbar.studies_button,
+            saved.toolbar.board_button,
+        ):
+            assert button.isVisibleTo(saved)
+    finally:
+        close_window(qtbot, saved)
+        store.close()

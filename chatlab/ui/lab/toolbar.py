@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QToolBar, QToolButton, QWidget
 
 from chatlab.ui.shared.actions import ActionRegistry
@@ -23,8 +24,8 @@ class Toolbar(QToolBar):
         self.setIconSize(QSize(18, 18))
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.registry = registry
+        self.places: dict[str, QAction] = {}  # action name -> its button's place on the bar
         self.sidebar_button = self._button("sidebar.toggle", labelled=False)
-        self.sidebar_button.setVisible(has_store)
         self.new_button = self._button("session.new")
         self.new_menu = QMenu(self.new_button)
         registry.menu_entry(self.new_menu, "session.new", "Same lanes")
@@ -41,13 +42,15 @@ class Toolbar(QToolBar):
         self.export_button.setMenu(self.export_menu)
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.studies_button = self._button("view.studies")
-        self.studies_button.setVisible(has_store)
         self.board_button = self._button("view.leaderboard")
-        self.board_button.setVisible(has_store)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred)
         self.addWidget(spacer)
         self.settings_button = self._button("settings.show")
+        # Without a database there is no history, no study and nothing to rank. A widget
+        # on a QToolBar is shown and hidden through its place, not by itself.
+        for name in ("sidebar.toggle", "view.studies", "view.leaderboard"):
+            self.places[name].setVisible(has_store)
 
     def _button(self, name: str, *, labelled: bool = True) -> QToolButton:
         """A button for the action ``name``: icon and label, or (``labelled=False``) the
@@ -59,5 +62,5 @@ class Toolbar(QToolBar):
         button.setToolButtonStyle(
             Qt.ToolButtonStyle.ToolButtonTextBesideIcon if labelled else Qt.ToolButtonStyle.ToolButtonIconOnly
         )
-        self.addWidget(button)
+        self.places[name] = self.addWidget(button)
         return button
