@@ -36,8 +36,9 @@ from chatlab.core.analysis.fitting import elo, fit
 from chatlab.core.analysis.report import compute
 from chatlab.core.analysis.votes import Vote, collect
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
-from chatlab.core.data.model import Vote as SessionVote
+from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Rating
+from chatlab.core.data.votes import Vote as SessionVote
 
 
 def votes_for(count: int, seed: int = 3) -> list[Vote]:

@@ -277,7 +277,7 @@ def test_export_votes_with_stdin_closed_does_not_crash(tmp_path: Path) -> None:
     env = subprocess_env(home)
     ask = [PYTHON, "-m", "chatlab", "ask", "-m", "demo:demo-fast@tps=0", "-m", "demo:echo", "Hello?"]
     subprocess.run(ask, env=env, capture_output=True, check=True, cwd=ROOT)
-    from chatlab.core.data.model import Vote
+    from chatlab.core.data.votes import Vote
 
     os.environ["CHATLAB_HOME"] = str(home)  # the autouse fixture restores it
     store = Store(default_path())

@@ -15,7 +15,8 @@ from chatlab.core.analysis.agreement import agreement
 from chatlab.core.analysis.report import compute
 from chatlab.core.analysis.votes import collect
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Vote
 from chatlab.store.db import Store, default_path
 
 

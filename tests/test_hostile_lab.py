@@ -25,7 +25,8 @@ import pytest
 
 from chatlab.core.data.events import Done, TextDelta
 from chatlab.core.data.export import DocumentError, document, export_sessions, parse_document
-from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
+from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab.controller import LabError
 from chatlab.core.settings.config import (
     MAX_PRESET_LANES,

@@ -16,7 +16,8 @@ import pytest
 from chatlab import cli
 from chatlab.core.analysis.report import analyse, compute, summary
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Rating, Vote
 
 
 def lanes(*models: str, labels: tuple[str, ...] | None = None) -> list[Lane]:

@@ -20,17 +20,11 @@ from chatlab.core.data.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.data.model import Lane, LaneParams, Rating, Status
-from chatlab.core.lab.controller import (
-    Lab,
-    LabError,
-    LabEvent,
-    Reveal,
-    Saved,
-    TurnFinished,
-    Voted,
-    guess_right,
-)
+from chatlab.core.data.model import Lane, LaneParams, Status
+from chatlab.core.data.votes import Rating
+from chatlab.core.lab.blind import Reveal, guess_right
+from chatlab.core.lab.controller import Lab, LabError
+from chatlab.core.lab.lab_events import LabEvent, Saved, TurnFinished, Voted
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from tests.fakes import ScriptedAdapter, scripted_runner
@@ -155,7 +149,7 @@ def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(t
     reveal = lab.vote(flat.id, guessed=None)
     assert reveal is not None and not reveal.guess_made and reveal.guess_right is None
     assert reveal.tally.guesses == 0
-    from chatlab.core.data.model import Vote
+    from chatlab.core.data.votes import Vote
 
     for guessed, right in (
         ([visible.id, hidden.id], True),

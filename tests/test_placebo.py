@@ -17,8 +17,9 @@ from chatlab.core.analysis.gaps import reasoning_pairs
 from chatlab.core.analysis.report import compute
 from chatlab.core.analysis.votes import collect
 from chatlab.core.data.export import document, parse_document, session_dict
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
 from chatlab.core.data.resources import resources_dir
+from chatlab.core.data.votes import Vote
 from chatlab.core.studies.packs import rating_pack
 from chatlab.core.studies.study import comparisons, suite_data
 from chatlab.core.studies.suites import parse_suite

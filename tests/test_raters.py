@@ -14,7 +14,8 @@ import pytest
 
 from chatlab import cli
 from chatlab.core.data.export import parse_document
-from chatlab.core.data.model import Lane, Session, Vote
+from chatlab.core.data.model import Lane, Session
+from chatlab.core.data.votes import Vote
 from chatlab.core.settings.config import load_config
 from chatlab.core.settings.raters import installation
 from chatlab.core.studies.packs import identities
@@ -269,7 +270,7 @@ def test_a_version_8_database_keeps_its_votes_with_their_shown_order(tmp_path: P
     rating = turn.responses["b"].rating_of("name:me")
     assert rating is not None and rating.score == 2
     # Now a second rater can vote on the same turn.
-    from chatlab.core.data.model import Vote
+    from chatlab.core.data.votes import Vote
 
     store.vote("t", Vote("b", rater="you"))
     assert {v.rater for v in store.load("s").turns[0].votes} == {"name:me", "you"}
@@ -693,7 +694,8 @@ PICKS = {"ann": [0, 0, 1, 0, 2, 0], "bo": [0, 1, 1, 2, 2, 0]}
 
 def legacy_sessions() -> list[Session]:
     """What a chatlab before rater ids loaded from :func:`legacy_db`: votes under names."""
-    from chatlab.core.data.model import Lane, Rating, Response, Session, Status, StudyRef, Turn
+    from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn
+    from chatlab.core.data.votes import Rating
 
     out = []
     for n in range(6):
@@ -907,7 +909,7 @@ def test_the_config_keeps_one_rater_and_reads_an_older_name(home: Path) -> None:
 
 
 def test_an_id_made_from_a_name_goes_by_that_name() -> None:
-    from chatlab.core.data.model import Rating
+    from chatlab.core.data.votes import Rating
 
     vote = Vote.from_dict({"rater": "ann", "rater_id": "name:bo", "choice": "tie", "voted_at": "x"})
     assert (vote.rater, vote.rater_name) == ("name:bo", "bo")  # a file can't show bo's votes as ann's

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatlab.core.data.model import Lane, Rating, Response, Session, Status, Turn
+from chatlab.core.data.model import Lane, Response, Session, Status, Turn
+from chatlab.core.data.votes import Rating
 from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
 

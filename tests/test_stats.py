@@ -21,7 +21,8 @@ from chatlab.core.analysis.report import analyse, compute, summary
 from chatlab.core.analysis.votes import Vote as StatVote
 from chatlab.core.analysis.votes import collect, contender_id
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Vote
 
 
 def simulate(

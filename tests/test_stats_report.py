@@ -16,7 +16,8 @@ import pytest
 from chatlab import cli
 from chatlab.core.analysis.report import compute
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Rating, Vote
 
 GOLDEN = Path(__file__).parent / "golden" / "stats.json"
 CASES: dict[str, tuple[bool, dict[str, Any]]] = {  # (few sessions?, options)

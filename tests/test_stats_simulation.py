@@ -23,7 +23,8 @@ from chatlab.core.analysis.report import Report, compute, summary
 from chatlab.core.analysis.votes import Data, collect
 from chatlab.core.analysis.votes import Vote as StatVote
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
+from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.votes import Vote
 
 # -- a study of comparisons, each with lanes of its own (as a study makes them) ------------
 

@@ -16,8 +16,9 @@ import jsonschema
 import pytest
 
 from chatlab.core.data.export import DocumentError, document, parse_document, session_dict
-from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, Turn, Vote
+from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, Turn
 from chatlab.core.data.resources import resources_dir
+from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.store import schema

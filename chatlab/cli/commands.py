@@ -416,7 +416,7 @@ def _only_mine(doc: dict[str, Any], me: str) -> None:
     """In each comparison where this rater voted or rated, their votes and ratings only:
     a pack comes back with one person's. One they didn't judge keeps the votes imported
     into it (a pack of a pack: what its rater sent is passed on to the owner)."""
-    from chatlab.core.data.model import rater_id_of
+    from chatlab.core.data.votes import rater_id_of
 
     for session in doc["sessions"]:
         marks = [

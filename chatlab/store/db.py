@@ -30,7 +30,8 @@ from typing import Any
 
 from chatlab.core.costs import pricing
 from chatlab.core.data.events import ErrorKind
-from chatlab.core.data.model import ErrorInfo, Response, Status, utc_now
+from chatlab.core.data.model import ErrorInfo, Response, Status
+from chatlab.core.data.stamps import utc_now
 from chatlab.store.columns import as_text, dumps, json_object
 from chatlab.store.connection import (
     BUSY_TIMEOUT_S,

@@ -21,7 +21,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from chatlab.core.data.export import DocumentError
-from chatlab.core.data.model import DERIVED, VOTE_CHOICES, Rating, Session, Vote, name_of_id, utc_now
+from chatlab.core.data.model import Session
+from chatlab.core.data.stamps import utc_now
+from chatlab.core.data.votes import DERIVED, VOTE_CHOICES, Rating, Vote, name_of_id
 from chatlab.store.columns import lane_ids
 from chatlab.store.sessions import SessionRows
 from chatlab.store.votes import VoteRows

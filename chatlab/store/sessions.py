@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatlab.core.data.export import session_from_dict
-from chatlab.core.data.model import Response, Session, Turn, name_of_id, utc_now
+from chatlab.core.data.model import Response, Session, Turn
 from chatlab.core.data.safety import clean_text
+from chatlab.core.data.stamps import utc_now
+from chatlab.core.data.votes import name_of_id
 from chatlab.store.columns import as_text, dumps, json_object, lane_ids, loads
 from chatlab.store.connection import CHECKPOINT_BUSY_S, StoreError
 from chatlab.store.search import SearchRows

@@ -20,8 +20,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chatlab.core.data.model import LaneParams, Session, utc_now
+from chatlab.core.data.model import LaneParams, Session
 from chatlab.core.data.safety import clean_text
+from chatlab.core.data.stamps import utc_now
 from chatlab.core.studies.estimate import History
 from chatlab.core.studies.study import StudyInfo
 from chatlab.store.columns import as_text, dumps, json_object

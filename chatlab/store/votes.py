@@ -31,8 +31,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from chatlab.core.data.model import DERIVED, Rating, Vote, name_of_id, utc_now
 from chatlab.core.data.safety import clean_text
+from chatlab.core.data.stamps import utc_now
+from chatlab.core.data.votes import DERIVED, Rating, Vote, name_of_id
 from chatlab.core.settings.raters import Rater
 from chatlab.store.columns import dumps
 from chatlab.store.connection import Database

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
 from chatlab.app import DEMO_BANNER, has_any_key, start, window_parser
-from chatlab.core.lab.controller import reasoned
+from chatlab.core.lab.blind import reasoned
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import parse_config

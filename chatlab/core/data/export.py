@@ -26,7 +26,9 @@ from typing import Any
 
 from chatlab import __version__
 from chatlab.core.data import safety
-from chatlab.core.data.model import VOTE_CHOICES, Response, Session, rater_id_of, utc_now
+from chatlab.core.data.model import Response, Session
+from chatlab.core.data.stamps import utc_now
+from chatlab.core.data.votes import VOTE_CHOICES, rater_id_of
 
 FORMAT = "chatlab.session"
 VERSION = 2
@@ -427,7 +429,8 @@ def inferred_twin(d: dict[str, Any]) -> str | None:
 
 
 def session_from_dict(d: dict[str, Any]) -> Session:
-    from chatlab.core.data.model import Lane, LaneParams, Response, StudyRef, Turn, Vote
+    from chatlab.core.data.model import Lane, LaneParams, Response, StudyRef, Turn
+    from chatlab.core.data.votes import Vote
 
     twin = inferred_twin(d)
     lanes = [

@@ -3,28 +3,21 @@
 A turn holds one :class:`Response` per lane. A response accumulates a stream's events:
 text and reasoning are appended to lists and joined once when read, so the cost of a
 response stays linear in its length. Each lane keeps its own history: the messages of a
-follow-up turn are built from that lane's earlier prompts and answers only.
+follow-up turn are built from that lane's earlier prompts and answers only. Votes and
+ratings are in :mod:`chatlab.core.data.votes`.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from chatlab.core.data.constants import EFFORTS as EFFORTS
+from chatlab.core.data.constants import EFFORTS
 from chatlab.core.data.events import ErrorKind, StreamError, Usage
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from chatlab.core.data.stamps import new_id, utc_now
+from chatlab.core.data.votes import Rating, Vote
 
 
 class Status(StrEnum):
@@ -403,115 +396,6 @@ class Response:
 
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 6)  # microseconds: a reopened figure reads as it did live
-
-
-DERIVED = "name:"  # a rater id made from a name: votes from before rater ids, or with no id
-
-
-def rater_id_of(d: dict[str, Any]) -> str:
-    """The rater id of a vote or rating as a session document has it: its ``rater_id``,
-    else one derived from its name (``"name:" + rater``). A vote with no name at all
-    becomes rater ``"name:"``: never this chatlab's own rater, whose id is random."""
-    given = d.get("rater_id")  # a document's is never empty (its schema says so); the store's may be
-    return given if isinstance(given, str) else DERIVED + str(d.get("rater") or "")
-
-
-def name_of_id(rater_id: str) -> str:
-    """The name a derived rater id was made from ("" for any other id)."""
-    return rater_id[len(DERIVED) :] if rater_id.startswith(DERIVED) else ""
-
-
-def _name(d: dict[str, Any]) -> str:
-    """The name a vote or rating is shown under (an id made from a name: that name)."""
-    rater_id = rater_id_of(d)
-    return name_of_id(rater_id) if rater_id.startswith(DERIVED) else str(d.get("rater") or "")
-
-
-@dataclass
-class Rating:
-    """A score from 1 to 5 and a free note, for one response. ``rater`` is the rater's
-    id; ``rater_name`` the name they go by (shown, exported; never a key)."""
-
-    score: int | None = None
-    note: str = ""
-    rater: str = ""
-    rated_at: str = field(default_factory=utc_now)
-    rater_name: str = field(default="", compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "score": self.score,
-            "note": self.note,
-            "rater": self.rater_name or name_of_id(self.rater),
-            "rated_at": self.rated_at,
-        }
-        if self.rater:
-            out["rater_id"] = self.rater
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Rating:
-        return cls(d.get("score"), d.get("note", ""), rater_id_of(d), d["rated_at"], _name(d))
-
-
-VOTE_CHOICES = ("tie", "all_bad")  # besides a lane id
-
-
-@dataclass
-class Vote:
-    """The best lane of a turn (a lane id), or ``tie`` / ``all_bad``. In blind mode also
-    the lanes the rater thinks reasoned (``guessed``; None when they made no guess, an
-    empty list when they think none did). ``rater`` is the rater's id, ``rater_name``
-    the name they go by. ``sighted``: cast with the models' names showing (a session
-    that is not blind, a blind turn after its reveal, or a comparison its rater exported
-    unblinded); statistics leave such votes out unless asked."""
-
-    choice: str
-    guessed: list[str] | None = None
-    rater: str = ""
-    voted_at: str = field(default_factory=utc_now)
-    shown_order: list[str] | None = None  # lane ids in the order this rater saw them
-    seconds_to_vote: float | None = None  # from the answers appearing to the vote
-    repeat: bool = False  # a hidden repeat in a rating queue (test-retest), not the vote itself
-    sighted: bool = False
-    rater_name: str = field(default="", compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "rater": self.rater_name or name_of_id(self.rater),
-            "choice": self.choice,
-            "guess_reasoners": None if self.guessed is None else list(self.guessed),
-            "voted_at": self.voted_at,
-        }
-        if self.rater:
-            out["rater_id"] = self.rater
-        if self.shown_order is not None:
-            out["shown_order"] = list(self.shown_order)
-        if self.seconds_to_vote is not None:
-            out["seconds_to_vote"] = self.seconds_to_vote
-        if self.repeat:
-            out["repeat"] = True
-        if self.sighted:
-            out["sighted"] = True
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Vote:
-        guessed = d.get("guess_reasoners", d.get("guessed"))  # v2, v1
-        if "guess_reasoners" not in d and "guessed" not in d and d.get("guess_reasoner") is not None:
-            guessed = [d["guess_reasoner"]]  # files before the multi-guess
-        shown = d.get("shown_order")
-        return cls(
-            d["choice"],
-            None if guessed is None else list(guessed),
-            rater_id_of(d),
-            d["voted_at"],
-            None if shown is None else list(shown),
-            d.get("seconds_to_vote"),
-            bool(d.get("repeat", False)),
-            bool(d.get("sighted", False)),
-            _name(d),
-        )
 
 
 @dataclass

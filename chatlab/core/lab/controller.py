@@ -5,10 +5,12 @@ A :class:`Lab` owns the session being worked on and everything a user does to it
 and stopping, blind mode (the shuffled order of each turn, masking, the reveal), votes,
 reasoning guesses and ratings, totals and pre-send estimates, and saving (the session
 before the first token, a batched checkpoint while streaming, each change a user makes).
-Views subscribe to its :class:`LabEvent`\\ s (as napari's Qt layer subscribes to its
-``ViewerModel``) and read its state; per-token work is one set insertion, which a view
-collects once per frame with :meth:`Lab.take_dirty`. The store is reached through two
-small protocols, so core does not depend on ``chatlab.store``.
+Views subscribe to its :class:`~chatlab.core.lab.lab_events.LabEvent`\\ s (as napari's Qt
+layer subscribes to its ``ViewerModel``) and read its state; per-token work is one set
+insertion, which a view collects once per frame with :meth:`Lab.take_dirty`. What a blind
+vote reveals is worked out in :mod:`chatlab.core.lab.blind`, costs and estimates in
+:mod:`chatlab.core.lab.totals`. The store is reached through two small protocols
+(:mod:`chatlab.core.lab.storage`), so core does not depend on ``chatlab.store``.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from dataclasses import replace
 
-from chatlab.core.costs import pricing
-from chatlab.core.costs.tokens import encoding_for, quick_messages
 from chatlab.core.data import safety
 from chatlab.core.data.events import Done, StreamError, StreamEvent
 from chatlab.core.data.export import export_sessions, masked
-from chatlab.core.data.model import Lane, Message, Rating, Response, Session, Status, Turn, Vote
-from chatlab.core.lab.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun, live_usage
+from chatlab.core.data.model import Lane, Response, Session, Turn
+from chatlab.core.data.votes import Rating, Vote
+from chatlab.core.lab import blind, totals
+from chatlab.core.lab.blind import Reveal, Tally, letter
+from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted, Voted
+from chatlab.core.lab.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun
+from chatlab.core.lab.storage import Saver, SessionStore
+from chatlab.core.lab.totals import CostTotal, LaneEstimate
 from chatlab.core.settings.raters import Rater
 
 log = logging.getLogger("chatlab")
@@ -36,138 +41,8 @@ MAX_LANES = 8
 CHECKPOINT_INTERVAL_S = 1.0
 
 
-class SessionStore(Protocol):
-    """What the lab needs of the database (``chatlab.store.db.Store`` provides it)."""
-
-    def save_session(self, session: Session) -> None: ...
-    def vote(self, turn_id: str, vote: Vote) -> None: ...
-    def rate(self, turn_id: str, lane_id: str, rating: Rating) -> None: ...
-    def mark_to_rate(self, turn_id: str, marked: bool = True) -> None: ...
-
-
-class Saver(Protocol):
-    """Batched writes of streaming responses (``chatlab.store.checkpoint.Checkpointer``)."""
-
-    problem: str | None
-
-    def touch(self, turn: Turn, resp: Response) -> None: ...
-    def flush(self) -> bool: ...
-    def finish(self) -> bool: ...
-
-
 class LabError(Exception):
     """A user action that can't be done now; the message says why, in words."""
-
-
-# -- events views subscribe to ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LanesChanged:
-    """The lane set, its order, its labels or the whole session changed."""
-
-
-@dataclass(frozen=True)
-class TurnStarted:
-    turn: Turn
-    lane_ids: list[str]
-    retry: bool
-
-
-@dataclass(frozen=True)
-class TurnFinished:
-    """Every run has ended (answers are final; in blind mode they may now be shown)."""
-
-    turn: Turn
-
-
-@dataclass(frozen=True)
-class Voted:
-    turn: Turn
-    reveal: Reveal | None  # set when the vote unmasked a blind turn
-
-
-@dataclass(frozen=True)
-class Saved:
-    """The session was written (its id is now in the store)."""
-
-
-@dataclass(frozen=True)
-class Said:
-    """A one-line message for the user (a save that failed, a lane that was replaced)."""
-
-    text: str
-
-
-LabEvent = LanesChanged | TurnStarted | TurnFinished | Voted | Saved | Said
-
-
-# -- records views read -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LaneEstimate:
-    lane_id: str
-    tokens: int
-    cost: float | None  # None: no price
-
-
-@dataclass(frozen=True)
-class CostTotal:
-    total: float
-    estimated: bool
-    unpriced: int  # finished responses with no price
-
-
-@dataclass(frozen=True)
-class RevealRow:
-    """One lane of a revealed blind turn."""
-
-    lane_id: str
-    letter: str
-    name: str  # the lane's label, or its provider:model
-    spec: str  # provider:model
-    reasoned: bool
-    reasoning_tokens: int
-    reasoning_estimated: bool
-    reasoning_hidden: bool  # reasoned, but the provider returned no reasoning text
-    cost: float | None
-    cost_estimated: bool
-    ttft_s: float | None
-    guessed: bool  # the rater said this one reasoned
-    failed: bool
-
-
-@dataclass(frozen=True)
-class Tally:
-    """This session's blind votes so far."""
-
-    votes: int = 0
-    guesses: int = 0  # votes that came with a reasoning guess
-    guesses_right: int = 0
-    wins: dict[str, int] = field(default_factory=dict)  # model name -> turns it won
-
-
-@dataclass(frozen=True)
-class Reveal:
-    """What a blind vote reveals: who was who, who reasoned, what it cost, the guess."""
-
-    turn_id: str
-    choice: str
-    winner: str  # a model name, "tie" or "all bad"
-    rows: list[RevealRow]
-    guess_made: bool
-    guess_right: bool | None  # None: no guess
-    tally: Tally
-
-
-def reasoned(resp: Response) -> bool:
-    """Did this response reason (visibly or not)?"""
-    return resp.reasoning_chars > 0 or live_usage(resp).reasoning_tokens > 0
-
-
-def letter(position: int) -> str:
-    return chr(ord("A") + position)
 
 
 class Lab:
@@ -267,23 +142,12 @@ class Lab:
         return self.session.blind and last is not None and mine is None and not self.void(last)
 
     def void(self, turn: Turn) -> bool:
-        """A blind turn the user stopped: which lanes had finished would tell who is fast,
-        so it can't be judged blind. Its names are shown and it takes no vote."""
-        return (
-            self.session.blind
-            and turn.vote is None
-            and any(resp.status is Status.CANCELLED for resp in turn.responses.values())
-        )
+        """A blind turn the user stopped (see :func:`chatlab.core.lab.blind.void`)."""
+        return blind.void(self.session, turn)
 
     def shown_order(self) -> list[str]:
-        """Lane ids in the order they are shown: a blind session keeps the last turn's
-        shuffle, masked and after the reveal (names appear where the answers were)."""
-        last = self.last_turn
-        if self.session.blind and last is not None and last.shown_order:
-            known = [lane.id for lane in self.session.lanes]
-            shown = [x for x in last.shown_order if x in known]
-            return shown + [x for x in known if x not in shown]  # lanes added since, at the end
-        return [lane.id for lane in self.session.lanes]
+        """Lane ids in the order they are shown (see :func:`chatlab.core.lab.blind.shown_order`)."""
+        return blind.shown_order(self.session)
 
     def letter_of(self, lane_id: str) -> str | None:
         """ "A", "B"… while masked; None when names may be shown."""
@@ -666,108 +530,23 @@ class Lab:
 
     def reveal(self, turn: Turn) -> Reveal:
         """The reveal card's contents for a voted blind turn."""
-        order = turn.shown_order or list(turn.responses)
-        guessed = set(turn.vote.guessed or []) if turn.vote else set()
-        rows = []
-        for position, lane_id in enumerate(order):
-            resp = turn.responses.get(lane_id)
-            if resp is None:
-                continue
-            usage = live_usage(resp)
-            rows.append(
-                RevealRow(
-                    lane_id=lane_id,
-                    letter=letter(position),
-                    name=self.session.lane(lane_id).display,
-                    spec=self.session.lane(lane_id).spec,
-                    reasoned=reasoned(resp),
-                    reasoning_tokens=usage.reasoning_tokens,
-                    reasoning_estimated=usage.estimated or usage.reasoning_estimated,
-                    reasoning_hidden=resp.hidden_reasoning,
-                    cost=resp.cost_usd,
-                    cost_estimated=resp.usage.estimated,
-                    ttft_s=resp.timing.ttft_s,
-                    guessed=lane_id in guessed,
-                    failed=resp.failed,
-                )
-            )
-        vote = turn.vote
-        choice = vote.choice if vote else ""
-        winner = (
-            choice.replace("_", " ") if choice in ("tie", "all_bad") else self.session.lane(choice).display
-        )
-        guess_made = vote is not None and vote.guessed is not None
-        right = guess_right(turn) if guess_made else None
-        return Reveal(turn.id, choice, winner, rows, guess_made, right, self.tally())
+        return blind.reveal(self.session, turn)
 
     def tally(self) -> Tally:
         """Blind votes in this session: how many, guesses right, wins per model."""
-        votes = guesses = right = 0
-        wins: dict[str, int] = {}
-        for turn in self.session.turns:
-            if not self.session.blind or turn.vote is None:
-                continue
-            votes += 1
-            if turn.vote.guessed is not None:
-                guesses += 1
-                right += bool(guess_right(turn))
-            if turn.vote.choice in turn.responses:
-                name = self.session.lane(turn.vote.choice).display
-                wins[name] = wins.get(name, 0) + 1
-        return Tally(votes, guesses, right, wins)
+        return blind.tally(self.session)
 
     # -- totals and estimates ---------------------------------------------------------------
 
     def lane_total(self, lane_id: str) -> tuple[float | None, bool]:
-        total: float | None = None
-        estimated = False
-        for turn in self.session.turns:
-            resp = turn.responses.get(lane_id)
-            if resp is not None and resp.cost_usd is not None:
-                total = (total or 0.0) + resp.cost_usd
-                estimated = estimated or resp.usage.estimated
-        return total, estimated
+        return totals.lane_total(self.session, lane_id)
 
     def session_cost(self) -> CostTotal:
-        total = 0.0
-        estimated = False
-        unpriced = 0
-        for turn in self.session.turns:
-            for resp in turn.responses.values():
-                if resp.cost_usd is None:
-                    unpriced += resp.status.finished
-                else:
-                    total += resp.cost_usd
-                    estimated = estimated or resp.usage.estimated
-        return CostTotal(total, estimated, unpriced)
+        return totals.session_cost(self.session)
 
     def estimates(self, prompt: str) -> list[LaneEstimate]:
         """Input tokens (≈) and input cost of sending ``prompt`` next, per lane."""
-        if not prompt.strip():
-            return []
-        out = []
-        fresh: dict[str, int] = {}  # the prompt and system prompt, counted once per vocabulary
-        new = [prompt] + ([self.system] if self.system else [])
-        for lane in self.session.lanes:
-            vocabulary = encoding_for(lane.model)
-            if vocabulary not in fresh:
-                fresh[vocabulary] = quick_messages(new, lane.model).tokens
-            history = [m.content for m in self._history(lane)]
-            tokens = fresh[vocabulary] + (quick_messages(history, lane.model).tokens if history else 0)
-            price = pricing.lookup(self.runner.config, lane.provider, lane.model)
-            cost = None if price is None else tokens * price.input / 1_000_000
-            out.append(LaneEstimate(lane.id, tokens, cost))
-        return out
-
-    def _history(self, lane: Lane) -> list[Message]:
-        if not self.session.turns:
-            return []
-        ghost = Turn(prompt="")
-        self.session.turns.append(ghost)
-        try:
-            return self.session.history(lane.id, ghost)[:-1]
-        finally:
-            self.session.turns.pop()
+        return totals.estimates(self.session, prompt, self.system, self.runner.config)
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -808,12 +587,3 @@ class Lab:
             raise LabError("vote first: an export would say which model is which")
         session = self.session
         return export_sessions([session.id], lambda _id: session)
-
-
-def guess_right(turn: Turn) -> bool:
-    """The guess is right when the lanes named are exactly the ones that reasoned."""
-    if turn.vote is None or turn.vote.guessed is None:
-        return False
-    truth = {lane_id for lane_id, resp in turn.responses.items() if reasoned(resp) and not resp.failed}
-    judged = {lane_id for lane_id, resp in turn.responses.items() if not resp.failed}
-    return set(turn.vote.guessed) & judged == truth

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chatlab.core.data.model import DERIVED, name_of_id
+from chatlab.core.data.votes import DERIVED, name_of_id
 from chatlab.core.settings.config import ConfigError, clean_name, load_config, paths, save_config
 
 

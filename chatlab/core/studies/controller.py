@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from chatlab.core.data.model import Session, new_id
+from chatlab.core.data.model import Session
 from chatlab.core.data.safety import terminal_text
+from chatlab.core.data.stamps import new_id
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
 from chatlab.core.studies.estimate import History, LaneEstimate, budget_reached, estimate, total_cost

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatlab.core.data.export import document, session_dict, validate_document
-from chatlab.core.data.model import Session, new_id
+from chatlab.core.data.model import Session
+from chatlab.core.data.stamps import new_id
 from chatlab.core.studies.rating import contenders, not_ready
 
 PROVIDER = "blind"

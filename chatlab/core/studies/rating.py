@@ -26,9 +26,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatlab.core.data.model import Rating, Session, Status, Turn, Vote
+from chatlab.core.data.model import Session, Status, Turn
 from chatlab.core.data.safety import clean_text
-from chatlab.core.lab.controller import letter, reasoned
+from chatlab.core.data.votes import Rating, Vote
+from chatlab.core.lab.blind import letter, reasoned
 from chatlab.core.studies.queue_plan import Item, Slot, plan, remaining
 
 MAX_NOTE = 4000

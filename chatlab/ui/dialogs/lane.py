@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core.data.model import EFFORTS, Lane, LaneParams
+from chatlab.core.data.constants import EFFORTS
+from chatlab.core.data.model import Lane, LaneParams
 from chatlab.core.settings.config import Config, check_lane_params
 from chatlab.ui.dialogs.common import button_box, error_label, one_line
 

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.data import format as fmt
-from chatlab.core.data.model import Lane, Rating, Response, Session, Status, Turn
+from chatlab.core.data.model import Lane, Response, Session, Status, Turn
+from chatlab.core.data.votes import Rating
 from chatlab.core.lab.controller import Lab
 from chatlab.core.lab.figures import Figures
 from chatlab.core.lab.orchestrator import live_usage

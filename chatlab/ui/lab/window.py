@@ -29,17 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.data.model import Lane, Session
-from chatlab.core.lab.controller import (
-    Lab,
-    LabError,
-    LabEvent,
-    LanesChanged,
-    Said,
-    Saved,
-    TurnFinished,
-    TurnStarted,
-    Voted,
-)
+from chatlab.core.lab.controller import Lab, LabError
+from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted, Voted
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.study import StudyInfo

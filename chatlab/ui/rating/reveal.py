@@ -1,6 +1,6 @@
 """The reveal card: after a blind vote, who was who, who reasoned, what it cost.
 
-It shows the lab's :class:`~chatlab.core.lab.controller.Reveal` record as a small table (Model A,
+It shows the lab's :class:`~chatlab.core.lab.blind.Reveal` record as a small table (Model A,
 B, C… with the model behind each, whether and how much it reasoned, cost and time to
 first token side by side), says whether the reasoning guess was right, and keeps a
 running tally for the session. It stays until the user moves on (Close, a new send, or
@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from chatlab.core.data import format as fmt
-from chatlab.core.lab.controller import Reveal
+from chatlab.core.lab.blind import Reveal
 from chatlab.ui.shared.icons import icon
 
 

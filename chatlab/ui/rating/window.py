@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core.data.model import Vote
-from chatlab.core.lab.controller import letter
+from chatlab.core.data.votes import Vote
+from chatlab.core.lab.blind import letter
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.rating import MAX_NOTE, Answer, RatingError, RatingQueue, RevealRow
 from chatlab.core.studies.study import StudyInfo

@@ -1,0 +1,83 @@
+"""What a session has cost so far, per lane and in all, and what sending a prompt next
+would cost in input (tokens counted locally, priced from the price table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatlab.core.costs import pricing
+from chatlab.core.costs.tokens import encoding_for, quick_messages
+from chatlab.core.data.model import Lane, Message, Session, Turn
+from chatlab.core.settings.config import Config
+
+
+@dataclass(frozen=True)
+class LaneEstimate:
+    lane_id: str
+    tokens: int
+    cost: float | None  # None: no price
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    total: float
+    estimated: bool
+    unpriced: int  # finished responses with no price
+
+
+def lane_total(session: Session, lane_id: str) -> tuple[float | None, bool]:
+    """The lane's cost over every turn (None: nothing priced), and whether it is estimated."""
+    total: float | None = None
+    estimated = False
+    for turn in session.turns:
+        resp = turn.responses.get(lane_id)
+        if resp is not None and resp.cost_usd is not None:
+            total = (total or 0.0) + resp.cost_usd
+            estimated = estimated or resp.usage.estimated
+    return total, estimated
+
+
+def session_cost(session: Session) -> CostTotal:
+    total = 0.0
+    estimated = False
+    unpriced = 0
+    for turn in session.turns:
+        for resp in turn.responses.values():
+            if resp.cost_usd is None:
+                unpriced += resp.status.finished
+            else:
+                total += resp.cost_usd
+                estimated = estimated or resp.usage.estimated
+    return CostTotal(total, estimated, unpriced)
+
+
+def estimates(session: Session, prompt: str, system: str | None, config: Config) -> list[LaneEstimate]:
+    """Input tokens (≈) and input cost of sending ``prompt`` (with the shared ``system``
+    prompt) next, per lane of ``session``."""
+    if not prompt.strip():
+        return []
+    out = []
+    fresh: dict[str, int] = {}  # the prompt and system prompt, counted once per vocabulary
+    new = [prompt] + ([system] if system else [])
+    for lane in session.lanes:
+        vocabulary = encoding_for(lane.model)
+        if vocabulary not in fresh:
+            fresh[vocabulary] = quick_messages(new, lane.model).tokens
+        history = [m.content for m in _history(session, lane)]
+        tokens = fresh[vocabulary] + (quick_messages(history, lane.model).tokens if history else 0)
+        price = pricing.lookup(config, lane.provider, lane.model)
+        cost = None if price is None else tokens * price.input / 1_000_000
+        out.append(LaneEstimate(lane.id, tokens, cost))
+    return out
+
+
+def _history(session: Session, lane: Lane) -> list[Message]:
+    """The lane's conversation so far, as the next turn would send it (before its prompt)."""
+    if not session.turns:
+        return []
+    ghost = Turn(prompt="")
+    session.turns.append(ghost)
+    try:
+        return session.history(lane.id, ghost)[:-1]
+    finally:
+        session.turns.pop()
