@@ -61,7 +61,7 @@ from chatlab.core.settings.config import ProviderConfig, parse_config  # noqa: E
 from chatlab.ui.lab.lane import LaneWidget  # noqa: E402
 from chatlab.ui.lab.window import MainWindow  # noqa: E402
 from chatlab.ui.shared.loop import QtLoop  # noqa: E402
-from chatlab.ui.shared.text import BREAK_PROPERTY  # noqa: E402
+from chatlab.ui.shared.textprops import BREAK_PROPERTY  # noqa: E402
 
 TICK_S = 0.004
 

@@ -1,6 +1,6 @@
 """Adversarial: a rater's earlier score and note in the rating queue (Qt-free, real
 SQLite), as the window's rating view hands them to the queue (only the cards with a
-score, only the notes that are not blank: ``chatlab/ui/rating/window.py``)."""
+score, only the notes that are not blank: ``chatlab/ui/rating/view.py``)."""
 
 from __future__ import annotations
 

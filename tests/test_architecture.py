@@ -26,8 +26,6 @@ def test_every_path_the_page_names_exists() -> None:
 
 def test_every_package_folder_is_on_the_page() -> None:
     text = PAGE.read_text("utf-8")
-    folders = sorted(
-        str(init.parent.relative_to(ROOT)) for init in (ROOT / "chatlab").rglob("__init__.py")
-    )
+    folders = sorted(str(init.parent.relative_to(ROOT)) for init in (ROOT / "chatlab").rglob("__init__.py"))
     unnamed = [f for f in folders if f != "chatlab" and f"{f}/" not in text and f"`{f}`" not in text]
     assert not unnamed, f"docs/architecture.md doesn't name these folders: {unnamed}"

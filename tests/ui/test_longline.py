@@ -26,16 +26,8 @@ from chatlab.store.db import Store, default_path
 from chatlab.ui.lab.lane import LaneWidget
 from chatlab.ui.lab.sidebar import SessionSidebar
 from chatlab.ui.lab.window import MainWindow
-from chatlab.ui.shared.text import (
-    BLOCK_HARD,
-    MARKDOWN_MAX_CHARS,
-    MARKDOWN_MAX_LINE,
-    AnswerView,
-    ReasoningView,
-    display_breaks,
-    is_break,
-    text_without_breaks,
-)
+from chatlab.ui.shared.longline import BLOCK_HARD, display_breaks, is_break, text_without_breaks
+from chatlab.ui.shared.text import MARKDOWN_MAX_CHARS, MARKDOWN_MAX_LINE, AnswerView, ReasoningView
 from tests.ui.conftest import add_lanes, wait_turn
 
 

@@ -24,15 +24,13 @@ from PySide6.QtGui import (
 from pytestqt.qtbot import QtBot
 
 from chatlab.ui.shared import theme
-from chatlab.ui.shared.markdown import (
-    HIGHLIGHT_MAX,
-    QUOTE_PROPERTY,
-    code_frames,
-    copy_url,
-    fenced_blocks,
-    is_chrome,
-)
-from chatlab.ui.shared.text import AnswerView, ResourceLog, insert_markdown, text_without_breaks
+from chatlab.ui.shared.codeblocks import code_frames, copy_url, fenced_blocks, is_chrome
+from chatlab.ui.shared.highlight import HIGHLIGHT_MAX
+from chatlab.ui.shared.longline import text_without_breaks
+from chatlab.ui.shared.markdown import insert_markdown
+from chatlab.ui.shared.safe import ResourceLog
+from chatlab.ui.shared.text import AnswerView
+from chatlab.ui.shared.textprops import QUOTE_PROPERTY
 
 PYTHON = 'def greet(name: str) -> str:\n\t"""Say hello."""\n\treturn f"hello {name}"  # done\n'
 ANSWER = f"Some **prose** first.\n\n```python\n{PYTHON}```\n\nAnd after it.\n"

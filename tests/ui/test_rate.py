@@ -29,7 +29,9 @@ from chatlab.core.studies.rating import RatingQueue
 from chatlab.core.studies.study import comparisons
 from chatlab.core.studies.suites import parse_suite
 from chatlab.store.db import Store
-from chatlab.ui.rating.window import MIN_CARD_WIDTH, RateView, RateWindow
+from chatlab.ui.rating.card import MIN_CARD_WIDTH
+from chatlab.ui.rating.view import RateView
+from chatlab.ui.rating.window import RateWindow
 from chatlab.ui.shared import theme
 
 LABELS = ("Zephyrine", "Quokkabot", "Marlinex", "Osprey", "Pelican", "Heron", "Ibis", "Egret")

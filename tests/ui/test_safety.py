@@ -11,8 +11,10 @@ from pytestqt.qtbot import QtBot
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
 from chatlab.ui.lab.window import MainWindow
-from chatlab.ui.shared.markdown import CODE_ID_PROPERTY, code_frames, copy_url
-from chatlab.ui.shared.text import AnswerView, ResourceLog, SafeBrowser, SafeDocument, link_is_safe
+from chatlab.ui.shared.codeblocks import code_frames, copy_url
+from chatlab.ui.shared.safe import ResourceLog, SafeBrowser, SafeDocument, link_is_safe
+from chatlab.ui.shared.text import AnswerView
+from chatlab.ui.shared.textprops import CODE_ID_PROPERTY
 from tests.ui.conftest import add_lanes, wait_turn
 
 HOSTILE = (

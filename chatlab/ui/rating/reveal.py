@@ -10,29 +10,12 @@ another session).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from chatlab.core.data import format as fmt
 from chatlab.core.lab.blind import Reveal
+from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.icons import icon
-
-
-def _label(text: str, role: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    if role:
-        label.setProperty("role", role)
-    return label
-
-
-def grid_table(across: int = 16, down: int = 2) -> tuple[QWidget, QGridLayout]:
-    """A borderless table of labels (the reveal cards' tables)."""
-    table = QWidget()
-    grid = QGridLayout(table)
-    grid.setContentsMargins(0, 0, 0, 0)
-    grid.setHorizontalSpacing(across)
-    grid.setVerticalSpacing(down)
-    return table, grid
 
 
 def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bool) -> str:
@@ -55,11 +38,11 @@ class RevealCard(QFrame):
         super().__init__(parent)
         self.setObjectName("reveal")
         self.setProperty("role", "reveal")
-        self.headline = _label("", "title")
+        self.headline = plain_label("", "title")
         self.headline.setWordWrap(True)
-        self.guess = _label("")
+        self.guess = plain_label("")
         self.guess.setWordWrap(True)
-        self.tally = _label("", "muted")
+        self.tally = plain_label("", "muted")
         self.tally.setWordWrap(True)
         close = QToolButton()
         close.setIcon(icon("remove"))
@@ -90,7 +73,7 @@ class RevealCard(QFrame):
             ["your guess"] if reveal.guess_made else []
         )
         for col, head in enumerate(heads):
-            self.grid.addWidget(_label(head, "muted"), 0, col)
+            self.grid.addWidget(plain_label(head, "muted"), 0, col)
         for r, row in enumerate(reveal.rows, start=1):
             name = row.spec if row.name == row.spec else f"{row.name} ({row.spec})"
             cells = [
@@ -104,7 +87,7 @@ class RevealCard(QFrame):
                 guess_words(row.guessed, row.reasoned) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
-                self.grid.addWidget(_label(text, "title" if col == 0 else ""), r, col)
+                self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)
         if not reveal.guess_made:
             self.guess.setText("You made no reasoning guess this time.")
         elif reveal.guess_right:

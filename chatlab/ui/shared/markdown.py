@@ -1,376 +1,66 @@
-"""The designed look of rendered Markdown: code blocks, quotes, tables and headings.
+"""Markdown rendered safely, in the designed look: code blocks, quotes, tables and headings.
 
-Qt's Markdown importer (GitHub dialect, raw HTML off) builds a plain document; then
-:func:`style_markdown` walks it once and dresses it in the current theme's colours. A
-code block goes into a bordered, tinted frame in a monospace font, under a header line
-with its language and a "Copy code" link (``chatlab-copy:…``, with a per-run key so a
-link in the model's text can't forge one) that copies the block's exact text from the
-Markdown source; the header is display-only (:data:`CHROME_PROPERTY`). Pygments colours
-code by the fence's language (an unknown or missing one stays plain: no guessing), at
-most :data:`HIGHLIGHT_MAX` characters a block. Lexing costs about 10 µs a token, so a
-render never lexes: it applies the colours remembered for the same code (seen while
-the answer streamed) and marks the other code frames pending, for the view's
-:class:`CodeColourer` to colour in short slices shared by all views, fewer while
-answers stream (a block just finished shows plain for a moment). A quote
+Qt's Markdown importer (GitHub dialect, raw HTML off) builds a plain document in a
+:class:`~chatlab.ui.shared.safe.SafeDocument` (images become plain links); then
+:func:`style_markdown` walks it once and dresses it in the current theme's formats
+(:mod:`.markdown_formats`). A code block goes into a bordered, tinted frame in a
+monospace font, under a header line with its language and a "Copy code" link
+(:mod:`.codeblocks`) that copies the block's exact text from the Markdown source; the
+header is display-only. Code is coloured with the colours remembered for it, or left
+pending for the view's colourer (:mod:`.highlight`): a render never lexes. A quote
 becomes a tinted one-cell table with an accent bar on its left and muted text; a table
 gets a border, cell padding and a tinted header row; headings get room above them.
-Nothing here interprets text as HTML or loads anything: it sets formats, inserts text.
+:func:`insert_markdown` puts the result into a view. Nothing here interprets text as
+HTML or loads anything: it sets formats, inserts text.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import itertools
 import re
-import secrets
-import time
-import weakref
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from PySide6.QtCore import QCoreApplication, QTimer, QUrl
 from PySide6.QtGui import (
-    QColor,
     QFont,
-    QFontDatabase,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextDocumentFragment,
     QTextFormat,
     QTextFragment,
     QTextFrame,
     QTextFrameFormat,
-    QTextLength,
     QTextTable,
-    QTextTableCellFormat,
-    QTextTableFormat,
 )
 
-from chatlab.ui.shared.theme import Colors, colors
+from chatlab.ui.shared.codeblocks import copy_url, fenced_blocks
+from chatlab.ui.shared.highlight import apply_runs, lexer_missing, remembered
+from chatlab.ui.shared.longline import MARKDOWN_BLOCK_MAX, split_long_blocks
+from chatlab.ui.shared.markdown_formats import Formats, formats
+from chatlab.ui.shared.safe import SafeDocument
+from chatlab.ui.shared.textprops import (
+    CODE_ID_PROPERTY,
+    CODE_LANGUAGE_PROPERTY,
+    CODE_TEXT_PROPERTY,
+    PENDING_PROPERTY,
+    QUOTE_PROPERTY,
+)
+from chatlab.ui.shared.theme import colors
 
-COPY_SCHEME = "chatlab-copy"
-# In every copy link: a link the model writes to chatlab-copy: can't name a code block.
-_COPY_KEY = secrets.token_hex(8)
+MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
 COPY_LABEL = "Copy code"
-_USER = int(QTextFormat.Property.UserProperty.value)
-CHROME_PROPERTY = _USER + 2  # a display-only block (a code block's header): never copied as text
-CODE_ID_PROPERTY = _USER + 3  # on a code block's frame: the number its copy link names
-CODE_TEXT_PROPERTY = _USER + 4  # on a code block's frame: the block's exact text
-CODE_LANGUAGE_PROPERTY = _USER + 5  # on a code block's frame: its fence's language
-PENDING_PROPERTY = _USER + 6  # on a code block's frame: not coloured yet
-QUOTE_PROPERTY = _USER + 7  # on a quote's one-cell table
-HIGHLIGHT_MAX = 200 * 1024  # characters of one code block coloured; the rest stays plain
-# Colouring later, for all views together: this long, then a pause this long; while
-# answers stream (an append less than STREAMING_QUIET_S ago), much less, streaming first.
-HIGHLIGHT_SLICE_S, HIGHLIGHT_PAUSE_MS = 0.004, 12
-STREAMING_SLICE_S, STREAMING_PAUSE_MS = 0.002, 50
-STREAMING_QUIET_S = 0.3
 SYNC_RUNS_MAX = 2000  # remembered colours applied while rendering, per block (more: later)
 LANGUAGE_LABEL_MAX = 40
 
 _P = QTextFormat.Property
 _CODE_IDS = itertools.count(1)
-_FENCE_LINE = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
 # Without one of these, Markdown has nothing style_markdown styles: code (fenced, indented
 # or inline), a quote, a table or a heading (setext ones too).
 _STYLED_SIGNS = ("`", "~~~", "    ", "\t", ">", "|", "#", "==", "--")
-
-
-@dataclass(frozen=True)
-class _Formats:
-    """The formats of one theme (built once per theme)."""
-
-    code_frame: QTextFrameFormat
-    code_chars: QTextCharFormat
-    inline_code: QTextCharFormat
-    header_block: QTextBlockFormat
-    label_chars: QTextCharFormat
-    link_chars: QTextCharFormat
-    quote_table: QTextTableFormat
-    quote_cell: QTextTableCellFormat
-    quote_chars: QTextCharFormat
-    table: QTextTableFormat
-    header_cell: QTextTableCellFormat
-    style_name: str  # Pygments'
-
-
-@functools.cache
-def _formats(c: Colors) -> _Formats:
-    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    code_frame = QTextFrameFormat()
-    code_frame.setBackground(QColor(c.code))
-    code_frame.setBorder(1)
-    code_frame.setBorderBrush(QColor(c.border))
-    code_frame.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
-    code_frame.setPadding(8)
-    code_frame.setTopMargin(6)
-    code_frame.setBottomMargin(10)
-    code_chars = QTextCharFormat()
-    code_chars.setFontFamilies([*mono.families(), "monospace"])
-    code_chars.setFontFixedPitch(True)
-    code_chars.setFontStyleHint(QFont.StyleHint.Monospace)
-    inline_code = QTextCharFormat()
-    inline_code.setBackground(QColor(c.code))
-    header_block = QTextBlockFormat()
-    header_block.setProperty(CHROME_PROPERTY, True)
-    header_block.setBottomMargin(4)
-    header_block.setNonBreakableLines(True)
-    label_chars = QTextCharFormat()
-    label_chars.setForeground(QColor(c.muted))
-    label_chars.setFontPointSize(8)
-    link_chars = QTextCharFormat(label_chars)
-    link_chars.setForeground(QColor(c.accent))
-    link_chars.setAnchor(True)
-    link_chars.setToolTip("Copy this code block")
-    # A quote is a one-cell table: only a cell can have a border on one side (the bar).
-    quote_table = QTextTableFormat()
-    quote_table.setBorder(0)
-    quote_table.setBorderCollapse(True)
-    quote_table.setCellSpacing(0)
-    quote_table.setCellPadding(8)
-    quote_table.setTopMargin(4)
-    quote_table.setBottomMargin(10)
-    quote_table.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
-    quote_table.setProperty(QUOTE_PROPERTY, True)
-    quote_cell = QTextTableCellFormat()
-    quote_cell.setBackground(QColor(c.alt))
-    quote_cell.setBorder(0)
-    quote_cell.setLeftBorder(3)
-    quote_cell.setLeftBorderBrush(QColor(c.accent))
-    quote_cell.setLeftBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
-    quote_chars = QTextCharFormat()
-    quote_chars.setForeground(QColor(c.muted))
-    table = QTextTableFormat()
-    table.setBorder(1)
-    table.setBorderBrush(QColor(c.border))
-    table.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
-    table.setBorderCollapse(True)
-    table.setCellSpacing(0)
-    table.setCellPadding(6)
-    table.setTopMargin(4)
-    table.setBottomMargin(10)
-    table.setHeaderRowCount(1)  # a Markdown table always has one
-    header_cell = QTextTableCellFormat()
-    header_cell.setBackground(QColor(c.alt))
-    return _Formats(
-        code_frame=code_frame,
-        code_chars=code_chars,
-        inline_code=inline_code,
-        header_block=header_block,
-        label_chars=label_chars,
-        link_chars=link_chars,
-        quote_table=quote_table,
-        quote_cell=quote_cell,
-        quote_chars=quote_chars,
-        table=table,
-        header_cell=header_cell,
-        style_name="github-dark" if c.dark else "default",
-    )
-
-
-# -- Pygments -------------------------------------------------------------------------------
-
-
-_LEXERS: dict[str, Any] = {}
-
-
-def _lexer(language: str) -> Any:
-    """A Pygments lexer for a fence's language, or None (unknown, or no Pygments).
-
-    No guessing: Pygments' guess loads every lexer (~0.4 s) and often picks a wrong one.
-    """
-    if language not in _LEXERS:
-        try:
-            from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
-
-            _LEXERS[language] = get_lexer_by_name(language.lower(), stripnl=False, ensurenl=False)
-        except Exception:  # no language, an unknown one, a broken plugin, or no Pygments
-            _LEXERS[language] = None
-    return _LEXERS[language]
-
-
-@functools.cache
-def _pygments_style(style_name: str) -> Any:
-    from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
-
-    return get_style_by_name(style_name)
-
-
-_TOKEN_FORMATS: dict[tuple[str, Any], QTextCharFormat | None] = {}
-_LOOKS: dict[tuple[str, bool, bool], QTextCharFormat] = {}
-
-
-def _token_format(style_name: str, ttype: Any) -> QTextCharFormat | None:
-    """The char format a Pygments style gives a token type (None: the default text)."""
-    key = (style_name, ttype)
-    if key in _TOKEN_FORMATS:
-        return _TOKEN_FORMATS[key]
-    try:
-        spec = _pygments_style(style_name).style_for_token(ttype)
-    except Exception:
-        spec = {}
-    look = (spec.get("color") or "", bool(spec.get("bold")), bool(spec.get("italic")))
-    fmt = _LOOKS.get(look)
-    if fmt is None and look != ("", False, False):  # one object per look: its runs join
-        fmt = _LOOKS[look] = QTextCharFormat()
-        if look[0]:
-            fmt.setForeground(QColor(f"#{look[0]}"))
-        if look[1]:
-            fmt.setFontWeight(QFont.Weight.Bold)
-        if look[2]:
-            fmt.setFontItalic(True)
-    _TOKEN_FORMATS[key] = fmt
-    return fmt
-
-
-Run = tuple[int, int, QTextCharFormat]  # UTF-16 offsets in a code block's text, and a format
-
-
-def _runs(text: str, lexer: Any, style_name: str) -> Iterator[Run | None]:
-    """The coloured runs of ``text``, lazily, and a None every 256 tokens (a moment to
-    look at the clock); a lexer failure ends them early."""
-    ascii_only = text.isascii()
-    last_index = last_pos = 0
-    run_fmt: QTextCharFormat | None = None
-    run_start = run_end = 0
-    try:
-        for count, (index, ttype, value) in enumerate(lexer.get_tokens_unprocessed(text)):
-            if count % 256 == 255:
-                yield None
-            if index < last_index or index + len(value) > len(text):
-                return  # not the text we gave it: stop rather than colour the wrong place
-            if ascii_only:
-                pos, end = index, index + len(value)
-            else:
-                pos = last_pos + _utf16_len(text[last_index:index])
-                end = pos + _utf16_len(value)
-                last_index, last_pos = index, pos
-            fmt = _token_format(style_name, ttype)
-            if pos == run_end and (fmt is run_fmt or (run_fmt is not None and value.isspace())):
-                run_end = end  # the same look, or blanks inside a run: one run
-                continue
-            if run_fmt is not None and run_end > run_start:
-                yield run_start, run_end, run_fmt
-            run_fmt, run_start, run_end = fmt, pos, end
-    except Exception:  # a lexer bug on odd input: the rest stays plain
-        return
-    if run_fmt is not None and run_end > run_start:
-        yield run_start, run_end, run_fmt
-
-
-def _utf16_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-_RUN_CACHE: OrderedDict[tuple[str, str, bytes], tuple[int, list[Run]]] = OrderedDict()  # (chars, runs)
-_RUN_CACHE_CHARS = 2 * 1024 * 1024  # code remembered (a streamed block, for its answer's final render)
-_cache_chars = 0
-
-
-def _key(text: str, language: str, style_name: str) -> tuple[str, str, bytes]:
-    return (
-        language,
-        style_name,
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
-    )
-
-
-def _remembered(text: str, language: str, style_name: str) -> list[Run] | None:
-    """The colours of a code block's text if they are remembered."""
-    cached = _RUN_CACHE.get(_key(text[:HIGHLIGHT_MAX], language, style_name))
-    return None if cached is None else cached[1]
-
-
-class _Colouring:
-    """The colours of one code block's text, lexed bit by bit or remembered."""
-
-    def __init__(self, text: str, language: str, style_name: str) -> None:
-        self.text = text[:HIGHLIGHT_MAX]
-        self.key = _key(self.text, language, style_name)
-        cached = _RUN_CACHE.get(self.key)
-        self._source: Iterator[Run | None] | None = None
-        if cached is not None:
-            _RUN_CACHE.move_to_end(self.key)
-            self.runs = cached[1]
-            self.done = True
-            return
-        self.runs = []
-        lexer = _lexer(language)
-        self.done = lexer is None
-        if lexer is not None:
-            self._source = _runs(self.text, lexer, style_name)
-
-    def advance(self, deadline: float) -> None:
-        """Lex until ``deadline`` or the end (then the runs are remembered)."""
-        if self.done or self._source is None:
-            return
-        for count, run in enumerate(self._source, start=1):
-            if run is not None:
-                self.runs.append(run)
-            if (run is None or count % 32 == 0) and time.perf_counter() > deadline:
-                return
-        self.done = True
-        _remember(self.key, len(self.text), self.runs)
-
-
-def _remember(key: tuple[str, str, bytes], chars: int, runs: list[Run]) -> None:
-    global _cache_chars
-    if key in _RUN_CACHE:
-        return
-    _RUN_CACHE[key] = (chars, runs)
-    _cache_chars += chars
-    while _cache_chars > _RUN_CACHE_CHARS and len(_RUN_CACHE) > 1:
-        _, (dropped, _runs) = _RUN_CACHE.popitem(last=False)
-        _cache_chars -= dropped
-
-
-def _apply(cursor: QTextCursor, start: int, runs: list[Run]) -> None:
-    for run_start, run_end, fmt in runs:
-        cursor.setPosition(start + run_start)
-        cursor.setPosition(start + run_end, QTextCursor.MoveMode.KeepAnchor)
-        cursor.mergeCharFormat(fmt)
-
-
-# -- the exact text of fenced code blocks ---------------------------------------------------
-
-
-def fenced_blocks(source: str) -> list[list[str]]:
-    """The content lines of the fenced code blocks that start a line of ``source``.
-
-    CommonMark's rules for fences with up to three spaces before them; an unclosed fence
-    runs to the end. Fences inside quotes or further indented list items are not found
-    (their copy link gives the text as shown).
-    """
-    blocks: list[list[str]] = []
-    fences = _FENCE_LINE.finditer(source)
-    for opening in fences:
-        indent, fence, info = opening.groups()
-        if fence[0] == "`" and "`" in info:
-            continue  # not a fence: an inline code span
-        start = opening.end() + 1
-        body = None
-        for closing in fences:
-            mark = closing.group(2)
-            if mark[0] == fence[0] and len(mark) >= len(fence) and not closing.group(3).strip(" \t\r"):
-                body = source[start : closing.start()]
-                break
-        if body is None:
-            body = source[start:]
-        lines = body.split("\n")
-        if body.endswith("\n") or not body:
-            lines.pop()
-        blocks.append([_unindent(line.removesuffix("\r"), len(indent)) for line in lines])
-    return blocks
-
-
-def _unindent(line: str, indent: int) -> str:
-    spaces = len(line) - len(line.lstrip(" "))
-    return line[min(spaces, indent) :]
 
 
 def _shown(line: str) -> str:
@@ -415,7 +105,7 @@ def style_markdown(doc: QTextDocument, source: str, rewrite: Callable[[str], str
 def _style(
     doc: QTextDocument, cursor: QTextCursor, source: str, rewrite: Callable[[str], str] | None
 ) -> bool:
-    fmts = _formats(colors())
+    fmts = formats(colors())
     codes: list[_Code] = []
     quotes: list[_Quote] = []
     inline_code = source.count("`") > 3 * source.count("```")  # backticks outside fences
@@ -493,7 +183,7 @@ def _collect_code(
 
 
 def _collect_quote(
-    cursor: QTextCursor, block: QTextBlock, fmts: _Formats, codes: list[_Code], quotes: list[_Quote]
+    cursor: QTextCursor, block: QTextBlock, fmts: Formats, codes: list[_Code], quotes: list[_Quote]
 ) -> QTextBlock:
     """Style the quoted blocks from ``block`` on and record them; return the block after."""
     start = block.position()
@@ -550,7 +240,7 @@ def _fragments(block: QTextBlock) -> Iterator[QTextFragment]:
             yield frag
 
 
-def _tint_inline_code(cursor: QTextCursor, block: QTextBlock, fmts: _Formats) -> None:
+def _tint_inline_code(cursor: QTextCursor, block: QTextBlock, fmts: Formats) -> None:
     for frag in _fragments(block):
         if frag.charFormat().fontFixedPitch():
             cursor.setPosition(frag.position())
@@ -579,7 +269,7 @@ def _match_sources(codes: list[_Code], source: str, rewrite: Callable[[str], str
                 break
 
 
-def _colour(cursor: QTextCursor, codes: list[_Code], fmts: _Formats) -> None:
+def _colour(cursor: QTextCursor, codes: list[_Code], fmts: Formats) -> None:
     """Monospace for every code block, and the colours remembered for it (lexing is left
     to the view's CodeColourer: a render never lexes); framed ones not coloured yet are
     marked pending."""
@@ -587,16 +277,16 @@ def _colour(cursor: QTextCursor, codes: list[_Code], fmts: _Formats) -> None:
         cursor.setPosition(code.start)
         cursor.setPosition(code.end, QTextCursor.MoveMode.KeepAnchor)
         cursor.mergeCharFormat(fmts.code_chars)
-        if not code.language or _LEXERS.get(code.language, True) is None:
+        if not code.language or lexer_missing(code.language):
             continue  # no language, or one Pygments doesn't know: plain
-        runs = _remembered(code.text, code.language, fmts.style_name)
+        runs = remembered(code.text, code.language, fmts.style_name)
         if runs is not None and len(runs) <= SYNC_RUNS_MAX:
-            _apply(cursor, code.start, runs)
+            apply_runs(cursor, code.start, runs)
         else:
             code.pending = code.framed
 
 
-def _frame_code(cursor: QTextCursor, code: _Code, fmts: _Formats) -> None:
+def _frame_code(cursor: QTextCursor, code: _Code, fmts: Formats) -> None:
     """Put ``code`` in a tinted frame, under a header line (language, copy link)."""
     doc = cursor.document()
     cursor.setPosition(code.start)
@@ -637,7 +327,7 @@ def _frame_code(cursor: QTextCursor, code: _Code, fmts: _Formats) -> None:
     _collapse_around(frame, before=not merge)
 
 
-def _frame_quote(cursor: QTextCursor, quote: _Quote, fmts: _Formats) -> None:
+def _frame_quote(cursor: QTextCursor, quote: _Quote, fmts: Formats) -> None:
     """Move ``quote`` into a tinted one-cell table with an accent bar on its left."""
     cursor.setPosition(quote.start)
     first = cursor.blockFormat()
@@ -654,14 +344,14 @@ def _frame_quote(cursor: QTextCursor, quote: _Quote, fmts: _Formats) -> None:
     _collapse_around(table)
 
 
-def _style_tables(frame: QTextFrame, cursor: QTextCursor, fmts: _Formats) -> None:
+def _style_tables(frame: QTextFrame, cursor: QTextCursor, fmts: Formats) -> None:
     for child in frame.childFrames():
         if isinstance(child, QTextTable) and not child.format().hasProperty(QUOTE_PROPERTY):
             _style_table(child, cursor, fmts)
         _style_tables(child, cursor, fmts)
 
 
-def _style_table(table: QTextTable, cursor: QTextCursor, fmts: _Formats) -> None:
+def _style_table(table: QTextTable, cursor: QTextCursor, fmts: Formats) -> None:
     fmt = table.format()
     fmt.merge(fmts.table)
     table.setFormat(fmt)
@@ -720,200 +410,54 @@ def collapse_spacer(block: QTextBlock) -> None:
         QTextCursor(block).setBlockFormat(SPACER)
 
 
-# -- colouring later ------------------------------------------------------------------------
+# -- rendering ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Job:
-    """Colouring one pending code frame."""
-
-    code_id: int
-    position: int  # where the frame was last seen (it is checked, then looked for if moved)
-    colouring: _Colouring | None = None
-    applied: int = 0  # runs applied
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(")
 
 
-class CodeColourer:
-    """Colours the code blocks that renders left pending in ``doc``, a slice at a time.
-
-    Every view's colourer shares one timer (:class:`_Turns`): all of them together use
-    at most HIGHLIGHT_SLICE_S in every HIGHLIGHT_PAUSE_MS, however many lanes stream. A
-    frame is looked up again at every step, by its number, so one that went away (an
-    answer rendered again, a transcript reloaded) is simply dropped.
-    """
-
-    def __init__(self, doc: QTextDocument) -> None:
-        self._doc = doc
-        self._todo: deque[_Job] = deque()  # pending code frames, in document order
-
-    def schedule(self) -> None:
-        """Look for pending code blocks (a render just left some) and colour them."""
-        self._todo.clear()
-        _turns().add(self)
-
-    def busy(self) -> bool:
-        return _turns().has(self)
-
-    def step(self, deadline: float) -> bool:
-        """Colour until ``deadline``; False once nothing is left pending."""
-        cursor = QTextCursor(self._doc)
-        cursor.beginEditBlock()  # one change for the view to lay out, not one per run
-        try:
-            return self._step(cursor, deadline)
-        finally:
-            cursor.endEditBlock()
-
-    def _step(self, cursor: QTextCursor, deadline: float) -> bool:
-        if not self._todo:
-            self._todo.extend(
-                _Job(f.frameFormat().intProperty(CODE_ID_PROPERTY), f.firstPosition())
-                for f in code_frames(self._doc)
-                if f.frameFormat().boolProperty(PENDING_PROPERTY)
-            )
-        while self._todo and time.perf_counter() < deadline:
-            job = self._todo[0]
-            frame = _find_frame(cursor, job)
-            if frame is None or not frame.frameFormat().boolProperty(PENDING_PROPERTY):
-                self._todo.popleft()
-                continue
-            if job.colouring is None:
-                fmt = frame.frameFormat()
-                text = "\n".join(_code_lines(frame))
-                language = fmt.stringProperty(CODE_LANGUAGE_PROPERTY)
-                job.colouring = _Colouring(text, language, _formats(colors()).style_name)
-            colouring = job.colouring
-            colouring.advance(deadline)
-            start = _code_start(frame)
-            while job.applied < len(colouring.runs) and time.perf_counter() < deadline:
-                _apply(cursor, start, colouring.runs[job.applied : job.applied + 64])
-                job.applied = min(job.applied + 64, len(colouring.runs))
-            if colouring.done and job.applied == len(colouring.runs):
-                fmt = frame.frameFormat()
-                fmt.clearProperty(PENDING_PROPERTY)
-                frame.setFrameFormat(fmt)
-                self._todo.popleft()
-        return bool(self._todo)
+def _image_as_link(text: str) -> str:
+    # Images become plain links ("image: alt"): nothing is fetched, a click is the user's.
+    return _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text)
 
 
-def _find_frame(cursor: QTextCursor, job: _Job) -> QTextFrame | None:
-    """The code frame ``job`` colours, where it was or elsewhere; None if it is gone."""
-    doc = cursor.document()
-    if 0 < job.position < doc.characterCount():
-        cursor.setPosition(job.position)
-        frame = cursor.currentFrame()
-        fmt = frame.frameFormat()
-        if fmt.hasProperty(CODE_ID_PROPERTY) and fmt.intProperty(CODE_ID_PROPERTY) == job.code_id:
-            return frame
-    found = _code_frame(doc, job.code_id)
-    if found is not None:
-        job.position = found.firstPosition()
-    return found
+def markdown_fragment(text: str) -> QTextDocumentFragment:
+    """``text`` rendered as Markdown (never HTML), styled, in a fragment to insert."""
+    return _markdown_fragment(text)[0]
 
 
-_last_streamed = 0.0
+def _markdown_fragment(text: str) -> tuple[QTextDocumentFragment, QTextBlockFormat | None, bool]:
+    """The fragment, its first block's spacing (None if that block is empty), and whether
+    code in it is left to colour (see CodeColourer)."""
+    doc = SafeDocument()
+    doc.setMarkdown(_image_as_link(text), MARKDOWN)
+    pending = style_markdown(doc, text, _image_as_link)
+    if len(text) > MARKDOWN_BLOCK_MAX:
+        split_long_blocks(doc)
+    spacing = None
+    if doc.begin().length() > 1:
+        first = doc.begin().blockFormat()
+        spacing = QTextBlockFormat()
+        spacing.setLineHeight(0, QTextBlockFormat.LineHeightTypes.SingleHeight.value)  # not a spacer's
+        spacing.setTopMargin(first.topMargin())
+        spacing.setBottomMargin(first.bottomMargin())
+    return QTextDocumentFragment(doc), spacing, pending
 
 
-def note_streaming() -> None:
-    """Streamed text was just shown: colouring later slows down for a while."""
-    global _last_streamed
-    _last_streamed = time.perf_counter()
-
-
-class _Turns:
-    """One timer for every colourer: a slice of work, then a pause, round robin."""
-
-    def __init__(self) -> None:
-        self._queue: deque[weakref.ref[CodeColourer]] = deque()
-        self._timer = QTimer(QCoreApplication.instance())  # goes with the application
-        self._timer.setInterval(HIGHLIGHT_PAUSE_MS)  # a 0 ms timer would starve other timers
-        self._timer.timeout.connect(self._tick)
-
-    def add(self, colourer: CodeColourer) -> None:
-        if not self.has(colourer):
-            self._queue.append(weakref.ref(colourer))
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def has(self, colourer: CodeColourer) -> bool:
-        return any(ref() is colourer for ref in self._queue)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        streaming = now - _last_streamed < STREAMING_QUIET_S
-        self._timer.setInterval(STREAMING_PAUSE_MS if streaming else HIGHLIGHT_PAUSE_MS)
-        deadline = now + (STREAMING_SLICE_S if streaming else HIGHLIGHT_SLICE_S)
-        while self._queue and time.perf_counter() < deadline:
-            colourer = self._queue[0]()
-            try:
-                more = colourer is not None and colourer.step(deadline)
-            except RuntimeError:  # its view, and document, were deleted
-                more = False
-            if more:
-                self._queue.rotate(-1)  # out of time: the next view's turn comes first
-            else:
-                self._queue.popleft()
-        if not self._queue:
-            self._timer.stop()
-
-
-@functools.cache
-def _turns() -> _Turns:
-    return _Turns()
-
-
-def _code_start(frame: QTextFrame) -> int:
-    """Where a code frame's code starts (after its header line)."""
-    return frame.firstCursorPosition().block().next().position()
-
-
-def _code_lines(frame: QTextFrame) -> Iterator[str]:
-    block = frame.firstCursorPosition().block().next()
-    while block.isValid() and block.position() < frame.lastPosition():
-        yield block.text()
-        block = block.next()
-
-
-def _code_frame(doc: QTextDocument, code_id: int) -> QTextFrame | None:
-    for frame in _frames(doc):
-        fmt = frame.frameFormat()
-        if fmt.hasProperty(CODE_ID_PROPERTY) and fmt.intProperty(CODE_ID_PROPERTY) == code_id:
-            return frame
-    return None
-
-
-def _frames(doc: QTextDocument) -> Iterator[QTextFrame]:
-    """Every frame in ``doc`` below the root, in document order."""
-    stack = list(reversed(doc.rootFrame().childFrames()))
-    while stack:
-        frame = stack.pop()
-        yield frame
-        stack.extend(reversed(frame.childFrames()))
-
-
-# -- what the view needs ----------------------------------------------------------------------
-
-
-def is_chrome(block: QTextBlock) -> bool:
-    """True for a display-only block (a code block's header), never copied as text."""
-    return block.blockFormat().boolProperty(CHROME_PROPERTY)
-
-
-def code_frames(doc: QTextDocument) -> list[QTextFrame]:
-    """Every code block's frame in ``doc``, in document order."""
-    return [frame for frame in _frames(doc) if frame.frameFormat().hasProperty(CODE_ID_PROPERTY)]
-
-
-def copy_url(code_id: int) -> str:
-    """The "Copy code" link of code block number ``code_id``."""
-    return f"{COPY_SCHEME}:{_COPY_KEY}-{code_id}"
-
-
-def code_for_link(doc: QTextDocument, url: QUrl) -> str | None:
-    """The exact text of the code block a "Copy code" link names; None for any other URL
-    (one the model wrote, a block no longer shown)."""
-    key, _, number = url.path().partition("-")
-    if url.scheme() != COPY_SCHEME or key != _COPY_KEY or not number.isdigit():
-        return None
-    code_id = int(number)
-    frame = _code_frame(doc, code_id)
-    return None if frame is None else frame.frameFormat().stringProperty(CODE_TEXT_PROPERTY)
+def insert_markdown(cursor: QTextCursor, text: str) -> bool:
+    """Insert ``text`` rendered as Markdown at ``cursor`` (at the start of an empty block);
+    True if code in it is left to colour."""
+    start = cursor.position()
+    fragment, spacing, pending = _markdown_fragment(text)
+    cursor.beginEditBlock()  # one change: else the view lays the document out for every frame
+    cursor.insertFragment(fragment)
+    cursor.endEditBlock()
+    # The block it went into kept its own format: give it the first block's spacing; or,
+    # if Qt left it empty (a list can't start in it), no room at all.
+    first = cursor.document().findBlock(start)
+    if spacing is not None and first.length() == 1:
+        QTextCursor(first).setBlockFormat(SPACER)
+    elif spacing is not None:
+        QTextCursor(first).mergeBlockFormat(spacing)
+    collapse_spacer(first)
+    return pending

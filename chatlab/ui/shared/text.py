@@ -1,112 +1,41 @@
-"""Safe, append-only text views for untrusted model output.
+"""Append-only text views for untrusted model output: an answer transcript, and reasoning.
 
-:class:`SafeBrowser` is a QTextBrowser that never loads a resource: every request
-(http, https, file, data, anything) is refused and recorded, so a Markdown image can't
-leak data or read local files. Links open in the system browser on click, and only for
-http/https. Markdown is rendered with Qt's GitHub dialect and ``MarkdownNoHTML``: raw HTML
-in model output shows as text, never as markup. :mod:`chatlab.ui.shared.markdown` then styles
-the rendered document (code blocks with colours and a "Copy code" link, quotes, tables);
-its "Copy code" links copy their code block's exact text and open nothing.
+Both are safe views (:mod:`.safe`: nothing loads, links open only on a click and only for
+http/https) that split long lines for display only (:mod:`.longline`).
 
 :class:`AnswerView` streams an answer cheaply: new text is inserted at the end with a
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
-(a blank line outside a code fence) is rendered once; at the end the whole answer is
-rendered once. Auto-scroll happens only if the view was already at the bottom.
-
-Long lines are split for display only. Qt lays out a whole paragraph (text block) again
-whenever text is added to it, so one multi-megabyte line streamed into a single block
-costs O(n) per frame and O(n²) overall, and a block with no break opportunity costs far
-more. Every view therefore starts a new, marked block (:data:`BREAK_PROPERTY`) once a
-line passes :data:`BLOCK_SOFT` characters, after its next whitespace, and always at
-:data:`BLOCK_HARD`. The rule depends only on the text before the break, so a line split
-while it streams is split exactly as the same line inserted at once. Copying a
-selection drops these breaks; the model's text (the :class:`Response`, the database, the
-copy buttons) is never touched. An answer longer than :data:`MARKDOWN_MAX_CHARS` is not
-rendered as Markdown at the end (the text already shown stays as it is), and whole
-documents are rebuilt inside one edit block after ``clear()`` so Qt lays them out
-lazily, in steps, rather than all at once.
+(a blank line outside a code fence) is rendered once (:func:`~.markdown.insert_markdown`);
+at the end the whole answer is rendered once. Auto-scroll happens only if the view was
+already at the bottom. An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line
+longer than :data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
+already shown stays as it is), and whole documents are rebuilt inside one edit block
+after ``clear()`` so Qt lays them out lazily, in steps, rather than all at once. A
+transcript of many turns shows the last :data:`TRANSCRIPT_TURNS` at first, under a link
+to the rest. :class:`ReasoningView` is plain, append-only reasoning text.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
-from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QDesktopServices,
-    QGuiApplication,
-    QPalette,
-    QTextBlock,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
-    QTextDocument,
-    QTextDocumentFragment,
-    QTextFormat,
-)
-from PySide6.QtWidgets import QPlainTextEdit, QTextBrowser, QWidget
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from chatlab.ui.shared.markdown import (
-    CHROME_PROPERTY,
-    SPACER,
-    CodeColourer,
-    code_for_link,
-    collapse_spacer,
-    is_chrome,
-    note_streaming,
-    style_markdown,
-)
+from chatlab.ui.shared.highlight import CodeColourer, note_streaming
+from chatlab.ui.shared.longline import BLOCK_SOFT, insert_split, selection_mime
+from chatlab.ui.shared.markdown import insert_markdown
+from chatlab.ui.shared.safe import SafeBrowser
+from chatlab.ui.shared.textprops import BREAK_PROPERTY, CHROME_PROPERTY
 
-MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
-SAFE_SCHEMES = ("http", "https")
 TRANSCRIPT_TURNS = 30  # turns rendered when a session is opened; a link shows the rest
 EARLIER_URL = "chatlab:earlier-turns"
-
-# A display line (text block) longer than BLOCK_SOFT characters ends after its next
-# whitespace, and never grows past BLOCK_HARD: appending to a block costs about 0.5 µs
-# per character already in it, so a frame's append stays around a millisecond.
-BLOCK_SOFT = 2048
-BLOCK_HARD = 4096
-# A Markdown-rendered block (a paragraph joins its source lines) is split the same way
-# only when longer than this, so ordinary long paragraphs are never broken.
-MARKDOWN_BLOCK_MAX = 16384
 # Larger answers, and answers with a longer line (data, not prose), are not rendered as
 # Markdown: the plain text shown while they streamed stays.
 MARKDOWN_MAX_CHARS = 256 * 1024
 MARKDOWN_MAX_LINE = 16384
-# Marks a block that continues the previous block's line (a display-only break).
-BREAK_PROPERTY = int(QTextFormat.Property.UserProperty.value) + 1
-
-_WHITESPACE = re.compile(r"\s")
-# What QTextCursor.insertText turns into a new block.
-_LINE_BREAK = re.compile("(\r\n|[\n\r\u2029\ufdd0\ufdd1])")
-_RARE_BREAKS = ("\r", "\u2029", "\ufdd0", "\ufdd1")
-
-
-def display_breaks(line: str) -> list[int]:
-    """Offsets in ``line`` (no newline) where a display-only block starts.
-
-    A block that has reached BLOCK_SOFT characters ends after its next whitespace; one
-    that reaches BLOCK_HARD ends there. A break is placed only when a character follows
-    it, so the breaks of a prefix are the breaks of the whole line that fall inside it.
-    """
-    cuts: list[int] = []
-    start = 0
-    n = len(line)
-    while n - start > BLOCK_SOFT:
-        space = _WHITESPACE.search(line, start + BLOCK_SOFT, min(start + BLOCK_HARD, n - 1))
-        if space is not None:
-            cut = space.end()
-        elif n - start > BLOCK_HARD:
-            cut = start + BLOCK_HARD
-        else:
-            break
-        cuts.append(cut)
-        start = cut
-    return cuts
 
 
 def renders_as_markdown(text: str) -> bool:
@@ -114,234 +43,6 @@ def renders_as_markdown(text: str) -> bool:
     if len(text) <= MARKDOWN_MAX_LINE:
         return True
     return len(text) <= MARKDOWN_MAX_CHARS and max(map(len, text.split("\n"))) <= MARKDOWN_MAX_LINE
-
-
-def is_break(block: QTextBlock) -> bool:
-    """True if ``block`` continues the previous block's line (a display-only break)."""
-    return block.blockFormat().boolProperty(BREAK_PROPERTY)
-
-
-def _continuation(fmt: QTextBlockFormat, block: QTextBlock) -> QTextBlockFormat:
-    """The format of a block that continues ``block``'s line: the same, but marked, with no
-    space above and outside any list (a list would number it as a new item)."""
-    cont = QTextBlockFormat(fmt)
-    cont.setProperty(BREAK_PROPERTY, True)
-    cont.setTopMargin(0)
-    text_list = block.textList()
-    if text_list is not None:
-        cont.setObjectIndex(-1)
-        cont.setIndent(text_list.format().indent())
-    return cont
-
-
-def insert_split(cursor: QTextCursor, text: str, char_format: QTextCharFormat | None = None) -> None:
-    """Insert ``text`` at ``cursor`` (at the end of its block), starting a marked block
-    wherever a line passes the display limits (see :func:`display_breaks`)."""
-    fmt = char_format if char_format is not None else cursor.charFormat()
-    block = cursor.block()
-    rare = any(sep in text for sep in _RARE_BREAKS)
-    if not rare and "\n" not in text and block.length() - 1 + len(text) <= BLOCK_SOFT:
-        cursor.insertText(text, fmt)  # the common case while streaming: no new block
-        return
-    line_fmt = QTextBlockFormat(block.blockFormat())
-    in_break = line_fmt.boolProperty(BREAK_PROPERTY)
-    line_fmt.clearProperty(BREAK_PROPERTY)
-    cont = _continuation(block.blockFormat(), block)
-    tail = block.text() if cursor.atBlockEnd() else _utf16_prefix(block.text(), cursor.positionInBlock())
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            cursor.insertText("".join(buf), fmt)
-            buf.clear()
-
-    if rare:
-        pieces = _LINE_BREAK.split(text)  # line, separator, line, …, line
-        lines, separators = pieces[0::2], pieces[1::2]
-    else:  # the common case, and much faster on megabytes
-        lines, separators = text.split("\n"), []
-    for i, line in enumerate(lines):
-        if i:
-            if in_break:  # a real line break after a continued line: back to the line's format
-                flush()
-                cursor.insertBlock(line_fmt, fmt)
-                in_break = False
-            else:
-                buf.append(separators[i - 1] if separators else "\n")
-            tail = ""
-        if len(tail) + len(line) <= BLOCK_SOFT:
-            buf.append(line)
-            tail += line
-            continue
-        whole = tail + line
-        prev = len(tail)
-        start = 0
-        for cut in display_breaks(whole):
-            start = cut
-            if cut < prev:  # the block was already too long (text from elsewhere)
-                continue
-            buf.append(whole[prev:cut])
-            flush()
-            cursor.insertBlock(cont, fmt)
-            in_break = True
-            prev = cut
-        buf.append(whole[prev:])
-        tail = whole[start:]
-    flush()
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _utf16_prefix(text: str, units: int) -> str:
-    """The first ``units`` UTF-16 code units of ``text`` (Qt positions count those)."""
-    return text.encode("utf-16-le", "surrogatepass")[: 2 * units].decode("utf-16-le", "surrogatepass")
-
-
-def split_long_blocks(doc: QTextDocument, longer_than: int = MARKDOWN_BLOCK_MAX) -> None:
-    """Split every block of ``doc`` longer than ``longer_than`` characters for display."""
-    cursor = QTextCursor(doc)
-    block = doc.begin()
-    while block.isValid():
-        following = block.next()
-        if block.length() - 1 > longer_than:
-            text = block.text()
-            cuts = display_breaks(text)
-            if cuts:
-                fmt = block.blockFormat()
-                last = _continuation(fmt, block)
-                middle = QTextBlockFormat(last)
-                middle.setBottomMargin(0)
-                offsets = []
-                offset = prev = 0
-                for cut in cuts:
-                    offset += _utf16_len(text[prev:cut])
-                    offsets.append(offset)
-                    prev = cut
-                cursor.beginEditBlock()
-                for i, offset in enumerate(reversed(offsets)):
-                    cursor.setPosition(block.position() + offset)
-                    cursor.insertBlock(last if i == 0 else middle, cursor.charFormat())
-                head = QTextBlockFormat(fmt)
-                head.setBottomMargin(0)
-                cursor.setPosition(block.position())
-                cursor.setBlockFormat(head)
-                cursor.endEditBlock()
-        block = following
-
-
-def text_without_breaks(doc: QTextDocument, start: int, end: int) -> str:
-    """The document's plain text from ``start`` to ``end``, without display-only breaks
-    and blocks (a code block's header)."""
-    parts: list[str] = []
-    block = doc.findBlock(start)
-    first = True
-    while block.isValid() and block.position() <= end:
-        if is_chrome(block):
-            block = block.next()
-            continue
-        text = block.text()
-        lo = max(start - block.position(), 0)
-        hi = end - block.position()
-        if lo or hi < _utf16_len(text):
-            raw = text.encode("utf-16-le", "surrogatepass")
-            text = raw[2 * lo : 2 * max(hi, lo)].decode("utf-16-le", "surrogatepass")
-        if not first:
-            parts.append("" if is_break(block) else "\n")
-        parts.append(text)
-        first = False
-        block = block.next()
-    return "".join(parts)
-
-
-def link_is_safe(url: QUrl) -> bool:
-    return url.scheme().lower() in SAFE_SCHEMES and bool(url.host())
-
-
-class ResourceLog:
-    """Every resource any chatlab text view was asked to load (all refused)."""
-
-    requests: list[str] = []  # noqa: RUF012 - deliberately shared across all views
-
-    @classmethod
-    def refuse(cls, url: QUrl) -> None:
-        cls.requests.append(url.toString())
-
-
-class SafeDocument(QTextDocument):
-    """A document that refuses every resource (used to render Markdown fragments)."""
-
-    def loadResource(self, kind: int, url: QUrl | str) -> Any:
-        ResourceLog.refuse(QUrl(url))
-        return None
-
-
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(")
-
-
-def _image_as_link(text: str) -> str:
-    # Images become plain links ("image: alt"): nothing is fetched, a click is the user's.
-    return _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text)
-
-
-def markdown_fragment(text: str) -> QTextDocumentFragment:
-    """``text`` rendered as Markdown (never HTML), styled, in a fragment to insert."""
-    return _markdown_fragment(text)[0]
-
-
-def _markdown_fragment(text: str) -> tuple[QTextDocumentFragment, QTextBlockFormat | None, bool]:
-    """The fragment, its first block's spacing (None if that block is empty), and whether
-    code in it is left to colour (see CodeColourer)."""
-    doc = SafeDocument()
-    doc.setMarkdown(_image_as_link(text), MARKDOWN)
-    pending = style_markdown(doc, text, _image_as_link)
-    if len(text) > MARKDOWN_BLOCK_MAX:
-        split_long_blocks(doc)
-    spacing = None
-    if doc.begin().length() > 1:
-        first = doc.begin().blockFormat()
-        spacing = QTextBlockFormat()
-        spacing.setLineHeight(0, QTextBlockFormat.LineHeightTypes.SingleHeight.value)  # not a spacer's
-        spacing.setTopMargin(first.topMargin())
-        spacing.setBottomMargin(first.bottomMargin())
-    return QTextDocumentFragment(doc), spacing, pending
-
-
-def insert_markdown(cursor: QTextCursor, text: str) -> bool:
-    """Insert ``text`` rendered as Markdown at ``cursor`` (at the start of an empty block);
-    True if code in it is left to colour."""
-    start = cursor.position()
-    fragment, spacing, pending = _markdown_fragment(text)
-    cursor.beginEditBlock()  # one change: else the view lays the document out for every frame
-    cursor.insertFragment(fragment)
-    cursor.endEditBlock()
-    # The block it went into kept its own format: give it the first block's spacing; or,
-    # if Qt left it empty (a list can't start in it), no room at all.
-    first = cursor.document().findBlock(start)
-    if spacing is not None and first.length() == 1:
-        QTextCursor(first).setBlockFormat(SPACER)
-    elif spacing is not None:
-        QTextCursor(first).mergeBlockFormat(spacing)
-    collapse_spacer(first)
-    return pending
-
-
-def _selection_mime(cursor: QTextCursor) -> QMimeData | None:
-    """Plain-text mime data for a selection that spans display-only breaks or blocks, else
-    None."""
-    doc = cursor.document()
-    start, end = cursor.selectionStart(), cursor.selectionEnd()
-    block = doc.findBlock(start)
-    if not is_chrome(block):
-        block = block.next()
-    while block.isValid() and block.position() <= end:
-        if is_break(block) or is_chrome(block):
-            mime = QMimeData()
-            mime.setText(text_without_breaks(doc, start, end))
-            return mime
-        block = block.next()
-    return None
 
 
 def _rebuild(doc: QTextDocument, fill: Callable[[QTextCursor], None]) -> None:
@@ -352,50 +53,6 @@ def _rebuild(doc: QTextDocument, fill: Callable[[QTextCursor], None]) -> None:
     doc.clear()  # inside the edit: Qt sees one change covering the whole document
     fill(cursor)
     cursor.endEditBlock()
-
-
-class SafeBrowser(QTextBrowser):
-    linkRefused = Signal(str)
-    codeCopied = Signal(str)  # a code block's "Copy code" put this text on the clipboard
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
-        self.setReadOnly(True)
-        self.setUndoRedoEnabled(False)  # an undo stack would grow with every streamed chunk
-        self.anchorClicked.connect(self._open_link)
-
-    def loadResource(self, kind: int, url: QUrl | str) -> Any:
-        ResourceLog.refuse(QUrl(url))
-        return None
-
-    def _open_link(self, url: QUrl) -> None:
-        if url.toString() == EARLIER_URL and isinstance(self, AnswerView):
-            self.load_transcript(self._all_turns, limit=None)
-            return
-        code = code_for_link(self.document(), url)
-        if code is not None:  # a code block's "Copy code": copies, never opens anything
-            QGuiApplication.clipboard().setText(code)
-            self.codeCopied.emit(code)
-            return
-        if link_is_safe(url):
-            QDesktopServices.openUrl(url)
-        else:
-            self.linkRefused.emit(url.toString())
-
-    def createMimeDataFromSelection(self) -> QMimeData:
-        # Copying a selection gives the text without the display-only line breaks.
-        return _selection_mime(self.textCursor()) or super().createMimeDataFromSelection()
-
-    def at_bottom(self) -> bool:
-        bar = self.verticalScrollBar()
-        return bar.value() >= bar.maximum() - 4
-
-    def keep_bottom(self, was_at_bottom: bool) -> None:
-        if was_at_bottom:
-            bar = self.verticalScrollBar()
-            bar.setValue(bar.maximum())
 
 
 def _fence_open(text: str) -> bool:
@@ -440,6 +97,12 @@ class AnswerView(SafeBrowser):
         self._last_max = 0
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.colourer = CodeColourer(self.document())  # code left to colour after a render
+
+    def _open_link(self, url: QUrl) -> None:
+        if url.toString() == EARLIER_URL:  # the transcript's "Show N earlier turns"
+            self.load_transcript(self._all_turns, limit=None)
+            return
+        super()._open_link(url)
 
     def _markdown(self, cursor: QTextCursor, text: str) -> None:
         if insert_markdown(cursor, text):
@@ -675,7 +338,7 @@ class ReasoningView(QPlainTextEdit):
         _rebuild(self.document(), lambda cursor: insert_split(cursor, text))
 
     def createMimeDataFromSelection(self) -> QMimeData:
-        return _selection_mime(self.textCursor()) or super().createMimeDataFromSelection()
+        return selection_mime(self.textCursor()) or super().createMimeDataFromSelection()
 
     def start_turn(self, label: str, first: bool) -> None:
         cursor = self.textCursor()
