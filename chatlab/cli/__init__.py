@@ -21,20 +21,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from chatlab import __version__
-from chatlab.cli.common import UsageError
+from chatlab.cli.common import UsageError, parse_model_spec
 from chatlab.core.data.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
-
-
-def parse_model_spec(spec: str) -> tuple[str, str]:
-    provider, sep, model = spec.partition(":")
-    if not sep or not provider or not model:
-        raise UsageError(f"malformed model {spec!r}: expected PROVIDER:MODEL, e.g. openai:gpt-4o")
-    return provider, model
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,8 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from chatlab.cli import parse_model_spec
-from chatlab.cli.common import UsageError, explain, open_store
+from chatlab.cli.common import UsageError, explain, open_store, parse_model_spec
 from chatlab.core.data import format as fmt
 from chatlab.core.data.export import DocumentError, document, export_sessions, pack_created_at, parse_document
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status

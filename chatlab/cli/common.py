@@ -1,5 +1,5 @@
 """What every ``chatlab`` subcommand shares: the one error that ends a command with
-exit 2, and the one way to open the session database.
+exit 2, the one way to open the session database, and reading a PROVIDER:MODEL spec.
 
 A :class:`UsageError` (bad input, a missing study, a database that can't be opened) is
 printed as one line, ``chatlab: …``, and exits 2; so are a
@@ -38,3 +38,10 @@ def explain(store: Store, exc: BaseException) -> str:
     from chatlab.store.db import error_reason
 
     return f"{store.path}: {reason_words(error_reason(exc, store.path))}"
+
+
+def parse_model_spec(spec: str) -> tuple[str, str]:
+    provider, sep, model = spec.partition(":")
+    if not sep or not provider or not model:
+        raise UsageError(f"malformed model {spec!r}: expected PROVIDER:MODEL, e.g. openai:gpt-4o")
+    return provider, model
