@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+import shiboken6
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -43,13 +44,15 @@ def window(qtbot: QtBot, runner: Runner, loop: asyncio.AbstractEventLoop) -> Ite
 
 
 def close_window(qtbot: QtBot, win: MainWindow) -> None:
-    """Shut the window down (cancelling its lanes) and wait for it, then delete it."""
+    """Shut the window down (cancelling its lanes) and wait for it, then delete it and wait
+    until it is gone, so nothing of it outlives the test (or the store the test closes next)."""
     if not win.shutdown_done:
         with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
             task = None if win._closing else asyncio.ensure_future(win.shutdown())
         assert task is None or task.done()
     win.close()
     win.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(win), timeout=TURN_TIMEOUT_MS)
 
 
 def wait_turn(qtbot: QtBot, window: MainWindow, send: bool = True) -> None:

@@ -1,6 +1,7 @@
 """The window under hostile input (issue 7): a final text that disagrees with the stream,
-text that is not valid Unicode, usage that can't be believed, and a lane that waits to
-retry, over the real SDKs and the loopback server, with the real store."""
+text that is not valid Unicode, usage that can't be believed, a lane that waits to
+retry, and a close right after typing, over the real SDKs and the loopback server, with
+the real store."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.data.model import Status
@@ -18,7 +20,7 @@ from chatlab.providers import make_adapter
 from chatlab.store.db import Store, default_path
 from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
-from tests.ui.conftest import add_lanes, close_window, wait_turn
+from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, close_window, wait_turn
 
 
 @pytest.fixture
@@ -81,3 +83,24 @@ def test_a_lane_says_it_will_retry_and_counts_down(
     wait_turn(qtbot, window, send=False)
     assert widget.status.text().startswith("done")
     assert len(window.session.turns[0].responses[lane.id].retries) == 1
+
+
+def test_a_closed_window_leaves_no_timer_to_read_the_closed_store(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A search typed and a prompt edited just before closing each start a short timer
+    (the sidebar's refresh, the estimates). The app closes the store once the window has
+    shut down, so by then neither may still be waiting to run."""
+    store = Store(default_path())
+    win = MainWindow(Runner(lab_config(server), KeyStore(), make_adapter), store=store)
+    win.show()
+    try:
+        assert win.sidebar is not None
+        win.sidebar.search.setText("rain")
+        win.prompt.setPlainText("hi")
+        with qtbot.waitSignal(win.shutdownComplete, timeout=TURN_TIMEOUT_MS):
+            win.close()
+        assert [timer for timer in win.findChildren(QTimer) if timer.isActive()] == []
+    finally:
+        close_window(qtbot, win)
+        store.close()

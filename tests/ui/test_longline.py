@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import string
+from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -251,15 +252,18 @@ def test_esc_stops_a_long_line(window: MainWindow, qtbot: QtBot, server: DemoSer
 
 
 @pytest.fixture
-def store(home: object) -> Store:
-    return Store(default_path())
+def store(home: object) -> Iterator[Store]:
+    s = Store(default_path())
+    yield s
+    s.close()
 
 
 def test_the_sidebar_shows_no_results_when_search_fails(
     qtbot: QtBot, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sidebar = SessionSidebar(store)
-    qtbot.addWidget(sidebar)
+    # Typing starts the search's timer; it must not fire once the store is closed.
+    qtbot.addWidget(sidebar, before_close_func=lambda _w: sidebar.stop())
 
     def broken(query: str, limit: int = 100) -> list[object]:
         raise sqlite3.OperationalError("unterminated string")
@@ -273,4 +277,3 @@ def test_the_sidebar_shows_no_results_when_search_fails(
         assert all(not item.data(Qt.ItemDataRole.UserRole) for item in items)
     sidebar.search.setText("")
     sidebar.refresh()  # the session list is back
-    store.close()

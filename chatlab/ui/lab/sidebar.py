@@ -75,6 +75,10 @@ class SessionSidebar(QWidget):
         self.current_id: str | None = None
         self.refresh()
 
+    def stop(self) -> None:
+        """Drop a search refresh still waiting to run, before the store is closed."""
+        self._debounce.stop()
+
     def _emit(self, emit: Callable[[str], None]) -> None:
         item = self.list.currentItem()
         if item is not None and item.data(ID_ROLE):

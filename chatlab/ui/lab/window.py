@@ -366,7 +366,11 @@ class MainWindow(QMainWindow):
         if self.studies is not None:
             await self.studies.shutdown()
         await self.lab.shutdown()
+        # No timer may fire after this: the caller closes the store next.
         self.lanes.stop_timers()
+        self.estimate_timer.stop()
+        if self.sidebar is not None:
+            self.sidebar.stop()
         self.shutdown_done = True
         self.shutdownComplete.emit()
 
