@@ -23,6 +23,9 @@ from tests.memkeyring import MemoryKeyring
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "sse"
+# Seconds before a test that waits gives up: only a hang takes this long. No test asserts
+# speed (bench/ measures it), since a busy machine, or pytest -n, makes anything slower.
+HANG_S = 60
 
 # Keys from the developer's environment must never leak into tests.
 for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY"):

@@ -16,6 +16,8 @@ from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, Turn, Vote
 from chatlab.store.db import Store, default_path
 
+pytestmark = pytest.mark.hostile
+
 
 def comparisons(count: int, models: list[str], study: str) -> list[Session]:
     """``count`` one-turn comparisons of ``models`` (fresh lanes each), as a study makes them."""

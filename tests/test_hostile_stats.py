@@ -18,6 +18,8 @@ from chatlab.core.analysis.stats import compute, summary
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Rating, Response, Session, Status, StudyRef, Turn, Vote
 
+pytestmark = pytest.mark.hostile
+
 
 def lanes(*models: str, labels: tuple[str, ...] | None = None) -> list[Lane]:
     return [Lane("demo", m, label=(labels[i] if labels else m.upper())) for i, m in enumerate(models)]

@@ -20,6 +20,8 @@ from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
 from tests.ui.conftest import add_lanes, close_window, wait_turn
 
+pytestmark = pytest.mark.hostile
+
 
 @pytest.fixture
 def saving_window(
