@@ -938,7 +938,7 @@ def test_a_trickled_stream_is_passed_on_as_it_arrives(fmt: str) -> None:
     words = ["t0", "t1", "t2", "t3"]
     seen = [asyncio.Event() for _ in [*words, "end"]]
     steps: list[Any] = list(_trickle(opening(fmt)))
-    for word, shown in zip(words, seen, strict=False):
+    for word, shown in zip(words, seen[:-1], strict=True):
         steps += [*_trickle(piece(fmt, word)), shown]
     steps += [*_trickle(ending(fmt)), seen[-1]]  # the body's last chunk waits for the end event
     script = Scripted(steps)
