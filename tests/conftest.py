@@ -23,12 +23,26 @@ from tests.memkeyring import MemoryKeyring
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "sse"
+# Seconds before a test that waits gives up: only a hang takes this long. No test asserts
+# speed (bench/ measures it), since a busy machine, or pytest -n, makes anything slower.
+HANG_S = 60
 
 # Keys from the developer's environment must never leak into tests.
 for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY"):
     os.environ.pop(_var, None)
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.memkeyring.MemoryKeyring"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``: twice the cores, at most four more than the cores. Much of the suite
+    waits rather than computes (streams paced in real time, retry waits, subprocesses
+    starting), so a worker per core would leave the cores idle; on the 2-core machine four
+    workers take 2m50s where two take 3m40s. PYTEST_XDIST_AUTO_NUM_WORKERS still decides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(2 * cores, cores + 4)
 
 
 @pytest.fixture(autouse=True)

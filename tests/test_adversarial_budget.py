@@ -10,6 +10,8 @@ import pytest
 from chatlab.demo.server import DemoServer
 from tests.test_study import responses, run, write_config, write_suite
 
+pytestmark = pytest.mark.hostile
+
 
 def test_budget_overshoot_with_answers_far_dearer_than_estimated(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer

@@ -25,6 +25,8 @@ from tests.test_raters import (
     run,
 )
 
+pytestmark = pytest.mark.hostile
+
 
 def _owner_with_bos_votes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
 from tests.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
+
+pytestmark = pytest.mark.hostile
 
 
 def test_clearing_an_earlier_score_and_note_on_the_card_clears_them(tmp_path: Path) -> None:

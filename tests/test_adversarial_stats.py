@@ -19,6 +19,8 @@ from chatlab.core.data.model import Lane, Response, Session, Status, StudyRef, T
 from chatlab.core.data.votes import Vote
 from chatlab.store.db import Store, default_path
 
+pytestmark = pytest.mark.hostile
+
 
 def comparisons(count: int, models: list[str], study: str) -> list[Session]:
     """``count`` one-turn comparisons of ``models`` (fresh lanes each), as a study makes them."""

@@ -91,17 +91,22 @@ def test_connection_refused_is_network(runner: Runner) -> None:
     from chatlab.core.settings.config import parse_config
     from chatlab.providers import make_adapter
 
+    # The port stays bound, never listening, so no other test (pytest -n) can take it meanwhile.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = parse_config(
-        {
-            "providers": {
-                "dead": {"kind": "openai-chat", "base_url": f"http://127.0.0.1:{port}/v1", "needs_key": False}
+        config = parse_config(
+            {
+                "providers": {
+                    "dead": {
+                        "kind": "openai-chat",
+                        "base_url": f"http://127.0.0.1:{port}/v1",
+                        "needs_key": False,
+                    }
+                }
             }
-        }
-    )
-    _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
+        )
+        _, turn = run_turn(Runner(config, KeyStore(), make_adapter), [Lane("dead", "m")])
     r = next(iter(turn.responses.values()))
     # Nothing started, so nothing was interrupted: an error that says where it tried.
     assert r.status is Status.ERROR and r.error is not None and r.error.kind is ErrorKind.NETWORK

@@ -13,7 +13,10 @@ from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from tests.conftest import FIXTURES, run_turn
 
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared SSE fixtures not present")
+pytestmark = [
+    pytest.mark.golden,
+    pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared SSE fixtures not present"),
+]
 
 
 def replay(server: DemoServer, fixture: str, kind: str, vendor: str, model: str, chunk: int = 97):

@@ -19,6 +19,8 @@ import pytest
 from chatlab.demo.server import DemoServer
 from tests.golden_events import FIXTURES, Scenario, golden_form, load, record, scenarios
 
+pytestmark = pytest.mark.golden
+
 ALL = list(scenarios())
 GOLDEN: dict[str, dict[str, Any]] = {}
 

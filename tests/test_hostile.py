@@ -36,6 +36,8 @@ from chatlab.store.db import Store, StoreError, default_path
 from tests.conftest import PYTHON, run_turn, subprocess_env
 from tests.test_store import SCHEMA
 
+pytestmark = pytest.mark.hostile
+
 FORMATS = ["chat", "responses", "claude"]
 ANSWER = DEMO_SCRIPTS["demo-fast"].answer
 KEY = "sk-test-" + "Zq7" * 12

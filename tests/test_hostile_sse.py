@@ -24,7 +24,6 @@ import gzip
 import itertools
 import random
 import re
-import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -56,8 +55,10 @@ from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.providers.sse import SSEParser
 from chatlab.store.db import Store
-from tests.conftest import run_turn
+from tests.conftest import HANG_S, run_turn
 from tests.golden_events import _CHAT_END, _MSG_START, _RESP_DONE, _chat, _msg, _resp
+
+pytestmark = pytest.mark.hostile
 
 KINDS = {"chat": "openai-chat", "responses": "openai-responses", "claude": "anthropic"}
 FORMATS = list(KINDS)
@@ -128,7 +129,7 @@ def replay(server: DemoServer, fmt: str, body: bytes, chunk: int = 97) -> list[S
     async def go() -> list[StreamEvent]:
         adapter = make(fmt, base_url(server, fmt))
         try:
-            return await collect(adapter, model)
+            return await asyncio.wait_for(collect(adapter, model), HANG_S)
         finally:
             await adapter.aclose()
 
@@ -251,20 +252,6 @@ def test_an_empty_read_between_cr_and_lf_changes_nothing() -> None:
 # -- 2. size: long lines, many lines ---------------------------------------------------------------
 
 
-def _feed_seconds(size: int, piece_size: int) -> float:
-    line = b"data: " + b"x" * size + b"\n\n"
-    pieces = [line[i : i + piece_size] for i in range(0, len(line), piece_size)]
-    parser = SSEParser()
-    start = time.perf_counter()
-    events: list[Any] = []
-    for p in pieces:
-        events += parser.feed(p)
-    parser.finish()
-    elapsed = time.perf_counter() - start
-    assert len(events) == 1 and len(events[0].data) == size
-    return elapsed
-
-
 def _feed_peak(line: bytes, piece_size: int, decode: Callable[[list[bytes]], object]) -> int:
     pieces = [line[i : i + piece_size] for i in range(0, len(line), piece_size)]
     tracemalloc.start()
@@ -280,10 +267,8 @@ def _parse_all(pieces: list[bytes]) -> object:
     return [ev for p in pieces for ev in parser.feed(p)] + parser.finish()
 
 
-def test_a_long_line_in_small_reads_costs_linear_time_and_memory() -> None:
-    small = min(_feed_seconds(2 << 20, 64) for _ in range(3))
-    big = _feed_seconds(16 << 20, 64)  # 8x the bytes: ~8x the time, 64x if quadratic
-    assert big < 20 * small, (small, big)
+def test_a_long_line_in_small_reads_costs_linear_memory() -> None:
+    # Its time is measured in bench/timing_bench.py (sse-long-line).
     line_1 = b"data: " + b"x" * (1 << 20) + b"\n\n"
     line_4 = b"data: " + b"x" * (4 << 20) + b"\n\n"
     peak_1 = _feed_peak(line_1, 64, _parse_all)
@@ -300,10 +285,8 @@ def test_a_long_line_in_tiny_reads_needs_no_more_memory_than_the_sdk() -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_line_of_8_mb_in_small_reads_is_read_whole(server: DemoServer, fmt: str) -> None:
-    start = time.perf_counter()
     o = outcome(replay(server, fmt, answer(fmt, "x" * (8 << 20)), chunk=1024))
     assert isinstance(o.end, Done) and len(o.text) == 8 << 20
-    assert time.perf_counter() - start < 10
 
 
 def _tiny_events(fmt: str) -> bytes:
@@ -334,10 +317,8 @@ def test_many_small_things_are_read_quickly(
 ) -> None:
     if make_body is _pings and fmt == "responses":
         pytest.skip("a Responses stream has no keep-alive event")
-    start = time.perf_counter()
-    o = outcome(replay(server, fmt, make_body(fmt), chunk=4096))
+    o = outcome(replay(server, fmt, make_body(fmt), chunk=4096))  # within HANG_S: no quadratic cost
     assert isinstance(o.end, Done) and o.text == text, o.end
-    assert time.perf_counter() - start < 5
 
 
 # -- 3. valid but unusual framing: read exactly as the SDK's own streaming read it -----------------
@@ -787,9 +768,9 @@ def test_hostile_lanes_keep_their_text_and_leave_the_others_alone(server: DemoSe
 class Scripted:
     """A loopback HTTP server in the test's own event loop that answers every request with one
     scripted event stream: ``bytes`` are written (one HTTP chunk each when ``chunked``),
-    ``float`` pauses, a callable is called, ``"MARK"`` notes when what came before was sent,
-    ``"CLOSE"`` drops the connection, ``"FOREVER"`` keeps sending until the client goes away,
-    ``"HOLD"`` waits until the server stops."""
+    ``float`` pauses, a callable is called, an ``asyncio.Event`` is waited for, ``"MARK"``
+    notes when what came before was sent, ``"CLOSE"`` drops the connection, ``"FOREVER"``
+    keeps sending until the client goes away, ``"HOLD"`` waits until the server stops."""
 
     def __init__(self, steps: list[Any], *, framing: str = "chunked", headers: bytes = b"") -> None:
         self.steps = steps
@@ -840,7 +821,9 @@ class Scripted:
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" + frame + self.headers + b"\r\n"
             )
             for step in self.steps:
-                if isinstance(step, float):
+                if isinstance(step, asyncio.Event):
+                    await step.wait()
+                elif isinstance(step, float):
                     await asyncio.sleep(step)
                 elif callable(step):
                     step()
@@ -873,7 +856,7 @@ def stream_from(script: Scripted, fmt: str) -> list[StreamEvent]:
         async with script:
             adapter = make(fmt, script.base(fmt))
             try:
-                return await collect(adapter, "m")
+                return await asyncio.wait_for(collect(adapter, "m"), HANG_S)
             finally:
                 await adapter.aclose()
 
@@ -911,10 +894,8 @@ def test_a_connection_dropped_right_after_the_end_marker_is_a_finished_answer(fm
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_server_that_keeps_sending_after_the_end_marker_is_left_promptly(fmt: str) -> None:
     script = Scripted([answer(fmt, "a"), "FOREVER"])
-    start = time.perf_counter()
-    o = outcome(stream_from(script, fmt))
+    o = outcome(stream_from(script, fmt))  # within HANG_S: the server alone would never stop
     assert isinstance(o.end, Done) and o.text == "a"
-    assert time.perf_counter() - start < 3
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -939,11 +920,8 @@ def test_a_corrupt_gzip_stream_keeps_the_text_before_the_damage(fmt: str) -> Non
 def test_a_burst_of_2000_events_is_read_promptly(server: DemoServer, fmt: str) -> None:
     pieces = [f"t{i} " for i in range(2000)]
     body = answer(fmt, *pieces)
-    start = time.perf_counter()
-    o = outcome(replay(server, fmt, body, chunk=97))
-    elapsed = time.perf_counter() - start
+    o = outcome(replay(server, fmt, body, chunk=97))  # its time: bench/timing_bench.py (sse-burst)
     assert isinstance(o.end, Done) and o.text == "".join(pieces)
-    assert elapsed < 2.0, f"{elapsed:.2f} s for 2,000 events sent at once"
 
 
 def _trickle(data: bytes, step: int = 2, pause: float = 0.001) -> Iterator[Any]:
@@ -954,54 +932,68 @@ def _trickle(data: bytes, step: int = 2, pause: float = 0.001) -> Iterator[Any]:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_trickled_stream_is_passed_on_as_it_arrives(fmt: str) -> None:
-    """A byte or two every millisecond: each piece, and the end, reaches the lane within 50 ms
-    of its last byte leaving the server (the pause after a waiting read must not hold it)."""
+    """A byte or two every millisecond: each piece, and then the end, reaches the lane before
+    the server sends another byte, so nothing waits for more data (the pause after a waiting
+    read must not hold it; how soon it arrives is measured in bench/timing_bench.py)."""
     words = ["t0", "t1", "t2", "t3"]
+    seen = [asyncio.Event() for _ in [*words, "end"]]
     steps: list[Any] = list(_trickle(opening(fmt)))
-    for word in words:
-        steps += [*_trickle(piece(fmt, word)), "MARK"]
-    steps += [*_trickle(ending(fmt)), "MARK"]
+    for word, shown in zip(words, seen[:-1], strict=True):
+        steps += [*_trickle(piece(fmt, word)), shown]
+    steps += [*_trickle(ending(fmt)), seen[-1]]  # the body's last chunk waits for the end event
     script = Scripted(steps)
 
-    async def go() -> tuple[list[tuple[float, StreamEvent]], list[float]]:
-        loop = asyncio.get_running_loop()
+    async def read(adapter: Adapter) -> list[StreamEvent]:
+        request = Request("m", [Message("user", "hi")], LaneParams())
+        events: list[StreamEvent] = []
+        async for ev in adapter.stream(request):
+            events.append(ev)
+            text = "".join(e.text for e in events if isinstance(e, TextDelta))
+            for i in range(len(words)):
+                if text.startswith("".join(words[: i + 1])):
+                    seen[i].set()
+            if isinstance(ev, Done):
+                seen[-1].set()
+        return events
+
+    async def go() -> list[StreamEvent]:
         async with script:
             adapter = make(fmt, script.base(fmt))
-            request = Request("m", [Message("user", "hi")], LaneParams())
             try:
-                return [(loop.time(), ev) async for ev in adapter.stream(request)], script.marks
+                return await asyncio.wait_for(read(adapter), HANG_S)
             finally:
                 await adapter.aclose()
 
-    timed, marks = asyncio.run(go())
-    o = outcome([ev for _, ev in timed])
+    o = outcome(asyncio.run(go()))
     assert isinstance(o.end, Done) and o.text == "".join(words)
-    arrived: list[float] = []
-    chars = 0
-    for at, ev in timed:
-        if isinstance(ev, TextDelta):
-            chars += len(ev.text)
-            while len(arrived) < len(words) and chars >= len("".join(words[: len(arrived) + 1])):
-                arrived.append(at)
-    arrived.append(timed[-1][0])
-    lags = [a - m for a, m in zip(arrived, marks, strict=True)]
-    assert max(lags) < 0.050, [f"{lag * 1000:.1f} ms" for lag in lags]
 
 
 def test_stopping_a_lane_while_it_pauses_between_reads_ends_it_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The pause after a read that waited is made long (30 s) just before the slow lane's second
-    piece is sent, so the lane is surely in that pause when it is stopped, and a stop that waited
-    for it would show. The other lane's answer (one read, no pause) must be untouched."""
+    """The pause after a read that waited is made an hour long just before the slow lane's
+    second piece is sent (once the lane has shown its first piece and the other lane is
+    done), so the lane is in that pause when it is stopped, and a stop that waited for it
+    would hang. The other lane's answer (one read, no pause) must be untouched."""
 
     def long_pause() -> None:
-        monkeypatch.setattr(provider_base, "READ_PAUSE_S", 30.0)
+        monkeypatch.setattr(provider_base, "READ_PAUSE_S", 3600.0)
 
-    slow = Scripted([_chat({"content": "first"}), 0.05, long_pause, _chat({"content": "second"}), "HOLD"])
+    first_shown, fast_done = asyncio.Event(), asyncio.Event()
+    slow = Scripted(
+        [
+            _chat({"content": "first"}),
+            first_shown,
+            fast_done,
+            0.05,
+            long_pause,
+            _chat({"content": "second"}),
+            "HOLD",
+        ]
+    )
     fast = Scripted([answer("chat", "whole")])
 
-    async def go() -> tuple[float, Session]:
+    async def go() -> Session:
         async with slow, fast:
             providers = {
                 name: {"kind": "openai-chat", "base_url": s.base("chat"), "needs_key": False}
@@ -1013,27 +1005,29 @@ def test_stopping_a_lane_while_it_pauses_between_reads_ends_it_at_once(
             paused = asyncio.Event()
 
             def listener(lane: Lane, resp: Any, ev: StreamEvent | None) -> None:
+                if lane.provider == "fast" and resp.status.finished:
+                    fast_done.set()
+                if lane.provider == "slow" and resp.text == "first":
+                    first_shown.set()
                 if lane.provider == "slow" and resp.text.endswith("second"):
                     paused.set()  # the lane goes on into its pause as soon as this returns
 
             run = runner.turn(session, turn, listener=listener)
             task = asyncio.create_task(run.run())
             try:
-                await asyncio.wait_for(paused.wait(), 10)
-                start = time.perf_counter()
+                await asyncio.wait_for(paused.wait(), HANG_S)
                 run.cancel(session.lanes[0].id)
-                await asyncio.wait_for(task, 10)
-                return time.perf_counter() - start, session
+                await asyncio.wait_for(task, HANG_S)
+                return session
             finally:
                 task.cancel()
                 await runner.aclose()
 
-    took, session = asyncio.run(go())
+    session = asyncio.run(go())
     responses = session.turns[0].responses
     stopped, other = (responses[lane.id] for lane in session.lanes)
     assert stopped.status is Status.CANCELLED and stopped.text == "firstsecond"
     assert stopped.error is not None and stopped.error.kind is ErrorKind.CANCELLED
-    assert took < 2.0, f"stopping took {took:.2f} s"
     assert other.status is Status.OK and other.text == "whole"
 
 

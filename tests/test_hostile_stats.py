@@ -19,6 +19,8 @@ from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
 from chatlab.core.data.votes import Rating, Vote
 
+pytestmark = pytest.mark.hostile
+
 
 def lanes(*models: str, labels: tuple[str, ...] | None = None) -> list[Lane]:
     return [Lane("demo", m, label=(labels[i] if labels else m.upper())) for i, m in enumerate(models)]

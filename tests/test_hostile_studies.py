@@ -27,6 +27,8 @@ from chatlab.core.studies.suites import parse_suite
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 
+pytestmark = pytest.mark.hostile
+
 # -- helpers -----------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ Tests marked ``xfail(strict=True)`` record findings: behaviour that is wrong tod
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -17,6 +16,8 @@ import pytest
 
 from chatlab.core.settings.presets import DEMO_PRESET
 from chatlab.core.studies.suites import Suite, SuiteError, load_suite, parse_suite
+
+pytestmark = pytest.mark.hostile
 
 MODEL = 'model = "demo-fast"'
 BASE = 'name = "s"\n[[lanes]]\nprovider = "demo"\nmodel = "demo-fast"\n[[prompts]]\nid = "p1"\ntext = "hi"\n'
@@ -34,15 +35,13 @@ def with_lane(**lane: Any) -> dict[str, Any]:
     return suite(lanes=[{**LANE, **lane}])
 
 
-def timed(fn: Callable[[], Suite]) -> tuple[Suite | None, SuiteError | None]:
-    """Run ``fn``; a SuiteError is returned, anything else propagates; it must not hang."""
-    start = time.perf_counter()
+def attempt(fn: Callable[[], Suite]) -> tuple[Suite | None, SuiteError | None]:
+    """Run ``fn``; a SuiteError is returned, anything else propagates (a hang is caught by
+    pytest-timeout: how long a check takes on a shared machine is no finding)."""
     try:
         return fn(), None
     except SuiteError as exc:
         return None, exc
-    finally:
-        assert time.perf_counter() - start < 5, "took over 5 s"
 
 
 def assert_one_line(exc: SuiteError | None, prefix: str = "") -> str:
@@ -131,7 +130,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "s.toml") -> Path:
 )
 def test_wrong_types_and_odd_numbers_are_one_line_errors(tmp_path: Path, toml: str, words: str) -> None:
     path = write(tmp_path, toml)
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     assert words in assert_one_line(exc, str(path))
 
 
@@ -139,7 +138,7 @@ def test_a_directory_a_symlink_loop_and_a_missing_file_are_one_line(tmp_path: Pa
     loop = tmp_path / "loop.toml"
     loop.symlink_to(loop)
     for path in (tmp_path, loop, tmp_path / "no" / "such.toml"):
-        _, exc = timed(partial(load_suite, path))
+        _, exc = attempt(partial(load_suite, path))
         assert "cannot read" in assert_one_line(exc, str(path))
 
 
@@ -147,17 +146,17 @@ def test_a_directory_a_symlink_loop_and_a_missing_file_are_one_line(tmp_path: Pa
 def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
     path.chmod(0)
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     assert "cannot read" in assert_one_line(exc, str(path))
 
 
 def test_big_files_do_not_hang(tmp_path: Path) -> None:
     junk = write(tmp_path, "# " + "x" * 10_000_000 + "\n" + BASE, "junk.toml")  # 10 MB comment
-    suite_, _ = timed(lambda: load_suite(junk))
+    suite_, _ = attempt(lambda: load_suite(junk))
     assert suite_ is not None and suite_.prompts[0].text == "hi"
     many = BASE + "".join(f'[[prompts]]\nid = "q{i}"\ntext = "{"w" * 5000}"\n' for i in range(2000))
     big = write(tmp_path, many, "big.toml")  # 10 MB, one prompt too many
-    _, exc = timed(lambda: load_suite(big))
+    _, exc = attempt(lambda: load_suite(big))
     assert "at most 2000" in assert_one_line(exc, str(big))
 
 
@@ -165,7 +164,7 @@ def test_crlf_and_unicode_load_with_their_text(tmp_path: Path) -> None:
     text = 'name = "Étude 🍂 秋"\n[[lanes]]\nprovider = "demo"\nmodel = "demo-fast"\nlabel = "ラベル"\n'
     text += '[[prompts]]\nid = "p1"\ntext = """naïve\ttab\nline two 💡 \\u2028 end"""\ntags = ["a-1"]\n'
     path = write(tmp_path, text.replace("\n", "\r\n"))
-    s, exc = timed(lambda: load_suite(path))
+    s, exc = attempt(lambda: load_suite(path))
     assert exc is None and s is not None
     assert s.name == "Étude 🍂 秋" and s.lanes[0].label == "ラベル"  # a name is one line (no U+2028)
     # TOML folds CRLF in a multi-line string; a prompt may hold any line separator.
@@ -179,7 +178,7 @@ def test_a_preset_name_must_match_exactly_and_placebo_works_with_a_preset() -> N
         DEMO_PRESET + "\n",
         DEMO_PRESET.replace(" ", "\u00a0"),
     ):
-        _, exc = timed(partial(parse_suite, suite(lanes=None, preset=name)))
+        _, exc = attempt(partial(parse_suite, suite(lanes=None, preset=name)))
         assert "there is no preset" in assert_one_line(exc, "preset")
     s = parse_suite(suite(lanes=None, preset=DEMO_PRESET, placebo=True))
     assert len(s.lanes) == 4 and s.lanes[-1].model == s.lanes[0].model and "placebo" in s.lanes[-1].label
@@ -187,7 +186,7 @@ def test_a_preset_name_must_match_exactly_and_placebo_works_with_a_preset() -> N
 
 @pytest.mark.parametrize("data", [None, [], "x", 5, {1: 2}], ids=["none", "list", "str", "int", "int key"])
 def test_a_document_that_is_not_a_table_is_one_line(data: Any) -> None:
-    _, exc = timed(lambda: parse_suite(data))
+    _, exc = attempt(lambda: parse_suite(data))
     assert_one_line(exc)
 
 
@@ -196,20 +195,20 @@ def test_a_document_that_is_not_a_table_is_one_line(data: Any) -> None:
 
 def test_a_nan_budget_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "budget_usd = nan\n" + BASE)
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     assert "budget_usd" in assert_one_line(exc, str(path))
 
 
 @pytest.mark.parametrize("field", ['id = "p1\\n"', 'id = "p1"\ntags = ["math\\n"]'], ids=["id", "tag"])
 def test_a_trailing_newline_in_an_id_or_tag_is_refused(tmp_path: Path, field: str) -> None:
     path = write(tmp_path, BASE.replace('id = "p1"', field))
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     assert "prompts[0]" in assert_one_line(exc, str(path))
 
 
 def test_integer_fields_written_as_floats_are_refused_or_made_ints(tmp_path: Path) -> None:
     path = write(tmp_path, "samples = 2.0\nseed = 7.0\n" + BASE + "[concurrency]\ndemo = 4.0\n")
-    s, exc = timed(lambda: load_suite(path))
+    s, exc = attempt(lambda: load_suite(path))
     if exc is not None:
         assert_one_line(exc, str(path))
         return
@@ -220,20 +219,20 @@ def test_integer_fields_written_as_floats_are_refused_or_made_ints(tmp_path: Pat
 
 @pytest.mark.parametrize("field", ["samples", "seed", "budget_usd", "name"])
 def test_parse_suite_refuses_a_5000_digit_integer_as_a_suite_error(field: str) -> None:
-    _, exc = timed(lambda: parse_suite(suite(**{field: 10**5000})))
+    _, exc = attempt(lambda: parse_suite(suite(**{field: 10**5000})))
     assert_one_line(exc, field)
 
 
 def test_a_too_long_prompt_says_it_is_too_long(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace('"hi"', '"' + "x" * 1_000_000 + '"'))
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     message = assert_one_line(exc, str(path))
     assert "too long" in message or "at most" in message
 
 
 def test_a_place_with_a_control_character_is_named_once(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + '[concurrency]\n"a\\tb" = 0\n')
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     message = assert_one_line(exc, str(path))
     assert message.count("concurrency.") == 1, message
 
@@ -242,13 +241,13 @@ def test_a_long_path_keeps_the_reason(tmp_path: Path) -> None:
     folder = tmp_path / ("d" * 200) / ("e" * 200)
     folder.mkdir(parents=True)
     path = write(folder, 'name = "s"\n')
-    _, exc = timed(lambda: load_suite(path))
+    _, exc = attempt(lambda: load_suite(path))
     assert "is missing" in assert_one_line(exc)
 
 
 def test_a_byte_order_mark_loads_or_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, b"\xef\xbb\xbf" + BASE.encode())
-    s, exc = timed(lambda: load_suite(path))
+    s, exc = attempt(lambda: load_suite(path))
     if exc is not None:
         message = assert_one_line(exc, str(path)).lower()
         assert "bom" in message or "byte order mark" in message
@@ -278,7 +277,7 @@ def test_a_byte_order_mark_loads_or_is_named(tmp_path: Path) -> None:
     ],
 )
 def test_control_characters_in_one_line_fields_are_refused(data: dict[str, Any]) -> None:
-    _, exc = timed(lambda: parse_suite(data))
+    _, exc = attempt(lambda: parse_suite(data))
     assert_one_line(exc)
 
 
@@ -294,7 +293,7 @@ def test_control_characters_in_one_line_fields_are_refused(data: dict[str, Any])
     ids=["name", "description", "model", "label", "lane system"],
 )
 def test_lone_surrogates_are_refused_or_replaced(data: dict[str, Any]) -> None:
-    s, exc = timed(lambda: parse_suite(data))
+    s, exc = attempt(lambda: parse_suite(data))
     if exc is not None:
         assert_one_line(exc)
         return
@@ -308,17 +307,17 @@ def test_lone_surrogates_are_refused_or_replaced(data: dict[str, Any]) -> None:
 
 
 def test_a_huge_concurrency_table_is_refused_quickly() -> None:
-    _, exc = timed(lambda: parse_suite(suite(concurrency={f"p{i}": 1 for i in range(100_000)})))
+    _, exc = attempt(lambda: parse_suite(suite(concurrency={f"p{i}": 1 for i in range(100_000)})))
     assert "concurrency" in assert_one_line(exc)
 
 
 @pytest.mark.parametrize("key", ["opnai", ""], ids=["typo", "empty"])
 def test_concurrency_for_a_provider_no_lane_uses_is_refused(key: str) -> None:
-    _, exc = timed(lambda: parse_suite(suite(concurrency={key: 2})))
+    _, exc = attempt(lambda: parse_suite(suite(concurrency={key: 2})))
     assert_one_line(exc, "concurrency")
 
 
 def test_the_seed_limit_is_shown_exactly() -> None:
-    _, exc = timed(lambda: parse_suite(suite(seed=2**64)))
+    _, exc = attempt(lambda: parse_suite(suite(seed=2**64)))
     message = assert_one_line(exc, "seed")
     assert "9007199254740991" in message.replace(",", ""), message

@@ -4,7 +4,6 @@ per-lane history, and live estimates replaced by the provider's usage."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,14 @@ from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
 from chatlab.core.lab.orchestrator import Runner, live_usage
 from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
-from tests.conftest import run_turn
+from tests.conftest import HANG_S, run_turn
 
 
 def test_cancel_one_lane_leaves_the_others_running(runner: Runner) -> None:
     slow = [Lane(f, "demo-fast@tps=60") for f in ("chat", "responses", "claude")]
+    # The victim stalls after a few chunks, so it is surely still streaming when stopped
+    # (a whole answer read in one go, on a busy machine, would end before the stop lands).
+    slow[1] = Lane("responses", "demo-fast@tps=60,fault=stall,after=8")
     session = Session(lanes=slow)
     turn = session.new_turn("hi")
     victim = slow[1]
@@ -65,15 +67,28 @@ def test_cancel_all_stops_everything(runner: Runner) -> None:
 
 
 def test_slow_lanes_run_concurrently(server: DemoServer, runner: Runner) -> None:
-    # Each lane takes ~1 s (a silent second, then a short answer); six of them in parallel.
-    server.add("slow", Script(answer="done", think_delay_s=1.0, tokens_per_s=0))
+    # Six lanes that each send a few words and then fall silent: all six show their words
+    # while every one of them is still open, which only lanes running side by side can do
+    # (one after another, the first would hold the rest until the guard below gives up).
+    server.add("slow", Script(answer="first words, then silence", fault="stall", after=3, stall_s=600))
     lanes = [Lane(f, "slow") for f in ("chat", "responses", "claude") for _ in range(2)]
-    run_turn(runner, [Lane("chat", "slow")])  # warm up SDKs and connections
-    start = time.monotonic()
-    _, turn = run_turn(runner, lanes)
-    elapsed = time.monotonic() - start
-    assert all(r.status is Status.OK for r in turn.responses.values())
-    assert elapsed < 3.0, f"six 1-second lanes took {elapsed:.2f} s"
+    session = Session(lanes=lanes)
+    turn = session.new_turn("hi")
+
+    def listener(lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
+        if isinstance(ev, TextDelta) and all(r.text for r in turn.responses.values()):
+            run.cancel_all()
+
+    run = runner.turn(session, turn, listener=listener)
+
+    async def go() -> None:
+        try:
+            await asyncio.wait_for(run.run(), HANG_S)
+        finally:
+            await runner.aclose()
+
+    asyncio.run(go())
+    assert all(r.status is Status.CANCELLED and r.text for r in turn.responses.values())
 
 
 def test_total_timeout(server: DemoServer, runner: Runner) -> None:

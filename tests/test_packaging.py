@@ -6,7 +6,7 @@
 * ``packaging/build.sh`` builds the PyInstaller bundle from a clean venv and
   ``packaging/smoke.sh`` runs it under ``env -i`` (needs Xvfb, openbox and xdotool).
 
-Both take minutes and are marked ``packaging``; ``-m 'not packaging'`` leaves them out.
+Both take minutes and are marked ``packaging`` and ``slow``; ``-m 'not slow'`` leaves them out.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 from chatlab import __version__
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.slow]
 
 
 def clean_env(home: Path) -> dict[str, str]:

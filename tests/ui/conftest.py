@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -15,9 +16,17 @@ from pytestqt.qtbot import QtBot
 from chatlab.core.data.model import Lane
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.ui.lab.window import MainWindow
-from chatlab.ui.shared.loop import QtLoop
+from chatlab.ui.shared.loop import QtLoop, mark_stopped
 
 TURN_TIMEOUT_MS = 60_000
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under this folder ``ui`` (the hook sees the whole session's items)."""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.ui)
 
 
 @pytest.fixture
@@ -27,8 +36,7 @@ def loop(qapp: QApplication, qtbot: QtBot) -> Iterator[asyncio.AbstractEventLoop
     yield loop
     task = loop.create_task(loop.shutdown_asyncgens())
     qtbot.waitUntil(task.done, timeout=10_000)
-    asyncio.events._set_running_loop(None)
-    loop._QEventLoop__is_running = False
+    mark_stopped(loop)
     loop.close()
     asyncio.set_event_loop(None)
 

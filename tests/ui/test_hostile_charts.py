@@ -26,6 +26,8 @@ from chatlab.ui.shared import theme
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.ui.test_leaderboard import computed_view
 
+pytestmark = pytest.mark.hostile
+
 
 @pytest.mark.parametrize(
     ("low", "high"),

@@ -22,6 +22,8 @@ from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
 from tests.ui.conftest import TURN_TIMEOUT_MS, add_lanes, close_window, wait_turn
 
+pytestmark = pytest.mark.hostile
+
 
 @pytest.fixture
 def saving_window(
