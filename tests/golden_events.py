@@ -5,7 +5,7 @@ A scenario is one request to the loopback server: a captured real-provider strea
 each fault and hostile option of the demo server, or a hand-written stream that bends
 the SSE and JSON rules (CR line ends, comments, unknown events, wrong types). The
 adapter's events are written as JSON, one file per scenario group, under
-``tests/golden/``. ``tests/test_golden_events.py`` replays every scenario and compares;
+``tests/golden/``. ``tests/providers/test_golden_events.py`` replays every scenario and compares;
 a change in what a stream means (text, reasoning, usage, cost, finish, error kind or
 message) fails there. Re-record on purpose only:
 

@@ -8,7 +8,7 @@ on the loop, exactly as under ``asyncio.run``. Work sent to threads runs on a pl
 thread pool rather than qasync's QThread pool.
 
 Two things here need qasync's private attributes, which it offers no public way to reach;
-each is one small function below that says why, and ``tests/ui/test_loop.py`` fails, naming
+each is one small function below that says why, and ``tests/ui/shared/test_loop.py`` fails, naming
 the qasync version, if an attribute moves (``pyproject.toml`` pins the versions tested).
 """
 

@@ -26,7 +26,7 @@ from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
-from tests.test_study import FAST, write_config, write_suite
+from tests.core.studies.test_study import FAST, write_config, write_suite
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars, log_ticks
 from chatlab.ui.results.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
 from chatlab.ui.shared import theme
 from tests.conftest import PYTHON, ROOT, subprocess_env
-from tests.ui.test_leaderboard import computed_view
+from tests.ui.results.test_leaderboard import computed_view
 
 pytestmark = pytest.mark.hostile
 

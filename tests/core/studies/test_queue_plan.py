@@ -28,7 +28,7 @@ from chatlab.core.studies.queue_plan import (
     tolerance,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the checkout
 
 
 def make_items(count: int, n: int, groups: int | None = None, prefix: str = "t") -> list[Item]:

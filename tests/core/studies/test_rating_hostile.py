@@ -10,7 +10,7 @@ import pytest
 
 from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
-from tests.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
+from tests.core.studies.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
 
 pytestmark = pytest.mark.hostile
 

@@ -19,7 +19,7 @@ from chatlab.providers import make_adapter
 from chatlab.store.db import Store
 from chatlab.ui.lab.window import MainWindow
 from tests.conftest import lab_config
-from tests.test_packs import SUITE, mixed
+from tests.core.studies.test_packs import SUITE, mixed
 from tests.ui.conftest import close_window
 
 

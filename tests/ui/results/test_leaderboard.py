@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from chatlab.core.studies.rating import RatingQueue
 from chatlab.store.db import Store
 from chatlab.ui.results.leaderboard import LeaderboardView
-from tests.test_rating import SUITE, answered
+from tests.core.studies.test_rating import SUITE, answered
 
 
 def rated_store(tmp_path: Path) -> Store:

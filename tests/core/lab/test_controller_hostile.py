@@ -38,8 +38,8 @@ from chatlab.core.settings.config import (
 )
 from chatlab.core.settings.presets import all_presets, save_preset
 from chatlab.store.db import Store, StoreError
+from tests.core.lab.test_controller import hidden_reasoner, make_lab, plain, reasoner, run, three_lanes
 from tests.fakes import ScriptedAdapter
-from tests.test_lab import hidden_reasoner, make_lab, plain, reasoner, run, three_lanes
 
 pytestmark = pytest.mark.hostile
 

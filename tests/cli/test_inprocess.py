@@ -13,7 +13,7 @@ import pytest
 
 from chatlab import cli
 from chatlab.core.data.export import parse_document
-from tests.test_cli import FAST
+from tests.cli.test_cli import FAST
 
 LANES = list(FAST)  # the three demo lanes, without their delays
 

@@ -18,8 +18,9 @@ from chatlab.core.analysis.report import compute
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
 from chatlab.core.data.votes import Rating, Vote
+from tests.conftest import ROOT
 
-GOLDEN = Path(__file__).parent / "golden" / "stats.json"
+GOLDEN = ROOT / "tests" / "golden" / "stats.json"
 CASES: dict[str, tuple[bool, dict[str, Any]]] = {  # (few sessions?, options)
     "all": (False, {}),
     "filtered": (False, {"study": "S", "tags": ["math"], "raters": ["id:bo"]}),

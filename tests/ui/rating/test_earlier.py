@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from chatlab.store.db import Store
 from chatlab.ui.rating.window import RateWindow, open_queue
-from tests.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
+from tests.core.studies.test_rating_earlier import EARLIER, marked_session, ratings_on_disk
 
 
 def test_the_card_shows_the_earlier_score_and_note_and_undo_restores_them(

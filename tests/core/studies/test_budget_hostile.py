@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatlab.demo.server import DemoServer
-from tests.test_study import responses, run, write_config, write_suite
+from tests.core.studies.test_study import responses, run, write_config, write_suite
 
 pytestmark = pytest.mark.hostile
 

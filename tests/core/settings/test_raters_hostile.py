@@ -15,7 +15,7 @@ import pytest
 from chatlab.core.settings.raters import installation
 from chatlab.store.db import Store, default_path
 from tests.conftest import PYTHON, ROOT, subprocess_env
-from tests.test_raters import (
+from tests.core.settings.test_raters import (
     every_rater,
     export_pack,
     home_of,
@@ -401,7 +401,7 @@ def test_upgrading_a_database_whose_rater_is_literally_named_name_prefix(
     becomes "name:ann" while the literal "name:ann" row of the same turn still exists:
     UNIQUE constraint failed, and chatlab refuses to open the database at all ("can't be
     opened ... chatlab left it untouched"): every vote is out of reach."""
-    import tests.test_raters as raters_tests
+    import tests.core.settings.test_raters as raters_tests
 
     monkeypatch.setattr(raters_tests, "PICKS", picks)
     path = default_path()

@@ -819,9 +819,9 @@ def test_unblind_exports_unvoted_comparisons_warns_and_marks_later_votes_sighted
 
 def test_votes_cast_with_names_showing_are_sighted(tmp_path: Path) -> None:
     from chatlab.core.analysis.report import compute
+    from tests.core.lab.test_controller import make_lab, plain
+    from tests.core.lab.test_controller import run as send
     from tests.fakes import ScriptedAdapter
-    from tests.test_lab import make_lab, plain
-    from tests.test_lab import run as send
 
     adapter = ScriptedAdapter()
     lab = make_lab(adapter, tmp_path)

@@ -34,7 +34,7 @@ from chatlab.providers import make_adapter
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store, StoreError, default_path
 from tests.conftest import PYTHON, run_turn, subprocess_env
-from tests.test_store import SCHEMA
+from tests.store.test_store import SCHEMA
 
 pytestmark = pytest.mark.hostile
 
