@@ -34,8 +34,9 @@ from chatlab.core.data.events import Done, StreamEvent, TextDelta  # noqa: E402
 from chatlab.core.data.model import Lane, LaneParams, Message, Request  # noqa: E402
 from chatlab.demo.server import DemoServer  # noqa: E402
 from chatlab.providers.sse import SSEParser  # noqa: E402
-from tests.fakes import ScriptedAdapter  # noqa: E402
+from tests.core.lab.test_controller import make_lab  # noqa: E402
 from tests.core.lab.test_controller_hostile import _mixed  # noqa: E402
+from tests.fakes import ScriptedAdapter  # noqa: E402
 from tests.providers.test_sse_hostile import (  # noqa: E402
     Scripted,
     _trickle,
@@ -47,7 +48,6 @@ from tests.providers.test_sse_hostile import (  # noqa: E402
     piece,
     replay,
 )
-from tests.core.lab.test_controller import make_lab  # noqa: E402
 
 
 def feed_seconds(size: int, piece_size: int = 64) -> float:
