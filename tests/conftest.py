@@ -31,6 +31,11 @@ HANG_S = 60
 for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY"):
     os.environ.pop(_var, None)
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.memkeyring.MemoryKeyring"
+# Compile chatlab once and reuse it: every xdist worker and every subprocess a test
+# starts would otherwise compile the whole package again (CI machines often set
+# PYTHONDONTWRITEBYTECODE; the bytecode goes to __pycache__/, which git ignores).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

@@ -75,6 +75,7 @@ def responses(home: Path) -> list[tuple[str, int, int, str, float | None]]:
 FAST = [("demo", "demo-fast@tps=0"), ("demo", "demo-reasoner@tps=0")]
 
 
+@pytest.mark.slow  # the shipped demo suite, paced as a person would see it: about 20 s
 def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     demo = next(p for p in shipped_suites() if p.name == "demo.toml")
     code, out, err = run(capsys, "study", "run", str(demo), "--yes")
@@ -167,15 +168,20 @@ def test_the_spend_stops_new_requests_and_resume_finishes(
 
 
 def test_rate_without_a_display_is_one_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    home: Path,
+    tmp_path: Path,
+    server: DemoServer,
 ) -> None:
-    demo = next(p for p in shipped_suites() if p.name == "demo.toml")
-    assert run(capsys, "study", "run", str(demo), "--yes")[0] == 0
+    write_config(home, server)
+    suite = write_suite(tmp_path / "s.toml", lanes=FAST, prompts=8, samples=1)
+    assert run(capsys, "study", "run", str(suite), "--yes")[0] == 0
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(var, raising=False)
     code, _, err = run(capsys, "rate")
     assert code == 2 and err.startswith("chatlab: no display") and len(err.splitlines()) == 1
-    code, out, _ = run(capsys, "study", "show", "demo")
+    code, out, _ = run(capsys, "study", "show", "test")
     assert "rated    nobody yet (8 comparisons ready to rate" in out
 
 

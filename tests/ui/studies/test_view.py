@@ -128,6 +128,7 @@ def test_a_study_of_the_open_lanes_on_pasted_prompts(
     assert store.study(info.id).done == 8
 
 
+@pytest.mark.slow  # the shipped demo suite, paced as a person would see it: about 20 s
 def test_the_demo_study_is_rated_with_the_keyboard_in_the_queue_window(
     studio: tuple[MainWindow, StudiesView, Store], qtbot: QtBot
 ) -> None:
