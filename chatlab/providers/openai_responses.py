@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from chatlab.core.data import safety
 from chatlab.core.data.events import (
     Done,
     ErrorKind,
@@ -256,8 +257,8 @@ class _Parts:
         start, length = self.spans.get(key, [self.chars[channel], 0])
         whole = "".join(store)
         streamed = whole[start : start + length]
-        if full == streamed or not full:
-            return []
+        if full == streamed or not full or full == safety.clean_text(streamed):
+            return []  # the same text (JSON joins a surrogate pair the deltas split)
         if full.startswith(streamed) and start + length == len(whole):
             return [self.add(key, full[length:])]  # a delta went missing: add the rest
         # The final text disagrees with the stream: the provider's final word wins.

@@ -88,12 +88,29 @@ async def guard(
     text = safety.StreamRedactor(secrets)
     reasoning = safety.StreamRedactor(secrets)
     replaced = False  # invalid Unicode was replaced: said once, in a note, at the end
+    # A high surrogate that ends a delta waits for the next one: a server that slices
+    # text in UTF-16 units may send an emoji's two halves in two deltas.
+    halves = {"text": "", "reasoning": ""}
 
     def valid(value: str) -> str:
         nonlocal replaced
         cleaned = safety.clean_text(value)
-        replaced = replaced or cleaned is not value
+        # Joining a surrogate pair is no replacement; a lone half turned into U+FFFD is.
+        replaced = replaced or (cleaned is not value and cleaned.count("\ufffd") > value.count("\ufffd"))
         return cleaned
+
+    def joined(channel: str, value: str) -> str:
+        value = halves[channel] + value
+        halves[channel] = ""
+        if value and "\ud800" <= value[-1] <= "\udbff":
+            halves[channel], value = value[-1], value[:-1]
+        return valid(value)
+
+    def release(channel: str, redactor: safety.StreamRedactor) -> str:
+        """What a channel still holds: a half that never got its pair (U+FFFD), then the
+        redactor's tail."""
+        half, halves[channel] = halves[channel], ""
+        return (redactor.feed(valid(half)) if half else "") + redactor.flush()
 
     def clean(value: str) -> str:
         return safety.redact(valid(value), secrets)
@@ -101,9 +118,9 @@ async def guard(
     def held() -> list[StreamEvent]:
         nonlocal replaced
         out: list[StreamEvent] = []
-        if tail := reasoning.flush():
+        if tail := release("reasoning", reasoning):
             out.append(ReasoningDelta(tail))
-        if tail := text.flush():
+        if tail := release("text", text):
             out.append(TextDelta(tail))
         if replaced:
             out.append(Notice(safety.UNICODE_NOTE))
@@ -113,11 +130,11 @@ async def guard(
     async with contextlib.aclosing(events) as stream:
         async for ev in stream:
             if isinstance(ev, TextDelta):
-                piece = text.feed(valid(ev.text))
+                piece = text.feed(joined("text", ev.text))
                 if piece or ev.refusal:
                     yield TextDelta(piece, ev.refusal)
             elif isinstance(ev, ReasoningDelta):
-                piece = reasoning.feed(valid(ev.text))
+                piece = reasoning.feed(joined("reasoning", ev.text))
                 if piece:
                     yield ReasoningDelta(piece)
             elif isinstance(ev, UsageReport):

@@ -77,3 +77,26 @@ def test_a_revision_replaces_the_answer_and_the_request_is_the_lanes_own() -> No
 
 def test_every_config_kind_has_an_adapter() -> None:
     assert set(ADAPTERS) == set(KINDS)
+
+
+def test_a_surrogate_pair_split_across_deltas_is_joined() -> None:
+    """A server that slices text in UTF-16 units may send an emoji's halves in two deltas
+    (of the answer or of the reasoning): the lane keeps the emoji, with no note; a half
+    that never gets its pair becomes U+FFFD, with the note."""
+    adapter = ScriptedAdapter().enqueue(
+        ReasoningDelta("think \ud83e"),
+        ReasoningDelta("\udd14 done"),
+        TextDelta("x\ud83d"),
+        TextDelta("\ude00y \ud83d"),
+        TextDelta("\ude00"),
+        Done("stop"),
+    )
+    adapter.enqueue(TextDelta("cut \ud83d"), Done("stop"))
+    runner = scripted_runner(adapter)
+    _, turn = run_turn(runner, [Lane("fake", "m")])
+    [r] = turn.responses.values()
+    assert r.reasoning == "think \U0001f914 done" and r.text == "x\U0001f600y \U0001f600"
+    assert r.notes == []
+    _, turn = run_turn(runner, [Lane("fake", "m")])
+    [r] = turn.responses.values()
+    assert r.text == "cut \ufffd" and r.notes == [UNICODE_NOTE]
