@@ -33,7 +33,7 @@ from chatlab.core.data.events import (
 )
 from chatlab.core.data.safety import usage_note
 from chatlab.providers.anthropic import REDACTED, _Reader
-from chatlab.providers.sse import Event, SSEParser
+from tests.providers.readers import drive, events
 
 URL = "https://api.example.test"
 MODEL = "claude-sonnet-4-20250514"
@@ -137,34 +137,8 @@ def wire(*items: BaseModel | dict[str, Any] | tuple[str | None, str], ascii: boo
     return b"".join(out)
 
 
-def events(body: bytes, *cuts: int) -> list[Event]:
-    """The SSE events of ``body``, arriving in reads that end at ``cuts``."""
-    parser = SSEParser()
-    found: list[Event] = []
-    begin = 0
-    for end in [*cuts, len(body)]:
-        found += parser.feed(body[begin:end])
-        begin = end
-    return found + parser.finish()
-
-
 def reader() -> _Reader:
     return _Reader(URL, MODEL, 200)
-
-
-def drive(r: _Reader, items: list[Event]) -> list[StreamEvent]:
-    """What :meth:`~chatlab.providers.base.SDKAdapter.read` asks of a reader, without the
-    network and without joining adjacent pieces: feed until the end marker, then ``end``;
-    an exception on the way goes to ``fail``."""
-    out: list[StreamEvent] = []
-    try:
-        for item in items:
-            if r.feed(item, out):
-                break
-        r.end(out)
-    except Exception as exc:
-        r.fail(exc, out)
-    return out
 
 
 def run(

@@ -33,7 +33,7 @@ from chatlab.core.data.events import (
 )
 from chatlab.core.data.safety import usage_note
 from chatlab.providers.openai_chat import _Reader
-from chatlab.providers.sse import Event, SSEParser
+from tests.providers.readers import drive, events
 
 URL = "https://api.example.test/v1"
 NO_END = StreamError(
@@ -82,32 +82,6 @@ def wire(*items: BaseModel | dict[str, Any] | str, ascii: bool = False) -> bytes
         data = item if isinstance(item, str) else json.dumps(item, ensure_ascii=ascii)
         out.append(f"data: {data}\n\n".encode())
     return b"".join(out)
-
-
-def events(body: bytes, *cuts: int) -> list[Event]:
-    """The SSE events of ``body``, arriving in reads that end at ``cuts``."""
-    parser = SSEParser()
-    found: list[Event] = []
-    start = 0
-    for end in [*cuts, len(body)]:
-        found += parser.feed(body[start:end])
-        start = end
-    return found + parser.finish()
-
-
-def drive(reader: _Reader, items: list[Event]) -> list[StreamEvent]:
-    """What :meth:`~chatlab.providers.base.SDKAdapter.read` asks of a reader, without the
-    network and without joining adjacent pieces: feed until the end marker, then ``end``;
-    an exception on the way goes to ``fail``."""
-    out: list[StreamEvent] = []
-    try:
-        for item in items:
-            if reader.feed(item, out):
-                break
-        reader.end(out)
-    except Exception as exc:
-        reader.fail(exc, out)
-    return out
 
 
 def run(*items: BaseModel | dict[str, Any] | str, ascii: bool = False) -> list[StreamEvent]:

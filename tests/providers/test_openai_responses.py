@@ -32,7 +32,7 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.providers.openai_responses import _Reader
-from chatlab.providers.sse import Event, SSEParser
+from tests.providers.readers import drive, events
 
 URL = "https://api.example.test/v1"
 NO_END = StreamError(
@@ -153,32 +153,6 @@ def wire(*items: BaseModel | dict[str, Any] | str, ascii: bool = False) -> bytes
         head = f"event: {item['type']}\n" if isinstance(item.get("type"), str) else ""
         out.append(f"{head}data: {json.dumps(item, ensure_ascii=ascii)}\n\n".encode())
     return b"".join(out)
-
-
-def events(body: bytes, *cuts: int) -> list[Event]:
-    """The SSE events of ``body``, arriving in reads that end at ``cuts``."""
-    parser = SSEParser()
-    found: list[Event] = []
-    start = 0
-    for end in [*cuts, len(body)]:
-        found += parser.feed(body[start:end])
-        start = end
-    return found + parser.finish()
-
-
-def drive(reader: _Reader, items: list[Event]) -> list[StreamEvent]:
-    """What :meth:`~chatlab.providers.base.SDKAdapter.read` asks of a reader, without the
-    network and without joining adjacent pieces: feed until the end marker, then ``end``;
-    an exception on the way goes to ``fail``."""
-    out: list[StreamEvent] = []
-    try:
-        for item in items:
-            if reader.feed(item, out):
-                break
-        reader.end(out)
-    except Exception as exc:
-        reader.fail(exc, out)
-    return out
 
 
 def run(*items: BaseModel | dict[str, Any] | str, ascii: bool = False) -> list[StreamEvent]:
