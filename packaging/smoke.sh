@@ -39,22 +39,26 @@ DISPLAY="$DISPLAY_NUM" openbox >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
 
-# 1. The window within 3 s, the demo turn, a vote, Ctrl+Q.
+# 1. The window within 3 s (SMOKE_WINDOW_LIMIT_S: the test suite, sharing the machine with
+#    other tests, makes it a hang guard; bench/ measures the start), the demo turn, a vote, Ctrl+Q.
+LIMIT="${SMOKE_WINDOW_LIMIT_S:-3}"
+TRIES="$(python3 -c "import sys; print(int(max(5.0, float(sys.argv[1])) * 20))" "$LIMIT")"
 t0="$(now)"
 run DISPLAY="$DISPLAY_NUM" "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 PIDS+=("$APP_PID")
 WIN=""
-for _ in $(seq 100); do
+for _ in $(seq "$TRIES"); do
   WIN="$(DISPLAY="$DISPLAY_NUM" xdotool search --onlyvisible --name '^chatlab' 2>/dev/null | head -1 || true)"
   [ -n "$WIN" ] && break
   kill -0 "$APP_PID" 2>/dev/null || fail "the app exited before showing a window"
   sleep 0.05
 done
-[ -n "$WIN" ] || fail "no window after 5 s"
+[ -n "$WIN" ] || fail "no window after $((TRIES / 20)) s"
 shown="$(since "$t0")"
 echo "window shown after ${shown} s"
-python3 -c "import sys; sys.exit(float(sys.argv[1]) > 3.0)" "$shown" || fail "the window took ${shown} s (limit 3 s)"
+python3 -c "import sys; sys.exit(float(sys.argv[1]) > float(sys.argv[2]))" "$shown" "$LIMIT" \
+  || fail "the window took ${shown} s (limit ${LIMIT} s)"
 
 saved=""
 for _ in $(seq 120); do

@@ -132,6 +132,8 @@ def test_the_bundle_builds_and_passes_its_smoke_test(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
+        # Here the window's 3 s is a hang guard: the machine is shared with other tests.
+        env={**os.environ, "SMOKE_WINDOW_LIMIT_S": "60"},
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "smoke: PASS" in out.stdout

@@ -149,15 +149,14 @@ def test_providers_lists_presets(home: Path) -> None:
 
 
 def test_serve_demo_speaks_to_the_real_sdk(home: Path) -> None:
-    import socket
+    import re
 
     import openai
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # Port 0: the server takes a free port and its banner says which (a port found free
+    # here first could be taken by another test before the server binds it).
     proc = subprocess.Popen(
-        [PYTHON, "-m", "chatlab", "serve-demo", "--port", str(port)],
+        [PYTHON, "-m", "chatlab", "serve-demo", "--port", "0"],
         env=subprocess_env(home),
         stdout=subprocess.PIPE,
         text=True,
@@ -165,7 +164,9 @@ def test_serve_demo_speaks_to_the_real_sdk(home: Path) -> None:
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
-        assert f"127.0.0.1:{port}" in banner and "demo-reasoner" in banner
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner)
+        assert found is not None and int(found.group(1)) > 0 and "demo-reasoner" in banner
+        port = int(found.group(1))
         client = openai.OpenAI(api_key="x", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
         assert "demo-fast" in {m.id for m in client.models.list()}
         stream = client.chat.completions.create(
