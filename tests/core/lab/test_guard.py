@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from chatlab.core.data.events import (
     Done,
     ErrorKind,
@@ -100,3 +102,43 @@ def test_a_surrogate_pair_split_across_deltas_is_joined() -> None:
     _, turn = run_turn(runner, [Lane("fake", "m")])
     [r] = turn.responses.values()
     assert r.text == "cut \ufffd" and r.notes == [UNICODE_NOTE]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "end", "text", "noted"),
+    [
+        (["a\ud83d"], Done("stop"), "a\ufffd", True),  # the pair never comes
+        (["a\ud83d"], StreamError(ErrorKind.SERVER, "boom"), "a\ufffd", True),  # nor before an error
+        (["\ud83d\ud83d\ud83d", "\ude00"], Done("stop"), "\ufffd\ufffd\U0001f600", True),
+        (["\ude00", "b"], Done("stop"), "\ufffdb", True),  # a low half alone
+        (["a\ud83d", "", "\ude00"], Done("stop"), "a\U0001f600", False),  # an empty delta between
+        (["x" * 100_000 + "\ud83d", "\ude00"], Done("stop"), "x" * 100_000 + "\U0001f600", False),
+    ],
+)
+def test_held_surrogate_halves_never_lose_or_invent_text(
+    pieces: list[str], end: Done | StreamError, text: str, noted: bool
+) -> None:
+    adapter = ScriptedAdapter().enqueue(*(TextDelta(p) for p in pieces), end)
+    _, turn = run_turn(scripted_runner(adapter), [Lane("fake", "m")])
+    [r] = turn.responses.values()
+    assert r.text == text and (UNICODE_NOTE in r.notes) == noted
+
+
+def test_a_held_half_then_a_revision_keeps_the_revision() -> None:
+    adapter = ScriptedAdapter().enqueue(TextDelta("draft \ud83d"), Revision("final \U0001f600"), Done("stop"))
+    _, turn = run_turn(scripted_runner(adapter), [Lane("fake", "m")])
+    [r] = turn.responses.values()
+    assert r.text == "final \U0001f600"
+
+
+def test_a_key_split_around_a_held_half_is_still_redacted() -> None:
+    key = "sk-fake-" + "q" * 24
+    adapter = ScriptedAdapter().enqueue(
+        TextDelta(f"\U0001f600 {key[:6]}"), TextDelta(f"{key[6:]} \ud83d"), TextDelta("\ude00"), Done("stop")
+    )
+    runner = scripted_runner(adapter)
+    runner._secrets["fake"] = key
+    runner._adapters["fake"] = adapter
+    _, turn = run_turn(runner, [Lane("fake", "m")])
+    [r] = turn.responses.values()
+    assert r.text == f"\U0001f600 {mask_secret(key)} \U0001f600" and key not in r.text
