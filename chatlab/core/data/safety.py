@@ -186,7 +186,13 @@ def display_url(url: str) -> str:
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides and isolates
 # that can make text read differently from what it is.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (newline and tab aside), bidi embeddings, overrides and isolates, and
+# the invisible marks that make two different strings look the same (zero-width space,
+# LRM/RLM, word joiner and invisible operators, BOM). Joiners that shape text (ZWJ in an
+# emoji sequence, ZWNJ in Persian) are left alone.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def visible_controls(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chatlab.core.data.model import Session
-from chatlab.core.data.safety import terminal_text
+from chatlab.core.data.safety import clean_text, terminal_text
 from chatlab.core.data.stamps import new_id
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
@@ -37,6 +38,11 @@ from chatlab.core.studies.study import StudyInfo, Work, alive, comparisons, snap
 from chatlab.core.studies.suites import Suite, SuiteError
 
 MAX_BUDGET_USD = 1_000_000
+MAX_NAME = 200
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # what a suite's name may not hold either
+# Studies this process is running, whichever controller runs them: the store's claim tells
+# processes apart by pid, so two controllers in one process are told apart here.
+_RUNNING: set[str] = set()
 
 
 class StudyError(Exception):
@@ -67,7 +73,7 @@ def find_study(store: StudyStore, name: str) -> StudyInfo:
     """A study by its name or id prefix; a name that fits none, or more than one, is a
     :class:`StudyError` that says so."""
     try:
-        return store.study(name)
+        return store.study(clean_text(name))  # a name from bytes that weren't UTF-8 was saved cleaned
     except KeyError:
         raise StudyError(f"no study named {terminal_text(name)[:80]!r} (see `chatlab study list`)") from None
     except ValueError as exc:
@@ -87,10 +93,22 @@ def status_after(outcome: str, to_retry: int) -> str:
     return "paused"
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` can't name a study (it is printed in lists and progress lines), or None."""
+    if not name.strip() or len(name) > MAX_NAME:
+        return f"--name must be 1 to {MAX_NAME} characters"
+    if _BREAKS.search(name):
+        return "--name must be one line without control characters"
+    return None
+
+
 def shown_status(info: StudyInfo) -> str:
     """A stored study's status as people read it: a study marked running whose process
-    is gone is ``stopped`` (resume it); a paused study that has spent its budget says so."""
-    if info.status == "running" and not alive(info.pid):
+    is gone, or that this process isn't running (its end couldn't be written), is
+    ``stopped`` (resume it); a paused study that has spent its budget says so."""
+    if info.status == "running" and (
+        not alive(info.pid) or (info.pid == os.getpid() and info.id not in _RUNNING)
+    ):
         return "stopped"
     if info.status == "paused" and info.budget_usd is not None and info.spent_usd >= info.budget_usd:
         return "budget spent"
@@ -187,6 +205,8 @@ class StudyController:
         this is a dry run, which writes and reserves nothing."""
         study_id = new_id()
         name = (suite.name if name is None else name).strip()
+        if problem := name_problem(name):
+            raise StudyError(problem)
         if not dry_run:
             name = self.store.free_study_name(name)
         sessions = comparisons(suite, study_id, name)
@@ -223,10 +243,13 @@ class StudyController:
         the budget doesn't change what the units take)."""
         if not 0 < budget_usd <= MAX_BUDGET_USD:  # also NaN
             raise StudyError(f"--budget must be more than 0 and at most {MAX_BUDGET_USD:,} dollars")
+        self._not_running_elsewhere(plan, "the budget was not changed")
         try:
             self.store.set_study_budget(plan.study_id, budget_usd)
             info = self.store.study(plan.study_id)
             suite = snapshot_suite(info, self.config())
+        except KeyError:
+            raise StudyError(f"study {plan.name!r} no longer exists; the budget was not changed") from None
         except (sqlite3.Error, OSError) as exc:
             raise StudyError(f"{self.explain(exc)}; the budget was not changed") from None
         except SuiteError as exc:
@@ -247,16 +270,38 @@ class StudyController:
             raise StudyError(f"{self.explain(exc)}; the study was not created and nothing was sent") from None
         return plan.info
 
+    def _not_running_elsewhere(self, plan: Plan, unchanged: str) -> None:
+        """Refuse, saying ``unchanged``, when another live chatlab, or another controller
+        in this one, is running the study."""
+        if plan.study_id in _RUNNING:
+            raise StudyError(f"study {plan.name!r} is already running in this chatlab; {unchanged}")
+        try:
+            info = self.store.study(plan.study_id)
+        except KeyError:
+            raise StudyError(f"study {plan.name!r} no longer exists; {unchanged}") from None
+        except (sqlite3.Error, OSError) as exc:
+            raise StudyError(f"{self.explain(exc)}; {unchanged}") from None
+        if info.status == "running" and info.pid not in (None, os.getpid()) and alive(info.pid):
+            raise StudyError(
+                f"study {plan.name!r} is running in another chatlab (process {info.pid}); {unchanged}"
+            )
+
     def claim(self, plan: Plan) -> None:
-        """Mark the study running in this process, unless another live chatlab runs it."""
+        """Mark the study running in this process, unless another live chatlab, or
+        another controller of this one, runs it."""
+        if plan.study_id in _RUNNING:
+            raise StudyError(f"study {plan.name!r} is already running in this chatlab; nothing was sent")
         try:
             other = self.store.claim_study(plan.study_id, os.getpid(), alive)
+        except KeyError:
+            raise StudyError(f"study {plan.name!r} no longer exists; nothing was sent") from None
         except (sqlite3.Error, OSError) as exc:
             raise StudyError(f"{self.explain(exc)}; nothing was sent") from None
         if other is not None:
             raise StudyError(
                 f"study {plan.name!r} is running in another chatlab (process {other}); nothing was sent"
             )
+        _RUNNING.add(plan.study_id)
 
     def prepare(
         self,
@@ -286,6 +331,7 @@ class StudyController:
         """Keep the status a run's ``outcome`` gives (:func:`status_after`); a store that
         can't be written keeps ``running``, which reads as ``stopped``: resume it."""
         status = status_after(outcome, progress.to_retry)
+        _RUNNING.discard(study_id)
         with contextlib.suppress(sqlite3.Error, OSError):
             self.store.set_study_status(study_id, status)
         return status

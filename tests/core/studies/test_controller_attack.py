@@ -2,8 +2,8 @@
 ``status_after``) as ``chatlab study`` presents it: names with line breaks, zero-width
 characters or bytes that aren't UTF-8, a study deleted or claimed between the plan and
 the start, two controllers in one process, a store that stops taking writes, and odd
-``--budget`` values. Each ``xfail(strict=True)`` is a finding on the current code; the
-passing tests are attacks that held and stay as guards."""
+``--budget`` values. The first seven were findings of an adversarial pass (each failed
+before its fix); the rest are attacks that held and stay as guards."""
 
 from __future__ import annotations
 
@@ -91,11 +91,6 @@ class ReadOnlyLater(Store):
 # -- findings ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--name accepts a line break (a suite's name may not): `study list` and the progress lines "
-    "show one study as two, the second a forged row",
-)
 def test_a_name_with_a_line_break_can_not_forge_a_row_of_study_list(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
@@ -111,11 +106,6 @@ def test_a_name_with_a_line_break_can_not_forge_a_row_of_study_list(
     assert code == 0 and len(out.splitlines()) == 1, out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a zero-width space in a name is printed raw by `study list`: 'a\\u200bb' lists exactly as 'ab', "
-    "which `study show ab` then can't find (bidi controls are escaped, zero-width ones aren't)",
-)
 def test_a_zero_width_character_in_a_name_is_visible_in_study_list(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
@@ -124,11 +114,6 @@ def test_a_zero_width_character_in_a_name_is_visible_in_study_list(
     assert code == 0 and "\u200b" not in out, out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name given as non-UTF-8 bytes is saved with U+FFFD, then the same argument to `study show` "
-    "fails with \"'utf-8' codec can't encode character '\\udce9'… surrogates not allowed\"",
-)
 def test_a_name_of_non_utf8_bytes_finds_the_study_it_made(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
@@ -139,11 +124,6 @@ def test_a_name_of_non_utf8_bytes_finds_the_study_it_made(
     assert "caf\ufffd" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a study deleted (in the window) between the plan and the start: claim and set_budget raise "
-    "KeyError, a traceback, not a StudyError",
-)
 @pytest.mark.parametrize("step", ["claim", "set_budget"])
 def test_a_study_deleted_after_its_plan_is_a_study_error(
     home: Path, tmp_path: Path, server: DemoServer, step: str
@@ -163,11 +143,6 @@ def test_a_study_deleted_after_its_plan_is_a_study_error(
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`study resume NAME --budget USD` on a study another live chatlab runs writes the new budget, "
-    "then refuses with 'nothing was sent'",
-)
 def test_a_resume_refused_as_running_elsewhere_changes_no_budget(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
@@ -190,11 +165,6 @@ def test_a_resume_refused_as_running_elsewhere_changes_no_budget(
         other.wait(10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two controllers in one process both claim the same study (the claim compares pids): "
-    "every unit is sent twice",
-)
 def test_two_controllers_in_one_process_do_not_both_run_a_study(
     home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
@@ -223,11 +193,6 @@ def test_two_controllers_in_one_process_do_not_both_run_a_study(
         other_store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the end status can't be written the study keeps 'running' with this process's pid: "
-    "the window that ran it shows 'running' though nothing runs (documented: reads as 'stopped')",
-)
 def test_a_run_whose_end_status_is_not_written_does_not_read_as_running(
     home: Path, tmp_path: Path, server: DemoServer
 ) -> None:
