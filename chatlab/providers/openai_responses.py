@@ -257,10 +257,11 @@ class _Parts:
         start, length = self.spans.get(key, [self.chars[channel], 0])
         whole = "".join(store)
         streamed = whole[start : start + length]
-        if full == streamed or not full or full == safety.clean_text(streamed):
-            return []  # the same text (JSON joins a surrogate pair the deltas split)
-        if full.startswith(streamed) and start + length == len(whole):
-            return [self.add(key, full[length:])]  # a delta went missing: add the rest
+        joined = safety.clean_text(streamed)  # JSON joins a surrogate pair the deltas split
+        if not full or full in (streamed, joined):
+            return []
+        if full.startswith(joined) and start + length == len(whole):
+            return [self.add(key, full[len(joined) :])]  # a delta went missing: add the rest
         # The final text disagrees with the stream: the provider's final word wins.
         revised = whole[:start] + full + whole[start + length :]
         store[:] = [revised]

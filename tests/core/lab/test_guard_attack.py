@@ -1,9 +1,9 @@
-"""Adversarial cases for the stream guard's held surrogate half (``guard`` in
+"""Adversarial cases for the stream guard's held surrogate half (``Guard`` in
 orchestrator.py) and the Responses reader's ``.done`` check: a lane stopped or timed out
 while a half or a key's first characters are held, a revision arriving while a half
 is held on its own channel or the other one, and a lost delta after a split emoji.
-Each ``xfail(strict=True)`` is a finding on the current code; the passing tests are
-attacks that held and stay as guards."""
+The first seven were findings of an adversarial pass (each failed before its fix); the
+rest are attacks that held and stay as guards."""
 
 from __future__ import annotations
 
@@ -95,41 +95,24 @@ def stalled(ending: str, *events: StreamEvent) -> Response:
 # -- findings ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lane stopped, timed out or failed mid-stream drops the guard's held high half (no U+FFFD)",
-)
 @pytest.mark.parametrize("ending", ["stop", "idle", "raise"])
 def test_a_held_half_survives_a_lane_that_ends_without_done(ending: str) -> None:
     r = stalled(ending, TextDelta("hi \ud83d"))
     assert r.text == "hi \ufffd" and r.notes == [UNICODE_NOTE], (r.text, r.notes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lane stopped, timed out or failed mid-stream loses the note for a lone half shown as U+FFFD",
-)
 @pytest.mark.parametrize("ending", ["stop", "idle", "raise"])
 def test_a_replaced_half_is_noted_when_the_lane_ends_without_done(ending: str) -> None:
     r = stalled(ending, TextDelta("bad \udc80 text"))
     assert r.text == "bad \ufffd text" and r.notes == [UNICODE_NOTE], (r.text, r.notes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lane stopped, timed out or failed mid-stream loses the text the key redactor was holding back",
-)
 @pytest.mark.parametrize("ending", ["stop", "idle", "raise"])
 def test_text_held_back_as_a_possible_key_survives_a_lane_that_ends_without_done(ending: str) -> None:
     r = stalled(ending, TextDelta("the prefix is sk-fa"))
     assert r.text == "the prefix is sk-fa", r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a half held just before a revision of its own channel is released as U+FFFD and noted, "
-    "though the revision replaces it: the note names a U+FFFD the answer doesn't have",
-)
 def test_a_revision_that_supersedes_a_held_half_gives_no_unicode_note() -> None:
     adapter = ScriptedAdapter().enqueue(TextDelta("ab\ud83d"), Revision(f"ab{EMOJI}cd"), Done("stop"))
     r = one(scripted_runner(adapter))
@@ -137,11 +120,6 @@ def test_a_revision_that_supersedes_a_held_half_gives_no_unicode_note() -> None:
     assert r.notes == [], r.notes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a revision of the answer releases the reasoning's held half: the emoji whose low half "
-    "comes next turns into two U+FFFD, with the note given twice",
-)
 def test_a_revision_of_the_answer_leaves_the_reasonings_held_half_waiting() -> None:
     adapter = ScriptedAdapter().enqueue(
         ReasoningDelta("think \ud83d"),
@@ -155,7 +133,6 @@ def test_a_revision_of_the_answer_leaves_the_reasonings_held_half_waiting() -> N
     assert r.notes == [], r.notes
 
 
-@pytest.mark.xfail(strict=True, reason="lone halves before and after a revision give the same note twice")
 def test_the_unicode_note_is_given_once_around_a_revision() -> None:
     adapter = ScriptedAdapter().enqueue(
         TextDelta("a\udc80"), Revision("b"), ReasoningDelta("c\udc80"), Done("stop")
@@ -164,11 +141,6 @@ def test_the_unicode_note_is_given_once_around_a_revision() -> None:
     assert r.notes == [UNICODE_NOTE], r.notes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Responses reader: after an emoji split across deltas, a lost last delta is called a revision "
-    "('final answer differs … 3 characters streamed, 3 final') instead of added",
-)
 def test_responses_a_lost_delta_after_a_split_emoji_is_added_not_a_revision() -> None:
     got = run(text_delta("x\ud83d"), text_delta("\ude00"), text_done(f"x{EMOJI}y"), completed(), ascii=True)
     assert got == [TextDelta("x\ud83d"), TextDelta("\ude00"), TextDelta("y"), Done("completed")], got
