@@ -141,10 +141,6 @@ class Plan:
     info: StudyInfo | None = None  # None until the study is created
     problems: list[str] = field(default_factory=list)  # comparisons left out: damaged
 
-    @property
-    def total_usd(self) -> float | None:
-        return total_cost(self.estimates)
-
     def budget_problem(self) -> BudgetProblem | None:
         """Why this plan doesn't fit its suite's budget, or None when it does (or has none)."""
         budget = self.suite.budget_usd
