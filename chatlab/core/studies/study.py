@@ -103,6 +103,7 @@ def suite_data(suite: Suite) -> dict[str, Any]:
                 "tags": list(p.tags),
                 "verifiable": p.verifiable,
                 **({"system": p.system} if p.system else {}),
+                **({"answer": p.answer.raw} if p.answer else {}),
             }
             for p in suite.prompts
         ],

@@ -32,6 +32,7 @@ from chatlab.core.settings.config import (
     one_line,
     preset_lane,
 )
+from chatlab.core.studies.answers import AnswerKey, AnswerKeyError, parse_key
 
 DEFAULT_CONCURRENCY = 4
 
@@ -102,6 +103,7 @@ class Prompt:
     tags: tuple[str, ...] = ()
     verifiable: bool = False
     system: str | None = None
+    answer: AnswerKey | None = None  # checked by code; a keyed prompt is verifiable
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,20 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
         if not text.strip():
             raise SuiteError(f"prompts[{i}].text", "is empty")
         system = raw.get("system")
+        answer = None
+        if "answer" in raw:
+            try:
+                answer = parse_key(raw["answer"])
+            except AnswerKeyError as exc:
+                raise SuiteError(f"prompts[{i}].answer", str(exc)) from None
         prompts.append(
             Prompt(
                 raw["id"],
                 text,
                 tuple(raw.get("tags", ())),
-                raw.get("verifiable", False),
+                raw.get("verifiable", answer is not None),
                 safety.clean_text(system) if system and system.strip() else None,
+                answer,
             )
         )
     lanes = _lanes(data, config)

@@ -1,9 +1,12 @@
 """Answer keys graded by code: each of the five kinds, right and wrong, read from the
-answer text alone; and hostile keys and answers (a catastrophic regex, a 10 MB answer,
-NaN tolerances, a number only in the reasoning) that must neither hang nor pass."""
+answer text alone; keys in a suite, kept in a study's snapshot; and hostile keys and
+answers (a catastrophic regex, a 10 MB answer, NaN tolerances, a number only in the
+reasoning) that must neither hang nor pass."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,8 @@ from chatlab.core.studies.answers import (
     grade,
     parse_key,
 )
+from chatlab.core.studies.study import suite_data
+from chatlab.core.studies.suites import SuiteError, load_suite, parse_suite
 
 
 def check(raw: dict[str, Any], answer: str) -> bool:
@@ -137,3 +142,41 @@ def test_boxed_counts_nested_braces_and_takes_the_last() -> None:
     assert boxed("\\boxed{\\frac{1}{2}}") == "\\frac{1}{2}"
     assert boxed("\\boxed{never closed") is None
     assert final_choice("\\boxed{ (D) }") == "D"
+
+
+SUITE = """
+name = "Keys"
+[[prompts]]
+id = "sum"
+text = "What is 19 + 23?"
+answer = { number = 42 }
+[[prompts]]
+id = "capital"
+text = "Capital of France?"
+answer = { exact = "Paris", normalize = ["case", "punct"] }
+[[prompts]]
+id = "poem"
+text = "A poem about rain."
+[[lanes]]
+provider = "demo"
+model = "demo-fast"
+"""
+
+
+def test_a_suites_answer_keys_are_read_and_kept_in_the_studys_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "keys.toml"
+    path.write_text(SUITE)
+    suite = load_suite(path)
+    keyed = {p.id: p for p in suite.prompts}
+    assert keyed["sum"].answer is not None and keyed["sum"].verifiable
+    assert keyed["poem"].answer is None and not keyed["poem"].verifiable
+    assert grade(keyed["capital"].answer, "paris.").correct  # type: ignore[arg-type]
+    again = parse_suite(json.loads(json.dumps(suite_data(suite))))  # what a study keeps
+    assert [p.answer for p in again.prompts] == [p.answer for p in suite.prompts]
+
+
+def test_a_bad_key_in_a_suite_names_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(SUITE.replace("answer = { number = 42 }", "answer = { number = 42, tolerance = nan }"))
+    with pytest.raises(SuiteError, match=r"prompts\[0\]\.answer.*tolerance must be a finite number"):
+        load_suite(path)
