@@ -490,14 +490,7 @@ class TurnRun:
             return await self._take(lane, resp, guard.events(stream), hard)
         finally:
             for ev in guard.held():  # nothing, when the final event came
-                if isinstance(ev, TextDelta):
-                    resp.text_parts.append(ev.text)
-                    resp.text_chars += len(ev.text)
-                elif isinstance(ev, ReasoningDelta):
-                    resp.reasoning_parts.append(ev.text)
-                    resp.reasoning_chars += len(ev.text)
-                elif isinstance(ev, Notice):
-                    resp.notes.append(ev.text)
+                self._apply(resp, ev)
 
     async def _take(
         self,
@@ -520,7 +513,6 @@ class TurnRun:
         # Re-arming costs a heap operation, so it happens at most 4 times a second, and
         # often enough that a deadline never falls within a quarter of the timeout.
         rearm = min(0.25, idle / 4) if idle else 0.25
-        timing = resp.timing
         try:
             async with asyncio.timeout_at(deadline(start)) as timer, contextlib.aclosing(events) as stream:
                 async for ev in stream:
@@ -529,27 +521,9 @@ class TurnRun:
                         if now - armed_at > rearm:  # re-arm cheaply, not on every chunk
                             armed_at = now
                             timer.reschedule(deadline(now))
-                    if isinstance(ev, TextDelta):
-                        if ev.text:
-                            if timing.first_token is None:
-                                timing.first_token = time.monotonic()
-                            resp.text_parts.append(ev.text)
-                            resp.text_chars += len(ev.text)
-                        if ev.refusal:
-                            resp.refusal = True
-                    elif isinstance(ev, ReasoningDelta):
-                        if timing.first_token is None:
-                            timing.first_token = time.monotonic()
-                        resp.reasoning_parts.append(ev.text)
-                        resp.reasoning_chars += len(ev.text)
-                    elif isinstance(ev, UsageReport):
-                        self._apply_usage(resp, ev)
-                    elif isinstance(ev, Notice):
-                        resp.notes.append(ev.text)
-                    elif isinstance(ev, Revision):
-                        resp.revise(ev.text, reasoning=ev.reasoning)
-                    else:
+                    if isinstance(ev, Done | StreamError):
                         return ev
+                    self._apply(resp, ev)
                     self._notify(lane, resp, ev)
                     if lane.id in self.listener_errors:
                         return StreamError(
@@ -563,6 +537,28 @@ class TurnRun:
                 return StreamError(ErrorKind.TIMEOUT, f"the lane ran past its {self.timeout_s:g} s limit")
             return StreamError(ErrorKind.TIMEOUT, f"no data from the provider for {idle:g} s")
         return StreamError(ErrorKind.PROTOCOL, "the adapter ended without a final event")
+
+    def _apply(self, resp: Response, ev: StreamEvent) -> None:
+        """One event that isn't the final one, taken into the response."""
+        if isinstance(ev, TextDelta):
+            if ev.text:
+                if resp.timing.first_token is None:
+                    resp.timing.first_token = time.monotonic()
+                resp.text_parts.append(ev.text)
+                resp.text_chars += len(ev.text)
+            if ev.refusal:
+                resp.refusal = True
+        elif isinstance(ev, ReasoningDelta):
+            if resp.timing.first_token is None:
+                resp.timing.first_token = time.monotonic()
+            resp.reasoning_parts.append(ev.text)
+            resp.reasoning_chars += len(ev.text)
+        elif isinstance(ev, UsageReport):
+            self._apply_usage(resp, ev)
+        elif isinstance(ev, Notice):
+            resp.notes.append(ev.text)
+        elif isinstance(ev, Revision):
+            resp.revise(ev.text, reasoning=ev.reasoning)
 
     def _apply_usage(self, resp: Response, ev: UsageReport) -> None:
         cost = ev.cost_usd if ev.cost_usd is not None else pricing.cost(ev.usage, resp.price)
