@@ -128,7 +128,12 @@ async def run_window(argv: Sequence[str]) -> int:
     try:
         store = Store(default_path())
     except StoreError as exc:
-        QMessageBox.warning(None, "chatlab", f"{exc}\n\nSessions will not be saved until this is resolved.")
+        QMessageBox.warning(
+            None,
+            "chatlab — sessions won't be saved",
+            f"{exc}.\n\nUntil this is resolved, sessions are not saved, and history, studies and the "
+            "Leaderboard are off. To start a new database, move that file aside and restart chatlab.",
+        )
 
     def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
         def list_models(provider: str) -> asyncio.Future[list[str]] | None:

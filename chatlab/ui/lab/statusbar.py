@@ -18,6 +18,7 @@ class CostLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("cost")
+        self.setContentsMargins(0, 0, 8, 0)  # clear of the window's edge
 
     def refresh(self, lab: Lab) -> None:
         if lab.masked:

@@ -126,6 +126,17 @@ class MainWindow(QMainWindow):
         self.prompt_area.blindToggled.connect(self._set_blind)
         self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
         self.cost_label = CostLabel()
+        self.unsaved_label: QLabel | None = None
+        if self.store is None:
+            # Said for as long as it lasts, not only in the dialog at start.
+            self.unsaved_label = QLabel("Not saving: the session database can't be opened")
+            self.unsaved_label.setProperty("role", "badge")
+            self.unsaved_label.setProperty("tone", "bad")
+            self.unsaved_label.setToolTip(
+                "Sessions, history, studies and the Leaderboard need the database. "
+                "Move the damaged file aside and restart chatlab to start a new one."
+            )
+            self.statusBar().addPermanentWidget(self.unsaved_label)
         self.statusBar().addPermanentWidget(self.cost_label)
         self.actions_.said.connect(self.statusBar().showMessage)
         self.actions_.shown.connect(self._show_session)

@@ -184,6 +184,9 @@ def test_without_a_database_the_toolbar_hides_history_studies_and_leaderboard(
     for button in (bar.sidebar_button, bar.studies_button, bar.board_button):
         assert not button.isVisibleTo(window)
     assert bar.new_button.isVisibleTo(window) and bar.settings_button.isVisibleTo(window)
+    # ...and the status bar says so for as long as it lasts, not only in the dialog at start.
+    assert window.unsaved_label is not None and window.unsaved_label.isVisibleTo(window)
+    assert window.unsaved_label.text() == "Not saving: the session database can't be opened"
     store = Store(Path(str(tmp_path)) / "chatlab.db")
     saved = MainWindow(window.lab.runner, store=store)
     saved.show()
@@ -194,6 +197,7 @@ def test_without_a_database_the_toolbar_hides_history_studies_and_leaderboard(
             saved.toolbar.board_button,
         ):
             assert button.isVisibleTo(saved)
+        assert saved.unsaved_label is None
     finally:
         close_window(qtbot, saved)
         store.close()
