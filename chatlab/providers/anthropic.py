@@ -58,7 +58,9 @@ def build_kwargs(request: Request) -> dict[str, Any]:
     }
     if p.system:
         kwargs["system"] = p.system
-    thinking_on = bool(p.thinking_budget) or (p.reasoning_effort is not None and p.thinking_budget != 0)
+    thinking_on = bool(p.thinking_budget) or (
+        p.reasoning_effort not in (None, "none") and p.thinking_budget != 0
+    )
     max_tokens = p.max_output_tokens
     if thinking_on:
         if families.claude_thinking_form(model) == "adaptive":

@@ -37,7 +37,7 @@ def test_ask_json_document(home: Path) -> None:
     proc = chatlab(home, "ask", *FAST, "--system", "be kind", "--json", "Write a haiku.")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert (doc["format"], doc["version"]) == ("chatlab.session", 2)
+    assert (doc["format"], doc["version"]) == ("chatlab.session", 3)
     assert doc["exported_at"] and doc["app_version"]
     [session] = doc["sessions"]
     assert session["title"] == "Write a haiku."

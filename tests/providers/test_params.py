@@ -120,3 +120,8 @@ def test_thinking_budget_larger_than_max_tokens_is_a_clear_lane_error(server: De
 )
 def test_thinking_form(model: str, form: str) -> None:
     assert families.claude_thinking_form(model) == form
+
+
+def test_claude_effort_none_means_thinking_off(server: DemoServer) -> None:
+    body = sent(server, "anthropic", "anthropic", "claude-opus-4-6", LaneParams(reasoning_effort="none"))
+    assert "thinking" not in body and "output_config" not in body

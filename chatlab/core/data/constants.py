@@ -7,6 +7,7 @@ or asyncio.
 
 from __future__ import annotations
 
-EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # "none": a hybrid model not reasoning
+THINK_MODES = ("prompted",)  # a lane's ``think``: "prompted" asks a plain model to think first
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 STUDY_IDLE_TIMEOUT_S = 120.0  # a study is unattended: a hanging provider should not hold a unit for long

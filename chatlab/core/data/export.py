@@ -31,8 +31,8 @@ from chatlab.core.data.stamps import utc_now
 from chatlab.core.data.votes import VOTE_CHOICES, rater_id_of
 
 FORMAT = "chatlab.session"
-VERSION = 2
-READS = (1, 2)  # versions this chatlab imports
+VERSION = 3
+READS = (1, 2, 3)  # versions this chatlab imports
 
 
 PLACEBO_LABEL = " (placebo)"  # how a suite labels its twin; a hint for old documents only
@@ -164,7 +164,7 @@ def schema_problem(error: Any) -> tuple[str, str]:
         return path, "must be " + " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
     if validator == "const":
         if key == "version":
-            return path, f"unknown version {_short(value)} (this chatlab reads versions 1 and 2)"
+            return path, f"unknown version {_short(value)} (this chatlab reads versions 1 to 3)"
         return path, f"must be {error.validator_value!r}, got {_short(value)}"
     if validator == "enum":
         return path, f"unknown {key.replace('_', ' ')} {_short(value)}"
@@ -331,7 +331,7 @@ def validate_document(doc: Any) -> None:
         if version is None:
             raise DocumentError("version", "is missing")
         raise DocumentError(
-            "version", f"unknown version {_short(version)} (this chatlab reads versions 1 and 2)"
+            "version", f"unknown version {_short(version)} (this chatlab reads versions 1 to 3)"
         )
     import jsonschema
 

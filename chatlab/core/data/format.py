@@ -105,6 +105,8 @@ def params(p: LaneParams) -> list[str]:
     """A lane's parameters in a few words each ("effort high", "thinking 8,192"), in the
     order that matters most: the lane header's chips and the preset list both use them."""
     out = []
+    if p.think:
+        out.append(f"think {p.think}")
     if p.reasoning_effort:
         out.append(f"effort {p.reasoning_effort}")
     if p.thinking_budget is not None:

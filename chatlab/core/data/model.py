@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from chatlab.core.data.constants import EFFORTS
+from chatlab.core.data.constants import EFFORTS, THINK_MODES
 from chatlab.core.data.events import ErrorKind, StreamError, Usage
 from chatlab.core.data.stamps import new_id, utc_now
 from chatlab.core.data.votes import Rating, Vote
@@ -45,6 +45,10 @@ class LaneParams:
     max_output_tokens: int | None = None
     reasoning_effort: str | None = None
     thinking_budget: int | None = None
+    # "prompted": the prompted-reasoning control. The lane's model is asked, by a shipped
+    # instruction, to think inside <think>…</think> before answering; that thinking goes
+    # to the reasoning pane and is counted as (estimated) reasoning.
+    think: str | None = None
 
     def validate(self) -> None:
         for name, kinds in (
@@ -53,6 +57,7 @@ class LaneParams:
             ("max_output_tokens", (int,)),
             ("reasoning_effort", (str,)),
             ("thinking_budget", (int,)),
+            ("think", (str,)),
         ):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
@@ -67,6 +72,8 @@ class LaneParams:
             raise ValueError("max output tokens must be at least 1")
         if self.reasoning_effort is not None and self.reasoning_effort not in EFFORTS:
             raise ValueError(f"reasoning effort must be one of {', '.join(EFFORTS)}")
+        if self.think is not None and self.think not in THINK_MODES:
+            raise ValueError(f"think must be one of {', '.join(THINK_MODES)}, got {self.think!r}")
         if self.thinking_budget is not None and self.thinking_budget < 0:
             raise ValueError("thinking budget must not be negative")
 

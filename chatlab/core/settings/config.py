@@ -213,6 +213,7 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "max_output_tokens": (int,),
     "reasoning_effort": (str,),
     "thinking_budget": (int,),
+    "think": (str,),
 }
 
 

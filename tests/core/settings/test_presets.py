@@ -234,6 +234,14 @@ LANE = '{ provider = "demo", model = "demo-fast" }'
             "lanes[0] params: temperature must be between 0 and 2",
         ),
         (
+            '[presets."p"]\nlanes = [{ provider = "d", model = "m", params = { think = "always" } }]',
+            "think must be one of prompted",
+        ),
+        (
+            '[presets."p"]\nlanes = [{ provider = "d", model = "m", params = { think = true } }]',
+            "params think must be a string",
+        ),
+        (
             '[presets."p"]\nlanes = [{ provider = "d", model = "m", params = { reasoning_effort = "x" } }]',
             "reasoning effort must be one of",
         ),
