@@ -112,8 +112,28 @@ def _print(report: Report, out: IO[str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from chatlab.cli.study import _width
     from chatlab.core.analysis.report import summary
 
+    console = Console(file=out, width=_width(out), highlight=False, soft_wrap=False)
+    if report.accuracy:
+        graded = Table(
+            title="Accuracy on prompts with an answer key · 95 % exact intervals, on these prompts",
+            title_justify="left",
+        )
+        for col in ("contender", "right", "graded", "accuracy", "95 % interval"):
+            graded.add_column(col, justify="left" if col == "contender" else "right")
+        labels = {c.id: c.label for c in report.contenders}
+        for a in report.accuracy:
+            label = labels.get(a.id, a.id)
+            graded.add_row(
+                escape(terminal_text(label if label == a.id else f"{label} ({a.id})")),
+                str(a.correct),
+                str(a.graded),
+                f"{a.accuracy:.0%}",
+                f"{a.ci95[0]:.0%} – {a.ci95[1]:.0%}",
+            )
+        console.print(graded)
     if not report.votes:
         out.write("no votes match: rate a study first (chatlab rate), or loosen the filters\n")
         if report.sighted_left_out:
@@ -151,8 +171,6 @@ def _print(report: Report, out: IO[str]) -> None:
             f"{c.all_bad_rate:.0%}",
             fmt.cost(c.mean_cost_usd),
         )
-    from chatlab.cli.study import _width
-
-    Console(file=out, width=_width(out), highlight=False, soft_wrap=False).print(table)
+    console.print(table)
     for line in summary(report):
         out.write(terminal_text(line) + "\n")

@@ -96,6 +96,8 @@ def cmd_study(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         return _show(args.name, stdout)
     if args.study_command == "resume":
         return _resume(args, stdout, stderr)
+    if args.study_command == "grade":
+        return _grade(args, stdout, stderr)
     raise UsageError(f"unknown study command {args.study_command!r}")
 
 
@@ -243,6 +245,33 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         finally:
             if server is not None:
                 server.stop_thread()
+
+
+def _grade(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
+    """Grade a study's answers again by its keys (or a suite file's, ``--suite``)."""
+    config = load_config()
+    with closing(open_store()) as store:
+        studies = _controller(store, config)
+        info = studies.find(args.name)
+        suite = _load_suite(args.suite, config) if args.suite else None
+        result = studies.regrade(info, suite)
+    if not result.keyed_prompts:
+        print(f"study {info.name!r} has no prompt with an answer key: nothing to grade", file=stderr)
+        return 0
+    share = f" ({result.correct / result.graded:.0%})" if result.graded else ""
+    plural = "s" if result.keyed_prompts != 1 else ""
+    stdout.write(
+        f"graded {result.graded} answers of {result.keyed_prompts} keyed prompt{plural}: "
+        f"{result.correct} right{share}\n"
+    )
+    if result.ungraded:
+        stdout.write(f"{result.ungraded} answers of keyed prompts have no answer text to grade (failed)\n")
+    if result.changed:
+        by = ", ".join(f"{terminal_text(k)} {n}" for k, n in sorted(result.changed_by_prompt.items()))
+        stdout.write(f"{result.changed} grades changed: {by}\n")
+    else:
+        stdout.write("no grade changed\n")
+    return 0
 
 
 def _runner(config: Config, suite: Suite) -> tuple[Runner, DemoServer | None]:

@@ -39,6 +39,15 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         "--retry-failed", action="store_true", dest="retry_failed", help="also send units that were refused"
     )
     _idle_timeout(resume)
+    grade = ssub.add_parser(
+        "grade", help="grade a study's answers again by its answer keys (after a key was edited)"
+    )
+    grade.add_argument("name", help="the study's name (or the start of its id)")
+    grade.add_argument(
+        "--suite",
+        metavar="FILE",
+        help="take the keys from this suite file (prompts matched by id); they become the study's keys",
+    )
 
 
 def _idle_timeout(parser: Any) -> None:

@@ -150,7 +150,7 @@ class SessionRows(SearchRows, VoteRows):
         self, con: sqlite3.Connection, session_id: str, turn_id: str, resp: Response, final: bool
     ) -> None:
         d = resp.to_dict()
-        extra = {k: d[k] for k in ("notes", "retries") if d[k]}
+        extra = {k: d[k] for k in ("notes", "retries", "grades") if d.get(k)}
         con.execute(
             "INSERT INTO responses (turn_id, lane_id, status, reasoning, text, refusal, error, usage, cost_usd, "
             "cost_source, price, timing, finish_reason, updated_at, extra) "

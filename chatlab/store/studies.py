@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chatlab.core.data.model import LaneParams, Session
+from chatlab.core.data.model import LaneParams, Response, Session, Turn
 from chatlab.core.data.safety import clean_text
 from chatlab.core.data.stamps import utc_now
 from chatlab.core.studies.estimate import History
@@ -144,6 +144,35 @@ class StudyRows(SessionRows):
                 "WHERE id = ? AND json_valid(suite)",
                 (float(budget_usd), utc_now(), study_id),
             )
+
+    def save_grades(
+        self,
+        study_id: str,
+        answers: dict[str, Any] | None,
+        items: Sequence[tuple[Session, Turn, Response]],
+    ) -> None:
+        """Answers graded again, and (``answers``: prompt id -> answer table, or None for
+        no key) the keys that graded them written into the study's suite snapshot: one
+        transaction, so the keys kept and the grades kept always agree."""
+        with self.transaction() as con:
+            if answers is not None:
+                row = con.execute("SELECT suite FROM studies WHERE id = ?", (study_id,)).fetchone()
+                suite = json_object(row[0]) if row else {}
+                for prompt in suite.get("prompts") or []:
+                    if isinstance(prompt, dict) and prompt.get("id") in answers:
+                        key = answers[prompt["id"]]
+                        if key is None:
+                            prompt.pop("answer", None)
+                        else:
+                            prompt["answer"] = key
+                            prompt["verifiable"] = True
+                if suite:
+                    con.execute(
+                        "UPDATE studies SET suite = ?, updated_at = ? WHERE id = ?",
+                        (dumps(suite), utc_now(), study_id),
+                    )
+            for session, turn, resp in items:
+                self._write_response(con, session.id, turn.id, resp, final=resp.status.finished)
 
     def set_study_status(self, study_id: str, status: str, pid: int | None = None) -> None:
         """``status``; ``pid``: the process that runs it now (a study left "running" by a

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chatlab.core.analysis.accuracy import Accuracy, accuracy
 from chatlab.core.analysis.agreement import Agreement, PositionBias, Retest, agreement, position_bias, retest
 from chatlab.core.analysis.bootstrap import BOOTSTRAP, SEED, bootstrap, ranks
 from chatlab.core.analysis.exact import trials_needed
@@ -97,6 +98,7 @@ class Report:
     prompts: int = 0
     warning: str | None = None
     contenders: list[Contender] = field(default_factory=list)
+    accuracy: list[Accuracy] = field(default_factory=list)  # on prompts with an answer key
     reasoning_effect: ReasoningEffect | None = None
     reasoning_effect_note: str | None = None  # why the reasoning effect can't be estimated
     discrimination: Discrimination | None = None
@@ -276,6 +278,7 @@ def analyse(
         prompts=data.prompts,
         warning=warning,
         contenders=[contenders[i] for i in order],
+        accuracy=accuracy(data, order),
         reasoning_effect=effect,
         reasoning_effect_note=NO_REASONING_PAIR if data.votes and effect is None else None,
         discrimination=discrimination(data.votes),

@@ -79,6 +79,10 @@ class Data:
     twins: list[str | None] = field(default_factory=list)
     specs: list[str] = field(default_factory=list)  # per contender: provider:model
     index: dict[tuple[str, bool], int] = field(default_factory=dict)  # (model_id, twin?) -> contender
+    # Per contender: its graded answers, (prompt, right?), one per answer with a key grade
+    # (a study's keyed prompts), voted on or not; and each such prompt's tags.
+    graded: list[list[tuple[str, bool]]] = field(default_factory=list)
+    prompt_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def prompts(self) -> int:
@@ -118,7 +122,7 @@ class Data:
             self.specs.append(lane.spec)
             self.labels.append(lane.label or self.contenders[c])
             self.reasoner.append(False)
-            for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores):
+            for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores, self.graded):
                 table.append([])
             if not lane.placebo:  # a twin named before this model came along steps aside
                 for t, other in enumerate(self.contenders[:c]):
@@ -156,6 +160,11 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
         if resp.cost_usd is not None:
             data.costs[c].append(resp.cost_usd)
         data.answer_tokens[c].append(_answer_tokens(resp))
+        mark = resp.grade_by("key")
+        if mark is not None and session.study is not None:
+            key = f"{session.study.id}/{session.study.prompt_id}"
+            data.graded[c].append((key, mark.correct))
+            data.prompt_tags[key] = session.study.tags
         data.reasoning_tokens[c].append(resp.usage.reasoning_tokens)
         for rating in resp.ratings:
             if rating.score is not None and (not wanted_raters or rating.rater in wanted_raters):

@@ -1,5 +1,8 @@
 """The session document: chatlab's JSON export format (``"format": "chatlab.session"``).
 
+Version 3 adds each response's ``grades`` (its answer checked against the study
+prompt's answer key) and each vote's ``blind``; a vote that says neither ``blind`` nor
+``sighted`` is read as blind in a blind session and sighted otherwise.
 Version 2 (several raters) lists every rater's vote on a turn (``votes``, each with
 the order its rater saw the answers in and how long the vote took) and every rater's
 rating of a response (``ratings``), and marks a study comparison with its ``study``.
@@ -276,6 +279,9 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
                     raise DocumentError(f"{vp}.rater", f"votes twice on this turn (first at {voters[who]})")
                 voters[who] = vp
             for m, r in enumerate(turn["responses"]):
+                graders = [g["grader"] for g in r.get("grades") or []]
+                if len(graders) != len(set(graders)):
+                    raise DocumentError(f"{tp}.responses[{m}].grades", "has two grades from one grader")
                 raters: set[str] = set()
                 for n, rating in enumerate(r.get("ratings") or []):
                     if rater_id_of(rating) in raters:
@@ -289,6 +295,8 @@ def _check_references(sessions: list[dict[str, Any]]) -> None:
 
 
 def _check_vote(vp: str, vote: dict[str, Any], lane_ids: set[str]) -> None:
+    if "blind" in vote and "sighted" in vote and vote["blind"] == vote["sighted"]:
+        raise DocumentError(f"{vp}.blind", "contradicts its sighted field (a vote is one or the other)")
     choice = vote["choice"]
     if choice not in lane_ids and choice not in VOTE_CHOICES:
         raise DocumentError(f"{vp}.choice", f"must be a lane id, 'tie' or 'all_bad', got {_short(choice)}")
@@ -458,7 +466,7 @@ def session_from_dict(d: dict[str, Any]) -> Session:
                 to_rate=bool(t.get("to_rate", False)),
                 # A turn may carry both (a v1 vote kept beside v2 votes): neither is lost.
                 votes=[
-                    Vote.from_dict(v)
+                    Vote.from_dict(v, bool(d.get("blind", False)))
                     for v in [*([t["vote"]] if t.get("vote") else []), *(t.get("votes") or [])]
                 ],
             )

@@ -240,6 +240,26 @@ class RetryWait:
     until: float  # time.monotonic() when the next attempt goes out
 
 
+MAX_GRADE_DETAIL = 500  # a grade's detail is a line, never an echo of a long answer
+
+
+@dataclass(frozen=True)
+class Grade:
+    """An answer checked by ``grader`` (``"key"``: a suite prompt's answer key, by code,
+    no model involved): right or wrong, and one line on why ("expected 42, found 41")."""
+
+    correct: bool
+    detail: str
+    grader: str = "key"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grader": self.grader, "correct": self.correct, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Grade:
+        return cls(bool(d["correct"]), str(d.get("detail") or "")[:MAX_GRADE_DETAIL], str(d["grader"]))
+
+
 @dataclass
 class Response:
     lane_id: str
@@ -265,6 +285,16 @@ class Response:
     retry: RetryWait | None = None  # set while waiting to send again
     cost_refused: bool = False  # refused before anything was generated: cost 0, nothing billed
     revisions: int = 0  # how often the text was replaced (views re-render when it changes)
+    # Checks of the answer text (one per grader); a study grades each finished answer of a
+    # keyed prompt at once. Like every side channel, hidden in a blind turn until its vote.
+    grades: list[Grade] = field(default_factory=list)
+
+    def grade_by(self, grader: str) -> Grade | None:
+        return next((g for g in self.grades if g.grader == grader), None)
+
+    def set_grade(self, grade: Grade | None, grader: str = "key") -> None:
+        """Replace ``grader``'s grade with ``grade`` (None: take it away)."""
+        self.grades = [g for g in self.grades if g.grader != grader] + ([grade] if grade else [])
 
     @property
     def rating(self) -> Rating | None:
@@ -351,6 +381,7 @@ class Response:
             "ratings": [r.to_dict() for r in self.ratings],
             "notes": list(self.notes),
             "retries": [dict(r) for r in self.retries],
+            **({"grades": [g.to_dict() for g in self.grades]} if self.grades else {}),
         }
 
     @property
@@ -395,6 +426,7 @@ class Response:
             timing=Timing.from_dict(d.get("timing")),
             notes=list(d.get("notes") or []),
             retries=[dict(r) for r in d.get("retries") or []],
+            grades=[Grade.from_dict(g) for g in d.get("grades") or []],
         )
         resp.reasoning_chars = len(d.get("reasoning") or "")
         resp.text_chars = len(d.get("text") or "")

@@ -98,12 +98,17 @@ class Vote:
             out["seconds_to_vote"] = self.seconds_to_vote
         if self.repeat:
             out["repeat"] = True
+        out["blind"] = not self.sighted
         if self.sighted:
             out["sighted"] = True
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Vote:
+    def from_dict(cls, d: dict[str, Any], session_blind: bool | None = None) -> Vote:
+        """A vote as a document (or the store) has it. Whether it was sighted: its
+        ``blind`` (version 3), else its ``sighted``, else, for a vote that says neither
+        (older documents, other tools), sighted unless its session is blind
+        (``session_blind``; not known: blind)."""
         guessed = d.get("guess_reasoners", d.get("guessed"))  # v2, v1
         if "guess_reasoners" not in d and "guessed" not in d and d.get("guess_reasoner") is not None:
             guessed = [d["guess_reasoner"]]  # files before the multi-guess
@@ -116,6 +121,14 @@ class Vote:
             None if shown is None else list(shown),
             d.get("seconds_to_vote"),
             bool(d.get("repeat", False)),
-            bool(d.get("sighted", False)),
+            _sighted(d, session_blind),
             _name(d),
         )
+
+
+def _sighted(d: dict[str, Any], session_blind: bool | None) -> bool:
+    if "blind" in d:
+        return not d["blind"]
+    if "sighted" in d:
+        return bool(d["sighted"])
+    return session_blind is False

@@ -29,6 +29,10 @@ from typing import Any
 
 import regex
 
+from chatlab.core.data.model import Grade, Response, Status
+
+__all__ = ["AnswerKey", "AnswerKeyError", "Grade", "grade", "grade_response", "parse_key"]
+
 KINDS = ("exact", "regex", "number", "choice", "contains_all", "contains_none")
 NORMALIZE = ("case", "space", "punct", "markdown")
 MAX_PATTERN = 1_000  # characters of a regex key
@@ -60,18 +64,6 @@ class AnswerKey:
     relative: bool = False
     none_of: tuple[str, ...] = ()  # contains_none, beside contains_all
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class Grade:
-    """An answer checked against its key."""
-
-    correct: bool
-    detail: str
-    grader: str = "key"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"grader": self.grader, "correct": self.correct, "detail": self.detail}
 
 
 def _text(value: Any, what: str) -> str:
@@ -258,3 +250,22 @@ def grade(key: AnswerKey, answer: str) -> Grade:
         )
         return Grade(False, "; ".join(parts))
     return Grade(True, "has every required string and none of the forbidden ones")
+
+
+def grade_response(resp: Response, key: AnswerKey | None) -> bool:
+    """Grade ``resp`` by ``key`` (its answer text only) when it finished with an answer;
+    an answer that failed, or a prompt with no key, has no key grade. True if the grade
+    changed."""
+    before = resp.grade_by("key")
+    after = None
+    if key is not None and resp.status is Status.OK and resp.text:
+        try:
+            after = grade(key, resp.text)
+        except Exception as exc:  # a grader's bug must not cost the answer: it stays ungraded, said
+            note = f"not graded: {type(exc).__name__}: {exc}"[:200]
+            if note not in resp.notes:
+                resp.notes.append(note)
+    if after == before:
+        return False
+    resp.set_grade(after)
+    return True

@@ -33,6 +33,7 @@ from chatlab.core.data.stamps import new_id
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
 from chatlab.core.studies.estimate import History, LaneEstimate, budget_reached, estimate, total_cost
+from chatlab.core.studies.grading import KeyMismatch, Regrade, keys_from, keys_of, regrade
 from chatlab.core.studies.run import Progress, StudyRun, StudySaver
 from chatlab.core.studies.study import StudyInfo, Work, alive, comparisons, snapshot_suite, suite_data, work
 from chatlab.core.studies.suites import Suite, SuiteError
@@ -66,6 +67,7 @@ class StudyStore(Protocol):
     def claim_study(self, study_id: str, pid: int, alive: Callable[[int], bool]) -> int | None: ...
     def model_history(self, provider: str, model: str, params: Any = None) -> History | None: ...
     def delete_study(self, study_id: str) -> None: ...
+    def save_grades(self, study_id: str, answers: dict[str, Any] | None, items: Sequence[Any]) -> None: ...
 
 
 def find_study(store: StudyStore, name: str) -> StudyInfo:
@@ -251,6 +253,43 @@ class StudyController:
             raise StudyError(f"study {plan.name!r}: its suite can't be read back: {exc}") from None
         plan.info, plan.suite, plan.spent_usd = info, suite, info.spent_usd
         return plan
+
+    def regrade(self, info: StudyInfo, suite: Suite | None = None) -> Regrade:
+        """Grade every finished answer of ``info`` again: by the study's own keys, or by
+        ``suite``'s (matched by prompt id; they become the study's keys from now on).
+        Refused while the study runs; nothing is written when a key can't be used."""
+        unchanged = "no answer was graded again"
+        plan = Plan(info.id, info.name, Suite(info.name, (), ()), [], [], [])
+        self._not_running_elsewhere(plan, unchanged)
+        problems: list[str] = []
+        try:
+            sessions = self.store.study_sessions(info.id, problems)
+            if suite is None:
+                if not info.runnable:
+                    raise StudyError(
+                        f"study {info.name!r} was imported: it has no keys of its own "
+                        "(give the suite's file with --suite)"
+                    )
+                keys = keys_of(snapshot_suite(info, self.config()))
+            else:
+                asked = {s.study.prompt_id: s.turns[0].prompt for s in sessions if s.study and s.turns}
+                keys = keys_from(suite, asked)
+                if not keys:
+                    raise StudyError(f"the suite shares no prompt id with study {info.name!r}; {unchanged}")
+            result = regrade(sessions, keys)
+            answers = (
+                {pid: key.raw if key else None for pid, key in keys.items()}
+                if suite is not None and info.runnable
+                else None
+            )
+            self.store.save_grades(info.id, answers, result.touched)
+        except KeyMismatch as exc:
+            raise StudyError(f"{exc}; {unchanged}") from None
+        except SuiteError as exc:
+            raise StudyError(f"study {info.name!r}: its suite can't be read back: {exc}") from None
+        except (sqlite3.Error, OSError) as exc:
+            raise StudyError(f"{self.explain(exc)}; {unchanged}") from None
+        return result
 
     # -- lifecycle ------------------------------------------------------------------------
 

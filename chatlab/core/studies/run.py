@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from chatlab.core.data.events import Done, StreamError
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 from chatlab.core.lab.orchestrator import Runner, TurnRun
+from chatlab.core.studies.answers import grade_response
 from chatlab.core.studies.estimate import LaneEstimate, _no_history, estimate
 from chatlab.core.studies.study import FINAL_FLUSH_S, Work, unit_state, work
 from chatlab.core.studies.suites import Suite
@@ -116,6 +117,7 @@ class StudyRun:
         self._measured: dict[int, tuple[float, int]] = {}
         self._flying_lanes: dict[int, int] = {}
         self._settled = asyncio.Condition()  # told whenever a unit ends
+        self._keys = {p.id: p.answer for p in suite.prompts if p.answer is not None}
 
     def pause(self) -> None:
         """Start nothing new; what is in flight finishes."""
@@ -243,16 +245,19 @@ class StudyRun:
     async def _send(self, w: Work) -> Response:
         turn = w.turn
         before = turn.responses.get(w.lane.id)
-        listeners = []
-        if self.saver is not None:
-            saver = self.saver
+        key = self._keys.get(w.unit.prompt_id)
+        saver = self.saver
 
-            def save(lane: Lane, resp: Response, ev: object) -> None:
+        def graded(lane: Lane, resp: Response, ev: object) -> None:
+            # Graded the moment it ends, before it is saved: the grade is written with it.
+            if isinstance(ev, Done | StreamError):
+                grade_response(resp, key)
+            if saver is not None:
                 saver.touch(turn, resp, w.session)
                 if isinstance(ev, Done | StreamError):
                     self._flush_soon()
 
-            listeners.append(save)
+        listeners = [graded]
         run = TurnRun(
             self.runner,
             w.session,

@@ -16,7 +16,7 @@ import pytest
 from chatlab import cli
 from chatlab.core.analysis.report import compute
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, StudyRef, Turn
+from chatlab.core.data.model import Grade, Lane, LaneParams, Response, Session, Status, StudyRef, Turn
 from chatlab.core.data.votes import Rating, Vote
 from tests.conftest import ROOT
 
@@ -33,9 +33,10 @@ CASES: dict[str, tuple[bool, dict[str, Any]]] = {  # (few sessions?, options)
 
 def golden_sessions() -> list[Session]:
     """Sixteen study comparisons of four lanes (one model with reasoning and without,
-    another, and its placebo twin), each voted on by two raters, and one interactive turn
-    that brings a fifth contender no one voted on. Everything is fixed: ids, times and
-    choices."""
+        another, and its placebo twin), each voted on by two raters, and one interactive turn
+        that brings a fifth contender no one voted on. The answers to every third prompt are
+    graded by a key. Everything is fixed: ids, times and
+        choices."""
     sessions = []
     for k in range(16):
         lanes = [
@@ -56,6 +57,11 @@ def golden_sessions() -> list[Session]:
                 ),
                 cost_usd=None if i == 2 else 0.001 * (4 - i) + 0.0001 * k,
             )
+            if k % 3 == 0 and not failed:  # a keyed prompt: every answer graded
+                right = (k + i) % 4 != 3 if i == 0 else (k + i) % 3 == 0
+                turn.responses[lane.id].grades = [
+                    Grade(right, "expected 4, found " + ("4" if right else "5"))
+                ]
             if i < 3:
                 turn.responses[lane.id].ratings = [
                     Rating(1 + (i + k) % 5, rater="id:ann", rater_name="ann", rated_at="2026-01-02"),
