@@ -167,7 +167,7 @@ def _print(report: Report, out: IO[str]) -> None:
             "–" if c.rating_length_controlled is None else f"{c.rating_length_controlled:.0f}",
             "yes" if c.reasoner else "no",
             str(c.appearances),
-            f"{c.wins:g}",
+            f"{c.wins:.1f}",
             f"{c.all_bad_rate:.0%}",
             fmt.cost(c.mean_cost_usd),
         )

@@ -20,10 +20,22 @@ SEED = 20261127
 
 
 def bootstrap(
-    votes: Sequence[Vote], n: int, rounds: int = BOOTSTRAP, seed: int = SEED, prior: float = 0.1
+    votes: Sequence[Vote],
+    n: int,
+    rounds: int = BOOTSTRAP,
+    seed: int = SEED,
+    prior: float = 0.1,
+    *,
+    mask_absent: bool = True,
 ) -> np.ndarray:
     """``rounds`` × ``n`` ratings, each fitted on prompts drawn with replacement (every
-    prompt with all its votes); all rounds are fitted together."""
+    prompt with all its votes); all rounds are fitted together.
+
+    A contender on none of a round's drawn prompts has no data in that round: its
+    rating there would be the prior's alone, a made-up value that pulls its interval
+    towards the middle (a contender seen on one prompt would get a *narrower* interval
+    than one seen on many). Such a round gives it NaN (``mask_absent``), so intervals
+    come from the rounds that saw it (read them with ``np.nanpercentile``)."""
     d = design(votes, n)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(d.prompts), (rounds, len(d.prompts)))
@@ -33,7 +45,11 @@ def bootstrap(
     # log unit (0.02 rating points): far below any interval, and sparse data (many
     # contenders, few votes each) converges in seconds, not minutes.
     point = fit_many(d.groups, d.counts.sum(axis=0)[None, :], d.wins.sum(axis=0)[None, :], prior, 5_000, 1e-6)
-    return elo(fit_many(d.groups, times @ d.counts, times @ d.wins, prior, 2_000, 1e-4, start=point[0]))
+    counts = times @ d.counts
+    samples = elo(fit_many(d.groups, counts, times @ d.wins, prior, 2_000, 1e-4, start=point[0]))
+    if mask_absent:
+        samples[(counts @ d.groups) == 0] = np.nan
+    return samples
 
 
 def ranks(

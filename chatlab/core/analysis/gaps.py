@@ -52,7 +52,9 @@ def noise_floor(data: Data, point: np.ndarray, samples: np.ndarray) -> Gap | Non
     if not gaps:
         return None
     gap, spread = gaps[0]
-    lo, hi = np.percentile(spread, [2.5, 97.5])
+    if np.isnan(spread).all():
+        return None
+    lo, hi = np.nanpercentile(spread, [2.5, 97.5])
     # Signed, like its interval: the twin's rating minus its original's.
     return Gap(round(gap, 1), (round(float(lo), 1), round(float(hi), 1)))
 
@@ -87,8 +89,10 @@ def _effect(data: Data, rounds: int, seed: int) -> ReasoningEffect | None:
     samples = bootstrap(data.votes, n, rounds, seed)
     r, p = np.asarray([a for a, _ in pairs]), np.asarray([b for _, b in pairs])
     gap = float(np.mean(point[r] - point[p]))
-    spread = np.mean(samples[:, r] - samples[:, p], axis=1)
-    lo, hi = np.percentile(spread, [2.5, 97.5])
+    spread = np.mean(samples[:, r] - samples[:, p], axis=1)  # NaN: a round missing one of them
+    if np.isnan(spread).all():
+        return None
+    lo, hi = np.nanpercentile(spread, [2.5, 97.5])
     return ReasoningEffect(
         rating_points=round(gap, 1), ci95=(round(float(lo), 1), round(float(hi), 1)), pairs=len(pairs)
     )

@@ -39,6 +39,7 @@ VERSION = 1
 MIN_PROMPTS = 2  # a bootstrap over prompts needs at least two
 FEW_PROMPTS = 10  # below this, the intervals say little, and chatlab says so
 MIN_LENGTH_VOTES = 30  # the length-controlled fit needs this many votes
+MIN_CONTENDER_PROMPTS = 5  # a contender's interval (and rank) needs votes on this many prompts
 OMIT_NONE = {"omit_none": True}  # a field left out of the document when it is None
 
 # Every part of the report is a dataclass whose fields are the document's keys, in the
@@ -184,8 +185,10 @@ def analyse(
     if n and data.votes:
         point = elo(fit(data.votes, n, prior=0.1))
         samples = bootstrap(data.votes, n, rounds, seed)
-        lower = np.percentile(samples, 2.5, axis=0)
-        upper = np.percentile(samples, 97.5, axis=0)
+        seen = ~np.isnan(samples).all(axis=0)  # a contender never voted on has no round at all
+        lower, upper = point.copy(), point.copy()
+        lower[seen] = np.nanpercentile(samples[:, seen], 2.5, axis=0)
+        upper[seen] = np.nanpercentile(samples[:, seen], 97.5, axis=0)
         floor_gap = noise_floor(data, point, samples)
     else:
         point = np.full(n, 1000.0)
@@ -206,22 +209,34 @@ def analyse(
     # the same record in every bootstrap round, and its rating rests on the prior.
     notes: list[str | None] = [None] * n
     spread = [bool(uncertain and appearances[i] and upper[i] - lower[i] > 1e-6) for i in range(n)]
+    # An interval from a handful of prompts says more about those prompts than about the
+    # contender: below MIN_CONTENDER_PROMPTS it is not shown, and the contender not ranked.
+    on_prompts = [len({v.prompt for v in data.votes if i in v.present}) for i in range(n)]
     for i in range(n):
         if not appearances[i]:
             notes[i] = "never in a voted comparison: no rating"
+        elif on_prompts[i] < MIN_CONTENDER_PROMPTS:
+            k = on_prompts[i]
+            notes[i] = (
+                f"too few votes: on {k} prompt{'s' if k != 1 else ''}; an interval needs "
+                f"{MIN_CONTENDER_PROMPTS}"
+            )
+            spread[i] = False
         elif wins[i] == 0:
             notes[i] = "never won: its rating rests on the prior, and has no interval"
             spread[i] = False
         elif wins[i] == appearances[i]:
             notes[i] = "never lost: its rating rests on the prior, and has no interval"
             spread[i] = False
-    # A rank is read off the intervals. Below FEW_PROMPTS a hidden interval (never won or
-    # never lost: every bootstrap round is the same data) is a single point set by the
-    # prior, so that contender gets no rank, and the others' ranks don't count it: two
-    # prompts won by one model are not "rank 1 at 1323, rank 2 at 677". A contender never
-    # voted on has no rank and counts for no one.
+    # A rank is read off the intervals: a contender with none (too few prompts, or never
+    # won or never lost, when every bootstrap round is the same data and its rating is
+    # the prior's) gets no rank, and the others' ranks don't count it: two prompts won by
+    # one model are not "rank 1 at 1323, rank 2 at 677".
+    # No interval, no rank: listed below the ranked ones. The one exception is a
+    # contender that never lost (or never won) on FEW_PROMPTS prompts or more: its order
+    # against the others is plain, though its rating rests on the prior.
     ranked = [
-        bool(uncertain and appearances[i] and (spread[i] or data.prompts >= FEW_PROMPTS)) for i in range(n)
+        spread[i] or bool(on_prompts[i] >= FEW_PROMPTS and wins[i] in (0, appearances[i])) for i in range(n)
     ]
     counted = np.asarray(ranked, dtype=bool)
     floors = np.where(counted, lower, -np.inf)
@@ -259,10 +274,12 @@ def analyse(
             )
         )
     effect = reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None
-    # Best first: by rank, then rating; by rating alone where a voted contender has no
-    # rank; contenders never voted on last.
-    every = all(rank[i] is not None for i in range(n) if appearances[i])
-    order = sorted(range(n), key=lambda i: (not appearances[i], (rank[i] or 0) if every else 0, -point[i]))
+    # Best first: the ranked by rank, then rating; below them those with no interval, by
+    # rating. A contender never voted on is not listed (its rating would be the prior's).
+    order = sorted(
+        (i for i in range(n) if appearances[i]),
+        key=lambda i: (rank[i] is None, rank[i] or 0, -point[i]),
+    )
     warning = None
     if data.votes and data.prompts < FEW_PROMPTS:
         warning = (
@@ -278,7 +295,7 @@ def analyse(
         prompts=data.prompts,
         warning=warning,
         contenders=[contenders[i] for i in order],
-        accuracy=accuracy(data, order),
+        accuracy=accuracy(data, order + [i for i in range(n) if not appearances[i]]),
         reasoning_effect=effect,
         reasoning_effect_note=NO_REASONING_PAIR if data.votes and effect is None else None,
         discrimination=discrimination(data.votes),

@@ -426,7 +426,7 @@ class LeaderboardView(QDialog):
                 "–" if lc is None else f"{lc:.0f}",
                 "yes" if c.reasoner else "no",
                 str(c.appearances),
-                f"{c.wins:g}",
+                f"{c.wins:.1f}",
                 f"{c.all_bad_rate:.0%}",
                 fmt.cost(c.mean_cost_usd),
             ]
