@@ -113,9 +113,17 @@ def _print(report: Report, out: IO[str]) -> None:
     from rich.table import Table
 
     from chatlab.cli.study import _width
+    from chatlab.core.analysis.card import answer_card, headline
     from chatlab.core.analysis.report import summary
 
     console = Console(file=out, width=_width(out), highlight=False, soft_wrap=False)
+    first = headline(report)
+    if first:
+        out.write(terminal_text(first) + "\n\n")
+    for section in answer_card(report):
+        out.write(terminal_text(section.heading) + "\n")
+        out.writelines("  " + terminal_text(line) + "\n" for line in section.lines)
+        out.write("\n")
     if report.accuracy:
         graded = Table(
             title="Accuracy on prompts with an answer key · 95 % exact intervals, on these prompts",
@@ -172,5 +180,6 @@ def _print(report: Report, out: IO[str]) -> None:
             fmt.cost(c.mean_cost_usd),
         )
     console.print(table)
+    out.write("Details\n")
     for line in summary(report):
         out.write(terminal_text(line) + "\n")

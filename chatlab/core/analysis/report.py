@@ -19,6 +19,7 @@ import numpy as np
 
 from chatlab.core.analysis.accuracy import Accuracy, accuracy
 from chatlab.core.analysis.agreement import Agreement, PositionBias, Retest, agreement, position_bias, retest
+from chatlab.core.analysis.answer import Dose, Help, Spread, dose_response, reasoning_help, reasoning_tokens
 from chatlab.core.analysis.bootstrap import BOOTSTRAP, SEED, bootstrap, ranks
 from chatlab.core.analysis.exact import trials_needed
 from chatlab.core.analysis.fitting import elo, fit, length_controlled
@@ -61,6 +62,7 @@ class Contender:
     id: str
     label: str
     reasoner: bool
+    kind: str  # native (the provider reported reasoning), prompted (asked to think first), plain
     rating: float | None
     ci95: tuple[float, float] | None
     rank: int | None
@@ -100,6 +102,9 @@ class Report:
     warning: str | None = None
     contenders: list[Contender] = field(default_factory=list)
     accuracy: list[Accuracy] = field(default_factory=list)  # on prompts with an answer key
+    reasoning_help: list[Help] = field(default_factory=list)
+    reasoning_tokens: dict[str, dict[str, Spread]] = field(default_factory=dict)
+    dose_response: list[Dose] = field(default_factory=list)
     reasoning_effect: ReasoningEffect | None = None
     reasoning_effect_note: str | None = None  # why the reasoning effect can't be estimated
     discrimination: Discrimination | None = None
@@ -121,7 +126,7 @@ def _plain(value: object) -> Any:
     (without those marked :data:`OMIT_NONE` that are None), tuples as lists."""
     if is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: _plain(getattr(value, f.name))
+            f.metadata.get("key", f.name): _plain(getattr(value, f.name))
             for f in fields(value)
             if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
         }
@@ -254,6 +259,7 @@ def analyse(
                 id=key,
                 label=data.labels[i],
                 reasoner=data.reasoner[i],
+                kind=data.kinds[i],
                 rating=round(float(point[i]), 1) if appearances[i] else None,
                 ci95=(round(float(lower[i]), 1), round(float(upper[i]), 1)) if spread[i] else None,
                 rank=rank[i],
@@ -286,6 +292,15 @@ def analyse(
             f"only {data.prompts} prompt{'s' if data.prompts != 1 else ''}: intervals and ranks are "
             f"unreliable below about {FEW_PROMPTS}"
         )
+    tagged = [s for s in sessions if not tags or (s.study is not None and set(tags) & set(s.study.tags))]
+    graded = accuracy(data, order + [i for i in range(n) if not appearances[i]])
+    tokens = reasoning_tokens(data, tagged)
+    doses = dose_response(
+        data,
+        tokens,
+        {c.id: (c.rating, c.ci95) for c in contenders},
+        {a.id: (a.accuracy, a.ci95) for a in graded},
+    )
     matrix = win_rates(data.votes, n)
     met = meetings(data.votes, n)
     return Report(
@@ -295,7 +310,10 @@ def analyse(
         prompts=data.prompts,
         warning=warning,
         contenders=[contenders[i] for i in order],
-        accuracy=accuracy(data, order + [i for i in range(n) if not appearances[i]]),
+        accuracy=graded,
+        reasoning_help=reasoning_help(data, tagged, rounds, seed),
+        reasoning_tokens=tokens,
+        dose_response=doses,
         reasoning_effect=effect,
         reasoning_effect_note=NO_REASONING_PAIR if data.votes and effect is None else None,
         discrimination=discrimination(data.votes),

@@ -82,6 +82,9 @@ class Data:
     # Per contender: its graded answers, (prompt, right?), one per answer with a key grade
     # (a study's keyed prompts), voted on or not; and each such prompt's tags.
     graded: list[list[tuple[str, bool]]] = field(default_factory=list)
+    # Per contender: "native" (the provider reported reasoning), "prompted" (a lane with
+    # think = "prompted": a plain model asked to think first) or "plain".
+    kinds: list[str] = field(default_factory=list)
     prompt_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -122,6 +125,7 @@ class Data:
             self.specs.append(lane.spec)
             self.labels.append(lane.label or self.contenders[c])
             self.reasoner.append(False)
+            self.kinds.append("prompted" if lane.params.think == "prompted" else "plain")
             for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores, self.graded):
                 table.append([])
             if not lane.placebo:  # a twin named before this model came along steps aside
@@ -157,6 +161,8 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
         present[lane_id] = c
         if reasoned(resp):
             data.reasoner[c] = True
+            if data.kinds[c] == "plain":
+                data.kinds[c] = "native"
         if resp.cost_usd is not None:
             data.costs[c].append(resp.cost_usd)
         data.answer_tokens[c].append(_answer_tokens(resp))

@@ -1,0 +1,191 @@
+"""The answer card: "where does reasoning help?" in plain sentences, with numbers and
+intervals, grouped under short headings. The first lines of ``chatlab stats`` and the
+Leaderboard's first panel are these. No test is named in a sentence; each says when the
+data are too few, and how many more prompts would make an interval useful.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chatlab.core.analysis.answer import TARGET_POINTS, TARGET_RATING, Help, Open, Verifiable, more_prompts
+
+if TYPE_CHECKING:
+    from chatlab.core.analysis.guesses import Discrimination
+    from chatlab.core.analysis.report import Report
+
+KIND_WORDS = {"native": "trained reasoner", "prompted": "asked to think", "plain": "plain"}
+
+
+@dataclass
+class Section:
+    heading: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _pts(x: float) -> str:
+    """A share difference in points of accuracy: +35 points."""
+    return f"{x * 100:+.0f} points"
+
+
+def _ci_pts(ci: tuple[float, float]) -> str:
+    return f"95% CI {ci[0] * 100:+.0f} to {ci[1] * 100:+.0f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _verifiable(v: Verifiable) -> str:
+    head = (
+        f"On prompts with an answer key: {v.accuracy_with:.0%} right with reasoning, "
+        f"{v.accuracy_without:.0%} without, {_pts(v.diff)}"
+    )
+    if v.ci95 is None:
+        need = more_prompts(v.prompts, None, TARGET_POINTS) or 1
+        return (
+            f"{head}, over {_plural(v.prompts, 'prompt')}: too few for an interval "
+            f"({need} more graded prompts would give one)."
+        )
+    lo, hi = v.ci95
+    verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
+    line = f"{head} ({_ci_pts(v.ci95)}), over {_plural(v.prompts, 'prompt')}{verdict}."
+    more = more_prompts(v.prompts, v.ci95, TARGET_POINTS)
+    if more:
+        line += f" {more} more graded prompts would make this interval about ±{TARGET_POINTS:.0f} points."
+    return line
+
+
+def _open(o: Open) -> str:
+    head = f"On open prompts: rating with reasoning minus without, {o.rating_diff:+.0f}"
+    if o.ci95 is None:
+        need = more_prompts(o.prompts, None, TARGET_RATING) or 1
+        return (
+            f"{head}, over {_plural(o.prompts, 'prompt')}: too few for an interval "
+            f"({need} more rated prompts would give one)."
+        )
+    lo, hi = o.ci95
+    verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
+    line = f"{head} (95% CI {lo:+.0f} to {hi:+.0f}), over {_plural(o.prompts, 'prompt')}{verdict}."
+    more = more_prompts(o.prompts, o.ci95, TARGET_RATING)
+    if more:
+        line += f" {more} more rated prompts would make this interval about ±{TARGET_RATING:.0f}."
+    return line
+
+
+def _tag_line(tag: str, v: Verifiable | None, o: Open | None) -> str:
+    parts = []
+    if v is not None:
+        ci = f" ({_ci_pts(v.ci95)})" if v.ci95 else f" ({_plural(v.prompts, 'prompt')}, no interval)"
+        parts.append(f"accuracy {_pts(v.diff)}{ci}")
+    if o is not None:
+        ci = (
+            f" (95% CI {o.ci95[0]:+.0f} to {o.ci95[1]:+.0f})"
+            if o.ci95
+            else f" ({_plural(o.prompts, 'prompt')}, no interval)"
+        )
+        parts.append(f"rating {o.rating_diff:+.0f}{ci}")
+    return f"{tag}: " + "; ".join(parts) + "."
+
+
+def _could_tell(d: Discrimination | None, what: str) -> str | None:
+    if d is None:
+        return None
+    lo, hi = d.accuracy_ci95
+    share = d.correct / d.trials
+    if d.p_value < 0.05:
+        verdict = "better than chance"
+    elif d.trials < 20:
+        verdict = "too few guesses to tell from chance"
+    else:
+        verdict = "no better than chance"
+    return (
+        f"Could raters tell which {what}? {d.correct} of {d.trials} guesses right "
+        f"({share:.0%}, 95% CI {lo:.0%}–{hi:.0%}; chance {d.chance:.0%}): {verdict}."
+    )
+
+
+def _label(report: Report, cid: str) -> str:
+    for c in report.contenders:
+        if c.id == cid:
+            return c.label
+    return cid
+
+
+def _tokens(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def answer_card(report: Report) -> list[Section]:
+    """The card's sections, in order; empty when the data say nothing about reasoning."""
+    out: list[Section] = []
+    for h in report.reasoning_help:
+        section = Section(f"Reasoning: {_label(report, h.with_)} vs {_label(report, h.without)}")
+        if h.verifiable is not None:
+            section.lines.append(_verifiable(h.verifiable))
+        if h.open is not None:
+            section.lines.append(_open(h.open))
+        for tag, side in h.by_tag.items():
+            section.lines.append("By tag, " + _tag_line(tag, side.verifiable, side.open))
+        out.append(section)
+    tell = [
+        line
+        for line in (
+            _could_tell(report.discrimination, "answer came from a reasoner"),
+            _could_tell(getattr(report, "discrimination_reasoning", None), "reasoning was trained"),
+        )
+        if line
+    ]
+    if tell:
+        out.append(Section("Could you tell?", tell))
+    spent = []
+    for cid, by_tag in report.reasoning_tokens.items():
+        every = by_tag.get("all")
+        if every is None or every.max == 0:
+            continue
+        mark = "≈" if every.estimated else ""
+        spent.append(
+            f"{_label(report, cid)}: median {mark}{_tokens(every.median)} "
+            f"(middle half {mark}{_tokens(every.p25)}–{_tokens(every.p75)}, "
+            f"most {mark}{_tokens(every.max)}), {_plural(every.n, 'answer')}."
+        )
+    if spent:
+        out.append(Section("Reasoning tokens per answer", spent))
+    for dose in report.dose_response:
+        lines = []
+        for pt in dose.points:
+            parts = [f"median {_tokens(pt.median_reasoning_tokens)} reasoning tokens"]
+            if pt.accuracy is not None:
+                ci = pt.accuracy_ci95
+                parts.append(f"{pt.accuracy:.0%} right" + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else ""))
+            if pt.rating is not None:
+                parts.append(
+                    f"rating {pt.rating:.0f}"
+                    + (
+                        f" ({pt.ci95[0]:.0f}–{pt.ci95[1]:.0f})"
+                        if pt.ci95
+                        else " (too few votes for an interval)"
+                    )
+                )
+            lines.append(f"{_label(report, pt.id)}: " + ", ".join(parts) + ".")
+        out.append(Section(f"More thinking, better answers? {dose.base}", lines))
+    return out
+
+
+def headline(report: Report) -> str | None:
+    """One sentence first: what the first reasoning pair says, where it can."""
+    if not report.reasoning_help:
+        return None
+    h: Help = report.reasoning_help[0]
+    bits = []
+    v, o = h.verifiable, h.open
+    if v is not None and v.ci95 is not None:
+        bits.append(f"{_pts(v.diff)} of accuracy where answers can be checked ({_ci_pts(v.ci95)})")
+    if o is not None and o.ci95 is not None:
+        lo, hi = o.ci95
+        bits.append(f"{o.rating_diff:+.0f} rating points on open prompts (95% CI {lo:+.0f} to {hi:+.0f})")
+    who = f"Reasoning ({_label(report, h.with_)} vs {_label(report, h.without)})"
+    if not bits:
+        return f"{who}: too few prompts yet to say."
+    return f"{who}: " + "; ".join(bits) + "."
