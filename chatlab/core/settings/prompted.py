@@ -16,10 +16,10 @@ from dataclasses import replace
 from functools import cache
 
 from chatlab.core.data import safety
+from chatlab.core.data.kinds import PROMPTED as PROMPTED
 from chatlab.core.data.model import LaneParams
 from chatlab.core.data.resources import resources_dir
 
-PROMPTED = "prompted"
 OPEN, CLOSE = "<think>", "</think>"
 MAX_INSTRUCTION = 4000  # characters: an instruction, not a document
 RESOURCE = ("prompts", "think-prompted.txt")
