@@ -30,7 +30,7 @@ from chatlab.core.settings.config import (
     paths,
     save_config,
 )
-from chatlab.core.settings.presets import DEMO_PRESET, shipped
+from chatlab.core.settings.presets import DEMO_PRESET, lane_from_spec, shipped
 from chatlab.core.settings.raters import installation
 from chatlab.demo.scripts import HAIKU_PROMPT
 from chatlab.demo.server import DemoServer
@@ -63,7 +63,14 @@ def window_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
     parser = cls(prog="chatlab")
     parser.add_argument("--demo", action="store_true", help="open the demo session even with keys configured")
     parser.add_argument("--no-autosend", action="store_true", help="do not send the demo prompt at start")
-    parser.add_argument("-m", "--model", action="append", default=[], metavar="PROVIDER:MODEL", help="a lane")
+    parser.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="a lane, optionally with its parameters: -m 'openai:gpt-4.1{think=prompted}'",
+    )
     parser.add_argument("--blind", action="store_true", help="start in blind mode")
     parser.add_argument("--send", action="store_true", help="send the prompt at once")
     parser.add_argument("prompt", nargs="?", help="put this prompt in the editor")
@@ -73,8 +80,8 @@ def window_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) 
 def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool = True) -> None:
     """Set the window up as the command line asked: the demo, or the given lanes, blind
     mode and prompt; then send (the demo's prompt is kept only once the user acts)."""
-    specs = [spec.partition(":") for spec in args.model]
-    lanes = [Lane(provider, model) for provider, _, model in specs]
+    specs = [lane_from_spec(spec) for spec in args.model]  # checked by chatlab.cli.window_flags
+    lanes = [Lane(e.provider, e.model, e.params, e.label) for e in specs]
     demo_lanes = demo and not lanes
     if demo_lanes:
         lanes = next(p for p in shipped() if p.name == DEMO_PRESET).lanes()

@@ -57,6 +57,7 @@ def test_the_wheel_alone_installs_and_runs(tmp_path: Path) -> None:
     for needed in (
         "chatlab/_resources/prices.toml",
         "chatlab/_resources/suites/demo.toml",
+        "chatlab/_resources/prompts/think-prompted.txt",
         "chatlab/_resources/icons/hicolor/256x256/apps/io.github.chatlab.Chatlab.png",
         "chatlab/_resources/linux/io.github.chatlab.Chatlab.desktop",
         "chatlab/_resources/linux/io.github.chatlab.Chatlab.metainfo.xml",

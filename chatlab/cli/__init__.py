@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chatlab",
         description="Compare language models side by side.",
         epilog="With no command, chatlab opens its window: chatlab [-m PROVIDER:MODEL]... [--blind] [--send] "
-        "[PROMPT] (demo mode until a key is set).",
+        "[PROMPT] (demo mode until a key is set). A lane may carry its own parameters: "
+        "-m 'openai:gpt-4.1{think=prompted}' asks a plain model to think first.",
     )
     parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
     parser.add_argument("--demo", action="store_true", help="window: open the demo session even with keys")
@@ -63,9 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PROVIDER:MODEL",
-        help="a lane; repeat for more lanes, at most 8 (e.g. -m openai:gpt-4o -m demo:demo-fast)",
+        help="a lane; repeat for more lanes, at most 8 (e.g. -m openai:gpt-4o -m demo:demo-fast); "
+        "its own parameters in braces win over the options below: "
+        "-m 'openai:gpt-4.1{think=prompted, temperature=0.7}' (think=prompted asks a plain model "
+        'to think first; a value with a comma is a JSON string: system="Be brief, please.")',
     )
-    ask.add_argument("--system", help="system prompt for every lane")
+    ask.add_argument("--system", help="system prompt for every lane (a lane's own system= wins)")
     ask.add_argument(
         "--temperature", type=float, help="sampling temperature (dropped where a model rejects it)"
     )
@@ -222,7 +226,7 @@ def window_flags(argv: Sequence[str]) -> list[str] | None:
     args = window_parser(_Parser).parse_args(list(argv))
     config = load_config()
     for spec in args.model:
-        config.provider(parse_model_spec(spec)[0])  # unknown provider -> ConfigError
+        config.provider(parse_model_spec(spec).provider)  # unknown provider -> ConfigError
     return list(argv)
 
 

@@ -30,7 +30,7 @@ from chatlab.core.lab.controller import MAX_LANES, Lab
 from chatlab.core.lab.figures import Figures
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore, NoKeychain
-from chatlab.core.settings.config import clean_name, load_config, paths
+from chatlab.core.settings.config import check_lane_params, clean_name, load_config, paths
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.controller import find_study
 from chatlab.store.checkpoint import Checkpointer, reason_words
@@ -161,9 +161,14 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config()
     lanes = []
     for spec in args.model:
-        provider, model = parse_model_spec(spec)
-        config.provider(provider)  # unknown provider -> ConfigError
-        lanes.append(Lane(provider=provider, model=model, params=params))
+        entry = parse_model_spec(spec)
+        config.provider(entry.provider)  # unknown provider -> ConfigError
+        own = LaneParams.from_dict({**params.to_dict(), **entry.params.to_dict()})  # the lane's own win
+        try:
+            check_lane_params(own)
+        except ValueError as exc:
+            raise UsageError(f"{spec}: {exc}") from None
+        lanes.append(Lane(provider=entry.provider, model=entry.model, params=own, label=entry.label))
     prompt = _read_prompt(args.prompt, stdin)
     store = None
     save_problem = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chatlab.core.settings.config import PresetLane
     from chatlab.store.db import Store
 
 
@@ -40,8 +41,13 @@ def explain(store: Store, exc: BaseException) -> str:
     return f"{store.path}: {reason_words(error_reason(exc, store.path))}"
 
 
-def parse_model_spec(spec: str) -> tuple[str, str]:
-    provider, sep, model = spec.partition(":")
-    if not sep or not provider or not model:
-        raise UsageError(f"malformed model {spec!r}: expected PROVIDER:MODEL, e.g. openai:gpt-4o")
-    return provider, model
+def parse_model_spec(spec: str) -> PresetLane:
+    """A ``-m`` lane: ``PROVIDER:MODEL``, optionally ``{key=value, …}`` (see
+    :func:`~chatlab.core.settings.presets.lane_from_spec`)."""
+    from chatlab.core.settings.config import ConfigError
+    from chatlab.core.settings.presets import lane_from_spec
+
+    try:
+        return lane_from_spec(spec)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None

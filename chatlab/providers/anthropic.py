@@ -7,12 +7,13 @@ reasoning, ``text_delta`` the answer, and a ``redacted_thinking`` block a visibl
 placeholder. Usage: total input = ``input_tokens`` + cache reads + cache writes, cached
 input = cache reads, output = ``output_tokens``; reasoning tokens come from
 ``output_tokens_details.thinking_tokens`` or, when absent, are estimated from the
-thinking text and flagged. ``message_stop`` is the end marker; an ``error`` event
-mid-stream (e.g. ``overloaded_error``) ends the lane with the text kept. A server that
-answers with one complete message instead of a stream (LiteLLM's proxy does) is read as
-the whole answer. The SDK no
-longer takes ``temperature``; it is sent through ``extra_body`` only to Claude 4.5 and
-earlier with thinking off, and dropped otherwise.
+thinking text and flagged. A ``think = "prompted"`` lane's ``<think>`` block in the
+answer is split into reasoning and counted the same way (estimated, flagged).
+``message_stop`` is the end marker; an ``error`` event mid-stream (e.g.
+``overloaded_error``) ends the lane with the text kept. A server that answers with one
+complete message instead of a stream (LiteLLM's proxy does) is read as the whole
+answer. The SDK no longer takes ``temperature``; it is sent through ``extra_body`` only
+to Claude 4.5 and earlier with thinking off, and dropped otherwise.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.core.data.model import Request
+from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, counts, get, is_record, no_end_marker, not_a_record, text_of
 from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object
+from chatlab.providers.think import InlineThink
 
 REDACTED = "[redacted thinking: the provider returned this block encrypted]"
 DEFAULT_MAX_TOKENS = 8192
@@ -110,7 +113,8 @@ class _Usage:
         if thinking is not None:
             self.thinking = thinking
 
-    def events(self, thinking_text: str, model: str) -> list[StreamEvent]:
+    def events(self, thinking_text: str, model: str, think: InlineThink) -> list[StreamEvent]:
+        """The usage, checked, with ``think``'s prompted reasoning counted in."""
         if self.bad is not None:
             return [self.bad]
         if "input_tokens" not in self.raw:  # no message_start usage: nothing to believe
@@ -125,21 +129,20 @@ class _Usage:
             n["cache_creation_input_tokens"],
             n["output_tokens"],
         )
-        return [
-            UsageReport(
-                Usage(
-                    input_tokens=n["input_tokens"] + read + write,
-                    cached_input_tokens=read,
-                    cache_write_input_tokens=write,
-                    output_tokens=output,
-                    reasoning_tokens=min(thinking, output),
-                    reasoning_estimated=estimated and thinking > 0,
-                )
+        report = UsageReport(
+            Usage(
+                input_tokens=n["input_tokens"] + read + write,
+                cached_input_tokens=read,
+                cache_write_input_tokens=write,
+                output_tokens=output,
+                reasoning_tokens=min(thinking, output),
+                reasoning_estimated=estimated and thinking > 0,
             )
-        ]
+        )
+        return [think.usage(report)]
 
 
-def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
+def whole_message(body: dict[str, Any], model: str, prompted: bool = False) -> list[StreamEvent]:
     """The events of a complete ``message`` object (a server that did not stream)."""
     error = body_error(body)
     if error is not None:
@@ -148,6 +151,7 @@ def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
         return [StreamError(ErrorKind.PROTOCOL, "the server answered with JSON that is not a message")]
     out: list[StreamEvent] = []
     thinking: list[str] = []
+    think = InlineThink(model, on=prompted, prompted=True)
     blocks = 0
     content = body.get("content")
     for block in content if isinstance(content, list) else ():
@@ -164,13 +168,14 @@ def whole_message(body: dict[str, Any], model: str) -> list[StreamEvent]:
             if text:
                 out.append(ReasoningDelta(text))
         elif btype == "text" and text_of(block.get("text")):
-            out.append(TextDelta(block["text"]))
+            out.extend(think.feed(block["text"]))
+    out.extend(think.flush())
     stop = text_of(body.get("stop_reason")) or "end_turn"
     if stop == "refusal":
         out.append(TextDelta("", refusal=True))
     usage = _Usage()
     usage.update(body.get("usage") or {}, first=True)
-    out.extend(usage.events("".join(thinking), model))
+    out.extend(usage.events("".join(thinking), model, think))
     out.append(Done(stop))
     return out
 
@@ -191,7 +196,7 @@ class AnthropicAdapter(SDKAdapter):
     resource = "messages"
 
     def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
-        return whole_message(body, request.model)
+        return whole_message(body, request.model, request.params.think == PROMPTED)
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
@@ -204,17 +209,21 @@ class AnthropicAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        async for ev in self.read(stream, _Reader(self.url, request.model, stream.response.status_code)):
+        reader = _Reader(
+            self.url, request.model, stream.response.status_code, request.params.think == PROMPTED
+        )
+        async for ev in self.read(stream, reader):
             yield ev
 
 
 class _Reader:
     """One Messages stream, event by event (see :class:`~chatlab.providers.base.Reader`)."""
 
-    def __init__(self, url: str, model: str, status: int) -> None:
+    def __init__(self, url: str, model: str, status: int, prompted: bool = False) -> None:
         self.url = url
         self.model = model
         self.status = status
+        self.think = InlineThink(model, on=prompted, prompted=True)  # the answer's <think> block
         self.usage = _Usage()
         self.thinking: list[str] = []
         self.stop_reason: str | None = None
@@ -239,7 +248,7 @@ class _Reader:
             delta = event.get("delta")
             dtype = get(delta, "type")
             if dtype == "text_delta":
-                out.append(TextDelta(text_of(get(delta, "text"))))
+                out.extend(self.think.feed(text_of(get(delta, "text"))))
             elif dtype == "thinking_delta":
                 piece = text_of(get(delta, "thinking"))
                 self.thinking.append(piece)
@@ -260,7 +269,8 @@ class _Reader:
             if self.stop_reason == "refusal":
                 out.append(TextDelta("", refusal=True))
         elif kind == "message_stop":
-            out.extend(self.usage.events("".join(self.thinking), self.model))
+            out.extend(self.think.flush())
+            out.extend(self.usage.events("".join(self.thinking), self.model, self.think))
             out.append(Done(self.stop_reason))
             self.ended = True
             return True
@@ -268,7 +278,9 @@ class _Reader:
 
     def end(self, out: list[StreamEvent]) -> None:
         if not self.ended:
+            out.extend(self.think.flush())  # a block never closed stays reasoning
             out.append(no_end_marker("message_stop"))
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
+        out.extend(self.think.flush())
         out.append(map_exception(exc, self.url))

@@ -4,7 +4,8 @@ Runs ``AsyncOpenAI.chat.completions.create(stream=True)`` with
 ``stream_options={"include_usage": true}`` and turns chunks into core events. Reasoning
 is read from ``delta.reasoning_content`` (DeepSeek), ``delta.reasoning`` (OpenRouter,
 vLLM, Ollama) or ``delta.reasoning_details[].text`` (OpenRouter), first found wins so
-nothing is counted twice; inline ``<think>`` blocks are split live. Usage includes
+nothing is counted twice; inline ``<think>`` blocks are split live (and counted as
+estimated reasoning tokens, see :class:`~chatlab.providers.think.InlineThink`). Usage includes
 ``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
 (or DeepSeek's ``prompt_cache_hit_tokens``); OpenRouter's ``usage.cost`` is the cost.
 ``[DONE]`` ends the reading, but a ``finish_reason`` is this format's end marker. A
@@ -25,9 +26,11 @@ from chatlab.core.data.events import (
     StreamError,
     StreamEvent,
     TextDelta,
+    UsageReport,
 )
 from chatlab.core.data.model import Request
 from chatlab.core.settings.config import ProviderConfig
+from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
@@ -42,7 +45,7 @@ from chatlab.providers.common import (
     usage_events,
 )
 from chatlab.providers.errors import map_exception
-from chatlab.providers.think import ThinkSplitter
+from chatlab.providers.think import InlineThink
 
 
 def reasoning_of(delta: Any) -> str | None:
@@ -83,7 +86,7 @@ def usage_of(raw: Any) -> list[StreamEvent]:
     return usage_events(counts, get(raw, "cost"))
 
 
-def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
+def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False) -> list[StreamEvent]:
     """The events of a complete ``chat.completion`` object (a server that did not stream)."""
     error = body_error(body)
     if error is not None:
@@ -99,13 +102,13 @@ def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
     reasoning = reasoning_of(message)
     if reasoning:
         out.append(ReasoningDelta(reasoning))
-    splitter = ThinkSplitter()
-    out.extend(splitter.feed(text_of(message.get("content"))))
-    out.extend(splitter.flush())
+    think = InlineThink(model, prompted=prompted)
+    out.extend(think.feed(text_of(message.get("content"))))
+    out.extend(think.flush())
     if text_of(message.get("refusal")):
         out.append(TextDelta(message["refusal"], refusal=True))
     if body.get("usage") is not None:
-        out.extend(usage_of(body["usage"]))
+        out.extend(think.usage(ev) if isinstance(ev, UsageReport) else ev for ev in usage_of(body["usage"]))
     out.append(Done(text_of(choice.get("finish_reason")) or "stop"))
     return out
 
@@ -155,7 +158,7 @@ class OpenAIChatAdapter(SDKAdapter):
     resource = "chat"
 
     def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
-        return whole_message(body)
+        return whole_message(body, request.model, request.params.think == PROMPTED)
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         stream = await self.open(
@@ -165,17 +168,19 @@ class OpenAIChatAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        async for ev in self.read(stream, _Reader(self.url)):
+        async for ev in self.read(stream, _Reader(self.url, request.model, request.params.think == PROMPTED)):
             yield ev
 
 
 class _Reader:
     """One Chat Completions stream, chunk by chunk (see :class:`~chatlab.providers.base.Reader`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, model: str = "", prompted: bool = False) -> None:
         self.url = url
-        self.splitter = ThinkSplitter()
+        self.think = InlineThink(model, prompted=prompted)
         self.finish: str | None = None
+        self.usage: UsageReport | None = None  # the last usage reported, as the provider sent it
+        self.counted = ""  # the reasoning split when it was last counted into the usage
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
         chunk = openai_event(item)
@@ -183,7 +188,11 @@ class _Reader:
             return chunk == END  # nothing to read, or [DONE]
         raw_usage = chunk.get("usage")
         if raw_usage is not None:
-            out.extend(usage_of(raw_usage))
+            for ev in usage_of(raw_usage):
+                if isinstance(ev, UsageReport):
+                    self.usage, self.counted = ev, self.think.text
+                    ev = self.think.usage(ev)
+                out.append(ev)
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
             if not isinstance(choice, dict) or choice.get("index"):
@@ -195,7 +204,7 @@ class _Reader:
                     out.append(ReasoningDelta(reasoning))
                 content = delta.get("content")
                 if content and isinstance(content, str):
-                    out.extend(self.splitter.feed(content))
+                    out.extend(self.think.feed(content))
                 refusal = delta.get("refusal")
                 if refusal and isinstance(refusal, str):
                     out.append(TextDelta(refusal, refusal=True))
@@ -204,13 +213,20 @@ class _Reader:
                 self.finish = reason if isinstance(reason, str) else json.dumps(reason)
         return False
 
+    def _held(self, out: list[StreamEvent]) -> None:
+        """The end of the stream: text the splitter held, and the usage again if reasoning
+        was split after it came (counted with all of it)."""
+        out.extend(self.think.flush())
+        if self.usage is not None and self.think.text != self.counted:
+            out.append(self.think.usage(self.usage))
+
     def end(self, out: list[StreamEvent]) -> None:
-        out.extend(self.splitter.flush())
+        self._held(out)
         if self.finish is None:
             out.append(no_end_marker("no finish_reason"))
         else:
             out.append(Done(self.finish))
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
-        out.extend(self.splitter.flush())
+        self._held(out)
         out.append(map_exception(exc, self.url))

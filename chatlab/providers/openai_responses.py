@@ -10,7 +10,10 @@ end the lane with an error while keeping what was streamed. Each part's ``.done`
 is the provider's final word: a delta that went missing is added, and a final text that
 disagrees with what was streamed replaces it (a :class:`Revision`, with a note). A server
 that answers with one complete response object instead of a stream is read as the whole
-answer. Requests are sent with ``store=False``: chatlab keeps its own history.
+answer. A ``think = "prompted"`` lane's ``<think>`` block in the answer is split into
+reasoning and counted as estimated reasoning tokens (see
+:class:`~chatlab.providers.think.InlineThink`). Requests are sent with ``store=False``:
+chatlab keeps its own history.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from chatlab.core.data.events import (
     StreamError,
     StreamEvent,
     TextDelta,
+    UsageReport,
 )
 from chatlab.core.data.model import Request
 from chatlab.core.settings.config import ProviderConfig
+from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import families, sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
@@ -46,6 +51,7 @@ from chatlab.providers.common import (
     usage_events,
 )
 from chatlab.providers.errors import kind_for_code, map_exception
+from chatlab.providers.think import InlineThink
 
 _DONE_KINDS = {
     "response.output_text.done": ("t", "content_index"),
@@ -94,8 +100,11 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
 
 
-def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
-    """The billed usage (if any) and the final event for one of the ``_TERMINAL`` kinds."""
+def _terminal(
+    kind: str, response: Any, event: Any = None, think: InlineThink | None = None
+) -> list[StreamEvent]:
+    """The billed usage (if any; a prompted ``<think>`` block counted in) and the final
+    event for one of the ``_TERMINAL`` kinds."""
     if kind == "error":
         code = get(event, "code")
         message = get(event, "message") or code
@@ -107,7 +116,8 @@ def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
         ]
     out: list[StreamEvent] = []
     if get(response, "usage") is not None:
-        out.extend(usage_of(get(response, "usage")))
+        usage = usage_of(get(response, "usage"))
+        out.extend(think.usage(ev) if think and isinstance(ev, UsageReport) else ev for ev in usage)
     if kind == "response.completed":
         out.append(Done(text_of(get(response, "status")) or "completed"))
     elif kind == "response.incomplete":
@@ -120,12 +130,13 @@ def _terminal(kind: str, response: Any, event: Any = None) -> list[StreamEvent]:
     return out
 
 
-def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
+def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False) -> list[StreamEvent]:
     """The events of a complete response object (a server that did not stream)."""
     error = body_error(body)
     if error is not None and body.get("object") != "response":
         return [error]
     out: list[StreamEvent] = []
+    think = InlineThink(model, on=prompted, prompted=True)
     output = body.get("output")
     for item in output if isinstance(output, list) else ():
         if not isinstance(item, dict):
@@ -139,21 +150,22 @@ def whole_message(body: dict[str, Any]) -> list[StreamEvent]:
                 if not isinstance(part, dict):
                     continue
                 if part.get("type") == "output_text" and text_of(part.get("text")):
-                    out.append(TextDelta(part["text"]))
+                    out.extend(think.feed(part["text"]))
                 elif part.get("type") == "refusal" and text_of(part.get("refusal")):
                     out.append(TextDelta(part["refusal"], refusal=True))
+    out.extend(think.flush())
     status = body.get("status")
     kind = {"incomplete": "response.incomplete", "failed": "response.failed"}.get(
         status if isinstance(status, str) else "", "response.completed"
     )
-    return out + _terminal(kind, body)
+    return out + _terminal(kind, body, think=think)
 
 
 class OpenAIResponsesAdapter(SDKAdapter):
     resource = "responses"
 
     def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
-        return whole_message(body)
+        return whole_message(body, request.model, request.params.think == PROMPTED)
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         stream = await self.open(
@@ -163,17 +175,37 @@ class OpenAIResponsesAdapter(SDKAdapter):
             for ev in stream:
                 yield ev
             return
-        async for ev in self.read(stream, _Reader(self.url)):
+        async for ev in self.read(stream, _Reader(self.url, request.model, request.params.think == PROMPTED)):
             yield ev
 
 
 class _Reader:
     """One Responses stream, event by event (see :class:`~chatlab.providers.base.Reader`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, model: str = "", prompted: bool = False) -> None:
         self.url = url
         self.parts = _Parts()
+        self.think = InlineThink(model, on=prompted, prompted=True)  # the answer's <think> block
         self.ended = False
+
+    def _answer(self, events: list[StreamEvent], out: list[StreamEvent]) -> None:
+        """What :class:`_Parts` made of the answer's raw text, through the ``<think>`` splitter."""
+        if not self.think.on:
+            out.extend(events)
+            return
+        for ev in events:
+            if isinstance(ev, TextDelta) and not ev.refusal:
+                out.extend(self.think.feed(ev.text))
+            elif isinstance(ev, Revision) and not ev.reasoning:
+                # The final answer differs from the stream: split it afresh, and put its
+                # block after the provider's own reasoning.
+                thought, answer = self.think.restart(ev.text)
+                out.append(Revision(answer))
+                out.append(Revision("".join(self.parts.reasoning) + thought, reasoning=True))
+            elif isinstance(ev, Revision):  # the provider's own reasoning, revised: the block stays
+                out.append(Revision(ev.text + self.think.text, reasoning=True))
+            else:
+                out.append(ev)
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
         event = openai_event(item)
@@ -184,12 +216,8 @@ class _Reader:
             return False  # not an event type at all: skipped, as an unknown one is
         parts = self.parts
         if kind == "response.output_text.delta":
-            out.append(
-                parts.add(
-                    ("t", _id(event.get("item_id")), _id(event.get("content_index") or 0)),
-                    text_of(event.get("delta")),
-                )
-            )
+            key = ("t", _id(event.get("item_id")), _id(event.get("content_index") or 0))
+            self._answer([parts.add(key, text_of(event.get("delta")))], out)
         elif kind == "response.reasoning_summary_text.delta":
             out.append(
                 parts.add(
@@ -207,22 +235,25 @@ class _Reader:
         elif kind in _DONE_KINDS:
             tag, index_field = _DONE_KINDS[kind]
             key = (tag, _id(event.get("item_id")), _id(event.get(index_field) or 0))
-            out.extend(parts.done(key, text_of(event.get("text"))))
+            self._answer(parts.done(key, text_of(event.get("text"))), out)
         elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
             out.append(parts.add(("s", _id(event.get("item_id")), -1), "\n\n"))
         elif kind == "response.refusal.delta":
             out.append(TextDelta(text_of(event.get("delta")), refusal=True))
         elif kind in _TERMINAL:
-            out.extend(_terminal(kind, event.get("response"), event))
+            out.extend(self.think.flush())
+            out.extend(_terminal(kind, event.get("response"), event, self.think))
             self.ended = True
             return True
         return False
 
     def end(self, out: list[StreamEvent]) -> None:
         if not self.ended:
+            out.extend(self.think.flush())  # a block never closed stays reasoning
             out.append(no_end_marker("response.completed"))
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
+        out.extend(self.think.flush())
         out.append(map_exception(exc, self.url))
 
 

@@ -6,11 +6,22 @@ stream is running, even when a tag is cut across chunks: a possible tag prefix a
 end of a chunk is held back until the next chunk decides it. An opening tag counts only
 before any answer text (after whitespace); after the block closes, text passes straight
 through, so an answer that talks about ``<think>`` tags is left alone.
+
+:class:`InlineThink` is what a reader holds: the splitter (Chat Completions always
+splits; Messages and Responses split when the lane is ``think = "prompted"``), the
+reasoning it split, and :meth:`InlineThink.usage`, which counts that reasoning as
+reasoning tokens. A provider counts an inline block as answer tokens, so the count is
+chatlab's own estimate (tiktoken, else the approximation), flagged
+``reasoning_estimated`` (shown with ≈); the provider's output total stays. A block that
+never closes stays reasoning to the end, whatever ends the stream.
 """
 
 from __future__ import annotations
 
-from chatlab.core.data.events import ReasoningDelta, TextDelta
+from dataclasses import replace
+
+from chatlab.core.costs.tokens import count_tokens
+from chatlab.core.data.events import ReasoningDelta, TextDelta, UsageReport
 
 OPEN = "<think>"
 CLOSE = "</think>"
@@ -77,3 +88,58 @@ class ThinkSplitter:
         if self._state == "think":
             return [ReasoningDelta(pending)]
         return [TextDelta(pending)]
+
+
+class InlineThink:
+    """A reader's inline ``<think>`` state: the splitter when ``on`` (else text passes
+    through), the reasoning split so far, and the usage that counts it.
+
+    ``prompted``: the lane asked for the block, so its tokens are added to any reasoning
+    the provider reported; otherwise (a server that streams an R1-style model's block in
+    the answer) they are counted only when the provider reported none."""
+
+    def __init__(self, model: str = "", on: bool = True, prompted: bool = False) -> None:
+        self.model = model
+        self.on = on
+        self.prompted = prompted
+        self.splitter = ThinkSplitter()
+        self.parts: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The reasoning split out so far."""
+        return "".join(self.parts)
+
+    def _kept(self, out: list[ReasoningDelta | TextDelta]) -> list[ReasoningDelta | TextDelta]:
+        self.parts.extend(ev.text for ev in out if isinstance(ev, ReasoningDelta))
+        return out
+
+    def feed(self, chunk: str) -> list[ReasoningDelta | TextDelta]:
+        if not self.on:
+            return [TextDelta(chunk)]
+        return self._kept(self.splitter.feed(chunk))
+
+    def flush(self) -> list[ReasoningDelta | TextDelta]:
+        return self._kept(self.splitter.flush())
+
+    def restart(self, whole: str) -> tuple[str, str]:
+        """Split ``whole``, the provider's final answer text, afresh: (reasoning, answer).
+        The splitter is left as after reading it, ready for more."""
+        self.splitter = ThinkSplitter()
+        self.parts = []
+        out = self.feed(whole)
+        answer = "".join(ev.text for ev in out if isinstance(ev, TextDelta))
+        return self.text, answer
+
+    def usage(self, report: UsageReport) -> UsageReport:
+        """``report`` with the split reasoning counted as (estimated) reasoning tokens."""
+        thought = self.text
+        if not thought:
+            return report
+        usage = report.usage
+        if usage.reasoning_tokens and not self.prompted:
+            return report  # the server counted its model's reasoning itself
+        tokens = min(usage.reasoning_tokens + count_tokens(thought, self.model).tokens, usage.output_tokens)
+        if not tokens:
+            return report
+        return replace(report, usage=replace(usage, reasoning_tokens=tokens, reasoning_estimated=True))

@@ -13,6 +13,9 @@ import pytest
 
 from chatlab import cli
 from chatlab.core.data.export import parse_document
+from chatlab.core.settings import prompted
+from chatlab.demo.scripts import Script
+from chatlab.demo.server import DemoServer
 from tests.cli.test_cli import FAST
 
 LANES = list(FAST)  # the three demo lanes, without their delays
@@ -84,6 +87,15 @@ def test_the_prompt_can_come_from_stdin_and_no_save_keeps_nothing(
         (["ask", "-m", "demo:echo", "--temperature", "9", "hi"], "temperature"),
         (["ask", "-m", "demo:echo", "   "], "empty prompt"),
         (["ask", *["-m", "demo:echo"] * 9, "hi"], "9 models given: at most 8 lanes side by side"),
+        (["ask", "-m", "demo:echo{think=always}", "hi"], "think must be one of prompted, got 'always'"),
+        (["ask", "-m", "demo:echo{think=prompted", "hi"], "need their closing }"),
+        (["ask", "-m", "demo:echo{temperature=warm}", "hi"], "temperature must be a number"),
+        (["ask", "-m", "demo:echo{colour=red}", "hi"], "unknown key 'colour'"),
+        (
+            ["ask", "-m", "demo:echo{max_output_tokens=5000}", "--thinking-budget", "8000", "hi"],
+            "larger than",
+        ),
+        (["-m", "demo:echo{think=always}", "hi"], "think must be one of prompted"),  # the window's -m
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(
@@ -92,3 +104,45 @@ def test_usage_errors_are_one_line_and_exit_2(
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_lane_of_ask_carries_its_own_parameters_and_a_prompted_one_is_asked_to_think(
+    capsys: pytest.CaptureFixture[str], home: Path, server: DemoServer
+) -> None:
+    """``-m 'PROVIDER:MODEL{…}'``: the lane's own parameters win over the flags for every
+    lane; ``think=prompted`` sends the instruction first, through the same core as the
+    window and a study."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[providers.demo]\nbase_url = "{server.openai_base_url}"\n')
+    server.add("thinks", Script(answer="<think>Weigh both.</think>\n\nBoth are fine."))
+    code, out, err = run(
+        capsys,
+        "ask",
+        "--json",
+        "--system",
+        "Be brief.",
+        "--temperature",
+        "0.5",
+        "-m",
+        'demo:thinks{think=prompted, temperature=0.2, label="asked to think"}',
+        "-m",
+        'demo:demo-fast@tps=0{system="Answer in French, please."}',
+        "Which is better?",
+    )
+    assert code == 0, err
+    bodies = {b["model"]: b for b in (entry.body for entry in server.log) if b}
+    told = prompted.shipped_instruction()
+    assert bodies["thinks"]["messages"][0] == {"role": "system", "content": f"{told}\n\nBe brief."}
+    assert bodies["thinks"]["temperature"] == 0.2
+    fast = bodies["demo-fast@tps=0"]
+    assert fast["messages"][0]["content"] == "Answer in French, please." and fast["temperature"] == 0.5
+    [session] = parse_document(json.loads(out))
+    thinks, plain = session.lanes
+    assert (thinks.label, thinks.params.think, thinks.params.system) == (
+        "asked to think",
+        "prompted",
+        "Be brief.",
+    )
+    answer = session.turns[0].responses[thinks.id]
+    assert (answer.reasoning, answer.text) == ("Weigh both.", "Both are fine.")
+    assert answer.usage.reasoning_estimated and plain.params.think is None

@@ -6,6 +6,8 @@ contenders present, their share of the win (a tie or "all bad" gives each 1/N), 
 prompt it belongs to (the bootstrap's unit), the guesses and screen place. :class:`Data`
 holds them with each contender's costs, token counts and 1–5 scores. Sighted votes are
 taken out first (:func:`blind_only`), and :func:`rater_labels` names the raters.
+:func:`contender_kind` (from :mod:`chatlab.core.data.kinds`, where the reveals read it
+too) says whether a contender is a trained reasoner, a plain model asked to think, or plain.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from chatlab.core.data.kinds import contender_kind as contender_kind
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 
 PLACEBO = " (placebo)"  # added to a placebo twin's contender id (and " (placebo 2)"… if taken)

@@ -41,7 +41,8 @@ class Usage:
     ``input_tokens`` is the total input including cached and cache-write tokens;
     ``output_tokens`` includes reasoning tokens. ``estimated`` is True when the figures
     were counted locally rather than reported by the provider; ``reasoning_estimated``
-    when only the reasoning count is local (Anthropic without ``thinking_tokens``).
+    when only the reasoning count is local (Anthropic without ``thinking_tokens``, or a
+    ``<think>`` block the model wrote in its answer, e.g. a prompted lane's).
     """
 
     input_tokens: int = 0

@@ -1,6 +1,7 @@
 """Blind comparison: the order and letters lanes are shown under, which turns can't be
 judged blind, whether an answer reasoned, the reasoning guess, and what a vote reveals
-(the :class:`Reveal` card and the session's :class:`Tally`). The
+(the :class:`Reveal` card, with each lane's kind: trained reasoner, asked to think, or
+plain, and the session's :class:`Tally`). The
 :class:`~chatlab.core.lab.controller.Lab` decides when a turn is masked (that depends on
 who is voting) and records the vote; these are the rules that depend on the session only.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatlab.core.data.kinds import contender_kind
 from chatlab.core.data.model import Response, Session, Status, Turn
 from chatlab.core.lab.orchestrator import live_usage
 
@@ -30,6 +32,7 @@ class RevealRow:
     ttft_s: float | None
     guessed: bool  # the rater said this one reasoned
     failed: bool
+    kind: str = ""  # native, prompted or plain (chatlab.core.data.kinds); "": not known
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,13 @@ def reveal(session: Session, turn: Turn) -> Reveal:
         if resp is None:
             continue
         usage = live_usage(resp)
+        lane = session.lane(lane_id)
         rows.append(
             RevealRow(
                 lane_id=lane_id,
                 letter=letter(position),
-                name=session.lane(lane_id).display,
-                spec=session.lane(lane_id).spec,
+                name=lane.display,
+                spec=lane.spec,
                 reasoned=reasoned(resp),
                 reasoning_tokens=usage.reasoning_tokens,
                 reasoning_estimated=usage.estimated or usage.reasoning_estimated,
@@ -119,6 +123,9 @@ def reveal(session: Session, turn: Turn) -> Reveal:
                 ttft_s=resp.timing.ttft_s,
                 guessed=lane_id in guessed,
                 failed=resp.failed,
+                kind=contender_kind(
+                    lane, [t.responses[lane_id] for t in session.turns if lane_id in t.responses]
+                ),
             )
         )
     vote = turn.vote

@@ -76,6 +76,7 @@ class Lab:
         self.save_error: BaseException | None = None  # the last failed save, for the CLI
         self.system: str | None = None  # the shared system prompt, once set_system is used
         self._system_shared = False  # lanes keep their own system prompts until then
+        self._applied: str | None = None  # the shared prompt the lanes without their own were given
         self.idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S
         self.timeout_s: float | None = None
         # The demo prompt sent at launch is not saved until the user does something with
@@ -273,12 +274,19 @@ class Lab:
             return text if len(text) <= 80 else text[:79] + "…"
         return None
 
+    def system_of(self, lane: Lane) -> str | None:
+        """The system prompt ``lane`` sends next: its own wins; a lane with none (or with
+        the shared one it was given) takes the shared one."""
+        own = lane.params.system
+        return self.system if self._system_shared and own in (None, self._applied) else own
+
     def _apply_system(self) -> None:
         if not self._system_shared:
             return
         for lane in self.session.lanes:
-            if lane.params.system != self.system:
-                lane.params = replace(lane.params, system=self.system)
+            if lane.params.system != (system := self.system_of(lane)):
+                lane.params = replace(lane.params, system=system)
+        self._applied = self.system
 
     def prepare(self, prompt: str, keep: bool = True) -> Turn:
         """Make the next turn (shuffled when blind) and save it before any token."""
@@ -546,7 +554,7 @@ class Lab:
 
     def estimates(self, prompt: str) -> list[LaneEstimate]:
         """Input tokens (≈) and input cost of sending ``prompt`` next, per lane."""
-        return totals.estimates(self.session, prompt, self.system, self.runner.config)
+        return totals.estimates(self.session, prompt, self.system_of, self.runner.config)
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -557,7 +565,9 @@ class Lab:
         self.unsaved = False
         self.saver = self.saver_factory(session) if self.saver_factory and session.turns else None
         self._saver_for = session if self.saver is not None else None
-        self.system = next((lane.params.system for lane in session.lanes if lane.params.system), None)
+        # The shared prompt is the one every lane has (lanes with their own keep them).
+        systems = {lane.params.system for lane in session.lanes}
+        self.system = self._applied = systems.pop() if len(systems) == 1 else None
         self._emit(LanesChanged())
 
     def new_session(self, lanes: Sequence[Lane] | None = None) -> None:

@@ -45,6 +45,7 @@ from chatlab.core.data.events import (
 )
 from chatlab.core.data.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
 from chatlab.core.lab.contract import Adapter, AdapterFactory
+from chatlab.core.settings import prompted
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, ConfigError
 
@@ -377,16 +378,16 @@ class TurnRun:
             self.cancel(lane.id)
 
     def _request(self, lane: Lane) -> Request:
-        return Request(lane.model, self.session.history(lane.id, self.turn), lane.params)
+        params = prompted.request_params(lane.params, self.runner.config.think_instruction)
+        return Request(lane.model, self.session.history(lane.id, self.turn), params)
 
     def _input_estimate(self, lane: Lane, request: Request, final: bool = False) -> int:
         """The input tokens to show until the provider reports them. With no vocabulary
         loaded yet, a character count now (loading one would delay the request by a
         quarter of a second) and the vocabulary's count when the lane ends, if it is
         still needed then (the provider reported no usage)."""
-        texts = [m.content for m in request.messages]
-        if lane.params.system:
-            texts.append(lane.params.system)
+        system = request.params.system
+        texts = [m.content for m in request.messages] + ([system] if system else [])
         if final or tokens.ready(lane.model):
             return count_messages(texts, lane.model).tokens
         self._rough_input.add(lane.id)

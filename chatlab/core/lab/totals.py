@@ -3,11 +3,13 @@ would cost in input (tokens counted locally, priced from the price table)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from chatlab.core.costs import pricing
 from chatlab.core.costs.tokens import encoding_for, quick_messages
 from chatlab.core.data.model import Lane, Message, Session, Turn
+from chatlab.core.settings import prompted
 from chatlab.core.settings.config import Config
 
 
@@ -51,20 +53,23 @@ def session_cost(session: Session) -> CostTotal:
     return CostTotal(total, estimated, unpriced)
 
 
-def estimates(session: Session, prompt: str, system: str | None, config: Config) -> list[LaneEstimate]:
-    """Input tokens (≈) and input cost of sending ``prompt`` (with the shared ``system``
-    prompt) next, per lane of ``session``."""
+def estimates(
+    session: Session, prompt: str, system: Callable[[Lane], str | None], config: Config
+) -> list[LaneEstimate]:
+    """Input tokens (≈) and input cost of sending ``prompt`` next, per lane of
+    ``session``, with the system prompt ``system(lane)`` says that lane will have (a
+    prompted lane's instruction is added here, as the request adds it)."""
     if not prompt.strip():
         return []
     out = []
-    fresh: dict[str, int] = {}  # the prompt and system prompt, counted once per vocabulary
-    new = [prompt] + ([system] if system else [])
+    fresh: dict[tuple[str, str | None], int] = {}  # the prompt and system prompt, counted once each
     for lane in session.lanes:
-        vocabulary = encoding_for(lane.model)
-        if vocabulary not in fresh:
-            fresh[vocabulary] = quick_messages(new, lane.model).tokens
+        sent = prompted.system_for(replace(lane.params, system=system(lane)), config.think_instruction)
+        key = (encoding_for(lane.model), sent)
+        if key not in fresh:
+            fresh[key] = quick_messages([prompt] + ([sent] if sent else []), lane.model).tokens
         history = [m.content for m in _history(session, lane)]
-        tokens = fresh[vocabulary] + (quick_messages(history, lane.model).tokens if history else 0)
+        tokens = fresh[key] + (quick_messages(history, lane.model).tokens if history else 0)
         price = pricing.lookup(config, lane.provider, lane.model)
         cost = None if price is None else tokens * price.input / 1_000_000
         out.append(LaneEstimate(lane.id, tokens, cost))

@@ -3,11 +3,13 @@
 ``CHATLAB_HOME`` relocates everything (config, data, cache) under one folder, for tests
 and portable use; otherwise platformdirs decides. The config file is a contract: its
 ``[providers.NAME]``, ``[prices."NAME:MODEL"]`` and ``[presets."NAME"]`` tables are only
-ever extended. Built-in presets (openai, anthropic, openrouter, deepseek, ollama, demo)
-can be overridden by a table of the same name. A ``[presets."NAME"]`` table holds the
-user's saved lane presets as ``lanes = [{provider = …, model = …, label = …, params =
-{…}}, …]`` (see :mod:`chatlab.core.settings.presets`). Errors are :class:`ConfigError` with one
-line that names the problem, so the CLI can print it without a traceback.
+ever extended, and so are its top-level keys (``think_instruction``, the instruction a
+``think = "prompted"`` lane sends: see :mod:`chatlab.core.settings.prompted`). Built-in
+presets (openai, anthropic, openrouter, deepseek, ollama, demo) can be overridden by a
+table of the same name. A ``[presets."NAME"]`` table holds the user's saved lane
+presets as ``lanes = [{provider = …, model = …, label = …, params = {…}}, …]`` (see
+:mod:`chatlab.core.settings.presets`). Errors are :class:`ConfigError` with one line
+that names the problem, so the CLI can print it without a traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import platformdirs
 
 from chatlab.core.data import safety
 from chatlab.core.data.model import LaneParams
+from chatlab.core.settings.prompted import instruction_problem
 
 APP_NAME = "chatlab"
 KINDS = ("openai-chat", "openai-responses", "anthropic")
@@ -163,6 +166,9 @@ class Config:
     source: Path | None = None
     presets: dict[str, tuple[PresetLane, ...]] = field(default_factory=dict)  # the user's, by name
     rater_id: str | None = None  # this installation's rater id ([rater] id; see chatlab.core.settings.raters)
+    # The instruction a ``think = "prompted"`` lane sends (top-level ``think_instruction``);
+    # None: the shipped one (see chatlab.core.settings.prompted).
+    think_instruction: str | None = None
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -367,8 +373,17 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
 
     rater, rater_id = _rater(data.get("rater"), where)
     presets = parse_presets(data.get("presets", {}), where)
+    think = data.get("think_instruction")
+    if think is not None and (problem := instruction_problem(think)):
+        raise ConfigError(f"{where}: think_instruction {problem}")
     return Config(
-        providers=providers, prices=prices, rater=rater, source=source, presets=presets, rater_id=rater_id
+        providers=providers,
+        prices=prices,
+        rater=rater,
+        source=source,
+        presets=presets,
+        rater_id=rater_id,
+        think_instruction=think,
     )
 
 
@@ -468,6 +483,8 @@ def dump_config(config: Config) -> str:
     Keys never appear here: they live in the keychain or the environment.
     """
     lines = ["# chatlab configuration (written by chatlab; see README for the format)", ""]
+    if config.think_instruction is not None:  # top-level keys come before the first table
+        lines += [f"think_instruction = {_toml_str(config.think_instruction)}", ""]
     if config.rater_id:
         lines += ["[rater]", f"id = {_toml_str(config.rater_id)}"]
         lines += [f"name = {_toml_str(config.rater)}"] if config.rater else []

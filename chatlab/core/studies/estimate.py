@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from chatlab.core.costs import pricing
 from chatlab.core.costs.tokens import count_messages
 from chatlab.core.data.model import LaneParams
+from chatlab.core.settings import prompted
 from chatlab.core.settings.config import Config
 from chatlab.core.studies.study import Work
 from chatlab.core.studies.suites import Suite
@@ -79,18 +80,22 @@ def estimate(
         units = by_lane.get(index, [])
         input_tokens = 0
         for w in units:
-            key = (w.turn.prompt, w.lane.params.system, entry.model)
+            system = prompted.system_for(w.lane.params, config.think_instruction)  # as the request sends it
+            key = (w.turn.prompt, system, entry.model)
             tokens = counted.get(key)
             if tokens is None:
-                texts = [w.turn.prompt, *([w.lane.params.system] if w.lane.params.system else [])]
+                texts = [w.turn.prompt, *([system] if system else [])]
                 tokens = counted[key] = count_messages(texts, entry.model).tokens
             input_tokens += tokens
         params = entry.params
         past = history(entry.provider, entry.model, params)
         cap = params.max_output_tokens
         # Reasoning can take all of the cap, or the thinking budget, when the lane asks
-        # for it; a lane with thinking off, or no reasoning setting, is counted as plain.
-        reasons = bool(params.thinking_budget) or params.reasoning_effort is not None
+        # for it (or asks the model to think first); a lane with thinking off, or no
+        # reasoning setting, is counted as plain.
+        reasons = (
+            bool(params.thinking_budget) or params.reasoning_effort is not None or params.think is not None
+        )
         if past is not None and past.n:
             out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
             basis = f"your past answers, same model and settings (mean of {past.n})"

@@ -26,7 +26,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatlab.core.data.model import Session, Status, Turn
+from chatlab.core.data.kinds import contender_kind
+from chatlab.core.data.model import Lane, Session, Status, Turn
 from chatlab.core.data.safety import clean_text
 from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab.blind import letter, reasoned
@@ -101,6 +102,7 @@ class RevealRow:
     reasoned: bool
     chosen: bool
     guessed: bool
+    kind: str = ""  # native, prompted or plain (chatlab.core.data.kinds); "": not known
 
 
 @dataclass(frozen=True)
@@ -420,9 +422,26 @@ class RatingQueue:
                 reasoned(turn.responses[lane_id]),
                 vote.choice == lane_id,
                 lane_id in guessed,
+                self.kind(item.session.lane(lane_id)),
             )
             for i, lane_id in enumerate(item.lanes)
         ]
+
+    def kind(self, lane: Lane) -> str:
+        """The contender's kind, from every answer of its model and settings in this queue
+        (a reasoner that happened not to reason on this prompt is still one); "" for a
+        rating pack, whose lanes carry no model, parameters or reasoning to tell it by."""
+        if self.from_pack:
+            return ""
+        answers = [
+            turn.responses[other.id]
+            for session in self.sessions.values()
+            for turn in session.turns
+            for other in session.lanes
+            if (other.provider, other.model, other.params) == (lane.provider, lane.model, lane.params)
+            and other.id in turn.responses
+        ]
+        return contender_kind(lane, answers)
 
     @property
     def last(self) -> tuple[QueueItem, Vote] | None:

@@ -1,7 +1,8 @@
 """The lane editor: a provider and model (the provider's models listed on request),
-parameters and a label. Invalid values are refused inside the dialog with the reason
-shown, so nothing half-valid reaches a lane; an unticked parameter is greyed out and
-not sent, and changing its value ticks it, so a typed value is never dropped silently.
+parameters, the lane's own system prompt, "Think first (prompted)" and a label. Invalid
+values are refused inside the dialog with the reason shown, so nothing half-valid
+reaches a lane; an unticked parameter is greyed out and not sent, and changing its value
+ticks it, so a typed value is never dropped silently.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from chatlab.core.data import safety
 from chatlab.core.data.constants import EFFORTS
 from chatlab.core.data.model import Lane, LaneParams
 from chatlab.core.settings.config import Config, check_lane_params
@@ -88,6 +91,22 @@ class LaneDialog(QDialog):
         self.budget.setSingleStep(1024)
         self.budget.setValue(p.thinking_budget if p.thinking_budget is not None else 4096)
         self.use_budget.setChecked(p.thinking_budget is not None)
+        self.think = QCheckBox("Think first (prompted)")
+        self.think.setChecked(p.think == "prompted")
+        self.think.setToolTip(
+            "Asks this model, in an instruction before its system prompt, to think step by step "
+            "inside <think>…</think> before answering; that thinking shows as its reasoning, its "
+            "tokens estimated (≈). The control for a trained reasoner: a plain model asked to think. "
+            "The instruction can be changed in config.toml (think_instruction)."
+        )
+        self.system = QPlainTextEdit(p.system or "")
+        self.system.setObjectName("lane-system")
+        self.system.setTabChangesFocus(True)
+        self.system.setPlaceholderText("This lane's own system prompt (optional; empty: the shared one)")
+        self.system.setToolTip(
+            "Sent to this lane only, in place of the shared system prompt below the prompt box"
+        )
+        self.system.setMaximumHeight(self.system.fontMetrics().lineSpacing() * 5 + 12)
         # An unticked parameter is greyed out; changing its value ticks it (set after the
         # lane's values are in, so that opening the dialog ticks nothing).
         self._switches: list[tuple[QCheckBox, QAbstractSpinBox]] = [
@@ -110,6 +129,8 @@ class LaneDialog(QDialog):
         form.addRow(self.use_max, self.max_tokens)
         form.addRow("Reasoning effort", self.effort)
         form.addRow(self.use_budget, self.budget)
+        form.addRow("", self.think)
+        form.addRow("System prompt", self.system)
         note = QLabel(
             "Unticked parameters are not sent (the provider's default applies). Parameters a model "
             "family rejects are not sent either (e.g. temperature to o-series models)."
@@ -162,12 +183,16 @@ class LaneDialog(QDialog):
         for _check, box in self._switches:
             box.interpretText()  # text typed but not yet committed (no Enter, focus still in)
         effort = self.effort.currentText()
+        system = self.system.toPlainText().strip() or None
+        if system is not None and safety.clean_text(system) != system:
+            raise ValueError("the system prompt is not valid Unicode")
         params = LaneParams(
-            system=self._base.params.system,
+            system=system,
             temperature=round(self.temp.value(), 3) if self.use_temp.isChecked() else None,
             max_output_tokens=self.max_tokens.value() if self.use_max.isChecked() else None,
             reasoning_effort=None if effort == "default" else effort,
             thinking_budget=self.budget.value() if self.use_budget.isChecked() else None,
+            think="prompted" if self.think.isChecked() else None,
         )
         check_lane_params(params)
         return dataclasses.replace(

@@ -1,9 +1,10 @@
 """The panels where the blind rating queue shows names, once its reveal policy allows.
 
 :class:`RevealPanel` appears under the locked cards after each vote (policy ``each``):
-who each letter was, whether it reasoned, and how the rater's pick and guesses did; it
-forgets every name when cleared. :class:`DonePanel` ends the queue: each contender's
-record in this rater's votes (the standings), or, while the names can't be shown yet, why not.
+who each letter was and its kind (trained reasoner, asked to think, plain), whether it
+reasoned, and how the rater's pick and guesses did; it forgets every name when cleared.
+:class:`DonePanel` ends the queue: each contender's record in this rater's votes (the
+standings), or, while the names can't be shown yet, why not.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from chatlab.core.data.kinds import kind_words
 from chatlab.core.studies.rating import RatingQueue, RevealRow
 from chatlab.ui.rating.reveal import guess_words
 from chatlab.ui.rating.widgets import grid_table, plain_label
@@ -57,13 +59,14 @@ class RevealPanel(QFrame):
         if chosen is not None:
             said = f"Model {chosen.letter} — {chosen.name}"
         self.headline.setText(f"Revealed. You chose {said}")
-        heads = ["", "model", "reasoned", "your pick", "your guess"]
+        heads = ["", "model", "kind", "reasoned", "your pick", "your guess"]
         for col, head in enumerate(heads):
             self.grid.addWidget(plain_label(head, "muted"), 0, col)
         for r, row in enumerate(rows, start=1):
             cells = [
                 f"Model {row.letter}",
                 row.name,
+                kind_words(row.kind),
                 "yes" if row.reasoned else "no",
                 "best ✓" if row.chosen else "",
                 guess_words(row.guessed, row.reasoned) if guess_made else "no guess",

@@ -1,10 +1,10 @@
 """The reveal card: after a blind vote, who was who, who reasoned, what it cost.
 
 It shows the lab's :class:`~chatlab.core.lab.blind.Reveal` record as a small table (Model A,
-B, C… with the model behind each, whether and how much it reasoned, cost and time to
-first token side by side), says whether the reasoning guess was right, and keeps a
-running tally for the session. It stays until the user moves on (Close, a new send, or
-another session).
+B, C… with the model behind each, its kind: "trained reasoner", "asked to think" or
+"plain", whether and how much it reasoned, cost and time to first token side by side),
+says whether the reasoning guess was right, and keeps a running tally for the session.
+It stays until the user moves on (Close, a new send, or another session).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from chatlab.core.data import format as fmt
+from chatlab.core.data.kinds import kind_words
 from chatlab.core.lab.blind import Reveal
 from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.icons import icon
@@ -69,7 +70,7 @@ class RevealCard(QFrame):
             item = self.grid.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()  # type: ignore[union-attr]
-        heads = ["", "model", "reasoned", "cost", "first token"] + (
+        heads = ["", "model", "kind", "reasoned", "cost", "first token"] + (
             ["your guess"] if reveal.guess_made else []
         )
         for col, head in enumerate(heads):
@@ -79,6 +80,7 @@ class RevealCard(QFrame):
             cells = [
                 f"Model {row.letter}",
                 name,
+                kind_words(row.kind),
                 reasoning_words(
                     row.reasoned, row.reasoning_tokens, row.reasoning_estimated, row.reasoning_hidden
                 ),

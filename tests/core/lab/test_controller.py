@@ -20,11 +20,12 @@ from chatlab.core.data.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.data.model import Lane, LaneParams, Status
+from chatlab.core.data.model import Lane, LaneParams, Session, Status
 from chatlab.core.data.votes import Rating
 from chatlab.core.lab.blind import Reveal, guess_right
 from chatlab.core.lab.controller import Lab, LabError
 from chatlab.core.lab.lab_events import LabEvent, Saved, TurnFinished, Voted
+from chatlab.core.settings import prompted
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from tests.fakes import ScriptedAdapter, scripted_runner
@@ -255,15 +256,53 @@ def test_a_broken_observer_does_not_stop_the_session() -> None:
     assert len(finished) == 1 and lab.session.turns[-1].responses[lab.session.lanes[0].id].status is Status.OK
 
 
-def test_the_shared_system_prompt_reaches_every_lane_only_once_set() -> None:
+def test_the_shared_system_prompt_reaches_lanes_without_their_own_once_set() -> None:
     adapter = ScriptedAdapter()
     lab = make_lab(adapter)
     own = lab.add_lane(Lane("fake", "a", LaneParams(system="lane's own")))
+    plain = lab.add_lane(Lane("fake", "b"))
     run(lab)
-    assert adapter.requests[-1].params.system == "lane's own"  # the CLI's -s, untouched
+    assert [r.params.system for r in adapter.requests] == ["lane's own", None]  # untouched
     lab.set_system("  shared  ")
     run(lab, "again")
-    assert adapter.requests[-1].params.system == "shared" and own.params.system == "shared"
+    assert [r.params.system for r in adapter.requests[-2:]] == ["lane's own", "shared"]
+    assert own.params.system == "lane's own" and plain.params.system == "shared"
+    lab.set_system("changed")  # a lane that took the shared prompt follows it
+    run(lab, "third")
+    assert [r.params.system for r in adapter.requests[-2:]] == ["lane's own", "changed"]
+    lab.set_system("")
+    run(lab, "fourth")
+    assert [r.params.system for r in adapter.requests[-2:]] == ["lane's own", None]
+
+
+def test_a_reopened_session_shares_only_the_system_prompt_every_lane_has() -> None:
+    lab = make_lab(ScriptedAdapter())
+    lab.open(
+        Session(lanes=[Lane("fake", "a", LaneParams(system="s")), Lane("fake", "b", LaneParams(system="s"))])
+    )
+    assert lab.system == "s"
+    lab.open(Session(lanes=[Lane("fake", "a", LaneParams(system="mine")), Lane("fake", "b")]))
+    assert lab.system is None
+    lab.set_system("shared")
+    assert [lab.system_of(lane) for lane in lab.session.lanes] == ["mine", "shared"]
+
+
+def test_a_prompted_lane_sends_the_instruction_before_its_system_prompt() -> None:
+    """Composed where the core builds the request: the window, ``chatlab ask`` and a
+    study's units all send the same thing (the adapters only read it)."""
+    adapter = ScriptedAdapter()
+    lab = make_lab(adapter)
+    lab.add_lane(Lane("fake", "a", LaneParams(think="prompted", system="Be brief.")))
+    lab.add_lane(Lane("fake", "b", LaneParams(think="prompted")))
+    lab.add_lane(Lane("fake", "c", LaneParams(system="Be brief.")))
+    before = {e.lane_id: e.tokens for e in lab.estimates("Why is the sky blue?")}
+    run(lab)
+    told = prompted.shipped_instruction()
+    sent = [(r.params.system, r.params.think) for r in adapter.requests]
+    assert sent == [(f"{told}\n\nBe brief.", "prompted"), (told, "prompted"), ("Be brief.", None)]
+    assert [lane.params.system for lane in lab.session.lanes] == ["Be brief.", None, "Be brief."]  # kept
+    a, b, c = lab.session.lanes
+    assert before[a.id] > before[c.id] + 20 and before[b.id] > before[c.id]  # the estimate counts it
 
 
 def test_a_stopped_blind_turn_is_void_and_a_masked_turn_cannot_be_skipped(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from chatlab.core.settings.config import (
     paths,
     save_config,
 )
-from chatlab.core.settings.presets import all_presets, save_preset
+from chatlab.core.settings.presets import all_presets, save_preset, shipped
 from chatlab.store.db import Store, StoreError
 from tests.core.lab.test_controller import hidden_reasoner, make_lab, plain, reasoner, run, three_lanes
 from tests.fakes import ScriptedAdapter
@@ -207,7 +207,7 @@ def test_a_10_mb_config_of_presets_loads_and_round_trips() -> None:
         i += 1
     path = write_config("".join(parts))
     config = load_config(path)
-    assert len(config.presets) == i and len(all_presets(config)) == i + 4
+    assert len(config.presets) == i and len(all_presets(config)) == i + len(shipped())
     save_config(config, path)
     assert load_config(path).presets == config.presets
 

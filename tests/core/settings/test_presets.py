@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from chatlab.core.analysis.votes import model_id
 from chatlab.core.data.model import Lane, LaneParams, Message, Request
+from chatlab.core.settings import prompted
 from chatlab.core.settings.config import (
     MAX_PRESET_LANES,
     ConfigError,
@@ -23,11 +25,12 @@ from chatlab.core.settings.presets import (
     DEMO_PRESET,
     Preset,
     all_presets,
+    lane_from_spec,
     remove_preset,
     save_preset,
     shipped,
 )
-from chatlab.providers import anthropic, openai_responses
+from chatlab.providers import anthropic, openai_chat, openai_responses
 
 
 def _shipped(name_part: str) -> Preset:
@@ -69,6 +72,104 @@ def test_o_series_preset_is_the_same_model_at_high_and_low_effort() -> None:
         for e in (high, low)
     ]
     assert efforts == ["high", "low"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reasoner", "plain"),
+    [
+        ("Claude Sonnet 4.5: thinking vs asked to think", "claude-sonnet-4-5", "claude-sonnet-4-5"),
+        ("o4-mini vs gpt-4.1 asked to think", "o4-mini", "gpt-4.1"),
+        ("DeepSeek V3.2: thinking mode vs asked to think", "deepseek-reasoner", "deepseek-chat"),
+    ],
+)
+def test_prompted_presets_pair_a_reasoner_with_its_plain_sibling_asked_to_think(
+    name: str, reasoner: str, plain: str
+) -> None:
+    config = parse_config({})
+    (preset,) = [p for p in shipped() if p.name == name]
+    native, asked = preset.entries
+    assert (native.model, asked.model) == (reasoner, plain) and native.provider == asked.provider
+    assert native.params.think is None and asked.params.think == "prompted"
+    assert asked.params.reasoning_effort is None and not asked.params.thinking_budget
+    assert "asked to think" in asked.label and "asked to think" not in native.label
+    # What each sends: the reasoner reasons; the sibling is told to think first, in the
+    # system prompt, and has no reasoning switched on.
+    request = Request(plain, [Message("user", "hi")], prompted.request_params(asked.params))
+    provider = config.provider(asked.provider)
+    if provider.kind == "anthropic":
+        sent = anthropic.build_kwargs(request)
+        assert "thinking" not in sent and sent["system"] == prompted.shipped_instruction()
+        assert "thinking" in anthropic.build_kwargs(_request(native))
+    elif provider.kind == "openai-responses":
+        sent = openai_responses.build_kwargs(provider, request)
+        assert "reasoning" not in sent and sent["instructions"] == prompted.shipped_instruction()
+    else:
+        sent = openai_chat.build_kwargs(provider, request)
+        assert sent["messages"][0] == {"role": "system", "content": prompted.shipped_instruction()}
+
+
+@pytest.mark.parametrize(
+    ("spec", "lane"),
+    [
+        ("demo:demo-fast", PresetLane("demo", "demo-fast")),
+        ("demo:demo-fast{think=prompted}", PresetLane("demo", "demo-fast", LaneParams(think="prompted"))),
+        (
+            "openai:o3 {reasoning_effort=high}",
+            PresetLane("openai", "o3", LaneParams(reasoning_effort="high")),
+        ),
+        (
+            'x:y{ system = "Be brief, {really}.", temperature = 0.7, max_output_tokens=900, label=mine }',
+            PresetLane(
+                "x",
+                "y",
+                LaneParams(system="Be brief, {really}.", temperature=0.7, max_output_tokens=900),
+                "mine",
+            ),
+        ),
+        (
+            "ollama:qwen3:8b{thinking_budget=0,}",
+            PresetLane("ollama", "qwen3:8b", LaneParams(thinking_budget=0)),
+        ),
+        ("demo:echo{}", PresetLane("demo", "echo")),
+    ],
+)
+def test_a_lane_from_the_command_line_carries_its_parameters(spec: str, lane: PresetLane) -> None:
+    assert lane_from_spec(spec) == lane
+
+
+def test_a_contender_id_reads_back_as_its_lane() -> None:
+    for params in (
+        LaneParams(think="prompted"),
+        LaneParams(reasoning_effort="high", max_output_tokens=4000),
+        LaneParams(temperature=0.3, thinking_budget=2048, max_output_tokens=9000),
+    ):
+        lane = Lane("anthropic", "claude-sonnet-4-5", params)
+        assert lane_from_spec(model_id(lane)).params == params
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("gpt-4o", "malformed model 'gpt-4o': expected PROVIDER:MODEL"),
+        (":gpt-4o", "expected PROVIDER:MODEL"),
+        ("demo:{think=prompted}", "expected PROVIDER:MODEL"),
+        ("demo:x{think=prompted", "need their closing }"),
+        ("demo:x{think}", "expected key=value"),
+        ("demo:x{think=prompted think=x}", "think must be one of prompted"),
+        ("demo:x{think=prompted, think=prompted}", "think is given twice"),
+        ("demo:x{temperature=hot}", "temperature must be a number, got 'hot'"),
+        ("demo:x{max_output_tokens=1.5}", "max_output_tokens must be an integer"),
+        ("demo:x{temperature=7}", "temperature must be between 0 and 2"),
+        ('demo:x{system="open}', "quoted value is not a JSON string"),
+        ('demo:x{system="a" "b"}', "expected a comma after system's value"),
+        ("demo:x{colour=red}", "unknown key 'colour'"),
+        ("demo:x{max_output_tokens=100, thinking_budget=200}", "larger than the thinking budget"),
+    ],
+)
+def test_a_bad_lane_from_the_command_line_is_one_line_naming_it(spec: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        lane_from_spec(spec)
+    assert needle in str(info.value) and "\n" not in str(info.value)
 
 
 def test_demo_preset_has_the_three_demo_lanes() -> None:

@@ -17,8 +17,10 @@ import pytest
 
 from chatlab import cli
 from chatlab.core.data.events import Usage
+from chatlab.core.settings import prompted
 from chatlab.core.studies.study import unit_state
 from chatlab.core.studies.suites import shipped_suites
+from chatlab.demo.scripts import Script
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 from tests.conftest import PYTHON, subprocess_env
@@ -470,3 +472,65 @@ def test_the_budget_is_reached_when_no_request_of_the_work_left_fits() -> None:
     assert budget_reached(0.01, rows, 0.0051)  # spent $0.0051 < $0.01, yet nothing fits
     assert not budget_reached(0.01, [*rows, lane(3, None)], 0.0051)  # an unpriced lane can run
     assert not budget_reached(0.01, [lane(0, 1.0)], 0.0)  # nothing left to send
+
+
+def test_a_prompted_lane_of_a_suite_is_asked_to_think_in_every_unit(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    """A suite's lane carries ``think`` and its own ``system`` in ``params``; a study's
+    units go through the same core as the window, so each request sends the instruction
+    first, then the lane's system prompt (or the prompt's own, which replaces it)."""
+    write_config(home, server)
+    server.add("thinks", Script(answer="<think>Plan it.</think>\n\nDone.", tokens_per_s=0))
+    suite = tmp_path / "prompted.toml"
+    suite.write_text(
+        'name = "Prompted"\n'
+        '[[prompts]]\nid = "a"\ntext = "First?"\n'
+        '[[prompts]]\nid = "b"\ntext = "Second?"\nsystem = "Answer in verse."\n'
+        '[[lanes]]\nprovider = "demo"\nmodel = "thinks"\n'
+        'params = { think = "prompted", system = "Be brief." }\n'
+        '[[lanes]]\nprovider = "demo"\nmodel = "demo-fast@tps=0"\nparams = { system = "Be brief." }\n'
+    )
+    code, _, err = run(capsys, "study", "run", str(suite), "--yes")
+    assert code == 0, err
+    told = prompted.shipped_instruction()
+    sent = sorted(
+        (b["model"], b["messages"][-1]["content"], b["messages"][0]["content"])
+        for b in (entry.body for entry in server.log)
+        if b
+    )
+    assert sent == [
+        ("demo-fast@tps=0", "First?", "Be brief."),
+        ("demo-fast@tps=0", "Second?", "Answer in verse."),
+        ("thinks", "First?", f"{told}\n\nBe brief."),
+        ("thinks", "Second?", f"{told}\n\nAnswer in verse."),
+    ]
+    store = Store(default_path())
+    try:
+        [info] = store.studies()
+        for session in store.study_sessions(info.id):
+            lane = next(x for x in session.lanes if x.model == "thinks")
+            answer = session.turns[0].responses[lane.id]
+            assert (answer.reasoning, answer.text) == (
+                "Plan it.",
+                "Done.",
+            ) and answer.usage.reasoning_estimated
+    finally:
+        store.close()
+
+
+def test_the_estimate_counts_a_prompted_lanes_instruction_and_its_thinking() -> None:
+    from chatlab.core.settings.config import parse_config
+    from chatlab.core.studies.estimate import estimate
+    from chatlab.core.studies.study import comparisons, work
+    from chatlab.core.studies.suites import parse_suite
+
+    lanes = [
+        {"provider": "demo", "model": "m", "params": {"max_output_tokens": 500, **extra}}
+        for extra in ({"think": "prompted"}, {})
+    ]
+    suite = parse_suite({"name": "S", "prompts": [{"id": "p", "text": "Why?"}], "lanes": lanes})
+    config = parse_config({})
+    asked, plain = estimate(suite, work(comparisons(suite, "x", "S")), config, lambda *_: None)
+    assert asked.reasoning_tokens == 500 and plain.reasoning_tokens == 0  # the cap bounds both
+    assert asked.input_tokens > plain.input_tokens + 20  # the instruction is sent too

@@ -550,13 +550,32 @@ def test_unticked_parameters_are_greyed_out_and_not_sent(qtbot: QtBot) -> None:
 
 
 def test_a_lanes_parameters_open_ticked_and_come_back_unchanged(qtbot: QtBot) -> None:
-    params = LaneParams(system="sys", temperature=0.3, max_output_tokens=9000, thinking_budget=2048)
+    params = LaneParams(
+        system="sys\nline two",
+        temperature=0.3,
+        max_output_tokens=9000,
+        thinking_budget=2048,
+        think="prompted",
+    )
     lane = Lane("anthropic", "claude-sonnet-4-5", params, "mine")
     dialog = _lane_dialog(qtbot, lane)
+    assert dialog.think.isChecked() and dialog.system.toPlainText() == "sys\nline two"
     assert dialog.use_temp.isChecked() and dialog.use_max.isChecked() and dialog.use_budget.isChecked()
     assert dialog.temp.isEnabled() and dialog.max_tokens.isEnabled() and dialog.budget.isEnabled()
     built = dialog.build()
     assert built.params == params and built.id == lane.id and built.label == "mine"
+
+
+def test_think_first_and_the_lanes_own_system_prompt(qtbot: QtBot) -> None:
+    dialog = _lane_dialog(qtbot, Lane("openai", "gpt-4.1"))
+    assert not dialog.think.isChecked() and dialog.system.toPlainText() == ""
+    assert "<think>" in dialog.think.toolTip() and "think_instruction" in dialog.think.toolTip()
+    dialog.think.setChecked(True)
+    dialog.system.setPlainText("  Answer in French.\nKeep it short.\n")
+    assert dialog.build().params == LaneParams(system="Answer in French.\nKeep it short.", think="prompted")
+    dialog.think.setChecked(False)
+    dialog.system.setPlainText(" \n\t")
+    assert dialog.build().params == LaneParams()  # blank: no system prompt of its own
 
 
 def test_changing_a_value_ticks_its_box(qtbot: QtBot) -> None:
@@ -611,6 +630,9 @@ def test_the_preset_dialog_shows_each_presets_lanes(qtbot: QtBot) -> None:
     assert "anthropic:claude-sonnet-4-5 — thinking on (8k budget) (thinking 8,192, max 16,384)" in (
         dialog.view.details.text()
     )
+    dialog.select("o4-mini vs gpt-4.1 asked to think")  # the prompted-reasoning control
+    assert "openai:gpt-4.1 — gpt-4.1, asked to think (think prompted)" in dialog.view.details.text()
+    dialog.select("Claude Sonnet 4.5: thinking on vs off")
     dialog.accept()
     assert (
         dialog.result_preset is not None

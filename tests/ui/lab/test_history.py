@@ -113,6 +113,11 @@ def test_blind_mode_hides_everything_until_the_vote(
     assert {row.lane_id for row in card.rows if row.reasoned} == {lanes[0].id, lanes[1].id}
     assert card.guess_made and card.guess_right is False and card.tally.votes == 1
     assert "wrong" in win.reveal.guess.text()
+    # Each lane's kind: the visible and the hidden reasoner were trained to reason.
+    kinds = {row.lane_id: row.kind for row in card.rows}
+    assert kinds == {lanes[0].id: "native", lanes[1].id: "native", lanes[2].id: "plain"}
+    words = [label.text() for label in win.reveal.findChildren(QLabel) if label.isVisibleTo(win)]
+    assert words.count("trained reasoner") == 2 and words.count("plain") == 1
 
 
 def test_sessions_are_saved_reopened_searched_and_rated(
@@ -271,6 +276,7 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
     )
     for lane, label in zip(lanes, ("Alpha-label", "Beta-label", "Gamma-label"), strict=True):
         lane.label = label
+    lanes[2].params = LaneParams(think="prompted")  # asked to think: its kind is no clue either
     win.prompt_area.blind_check.setChecked(True)
     win.prompt.setPlainText("Write a haiku.")
     wait_turn(qtbot, win)
@@ -284,6 +290,9 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
         "Alpha-label",
         "Beta-label",
         "Gamma-label",
+        "prompted",  # the lane's parameter chip
+        "trained reasoner",  # and the kinds the reveal shows
+        "asked to think",
     }
     identity |= {lane.spec for lane in lanes}
 
@@ -319,6 +328,17 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
         shown = win.lanes.splitter.widget(position)
         assert shown is win.lane_widgets[lane_id] and shown.title.text() == f"Model {chr(65 + position)}"
         assert shown.toolTip() == ""  # no tooltip: it once named the model and its shortcut
+    # After the vote, the reveal says which kind each was.
+    win.vote_bar.buttons["tie"].click()
+    card = win.reveal.reveal
+    assert card is not None and win.reveal.isVisibleTo(win)
+    assert {row.lane_id: row.kind for row in card.rows} == {
+        lanes[0].id: "native",
+        lanes[1].id: "native",
+        lanes[2].id: "prompted",
+    }
+    words = [label.text() for label in win.reveal.findChildren(QLabel) if label.isVisibleTo(win)]
+    assert words.count("trained reasoner") == 2 and words.count("asked to think") == 1
 
 
 def test_the_demo_prompt_is_saved_only_once_the_user_acts(

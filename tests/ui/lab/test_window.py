@@ -177,13 +177,14 @@ def test_the_command_line_opens_the_window_with_its_lanes(window: MainWindow, qt
     from chatlab.app import start, window_parser
 
     args = window_parser().parse_args(
-        ["-m", "chat:echo", "-m", "claude:demo-fast@tps=0", "--blind", "--send", "hi"]
+        ["-m", "chat:echo", "-m", "claude:demo-fast@tps=0 {think=prompted}", "--blind", "--send", "hi"]
     )
     with qtbot.waitSignal(
         window.turnFinished, timeout=60_000, check_params_cb=lambda *_: not window.lab.runs
     ):
         start(window, args, demo=False)
     assert [lane.spec for lane in window.session.lanes] == ["chat:echo", "claude:demo-fast@tps=0"]
+    assert [lane.params.think for lane in window.session.lanes] == [None, "prompted"]
     assert window.session.blind and window.session.turns[0].prompt == "hi"
     assert {r.status for r in window.session.turns[0].responses.values()} == {Status.OK}
 

@@ -41,13 +41,26 @@ STUDY = "Rate view test"
 K = Qt.Key
 
 
-def suite(prompts: int = 10, samples: int = 2, lanes: int = 3) -> dict[str, object]:
+# The kinds the reveal names ("plain" is left out: "explain" would match it).
+KIND_WORDS = ("trained reasoner", "asked to think")
+
+
+def suite(prompts: int = 10, samples: int = 2, lanes: int = 3, prompted: int = -1) -> dict[str, object]:
+    """``prompted``: the lane asked to think first (think = "prompted"), if any."""
     return {
         "name": STUDY,
         "samples": samples,
         "seed": 7,
         "prompts": [{"id": f"p{i}", "text": f"Question {i}: why is the sky blue?"} for i in range(prompts)],
-        "lanes": [{"provider": PROVIDER, "model": MODELS[i], "label": LABELS[i]} for i in range(lanes)],
+        "lanes": [
+            {
+                "provider": PROVIDER,
+                "model": MODELS[i],
+                "label": LABELS[i],
+                **({"params": {"think": "prompted"}} if i == prompted else {}),
+            }
+            for i in range(lanes)
+        ],
     }
 
 
@@ -98,7 +111,7 @@ def show(qtbot: QtBot, widget: QWidget, size: tuple[int, int] = (1280, 800)) -> 
 
 def identities(store: Store) -> list[str]:
     """Every string that would tell who wrote an answer."""
-    out = [*LABELS, *MODELS, PROVIDER]
+    out = [*LABELS, *MODELS, PROVIDER, *KIND_WORDS]
     for s in store.study_sessions("study1"):
         out += [lane.id for lane in s.lanes] + [lane.spec for lane in s.lanes]
     return out
@@ -254,7 +267,7 @@ def test_no_widget_names_a_model_until_the_end(qtbot: QtBot, store: Store) -> No
 
 
 def test_each_policy_reveals_after_the_vote(qtbot: QtBot, store: Store) -> None:
-    queue = make_queue(store, reveal="each")
+    queue = make_queue(store, reveal="each", prompted=1)
     view = RateView(queue)
     show(qtbot, view)
     names = identities(store)
@@ -266,6 +279,12 @@ def test_each_policy_reveals_after_the_vote(qtbot: QtBot, store: Store) -> None:
     assert set(leaks(view.reveal_panel, names)) >= shown
     picked = item.session.lane(item.lanes[1]).label
     assert picked in view.reveal_panel.headline.text()
+    # Each one's kind, from the study's answers: lane 0 reasons visibly, lane 2 with
+    # hidden tokens (both trained reasoners), lane 1 was asked to think.
+    kinds = {row.name: row.kind for row in queue.reveal(item, queue.last[1])} if queue.last else {}
+    assert kinds == {LABELS[0]: "native", LABELS[1]: "prompted", LABELS[2]: "native"}
+    words = [t for t in widget_texts(view.reveal_panel) if t in KIND_WORDS]
+    assert sorted(words) == ["asked to think", "trained reasoner", "trained reasoner"]
     press(view, K.Key_U)  # the names are out: the vote stands
     assert queue.rated == 1 and "can't be taken back" in view.message.text()
     press(view, K.Key_1)  # no new pick while the reveal shows
