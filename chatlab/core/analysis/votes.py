@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from chatlab.core.data.kinds import NATIVE, PLAIN, PROMPTED, provider_reasoned
 from chatlab.core.data.kinds import contender_kind as contender_kind
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 
@@ -128,7 +129,7 @@ class Data:
             self.specs.append(lane.spec)
             self.labels.append(lane.label or self.contenders[c])
             self.reasoner.append(False)
-            self.kinds.append("prompted" if lane.params.think == "prompted" else "plain")
+            self.kinds.append(PROMPTED if lane.params.think == PROMPTED else PLAIN)
             for table in (self.costs, self.answer_tokens, self.reasoning_tokens, self.scores, self.graded):
                 table.append([])
             if not lane.placebo:  # a twin named before this model came along steps aside
@@ -164,8 +165,8 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
         present[lane_id] = c
         if reasoned(resp):
             data.reasoner[c] = True
-            if data.kinds[c] == "plain":
-                data.kinds[c] = "native"
+        if data.kinds[c] == PLAIN and provider_reasoned(resp):
+            data.kinds[c] = NATIVE
         if resp.cost_usd is not None:
             data.costs[c].append(resp.cost_usd)
         data.answer_tokens[c].append(_answer_tokens(resp))

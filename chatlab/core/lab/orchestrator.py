@@ -6,10 +6,11 @@ adapter's events into its :class:`Response`, with an idle timeout (no event for 
 seconds) and an optional total timeout, and can be cancelled alone. A lane's exception,
 error, timeout or cancellation never reaches another lane, and neither does a listener
 that fails (it is logged and that lane alone ends in error). Every adapter's events pass
-one guard on the way in (:class:`Guard`): text is made valid Unicode, the lane's key is
-redacted, and usage out of range is dropped with a note. Transient failures before the
-first token (408, 409, 429, 5xx, 529, a failed connection) are retried in the open, with
-backoff that honours ``Retry-After``; never after a token, which would duplicate text.
+one guard on the way in (:class:`~chatlab.core.lab.guard.Guard`): text is made valid
+Unicode, the lane's key is redacted, and usage out of range is dropped with a note.
+Transient failures before the first token (408, 409, 429, 5xx, 529, a failed
+connection) are retried in the open, with backoff that honours ``Retry-After``; never
+after a token, which would duplicate text.
 Live token counts are cheap character-based estimates; at the end the provider's usage
 replaces them, or, when the provider sent none, a proper estimate is made from the text
 and flagged as such. A request refused before anything was generated costs nothing.
@@ -45,6 +46,7 @@ from chatlab.core.data.events import (
 )
 from chatlab.core.data.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
 from chatlab.core.lab.contract import Adapter, AdapterFactory
+from chatlab.core.lab.guard import Guard
 from chatlab.core.settings import prompted
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, ConfigError
@@ -57,135 +59,6 @@ Listener = Callable[[Lane, Response, StreamEvent | None], None]
 
 MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After is not waited out: the lane fails and says so
 BACKOFF_BASE_S = 1.0
-
-_USAGE_FIELDS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "cache_write_input_tokens",
-)
-
-
-def usage_problem(usage: Usage) -> str | None:
-    """Why a reported usage can't be believed (a count out of range), or None."""
-    for name in _USAGE_FIELDS:
-        problem = safety.count_problem(getattr(usage, name))
-        if problem:
-            return f"{name}: {problem}"
-    return None
-
-
-class Guard:
-    """An adapter's events made safe to keep: valid Unicode, no key, believable numbers.
-
-    Text and reasoning pass through :class:`~chatlab.core.data.safety.StreamRedactor` (a key
-    split across chunks is still caught). A high surrogate that ends a delta waits for the
-    next delta of its channel: a server that slices text in UTF-16 units may send an
-    emoji's two halves apart. A usage report with a count out of range is dropped, so the
-    estimate stays and is marked as one, with a :class:`Notice`; a cost that is not finite
-    and non-negative is dropped the same way, keeping the counts. Invalid Unicode replaced
-    by U+FFFD is said once, in a note, at the end. A lane that ends without a final event
-    (stopped, timed out, its adapter failed) takes what is still held from :meth:`held`.
-    """
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = secrets
-        self.redactors = {"text": safety.StreamRedactor(secrets), "reasoning": safety.StreamRedactor(secrets)}
-        self.halves = {"text": "", "reasoning": ""}
-        self.replaced = False  # invalid Unicode was replaced
-        self.noted = False  # and the note said so
-
-    def _valid(self, value: str) -> str:
-        cleaned = safety.clean_text(value)
-        # Joining a surrogate pair is no replacement; a lone half turned into U+FFFD is.
-        if cleaned is not value and cleaned.count("\ufffd") > value.count("\ufffd"):
-            self.replaced = True
-        return cleaned
-
-    def _piece(self, channel: str, value: str) -> str:
-        """``value`` after what its channel held, redacted; a high half at its end waits."""
-        value = self.halves[channel] + value
-        self.halves[channel] = ""
-        if value and "\ud800" <= value[-1] <= "\udbff":
-            self.halves[channel], value = value[-1], value[:-1]
-        return self.redactors[channel].feed(self._valid(value))
-
-    def _release(self, channel: str) -> str:
-        """What ``channel`` still holds: a half that never got its pair (U+FFFD), then the
-        redactor's tail."""
-        half, self.halves[channel] = self.halves[channel], ""
-        redactor = self.redactors[channel]
-        return (redactor.feed(self._valid(half)) if half else "") + redactor.flush()
-
-    def _clean(self, value: str) -> str:
-        return safety.redact(self._valid(value), self.secrets)
-
-    def held(self) -> list[StreamEvent]:
-        """Everything still held, released: each channel's half and redactor tail, then
-        the note, once, if any text was replaced."""
-        out: list[StreamEvent] = []
-        if tail := self._release("reasoning"):
-            out.append(ReasoningDelta(tail))
-        if tail := self._release("text"):
-            out.append(TextDelta(tail))
-        if self.replaced and not self.noted:
-            self.noted = True
-            out.append(Notice(safety.UNICODE_NOTE))
-        return out
-
-    async def events(self, events: AsyncGenerator[StreamEvent, None]) -> AsyncGenerator[StreamEvent, None]:
-        async with contextlib.aclosing(events) as stream:
-            async for ev in stream:
-                if isinstance(ev, TextDelta):
-                    piece = self._piece("text", ev.text)
-                    if piece or ev.refusal:
-                        yield TextDelta(piece, ev.refusal)
-                elif isinstance(ev, ReasoningDelta):
-                    if piece := self._piece("reasoning", ev.text):
-                        yield ReasoningDelta(piece)
-                elif isinstance(ev, UsageReport):
-                    problem = usage_problem(ev.usage)
-                    if problem:
-                        yield Notice(safety.usage_note(problem))
-                        continue
-                    cost = ev.cost_usd
-                    if cost is not None and (problem := safety.cost_problem(cost)):
-                        yield Notice(safety.cost_note(f"cost: {problem}"))
-                        ev = UsageReport(ev.usage, None)
-                    yield ev
-                elif isinstance(ev, Notice):
-                    yield Notice(self._clean(ev.text))
-                elif isinstance(ev, Revision):
-                    # The revision replaces its channel's text: what that channel held goes
-                    # with it; the other channel keeps waiting for its next delta.
-                    channel = "reasoning" if ev.reasoning else "text"
-                    self.halves[channel] = ""
-                    self.redactors[channel].flush()
-                    yield Revision(self._clean(ev.text), ev.reasoning)
-                elif isinstance(ev, StreamError):
-                    for out in self.held():
-                        yield out
-                    status = ev.status_code
-                    after = ev.retry_after_s
-                    yield replace(
-                        ev,
-                        message=self._clean(ev.message),
-                        status_code=status if isinstance(status, int) and 100 <= status <= 599 else None,
-                        retry_after_s=after
-                        if after is not None and safety.cost_problem(after) is None
-                        else None,
-                    )
-                    return
-                else:
-                    for out in self.held():
-                        yield out
-                    if isinstance(ev, Done) and ev.finish_reason is not None:
-                        ev = Done(self._clean(str(ev.finish_reason)))
-                    yield ev
-                    return
-        for out in self.held():
-            yield out
 
 
 def live_usage(resp: Response) -> Usage:

@@ -1,5 +1,5 @@
 """Adversarial cases for the stream guard's held surrogate half (``Guard`` in
-orchestrator.py) and the Responses reader's ``.done`` check: a lane stopped or timed out
+guard.py) and the Responses reader's ``.done`` check: a lane stopped or timed out
 while a half or a key's first characters are held, a revision arriving while a half
 is held on its own channel or the other one, and a lost delta after a split emoji.
 The first seven were findings of an adversarial pass (each failed before its fix); the
