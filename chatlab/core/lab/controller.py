@@ -242,6 +242,17 @@ class Lab:
         if self.session.turns:
             raise LabError("blind mode is set before the first send")
         self.session.blind = blind
+        self.session.show_reasoning &= blind  # a blind option: it goes with blind mode
+        self._emit(LanesChanged())
+
+    def set_show_reasoning(self, show: bool) -> None:
+        """Blind, with each lane's reasoning shown alike while masked, so the guess is
+        about the thinking; chosen before the first turn, like blind mode."""
+        if self.session.turns:
+            raise LabError("show reasoning is set before the first send")
+        if show and not self.session.blind:
+            raise LabError("show reasoning is a blind option: turn blind mode on first")
+        self.session.show_reasoning = show
         self._emit(LanesChanged())
 
     # -- running ----------------------------------------------------------------------------
@@ -564,7 +575,7 @@ class Lab:
         """A fresh session with copies of the current lanes (or the given ones)."""
         source = self.session.lanes if lanes is None else lanes
         fresh = [Lane(x.provider, x.model, x.params, x.label) for x in source]
-        self.open(Session(lanes=fresh, blind=self.session.blind))
+        self.open(Session(lanes=fresh, blind=self.session.blind, show_reasoning=self.session.show_reasoning))
 
     def duplicate(self, source: Session) -> str:
         """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.
@@ -574,11 +585,8 @@ class Lab:
             raise LabError(
                 "vote on it first: sent again with names showing, it would say whose answer is whose"
             )
-        self.open(
-            Session(
-                lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind
-            )
-        )
+        lanes = [Lane(x.provider, x.model, x.params, x.label) for x in source.lanes]
+        self.open(Session(lanes=lanes, blind=source.blind, show_reasoning=source.show_reasoning))
         return source.turns[0].prompt if source.turns else ""
 
     def export(self) -> tuple[dict[str, object], list[str]]:
