@@ -64,9 +64,10 @@ class RevealPanel(QFrame):
             cells = [
                 f"Model {row.letter}",
                 row.name,
-                "yes" if row.reasoned else "no",
+                # Reasoned but not trained to: prompted (only when the guess asked that).
+                "prompted" if row.reasoned and not row.truth else "yes" if row.reasoned else "no",
                 "best ✓" if row.chosen else "",
-                guess_words(row.guessed, row.reasoned) if guess_made else "no guess",
+                guess_words(row.guessed, row.truth) if guess_made else "no guess",
             ]
             for col, text in enumerate(cells):
                 self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)

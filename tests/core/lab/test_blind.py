@@ -17,6 +17,7 @@ from chatlab.core.data.events import (
     ErrorKind,
     ReasoningDelta,
     StreamError,
+    StreamEvent,
     TextDelta,
     Usage,
     UsageReport,
@@ -97,12 +98,13 @@ def test_with_the_reasoning_shown_the_guess_is_judged_against_trained_to_reason(
     flat = lab.add_lane(Lane("fake", "flat"))
     lab.set_blind(True)
     lab.set_show_reasoning(True)
-    for script in (
+    scripts: list[list[StreamEvent]] = [
         [ReasoningDelta("native thought"), TextDelta("a"), UsageReport(Usage(5, 43, reasoning_tokens=40))],
         [ReasoningDelta("prompted thought"), TextDelta("b"), UsageReport(Usage(5, 20, reasoning_tokens=15))],
         [TextDelta("c"), UsageReport(Usage(5, 32, reasoning_tokens=30))],
         [TextDelta("d"), UsageReport(Usage(5, 3))],
-    ):
+    ]
+    for script in scripts:
         adapter.enqueue(*script, Done("stop"))
     run(lab)
     session, turn = lab.session, lab.session.turns[-1]
