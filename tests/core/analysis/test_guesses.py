@@ -141,3 +141,32 @@ def test_coin_flipping_raters_are_told_apart_from_chance_at_most_5_percent_of_th
         rejected += found.p_value <= 0.05
     size = rejected / studies
     assert 0.02 <= size <= 0.05, size
+
+
+def test_chatlab_stats_says_the_thinking_quiz_in_one_line_and_writes_it_in_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from chatlab import cli
+    from chatlab.store.db import Store, default_path
+
+    sessions = [comparison(k, 2) for k in range(8)]
+    for k, s in enumerate(sessions):
+        guess(s, 0 if k < 7 else 1)
+    default_path().parent.mkdir(parents=True, exist_ok=True)
+    store = Store(default_path())
+    try:
+        store.create_study("s", "S", {}, sessions)
+    finally:
+        store.close()
+    capsys.readouterr()
+    assert cli.main(["stats"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if "trained to reason" in x]
+    assert lines == [
+        "With the reasoning shown, could you tell which one was trained to reason? 7 of 8 right "
+        "(88%, 95 % CI 47%–100%) against 50% by chance, p = 0.0352."
+    ]
+    assert cli.main(["stats", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["discrimination_reasoning"]["correct"] == 7 and doc["discrimination"] is None
