@@ -6,7 +6,8 @@ turns included), filtered by tags and raters (by name or id), blind votes only u
 ``--include-sighted`` (a sighted vote was cast with the models' names showing).
 ``--json`` writes the ``chatlab.stats`` document (version 1), ``--csv`` the contenders
 table; otherwise a table of ratings with their 95 % intervals and ranks, and the "could
-you tell which one reasoned?" line.
+you tell which one reasoned?" line (and, for votes cast with the reasoning shown, the
+"which one was trained to reason?" line).
 """
 
 from __future__ import annotations

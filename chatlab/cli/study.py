@@ -129,6 +129,13 @@ def print_estimate(rows: Sequence[LaneEstimate], out: IO[str], budget: float | N
     )
 
 
+def print_warnings(warnings: Sequence[str], out: IO[str]) -> None:
+    """The plan's show-reasoning warnings: one line per lane whose reasoning won't be on
+    screen, so a guess about the thinking is unfair to it (nothing when there are none)."""
+    for line in warnings:
+        print(f"warning (show reasoning, an unfair guess): {terminal_text(line)}", file=out)
+
+
 def _width(out: IO[str]) -> int:
     """The terminal's width; a pipe or a file gets the table unwrapped."""
     try:
@@ -204,6 +211,7 @@ def _run(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         if suite.description:
             print(terminal_text(suite.description), file=stderr)
         print_estimate(plan.estimates, stdout, suite.budget_usd)
+        print_warnings(plan.warnings, stdout)
         if args.dry_run:
             try:
                 _check_budget(plan, args.yes)
@@ -238,6 +246,7 @@ def _resume(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
             studies.mark_done(plan)
             return 0 if plan.info is None or not plan.info.failed else 1
         print_estimate(plan.estimates, stdout, plan.suite.budget_usd)
+        print_warnings(plan.warnings, stdout)
         _check_budget(plan, args.yes)
         runner, server = _runner(config, plan.suite)
         try:

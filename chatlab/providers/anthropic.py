@@ -24,6 +24,7 @@ from typing import Any
 
 from chatlab.core.costs.tokens import count_tokens
 from chatlab.core.data import safety
+from chatlab.core.data.constants import REDACTED_THINKING
 from chatlab.core.data.events import (
     Done,
     ErrorKind,
@@ -43,7 +44,7 @@ from chatlab.providers.common import body_error, counts, get, is_record, no_end_
 from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object
 from chatlab.providers.think import InlineThink
 
-REDACTED = "[redacted thinking: the provider returned this block encrypted]"
+REDACTED = REDACTED_THINKING
 DEFAULT_MAX_TOKENS = 8192
 
 

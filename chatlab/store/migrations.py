@@ -262,6 +262,11 @@ MIGRATIONS: list[str] = [
     UPDATE pack_lanes SET pack_id = 'before:' || created_at;
     CREATE INDEX pack_lanes_pack ON pack_lanes(pack_id);
     """,
+    # 14 -> 15: a blind session that shows each lane's reasoning before the vote (the
+    # guess is then about the thinking; see Session.show_reasoning).
+    """
+    ALTER TABLE sessions ADD COLUMN show_reasoning INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,4 +1,4 @@
--- The session database's schema (version 14, SQLite's user_version), as every
+-- The session database's schema (version 15, SQLite's user_version), as every
 -- migration builds it on an empty database. Generated: do not edit. Regenerate with
 --     python -m chatlab.store.schema > chatlab/store/schema.sql
 -- The migrations in chatlab/store/migrations.py remain the source of truth; this file
@@ -10,7 +10,7 @@ CREATE TABLE sessions (
         title TEXT NOT NULL DEFAULT '',
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
-    , blind INTEGER NOT NULL DEFAULT 0, study_id TEXT, study_prompt TEXT, study_sample INTEGER, study_tags TEXT);
+    , blind INTEGER NOT NULL DEFAULT 0, study_id TEXT, study_prompt TEXT, study_sample INTEGER, study_tags TEXT, show_reasoning INTEGER NOT NULL DEFAULT 0);
 
 CREATE UNIQUE INDEX sessions_study ON sessions(study_id, study_prompt, study_sample)
         WHERE study_id IS NOT NULL;

@@ -4,7 +4,8 @@ responses, and streaming responses written in batches.
 Tables: ``sessions``, ``lanes``, ``turns`` and ``responses`` (migration 0 -> 1), with
 later columns: a blind session and each turn's shown order (1 -> 2), a response's
 ``extra`` notes and retries (4 -> 5), retired lanes (5 -> 6), a session's study
-(7 -> 8), a turn marked to rate (10 -> 11) and the placebo lane (11 -> 12). Saving is
+(7 -> 8), a turn marked to rate (10 -> 11), the placebo lane (11 -> 12) and a blind
+session that shows reasoning (14 -> 15). Saving is
 idempotent; a lane removed from a session is retired, never deleted, so its answers
 stay. Streaming answers are written by :meth:`SessionRows.checkpoint_many`, which
 :class:`~chatlab.store.checkpoint.Checkpointer` calls about once a second.
@@ -79,9 +80,9 @@ class SessionRows(SearchRows, VoteRows):
             )
         con.execute(
             "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, study_sample, "
-            "study_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "study_tags, show_reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at, "
-            "blind = excluded.blind",
+            "blind = excluded.blind, show_reasoning = excluded.show_reasoning",
             (
                 session.id,
                 clean_text(session.title),
@@ -92,6 +93,7 @@ class SessionRows(SearchRows, VoteRows):
                 study.prompt_id if study else None,
                 study.sample if study else None,
                 dumps(list(study.tags)) if study else None,
+                int(session.show_reasoning),
             ),
         )
         active = [lane.id for lane in session.lanes]
@@ -264,7 +266,16 @@ class SessionRows(SearchRows, VoteRows):
             turn = next((t for t in session.turns if t.id == turn_id), None)
             if turn is not None:
                 lanes = [lane for lane in (*session.lanes, *session.retired) if lane.id in turn.responses]
-                out.append(Session(lanes=lanes, turns=[turn], title=session.title, id=session.id, blind=True))
+                out.append(
+                    Session(
+                        lanes=lanes,
+                        turns=[turn],
+                        title=session.title,
+                        id=session.id,
+                        blind=True,
+                        show_reasoning=session.show_reasoning,
+                    )
+                )
         return out
 
     def _load_where(self, where: str, args: tuple[Any, ...]) -> list[tuple[str, Session | StoreError]]:
@@ -275,7 +286,7 @@ class SessionRows(SearchRows, VoteRows):
         chosen = f"SELECT s.id FROM sessions s WHERE {where}"
         rows = self.con.execute(
             "SELECT s.id, s.title, s.created_at, s.blind, s.study_id, st.name, s.study_prompt, s.study_sample, "
-            f"s.study_tags FROM sessions s LEFT JOIN studies st ON st.id = s.study_id WHERE {where} ORDER BY s.rowid",
+            f"s.study_tags, s.show_reasoning FROM sessions s LEFT JOIN studies st ON st.id = s.study_id WHERE {where} ORDER BY s.rowid",
             args,
         ).fetchall()
         if not rows:
@@ -408,6 +419,7 @@ class SessionRows(SearchRows, VoteRows):
                                 "title": row[1],
                                 "created_at": row[2],
                                 "blind": bool(row[3]),
+                                "show_reasoning": bool(row[9]),
                                 "lanes": its_lanes,
                                 "turns": turns,
                                 **(

@@ -67,7 +67,7 @@ class StudyRows(SessionRows):
         them all, so that making a study of any size is linear, with a small constant."""
         con.executemany(
             "INSERT INTO sessions (id, title, created_at, updated_at, blind, study_id, study_prompt, study_sample, "
-            "study_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "study_tags, show_reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 (
                     s.id,
@@ -79,6 +79,7 @@ class StudyRows(SessionRows):
                     s.study.prompt_id if s.study else None,
                     s.study.sample if s.study else None,
                     dumps(list(s.study.tags)) if s.study else None,
+                    int(s.show_reasoning),
                 )
                 for s in sessions
             ),

@@ -500,3 +500,33 @@ def test_a_study_loads_at_once_and_a_damaged_comparison_is_left_out(tmp_path: Pa
     with pytest.raises(StoreError, match=bad):
         store.study_sessions("st")
     store.close()
+
+
+def test_a_session_that_shows_reasoning_says_so_in_the_store_the_export_and_the_queue(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane = Lane("demo", "demo-reasoner", id="l1")
+    turn = Turn("a prompt", id="t1", to_rate=True)
+    turn.responses["l1"] = Response("l1", Status.OK, reasoning_parts=["hm"], text_parts=["yes"])
+    shows = Session(lanes=[lane], turns=[turn], id="s1", blind=True, show_reasoning=True)
+    plain = Session(lanes=[Lane("demo", "echo", id="l2")], id="s2", blind=True)
+    store = Store(default_path())
+    store.save_session(shows)
+    store.save_session(plain)
+    assert store.load("s1").show_reasoning and not store.load("s2").show_reasoning
+    # A turn marked to rate later keeps its session's choice in the queue of marked turns.
+    assert [s.show_reasoning for s in store.marked_turns()] == [True]
+    exported = document(store.load(i) for i in ("s1", "s2"))
+    store.close()
+    jsonschema.validate(exported, SCHEMA)
+    # Written only when true: a document without it reads as it always did.
+    assert exported["sessions"][0]["show_reasoning"] is True
+    assert "show_reasoning" not in exported["sessions"][1]
+    monkeypatch.setenv("CHATLAB_HOME", str(tmp_path / "other"))
+    other = Store(default_path())
+    assert other.import_sessions(parse_document(json.loads(json.dumps(exported)))) == 2
+    assert document(other.load(i) for i in ("s1", "s2"))["sessions"] == exported["sessions"]
+    other.close()
+    exported["sessions"][0]["show_reasoning"] = "yes"
+    with pytest.raises(DocumentError, match=r"sessions\[0\]\.show_reasoning"):
+        parse_document(exported)

@@ -133,7 +133,7 @@ def answer_card(report: Report) -> list[Section]:
         line
         for line in (
             _could_tell(report.discrimination, "answer came from a reasoner"),
-            _could_tell(getattr(report, "discrimination_reasoning", None), "reasoning was trained"),
+            _could_tell(report.discrimination_reasoning, "reasoning was trained"),
         )
         if line
     ]

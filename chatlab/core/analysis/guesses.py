@@ -1,14 +1,19 @@
 """Could the raters tell which answer reasoned? Their guesses against the truth.
 
-:func:`discrimination` counts the votes with a single guess where exactly one present
-answer reasoned, against chance (1/N per vote) and against always guessing the longest
-answer. :func:`judgements` takes every "reasoned?" mark as a yes/no call per answer on
-screen, tested with the vote as the unit (:func:`chatlab.core.analysis.exact.vote_level_p`).
+Two quizzes never share a vote. The answer quiz (sessions that hid the reasoning until
+the vote): :func:`discrimination` counts the votes with a single guess where exactly one
+present answer reasoned, against chance (1/N per vote) and against always guessing the
+longest answer, and :func:`judgements` takes every "reasoned?" mark as a yes/no call per
+answer on screen, tested with the vote as the unit
+(:func:`chatlab.core.analysis.exact.vote_level_p`). The thinking quiz (sessions that
+showed each answer's reasoning, :attr:`Session.show_reasoning`):
+:func:`discrimination_reasoning` is the same test, where the truth is "trained to reason"
+(the reasoning came from the provider, not from ``think = "prompted"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,14 +48,32 @@ class Judgements:
 
 
 def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
-    """Votes with one guessed lane where exactly one present lane reasoned."""
+    """The answer quiz: votes with one guessed lane where exactly one present lane
+    reasoned, counted only on sessions WITHOUT show reasoning (where the reasoning was
+    on screen, :func:`discrimination_reasoning` counts the vote instead, so the two
+    tests never share votes)."""
+    return _discrimination([v for v in votes if not v.show_reasoning], lambda v: v.reasoners)
+
+
+def discrimination_reasoning(votes: Sequence[Vote]) -> Discrimination | None:
+    """The thinking quiz: votes on sessions that showed each answer's reasoning, with
+    one guessed lane where exactly one present lane was trained to reason (its reasoning
+    came from the provider; a prompted or plain lane was not). The same fields and test
+    as :func:`discrimination`: chance is 1/N per vote, the p-value exact."""
+    return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained)
+
+
+def _discrimination(votes: Sequence[Vote], truth_of: Callable[[Vote], list[int]]) -> Discrimination | None:
+    """Single guesses against the one place ``truth_of`` names, on votes with two answers
+    or more."""
     correct = 0
     chances: list[float] = []
     longest = 0
     for v in votes:
-        if v.guessed is None or len(v.guessed) != 1 or len(v.reasoners) != 1 or len(v.present) < 2:
+        truths = truth_of(v)
+        if v.guessed is None or len(v.guessed) != 1 or len(truths) != 1 or len(v.present) < 2:
             continue
-        truth = v.reasoners[0]
+        truth = truths[0]
         chances.append(1.0 / len(v.present))
         correct += v.guessed[0] == truth
         top = max(v.answer_tokens)
@@ -76,11 +99,12 @@ def judgements(votes: Sequence[Vote]) -> Judgements | None:
     the rates on reasoners and on plain answers) describe them; the p-value is an exact
     one-sided permutation test whose unit is the vote (see :func:`vote_level_p`), since
     the answers of one vote are not independent (with two answers and one pick, the two
-    calls are complements)."""
+    calls are complements). The answer quiz only: a vote on a session that showed the
+    reasoning asked another question ("trained to reason?") and is not counted."""
     tp = fn = fp = tn = 0
     trials: list[tuple[int, int, int, int]] = []
     for v in votes:
-        if v.guessed is None:
+        if v.guessed is None or v.show_reasoning:
             continue
         m, truth, said, right = _marks(v)
         tp += right

@@ -31,7 +31,13 @@ from chatlab.core.analysis.gaps import (
     noise_floor,
     reasoning_effect,
 )
-from chatlab.core.analysis.guesses import Discrimination, Judgements, discrimination, judgements
+from chatlab.core.analysis.guesses import (
+    Discrimination,
+    Judgements,
+    discrimination,
+    discrimination_reasoning,
+    judgements,
+)
 from chatlab.core.analysis.votes import Vote, blind_only, collect, rater_labels
 from chatlab.core.data.model import Session
 
@@ -108,6 +114,8 @@ class Report:
     reasoning_effect: ReasoningEffect | None = None
     reasoning_effect_note: str | None = None  # why the reasoning effect can't be estimated
     discrimination: Discrimination | None = None
+    # The same test where each answer's reasoning was on show: trained to reason?
+    discrimination_reasoning: Discrimination | None = None
     win_rates: WinRates = field(default_factory=WinRates)
     judgements: Judgements | None = None
     agreement: Agreement | None = None
@@ -317,6 +325,7 @@ def analyse(
         reasoning_effect=effect,
         reasoning_effect_note=NO_REASONING_PAIR if data.votes and effect is None else None,
         discrimination=discrimination(data.votes),
+        discrimination_reasoning=discrimination_reasoning(data.votes),
         win_rates=WinRates(
             ids=[data.contenders[i] for i in order],
             matrix=[[matrix[a][b] for b in order] for a in order],
@@ -413,6 +422,14 @@ def summary(report: Report) -> list[str]:
                 f"To tell a 65 % guesser from chance here takes about {need} such votes "
                 f"(α 0.05, 80 % power); there are {d.trials}."
             )
+    t = report.discrimination_reasoning
+    if t is not None:
+        lo, hi = t.accuracy_ci95
+        out.append(
+            f"With the reasoning shown, could you tell which one was trained to reason? {t.correct} of "
+            f"{t.trials} right ({t.correct / t.trials:.0%}, 95 % CI {lo:.0%}–{hi:.0%}) against "
+            f"{t.chance:.0%} by chance, p = {t.p_value:.3g}."
+        )
     effect = report.reasoning_effect
     if effect is not None:
         lo, hi = effect.ci95

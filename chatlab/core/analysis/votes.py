@@ -59,10 +59,14 @@ class Vote:
     # model may sit in two lanes of a vote, and only one of them may have reasoned.
     guessed: list[int] | None = None  # the places marked "reasoned"
     reasoners: list[int] = field(default_factory=list)  # the places whose answer reasoned
+    # The places whose reasoning came from the provider (a model trained to reason), not
+    # from chatlab's prompt (think = "prompted"): the truth when the reasoning was shown.
+    trained: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)  # per place
     item: str = ""  # the turn voted on (raters agree or not about the same item)
     position: int | None = None  # the chosen answer's place on screen (0 = Model A)
     shown: int = 0  # how many answers were on screen
+    show_reasoning: bool = False  # cast on a session that showed each answer's reasoning
 
 
 @dataclass
@@ -215,10 +219,16 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
                 if vote.guessed is None
                 else [ids.index(g) for g in dict.fromkeys(vote.guessed) if g in present],
                 reasoners=[k for k, lid in enumerate(ids) if reasoned(turn.responses[lid])],
+                trained=[
+                    k
+                    for k, lid in enumerate(ids)
+                    if reasoned(turn.responses[lid]) and lanes[lid].params.think != "prompted"
+                ],
                 answer_tokens=[_answer_tokens(turn.responses[lid]) for lid in ids],
                 item=turn.id,
                 position=order.index(vote.choice) if vote.choice in order else None,
                 shown=len(order),
+                show_reasoning=session.show_reasoning,
             )
         )
 

@@ -11,3 +11,6 @@ EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # "none"
 THINK_MODES = ("prompted",)  # a lane's ``think``: "prompted" asks a plain model to think first
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 STUDY_IDLE_TIMEOUT_S = 120.0  # a study is unattended: a hanging provider should not hold a unit for long
+# What chatlab puts in a lane's reasoning for a block Anthropic returned encrypted; a
+# masked lane that shows reasoning leaves it out (it would say which provider this is).
+REDACTED_THINKING = "[redacted thinking: the provider returned this block encrypted]"

@@ -9,6 +9,8 @@ rating of a response (``ratings``), and marks a study comparison with its ``stud
 A vote or rating names its rater twice: ``rater``, the name shown, and ``rater_id``,
 who it is (see :mod:`chatlab.core.settings.raters`); one with a name only gets the id
 ``"name:" + name``. A vote cast with the models' names showing says ``"sighted": true``.
+A blind session that showed each lane's reasoning before the vote says
+``"show_reasoning": true`` (written only then).
 Version 1 files (one ``vote``, one ``rating``) still import: each becomes one entry.
 Within a version fields are added, never renamed. A study's placebo twin says so on its
 lane (``"placebo": true``, written only then); a document from before that field is read
@@ -67,6 +69,7 @@ def session_dict(session: Session) -> dict[str, Any]:
         "title": session.title,
         "created_at": session.created_at,
         "blind": session.blind,
+        **({"show_reasoning": True} if session.show_reasoning else {}),
         "lanes": lanes,
         "turns": [
             {
@@ -480,4 +483,5 @@ def session_from_dict(d: dict[str, Any]) -> Session:
         created_at=d["created_at"],
         blind=bool(d.get("blind", False)),
         study=StudyRef.from_dict(d["study"]) if d.get("study") else None,
+        show_reasoning=bool(d.get("show_reasoning", False)),
     )

@@ -531,6 +531,9 @@ class Session:
     blind: bool = False
     retired: list[Lane] = field(default_factory=list)
     study: StudyRef | None = None  # a study comparison: one turn, never followed up
+    # Blind, with each lane's reasoning shown while masked (alike for every lane: see
+    # chatlab.core.lab.blind.shown_reasoning), so the guess is about the thinking.
+    show_reasoning: bool = False
 
     def lane(self, lane_id: str) -> Lane:
         for lane in (*self.lanes, *self.retired):

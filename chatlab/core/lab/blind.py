@@ -1,18 +1,26 @@
 """Blind comparison: the order and letters lanes are shown under, which turns can't be
-judged blind, whether an answer reasoned, the reasoning guess, and what a vote reveals
-(the :class:`Reveal` card, with each lane's kind: trained reasoner, asked to think, or
-plain, and the session's :class:`Tally`). The
+judged blind, whether an answer reasoned, what a masked lane's reasoning pane shows when
+the session shows reasoning (:func:`shown_reasoning`), the reasoning guess and the truth
+it is judged against (:func:`guess_truth`), and what a vote reveals (the :class:`Reveal`
+card, with each lane's kind: trained reasoner, asked to think, or plain, and the
+session's :class:`Tally`). The
 :class:`~chatlab.core.lab.controller.Lab` decides when a turn is masked (that depends on
 who is voting) and records the vote; these are the rules that depend on the session only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from chatlab.core.data.constants import REDACTED_THINKING
 from chatlab.core.data.kinds import contender_kind
-from chatlab.core.data.model import Response, Session, Status, Turn
+from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 from chatlab.core.lab.orchestrator import live_usage
+
+# What a masked lane's reasoning pane says when it has no reasoning text to show: the
+# same words whether the provider hid it, the model did not reason, or the answer failed.
+NOT_SHOWN = "reasoning not shown"
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,13 @@ class RevealRow:
     reasoning_tokens: int
     reasoning_estimated: bool
     reasoning_hidden: bool  # reasoned, but the provider returned no reasoning text
+    prompted: bool  # its reasoning was asked for by chatlab's prompt (think = "prompted")
     cost: float | None
     cost_estimated: bool
     ttft_s: float | None
     guessed: bool  # the rater said this one reasoned
     failed: bool
+    truth: bool  # what the guess is judged against (see guess_truth)
     kind: str = ""  # native, prompted or plain (chatlab.core.data.kinds); "": not known
 
 
@@ -56,11 +66,43 @@ class Reveal:
     guess_made: bool
     guess_right: bool | None  # None: no guess
     tally: Tally
+    # The session showed reasoning: the guess was "trained to reason?", not "reasoned?".
+    about_training: bool = False
 
 
 def reasoned(resp: Response) -> bool:
     """Did this response reason (visibly or not)?"""
     return resp.reasoning_chars > 0 or live_usage(resp).reasoning_tokens > 0
+
+
+def trained(lane: Lane, resp: Response) -> bool:
+    """Did this response's reasoning come from the provider (a model trained to reason),
+    rather than from chatlab's prompt asking a plain model to think (``think =
+    "prompted"``)?"""
+    return reasoned(resp) and lane.params.think != "prompted"
+
+
+def guess_truth(session: Session, lane_id: str, resp: Response) -> bool:
+    """What a reasoning guess on this lane is judged against: with the reasoning shown
+    (:attr:`Session.show_reasoning`) the question is "which was trained to reason?"
+    (:func:`trained`), else "which reasoned?" (:func:`reasoned`)."""
+    if session.show_reasoning:
+        return trained(session.lane(lane_id), resp)
+    return reasoned(resp)
+
+
+def visible_reasoning(resp: Response) -> str:
+    """The reasoning text a rater may read, trimmed and without chatlab's own marks (a
+    redacted block's note would name the provider); "" when there is none."""
+    return resp.reasoning.replace(REDACTED_THINKING, "").strip()
+
+
+def shown_reasoning(resp: Response) -> str:
+    """What a masked lane's reasoning pane shows in a session that shows reasoning:
+    :func:`visible_reasoning`, or :data:`NOT_SHOWN`. No count, no timing, no word that
+    says why there is none: a hidden reasoner, a plain model and a failed answer read
+    alike."""
+    return visible_reasoning(resp) or NOT_SHOWN
 
 
 def letter(position: int) -> str:
@@ -88,11 +130,16 @@ def shown_order(session: Session) -> list[str]:
     return [lane.id for lane in session.lanes]
 
 
-def guess_right(turn: Turn) -> bool:
-    """The guess is right when the lanes named are exactly the ones that reasoned."""
+def guess_right(session: Session, turn: Turn) -> bool:
+    """The guess is right when the lanes named are exactly the ones that reasoned (with
+    the reasoning shown: that were trained to reason; see :func:`guess_truth`)."""
     if turn.vote is None or turn.vote.guessed is None:
         return False
-    truth = {lane_id for lane_id, resp in turn.responses.items() if reasoned(resp) and not resp.failed}
+    truth = {
+        lane_id
+        for lane_id, resp in turn.responses.items()
+        if guess_truth(session, lane_id, resp) and not resp.failed
+    }
     judged = {lane_id for lane_id, resp in turn.responses.items() if not resp.failed}
     return set(turn.vote.guessed) & judged == truth
 
@@ -118,6 +165,7 @@ def reveal(session: Session, turn: Turn) -> Reveal:
                 reasoning_tokens=usage.reasoning_tokens,
                 reasoning_estimated=usage.estimated or usage.reasoning_estimated,
                 reasoning_hidden=resp.hidden_reasoning,
+                prompted=reasoned(resp) and session.lane(lane_id).params.think == "prompted",
                 cost=resp.cost_usd,
                 cost_estimated=resp.usage.estimated,
                 ttft_s=resp.timing.ttft_s,
@@ -126,14 +174,15 @@ def reveal(session: Session, turn: Turn) -> Reveal:
                 kind=contender_kind(
                     lane, [t.responses[lane_id] for t in session.turns if lane_id in t.responses]
                 ),
+                truth=guess_truth(session, lane_id, resp),
             )
         )
     vote = turn.vote
     choice = vote.choice if vote else ""
     winner = choice.replace("_", " ") if choice in ("tie", "all_bad") else session.lane(choice).display
     guess_made = vote is not None and vote.guessed is not None
-    right = guess_right(turn) if guess_made else None
-    return Reveal(turn.id, choice, winner, rows, guess_made, right, tally(session))
+    right = guess_right(session, turn) if guess_made else None
+    return Reveal(turn.id, choice, winner, rows, guess_made, right, tally(session), session.show_reasoning)
 
 
 def tally(session: Session) -> Tally:
@@ -146,8 +195,22 @@ def tally(session: Session) -> Tally:
         votes += 1
         if turn.vote.guessed is not None:
             guesses += 1
-            right += bool(guess_right(turn))
+            right += bool(guess_right(session, turn))
         if turn.vote.choice in turn.responses:
             name = session.lane(turn.vote.choice).display
             wins[name] = wins.get(name, 0) + 1
     return Tally(votes, guesses, right, wins)
+
+
+def guessed_lanes(turn: Turn, guessed: Iterable[str]) -> list[str]:
+    """The lanes a guess names as reasoners, each once; ValueError if one is not in this
+    turn, or the guess is not a list of lanes."""
+    if isinstance(guessed, str):
+        raise ValueError("a guess is a list of lanes")
+    out: list[str] = []
+    for lane_id in guessed:
+        if lane_id not in turn.responses:
+            raise ValueError("the guess names a lane that did not answer this turn")
+        if lane_id not in out:
+            out.append(lane_id)
+    return out

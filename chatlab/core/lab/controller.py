@@ -28,7 +28,7 @@ from chatlab.core.data.export import export_sessions, masked
 from chatlab.core.data.model import Lane, Response, Session, Turn
 from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab import blind, totals
-from chatlab.core.lab.blind import Reveal, Tally, letter
+from chatlab.core.lab.blind import Reveal, Tally, guessed_lanes, letter
 from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted, Voted
 from chatlab.core.lab.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun
 from chatlab.core.lab.storage import Saver, SessionStore
@@ -243,6 +243,17 @@ class Lab:
         if self.session.turns:
             raise LabError("blind mode is set before the first send")
         self.session.blind = blind
+        self.session.show_reasoning &= blind  # a blind option: it goes with blind mode
+        self._emit(LanesChanged())
+
+    def set_show_reasoning(self, show: bool) -> None:
+        """Blind, with each lane's reasoning shown alike while masked, so the guess is
+        about the thinking; chosen before the first turn, like blind mode."""
+        if self.session.turns:
+            raise LabError("show reasoning is set before the first send")
+        if show and not self.session.blind:
+            raise LabError("show reasoning is a blind option: turn blind mode on first")
+        self.session.show_reasoning = show
         self._emit(LanesChanged())
 
     # -- running ----------------------------------------------------------------------------
@@ -470,7 +481,10 @@ class Lab:
             raise LabError(f"no answer {safety.show(choice, 40)} in this turn")
         was_masked = self.masked
         if was_masked:
-            guess = None if guessed is None else self._guess(turn, guessed)
+            try:
+                guess = None if guessed is None else guessed_lanes(turn, guessed)
+            except ValueError as exc:
+                raise LabError(str(exc)) from None
         else:
             mine = turn.vote_of(self.rater)
             guess = mine.guessed if mine else None
@@ -488,19 +502,6 @@ class Lab:
         self._emit(Voted(turn, reveal))
         self._emit(LanesChanged())
         return reveal
-
-    @staticmethod
-    def _guess(turn: Turn, guessed: Iterable[str]) -> list[str]:
-        """The lanes named as reasoners, each once; refused if one is not in this turn."""
-        if isinstance(guessed, str):
-            raise LabError("a guess is a list of lanes")
-        out: list[str] = []
-        for lane_id in guessed:
-            if lane_id not in turn.responses:
-                raise LabError("the guess names a lane that did not answer this turn")
-            if lane_id not in out:
-                out.append(lane_id)
-        return out
 
     def mark_to_rate(self, marked: bool = True) -> None:
         """Put the last turn into the blind rating queue (rate it later, with others)."""
@@ -574,7 +575,7 @@ class Lab:
         """A fresh session with copies of the current lanes (or the given ones)."""
         source = self.session.lanes if lanes is None else lanes
         fresh = [Lane(x.provider, x.model, x.params, x.label) for x in source]
-        self.open(Session(lanes=fresh, blind=self.session.blind))
+        self.open(Session(lanes=fresh, blind=self.session.blind, show_reasoning=self.session.show_reasoning))
 
     def duplicate(self, source: Session) -> str:
         """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.
@@ -584,11 +585,8 @@ class Lab:
             raise LabError(
                 "vote on it first: sent again with names showing, it would say whose answer is whose"
             )
-        self.open(
-            Session(
-                lanes=[Lane(x.provider, x.model, x.params, x.label) for x in source.lanes], blind=source.blind
-            )
-        )
+        lanes = [Lane(x.provider, x.model, x.params, x.label) for x in source.lanes]
+        self.open(Session(lanes=lanes, blind=source.blind, show_reasoning=source.show_reasoning))
         return source.turns[0].prompt if source.turns else ""
 
     def export(self) -> tuple[dict[str, object], list[str]]:

@@ -32,7 +32,14 @@ from chatlab.core.data.safety import clean_text, terminal_text
 from chatlab.core.data.stamps import new_id
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
-from chatlab.core.studies.estimate import History, LaneEstimate, budget_reached, estimate, total_cost
+from chatlab.core.studies.estimate import (
+    History,
+    LaneEstimate,
+    budget_reached,
+    estimate,
+    reasoning_warnings,
+    total_cost,
+)
 from chatlab.core.studies.grading import KeyMismatch, Regrade, keys_from, keys_of, regrade
 from chatlab.core.studies.run import Progress, StudyRun, StudySaver
 from chatlab.core.studies.study import StudyInfo, Work, alive, comparisons, snapshot_suite, suite_data, work
@@ -142,6 +149,8 @@ class Plan:
     retry_failed: bool = False
     info: StudyInfo | None = None  # None until the study is created
     problems: list[str] = field(default_factory=list)  # comparisons left out: damaged
+    # Show reasoning: one line per lane whose reasoning won't be on screen, and why.
+    warnings: list[str] = field(default_factory=list)
 
     def budget_problem(self) -> BudgetProblem | None:
         """Why this plan doesn't fit its suite's budget, or None when it does (or has none)."""
@@ -208,7 +217,10 @@ class StudyController:
             name = self.store.free_study_name(name)
         sessions = comparisons(suite, study_id, name)
         pending = work(sessions)
-        return Plan(study_id, name, suite, sessions, pending, self._estimate(suite, pending))
+        warnings = reasoning_warnings(suite, self.config())
+        return Plan(
+            study_id, name, suite, sessions, pending, self._estimate(suite, pending), warnings=warnings
+        )
 
     def plan_resume(self, info: StudyInfo, *, retry_failed: bool = False) -> Plan:
         """What ``info`` still lacks (and, with ``retry_failed``, its failed units too)."""
@@ -233,6 +245,7 @@ class StudyController:
             retry_failed=retry_failed,
             info=info,
             problems=problems,
+            warnings=reasoning_warnings(suite, self.config()),
         )
 
     def set_budget(self, plan: Plan, budget_usd: float) -> Plan:

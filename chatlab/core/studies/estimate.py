@@ -3,7 +3,8 @@ output and reasoning tokens and dollars, and on what basis the output figures st
 model's past answers under the same settings, ``max_output_tokens`` as an upper bound,
 or a stated guess). :func:`budget_reached` says when no request of the work left fits
 what is left of a budget; :class:`~chatlab.core.studies.run.StudyRun` uses the
-per-request figure until it has measured a lane.
+per-request figure until it has measured a lane. In a study that shows reasoning,
+:func:`reasoning_warnings` names each lane whose reasoning won't be on screen, and why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from chatlab.core.costs import pricing
 from chatlab.core.costs.tokens import count_messages
 from chatlab.core.data.model import LaneParams
 from chatlab.core.settings import prompted
-from chatlab.core.settings.config import Config
+from chatlab.core.settings.config import Config, PresetLane, ProviderConfig
 from chatlab.core.studies.study import Work
 from chatlab.core.studies.suites import Suite
 
@@ -149,3 +150,70 @@ def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
     if any(e.cost_usd is None and e.requests for e in estimates):
         return None
     return sum(e.cost_usd or 0.0 for e in estimates)
+
+
+def _openai_reasoning(model: str) -> bool:
+    """o-series and GPT-5 reasoning models: the rule of
+    ``chatlab.providers.families.is_openai_reasoning`` (core can't import providers; a
+    test holds the two together)."""
+    m = model.rsplit("/", 1)[-1]
+    return (len(m) > 1 and m[0] == "o" and m[1].isdigit()) or (m.startswith("gpt-5") and "chat" not in m)
+
+
+def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tuple[str, bool] | None:
+    """Why ``entry``'s reasoning text won't be on screen, and whether that is known
+    (False: likely, but the model may reason unasked); None when it will be, or can't be
+    told. Known: OpenAI's reasoning models send no reasoning text over Chat Completions
+    (the Responses kind sends summaries); the demo's hidden reasoner sends a count; a
+    lane of a known vendor that asks for no reasoning (no effort, no thinking budget, or
+    either turned off) and no ``think = "prompted"`` is plain."""
+    p = entry.params
+    if p.think == "prompted":
+        return None
+    off = p.reasoning_effort == "none" or p.thinking_budget == 0
+    asked = not off and (p.reasoning_effort is not None or bool(p.thinking_budget))
+    vendor = provider.vendor if provider else None
+    plain = ('a plain model: no reasoning setting, no think = "prompted"', True)
+    if vendor == "demo":
+        name, _, options = entry.model.partition("@")
+        if name == "demo-hidden" or any(
+            o.split("=")[0] in ("hidden", "hidden_reasoning_tokens") and o.split("=")[-1] not in ("", "0")
+            for o in options.split(",")
+        ):
+            return "the demo model sends a reasoning token count only", True
+        return None if name == "demo-reasoner" else plain
+    if vendor == "openai":
+        if not off and _openai_reasoning(entry.model):
+            if provider is not None and provider.kind == "openai-chat":
+                return (
+                    "OpenAI sends no reasoning text over Chat Completions; openai-responses sends summaries",
+                    True,
+                )
+            return None
+        return plain
+    if vendor == "anthropic":
+        return None if asked else plain
+    if vendor == "deepseek":
+        reasoner = "deepseek-reasoner" in entry.model or "deepseek-r1" in entry.model.lower()
+        return None if reasoner and not off else plain
+    if asked:
+        return None
+    return 'no reasoning setting and no think = "prompted": none unless the model reasons unasked', False
+
+
+def reasoning_warnings(suite: Suite, config: Config) -> list[str]:
+    """For a suite that shows reasoning: one line per lane whose reasoning won't be on
+    screen (its pane would read "reasoning not shown" beside others that think aloud,
+    so the quiz is unfair), naming the lane and why. Empty otherwise. The placebo twin
+    is its first lane again and is not named twice."""
+    if not suite.show_reasoning:
+        return []
+    lanes = suite.lanes[:-1] if suite.placebo else suite.lanes
+    out = []
+    for entry in lanes:
+        found = reasoning_unseen(entry, config.providers.get(entry.provider))
+        if found is not None:
+            why, known = found
+            verb = "won't" if known else "may not"
+            out.append(f"{entry.label or entry.spec}: reasoning {verb} be on screen ({why})")
+    return out

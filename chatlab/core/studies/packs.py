@@ -4,7 +4,10 @@ could say which model wrote which answer.
 A pack is an ordinary session document (version 2), so a second chatlab imports it as
 it imports anything, rates it in its queue, and exports its votes. What is left out:
 provider, model, label and parameters (every lane becomes ``blind`` / an opaque id),
-usage, cost, price, timing, reasoning text and whether there was any, notes, retries,
+usage, cost, price, timing, reasoning text and whether there was any (a study that
+shows reasoning carries each answer's reasoning text as the queue shows it, and nothing
+on whether a provider hid it: see :func:`chatlab.core.lab.blind.visible_reasoning`;
+like the answers, the text is the model's own and is not scrubbed), notes, retries,
 the text of failed answers' errors (one can name its model), other raters' votes and
 ratings, and a study or prompt name that contains any of those names. Each lane id is
 replaced by a fresh random one, and each comparison lists its lanes in its own random
@@ -37,6 +40,7 @@ from typing import Any
 from chatlab.core.data.export import document, session_dict, validate_document
 from chatlab.core.data.model import Session
 from chatlab.core.data.stamps import new_id
+from chatlab.core.lab.blind import visible_reasoning
 from chatlab.core.studies.rating import contenders, not_ready
 
 PROVIDER = "blind"
@@ -190,13 +194,16 @@ def rating_pack(
                 answers.append({**_NO_ANSWER, "lane_id": opaque[lane.id]})
                 continue
             # Ready to rate means every other answer is final and complete ("ok").
-            answers.append({**_ANSWER, "lane_id": opaque[lane.id], "text": turn.responses[lane.id].text})
+            resp = turn.responses[lane.id]
+            thought = visible_reasoning(resp) if session.show_reasoning else ""
+            answers.append({**_ANSWER, "lane_id": opaque[lane.id], "text": resp.text, "reasoning": thought})
         out.append(
             {
                 "id": d["id"],
                 "title": f"{safe_name} · {prompt_id} · {session.study.sample + 1}",
                 "created_at": d["created_at"],
                 "blind": True,
+                **({"show_reasoning": True} if session.show_reasoning else {}),
                 "lanes": [
                     {
                         "id": opaque[lane.id],

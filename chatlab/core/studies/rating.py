@@ -7,7 +7,9 @@ often; optional hidden repeats), so a queue closed halfway resumes where it was.
 is random (see :mod:`chatlab.core.settings.raters`): a study's seed and a rater's name are not
 enough to work out their queue. Each item shows only the prompt and the answers, as
 Model A, B, C…: what the queue hands a view (:class:`Shown`) carries no lane, model,
-token, cost, timing or reasoning, so a view can't leak what it never had. A vote records
+token, cost or timing, so a view can't leak what it never had; reasoning only when the
+comparison shows it (:attr:`Session.show_reasoning`), and then every answer's alike: its
+text, or "reasoning not shown" (:func:`chatlab.core.lab.blind.shown_reasoning`). A vote records
 the choice (a lane, ``tie`` or ``all_bad``), the optional guess of which answers
 reasoned, optional 1–5 scores and notes, the order this rater saw, and the seconds from
 the answers appearing to the vote. A score or note the rater gave an answer before (in
@@ -30,7 +32,7 @@ from chatlab.core.data.kinds import contender_kind
 from chatlab.core.data.model import Lane, Session, Status, Turn
 from chatlab.core.data.safety import clean_text
 from chatlab.core.data.votes import Rating, Vote
-from chatlab.core.lab.blind import letter, reasoned
+from chatlab.core.lab.blind import guess_truth, letter, reasoned, shown_reasoning
 from chatlab.core.studies.queue_plan import Item, Slot, plan, remaining
 
 MAX_NOTE = 4000
@@ -66,6 +68,7 @@ class Answer:
     text: str
     score: int | None = None
     note: str = ""
+    reasoning: str | None = None  # shown reasoning (see Shown.show_reasoning); None: not shown
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Shown:
     answers: tuple[Answer, ...]
     number: int  # 1-based place in this sitting's queue
     sighted: bool = False  # this rater saw its names (an unblinded export): the vote is sighted
+    # Each answer's reasoning is on show (its text, or "reasoning not shown"), and the
+    # guess asks which was trained to reason.
+    show_reasoning: bool = False
 
 
 @dataclass
@@ -102,6 +108,7 @@ class RevealRow:
     reasoned: bool
     chosen: bool
     guessed: bool
+    truth: bool  # what the guess is judged against (see blind.guess_truth)
     kind: str = ""  # native, prompted or plain (chatlab.core.data.kinds); "": not known
 
 
@@ -265,9 +272,16 @@ class RatingQueue:
             resp = turn.responses[lane_id]
             mine = None if item.repeat else resp.rating_of(self.rater)
             answers.append(
-                Answer(letter(i), resp.text, mine.score if mine else None, mine.note if mine else "")
+                Answer(
+                    letter(i),
+                    resp.text,
+                    mine.score if mine else None,
+                    mine.note if mine else "",
+                    shown_reasoning(resp) if item.session.show_reasoning else None,
+                )
             )
-        return Shown(turn.prompt, tuple(answers), self.position + 1, turn.id in self.sighted)
+        shows = item.session.show_reasoning
+        return Shown(turn.prompt, tuple(answers), self.position + 1, turn.id in self.sighted, shows)
 
     def seconds_left(self) -> float | None:
         """At this rater's pace in this sitting (the median time per vote), what is left."""
@@ -422,6 +436,7 @@ class RatingQueue:
                 reasoned(turn.responses[lane_id]),
                 vote.choice == lane_id,
                 lane_id in guessed,
+                guess_truth(item.session, lane_id, turn.responses[lane_id]),
                 self.kind(item.session.lane(lane_id)),
             )
             for i, lane_id in enumerate(item.lanes)

@@ -122,6 +122,8 @@ def suite_data(suite: Suite) -> dict[str, Any]:
         "reveal": suite.reveal,
         "repeats": suite.repeats,
     }
+    if suite.show_reasoning:
+        data["show_reasoning"] = True
     if suite.idle_timeout_s != STUDY_IDLE_TIMEOUT_S:
         data["idle_timeout_s"] = suite.idle_timeout_s
     if suite.description:
@@ -142,7 +144,8 @@ def comparisons(suite: Suite, study_id: str, name: str) -> list[Session]:
     """One blind single-turn session per (prompt, sample), every lane a fresh copy of the
     suite's (in suite order, so a lane's position is its index in the suite); a prompt's
     own system prompt replaces the lane's. With ``suite.placebo`` the last lane is the
-    twin, and says so (:attr:`Lane.placebo`): the statistics never guess it from a label."""
+    twin, and says so (:attr:`Lane.placebo`): the statistics never guess it from a label.
+    With ``suite.show_reasoning`` each comparison shows its reasoning in the queue."""
     twin = len(suite.lanes) - 1 if suite.placebo else -1
     out = []
     for prompt in suite.prompts:
@@ -164,6 +167,7 @@ def comparisons(suite: Suite, study_id: str, name: str) -> list[Session]:
                 title=f"{name} · {prompt.id} · {sample + 1}",
                 blind=True,
                 study=StudyRef(study_id, name, prompt.id, sample, prompt.tags),
+                show_reasoning=suite.show_reasoning,
             )
             session.turns.append(Turn(prompt=prompt.text))  # responses appear as units start
             out.append(session)

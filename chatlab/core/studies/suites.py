@@ -4,7 +4,8 @@ A suite is a TOML file (its JSON Schema is ``resources/suite.schema.json``): a n
 prompts with ids and tags, lanes (or a lane preset's name), ``samples`` per prompt and
 lane, per-provider ``concurrency``, a ``budget_usd``, a ``seed`` and an optional
 ``placebo`` (the first lane run twice under two blind identities, a noise floor for the
-analysis), and for the rating queue a ``reveal`` policy and a share of hidden ``repeats``.
+analysis), and for the rating queue a ``reveal`` policy, a share of hidden ``repeats``
+and ``show_reasoning`` (each answer's reasoning shown, so the guess is about the thinking).
 Loading checks the file against the schema and then what a schema can't
 say (unique prompt ids, lanes or a preset, parameters a lane can send) and refuses a
 bad file with one line naming the place. :meth:`Suite.units` lists the work as units
@@ -133,6 +134,7 @@ class Suite:
     preset: str | None = None
     reveal: str = "end"  # identities shown to a rater at the end of the queue, or after each vote
     repeats: float = 0.0  # share of comparisons shown again, hidden, in each rater's queue
+    show_reasoning: bool = False  # each answer's reasoning on show in the blind queue
     # A request that sends nothing for this long is given up as a timeout (and tried once
     # more at the end of the run, as any transient failure).
     idle_timeout_s: float = STUDY_IDLE_TIMEOUT_S
@@ -259,6 +261,7 @@ def parse_suite(data: Any, config: Config | None = None) -> Suite:
         preset=data.get("preset"),
         reveal=data.get("reveal", "end"),
         repeats=float(data.get("repeats", 0.0)),
+        show_reasoning=bool(data.get("show_reasoning", False)),
         idle_timeout_s=float(data.get("idle_timeout_s", STUDY_IDLE_TIMEOUT_S)),
     )
 

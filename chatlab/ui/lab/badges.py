@@ -4,6 +4,8 @@ One :class:`~chatlab.core.lab.figures.Figures` record feeds it (the same record 
 prints), so the window and the terminal can't disagree. The badges wrap as whole
 values on a narrow lane, never mid-number. ``text()`` is the row as one line, for
 tests, accessibility and copying. Masked lanes show one neutral badge only.
+:func:`reasoning_words` is the reasoning toggle's line (its token count, or that the
+text was not returned).
 """
 
 from __future__ import annotations
@@ -11,10 +13,27 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from chatlab.core.data import format as fmt
+from chatlab.core.data.model import Response
 from chatlab.core.lab.figures import Figures
+from chatlab.core.lab.orchestrator import live_usage
 from chatlab.ui.shared.flow import FlowLayout
 
 _TONES = {"done": "good", "error": "bad", "thinking": "busy", "answering": "busy", "queued": "busy"}
+
+
+def reasoning_words(resp: Response | None, opened: bool) -> str:
+    """The reasoning toggle's words: "Reasoning · ≈661 tokens ▾", "412 reasoning tokens,
+    text not returned ▸", or "Reasoning ▾" alone (``resp`` None: a masked lane of a
+    session that shows reasoning, the same in every lane)."""
+    arrow = "▾" if opened else "▸"
+    if resp is not None and resp.hidden_reasoning:
+        return f"{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
+    extra = ""
+    if resp is not None and resp.reasoning_chars:
+        usage = live_usage(resp)
+        mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
+        extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
+    return f"Reasoning{extra} {arrow}"
 
 
 def badge_texts(figures: Figures) -> list[tuple[str, str]]:

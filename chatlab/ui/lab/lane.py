@@ -6,7 +6,9 @@ last flush (the response's part lists only grow), refreshes the badges, and when
 response has finished hands itself to the window for one final Markdown render. The
 reasoning pane stays hidden until reasoning arrives, then takes a third of the card and
 folds away when the answer starts. While a blind turn is masked the card shows only
-its letter: no names, chips, figures, reasoning, or buttons whose state would tell.
+its letter: no names, chips, figures, reasoning, or buttons whose state would tell. A
+session that shows reasoning shows it masked too, alike in every lane: "Reasoning",
+open, no count, its text or "reasoning not shown" (:func:`~chatlab.core.lab.blind.shown_reasoning`).
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from PySide6.QtWidgets import (
 from chatlab.core.data import format as fmt
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 from chatlab.core.data.votes import Rating
+from chatlab.core.lab.blind import shown_reasoning
 from chatlab.core.lab.controller import Lab
 from chatlab.core.lab.figures import Figures
-from chatlab.core.lab.orchestrator import live_usage
-from chatlab.ui.lab.badges import StatusBadges, badge_texts
+from chatlab.ui.lab.badges import StatusBadges, badge_texts, reasoning_words
 from chatlab.ui.shared.flow import ElidedLabel, FlowLayout
 from chatlab.ui.shared.icons import icon
 from chatlab.ui.shared.text import AnswerView, ReasoningView
@@ -294,13 +296,17 @@ class LaneWidget(QFrame):
         resp = self.response
         return bool(resp is not None and resp.reasoning_chars) or self._earlier_reasoning
 
+    def _alike(self) -> bool:
+        """Masked in a session that shows reasoning: every lane's pane looks the same."""
+        return self.blind_letter is not None and self.lab.session.show_reasoning
+
     def _show_reasoning_pane(self) -> None:
         """The toggle exists once the model reasoned (or said it did), the pane only when
-        there is reasoning text to read; never while masked. The pane opens at a third of
-        the card."""
+        there is reasoning text to read; while masked, never (or in every lane alike).
+        The pane opens at a third of the card."""
         resp = self.response
         masked = self.blind_letter is not None
-        text = not masked and self._has_reasoning()
+        text = self._alike() or (not masked and self._has_reasoning())
         hidden_only = not masked and resp is not None and resp.hidden_reasoning and not text
         self.reasoning_toggle.setVisible(text or hidden_only)
         was_checkable = self.reasoning_toggle.isCheckable()
@@ -335,19 +341,9 @@ class LaneWidget(QFrame):
         self.reasoning_toggle.setChecked(open_)
 
     def _refresh_toggle(self) -> None:
-        arrow = "▾" if self.reasoning_toggle.isChecked() else "▸"
-        resp = self.response
-        extra = ""
-        if resp is not None and resp.hidden_reasoning:
-            self.reasoning_toggle.setText(
-                f"{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
-            )
-            return
-        if resp is not None and resp.reasoning_chars:
-            usage = live_usage(resp)
-            mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
-            extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
-        self.reasoning_toggle.setText(f"Reasoning{extra} {arrow}")
+        # Masked with show reasoning: the same words in every lane, no count, no "not returned".
+        resp = None if self._alike() else self.response
+        self.reasoning_toggle.setText(reasoning_words(resp, self.reasoning_toggle.isChecked()))
 
     def focus_answer(self) -> None:
         self.answer.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -399,7 +395,7 @@ class LaneWidget(QFrame):
             note = f"[{resp.error.kind.value}] {resp.error.message}" if resp.error else ""
             turns.append((str(i + 1), resp.text, note))  # a lane added later keeps true numbers
             hidden = fmt.hidden_reasoning(resp)
-            text = f"[{hidden}]" if hidden else resp.reasoning
+            text = shown_reasoning(resp) if self._alike() else f"[{hidden}]" if hidden else resp.reasoning
             if text:
                 if reasoning:
                     reasoning.append(f"\n\n— turn {i + 1} —\n")
@@ -417,7 +413,7 @@ class LaneWidget(QFrame):
         if self.response is not None:
             self.rating_box.setVisible(not self.response.failed)  # masked answers can be scored too
             self.show_rating(self.response.rating)
-            if not self.response.reasoning_chars and not self.response.hidden_reasoning:
+            if not self.response.reasoning_chars and not self.response.hidden_reasoning and not self._alike():
                 self._fold(open_=False)
         self._show_reasoning_pane()
         self._set_idle()
@@ -488,7 +484,8 @@ class LaneWidget(QFrame):
         self.update_status()
 
     def reveal_answer(self) -> None:
-        """Blind mode: show this turn's answer (all lanes at once); reasoning stays hidden."""
+        """Blind mode: show this turn's answer (all lanes at once); reasoning stays hidden,
+        unless the session shows it (then alike in every lane)."""
         resp = self.response
         if resp is None:
             return
@@ -518,7 +515,9 @@ class LaneWidget(QFrame):
             note = (note + " " if note else "") + f"[{extra}]"
         self.answer.finish(resp.text, note)
         hidden = fmt.hidden_reasoning(resp)
-        if hidden:
+        if self._alike():  # every lane alike: its text or the neutral line, all open
+            self.reasoning.setPlainText(shown_reasoning(resp))
+        elif hidden:
             self.reasoning.append(f"[{hidden}: the provider reasoned but sent no reasoning text]")
             if not self._user_toggled:
                 self._fold(open_=False)

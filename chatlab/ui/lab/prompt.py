@@ -1,5 +1,5 @@
 """The prompt area: the shared system prompt, the prompt editor, the next-send estimate,
-blind mode, and Send / Stop all.
+blind mode and its "show reasoning" option, and Send / Stop all.
 
 Ctrl+Enter in the editor sends. The estimate label is cut to its space (its whole text
 is in the tooltip), so it never sets the window's width. The area owns no session
@@ -47,6 +47,7 @@ class PromptArea(QWidget):
     sendRequested = Signal()
     stopRequested = Signal()
     blindToggled = Signal(bool)
+    showReasoningToggled = Signal(bool)
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -80,6 +81,13 @@ class PromptArea(QWidget):
             "vote. Set before the first send."
         )
         self.blind_check.toggled.connect(self.blindToggled)
+        self.reasoning_check = QCheckBox("Show reasoning")
+        self.reasoning_check.setToolTip(
+            'Blind, with every model\'s reasoning shown alike before the vote ("reasoning not shown" where '
+            "there is none to show): guess which was trained to reason. Set before the first send."
+        )
+        self.reasoning_check.setEnabled(False)  # a blind option: only while Blind is on
+        self.reasoning_check.toggled.connect(self.showReasoningToggled)
         self.stop_button = QPushButton(icon("stop"), "Stop all")
         self.stop_button.setToolTip("Stop every lane (Esc)")
         self.stop_button.clicked.connect(self.stopRequested)
@@ -94,6 +102,7 @@ class PromptArea(QWidget):
         row.addWidget(self.system_toggle)
         row.addWidget(self.estimate, 1)
         row.addWidget(self.blind_check)
+        row.addWidget(self.reasoning_check)
         row.addWidget(self.stop_button)
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
@@ -135,13 +144,19 @@ class PromptArea(QWidget):
         )
         return {e.lane_id: f"≈{e.tokens:,} in · {fmt.cost(e.cost, True)} input" for e in estimates}
 
-    def set_state(self, *, busy: bool, lanes: int, blind: bool, blind_editable: bool) -> None:
+    def set_state(
+        self, *, busy: bool, lanes: int, blind: bool, blind_editable: bool, show_reasoning: bool = False
+    ) -> None:
         self.send_button.setEnabled(not busy and lanes > 0)
         self.stop_button.setEnabled(busy)
-        self.blind_check.blockSignals(True)
-        self.blind_check.setChecked(blind)
-        self.blind_check.blockSignals(False)
-        self.blind_check.setEnabled(blind_editable)
+        for box, checked, editable in (
+            (self.blind_check, blind, blind_editable),
+            (self.reasoning_check, show_reasoning, blind_editable and blind),
+        ):
+            box.blockSignals(True)
+            box.setChecked(checked)
+            box.blockSignals(False)
+            box.setEnabled(editable)
 
     def focus(self) -> None:
         self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -3,7 +3,9 @@
 Buttons carry the names the lane headers show ("Model A" while masked) in the shown
 order, so Alt+1…8 vote for the lane in that position, Alt+T for a tie and Alt+X for all
 bad. The reasoning guess is a multi-select (several lanes may reason, or none), made
-before the vote and sent with it. Failed lanes get no button: there is nothing to judge.
+before the vote and sent with it; in a session that shows reasoning it asks which were
+trained to reason (the reasoning is on screen). Failed lanes get no button: there is
+nothing to judge.
 """
 
 from __future__ import annotations
@@ -97,21 +99,31 @@ class VoteBar(QFrame):
         self._votes.addStretch(1)
         self.guess_row.setVisible(masked)
         if masked:
-            label = QLabel("Which of these reasoned? (optional, pick any)")
+            # Show reasoning: every pane shows its reasoning (or the same neutral line), so
+            # the guess is about the thinking: which came from a model trained to reason?
+            trained = lab.session.show_reasoning
+            question = "Which of these was trained to reason?" if trained else "Which of these reasoned?"
+            label = QLabel(f"{question} (optional, pick any)")
             label.setProperty("role", "muted")
             self._guess.addWidget(label)
             for choice, name in choices:
                 box = QPushButton(name)
                 box.setObjectName(f"guess-{choice}")
                 box.setCheckable(True)
-                box.setToolTip(f"I think {name} reasoned before answering")
+                box.setToolTip(
+                    f"I think {name} is a model trained to reason, not one prompted to think"
+                    if trained
+                    else f"I think {name} reasoned before answering"
+                )
                 box.toggled.connect(functools.partial(self._ticked, choice))
                 self._guess.addWidget(box)
                 self.guesses[choice] = box
             self.none_guess = QPushButton("None of them")
             self.none_guess.setObjectName("guess-none")
             self.none_guess.setCheckable(True)
-            self.none_guess.setToolTip("I think none of these reasoned")
+            self.none_guess.setToolTip(
+                "I think none of these was trained to reason" if trained else "I think none of these reasoned"
+            )
             self.none_guess.toggled.connect(functools.partial(self._ticked, ""))
             self._guess.addWidget(self.none_guess)
             self._guess.addStretch(1)

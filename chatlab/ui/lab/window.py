@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.prompt_area.sendRequested.connect(self.send)
         self.prompt_area.stopRequested.connect(self.lab.stop_all)
         self.prompt_area.blindToggled.connect(self._set_blind)
+        self.prompt_area.showReasoningToggled.connect(self._set_show_reasoning)
         self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
         self.cost_label = CostLabel()
         self.unsaved_label: QLabel | None = None
@@ -243,7 +244,13 @@ class MainWindow(QMainWindow):
         lab = self.lab
         busy, n = lab.busy, len(lab.session.lanes)
         blind_editable = not lab.session.turns and not busy
-        self.prompt_area.set_state(busy=busy, lanes=n, blind=lab.session.blind, blind_editable=blind_editable)
+        self.prompt_area.set_state(
+            busy=busy,
+            lanes=n,
+            blind=lab.session.blind,
+            blind_editable=blind_editable,
+            show_reasoning=lab.session.show_reasoning,
+        )
         self.registry.refresh(WindowState.of(lab))
         title = lab.session.title
         self.setWindowTitle(f"chatlab — {title}" if title else "chatlab")
@@ -308,6 +315,10 @@ class MainWindow(QMainWindow):
 
     def _set_blind(self, blind: bool) -> None:
         self._try(lambda: self.lab.set_blind(blind))
+
+    def _set_show_reasoning(self, show: bool) -> None:
+        if not self._try(lambda: self.lab.set_show_reasoning(show)):
+            self._refresh()  # the box shows what the session has
 
     def new_session(self) -> None:
         self.actions_.new_session()

@@ -5,7 +5,10 @@ the answer rendered as Markdown in the project's safe :class:`~chatlab.ui.shared
 and the rater's marks under it: a "reasoned?" guess, a 1–5 score and a note (with the
 rater's own score and note from before, if they gave one). It is made from a
 :class:`~chatlab.core.studies.rating.Answer` alone, so it can't hold a lane, model or
-figure; nothing in it takes the keyboard focus but a note being typed.
+figure; nothing in it takes the keyboard focus but a note being typed. When the
+comparison shows reasoning, the card shows the answer's reasoning above it, alike on
+every card ("Reasoning", its text or "reasoning not shown", no count), and the guess
+asks "trained to reason?" instead.
 """
 
 from __future__ import annotations
@@ -14,15 +17,26 @@ import functools
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chatlab.core.studies.rating import MAX_NOTE, Answer
 from chatlab.ui.rating.widgets import nofocus_button, plain_label
-from chatlab.ui.shared.text import AnswerView
+from chatlab.ui.shared.text import AnswerView, ReasoningView
 
 MAX_KEYED = 8  # answers reachable with the digit keys
 MIN_CARD_WIDTH = 280  # four cards fit 1280 pixels; more scroll sideways
 SCORES = 5
+GUESS = "reasoned?"
+TRAINED_GUESS = "trained to reason?"  # with the reasoning on show, the guess is about training
 
 
 def _restyle(widget: QWidget, name: str, value: object) -> None:
@@ -115,9 +129,32 @@ class AnswerCard(QFrame):
         self.answer.setPlaceholderText("(empty answer)")
         self.answer.finish(answer.text)
 
-        self.reasoned = nofocus_button("reasoned?", f"I think {self.name} reasoned before answering", True)
+        # With show reasoning, its text (or the same neutral line) above the answer, alike
+        # on every card: one title, the same share of the card, no count.
+        self.thinking = ReasoningView()
+        self.thinking.setObjectName("reasoning")
+        self.thinking.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.thinking.setPlainText(answer.reasoning or "")
+        self.thinking_title = plain_label("Reasoning", "muted")
+        self.panes = QSplitter(Qt.Orientation.Vertical)
+        self.panes.addWidget(self.thinking)
+        self.panes.addWidget(self.answer)
+        self.panes.setStretchFactor(0, 1)
+        self.panes.setStretchFactor(1, 2)
+        self.panes.setChildrenCollapsible(False)
+        shows = answer.reasoning is not None
+        self.thinking.setVisible(shows)
+        self.thinking_title.setVisible(shows)
+
+        guess = TRAINED_GUESS if shows else GUESS
+        tip = (
+            f"I think {self.name} is a model trained to reason, not one prompted to think"
+            if shows
+            else f"I think {self.name} reasoned before answering"
+        )
+        self.reasoned = nofocus_button(guess, tip, True)
         # Never clipped: the card can be narrow, and "easoned?" reads as nonsense.
-        self.reasoned.setMinimumWidth(self.reasoned.fontMetrics().horizontalAdvance("reasoned?") + 26)
+        self.reasoned.setMinimumWidth(self.reasoned.fontMetrics().horizontalAdvance(guess) + 26)
         self.reasoned.clicked.connect(lambda: self.guessToggled.emit(self.position))
         self.score_buttons: list[QPushButton] = []
         marks = QHBoxLayout()
@@ -153,7 +190,8 @@ class AnswerCard(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(6)
         layout.addWidget(self.header)
-        layout.addWidget(self.answer, 1)
+        layout.addWidget(self.thinking_title)
+        layout.addWidget(self.panes, 1)
         layout.addLayout(marks)
         layout.addWidget(self.note)
         layout.addWidget(self.earlier)

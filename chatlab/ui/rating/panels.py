@@ -69,7 +69,7 @@ class RevealPanel(QFrame):
                 kind_words(row.kind),
                 "yes" if row.reasoned else "no",
                 "best ✓" if row.chosen else "",
-                guess_words(row.guessed, row.reasoned) if guess_made else "no guess",
+                guess_words(row.guessed, row.truth) if guess_made else "no guess",
             ]
             for col, text in enumerate(cells):
                 self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)

@@ -83,19 +83,24 @@ class RevealCard(QFrame):
                 kind_words(row.kind),
                 reasoning_words(
                     row.reasoned, row.reasoning_tokens, row.reasoning_estimated, row.reasoning_hidden
-                ),
+                )
+                # The guess asked "trained to reason?": say which reasoning was only asked for.
+                + (", prompted" if reveal.about_training and row.prompted else ""),
                 "failed" if row.failed else fmt.cost(row.cost, row.cost_estimated),
                 fmt.seconds(row.ttft_s),
-                guess_words(row.guessed, row.reasoned) if reveal.guess_made else "",
+                guess_words(row.guessed, row.truth) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
                 self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)
         if not reveal.guess_made:
             self.guess.setText("You made no reasoning guess this time.")
-        elif reveal.guess_right:
-            self.guess.setText("Your reasoning guess: right ✓")
         else:
-            self.guess.setText("Your reasoning guess: wrong ✗")
+            what = (
+                "Your guess of which were trained to reason"
+                if reveal.about_training
+                else "Your reasoning guess"
+            )
+            self.guess.setText(f"{what}: {'right ✓' if reveal.guess_right else 'wrong ✗'}")
         t = reveal.tally
         wins = ", ".join(f"{name} {n}" for name, n in sorted(t.wins.items(), key=lambda kv: -kv[1]))
         tally = f"This session: {t.votes} blind vote{'s' if t.votes != 1 else ''}"

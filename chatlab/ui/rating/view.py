@@ -8,7 +8,8 @@ vote keeps the rater's own score and note from before unless the rater changes t
 ``U`` puts them back as they were; a bottom bar says how far the rater has got, what is
 picked, and which keys do what. The view keeps the keyboard focus (only a note being
 typed takes it): ``1``–``8`` pick the best answer, ``T`` a tie, ``X`` all bad, ``G``
-switches the digits to marking "reasoned?", ``Enter``/``Space`` vote and move on, ``U``
+switches the digits to marking "reasoned?" ("trained to reason?" where the reasoning is
+on show), ``Enter``/``Space`` vote and move on, ``U``
 takes the last vote back. Identities appear only as the study's reveal policy allows:
 after each vote (``each``, in a :class:`~chatlab.ui.rating.panels.RevealPanel` that Enter
 dismisses) or, by default, when the queue is done (the
@@ -27,7 +28,7 @@ from chatlab.core.data.votes import Vote
 from chatlab.core.lab.blind import letter
 from chatlab.core.studies.rating import RatingError, RatingQueue
 from chatlab.store.db import StoreError
-from chatlab.ui.rating.card import MAX_KEYED, AnswerCard
+from chatlab.ui.rating.card import GUESS, MAX_KEYED, TRAINED_GUESS, AnswerCard
 from chatlab.ui.rating.panels import DonePanel, RevealPanel
 from chatlab.ui.rating.widgets import nofocus_button, plain_label
 
@@ -68,6 +69,7 @@ class RateView(QWidget):
         self.guess_mode = False
         self._guess_touched = False
         self._finished_emitted = False
+        self.guess_word = GUESS  # TRAINED_GUESS on an item that shows reasoning
 
         self.prompt_frame = QFrame()
         self.prompt_frame.setProperty("role", "banner")
@@ -173,6 +175,7 @@ class RateView(QWidget):
         self.item_label.setText(
             f"Item {shown.number} · the prompt" + (f" · {SIGHTED}" if shown.sighted else "")
         )
+        self.guess_word = TRAINED_GUESS if shown.show_reasoning else GUESS
         self.prompt.setPlainText(shown.prompt)
         for position, answer in enumerate(shown.answers):
             card = AnswerCard(position, answer)
@@ -249,12 +252,12 @@ class RateView(QWidget):
         self.pick_label.setText(self.pick_text())
         keys = key_range(len(self.cards))
         if self.guess_mode and self.state == "item":
-            self.mode_label.setText(f"Guess mode: {keys} mark “reasoned?” · G to pick again")
+            self.mode_label.setText(f"Guess mode: {keys} mark “{self.guess_word}” · G to pick again")
         self.mode_label.setVisible(self.guess_mode and self.state == "item")
         if self.state == "item":
             tie = " · T tie" if len(self.cards) > 1 else ""
             self.hint.setText(
-                f"{keys} best{tie} · X all bad · G guess “reasoned?” · Enter/Space vote · U undo"
+                f"{keys} best{tie} · X all bad · G guess “{self.guess_word}” · Enter/Space vote · U undo"
                 " · PgUp/PgDn scroll"
             )
         elif self.state == "reveal":

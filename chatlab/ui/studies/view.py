@@ -67,7 +67,14 @@ COLUMNS = ("Study", "Status", "Progress", "Answered", "Failed", "Spent", "Create
 class EstimateDialog(QDialog):
     """What a run will take, per lane and in total, before anything is sent."""
 
-    def __init__(self, parent: QWidget, suite: Suite, rows: Sequence[LaneEstimate], spent: float) -> None:
+    def __init__(
+        self,
+        parent: QWidget,
+        suite: Suite,
+        rows: Sequence[LaneEstimate],
+        spent: float,
+        warnings: Sequence[str] = (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Run the study “{suite.name}”")
         layout = QVBoxLayout(self)
@@ -119,6 +126,12 @@ class EstimateDialog(QDialog):
         if self.over:
             note.setProperty("role", "warning")
         layout.addWidget(note)
+        if warnings:  # show reasoning: lanes whose reasoning won't be on screen, and why
+            unfair = QLabel("Show reasoning, but the guess is unfair to:\n" + "\n".join(warnings))
+            unfair.setTextFormat(Qt.TextFormat.PlainText)  # a lane's label is the suite author's text
+            unfair.setWordWrap(True)
+            unfair.setProperty("role", "warning")
+            layout.addWidget(unfair)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.run_button = buttons.addButton(
             "Run anyway" if self.over else "Run", QDialogButtonBox.ButtonRole.AcceptRole
@@ -430,7 +443,7 @@ class StudiesView(QDialog):
         return not problems
 
     def _confirm(self, plan: Plan) -> bool:
-        dialog = EstimateDialog(self, plan.suite, plan.estimates, plan.spent_usd)
+        dialog = EstimateDialog(self, plan.suite, plan.estimates, plan.spent_usd, plan.warnings)
         return dialog.exec() == QDialog.DialogCode.Accepted
 
     def _start(self, plan: Plan) -> bool:

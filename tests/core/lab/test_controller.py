@@ -159,7 +159,7 @@ def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(t
         ([], False),
     ):
         turn.vote = Vote(choice="tie", guessed=guessed, rater=lab.rater)  # replaces this rater's vote
-        assert guess_right(turn) is right, guessed
+        assert guess_right(lab.session, turn) is right, guessed
 
 
 def test_a_failed_lane_has_nothing_to_judge(tmp_path: Path) -> None:

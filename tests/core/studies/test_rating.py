@@ -68,16 +68,43 @@ def test_what_a_view_gets_names_nobody() -> None:
     shown = queue.shown()
     assert isinstance(shown, Shown) and [a.letter for a in shown.answers] == ["A", "B", "C"]
     # Only the prompt, letters and texts: no field could carry a lane, model or figure.
-    assert {f.name for f in fields(shown)} == {"prompt", "answers", "number", "sighted"}  # sighted: a bool
+    assert {f.name for f in fields(shown)} == {
+        "prompt",
+        "answers",
+        "number",
+        "sighted",  # a bool
+        "show_reasoning",  # a bool, the comparison's own
+    }
     assert {f.name for f in fields(shown.answers[0])} == {
         "letter",
         "text",
         "score",
         "note",
+        "reasoning",  # shown alike for every answer, and only with show reasoning
     }  # the rater's own
+    assert not shown.show_reasoning and all(a.reasoning is None for a in shown.answers)
     names = {"Thinker", "Quick", "Quiet", "demo-reasoner", "demo-fast", "demo-hidden"}
     assert not any(n in repr(shown) for n in names)
     assert not any(lane.id in repr(shown) for s in sessions for lane in s.lanes)
+
+
+def test_with_show_reasoning_every_answer_shows_its_reasoning_or_the_same_neutral_line() -> None:
+    from chatlab.core.lab.blind import NOT_SHOWN
+
+    sessions = answered()
+    for s in sessions:
+        s.show_reasoning = True
+    queue = RatingQueue(sessions, "ann")
+    shown = queue.shown()
+    item = queue.current
+    assert shown is not None and item is not None and shown.show_reasoning
+    by_lane = dict(zip(item.lanes, shown.answers, strict=True))
+    lanes = item.session.lanes
+    # The visible reasoner's text; the hidden reasoner (a count only) and the plain
+    # lane read the same words, with no count and nothing that says why.
+    assert by_lane[lanes[0].id].reasoning == "thinking"
+    assert by_lane[lanes[1].id].reasoning == by_lane[lanes[2].id].reasoning == NOT_SHOWN
+    assert "40" not in repr(shown) and "hidden" not in repr(shown)
 
 
 def test_a_vote_keeps_order_guess_scores_and_time_and_moves_on(tmp_path: Path) -> None:

@@ -5,10 +5,20 @@ vote and then reveals them."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.data.model import LaneParams
@@ -264,9 +274,30 @@ def test_editing_or_removing_a_lane_never_rewrites_history(
         close_window(qtbot, win)
 
 
-def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindow, qtbot: QtBot) -> None:
-    from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+def said(widget: QWidget) -> list[str]:
+    """Everything a widget shows or tells assistive technology."""
+    out = [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription(), widget.statusTip()]
+    out.append(widget.whatsThis())
+    if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+        out.append(widget.text())
+    if isinstance(widget, QTextEdit | QPlainTextEdit):
+        out.append(widget.toPlainText())
+    return out
 
+
+def window_texts(win: MainWindow) -> list[str]:
+    """The walk: every visible widget's text and tooltip, the window's title and status
+    bar, and every action's words (menus: a lane's More menu, New session, Export)."""
+    texts = [win.windowTitle(), win.statusBar().currentMessage()]
+    for widget in win.findChildren(QWidget):
+        if widget.isVisibleTo(win):
+            texts += said(widget)
+    for action in win.findChildren(QAction):
+        texts += [action.text(), action.toolTip(), action.statusTip()]
+    return texts
+
+
+def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindow, qtbot: QtBot) -> None:
     win = saving_window
     lanes = add_lanes(
         win,
@@ -296,27 +327,13 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
     }
     identity |= {lane.spec for lane in lanes}
 
-    def said(widget: QWidget) -> list[str]:
-        out = [widget.toolTip(), widget.accessibleName(), widget.accessibleDescription(), widget.statusTip()]
-        out.append(widget.whatsThis())
-        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
-            out.append(widget.text())
-        if isinstance(widget, QTextEdit | QPlainTextEdit):
-            out.append(widget.toPlainText())
-        return out
-
     win.prompt.setPlainText("And now a limerick.")  # the next prompt's estimate must not name them
     win.update_estimates()
-    texts = [win.windowTitle(), win.statusBar().currentMessage()]
-    for widget in win.findChildren(QWidget):
-        if widget.isVisibleTo(win):
-            texts += said(widget)
-    from PySide6.QtGui import QAction
-
-    for action in win.findChildren(QAction):  # menus (a lane's More menu, New session, Export)
-        texts += [action.text(), action.toolTip(), action.statusTip()]
-    leaks = [t for t in texts for name in identity if name in t]
+    leaks = [t for t in window_texts(win) for name in identity if name in t]
     assert leaks == []
+    # Without show reasoning, no reasoning shows while masked (the option was not taken).
+    assert not win.session.show_reasoning and not win.prompt_area.reasoning_check.isChecked()
+    assert not any(w.reasoning_toggle.isVisibleTo(win) for w in win.lane_widgets.values())
     # The vote bar and the reasoning guess use the headers' names, in the shown order.
     assert [win.vote_bar.buttons[x].text() for x in turn.shown_order] == ["Model A", "Model B", "Model C"]
     assert [win.vote_bar.guesses[x].text() for x in turn.shown_order] == ["Model A", "Model B", "Model C"]
@@ -355,3 +372,118 @@ def test_the_demo_prompt_is_saved_only_once_the_user_acts(
     turn = saved.turns[0]
     assert turn.vote is not None and turn.vote.choice == lanes[0].id
     assert "Tin roof" in turn.responses[lanes[0].id].text and turn.responses[lanes[1].id].status.finished
+
+
+def card_walk(card: LaneWidget, win: MainWindow) -> list[tuple[object, ...]]:
+    """A lane card as the walk sees it, with its own content put aside (the answer, the
+    reasoning text, the letter): each widget's kind, whether it shows, is on, is
+    checked, and every word it shows or tells assistive technology. Alike cards give
+    the same list."""
+    letter = card.blind_letter or ""
+    content = (card.answer, card.reasoning)
+    out: list[tuple[object, ...]] = []
+    for widget in [card, *card.findChildren(QWidget)]:
+        if any(widget is view or view.isAncestorOf(widget) for view in content):
+            out.append(("content", widget is card.reasoning and widget.isVisibleTo(win)))
+            continue
+        checked = widget.isChecked() if isinstance(widget, QAbstractButton) else None
+        words = tuple(t.replace(f"Model {letter}", "Model ?") for t in said(widget))
+        out.append((type(widget).__name__, widget.objectName(), widget.isVisibleTo(win), checked, words))
+    return out
+
+
+def test_show_reasoning_shows_every_lanes_reasoning_alike_and_nothing_else_tells(
+    saving_window: MainWindow, qtbot: QtBot, store: Store
+) -> None:
+    win = saving_window
+    lanes = add_lanes(
+        win,
+        "chat:demo-reasoner@tps=0",  # reasons, and sends its reasoning
+        "responses:demo-hidden@tps=0,think_delay_s=0",  # reasons, and sends a count only
+        "claude:demo-fast@tps=0",  # does not reason
+    )
+    for lane, label in zip(lanes, ("Alpha-label", "Beta-label", "Gamma-label"), strict=True):
+        lane.label = label
+    area = win.prompt_area
+    assert not area.reasoning_check.isEnabled()  # a blind option: off until Blind is on
+    area.blind_check.setChecked(True)
+    assert area.reasoning_check.isEnabled() and not area.reasoning_check.isChecked()
+    area.reasoning_check.setChecked(True)
+    assert win.session.show_reasoning
+    seen_while_streaming: set[tuple[str, ...]] = set()
+
+    def snapshot(_lane_id: str) -> None:
+        if win.lab.busy:  # nothing streams into view, the reasoning neither
+            cards = win.lane_widgets.values()
+            seen_while_streaming.add(
+                tuple(c.reasoning.toPlainText() + c.reasoning_toggle.text() for c in cards)
+            )
+
+    win.laneFlushed.connect(snapshot)
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    assert seen_while_streaming == {("Reasoning ▾",) * 3}
+    assert not area.reasoning_check.isEnabled() and area.reasoning_check.isChecked()  # set before the send
+    turn = win.session.turns[-1]
+    reasoner, hidden, plain = (turn.responses[lane.id] for lane in lanes)
+    assert reasoner.reasoning_chars and hidden.hidden_reasoning and not plain.usage.reasoning_tokens
+    cards = [win.lane_widgets[lane.id] for lane in lanes]
+    # The reasoning text itself is shown; the hidden reasoner and the plain model read alike.
+    assert all(c.reasoning.isVisibleTo(win) and c.reasoning_toggle.isChecked() for c in cards)
+    assert cards[0].reasoning.toPlainText().startswith("The user wants a haiku")
+    assert cards[1].reasoning.toPlainText() == cards[2].reasoning.toPlainText() == "reasoning not shown"
+    assert {c.reasoning_toggle.text() for c in cards} == {"Reasoning ▾"}
+
+    win.prompt.setPlainText("And now a limerick.")
+    win.update_estimates()
+    texts = window_texts(win)
+    identity = {
+        "demo-reasoner",
+        "demo-hidden",
+        "demo-fast",
+        "claude",
+        "Alpha-label",
+        "Beta-label",
+        "Gamma-label",
+    }
+    identity |= {lane.spec for lane in lanes}
+    assert [t for t in texts for name in identity if name in t] == []
+    # No token count, and no word that says how a reasoning came (or didn't).
+    counts = {f"{r.usage.reasoning_tokens:,}" for r in (reasoner, hidden)} | {"412"}
+    trace = cards[0].reasoning.toPlainText()
+    assert [t for t in texts if t != trace and any(n in t for n in counts)] == []
+    words = ("token", "hidden", "not returned", "summary", "redacted", "thought", "≈", "$")
+    lane_texts = [t for c in (*cards, win.vote_bar) for w in [c, *c.findChildren(QWidget)] for t in said(w)]
+    lane_texts = [t for t in lane_texts if t and t != trace]
+    assert [t for t in lane_texts if any(w in t.lower() for w in words)] == []
+    assert [t for t in lane_texts if re.search(r"\d\s*(ms|s|min)\b", t)] == []  # no timing either
+    # Card by card, with its own answer, reasoning and letter put aside, the same walk:
+    # the same widgets shown, the same fold, the same words and tooltips.
+    walks = [card_walk(c, win) for c in cards]
+    assert walks[0] == walks[1] == walks[2]
+    # The guess is about the thinking.
+    assert any(t.startswith("Which of these was trained to reason?") for t in texts)
+    assert (
+        win.vote_bar.guesses[lanes[0].id].toolTip().endswith("trained to reason, not one prompted to think")
+    )
+
+    # Reopened from the history before the vote: still masked, still alike.
+    session_id = win.session.id
+    win.new_session()
+    win.actions_.open_session(session_id)
+    assert win.lab.masked
+    cards = [win.lane_widgets[lane.id] for lane in lanes]
+    assert [c.reasoning.toPlainText() for c in cards] == [trace, "reasoning not shown", "reasoning not shown"]
+    walks = [card_walk(c, win) for c in cards]
+    assert walks[0] == walks[1] == walks[2] and len(walks[0]) > 20
+
+    win.vote_bar.guesses[lanes[0].id].setChecked(True)
+    win.vote_bar.guesses[lanes[1].id].setChecked(True)
+    win.vote_bar.buttons["tie"].click()
+    saved = store.load(win.session.id).turns[-1].vote
+    # What is recorded is the list of lanes named, as ever.
+    assert saved is not None and sorted(saved.guessed or []) == sorted([lanes[0].id, lanes[1].id])
+    assert win.reveal.guess.text() == "Your guess of which were trained to reason: right ✓"
+    # Revealed, each lane is itself again: the hidden reasoner's count, the plain lane's nothing.
+    assert cards[1].reasoning_toggle.text().startswith("412 reasoning tokens, text not returned")
+    assert not cards[2].reasoning_toggle.isVisibleTo(win)

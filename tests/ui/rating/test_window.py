@@ -29,7 +29,7 @@ from chatlab.core.studies.rating import RatingQueue
 from chatlab.core.studies.study import comparisons
 from chatlab.core.studies.suites import parse_suite
 from chatlab.store.db import Store
-from chatlab.ui.rating.card import MIN_CARD_WIDTH
+from chatlab.ui.rating.card import MIN_CARD_WIDTH, AnswerCard
 from chatlab.ui.rating.view import RateView
 from chatlab.ui.rating.window import RateWindow
 from chatlab.ui.shared import theme
@@ -117,19 +117,22 @@ def identities(store: Store) -> list[str]:
     return out
 
 
+def own_texts(w: QWidget) -> list[str]:
+    """Everything one widget could show or tell assistive technology."""
+    out = [w.toolTip(), w.accessibleName(), w.accessibleDescription(), w.statusTip(), w.whatsThis()]
+    out.append(w.windowTitle())
+    if isinstance(w, QLabel | QAbstractButton):
+        out.append(w.text())
+    if isinstance(w, QLineEdit):
+        out += [w.text(), w.placeholderText()]
+    if isinstance(w, QTextEdit | QPlainTextEdit):
+        out += [w.toPlainText(), w.document().toPlainText(), w.placeholderText()]
+    return out
+
+
 def widget_texts(root: QWidget) -> list[str]:
     """Everything a widget tree could show or tell assistive technology."""
-    out: list[str] = []
-    for w in [root, *root.findChildren(QWidget)]:
-        out += [w.toolTip(), w.accessibleName(), w.accessibleDescription(), w.statusTip(), w.whatsThis()]
-        out.append(w.windowTitle())
-        if isinstance(w, QLabel | QAbstractButton):
-            out.append(w.text())
-        if isinstance(w, QLineEdit):
-            out += [w.text(), w.placeholderText()]
-        if isinstance(w, QTextEdit | QPlainTextEdit):
-            out += [w.toPlainText(), w.document().toPlainText(), w.placeholderText()]
-    return [t for t in out if t]
+    return [t for w in [root, *root.findChildren(QWidget)] for t in own_texts(w) if t]
 
 
 def leaks(root: QWidget, names: list[str]) -> list[str]:
@@ -250,6 +253,9 @@ def test_no_widget_names_a_model_until_the_end(qtbot: QtBot, store: Store) -> No
     assert any("why is the sky blue?" in t for t in first)  # the prompt shows
     answer = view.cards[0].answer.toPlainText()
     assert "Rayleigh scattering" in answer and "**" not in answer  # Markdown, rendered
+    # Without show reasoning no card shows any reasoning, and the guess is "reasoned?".
+    assert not any(c.thinking.isVisibleTo(view) for c in view.cards)
+    assert {c.reasoned.text() for c in view.cards} == {"reasoned?"}
     chrome: set[tuple[str, ...]] = set()
     while not queue.finished:
         item = queue.current
@@ -419,3 +425,61 @@ def test_the_picked_card_wears_the_accent(qtbot: QtBot, store: Store, dark: bool
     assert edge(0).name() == colors.border
     press(view, K.Key_1)
     assert edge(0).name() == colors.accent and edge(1).name() == colors.border
+
+
+def card_walk(card: AnswerCard) -> list[tuple[object, ...]]:
+    """A card as the walk sees it, with its own content (answer, reasoning) and its place
+    (letter, digit key) put aside: alike cards give the same list."""
+    content = (card.answer, card.thinking)
+    place = {f"Model {card.letter}": "Model ?", f"press {card.position + 1}": "press ?"}
+    out: list[tuple[object, ...]] = []
+    for widget in [card, *card.findChildren(QWidget)]:
+        if any(widget is view or view.isAncestorOf(widget) for view in content):
+            out.append(("content", widget is card.thinking and widget.isVisibleTo(card)))
+            continue
+        words = []
+        for text in own_texts(widget):
+            for mark, stand_in in place.items():
+                text = text.replace(mark, stand_in)
+            words.append(text)
+        checked = widget.isChecked() if isinstance(widget, QAbstractButton) else None
+        out.append(
+            (type(widget).__name__, widget.objectName(), widget.isVisibleTo(card), checked, tuple(words))
+        )
+    return out
+
+
+def test_show_reasoning_shows_every_answers_reasoning_alike_and_nothing_else_tells(
+    qtbot: QtBot, store: Store
+) -> None:
+    data = {**suite(prompts=3, samples=1), "show_reasoning": True}
+    sessions = answered(data)  # lane 0 reasons visibly, lane 1 not at all, lane 2 hides 40 tokens
+    assert all(s.show_reasoning for s in sessions)
+    store.create_study("study1", STUDY, data, sessions)
+    queue = RatingQueue(store.study_sessions("study1"), "ann", sink=store)
+    window = RateWindow(queue, STUDY)
+    show(qtbot, window)
+    view = window.view
+    item = queue.current
+    assert item is not None
+    card_of = dict(zip(item.lanes, view.cards, strict=True))
+    visible, plain, hidden = (card_of[lane.id] for lane in item.session.lanes)
+    # The reasoning text itself is shown; the plain and the hidden reasoner read alike.
+    assert all(c.thinking.isVisibleTo(window) and c.thinking_title.isVisibleTo(window) for c in view.cards)
+    assert visible.thinking.toPlainText() == "thinking"
+    assert plain.thinking.toPlainText() == hidden.thinking.toPlainText() == "reasoning not shown"
+    assert leaks(window, identities(store)) == []
+    texts = [t for t in widget_texts(window) if t != "thinking"]
+    words = ("token", "hidden", "not returned", "summary", "redacted", "thought", "40")
+    assert [t for t in texts if any(w in t.lower() for w in words)] == []
+    walks = [card_walk(c) for c in view.cards]
+    assert walks[0] == walks[1] == walks[2] and len(walks[0]) > 10
+    # The guess is about the thinking; what is recorded is the list of lanes, as ever.
+    assert {c.reasoned.text() for c in view.cards} == {"trained to reason?"}
+    assert "G guess “trained to reason?”" in view.hint.text()
+    position = view.cards.index(hidden)
+    press(view, K.Key_G, getattr(K, f"Key_{position + 1}"))
+    assert "mark “trained to reason?”" in view.mode_label.text()
+    press(view, K.Key_G, K.Key_1, K.Key_Return)
+    vote = store.load(item.session.id).turns[0].vote_of("ann")
+    assert vote is not None and vote.guessed == [item.lanes[position]]

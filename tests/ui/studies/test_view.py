@@ -200,3 +200,29 @@ def test_rate_later_marks_a_turn_for_the_queue(
     QTest.keyClick(rate.view, Qt.Key.Key_Return)
     assert store.load(win.session.id).turns[0].vote_of("ann") is not None
     rate.close()
+
+
+def test_the_estimate_warns_of_each_lane_whose_reasoning_wont_be_on_screen(
+    studio: tuple[MainWindow, StudiesView, Store],
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from chatlab.ui.studies.view import EstimateDialog
+
+    _win, view, _store = studio
+    lanes = [
+        {"provider": "demo", "model": "demo-reasoner", "label": "<b>Shown</b>"},
+        {"provider": "demo", "model": "demo-hidden", "label": "<b>Quiet</b>"},
+    ]
+    base = {"name": "Quiz", "prompts": [{"id": "p", "text": "Hi"}], "lanes": lanes}
+    plan = view.controller.plan_new(parse_suite({**base, "show_reasoning": True}), dry_run=True)
+    dialog = EstimateDialog(view, plan.suite, plan.estimates, plan.spent_usd, plan.warnings)
+    [unfair] = [label for label in dialog.findChildren(QLabel) if "unfair" in label.text()]
+    assert unfair.textFormat() == Qt.TextFormat.PlainText  # a label is the suite author's text
+    assert unfair.text().splitlines()[1:] == [
+        "<b>Quiet</b>: reasoning won't be on screen (the demo model sends a reasoning token count only)"
+    ]
+    quiet = view.controller.plan_new(parse_suite(base), dry_run=True)
+    assert quiet.warnings == []
+    dialog = EstimateDialog(view, quiet.suite, quiet.estimates, quiet.spent_usd, quiet.warnings)
+    assert not [label for label in dialog.findChildren(QLabel) if "unfair" in label.text()]
