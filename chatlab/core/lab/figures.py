@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from chatlab.core.data import format as fmt
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Response
+from chatlab.core.data.model import Grade, Response
 from chatlab.core.lab.orchestrator import live_usage
 
 
@@ -30,6 +30,15 @@ class Figures:
     cost_estimated: bool
     lane_total: float | None = None
     total_estimated: bool = False
+    grade: Grade | None = None  # the answer key's, for a study's keyed prompt
+
+    @property
+    def grade_words(self) -> tuple[str, str] | None:
+        """(badge, tooltip) for the key's grade: "✓ right" / "✗ wrong", and its detail."""
+        if self.grade is None:
+            return None
+        badge = "✓ right" if self.grade.correct else "✗ wrong"
+        return badge, f"answer key: {self.grade.detail}" if self.grade.detail else "answer key"
 
     @classmethod
     def of(
@@ -54,6 +63,7 @@ class Figures:
             cost_estimated=usage.estimated or cost_estimated,
             lane_total=lane_total,
             total_estimated=total_estimated,
+            grade=resp.grade_by("key"),
         )
 
     def parts(self, duration: bool = False) -> list[str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chatlab.core.data.kinds import contender_kind
-from chatlab.core.data.model import Lane, Session, Status, Turn
+from chatlab.core.data.model import Grade, Lane, Session, Status, Turn
 from chatlab.core.data.safety import clean_text
 from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab.blind import guess_truth, letter, reasoned, shown_reasoning
@@ -110,6 +110,7 @@ class RevealRow:
     guessed: bool
     truth: bool  # what the guess is judged against (see blind.guess_truth)
     kind: str = ""  # native, prompted or plain (chatlab.core.data.kinds); "": not known
+    grade: Grade | None = None  # the answer key's grade (a keyed prompt); shown only now
 
 
 @dataclass(frozen=True)
@@ -438,6 +439,7 @@ class RatingQueue:
                 lane_id in guessed,
                 guess_truth(item.session, lane_id, turn.responses[lane_id]),
                 self.kind(item.session.lane(lane_id)),
+                turn.responses[lane_id].grade_by("key"),
             )
             for i, lane_id in enumerate(item.lanes)
         ]

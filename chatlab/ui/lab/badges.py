@@ -47,6 +47,8 @@ def badge_texts(figures: Figures) -> list[tuple[str, str]]:
     out.append((fmt.cost(figures.cost_usd, figures.cost_estimated) if figures.cost_known else "cost …", ""))
     if figures.lane_total is not None:
         out.append((f"lane {fmt.cost(figures.lane_total, figures.total_estimated)}", ""))
+    if figures.grade_words is not None:
+        out.append((figures.grade_words[0], "good" if figures.grade and figures.grade.correct else "bad"))
     return out
 
 
@@ -56,15 +58,18 @@ class StatusBadges(QWidget):
         self._layout = FlowLayout(self, spacing=4)
         self._labels: list[QLabel] = []
         self._texts: list[tuple[str, str]] = []
+        self._tips: dict[str, str] = {}
         policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
         self.set_badges([("ready", "")])
 
-    def set_badges(self, texts: list[tuple[str, str]]) -> None:
-        if texts == self._texts:
+    def set_badges(self, texts: list[tuple[str, str]], tips: dict[str, str] | None = None) -> None:
+        """Show ``texts`` ((text, tone) each); ``tips``: a badge's own tooltip, by its text."""
+        tips = tips or {}
+        if texts == self._texts and tips == self._tips:
             return
-        self._texts = texts
+        self._texts, self._tips = texts, tips
         while len(self._labels) < len(texts):
             label = QLabel(self)
             label.setProperty("role", "badge")
@@ -74,6 +79,7 @@ class StatusBadges(QWidget):
             if i < len(texts):
                 text, tone = texts[i]
                 label.setText(text)
+                label.setToolTip(tips.get(text, ""))
                 if label.property("tone") != tone:
                     label.setProperty("tone", tone)
                     label.style().unpolish(label)

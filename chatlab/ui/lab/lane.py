@@ -551,10 +551,11 @@ class LaneWidget(QFrame):
             self.status.set_badges([(f"next: {self.next_estimate}" if self.next_estimate else "ready", "")])
             return
         total, estimated = self.lab.lane_total(self.lane.id)
-        badges = badge_texts(Figures.of(resp, total, estimated))
+        figures = Figures.of(resp, total, estimated)
+        badges = badge_texts(figures)
         if resp.failed and not resp.text_chars and not resp.reasoning_chars:
             badges = badges[:1]  # nothing was generated: no ttft, no tokens, nothing billed
-        self.status.set_badges(badges)
+        self.status.set_badges(badges, dict([figures.grade_words]) if figures.grade_words else None)
         self.status.setToolTip(f"next send: {self.next_estimate}" if self.next_estimate else "")
         if self.reasoning_toggle.isVisible():
             self._refresh_toggle()

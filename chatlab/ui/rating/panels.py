@@ -59,7 +59,16 @@ class RevealPanel(QFrame):
         if chosen is not None:
             said = f"Model {chosen.letter} — {chosen.name}"
         self.headline.setText(f"Revealed. You chose {said}")
-        heads = ["", "model", "kind", "reasoned", "your pick", "your guess"]
+        keyed = any(row.grade is not None for row in rows)
+        heads = [
+            "",
+            "model",
+            "kind",
+            "reasoned",
+            "your pick",
+            "your guess",
+            *(["answer key"] if keyed else []),
+        ]
         for col, head in enumerate(heads):
             self.grid.addWidget(plain_label(head, "muted"), 0, col)
         for r, row in enumerate(rows, start=1):
@@ -71,8 +80,13 @@ class RevealPanel(QFrame):
                 "best ✓" if row.chosen else "",
                 guess_words(row.guessed, row.truth) if guess_made else "no guess",
             ]
+            if keyed:
+                cells.append("" if row.grade is None else "✓ right" if row.grade.correct else "✗ wrong")
             for col, text in enumerate(cells):
-                self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)
+                label = plain_label(text, "title" if col == 0 else "")
+                if col == 6 and row.grade is not None:
+                    label.setToolTip(f"answer key: {row.grade.detail}")
+                self.grid.addWidget(label, r, col)
         self.show()
 
     def clear(self) -> None:

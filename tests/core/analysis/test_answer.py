@@ -5,6 +5,8 @@ reasoning tokens, the dose-response list, and the card's sentences."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -33,7 +35,7 @@ def comparison(
     k: int,
     lanes: list[tuple[str, LaneParams]],
     *,
-    right: list[bool | None] | None = None,
+    right: Sequence[bool | None] | None = None,
     winner: int | None = None,
     tags: tuple[str, ...] = ("math",),
     sample: int = 0,

@@ -487,3 +487,32 @@ def test_show_reasoning_shows_every_lanes_reasoning_alike_and_nothing_else_tells
     # Revealed, each lane is itself again: the hidden reasoner's count, the plain lane's nothing.
     assert cards[1].reasoning_toggle.text().startswith("412 reasoning tokens, text not returned")
     assert not cards[2].reasoning_toggle.isVisibleTo(win)
+
+
+def test_a_grade_is_hidden_until_the_vote_then_a_badge_with_its_detail(
+    saving_window: MainWindow, qtbot: QtBot
+) -> None:
+    from chatlab.core.data.model import Grade
+
+    win = saving_window
+    right, wrong = add_lanes(win, "chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0")
+    win.prompt_area.blind_check.setChecked(True)
+    win.prompt.setPlainText("What is 6 × 7?")
+    wait_turn(qtbot, win)
+    turn = win.session.turns[-1]
+    # As a study grades a keyed prompt's answers the moment they end.
+    turn.responses[right.id].grades = [Grade(True, "expected 42, found it")]
+    turn.responses[wrong.id].grades = [Grade(False, "expected 42, found 41")]
+    for widget in win.lane_widgets.values():
+        widget.update_status()
+    masked = " ".join(window_texts(win))
+    for word in ("✓", "✗", "wrong", "answer key", "expected 42"):
+        assert word not in masked
+    win.vote_bar.buttons["tie"].click()
+    labels = {
+        lane.id: {x.text(): x.toolTip() for x in win.lane_widgets[lane.id].status.findChildren(QLabel)}
+        for lane in (right, wrong)
+    }
+    assert labels[right.id]["✓ right"] == "answer key: expected 42, found it"
+    assert labels[wrong.id]["✗ wrong"] == "answer key: expected 42, found 41"
+    assert "✓ right" in win.lane_widgets[right.id].status.text()
