@@ -44,6 +44,10 @@ def test_the_shipped_suites_load_and_say_what_they_are() -> None:
     # Placebo: the first lane again, under its own name, as the last lane.
     assert big.placebo and big.lanes[-1].model == big.lanes[0].model and "placebo" in big.lanes[-1].label
     assert {lane.provider for lane in big.lanes} == {"anthropic", "openai", "deepseek"}
+    assert [lane.params.think for lane in big.lanes].count("prompted") == 1  # the prompted control
+    ladder = [lane.params.reasoning_effort for lane in big.lanes if lane.model == "claude-sonnet-4-5"]
+    assert ladder == ["none", "low", "medium"] and len(big.lanes) == 8
+    assert sum(p.answer is not None for p in big.prompts) == 8
     assert big.limit("openai") == 4 and big.limit("ollama") == 4
 
 
