@@ -12,6 +12,7 @@ import pytest
 
 from chatlab.core.data.model import Lane, LaneParams
 from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.presets import DEMO_LADDER_PRESET, shipped
 from chatlab.demo.common import asked
 from chatlab.demo.scripts import HYBRID, Asked
 from chatlab.demo.server import DemoServer
@@ -121,14 +122,16 @@ def test_where_each_wire_format_carries_a_system_prompt() -> None:
 
 @pytest.mark.parametrize("provider", ["chat", "responses", "claude"])
 def test_chatlab_lanes_get_the_hybrid_to_reason_at_their_effort(runner: Runner, provider: str) -> None:
+    """The shipped effort-ladder preset's lanes, a lane with no effort and one at medium,
+    through chatlab's own adapters (which choose how each wire format asks)."""
+    (ladder,) = [p for p in shipped() if p.name == DEMO_LADDER_PRESET]
+    assert ladder.specs() == ["demo:demo-hybrid"] * 3
     lanes = [
         Lane(provider, "demo-hybrid@tps=0"),
-        *(Lane(provider, "demo-hybrid@tps=0", LaneParams(reasoning_effort=e)) for e in HYBRID_LADDER),
+        *(Lane(provider, "demo-hybrid@tps=0", e.params, e.label) for e in ladder.entries),
+        Lane(provider, "demo-hybrid@tps=0", LaneParams(reasoning_effort="medium")),
     ]
     _, turn = run_turn(runner, lanes)
     counts = [turn.responses[lane.id].usage.reasoning_tokens for lane in lanes]
     texts = [turn.responses[lane.id].reasoning for lane in lanes]
-    assert counts == [0, 0, 300, 1_000, 3_000] and texts[0] == texts[1] == "" and all(texts[2:])
-
-
-HYBRID_LADDER = ("none", "low", "medium", "high")
+    assert counts == [0, 0, 300, 3_000, 1_000] and texts[0] == texts[1] == "" and all(texts[2:])
