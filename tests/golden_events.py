@@ -452,6 +452,11 @@ def scenarios() -> Iterator[Scenario]:
         for option in [*variants.get(fmt, []), "refusal=1", "cached_input_tokens=5", "cost=0.25"]:
             yield Scenario("demo", f"demo-reasoner@{option}/{fmt}", fmt, f"demo-reasoner@tps=0,{option}")
         yield Scenario("demo", f"demo-hidden/{fmt}/nodelay", fmt, "demo-hidden@tps=0,think_delay_s=0")
+        for effort in ("none", "low", "high"):  # demo-hybrid reasons only when asked
+            params = LaneParams(reasoning_effort=effort)
+            yield Scenario(
+                "demo", f"demo-hybrid/{fmt}/effort={effort}", fmt, "demo-hybrid@tps=0", params=params
+            )
     for fault in FAULTS:
         for fmt in KINDS:
             if fault in ("failed", "incomplete") and fmt != "responses":

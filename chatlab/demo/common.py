@@ -1,5 +1,7 @@
-"""What the demo server's three wire-format encoders share: the plan of one answer, the
-usage as reported, and SSE framing.
+"""What the demo server's three wire-format encoders share: what a request asks of a demo
+model (:func:`asked`: the reasoning effort and whether its system prompt says
+``<think>``, wherever its wire format carries them), the plan of one answer, the usage
+as reported, and SSE framing.
 
 A :class:`Plan` is what a script sends for one request: its reasoning and answer cut
 into token chunks (seeded by the model and the input, so a request always gets the same
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatlab.core.costs.tokens import approximate
-from chatlab.demo.scripts import INJECTED, Script
+from chatlab.demo.scripts import EFFORTS, INJECTED, Asked, Script
 
 
 @dataclass
@@ -86,6 +88,71 @@ def _messages_text(body: dict[str, Any]) -> tuple[str, int, str]:
     return "\n".join(texts), len(msgs), last_user
 
 
+def _text_of(content: Any) -> str:
+    """A message's text: a string, or the text of its parts (blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def _effort_for_budget(budget: Any) -> str:
+    """A thinking budget (tokens) as an effort: small, medium or large."""
+    if isinstance(budget, bool) or not isinstance(budget, int | float):
+        return "medium"
+    return "low" if budget < 4096 else "medium" if budget < 12288 else "high"
+
+
+def _effort(value: Any) -> str | None:
+    """An effort as the demo models know it: none, low, medium or high (None: unknown)."""
+    if not isinstance(value, str):
+        return None
+    value = {"minimal": "low", "xhigh": "high", "max": "high"}.get(value, value)
+    return value if value == "none" or value in EFFORTS else None
+
+
+def asked(fmt: str, body: dict[str, Any]) -> Asked:
+    """What a request of wire format ``fmt`` (chat, responses, anthropic) asks of a demo
+    model: the effort (chat ``reasoning_effort`` or OpenRouter's ``reasoning``; Responses
+    ``reasoning.effort``, medium when only ``reasoning`` is given; Anthropic ``thinking``:
+    a budget as low, medium or high, ``adaptive`` at ``output_config.effort``, high by
+    default), whether a system prompt (chat system or developer messages, Responses
+    ``instructions`` or system input, Anthropic ``system``) contains ``<think>``, and the
+    last user message."""
+    effort: str | None = None
+    reasoning = body.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, dict) else None
+    if fmt == "chat":
+        effort = _effort(body.get("reasoning_effort"))
+        if effort is None and reasoning is not None:
+            effort = _effort(reasoning.get("effort"))
+            if effort is None and "max_tokens" in reasoning:
+                effort = _effort_for_budget(reasoning["max_tokens"])
+    elif fmt == "responses":
+        if reasoning is not None:
+            effort = _effort(reasoning.get("effort")) or "medium"
+    else:
+        thinking = body.get("thinking")
+        thinking = thinking if isinstance(thinking, dict) else {}
+        kind = thinking.get("type")
+        if kind == "enabled":
+            effort = _effort_for_budget(thinking.get("budget_tokens"))
+        elif kind == "adaptive":
+            config = body.get("output_config")
+            effort = (_effort(config.get("effort")) if isinstance(config, dict) else None) or "high"
+    systems: list[str] = []
+    for key in ("system", "instructions"):
+        if fmt != "chat" and key in body:
+            systems.append(_text_of(body[key]))
+    messages = body.get("messages") if fmt != "responses" else body.get("input")
+    for m in messages if isinstance(messages, list) else []:
+        if isinstance(m, dict) and m.get("role") in ("system", "developer"):
+            systems.append(_text_of(m.get("content")))
+    _, _, last_user = _messages_text(body)
+    return Asked(effort or "none", any("<think>" in s for s in systems), last_user)
+
+
 def make_plan(script: Script, body: dict[str, Any], model: str, given_key: str = "") -> Plan:
     """What ``script`` sends for a request with ``body`` to ``model`` (``given_key`` is the
     credential the request carried, for ``inject=key``)."""
@@ -107,6 +174,8 @@ def make_plan(script: Script, body: dict[str, Any], model: str, given_key: str =
         at = min(script.after, len(answer_chunks))
         answer_chunks[at:at] = pieces
     r_tokens = script.hidden_reasoning_tokens or len(reasoning)
+    if reasoning and script.reasoning_tokens > r_tokens:  # the trace is a summary of more
+        r_tokens = script.reasoning_tokens
     return Plan(
         reasoning,
         answer_chunks,

@@ -7,9 +7,12 @@ faults); each format's events are encoded in its own module: :mod:`.openai_chat`
 :mod:`.openai_responses` and :mod:`.anthropic`. It serves scripted models at a chosen
 token rate, hidden reasoning, and injected faults (401, 429 with Retry-After, 500, 529,
 a dropped connection, an error event, a malformed JSON line, a stall, a clean but
-truncated stream). It can also replay a captured SSE body byte for byte. Tests and the
-GUI's demo mode use it; ``chatlab serve-demo`` runs it in the foreground. It binds to
-loopback only.
+truncated stream). Each request shapes its model's script (what it asks about
+reasoning, and where the model is in its pattern of right and wrong answers to the demo
+suite's keyed prompts, counted in :attr:`DemoServer.keyed_seen`; see
+:func:`chatlab.demo.scripts.for_request`). It can also replay a captured SSE body byte
+for byte. Tests and the GUI's demo mode use it; ``chatlab serve-demo`` runs it in the
+foreground. It binds to loopback only.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatlab.demo import anthropic, openai_chat, openai_responses
-from chatlab.demo.common import Plan, WireFormat, make_plan
-from chatlab.demo.scripts import DEMO_SCRIPTS, Script, resolve
+from chatlab.demo.common import Plan, WireFormat, asked, make_plan
+from chatlab.demo.scripts import DEMO_SCRIPTS, Script, for_request, resolve
 
 MAX_BODY = 16 * 1024 * 1024
 ENCODERS: dict[str, WireFormat] = {
@@ -74,6 +77,9 @@ class DemoServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
         self._hits: dict[str, int] = {}  # requests per model string, for fail_times
+        # Keyed demo-suite requests per (model, setting, prompt id): where each model is in
+        # its scripted pattern of right and wrong answers (scripts.RATES).
+        self.keyed_seen: dict[tuple[str, str, str], int] = {}
         self.in_flight: dict[str, int] = {}
         self.peak_in_flight: dict[str, int] = {}
         self._conns: set[asyncio.StreamWriter] = set()
@@ -287,6 +293,7 @@ class DemoServer:
             message = f"Invalid key provided: {given}" if script.echo_key else None
             await self._error(writer, fmt, int(script.fault), message, retry_after=script.retry_after)
             return True
+        script = for_request(model.partition("@")[0], script, asked(fmt, body), self.keyed_seen)
         plan = make_plan(script, body, model, given)
         if script.body == "html":
             await self._send(

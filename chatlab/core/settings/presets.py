@@ -5,7 +5,8 @@ model, parameters, label). The shipped presets set up the experiments chatlab is
 the same base model with reasoning on and off (Claude with and without a thinking
 budget, an o-series model at high and low effort, DeepSeek's thinking and non-thinking
 modes), the prompted-reasoning control (each reasoner beside its plain sibling asked to
-think first, ``think = "prompted"``) and the demo's "which one reasoned?". A lane can
+think first, ``think = "prompted"``), the demo's "which one reasoned?" and the demo's
+effort ladder (demo-hybrid at effort none, low and high). A lane can
 also come from the command line's ``-m PROVIDER:MODEL{key=value, …}``
 (:func:`lane_from_spec`). The user's presets live in ``config.toml``
 under ``[presets."NAME"]``; :func:`save_preset` and :func:`remove_preset` return a new
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 DEMO_PRESET = "demo: which one reasoned?"
+DEMO_LADDER_PRESET = "demo: reasoning effort none, low, high"
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,14 @@ _SHIPPED = (
             PresetLane("demo", "demo-reasoner", LaneParams(), "Visible reasoner"),
             PresetLane("demo", "demo-fast", LaneParams(), "No reasoning"),
             PresetLane("demo", "demo-hidden", LaneParams(), "Hidden reasoner"),
+        ),
+        builtin=True,
+    ),
+    Preset(
+        DEMO_LADDER_PRESET,
+        tuple(
+            PresetLane("demo", "demo-hybrid", LaneParams(reasoning_effort=effort), f"effort {effort}")
+            for effort in ("none", "low", "high")
         ),
         builtin=True,
     ),

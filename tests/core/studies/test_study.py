@@ -83,20 +83,20 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, "study", "run", str(demo), "--yes")
     assert code == 0, err
     assert "Estimate, before anything is sent" in out and "a guess of 1,024 (no history" in out
-    assert "32 of 32 answered, 0 failed" in out
+    assert "140 of 140 answered, 0 failed" in out
     rows = responses(home)
-    assert len(rows) == 4 * 4 * 2 and {r[3] for r in rows} == {"ok"}
-    assert len({(r[0], r[1], r[2]) for r in rows}) == 32
+    assert len(rows) == 7 * 10 * 2 and {r[3] for r in rows} == {"ok"}
+    assert len({(r[0], r[1], r[2]) for r in rows}) == 140
     code, out, _ = run(capsys, "study", "list")
-    assert code == 0 and "done" in out and "32/32 answered" in out and "Demo: which one reasoned?" in out
+    assert code == 0 and "done" in out and "140/140 answered" in out and "Demo: which one reasoned?" in out
     code, out, _ = run(capsys, "study", "show", "demo")  # a name's start, any case
-    assert code == 0 and "answers  32 of 32, 0 failed, 0 left" in out and "(placebo)" in out
+    assert code == 0 and "answers  140 of 140, 0 failed, 0 left" in out and "(placebo)" in out
     # A second run of the same suite (named as shipped, no path needed) estimates from
     # history, and gets its own name.
     code, out, err = run(capsys, "study", "run", "demo", "--dry-run")
     assert (
         code == 0
-        and "your past answers, same model and settings (mean of 8)" in out
+        and "your past answers, same model and settings (mean of 20)" in out
         and "dry run: nothing was sent" in err
     )
     code, _, err = run(capsys, "study", "run", "dem", "--dry-run")
@@ -106,8 +106,8 @@ def test_the_demo_suite_runs_with_no_keys_and_lists(capsys: pytest.CaptureFixtur
     try:
         [info] = store.studies()
         sessions = store.study_sessions(info.id)
-        assert len(sessions) == 8 and all(s.blind and len(s.turns) == 1 for s in sessions)
-        assert sessions[0].study is not None and sessions[0].study.prompt_id == "haiku"
+        assert len(sessions) == 20 and all(s.blind and len(s.turns) == 1 for s in sessions)
+        assert sessions[0].study is not None and sessions[0].study.prompt_id == "dice"
         assert store.search("tin roof")
     finally:
         store.close()

@@ -11,7 +11,7 @@ import pytest
 
 from chatlab.core.data.model import LaneParams
 from chatlab.core.settings.config import parse_config
-from chatlab.core.settings.presets import DEMO_PRESET, save_preset
+from chatlab.core.settings.presets import save_preset
 from chatlab.core.studies.suites import SuiteError, load_suite, parse_suite, shipped_suites
 
 PROMPT = {"id": "p1", "text": "Write a haiku."}
@@ -28,8 +28,14 @@ def test_the_shipped_suites_load_and_say_what_they_are() -> None:
     paths = {p.name: p for p in shipped_suites()}
     assert set(paths) == {"demo.toml", "reasoning-vs-plain.toml"}
     demo = load_suite(paths["demo.toml"])
-    assert demo.preset == DEMO_PRESET and [lane.provider for lane in demo.lanes] == ["demo"] * 4
-    assert len(demo.units()) == 4 * 4 * 2 and demo.budget_usd == 0.20 and demo.placebo
+    assert demo.preset is None and [lane.provider for lane in demo.lanes] == ["demo"] * 7
+    assert [lane.model for lane in demo.lanes].count("demo-hybrid") == 3  # an effort ladder
+    assert [lane.params.reasoning_effort for lane in demo.lanes[3:6]] == ["none", "low", "high"]
+    assert [lane.params.think for lane in demo.lanes].count("prompted") == 1
+    assert len(demo.units()) == 7 * 10 * 2 and demo.budget_usd == 0.50 and demo.placebo
+    keyed = [p for p in demo.prompts if p.answer is not None]
+    assert len(keyed) == 5 and all(p.verifiable for p in keyed)
+    assert {t for p in demo.prompts if p.answer is None for t in p.tags} == {"writing", "advice"}
     big = load_suite(paths["reasoning-vs-plain.toml"])
     assert len(big.prompts) == 24 and "haiku" in {p.id for p in big.prompts}
     tags = {t for p in big.prompts for t in p.tags}
@@ -38,6 +44,10 @@ def test_the_shipped_suites_load_and_say_what_they_are() -> None:
     # Placebo: the first lane again, under its own name, as the last lane.
     assert big.placebo and big.lanes[-1].model == big.lanes[0].model and "placebo" in big.lanes[-1].label
     assert {lane.provider for lane in big.lanes} == {"anthropic", "openai", "deepseek"}
+    assert [lane.params.think for lane in big.lanes].count("prompted") == 1  # the prompted control
+    ladder = [lane.params.reasoning_effort for lane in big.lanes if lane.model == "claude-sonnet-4-5"]
+    assert ladder == ["none", "low", "medium"] and len(big.lanes) == 8
+    assert sum(p.answer is not None for p in big.prompts) == 8
     assert big.limit("openai") == 4 and big.limit("ollama") == 4
 
 

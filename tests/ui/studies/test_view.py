@@ -141,8 +141,8 @@ def test_the_demo_study_is_rated_with_the_keyboard_in_the_queue_window(
     assert rate is not None
     qtbot.addWidget(rate)
     rview = rate.view
-    assert rview.queue.total == 8 and "rate: Demo: which one reasoned?" in rate.windowTitle()
-    for i in range(8):
+    assert rview.queue.total == 20 and "rate: Demo: which one reasoned?" in rate.windowTitle()
+    for i in range(20):
         QTest.keyClick(rview, Qt.Key.Key_G)
         QTest.keyClick(rview, Qt.Key.Key_1)  # marks Model A as reasoned
         QTest.keyClick(rview, Qt.Key.Key_G)
@@ -150,7 +150,7 @@ def test_the_demo_study_is_rated_with_the_keyboard_in_the_queue_window(
         QTest.keyClick(rview, Qt.Key.Key_Return)
     assert rview.queue.finished
     votes = [s.turns[0].vote_of("ann") for s in store.study_sessions(info.id)]
-    assert all(v is not None and v.guessed and len(v.shown_order or []) == 4 for v in votes)
+    assert all(v is not None and v.guessed and len(v.shown_order or []) == 7 for v in votes)
     assert {v.choice for v in votes if v} >= {"tie", "all_bad"}
     rate.close()
 
