@@ -29,7 +29,7 @@ from chatlab.core.data.model import Session, Status
 
 MIN_PROMPTS = 5  # an interval needs this many prompts (below it, the interval is not shown)
 MIN_TAG_PROMPTS = 5  # a tag gets its own line from this many prompts on
-TARGET_POINTS = 10.0  # the accuracy interval a "would fix it" sentence aims at: ± this many points
+TARGET_POINTS = 10.0  # the accuracy interval a "would fix it" sentence aims at: ± this many points (of 100)
 TARGET_RATING = 50.0  # the rating interval it aims at: ± this many rating points
 
 

@@ -43,7 +43,7 @@ def _verifiable(v: Verifiable) -> str:
         f"{v.accuracy_without:.0%} without, {_pts(v.diff)}"
     )
     if v.ci95 is None:
-        need = more_prompts(v.prompts, None, TARGET_POINTS) or 1
+        need = more_prompts(v.prompts, None, TARGET_POINTS / 100) or 1
         return (
             f"{head}, over {_plural(v.prompts, 'prompt')}: too few for an interval "
             f"({need} more graded prompts would give one)."
@@ -51,7 +51,7 @@ def _verifiable(v: Verifiable) -> str:
     lo, hi = v.ci95
     verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
     line = f"{head} ({_ci_pts(v.ci95)}), over {_plural(v.prompts, 'prompt')}{verdict}."
-    more = more_prompts(v.prompts, v.ci95, TARGET_POINTS)
+    more = more_prompts(v.prompts, v.ci95, TARGET_POINTS / 100)
     if more:
         line += f" {more} more graded prompts would make this interval about ±{TARGET_POINTS:.0f} points."
     return line

@@ -95,7 +95,9 @@ def estimate(
         # for it (or asks the model to think first); a lane with thinking off, or no
         # reasoning setting, is counted as plain.
         reasons = (
-            bool(params.thinking_budget) or params.reasoning_effort is not None or params.think is not None
+            bool(params.thinking_budget)
+            or params.reasoning_effort not in (None, "none")
+            or params.think is not None
         )
         if past is not None and past.n:
             out_each, reasoning_each = past.output_tokens, past.reasoning_tokens

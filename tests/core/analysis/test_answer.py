@@ -5,6 +5,7 @@ reasoning tokens, the dose-response list, and the card's sentences."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -249,6 +250,19 @@ def test_dose_response_needs_several_settings_and_orders_them_by_tokens() -> Non
     # On and off alone is the reasoning-help pair, not a dose.
     pair = [comparison(k, ladder[:2], reasoning=[3000, 0], winner=0) for k in range(3)]
     assert analyse(pair, rounds=20).dose_response == []
+
+
+def test_a_wide_interval_says_how_many_more_prompts_would_narrow_it() -> None:
+    lanes = [("m", HIGH), ("m", LaneParams())]
+    right = [[True, False], [True, True], [False, False], [True, False], [True, False]]
+    sessions = [comparison(k, lanes, right=r, reasoning=[9, 0], winner=0) for k, r in enumerate(right)]
+    report = analyse(sessions, rounds=2000)
+    [h] = report.reasoning_help
+    assert h.verifiable is not None and h.verifiable.ci95 is not None
+    half = (h.verifiable.ci95[1] - h.verifiable.ci95[0]) / 2
+    want = math.ceil(5 * (half / 0.10) ** 2) - 5
+    line = next(line for s in answer_card(report) for line in s.lines if line.startswith("On prompts with"))
+    assert line.endswith(f" {want} more graded prompts would make this interval about ±10 points."), line
 
 
 def test_the_card_names_no_test() -> None:

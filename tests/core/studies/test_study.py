@@ -534,3 +534,18 @@ def test_the_estimate_counts_a_prompted_lanes_instruction_and_its_thinking() -> 
     asked, plain = estimate(suite, work(comparisons(suite, "x", "S")), config, lambda *_: None)
     assert asked.reasoning_tokens == 500 and plain.reasoning_tokens == 0  # the cap bounds both
     assert asked.input_tokens > plain.input_tokens + 20  # the instruction is sent too
+
+
+def test_the_estimate_takes_effort_none_for_no_reasoning() -> None:
+    from chatlab.core.settings.config import parse_config
+    from chatlab.core.studies.estimate import estimate
+    from chatlab.core.studies.study import comparisons, work
+    from chatlab.core.studies.suites import parse_suite
+
+    lanes = [
+        {"provider": "demo", "model": "m", "params": {"max_output_tokens": 500, "reasoning_effort": effort}}
+        for effort in ("none", "low")
+    ]
+    suite = parse_suite({"name": "S", "prompts": [{"id": "p", "text": "Why?"}], "lanes": lanes})
+    off, low = estimate(suite, work(comparisons(suite, "x", "S")), parse_config({}), lambda *_: None)
+    assert off.reasoning_tokens == 0 and low.reasoning_tokens == 500
