@@ -132,7 +132,7 @@ def _print(report: Report, out: IO[str]) -> None:
         )
         for col in ("contender", "right", "graded", "accuracy", "95 % interval"):
             graded.add_column(col, justify="left" if col == "contender" else "right")
-        labels = {c.id: c.label for c in report.contenders}
+        labels = report.labels
         for a in report.accuracy:
             label = labels.get(a.id, a.id)
             graded.add_row(

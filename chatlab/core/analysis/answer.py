@@ -24,7 +24,7 @@ import numpy as np
 
 from chatlab.core.analysis.bootstrap import BOOTSTRAP, SEED, bootstrap
 from chatlab.core.analysis.fitting import elo, fit
-from chatlab.core.analysis.votes import Data, model_id
+from chatlab.core.analysis.votes import Data, Vote, model_id
 from chatlab.core.data.model import Session, Status
 
 MIN_PROMPTS = 5  # an interval needs this many prompts (below it, the interval is not shown)
@@ -47,11 +47,15 @@ class Verifiable:
 
 @dataclass(kw_only=True)
 class Open:
-    """The rating difference (with minus without) on open prompts both were voted on."""
+    """The rating difference (with minus without) on open prompts both were voted on.
+    ``note`` says why there is no interval when the votes are one-sided: a contender
+    that never won (or never lost) there has a rating set by the prior alone, and a
+    bootstrap of the same one-sided data gives a narrow interval that means nothing."""
 
     rating_diff: float
     ci95: tuple[float, float] | None
     prompts: int
+    note: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(kw_only=True)
@@ -174,13 +178,27 @@ def open_gap(
     n = len(data.contenders)
     point = elo(fit(votes, n, prior=0.1))
     ci = None
-    if len(both) >= MIN_PROMPTS:
+    note = _one_sided(data, votes, w, p)
+    if note is None and len(both) >= MIN_PROMPTS:
         samples = bootstrap(votes, n, rounds, seed)
         gap = samples[:, w] - samples[:, p]
         if not np.isnan(gap).all():
             lo, hi = np.nanpercentile(gap, [2.5, 97.5])
             ci = (round(float(lo), 1), round(float(hi), 1))
-    return Open(rating_diff=round(float(point[w] - point[p]), 1), ci95=ci, prompts=len(both))
+    return Open(rating_diff=round(float(point[w] - point[p]), 1), ci95=ci, prompts=len(both), note=note)
+
+
+def _one_sided(data: Data, votes: Sequence[Vote], w: int, p: int) -> str | None:
+    """Why the gap between ``w`` and ``p`` has no interval on ``votes``, or None."""
+    for c in (w, p):
+        shown = sum(1 for v in votes if c in v.present)
+        won = sum(
+            share for v in votes for member, share in zip(v.present, v.share, strict=True) if member == c
+        )
+        if won == 0 or won == shown:
+            what = "never won" if won == 0 else "won every time"
+            return f"{data.labels[c]} {what} in its {shown} votes here: too one-sided for an interval"
+    return None
 
 
 def _prompt_tags(data: Data, sessions: Sequence[Session]) -> dict[str, tuple[str, ...]]:

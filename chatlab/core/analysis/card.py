@@ -59,6 +59,8 @@ def _verifiable(v: Verifiable) -> str:
 
 def _open(o: Open) -> str:
     head = f"On open prompts: rating with reasoning minus without, {o.rating_diff:+.0f}"
+    if o.note is not None:
+        return f"On open prompts, over {_plural(o.prompts, 'prompt')}: {o.note}; more votes would give one."
     if o.ci95 is None:
         need = more_prompts(o.prompts, None, TARGET_RATING) or 1
         return (
@@ -79,7 +81,9 @@ def _tag_line(tag: str, v: Verifiable | None, o: Open | None) -> str:
     if v is not None:
         ci = f" ({_ci_pts(v.ci95)})" if v.ci95 else f" ({_plural(v.prompts, 'prompt')}, no interval)"
         parts.append(f"accuracy {_pts(v.diff)}{ci}")
-    if o is not None:
+    if o is not None and o.note is not None:
+        parts.append(f"rating: too one-sided for an interval ({_plural(o.prompts, 'prompt')})")
+    elif o is not None:
         ci = (
             f" (95% CI {o.ci95[0]:+.0f} to {o.ci95[1]:+.0f})"
             if o.ci95
@@ -107,10 +111,7 @@ def _could_tell(d: Discrimination | None, what: str) -> str | None:
 
 
 def _label(report: Report, cid: str) -> str:
-    for c in report.contenders:
-        if c.id == cid:
-            return c.label
-    return cid
+    return report.labels.get(cid) or cid
 
 
 def _tokens(n: float) -> str:

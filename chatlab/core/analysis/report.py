@@ -122,6 +122,8 @@ class Report:
     retest: Retest | None = None
     position_bias: PositionBias | None = None
     noise_floor: Gap | None = None
+    # Every contender's label by id, voted on or not (the card names them); not in the document.
+    labels: dict[str, str] = field(default_factory=dict, metadata={"omit": True})
 
     def to_dict(self) -> dict[str, Any]:
         """The ``chatlab.stats`` document (version 1)."""
@@ -136,7 +138,8 @@ def _plain(value: object) -> Any:
         return {
             f.metadata.get("key", f.name): _plain(getattr(value, f.name))
             for f in fields(value)
-            if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
+            if not f.metadata.get("omit")
+            and not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
         }
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
@@ -336,6 +339,7 @@ def analyse(
         retest=retest(data),
         position_bias=position_bias(data.votes),
         noise_floor=floor_gap if len(samples) else None,
+        labels=dict(zip(data.contenders, data.labels, strict=True)),
     )
 
 

@@ -280,3 +280,20 @@ def test_the_card_names_no_test() -> None:
     assert "Could raters tell which answer came from a reasoner?" in text
     for word in ("Fisher", "Krippendorff", "χ²", "permutation", "binomial", "p ="):
         assert word not in text
+
+
+def test_one_sided_open_votes_give_no_interval_and_say_why() -> None:
+    """The plain model never wins an open prompt: its rating rests on the prior, and
+    every bootstrap round is the same one-sided data (it read "+930, 95% CI +740 to
+    +1018" on the demo study, and "+0, CI +0 to +0" for two that never won)."""
+    lanes = [("m", HIGH), ("m", LaneParams()), ("x", LaneParams())]
+    sessions = [
+        comparison(k, lanes, winner=0 if k % 2 else 2, tags=("writing",), reasoning=[9, 0, 0])
+        for k in range(8)
+    ]
+    [h] = analyse(sessions, rounds=200).reasoning_help
+    assert h.open is not None and h.open.ci95 is None
+    assert h.open.note == "demo:m never won in its 8 votes here: too one-sided for an interval"
+    report = analyse(sessions, rounds=200)
+    line = next(line for s in answer_card(report) for line in s.lines if line.startswith("On open prompts"))
+    assert "too one-sided for an interval" in line and "+" not in line
