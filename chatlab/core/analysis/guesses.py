@@ -1,10 +1,10 @@
 """Could the raters tell which answer reasoned? Their guesses against the truth.
 
 Two quizzes never share a vote. The answer quiz (sessions that hid the reasoning until
-the vote): :func:`discrimination` counts the votes with a single guess where exactly one
-present answer reasoned, against chance (1/N per vote) and against always guessing the
-longest answer, and :func:`judgements` takes every "reasoned?" mark as a yes/no call per
-answer on screen, tested with the vote as the unit
+the vote): :func:`discrimination` counts the votes with a single guess where some, not
+all, present answers reasoned, against chance (their share per vote) and against always
+guessing the longest answer, and :func:`judgements` takes every "reasoned?" mark as a
+yes/no call per answer on screen, tested with the vote as the unit
 (:func:`chatlab.core.analysis.exact.vote_level_p`). The thinking quiz (sessions that
 showed each answer's reasoning, :attr:`Session.show_reasoning`):
 :func:`discrimination_reasoning` is the same test, where the truth is "trained to reason"
@@ -24,7 +24,7 @@ from chatlab.core.analysis.votes import Vote
 
 @dataclass
 class Discrimination:
-    """Single guesses where exactly one present answer reasoned: how many, how many
+    """Single guesses where some, not all, present answers reasoned: how many, how many
     right, the mean chance of a right guess, the exact one-sided p-value, the accuracy's
     Clopper–Pearson interval, and how often the longest answer was the one that reasoned."""
 
@@ -48,7 +48,7 @@ class Judgements:
 
 
 def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
-    """The answer quiz: votes with one guessed lane where exactly one present lane
+    """The answer quiz: votes with one guessed lane where some, not all, present lanes
     reasoned, counted only on sessions WITHOUT show reasoning (where the reasoning was
     on screen, :func:`discrimination_reasoning` counts the vote instead, so the two
     tests never share votes)."""
@@ -57,27 +57,30 @@ def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
 
 def discrimination_reasoning(votes: Sequence[Vote]) -> Discrimination | None:
     """The thinking quiz: votes on sessions that showed each answer's reasoning, with
-    one guessed lane where exactly one present lane was trained to reason (its reasoning
+    one guessed lane where some, not all, present lanes were trained to reason (its reasoning
     came from the provider; a prompted or plain lane was not). The same fields and test
-    as :func:`discrimination`: chance is 1/N per vote, the p-value exact."""
+    as :func:`discrimination`, the p-value exact."""
     return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained)
 
 
 def _discrimination(votes: Sequence[Vote], truth_of: Callable[[Vote], list[int]]) -> Discrimination | None:
-    """Single guesses against the one place ``truth_of`` names, on votes with two answers
-    or more."""
+    """Single guesses against the places ``truth_of`` names, on votes where at least one
+    answer on screen is such a place and at least one is not (else any guess, or none,
+    would be right). A guess is right when it names one of them; its chance under
+    random guessing is their share of the answers on screen (1/N with one), and the
+    exact p-value takes each vote's own chance."""
     correct = 0
     chances: list[float] = []
     longest = 0
     for v in votes:
-        truths = truth_of(v)
-        if v.guessed is None or len(v.guessed) != 1 or len(truths) != 1 or len(v.present) < 2:
+        truths = set(truth_of(v))
+        places = len(v.present)
+        if v.guessed is None or len(v.guessed) != 1 or not truths or len(truths) >= places:
             continue
-        truth = truths[0]
-        chances.append(1.0 / len(v.present))
-        correct += v.guessed[0] == truth
+        chances.append(len(truths) / places)
+        correct += v.guessed[0] in truths
         top = max(v.answer_tokens)
-        if v.answer_tokens.count(top) == 1 and v.answer_tokens.index(top) == truth:
+        if v.answer_tokens.count(top) == 1 and v.answer_tokens.index(top) in truths:
             longest += 1
     if not chances:
         return None

@@ -409,7 +409,8 @@ def summary(report: Report) -> list[str]:
     d = report.discrimination
     if d is None:
         out.append(
-            "Could you tell which one reasoned? No vote has a single guess where exactly one answer reasoned."
+            "Could you tell which one reasoned? No vote has a single guess where some, "
+            "not all, answers reasoned."
         )
     else:
         lo, hi = d.accuracy_ci95

@@ -175,7 +175,11 @@ def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tupl
     off = p.reasoning_effort == "none" or p.thinking_budget == 0
     asked = not off and (p.reasoning_effort is not None or bool(p.thinking_budget))
     vendor = provider.vendor if provider else None
-    plain = ('a plain model: no reasoning setting, no think = "prompted"', True)
+    plain = (
+        ('a plain model: reasoning turned off, no think = "prompted"', True)
+        if off
+        else ('a plain model: no reasoning setting, no think = "prompted"', True)
+    )
     if vendor == "demo":
         name, _, options = entry.model.partition("@")
         if name == "demo-hidden" or any(
@@ -183,7 +187,9 @@ def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tupl
             for o in options.split(",")
         ):
             return "the demo model sends a reasoning token count only", True
-        return None if name == "demo-reasoner" else plain
+        if name == "demo-reasoner" or (name == "demo-hybrid" and asked):
+            return None  # the hybrid reasons, visibly, at an effort or a budget
+        return plain
     if vendor == "openai":
         if not off and _openai_reasoning(entry.model):
             if provider is not None and provider.kind == "openai-chat":

@@ -170,3 +170,54 @@ def test_chatlab_stats_says_the_thinking_quiz_in_one_line_and_writes_it_in_json(
     assert cli.main(["stats", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["discrimination_reasoning"]["correct"] == 7 and doc["discrimination"] is None
+
+
+def test_several_reasoners_on_screen_count_at_their_share_of_chance() -> None:
+    """Seven answers, four of them from reasoners (the demo study): one guess is right
+    when it names any of the four, so chance is 4/7 a vote, and the p-value is the
+    binomial test at that chance. A vote where every answer reasoned says nothing."""
+    from chatlab.core.analysis.exact import exact_p
+    from chatlab.core.analysis.votes import Vote as Fitted
+
+    votes = [
+        Fitted(
+            "p",
+            list(range(7)),
+            [1.0] + [0.0] * 6,
+            guessed=[k % 7],
+            reasoners=[0, 1, 2, 3],
+            answer_tokens=[1] * 7,
+        )
+        for k in range(21)
+    ]
+    votes.append(Fitted("q", [0, 1], [1.0, 0.0], guessed=[0], reasoners=[0, 1], answer_tokens=[1, 2]))
+    d = discrimination(votes)
+    assert d is not None and (d.trials, d.correct, d.chance) == (21, 12, round(4 / 7, 4))
+    assert d.p_value == pytest.approx(binomtest(12, 21, 4 / 7, alternative="greater").pvalue)
+    assert d.p_value == pytest.approx(exact_p(12, [4 / 7] * 21))
+
+
+def test_coin_flips_among_several_reasoners_are_called_skilled_at_most_5_percent_of_the_time() -> None:
+    from chatlab.core.analysis.votes import Vote as Fitted
+
+    rng = np.random.default_rng(11)
+    called = 0
+    studies = 1000
+    for _ in range(studies):
+        votes = []
+        for _ in range(20):
+            n = int(rng.integers(2, 8))
+            truths = sorted(rng.choice(n, int(rng.integers(1, n)), replace=False).tolist())
+            votes.append(
+                Fitted(
+                    "p",
+                    list(range(n)),
+                    [1.0] + [0.0] * (n - 1),
+                    guessed=[int(rng.integers(n))],
+                    reasoners=truths,
+                    answer_tokens=[1] * n,
+                )
+            )
+        d = discrimination(votes)
+        called += d is not None and d.p_value < 0.05
+    assert called / studies <= 0.05, called

@@ -84,6 +84,9 @@ HIDDEN, PLAIN, MAYBE = "hidden", "plain", "maybe"
         ("demo", "demo-hidden", {}, HIDDEN),
         ("demo", "demo-fast@hidden=40", {}, HIDDEN),
         ("demo", "demo-fast", {}, PLAIN),
+        ("demo", "demo-hybrid", {"reasoning_effort": "low"}, None),  # reasons visibly when asked
+        ("demo", "demo-hybrid", {"reasoning_effort": "none"}, PLAIN),
+        ("demo", "demo-hybrid", {}, PLAIN),
         ("ollama", "qwen3:8b", {}, MAYBE),  # it may reason unasked: said as likely, not known
         ("ollama", "qwen3:8b", {"reasoning_effort": "high"}, None),
         ("nowhere", "a-model", {}, MAYBE),  # a provider the config lacks
