@@ -75,3 +75,44 @@ def test_the_demo_study_gives_each_lane_its_scripted_rate(
     assert reasoning_tokens["Hybrid, effort low"] == {300}
     assert reasoning_tokens["Hybrid, effort high"] == {3_000}
     assert reasoning_tokens["No reasoning"] == {0}
+    # The study graded each answer as it ended: the stored grades say the same.
+    code = cli.main(["study", "grade", suite.name])
+    out, err = capsys.readouterr()
+    assert code == 0 and "graded 70 answers of 5 keyed prompts: 51 right" in out and "no grade changed" in out
+    # A rater votes on every comparison (always the first answer shown, guessing it was
+    # trained): chatlab stats carries every part of the answer card, in JSON and words.
+    from chatlab.core.studies.rating import RatingQueue
+    from chatlab.store.db import Store, default_path
+
+    store = Store(default_path())
+    try:
+        [info] = store.studies()
+        queue = RatingQueue(store.study_sessions(info.id, []), "name:ann", seed=1, sink=store, complete=True)
+        while queue.current is not None:
+            queue.vote(0, [0])
+    finally:
+        store.close()
+    assert cli.main(["stats", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    kinds = {c["id"]: c["kind"] for c in doc["contenders"]}
+    assert kinds["demo:demo-fast@tps=0 {think=prompted}"] == "prompted"
+    assert kinds["demo:demo-fast@tps=0"] == "plain" and kinds["demo:demo-reasoner@tps=0"] == "native"
+    assert {a["id"]: a["correct"] for a in doc["accuracy"]}[
+        "demo:demo-hybrid@tps=0 {reasoning_effort=high}"
+    ] == 9
+    helps = {(h["with"], h["without"]) for h in doc["reasoning_help"]}
+    assert ("demo:demo-fast@tps=0 {think=prompted}", "demo:demo-fast@tps=0") in helps
+    assert doc["reasoning_tokens"]["demo:demo-hybrid@tps=0 {reasoning_effort=low}"]["all"]["median"] == 300
+    [dose] = doc["dose_response"]
+    assert [p["median_reasoning_tokens"] for p in dose["points"]] == [0, 300, 3000]
+    assert doc["discrimination_reasoning"]["trials"] > 0 and doc["discrimination"] is None
+    assert cli.main(["stats"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Reasoning (Prompted to think vs No reasoning): +20 points of accuracy")
+    for heading in (
+        "Could you tell?",
+        "Reasoning tokens per answer",
+        "More thinking, better answers?",
+        "Details",
+    ):
+        assert heading in text
