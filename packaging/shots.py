@@ -212,7 +212,7 @@ async def scenes(server: DemoServer) -> None:
         while board.doc is None or (board.task is not None and not board.task.done()):
             await settle(0.3)
         await settle(0.6)
-        for i, name in enumerate(("ratings", "wins", "cost", "guess")):
+        for i, name in enumerate(("ratings", "wins", "cost", "dose", "guess")):  # the card above each
             board.tabs.setCurrentIndex(i)
             await settle(0.5)
             snap(f"leaderboard-{name}")

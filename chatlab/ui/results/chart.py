@@ -79,6 +79,8 @@ class Mark:
     shape: Shape = "circle"
     dashed: bool = False
     label: str = ""  # shown in the legend when the figure has one
+    hollow: bool = False  # points drawn as rings: a value without an interval
+    key: str = ""  # what the mark stands for (a contender's id), never drawn
 
 
 @dataclass
@@ -149,10 +151,12 @@ def dollars(value: float) -> str:
 
 
 def palette(dark: bool) -> list[str]:
-    """Eight colours that stay apart from each other on the theme's background."""
+    """Eight colours that stay apart from each other on the theme's background, and for
+    the common kinds of colour blindness: Okabe and Ito's set (its black and yellow
+    swapped for a grey and an olive where they would vanish into the background)."""
     if dark:
-        return ["#7aa2f7", "#e0af68", "#9ece6a", "#f7768e", "#bb9af7", "#7dcfff", "#ff9e64", "#c0caf5"]
-    return ["#2f5fd0", "#b26b00", "#2e7d32", "#c62828", "#7b3fb5", "#00838f", "#d84315", "#455a64"]
+        return ["#56b4e9", "#e69f00", "#009e73", "#cc79a7", "#f0e442", "#d55e00", "#bbbbbb", "#4c8fd6"]
+    return ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#555555", "#a39200"]
 
 
 def _placed(point: QPointF) -> bool:
@@ -299,7 +303,7 @@ class Plot(QWidget):
                     painter.drawLine(a, b)
             elif mark.kind == "points":
                 for point in points:
-                    self._dot(painter, point, mark.shape, mark.size, color)
+                    marker(painter, point, mark.shape, mark.size, color, mark.hollow)
         painter.restore()
         if legend:
             x0 = inner.right() + 16
@@ -318,7 +322,8 @@ class Plot(QWidget):
                 y = y0 + k * (line + 4)
                 color = self.color(mark.color)
                 if mark.kind == "points":
-                    self._dot(painter, QPointF(x0 + 8, y + line / 2), mark.shape, min(mark.size, 10), color)
+                    at = QPointF(x0 + 8, y + line / 2)
+                    marker(painter, at, mark.shape, min(mark.size, 10), color, mark.hollow)
                 else:
                     pen = QPen(color, mark.width)
                     if mark.dashed:
@@ -335,25 +340,32 @@ class Plot(QWidget):
         colors = palette(dark)
         return colors[k % len(colors)], SHAPES[(k // len(colors)) % len(SHAPES)]
 
-    @staticmethod
-    def _dot(painter: QPainter, at: QPointF, shape: Shape, size: float, color: QColor) -> None:
+
+def marker(
+    painter: QPainter, at: QPointF, shape: Shape, size: float, color: QColor, hollow: bool = False
+) -> None:
+    """A marker: filled, or a ring in the colour on the background (``hollow``)."""
+    if hollow:
+        painter.setPen(QPen(color, 2))
+        painter.setBrush(QColor(theme.colors().base))
+    else:
         painter.setPen(QPen(color.darker(130), 1))
         painter.setBrush(color)
-        r = size / 2
-        if shape == "square":
-            painter.drawRect(QRectF(at.x() - r * 0.9, at.y() - r * 0.9, r * 1.8, r * 1.8))
-        elif shape in ("diamond", "triangle"):
-            path = QPainterPath()
-            corners = (
-                [(0, -r * 1.2), (r * 1.2, 0), (0, r * 1.2), (-r * 1.2, 0)]
-                if shape == "diamond"
-                else [(0, -r * 1.2), (r * 1.1, r * 0.8), (-r * 1.1, r * 0.8)]
-            )
-            path.moveTo(at + QPointF(*corners[0]))
-            for dx, dy in corners[1:]:
-                path.lineTo(at + QPointF(dx, dy))
-            path.closeSubpath()
-            painter.drawPath(path)
-        else:
-            painter.drawEllipse(at, r, r)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+    r = size / 2
+    if shape == "square":
+        painter.drawRect(QRectF(at.x() - r * 0.9, at.y() - r * 0.9, r * 1.8, r * 1.8))
+    elif shape in ("diamond", "triangle"):
+        path = QPainterPath()
+        corners = (
+            [(0, -r * 1.2), (r * 1.2, 0), (0, r * 1.2), (-r * 1.2, 0)]
+            if shape == "diamond"
+            else [(0, -r * 1.2), (r * 1.1, r * 0.8), (-r * 1.1, r * 0.8)]
+        )
+        path.moveTo(at + QPointF(*corners[0]))
+        for dx, dy in corners[1:]:
+            path.lineTo(at + QPointF(dx, dy))
+        path.closeSubpath()
+        painter.drawPath(path)
+    else:
+        painter.drawEllipse(at, r, r)
+    painter.setBrush(Qt.BrushStyle.NoBrush)

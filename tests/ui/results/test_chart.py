@@ -93,3 +93,17 @@ def test_dollar_ticks_never_use_exponents() -> None:
     assert [dollars(v) for v in (1e-05, 0.0002, 0.001, 0.05, 1.0, 2.5)] == [
         "$0.00001", "$0.0002", "$0.001", "$0.05", "$1", "$2.5"
     ]  # fmt: skip
+
+
+def test_a_hollow_point_is_a_ring_the_background_shows_through(qtbot: QtBot) -> None:
+    accent = QColor(theme.colors().accent)
+    base = QColor(theme.colors().base)
+    for hollow in (False, True):
+        mark = Mark("points", [(5, 5)], size=20, hollow=hollow)
+        image = _render(Chart("t", Axis(0, 10), Axis(0, 10), [mark]), qtbot)
+        ring = _where(image, accent)
+        assert ring
+        cx = round(sum(x for x, _ in ring) / len(ring))
+        cy = round(sum(y for _, y in ring) / len(ring))
+        centre = image.pixelColor(cx, cy)
+        assert (centre == base) == hollow  # a dot is its colour all through; a ring is empty inside

@@ -21,7 +21,8 @@ from pytestqt.qtbot import QtBot
 from chatlab.core.analysis.guesses import Discrimination, Judgements
 from chatlab.core.analysis.report import Report
 from chatlab.ui.results.chart import Axis, Chart, Mark, Plot, dollars, log_ticks, nice_ticks
-from chatlab.ui.results.leaderboard import MatrixView, cost_chart, guess_chart, ratings_chart
+from chatlab.ui.results.figures import cost_chart, guess_chart, ratings_chart
+from chatlab.ui.results.matrix import MatrixView
 from chatlab.ui.shared import theme
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.ui.results.test_leaderboard import computed_view
@@ -121,7 +122,7 @@ def test_a_chart_whose_painting_raises_does_not_take_the_app_down(tmp_path: Path
             """
             from PySide6.QtWidgets import QApplication
             from chatlab.ui.results.chart import Chart, Plot
-            from chatlab.ui.results.leaderboard import MatrixView
+            from chatlab.ui.results.matrix import MatrixView
             app = QApplication([])
             def boom(self, painter, area):
                 raise ValueError("math domain error")
