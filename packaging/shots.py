@@ -189,15 +189,23 @@ async def scenes(server: DemoServer) -> None:
         rview.toggle_guess(0)
         await settle(0.4)
         snap("rate-queue")
-        labels = ["Hidden reasoner", "Hidden reasoner", "Visible reasoner", "No reasoning"]
+        # A rater with a taste, for the leaderboard: the hybrid at effort high most often,
+        # then the reasoner, the prompted lane, now and then a plain one; one guess of
+        # which was trained to reason, right more often than not.
+        labels = ["Hybrid, effort high", "Visible reasoner", "Prompted to think", "Hybrid, effort high",
+                  "No reasoning", "Hybrid, effort low", "Visible reasoner (placebo)"]  # fmt: skip
         k = 0
-        while (item := rview.queue.current) is not None:  # a rater with a taste, for the leaderboard
+        while (item := rview.queue.current) is not None:
             wanted = labels[k % len(labels)]
             names = [item.session.lane(lane_id).label for lane_id in item.lanes]
             rview.pick(names.index(wanted) if wanted in names else 0)
-            for i, name in enumerate(names):
-                if "reasoner" in name and k % 2 == 0:
-                    rview.toggle_guess(i)
+            trained = [
+                i for i, name in enumerate(names) if "reasoner" in name or "low" in name or "high" in name
+            ]
+            others = [i for i in range(len(names)) if i not in trained]
+            pool = trained if k % 3 else others
+            if pool:
+                rview.toggle_guess(pool[k % len(pool)])
             rview.commit()
             k += 1
             await settle(0.05)

@@ -30,7 +30,7 @@ def _pts(x: float) -> str:
 
 
 def _ci_pts(ci: tuple[float, float]) -> str:
-    return f"95% CI {ci[0] * 100:+.0f} to {ci[1] * 100:+.0f}"
+    return f"95 % CI {ci[0] * 100:+.0f} to {ci[1] * 100:+.0f}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -69,7 +69,7 @@ def _open(o: Open) -> str:
         )
     lo, hi = o.ci95
     verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
-    line = f"{head} (95% CI {lo:+.0f} to {hi:+.0f}), over {_plural(o.prompts, 'prompt')}{verdict}."
+    line = f"{head} (95 % CI {lo:+.0f} to {hi:+.0f}), over {_plural(o.prompts, 'prompt')}{verdict}."
     more = more_prompts(o.prompts, o.ci95, TARGET_RATING)
     if more:
         line += f" {more} more rated prompts would make this interval about ±{TARGET_RATING:.0f}."
@@ -85,7 +85,7 @@ def _tag_line(tag: str, v: Verifiable | None, o: Open | None) -> str:
         parts.append(f"rating: too one-sided for an interval ({_plural(o.prompts, 'prompt')})")
     elif o is not None:
         ci = (
-            f" (95% CI {o.ci95[0]:+.0f} to {o.ci95[1]:+.0f})"
+            f" (95 % CI {o.ci95[0]:+.0f} to {o.ci95[1]:+.0f})"
             if o.ci95
             else f" ({_plural(o.prompts, 'prompt')}, no interval)"
         )
@@ -106,7 +106,7 @@ def _could_tell(d: Discrimination | None, what: str) -> str | None:
         verdict = "no better than chance"
     return (
         f"Could raters tell which {what}? {d.correct} of {d.trials} guesses right "
-        f"({share:.0%}, 95% CI {lo:.0%}–{hi:.0%}; chance {d.chance:.0%}): {verdict}."
+        f"({share:.0%}, 95 % CI {lo:.0%}–{hi:.0%}; chance {d.chance:.0%}): {verdict}."
     )
 
 
@@ -156,7 +156,8 @@ def answer_card(report: Report) -> list[Section]:
     for dose in report.dose_response:
         lines = []
         for pt in dose.points:
-            parts = [f"median {_tokens(pt.median_reasoning_tokens)} reasoning tokens"]
+            spent = pt.median_reasoning_tokens
+            parts = [f"median {_tokens(spent)} reasoning tokens" if spent else "no reasoning tokens (median)"]
             if pt.accuracy is not None:
                 ci = pt.accuracy_ci95
                 parts.append(f"{pt.accuracy:.0%} right" + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else ""))
@@ -170,7 +171,7 @@ def answer_card(report: Report) -> list[Section]:
                     )
                 )
             lines.append(f"{_label(report, pt.id)}: " + ", ".join(parts) + ".")
-        out.append(Section(f"More thinking, better answers? {dose.base}", lines))
+        out.append(Section(f"More thinking, better answers? ({dose.base})", lines))
     return out
 
 
@@ -182,10 +183,14 @@ def headline(report: Report) -> str | None:
     bits = []
     v, o = h.verifiable, h.open
     if v is not None and v.ci95 is not None:
-        bits.append(f"{_pts(v.diff)} of accuracy where answers can be checked ({_ci_pts(v.ci95)})")
+        same = "; no different from none" if v.ci95[0] <= 0 <= v.ci95[1] else ""
+        bits.append(f"{_pts(v.diff)} of accuracy where answers can be checked ({_ci_pts(v.ci95)}{same})")
     if o is not None and o.ci95 is not None:
         lo, hi = o.ci95
-        bits.append(f"{o.rating_diff:+.0f} rating points on open prompts (95% CI {lo:+.0f} to {hi:+.0f})")
+        same = "; no different from none" if lo <= 0 <= hi else ""
+        bits.append(
+            f"{o.rating_diff:+.0f} rating points on open prompts (95 % CI {lo:+.0f} to {hi:+.0f}{same})"
+        )
     who = f"Reasoning ({_label(report, h.with_)} vs {_label(report, h.without)})"
     if not bits:
         return f"{who}: too few prompts yet to say."

@@ -443,8 +443,8 @@ def summary(report: Report) -> list[str]:
             for tag, e in effect.by_tag.items()
         )
         out.append(
-            f"Reasoning adds {effect.rating_points:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})"
-            + (f"; by tag: {tags}." if tags else ".")
+            f"Pooled over every reasoning pair, reasoning adds {effect.rating_points:+.0f} rating points "
+            f"(95 % CI {lo:+.0f} to {hi:+.0f})" + (f"; by tag: {tags}." if tags else ".")
         )
     elif report.reasoning_effect_note:
         out.append(f"The reasoning effect can't be estimated: {report.reasoning_effect_note}.")
