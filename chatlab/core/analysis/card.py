@@ -156,8 +156,8 @@ def answer_card(report: Report) -> list[Section]:
     for dose in report.dose_response:
         lines = []
         for pt in dose.points:
-            spent = pt.median_reasoning_tokens
-            parts = [f"median {_tokens(spent)} reasoning tokens" if spent else "no reasoning tokens (median)"]
+            median = pt.median_reasoning_tokens
+            parts = [f"median {_tokens(median)} reasoning tokens" if median else "no reasoning tokens"]
             if pt.accuracy is not None:
                 ci = pt.accuracy_ci95
                 parts.append(f"{pt.accuracy:.0%} right" + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else ""))

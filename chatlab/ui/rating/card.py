@@ -160,7 +160,13 @@ class AnswerCard(QFrame):
         marks = QHBoxLayout()
         marks.setContentsMargins(0, 0, 0, 0)
         marks.setSpacing(3)
-        marks.addWidget(self.reasoned)
+        # "trained to reason?" is too long to share a narrow card's row with the scores
+        # (it was drawn under them): with the reasoning on show it has a row of its own.
+        guess_row = QHBoxLayout() if shows else marks
+        guess_row.setContentsMargins(0, 0, 0, 0)
+        guess_row.addWidget(self.reasoned)
+        if shows:
+            guess_row.addStretch(1)
         marks.addStretch(1)
         # The word goes when a narrow card (many answers) has no room for it, rather
         # than be drawn under "reasoned?".
@@ -192,6 +198,8 @@ class AnswerCard(QFrame):
         layout.addWidget(self.header)
         layout.addWidget(self.thinking_title)
         layout.addWidget(self.panes, 1)
+        if guess_row is not marks:
+            layout.addLayout(guess_row)
         layout.addLayout(marks)
         layout.addWidget(self.note)
         layout.addWidget(self.earlier)
