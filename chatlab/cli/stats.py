@@ -120,7 +120,10 @@ def _print(report: Report, out: IO[str]) -> None:
     console = Console(file=out, width=_width(out), highlight=False, soft_wrap=False)
     first = headline(report)
     if first:
-        out.write(terminal_text(first) + "\n\n")
+        out.write(terminal_text(first) + "\n")
+        if report.warning:
+            out.write(terminal_text(f"Careful: {report.warning}.") + "\n")
+        out.write("\n")
     for section in answer_card(report):
         out.write(terminal_text(section.heading) + "\n")
         out.writelines("  " + terminal_text(line) + "\n" for line in section.lines)

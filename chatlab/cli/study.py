@@ -449,6 +449,8 @@ def _list(stdout: IO[str]) -> int:
 
 
 def _show(name: str, stdout: IO[str]) -> int:
+    from chatlab.core.analysis.votes import model_id
+
     problems: list[str] = []
     with closing(open_store(readonly_ok=True)) as store:
         info = find_study(store, name)
@@ -473,7 +475,9 @@ def _show(name: str, stdout: IO[str]) -> int:
         for i, lane in enumerate(widest.lanes):
             have = [s for s in sessions if i < len(s.lanes) and s.turns]
             done = sum(unit_state(s.turns[0].responses.get(s.lanes[i].id)) == "done" for s in have)
-            w(f"  {i}  {terminal_text(lane.display)}  ({terminal_text(lane.spec)})  {done}/{len(have)}\n")
+            # The lane as a contender: its parameters tell two lanes of one model apart.
+            what = terminal_text(model_id(lane))
+            w(f"  {i}  {terminal_text(lane.display)}  ({what})  {done}/{len(have)}\n")
     for state, heading in (("failed", "failed"), ("transient", "to retry")):
         rows = [
             (s, lane, s.turns[0].responses[lane.id])

@@ -108,7 +108,11 @@ def test_the_demo_study_gives_each_lane_its_scripted_rate(
     assert doc["discrimination_reasoning"]["trials"] > 0 and doc["discrimination"] is None
     assert cli.main(["stats"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("Reasoning (Prompted to think vs No reasoning): +20 points of accuracy")
+    # The scripted rates: the hybrid at effort high is 9 in 10 right, at none 5 in 10 (+40).
+    assert text.startswith(
+        "Where does reasoning help? Where answers can be checked, reasoning made a clear difference: "
+        "Hybrid, effort high vs Hybrid, effort none +40 points"
+    )
     for heading in (
         "Could you tell?",
         "Reasoning tokens per answer",

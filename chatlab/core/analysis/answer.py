@@ -184,7 +184,10 @@ def open_gap(
         gap = samples[:, w] - samples[:, p]
         if not np.isnan(gap).all():
             lo, hi = np.nanpercentile(gap, [2.5, 97.5])
-            ci = (round(float(lo), 1), round(float(hi), 1))
+            if hi - lo < 1e-6:  # every resample the same votes' pattern: no spread to read
+                note = "every resample of these votes gives the same gap: too few votes for an interval"
+            else:
+                ci = (round(float(lo), 1), round(float(hi), 1))
     return Open(rating_diff=round(float(point[w] - point[p]), 1), ci95=ci, prompts=len(both), note=note)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatlab.core.analysis.answer import TARGET_POINTS, TARGET_RATING, Help, Open, Verifiable, more_prompts
+from chatlab.core.analysis.answer import TARGET_POINTS, TARGET_RATING, Open, Verifiable, more_prompts
 
 if TYPE_CHECKING:
     from chatlab.core.analysis.guesses import Discrimination
@@ -49,7 +49,7 @@ def _verifiable(v: Verifiable) -> str:
             f"({need} more graded prompts would give one)."
         )
     lo, hi = v.ci95
-    verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
+    verdict = "" if lo > 0 or hi < 0 else "; no clear difference: the interval includes zero"
     line = f"{head} ({_ci_pts(v.ci95)}), over {_plural(v.prompts, 'prompt')}{verdict}."
     more = more_prompts(v.prompts, v.ci95, TARGET_POINTS / 100)
     if more:
@@ -68,7 +68,7 @@ def _open(o: Open) -> str:
             f"({need} more rated prompts would give one)."
         )
     lo, hi = o.ci95
-    verdict = "" if lo > 0 or hi < 0 else "; the interval includes no difference"
+    verdict = "" if lo > 0 or hi < 0 else "; no clear difference: the interval includes zero"
     line = f"{head} (95 % CI {lo:+.0f} to {hi:+.0f}), over {_plural(o.prompts, 'prompt')}{verdict}."
     more = more_prompts(o.prompts, o.ci95, TARGET_RATING)
     if more:
@@ -176,22 +176,38 @@ def answer_card(report: Report) -> list[Section]:
 
 
 def headline(report: Report) -> str | None:
-    """One sentence first: what the first reasoning pair says, where it can."""
+    """One sentence first, the answer as far as the data go: each difference whose 95 %
+    interval excludes none (where answers can be checked, and on open prompts), else
+    that no difference is clear yet, and why."""
     if not report.reasoning_help:
         return None
-    h: Help = report.reasoning_help[0]
-    bits = []
-    v, o = h.verifiable, h.open
-    if v is not None and v.ci95 is not None:
-        same = "; no different from none" if v.ci95[0] <= 0 <= v.ci95[1] else ""
-        bits.append(f"{_pts(v.diff)} of accuracy where answers can be checked ({_ci_pts(v.ci95)}{same})")
-    if o is not None and o.ci95 is not None:
-        lo, hi = o.ci95
-        same = "; no different from none" if lo <= 0 <= hi else ""
-        bits.append(
-            f"{o.rating_diff:+.0f} rating points on open prompts (95 % CI {lo:+.0f} to {hi:+.0f}{same})"
-        )
-    who = f"Reasoning ({_label(report, h.with_)} vs {_label(report, h.without)})"
-    if not bits:
-        return f"{who}: too few prompts yet to say."
-    return f"{who}: " + "; ".join(bits) + "."
+    checked: list[str] = []
+    open_: list[str] = []
+    measured = False
+    for h in report.reasoning_help:
+        who = f"{_label(report, h.with_)} vs {_label(report, h.without)}"
+        v, o = h.verifiable, h.open
+        if v is not None and v.ci95 is not None:
+            measured = True
+            if v.ci95[0] > 0 or v.ci95[1] < 0:
+                checked.append(f"{who} {_pts(v.diff)} ({_ci_pts(v.ci95)})")
+        if o is not None and o.ci95 is not None:
+            measured = True
+            lo, hi = o.ci95
+            if lo > 0 or hi < 0:
+                open_.append(f"{who} {o.rating_diff:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})")
+    if not measured:
+        return "Where does reasoning help? Too few prompts yet to say: every comparison below needs more."
+    out = []
+    if checked:
+        out.append("where answers can be checked, reasoning made a clear difference: " + "; ".join(checked))
+    if open_:
+        out.append("on open prompts: " + "; ".join(open_))
+    if not out:
+        return "Where does reasoning help? No clear difference yet: every interval below includes none."
+    if not open_:
+        out.append("on open prompts no difference is clear yet")
+    elif not checked:
+        out.append("where answers can be checked no difference is clear yet")
+    first = out[0]
+    return "Where does reasoning help? " + first[0].upper() + first[1:] + "; " + "; ".join(out[1:]) + "."

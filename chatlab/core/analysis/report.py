@@ -303,6 +303,16 @@ def analyse(
             f"only {data.prompts} prompt{'s' if data.prompts != 1 else ''}: intervals and ranks are "
             f"unreliable below about {FEW_PROMPTS}"
         )
+    else:
+        # The placebo's floor can tie every rank: say so, or rank 1 everywhere reads as a bug.
+        bound = _floor_bound(floor_gap)
+        plain_ranks = ranks(np.asarray(floors).tolist(), upper.tolist(), point.tolist(), None)
+        with_rank = [i for i in range(n) if rank[i] is not None]
+        if bound and len(with_rank) > 1 and any(plain_ranks[i] != found_ranks[i] for i in with_rank):
+            warning = (
+                f"the placebo twin's gap says noise alone can move a rating by up to {bound:.0f} points, "
+                "so gaps smaller than that don't change a rank"
+            )
     tagged = [s for s in sessions if not tags or (s.study is not None and set(tags) & set(s.study.tags))]
     graded = accuracy(data, order + [i for i in range(n) if not appearances[i]])
     tokens = reasoning_tokens(data, tagged)
@@ -407,7 +417,9 @@ def summary(report: Report) -> list[str]:
     if report.warning:
         out.append(f"Careful: {report.warning}.")
     d = report.discrimination
-    if d is None:
+    if d is None and report.discrimination_reasoning is not None:
+        pass  # the quiz was on the reasoning (its own line below): no answer quiz to speak of
+    elif d is None:
         out.append(
             "Could you tell which one reasoned? No vote has a single guess where some, "
             "not all, answers reasoned."

@@ -22,6 +22,9 @@ from chatlab.core.studies.study import Work
 from chatlab.core.studies.suites import Suite
 
 ASSUMED_OUTPUT_TOKENS = 1024  # a lane with neither history nor max_output_tokens
+# Reasoning tokens per answer assumed for a lane that reasons, with no history and no cap:
+# by its effort (a prompted lane, or no effort: 1,024). A guess, and the estimate says so.
+ASSUMED_REASONING = {"minimal": 256, "low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,16 @@ def estimate(
             out_each = float(cap)
             reasoning_each = float(min(cap, params.thinking_budget or cap)) if reasons else 0.0
             basis = "max_output_tokens: an upper bound"
+        elif reasons:
+            # A reasoner thinks before it answers: its budget, or a guess by its effort.
+            reasoning_each = float(
+                params.thinking_budget or ASSUMED_REASONING.get(params.reasoning_effort or "", 1024)
+            )
+            out_each = ASSUMED_OUTPUT_TOKENS + reasoning_each
+            basis = (
+                f"a guess of {ASSUMED_OUTPUT_TOKENS:,} + {reasoning_each:,.0f} reasoning "
+                "(no history, no max_output_tokens)"
+            )
         else:
             out_each, reasoning_each = float(ASSUMED_OUTPUT_TOKENS), 0.0
             basis = f"a guess of {ASSUMED_OUTPUT_TOKENS:,} (no history, no max_output_tokens)"

@@ -134,10 +134,15 @@ def cost_chart(report: Report, given: dict[str, Look] | None = None) -> Chart:
 
 
 def guess_chart(report: Report) -> Chart:
-    """Accuracy of single guesses with its interval, beside chance and the longest answer."""
+    """Accuracy of single guesses with its interval, beside chance and the longest answer.
+    The answer quiz when there is one; else the quiz on reasoning traces (a study that
+    showed the reasoning asked "which was trained to reason?", and the card says so)."""
     d = report.discrimination
+    title = "Could you tell which one reasoned?"
+    if d is None and report.discrimination_reasoning is not None:
+        d, title = report.discrimination_reasoning, "Could you tell which reasoning was trained?"
     fig = Chart(
-        title="Could you tell which one reasoned?",
+        title=title,
         x=Axis(-0.5, 1.5, categories=["your guesses", "the longest answer"]),
         y=Axis(0, 1, "share right", fmt="{:.0%}"),
         empty_text="No guesses yet: mark the answers you think reasoned (G) while rating",
@@ -156,7 +161,7 @@ def guess_chart(report: Report) -> Chart:
         if d.longest_answer_accuracy is not None:
             fig.marks.append(Mark("points", [(1.0, d.longest_answer_accuracy)], "muted", size=12,
                                   shape="square", label="always guessing the longest answer"))  # fmt: skip
-    elif j is not None and finite(j.balanced_accuracy):
+    elif j is not None and finite(j.balanced_accuracy) and report.discrimination_reasoning is None:
         # No single-guess trials (several answers reasoned): each answer's "reasoned?"
         # mark judged instead, as balanced accuracy against 50 %. It has a p-value, not
         # an interval, and no "longest answer" baseline.

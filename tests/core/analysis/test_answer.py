@@ -180,7 +180,7 @@ def test_fewer_than_five_prompts_give_no_interval_and_say_how_many_more() -> Non
     assert any("too few for an interval (2 more graded prompts would give one)" in line for line in lines)
     assert (
         headline(report)
-        == "Reasoning (demo:m {reasoning_effort=high} vs demo:m): too few prompts yet to say."
+        == "Where does reasoning help? Too few prompts yet to say: every comparison below needs more."
     )
 
 
@@ -297,3 +297,25 @@ def test_one_sided_open_votes_give_no_interval_and_say_why() -> None:
     report = analyse(sessions, rounds=200)
     line = next(line for s in answer_card(report) for line in s.lines if line.startswith("On open prompts"))
     assert "too one-sided for an interval" in line and "+" not in line
+
+
+def test_the_headline_states_only_the_differences_an_interval_supports() -> None:
+    lanes = [("m", HIGH), ("m", LaneParams()), ("n", PROMPTED), ("n", LaneParams())]
+    # m: reasoning always right, plain wrong on every other prompt; n: no difference.
+    sessions = [
+        comparison(
+            k, lanes, right=[True, k % 2 == 0, k % 2 == 0, k % 2 == 0], reasoning=[9, 0, 5, 0], winner=k % 4
+        )
+        for k in range(12)
+    ]
+    report = analyse(sessions, rounds=500)
+    line = headline(report)
+    assert line is not None and line.startswith(
+        "Where does reasoning help? Where answers can be checked, reasoning made a clear difference: "
+        "demo:m {reasoning_effort=high} vs demo:m +50 points"
+    )
+    assert "demo:n" not in line  # its interval includes zero: not a finding
+    for h in report.reasoning_help:
+        if h.with_ == "demo:n {think=prompted}":
+            assert h.verifiable is not None and h.verifiable.ci95 is not None
+            assert h.verifiable.ci95[0] <= 0 <= h.verifiable.ci95[1]

@@ -321,9 +321,9 @@ def test_many_contenders_with_few_votes_each_finish() -> None:
 
     rng = np.random.default_rng(1)
     votes = [Vote(f"p{k}", rng.choice(60, 2, replace=False).tolist(), [1.0, 0.0]) for k in range(120)]
-    ratings = bootstrap(votes, 60)
+    ratings = bootstrap(votes, 60, rounds=250)  # a hang guard: a quarter of the rounds is enough
     # Finite wherever the round drew a prompt with that contender; NaN (no data) elsewhere.
-    assert ratings.shape == (1000, 60) and not np.isinf(ratings).any()
+    assert ratings.shape == (250, 60) and not np.isinf(ratings).any()
     assert 0 < np.isnan(ratings).mean() < 0.5
 
 

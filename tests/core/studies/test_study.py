@@ -549,3 +549,17 @@ def test_the_estimate_takes_effort_none_for_no_reasoning() -> None:
     suite = parse_suite({"name": "S", "prompts": [{"id": "p", "text": "Why?"}], "lanes": lanes})
     off, low = estimate(suite, work(comparisons(suite, "x", "S")), parse_config({}), lambda *_: None)
     assert off.reasoning_tokens == 0 and low.reasoning_tokens == 500
+
+
+def test_with_no_history_and_no_cap_a_reasoning_lane_is_guessed_to_think_by_its_effort() -> None:
+    from chatlab.core.settings.config import parse_config
+    from chatlab.core.studies.estimate import ASSUMED_OUTPUT_TOKENS, ASSUMED_REASONING, estimate
+    from chatlab.core.studies.study import comparisons, work
+    from chatlab.core.studies.suites import parse_suite
+
+    lanes = [{"provider": "demo", "model": "m", "params": p} for p in ({"reasoning_effort": "high"}, {})]
+    suite = parse_suite({"name": "S", "prompts": [{"id": "p", "text": "Why?"}], "lanes": lanes})
+    high, plain = estimate(suite, work(comparisons(suite, "x", "S")), parse_config({}), lambda *_: None)
+    assert high.reasoning_tokens == ASSUMED_REASONING["high"] and plain.reasoning_tokens == 0
+    assert high.output_tokens == ASSUMED_OUTPUT_TOKENS + ASSUMED_REASONING["high"]
+    assert "+ 4,096 reasoning" in high.basis

@@ -130,3 +130,21 @@ def test_the_leaderboard_says_how_many_sighted_votes_it_left_out(
     assert view.doc is not None and view.doc.votes == 0
     assert "10 votes made with names showing left out" in view.status.text()
     store.close()
+
+
+def test_a_study_that_showed_the_reasoning_charts_its_own_quiz() -> None:
+    """The guess tab showed "No guesses yet" (or the answer quiz of other sessions)
+    while the card reported the quiz on reasoning traces."""
+    from chatlab.core.analysis.report import analyse, summary
+    from chatlab.ui.results.figures import guess_chart
+    from tests.core.analysis.test_guesses import comparison, guess
+
+    sessions = [comparison(k, 3) for k in range(8)]
+    for k, session in enumerate(sessions):
+        guess(session, 0 if k % 4 else 1)
+    report = analyse(sessions, rounds=50)
+    assert report.discrimination is None and report.discrimination_reasoning is not None
+    chart = guess_chart(report)
+    assert chart.title == "Could you tell which reasoning was trained?"
+    assert any(m.label == "your guesses: 6 of 8 right, line: 95 % interval" for m in chart.marks)
+    assert not any(line.startswith("Could you tell which one reasoned? No vote") for line in summary(report))
