@@ -165,7 +165,9 @@ async def scenes(server: DemoServer) -> None:
         from chatlab.core.studies.study import comparisons, work
 
         rows = estimate(demo, work(comparisons(demo, "x", demo.name)), demo_config, store.model_history)
-        dialog = EstimateDialog(view, demo, rows, 0.0)
+        from chatlab.core.studies.estimate import reasoning_warnings
+
+        dialog = EstimateDialog(view, demo, rows, 0.0, reasoning_warnings(demo, demo_config))
         dialog.show()
         await settle(0.6)
         snap("study-estimate")

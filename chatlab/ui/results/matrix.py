@@ -113,7 +113,17 @@ class MatrixView(QWidget):
                 counts = self.meetings[i] if i < len(self.meetings) else []
                 met = counts[j] if j < len(counts) else None
                 text = f"{value:.0%}" if met is None else f"{value:.0%}\nof {met}"
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+                # A small cell (many contenders) keeps the share alone, and a tiny one no
+                # words at all: overlapping digits read as nonsense ("f 2(").
+                lines = text.split("\n")
+                if len(lines) > 1 and (
+                    rect.height() < 2.2 * metrics.height()
+                    or rect.width() < 1.1 * max(metrics.horizontalAdvance(x) for x in lines)
+                ):
+                    text = lines[0]
+                fits = rect.width() >= 1.1 * metrics.horizontalAdvance(text)
+                if fits and rect.height() >= metrics.height():
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.setPen(QColor(c.muted))
         painter.drawText(
             QRectF(area.left() + 8, area.top() + top + n * cell + 4, area.width() - 16, 20),

@@ -70,7 +70,10 @@ def test_the_answer_card_comes_first_then_the_table_then_the_details(
     card = view.card
     assert card.headline.isVisible() and card.headline.font().bold()
     assert card.headline.text() == headline(view.doc)
-    assert card.headline.text().startswith("Reasoning (Deep vs Plain): +67 points of accuracy")
+    assert card.headline.text().startswith(
+        "Where does reasoning help? Where answers can be checked, reasoning made a clear difference: "
+        "Deep vs Plain +67 points"
+    )
     headings = [h.text() for h in card.headings]
     assert headings == [s.heading for s in answer_card(view.doc)]
     assert headings[:2] == ["Reasoning: Deep vs Plain", "Reasoning: Asked vs Plain"]
