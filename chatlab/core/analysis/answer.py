@@ -294,7 +294,10 @@ def reasoning_tokens(data: Data, sessions: Sequence[Session]) -> dict[str, dict[
                 spent = resp.usage.reasoning_tokens
                 for key in ("all", *tags):
                     counts.setdefault(c, {}).setdefault(key, []).append(spent)
-                estimated[c] = estimated.get(c, False) or (spent > 0 and resp.usage.reasoning_estimated)
+                # Counted by chatlab: the reasoning (a <think> block), or the whole usage (the
+                # provider reported none).
+                guessed = resp.usage.reasoning_estimated or resp.usage.estimated
+                estimated[c] = estimated.get(c, False) or (spent > 0 and guessed)
     out: dict[str, dict[str, Spread]] = {}
     for c in sorted(counts):
         out[data.contenders[c]] = {
@@ -325,17 +328,19 @@ def dose_response(
     ratings: dict[str, tuple[float | None, tuple[float, float] | None]],
     accuracy: dict[str, tuple[float, tuple[float, float]]],
 ) -> list[Dose]:
-    """Every base model seen at two or more settings (twins aside), its settings in order
-    of median reasoning tokens, each with its rating and accuracy and their intervals."""
+    """Every base model seen at two or more settings that reason (twins aside), its
+    settings (plain ones too) in order of median reasoning tokens, each with its rating
+    and accuracy and their intervals."""
     bases: dict[str, list[int]] = {}
     for c, spec in enumerate(data.specs):
         if data.twin_of(c) is None and data.contenders[c] in tokens:
             bases.setdefault(spec, []).append(c)
     out = []
     for base, members in bases.items():
-        # "Several settings": three or more, or two that both reason (on and off alone is
-        # the reasoning-help pair, not a dose).
-        if len(members) < 3 and sum(data.kinds[c] != "plain" for c in members) < 2:
+        # "Several settings" of thinking: two or more that reason, beside any plain ones.
+        # On and off alone is the reasoning-help pair, and plain settings that differ in
+        # something else (a temperature) are no dose of thinking at all.
+        if sum(data.kinds[c] != "plain" for c in members) < 2:
             continue
         points = []
         for c in members:

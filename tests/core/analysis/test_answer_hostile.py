@@ -25,9 +25,10 @@ from chatlab.core.analysis.answer import (
 from chatlab.core.analysis.card import answer_card, headline
 from chatlab.core.analysis.report import Report, analyse
 from chatlab.core.analysis.votes import collect
+from chatlab.core.data.events import Usage
 from chatlab.core.data.model import LaneParams, Session
 from chatlab.core.data.votes import Vote
-from tests.core.analysis.test_answer import HIGH, comparison
+from tests.core.analysis.test_answer import HIGH, LOW, comparison
 
 pytestmark = pytest.mark.hostile
 
@@ -192,3 +193,35 @@ def test_more_prompts_gives_a_count_or_nothing_and_never_raises(
 ) -> None:
     found = more_prompts(prompts, ci, 0.1)
     assert found is None or (isinstance(found, int) and found >= 1)
+
+
+def test_plain_settings_that_differ_in_temperature_are_no_dose_of_thinking() -> None:
+    """Three plain temperatures made a "More thinking, better answers?" section of three
+    settings that all think 0 tokens; one reasoner beside two of them did too."""
+    temps = [("m", LaneParams()), ("m", LaneParams(temperature=0.0)), ("m", LaneParams(temperature=1.0))]
+    sessions = [comparison(k, temps, right=[True, False, k % 2 == 0], winner=k % 3) for k in range(6)]
+    report = analyse(sessions, rounds=50)
+    assert report.dose_response == []
+    assert not any(s.heading.startswith("More thinking") for s in answer_card(report))
+    one = [("m", HIGH), ("m", LaneParams()), ("m", LaneParams(temperature=1.0))]
+    sessions = [comparison(k, one, reasoning=[500, 0, 0], winner=k % 3) for k in range(6)]
+    assert analyse(sessions, rounds=50).dose_response == []
+    ladder = [("m", HIGH), ("m", LOW), ("m", LaneParams())]  # two that reason: a dose, the plain one in it
+    sessions = [comparison(k, ladder, reasoning=[900, 90, 0], winner=k % 3) for k in range(6)]
+    [dose] = analyse(sessions, rounds=50).dose_response
+    assert [p.median_reasoning_tokens for p in dose.points] == [0, 90, 900]
+
+
+def test_reasoning_tokens_from_a_provider_that_reported_no_usage_are_marked_estimated() -> None:
+    """An answer whose provider sent no usage has every count estimated by chatlab (≈),
+    its reasoning too, though ``reasoning_estimated`` is not set."""
+    sessions = [comparison(k, LANES, reasoning=[500, 0], winner=0) for k in range(6)]
+    for s in sessions[:1]:
+        for resp in s.turns[0].responses.values():
+            resp.usage = Usage(5, 600, reasoning_tokens=resp.usage.reasoning_tokens, estimated=True)
+    report = analyse(sessions, rounds=50)
+    assert report.reasoning_tokens["demo:m {reasoning_effort=high}"]["all"].estimated
+    [line] = [
+        line for s in answer_card(report) if s.heading == "Reasoning tokens per answer" for line in s.lines
+    ]
+    assert "median ≈500" in line and "most ≈500" in line
