@@ -8,7 +8,13 @@ answer on screen, tested with the vote as the unit
 (:func:`chatlab.core.analysis.exact.vote_level_p`). The thinking quiz (sessions that
 showed each answer's reasoning, :attr:`Session.show_reasoning`):
 :func:`discrimination_reasoning` is the same test, where the truth is "trained to reason"
-(the reasoning came from the provider, not from ``think = "prompted"``).
+(the reasoning came from the provider, not from ``think = "prompted"``). Its chance is
+not 1/N: a pane that reads "reasoning not shown" tells a rater that answer is not the
+one with reasoning text, so a rater who can't tell trained reasoning from prompted
+still names the right one 1 time in 2 among a reasoner, a prompted lane and a plain
+one. The chance of a vote is one in the number of answers whose pane looked like the
+truth's (text on screen, or not), and a vote where only the truth's looked so tests
+nothing and is not counted.
 """
 
 from __future__ import annotations
@@ -60,12 +66,23 @@ def discrimination_reasoning(votes: Sequence[Vote]) -> Discrimination | None:
     one guessed lane where exactly one present lane was trained to reason (its reasoning
     came from the provider; a prompted or plain lane was not). The same fields and test
     as :func:`discrimination`: chance is 1/N per vote, the p-value exact."""
-    return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained)
+    return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained, _alike)
 
 
-def _discrimination(votes: Sequence[Vote], truth_of: Callable[[Vote], list[int]]) -> Discrimination | None:
-    """Single guesses against the one place ``truth_of`` names, on votes with two answers
-    or more."""
+def _alike(v: Vote, truth: int) -> int:
+    """How many answers' reasoning panes looked like the truth's: its text on screen, or
+    "reasoning not shown"."""
+    seen = truth in v.visible
+    return sum((k in v.visible) == seen for k in range(len(v.present)))
+
+
+def _discrimination(
+    votes: Sequence[Vote],
+    truth_of: Callable[[Vote], list[int]],
+    candidates: Callable[[Vote, int], int] = lambda v, truth: len(v.present),
+) -> Discrimination | None:
+    """Single guesses against the one place ``truth_of`` names, on votes with two
+    ``candidates`` or more (answers a rater could take for the truth)."""
     correct = 0
     chances: list[float] = []
     longest = 0
@@ -74,7 +91,10 @@ def _discrimination(votes: Sequence[Vote], truth_of: Callable[[Vote], list[int]]
         if v.guessed is None or len(v.guessed) != 1 or len(truths) != 1 or len(v.present) < 2:
             continue
         truth = truths[0]
-        chances.append(1.0 / len(v.present))
+        among = candidates(v, truth)
+        if among < 2:
+            continue
+        chances.append(1.0 / among)
         correct += v.guessed[0] == truth
         top = max(v.answer_tokens)
         if v.answer_tokens.count(top) == 1 and v.answer_tokens.index(top) == truth:
