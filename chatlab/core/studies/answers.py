@@ -48,8 +48,12 @@ SHOWN = 60  # characters of an answer quoted in a grade's detail
 READ = 100_000  # characters from an answer's end that exact, number and choice keys read
 
 _BOXED = re.compile(r"\\boxed\{|[{}]")
-_NUMBER_HEAD = re.compile(r"[\d.,eE+\-−]+")  # a number the window may have cut
-_NUMBER = re.compile(r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+")
+_MINUS = "−－﹣"  # the minus sign, and the full-width and small hyphen-minus of CJK text
+_NUMBER_HEAD = re.compile(rf"[\d.,eE+\-{_MINUS}]+")  # a number the window may have cut
+_NUMBER = re.compile(
+    rf"[-+{_MINUS}]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+{_MINUS}]?\.\d+"
+)
+_AS_ASCII = str.maketrans({",": None, **dict.fromkeys(_MINUS, "-")})  # what float() reads
 # "Answer", "ANSWER" or "answer", then the letter itself in capitals: "the answer is a" is an article.
 _CHOICE_LINE = re.compile(r"(?i:\banswer\b)[^A-Za-z0-9]{0,12}(?i:is\s+)?\(?([A-H])\)?(?![A-Za-z])")
 _LONE_LETTER = re.compile(r"(?<![A-Za-z])\(?([A-H])\)?(?![A-Za-z])")
@@ -180,7 +184,7 @@ def final_number(text: str) -> float | None:
             last = m.group()
         if last is not None:
             try:
-                value = float(last.replace(",", "").replace("−", "-"))
+                value = float(last.translate(_AS_ASCII))
             except ValueError:
                 continue
             if math.isfinite(value):

@@ -126,3 +126,31 @@ def test_a_grades_detail_is_one_line_whatever_the_key_or_answer() -> None:
     assert grade(parse_key({"number": -0.0}), "0").detail == "expected 0, found 0"
     hit = grade(parse_key({"regex": "(?s).*"}), "word " * 2_000_000)
     assert hit.correct and len(hit.detail) < 200
+
+
+@pytest.mark.parametrize(
+    ("answer", "number"),
+    [
+        ("－42", -42),
+        ("﹣42", -42),
+        ("−42", -42),
+        ("\u200f-42\u200f", -42),
+        ("４２", 42),
+        ("٤٢", 42),
+        ("-４２", -42),
+    ],
+    ids=[
+        "full-width minus",
+        "small minus",
+        "minus sign",
+        "RTL marks",
+        "full-width digits",
+        "Arabic-Indic",
+        "mixed",
+    ],
+)
+def test_a_number_in_another_script_keeps_its_sign(answer: str, number: int) -> None:
+    """A full-width minus (CJK text) was no sign: '－42' read as 42, so a key of 42
+    called it right and a key of -42 called it wrong."""
+    assert grade(parse_key({"number": number}), f"So the answer is {answer}").correct
+    assert not grade(parse_key({"number": -number}), f"So the answer is {answer}").correct
