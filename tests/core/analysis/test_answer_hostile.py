@@ -26,7 +26,7 @@ from chatlab.core.analysis.card import answer_card, headline
 from chatlab.core.analysis.report import Report, analyse
 from chatlab.core.analysis.votes import collect
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import LaneParams, Session
+from chatlab.core.data.model import LaneParams, Session, Status
 from chatlab.core.data.votes import Vote
 from tests.core.analysis.test_answer import HIGH, LOW, comparison
 
@@ -225,3 +225,96 @@ def test_reasoning_tokens_from_a_provider_that_reported_no_usage_are_marked_esti
         line for s in answer_card(report) if s.heading == "Reasoning tokens per answer" for line in s.lines
     ]
     assert "median ≈500" in line and "most ≈500" in line
+
+
+def _placebo(sessions: list[Session], place: int) -> list[Session]:
+    for s in sessions:
+        s.lanes[place].placebo = True
+    return sessions
+
+
+def _failed(sessions: list[Session], place: int) -> list[Session]:
+    for s in sessions:
+        resp = s.turns[0].responses[s.lanes[place].id]
+        resp.status, resp.text_parts, resp.grades = Status.ERROR, [], []
+    return sessions
+
+
+NATIVE_PROMPTED = LaneParams(reasoning_effort="high", think="prompted")
+DEGENERATE = {
+    "one prompt": lambda: [comparison(0, LANES, right=[True, False], reasoning=[9, 0], winner=0)],
+    "no plain contender": lambda: [
+        comparison(k, [("m", HIGH), ("m", LOW)], right=[True, k % 2 == 0], reasoning=[90, 9], winner=k % 2)
+        for k in range(7)
+    ],
+    "a reasoner asked to think as well": lambda: [
+        comparison(
+            k,
+            [("m", NATIVE_PROMPTED), ("m", LaneParams())],
+            right=[k % 3 != 0, k % 2 == 0],
+            reasoning=[90, 0],
+        )
+        for k in range(7)
+    ],
+    "placebo twin of the plain model": lambda: _placebo(
+        [
+            comparison(
+                k,
+                [*LANES, ("m", LaneParams())],
+                right=[True, k % 2 == 0, k % 3 == 0],
+                reasoning=[9, 0, 0],
+                winner=k % 3,
+            )
+            for k in range(7)
+        ],
+        2,
+    ),
+    "two plain settings": lambda: [
+        comparison(
+            k,
+            [*LANES, ("m", LaneParams(temperature=1.0))],
+            right=[True, k % 2 == 0, False],
+            reasoning=[9, 0, 0],
+            winner=k % 3,
+        )
+        for k in range(7)
+    ],
+    "every plain answer failed": lambda: _failed(
+        [comparison(k, LANES, right=[k % 2 == 0, False], reasoning=[9, 0], winner=0) for k in range(7)], 1
+    ),
+    "grades, no votes": lambda: [
+        comparison(k, LANES, right=[k % 2 == 0, k % 3 == 0], reasoning=[9, 0]) for k in range(7)
+    ],
+    "votes, no grades": lambda: [
+        comparison(k, LANES, reasoning=[9, 0], winner=k % 2, tags=("w",)) for k in range(7)
+    ],
+}
+
+
+@pytest.mark.parametrize("case", DEGENERATE, ids=list(DEGENERATE))
+def test_degenerate_studies_give_an_honest_card_and_a_json_without_nan(case: str) -> None:
+    import json
+
+    report = analyse(DEGENERATE[case](), rounds=200)
+    doc = report.to_dict()
+    json.dumps(doc, allow_nan=False)  # no NaN or infinity anywhere in the document
+    lines = [headline(report) or "", *(line for s in answer_card(report) for line in s.lines)]
+    for line in lines:
+        assert not re.search(r"-0\b|\+0\b|\+-|-\+|nan|inf\b|None", line), line
+    for h, section in zip(
+        doc["reasoning_help"],
+        (s for s in answer_card(report) if s.heading.startswith("Reasoning:")),
+        strict=True,
+    ):
+        said = " ".join(section.lines)
+        for side in ("verifiable", "open"):
+            found = h[side]
+            if found is None or found["ci95"] is None:
+                continue
+            lo, hi = found["ci95"]
+            if side == "verifiable":
+                lo, hi = lo * 100, hi * 100
+            assert f"95% CI {round(lo):+d}".replace("+0", "0") in said or round(lo) == 0, (side, said)
+        assert h["with"] != h["without"]
+    twins = [c["id"] for c in doc["contenders"] if "(placebo" in c["id"]]
+    assert not any(t in (h["with"], h["without"]) for h in doc["reasoning_help"] for t in twins)
