@@ -274,7 +274,7 @@ def _grade(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         f"{result.correct} right{share}\n"
     )
     if result.ungraded:
-        stdout.write(f"{result.ungraded} answers of keyed prompts have no answer text to grade (failed)\n")
+        stdout.write(f"{result.ungraded} answers of keyed prompts failed: they have no grade\n")
     if result.changed:
         by = ", ".join(f"{terminal_text(k)} {n}" for k, n in sorted(result.changed_by_prompt.items()))
         stdout.write(f"{result.changed} grades changed: {by}\n")

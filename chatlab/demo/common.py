@@ -73,6 +73,7 @@ def _messages_text(body: dict[str, Any]) -> tuple[str, int, str]:
     msgs = body.get("messages") or body.get("input") or []
     if isinstance(msgs, str):
         msgs = [{"role": "user", "content": msgs}]
+    msgs = [m for m in msgs if isinstance(m, dict)] if isinstance(msgs, list) else []
     texts: list[str] = []
     last_user = ""
     for m in msgs:

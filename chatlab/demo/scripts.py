@@ -11,7 +11,9 @@ and a better haiku, the higher the effort). A request shapes its script
 ``<think>`` block of step-by-step thinking into its answer text before answering, and
 the demo suite's keyed prompts (:mod:`chatlab.demo.keyed`) are answered right or wrong
 at each model's scripted rate (:data:`RATES`), in a fixed pattern. Any option can be overridden per request by appending
-``@key=value,key=value`` to the model name, e.g. ``demo-fast@fault=drop,after=20``.
+``@key=value,key=value`` to the model name, e.g. ``demo-fast@fault=drop,after=20``;
+its numbers are bounded (finite, not negative, chunks of one character or more, an
+answer repeated at most 100,000 times), so no name can hang the server.
 Hostile behaviour for tests is chosen the same way: ``inject=`` puts a lone surrogate,
 terminal controls or the caller's own API key into the answer, ``usage=`` sends usage
 or a cost that can't be believed, ``body=`` answers with HTML or one whole JSON message
@@ -26,6 +28,21 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from chatlab.demo import keyed
+
+# A request's model name sets these: chunks of 0 characters looped forever and an answer
+# repeated 10**8 times took gigabytes, in the window's own demo server.
+AT_LEAST_ONE = ("chunk_min", "chunk_max", "repeat")
+MAX_OPTION = 1_000_000  # any count, rate or time a model name may set
+
+
+def _bounded(key: str, value: float, low: float) -> float:
+    """``value`` for option ``key`` if it is a finite number from ``low`` to MAX_OPTION,
+    else ValueError (the server answers 400)."""
+    high = 100_000 if key == "repeat" else MAX_OPTION
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{key} must be from {low:g} to {high:,}")
+    return value
+
 
 HOSTILE = {
     "inject": ("", "surrogate", "controls", "key"),
@@ -115,9 +132,9 @@ class Script:
             if "bool" in kind:
                 changes[key] = value.lower() in ("1", "true", "yes", "")
             elif "float" in kind:
-                changes[key] = float(value)
+                changes[key] = _bounded(key, float(value), 0.0)
             elif "int" in kind:
-                changes[key] = int(value)
+                changes[key] = int(_bounded(key, int(value), 1 if key in AT_LEAST_ONE else 0))
             else:
                 changes[key] = value
         return replace(self, **changes)  # type: ignore[arg-type]

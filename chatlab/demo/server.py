@@ -249,6 +249,9 @@ class DemoServer:
         if fmt is None or method != "POST" or body is None:
             await self._send(writer, 404, b'{"error":{"message":"no such route","type":"not_found_error"}}')
             return True
+        if not isinstance(body, dict):
+            await self._send(writer, 400, b'{"error":{"message":"request body must be a JSON object"}}')
+            return True
         model = str(body.get("model", ""))
         given = _given_key(headers)
         if not self._authorised(headers):

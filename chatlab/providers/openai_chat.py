@@ -180,7 +180,6 @@ class _Reader:
         self.think = InlineThink(model, prompted=prompted)
         self.finish: str | None = None
         self.usage: UsageReport | None = None  # the last usage reported, as the provider sent it
-        self.counted = ""  # the reasoning split when it was last counted into the usage
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
         chunk = openai_event(item)
@@ -190,8 +189,8 @@ class _Reader:
         if raw_usage is not None:
             for ev in usage_of(raw_usage):
                 if isinstance(ev, UsageReport):
-                    self.usage, self.counted = ev, self.think.text
-                    ev = self.think.usage(ev)
+                    self.usage = ev
+                    ev = self.think.usage(ev, exact=False)  # some servers send usage in every chunk
                 out.append(ev)
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
@@ -217,7 +216,7 @@ class _Reader:
         """The end of the stream: text the splitter held, and the usage again if reasoning
         was split after it came (counted with all of it)."""
         out.extend(self.think.flush())
-        if self.usage is not None and self.think.text != self.counted:
+        if self.usage is not None and not self.think.settled:
             out.append(self.think.usage(self.usage))
 
     def end(self, out: list[StreamEvent]) -> None:

@@ -14,10 +14,17 @@ reasoning tokens. A provider counts an inline block as answer tokens, so the cou
 chatlab's own estimate (tiktoken, else the approximation), flagged
 ``reasoning_estimated`` (shown with ≈); the provider's output total stays. A block that
 never closes stays reasoning to the end, whatever ends the stream.
+
+Both take time in proportion to the text, however it is cut: whitespace before the tag
+is kept aside rather than re-joined with every chunk, and a server that reports usage
+with every chunk has the block counted again only as it grows by half (in between, the
+new characters are estimated at four a token), exactly once more at the end
+(:attr:`InlineThink.settled`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from chatlab.core.costs.tokens import count_tokens
@@ -38,7 +45,8 @@ def _partial_suffix(text: str, tag: str) -> int:
 class ThinkSplitter:
     def __init__(self) -> None:
         self._state = "start"  # start -> think -> after -> answer, or start -> answer
-        self._pending = ""
+        self._pending = ""  # the start of a tag, held until the next chunk decides it
+        self._lead: list[str] = []  # whitespace before anything else: dropped before a block
 
     def feed(self, chunk: str) -> list[ReasoningDelta | TextDelta]:
         if self._state == "answer" and not self._pending:
@@ -48,15 +56,19 @@ class ThinkSplitter:
         out: list[ReasoningDelta | TextDelta] = []
         if self._state == "start":
             stripped = text.lstrip()
+            if len(stripped) < len(text):
+                self._lead.append(text[: len(text) - len(stripped)])
             if stripped.startswith(OPEN):
                 self._state = "think"
+                self._lead = []
                 text = stripped[len(OPEN) :]
             elif OPEN.startswith(stripped):  # "", "<", "<th"…: wait for more
-                self._pending = text
+                self._pending = stripped
                 return out
             else:
                 self._state = "answer"
-                return [TextDelta(text)]
+                lead, self._lead = "".join(self._lead), []
+                return [TextDelta(lead + stripped)]
         if self._state == "think":
             idx = text.find(CLOSE)
             if idx >= 0:
@@ -83,6 +95,8 @@ class ThinkSplitter:
     def flush(self) -> list[ReasoningDelta | TextDelta]:
         """Emit whatever is held back at the end of the stream."""
         pending, self._pending = self._pending, ""
+        if self._state == "start":
+            pending, self._lead = "".join(self._lead) + pending, []
         if not pending:
             return []
         if self._state == "think":
@@ -104,14 +118,25 @@ class InlineThink:
         self.prompted = prompted
         self.splitter = ThinkSplitter()
         self.parts: list[str] = []
+        self.chars = 0  # of the reasoning split so far
+        self._count: tuple[int, int] | None = None  # (chars, tokens) when last counted
+        self._settled = 0  # chars the last usage counted exactly (-1: it estimated some)
 
     @property
     def text(self) -> str:
         """The reasoning split out so far."""
         return "".join(self.parts)
 
+    @property
+    def settled(self) -> bool:
+        """The last :meth:`usage` counted all the reasoning split so far, exactly."""
+        return self._settled == self.chars
+
     def _kept(self, out: list[ReasoningDelta | TextDelta]) -> list[ReasoningDelta | TextDelta]:
-        self.parts.extend(ev.text for ev in out if isinstance(ev, ReasoningDelta))
+        for ev in out:
+            if isinstance(ev, ReasoningDelta):
+                self.parts.append(ev.text)
+                self.chars += len(ev.text)
         return out
 
     def feed(self, chunk: str) -> list[ReasoningDelta | TextDelta]:
@@ -127,19 +152,38 @@ class InlineThink:
         The splitter is left as after reading it, ready for more."""
         self.splitter = ThinkSplitter()
         self.parts = []
+        self.chars, self._count, self._settled = 0, None, 0
         out = self.feed(whole)
         answer = "".join(ev.text for ev in out if isinstance(ev, TextDelta))
         return self.text, answer
 
-    def usage(self, report: UsageReport) -> UsageReport:
-        """``report`` with the split reasoning counted as (estimated) reasoning tokens."""
-        thought = self.text
-        if not thought:
+    def _tokens(self, exact: bool) -> int:
+        """Tokens of the reasoning split so far: counted again when ``exact``, or once it
+        has grown by half since the last count; in between, the last count plus the new
+        characters at four a token."""
+        if self._count is not None:
+            at, tokens = self._count
+            if at == self.chars:
+                self._settled = self.chars
+                return tokens
+            if not exact and self.chars < at * 3 // 2:
+                self._settled = -1
+                return tokens + math.ceil((self.chars - at) / 4)
+        tokens = count_tokens(self.text, self.model).tokens
+        self._count = (self.chars, tokens)
+        self._settled = self.chars
+        return tokens
+
+    def usage(self, report: UsageReport, exact: bool = True) -> UsageReport:
+        """``report`` with the split reasoning counted as (estimated) reasoning tokens.
+        ``exact=False`` (usage that may come with every chunk): see :meth:`_tokens`."""
+        self._settled = self.chars
+        if not self.chars:
             return report
         usage = report.usage
         if usage.reasoning_tokens and not self.prompted:
             return report  # the server counted its model's reasoning itself
-        tokens = min(usage.reasoning_tokens + count_tokens(thought, self.model).tokens, usage.output_tokens)
+        tokens = min(usage.reasoning_tokens + self._tokens(exact), usage.output_tokens)
         if not tokens:
             return report
         return replace(report, usage=replace(usage, reasoning_tokens=tokens, reasoning_estimated=True))

@@ -24,13 +24,24 @@ class Section:
     lines: list[str] = field(default_factory=list)
 
 
+def _signed(x: float) -> str:
+    """A whole number with its sign: +35, -4, and 0 (never "-0" or "+0")."""
+    whole = round(x)
+    return f"{whole:+d}" if whole else "0"
+
+
 def _pts(x: float) -> str:
     """A share difference in points of accuracy: +35 points."""
-    return f"{x * 100:+.0f} points"
+    return f"{_signed(x * 100)} points"
 
 
 def _ci_pts(ci: tuple[float, float]) -> str:
-    return f"95 % CI {ci[0] * 100:+.0f} to {ci[1] * 100:+.0f}"
+    return f"95 % CI {_signed(ci[0] * 100)} to {_signed(ci[1] * 100)}"
+
+
+def _verdict(lo: float, hi: float) -> str:
+    """What an interval, as shown (whole numbers), says of no difference."""
+    return "" if round(lo) > 0 or round(hi) < 0 else "; no clear difference: the interval includes zero"
 
 
 def _plural(n: int, word: str) -> str:
@@ -42,14 +53,15 @@ def _verifiable(v: Verifiable) -> str:
         f"On prompts with an answer key: {v.accuracy_with:.0%} right with reasoning, "
         f"{v.accuracy_without:.0%} without, {_pts(v.diff)}"
     )
+    if v.note is not None:
+        return f"{head}, over {_plural(v.prompts, 'prompt')}: {v.note}; more graded prompts would give one."
     if v.ci95 is None:
         need = more_prompts(v.prompts, None, TARGET_POINTS / 100) or 1
         return (
             f"{head}, over {_plural(v.prompts, 'prompt')}: too few for an interval "
             f"({need} more graded prompts would give one)."
         )
-    lo, hi = v.ci95
-    verdict = "" if lo > 0 or hi < 0 else "; no clear difference: the interval includes zero"
+    verdict = _verdict(v.ci95[0] * 100, v.ci95[1] * 100)
     line = f"{head} ({_ci_pts(v.ci95)}), over {_plural(v.prompts, 'prompt')}{verdict}."
     more = more_prompts(v.prompts, v.ci95, TARGET_POINTS / 100)
     if more:
@@ -58,7 +70,7 @@ def _verifiable(v: Verifiable) -> str:
 
 
 def _open(o: Open) -> str:
-    head = f"On open prompts: rating with reasoning minus without, {o.rating_diff:+.0f}"
+    head = f"On open prompts: rating with reasoning minus without, {_signed(o.rating_diff)}"
     if o.note is not None:
         return f"On open prompts, over {_plural(o.prompts, 'prompt')}: {o.note}; more votes would give one."
     if o.ci95 is None:
@@ -68,8 +80,8 @@ def _open(o: Open) -> str:
             f"({need} more rated prompts would give one)."
         )
     lo, hi = o.ci95
-    verdict = "" if lo > 0 or hi < 0 else "; no clear difference: the interval includes zero"
-    line = f"{head} (95 % CI {lo:+.0f} to {hi:+.0f}), over {_plural(o.prompts, 'prompt')}{verdict}."
+    over = _plural(o.prompts, "prompt")
+    line = f"{head} (95 % CI {_signed(lo)} to {_signed(hi)}), over {over}{_verdict(lo, hi)}."
     more = more_prompts(o.prompts, o.ci95, TARGET_RATING)
     if more:
         line += f" {more} more rated prompts would make this interval about ±{TARGET_RATING:.0f}."
@@ -82,14 +94,15 @@ def _tag_line(tag: str, v: Verifiable | None, o: Open | None) -> str:
         ci = f" ({_ci_pts(v.ci95)})" if v.ci95 else f" ({_plural(v.prompts, 'prompt')}, no interval)"
         parts.append(f"accuracy {_pts(v.diff)}{ci}")
     if o is not None and o.note is not None:
-        parts.append(f"rating: too one-sided for an interval ({_plural(o.prompts, 'prompt')})")
+        why = "too one-sided" if "one-sided" in o.note else "too uniform"
+        parts.append(f"rating: {why} for an interval ({_plural(o.prompts, 'prompt')})")
     elif o is not None:
         ci = (
-            f" (95 % CI {o.ci95[0]:+.0f} to {o.ci95[1]:+.0f})"
+            f" (95 % CI {_signed(o.ci95[0])} to {_signed(o.ci95[1])})"
             if o.ci95
             else f" ({_plural(o.prompts, 'prompt')}, no interval)"
         )
-        parts.append(f"rating {o.rating_diff:+.0f}{ci}")
+        parts.append(f"rating {_signed(o.rating_diff)}{ci}")
     return f"{tag}: " + "; ".join(parts) + "."
 
 
@@ -189,14 +202,25 @@ def headline(report: Report) -> str | None:
         v, o = h.verifiable, h.open
         if v is not None and v.ci95 is not None:
             measured = True
-            if v.ci95[0] > 0 or v.ci95[1] < 0:
+            if round(v.ci95[0] * 100) > 0 or round(v.ci95[1] * 100) < 0:
                 checked.append(f"{who} {_pts(v.diff)} ({_ci_pts(v.ci95)})")
         if o is not None and o.ci95 is not None:
             measured = True
             lo, hi = o.ci95
-            if lo > 0 or hi < 0:
-                open_.append(f"{who} {o.rating_diff:+.0f} rating points (95 % CI {lo:+.0f} to {hi:+.0f})")
+            if round(lo) > 0 or round(hi) < 0:
+                open_.append(
+                    f"{who} {_signed(o.rating_diff)} rating points (95 % CI {_signed(lo)} to {_signed(hi)})"
+                )
     if not measured:
+        if any(
+            x is not None and x.note is not None
+            for h in report.reasoning_help
+            for x in (h.verifiable, h.open)
+        ):
+            return (
+                "Where does reasoning help? No interval yet: the data are too one-sided or too uniform "
+                "(see below)."
+            )
         return "Where does reasoning help? Too few prompts yet to say: every comparison below needs more."
     out = []
     if checked:

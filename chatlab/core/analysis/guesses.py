@@ -8,7 +8,13 @@ yes/no call per answer on screen, tested with the vote as the unit
 (:func:`chatlab.core.analysis.exact.vote_level_p`). The thinking quiz (sessions that
 showed each answer's reasoning, :attr:`Session.show_reasoning`):
 :func:`discrimination_reasoning` is the same test, where the truth is "trained to reason"
-(the reasoning came from the provider, not from ``think = "prompted"``).
+(the reasoning came from the provider, not from ``think = "prompted"``). Its chance is
+not 1/N: a pane that reads "reasoning not shown" tells a rater that answer is not the
+one with reasoning text, so a rater who can't tell trained reasoning from prompted
+still names the right one 1 time in 2 among a reasoner, a prompted lane and a plain
+one. The chance of a vote is one in the number of answers whose pane looked like the
+truth's (text on screen, or not), and a vote where only the truth's looked so tests
+nothing and is not counted.
 """
 
 from __future__ import annotations
@@ -57,27 +63,43 @@ def discrimination(votes: Sequence[Vote]) -> Discrimination | None:
 
 def discrimination_reasoning(votes: Sequence[Vote]) -> Discrimination | None:
     """The thinking quiz: votes on sessions that showed each answer's reasoning, with
-    one guessed lane where some, not all, present lanes were trained to reason (its reasoning
-    came from the provider; a prompted or plain lane was not). The same fields and test
-    as :func:`discrimination`, the p-value exact."""
-    return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained)
+    one guessed lane where some, not all, present lanes were trained to reason (their
+    reasoning came from the provider; a prompted or plain lane's did not). The same
+    fields and test as :func:`discrimination`, with one difference: a rater can rule out
+    an answer whose pane doesn't look like a trained one's (text on screen, or "reasoning
+    not shown"), so chance counts only the answers whose pane looked like theirs."""
+    return _discrimination([v for v in votes if v.show_reasoning], lambda v: v.trained, _alike)
 
 
-def _discrimination(votes: Sequence[Vote], truth_of: Callable[[Vote], list[int]]) -> Discrimination | None:
-    """Single guesses against the places ``truth_of`` names, on votes where at least one
-    answer on screen is such a place and at least one is not (else any guess, or none,
-    would be right). A guess is right when it names one of them; its chance under
-    random guessing is their share of the answers on screen (1/N with one), and the
-    exact p-value takes each vote's own chance."""
+def _alike(v: Vote, truths: set[int]) -> set[int]:
+    """The answers whose reasoning panes looked like a truth's: text on screen, or
+    "reasoning not shown", as one of the truths' did."""
+    looks = {k in v.visible for k in truths}
+    return {k for k in range(len(v.present)) if (k in v.visible) in looks}
+
+
+def _discrimination(
+    votes: Sequence[Vote],
+    truth_of: Callable[[Vote], list[int]],
+    candidates: Callable[[Vote, set[int]], set[int]] = lambda v, truths: set(range(len(v.present))),
+) -> Discrimination | None:
+    """Single guesses against the places ``truth_of`` names, on votes where the
+    ``candidates`` (answers a rater could take for one of them) hold at least one of
+    them and at least one other (else any guess, or none, would be right). A guess is
+    right when it names one of them; its chance under random guessing is their share of
+    the candidates (1/N with one truth among N), and the exact p-value takes each vote's
+    own chance."""
     correct = 0
     chances: list[float] = []
     longest = 0
     for v in votes:
         truths = set(truth_of(v))
-        places = len(v.present)
-        if v.guessed is None or len(v.guessed) != 1 or not truths or len(truths) >= places:
+        if v.guessed is None or len(v.guessed) != 1 or not truths:
             continue
-        chances.append(len(truths) / places)
+        among = candidates(v, truths)
+        if len(among) <= len(truths & among) or not truths & among:
+            continue
+        chances.append(len(truths & among) / len(among))
         correct += v.guessed[0] in truths
         top = max(v.answer_tokens)
         if v.answer_tokens.count(top) == 1 and v.answer_tokens.index(top) in truths:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from chatlab.core.data.kinds import NATIVE, PLAIN, PROMPTED, provider_reasoned
 from chatlab.core.data.kinds import contender_kind as contender_kind
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
+from chatlab.core.lab.blind import visible_reasoning
 
 PLACEBO = " (placebo)"  # added to a placebo twin's contender id (and " (placebo 2)"… if taken)
 
@@ -62,6 +63,9 @@ class Vote:
     # The places whose reasoning came from the provider (a model trained to reason), not
     # from chatlab's prompt (think = "prompted"): the truth when the reasoning was shown.
     trained: list[int] = field(default_factory=list)
+    # The places whose reasoning text was on screen (a session that showed reasoning);
+    # the others read "reasoning not shown" alike.
+    visible: list[int] = field(default_factory=list)
     answer_tokens: list[int] = field(default_factory=list)  # per place
     item: str = ""  # the turn voted on (raters agree or not about the same item)
     position: int | None = None  # the chosen answer's place on screen (0 = Model A)
@@ -223,6 +227,11 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
                     k
                     for k, lid in enumerate(ids)
                     if reasoned(turn.responses[lid]) and lanes[lid].params.think != "prompted"
+                ],
+                visible=[
+                    k
+                    for k, lid in enumerate(ids)
+                    if session.show_reasoning and visible_reasoning(turn.responses[lid])
                 ],
                 answer_tokens=[_answer_tokens(turn.responses[lid]) for lid in ids],
                 item=turn.id,

@@ -12,7 +12,9 @@ who it is (see :mod:`chatlab.core.settings.raters`); one with a name only gets t
 A blind session that showed each lane's reasoning before the vote says
 ``"show_reasoning": true`` (written only then).
 Version 1 files (one ``vote``, one ``rating``) still import: each becomes one entry.
-Within a version fields are added, never renamed. A study's placebo twin says so on its
+Within a version fields are added, never renamed; a later version's field found in an
+older document (``grades`` or ``blind`` in version 2) is read as the later version says.
+A grade's ``grader`` is a name with no control or invisible characters. A study's placebo twin says so on its
 lane (``"placebo": true``, written only then); a document from before that field is read
 as :func:`inferred_twin` says. Responses are listed in lane order;
 each carries its status, reasoning and answer text, error, normalised usage, cost with

@@ -12,6 +12,7 @@ ask``, the window and a study send the same thing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from functools import cache
 
@@ -22,6 +23,7 @@ from chatlab.core.data.resources import resources_dir
 
 OPEN, CLOSE = "<think>", "</think>"
 MAX_INSTRUCTION = 4000  # characters: an instruction, not a document
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # any but tab and line breaks
 RESOURCE = ("prompts", "think-prompted.txt")
 
 
@@ -41,8 +43,11 @@ def instruction_problem(text: object) -> str | None:
         return f"must be at most {MAX_INSTRUCTION:,} characters, got {len(text):,}"
     if safety.clean_text(text) != text:
         return "is not valid Unicode"
-    if OPEN not in text or CLOSE not in text:
-        return f"must contain {OPEN} and {CLOSE}: the model is asked to think between them"
+    control = _CONTROL.search(text)
+    if control is not None:
+        return f"has a control character (U+{ord(control.group()):04X}) at character {control.start() + 1}"
+    if OPEN not in text or CLOSE not in text[text.index(OPEN) :]:
+        return f"must contain {OPEN} and then {CLOSE}: the model is asked to think between them"
     return None
 
 

@@ -15,8 +15,13 @@ A key is one of five kinds (a table may combine ``contains_all`` and ``contains_
 * ``contains_all = [...]`` / ``contains_none = [...]`` (case-insensitive).
 
 :func:`grade` reads the answer text only, never the reasoning, and returns a
-:class:`Grade` whose ``detail`` says what was expected and what was found. A key is
-checked when its suite is read (:func:`parse_key`), so a bad one names its place.
+:class:`Grade` whose ``detail`` says what was expected and what was found. A finished
+answer with no text is wrong ("found no answer"), not left out: a model that spent its
+tokens thinking did not answer. It runs on the event loop as a study's answer ends, so
+it takes time in proportion to the answer: ``exact``, ``number`` and ``choice`` read at
+most an answer's last :data:`READ` characters (the detail says so when it was longer),
+``regex`` has its time limit. A key is checked when its suite is read
+(:func:`parse_key`), so a bad one names its place.
 """
 
 from __future__ import annotations
@@ -40,10 +45,17 @@ MAX_LIST = 64  # strings in contains_all / contains_none
 MAX_TEXT = 10_000  # characters of any expected string
 REGEX_TIMEOUT_S = 0.25
 SHOWN = 60  # characters of an answer quoted in a grade's detail
+READ = 100_000  # characters from an answer's end that exact, number and choice keys read
 
-_BOXED = re.compile(r"\\boxed\{")
-_NUMBER = re.compile(r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+")
-_CHOICE_LINE = re.compile(r"(?i)\banswer\b[^A-Za-z0-9]{0,12}(?:is\s+)?\(?([A-H])\)?(?![A-Za-z])")
+_BOXED = re.compile(r"\\boxed\{|[{}]")
+_MINUS = "−－﹣"  # the minus sign, and the full-width and small hyphen-minus of CJK text
+_NUMBER_HEAD = re.compile(rf"[\d.,eE+\-{_MINUS}]+")  # a number the window may have cut
+_NUMBER = re.compile(
+    rf"[-+{_MINUS}]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+{_MINUS}]?\.\d+"
+)
+_AS_ASCII = str.maketrans({",": None, **dict.fromkeys(_MINUS, "-")})  # what float() reads
+# "Answer", "ANSWER" or "answer", then the letter itself in capitals: "the answer is a" is an article.
+_CHOICE_LINE = re.compile(r"(?i:\banswer\b)[^A-Za-z0-9]{0,12}(?i:is\s+)?\(?([A-H])\)?(?![A-Za-z])")
 _LONE_LETTER = re.compile(r"(?<![A-Za-z])\(?([A-H])\)?(?![A-Za-z])")
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’«»…–—")
 
@@ -81,9 +93,15 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
 
 
 def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise AnswerKeyError(f"{what} must be a finite number")
-    return float(value)
+    try:
+        number = float(value)  # an integer of 400 digits is no float: OverflowError
+    except OverflowError:
+        raise AnswerKeyError(f"{what} must be a finite number") from None
+    if not math.isfinite(number):
+        raise AnswerKeyError(f"{what} must be a finite number")
+    return number
 
 
 def parse_key(raw: Any) -> AnswerKey:
@@ -117,7 +135,7 @@ def parse_key(raw: Any) -> AnswerKey:
             raise AnswerKeyError(f"regex is longer than {MAX_PATTERN:,} characters")
         try:
             regex.compile(pattern, regex.VERSION0)
-        except (regex.error, RecursionError, OverflowError) as exc:
+        except (regex.error, RecursionError, OverflowError, ValueError) as exc:  # ValueError: (?V1), (?a)(?u)
             raise AnswerKeyError(f"regex doesn't compile: {exc}") from None
         return AnswerKey("regex", pattern, raw=raw)
     if kind == "number":
@@ -143,16 +161,18 @@ def parse_key(raw: Any) -> AnswerKey:
 
 
 def boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{…}`` (nested braces counted), or None."""
-    found = None
+    """The content of the last ``\\boxed{…}`` (nested braces counted), or None. One pass
+    over the braces: ten thousand ``\\boxed{`` never closed cost no more than one."""
+    open_at: list[int] = []  # each open brace: where its \\boxed content starts, or -1
+    found: tuple[int, int] | None = None
     for m in _BOXED.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            found = text[m.end() : i - 1]
-    return found
+        if m.group() == "}":
+            start = open_at.pop() if open_at else -1
+            if start >= 0 and (found is None or start > found[0]):
+                found = (start, m.start())
+        else:
+            open_at.append(m.end() if m.group() != "{" else -1)
+    return text[found[0] : found[1]] if found else None
 
 
 def final_number(text: str) -> float | None:
@@ -164,7 +184,7 @@ def final_number(text: str) -> float | None:
             last = m.group()
         if last is not None:
             try:
-                value = float(last.replace(",", "").replace("−", "-"))
+                value = float(last.translate(_AS_ASCII))
             except ValueError:
                 continue
             if math.isfinite(value):
@@ -200,36 +220,57 @@ def normalized(text: str, how: tuple[str, ...]) -> str:
 def _shown(value: str | None) -> str:
     if value is None:
         return "nothing"
-    one = " ".join(value.split())
+    one = " ".join(value.split(None, SHOWN))  # the first SHOWN words: a 10 MB match is not split whole
     return repr(one if len(one) <= SHOWN else one[: SHOWN - 1] + "…")
 
 
 def _number(value: float) -> str:
-    return f"{value:g}"
+    return f"{value + 0.0:g}"  # + 0.0: -0.0 reads "0"
+
+
+def _pattern(pattern: str) -> str:
+    """A regex key as a grade's detail quotes it: one line, its controls made visible."""
+    return repr(pattern[:SHOWN])[1:-1]
+
+
+def _tail(answer: str) -> tuple[str, bool]:
+    """The part of ``answer`` that exact, number and choice keys read: its last
+    :data:`READ` characters, without a number or line the cut began inside; and whether
+    it was cut."""
+    if len(answer) <= READ:
+        return answer, False
+    tail = answer[-READ:]
+    head = _NUMBER_HEAD.match(tail)
+    return (tail[head.end() :] if head else tail), True
 
 
 def grade(key: AnswerKey, answer: str) -> Grade:
     """``answer`` (the answer text only, never the reasoning) checked against ``key``."""
+    if not answer.strip():
+        return Grade(False, "found no answer")
+    if key.kind in ("regex", "contains"):
+        return _grade_whole(key, answer)
+    text, cut = _tail(answer)
+    found = _grade_tail(key, answer if not cut else None, text)
+    if cut:
+        found = Grade(found.correct, f"{found.detail} (read in its last {READ:,} characters)")
+    return found
+
+
+def _grade_tail(key: AnswerKey, whole: str | None, text: str) -> Grade:
+    """``exact``, ``number`` and ``choice``, on ``text`` (the answer, or its last
+    characters: then ``whole`` is None, and its first line, perhaps cut, is no candidate)."""
     if key.kind == "exact":
         want = normalized(key.expected, key.normalize)
-        lines = [line for line in answer.splitlines() if line.strip()]
-        candidates = [answer, boxed(answer), lines[-1] if lines else None]
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines and (whole is not None or len(lines) > 1) else None
+        candidates = [whole, boxed(text), last]
         for found in candidates:
             if found is not None and normalized(found, key.normalize) == want:
                 return Grade(True, f"expected {_shown(key.expected)}, found it")
-        return Grade(False, f"expected {_shown(key.expected)}, found {_shown(lines[-1] if lines else None)}")
-    if key.kind == "regex":
-        try:
-            hit = regex.search(key.expected, answer, regex.VERSION0, timeout=REGEX_TIMEOUT_S)
-        except TimeoutError:
-            return Grade(
-                False, f"the regex took longer than {REGEX_TIMEOUT_S:g} s on this answer: not graded as right"
-            )
-        if hit is not None:
-            return Grade(True, f"matches /{key.expected[:SHOWN]}/: {_shown(hit.group())}")
-        return Grade(False, f"doesn't match /{key.expected[:SHOWN]}/")
+        return Grade(False, f"expected {_shown(key.expected)}, found {_shown(last)}")
     if key.kind == "number":
-        number = final_number(answer)
+        number = final_number(text)
         target = float(key.expected)
         if number is None:
             return Grade(False, f"expected {_number(target)}, found no number")
@@ -238,9 +279,22 @@ def grade(key: AnswerKey, answer: str) -> Grade:
         return Grade(
             abs(number - target) <= allowed, f"expected {_number(target)}{within}, found {_number(number)}"
         )
-    if key.kind == "choice":
-        letter = final_choice(answer)
-        return Grade(letter == key.expected, f"expected {key.expected}, found {letter or 'no letter'}")
+    letter = final_choice(text)
+    return Grade(letter == key.expected, f"expected {key.expected}, found {letter or 'no letter'}")
+
+
+def _grade_whole(key: AnswerKey, answer: str) -> Grade:
+    """``regex`` (with its time limit) and ``contains``, on the whole answer."""
+    if key.kind == "regex":
+        try:
+            hit = regex.search(key.expected, answer, regex.VERSION0, timeout=REGEX_TIMEOUT_S)
+        except TimeoutError:
+            return Grade(
+                False, f"the regex took longer than {REGEX_TIMEOUT_S:g} s on this answer: not graded as right"
+            )
+        if hit is not None:
+            return Grade(True, f"matches /{_pattern(key.expected)}/: {_shown(hit.group())}")
+        return Grade(False, f"doesn't match /{_pattern(key.expected)}/")
     folded = answer.casefold()
     missing = [s for s in key.expected if s.casefold() not in folded]
     present = [s for s in key.none_of if s.casefold() in folded]
@@ -253,12 +307,12 @@ def grade(key: AnswerKey, answer: str) -> Grade:
 
 
 def grade_response(resp: Response, key: AnswerKey | None) -> bool:
-    """Grade ``resp`` by ``key`` (its answer text only) when it finished with an answer;
-    an answer that failed, or a prompt with no key, has no key grade. True if the grade
-    changed."""
+    """Grade ``resp`` by ``key`` (its answer text only) when it finished; one that
+    finished with no answer text is wrong. An answer that failed, or a prompt with no
+    key, has no key grade. True if the grade changed."""
     before = resp.grade_by("key")
     after = None
-    if key is not None and resp.status is Status.OK and resp.text:
+    if key is not None and resp.status is Status.OK:
         try:
             after = grade(key, resp.text)
         except Exception as exc:  # a grader's bug must not cost the answer: it stays ungraded, said

@@ -24,7 +24,7 @@ class Regrade:
     graded: int = 0  # answers with a key grade now
     correct: int = 0
     changed: int = 0  # answers whose grade is not what it was
-    ungraded: int = 0  # answers of keyed prompts with no grade (failed, or no answer text)
+    ungraded: int = 0  # answers of keyed prompts with no grade (they failed: an empty answer is wrong)
     keyed_prompts: int = 0
     changed_by_prompt: dict[str, int] = field(default_factory=dict)
     touched: list[tuple[Session, Turn, Response]] = field(default_factory=list)  # to save

@@ -17,6 +17,7 @@ from chatlab.core.data.model import Response
 from chatlab.core.lab.figures import Figures
 from chatlab.core.lab.orchestrator import live_usage
 from chatlab.ui.shared.flow import FlowLayout
+from chatlab.ui.shared.safe import plain_tip
 
 _TONES = {"done": "good", "error": "bad", "thinking": "busy", "answering": "busy", "queued": "busy"}
 
@@ -79,7 +80,7 @@ class StatusBadges(QWidget):
             if i < len(texts):
                 text, tone = texts[i]
                 label.setText(text)
-                label.setToolTip(tips.get(text, ""))
+                label.setToolTip(plain_tip(tips.get(text, "")))  # a grade's detail quotes the answer
                 if label.property("tone") != tone:
                     label.setProperty("tone", tone)
                     label.style().unpolish(label)

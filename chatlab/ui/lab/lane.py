@@ -41,6 +41,7 @@ from chatlab.core.lab.figures import Figures
 from chatlab.ui.lab.badges import StatusBadges, badge_texts, reasoning_words
 from chatlab.ui.shared.flow import ElidedLabel, FlowLayout
 from chatlab.ui.shared.icons import icon
+from chatlab.ui.shared.safe import plain_tip
 from chatlab.ui.shared.text import AnswerView, ReasoningView
 
 MIN_LANE_WIDTH = 300
@@ -217,7 +218,7 @@ class LaneWidget(QFrame):
             return
         self.title.setText(self.lane.label or f"Lane {index + 1}")
         self.spec.setText(self.lane.spec)
-        self.spec.setToolTip(self.lane.spec)
+        self.spec.setToolTip(plain_tip(self.lane.spec))
         self.setAccessibleName(self.lane.display)
         self._set_chips(chips(self.lane))
         if count is not None:

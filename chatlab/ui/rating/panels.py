@@ -16,6 +16,7 @@ from chatlab.core.data.kinds import kind_words
 from chatlab.core.studies.rating import RatingQueue, RevealRow
 from chatlab.ui.rating.reveal import guess_words
 from chatlab.ui.rating.widgets import grid_table, plain_label
+from chatlab.ui.shared.safe import plain_tip
 
 
 def _clear_grid(grid: QGridLayout) -> None:
@@ -85,7 +86,7 @@ class RevealPanel(QFrame):
             for col, text in enumerate(cells):
                 label = plain_label(text, "title" if col == 0 else "")
                 if col == 6 and row.grade is not None:
-                    label.setToolTip(f"answer key: {row.grade.detail}")
+                    label.setToolTip(plain_tip(f"answer key: {row.grade.detail}"))
                 self.grid.addWidget(label, r, col)
         self.show()
 

@@ -6,7 +6,8 @@ a Markdown image can't leak data or read local files; :class:`SafeDocument` does
 for a document rendered off screen. Links open in the system browser on click, and only
 for http/https with a host (:func:`link_is_safe`); any other is refused, and said so
 (``linkRefused``). A code block's "Copy code" link copies its block's exact text and
-opens nothing.
+opens nothing. :func:`plain_tip` keeps a tooltip of untrusted text (a grade's detail that
+quotes the answer, a model's name) plain: Qt renders any tooltip that looks like HTML.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextDocument
+from PySide6.QtGui import QDesktopServices, QGuiApplication, Qt, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from chatlab.ui.shared.codeblocks import code_for_link
 from chatlab.ui.shared.longline import selection_mime
 
 SAFE_SCHEMES = ("http", "https")
+
+
+def plain_tip(text: str) -> str:
+    """``text`` as a tooltip that shows it character for character. Qt takes a tooltip
+    with something like a tag before its first line break for rich text (an answer
+    quoting ``<b>``, ``<img src=…>``): such a text is escaped; any other is left as it is."""
+    return Qt.convertFromPlainText(text) if Qt.mightBeRichText(text) else text
 
 
 def link_is_safe(url: QUrl) -> bool:

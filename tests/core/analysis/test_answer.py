@@ -106,7 +106,12 @@ def test_the_paired_bootstrap_agrees_with_scipys(n: int) -> None:
     rng = np.random.default_rng(n)
     diffs = rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], size=n, p=[0.1, 0.1, 0.4, 0.2, 0.2])
     ours = paired_bootstrap(diffs, rounds=20_000, seed=1)
-    theirs = stats.bootstrap((diffs,), np.mean, n_resamples=20_000, method="percentile", random_state=2)
+    # Widened for few prompts (answer.levels): the percentile interval at t's tails.
+    tail = stats.norm.cdf(-math.sqrt(n / (n - 1)) * stats.t.ppf(0.975, n - 1))
+    level = 1 - 2 * tail
+    theirs = stats.bootstrap(
+        (diffs,), np.mean, n_resamples=20_000, method="percentile", random_state=2, confidence_level=level
+    )
     low, high = theirs.confidence_interval
     assert ours == pytest.approx((low, high), abs=0.03)
 
@@ -304,7 +309,7 @@ def test_the_headline_states_only_the_differences_an_interval_supports() -> None
     # m: reasoning always right, plain wrong on every other prompt; n: no difference.
     sessions = [
         comparison(
-            k, lanes, right=[True, k % 2 == 0, k % 2 == 0, k % 2 == 0], reasoning=[9, 0, 5, 0], winner=k % 4
+            k, lanes, right=[True, k % 2 == 0, k % 4 < 2, k % 2 == 0], reasoning=[9, 0, 5, 0], winner=k % 4
         )
         for k in range(12)
     ]

@@ -22,19 +22,26 @@ from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status,
 from chatlab.core.data.votes import Vote
 
 
-def comparison(k: int, answers: int, show: bool = True, prompted: bool = True) -> Session:
+def comparison(
+    k: int, answers: int, show: bool = True, prompted: bool = True, all_prompted: bool = False
+) -> Session:
     """One study comparison of ``answers`` lanes: a native reasoner (its reasoning from
     the provider), a plain model prompted to think (``think = "prompted"``, reasoning
-    text too; unless not ``prompted``) and plain models. No votes yet."""
+    text too; unless not ``prompted``) and plain models (``all_prompted``: every other
+    lane is prompted, so every pane shows reasoning text). No votes yet."""
     second = Lane("demo", "plain", LaneParams(think="prompted"), label="Prompted")
+    others = [
+        Lane("demo", f"plain{i}", LaneParams(think="prompted") if all_prompted else LaneParams())
+        for i in range(answers)
+    ]
     lanes = [
         Lane("demo", "thinker", LaneParams(reasoning_effort="high"), label="Thinker"),
         *([second] if prompted else []),
-        *(Lane("demo", f"plain{i}", label=f"Plain {i}") for i in range(answers)),
+        *others,
     ][:answers]
     turn = Turn(prompt=f"p{k}", id=f"t{k}-{answers}-{show}")
     for i, lane in enumerate(lanes):
-        reasoning = ["let me think"] if i == 0 or lane is second else []
+        reasoning = ["let me think"] if i == 0 or lane.params.think else []
         usage = Usage(5, 60, reasoning_tokens=40) if i == 0 else Usage(5, 30 + i, reasoning_tokens=0)
         turn.responses[lane.id] = Response(
             lane.id, Status.OK, reasoning_parts=reasoning, text_parts=["x"], usage=usage
@@ -64,10 +71,11 @@ def test_the_truth_is_trained_to_reason_and_a_prompted_lane_was_not() -> None:
     data = collect(sessions)
     assert all(v.trained and len(v.trained) == 1 and len(v.reasoners) == 2 for v in data.votes)
     found = discrimination_reasoning(data.votes)
+    # The plain lane's pane reads "reasoning not shown": the pick is between two panes.
     assert (
         found is not None
         and (found.trials, found.correct) == (4, 3)
-        and found.chance == pytest.approx(1 / 3, abs=1e-4)
+        and found.chance == pytest.approx(1 / 2, abs=1e-4)
     )
     # Two reasoners: no single-guess trial of the answer quiz, and these votes are not its anyway.
     assert discrimination(data.votes) is None and judgements(data.votes) is None
@@ -109,7 +117,7 @@ def test_the_p_value_equals_scipys_binomial_test(n: int, right: int) -> None:
 def test_the_p_value_equals_a_hand_enumeration_when_chances_differ() -> None:
     # Ten votes of 2, 3 or 4 answers (chance 1/2, 1/3, 1/4), six right.
     sizes = [2, 3, 4, 2, 3, 4, 2, 3, 4, 4]
-    sessions = [comparison(k, m) for k, m in enumerate(sizes)]
+    sessions = [comparison(k, m, all_prompted=True) for k, m in enumerate(sizes)]
     rights = [True, False, True, True, False, True, False, True, True, False]
     for s, ok in zip(sessions, rights, strict=True):
         guess(s, 0 if ok else 1)
@@ -130,7 +138,7 @@ def test_coin_flipping_raters_are_told_apart_from_chance_at_most_5_percent_of_th
     the time (it is exact, so conservative where the count is lumpy)."""
     rng = np.random.default_rng(2121)
     sizes = [2, 3, 4] * 10
-    sessions = [comparison(k, m) for k, m in enumerate(sizes)]
+    sessions = [comparison(k, m, all_prompted=True) for k, m in enumerate(sizes)]
     rejected = 0
     studies = 2000
     for _ in range(studies):

@@ -55,8 +55,8 @@ def test_a_users_instruction_replaces_the_shipped_one_and_survives_a_rewrite(hom
     [
         ("", "must not be empty"),
         ("   \n", "must not be empty"),
-        ("Think first, then answer.", "must contain <think> and </think>"),
-        ("Think in <think> only.", "must contain <think> and </think>"),
+        ("Think first, then answer.", "must contain <think> and then </think>"),
+        ("Think in <think> only.", "must contain <think> and then </think>"),
         ("<think></think>" + "x" * 5000, "at most 4,000 characters"),
         (42, "must be a string"),
         (["<think></think>"], "must be a string"),

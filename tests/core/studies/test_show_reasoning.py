@@ -5,6 +5,8 @@ pack carrying it to other raters: end to end over the real SDKs and the loopback
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -208,5 +210,6 @@ def test_a_study_that_shows_reasoning_shows_every_answers_reasoning_alike_in_the
     for answer in doc_session["turns"][0]["responses"]:
         # Only the text a rater may read: nothing says the provider hid the rest.
         assert answer["hidden_reasoning"] is False and answer["usage"]["reasoning_tokens"] == 0
-    assert "412" not in str(doc_session)
+    # The hidden reasoner's count (412) is nowhere (a random id may hold the digits).
+    assert re.search(r"(?<![0-9a-zA-Z])412(?![0-9a-zA-Z])", json.dumps(doc_session)) is None
     assert reasoning_shown(parse_document(pack.doc)) == here  # the other rater sees the same
