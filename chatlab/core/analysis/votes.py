@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from chatlab.core.data.kinds import NATIVE, PLAIN, PROMPTED, provider_reasoned
+from chatlab.core.data.kinds import NATIVE, PLAIN, PROMPTED, provider_reasoned, trained
 from chatlab.core.data.kinds import contender_kind as contender_kind
 from chatlab.core.data.model import Lane, Response, Session, Status, Turn
 from chatlab.core.lab.blind import visible_reasoning
@@ -223,11 +223,7 @@ def _turn_votes(session: Session, turn: Turn, data: Data, wanted_raters: set[str
                 if vote.guessed is None
                 else [ids.index(g) for g in dict.fromkeys(vote.guessed) if g in present],
                 reasoners=[k for k, lid in enumerate(ids) if reasoned(turn.responses[lid])],
-                trained=[
-                    k
-                    for k, lid in enumerate(ids)
-                    if reasoned(turn.responses[lid]) and lanes[lid].params.think != "prompted"
-                ],
+                trained=[k for k, lid in enumerate(ids) if trained(lanes[lid], turn.responses[lid])],
                 visible=[
                     k
                     for k, lid in enumerate(ids)

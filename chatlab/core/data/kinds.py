@@ -28,6 +28,14 @@ def provider_reasoned(resp: Response) -> bool:
     return counted or resp.reasoning_chars > 0
 
 
+def trained(lane: Lane, resp: Response) -> bool:
+    """Did ``resp``'s reasoning come from the model itself (trained to reason), rather
+    than from chatlab's instruction asking a plain model to think (``think =
+    "prompted"``)? What the quiz on reasoning traces is judged against."""
+    reasoned = resp.reasoning_chars > 0 or resp.usage.reasoning_tokens > 0
+    return reasoned and lane.params.think != PROMPTED
+
+
 def contender_kind(lane: Lane, responses: Iterable[Response]) -> str:
     """``"prompted"`` for a lane asked to think first; ``"native"`` when the provider
     reported reasoning for any of ``responses``; else ``"plain"``."""

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatlab.core.data.constants import REDACTED_THINKING
-from chatlab.core.data.kinds import contender_kind
-from chatlab.core.data.model import Lane, Response, Session, Status, Turn
+from chatlab.core.data.kinds import contender_kind, trained
+from chatlab.core.data.model import Response, Session, Status, Turn
 from chatlab.core.lab.orchestrator import live_usage
 
 # What a masked lane's reasoning pane says when it has no reasoning text to show: the
@@ -73,13 +73,6 @@ class Reveal:
 def reasoned(resp: Response) -> bool:
     """Did this response reason (visibly or not)?"""
     return resp.reasoning_chars > 0 or live_usage(resp).reasoning_tokens > 0
-
-
-def trained(lane: Lane, resp: Response) -> bool:
-    """Did this response's reasoning come from the provider (a model trained to reason),
-    rather than from chatlab's prompt asking a plain model to think (``think =
-    "prompted"``)?"""
-    return reasoned(resp) and lane.params.think != "prompted"
 
 
 def guess_truth(session: Session, lane_id: str, resp: Response) -> bool:

@@ -22,8 +22,9 @@ from chatlab.core.data.events import (
     Usage,
     UsageReport,
 )
+from chatlab.core.data.kinds import trained
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
-from chatlab.core.lab.blind import NOT_SHOWN, guess_right, shown_reasoning, trained, visible_reasoning
+from chatlab.core.lab.blind import NOT_SHOWN, guess_right, shown_reasoning, visible_reasoning
 from chatlab.core.lab.controller import Lab, LabError
 from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
