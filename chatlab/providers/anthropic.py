@@ -37,8 +37,9 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.core.data.model import Request
+from chatlab.core.settings import families
 from chatlab.core.settings.prompted import PROMPTED
-from chatlab.providers import families, sse
+from chatlab.providers import sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import body_error, counts, get, is_record, no_end_marker, not_a_record, text_of
 from chatlab.providers.errors import StreamFailure, event_error, map_exception, not_an_object

@@ -35,9 +35,10 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.core.data.model import Request
+from chatlab.core.settings import families
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
-from chatlab.providers import families, sse
+from chatlab.providers import sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
     END,

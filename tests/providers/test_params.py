@@ -8,10 +8,11 @@ import pytest
 from chatlab.core.data.events import ErrorKind
 from chatlab.core.data.model import Lane, LaneParams, Status
 from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings import families
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import parse_config
 from chatlab.demo.server import DemoServer
-from chatlab.providers import families, make_adapter
+from chatlab.providers import make_adapter
 from tests.conftest import run_turn
 
 

@@ -107,6 +107,10 @@ def params(p: LaneParams) -> list[str]:
     out = []
     if p.think:
         out.append(f"think {p.think}")
+    if isinstance(p.reasoning, int):
+        out.append(f"reasoning {p.reasoning:,}")
+    elif p.reasoning:
+        out.append(f"reasoning {p.reasoning}")
     if p.reasoning_effort:
         out.append(f"effort {p.reasoning_effort}")
     if p.thinking_budget is not None:

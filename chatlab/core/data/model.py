@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from chatlab.core.data.constants import EFFORTS, THINK_MODES
+from chatlab.core.data.constants import EFFORTS, REASONING_LEVELS, THINK_MODES
 from chatlab.core.data.events import ErrorKind, StreamError, Usage
 from chatlab.core.data.stamps import new_id, utc_now
 from chatlab.core.data.votes import Rating, Vote
@@ -49,6 +49,11 @@ class LaneParams:
     # instruction, to think inside <think>…</think> before answering; that thinking goes
     # to the reasoning pane and is counted as (estimated) reasoning.
     think: str | None = None
+    # The one reasoning knob, the same for every provider: "off", "low", "medium", "high"
+    # or a token budget. Each adapter sends what its API takes for it (see
+    # chatlab.core.settings.reasoning); ``reasoning_effort`` and ``thinking_budget`` are
+    # the older, provider-specific way, still honoured, but not together with this.
+    reasoning: str | int | None = None
 
     def validate(self) -> None:
         for name, kinds in (
@@ -58,6 +63,7 @@ class LaneParams:
             ("reasoning_effort", (str,)),
             ("thinking_budget", (int,)),
             ("think", (str,)),
+            ("reasoning", (str, int)),
         ):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
@@ -76,6 +82,28 @@ class LaneParams:
             raise ValueError(f"think must be one of {', '.join(THINK_MODES)}, got {self.think!r}")
         if self.thinking_budget is not None and self.thinking_budget < 0:
             raise ValueError("thinking budget must not be negative")
+        r = self.reasoning
+        if isinstance(r, str) and r not in REASONING_LEVELS:
+            raise ValueError(f"reasoning must be {', '.join(REASONING_LEVELS)} or a token budget, got {r!r}")
+        if isinstance(r, int) and not 1 <= r <= MAX_TOKENS:
+            raise ValueError('a reasoning budget is a number of tokens, at least 1 (use reasoning = "off")')
+        if r is not None and (self.reasoning_effort is not None or self.thinking_budget is not None):
+            raise ValueError("set reasoning, or the older reasoning effort / thinking budget, not both")
+        if r not in (None, "off") and self.think is not None:
+            raise ValueError('a lane asked to think first (think = "prompted") has its own reasoning off')
+
+    @property
+    def reasoning_asked(self) -> bool | None:
+        """True: the lane asks its model to reason (a level, a budget, an effort other than
+        none, a thinking budget); False: it turns reasoning off; None: it says nothing
+        (the model's default)."""
+        if self.reasoning is not None:
+            return self.reasoning != "off"
+        if self.reasoning_effort == "none" or self.thinking_budget == 0:
+            return False
+        if self.reasoning_effort is not None or self.thinking_budget:
+            return True
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -26,11 +26,12 @@ from typing import Any
 import platformdirs
 
 from chatlab.core.data import safety
+from chatlab.core.data.constants import REASONING_DIALECTS
 from chatlab.core.data.model import LaneParams
 from chatlab.core.settings.prompted import instruction_problem
 
 APP_NAME = "chatlab"
-KINDS = ("openai-chat", "openai-responses", "anthropic")
+KINDS = ("openai-chat", "openai-responses", "anthropic", "gemini")
 MAX_PRESET_LANES = 8  # as many lanes as the window shows
 MAX_PRESET_NAME = 60
 
@@ -98,6 +99,9 @@ class ProviderConfig:
     key_envs: tuple[str, ...] = ()
     max_retries: int = 2  # chatlab's own retries before the first token (see orchestrator)
     builtin: bool = False
+    # How the lane's reasoning knob is sent (a dialect of chatlab.core.settings.reasoning);
+    # None: read from the wire format and vendor.
+    reasoning: str | None = None
 
     @property
     def env_candidates(self) -> tuple[str, ...]:
@@ -220,6 +224,7 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "reasoning_effort": (str,),
     "thinking_budget": (int,),
     "think": (str,),
+    "reasoning": (str, int),
 }
 
 
@@ -246,7 +251,9 @@ def preset_lane(value: Any, where: str) -> PresetLane:
         if types is None:
             raise ConfigError(f"{where} params has unknown key {_show(key)}")
         if isinstance(param, bool) or not isinstance(param, types):
-            kind = "a string" if types == (str,) else "an integer" if types == (int,) else "a number"
+            kind = {(str,): "a string", (int,): "an integer", (str, int): "a level or a token budget"}.get(
+                types, "a number"
+            )
             raise ConfigError(f"{where} params {key} must be {kind}, got {_show(param)}")
         if isinstance(param, float) and not math.isfinite(param):
             raise ConfigError(f"{where} params {key} must be a finite number, got {_show(param)}")
@@ -303,7 +310,7 @@ def url_problem(url: str) -> str | None:
 def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [providers.{name}] must be a table")
-    allowed = {"kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries"}
+    allowed = {"kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries", "reasoning"}
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(f"{where}: [providers.{name}] has unknown key {_show(unknown[0])}")
@@ -313,13 +320,18 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
         raise ConfigError(
             f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {_show(kind)}"
         )
-    for key in ("base_url", "api_key_env", "vendor"):
+    for key in ("base_url", "api_key_env", "vendor", "reasoning"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
     if "base_url" in table:
         problem = url_problem(table["base_url"])
         if problem:
             raise ConfigError(f"{where}: [providers.{name}] base_url {problem}")
+    if "reasoning" in table and table["reasoning"] not in REASONING_DIALECTS:
+        raise ConfigError(
+            f"{where}: [providers.{name}] reasoning must be one of {', '.join(REASONING_DIALECTS)}, "
+            f"got {_show(table['reasoning'])}"
+        )
     if "needs_key" in table and not isinstance(table["needs_key"], bool):
         raise ConfigError(f"{where}: [providers.{name}] needs_key must be true or false")
     retries = table.get("max_retries", base.max_retries if base else ProviderConfig.max_retries)
@@ -334,6 +346,7 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
             needs_key=table.get("needs_key", base.needs_key),
             vendor=table.get("vendor", base.vendor),
             max_retries=retries,
+            reasoning=table.get("reasoning", base.reasoning),
         )
     return ProviderConfig(
         name=name,
@@ -343,6 +356,7 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
         needs_key=table.get("needs_key", True),
         vendor=table.get("vendor"),
         max_retries=retries,
+        reasoning=table.get("reasoning"),
     )
 
 
@@ -491,7 +505,7 @@ def dump_config(config: Config) -> str:
         lines.append("")
     elif config.rater:
         lines += [f"rater = {_toml_value(config.rater)}", ""]
-    fields = ("kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries")
+    fields = ("kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries", "reasoning")
     for name, provider in sorted(config.providers.items()):
         preset = PRESETS.get(name)
         changed = [f for f in fields if preset is None or getattr(provider, f) != getattr(preset, f)]

@@ -228,7 +228,8 @@ SPEC_HELP = "PROVIDER:MODEL, optionally with parameters: openai:gpt-4.1{think=pr
 def lane_from_spec(spec: str) -> PresetLane:
     """A lane from the command line's ``-m``: ``PROVIDER:MODEL``, optionally followed by
     ``{key=value, …}`` with the parameters of a preset lane (``think``, ``system``,
-    ``temperature``, ``max_output_tokens``, ``reasoning_effort``, ``thinking_budget``) and
+    ``temperature``, ``max_output_tokens``, ``reasoning``, ``reasoning_effort``,
+    ``thinking_budget``) and
     ``label``; a value with a comma or a brace is written as a JSON string
     (``system="Be brief, please."``). A contender id as ``chatlab stats`` prints it
     (``openai:o3 {reasoning_effort=high}``) reads back as its lane. Raises
@@ -277,6 +278,8 @@ def _spec_params(text: str, where: str) -> dict[str, Any]:
 def _typed(key: str, value: str, where: str) -> Any:
     """A bare value as its parameter's type (a number where one is wanted)."""
     types = _PARAM_TYPES.get(key, (str,))
+    if types == (str, int):  # reasoning: a level, or a token budget
+        return int(value) if value.isdigit() else value
     try:
         if types == (int,):
             return int(value)

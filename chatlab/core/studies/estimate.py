@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from chatlab.core.costs import pricing
 from chatlab.core.costs.tokens import count_messages
 from chatlab.core.data.model import LaneParams
-from chatlab.core.settings import prompted
+from chatlab.core.settings import families, prompted
 from chatlab.core.settings.config import Config, PresetLane, ProviderConfig
 from chatlab.core.studies.study import Work
 from chatlab.core.studies.suites import Suite
@@ -97,11 +97,8 @@ def estimate(
         # Reasoning can take all of the cap, or the thinking budget, when the lane asks
         # for it (or asks the model to think first); a lane with thinking off, or no
         # reasoning setting, is counted as plain.
-        reasons = (
-            bool(params.thinking_budget)
-            or params.reasoning_effort not in (None, "none")
-            or params.think is not None
-        )
+        reasons = bool(params.reasoning_asked) or params.think is not None
+        budget = params.reasoning if isinstance(params.reasoning, int) else params.thinking_budget
         if past is not None and past.n:
             out_each, reasoning_each = past.output_tokens, past.reasoning_tokens
             basis = f"your past answers, same model and settings (mean of {past.n})"
@@ -111,13 +108,12 @@ def estimate(
                 basis += f", capped at max_output_tokens {cap:,}"
         elif cap is not None:
             out_each = float(cap)
-            reasoning_each = float(min(cap, params.thinking_budget or cap)) if reasons else 0.0
+            reasoning_each = float(min(cap, budget or cap)) if reasons else 0.0
             basis = "max_output_tokens: an upper bound"
         elif reasons:
             # A reasoner thinks before it answers: its budget, or a guess by its effort.
-            reasoning_each = float(
-                params.thinking_budget or ASSUMED_REASONING.get(params.reasoning_effort or "", 1024)
-            )
+            level = params.reasoning if isinstance(params.reasoning, str) else params.reasoning_effort
+            reasoning_each = float(budget or ASSUMED_REASONING.get(level or "", 1024))
             out_each = ASSUMED_OUTPUT_TOKENS + reasoning_each
             basis = (
                 f"a guess of {ASSUMED_OUTPUT_TOKENS:,} + {reasoning_each:,.0f} reasoning "
@@ -167,14 +163,6 @@ def total_cost(estimates: Sequence[LaneEstimate]) -> float | None:
     return sum(e.cost_usd or 0.0 for e in estimates)
 
 
-def _openai_reasoning(model: str) -> bool:
-    """o-series and GPT-5 reasoning models: the rule of
-    ``chatlab.providers.families.is_openai_reasoning`` (core can't import providers; a
-    test holds the two together)."""
-    m = model.rsplit("/", 1)[-1]
-    return (len(m) > 1 and m[0] == "o" and m[1].isdigit()) or (m.startswith("gpt-5") and "chat" not in m)
-
-
 def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tuple[str, bool] | None:
     """Why ``entry``'s reasoning text won't be on screen, and whether that is known
     (False: likely, but the model may reason unasked); None when it will be, or can't be
@@ -185,8 +173,8 @@ def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tupl
     p = entry.params
     if p.think == "prompted":
         return None
-    off = p.reasoning_effort == "none" or p.thinking_budget == 0
-    asked = not off and (p.reasoning_effort is not None or bool(p.thinking_budget))
+    off = p.reasoning_asked is False
+    asked = bool(p.reasoning_asked)
     vendor = provider.vendor if provider else None
     plain = (
         ('a plain model: reasoning turned off, no think = "prompted"', True)
@@ -204,7 +192,7 @@ def reasoning_unseen(entry: PresetLane, provider: ProviderConfig | None) -> tupl
             return None  # the hybrid reasons, visibly, at an effort or a budget
         return plain
     if vendor == "openai":
-        if not off and _openai_reasoning(entry.model):
+        if not off and families.is_openai_reasoning(entry.model):
             if provider is not None and provider.kind == "openai-chat":
                 return (
                     "OpenAI sends no reasoning text over Chat Completions; openai-responses sends summaries",

@@ -18,13 +18,12 @@ from chatlab.core.data.model import LaneParams
 from chatlab.core.lab.blind import NOT_SHOWN
 from chatlab.core.settings.config import PresetLane, load_config, parse_config
 from chatlab.core.studies.controller import StudyController
-from chatlab.core.studies.estimate import _openai_reasoning, reasoning_unseen, reasoning_warnings
+from chatlab.core.studies.estimate import reasoning_unseen, reasoning_warnings
 from chatlab.core.studies.packs import rating_pack
 from chatlab.core.studies.rating import RatingQueue
 from chatlab.core.studies.study import comparisons, suite_data
 from chatlab.core.studies.suites import SuiteError, load_suite, parse_suite
 from chatlab.demo.server import DemoServer
-from chatlab.providers import families
 from chatlab.store.db import Store, default_path
 from tests.core.studies.test_study import write_config, write_suite
 
@@ -121,23 +120,6 @@ OPENAI_NAMES = [
     "gpt-5.1",
     "gpt-5-chat-latest",
 ]
-
-
-@pytest.mark.parametrize(
-    "model",
-    [
-        *OPENAI_NAMES,
-        "gpt-4.1",
-        "gpt-4o",
-        "o",
-        "omni",
-        "claude-sonnet-4-5",
-        "deepseek-reasoner",
-        "chatgpt-4o-latest",
-    ],
-)
-def test_the_core_rule_agrees_with_the_providers(model: str) -> None:
-    assert _openai_reasoning(model) == families.is_openai_reasoning(model)
 
 
 def test_the_plan_and_study_run_warn_one_line_per_lane_and_why(
