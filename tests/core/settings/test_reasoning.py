@@ -83,7 +83,12 @@ def test_gemini_takes_a_budget_on_2_5_and_a_level_on_3() -> None:
     assert sent(GEMINI, "gemini-2.5-flash", "high").body == {"thinking_config": {"thinking_budget": 24576}}
     assert sent(GEMINI, "gemini-2.5-flash", 5000).body == {"thinking_config": {"thinking_budget": 5000}}
     assert sent(GEMINI, "gemini-3-pro-preview", "low").body == {"thinking_config": {"thinking_level": "low"}}
-    for model, value in [("gemini-2.5-pro", "off"), ("gemini-3-pro-preview", "off"), ("gemini-3-pro", 2048)]:
+    cases: list[tuple[str, str | int]] = [
+        ("gemini-2.5-pro", "off"),
+        ("gemini-3-pro-preview", "off"),
+        ("gemini-3-pro", 2048),
+    ]
+    for model, value in cases:
         assert reasoning.problem(GEMINI, model, LaneParams(reasoning=value)) is not None, (model, value)
     why = reasoning.problem(GEMINI, "gemini-2.5-pro", LaneParams(reasoning=64))
     assert why is not None and "from 128 to 32,768" in why
