@@ -426,7 +426,7 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
 CHANGED_ON_PURPOSE = {
     "chat-comments-and-fields": "a keep-alive event with data {} is skipped, not a TypeError",
     "chat-choices-null": "choices: null is no choices, not a TypeError",
-    "chat-content-number": "content that is not a string is ignored, as other untrusted text is",
+    "chat-content-number": "content chatlab can't read is an error when nothing else came, never an empty ok",
     "chat-not-an-object": "an event that is not a JSON object is named as such",
     "chat-finish-number": "a finish reason that is not a string is kept as its JSON text",
     "resp-error-no-message": "an error event with no message or code says so, not 'None'",

@@ -10,8 +10,9 @@ a dropped connection, an error event, a malformed JSON line, a stall, a clean bu
 truncated stream). Each request shapes its model's script (what it asks about
 reasoning, and where the model is in its pattern of right and wrong answers to the demo
 suite's keyed prompts, counted in :attr:`DemoServer.keyed_seen`; see
-:func:`chatlab.demo.scripts.for_request`). It can also replay a captured SSE body byte
-for byte. Tests and the GUI's demo mode use it; ``chatlab serve-demo`` runs it in the
+:func:`chatlab.demo.scripts.for_request`). It can also replay a captured body byte
+for byte (an SSE stream, or a whole JSON message), with the response headers it came
+with. Tests and the GUI's demo mode use it; ``chatlab serve-demo`` runs it in the
 foreground. It binds to loopback only.
 """
 
@@ -41,6 +42,7 @@ ENCODERS: dict[str, WireFormat] = {
 class Replay:
     body: bytes
     chunk_size: int = 97  # odd-sized writes split events and even UTF-8 sequences
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a proxy's cost header
 
 
 @dataclass
@@ -98,8 +100,12 @@ class DemoServer:
     def add(self, name: str, script: Script) -> None:
         self.scripts[name] = script
 
-    def add_replay(self, name: str, body: bytes, chunk_size: int = 97) -> None:
-        self.replays[name] = Replay(body, chunk_size)
+    def add_replay(
+        self, name: str, body: bytes, chunk_size: int = 97, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer requests for ``name`` with ``body``, written ``chunk_size`` bytes at a
+        time, with ``headers`` (``Content-Type`` defaults to ``text/event-stream``)."""
+        self.replays[name] = Replay(body, chunk_size, dict(headers or {}))
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_BODY)
@@ -342,7 +348,10 @@ class DemoServer:
         await self._send(writer, status, json.dumps(payload).encode(), extra=extra)
 
     async def _replay(self, writer: asyncio.StreamWriter, replay: Replay) -> None:
-        head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        typed = any(k.lower() == "content-type" for k in replay.headers)
+        fields = {**({} if typed else {"Content-Type": "text/event-stream"}), **replay.headers}
+        fields["Transfer-Encoding"] = "chunked"
+        head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
         writer.write(head.encode())
         data = replay.body
         for i in range(0, len(data), replay.chunk_size):

@@ -9,7 +9,9 @@ turns a failed status into its error; :meth:`SDKAdapter.open` looks at what came
 (a failure before the provider began answering, an event stream, or one whole JSON
 message from a server that did not stream), and :meth:`SDKAdapter.events` then reads
 the stream's bytes with chatlab's own decoder (:mod:`chatlab.providers.sse`) instead of
-the SDK's per-event pydantic models, which cost more CPU than the rest of a lane.
+the SDK's per-event pydantic models, which cost more CPU than the rest of a lane. A cost
+a proxy put in the response's headers (LiteLLM's ``x-litellm-response-cost``) is given
+to the usage reports that carry no cost of their own, streamed or whole.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from typing import Any, Protocol
 import anyio
 import httpx2
 
-from chatlab.core.data.events import StreamError, StreamEvent
+from chatlab.core.data.events import Notice, StreamError, StreamEvent
 from chatlab.core.data.model import Request
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.providers import sse
-from chatlab.providers.common import coalesce, sniff
+from chatlab.providers.common import coalesce, get, header_cost, sniff, with_cost
 from chatlab.providers.errors import map_exception
 
 READ_PAUSE_S = 0.010  # after a read that waited, let a fast stream gather more events
@@ -97,7 +99,8 @@ class SDKAdapter:
         await stream.close()
         if isinstance(sniffed, StreamError):
             return [sniffed]
-        return self.whole_message(sniffed, request)
+        cost, notes = _header_cost(stream)
+        return [*notes, *with_cost(self.whole_message(sniffed, request), cost)]
 
     def whole_message(self, body: dict[str, Any], request: Request) -> list[StreamEvent]:
         """The events of one complete, non-streamed message in this adapter's format."""
@@ -152,7 +155,7 @@ class SDKAdapter:
         """Run ``reader`` over the stream: the events of each network read are passed on
         together, adjacent pieces of text joined (:func:`~chatlab.providers.common.coalesce`),
         so the core and the window see one piece per read, not one per token."""
-        out: list[StreamEvent] = []
+        cost, out = _header_cost(stream)
         try:
             try:
                 async with contextlib.aclosing(self.events(stream)) as batches:
@@ -164,14 +167,14 @@ class SDKAdapter:
                                 break
                         if out:
                             ready, out = out, []
-                            for ev in coalesce(ready):
+                            for ev in with_cost(coalesce(ready), cost):
                                 yield ev
                         if stop:
                             break
                 reader.end(out)
             except Exception as exc:
                 reader.fail(exc, out)
-            for ev in coalesce(out):
+            for ev in with_cost(coalesce(out), cost):
                 yield ev
         finally:
             await stream.close()
@@ -189,3 +192,13 @@ class SDKAdapter:
         """Import the SDK's resource modules (the first access to ``client.chat`` or
         ``client.messages`` imports them), in the caller's worker thread."""
         getattr(self.client, self.resource)
+
+
+def _header_cost(stream: Any) -> tuple[float | None, list[StreamEvent]]:
+    """The cost a proxy reported in the response's headers (LiteLLM's
+    ``x-litellm-response-cost``), given to usage reports that carry no cost of their own;
+    a value that can't be believed is a :class:`~chatlab.core.data.events.Notice` instead."""
+    found = header_cost(get(get(stream, "response"), "headers"))
+    if isinstance(found, Notice):
+        return None, [found]
+    return found, []

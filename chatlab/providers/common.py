@@ -4,7 +4,9 @@ lane, and answers that arrive as something other than an event stream.
 Provider data is untrusted, so usage is read leniently: a count that is not a whole
 number from 0 to 2**53 (a string, a float NaN, ``10**400``, a negative) makes the whole
 report be dropped with a :class:`Notice`, so the lane keeps its estimate, marked ≈, and
-says why. A cost that is not finite and non-negative is dropped the same way. When a
+says why. A cost that is not finite and non-negative is dropped the same way, whether it
+came in USD (``usage.cost``), in xAI's ticks (``cost_in_usd_ticks``, 1e-10 USD) or in a
+LiteLLM proxy's ``x-litellm-response-cost`` header (:func:`header_cost`). When a
 server answers a streaming request with one complete JSON message (some proxies do),
 :func:`sniff` hands the adapter that message to convert; an HTML page or another
 non-stream body becomes a clear error that says what arrived.
@@ -13,6 +15,8 @@ non-stream body becomes a clear error that says what arrived.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from chatlab.core.data import safety
@@ -62,9 +66,59 @@ def counts(raw: dict[str, Any]) -> dict[str, int] | Notice:
     return clean
 
 
-def usage_events(raw: dict[str, Any], cost: Any = None) -> list[StreamEvent]:
-    """A :class:`UsageReport` from raw counts (missing ones are 0) and an optional cost,
-    or a :class:`Notice` saying which value could not be believed."""
+TICKS_PER_USD = 10**10  # xAI's ``cost_in_usd_ticks``: 1 tick is 1e-10 USD
+_MAX_TICKS = 10**30  # past this a tick count is junk (and would overflow a float)
+COST_HEADER = "x-litellm-response-cost"  # LiteLLM proxy: the response's cost in USD
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+
+
+def ticks_usd(ticks: Any) -> float | str:
+    """A cost in xAI's ticks as USD, or why it can't be believed."""
+    if isinstance(ticks, bool) or not isinstance(ticks, int | float):
+        return f"{safety.show(ticks)} is not a number"
+    if isinstance(ticks, float) and not math.isfinite(ticks):
+        return f"{safety.show(ticks)} is not finite"
+    if abs(ticks) > _MAX_TICKS:
+        return f"{safety.show(ticks)} is out of range"
+    usd = ticks / TICKS_PER_USD
+    return safety.cost_problem(usd) or usd
+
+
+def header_cost(headers: Any) -> float | Notice | None:
+    """The cost a proxy put in the response's headers (:data:`COST_HEADER`, a decimal
+    string in USD), a :class:`Notice` when it can't be believed, or None when absent."""
+    try:
+        value = headers.get(COST_HEADER) if headers is not None else None
+    except Exception:
+        return None
+    if value is None:
+        return None
+    text = str(value).strip()
+    problem = None if _DECIMAL.fullmatch(text) else f"{safety.show(text)} is not a number"
+    if problem is None:
+        cost = float(text)
+        problem = safety.cost_problem(cost)
+    if problem:
+        return Notice(safety.cost_note(f"{COST_HEADER}: {problem}"))
+    return cost
+
+
+def with_cost(events: list[StreamEvent], cost: float | None) -> list[StreamEvent]:
+    """``events`` with ``cost`` given to each usage report that carries none of its own
+    (a cost in the body wins over one in a header)."""
+    if cost is None:
+        return events
+    return [
+        UsageReport(ev.usage, cost) if isinstance(ev, UsageReport) and ev.cost_usd is None else ev
+        for ev in events
+    ]
+
+
+def usage_events(raw: dict[str, Any], cost: Any = None, ticks: Any = None) -> list[StreamEvent]:
+    """A :class:`UsageReport` from raw counts (missing ones are 0) and an optional cost
+    (in USD, or in xAI's ticks), or a :class:`Notice` saying which value could not be
+    believed. Each cost that can't be believed is dropped with a :class:`Notice`; the
+    first that can (``cost``, then ``ticks``) is the report's."""
     clean = counts(raw)
     if isinstance(clean, Notice):
         return [clean]
@@ -76,6 +130,12 @@ def usage_events(raw: dict[str, Any], cost: Any = None) -> list[StreamEvent]:
             out.append(Notice(safety.cost_note(f"cost: {problem}")))
         else:
             cost_usd = float(cost)
+    if ticks is not None and cost_usd is None:
+        usd = ticks_usd(ticks)
+        if isinstance(usd, str):
+            out.append(Notice(safety.cost_note(f"cost_in_usd_ticks: {usd}")))
+        else:
+            cost_usd = usd
     usage = Usage(
         input_tokens=clean.get("input_tokens", 0),
         cached_input_tokens=clean.get("cached_input_tokens", 0),

@@ -2,15 +2,29 @@
 
 Runs ``AsyncOpenAI.chat.completions.create(stream=True)`` with
 ``stream_options={"include_usage": true}`` and turns chunks into core events. Reasoning
-is read from ``delta.reasoning_content`` (DeepSeek), ``delta.reasoning`` (OpenRouter,
-vLLM, Ollama) or ``delta.reasoning_details[].text`` (OpenRouter), first found wins so
-nothing is counted twice; inline ``<think>`` blocks are split live (and counted as
-estimated reasoning tokens, see :class:`~chatlab.providers.think.InlineThink`). Usage includes
+is read from ``delta.reasoning_content`` (DeepSeek, xAI, Alibaba DashScope),
+``delta.reasoning`` (OpenRouter, vLLM, Ollama, Groq) or ``delta.reasoning_details[].text``
+(OpenRouter), first found wins so nothing is counted twice. ``content`` is a string, or
+(Mistral's Magistral) a list of parts: ``{"type": "text"}`` parts are answer,
+``{"type": "thinking", "thinking": [text parts] or a string}`` parts reasoning (skipped
+when the same delta has a reasoning field, which wins). Inline ``<think>`` blocks are
+split live; their tokens, and a thinking part's, are counted as estimated reasoning
+tokens when the provider reported none (see :class:`~chatlab.providers.think.InlineThink`).
+Content of a shape chatlab can't read never vanishes: a stream (or message) that brought
+nothing else ends in an error, else a note says what was left out.
+
+Usage is ``usage`` (or Groq's ``x_groq.usage`` when that is all a chunk has), with
 ``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
-(or DeepSeek's ``prompt_cache_hit_tokens``); OpenRouter's ``usage.cost`` is the cost.
-``[DONE]`` ends the reading, but a ``finish_reason`` is this format's end marker. A
-server that answers with one complete ``chat.completion`` JSON object instead of a
-stream is read as the whole answer.
+(or DeepSeek's ``prompt_cache_hit_tokens``). OpenAI counts reasoning inside
+``completion_tokens``; xAI's Grok outside it: where prompt + completion + reasoning
+equals ``total_tokens`` (reasoning > 0) the output is completion + reasoning, decided by
+the arithmetic, never by the vendor's name (:func:`output_tokens`). A provider's cost is
+``usage.cost`` (OpenRouter, LiteLLM) or ``usage.cost_in_usd_ticks`` (xAI, 1e-10 USD a
+tick); a LiteLLM proxy's ``x-litellm-response-cost`` header is read by
+:class:`~chatlab.providers.base.SDKAdapter` for reports that carry none. ``[DONE]``
+ends the reading, but a ``finish_reason`` is this format's end marker. A server that
+answers with one complete ``chat.completion`` JSON object instead of a stream is read as
+the whole answer, by the same rules.
 """
 
 from __future__ import annotations
@@ -19,9 +33,11 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from chatlab.core.data import safety
 from chatlab.core.data.events import (
     Done,
     ErrorKind,
+    Notice,
     ReasoningDelta,
     StreamError,
     StreamEvent,
@@ -71,6 +87,68 @@ def reasoning_of(delta: Any) -> str | None:
     return None
 
 
+Piece = tuple[bool, str]  # (is reasoning, text)
+
+
+def _odd(value: Any) -> str:
+    """A short, safe description of content chatlab can't read, for a note or an error."""
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if isinstance(kind, str):
+            return f"a content part of type {safety.show(kind)}"
+        return f"a content part {safety.show(value)}"
+    return f"content {safety.show(value)}"
+
+
+def _thinking(value: Any) -> tuple[list[str], str | None]:
+    """The text of a Mistral ``thinking`` part (a list of text parts, or a string)."""
+    if isinstance(value, str):
+        return [value], None
+    if not isinstance(value, list):
+        return [], f"thinking {safety.show(value)}"
+    texts: list[str] = []
+    odd = None
+    for part in value:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        else:
+            odd = odd or f"thinking {safety.show(part)}"
+    return texts, odd
+
+
+def content_of(content: Any, thinking: bool = True) -> tuple[list[Piece], str | None]:
+    """The pieces of a ``content`` field, and a description of the first thing in it that
+    chatlab can't read (None when it read it all).
+
+    ``content`` is a string, or (Mistral's Magistral) a list of parts: ``{"type": "text"}``
+    is answer, ``{"type": "thinking", "thinking": [text parts] or a string}`` reasoning.
+    With ``thinking`` False (the message also has a reasoning field, which wins) thinking
+    parts are skipped, so reasoning is never counted twice."""
+    if content is None:
+        return [], None
+    if isinstance(content, str):
+        return ([(False, content)] if content else []), None
+    if not isinstance(content, list):
+        return [], _odd(content)
+    pieces: list[Piece] = []
+    odd = None
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        text = part.get("text") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(text, str):
+            pieces.append((False, text))
+        elif kind == "thinking" and isinstance(part, dict):
+            if thinking:
+                texts, bad = _thinking(part.get("thinking"))
+                pieces.extend((True, t) for t in texts)
+                odd = odd or bad
+        else:
+            odd = odd or _odd(part)
+    return [p for p in pieces if p[1]], odd
+
+
 def usage_of(raw: Any) -> list[StreamEvent]:
     """The usage report (or a notice that it was unbelievable) from a ``usage`` object."""
     if not is_record(raw):
@@ -78,13 +156,49 @@ def usage_of(raw: Any) -> list[StreamEvent]:
     cached = get(get(raw, "prompt_tokens_details"), "cached_tokens")
     if cached is None:
         cached = get(raw, "prompt_cache_hit_tokens")  # DeepSeek's own field
+    prompt = get(raw, "prompt_tokens")
+    completion = get(raw, "completion_tokens")
+    reasoning = get(get(raw, "completion_tokens_details"), "reasoning_tokens")
     counts = {
-        "input_tokens": get(raw, "prompt_tokens"),
+        "input_tokens": prompt,
         "cached_input_tokens": cached,
-        "output_tokens": get(raw, "completion_tokens"),
-        "reasoning_tokens": get(get(raw, "completion_tokens_details"), "reasoning_tokens"),
+        "output_tokens": output_tokens(prompt, completion, reasoning, get(raw, "total_tokens")),
+        "reasoning_tokens": reasoning,
     }
-    return usage_events(counts, get(raw, "cost"))
+    return usage_events(counts, get(raw, "cost"), get(raw, "cost_in_usd_ticks"))
+
+
+def output_tokens(prompt: Any, completion: Any, reasoning: Any, total: Any) -> Any:
+    """The output count, reasoning included. OpenAI counts reasoning inside
+    ``completion_tokens`` (total = prompt + completion); xAI's Grok counts it outside
+    (total = prompt + completion + reasoning). The arithmetic decides, never the vendor's
+    name: only when the three add up to the total, with reasoning > 0, is reasoning
+    added; otherwise ``completion`` is passed on as it came (and checked later)."""
+    values = (prompt, completion, reasoning, total)
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and safety.count_problem(v) is None for v in values
+    ):
+        return completion
+    if reasoning > 0 and prompt + completion + reasoning == total:
+        return completion + reasoning
+    return completion
+
+
+def raw_usage(body: dict[str, Any]) -> Any:
+    """A chunk's or message's ``usage``, or Groq's ``x_groq.usage`` when that is all it has."""
+    found = body.get("usage")
+    if found is None:
+        groq = body.get("x_groq")
+        found = groq.get("usage") if isinstance(groq, dict) else None
+    return found
+
+
+def unreadable(odd: str, anything: bool) -> StreamEvent:
+    """Content chatlab could not read: an error when nothing else was read (never an empty
+    "ok"), else a note kept with the answer."""
+    if not anything:
+        return StreamError(ErrorKind.PROTOCOL, f"the provider sent an answer chatlab can't read ({odd})")
+    return Notice(f"Part of the answer came in a form chatlab can't read and is not shown ({odd}).")
 
 
 def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False) -> list[StreamEvent]:
@@ -103,13 +217,21 @@ def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False)
     reasoning = reasoning_of(message)
     if reasoning:
         out.append(ReasoningDelta(reasoning))
+    pieces, odd = content_of(message.get("content"), thinking=not reasoning)
     think = InlineThink(model, prompted=prompted)
-    out.extend(think.feed(text_of(message.get("content"))))
+    out.extend(think.reasoned(text) for is_reasoning, text in pieces if is_reasoning)
+    out.extend(think.feed("".join(text for is_reasoning, text in pieces if not is_reasoning)))
     out.extend(think.flush())
     if text_of(message.get("refusal")):
         out.append(TextDelta(message["refusal"], refusal=True))
-    if body.get("usage") is not None:
-        out.extend(think.usage(ev) if isinstance(ev, UsageReport) else ev for ev in usage_of(body["usage"]))
+    anything = any(isinstance(ev, TextDelta | ReasoningDelta) and ev.text for ev in out)
+    usage = raw_usage(body)
+    if usage is not None:
+        out.extend(think.usage(ev) if isinstance(ev, UsageReport) else ev for ev in usage_of(usage))
+    if odd is not None:
+        out.append(unreadable(odd, anything))
+        if not anything:
+            return out
     out.append(Done(text_of(choice.get("finish_reason")) or "stop"))
     return out
 
@@ -181,14 +303,16 @@ class _Reader:
         self.think = InlineThink(model, prompted=prompted)
         self.finish: str | None = None
         self.usage: UsageReport | None = None  # the last usage reported, as the provider sent it
+        self.anything = False  # some text, reasoning or refusal was read
+        self.odd: str | None = None  # the first content chatlab could not read
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
         chunk = openai_event(item)
         if not isinstance(chunk, dict):
             return chunk == END  # nothing to read, or [DONE]
-        raw_usage = chunk.get("usage")
-        if raw_usage is not None:
-            for ev in usage_of(raw_usage):
+        usage = raw_usage(chunk)
+        if usage is not None:
+            for ev in usage_of(usage):
                 if isinstance(ev, UsageReport):
                     self.usage = ev
                     ev = self.think.usage(ev, exact=False)  # some servers send usage in every chunk
@@ -199,19 +323,26 @@ class _Reader:
                 continue
             delta = choice.get("delta")
             if isinstance(delta, dict):
-                reasoning = reasoning_of(delta)
-                if reasoning:
-                    out.append(ReasoningDelta(reasoning))
-                content = delta.get("content")
-                if content and isinstance(content, str):
-                    out.extend(self.think.feed(content))
-                refusal = delta.get("refusal")
-                if refusal and isinstance(refusal, str):
-                    out.append(TextDelta(refusal, refusal=True))
+                self._delta(delta, out)
             reason = choice.get("finish_reason")
             if reason:
                 self.finish = reason if isinstance(reason, str) else json.dumps(reason)
         return False
+
+    def _delta(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
+        reasoning = reasoning_of(delta)
+        if reasoning:
+            out.append(ReasoningDelta(reasoning))
+            self.anything = True
+        pieces, odd = content_of(delta.get("content"), thinking=not reasoning)
+        for is_reasoning, text in pieces:
+            out.extend([self.think.reasoned(text)] if is_reasoning else self.think.feed(text))
+            self.anything = True
+        self.odd = self.odd or odd
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            out.append(TextDelta(refusal, refusal=True))
+            self.anything = True
 
     def _held(self, out: list[StreamEvent]) -> None:
         """The end of the stream: text the splitter held, and the usage again if reasoning
@@ -222,6 +353,10 @@ class _Reader:
 
     def end(self, out: list[StreamEvent]) -> None:
         self._held(out)
+        if self.odd is not None:
+            out.append(unreadable(self.odd, self.anything))
+            if not self.anything:
+                return
         if self.finish is None:
             out.append(no_end_marker("no finish_reason"))
         else:
@@ -229,4 +364,6 @@ class _Reader:
 
     def fail(self, exc: Exception, out: list[StreamEvent]) -> None:
         self._held(out)
+        if self.odd is not None:
+            out.append(unreadable(self.odd, True))  # a note: the failure is the final word
         out.append(map_exception(exc, self.url))

@@ -9,11 +9,12 @@ through, so an answer that talks about ``<think>`` tags is left alone.
 
 :class:`InlineThink` is what a reader holds: the splitter (Chat Completions always
 splits; Messages and Responses split when the lane is ``think = "prompted"``), the
-reasoning it split, and :meth:`InlineThink.usage`, which counts that reasoning as
-reasoning tokens. A provider counts an inline block as answer tokens, so the count is
-chatlab's own estimate (tiktoken, else the approximation), flagged
-``reasoning_estimated`` (shown with ≈); the provider's output total stays. A block that
-never closes stays reasoning to the end, whatever ends the stream.
+reasoning it split (and reasoning sent as a part of the answer, e.g. Mistral's
+``thinking`` parts, :meth:`InlineThink.reasoned`), and :meth:`InlineThink.usage`, which
+counts that reasoning as reasoning tokens. A provider counts an inline block as answer
+tokens, so the count is chatlab's own estimate (tiktoken, else the approximation),
+flagged ``reasoning_estimated`` (shown with ≈); the provider's output total stays. A
+block that never closes stays reasoning to the end, whatever ends the stream.
 
 Both take time in proportion to the text, however it is cut: whitespace before the tag
 is kept aside rather than re-joined with every chunk, and a server that reports usage
@@ -146,6 +147,14 @@ class InlineThink:
 
     def flush(self) -> list[ReasoningDelta | TextDelta]:
         return self._kept(self.splitter.flush())
+
+    def reasoned(self, text: str) -> ReasoningDelta:
+        """Reasoning the server sent as a part of its answer (Mistral's ``thinking``
+        content parts), counted as a split block is: its tokens are in the provider's
+        output count, and estimated as reasoning when it reported none."""
+        self.parts.append(text)
+        self.chars += len(text)
+        return ReasoningDelta(text)
 
     def restart(self, whole: str) -> tuple[str, str]:
         """Split ``whole``, the provider's final answer text, afresh: (reasoning, answer).
