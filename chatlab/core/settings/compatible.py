@@ -110,8 +110,8 @@ def _qwen_support(model: str) -> Support:
     return Support(
         levels(OFF, "high"),
         (1, QWEN_MOST_BUDGET),
-        f"sent as enable_thinking and thinking_budget; {m} turns thinking on or off "
-        "(off, or high for on) or takes a token budget, and has no low or medium",
+        f"sent as enable_thinking and thinking_budget; {m} turns reasoning on or off only "
+        "(off, or high for on), or takes a token budget: it has no low or medium",
     )
 
 
