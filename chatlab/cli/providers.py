@@ -37,7 +37,7 @@ def _url(p: ProviderConfig) -> str:
 def rows(store: KeyStore | None = None) -> list[tuple[str, ...]]:
     """One row per provider (see :data:`HEADER`), by name."""
     store = store or KeyStore()
-    out = []
+    out: list[tuple[str, ...]] = []
     for name, p in sorted(load_config().providers.items()):
         shown = REASONING_SHOWN.get(name, "unknown") if p.builtin else "unknown"
         key = " or ".join(p.env_candidates) if p.needs_key else "-"

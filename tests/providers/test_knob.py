@@ -33,8 +33,8 @@ class No:
 
 
 Expected = dict[str, Any] | No
+Table = dict[str | int, Expected]
 OFF, LOW, MEDIUM, HIGH, BUDGET = "off", "low", "medium", "high", 4096
-ALL: tuple[str | int, ...] = (OFF, LOW, MEDIUM, HIGH, BUDGET)
 
 
 def effort(value: str) -> dict[str, Any]:
@@ -61,10 +61,16 @@ def passes(make: Any) -> dict[str | int, Expected]:
     }
 
 
-GPT_OSS = {OFF: ALWAYS, LOW: effort("low"), MEDIUM: effort("medium"), HIGH: effort("high"), BUDGET: NO_BUDGET}
-ALWAYS_ON = {OFF: ALWAYS, LOW: ALWAYS, MEDIUM: ALWAYS, HIGH: {}, BUDGET: NO_BUDGET}
-NEVER = {OFF: {}, LOW: PLAIN, MEDIUM: PLAIN, HIGH: PLAIN, BUDGET: NO_BUDGET}
-LOW_HIGH = {OFF: ALWAYS, LOW: effort("low"), MEDIUM: ALWAYS, HIGH: effort("high"), BUDGET: NO_BUDGET}
+GPT_OSS: Table = {
+    OFF: ALWAYS,
+    LOW: effort("low"),
+    MEDIUM: effort("medium"),
+    HIGH: effort("high"),
+    BUDGET: NO_BUDGET,
+}
+ALWAYS_ON: Table = {OFF: ALWAYS, LOW: ALWAYS, MEDIUM: ALWAYS, HIGH: {}, BUDGET: NO_BUDGET}
+NEVER: Table = {OFF: {}, LOW: PLAIN, MEDIUM: PLAIN, HIGH: PLAIN, BUDGET: NO_BUDGET}
+LOW_HIGH: Table = {OFF: ALWAYS, LOW: effort("low"), MEDIUM: ALWAYS, HIGH: effort("high"), BUDGET: NO_BUDGET}
 
 
 def claude_budget(n: int) -> dict[str, Any]:
@@ -261,7 +267,8 @@ def test_an_adapter_refuses_before_sending_too(server: DemoServer, preset: str) 
     model can't honour: it answers with the refusal, nothing started."""
     provider = on_server(server, preset)
     model = {"openai": "o4-mini", "anthropic": "claude-opus-4-6", "deepseek": "deepseek-chat"}[preset]
-    value: str | int = {"openai": OFF, "anthropic": 2048, "deepseek": MEDIUM}[preset]
+    values: dict[str, str | int] = {"openai": OFF, "anthropic": 2048, "deepseek": MEDIUM}
+    value = values[preset]
     adapter = make_adapter(provider, None)
     request = Request(model, [Message("user", "hi")], LaneParams(reasoning=value))
 
