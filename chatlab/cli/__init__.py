@@ -256,7 +256,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
             if args.command == "keys":
                 return commands.cmd_keys(args, sys.stdin, sys.stdout, sys.stderr)
             if args.command == "providers":
-                return commands.cmd_providers(args, sys.stdout)
+                from chatlab.cli.providers import cmd_providers
+
+                return cmd_providers(args, sys.stdout)
             if args.command == "sessions":
                 return commands.cmd_sessions(sys.stdout)
             if args.command == "export":

@@ -1,5 +1,5 @@
-"""The commands that ask, list, export and import: ``ask``, ``keys``, ``providers``,
-``sessions``, ``export`` and ``import``.
+"""The commands that ask, list, export and import: ``ask``, ``keys``, ``sessions``,
+``export`` and ``import`` (``providers`` is :mod:`chatlab.cli.providers`).
 
 They live apart from :mod:`chatlab.cli` so that parsing the command line (and
 ``--help``) loads none of what they need: the lab controller, the store, the runner and
@@ -25,12 +25,12 @@ from chatlab.cli.common import UsageError, explain, open_store, parse_model_spec
 from chatlab.core.data import format as fmt
 from chatlab.core.data.export import DocumentError, document, export_sessions, pack_created_at, parse_document
 from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
-from chatlab.core.data.safety import display_url, terminal_text
+from chatlab.core.data.safety import terminal_text
 from chatlab.core.lab.controller import MAX_LANES, Lab
 from chatlab.core.lab.figures import Figures
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore, NoKeychain
-from chatlab.core.settings.config import check_lane_params, clean_name, load_config, paths
+from chatlab.core.settings.config import check_lane_params, clean_name, load_config
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.controller import find_study
 from chatlab.store.checkpoint import Checkpointer, reason_words
@@ -256,23 +256,6 @@ def cmd_keys(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int
         stderr.write(f"chatlab: the key was not saved: {exc} Set {envs} instead.\n")
         return 1
     stdout.write(f"stored the key for {provider.name} in the OS keychain\n")
-    return 0
-
-
-def cmd_providers(args: Any, stdout: IO[str]) -> int:
-    config = load_config()
-    store = KeyStore()
-    for name, p in sorted(config.providers.items()):
-        key = store.source(p).where if p.needs_key else "no key needed"
-        url = (
-            display_url(p.base_url)
-            if p.base_url
-            else ("built-in loopback server" if name == "demo" else "default endpoint")
-        )
-        stdout.write(f"{terminal_text(name):<14} {p.kind:<17} {terminal_text(url):<40} key: {key}\n")
-    stdout.write(
-        f"config: {config.source or paths().config_file} ({'found' if config.source else 'absent'})\n"
-    )
     return 0
 
 

@@ -37,7 +37,8 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.core.data.model import Request
-from chatlab.core.settings import families
+from chatlab.core.settings import families, reasoning
+from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import sse
 from chatlab.providers.base import SDKAdapter
@@ -53,8 +54,16 @@ class ParamError(ValueError):
     pass
 
 
-def build_kwargs(request: Request) -> dict[str, Any]:
-    p = request.params
+CLAUDE = ProviderConfig("anthropic", "anthropic", vendor="anthropic")
+
+
+def build_kwargs(request: Request, provider: ProviderConfig = CLAUDE) -> dict[str, Any]:
+    """The SDK's arguments for ``request``; the lane's reasoning knob is turned into a
+    thinking budget or an adaptive effort (:func:`chatlab.core.settings.reasoning.translate`,
+    which raises :class:`~chatlab.core.settings.reasoning.KnobError` for a setting the
+    model can't honour). Raises :class:`ParamError` for a budget the output can't hold."""
+    sent = reasoning.translate(provider, request.model, request.params)
+    p = sent.params
     model = request.model
     kwargs: dict[str, Any] = {
         "model": model,
@@ -85,6 +94,8 @@ def build_kwargs(request: Request) -> dict[str, Any]:
             kwargs["thinking"] = {"type": "enabled", "budget_tokens": budget}
     elif p.temperature is not None and families.claude_accepts_temperature(model):
         kwargs["extra_body"] = {"temperature": p.temperature}
+    if sent.body:
+        kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **sent.body}
     kwargs["max_tokens"] = max_tokens or DEFAULT_MAX_TOKENS
     return kwargs
 
@@ -202,8 +213,8 @@ class AnthropicAdapter(SDKAdapter):
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
         try:
-            kwargs = build_kwargs(request)
-        except ParamError as exc:
+            kwargs = build_kwargs(request, self.provider)
+        except (ParamError, reasoning.KnobError) as exc:  # refused before sending
             yield StreamError(ErrorKind.BAD_REQUEST, str(exc), started=False)
             return
         stream = await self.open(self.client.messages.create(**kwargs), request)

@@ -1,8 +1,9 @@
 """What every adapter shares: its provider, one SDK client, closing, and warming up.
 
 Subclasses implement ``stream(request)``. The client is the official SDK's async client
-for the provider's kind (``AsyncOpenAI`` for both OpenAI formats, ``AsyncAnthropic`` for
-Messages), pointed at the provider's ``base_url``, with no hidden SDK retries (chatlab
+for the provider's kind (``AsyncOpenAI`` for both OpenAI formats, ``AsyncAzureOpenAI``
+for a provider with an ``api_version``, ``AsyncAnthropic`` for Messages), pointed at the
+provider's ``base_url``, with no hidden SDK retries (chatlab
 retries visibly, before the first token) and a generous read timeout (the orchestrator
 enforces idle and total timeouts per lane). The SDK builds and sends the request and
 turns a failed status into its error; :meth:`SDKAdapter.open` looks at what came back
@@ -69,6 +70,16 @@ class SDKAdapter:
             import anthropic
 
             self.client: Any = anthropic.AsyncAnthropic(**options)
+        elif provider.api_version:  # Azure OpenAI: base_url is the resource's endpoint
+            import openai
+
+            endpoint = options.pop("base_url")
+            self.client = openai.AsyncAzureOpenAI(
+                **options,
+                azure_endpoint=endpoint,
+                azure_deployment=provider.deployment,
+                api_version=provider.api_version,
+            )
         else:
             import openai
 
@@ -89,11 +100,11 @@ class SDKAdapter:
         try:
             stream = await call
         except Exception as exc:
-            return [replace(map_exception(exc, self.url), started=False)]
+            return [replace(map_exception(exc, self.url, self.provider.hint), started=False)]
         try:
             sniffed = await sniff(stream)
         except Exception as exc:
-            sniffed = map_exception(exc, self.url)
+            sniffed = map_exception(exc, self.url, self.provider.hint)
         if sniffed is None:
             return stream
         await stream.close()

@@ -183,8 +183,10 @@ def _connect_reason(exc: BaseException) -> str | None:
     return None
 
 
-def map_exception(exc: BaseException, base_url: str | None = None) -> StreamError:
-    """Classify ``exc``; never raises. ``base_url`` names the endpoint in connection errors."""
+def map_exception(exc: BaseException, base_url: str | None = None, hint: str | None = None) -> StreamError:
+    """Classify ``exc``; never raises. ``base_url`` names the endpoint in connection
+    errors, and ``hint`` (a local server's preset: "is LM Studio's server started?")
+    follows them."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # an HTTP layer's task group
         exc = exc.exceptions[0]
     if isinstance(exc, StreamFailure):
@@ -193,7 +195,9 @@ def map_exception(exc: BaseException, base_url: str | None = None) -> StreamErro
         reason = _connect_reason(exc)
         if reason is not None:
             where = f" to {base_url}" if base_url else ""
-            return StreamError(ErrorKind.NETWORK, f"could not connect{where} ({reason})", started=False)
+            after = f" — {hint}" if hint else ""
+            message = f"could not connect{where} ({reason}){after}"
+            return StreamError(ErrorKind.NETWORK, message, started=False)
     # Timeouts first: they subclass the connection errors.
     if isinstance(exc, (*_sdk_errors("APITimeoutError"), httpx2.TimeoutException)):
         return StreamError(ErrorKind.TIMEOUT, "the provider did not answer in time")

@@ -48,6 +48,7 @@ from chatlab.core.data.model import Request
 from chatlab.core.settings import families
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
+from chatlab.core.settings.reasoning import KnobError, translate
 from chatlab.providers import sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
@@ -237,7 +238,12 @@ def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False)
 
 
 def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
-    p = request.params
+    """The SDK's arguments for ``request``; the lane's reasoning knob is turned into the
+    provider's own fields (:func:`chatlab.core.settings.reasoning.translate`, which raises
+    :class:`~chatlab.core.settings.reasoning.KnobError` for a setting the model can't honour)."""
+    knob = request.params.reasoning is not None
+    sent = translate(provider, request.model, request.params)
+    p = sent.params
     messages: list[dict[str, str]] = []
     if p.system:
         messages.append({"role": "system", "content": p.system})
@@ -270,8 +276,9 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     elif vendor == "openai":
         if p.reasoning_effort and families.is_openai_reasoning(model):
             kwargs["reasoning_effort"] = p.reasoning_effort
-    elif vendor in (None, "demo") and p.reasoning_effort:
+    elif (vendor in (None, "demo") or knob) and p.reasoning_effort:
         kwargs["reasoning_effort"] = p.reasoning_effort
+    extra.update(sent.body)
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
@@ -284,9 +291,12 @@ class OpenAIChatAdapter(SDKAdapter):
         return whole_message(body, request.model, request.params.think == PROMPTED)
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
-        stream = await self.open(
-            self.client.chat.completions.create(**build_kwargs(self.provider, request)), request
-        )
+        try:
+            kwargs = build_kwargs(self.provider, request)
+        except KnobError as exc:  # refused before sending
+            yield StreamError(ErrorKind.BAD_REQUEST, str(exc), started=False)
+            return
+        stream = await self.open(self.client.chat.completions.create(**kwargs), request)
         if isinstance(stream, list):
             for ev in stream:
                 yield ev

@@ -38,6 +38,7 @@ from chatlab.core.data.model import Request
 from chatlab.core.settings import families
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
+from chatlab.core.settings.reasoning import KnobError, translate
 from chatlab.providers import sse
 from chatlab.providers.base import SDKAdapter
 from chatlab.providers.common import (
@@ -74,7 +75,11 @@ def usage_of(raw: Any) -> list[StreamEvent]:
 
 
 def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
-    p = request.params
+    """The SDK's arguments for ``request``; the lane's reasoning knob is turned into the
+    provider's own fields (:func:`chatlab.core.settings.reasoning.translate`, which raises
+    :class:`~chatlab.core.settings.reasoning.KnobError` for a setting the model can't honour)."""
+    sent = translate(provider, request.model, request.params)
+    p = sent.params
     kwargs: dict[str, Any] = {
         "model": request.model,
         "input": [{"role": m.role, "content": m.content} for m in request.messages],
@@ -95,6 +100,8 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
         kwargs["temperature"] = p.temperature
     if p.max_output_tokens is not None:
         kwargs["max_output_tokens"] = p.max_output_tokens
+    if sent.body:
+        kwargs["extra_body"] = dict(sent.body)
     return kwargs
 
 
@@ -169,9 +176,12 @@ class OpenAIResponsesAdapter(SDKAdapter):
         return whole_message(body, request.model, request.params.think == PROMPTED)
 
     async def stream(self, request: Request) -> AsyncGenerator[StreamEvent, None]:
-        stream = await self.open(
-            self.client.responses.create(**build_kwargs(self.provider, request)), request
-        )
+        try:
+            kwargs = build_kwargs(self.provider, request)
+        except KnobError as exc:  # refused before sending
+            yield StreamError(ErrorKind.BAD_REQUEST, str(exc), started=False)
+            return
+        stream = await self.open(self.client.responses.create(**kwargs), request)
         if isinstance(stream, list):
             for ev in stream:
                 yield ev

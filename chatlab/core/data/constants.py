@@ -13,7 +13,23 @@ EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # "none"
 REASONING_LEVELS = ("off", "low", "medium", "high")
 # How each provider takes that knob (ProviderConfig.reasoning; chatlab.core.settings.reasoning
 # holds each one's rules).
-REASONING_DIALECTS = ("openai", "anthropic", "gemini", "openrouter", "effort")
+REASONING_DIALECTS = (
+    "openai",
+    "anthropic",
+    "gemini",
+    "openrouter",
+    "effort",
+    "open-weight",
+    "deepseek",
+    "qwen",
+    "template",
+    "llama.cpp",
+    "groq",
+    "xai",
+    "mistral",
+    "together",
+    "moonshot",
+)
 THINK_MODES = ("prompted",)  # a lane's ``think``: "prompted" asks a plain model to think first
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 STUDY_IDLE_TIMEOUT_S = 120.0  # a study is unattended: a hanging provider should not hold a unit for long

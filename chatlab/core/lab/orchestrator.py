@@ -8,9 +8,11 @@ error, timeout or cancellation never reaches another lane, and neither does a li
 that fails (it is logged and that lane alone ends in error). Every adapter's events pass
 one guard on the way in (:class:`~chatlab.core.lab.guard.Guard`): text is made valid
 Unicode, the lane's key is redacted, and usage out of range is dropped with a note.
-Transient failures before the first token (408, 409, 429, 5xx, 529, a failed
-connection) are retried in the open, with backoff that honours ``Retry-After``; never
-after a token, which would duplicate text.
+A lane whose reasoning setting its model can't honour ends at once with the reason,
+unsent (:func:`chatlab.core.settings.reasoning.problem`). Transient failures before the
+first token (408, 409, 429, 5xx, 529, a failed connection) are retried in the open,
+with backoff that honours ``Retry-After``; never after a token, which would duplicate
+text.
 Live token counts are cheap character-based estimates; at the end the provider's usage
 replaces them, or, when the provider sent none, a proper estimate is made from the text
 and flagged as such. A request refused before anything was generated costs nothing.
@@ -47,7 +49,7 @@ from chatlab.core.data.events import (
 from chatlab.core.data.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
 from chatlab.core.lab.contract import Adapter, AdapterFactory
 from chatlab.core.lab.guard import Guard
-from chatlab.core.settings import prompted
+from chatlab.core.settings import prompted, reasoning
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, ConfigError
 
@@ -74,6 +76,11 @@ def live_usage(resp: Response) -> Usage:
     )
 
 
+async def _refusal(why: str) -> AsyncGenerator[StreamEvent, None]:
+    """The events of a lane refused before sending: one error, nothing started."""
+    yield StreamError(ErrorKind.BAD_REQUEST, f"not sent: {why}", started=False)
+
+
 class Runner:
     """Shared state for running turns: adapters are made once per provider and reused."""
 
@@ -87,7 +94,8 @@ class Runner:
         self.warm: set[str] = set()  # providers whose adapter is built and warmed up
 
     def check_lane(self, lane: Lane) -> None:
-        """Raise :class:`ConfigError` if the lane cannot run (unknown provider, no key)."""
+        """Raise :class:`ConfigError` if the lane cannot run (unknown provider, no key, a
+        reasoning setting its model can't honour)."""
         provider = self.config.provider(lane.provider)
         if provider.needs_key and not self.keys.source(provider).found:
             envs = " or ".join(provider.env_candidates) or "an api_key_env in config.toml"
@@ -97,10 +105,18 @@ class Runner:
             )
         if not provider.base_url and provider.name == "demo":
             raise ConfigError("the demo provider has no server; start it with chatlab.demo")
+        if provider.api_version and not provider.base_url:
+            raise ConfigError(
+                f"provider {provider.name!r} needs its endpoint: set base_url in [providers.{provider.name}] "
+                "of config.toml (https://RESOURCE.openai.azure.com)"
+            )
         try:
             lane.params.validate()
         except ValueError as exc:
             raise ConfigError(f"lane {lane.spec}: {exc}") from None
+        why = reasoning.problem(provider, lane.model, lane.params)
+        if why:
+            raise ConfigError(f"lane {lane.spec}: {why}")
 
     def adapter(self, provider_name: str) -> Adapter:
         with self._lock:  # adapters are created in a worker thread (see TurnRun.run)
@@ -276,14 +292,18 @@ class TurnRun:
             resp.price = pricing.lookup(self.runner.config, lane.provider, lane.model)
             adapter = self.runner.adapter(lane.provider)
             secrets = self.runner.secrets(lane.provider)
-            retries = self.runner.config.provider(lane.provider).max_retries
+            provider = self.runner.config.provider(lane.provider)
+            retries = provider.max_retries
+            # A reasoning setting the model can't honour ends the lane at once, unsent.
+            refused = reasoning.problem(provider, lane.model, lane.params)
             resp.status = Status.RUNNING
             timing.started = time.monotonic()
             hard = loop.time() + self.timeout_s if self.timeout_s else None
             self._notify(lane, resp, None)
             while True:
                 guard = Guard(secrets)
-                terminal = await self._consume(lane, resp, guard, adapter.stream(request), hard)
+                events = _refusal(refused) if refused else adapter.stream(request)
+                terminal = await self._consume(lane, resp, guard, events, hard)
                 wait, why_not = self._retry_wait(lane, resp, terminal, retries, hard, loop)
                 if wait is None:
                     if why_not and isinstance(terminal, StreamError):

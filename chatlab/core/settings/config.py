@@ -5,8 +5,9 @@ and portable use; otherwise platformdirs decides. The config file is a contract:
 ``[providers.NAME]``, ``[prices."NAME:MODEL"]`` and ``[presets."NAME"]`` tables are only
 ever extended, and so are its top-level keys (``think_instruction``, the instruction a
 ``think = "prompted"`` lane sends: see :mod:`chatlab.core.settings.prompted`). Built-in
-presets (openai, anthropic, openrouter, deepseek, ollama, demo) can be overridden by a
-table of the same name. A ``[presets."NAME"]`` table holds the user's saved lane
+presets (:mod:`chatlab.core.settings.builtin`: the cloud vendors, Azure OpenAI, the local
+servers and the demo) can be overridden by a table of the same name; Azure's takes
+``api_version`` and ``deployment`` too. A ``[presets."NAME"]`` table holds the user's saved lane
 presets as ``lanes = [{provider = …, model = …, label = …, params = {…}}, …]`` (see
 :mod:`chatlab.core.settings.presets`). Errors are :class:`ConfigError` with one line
 that names the problem, so the CLI can print it without a traceback.
@@ -28,6 +29,8 @@ import platformdirs
 from chatlab.core.data import safety
 from chatlab.core.data.constants import REASONING_DIALECTS
 from chatlab.core.data.model import LaneParams
+from chatlab.core.settings.builtin import PRESETS as PRESETS
+from chatlab.core.settings.builtin import ProviderConfig as ProviderConfig
 from chatlab.core.settings.prompted import instruction_problem
 
 APP_NAME = "chatlab"
@@ -79,65 +82,6 @@ def paths() -> Paths:
         Path(platformdirs.user_data_dir(APP_NAME)),
         Path(platformdirs.user_cache_dir(APP_NAME)),
     )
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """One provider: a name, a wire format and where to reach it.
-
-    ``vendor`` names the company whose price table and parameter rules apply
-    (``openai``, ``anthropic``, ``deepseek``, ``openrouter``…); ``None`` means unknown.
-    ``key_envs`` are the environment variables tried after the keychain.
-    """
-
-    name: str
-    kind: str
-    base_url: str | None = None
-    api_key_env: str | None = None
-    needs_key: bool = True
-    vendor: str | None = None
-    key_envs: tuple[str, ...] = ()
-    max_retries: int = 2  # chatlab's own retries before the first token (see orchestrator)
-    builtin: bool = False
-    # How the lane's reasoning knob is sent (a dialect of chatlab.core.settings.reasoning);
-    # None: read from the wire format and vendor.
-    reasoning: str | None = None
-
-    @property
-    def env_candidates(self) -> tuple[str, ...]:
-        first = (self.api_key_env,) if self.api_key_env else ()
-        return first + tuple(e for e in self.key_envs if e != self.api_key_env)
-
-
-PRESETS: dict[str, ProviderConfig] = {
-    "openai": ProviderConfig(
-        "openai", "openai-responses", vendor="openai", key_envs=("OPENAI_API_KEY",), builtin=True
-    ),
-    "anthropic": ProviderConfig(
-        "anthropic", "anthropic", vendor="anthropic", key_envs=("ANTHROPIC_API_KEY",), builtin=True
-    ),
-    "openrouter": ProviderConfig(
-        "openrouter",
-        "openai-chat",
-        base_url="https://openrouter.ai/api/v1",
-        vendor="openrouter",
-        key_envs=("OPENROUTER_API_KEY",),
-        builtin=True,
-    ),
-    "deepseek": ProviderConfig(
-        "deepseek",
-        "openai-chat",
-        base_url="https://api.deepseek.com",
-        vendor="deepseek",
-        key_envs=("DEEPSEEK_API_KEY",),
-        builtin=True,
-    ),
-    "ollama": ProviderConfig(
-        "ollama", "openai-chat", base_url="http://localhost:11434/v1", needs_key=False, builtin=True
-    ),
-    # The demo provider's base_url is filled in when the built-in loopback server starts.
-    "demo": ProviderConfig("demo", "openai-chat", needs_key=False, vendor="demo", builtin=True),
-}
 
 
 @dataclass(frozen=True)
@@ -310,7 +254,17 @@ def url_problem(url: str) -> str | None:
 def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [providers.{name}] must be a table")
-    allowed = {"kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries", "reasoning"}
+    allowed = {
+        "kind",
+        "base_url",
+        "api_key_env",
+        "needs_key",
+        "vendor",
+        "max_retries",
+        "reasoning",
+        "api_version",
+        "deployment",
+    }
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(f"{where}: [providers.{name}] has unknown key {_show(unknown[0])}")
@@ -320,7 +274,7 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
         raise ConfigError(
             f"{where}: [providers.{name}] kind must be one of {', '.join(KINDS)}, got {_show(kind)}"
         )
-    for key in ("base_url", "api_key_env", "vendor", "reasoning"):
+    for key in ("base_url", "api_key_env", "vendor", "reasoning", "api_version", "deployment"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: [providers.{name}] {key} must be a string")
     if "base_url" in table:
@@ -347,6 +301,8 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
             vendor=table.get("vendor", base.vendor),
             max_retries=retries,
             reasoning=table.get("reasoning", base.reasoning),
+            api_version=table.get("api_version", base.api_version),
+            deployment=table.get("deployment", base.deployment),
         )
     return ProviderConfig(
         name=name,
@@ -357,6 +313,8 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
         vendor=table.get("vendor"),
         max_retries=retries,
         reasoning=table.get("reasoning"),
+        api_version=table.get("api_version"),
+        deployment=table.get("deployment"),
     )
 
 
@@ -505,7 +463,17 @@ def dump_config(config: Config) -> str:
         lines.append("")
     elif config.rater:
         lines += [f"rater = {_toml_value(config.rater)}", ""]
-    fields = ("kind", "base_url", "api_key_env", "needs_key", "vendor", "max_retries", "reasoning")
+    fields = (
+        "kind",
+        "base_url",
+        "api_key_env",
+        "needs_key",
+        "vendor",
+        "max_retries",
+        "reasoning",
+        "api_version",
+        "deployment",
+    )
     for name, provider in sorted(config.providers.items()):
         preset = PRESETS.get(name)
         changed = [f for f in fields if preset is None or getattr(provider, f) != getattr(preset, f)]

@@ -3,10 +3,14 @@ budget), and what each provider's API is sent for it.
 
 Every vendor turns reasoning on, off or up in its own way: OpenAI takes an effort,
 Claude a thinking budget (or, from 4.6, an adaptive effort), Gemini 2.5 a budget and
-Gemini 3 a level, the Qwen3 and DeepSeek hybrids a switch in ``extra_body``. A
-provider's *dialect* (:attr:`ProviderConfig.reasoning`, set by its preset, else read
-from its wire format and vendor) names which. For a model, :func:`support` says which
-settings it honours; :func:`problem` says why a lane's setting can't be honoured
+Gemini 3 a level, the Qwen3 and DeepSeek hybrids a switch in ``extra_body``. The
+OpenAI-compatible vendors and local servers (DeepSeek, Qwen on DashScope, vLLM and
+SGLang, llama.cpp, Groq, xAI, Mistral, Together, Moonshot, and the open-weight models
+behind ``reasoning_effort`` on Ollama, LM Studio, Fireworks and Cerebras) have their
+dialects in :mod:`chatlab.core.settings.compatible`; the shared types are in
+:mod:`chatlab.core.settings.knob`. A provider's *dialect* (:attr:`ProviderConfig.reasoning`,
+set by its preset, else read from its wire format and vendor) names which. For a model,
+:func:`support` says which settings it honours; :func:`problem` says why a lane's setting can't be honoured
 (the lane editor and the CLI refuse it before sending: a provider's 400 is not the
 explanation); :func:`translate` gives what to send: the lane's parameters with the knob
 turned into the provider's own (``reasoning_effort``, ``thinking_budget``, which the
@@ -20,64 +24,17 @@ A lane without ``reasoning`` is sent as before (its ``reasoning_effort`` and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from chatlab.core.data.constants import REASONING_DIALECTS, REASONING_LEVELS
 from chatlab.core.data.model import LaneParams
 from chatlab.core.settings import families
+from chatlab.core.settings.compatible import COMPATIBLE
 from chatlab.core.settings.config import ProviderConfig
+from chatlab.core.settings.knob import OFF, ON_LEVELS, Dialect, KnobError, Sent, Support
+from chatlab.core.settings.knob import levels as _levels
 
-OFF = "off"
-ON_LEVELS = REASONING_LEVELS[1:]  # low, medium, high
-
-
-@dataclass(frozen=True)
-class Support:
-    """What a model does with the knob: the levels it honours (of off, low, medium,
-    high), the token budgets it takes (inclusive ``(least, most)``, or None), and a few
-    words saying how it is set or why the rest is refused."""
-
-    levels: tuple[str, ...]
-    budget: tuple[int, int] | None = None
-    note: str = ""
-
-    @property
-    def reasons(self) -> bool:
-        """The model can reason at some setting."""
-        return any(level != OFF for level in self.levels) or self.budget is not None
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What a lane sends for its knob: its parameters, with the knob turned into the
-    provider's own where the adapter knows them, and fields to add to the request body."""
-
-    params: LaneParams
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-class KnobError(ValueError):
-    """A lane's reasoning setting the model can't honour; the message says why."""
-
-
-def _levels(*names: str) -> tuple[str, ...]:
-    return tuple(n for n in REASONING_LEVELS if n in names)
-
-
-# --- each dialect: support(model) and send(model, value) -> Sent fields ---
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """How one family of APIs takes the knob."""
-
-    name: str
-    support: Callable[[str], Support]
-    # (model, params without the knob, the knob's value) -> what to send
-    send: Callable[[str, LaneParams, str | int], Sent]
-    words: str  # for the providers table: "reasoning_effort", "thinking budget", …
+__all__ = ["OFF", "ON_LEVELS", "Dialect", "KnobError", "Sent", "Support"]
 
 
 def _openai_support(model: str) -> Support:
@@ -211,6 +168,7 @@ DIALECTS: dict[str, Dialect] = {
     ),
     # The demo's hybrid, and any OpenAI-compatible server that takes reasoning_effort.
     "effort": Dialect("effort", _effort_support, _effort_send, "reasoning_effort"),
+    **COMPATIBLE,  # the OpenAI-compatible vendors and local servers
 }
 
 assert tuple(DIALECTS) == REASONING_DIALECTS, "constants.REASONING_DIALECTS names each dialect, in order"
@@ -225,8 +183,8 @@ def dialect(provider: ProviderConfig) -> Dialect:
             name = "gemini"
         elif provider.kind == "anthropic" or provider.vendor == "anthropic":
             name = "anthropic"
-        elif provider.vendor in ("openai", "openrouter"):
-            name = provider.vendor
+        elif provider.vendor in ("openai", "openrouter") or provider.vendor in COMPATIBLE:
+            name = str(provider.vendor)
         else:
             name = "effort"
     return DIALECTS[name]

@@ -37,6 +37,7 @@ from chatlab.core.studies.estimate import (
     LaneEstimate,
     budget_reached,
     estimate,
+    knob_problems,
     reasoning_warnings,
     total_cost,
 )
@@ -205,6 +206,13 @@ class StudyController:
     def _estimate(self, suite: Suite, pending: Sequence[Work]) -> list[LaneEstimate]:
         return estimate(suite, pending, self.config(), self.store.model_history)
 
+    def _check_knobs(self, suite: Suite, unchanged: str) -> None:
+        """Refuse a suite with a lane whose reasoning setting its model can't honour."""
+        refused = knob_problems(suite, self.config())
+        if refused:
+            lanes = "; ".join(refused)
+            raise StudyError(f"a lane's reasoning setting can't be honoured ({unchanged}): {lanes}")
+
     def plan_new(self, suite: Suite, name: str | None = None, *, dry_run: bool = False) -> Plan:
         """A new study of ``suite``: its comparisons (made in memory, not yet saved) and
         their estimate. Its name is free in this store (``Name (2)`` when taken) unless
@@ -213,6 +221,7 @@ class StudyController:
         name = (suite.name if name is None else name).strip()
         if problem := name_problem(name):
             raise StudyError(problem)
+        self._check_knobs(suite, "nothing was created")
         if not dry_run:
             name = self.store.free_study_name(name)
         sessions = comparisons(suite, study_id, name)
@@ -230,6 +239,7 @@ class StudyController:
             suite = snapshot_suite(info, self.config())
         except SuiteError as exc:
             raise StudyError(f"study {info.name!r}: its suite can't be read back: {exc}") from None
+        self._check_knobs(suite, "nothing was sent")
         problems: list[str] = []
         sessions = self.store.study_sessions(info.id, problems)
         pending = work(sessions, retry_failed=retry_failed)

@@ -4,7 +4,8 @@ model's past answers under the same settings, ``max_output_tokens`` as an upper 
 or a stated guess). :func:`budget_reached` says when no request of the work left fits
 what is left of a budget; :class:`~chatlab.core.studies.run.StudyRun` uses the
 per-request figure until it has measured a lane. In a study that shows reasoning,
-:func:`reasoning_warnings` names each lane whose reasoning won't be on screen, and why.
+:func:`reasoning_warnings` names each lane whose reasoning won't be on screen, and why;
+:func:`knob_problems` names each lane whose reasoning setting its model can't honour.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from chatlab.core.costs import pricing
 from chatlab.core.costs.tokens import count_messages
 from chatlab.core.data.model import LaneParams
-from chatlab.core.settings import families, prompted
+from chatlab.core.settings import families, prompted, reasoning
 from chatlab.core.settings.config import Config, PresetLane, ProviderConfig
 from chatlab.core.studies.study import Work
 from chatlab.core.studies.suites import Suite
@@ -225,4 +226,16 @@ def reasoning_warnings(suite: Suite, config: Config) -> list[str]:
             why, known = found
             verb = "won't" if known else "may not"
             out.append(f"{entry.label or entry.spec}: reasoning {verb} be on screen ({why})")
+    return out
+
+
+def knob_problems(suite: Suite, config: Config) -> list[str]:
+    """One line per suite lane whose reasoning setting its model can't honour, saying
+    why (the plan is refused: such a lane would fail every unit unsent)."""
+    out = []
+    for entry in suite.lanes:
+        provider = config.providers.get(entry.provider)
+        why = reasoning.problem(provider, entry.model, entry.params) if provider else None
+        if why:
+            out.append(f"{entry.label or entry.spec}: {why}")
     return out

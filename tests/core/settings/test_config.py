@@ -26,7 +26,12 @@ def test_presets() -> None:
     assert config.provider("deepseek").kind == config.provider("openrouter").kind == "openai-chat"
     ollama = config.provider("ollama")
     assert ollama.base_url == "http://localhost:11434/v1" and not ollama.needs_key
-    assert set(PRESETS) == {"openai", "anthropic", "openrouter", "deepseek", "ollama", "demo"}
+    cloud = {"openai", "anthropic", "gemini", "openrouter", "deepseek", "xai", "mistral", "groq", "together"}
+    cloud |= {"fireworks", "cerebras", "alibaba", "moonshot", "azure"}
+    local = {"ollama", "lmstudio", "llamacpp", "vllm", "sglang"}
+    assert set(PRESETS) == cloud | local | {"demo"}
+    assert all(not PRESETS[name].needs_key and PRESETS[name].hint for name in local)
+    assert config.provider("alibaba").base_url == "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 
 
 def test_config_file_adds_and_overrides_providers(home: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chatlab.core.data.model import LaneParams
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import load_config
@@ -191,4 +192,20 @@ def test_a_running_study_is_not_deleted(home: Path, tmp_path: Path, server: Demo
     studies.delete(store.study(info.id))
     with pytest.raises(KeyError):
         store.study(info.id)
+    store.close()
+
+
+def test_a_lane_whose_reasoning_setting_cant_be_honoured_is_refused_by_the_plan(
+    home: Path, tmp_path: Path, server: DemoServer
+) -> None:
+    """The plan refuses it up front, naming the lane and why; nothing is written."""
+    store, studies, suite = _setup(home, tmp_path, server)
+    refused = dataclasses.replace(
+        suite.lanes[0], provider="deepseek", model="deepseek-reasoner", params=LaneParams(reasoning="off")
+    )
+    bad = dataclasses.replace(suite, lanes=(refused, *suite.lanes[1:]))
+    with pytest.raises(StudyError, match="deepseek-reasoner always reasons") as caught:
+        studies.plan_new(bad)
+    assert "nothing was created" in str(caught.value)
+    assert studies.plan_new(suite, dry_run=True).name == "Test study"  # the suite itself is fine
     store.close()
