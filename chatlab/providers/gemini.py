@@ -262,6 +262,7 @@ class _Reader:
         self.finish: str | None = None
         self.usage: Any = None  # the latest usageMetadata, raw (checked at the end)
         self.text = False  # some answer or reasoning text arrived
+        self.answered = False  # some answer text arrived
         self.unknown: set[str] = set()  # kinds of part chatlab can't show
         self.refused = False
 
@@ -305,6 +306,7 @@ class _Reader:
                 if part.get("thought") is True:
                     out.append(ReasoningDelta(text))
                 else:
+                    self.answered = True
                     out.extend(self.think.feed(text))
             else:
                 self.unknown.update(k for k in part if k not in ("thought", "thoughtSignature"))
@@ -315,7 +317,7 @@ class _Reader:
             if reason in REFUSALS and not self.refused:
                 self.refused = True
                 out.extend(self.think.flush())
-                lead = "\n\n" if self.text else ""
+                lead = "\n\n" if self.answered else ""
                 out.append(TextDelta(lead + _refusal(reason), refusal=True))
 
     def _usage(self) -> list[StreamEvent]:
