@@ -290,8 +290,11 @@ class _Reader:
             self.finish = block
             out.append(TextDelta(_refusal(block, prompt=True), refusal=True))
         candidates = data.get("candidates")
+        if candidates is None:
+            return
         first = candidates[0] if isinstance(candidates, list) and candidates else None
         if not isinstance(first, dict) or first.get("index", 0) not in (0, None):
+            self.unknown.add("candidates other than the first")  # nothing chatlab asked for
             return
         content = first.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
