@@ -44,7 +44,7 @@ from chatlab.core.data.events import (
     TextDelta,
     UsageReport,
 )
-from chatlab.core.data.model import LaneParams, Request
+from chatlab.core.data.model import LaneParams, Message, Request
 from chatlab.core.settings import reasoning
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
@@ -177,8 +177,11 @@ class GeminiAdapter(SDKAdapter):
         self.client.close()
 
     def warm_up(self) -> None:
-        """Import the SDK's request types and converters, in the caller's worker thread."""
-        from google.genai import models, types  # noqa: F401
+        """Build (never send) one request, in the caller's worker thread: the first use of
+        the SDK's request types and converters costs ~50 ms, which must not fall inside a
+        lane's clock."""
+        request = Request("gemini-2.5-flash", [Message("user", "")], LaneParams(system="", temperature=1.0))
+        self._build(request, build_config(self.provider, request))
 
     async def list_models(self) -> list[str]:
         """The provider's models (``GET /v1beta/models``, every page), without ``models/``."""
