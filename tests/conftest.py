@@ -28,7 +28,14 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "sse"
 HANG_S = 60
 
 # Keys from the developer's environment must never leak into tests.
-for _var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY"):
+for _var in (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+):
     os.environ.pop(_var, None)
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.memkeyring.MemoryKeyring"
 # Compile chatlab once and reuse it: every xdist worker and every subprocess a test
@@ -74,13 +81,14 @@ def server() -> Iterator[DemoServer]:
 
 
 def lab_config(srv: DemoServer, retries: int = 0, **extra: dict[str, object]) -> Config:
-    """Providers ``chat``, ``responses`` and ``claude`` on the loopback server (no retries
+    """Providers ``chat``, ``responses``, ``claude`` and ``gemini`` on the loopback server (no retries
     unless asked: most tests want a fault to show at once)."""
     common = {"needs_key": False, "max_retries": retries}
     providers: dict[str, object] = {
         "chat": {"kind": "openai-chat", "base_url": srv.openai_base_url, **common},
         "responses": {"kind": "openai-responses", "base_url": srv.openai_base_url, **common},
         "claude": {"kind": "anthropic", "base_url": srv.anthropic_base_url, **common},
+        "gemini": {"kind": "gemini", "base_url": srv.gemini_base_url, "vendor": "google", **common},
     }
     providers.update(extra)
     return parse_config({"providers": providers})

@@ -33,19 +33,20 @@ from chatlab.demo.scripts import DEMO_SCRIPTS, FAULTS
 from chatlab.demo.scripts import HOSTILE as HOSTILE_OPTIONS
 from chatlab.demo.server import DemoServer
 from chatlab.providers import make_adapter
+from tests.golden_gemini import GEMINI_HOSTILE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "sse"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
-KINDS = {"chat": "openai-chat", "responses": "openai-responses", "claude": "anthropic"}
+KINDS = {"chat": "openai-chat", "responses": "openai-responses", "claude": "anthropic", "gemini": "gemini"}
 
 
 @dataclass(frozen=True)
 class Scenario:
     group: str  # the golden file it is kept in
     name: str
-    fmt: str  # chat | responses | claude
+    fmt: str  # chat | responses | claude | gemini
     model: str
     vendor: str | None = None
     replay: bytes | None = None  # a stream to serve byte for byte (None: a demo script)
@@ -477,7 +478,7 @@ def scenarios() -> Iterator[Scenario]:
                 )
         yield Scenario("faults", f"no-such-model/{fmt}", fmt, "no-such-model")
     yield Scenario("faults", "done_text=differs/responses", "responses", "demo-fast@tps=0,done_text=differs")
-    for name, (fmt, body) in HOSTILE.items():
+    for name, (fmt, body) in {**HOSTILE, **GEMINI_HOSTILE}.items():
         yield Scenario("hostile", name, fmt, f"hostile-{name}", replay=body)
 
 
@@ -517,8 +518,10 @@ async def record(server: DemoServer, scenario: Scenario, chunk: int = 97) -> lis
     if scenario.replay is not None:
         server.add_replay(scenario.model, scenario.replay, chunk_size=chunk)
     kind = KINDS[scenario.fmt]
-    base = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
+    base = server.anthropic_base_url if kind in ("anthropic", "gemini") else server.openai_base_url
     provider: dict[str, Any] = {"kind": kind, "base_url": base, "needs_key": False}
+    if kind == "gemini":
+        provider["vendor"] = "google"
     if scenario.vendor:
         provider["vendor"] = scenario.vendor
     config = parse_config({"providers": {"p": provider}})

@@ -1,4 +1,4 @@
-"""What the demo server's three wire-format encoders share: what a request asks of a demo
+"""What the demo server's wire-format encoders share: what a request asks of a demo
 model (:func:`asked`: the reasoning effort and whether its system prompt says
 ``<think>``, wherever its wire format carries them), the plan of one answer, the usage
 as reported, and SSE framing.
@@ -8,7 +8,8 @@ into token chunks (seeded by the model and the input, so a request always gets t
 chunks) and the token counts to report. The usage helpers report those counts, or,
 when the script asks for it (``usage=``), counts and costs no client should believe.
 :class:`WireFormat` is what each encoder module (:mod:`chatlab.demo.openai_chat`,
-:mod:`chatlab.demo.openai_responses`, :mod:`chatlab.demo.anthropic`) provides.
+:mod:`chatlab.demo.openai_responses`, :mod:`chatlab.demo.anthropic`,
+:mod:`chatlab.demo.gemini`) provides.
 """
 
 from __future__ import annotations
@@ -69,15 +70,16 @@ def chunks(text: str, lo: int, hi: int, rng: random.Random) -> list[str]:
 
 
 def _messages_text(body: dict[str, Any]) -> tuple[str, int, str]:
-    """(all input text, number of messages, last user message) of any of the three formats."""
-    msgs = body.get("messages") or body.get("input") or []
+    """(all input text, number of messages, last user message) of any of the formats
+    (Gemini's ``contents`` hold ``parts``, its system prompt is ``systemInstruction``)."""
+    msgs = body.get("messages") or body.get("input") or body.get("contents") or []
     if isinstance(msgs, str):
         msgs = [{"role": "user", "content": msgs}]
     msgs = [m for m in msgs if isinstance(m, dict)] if isinstance(msgs, list) else []
     texts: list[str] = []
     last_user = ""
     for m in msgs:
-        content = m.get("content", "")
+        content = m.get("content", m.get("parts", ""))
         if isinstance(content, list):
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
         texts.append(str(content))
@@ -86,6 +88,9 @@ def _messages_text(body: dict[str, Any]) -> tuple[str, int, str]:
     for key in ("instructions", "system"):
         if isinstance(body.get(key), str):
             texts.append(body[key])
+    system = proto_field(body, "systemInstruction", "system_instruction")
+    if isinstance(system, dict):
+        texts.append(_text_of(system.get("parts")))
     return "\n".join(texts), len(msgs), last_user
 
 
@@ -113,14 +118,45 @@ def _effort(value: Any) -> str | None:
     return value if value == "none" or value in EFFORTS else None
 
 
+def proto_field(obj: Any, camel: str, snake: str) -> Any:
+    """A field of a Google request, named either way (its JSON takes ``thinkingConfig``
+    and ``thinking_config`` alike, and the SDK sends nested types' fields in snake case)."""
+    if not isinstance(obj, dict):
+        return None
+    return obj.get(camel, obj.get(snake))
+
+
+def gemini_thinking(body: dict[str, Any]) -> dict[str, Any]:
+    """A Gemini request's ``generationConfig.thinkingConfig`` ({} when absent)."""
+    config = proto_field(body, "generationConfig", "generation_config")
+    think = proto_field(config, "thinkingConfig", "thinking_config")
+    return think if isinstance(think, dict) else {}
+
+
+def _gemini_effort(body: dict[str, Any]) -> str | None:
+    """Gemini's ``generationConfig.thinkingConfig``: a ``thinkingLevel``, or a
+    ``thinkingBudget`` as low, medium or high (0: none; -1, dynamic: medium)."""
+    think = gemini_thinking(body)
+    level = proto_field(think, "thinkingLevel", "thinking_level")
+    if isinstance(level, str):
+        return _effort(level.lower())
+    budget = proto_field(think, "thinkingBudget", "thinking_budget")
+    if budget == 0:
+        return "none"
+    if budget == -1:
+        return "medium"
+    return _effort_for_budget(budget) if budget is not None else None
+
+
 def asked(fmt: str, body: dict[str, Any]) -> Asked:
-    """What a request of wire format ``fmt`` (chat, responses, anthropic) asks of a demo
-    model: the effort (chat ``reasoning_effort`` or OpenRouter's ``reasoning``; Responses
-    ``reasoning.effort``, medium when only ``reasoning`` is given; Anthropic ``thinking``:
-    a budget as low, medium or high, ``adaptive`` at ``output_config.effort``, high by
-    default), whether a system prompt (chat system or developer messages, Responses
-    ``instructions`` or system input, Anthropic ``system``) contains ``<think>``, and the
-    last user message."""
+    """What a request of wire format ``fmt`` (chat, responses, anthropic, gemini) asks of a
+    demo model: the effort (chat ``reasoning_effort`` or OpenRouter's ``reasoning``;
+    Responses ``reasoning.effort``, medium when only ``reasoning`` is given; Anthropic
+    ``thinking``: a budget as low, medium or high, ``adaptive`` at
+    ``output_config.effort``, high by default; Gemini's ``thinkingConfig``), whether a
+    system prompt (chat system or developer messages, Responses ``instructions`` or
+    system input, Anthropic ``system``, Gemini ``systemInstruction``) contains
+    ``<think>``, and the last user message."""
     effort: str | None = None
     reasoning = body.get("reasoning")
     reasoning = reasoning if isinstance(reasoning, dict) else None
@@ -133,6 +169,8 @@ def asked(fmt: str, body: dict[str, Any]) -> Asked:
     elif fmt == "responses":
         if reasoning is not None:
             effort = _effort(reasoning.get("effort")) or "medium"
+    elif fmt == "gemini":
+        effort = _gemini_effort(body)
     else:
         thinking = body.get("thinking")
         thinking = thinking if isinstance(thinking, dict) else {}
@@ -146,7 +184,10 @@ def asked(fmt: str, body: dict[str, Any]) -> Asked:
     for key in ("system", "instructions"):
         if fmt != "chat" and key in body:
             systems.append(_text_of(body[key]))
-    messages = body.get("messages") if fmt != "responses" else body.get("input")
+    system = proto_field(body, "systemInstruction", "system_instruction") if fmt == "gemini" else None
+    if isinstance(system, dict):
+        systems.append(_text_of(system.get("parts")))
+    messages = body.get("messages") if fmt not in ("responses", "gemini") else body.get("input")
     for m in messages if isinstance(messages, list) else []:
         if isinstance(m, dict) and m.get("role") in ("system", "developer"):
             systems.append(_text_of(m.get("content")))

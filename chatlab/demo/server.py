@@ -1,11 +1,14 @@
-"""The loopback provider server: Chat Completions, Responses and Anthropic Messages over SSE.
+"""The loopback provider server: Chat Completions, Responses, Anthropic Messages and Gemini over SSE.
 
 A small HTTP/1.1 server on asyncio (keep-alive, chunked transfer) that speaks each
 provider's streaming wire format closely enough for the official SDKs, driven by
 :mod:`chatlab.demo.scripts`. This module is the HTTP side (routing, keys, pacing and
 faults); each format's events are encoded in its own module: :mod:`.openai_chat`,
-:mod:`.openai_responses` and :mod:`.anthropic`. It serves scripted models at a chosen
-token rate, hidden reasoning, and injected faults (401, 429 with Retry-After, 500, 529,
+:mod:`.openai_responses`, :mod:`.anthropic` and :mod:`.gemini` (whose model is named in
+the path, ``/v1beta/models/{model}:streamGenerateContent``, and whose key comes in
+``x-goog-api-key``). It serves scripted models at a chosen
+token rate, hidden reasoning, and injected faults (401, 429 with Retry-After, 500, 529
+(503 in Gemini's format),
 a dropped connection, an error event, a malformed JSON line, a stall, a clean but
 truncated stream). Each request shapes its model's script (what it asks about
 reasoning, and where the model is in its pattern of right and wrong answers to the demo
@@ -23,10 +26,11 @@ import contextlib
 import itertools
 import json
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatlab.demo import anthropic, openai_chat, openai_responses
+from chatlab.demo import anthropic, gemini, openai_chat, openai_responses
 from chatlab.demo.common import Plan, WireFormat, asked, make_plan
 from chatlab.demo.scripts import DEMO_SCRIPTS, Script, for_request, resolve
 
@@ -35,7 +39,10 @@ ENCODERS: dict[str, WireFormat] = {
     "chat": openai_chat,
     "responses": openai_responses,
     "anthropic": anthropic,
+    "gemini": gemini,
 }
+GEMINI_LIST = ("/v1beta/models", "/v1alpha/models")
+GEMINI_STREAM = ":streamGenerateContent"
 
 
 @dataclass
@@ -95,6 +102,10 @@ class DemoServer:
 
     @property
     def anthropic_base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def gemini_base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def add(self, name: str, script: Script) -> None:
@@ -209,6 +220,7 @@ class DemoServer:
             404: "Not Found",
             429: "Too Many Requests",
             500: "Internal Server Error",
+            503: "Service Unavailable",
             529: "Overloaded",
         }.get(status, "Error")
         head = [
@@ -232,8 +244,13 @@ class DemoServer:
                 return True
         entry = LoggedRequest(method, path, headers, body)
         self.log.append(entry)
+        gemini_model = _gemini_model(path)
         fmt = (
-            "chat"
+            "gemini"
+            if gemini_model is not None
+            else "gemini-models"
+            if path.rstrip("/") in GEMINI_LIST
+            else "chat"
             if path.endswith("/chat/completions")
             else "responses"
             if path.endswith("/responses")
@@ -252,13 +269,18 @@ class DemoServer:
                 writer, 200, json.dumps({"object": "list", "data": data, "has_more": False}).encode()
             )
             return True
-        if fmt is None or method != "POST" or body is None:
+        if fmt == "gemini-models" and method == "GET":
+            names = sorted(self.scripts) + sorted(self.replays)
+            data = [{"name": f"models/{n}", "displayName": n} for n in names]
+            await self._send(writer, 200, json.dumps({"models": data}).encode())
+            return True
+        if fmt in (None, "gemini-models") or method != "POST" or body is None:
             await self._send(writer, 404, b'{"error":{"message":"no such route","type":"not_found_error"}}')
             return True
         if not isinstance(body, dict):
             await self._send(writer, 400, b'{"error":{"message":"request body must be a JSON object"}}')
             return True
-        model = str(body.get("model", ""))
+        model = gemini_model if gemini_model is not None else str(body.get("model", ""))
         given = _given_key(headers)
         if not self._authorised(headers):
             message = f"Invalid key provided: {given}" if "echo_key" in model else None
@@ -323,7 +345,11 @@ class DemoServer:
     def _authorised(self, headers: dict[str, str]) -> bool:
         if self.api_key is None:
             return True
-        given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        given = (
+            headers.get("x-goog-api-key")
+            or headers.get("x-api-key")
+            or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        )
         return given == self.api_key
 
     async def _error(
@@ -343,6 +369,8 @@ class DemoServer:
             529: ("overloaded_error", "server_is_overloaded", "Overloaded"),
         }
         etype, code, default = kinds.get(status, ("api_error", "server_error", "error"))
+        if fmt == "gemini" and status == 529:
+            status = 503  # Google's overloaded
         payload = ENCODERS[fmt].error_body(status, etype, code, message or default)
         extra = {"Retry-After": f"{retry_after:g}"} if status == 429 else {}
         await self._send(writer, status, json.dumps(payload).encode(), extra=extra)
@@ -433,7 +461,15 @@ class DemoServer:
 
 def _given_key(headers: dict[str, str]) -> str:
     """The credential a request carried, as sent (for servers that echo it back)."""
-    return headers.get("x-api-key") or headers.get("authorization", "")
+    return headers.get("x-goog-api-key") or headers.get("x-api-key") or headers.get("authorization", "")
+
+
+def _gemini_model(path: str) -> str | None:
+    """The model a Gemini ``…/models/{model}:streamGenerateContent`` path names, else None."""
+    head, sep, model = path.partition("/models/")
+    if not sep or not model.endswith(GEMINI_STREAM) or head not in ("/v1beta", "/v1alpha", "/v1"):
+        return None
+    return urllib.parse.unquote(model.removesuffix(GEMINI_STREAM))
 
 
 def main(port: int = 8765) -> None:  # pragma: no cover - exercised via the CLI
@@ -443,7 +479,8 @@ def main(port: int = 8765) -> None:  # pragma: no cover - exercised via the CLI
         await server.start()
         print(
             f"chatlab demo server on {server.openai_base_url} (OpenAI formats) and "
-            f"{server.anthropic_base_url} (Anthropic); models: {', '.join(sorted(server.scripts))}",
+            f"{server.anthropic_base_url} (Anthropic and Gemini); "
+            f"models: {', '.join(sorted(server.scripts))}",
             flush=True,
         )
         assert server._server is not None

@@ -19,6 +19,7 @@ ADAPTERS: dict[str, str] = {
     "openai-chat": "chatlab.providers.openai_chat:OpenAIChatAdapter",
     "openai-responses": "chatlab.providers.openai_responses:OpenAIResponsesAdapter",
     "anthropic": "chatlab.providers.anthropic:AnthropicAdapter",
+    "gemini": "chatlab.providers.gemini:GeminiAdapter",
 }
 
 

@@ -1,8 +1,10 @@
 """Turn any exception an SDK (or its HTTP layer) raises into a :class:`StreamError`.
 
-Both SDKs raise status errors with the HTTP code and the provider's JSON body; mid-stream
-error events arrive the same way but with the stream's 200 status, so the body's error
-type decides. Transport failures map to ``network`` or ``timeout``; anything we cannot
+The SDKs raise status errors with the HTTP code and the provider's JSON body (OpenAI's
+and Anthropic's ``APIStatusError``, google-genai's ``ClientError`` / ``ServerError``,
+whose body carries Google's ``status`` word and, for a 429, a ``RetryInfo`` delay);
+mid-stream error events arrive the same way but with the stream's 200 status, so the
+body's error type decides. Transport failures map to ``network`` or ``timeout``; anything we cannot
 parse is ``protocol``. The provider's own message is kept, because it is usually the
 most useful sentence a user will read.
 """
@@ -42,6 +44,17 @@ _TYPE_KINDS: dict[str, ErrorKind] = {
     "invalid_prompt": ErrorKind.BAD_REQUEST,
     "context_length_exceeded": ErrorKind.BAD_REQUEST,
     "vector_store_timeout": ErrorKind.TIMEOUT,
+    # Google's error.status values (google.rpc.Code names)
+    "UNAUTHENTICATED": ErrorKind.AUTH,
+    "PERMISSION_DENIED": ErrorKind.AUTH,
+    "INVALID_ARGUMENT": ErrorKind.BAD_REQUEST,
+    "FAILED_PRECONDITION": ErrorKind.BAD_REQUEST,
+    "OUT_OF_RANGE": ErrorKind.BAD_REQUEST,
+    "NOT_FOUND": ErrorKind.NOT_FOUND,
+    "RESOURCE_EXHAUSTED": ErrorKind.RATE_LIMIT,
+    "UNAVAILABLE": ErrorKind.OVERLOADED,
+    "INTERNAL": ErrorKind.SERVER,
+    "DEADLINE_EXCEEDED": ErrorKind.TIMEOUT,
 }
 
 
@@ -68,6 +81,29 @@ def stream_error(error: Any) -> StreamError:
     if not message or not isinstance(message, str):
         message = "An error occurred during streaming"
     return event_error(error, message)
+
+
+def google_error(body: Any, fallback: str) -> StreamError:
+    """An error chunk in a Gemini stream (``{"error": {"code", "message", "status"}}``):
+    its kind from the HTTP code, else the status word; its message from the body."""
+    err = _error_obj(body)
+    kind = kind_for_code(err.get("code"), kind_for_code(err.get("status"), ErrorKind.SERVER))
+    return StreamError(kind, _message(body, fallback))
+
+
+def google_retry_delay(body: Any) -> float | None:
+    """The seconds a Google 429 asks to wait (``RetryInfo.retryDelay``, e.g. ``"7s"``)."""
+    details = _error_obj(body).get("details")
+    for item in details if isinstance(details, list) else ():
+        delay = item.get("retryDelay") if isinstance(item, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                seconds = float(delay[:-1])
+            except ValueError:
+                continue
+            if math.isfinite(seconds) and seconds >= 0:
+                return seconds
+    return None
 
 
 def not_an_object(data: Any) -> StreamError:
@@ -156,6 +192,35 @@ def _sdk_errors(name: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _google_errors() -> tuple[type[BaseException], ...]:
+    """google-genai's ``APIError`` (the base of its ``ClientError`` and ``ServerError``),
+    when the SDK is loaded."""
+    errors = sys.modules.get("google.genai.errors")
+    return (errors.APIError,) if errors is not None else ()
+
+
+def _google_status(exc: BaseException) -> StreamError:
+    """A google-genai ``APIError``: the HTTP code decides the kind (a generic 5xx may say
+    more in Google's status word), the provider's message is kept, and a 429's wait comes
+    from ``Retry-After`` or the body's ``RetryInfo``."""
+    status = getattr(exc, "code", None)
+    body = getattr(exc, "details", None)
+    err = _error_obj(body)
+    message = getattr(exc, "message", None)
+    if not isinstance(message, str) or not message:
+        message = _message(body, str(exc))
+    if not isinstance(status, int) or status < 400:  # an error chunk inside a 200 stream
+        return StreamError(google_error(body, message).kind, message)
+    kind = kind_for_status(status)
+    if kind is ErrorKind.SERVER:
+        kind = kind_for_code(err.get("status"), kind)
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    wait = retry_after(headers) if isinstance(headers, httpx2.Headers) else None
+    if wait is None and status == 429:
+        wait = google_retry_delay(body)
+    return StreamError(kind, message, status_code=status, retry_after_s=wait)
+
+
 def _connect_reason(exc: BaseException) -> str | None:
     """Why a connection could not be made ("connection refused"), or None if it was made."""
     import socket
@@ -201,6 +266,8 @@ def map_exception(exc: BaseException, base_url: str | None = None, hint: str | N
     # Timeouts first: they subclass the connection errors.
     if isinstance(exc, (*_sdk_errors("APITimeoutError"), httpx2.TimeoutException)):
         return StreamError(ErrorKind.TIMEOUT, "the provider did not answer in time")
+    if isinstance(exc, _google_errors()):
+        return _google_status(exc)
     if isinstance(exc, _sdk_errors("APIStatusError")):
         assert hasattr(exc, "body") and hasattr(exc, "status_code") and hasattr(exc, "response")
         body = exc.body

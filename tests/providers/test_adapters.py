@@ -11,7 +11,7 @@ from chatlab.core.lab.orchestrator import Runner
 from chatlab.demo.scripts import DEMO_SCRIPTS
 
 
-@pytest.mark.parametrize("provider", ["chat", "responses", "claude"])
+@pytest.mark.parametrize("provider", ["chat", "responses", "claude", "gemini"])
 def test_warm_up_and_list_models(runner: Runner, provider: str) -> None:
     adapter = runner.adapter(provider)
     adapter.warm_up()  # must not raise: TurnRun calls it in a worker thread

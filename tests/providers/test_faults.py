@@ -1,5 +1,5 @@
 """Every injected fault gives the right error kind, keeps the partial text, and leaves the
-other lanes alone; over all three wire formats, with the real SDKs on loopback HTTP."""
+other lanes alone; over all four wire formats, with the real SDKs on loopback HTTP."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from chatlab.demo.scripts import DEMO_SCRIPTS
 from chatlab.demo.server import DemoServer
 from tests.conftest import run_turn
 
-FORMATS = ["chat", "responses", "claude"]
+FORMATS = ["chat", "responses", "claude", "gemini"]
 ANSWER = DEMO_SCRIPTS["demo-fast"].answer
 
 CASES = [
