@@ -60,7 +60,7 @@ def test_ask_json_document(home: Path) -> None:
             "estimated",
         }
         assert r["usage"]["estimated"] is False
-        assert r["cost_usd"] > 0 and r["price"]["source"].startswith("chatlab demo")
+        assert r["cost_usd"] > 0 and r["price"]["source"].startswith("chatlab prices.toml: chatlab demo")
         assert r["timing"]["duration_s"] > 0 and r["timing"]["ttft_s"] >= 0
         assert r["finish_reason"] == "stop"
 

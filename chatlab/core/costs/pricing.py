@@ -1,26 +1,39 @@
-"""Prices and cost: the shipped price table, the user's overrides, and one cost formula.
+"""Prices and cost: the user's overrides, genai-prices, the shipped table, one formula.
 
-Lookup order for a lane ``PROVIDER:MODEL``: the user's ``[prices."PROVIDER:MODEL"]``,
-then the shipped table under the provider's vendor (``VENDOR:MODEL``). A dated snapshot
-or ``-latest`` alias falls back to its base model's entry. No entry means no price:
+Lookup order for a lane ``PROVIDER:MODEL``:
+
+1. the user's ``[prices."PROVIDER:MODEL"]`` in config.toml, when it gives both input and
+   output rates;
+2. genai-prices (:mod:`chatlab.core.costs.genai`) for the provider's vendor and the model,
+   at the request's time;
+3. what genai-prices lacks, in the shipped ``resources/prices.toml`` (the demo models),
+   under ``VENDOR:MODEL``.
+
+A partial override (say, only ``output``) patches the price found in 2 or 3. In the
+shipped table and the overrides a dated snapshot or ``-latest`` alias falls back to its
+base model's entry (genai-prices matches those itself). No source means no price:
 :func:`cost` returns ``None`` and the UI says "no price", never $0.
 
-The cost formula covers every provider: uncached input at the input rate, cached input
-at the cached rate (OpenAI, DeepSeek, Anthropic cache reads), cache writes at the
-cache-write rate (Anthropic), output (including reasoning) at the output rate. A cost
-reported by the provider itself (OpenRouter's ``usage.cost``) always wins over this.
+The cost formula (:meth:`~chatlab.core.data.price.Price.cost_of`) covers every provider:
+uncached input at the input rate, cached input at the cached rate, cache writes at the
+cache-write rate, output (including reasoning) at the output rate, each at the tier of the
+request's input size. A cost reported by the provider itself (OpenRouter's
+``usage.cost``) always wins over this.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
 from typing import Any
 
+from chatlab.core.costs import genai
 from chatlab.core.data.events import Usage
-from chatlab.core.data.model import Price, Response
+from chatlab.core.data.model import Response
+from chatlab.core.data.price import Price
 from chatlab.core.data.resources import resources_dir
 from chatlab.core.settings.config import Config, PriceOverride
 
@@ -44,7 +57,7 @@ def builtin_table() -> dict[str, TableEntry]:
             output=float(row["output"]),
             cached_input=float(row["cached_input"]) if "cached_input" in row else None,
             cache_write=float(row["cache_write"]) if "cache_write" in row else None,
-            source=f"{row['source']} (as of {row['as_of']})",
+            source=f"chatlab prices.toml: {row['source']} (as of {row['as_of']})",
         )
         table[key] = TableEntry(price, row["as_of"])
     return table
@@ -67,7 +80,8 @@ def _from_override(o: PriceOverride, key: str) -> Price | None:
     return Price(o.input, o.output, o.cached_input, o.cache_write, source=f"config.toml [prices.{key!r}]")
 
 
-def lookup(config: Config, provider: str, model: str) -> Price | None:
+def lookup(config: Config, provider: str, model: str, when: datetime | None = None) -> Price | None:
+    """The price of ``model`` at ``provider`` for a request at ``when`` (now if None)."""
     vendor = config.providers[provider].vendor if provider in config.providers else None
     if vendor == "demo":
         model = model.partition("@")[0]  # demo options are not part of the model's name
@@ -79,20 +93,24 @@ def lookup(config: Config, provider: str, model: str) -> Price | None:
             return found
     if vendor is None:
         return None
-    entry = _match(builtin_table(), f"{vendor}:{model}")
-    if entry is None:
-        return None
-    if override is not None:  # a partial override patches the shipped price
-        p: Price = entry.price
-        return Price(
-            override.input if override.input is not None else p.input,
-            override.output if override.output is not None else p.output,
-            override.cached_input if override.cached_input is not None else p.cached_input,
-            override.cache_write if override.cache_write is not None else p.cache_write,
-            source=f"{p.source}, patched by config.toml",
-        )
-    result: Price = entry.price
-    return result
+    price = genai.find(vendor, model, when)
+    if price is None:
+        entry = _match(builtin_table(), f"{vendor}:{model}")
+        price = entry.price if entry is not None else None
+    if price is None or override is None:
+        return price
+    return _patch(price, override)
+
+
+def _patch(p: Price, o: PriceOverride) -> Price:
+    """``p`` with the rates ``o`` gives, in every tier: the user's rate is the rate."""
+    given = {k: v for k, v in vars(o).items() if v is not None}
+    return replace(
+        p,
+        **given,
+        tiers=tuple(replace(t, **given) for t in p.tiers),
+        source=f"{p.source}, patched by config.toml",
+    )
 
 
 def cost(usage: Usage, price: Price | None) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from chatlab.core.data.constants import EFFORTS, REASONING_LEVELS, THINK_MODES
 from chatlab.core.data.events import ErrorKind, StreamError, Usage
+from chatlab.core.data.price import Price as Price  # re-exported: sessions and prices were one module
 from chatlab.core.data.stamps import new_id, utc_now
 from chatlab.core.data.votes import Rating, Vote
 
@@ -134,42 +135,6 @@ class Lane:
     @property
     def display(self) -> str:
         return self.label or self.spec
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per 1M tokens, with where the figure came from."""
-
-    input: float
-    output: float
-    cached_input: float | None = None
-    cache_write: float | None = None
-    source: str = ""
-
-    def cost_of(self, usage: Usage) -> float:
-        """USD for ``usage`` at this price (cached and cache-write input at their own
-        rates when the price has them, else at the input rate)."""
-        cached = usage.cached_input_tokens
-        written = usage.cache_write_input_tokens
-        uncached = max(usage.input_tokens - cached - written, 0)
-        cached_rate = self.cached_input if self.cached_input is not None else self.input
-        write_rate = self.cache_write if self.cache_write is not None else self.input
-        total = (
-            uncached * self.input
-            + cached * cached_rate
-            + written * write_rate
-            + usage.output_tokens * self.output
-        )
-        return total / 1_000_000
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "cached_input": self.cached_input,
-            "cache_write": self.cache_write,
-            "output": self.output,
-            "source": self.source,
-        }
 
 
 @dataclass
@@ -442,9 +407,7 @@ class Response:
             cost_usd=d.get("cost_usd"),
             cost_reported=d.get("cost_source") == "provider",
             cost_refused=d.get("cost_source") == "refused",
-            price=Price(**{k: v for k, v in price.items() if k in Price.__dataclass_fields__})
-            if price
-            else None,
+            price=Price.from_dict(price) if price else None,
             finish_reason=d.get("finish_reason"),
             ratings=[Rating.from_dict(r) for r in d["ratings"]]
             if d.get("ratings")

@@ -31,6 +31,8 @@ class Figures:
     lane_total: float | None = None
     total_estimated: bool = False
     grade: Grade | None = None  # the answer key's, for a study's keyed prompt
+    cost_source: str | None = None  # Response.cost_source: provider, price, refused or None
+    price_source: str | None = None  # where the response's price came from, if it has one
 
     @property
     def grade_words(self) -> tuple[str, str] | None:
@@ -39,6 +41,20 @@ class Figures:
             return None
         badge = "✓ right" if self.grade.correct else "✗ wrong"
         return badge, f"answer key: {self.grade.detail}" if self.grade.detail else "answer key"
+
+    @property
+    def cost_words(self) -> tuple[str, str]:
+        """(badge, tooltip) for the cost: the badge's text, and where its figure came from."""
+        badge = fmt.cost(self.cost_usd, self.cost_estimated) if self.cost_known else "cost …"
+        if self.cost_source == "provider":
+            tip = "cost reported by the provider"
+        elif self.cost_source == "refused":
+            tip = "refused before anything was generated: nothing billed"
+        elif self.price_source:
+            tip = f"price: {self.price_source}"
+        else:
+            tip = "no price: config.toml [prices], genai-prices and chatlab's table have none for this model"
+        return badge, tip
 
     @classmethod
     def of(
@@ -64,6 +80,8 @@ class Figures:
             lane_total=lane_total,
             total_estimated=total_estimated,
             grade=resp.grade_by("key"),
+            cost_source=resp.cost_source,
+            price_source=resp.price.source if resp.price else None,
         )
 
     def parts(self, duration: bool = False) -> list[str]:

@@ -71,7 +71,7 @@ def estimates(
         history = [m.content for m in _history(session, lane)]
         tokens = fresh[key] + (quick_messages(history, lane.model).tokens if history else 0)
         price = pricing.lookup(config, lane.provider, lane.model)
-        cost = None if price is None else tokens * price.input / 1_000_000
+        cost = None if price is None else tokens * price.rates(tokens).input / 1_000_000
         out.append(LaneEstimate(lane.id, tokens, cost))
     return out
 

@@ -84,6 +84,7 @@ def estimate(
     for index, entry in enumerate(suite.lanes):
         units = by_lane.get(index, [])
         input_tokens = 0
+        sizes: list[int] = []  # each request's input: a price's tier goes by it
         for w in units:
             system = prompted.system_for(w.lane.params, config.think_instruction)  # as the request sends it
             key = (w.turn.prompt, system, entry.model)
@@ -92,6 +93,7 @@ def estimate(
                 texts = [w.turn.prompt, *([system] if system else [])]
                 tokens = counted[key] = count_messages(texts, entry.model).tokens
             input_tokens += tokens
+            sizes.append(tokens)
         params = entry.params
         past = history(entry.provider, entry.model, params)
         cap = params.max_output_tokens
@@ -128,7 +130,8 @@ def estimate(
         price = pricing.lookup(config, entry.provider, entry.model)
         cost = None
         if price is not None:
-            cost = (input_tokens * price.input + output_tokens * price.output) / 1e6
+            per_out = output_tokens / len(units) if units else 0.0
+            cost = sum(n * (r := price.rates(n)).input + per_out * r.output for n in sizes) / 1e6
         out.append(
             LaneEstimate(
                 entry.label or entry.spec,

@@ -2,8 +2,8 @@
 rater's name, saved to config.toml. Keys go to the OS keychain; without one the dialog
 says so in one sentence and offers to keep the key in memory for this session only. A
 key is never displayed: the settings show only where each key comes from, and a
-connection test's one-line result is redacted. The prices tab shows the shipped table
-(read-only) above the user's editable overrides.
+connection test's one-line result is redacted. The prices tab shows chatlab's own table
+(read-only; real models are priced by genai-prices) above the user's editable overrides.
 """
 
 from __future__ import annotations
@@ -159,7 +159,8 @@ class SettingsDialog(QDialog):
     def _prices_tab(self) -> QWidget:
         page = QWidget()
         shipped_note = QLabel(
-            "Shipped prices (read-only): chatlab's price table, USD per 1M tokens. "
+            "Real models are priced by genai-prices (its bundled snapshot, offline); below, "
+            "chatlab's own table (read-only) for what it lacks, USD per 1M tokens. "
             "Reasoning tokens are billed at the output rate."
         )
         shipped_note.setWordWrap(True)

@@ -556,7 +556,7 @@ class LaneWidget(QFrame):
         badges = badge_texts(figures)
         if resp.failed and not resp.text_chars and not resp.reasoning_chars:
             badges = badges[:1]  # nothing was generated: no ttft, no tokens, nothing billed
-        self.status.set_badges(badges, dict([figures.grade_words]) if figures.grade_words else None)
+        self.status.set_badges(badges, dict(w for w in (figures.grade_words, figures.cost_words) if w))
         self.status.setToolTip(f"next send: {self.next_estimate}" if self.next_estimate else "")
         if self.reasoning_toggle.isVisible():
             self._refresh_toggle()

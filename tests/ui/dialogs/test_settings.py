@@ -403,32 +403,33 @@ def test_shipped_prices_are_shown_read_only_beside_the_users(qtbot: QtBot) -> No
     dialog = _settings(qtbot, config)
     shipped_rows = _rows(dialog.shipped)
     assert len(shipped_rows) == len(builtin_table())
-    assert ["anthropic", "claude-sonnet-4-5", "3.00", "0.30", "3.75", "15.00", "2025-09-29"] in shipped_rows
-    assert ["openai", "gpt-5", "1.25", "0.125", "—", "10.00", "2025-08-07"] in shipped_rows
+    # Real models are genai-prices'; the shipped table holds what it lacks (the demo models).
+    assert ["demo", "demo-fast", "0.15", "0.075", "—", "0.60", "2026-11-26"] in shipped_rows
+    assert not any(r[0] in ("openai", "anthropic") for r in shipped_rows)
     headers = [_header(dialog.shipped, c) for c in range(dialog.shipped.columnCount())]
     assert "Output + reasoning" in headers
     assert dialog.shipped.editTriggers() == QTableWidget.EditTrigger.NoEditTriggers
     assert _rows(dialog.prices) == [["vllm:qwen3", "0.1", "", "", "0.2"]]
     assert dialog.prices.editTriggers() != QTableWidget.EditTrigger.NoEditTriggers
     notes = [label.text() for label in dialog.findChildren(QLabel)]
-    assert any(n.startswith("Shipped prices (read-only)") for n in notes)
+    assert any(n.startswith("Real models are priced by genai-prices") for n in notes)
     assert any(n.startswith("Your prices (editable") for n in notes)
 
 
 def test_a_shipped_price_can_be_copied_into_yours_and_changed(qtbot: QtBot) -> None:
     dialog = _settings(qtbot)
     assert not dialog.override_button.isEnabled()
-    row = [r[1] for r in _rows(dialog.shipped)].index("claude-sonnet-4-5")
+    row = [r[1] for r in _rows(dialog.shipped)].index("demo-fast")
     dialog.shipped.selectRow(row)
     assert dialog.override_button.isEnabled()
     dialog.override_button.click()
     dialog.override_button.click()  # a second copy is not added
-    assert _rows(dialog.prices) == [["anthropic:claude-sonnet-4-5", "3.0", "0.3", "3.75", "15.0"]]
+    assert _rows(dialog.prices) == [["demo:demo-fast", "0.15", "0.075", "", "0.6"]]
     item = dialog.prices.item(0, 4)
     assert item is not None and item.flags() & Qt.ItemFlag.ItemIsEditable
     item.setText("12")
-    price = dialog.build().prices["anthropic:claude-sonnet-4-5"]
-    assert (price.input, price.output) == (3.0, 12.0)
+    price = dialog.build().prices["demo:demo-fast"]
+    assert (price.input, price.output) == (0.15, 12.0)
 
 
 def test_a_bad_price_is_refused_with_the_reason(qtbot: QtBot) -> None:
