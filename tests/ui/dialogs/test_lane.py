@@ -148,7 +148,9 @@ def closed_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def lister(server: DemoServer, closed_port: int) -> Runner:
+def lister(
+    qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: DemoServer, closed_port: int
+) -> Iterator[Runner]:
     gone: dict[str, object] = {
         "kind": "openai-chat",
         "base_url": f"http://127.0.0.1:{closed_port}/v1",
@@ -159,7 +161,10 @@ def lister(server: DemoServer, closed_port: int) -> Runner:
         "base_url": server.openai_base_url,
         "api_key_env": "NO_SUCH_KEY_ENV",
     }
-    return Runner(lab_config(server, gone=gone, keyed=keyed), KeyStore(), make_adapter)
+    runner = Runner(lab_config(server, gone=gone, keyed=keyed), KeyStore(), make_adapter)
+    yield runner
+    closing = loop.create_task(runner.aclose())  # the adapters' connections, closed here
+    qtbot.waitUntil(closing.done, timeout=FETCH_MS)
 
 
 def _models(dialog: LaneDialog) -> list[str]:
