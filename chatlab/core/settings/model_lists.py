@@ -196,13 +196,17 @@ def knob_words(support: reasoning.Support) -> str:
 
 
 def marker(provider: ProviderConfig, model: str) -> tuple[str, str]:
-    """What the model list shows beside ``model`` (empty for a model not known to reason)
-    and its tooltip: whether it reasons, which knob settings it takes, and how they are sent."""
+    """What the model list shows beside ``model`` (empty for a model not known to reason;
+    the settings it takes, where they differ by model) and its tooltip: whether it
+    reasons, which knob settings it takes, and how they are sent."""
     support = reasoning.support(provider, model)
+    generic = reasoning.dialect(provider).name in GENERIC_DIALECTS
     if reasons(provider, model):
         takes = knob_words(support)
-        beside = f"reasons · {takes}" if takes else "reasons"
+        # Where every model takes the same settings, saying them on each row says nothing.
+        short = "/".join(support.levels) + (" · budget" if support.budget is not None else "")
+        beside = "reasons" if generic or not support.levels else f"reasons · {short}"
         return beside, f"{model} reasons. Reasoning takes {takes or 'no setting'}: {support.note}."
-    if reasoning.dialect(provider).name in GENERIC_DIALECTS:
+    if generic:
         return "", f"{model} is not known to reason; Reasoning, if set, is {support.note}."
     return "", f"{support.note}."

@@ -43,9 +43,9 @@ from chatlab.core.data.constants import EFFORTS, REASONING_LEVELS
 from chatlab.core.data.model import Lane, LaneParams
 from chatlab.core.settings import reasoning
 from chatlab.core.settings.config import Config, ProviderConfig, check_lane_params
-from chatlab.core.settings.model_lists import ModelListCache, knob_words
+from chatlab.core.settings.model_lists import ModelListCache
 from chatlab.ui.dialogs.common import button_box, error_label
-from chatlab.ui.dialogs.lane_models import ListModels, ModelPicker
+from chatlab.ui.dialogs.lane_models import ListModels, ModelPicker, refusal_label
 
 BUDGET = "budget"  # the Reasoning item whose value is the budget box's
 DEFAULT_BUDGET = 8192
@@ -58,6 +58,17 @@ THINK_FIRST = (
     "A lane asked to think first keeps its own reasoning off: choose Reasoning "
     '"off" or "default", or untick Think first'
 )
+
+
+def takes_words(model: str, support: reasoning.Support) -> str:
+    """What ``model`` takes, in a sentence: "o4-mini takes low, medium or high (sent as…)."."""
+    choices = list(support.levels)
+    if support.budget is not None:
+        choices.append(f"a budget of {support.budget[0]:,}–{support.budget[1]:,} tokens")
+    if not choices:
+        return f"{model} takes no reasoning setting ({support.note})."
+    takes = choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + " or " + choices[-1]
+    return f"{model} takes {takes}: {support.note}."
 
 
 class LaneDialog(QDialog):
@@ -156,6 +167,7 @@ class LaneDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(self.error)
+        layout.addStretch(1)  # a little height to spare goes here, not between the rows
         layout.addWidget(self.buttons)
         self.result_lane: Lane | None = None
         self._base = lane
@@ -169,24 +181,32 @@ class LaneDialog(QDialog):
             self.use_budget.toggled,
         ):
             signal.connect(self._update_knob)
+        self.picker.fetched.connect(lambda _name: self._fit())
         self.provider.currentTextChanged.connect(self._provider_changed)
         self._provider_changed()
         self._fit()
 
     def _fit(self) -> None:
-        """As large as the contents need (``adjustSize`` would keep the minimum width,
-        narrower than the rows, since the wrapped notes trade width for height)."""
-        self.resize(self.sizeHint().expandedTo(self.minimumSizeHint()))
+        """As large as the contents need, at the width it has once shown: the wrapped
+        notes and refusals trade width for height, which ``adjustSize`` doesn't follow."""
+        layout = self.layout()
+        assert layout is not None
+        layout.activate()
+        least = self.minimumSizeHint()
+        width = max(self.width() if self.isVisible() else 0, self.sizeHint().width(), least.width())
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
+        self.resize(width, max(height, least.height()))
 
     # -- Reasoning, and the provider's own settings ------------------------------------
 
     def _reasoning_row(self, p: LaneParams) -> None:
         self.reasoning = QComboBox()
         self.reasoning.setObjectName("lane-reasoning")
+        self.reasoning.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.reasoning.addItem("default", None)
         for level in REASONING_LEVELS:
             self.reasoning.addItem(level, level)
-        self.reasoning.addItem("a token budget…", BUDGET)
+        self.reasoning.addItem("a token budget", BUDGET)
         self.reasoning.setToolTip(
             "How much the model reasons, the same for every provider: chatlab sends what the "
             "provider's API takes for it. default: the model's own."
@@ -203,8 +223,7 @@ class LaneDialog(QDialog):
         self.reasoning_note = QLabel()
         self.reasoning_note.setProperty("role", "muted")
         self.reasoning_note.setWordWrap(True)
-        self.reasoning_error = error_label()
-        self.reasoning_error.setObjectName("reasoning-error")
+        self.reasoning_error = refusal_label("reasoning-error")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.reasoning)
@@ -303,8 +322,7 @@ class LaneDialog(QDialog):
             item.setToolTip(why or "")
         self.reasoning_budget.setVisible(self.reasoning.currentData() == BUDGET)
         if support is not None and model:
-            takes = knob_words(support) or "no setting"
-            self.reasoning_note.setText(f"{model} takes {takes}: {support.note}.")
+            self.reasoning_note.setText(takes_words(model, support))
         else:
             self.reasoning_note.setText("")
         why = self.knob_problem()
@@ -314,6 +332,8 @@ class LaneDialog(QDialog):
         if why == BOTH and not self.fold.isChecked():
             self.fold.setChecked(True)
         self.ok.setEnabled(why is None)
+        if self.isVisible():
+            self._fit()
 
     # -- the lane --------------------------------------------------------------------
 

@@ -30,13 +30,25 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.model_lists import ModelList, ModelListCache, fetched_words, marker
-from chatlab.ui.dialogs.common import SCREEN_MARGIN, error_label, one_line
+from chatlab.ui.dialogs.common import SCREEN_MARGIN, one_line
 
 # Given a provider's name, its models (an awaitable), or None when it can't be asked.
 ListModels = Callable[[str], Awaitable[list[str]] | None]
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1  # the words beside a model ("reasons · low/high")
 PAD = 8
 VISIBLE_ROWS = 14
+
+
+def refusal_label(name: str) -> QLabel:
+    """A label for a refusal under a field: the theme's error box (its ``role``), so it
+    reads in the light and the dark look alike; hidden while empty."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setProperty("role", "error")
+    label.setWordWrap(True)
+    label.setMargin(4)
+    label.hide()
+    return label
 
 
 class NoteDelegate(QStyledItemDelegate):
@@ -125,9 +137,7 @@ class ModelPicker(QWidget):
         self.status = QLabel()
         self.status.setProperty("role", "muted")
         self.status.setWordWrap(True)
-        self.error = error_label()
-        self.error.setObjectName("model-error")
-        self.error.hide()
+        self.error = refusal_label("model-error")
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
