@@ -15,10 +15,12 @@ import contextlib
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from chatlab import __version__
+from chatlab.core.data.events import ErrorKind
 from chatlab.core.data.model import Lane
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
@@ -30,6 +32,7 @@ from chatlab.core.settings.config import (
     paths,
     save_config,
 )
+from chatlab.core.settings.model_lists import ModelListCache
 from chatlab.core.settings.presets import DEMO_PRESET, lane_from_spec, shipped
 from chatlab.core.settings.raters import installation
 from chatlab.demo.scripts import HAIKU_PROMPT
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from chatlab.ui.lab.window import MainWindow
 
 PREWARM_AFTER_S = 0.3  # after the window's first paint
+LIST_MODELS_TIMEOUT_S = 20.0  # the lane editor's model list: a fetch that takes longer has failed
 _background: set[asyncio.Future[None]] = set()  # tasks kept alive until they finish
 
 DEMO_BANNER = (
@@ -110,6 +114,39 @@ def start(window: MainWindow, args: argparse.Namespace, demo: bool, send: bool =
         loop.call_later(PREWARM_AFTER_S, prewarm)
 
 
+def model_lister(runner_of: Callable[[], Runner]) -> Callable[[str], Awaitable[list[str]]]:
+    """The lane editor's ``list_models``: the provider's models by its adapter (built in a
+    worker thread: importing an SDK takes a while), or ``ConnectionError`` with one line
+    saying why not (no key, the server not started, the provider's own message)."""
+
+    async def list_models(name: str) -> list[str]:
+        from chatlab.providers.errors import map_exception
+
+        runner = runner_of()
+        provider = runner.config.provider(name)
+        if provider.needs_key and not runner.keys.source(provider).found:
+            raise ConnectionError(f"no key for {name}: add one in Settings")
+        try:
+            adapter = await asyncio.to_thread(runner.adapter, name)
+            async with asyncio.timeout(LIST_MODELS_TIMEOUT_S):
+                return await adapter.list_models()
+        except TimeoutError:
+            raise ConnectionError(f"no answer within {LIST_MODELS_TIMEOUT_S:g} s") from None
+        except Exception as exc:
+            error = map_exception(exc, provider.base_url)
+            why = f"HTTP {error.status_code}: {error.message}" if error.status_code else error.message
+            if error.kind is ErrorKind.NETWORK and _local(provider.base_url):
+                why += f" — is {name}'s server started?"
+            raise ConnectionError(why) from None
+
+    return list_models
+
+
+def _local(url: str | None) -> bool:
+    host = urllib.parse.urlsplit(url or "").hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".local")
+
+
 async def run_window(argv: Sequence[str]) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QMessageBox
@@ -142,15 +179,11 @@ async def run_window(argv: Sequence[str]) -> int:
             "Leaderboard are off. To start a new database, move that file aside and restart chatlab.",
         )
 
-    def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
-        def list_models(provider: str) -> asyncio.Future[list[str]] | None:
-            try:
-                adapter = window.lab.runner.adapter(provider)
-            except Exception:
-                return None
-            return asyncio.ensure_future(adapter.list_models())
+    model_lists = ModelListCache()
 
-        dialog = LaneDialog(window.lab.runner.config, lane, list_models, window)
+    def edit_lane(window: MainWindow, lane: Lane | None) -> Lane | None:
+        list_models = model_lister(lambda: window.lab.runner)
+        dialog = LaneDialog(window.lab.runner.config, lane, list_models, window, model_lists)
         return dialog.result_lane if dialog.exec() else None
 
     closing: set[asyncio.Future[None]] = set()
