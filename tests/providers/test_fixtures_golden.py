@@ -82,8 +82,9 @@ def test_deepseek_reasoning_content(server: DemoServer) -> None:
     assert r.text == "Hello there! 😊 How can I help you today?"
     u = r.usage
     assert (u.input_tokens, u.output_tokens, u.reasoning_tokens, u.cached_input_tokens) == (6, 212, 198, 0)
-    # genai-prices prices DeepSeek by the time of day of the request: the price it saved.
-    assert r.price is not None and r.price.source.startswith("genai-prices") and "price at" in r.price.source
+    # DeepSeek's price since 2025-09-29, which corrects genai-prices' older one.
+    assert r.price is not None and r.price.source.endswith("correcting genai-prices")
+    assert (r.price.input, r.price.cached_input, r.price.output) == (0.28, 0.028, 0.42)
     assert r.cost_usd == pytest.approx((6 * r.price.input + 212 * r.price.output) / 1e6)
 
 

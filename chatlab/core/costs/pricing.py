@@ -9,6 +9,13 @@ Lookup order for a lane ``PROVIDER:MODEL``:
 3. what genai-prices lacks, in the shipped ``resources/prices.toml`` (the demo models),
    under ``VENDOR:MODEL``.
 
+The shipped table also holds *corrections*: rows marked ``corrects = "genai-prices"``,
+for a price that genai-prices' bundled snapshot has out of date (DeepSeek's price cut of
+2025-09-29, for one). A correction wins over genai-prices for requests from its
+``as_of`` date on; an earlier request keeps genai-prices' (historic) price. Each one says
+so in the price's source, and a test fails once genai-prices agrees with it, so it is
+removed then.
+
 A partial override (say, only ``output``) patches the price found in 2 or 3. In the
 shipped table and the overrides a dated snapshot or ``-latest`` alias falls back to its
 base model's entry (genai-prices matches those itself). No source means no price:
@@ -26,7 +33,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -42,8 +49,10 @@ _SUFFIX = re.compile(r"^-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
 @dataclass(frozen=True)
 class TableEntry:
+    # ``corrects``: this row replaces genai-prices' price from ``as_of`` on (see above)
     price: Price
     as_of: str
+    corrects: bool = False
 
 
 @cache
@@ -52,14 +61,16 @@ def builtin_table() -> dict[str, TableEntry]:
         data: dict[str, Any] = tomllib.load(f)
     table: dict[str, TableEntry] = {}
     for key, row in data.get("models", {}).items():
+        corrects = row.get("corrects") == "genai-prices"
+        what = ", correcting genai-prices" if corrects else ""
         price = Price(
             input=float(row["input"]),
             output=float(row["output"]),
             cached_input=float(row["cached_input"]) if "cached_input" in row else None,
             cache_write=float(row["cache_write"]) if "cache_write" in row else None,
-            source=f"chatlab prices.toml: {row['source']} (as of {row['as_of']})",
+            source=f"chatlab prices.toml: {row['source']} (as of {row['as_of']}){what}",
         )
-        table[key] = TableEntry(price, row["as_of"])
+        table[key] = TableEntry(price, row["as_of"], corrects)
     return table
 
 
@@ -93,10 +104,14 @@ def lookup(config: Config, provider: str, model: str, when: datetime | None = No
             return found
     if vendor is None:
         return None
-    price = genai.find(vendor, model, when)
-    if price is None:
-        entry = _match(builtin_table(), f"{vendor}:{model}")
-        price = entry.price if entry is not None else None
+    entry = _match(builtin_table(), f"{vendor}:{model}")
+    day = (when or datetime.now(UTC)).date().isoformat()
+    if entry is not None and entry.corrects and day >= entry.as_of:
+        price = entry.price
+    else:
+        price = genai.find(vendor, model, when)
+        if price is None and entry is not None and not entry.corrects:
+            price = entry.price
     if price is None or override is None:
         return price
     return _patch(price, override)

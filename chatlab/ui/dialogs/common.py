@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget
 
 from chatlab.core.data.safety import clean_text
@@ -41,7 +42,19 @@ def fit_table(table: QTableWidget, min_rows: int = 3, max_rows: int = 12) -> Non
     width = columns + side + frame + table.verticalScrollBar().sizeHint().width()
     room = table.screen().availableGeometry().width() - SCREEN_MARGIN  # very long cells scroll
     table.setMinimumWidth(min(width, room))
+    # Every column fits in that width: a sideways scroll bar could only ever show the
+    # stretched last column's few spare pixels. On a screen too narrow, the table scrolls.
+    table.setHorizontalScrollBarPolicy(
+        Qt.ScrollBarPolicy.ScrollBarAlwaysOff if width <= room else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+    )
     rows = min(max(table.rowCount(), min_rows), max_rows)
+    # More rows than shown: the scroll bar is there from the start, so the last column,
+    # stretched to the width, never overflows by the bar's width when it appears.
+    table.setVerticalScrollBarPolicy(
+        Qt.ScrollBarPolicy.ScrollBarAlwaysOn
+        if table.rowCount() > rows
+        else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+    )
     table.setMinimumHeight(header.sizeHint().height() + rows * vertical.defaultSectionSize() + frame)
 
 

@@ -22,6 +22,7 @@ from chatlab.core.data.price import Price, PriceTier
 from chatlab.core.settings.config import Config, parse_config
 
 WHEN = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)  # a Monday, 12:00 UTC
+BEFORE_CUT = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)  # DeepSeek's prices before 2025-09-29
 
 
 def _config() -> Config:
@@ -46,8 +47,7 @@ CASES = [
     ("anthropic", "claude-opus-4-5", "anthropic", Usage(50_000, 10_000, 5_000, 1_000, 8_000)),
     ("google", "gemini-2.5-pro", "google", Usage(199_999, 50_000, 20_000, 15_000)),  # below 200k
     ("google", "gemini-2.5-pro", "google", Usage(200_001, 50_000, 20_000, 15_000)),  # above: all at the tier
-    ("deepseek", "deepseek-reasoner", "deepseek", Usage(80_000, 60_000, 4_000, 3_000)),
-    ("deepseek", "deepseek-chat", "deepseek", Usage(80_000, 60_000, 4_000)),
+    ("deepseek", "deepseek-reasoner", "deepseek", Usage(80_000, 60_000, 4_000, 3_000)),  # before the cut
     ("grok", "grok-4", "x-ai", Usage(30_000, 10_000, 2_000, 1_500)),
     ("openrouter", "anthropic/claude-sonnet-4.5", "openrouter", Usage(250_000, 0, 1_000, 0, 10_000)),
     ("az", "gpt-4o", "azure", Usage(10_000, 2_000, 500)),
@@ -58,9 +58,10 @@ CASES = [
 def test_cost_is_what_genai_prices_calculates(
     provider: str, model: str, provider_id: str, usage: Usage
 ) -> None:
-    price = pricing.lookup(_config(), provider, model, WHEN)
+    when = BEFORE_CUT if provider == "deepseek" else WHEN
+    price = pricing.lookup(_config(), provider, model, when)
     assert price is not None and price.source.startswith(f"genai-prices {genai_prices.__version__}")
-    assert pricing.cost(usage, price) == pytest.approx(_reference(usage, model, provider_id), rel=1e-12)
+    assert pricing.cost(usage, price) == pytest.approx(_reference(usage, model, provider_id, when), rel=1e-12)
 
 
 def test_the_tier_changes_every_rate_at_200k() -> None:
@@ -72,20 +73,22 @@ def test_the_tier_changes_every_rate_at_200k() -> None:
 
 
 def test_the_price_in_force_at_the_request_time() -> None:
-    # OpenAI cut o3's price on 2025-06-10; DeepSeek's R1 price differs by time of day.
+    # OpenAI cut o3's price on 2025-06-10; DeepSeek's R1 price differed by time of day
+    # (until its cut of 2025-09-29, which genai-prices lacks: see the correction below).
     before = pricing.lookup(_config(), "openai", "o3", datetime(2025, 5, 1, tzinfo=UTC))
     after = pricing.lookup(_config(), "openai", "o3", WHEN)
     assert before is not None and after is not None and before.input > after.input
     assert "price at 2025-05-01 00:00 UTC" in before.source
     usage = Usage(10_000, 2_000, 3_000)
     for hour in (3, 20):
-        when = datetime(2025, 11, 3, hour, tzinfo=UTC)
+        when = BEFORE_CUT.replace(hour=hour)
         price = pricing.lookup(_config(), "deepseek", "deepseek-reasoner", when)
         assert pricing.cost(usage, price) == pytest.approx(
             _reference(usage, "deepseek-reasoner", "deepseek", when)
         )
     day, night = (
-        pricing.lookup(_config(), "deepseek", "deepseek-reasoner", WHEN.replace(hour=h)) for h in (3, 20)
+        pricing.lookup(_config(), "deepseek", "deepseek-reasoner", BEFORE_CUT.replace(hour=h))
+        for h in (3, 20)
     )
     assert day is not None and night is not None and day.input != night.input
 
@@ -206,3 +209,31 @@ def test_no_network_and_genai_prices_only_imported_on_the_first_lookup() -> None
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("model", ["deepseek-chat", "deepseek-reasoner"])
+def test_a_shipped_correction_wins_over_genai_prices_from_its_date(model: str) -> None:
+    """DeepSeek's V3.2 price ($0.28 in, $0.028 cached, $0.42 out, day and night alike)
+    from 2025-09-29; genai-prices' own (older) price before that."""
+    usage = Usage(80_000, 60_000, 4_000, 3_000)
+    for hour in (3, 20):
+        price = pricing.lookup(_config(), "deepseek", model, WHEN.replace(hour=hour))
+        assert price is not None and "correcting genai-prices" in price.source
+        assert pricing.cost(usage, price) == pytest.approx(
+            (20_000 * 0.28 + 60_000 * 0.028 + 4_000 * 0.42) / 1e6
+        )
+    before = pricing.lookup(_config(), "deepseek", model, BEFORE_CUT)
+    assert before is not None and before.source.startswith("genai-prices")
+
+
+def test_each_correction_is_still_needed() -> None:
+    """A correction whose price genai-prices now gives is to be removed from prices.toml."""
+    for key, entry in pricing.builtin_table().items():
+        if not entry.corrects:
+            continue
+        vendor, _, model = key.partition(":")
+        theirs = genai.find(vendor, model, WHEN)
+        ours = entry.price
+        assert theirs is None or (theirs.input, theirs.output) != (ours.input, ours.output), (
+            f"genai-prices now agrees on {key}: remove its correction from resources/prices.toml"
+        )

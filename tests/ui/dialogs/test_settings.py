@@ -122,7 +122,7 @@ def test_without_a_keychain_one_plain_sentence_and_the_session_option(qtbot: QtB
     dialog = _settings(
         qtbot,
         parse_config(
-            {"providers": {"vllm": {"kind": "openai-chat", "base_url": "http://127.0.0.1:8000/v1"}}}
+            {"providers": {"gpubox": {"kind": "openai-chat", "base_url": "http://127.0.0.1:8000/v1"}}}
         ),
     )
     assert dialog.keychain_note.text().startswith("No system keychain on this machine:")
@@ -144,9 +144,9 @@ def test_without_a_keychain_one_plain_sentence_and_the_session_option(qtbot: QtB
     assert not dialog.key_problem.isVisibleTo(dialog) and not dialog.session_key_button.isVisibleTo(dialog)
 
     # A provider with no environment variable of its own is told how to get one.
-    assert not dialog.save_key("vllm", KEY)
+    assert not dialog.save_key("gpubox", KEY)
     assert dialog.key_problem.text() == (
-        "No system keychain on this machine: give vllm a key variable (Edit endpoint…) "
+        "No system keychain on this machine: give gpubox a key variable (Edit endpoint…) "
         "and set the key in that environment variable instead."
     )
 
@@ -169,12 +169,12 @@ def test_a_key_goes_to_the_keychain_and_can_be_removed(qtbot: QtBot) -> None:
 
 
 def test_the_endpoint_editor_starts_with_the_providers_settings(qtbot: QtBot) -> None:
-    vllm = parse_config({"providers": {"vllm": {**VLLM, "needs_key": False, "max_retries": 4}}}).provider(
-        "vllm"
+    gpubox = parse_config({"providers": {"gpubox": {**VLLM, "needs_key": False, "max_retries": 4}}}).provider(
+        "gpubox"
     )
-    dialog = EndpointDialog(provider=vllm)
+    dialog = EndpointDialog(provider=gpubox)
     qtbot.addWidget(dialog)
-    assert dialog.name.text() == "vllm" and dialog.name.isReadOnly()
+    assert dialog.name.text() == "gpubox" and dialog.name.isReadOnly()
     assert (dialog.kind.currentText(), dialog.url.text(), dialog.env.text()) == (
         "openai-chat",
         "http://127.0.0.1:8000/v1",
@@ -185,7 +185,7 @@ def test_the_endpoint_editor_starts_with_the_providers_settings(qtbot: QtBot) ->
     dialog.kind.setCurrentText("openai-responses")
     dialog.accept()
     assert dialog.result_provider == ProviderConfig(
-        "vllm",
+        "gpubox",
         "openai-responses",
         base_url="https://gpu.example.org/v1",
         api_key_env="VLLM_KEY",
@@ -230,7 +230,7 @@ def test_the_endpoint_editor_refuses_bad_values(
 
 
 def test_custom_endpoints_are_edited_and_removed_built_ins_only_edited(qtbot: QtBot) -> None:
-    config = parse_config({"providers": {"vllm": VLLM, "openai": {"base_url": "http://proxy.local/v1"}}})
+    config = parse_config({"providers": {"gpubox": VLLM, "openai": {"base_url": "http://proxy.local/v1"}}})
     dialog = _settings(qtbot, config)
     assert not dialog.edit_button.isEnabled() and not dialog.remove_button.isEnabled()  # nothing selected
 
@@ -243,26 +243,26 @@ def test_custom_endpoints_are_edited_and_removed_built_ins_only_edited(qtbot: Qt
     seen: list[QDialog] = []
 
     def edit(modal: QDialog) -> None:
-        assert isinstance(modal, EndpointDialog) and modal.name.text() == "vllm"
+        assert isinstance(modal, EndpointDialog) and modal.name.text() == "gpubox"
         assert modal.url.text() == "http://127.0.0.1:8000/v1"
         modal.url.setText("http://127.0.0.1:9000/v1")
         modal.accept()
 
-    dialog.select_provider("vllm")
+    dialog.select_provider("gpubox")
     _on_modal(edit, seen)
     dialog.edit_button.click()
     assert len(seen) == 1 and seen[0].result() == QDialog.DialogCode.Accepted
-    assert dialog.selected_name() == "vllm"
-    assert {row[0]: row[2] for row in _rows(dialog.table)}["vllm"] == "http://127.0.0.1:9000/v1"
+    assert dialog.selected_name() == "gpubox"
+    assert {row[0]: row[2] for row in _rows(dialog.table)}["gpubox"] == "http://127.0.0.1:9000/v1"
 
     built = dialog.build()
-    assert built.provider("vllm").base_url == "http://127.0.0.1:9000/v1"
+    assert built.provider("gpubox").base_url == "http://127.0.0.1:9000/v1"
     assert built.provider("openai").base_url == "http://proxy.local/v1"  # an earlier change is kept
 
     assert dialog.remove_button.isEnabled()
     dialog.remove_button.click()
-    assert "vllm" not in [row[0] for row in _rows(dialog.table)]
-    assert "vllm" not in dialog.build().providers
+    assert "gpubox" not in [row[0] for row in _rows(dialog.table)]
+    assert "gpubox" not in dialog.build().providers
 
 
 def test_add_endpoint_adds_and_selects_it(qtbot: QtBot) -> None:
@@ -271,15 +271,15 @@ def test_add_endpoint_adds_and_selects_it(qtbot: QtBot) -> None:
 
     def add(modal: QDialog) -> None:
         assert isinstance(modal, EndpointDialog) and modal.name.text() == "" and not modal.name.isReadOnly()
-        modal.name.setText("lmstudio")
+        modal.name.setText("lanbox")
         modal.url.setText("http://127.0.0.1:1234/v1")
         modal.needs_key.setChecked(False)
         modal.accept()
 
     _on_modal(add, seen)
     dialog.add_button.click()
-    assert dialog.selected_name() == "lmstudio"
-    assert dialog.build().provider("lmstudio").base_url == "http://127.0.0.1:1234/v1"
+    assert dialog.selected_name() == "lanbox"
+    assert dialog.build().provider("lanbox").base_url == "http://127.0.0.1:1234/v1"
 
 
 # -- connection test ---------------------------------------------------------------------
@@ -643,12 +643,14 @@ def test_the_preset_dialog_shows_each_presets_lanes(qtbot: QtBot) -> None:
 
 def test_a_preset_needing_a_missing_provider_cant_be_chosen(qtbot: QtBot) -> None:
     config = save_preset(
-        parse_config({"providers": {"vllm": VLLM}}), "gpu", [Lane("vllm", "qwen3"), Lane("demo", "demo-fast")]
+        parse_config({"providers": {"gpubox": VLLM}}),
+        "gpu",
+        [Lane("gpubox", "qwen3"), Lane("demo", "demo-fast")],
     )
     dialog = PresetDialog(all_presets(config), providers=["demo", "openai"])
     qtbot.addWidget(dialog)
     dialog.select("gpu")
-    assert dialog.error.text() == "This preset needs the provider vllm: add it in Settings first."
+    assert dialog.error.text() == "This preset needs the provider gpubox: add it in Settings first."
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert ok is not None and not ok.isEnabled()
     dialog.accept()
