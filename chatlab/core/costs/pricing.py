@@ -104,7 +104,8 @@ def lookup(config: Config, provider: str, model: str, when: datetime | None = No
             return found
     if vendor is None:
         return None
-    entry = _match(builtin_table(), f"{vendor}:{model}")
+    entry: TableEntry | None = _match(builtin_table(), f"{vendor}:{model}")
+    price: Price | None
     day = (when or datetime.now(UTC)).date().isoformat()
     if entry is not None and entry.corrects and day >= entry.as_of:
         price = entry.price
