@@ -22,12 +22,21 @@ from typing import NoReturn
 
 from chatlab import __version__
 from chatlab.cli.common import UsageError, parse_model_spec
-from chatlab.core.data.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS
+from chatlab.core.data.constants import DEFAULT_IDLE_TIMEOUT_S, EFFORTS, REASONING_LEVELS
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def _reasoning(value: str) -> str | int:
+    """``--reasoning``: a level, or a token budget (ASCII digits)."""
+    if value.isascii() and value.isdigit():
+        return int(value)
+    if value in REASONING_LEVELS:
+        return value
+    raise argparse.ArgumentTypeError(f"expected off, low, medium, high or a number of tokens, got {value!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--temperature", type=float, help="sampling temperature (dropped where a model rejects it)"
     )
     ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="max output tokens per lane")
-    ask.add_argument("--effort", choices=EFFORTS, help="reasoning effort for reasoning models")
+    ask.add_argument(
+        "--reasoning",
+        type=_reasoning,
+        metavar="off|low|medium|high|N",
+        help="the one reasoning knob, for every provider: a level, or N tokens of budget; a "
+        "setting a model can't honour is refused before sending",
+    )
+    ask.add_argument("--effort", choices=EFFORTS, help="the provider's own reasoning effort (older)")
     ask.add_argument(
         "--thinking-budget",
         type=int,

@@ -153,6 +153,7 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         max_output_tokens=args.max_tokens,
         reasoning_effort=args.effort,
         thinking_budget=args.thinking_budget,
+        reasoning=args.reasoning,
     )
     try:
         params.validate()
@@ -163,7 +164,14 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     for spec in args.model:
         entry = parse_model_spec(spec)
         config.provider(entry.provider)  # unknown provider -> ConfigError
-        own = LaneParams.from_dict({**params.to_dict(), **entry.params.to_dict()})  # the lane's own win
+        given = params.to_dict()
+        mine = entry.params.to_dict()
+        if mine.keys() & {"reasoning", "reasoning_effort", "thinking_budget", "think"}:
+            # The lane sets its own reasoning (or thinks first, reasoning off): the
+            # options' reasoning settings are not its.
+            for key in ("reasoning", "reasoning_effort", "thinking_budget"):
+                given.pop(key, None)
+        own = LaneParams.from_dict({**given, **mine})  # the lane's own win
         try:
             check_lane_params(own)
         except ValueError as exc:

@@ -73,6 +73,40 @@ def test_ask_refuses_a_setting_the_model_cant_honour_before_sending(
     assert "deepseek-reasoner" in err and "always reasons" in err and err.count("\n") == 1
 
 
+def test_ask_reasoning_option_is_the_knob_for_every_lane_and_a_lanes_own_setting_wins(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path, server: DemoServer
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    point_at(home, server, "anthropic")
+    code, _, err = run(
+        capsys,
+        "ask",
+        "--no-save",
+        "--reasoning",
+        "3000",
+        "-m",
+        "anthropic:demo-fast@tps=0",
+        "-m",
+        "anthropic:demo-fast@tps=0{reasoning=off}",
+        "-m",
+        "anthropic:demo-fast@tps=0{think=prompted}",
+        "Hi",
+    )
+    assert code == 0, err
+    bodies = sorted((r.body or {}).get("thinking", {}).get("budget_tokens", 0) for r in server.log)
+    assert bodies == [0, 0, 3000]  # the option's budget; the lane's own off; thinking first, none
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "\u0663", "HIGH", ""])
+def test_ask_reasoning_option_takes_a_level_or_a_number_of_tokens(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, out, err = run(
+        capsys, "ask", "--reasoning", value.encode().decode("unicode_escape"), "-m", "demo:x", "Hi"
+    )
+    assert code == 2 and out == "" and "expected off, low, medium, high or a number of tokens" in err
+
+
 def test_providers_lists_every_preset_with_its_knob(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "providers")
     assert code == 0
