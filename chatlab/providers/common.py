@@ -147,6 +147,22 @@ def usage_events(raw: dict[str, Any], cost: Any = None, ticks: Any = None) -> li
     return out
 
 
+def output_tokens(prompt: Any, completion: Any, reasoning: Any, total: Any) -> Any:
+    """The output count, reasoning included. OpenAI counts reasoning inside
+    ``completion_tokens`` (total = prompt + completion); xAI's Grok counts it outside
+    (total = prompt + completion + reasoning). The arithmetic decides, never the vendor's
+    name: only when the three add up to the total, with reasoning > 0, is reasoning
+    added; otherwise ``completion`` is passed on as it came (and checked later)."""
+    values = (prompt, completion, reasoning, total)
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and safety.count_problem(v) is None for v in values
+    ):
+        return completion
+    if reasoning > 0 and prompt + completion + reasoning == total:
+        return completion + reasoning
+    return completion
+
+
 async def sniff(stream: Any) -> dict[str, Any] | StreamError | None:
     """Look at what the server answered a streaming request with.
 

@@ -59,6 +59,7 @@ from chatlab.providers.common import (
     no_end_marker,
     not_a_record,
     openai_event,
+    output_tokens,
     text_of,
     usage_events,
 )
@@ -167,22 +168,6 @@ def usage_of(raw: Any) -> list[StreamEvent]:
         "reasoning_tokens": reasoning,
     }
     return usage_events(counts, get(raw, "cost"), get(raw, "cost_in_usd_ticks"))
-
-
-def output_tokens(prompt: Any, completion: Any, reasoning: Any, total: Any) -> Any:
-    """The output count, reasoning included. OpenAI counts reasoning inside
-    ``completion_tokens`` (total = prompt + completion); xAI's Grok counts it outside
-    (total = prompt + completion + reasoning). The arithmetic decides, never the vendor's
-    name: only when the three add up to the total, with reasoning > 0, is reasoning
-    added; otherwise ``completion`` is passed on as it came (and checked later)."""
-    values = (prompt, completion, reasoning, total)
-    if not all(
-        isinstance(v, int) and not isinstance(v, bool) and safety.count_problem(v) is None for v in values
-    ):
-        return completion
-    if reasoning > 0 and prompt + completion + reasoning == total:
-        return completion + reasoning
-    return completion
 
 
 def raw_usage(body: dict[str, Any]) -> Any:

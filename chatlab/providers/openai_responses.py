@@ -49,6 +49,7 @@ from chatlab.providers.common import (
     no_end_marker,
     not_a_record,
     openai_event,
+    output_tokens,
     text_of,
     usage_events,
 )
@@ -65,13 +66,15 @@ _DONE_KINDS = {
 def usage_of(raw: Any) -> list[StreamEvent]:
     if not is_record(raw):
         return [not_a_record("usage", raw)]
+    given, reasoning = get(raw, "input_tokens"), get(get(raw, "output_tokens_details"), "reasoning_tokens")
     counts = {
-        "input_tokens": get(raw, "input_tokens"),
+        "input_tokens": given,
         "cached_input_tokens": get(get(raw, "input_tokens_details"), "cached_tokens"),
-        "output_tokens": get(raw, "output_tokens"),
-        "reasoning_tokens": get(get(raw, "output_tokens_details"), "reasoning_tokens"),
+        # reasoning inside the output (OpenAI) or outside it (xAI): the total decides
+        "output_tokens": output_tokens(given, get(raw, "output_tokens"), reasoning, get(raw, "total_tokens")),
+        "reasoning_tokens": reasoning,
     }
-    return usage_events(counts, get(raw, "cost"))
+    return usage_events(counts, get(raw, "cost"), get(raw, "cost_in_usd_ticks"))
 
 
 def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:

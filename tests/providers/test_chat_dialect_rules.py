@@ -22,8 +22,8 @@ from chatlab.core.data.events import (
     TextDelta,
     UsageReport,
 )
-from chatlab.providers.common import header_cost, ticks_usd, with_cost
-from chatlab.providers.openai_chat import _Reader, content_of, output_tokens, usage_of, whole_message
+from chatlab.providers.common import header_cost, output_tokens, ticks_usd, with_cost
+from chatlab.providers.openai_chat import _Reader, content_of, usage_of, whole_message
 from tests.providers.readers import drive, events
 
 

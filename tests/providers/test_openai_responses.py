@@ -526,3 +526,28 @@ def test_characters_are_counted_in_code_points_when_reconciling() -> None:
         TextDelta("語"),
         Done("completed"),
     ]
+
+
+def test_xai_responses_usage_counts_reasoning_outside_the_output_and_its_cost_in_ticks() -> None:
+    """xAI's Responses usage, as its docs show it: reasoning outside ``output_tokens``
+    (input + output + reasoning = total), and its own cost in ticks of 1e-10 USD."""
+    from chatlab.core.data.events import UsageReport
+    from chatlab.providers.openai_responses import usage_of
+
+    xai = {
+        "input_tokens": 199,
+        "input_tokens_details": {"cached_tokens": 163},
+        "output_tokens": 1,
+        "output_tokens_details": {"reasoning_tokens": 290},
+        "total_tokens": 490,
+        "cost_in_usd_ticks": 1_480_500,
+    }
+    [report] = usage_of(xai)
+    assert isinstance(report, UsageReport)
+    assert (report.usage.output_tokens, report.usage.reasoning_tokens) == (291, 290)
+    assert report.cost_usd == pytest.approx(1.4805e-4)
+    openai_style = {**xai, "total_tokens": 490, "output_tokens": 291}  # reasoning inside the output
+    del openai_style["cost_in_usd_ticks"]
+    [report] = usage_of(openai_style)
+    assert isinstance(report, UsageReport)
+    assert report.usage.output_tokens == 291 and report.cost_usd is None
