@@ -136,7 +136,7 @@ def model_lister(runner_of: Callable[[], Runner]) -> Callable[[str], Awaitable[l
             error = map_exception(exc, provider.base_url)
             why = f"HTTP {error.status_code}: {error.message}" if error.status_code else error.message
             if error.kind is ErrorKind.NETWORK and _local(provider.base_url):
-                why += f" — is {name}'s server started?"
+                why += f" — {provider.hint}" if provider.hint else f" — is {name}'s server started?"
             raise ConnectionError(why) from None
 
     return list_models

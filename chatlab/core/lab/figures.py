@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from chatlab.core.data import format as fmt
 from chatlab.core.data.events import Usage
 from chatlab.core.data.model import Grade, Response
+from chatlab.core.data.price import Price
 from chatlab.core.lab.orchestrator import live_usage
 
 
@@ -33,6 +34,7 @@ class Figures:
     grade: Grade | None = None  # the answer key's, for a study's keyed prompt
     cost_source: str | None = None  # Response.cost_source: provider, price, refused or None
     price_source: str | None = None  # where the response's price came from, if it has one
+    price_rates: str = ""  # its rates in words: "$1.25 in · $10.00 out per 1M tokens"
 
     @property
     def grade_words(self) -> tuple[str, str] | None:
@@ -51,7 +53,11 @@ class Figures:
         elif self.cost_source == "refused":
             tip = "refused before anything was generated: nothing billed"
         elif self.price_source:
-            tip = f"price: {self.price_source}"
+            tip = (
+                f"price: {self.price_rates}\nfrom {self.price_source}"
+                if self.price_rates
+                else (f"price: {self.price_source}")
+            )
         else:
             tip = "no price: config.toml [prices], genai-prices and chatlab's table have none for this model"
         return badge, tip
@@ -82,6 +88,7 @@ class Figures:
             grade=resp.grade_by("key"),
             cost_source=resp.cost_source,
             price_source=resp.price.source if resp.price else None,
+            price_rates=rates_words(resp.price) if resp.price else "",
         )
 
     def parts(self, duration: bool = False) -> list[str]:
@@ -99,3 +106,22 @@ class Figures:
 
     def line(self, duration: bool = False) -> str:
         return " · ".join(self.parts(duration))
+
+
+def rates_words(price: Price) -> str:
+    """A price's rates in a line: "$1.25 in · $0.125 cached · $10.00 out per 1M tokens",
+    and, for a tiered price, where the next tier starts."""
+
+    def usd(rate: float) -> str:
+        return f"${rate:,.2f}" if round(rate, 2) == rate and rate else f"${rate:.4g}"
+
+    parts = [f"{usd(price.input)} in"]
+    if price.cached_input is not None:
+        parts.append(f"{usd(price.cached_input)} cached")
+    if price.cache_write is not None:
+        parts.append(f"{usd(price.cache_write)} cache write")
+    parts.append(f"{usd(price.output)} out")
+    line = " · ".join(parts) + " per 1M tokens"
+    if price.tiers:
+        line += f" (more above {price.tiers[0].above:,} input tokens)"
+    return line

@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import cast
 
-from PySide6.QtCore import Qt
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -181,10 +182,21 @@ class LaneDialog(QDialog):
             self.use_budget.toggled,
         ):
             signal.connect(self._update_knob)
-        self.picker.fetched.connect(lambda _name: self._fit())
-        self.provider.currentTextChanged.connect(self._provider_changed)
+        self.picker.fetched.connect(lambda _name: self._refit())
+        self.provider.currentTextChanged.connect(self._provider_switched)
         self._provider_changed()
         self._fit()
+
+    def _refit(self) -> None:
+        """Fit again once the event loop has laid out what just changed (a wrapped
+        error under the model field is only measured then)."""
+        self.picker.updateGeometry()
+        self._fit()
+        QTimer.singleShot(0, self._fit_if_open)
+
+    def _fit_if_open(self) -> None:
+        if shiboken6.isValid(self):
+            self._fit()
 
     def _fit(self) -> None:
         """As large as the contents need, at the width it has once shown: the wrapped
@@ -277,6 +289,15 @@ class LaneDialog(QDialog):
 
     def _provider_config(self) -> ProviderConfig | None:
         return self.config.providers.get(self.provider.currentText())
+
+    def _provider_switched(self) -> None:
+        """The user chose another provider: a model id from the one before stays only if
+        the new provider lists it (another provider's "demo-fast" is no model of this one)."""
+        before = self.model.currentText().strip()
+        self._provider_changed()
+        if before and before not in self.picker.models():
+            self.model.setCurrentText("")
+        self._update_knob()
 
     def _provider_changed(self) -> None:
         provider = self._provider_config()

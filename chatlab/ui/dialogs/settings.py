@@ -262,7 +262,13 @@ class SettingsDialog(QDialog):
             label = {"keychain": "in keychain", "session": "this session only", "missing": "missing"}.get(
                 where, where.replace("env:", "environment: ")
             )
-            url = p.base_url or ("built-in demo server" if name == "demo" else "default")
+            url = p.base_url or (
+                "built-in demo server"
+                if name == "demo"
+                else "not set: needs its endpoint"
+                if p.api_version
+                else "default"
+            )
             for c, text in enumerate((name, p.kind, url, label)):
                 self.table.setItem(r, c, QTableWidgetItem(text))
             if name == selected:

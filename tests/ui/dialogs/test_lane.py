@@ -247,7 +247,14 @@ def test_a_provider_switch_shows_its_list(qtbot: QtBot) -> None:
     assert _models(dialog) == ["gpt-4.1", "o4-mini"]
     dialog.provider.setCurrentText("openrouter")
     assert _models(dialog) == ["deepseek/deepseek-r1", "meta-llama/llama-3.3-70b-instruct"]
-    assert dialog.model.currentText() == "o4-mini" and "OpenRouter" in dialog.reasoning_note.text()
+    assert dialog.model.currentText() == ""  # openai's o4-mini is no id of OpenRouter's
+    dialog.model.setCurrentText("deepseek/deepseek-r1")
+    assert "OpenRouter" in dialog.reasoning_note.text()
+    dialog.provider.setCurrentText("openai")  # an id the next provider lists too stays
+    dialog.model.setCurrentText("gpt-4.1")
+    cache.put(config.providers["openrouter"], ["gpt-4.1"])
+    dialog.provider.setCurrentText("openrouter")
+    assert dialog.model.currentText() == "gpt-4.1"
     dialog.provider.setCurrentText("anthropic")  # nothing kept, and nothing to ask here
     assert _models(dialog) == [] and "No model list kept" in dialog.picker.status.text()
 

@@ -42,7 +42,9 @@ def test_the_cost_badge_names_the_price_source(
         wait_turn(qtbot, window)
         resp = window.session.turns[-1].responses[priced.id]
         assert resp.price is not None and resp.cost_usd
-        assert _cost_tip(window, priced.id) == f"price: {resp.price.source}"
+        assert _cost_tip(window, priced.id) == (
+            f"price: $0.15 in · $0.075 cached · $0.60 out per 1M tokens\nfrom {resp.price.source}"
+        )
         assert resp.price.source.startswith("chatlab prices.toml: chatlab demo (fictional) (as of ")
         card = window.lane_widgets[unpriced.id]  # a provider of no vendor: no source prices it
         [label] = [
@@ -58,7 +60,18 @@ def test_the_cost_words_for_each_source() -> None:
         return Figures.of(resp).cost_words[1]
 
     priced = Response("a", Status.OK, cost_usd=0.01, price=Price(1.0, 2.0, source="genai-prices 0.2.5 (x)"))
-    assert tip(priced) == "price: genai-prices 0.2.5 (x)"
+    assert tip(priced) == "price: $1.00 in · $2.00 out per 1M tokens\nfrom genai-prices 0.2.5 (x)"
     assert tip(Response("a", Status.OK, cost_usd=0.01, cost_reported=True)) == "cost reported by the provider"
     unpriced = Figures.of(Response("a", Status.OK))
     assert unpriced.cost_words[0] == "no price" and unpriced.cost_words[1].startswith("no price:")
+
+
+def test_the_rates_in_words_say_small_rates_exactly_and_where_a_tier_starts() -> None:
+    from chatlab.core.data.price import PriceTier
+    from chatlab.core.lab.figures import rates_words
+
+    tiered = Price(1.25, 10.0, 0.125, tiers=(PriceTier(200_000, 2.5, 15.0, 0.25),))
+    assert rates_words(tiered) == (
+        "$1.25 in · $0.125 cached · $10.00 out per 1M tokens (more above 200,000 input tokens)"
+    )
+    assert rates_words(Price(0.02, 0.0)) == "$0.02 in · $0 out per 1M tokens"
