@@ -63,7 +63,8 @@ def test_content_of_a_shape_chatlab_cant_read_is_an_error_not_an_empty_ok(
 def test_odd_but_readable_chunks_held() -> None:
     assert read(sse(cand({"text": 5}, {"text": {"a": 1}}, finish="STOP")))[0].kind is ErrorKind.PROTOCOL
     assert read(sse(cand({"text": "r", "thought": True}, finish="STOP")))[-1] == Done("STOP")
-    assert read(sse(cand({"text": "a"}, finish={"x": 1})))[-1] == Done("{'x': 1}")  # said, not lost
+    odd_finish = {"candidates": [{"content": {"parts": [{"text": "a"}]}, "finishReason": {"x": 1}}]}
+    assert read(sse(odd_finish))[-1] == Done("{'x': 1}")  # said, not lost
     assert read(sse([1, 2]))[0].kind is ErrorKind.PROTOCOL
     assert read(sse(cand({"text": "a"}), {"error": "boom"}))[-1].kind is ErrorKind.SERVER
     deep = b"data: " + b"[" * 100_000 + b"]" * 100_000 + b"\r\n\r\n"

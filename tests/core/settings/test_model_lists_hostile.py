@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from chatlab.core.settings import model_lists
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.model_lists import MAX_ID_CHARS, ModelListCache, clean_models
 
@@ -74,7 +73,7 @@ def test_a_full_disk_keeps_the_old_list_and_leaves_no_temporary_file(
     def full(*_: Any, **__: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(model_lists.json, "dump", full)
+    monkeypatch.setattr(json, "dump", full)
     kept = cache.put(LOCAL, ["new"])
     assert kept.models == ("new",)  # the caller still gets the fresh list
     monkeypatch.undo()
