@@ -10,7 +10,9 @@ chunk into pydantic models (~0.3 ms a chunk, and one count it can't parse ends t
 answer), so, as for the other formats, chatlab reads the response's bytes itself
 (:mod:`chatlab.providers.sse`, the shared pacing and coalescing of
 :class:`~chatlab.providers.base.SDKAdapter`); the SDK's request builder and sender are
-reached through its private ``_api_client`` (see :func:`_send`).
+reached through its private ``_api_client`` (see :func:`_send`). A model name holding
+what the SDK would put into the URL's path unescaped (``#``, whitespace, a control
+character) is refused before sending.
 
 Thinking: the lane's reasoning knob is translated by
 :func:`chatlab.core.settings.reasoning.translate` (a budget for 2.5, a level for 3);
@@ -22,7 +24,9 @@ is ignored. Usage arrives with every chunk: the latest wins. Input = ``promptTok
 ``thoughtsTokenCount``, output = ``candidatesTokenCount`` + ``thoughtsTokenCount`` (what
 Google bills). A candidate's ``finishReason`` is the end marker; a safety, recitation or
 blocklist stop, or a ``promptFeedback.blockReason``, is a refusal said in a plain
-sentence. An ``error`` chunk mid-stream ends the lane with the text kept. A server that
+sentence. Content, parts or a part of a shape chatlab can't read count as parts it
+can't show (an answer of nothing else is an error, never an empty "ok"). An ``error``
+chunk mid-stream ends the lane with the text kept. A server that
 answers with one JSON ``GenerateContentResponse`` instead of a stream is read as the
 whole answer.
 """
@@ -57,6 +61,10 @@ from chatlab.providers.think import InlineThink
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 _VERSION_SUFFIX = re.compile(r"/(v1(?:alpha|beta)?\d*)/*$")
+# What the SDK's URL builder would pass into the request's path as it is: a '#' (the rest,
+# ':streamGenerateContent?alt=sse' included, becomes a fragment: the request goes to
+# another endpoint), a backslash, whitespace or a control character.
+_UNSAFE_MODEL = re.compile(r"[#\\\s\x00-\x1f\x7f]")
 
 # The older reasoning_effort, as the knob's level.
 EFFORT_LEVELS = {
@@ -195,6 +203,8 @@ class GeminiAdapter(SDKAdapter):
         its public stream calls them. Raises ValueError for what the SDK refuses."""
         from google.genai import _common, models, types
 
+        if bad := _UNSAFE_MODEL.search(request.model):
+            raise ValueError(f"the model name holds {bad.group()!r}, which no Gemini model name has")
         api = self.client.aio._api_client
         params = types._GenerateContentParameters(
             model=request.model, contents=contents(request), config=types.GenerateContentConfig(**config)
@@ -301,8 +311,13 @@ class _Reader:
             return
         content = first.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
+        if content is not None and not isinstance(content, dict):
+            self.unknown.add(f"content that is {type(content).__name__}")
+        elif parts is not None and not isinstance(parts, list):
+            self.unknown.add(f"parts that are {type(parts).__name__}")
         for part in parts if isinstance(parts, list) else ():
             if not isinstance(part, dict):
+                self.unknown.add(f"a part that is {type(part).__name__}")
                 continue
             text = part.get("text")
             if isinstance(text, str):

@@ -88,8 +88,22 @@ def _find(pid: str, model: str) -> tuple[Provider, ModelInfo] | None:
         return None
 
 
+def utc(when: datetime | None) -> datetime:
+    """``when`` in UTC (now if None); a naive time is read as UTC, and one at the calendar's
+    edge (``datetime.min``, which no zone can move) is kept as it is, never an error."""
+    if when is None:
+        return datetime.now(UTC)
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return when.replace(tzinfo=UTC)
+
+
 def find(vendor: str | None, model: str, when: datetime | None = None) -> Price | None:
-    """The genai-prices price of ``model`` at ``vendor`` at ``when`` (now if None), or None."""
+    """The genai-prices price of ``model`` at ``vendor`` at ``when`` (now if None; naive is
+    UTC), or None."""
     pid = provider_id(vendor)
     if pid is None:
         return None
@@ -100,10 +114,10 @@ def find(vendor: str | None, model: str, when: datetime | None = None) -> Price 
     if found is None:
         return None
     provider, info = found
-    when = when or datetime.now(UTC)
+    when = utc(when)
     model_price = info.get_prices(when)
     dated = isinstance(info.prices, list)  # dated or time-of-day prices: say which applied
-    at = f", price at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if dated else ""
+    at = f", price at {when:%Y-%m-%d %H:%M} UTC" if dated else ""
     source = f"genai-prices {version()} (bundled snapshot): {provider.id} {info.id}{at}"
     if info.id.endswith(":free") and not any(v is not None for v in vars(model_price).values()):
         return Price(0.0, 0.0, source=source)  # OpenRouter's free variants: listed, with no rate

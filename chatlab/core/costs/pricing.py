@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -92,7 +92,8 @@ def _from_override(o: PriceOverride, key: str) -> Price | None:
 
 
 def lookup(config: Config, provider: str, model: str, when: datetime | None = None) -> Price | None:
-    """The price of ``model`` at ``provider`` for a request at ``when`` (now if None)."""
+    """The price of ``model`` at ``provider`` for a request at ``when`` (now if None; a
+    naive time is UTC)."""
     vendor = config.providers[provider].vendor if provider in config.providers else None
     if vendor == "demo":
         model = model.partition("@")[0]  # demo options are not part of the model's name
@@ -106,7 +107,7 @@ def lookup(config: Config, provider: str, model: str, when: datetime | None = No
         return None
     entry: TableEntry | None = _match(builtin_table(), f"{vendor}:{model}")
     price: Price | None
-    day = (when or datetime.now(UTC)).date().isoformat()
+    day = genai.utc(when).date().isoformat()
     if entry is not None and entry.corrects and day >= entry.as_of:
         price = entry.price
     else:

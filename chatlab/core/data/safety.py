@@ -5,7 +5,8 @@ the small, pure rules chatlab applies to them wherever they enter or leave: lone
 surrogates become U+FFFD (SQLite, JSON and terminals can't carry them); token counts must
 be integers from 0 to 2**53 and costs finite and non-negative; a lane's own API key is
 redacted from any text before it reaches the screen, the database or an export, also
-when the key arrives split across stream chunks; and control characters are shown as
+when the key arrives split across stream chunks or is quoted escaped (a key pasted with
+its newline, in an HTTP library's complaint); and control characters are shown as
 visible escapes on a terminal, so model text can't clear the screen or retitle the
 window. The functions are cheap on clean input (one C-level scan) because they run on
 every streamed chunk.
@@ -121,11 +122,27 @@ def mask_secret(secret: str) -> str:
     return "[key]"
 
 
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def secret_forms(secret: str) -> list[str]:
+    """What to redact for ``secret``, longest first: the key itself and, for a key holding a
+    line break or other control character (pasted with its newline), each run of it
+    between them, because an HTTP library refusing the key quotes it escaped
+    (``b'sk-…\\r\\n'``), where the raw key no longer matches."""
+    forms = {secret} if len(secret) >= MIN_SECRET_LEN else set()
+    if _BREAKS.search(secret):
+        forms.update(p for p in _BREAKS.split(secret) if len(p) >= MIN_SECRET_LEN)
+    return sorted(forms, key=len, reverse=True)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by its mask."""
+    """``text`` with every occurrence of each secret (each of its :func:`secret_forms`)
+    replaced by its mask."""
     for secret in secrets:
-        if len(secret) >= MIN_SECRET_LEN and secret in text:
-            text = text.replace(secret, mask_secret(secret))
+        for form in secret_forms(secret):
+            if form in text:
+                text = text.replace(form, mask_secret(form))
     return text
 
 
@@ -138,7 +155,8 @@ class StreamRedactor:
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+        forms = {form for secret in secrets for form in secret_forms(secret)}
+        self.secrets = sorted(forms, key=len, reverse=True)
         self._held = ""
 
     def feed(self, text: str) -> str:

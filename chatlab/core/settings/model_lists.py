@@ -6,9 +6,11 @@ One JSON file per provider under ``paths().cache_dir / "models"``: the provider'
 the address the list came from, when it was fetched (seconds since the epoch) and the
 model ids. A list fetched from another address (the provider's ``base_url`` changed) is
 not shown. A file that can't be read, isn't JSON, has the wrong shape or is larger than
-:data:`MAX_BYTES` is ignored, never an error: the cache only saves a wait. The ids are
-the provider's output, so untrusted: each is made valid Unicode on one line and cut to
-:data:`MAX_ID_CHARS`, and at most :data:`MAX_MODELS` are kept. Nothing here imports Qt.
+:data:`MAX_BYTES` is ignored, never an error: the cache only saves a wait (only a regular
+file is read, and without waiting: a FIFO or a link to ``/dev/zero`` in its place can't
+hang the lane editor). The ids are the provider's output, so untrusted: each is made
+valid Unicode on one line and cut to :data:`MAX_ID_CHARS`, and at most
+:data:`MAX_MODELS` are kept. Nothing here imports Qt.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import logging
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -53,6 +56,7 @@ def clean_models(models: Iterable[object]) -> tuple[str, ...]:
     for model in models:
         if not isinstance(model, str):
             continue
+        model = model[: MAX_ID_CHARS * 4]  # a 100k-character id is cut before it is cleaned
         text = " ".join("".join(ch if ch.isprintable() else " " for ch in clean_text(model)).split())
         if text:
             seen.setdefault(text[:MAX_ID_CHARS], None)
@@ -82,11 +86,8 @@ class ModelListCache:
     def get(self, provider: ProviderConfig) -> ModelList | None:
         """The list last fetched for ``provider`` from its current address, or None (none
         kept, or the file unusable)."""
-        path = self.path(provider.name)
         try:
-            if path.stat().st_size > MAX_BYTES:
-                return None
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read(self.path(provider.name)))
         except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.get("version") != VERSION:
@@ -132,6 +133,21 @@ class ModelListCache:
         except OSError as exc:
             log.warning("could not keep the model list of %s: %s", provider.name, exc)
         return kept
+
+
+def _read(path: Path) -> str:
+    """The text of the regular file at ``path``, at most :data:`MAX_BYTES`; raises OSError
+    for anything else (a FIFO, a device such as ``/dev/zero``, a folder) or a larger file,
+    without ever waiting on it: the open doesn't block and the read is bounded."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            raise OSError(f"{path} is not a regular file of at most {MAX_BYTES} bytes")
+        raw = f.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:  # it grew while being read
+        raise OSError(f"{path} is larger than {MAX_BYTES} bytes")
+    return raw.decode("utf-8")
 
 
 def fetched_words(fetched: float, now: float | None = None) -> str:

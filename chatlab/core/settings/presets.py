@@ -279,7 +279,8 @@ def _typed(key: str, value: str, where: str) -> Any:
     """A bare value as its parameter's type (a number where one is wanted)."""
     types = _PARAM_TYPES.get(key, (str,))
     if types == (str, int):  # reasoning: a level, or a token budget
-        return int(value) if value.isdigit() else value
+        # ASCII digits only: str.isdigit() is True for '²' (which int() refuses) and '٣'
+        return int(value) if value.isascii() and value.isdigit() else value
     try:
         if types == (int,):
             return int(value)
