@@ -86,8 +86,10 @@ class LaneParams:
         r = self.reasoning
         if isinstance(r, str) and r not in REASONING_LEVELS:
             raise ValueError(f"reasoning must be {', '.join(REASONING_LEVELS)} or a token budget, got {r!r}")
-        if isinstance(r, int) and not 1 <= r <= MAX_TOKENS:
+        if isinstance(r, int) and r < 1:
             raise ValueError('a reasoning budget is a number of tokens, at least 1 (use reasoning = "off")')
+        if isinstance(r, int) and r > MAX_TOKENS:
+            raise ValueError(f"a reasoning budget is at most {MAX_TOKENS:,} tokens")
         if r is not None and (self.reasoning_effort is not None or self.thinking_budget is not None):
             raise ValueError("set reasoning, or the older reasoning effort / thinking budget, not both")
         if r not in (None, "off") and self.think is not None:

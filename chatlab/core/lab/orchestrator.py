@@ -103,6 +103,8 @@ class Runner:
                 f"no API key for provider {provider.name!r}: "
                 f"run `chatlab keys set {provider.name}` or set {envs}"
             )
+        if provider.needs_key and (bad_key := self.keys.problem(provider)):
+            raise ConfigError(bad_key)
         if not provider.base_url and provider.name == "demo":
             raise ConfigError("the demo provider has no server; start it with chatlab.demo")
         if provider.api_version and not provider.base_url:

@@ -86,16 +86,31 @@ class KeyStore:
         return removed
 
     def resolve(self, provider: ProviderConfig) -> tuple[str | None, KeySource]:
-        value = self._keychain_get(provider.name)
+        """The provider's key and where it came from. Whitespace around a key (the line
+        break a paste or ``echo`` leaves) is not part of it."""
+        value = (self._keychain_get(provider.name) or "").strip()
         if value:
             return value, KeySource("keychain")
-        if provider.name in self._session:
-            return self._session[provider.name], KeySource("session")
+        session = self._session.get(provider.name, "").strip()
+        if session:
+            return session, KeySource("session")
         for env in provider.env_candidates:
-            value = os.environ.get(env)
+            value = os.environ.get(env, "").strip()
             if value:
                 return value, KeySource(f"env:{env}")
         return None, KeySource("missing")
+
+    def problem(self, provider: ProviderConfig) -> str | None:
+        """Why the provider's key can't be sent (a line break, a space or another control
+        character inside it: no HTTP header can carry it), or None. Never shows the key."""
+        value, source = self.resolve(provider)
+        if value is None or (value.isprintable() and " " not in value):
+            return None
+        where = source.where.replace("env:", "environment variable ")
+        return (
+            f"the key for {provider.name} (from {where}) has a line break, a space or another "
+            "control character inside it: set it again"
+        )
 
     def source(self, provider: ProviderConfig) -> KeySource:
         return self.resolve(provider)[1]

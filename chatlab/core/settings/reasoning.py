@@ -46,10 +46,10 @@ def _openai_support(model: str) -> Support:
     version = re.match(r"gpt-5\.(\d+)", m)
     if version and int(version.group(1)) >= 1:
         return Support(
-            REASONING_LEVELS, None, "sent as reasoning_effort (off: none); OpenAI takes no token budget"
+            REASONING_LEVELS, None, "sent as the reasoning effort (off: none); OpenAI takes no token budget"
         )
     return Support(
-        ON_LEVELS, None, f"sent as reasoning_effort; {m} always reasons, and OpenAI takes no token budget"
+        ON_LEVELS, None, f"sent as the reasoning effort; {m} always reasons, and OpenAI takes no token budget"
     )
 
 
@@ -61,6 +61,12 @@ def _openai_send(model: str, params: LaneParams, value: str | int) -> Sent:
 
 # Claude: a level as a thinking budget (models that take one) or an adaptive effort.
 CLAUDE_BUDGETS = {"low": 2048, "medium": 8192, "high": 16384}
+
+
+def claude_most_output(model: str) -> int:
+    """The most output tokens a Claude model takes (the thinking budget must stay below
+    it): 32,000 for Opus 4 and 4.1, 64,000 for the rest that think."""
+    return 32_000 if "opus" in model and families.claude_version(model) in ((4, 0), (4, 1)) else 64_000
 
 
 def _anthropic_support(model: str) -> Support:
@@ -75,7 +81,7 @@ def _anthropic_support(model: str) -> Support:
         )
     return Support(
         REASONING_LEVELS,
-        (families.MIN_THINKING_BUDGET, 128_000),
+        (families.MIN_THINKING_BUDGET, claude_most_output(model) - 1),
         f"a thinking budget (low {CLAUDE_BUDGETS['low']:,}, medium {CLAUDE_BUDGETS['medium']:,}, "
         f"high {CLAUDE_BUDGETS['high']:,})",
     )
@@ -198,22 +204,58 @@ def show(value: str | int) -> str:
     return f"a budget of {value:,} tokens" if isinstance(value, int) else f"reasoning {value}"
 
 
+def takes(s: Support) -> str:
+    """What a model takes, in words: "low, medium, high or a budget of 128–32,768 tokens"."""
+    words = list(s.levels)
+    if s.budget is not None:
+        words.append(f"a budget of {s.budget[0]:,}–{s.budget[1]:,} tokens")
+    if not words:
+        return "no setting"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _older(params: LaneParams) -> str | int | None:
+    """The knob's value the older settings amount to, where the knob's rules apply to
+    them: an effort of none or a budget of 0 is off; a thinking budget is a budget.
+    Other efforts (minimal, xhigh, max) are the provider's own words, passed on."""
+    if params.reasoning_effort == "none" or params.thinking_budget == 0:
+        return OFF
+    return params.thinking_budget
+
+
 def problem(provider: ProviderConfig, model: str, params: LaneParams) -> str | None:
-    """Why ``model`` on ``provider`` can't honour the lane's ``reasoning``, or None."""
-    value = params.reasoning
+    """Why ``model`` on ``provider`` can't honour the lane's ``reasoning`` (or the older
+    effort of none, or thinking budget, which the same rules hold), or None."""
+    value = params.reasoning if params.reasoning is not None else _older(params)
     if value is None:
         return None
     s = support(provider, model)
     if isinstance(value, int):
         if s.budget is None:
-            return f"{model} takes no token budget ({s.note})"
+            why = "" if "no token budget" in s.note else f" ({s.note})"  # said once
+            return f"{model} takes no token budget: it takes {takes(s)}{why}"
         least, most = s.budget
         if not least <= value <= most:
             return f"{model} takes a thinking budget from {least:,} to {most:,} tokens, not {value:,}"
+    elif value not in s.levels:
+        return f"{model} can't be set to {show(value)}: it takes {takes(s)} ({s.note})"
+    return _room(provider, model, params, value)
+
+
+def _room(provider: ProviderConfig, model: str, params: LaneParams, value: str | int) -> str | None:
+    """Claude's thinking budget must be below the lane's max output tokens (the budget
+    a level sends, too): said here, before anything is sent."""
+    cap = params.max_output_tokens
+    if cap is None or dialect(provider).name != "anthropic" or value == OFF:
         return None
-    if value not in s.levels:
-        takes = ", ".join(s.levels) or "no setting"
-        return f"{model} can't be set to {show(value)}: it takes {takes} ({s.note})"
+    if families.claude_thinking_form(model) == "adaptive":
+        return None
+    budget = value if isinstance(value, int) else CLAUDE_BUDGETS.get(value)
+    if budget is not None and cap <= max(budget, families.MIN_THINKING_BUDGET):
+        sent = f"the {budget:,}-token thinking budget" + (
+            "" if isinstance(value, int) else f" {show(value)} sends"
+        )
+        return f"max output tokens ({cap:,}) must be larger than {sent}"
     return None
 
 

@@ -180,6 +180,9 @@ class LaneDialog(QDialog):
             self.think.toggled,
             self.effort.currentIndexChanged,
             self.use_budget.toggled,
+            self.budget.valueChanged,
+            self.use_max.toggled,
+            self.max_tokens.valueChanged,
         ):
             signal.connect(self._update_knob)
         self.picker.fetched.connect(lambda _name: self._refit())
@@ -313,17 +316,29 @@ class LaneDialog(QDialog):
         return cast(str | None, value)
 
     def _refusal(self, value: str | int | None) -> str | None:
-        """Why Reasoning can't be ``value`` for the model chosen (and Think first), or None."""
+        """Why Reasoning can't be ``value`` for the model chosen (and Think first, and the
+        max output tokens), or None; with Reasoning at default, why the provider's own
+        settings can't be (an effort of none where the model can't be off, a budget it
+        doesn't take): the same rules."""
+        provider, model = self._provider_config(), self.model.currentText().strip()
+        cap = self.max_tokens.value() if self.use_max.isChecked() else None
         if value is None:
-            return None
+            if provider is None or not model or not self._own_set():
+                return None
+            effort = self.effort.currentText()
+            own = LaneParams(
+                max_output_tokens=cap,
+                reasoning_effort=None if effort == "default" else effort,
+                thinking_budget=self.budget.value() if self.use_budget.isChecked() else None,
+            )
+            return reasoning.problem(provider, model, own)
         if self._own_set():
             return BOTH
         if self.think.isChecked() and value != reasoning.OFF:
             return THINK_FIRST
-        provider, model = self._provider_config(), self.model.currentText().strip()
         if provider is None or not model:
             return None
-        return reasoning.problem(provider, model, LaneParams(reasoning=value))
+        return reasoning.problem(provider, model, LaneParams(reasoning=value, max_output_tokens=cap))
 
     def knob_problem(self) -> str | None:
         """Why the Reasoning chosen can't be honoured, or None."""
@@ -350,7 +365,7 @@ class LaneDialog(QDialog):
         self.reasoning_error.setText(why or "")
         self.reasoning_error.setVisible(why is not None)
         self.reasoning_note.setVisible(why is None and bool(self.reasoning_note.text()))
-        if why == BOTH and not self.fold.isChecked():
+        if why is not None and self._own_set() and not self.fold.isChecked():
             self.fold.setChecked(True)
         self.ok.setEnabled(why is None)
         if self.isVisible():

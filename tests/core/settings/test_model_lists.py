@@ -131,8 +131,7 @@ def test_the_words_beside_a_model_say_whether_it_reasons_and_what_it_takes() -> 
     assert beside == "" and "doesn't reason" in tip
     beside, tip = marker(claude, "claude-sonnet-4-5")
     assert (
-        beside == "reasons · off/low/medium/high · budget"
-        and "budget 1,024–128,000: a thinking budget" in tip
+        beside == "reasons · off/low/medium/high · budget" and "budget 1,024–63,999: a thinking budget" in tip
     )
     assert marker(claude, "claude-opus-4-6")[0] == "reasons · off/low/medium/high"
     # OpenRouter passes the knob on for any model: the name says whether it reasons, and

@@ -104,3 +104,43 @@ def test_a_provider_names_its_dialect_in_config_and_an_unknown_one_is_refused() 
     assert reasoning.dialect(config.provider("p")).name == "openrouter"
     with pytest.raises(ConfigError, match="reasoning must be one of"):
         parse_config({"providers": {"p": {"kind": "openai-chat", "reasoning": "telepathy"}}})
+
+
+def test_the_older_settings_are_held_to_the_same_rules_where_they_mean_the_same() -> None:
+    """An effort of none is off, a thinking budget is a budget: o4-mini refuses both, as
+    it refuses the knob's off and budgets; efforts the knob has no word for pass on."""
+    why = reasoning.problem(OPENAI, "o4-mini", LaneParams(reasoning_effort="none"))
+    assert why is not None and "can't be set to reasoning off" in why
+    why = reasoning.problem(OPENAI, "o4-mini", LaneParams(thinking_budget=4096))
+    assert why is not None and "takes no token budget: it takes low, medium or high" in why
+    assert reasoning.problem(OPENAI, "gpt-5.1-codex-max", LaneParams(reasoning_effort="xhigh")) is None
+    assert reasoning.problem(CLAUDE, "claude-sonnet-4-5", LaneParams(thinking_budget=0)) is None
+
+
+def test_claudes_budget_must_leave_room_under_the_max_output_said_before_sending() -> None:
+    why = reasoning.problem(
+        CLAUDE, "claude-sonnet-4-5", LaneParams(reasoning="medium", max_output_tokens=4096)
+    )
+    assert why == (
+        "max output tokens (4,096) must be larger than the 8,192-token thinking budget reasoning medium sends"
+    )
+    why = reasoning.problem(CLAUDE, "claude-sonnet-4-5", LaneParams(reasoning=3000, max_output_tokens=3000))
+    assert why == "max output tokens (3,000) must be larger than the 3,000-token thinking budget"
+    assert (
+        reasoning.problem(CLAUDE, "claude-sonnet-4-5", LaneParams(reasoning="low", max_output_tokens=4096))
+        is None
+    )
+    assert (
+        reasoning.problem(CLAUDE, "claude-opus-4-6", LaneParams(reasoning="high", max_output_tokens=1000))
+        is None
+    )
+
+
+def test_a_refusal_says_everything_the_model_takes_once() -> None:
+    gemini = reasoning.problem(GEMINI, "gemini-2.5-pro", LaneParams(reasoning="off"))
+    assert gemini is not None and "it takes low, medium, high or a budget of 128–32,768 tokens" in gemini
+    openai = reasoning.problem(OPENAI, "o4-mini", LaneParams(reasoning=1000))
+    assert openai == "o4-mini takes no token budget: it takes low, medium or high"
+    assert reasoning.support(CLAUDE, "claude-opus-4-1").budget == (1024, 31_999)
+    with pytest.raises(ValueError, match="at most"):
+        LaneParams(reasoning=10**20).validate()

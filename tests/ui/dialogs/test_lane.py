@@ -102,7 +102,7 @@ def test_a_setting_the_model_cant_honour_disables_ok_with_the_reason(qtbot: QtBo
 def test_a_budget_out_of_the_models_range_is_refused(qtbot: QtBot) -> None:
     dialog = _dialog(qtbot, Lane("anthropic", "claude-sonnet-4-5"))
     _choose(dialog, 100)
-    assert not dialog.ok.isEnabled() and "from 1,024 to 128,000 tokens" in dialog.reasoning_error.text()
+    assert not dialog.ok.isEnabled() and "from 1,024 to 63,999 tokens" in dialog.reasoning_error.text()
     dialog.reasoning_budget.setValue(2048)
     assert dialog.ok.isEnabled() and dialog.build().params.reasoning == 2048
     dialog.model.setCurrentText("claude-opus-4-6")  # adaptive thinking: no token budget
@@ -277,3 +277,24 @@ def test_reasoners_are_marked_and_the_list_filters_as_you_type(qtbot: QtBot) -> 
     assert completer.completionCount() == 11  # model-39, model-390 … model-399
     dialog.model.setCurrentText("someone/not-listed-yet")
     assert dialog.build().model == "someone/not-listed-yet"
+
+
+def test_the_providers_own_settings_are_refused_where_the_knob_would_be(qtbot: QtBot) -> None:
+    """An effort of none on o4-mini is reasoning off, which it can't do: refused with the
+    reason, OK disabled and the fold open, as the knob's own off is."""
+    dialog = _dialog(qtbot, Lane("openai", "o4-mini"))
+    dialog.effort.setCurrentText("none")
+    why = dialog.reasoning_error.text()
+    assert "o4-mini can't be set to reasoning off" in why and not dialog.ok.isEnabled()
+    assert dialog.fold.isChecked()
+    dialog.effort.setCurrentText("high")
+    assert dialog.ok.isEnabled() and dialog.build().params.reasoning_effort == "high"
+    dialog.effort.setCurrentText("default")
+    dialog.use_max.setChecked(True)
+    dialog.max_tokens.setValue(4096)
+    dialog.provider.setCurrentText("anthropic")
+    dialog.model.setCurrentText("claude-sonnet-4-5")
+    dialog.reasoning.setCurrentIndex(dialog.reasoning.findData("medium"))
+    assert "8,192-token thinking budget" in dialog.reasoning_error.text() and not dialog.ok.isEnabled()
+    dialog.max_tokens.setValue(16384)
+    assert dialog.ok.isEnabled()

@@ -580,7 +580,9 @@ def test_think_first_and_the_lanes_own_system_prompt(qtbot: QtBot) -> None:
 
 
 def test_changing_a_value_ticks_its_box(qtbot: QtBot) -> None:
-    dialog = _lane_dialog(qtbot)
+    dialog = _lane_dialog(
+        qtbot, Lane("anthropic", "claude-sonnet-4-5")
+    )  # a model that takes a thinking budget
     dialog.max_tokens.setValue(20000)
     dialog.budget.setValue(8192)
     assert dialog.use_max.isChecked() and dialog.use_budget.isChecked()
@@ -589,7 +591,9 @@ def test_changing_a_value_ticks_its_box(qtbot: QtBot) -> None:
 
 
 def test_a_typed_value_is_sent_without_pressing_enter(qtbot: QtBot) -> None:
-    dialog = _lane_dialog(qtbot)
+    dialog = _lane_dialog(
+        qtbot, Lane("anthropic", "claude-sonnet-4-5")
+    )  # a model that takes a thinking budget
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.use_temp.setChecked(True)
@@ -605,12 +609,16 @@ def test_a_typed_value_is_sent_without_pressing_enter(qtbot: QtBot) -> None:
 
 
 def test_the_lane_editor_refuses_a_budget_not_below_max_tokens(qtbot: QtBot) -> None:
-    dialog = _lane_dialog(qtbot)
+    dialog = _lane_dialog(
+        qtbot, Lane("anthropic", "claude-sonnet-4-5")
+    )  # a model that takes a thinking budget
     dialog.max_tokens.setValue(4000)
     dialog.budget.setValue(4000)
     dialog.accept()
     assert dialog.result_lane is None
-    assert dialog.error.text() == "max output tokens must be larger than the thinking budget"
+    assert (
+        dialog.error.text() == "max output tokens (4,000) must be larger than the 4,000-token thinking budget"
+    )
 
 
 # -- choosing and naming presets ---------------------------------------------------------
