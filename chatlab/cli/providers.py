@@ -20,6 +20,8 @@ HEADER = ("provider", "wire format", "reasoning shown?", "reasoning knob", "key"
 def _status(p: ProviderConfig, store: KeyStore) -> str:
     if p.api_version and not p.base_url:
         return "no: set its base_url (endpoint) in config.toml"
+    if p.hint:  # a local server: nothing to configure, but it must be running
+        return "no key needed; runs on this machine (not checked)"
     if not p.needs_key:
         return "yes (no key needed)"
     where = store.source(p).where
