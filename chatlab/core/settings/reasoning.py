@@ -238,7 +238,11 @@ def problem(provider: ProviderConfig, model: str, params: LaneParams) -> str | N
         if not least <= value <= most:
             return f"{model} takes a thinking budget from {least:,} to {most:,} tokens, not {value:,}"
     elif value not in s.levels:
-        return f"{model} can't be set to {show(value)}: it takes {takes(s)} ({s.note})"
+        said = show(value)
+        if params.reasoning is None:  # the older settings' words for off
+            said = "reasoning effort none" if params.reasoning_effort == "none" else "a thinking budget of 0"
+            said += " (reasoning off)"
+        return f"{model} can't be set to {said}: it takes {takes(s)} ({s.note})"
     return _room(provider, model, params, value)
 
 

@@ -110,7 +110,7 @@ def test_the_older_settings_are_held_to_the_same_rules_where_they_mean_the_same(
     """An effort of none is off, a thinking budget is a budget: o4-mini refuses both, as
     it refuses the knob's off and budgets; efforts the knob has no word for pass on."""
     why = reasoning.problem(OPENAI, "o4-mini", LaneParams(reasoning_effort="none"))
-    assert why is not None and "can't be set to reasoning off" in why
+    assert why is not None and "can't be set to reasoning effort none (reasoning off)" in why
     why = reasoning.problem(OPENAI, "o4-mini", LaneParams(thinking_budget=4096))
     assert why is not None and "takes no token budget: it takes low, medium or high" in why
     assert reasoning.problem(OPENAI, "gpt-5.1-codex-max", LaneParams(reasoning_effort="xhigh")) is None

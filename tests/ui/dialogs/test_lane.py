@@ -285,7 +285,9 @@ def test_the_providers_own_settings_are_refused_where_the_knob_would_be(qtbot: Q
     dialog = _dialog(qtbot, Lane("openai", "o4-mini"))
     dialog.effort.setCurrentText("none")
     why = dialog.reasoning_error.text()
-    assert "o4-mini can't be set to reasoning off" in why and not dialog.ok.isEnabled()
+    assert (
+        "o4-mini can't be set to reasoning effort none (reasoning off)" in why and not dialog.ok.isEnabled()
+    )
     assert dialog.fold.isChecked()
     dialog.effort.setCurrentText("high")
     assert dialog.ok.isEnabled() and dialog.build().params.reasoning_effort == "high"
