@@ -29,6 +29,7 @@ REASONING_DIALECTS = (
     "mistral",
     "together",
     "moonshot",
+    "demo",
 )
 THINK_MODES = ("prompted",)  # a lane's ``think``: "prompted" asks a plain model to think first
 DEFAULT_IDLE_TIMEOUT_S = 300.0

@@ -134,7 +134,7 @@ PRESETS: dict[str, ProviderConfig] = {
     "sglang": _local("sglang", "http://localhost:30000/v1", "template", "is the SGLang server running?"),
     # The demo provider's base_url is filled in when the built-in loopback server starts.
     "demo": ProviderConfig(
-        "demo", "openai-chat", needs_key=False, vendor="demo", builtin=True, reasoning="effort"
+        "demo", "openai-chat", needs_key=False, vendor="demo", builtin=True, reasoning="demo"
     ),
 }
 

@@ -31,7 +31,7 @@ from chatlab.core.data.model import LaneParams
 from chatlab.core.settings import families
 from chatlab.core.settings.compatible import COMPATIBLE
 from chatlab.core.settings.config import ProviderConfig
-from chatlab.core.settings.knob import OFF, ON_LEVELS, Dialect, KnobError, Sent, Support
+from chatlab.core.settings.knob import OFF, ON_LEVELS, Dialect, KnobError, Sent, Support, always, plain
 from chatlab.core.settings.knob import levels as _levels
 
 __all__ = ["OFF", "ON_LEVELS", "Dialect", "KnobError", "Sent", "Support"]
@@ -165,6 +165,27 @@ def _effort_send(model: str, params: LaneParams, value: str | int) -> Sent:
     return Sent(replace(params, reasoning_effort="none" if value == OFF else str(value)))
 
 
+# The demo's models: the hybrid takes every level; the reasoners always reason; the plain
+# ones don't; a model a test scripted takes what the effort dialect takes.
+_DEMO_ALWAYS = ("demo-reasoner", "demo-hidden")
+_DEMO_PLAIN = ("demo-fast", "demo-coder")
+
+
+def _demo_support(model: str) -> Support:
+    base = model.partition("@")[0]
+    if base in _DEMO_ALWAYS:
+        return always(base)
+    if base in _DEMO_PLAIN:
+        return plain(base)
+    return _effort_support(model)
+
+
+def _demo_send(model: str, params: LaneParams, value: str | int) -> Sent:
+    if model.partition("@")[0] in _DEMO_ALWAYS + _DEMO_PLAIN:
+        return Sent(params)  # high on a reasoner, off on a plain model: nothing to send
+    return _effort_send(model, params, value)
+
+
 DIALECTS: dict[str, Dialect] = {
     "openai": Dialect("openai", _openai_support, _openai_send, "reasoning_effort"),
     "anthropic": Dialect("anthropic", _anthropic_support, _anthropic_send, "thinking on/off and budget"),
@@ -175,6 +196,7 @@ DIALECTS: dict[str, Dialect] = {
     # The demo's hybrid, and any OpenAI-compatible server that takes reasoning_effort.
     "effort": Dialect("effort", _effort_support, _effort_send, "reasoning_effort"),
     **COMPATIBLE,  # the OpenAI-compatible vendors and local servers
+    "demo": Dialect("demo", _demo_support, _demo_send, "reasoning_effort (demo-hybrid)"),
 }
 
 assert tuple(DIALECTS) == REASONING_DIALECTS, "constants.REASONING_DIALECTS names each dialect, in order"

@@ -144,3 +144,22 @@ def test_a_refusal_says_everything_the_model_takes_once() -> None:
     assert reasoning.support(CLAUDE, "claude-opus-4-1").budget == (1024, 31_999)
     with pytest.raises(ValueError, match="at most"):
         LaneParams(reasoning=10**20).validate()
+
+
+def test_the_demos_models_take_what_their_scripts_do() -> None:
+    """The hybrid takes every level (sent as reasoning_effort); the reasoners always
+    reason (high, nothing sent); the plain models take off only."""
+    demo = PRESETS["demo"]
+    assert (
+        reasoning.translate(demo, "demo-hybrid@tps=0", LaneParams(reasoning="low")).params.reasoning_effort
+        == "low"
+    )
+    assert (
+        reasoning.translate(demo, "demo-hybrid", LaneParams(reasoning="off")).params.reasoning_effort
+        == "none"
+    )
+    assert reasoning.translate(demo, "demo-reasoner", LaneParams(reasoning="high")).params == LaneParams()
+    why = reasoning.problem(demo, "demo-fast@tps=0", LaneParams(reasoning="high"))
+    assert why is not None and "demo-fast doesn't reason" in why
+    why = reasoning.problem(demo, "demo-hidden", LaneParams(reasoning="off"))
+    assert why is not None and "always reasons" in why
