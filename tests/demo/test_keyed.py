@@ -82,7 +82,7 @@ def test_over_the_sdks_the_scripted_rate_holds_exactly(server: DemoServer, model
     prompts = keyed_prompts()
     right = 0
     for i, prompt in enumerate(prompts * 2):
-        fmt = FORMATS[i % 3]
+        fmt = FORMATS[i % len(FORMATS)]
         reply = ask(server, fmt, f"{model}@tps=0,think_delay_s=0", prompt.text, **_setting_kwargs(fmt, mode))  # type: ignore[arg-type]
         assert prompt.answer is not None
         if mode == "prompted":

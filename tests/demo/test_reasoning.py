@@ -24,6 +24,7 @@ SYSTEM_FORMS = {
     "chat": ("plain", "developer"),
     "responses": ("plain", "input"),
     "anthropic": ("plain", "blocks"),
+    "gemini": ("plain",),  # systemInstruction
 }
 
 

@@ -11,7 +11,7 @@ import openai
 
 from chatlab.demo.server import DemoServer
 
-FORMATS = ("chat", "responses", "anthropic")
+FORMATS = ("chat", "responses", "anthropic", "gemini")
 
 
 @dataclass
@@ -54,6 +54,8 @@ def ask(
         return _chat(server, model, prompt, system, system_form, extra)
     if fmt == "responses":
         return _responses(server, model, prompt, system, system_form, extra)
+    if fmt == "gemini":
+        return _gemini(server, model, prompt, system, extra)
     return _anthropic(server, model, prompt, system, system_form, extra)
 
 
@@ -148,6 +150,33 @@ def _anthropic(
     )
 
 
+def _gemini(server: DemoServer, model: str, prompt: str, system: str | None, extra: Any) -> Reply:
+    """Google's SDK, streaming (thinking settings come in ``extra["thinking_config"]``)."""
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(base_url=server.gemini_base_url, api_version="v1beta")
+    client = genai.Client(api_key="k", http_options=options)
+    extra = {"thinking_config": {"include_thoughts": True}, **extra}  # as chatlab asks for thoughts
+    config = types.GenerateContentConfig(system_instruction=system, **extra)
+    text = reasoning = ""
+    usage: Any = None
+    try:
+        for chunk in client.models.generate_content_stream(model=model, contents=prompt, config=config):
+            for candidate in chunk.candidates or ():
+                for part in (candidate.content.parts if candidate.content else None) or ():
+                    if part.thought:
+                        reasoning += part.text or ""
+                    else:
+                        text += part.text or ""
+            if chunk.usage_metadata is not None:
+                usage = chunk.usage_metadata
+    finally:
+        client.close()
+    thoughts = _count(_field(usage, "thoughts_token_count"))
+    return Reply(text, reasoning, _count(_field(usage, "candidates_token_count")) + thoughts, thoughts)
+
+
 def effort_kwargs(fmt: str, effort: str | None) -> dict[str, Any]:
     """How each wire format asks for ``effort`` (None: not at all). Anthropic's effort is a
     thinking budget, as chatlab sends it to models that take one."""
@@ -157,6 +186,9 @@ def effort_kwargs(fmt: str, effort: str | None) -> dict[str, Any]:
         return {"reasoning_effort": effort}
     if fmt == "responses":
         return {"reasoning": {"effort": effort, "summary": "auto"}}
+    if fmt == "gemini":  # a 2.5-style budget, as chatlab sends a level to models that take one
+        budgets = {"none": 0, "low": 1024, "medium": 8192, "high": 24576}
+        return {"thinking_config": {"thinking_budget": budgets[effort], "include_thoughts": effort != "none"}}
     if effort == "none":
         return {"thinking": {"type": "disabled"}}
     budgets = {"low": 2048, "medium": 8192, "high": 16384}
