@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.data.safety import known_secrets, redact
+from chatlab.core.settings import reasoning
 from chatlab.core.settings.apikeys import KeyStore, NoKeychain
 from chatlab.core.settings.config import (
     PRESETS,
@@ -269,8 +270,11 @@ class SettingsDialog(QDialog):
                 if p.api_version
                 else "default"
             )
+            knob = f"{name}: the reasoning knob is sent as {reasoning.dialect(p).words}"
             for c, text in enumerate((name, p.kind, url, label)):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(knob)
+                self.table.setItem(r, c, item)
             if name == selected:
                 self.table.selectRow(r)
         fit_table(self.table, min_rows=len(self._providers), max_rows=14)

@@ -711,3 +711,15 @@ def test_ask_preset_name_refuses_bad_names_and_returns_a_good_one(qtbot: QtBot) 
     ]
     _on_modal(lambda modal: modal.reject(), seen)
     assert ask_preset_name(None, config) is None
+
+
+def test_each_provider_row_says_how_its_reasoning_knob_is_sent(qtbot: QtBot) -> None:
+    dialog = _settings(qtbot)
+    tips = {
+        dialog.table.item(r, 0).text(): dialog.table.item(r, 2).toolTip()
+        for r in range(dialog.table.rowCount())
+    }
+    assert (
+        tips["gemini"] == "gemini: the reasoning knob is sent as thinking_budget (2.5) or thinking_level (3)"
+    )
+    assert "chat_template_kwargs" in tips["vllm"]
