@@ -715,10 +715,11 @@ def test_ask_preset_name_refuses_bad_names_and_returns_a_good_one(qtbot: QtBot) 
 
 def test_each_provider_row_says_how_its_reasoning_knob_is_sent(qtbot: QtBot) -> None:
     dialog = _settings(qtbot)
-    tips = {
-        dialog.table.item(r, 0).text(): dialog.table.item(r, 2).toolTip()
-        for r in range(dialog.table.rowCount())
-    }
+    tips = {}
+    for r in range(dialog.table.rowCount()):
+        name, endpoint = dialog.table.item(r, 0), dialog.table.item(r, 2)
+        assert name is not None and endpoint is not None
+        tips[name.text()] = endpoint.toolTip()
     assert (
         tips["gemini"] == "gemini: the reasoning knob is sent as thinking_budget (2.5) or thinking_level (3)"
     )
