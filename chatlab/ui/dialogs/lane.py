@@ -63,13 +63,9 @@ THINK_FIRST = (
 
 def takes_words(model: str, support: reasoning.Support) -> str:
     """What ``model`` takes, in a sentence: "o4-mini takes low, medium or high (sent as…)."."""
-    choices = list(support.levels)
-    if support.budget is not None:
-        choices.append(f"a budget of {support.budget[0]:,}–{support.budget[1]:,} tokens")
-    if not choices:
-        return f"{model} takes no reasoning setting ({support.note})."
-    takes = choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + " or " + choices[-1]
-    return f"{model} takes {takes}: {support.note}."
+    if support.levels == (reasoning.OFF,) and support.budget is None:
+        return f"{support.note}: Reasoning can only be off or default."
+    return f"{model} takes {reasoning.takes(support)}: {support.note}."
 
 
 class LaneDialog(QDialog):
@@ -295,8 +291,12 @@ class LaneDialog(QDialog):
 
     def _provider_switched(self) -> None:
         """The user chose another provider: a model id from the one before stays only if
-        the new provider lists it (another provider's "demo-fast" is no model of this one)."""
+        the new provider lists it (another provider's "demo-fast" is no model of this one),
+        and the provider's own settings (an effort, a thinking budget) are the last one's:
+        they go back to default."""
         before = self.model.currentText().strip()
+        self.effort.setCurrentText("default")
+        self.use_budget.setChecked(False)
         self._provider_changed()
         if before and before not in self.picker.models():
             self.model.setCurrentText("")

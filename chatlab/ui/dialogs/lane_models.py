@@ -211,6 +211,8 @@ class ModelPicker(QWidget):
             self.status.setText(f"Fetching {provider.name}'s models…")
         elif listed is None and self._list_models is None:
             self.status.setText("No model list kept: type the model's id.")
+        elif listed is None and not self.error.isHidden():
+            self.status.setText("")  # the error under it says why there is none
         elif listed is None:
             self.status.setText("No model list yet: Refresh asks the provider for it.")
         else:

@@ -300,3 +300,19 @@ def test_the_providers_own_settings_are_refused_where_the_knob_would_be(qtbot: Q
     assert "8,192-token thinking budget" in dialog.reasoning_error.text() and not dialog.ok.isEnabled()
     dialog.max_tokens.setValue(16384)
     assert dialog.ok.isEnabled()
+
+
+def test_a_provider_switch_drops_the_last_providers_own_settings(qtbot: QtBot) -> None:
+    dialog = _dialog(
+        qtbot, Lane("openai", "o4-mini", LaneParams(reasoning_effort="high", thinking_budget=2048))
+    )
+    assert dialog.effort.currentText() == "high" and dialog.use_budget.isChecked()
+    dialog.provider.setCurrentText("lmstudio")
+    assert dialog.effort.currentText() == "default" and not dialog.use_budget.isChecked()
+    dialog.model.setCurrentText("qwen3-8b")
+    assert dialog.build().params == LaneParams()
+
+
+def test_a_model_that_doesnt_reason_is_said_plainly(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, Lane("openai", "gpt-4.1"))
+    assert dialog.reasoning_note.text() == "gpt-4.1 doesn't reason: Reasoning can only be off or default."
