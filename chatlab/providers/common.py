@@ -154,12 +154,11 @@ def output_tokens(prompt: Any, completion: Any, reasoning: Any, total: Any) -> A
     name: only when the three add up to the total, with reasoning > 0, is reasoning
     added; otherwise ``completion`` is passed on as it came (and checked later)."""
     values = (prompt, completion, reasoning, total)
-    if not all(
-        isinstance(v, int) and not isinstance(v, bool) and safety.count_problem(v) is None for v in values
-    ):
+    if not all(v is not None and safety.count_problem(v) is None for v in values):
         return completion
-    if reasoning > 0 and prompt + completion + reasoning == total:
-        return completion + reasoning
+    p, c, r, t = (int(v) for v in values)  # whole numbers, ints or floats like 20.0 (as counts() reads them)
+    if r > 0 and p + c + r == t:
+        return c + r
     return completion
 
 

@@ -4,7 +4,8 @@ Runs ``AsyncOpenAI.chat.completions.create(stream=True)`` with
 ``stream_options={"include_usage": true}`` and turns chunks into core events. Reasoning
 is read from ``delta.reasoning_content`` (DeepSeek, xAI, Alibaba DashScope),
 ``delta.reasoning`` (OpenRouter, vLLM, Ollama, Groq) or ``delta.reasoning_details[].text``
-(OpenRouter), first found wins so nothing is counted twice. ``content`` is a string, or
+(OpenRouter), first found wins so nothing is counted twice; a reasoning field that is
+neither a string nor null is content chatlab can't read (below). ``content`` is a string, or
 (Mistral's Magistral) a list of parts: ``{"type": "text"}`` parts are answer,
 ``{"type": "thinking", "thinking": [text parts] or a string}`` parts reasoning (skipped
 when the same delta has a reasoning field, which wins). Inline ``<think>`` blocks are
@@ -13,7 +14,8 @@ tokens when the provider reported none (see :class:`~chatlab.providers.think.Inl
 Content of a shape chatlab can't read never vanishes: a stream (or message) that brought
 nothing else ends in an error, else a note says what was left out.
 
-Usage is ``usage`` (or Groq's ``x_groq.usage`` when that is all a chunk has), with
+Usage is ``usage`` (or Groq's ``x_groq.usage`` when that is all a chunk has; an empty
+``usage`` object reports nothing), with
 ``completion_tokens_details.reasoning_tokens`` and ``prompt_tokens_details.cached_tokens``
 (or DeepSeek's ``prompt_cache_hit_tokens``). OpenAI counts reasoning inside
 ``completion_tokens``; xAI's Grok outside it: where prompt + completion + reasoning
@@ -65,6 +67,19 @@ from chatlab.providers.common import (
 )
 from chatlab.providers.errors import map_exception
 from chatlab.providers.think import InlineThink
+
+
+def odd_reasoning(delta: dict[str, Any]) -> str | None:
+    """A description of a reasoning field chatlab can't read (neither a string nor null,
+    e.g. an object or a number), or None: such reasoning is never dropped in silence."""
+    for key in ("reasoning_content", "reasoning"):
+        value = delta.get(key)
+        if value is not None and not isinstance(value, str):
+            return f"{key} {safety.show(value)}"
+    details = delta.get("reasoning_details")
+    if details is not None and not isinstance(details, list):
+        return f"reasoning_details {safety.show(details)}"
+    return None
 
 
 def reasoning_of(delta: Any) -> str | None:
@@ -173,10 +188,10 @@ def usage_of(raw: Any) -> list[StreamEvent]:
 def raw_usage(body: dict[str, Any]) -> Any:
     """A chunk's or message's ``usage``, or Groq's ``x_groq.usage`` when that is all it has."""
     found = body.get("usage")
-    if found is None:
+    if found is None or found == {}:  # an empty usage object reports nothing
         groq = body.get("x_groq")
         found = groq.get("usage") if isinstance(groq, dict) else None
-    return found
+    return None if found == {} else found
 
 
 def unreadable(odd: str, anything: bool) -> StreamEvent:
@@ -204,6 +219,7 @@ def whole_message(body: dict[str, Any], model: str = "", prompted: bool = False)
     if reasoning:
         out.append(ReasoningDelta(reasoning))
     pieces, odd = content_of(message.get("content"), thinking=not reasoning)
+    odd = odd or (None if reasoning else odd_reasoning(message))
     think = InlineThink(model, prompted=prompted)
     out.extend(think.reasoned(text) for is_reasoning, text in pieces if is_reasoning)
     out.extend(think.feed("".join(text for is_reasoning, text in pieces if not is_reasoning)))
@@ -330,6 +346,7 @@ class _Reader:
             out.append(ReasoningDelta(reasoning))
             self.anything = True
         pieces, odd = content_of(delta.get("content"), thinking=not reasoning)
+        odd = odd or (None if reasoning else odd_reasoning(delta))
         for is_reasoning, text in pieces:
             out.extend([self.think.reasoned(text)] if is_reasoning else self.think.feed(text))
             self.anything = True

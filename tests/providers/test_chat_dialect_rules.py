@@ -74,7 +74,8 @@ def notices(out: list[StreamEvent]) -> list[str]:
         (12, 1, 290, "303", 1),
         (12, 1, True, 14, 1),  # a bool is no count
         (12, 1, -5, 8, 1),  # a negative is no count
-        (12, 1.0, 290, 303, 1.0),
+        (12, 1.0, 290, 303, 291),  # a whole float is a count (as usage_events reads it)
+        (12.5, 1, 290, 303.5, 1),  # a fraction is not
     ],
 )
 def test_output_tokens_by_the_arithmetic(

@@ -101,15 +101,16 @@ class KeyStore:
         return None, KeySource("missing")
 
     def problem(self, provider: ProviderConfig) -> str | None:
-        """Why the provider's key can't be sent (a line break, a space or another control
-        character inside it: no HTTP header can carry it), or None. Never shows the key."""
+        """Why the provider's key can't be sent (a line break, a space, another control
+        character or a non-ASCII one inside it: no HTTP header can carry it), or None.
+        Never shows the key, nor any character of it."""
         value, source = self.resolve(provider)
-        if value is None or (value.isprintable() and " " not in value):
+        if value is None or (value.isascii() and value.isprintable() and " " not in value):
             return None
         where = source.where.replace("env:", "environment variable ")
         return (
-            f"the key for {provider.name} (from {where}) has a line break, a space or another "
-            "control character inside it: set it again"
+            f"the key for {provider.name} (from {where}) has a line break, a space, another "
+            "control character or a non-ASCII character inside it: set it again"
         )
 
     def source(self, provider: ProviderConfig) -> KeySource:

@@ -233,6 +233,11 @@ def parse_presets(raw: Any, where: str) -> dict[str, tuple[PresetLane, ...]]:
     return presets
 
 
+# An Azure deployment name or API version: it becomes part of the request's URL (a path
+# segment, a query value), so a '/', '?', '#', '%' or '..' in it would send the request elsewhere.
+_AZURE_NAME = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._-]{1,64}\Z")
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` can't be a provider's endpoint, or None."""
     from urllib.parse import urlsplit
@@ -281,6 +286,12 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
         problem = url_problem(table["base_url"])
         if problem:
             raise ConfigError(f"{where}: [providers.{name}] base_url {problem}")
+    for key in ("api_version", "deployment"):
+        if key in table and not _AZURE_NAME.fullmatch(table[key]):
+            raise ConfigError(
+                f"{where}: [providers.{name}] {key} must be 1 to 64 letters, digits, '.', '_' or '-' "
+                f"(not '.' or '..'), got {_show(table[key])}"
+            )
     if "reasoning" in table and table["reasoning"] not in REASONING_DIALECTS:
         raise ConfigError(
             f"{where}: [providers.{name}] reasoning must be one of {', '.join(REASONING_DIALECTS)}, "
@@ -291,6 +302,8 @@ def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     retries = table.get("max_retries", base.max_retries if base else ProviderConfig.max_retries)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         raise ConfigError(f"{where}: [providers.{name}] max_retries must be an integer from 0 to 10")
+    if "deployment" in table and not table.get("api_version", base.api_version if base else None):
+        raise ConfigError(f"{where}: [providers.{name}] deployment is for Azure: it needs an api_version")
     if base is not None:
         return replace(
             base,
