@@ -159,8 +159,11 @@ def test_lane_dialog_refuses_invalid_values(qtbot: QtBot, runner: Runner) -> Non
     dialog.budget.setValue(8000)
     dialog.accept()  # the demo's models take an effort, never a budget (it would be dropped)
     assert dialog.result_lane is None and "demo-fast takes no token budget" in dialog.error.text()
-    dialog.provider.setCurrentText("anthropic")
+    dialog.provider.setCurrentText("anthropic")  # the demo's own settings go with it
+    assert not dialog.use_budget.isChecked()
     dialog.model.setCurrentText("claude-sonnet-4-5")
+    dialog.use_budget.setChecked(True)
+    dialog.budget.setValue(8000)
     dialog.use_max.setChecked(True)
     dialog.max_tokens.setValue(4000)
     dialog.accept()
