@@ -256,21 +256,24 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+# The keys a [providers.NAME] table may set, in the order config.toml is written.
+PROVIDER_KEYS = (
+    "kind",
+    "base_url",
+    "api_key_env",
+    "needs_key",
+    "vendor",
+    "max_retries",
+    "reasoning",
+    "api_version",
+    "deployment",
+)
+
+
 def _provider_from_table(name: str, table: Any, where: str) -> ProviderConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [providers.{name}] must be a table")
-    allowed = {
-        "kind",
-        "base_url",
-        "api_key_env",
-        "needs_key",
-        "vendor",
-        "max_retries",
-        "reasoning",
-        "api_version",
-        "deployment",
-    }
-    unknown = sorted(set(table) - allowed)
+    unknown = sorted(set(table) - set(PROVIDER_KEYS))
     if unknown:
         raise ConfigError(f"{where}: [providers.{name}] has unknown key {_show(unknown[0])}")
     base = PRESETS.get(name)
@@ -476,20 +479,9 @@ def dump_config(config: Config) -> str:
         lines.append("")
     elif config.rater:
         lines += [f"rater = {_toml_value(config.rater)}", ""]
-    fields = (
-        "kind",
-        "base_url",
-        "api_key_env",
-        "needs_key",
-        "vendor",
-        "max_retries",
-        "reasoning",
-        "api_version",
-        "deployment",
-    )
     for name, provider in sorted(config.providers.items()):
         preset = PRESETS.get(name)
-        changed = [f for f in fields if preset is None or getattr(provider, f) != getattr(preset, f)]
+        changed = [f for f in PROVIDER_KEYS if preset is None or getattr(provider, f) != getattr(preset, f)]
         if not changed:
             continue
         lines.append(f"[providers.{_toml_str(name)}]")

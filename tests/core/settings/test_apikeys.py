@@ -11,7 +11,7 @@ from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import ConfigError, parse_config
 from chatlab.providers import make_adapter
 
-SECRET = "sk-test-0123456789abcdef"
+SECRET = "sk-fake-01234567"  # not a key: a test value
 
 
 def test_whitespace_around_a_key_is_not_part_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
