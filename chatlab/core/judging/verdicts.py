@@ -10,8 +10,10 @@ read without guessing is *no verdict* (``choice`` None) with a one-line ``proble
 - The verdict is the one JSON object in the text: the whole text, one fenced block, or
   one object with prose around it. Two candidate objects (two blocks, or two top-level
   objects with a verdict key) are ambiguous; an object with none of ``choice``,
-  ``scores``, ``reason`` (an example in the prose) is not a candidate. A repeated key is
-  no verdict (JSON readers keep the last one: a guess).
+  ``scores``, ``reason`` (an example in the prose) is not a candidate, and neither is
+  one that does not parse (a trailing comma): but one that had begun naming a
+  ``"choice"`` beside a valid one is ambiguous too. A repeated key is no verdict (JSON
+  readers keep the last one: a guess).
 - Keys are exactly the schema's: an unknown key, or a missing ``choice``, ``reason`` or
   score, is no verdict. Scores are finite numbers from 0 to 10 (true/false, "7", NaN and
   Infinity are not).
@@ -138,6 +140,8 @@ def parse_verdict(text: str, letters: Sequence[str], criteria: Sequence[str]) ->
     found = _objects(window)
     if found.gave_up:
         return _none(f"gave up looking for JSON after {found.gave_up}{cut}")
+    if len(found.candidates) == 1 and found.broken:
+        return _none(f"a JSON answer beside one that does not parse ({found.error}){cut}: ambiguous")
     if len(found.candidates) > 1:
         n = len(found.candidates)
         return _none(("two" if n == 2 else f"{n}") + f" JSON answers{cut}, not one")
@@ -174,6 +178,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
 _OPENING = re.compile(r'\{\s*["}]')  # where an object can start: not "{x}", "{{", "{ y();"
 CHUNK = 4_096  # characters decoded at first from each '{'
+_BROKEN_CHOICE = '"choice"'  # in an object that does not parse: it was a verdict too
 
 
 @dataclass
@@ -181,6 +186,7 @@ class _Found:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     others: int = 0  # objects with no verdict key
     error: str = ""  # why the first '{' that looked like an object did not parse
+    broken: int = 0  # objects that did not parse but had begun naming a choice
     gave_up: str = ""
 
 
@@ -206,6 +212,7 @@ def _objects(text: str) -> _Found:
         budget -= cost
         if value is None:
             found.error = found.error or error
+            found.broken += _BROKEN_CHOICE in text[i : i + max(cost, 0)]
             match = _OPENING.search(text, i + 1)
             continue
         if any(key in value for key in KEYS):

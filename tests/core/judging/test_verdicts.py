@@ -96,6 +96,16 @@ def test_a_trailing_comma_is_no_verdict() -> None:
     assert no_verdict(f"```json\n{answer}\n```").startswith("no valid JSON found")
 
 
+def test_a_broken_verdict_beside_a_valid_one_is_ambiguous() -> None:
+    broken = text("A")[:-1] + ", }"
+    problem = no_verdict(f"{broken}\nFixed:\n{text('B')}")
+    assert problem.startswith("a JSON answer beside one that does not parse (") and problem.endswith(
+        "ambiguous"
+    )
+    # a broken example with no choice in it is only prose
+    assert read(f'Not {{"scores": 1,}} but {text("B")}').choice == "B"
+
+
 def test_a_repeated_key_is_no_verdict() -> None:
     answer = text()[:-1] + ', "choice": "A"}'
     assert no_verdict(answer) == "the verdict names 'choice' twice"
