@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from chatlab.demo import keyed
+from chatlab.demo import judge, keyed
 
 # A request's model name sets these: chunks of 0 characters looped forever and an answer
 # repeated 10**8 times took gigabytes, in the window's own demo server.
@@ -112,6 +112,7 @@ class Script:
     # Reasoning tokens to report when the streamed trace is a summary of more (0: one a chunk).
     reasoning_tokens: int = 0
     hybrid: bool = False  # reasons only when a request asks (an effort, a thinking budget)
+    judge: bool = False  # answers a judge request with a scripted verdict (chatlab.demo.judge)
     # What a plain model thinks inside <think>…</think> when a system prompt asks it to.
     prompted_thinking: str = ""
 
@@ -248,6 +249,7 @@ DEMO_SCRIPTS: dict[str, Script] = {
         prompted_thinking=_HYBRID_PROMPTED,
     ),
     "echo": Script(answer="", echo=True),
+    "demo-judge": Script(answer="", judge=True, tokens_per_s=400.0, chunk_min=3, chunk_max=8),
 }
 
 
@@ -386,6 +388,8 @@ def for_request(name: str, script: Script, asked: Asked, seen: dict[tuple[str, s
     prompt (the server keeps it)."""
     if script.echo:
         return script
+    if script.judge:
+        return replace(script, answer=judge.verdict(asked.prompt))
     mode = setting(script, asked)
     changes: dict[str, Any] = {}
     effort = HYBRID.get(mode) if script.hybrid else None

@@ -5,8 +5,8 @@ Never a lane's name, model, provider, cost, timing or token count: :func:`judge_
 takes only texts, so nothing else can reach it. Reasoning is shown only when the study
 shows reasoning to its raters (``show_reasoning``), and then for every answer alike
 ("no reasoning shown" where an answer has none, as the blind queue says). The answer
-format asked for is the JSON of :mod:`chatlab.core.judging.verdicts`: scores per letter
-and criterion, the choice, a reason.
+format asked for, at the end of the user message, is the JSON of
+:mod:`chatlab.core.judging.verdicts`: scores per letter and criterion, the choice, a reason.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from chatlab.core.judging.orders import letters
 from chatlab.core.judging.rubrics import Rubric
 
 NO_REASONING = "(no reasoning shown)"
+# Ends the judge's user message, before the JSON it is to reply with (the letters and
+# criteria of this comparison): last, where a model reads it just before it answers.
+REPLY = "Reply with this JSON object only (numbers for the scores):"
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,7 @@ def judge_messages(
     labels = letters(len(order))
     if sorted(order) != list(range(len(answers))):
         raise ValueError("an order places every answer exactly once")
-    system = (
-        f"{rubric.instruction}\n\nCriteria, each scored 0 to 10:\n{criteria_text(rubric)}\n\n"
-        f"Reply with this JSON object only (numbers for the scores):\n{answer_format(rubric, labels)}"
-    )
+    system = f"{rubric.instruction}\n\nCriteria, each scored 0 to 10:\n{criteria_text(rubric)}"
     parts = [f"The request:\n<request>\n{prompt}\n</request>"]
     for letter, index in zip(labels, order, strict=True):
         answer = answers[index]
@@ -68,4 +68,5 @@ def judge_messages(
             block += f"<reasoning>\n{answer.reasoning or NO_REASONING}\n</reasoning>\n"
         block += f"{answer.text}\n</answer>"
         parts.append(f"Answer {letter}:\n{block}")
+    parts.append(f"{REPLY}\n{answer_format(rubric, labels)}")
     return system, "\n\n".join(parts)

@@ -34,6 +34,7 @@ read without guessing is *no verdict* (``choice`` None) with a one-line ``proble
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import jsonschema.validators
 
 from chatlab.core.data.safety import clean_text, show, visible_controls
 
@@ -95,6 +97,16 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.choice is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(letters: tuple[str, ...], criteria: tuple[str, ...]) -> Any:
+    """A checked validator of the schema for these letters and criteria, built once (a
+    study judges many comparisons with the same ones)."""
+    schema = VERDICT_SCHEMA(letters, criteria)
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
 
 
 def VERDICT_SCHEMA(letters: Sequence[str], criteria: Sequence[str]) -> dict[str, Any]:
@@ -288,7 +300,7 @@ def _read(obj: dict[str, Any], letters: tuple[str, ...], criteria: tuple[str, ..
     normal = {"choice": choice, "reason": reason} | ({"scores": scores} if criteria else {})
     # The schema is the contract: what is returned always satisfies it.
     try:
-        jsonschema.validate(normal, VERDICT_SCHEMA(letters, criteria))
+        _validator(tuple(letters), tuple(criteria)).validate(normal)
     except jsonschema.ValidationError as e:
         return _none(f"the verdict does not fit the schema: {show(e.message, 120)}")
     return Verdict(choice=choice, scores=scores, reason=reason)

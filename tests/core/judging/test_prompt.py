@@ -17,8 +17,8 @@ def test_the_answers_appear_under_letters_in_the_order_given() -> None:
     assert user.index("third answer") < user.index("first answer") < user.index("second answer")
     assert 'Answer A:\n<answer letter="A">\nthird answer' in user
     assert "<request>\nWrite a haiku.\n</request>" in user and "<reasoning>" not in user
-    assert rubric.instruction in system and "imagery" in system and '"C"' in system
-    assert "one of A, B, C, or tie" in system
+    assert rubric.instruction in system and "imagery" in system
+    assert '"C"' in user and user.rstrip().endswith("}") and "one of A, B, C, or tie" in user
 
 
 def test_reasoning_is_shown_for_every_answer_alike_only_when_the_study_shows_it() -> None:
