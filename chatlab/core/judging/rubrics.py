@@ -102,17 +102,20 @@ def _number(value: Any, source: str, place: str) -> float:
     return number
 
 
+def _name(value: Any, source: str, place: str) -> str:
+    """A rubric's or a criterion's name, checked."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ConfigError(f"{_where(source, place)} must be 1–40 lower-case letters, digits, '_' or '-'")
+    return value
+
+
 def _criterion(raw: Any, source: str, place: str) -> Criterion:
     if not isinstance(raw, dict):
         raise ConfigError(f"{_where(source, place)} must be a table with name, weight, description, anchors")
     unknown = sorted(set(raw) - _CRITERION_KEYS)
     if unknown:
         raise ConfigError(f"{_where(source, place)} has unknown key {safety.show(unknown[0], 40)}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"{_where(source, place + '.name')} must be 1–40 lower-case letters, digits, '_' or '-'"
-        )
+    name = _name(raw.get("name"), source, f"{place}.name")
     weight = _number(raw.get("weight", 1.0), source, f"{place}.weight")
     description = _text(raw.get("description"), source, f"{place}.description", MAX_TEXT)
     anchors_raw = raw.get("anchors", {})
@@ -137,9 +140,7 @@ def parse_rubric(data: Any, source: str) -> Rubric:
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown key {safety.show(unknown[0], 40)}")
-    name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"{source}: name must be 1–40 lower-case letters, digits, '_' or '-'")
+    name = _name(data.get("name"), source, "name")
     description = _text(data.get("description", ""), source, "description", MAX_TEXT, empty=True)
     instruction = _text(data.get("instruction"), source, "instruction", MAX_INSTRUCTION)
     choice = data.get("choice", "weighted")
