@@ -18,7 +18,9 @@ the rater its votes are bound to.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chatlab.core.data.export import DocumentError
 from chatlab.core.data.model import Session
@@ -238,6 +240,9 @@ class MergeRows(SessionRows):
                     repeat=vote.repeat,
                     sighted=vote.sighted,
                     rater_name=vote.rater_name,
+                    judgement=None
+                    if vote.judgement is None
+                    else _mapped_judgement(vote.judgement, real, f"{vp}.judgement"),
                 )
                 have = con.execute(
                     "SELECT choice, guessed FROM votes WHERE turn_id = ? AND rater = ? AND repeat = ?",
@@ -418,4 +423,19 @@ def _judgements(index: int, session: Session) -> list[tuple[tuple[str, str], str
             for m, resp in enumerate(turn.responses.values())
             for n, rating in enumerate(resp.ratings)
         ]
+    return out
+
+
+def _mapped_judgement(judgement: dict[str, Any], real: Callable[[str, str], str], jp: str) -> dict[str, Any]:
+    """A judge vote's judgement with its lane ids (the orders seen, the scores' keys) put
+    onto this database's lanes, as its choice is (a pack's opaque ids become the real ones)."""
+    out = dict(judgement)
+    out["orders"] = [
+        [real(lane, f"{jp}.orders[{k}][{n}]") for n, lane in enumerate(order)]
+        for k, order in enumerate(judgement.get("orders", []))
+    ]
+    if isinstance(judgement.get("scores"), dict):
+        out["scores"] = {
+            real(lane, f"scores.{lane[:40]}"): scores for lane, scores in judgement["scores"].items()
+        }
     return out

@@ -267,6 +267,30 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sessions ADD COLUMN show_reasoning INTEGER NOT NULL DEFAULT 0;
     """,
+    # 15 -> 16: a judge model as a rater. A judge's vote keeps how it was reached
+    # (``judgement``, JSON); each order a judge was sent is a row of ``judge_calls`` the
+    # moment it ends (its verdict text, the choice read from it or why none, usage,
+    # cost), so a run stopped at any moment resumes with the orders still missing, and
+    # the judge's spend is every call's cost, once. ``seen`` fingerprints the answers
+    # judged: a comparison whose answers changed is judged again.
+    """
+    ALTER TABLE votes ADD COLUMN judgement TEXT;
+    CREATE TABLE judge_calls (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        shown_order TEXT NOT NULL,
+        raw TEXT NOT NULL DEFAULT '',
+        choice TEXT,
+        problem TEXT,
+        scores TEXT,
+        usage TEXT,
+        cost_usd REAL,
+        judged_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, rater, seen, position)
+    );
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,4 +1,4 @@
--- The session database's schema (version 15, SQLite's user_version), as every
+-- The session database's schema (version 16, SQLite's user_version), as every
 -- migration builds it on an empty database. Generated: do not edit. Regenerate with
 --     python -m chatlab.store.schema > chatlab/store/schema.sql
 -- The migrations in chatlab/store/migrations.py remain the source of truth; this file
@@ -90,7 +90,7 @@ CREATE TABLE "votes" (
         guessed TEXT,
         shown_order TEXT,
         voted_at TEXT NOT NULL,
-        seconds_to_vote REAL, sighted INTEGER NOT NULL DEFAULT 0,
+        seconds_to_vote REAL, sighted INTEGER NOT NULL DEFAULT 0, judgement TEXT,
         PRIMARY KEY (turn_id, rater, repeat)
     );
 
@@ -132,4 +132,20 @@ CREATE TABLE packs (
         created_at TEXT NOT NULL,
         for_name TEXT,
         rater TEXT
+    );
+
+CREATE TABLE judge_calls (
+        turn_id TEXT NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        rater TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        shown_order TEXT NOT NULL,
+        raw TEXT NOT NULL DEFAULT '',
+        choice TEXT,
+        problem TEXT,
+        scores TEXT,
+        usage TEXT,
+        cost_usd REAL,
+        judged_at TEXT NOT NULL,
+        PRIMARY KEY (turn_id, rater, seen, position)
     );

@@ -20,6 +20,7 @@ index: search.py; imports: merge.py.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -338,7 +339,7 @@ class SessionRows(SearchRows, VoteRows):
         votes: dict[str, list[dict[str, Any]]] = {}
         for r in self.con.execute(
             "SELECT v.turn_id, v.choice, v.guessed, v.rater, v.voted_at, v.shown_order, v.seconds_to_vote, "
-            f"v.repeat, v.sighted, n.name FROM votes v LEFT JOIN raters n ON n.id = v.rater "
+            f"v.repeat, v.sighted, n.name, v.judgement FROM votes v LEFT JOIN raters n ON n.id = v.rater "
             f"WHERE v.turn_id IN ({in_turns}) ORDER BY v.rowid",
             args,
         ):
@@ -354,6 +355,8 @@ class SessionRows(SearchRows, VoteRows):
                     "repeat": bool(r[7]),
                     "sighted": bool(r[8]),
                 }
+                if r[10] is not None:
+                    vote["judgement"] = json.loads(r[10])
             except Exception as exc:  # damaged: its session says so below
                 vote = {"damaged": f"{type(exc).__name__}: {exc}"}
             votes.setdefault(r[0], []).append(vote)

@@ -47,10 +47,11 @@ class VoteRows(Database):
         # by a rater on a comparison they exported unblinded, after they did.
         con.execute(
             "INSERT INTO votes (turn_id, rater, repeat, choice, guessed, shown_order, voted_at, seconds_to_vote, "
-            "sighted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ? OR EXISTS (SELECT 1 FROM sighted m WHERE m.turn_id = ? "
-            "AND m.rater = ? AND m.marked_at <= ?)) ON CONFLICT(turn_id, rater, repeat) DO UPDATE SET "
-            "choice = excluded.choice, guessed = excluded.guessed, shown_order = excluded.shown_order, "
-            "voted_at = excluded.voted_at, seconds_to_vote = excluded.seconds_to_vote, sighted = excluded.sighted",
+            "sighted, judgement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ? OR EXISTS (SELECT 1 FROM sighted m WHERE "
+            "m.turn_id = ? AND m.rater = ? AND m.marked_at <= ?), ?) ON CONFLICT(turn_id, rater, repeat) DO UPDATE "
+            "SET choice = excluded.choice, guessed = excluded.guessed, shown_order = excluded.shown_order, "
+            "voted_at = excluded.voted_at, seconds_to_vote = excluded.seconds_to_vote, sighted = excluded.sighted, "
+            "judgement = excluded.judgement",
             (
                 turn_id,
                 vote.rater,
@@ -64,6 +65,7 @@ class VoteRows(Database):
                 turn_id,
                 vote.rater,
                 vote.voted_at,
+                dumps(vote.judgement),
             ),
         )
         vote.sighted = bool(

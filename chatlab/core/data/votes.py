@@ -13,6 +13,12 @@ from typing import Any
 from chatlab.core.data.stamps import utc_now
 
 DERIVED = "name:"  # a rater id made from a name: votes from before rater ids, or with no id
+JUDGE = "judge:"  # a model as a rater: "judge:PROVIDER:MODEL", plus "/RUBRIC" off the default
+
+
+def is_judge(rater_id: str) -> bool:
+    """Whether a rater id is a judge model's (``judge:PROVIDER:MODEL[/RUBRIC]``), not a person's."""
+    return rater_id.startswith(JUDGE)
 
 
 def rater_id_of(d: dict[str, Any]) -> str:
@@ -82,6 +88,10 @@ class Vote:
     repeat: bool = False  # a hidden repeat in a rating queue (test-retest), not the vote itself
     sighted: bool = False
     rater_name: str = field(default="", compare=False)
+    # A judge model's vote (rater ``judge:…``): how it was reached (the orders seen, the
+    # raw verdicts, the choice per order, whether they agreed, the criterion scores, its
+    # own usage and cost). See ``chatlab.core.judging.run`` and the session schema.
+    judgement: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +111,8 @@ class Vote:
         out["blind"] = not self.sighted
         if self.sighted:
             out["sighted"] = True
+        if self.judgement is not None:
+            out["judgement"] = self.judgement
         return out
 
     @classmethod
@@ -123,6 +135,7 @@ class Vote:
             bool(d.get("repeat", False)),
             _sighted(d, session_blind),
             _name(d),
+            d["judgement"] if isinstance(d.get("judgement"), dict) else None,
         )
 
 
