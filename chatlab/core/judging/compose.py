@@ -136,9 +136,9 @@ def compose(spec: str, rubric: Rubric, seen: str, lanes: Sequence[str], calls: S
     scores: dict[str, dict[str, float]] = {}
     for c in calls:
         for letter, lane in zip(letters(len(c.order)), c.order, strict=True):
-            for criterion, value in c.scores.get(letter, {}).items():
+            for criterion, given in c.scores.get(letter, {}).items():
                 scores.setdefault(lane, {}).setdefault(criterion, 0.0)
-                scores[lane][criterion] += float(value) / len(calls)
+                scores[lane][criterion] += float(given) / len(calls)
     choice = TIE if combined.choice == TIE else lanes[int(combined.choice)]
     rater = judge_rater(spec, rubric.name)
     judgement: dict[str, Any] = {
