@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chatlab.cli.stats_args import add_parser as add_stats
 
     add_stats(sub)
+    from chatlab.cli.judge_args import add_parser as add_judge
+
+    add_judge(sub, _Parser)
 
     demo = sub.add_parser("serve-demo", help="run the built-in loopback provider server")
     demo.add_argument("--port", type=int, default=8765)
@@ -214,6 +217,7 @@ SUBCOMMANDS = (
     "study",
     "rate",
     "stats",
+    "judge",
     "serve-demo",
 )
 
@@ -288,6 +292,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
             from chatlab.cli.stats import cmd_stats
 
             return cmd_stats(args, sys.stdout)
+        if args.command == "judge":
+            from chatlab.cli.judge import cmd_judge
+
+            return cmd_judge(args, sys.stdout, sys.stderr)
         if args.command == "rate":
             from chatlab.cli.study import cmd_rate
 

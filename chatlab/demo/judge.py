@@ -5,15 +5,18 @@ It reads a judge request as chatlab writes it (:mod:`chatlab.core.judging.prompt
 answers in ``<answer letter="X">`` blocks and, at the end, the JSON to reply with (whose
 ``scores`` give the letters and criteria). Each answer has a hidden *quality* drawn from
 a hash of its text, the same in every order: the "true" preference is the best of them.
-Then, with draws seeded by the whole request (so two orders of one comparison draw
-independently):
+Then:
 
-- with probability :data:`POSITION_BIAS` it picks the first place, whatever is there;
-- else with probability :data:`LENGTH_BIAS` the longest answer;
-- else the truly best answer with probability :data:`AGREEMENT`, or another at random.
+- with probability :data:`POSITION_BIAS` it picks the first place, whatever is there (a
+  draw seeded by the whole request: each order draws on its own);
+- else it gives its view of the answers, the same in every order (draws seeded by the
+  answers alone): the longest answer with probability :data:`LENGTH_BIAS` overall, else
+  the truly best answer with probability :data:`AGREEMENT`, or another at random.
 
-Its scores agree with its choice (8 for the chosen answer on every criterion, at most 6
-for the rest), so a rubric that decides by weighted scores makes the same choice. A
+Answers with the same text are one view: when its view is a text two answers share, it
+says "tie" (in every order but those that took the first place). Its scores agree with
+its choice (8 for the chosen answer on every criterion, at most 6 for the rest; 7 for
+each of a tie's answers), so a rubric that decides by weighted scores makes the same choice. A
 request it can't read gets a plain sentence and no JSON: chatlab must store "no verdict".
 """
 
@@ -58,20 +61,37 @@ def verdict(prompt: str) -> str:
         return "I can only judge a request with two or more lettered answers."
     letters = [letter for letter, _ in answers]
     texts = {letter: text for letter, text in answers}
+    # The position draw is the order's own; the opinion (length, agreement, or another
+    # answer) is the comparison's, whatever the order: a judge at temperature 0 holds one
+    # view of the same answers, and only where they sit moves it.
     rng = random.Random(hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).digest())
+    same = sorted(texts.values())
+    view = random.Random(hashlib.sha256("\x00".join(same).encode("utf-8", "surrogatepass")).digest())
     best = max(letters, key=lambda x: quality(texts[x]))
-    draw = rng.random()
-    if draw < POSITION_BIAS:
+    opinion = view.random()
+    if rng.random() < POSITION_BIAS:
         choice, why = letters[0], "The first answer reads best."
-    elif draw < POSITION_BIAS + LENGTH_BIAS:
-        choice, why = max(letters, key=lambda x: len(texts[x])), "The fullest answer is best."
-    elif rng.random() < AGREEMENT:
+    elif opinion < LENGTH_BIAS / (1 - POSITION_BIAS):
+        longest = max(letters, key=lambda x: (len(texts[x]), quality(texts[x])))
+        choice, why = longest, "The fullest answer is best."
+    elif view.random() < AGREEMENT:
         choice, why = best, "This answer does what was asked best."
     else:
-        choice, why = rng.choice([x for x in letters if x != best]), "This answer has the edge."
+        others = sorted((x for x in letters if x != best), key=lambda x: quality(texts[x]))
+        pick = others[int(view.random() * len(others))]
+        choice, why = pick, "This answer has the edge."
+    shared = ""
+    if why != "The first answer reads best." and sum(texts[x] == texts[choice] for x in letters) > 1:
+        shared = texts[choice]  # its view is a text two answers share
+        choice, why = "tie", "The best answers are the same."
     criteria = _criteria(prompt)
-    scores = {
-        letter: dict.fromkeys(criteria, 8 if letter == choice else 4 + round(2 * quality(texts[letter])))
-        for letter in letters
-    }
+
+    def score(letter: str) -> int:
+        if letter == choice:
+            return 8
+        if texts[letter] == shared:
+            return 7
+        return 4 + round(2 * quality(texts[letter]))
+
+    scores = {letter: dict.fromkeys(criteria, score(letter)) for letter in letters}
     return json.dumps({"scores": scores, "choice": choice, "reason": why})

@@ -8,6 +8,7 @@ Store is put together from one class per subject, each in its own module:
 * sessions.py: sessions, lanes, turns and responses, written and read back whole, and
   streaming checkpoints;
 * votes.py: votes, ratings, raters and sighted marks (how a vote is stored);
+* judges.py: a judge model's calls, each kept as it ends, and its votes with them;
 * studies.py: studies, their comparisons, progress and spend;
 * search.py: the FTS5 index over prompts and answers, and search;
 * merge.py: imports, merges and rating packs, and every check that refuses a document;
@@ -41,6 +42,7 @@ from chatlab.store.connection import (
     describe,
     error_reason,
 )
+from chatlab.store.judges import JudgeRows
 from chatlab.store.merge import ImportResult, MergeRows
 from chatlab.store.search import SearchHit, SearchRows
 from chatlab.store.sessions import SessionRows, SessionSummary
@@ -64,7 +66,7 @@ __all__ = [
 CRASH_MESSAGE = "chatlab stopped before this stream ended; the text up to the last checkpoint was kept"
 
 
-class Store(MergeRows, StudyRows, SessionRows, SearchRows, VoteRows, Database):
+class Store(MergeRows, StudyRows, SessionRows, JudgeRows, SearchRows, VoteRows, Database):
     """The session database. ``readonly=True`` opens it for reading only: nothing is
     written (no migration, no crash recovery), so it works on a read-only file.
 

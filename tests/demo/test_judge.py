@@ -46,14 +46,17 @@ def test_a_request_it_cant_read_gets_no_json() -> None:
 
 def _expected_consistency(first_len: int, second_len: int, first_best: bool) -> float:
     """P(both orders pick the same answer), from the scripted rates alone. Answer 0 is
-    shown first in order 1 and second in order 2."""
+    shown first in order 1 and second in order 2. Each order takes the first place with
+    probability p, on its own draw; otherwise it gives the judge's one view of the
+    answers (O), the same in both orders. Consistent: neither took its first place, or
+    exactly one did and O is the answer it put there; both taking it pick different
+    answers. So (1-p)² + p(1-p)·[P(O=0) + P(O=1)] = 1 - p, whatever the lengths."""
     p, q, a = judge.POSITION_BIAS, judge.LENGTH_BIAS, judge.AGREEMENT
-    rest = 1 - p - q
+    q_view = q / (1 - p)  # the view's length branch, given no position pick
     longest0 = first_len > second_len
-    truth0 = a if first_best else 1 - a  # P(the "agree" branch picks answer 0)
-    p0_order1 = p + q * longest0 + rest * truth0  # answer 0 is in first place
-    p0_order2 = q * longest0 + rest * truth0  # answer 1 is in first place
-    return p0_order1 * p0_order2 + (1 - p0_order1) * (1 - p0_order2)
+    truth0 = a if first_best else 1 - a
+    view0 = q_view * longest0 + (1 - q_view) * truth0  # P(O = answer 0)
+    return (1 - p) ** 2 + p * (1 - p) * view0 + (1 - p) * p * (1 - view0)
 
 
 def test_order_swaps_measure_the_scripted_position_bias_within_its_interval() -> None:
