@@ -305,7 +305,7 @@ def test_a_judge_on_a_rating_pack_sees_no_identity_and_its_votes_merge_back_onto
     for turn_id, v in merged.items():
         assert v["choice"] == "tie" or v["choice"] in lanes[turn_id]
         assert all(set(order) == lanes[turn_id] for order in v["orders"])  # type: ignore[attr-defined]
-        assert set(v["scores"]) == lanes[turn_id]  # type: ignore[arg-type]
+        assert set(v["scores"]) == lanes[turn_id]  # type: ignore[call-overload]
     # Importing the same votes again changes nothing.
     code, out, _ = run(capsys, "import", str(votes))
     assert code == 0 and len(_judged(home)) == 6
