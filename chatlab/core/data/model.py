@@ -9,6 +9,7 @@ ratings are in :mod:`chatlab.core.data.votes`.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -572,10 +573,37 @@ class Session:
         return messages
 
 
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class ResponseSchema:
+    """A JSON Schema the answer is asked to follow (structured output), and its name
+    (1–64 letters, digits, ``_`` or ``-``: OpenAI's rule for a schema's name). Only a
+    provider whose API takes one is sent it (``ProviderConfig.structured_output``); the
+    answer is still read as untrusted text afterwards."""
+
+    name: str
+    schema: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not _SCHEMA_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"a response schema's name is 1 to 64 letters, digits, '_' or '-', not {self.name!r}"
+            )
+
+    @property
+    def sent(self) -> dict[str, Any]:
+        """The schema as sent: without ``$schema`` (a keyword some APIs refuse)."""
+        return {k: v for k, v in self.schema.items() if k != "$schema"}
+
+
 @dataclass(frozen=True)
 class Request:
-    """What an adapter is asked to send: one lane's model, history and parameters."""
+    """What an adapter is asked to send: one lane's model, history and parameters, and
+    (a judge's call) the JSON Schema its answer should follow."""
 
     model: str
     messages: list[Message]
     params: LaneParams = field(default_factory=LaneParams)
+    response_schema: ResponseSchema | None = None
