@@ -60,7 +60,15 @@ from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import sse
 from chatlab.providers.base import NO_KEY, SDK_TIMEOUT_S, SDKAdapter
-from chatlab.providers.common import counts, is_record, no_end_marker, not_a_record, text_of, usage_events
+from chatlab.providers.common import (
+    counts,
+    is_record,
+    no_end_marker,
+    not_a_record,
+    schema_sent,
+    text_of,
+    usage_events,
+)
 from chatlab.providers.errors import StreamFailure, google_error, map_exception, not_an_object
 from chatlab.providers.think import InlineThink
 
@@ -146,7 +154,7 @@ def build_config(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     wanted = request.response_schema
     if wanted is not None and provider.structured_output and takes_json_schema(request.model):
         config["response_mime_type"] = "application/json"
-        config["response_json_schema"] = wanted.sent
+        config["response_json_schema"] = schema_sent(wanted)
     return config
 
 

@@ -67,6 +67,7 @@ from chatlab.providers.common import (
     not_a_record,
     openai_event,
     output_tokens,
+    schema_sent,
     text_of,
     usage_events,
 )
@@ -291,7 +292,7 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     if wanted is not None and provider.structured_output:
         kwargs["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": wanted.name, "schema": wanted.sent, "strict": False},
+            "json_schema": {"name": wanted.name, "schema": schema_sent(wanted), "strict": False},
         }
     return kwargs
 

@@ -52,6 +52,7 @@ from chatlab.providers.common import (
     not_a_record,
     openai_event,
     output_tokens,
+    schema_sent,
     text_of,
     usage_events,
 )
@@ -109,7 +110,7 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
         kwargs["extra_body"] = dict(sent.body)
     wanted = request.response_schema
     if wanted is not None and provider.structured_output:
-        fmt = {"type": "json_schema", "name": wanted.name, "schema": wanted.sent, "strict": False}
+        fmt = {"type": "json_schema", "name": wanted.name, "schema": schema_sent(wanted), "strict": False}
         kwargs["text"] = {"format": fmt}
     return kwargs
 

@@ -573,29 +573,17 @@ class Session:
         return messages
 
 
-_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 @dataclass(frozen=True)
 class ResponseSchema:
-    """A JSON Schema the answer is asked to follow (structured output), and its name
-    (1–64 letters, digits, ``_`` or ``-``: OpenAI's rule for a schema's name). Only a
-    provider whose API takes one is sent it (``ProviderConfig.structured_output``); the
-    answer is still read as untrusted text afterwards."""
+    """A JSON Schema the answer should follow (structured output, sent only where the API
+    takes one), named as OpenAI requires: 1–64 letters, digits, ``_`` or ``-``."""
 
     name: str
     schema: dict[str, Any]
 
     def __post_init__(self) -> None:
-        if not _SCHEMA_NAME.fullmatch(self.name):
-            raise ValueError(
-                f"a response schema's name is 1 to 64 letters, digits, '_' or '-', not {self.name!r}"
-            )
-
-    @property
-    def sent(self) -> dict[str, Any]:
-        """The schema as sent: without ``$schema`` (a keyword some APIs refuse)."""
-        return {k: v for k, v in self.schema.items() if k != "$schema"}
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
+            raise ValueError(f"a response schema's name is 1 to 64 letters, digits, _ or -: {self.name!r}")
 
 
 @dataclass(frozen=True)
