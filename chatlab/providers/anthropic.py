@@ -14,6 +14,12 @@ answer is split into reasoning and counted the same way (estimated, flagged).
 complete message instead of a stream (LiteLLM's proxy does) is read as the whole
 answer. The SDK no longer takes ``temperature``; it is sent through ``extra_body`` only
 to Claude 4.5 and earlier with thinking off, and dropped otherwise.
+
+A response schema (a judge's call) is never sent: the SDK's ``output_config.format``
+(structured outputs, no beta header) is taken by Claude 4.5 and later only, and its
+schemas may not hold keywords the verdict's schema uses (``minimum``, ``maximum``), so a
+400 could cost a whole judge run. The prompt asks for JSON, and the verdict is read
+strictly whatever comes back.
 """
 
 from __future__ import annotations

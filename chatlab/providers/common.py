@@ -9,7 +9,8 @@ came in USD (``usage.cost``), in xAI's ticks (``cost_in_usd_ticks``, 1e-10 USD) 
 LiteLLM proxy's ``x-litellm-response-cost`` header (:func:`header_cost`). When a
 server answers a streaming request with one complete JSON message (some proxies do),
 :func:`sniff` hands the adapter that message to convert; an HTML page or another
-non-stream body becomes a clear error that says what arrived.
+non-stream body becomes a clear error that says what arrived. A judge's response schema
+is sent without ``$schema`` (:func:`schema_sent`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from chatlab.core.data.events import (
 )
 
 if TYPE_CHECKING:
+    from chatlab.core.data.model import ResponseSchema
     from chatlab.providers import sse
 
 
@@ -283,3 +285,8 @@ def _same(a: Piece, b: StreamEvent) -> bool:
     if isinstance(a, TextDelta):
         return isinstance(b, TextDelta) and a.refusal == b.refusal
     return isinstance(b, ReasoningDelta)
+
+
+def schema_sent(wanted: ResponseSchema) -> dict[str, Any]:
+    """A response schema as sent: without ``$schema`` (a keyword some APIs refuse)."""
+    return {k: v for k, v in wanted.schema.items() if k != "$schema"}

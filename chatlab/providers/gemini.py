@@ -29,6 +29,12 @@ can't show (an answer of nothing else is an error, never an empty "ok"). An ``er
 chunk mid-stream ends the lane with the text kept. A server that
 answers with one JSON ``GenerateContentResponse`` instead of a stream is read as the
 whole answer.
+
+A response schema (a judge's call) is sent as ``response_json_schema`` with
+``response_mime_type="application/json"`` when the provider takes it
+(``ProviderConfig.structured_output``) and the model is Gemini 2.5 or later (thinking
+models included; see :func:`takes_json_schema`); otherwise nothing, and the prompt
+alone asks for JSON.
 """
 
 from __future__ import annotations
@@ -49,12 +55,20 @@ from chatlab.core.data.events import (
     UsageReport,
 )
 from chatlab.core.data.model import LaneParams, Message, Request
-from chatlab.core.settings import reasoning
+from chatlab.core.settings import families, reasoning
 from chatlab.core.settings.config import ProviderConfig
 from chatlab.core.settings.prompted import PROMPTED
 from chatlab.providers import sse
 from chatlab.providers.base import NO_KEY, SDK_TIMEOUT_S, SDKAdapter
-from chatlab.providers.common import counts, is_record, no_end_marker, not_a_record, text_of, usage_events
+from chatlab.providers.common import (
+    counts,
+    is_record,
+    no_end_marker,
+    not_a_record,
+    schema_sent,
+    text_of,
+    usage_events,
+)
 from chatlab.providers.errors import StreamFailure, google_error, map_exception, not_an_object
 from chatlab.providers.think import InlineThink
 
@@ -137,7 +151,21 @@ def build_config(provider: ProviderConfig, request: Request) -> dict[str, Any]:
         if "thinking_level" in think:
             think["thinking_level"] = str(think["thinking_level"]).upper()
         config["thinking_config"] = think
+    wanted = request.response_schema
+    if wanted is not None and provider.structured_output and takes_json_schema(request.model):
+        config["response_mime_type"] = "application/json"
+        config["response_json_schema"] = schema_sent(wanted)
     return config
+
+
+_VERSION = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
+
+
+def takes_json_schema(model: str) -> bool:
+    """Whether the model takes ``response_json_schema`` (Gemini 2.5 and later; not 2.0,
+    nor a Gemma or a name chatlab can't read, which may refuse JSON output)."""
+    found = _VERSION.search(families.bare(model))
+    return found is not None and (int(found.group(1)), int(found.group(2) or 0)) >= (2, 5)
 
 
 def contents(request: Request) -> list[dict[str, Any]]:

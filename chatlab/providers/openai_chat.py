@@ -27,6 +27,11 @@ tick); a LiteLLM proxy's ``x-litellm-response-cost`` header is read by
 ends the reading, but a ``finish_reason`` is this format's end marker. A server that
 answers with one complete ``chat.completion`` JSON object instead of a stream is read as
 the whole answer, by the same rules.
+
+A request with a response schema (a judge's call) sends it as ``response_format``
+(``json_schema``, not strict) only to a provider whose API takes it
+(``ProviderConfig.structured_output``, :data:`~chatlab.core.settings.builtin.STRUCTURED_OUTPUT`);
+to any other, nothing: the prompt asks for JSON, and the answer is read strictly either way.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from chatlab.providers.common import (
     not_a_record,
     openai_event,
     output_tokens,
+    schema_sent,
     text_of,
     usage_events,
 )
@@ -282,6 +288,12 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
     extra.update(sent.body)
     if extra:
         kwargs["extra_body"] = extra
+    wanted = request.response_schema
+    if wanted is not None and provider.structured_output:
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": wanted.name, "schema": schema_sent(wanted), "strict": False},
+        }
     return kwargs
 
 

@@ -13,7 +13,9 @@ that answers with one complete response object instead of a stream is read as th
 answer. A ``think = "prompted"`` lane's ``<think>`` block in the answer is split into
 reasoning and counted as estimated reasoning tokens (see
 :class:`~chatlab.providers.think.InlineThink`). Requests are sent with ``store=False``:
-chatlab keeps its own history.
+chatlab keeps its own history. A response schema (a judge's call) is sent as
+``text.format`` (``json_schema``, not strict) only to a provider whose API takes it
+(``ProviderConfig.structured_output``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from chatlab.providers.common import (
     not_a_record,
     openai_event,
     output_tokens,
+    schema_sent,
     text_of,
     usage_events,
 )
@@ -105,6 +108,10 @@ def build_kwargs(provider: ProviderConfig, request: Request) -> dict[str, Any]:
         kwargs["max_output_tokens"] = p.max_output_tokens
     if sent.body:
         kwargs["extra_body"] = dict(sent.body)
+    wanted = request.response_schema
+    if wanted is not None and provider.structured_output:
+        fmt = {"type": "json_schema", "name": wanted.name, "schema": schema_sent(wanted), "strict": False}
+        kwargs["text"] = {"format": fmt}
     return kwargs
 
 

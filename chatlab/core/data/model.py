@@ -9,6 +9,7 @@ ratings are in :mod:`chatlab.core.data.votes`.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -573,9 +574,24 @@ class Session:
 
 
 @dataclass(frozen=True)
+class ResponseSchema:
+    """A JSON Schema the answer should follow (structured output, sent only where the API
+    takes one), named as OpenAI requires: 1–64 letters, digits, ``_`` or ``-``."""
+
+    name: str
+    schema: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
+            raise ValueError(f"a response schema's name is 1 to 64 letters, digits, _ or -: {self.name!r}")
+
+
+@dataclass(frozen=True)
 class Request:
-    """What an adapter is asked to send: one lane's model, history and parameters."""
+    """What an adapter is asked to send: one lane's model, history and parameters, and
+    (a judge's call) the JSON Schema its answer should follow."""
 
     model: str
     messages: list[Message]
     params: LaneParams = field(default_factory=LaneParams)
+    response_schema: ResponseSchema | None = None

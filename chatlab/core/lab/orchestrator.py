@@ -1,7 +1,8 @@
 """The run orchestrator: one asyncio task per lane, each failing or finishing on its own.
 
 :class:`Runner` holds what lanes share (config, keys, one adapter per provider, prices).
-:class:`TurnRun` sends one turn to its lanes concurrently. Each lane task streams its
+:class:`TurnRun` sends one turn to its lanes concurrently (a judge's turn with the JSON
+Schema its answers should follow, sent where the provider takes one). Each lane task streams its
 adapter's events into its :class:`Response`, with an idle timeout (no event for N
 seconds) and an optional total timeout, and can be cancelled alone. A lane's exception,
 error, timeout or cancellation never reaches another lane, and neither does a listener
@@ -46,7 +47,17 @@ from chatlab.core.data.events import (
     Usage,
     UsageReport,
 )
-from chatlab.core.data.model import ErrorInfo, Lane, Request, Response, RetryWait, Session, Status, Turn
+from chatlab.core.data.model import (
+    ErrorInfo,
+    Lane,
+    Request,
+    Response,
+    ResponseSchema,
+    RetryWait,
+    Session,
+    Status,
+    Turn,
+)
 from chatlab.core.lab.contract import Adapter, AdapterFactory
 from chatlab.core.lab.guard import Guard
 from chatlab.core.settings import prompted, reasoning
@@ -164,6 +175,7 @@ class Runner:
         listeners: Sequence[Listener] = (),
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         timeout_s: float | None = None,
+        response_schema: ResponseSchema | None = None,
     ) -> TurnRun:
         return TurnRun(
             self,
@@ -173,6 +185,7 @@ class Runner:
             listeners=[*listeners, *([listener] if listener else [])],
             idle_timeout_s=idle_timeout_s,
             timeout_s=timeout_s,
+            response_schema=response_schema,
         )
 
     async def aclose(self) -> None:
@@ -197,6 +210,7 @@ class TurnRun:
         listeners: Sequence[Listener],
         idle_timeout_s: float | None,
         timeout_s: float | None,
+        response_schema: ResponseSchema | None = None,
     ) -> None:
         self.runner = runner
         self.session = session
@@ -207,6 +221,8 @@ class TurnRun:
         self.listener_errors: dict[str, str] = {}
         self.idle_timeout_s = idle_timeout_s
         self.timeout_s = timeout_s
+        # The JSON Schema every lane's answer is asked to follow (a judge's call), or None.
+        self.response_schema = response_schema
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._rough_input: set[str] = set()  # lanes whose input estimate is a character count
         self._user_cancelled: set[str] = set()
@@ -270,7 +286,7 @@ class TurnRun:
 
     def _request(self, lane: Lane) -> Request:
         params = prompted.request_params(lane.params, self.runner.config.think_instruction)
-        return Request(lane.model, self.session.history(lane.id, self.turn), params)
+        return Request(lane.model, self.session.history(lane.id, self.turn), params, self.response_schema)
 
     def _input_estimate(self, lane: Lane, request: Request, final: bool = False) -> int:
         """The input tokens to show until the provider reports them. With no vocabulary

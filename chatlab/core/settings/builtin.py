@@ -1,7 +1,8 @@
 """The providers chatlab knows without any configuration: :class:`ProviderConfig` and
 the built-in :data:`PRESETS` (each a base URL, the key's environment variables, a wire
 format, a vendor and a reasoning dialect), plus :data:`REASONING_SHOWN`, what each says
-of its reasoning, for the providers table.
+of its reasoning, for the providers table, and :data:`STRUCTURED_OUTPUT`, the presets
+whose API takes a JSON Schema for the answer (``ProviderConfig.structured_output``).
 
 Cloud presets: openai, anthropic, gemini (Google), openrouter, deepseek, xai, mistral,
 groq, together, fireworks, cerebras, alibaba (DashScope, international), moonshot (Kimi)
@@ -14,7 +15,7 @@ llamacpp, vllm, sglang; each carries a ``hint`` said when its server isn't runni
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class ProviderConfig:
     # Said after "could not connect to …" (a local server: how to start it).
     hint: str | None = None
     lists_models: bool = True  # GET /models lists what a lane can ask for
+    # The API takes a JSON Schema for the answer in its wire format's own field (structured
+    # output: Chat's response_format, Responses' text.format, Gemini's
+    # response_json_schema). False: never sent, the prompt alone asks for JSON. See
+    # STRUCTURED_OUTPUT; a provider defined in config.toml is False.
+    structured_output: bool = False
 
     @property
     def env_candidates(self) -> tuple[str, ...]:
@@ -66,7 +72,7 @@ def _local(name: str, base_url: str, reasoning: str, hint: str) -> ProviderConfi
     )
 
 
-PRESETS: dict[str, ProviderConfig] = {
+_PRESETS: dict[str, ProviderConfig] = {
     "openai": ProviderConfig(
         "openai",
         "openai-responses",
@@ -136,6 +142,40 @@ PRESETS: dict[str, ProviderConfig] = {
     "demo": ProviderConfig(
         "demo", "openai-chat", needs_key=False, vendor="demo", builtin=True, reasoning="demo"
     ),
+}
+
+# The presets sent a JSON Schema for the answer (a judge's verdict), from each API's own
+# documentation; where it was unclear, or holds for some models only (a 400 would cost a
+# whole judge run), the preset is left out and the prompt alone asks for JSON.
+#   in:  openai, azure (json_schema since api-version 2024-08-01-preview; we send 2024-10-21);
+#        gemini (response_json_schema); mistral (custom structured outputs on every model,
+#        since 2025-01-28); xai (every model from grok-2-1212); fireworks, cerebras
+#        (response_format json_schema); the local servers: ollama (0.5+), lmstudio,
+#        llamacpp (llama-server), vllm, sglang; demo (the loopback server, for the tests).
+#   out: anthropic (output_config.format is for Claude 4.5 and later only: see
+#        chatlab.providers.anthropic); deepseek and alibaba (json_object only); groq and
+#        together (some models only); openrouter (depends on the provider it routes to);
+#        moonshot (not documented).
+STRUCTURED_OUTPUT = frozenset(
+    {
+        "openai",
+        "azure",
+        "gemini",
+        "mistral",
+        "xai",
+        "fireworks",
+        "cerebras",
+        "ollama",
+        "lmstudio",
+        "llamacpp",
+        "vllm",
+        "sglang",
+        "demo",
+    }
+)
+
+PRESETS: dict[str, ProviderConfig] = {
+    name: replace(p, structured_output=name in STRUCTURED_OUTPUT) for name, p in _PRESETS.items()
 }
 
 # Whether each preset's API returns the model's reasoning as text (the providers table).
