@@ -63,7 +63,7 @@ def test_chat_sends_response_format_to_a_provider_that_takes_it(server: DemoServ
     }
 
 
-@pytest.mark.parametrize("preset", ["mistral", "azure", "vllm", "llamacpp", "ollama"])
+@pytest.mark.parametrize("preset", ["mistral", "azure", "vllm", "ollama"])
 def test_chat_presets_that_take_a_schema_are_sent_one(server: DemoServer, preset: str) -> None:
     table: dict[str, Any] = {"base_url": server.openai_base_url}
     if preset == "azure":  # Azure's client: its endpoint is the server, the deployment in the path
@@ -72,7 +72,9 @@ def test_chat_presets_that_take_a_schema_are_sent_one(server: DemoServer, preset
     assert body["response_format"]["json_schema"]["schema"] == SENT
 
 
-@pytest.mark.parametrize("preset", ["deepseek", "groq", "openrouter", "together", "alibaba", "moonshot"])
+@pytest.mark.parametrize(
+    "preset", ["deepseek", "groq", "openrouter", "together", "alibaba", "moonshot", "llamacpp"]
+)
 def test_chat_presets_that_may_refuse_a_schema_are_sent_none(server: DemoServer, preset: str) -> None:
     body = sent(server, preset, {"base_url": server.openai_base_url}, "judge-model")
     assert "response_format" not in body

@@ -24,10 +24,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from chatlab.core.data.events import ErrorKind, StreamEvent
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status, Turn
+from chatlab.core.data.model import Lane, LaneParams, Response, ResponseSchema, Session, Status, Turn
 from chatlab.core.data.votes import Vote
 from chatlab.core.judging.compose import Call, Outcome, compose
 from chatlab.core.judging.orders import letters
@@ -185,11 +185,8 @@ class JudgeRun:
 
         schema = None
         if self.structured:
-            n = len(item.lanes)
-            schema = {
-                "name": "verdict",
-                "schema": VERDICT_SCHEMA(letters(n), self.plan.rubric.criterion_names),
-            }
+            criteria = self.plan.rubric.criterion_names
+            schema = ResponseSchema("verdict", VERDICT_SCHEMA(letters(len(item.lanes)), criteria))
         run = TurnRun(
             self.runner,
             session,
@@ -198,7 +195,7 @@ class JudgeRun:
             listeners=[watch],
             idle_timeout_s=self.idle_timeout_s,
             timeout_s=self.timeout_s,
-            **_schema_kwarg(schema),
+            response_schema=schema,
         )
         holder.append(run)
         self._runs.add(run)
@@ -312,12 +309,3 @@ class JudgeRun:
             return Call(position, order, raw, None, verdict.problem, {}, usage, resp.cost_usd)
         choice = self.plan.rubric.choose(verdict.scores, verdict.choice)
         return Call(position, order, raw, choice, None, verdict.scores, usage, resp.cost_usd)
-
-
-def _schema_kwarg(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """TurnRun's structured-output argument, where this chatlab has it."""
-    import inspect
-
-    if schema is not None and "response_schema" in inspect.signature(TurnRun.__init__).parameters:
-        return {"response_schema": schema}
-    return {}

@@ -150,12 +150,13 @@ _PRESETS: dict[str, ProviderConfig] = {
 #   in:  openai, azure (json_schema since api-version 2024-08-01-preview; we send 2024-10-21);
 #        gemini (response_json_schema); mistral (custom structured outputs on every model,
 #        since 2025-01-28); xai (every model from grok-2-1212); fireworks, cerebras
-#        (response_format json_schema); the local servers: ollama (0.5+), lmstudio,
-#        llamacpp (llama-server), vllm, sglang; demo (the loopback server, for the tests).
+#        (response_format json_schema); the local servers: ollama (0.5+), lmstudio, vllm,
+#        sglang; demo (the loopback server, for the tests).
 #   out: anthropic (output_config.format is for Claude 4.5 and later only: see
 #        chatlab.providers.anthropic); deepseek and alibaba (json_object only); groq and
 #        together (some models only); openrouter (depends on the provider it routes to);
-#        moonshot (not documented).
+#        moonshot (not documented); llamacpp (older llama-server builds refuse json_schema
+#        with a 400: "Either json_schema or grammar").
 STRUCTURED_OUTPUT = frozenset(
     {
         "openai",
@@ -167,7 +168,6 @@ STRUCTURED_OUTPUT = frozenset(
         "cerebras",
         "ollama",
         "lmstudio",
-        "llamacpp",
         "vllm",
         "sglang",
         "demo",
