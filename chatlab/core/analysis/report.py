@@ -38,6 +38,7 @@ from chatlab.core.analysis.guesses import (
     discrimination_reasoning,
     judgements,
 )
+from chatlab.core.analysis.judges import HUMANS, Calibration, Raters, calibrate, select, used
 from chatlab.core.analysis.votes import Vote, blind_only, collect, rater_labels
 from chatlab.core.data.model import Session
 
@@ -122,6 +123,10 @@ class Report:
     retest: Retest | None = None
     position_bias: PositionBias | None = None
     noise_floor: Gap | None = None
+    # Whose votes were counted (humans by default; a judge's only when asked), and each
+    # judge rater's calibration against the humans (see chatlab.core.analysis.judges).
+    raters: Raters | None = None
+    judges: list[Calibration] = field(default_factory=list)
     # Every contender's label by id, voted on or not (the card names them); not in the document.
     labels: dict[str, str] = field(default_factory=dict, metadata={"omit": True})
 
@@ -157,6 +162,7 @@ def compute(
     rounds: int = BOOTSTRAP,
     seed: int = SEED,
     include_sighted: bool = False,
+    rater_kind: str = HUMANS,
 ) -> dict[str, Any]:
     """The ``chatlab.stats`` document for these sessions: :func:`analyse`'s report as
     :meth:`Report.to_dict` writes it."""
@@ -168,6 +174,7 @@ def compute(
         rounds=rounds,
         seed=seed,
         include_sighted=include_sighted,
+        rater_kind=rater_kind,
     )
     return found.to_dict()
 
@@ -181,17 +188,25 @@ def analyse(
     rounds: int = BOOTSTRAP,
     seed: int = SEED,
     include_sighted: bool = False,
+    rater_kind: str = HUMANS,
 ) -> Report:
     """The report for these sessions. ``study`` names the study in the filters. ``raters``
     are rater ids; the report shows their names. Sighted votes (cast with the models'
     names showing) are left out, with their raters' ratings of the same answers, and
-    counted (``sighted_left_out``), unless ``include_sighted``."""
+    counted (``sighted_left_out``), unless ``include_sighted``. ``rater_kind`` says whose
+    votes count: ``humans`` (the default: a judge model's votes count in nothing),
+    ``judges``, or ``both`` (a judge's weighted by its agreement with the humans); every
+    judge's calibration against the blind human votes is in :attr:`Report.judges`."""
     sessions = list(sessions)
     shown = rater_labels(sessions)
     left_out = 0
     if not include_sighted:
         sessions, left_out = blind_only(sessions)
-    data = collect(sessions, tags, raters)
+    tagged_all = [s for s in sessions if not tags or (s.study is not None and set(tags) & set(s.study.tags))]
+    calibrated = calibrate(blind_only(tagged_all)[0], shown, rounds, seed)
+    sessions, weights = select(sessions, rater_kind, calibrated)
+    data = collect(sessions, tags, raters, weights)
+    whose = used(rater_kind, {v.rater for v in data.votes}, calibrated, weights)
     n = len(data.contenders)
     contenders: list[Contender] = []
     samples = np.zeros((0, n))
@@ -349,6 +364,8 @@ def analyse(
         retest=retest(data),
         position_bias=position_bias(data.votes),
         noise_floor=floor_gap if len(samples) else None,
+        raters=whose,
+        judges=calibrated,
         labels=dict(zip(data.contenders, data.labels, strict=True)),
     )
 
