@@ -44,6 +44,7 @@ import numpy as np
 
 from chatlab.core.analysis.bootstrap import BOOTSTRAP, SEED
 from chatlab.core.analysis.exact import clopper_pearson
+from chatlab.core.analysis.votes import rater_labels
 from chatlab.core.data.model import Session, Status
 from chatlab.core.data.votes import JUDGE, is_judge
 
@@ -394,7 +395,8 @@ def calibrate(
     seed: int = SEED,
 ) -> list[Calibration]:
     """One :class:`Calibration` per judge rater in these (blind) sessions."""
-    names = names or {}
+    sessions = list(sessions)
+    names = rater_labels(sessions) if names is None else names
     found = comparisons(sessions)
     human_ceiling = ceiling(found, rounds, seed)
     out = []
