@@ -370,6 +370,32 @@ def analyse(
     )
 
 
+def judge_findings(report: Report) -> list[str]:
+    """Whose votes were counted, and each judge's position consistency and length bias
+    (nothing when no judge rated and only humans were asked for)."""
+    r = report.raters
+    if r is None or (not report.judges and r.kind == HUMANS):
+        return []
+    out = [r.sentence]
+    for c in report.judges:
+        pc = c.position_consistency
+        if pc.value is not None and pc.ci95 is not None:
+            out.append(
+                f"Judge {c.name}: the same choice with the answers' places swapped in {pc.value:.0%} of "
+                f"{pc.n} comparisons (95 % CI {pc.ci95[0]:.0%}–{pc.ci95[1]:.0%})."
+            )
+        lb = c.length_bias
+        if lb.difference is not None and lb.ci95 is not None:
+            out.append(
+                f"Judge {c.name}: chose the longest answer {lb.difference * 100:+.0f} points more often than "
+                f"the humans on the same {lb.n} comparisons (95 % CI {lb.ci95[0] * 100:+.0f} to "
+                f"{lb.ci95[1] * 100:+.0f})."
+            )
+        elif lb.note:
+            out.append(f"Judge {c.name}: length bias not measured: {lb.note}.")
+    return out
+
+
 def _named(found: Agreement | None, shown: dict[str, str]) -> Agreement | None:
     """The agreement with its votes per rater under the raters' names, not their ids."""
     if found is None:
@@ -503,6 +529,7 @@ def summary(report: Report) -> list[str]:
             f"Raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
             f"({a.raters} raters, {a.items} items rated by two or more)."
         )
+    out.extend(judge_findings(report))
     left_out = report.sighted_left_out
     if left_out:
         out.append(

@@ -38,7 +38,10 @@ def comparison(
     turn = Turn(prompt=prompt or f"Prompt {k}", id=f"t{k}", created_at="2026-01-01T00:00:00+00:00")
     for lane, text in zip(lanes, texts, strict=True):
         turn.responses[lane.id] = Response(
-            lane.id, Status.OK, text_parts=[text], usage=Usage(input_tokens=5, output_tokens=max(1, len(text) // 4))
+            lane.id,
+            Status.OK,
+            text_parts=[text],
+            usage=Usage(input_tokens=5, output_tokens=max(1, len(text) // 4)),
         )
     ids = [lane.id for lane in lanes]
     for name, pick in humans.items():
@@ -47,7 +50,9 @@ def comparison(
             Vote(choice, rater=f"id:{name}", rater_name=name, voted_at="2026-01-02", shown_order=list(ids))
         )
     study = StudyRef("s1", "S", f"p{k}", 0, ())
-    return Session(lanes=lanes, turns=[turn], id=f"s{k}", created_at="2026-01-01T00:00:00+00:00", blind=True, study=study)
+    return Session(
+        lanes=lanes, turns=[turn], id=f"s{k}", created_at="2026-01-01T00:00:00+00:00", blind=True, study=study
+    )
 
 
 def judged(session: Session) -> Vote:
@@ -63,15 +68,15 @@ def judged(session: Session) -> Vote:
         _, user = judge_messages(RUBRIC, turn.prompt, shown, places, show_reasoning=False)
         raw = judge.verdict(user)
         v = parse_verdict(raw, letters(len(ids)), RUBRIC.criterion_names)
-        calls.append(
-            Call(position, order, raw, choice_of(RUBRIC, v.scores, v.choice), v.problem, v.scores)
-        )
+        calls.append(Call(position, order, raw, choice_of(RUBRIC, v.scores, v.choice), v.problem, v.scores))
     outcome = compose(SPEC, RUBRIC, "seen", ids, calls)
     assert outcome.vote is not None, outcome.problem
     return outcome.vote
 
 
-def by_hand(session: Session, pick: int | str, consistent: bool = True, rater: str = JUDGE, **extra: Any) -> Vote:
+def by_hand(
+    session: Session, pick: int | str, consistent: bool = True, rater: str = JUDGE, **extra: Any
+) -> Vote:
     """A judge vote made by hand: answer ``pick`` (an index, or ``tie``)."""
     ids = [lane.id for lane in session.lanes]
     choice = ids[pick] if isinstance(pick, int) else pick
