@@ -133,23 +133,25 @@ def _tokens(n: float) -> str:
 
 
 def judge_line(cal: Calibration) -> str:
-    """One sentence: how often the judge agrees with the humans, beside how often humans
-    agree with each other; or why that can't be said yet."""
+    """One sentence: how often the judge agrees with a human (pairwise, ties half),
+    beside how often two humans agree with each other; or why that can't be said yet."""
     who = f"The judge ({cal.name})"
     humans = len(cal.kappa)  # the humans it shares comparisons with
-    a = cal.agreement
+    a = cal.pairwise
     if a.value is None:
         return (
             f"{who} judged {_plural(cal.votes, 'comparison')}, none also rated by a human: "
             "nothing to check it against."
         )
-    you = "you" if humans == 1 else "the human majority"
+    you = "you" if humans == 1 else "each of you"
     if a.ci95 is None:
         return (
             f"{who} agrees with {you} on {a.value:.0%} of {_plural(a.n, 'shared comparison')}: "
             "too few to say how far that holds."
         )
-    line = f"{who} agrees with {you} on {a.value:.0%} of comparisons (95% CI {a.ci95[0]:.0%}–{a.ci95[1]:.0%})"
+    mean = "" if humans == 1 else ", on average"
+    ci = f"95% CI {a.ci95[0]:.0%}–{a.ci95[1]:.0%}"
+    line = f"{who} agrees with {you} on {a.value:.0%} of comparisons{mean} ({ci})"
     c = cal.human_ceiling
     if c.value is None:
         line += "; no comparison has two human votes, so there is no human figure to set it beside"

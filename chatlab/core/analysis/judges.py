@@ -9,9 +9,11 @@ that disagreed) said against a single answer is half right; a tie against a tie 
   (hidden repeats never count), 1 when the judge chose what the human majority chose, 0
   when they chose different answers, ½ when exactly one of the two is a tie (a human
   majority split between answers is a tie). The mean, with a 95 % bootstrap interval over
-  prompts (:mod:`chatlab.core.analysis.bootstrap`'s rounds and seed).
-  ``human_ceiling`` is the same for humans where two or more voted: each human against the
-  majority of the *others*, averaged within the comparison, then over comparisons.
+  prompts (:mod:`chatlab.core.analysis.bootstrap`'s rounds and seed). ``pairwise`` is
+  the judge against each human (averaged within the comparison), and ``human_ceiling`` the
+  same for every pair of humans where two or more voted: the two figures to set side by
+  side (against a majority the judge is flattered: where two humans split, the majority
+  is a tie, and any choice scores half).
 - ``kappa``: Cohen's κ between the judge and each human on the comparisons both voted on,
   coded by place (first lane, second…; a lane id is new in every comparison, so coded by
   lane id chance agreement would be nil) or ``tie``.
@@ -28,7 +30,7 @@ that disagreed) said against a single answer is half right; a tie against a tie 
 
 :func:`select` keeps the votes a report counts: humans' (the default), judges', or both,
 where a judge counts only with :data:`MIN_CALIBRATION` comparisons shared with humans,
-each vote weighted by its agreement beyond chance (:func:`weight`).
+each vote weighted by its pairwise agreement beyond chance (:func:`weight`).
 """
 
 from __future__ import annotations
@@ -226,7 +228,8 @@ class Calibration:
     family: str
     votes: int
     shared: int  # comparisons it shares with blind human votes
-    agreement: Share
+    agreement: Share  # with the human majority
+    pairwise: Share  # with each human: the figure to set beside human_ceiling
     human_ceiling: Share
     kappa: list[Kappa]
     position_consistency: Share
@@ -358,28 +361,27 @@ def _longest(mine: list[Comparison], rater: str) -> list[tuple[str, float, float
 
 
 def ceiling(found: Sequence[Comparison], rounds: int = BOOTSTRAP, seed: int = SEED) -> Share:
-    """Human–human agreement: where two or more humans voted, each against the majority
-    of the others, averaged in the comparison, then over comparisons."""
+    """Human–human agreement: where two or more humans voted, every pair of them
+    (:func:`match`), averaged in the comparison, then over comparisons."""
     prompts, values = [], []
     for c in found:
         if len(c.humans) < 2:
             continue
-        each = [
-            match(choice, majority(v for r, v in c.humans.items() if r != human))
-            for human, choice in c.humans.items()
-        ]
+        picks = list(c.humans.values())
+        pairs = [match(a, b) for i, a in enumerate(picks) for b in picks[i + 1 :]]
         prompts.append(c.prompt)
-        values.append(float(np.mean(each)))
+        values.append(float(np.mean(pairs)))
     return _share(prompts, values, rounds, seed, "comparisons with two or more human votes")
 
 
 def chance(mine: Sequence[Comparison]) -> float:
-    """What a judge choosing one answer at random would score against the majority."""
+    """What a judge choosing one answer at random would score against a human who
+    chose one answer (1/N; a human's tie would give it ½ whatever it chose)."""
     return float(np.mean([1.0 / len(c.lanes) for c in mine])) if mine else 0.5
 
 
 def weight(agreement: Share, mine: Sequence[Comparison]) -> float:
-    """A judge vote's weight beside a human's (1): its agreement beyond chance,
+    """A judge vote's weight beside a human's (1): its (pairwise) agreement beyond chance,
     (agreement − chance) / (1 − chance), clipped to [0, 1]; 0 below
     :data:`MIN_CALIBRATION` shared comparisons."""
     if agreement.value is None or agreement.n < MIN_CALIBRATION:
@@ -406,6 +408,13 @@ def calibrate(
         agree = _share(
             [c.prompt for c in mine],
             [match(c.judges[rater], majority(c.humans.values())) for c in mine],
+            rounds,
+            seed,
+            "comparisons shared with human votes",
+        )
+        pairwise = _share(
+            [c.prompt for c in mine],
+            [float(np.mean([match(c.judges[rater], h) for h in c.humans.values()])) for c in mine],
             rounds,
             seed,
             "comparisons shared with human votes",
@@ -438,6 +447,7 @@ def calibrate(
                 votes=len(judged),
                 shared=len(mine),
                 agreement=agree,
+                pairwise=pairwise,
                 human_ceiling=human_ceiling,
                 kappa=_kappas(mine, rater, names),
                 position_consistency=consistency,
@@ -452,7 +462,7 @@ def calibrate(
                 ),
                 self_preference=_difference(self_rows, rounds, seed, "such comparisons", why),
                 criteria=_criteria(mine, rater),
-                weight=weight(agree, mine),
+                weight=weight(pairwise, mine),
             )
         )
     return out

@@ -97,21 +97,25 @@ def test_agreement_and_kappa_equal_a_plain_computation() -> None:
         assert cohen_kappa(x, y) == pytest.approx(_plain_kappa(x, y))
 
 
-def test_the_human_ceiling_is_each_human_against_the_others_majority() -> None:
+def test_pairwise_agreement_and_the_human_ceiling_equal_a_plain_computation() -> None:
     sessions = _random_study(11)
     [cal] = calibrate(sessions, rounds=200)
-    values = []
+    judge_values, human_values = [], []
     for s in sessions:
-        humans = [v for v in s.turns[0].votes if v.rater != JUDGE]
+        votes = s.turns[0].votes
+        j = _code(s, next(v for v in votes if v.rater == JUDGE).choice)
+        humans = [_code(s, v.choice) for v in votes if v.rater != JUDGE]
+        judge_values.append(sum(_plain_score(j, h) for h in humans) / len(humans))
         if len(humans) < 2:
             continue
-        each = []
-        for v in humans:
-            others = [_code(s, o.choice) for o in humans if o is not v]
-            each.append(_plain_score(_code(s, v.choice), _plain_majority(others)))
-        values.append(sum(each) / len(each))
-    assert cal.human_ceiling.n == len(values) > 0
-    assert cal.human_ceiling.value == pytest.approx(sum(values) / len(values), abs=1e-4)
+        pairs = []
+        for i in range(len(humans)):
+            for k in range(i + 1, len(humans)):
+                pairs.append(_plain_score(humans[i], humans[k]))
+        human_values.append(sum(pairs) / len(pairs))
+    assert cal.pairwise.value == pytest.approx(sum(judge_values) / len(judge_values), abs=1e-4)
+    assert cal.human_ceiling.n == len(human_values) > 0
+    assert cal.human_ceiling.value == pytest.approx(sum(human_values) / len(human_values), abs=1e-4)
 
 
 def _quality_study(n: int, seed: int, humans: int = 2, accuracy: float = 0.8) -> list[Session]:
