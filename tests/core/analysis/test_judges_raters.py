@@ -180,7 +180,8 @@ def test_the_card_sentence_says_what_the_data_allow() -> None:
         s.turns[0].votes.append(judged(s))
     [cal] = calibrate(alone, rounds=ROUNDS)
     assert judge_line(cal) == (
-        "The judge (demo-judge) judged 3 comparisons, none also rated by a human: nothing to check it against."
+        "The judge (demo-judge) judged 3 comparisons, none also rated by a human: "
+        "nothing to check it against."
     )
     _, both = _study()
     [cal] = calibrate(both, rounds=ROUNDS)
