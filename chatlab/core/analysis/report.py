@@ -4,7 +4,9 @@ its findings in words.
 :func:`analyse` runs the rest of the package over sessions: votes (blind ones unless
 asked), the rating fit with bootstrap intervals and ranks, win rates, the placebo's noise
 floor, what reasoning adds, the raters' guesses, agreement, hidden repeats and position
-bias. :meth:`Report.to_dict` is the one serialisation to the ``chatlab.stats`` document
+bias. Humans' votes only, unless asked (a judge model's votes alone, or weighted beside the
+humans'); every judge's calibration against the humans is in ``judges``
+(:mod:`chatlab.core.analysis.judges`). :meth:`Report.to_dict` is the one serialisation to the ``chatlab.stats`` document
 (version 1), which ``chatlab stats --json`` writes; :func:`summary` says what the data
 allow, one sentence each, for the CLI and the Leaderboard view. Qt-free.
 """
@@ -305,7 +307,7 @@ def analyse(
                 on_cost_frontier=frontier[i],
             )
         )
-    effect = reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None
+    effect = reasoning_effect(sessions, data, raters, rounds, seed, weights) if data.votes else None
     # Best first: the ranked by rank, then rating; below them those with no interval, by
     # rating. A contender never voted on is not listed (its rating would be the prior's).
     order = sorted(

@@ -3,7 +3,8 @@
 A contender is a model with its non-default parameters (a study's placebo twin is one of
 its own). Every vote on a turn whose answers were ``ok`` becomes a :class:`Vote`: the
 contenders present, their share of the win (a tie or "all bad" gives each 1/N), the
-prompt it belongs to (the bootstrap's unit), the guesses and screen place. :class:`Data`
+prompt it belongs to (the bootstrap's unit), the guesses and screen place, and its
+weight in the fit (1, or a judge's agreement when judges count beside humans). :class:`Data`
 holds them with each contender's costs, token counts and 1–5 scores. Sighted votes are
 taken out first (:func:`blind_only`), and :func:`rater_labels` names the raters.
 :func:`contender_kind` (from :mod:`chatlab.core.data.kinds`, where the reveals read it
