@@ -320,10 +320,11 @@ def _criteria(mine: list[Comparison], rater: str) -> list[Criterion]:
         chosen = majority(c.humans.values())
         if chosen == TIE:
             continue
-        given = c.judgements.get(rater, {}).get("scores") or {}
+        given = c.judgements.get(rater, {}).get("scores")
         for lane in c.lanes:
-            for name, value in (given.get(lane) or {}).items():
-                if isinstance(value, int | float) and math.isfinite(value):
+            mine = given.get(lane) if isinstance(given, dict) else None
+            for name, value in mine.items() if isinstance(mine, dict) else ():
+                if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                     scores.setdefault(str(name), []).append((float(value), 1.0 if lane == chosen else 0.0))
     out = []
     for name, pairs in sorted(scores.items()):

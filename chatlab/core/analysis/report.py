@@ -6,9 +6,10 @@ asked), the rating fit with bootstrap intervals and ranks, win rates, the placeb
 floor, what reasoning adds, the raters' guesses, agreement, hidden repeats and position
 bias. Humans' votes only, unless asked (a judge model's votes alone, or weighted beside the
 humans'); every judge's calibration against the humans is in ``judges``
-(:mod:`chatlab.core.analysis.judges`). :meth:`Report.to_dict` is the one serialisation to the ``chatlab.stats`` document
-(version 1), which ``chatlab stats --json`` writes; :func:`summary` says what the data
-allow, one sentence each, for the CLI and the Leaderboard view. Qt-free.
+(:mod:`chatlab.core.analysis.judges`). :meth:`Report.to_dict` is the one serialisation
+to the ``chatlab.stats`` document (version 1), which ``chatlab stats --json`` writes;
+:func:`summary` says what the data allow, one sentence each, for the CLI and the
+Leaderboard view. Qt-free.
 """
 
 from __future__ import annotations

@@ -278,3 +278,19 @@ def test_vendor_families_come_from_the_model_name() -> None:
     assert family("demo:demo-judge") == "demo"
     assert family("local:my-model") == "local"
     assert Counter(family(s) for s in ("x:qwen3", "y:qwq-32b")) == Counter({"alibaba": 2})
+
+
+def test_a_damaged_judgement_is_read_as_far_as_it_goes() -> None:
+    sessions = _quality_study(6, seed=9)
+    odd: list[object] = [
+        ["not", "a", "dict"],
+        {"c0l0": [1, 2]},
+        {"c1l0": {"quality": "high", "x": True}},
+        None,
+    ]
+    for k, s in enumerate(sessions):
+        s.turns[0].votes.append(by_hand(s, 0, scores=odd[k % len(odd)], consistent="yes"))
+    [cal] = calibrate(sessions, rounds=100)
+    assert cal.criteria == []
+    assert cal.position_consistency.value is None and cal.position_consistency.note
+    assert cal.agreement.n == 6
