@@ -322,20 +322,23 @@ def _criteria(mine: list[Comparison], rater: str) -> list[Criterion]:
             continue
         given = c.judgements.get(rater, {}).get("scores")
         for lane in c.lanes:
-            mine = given.get(lane) if isinstance(given, dict) else None
-            for name, value in mine.items() if isinstance(mine, dict) else ():
+            per_lane = given.get(lane) if isinstance(given, dict) else None
+            pairs: list[tuple[Any, Any]] = list(per_lane.items()) if isinstance(per_lane, dict) else []
+            for name, value in pairs:
                 if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                     scores.setdefault(str(name), []).append((float(value), 1.0 if lane == chosen else 0.0))
     out = []
-    for name, pairs in sorted(scores.items()):
-        x = np.array([p[0] for p in pairs])
-        y = np.array([p[1] for p in pairs])
-        if len(pairs) < 3:
-            out.append(Criterion(name, None, len(pairs), "too few scored answers"))
+    for criterion, found in sorted(scores.items()):
+        x = np.array([p[0] for p in found])
+        y = np.array([p[1] for p in found])
+        if len(found) < 3:
+            out.append(Criterion(criterion, None, len(found), "too few scored answers"))
         elif x.std() == 0 or y.std() == 0:
-            out.append(Criterion(name, None, len(pairs), "no spread: every score (or every choice) alike"))
+            out.append(
+                Criterion(criterion, None, len(found), "no spread: every score (or every choice) alike")
+            )
         else:
-            out.append(Criterion(name, round(float(np.corrcoef(x, y)[0, 1]), 4), len(pairs)))
+            out.append(Criterion(criterion, round(float(np.corrcoef(x, y)[0, 1]), 4), len(found)))
     return out
 
 

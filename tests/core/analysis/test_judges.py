@@ -289,7 +289,10 @@ def test_a_damaged_judgement_is_read_as_far_as_it_goes() -> None:
         None,
     ]
     for k, s in enumerate(sessions):
-        s.turns[0].votes.append(by_hand(s, 0, scores=odd[k % len(odd)], consistent="yes"))
+        vote = by_hand(s, 0, scores=odd[k % len(odd)])
+        assert vote.judgement is not None
+        vote.judgement["consistent"] = "yes"
+        s.turns[0].votes.append(vote)
     [cal] = calibrate(sessions, rounds=100)
     assert cal.criteria == []
     assert cal.position_consistency.value is None and cal.position_consistency.note
