@@ -3,7 +3,9 @@
 The numbers come from :func:`chatlab.core.analysis.report.analyse` over the sessions in the
 database (one study's comparisons with ``--study``, else every session, interactive
 turns included), filtered by tags and raters (by name or id), blind votes only unless
-``--include-sighted`` (a sighted vote was cast with the models' names showing).
+``--include-sighted`` (a sighted vote was cast with the models' names showing), humans'
+votes only unless ``--raters judges`` or ``--raters both`` (a judge model's votes; each
+judge's calibration against the humans is in the JSON's ``judges`` and under Judges).
 ``--json`` writes the ``chatlab.stats`` document (version 1), ``--csv`` the contenders
 table; otherwise a table of ratings with their 95 % intervals and ranks, and the "could
 you tell which one reasoned?" line (and, for votes cast with the reasoning shown, the
@@ -70,7 +72,14 @@ def cmd_stats(args: Any, stdout: IO[str]) -> int:
             listed = ", ".join(repr(r) for r in sorted(shown.values())[:20]) or "none yet"
             raise UsageError(f"no votes by {unknown[0]!r}; the raters are: {listed}")
     sighted = args.include_sighted
-    report = analyse(sessions, study=study, tags=args.tag, raters=raters, include_sighted=sighted)
+    report = analyse(
+        sessions,
+        study=study,
+        tags=args.tag,
+        raters=raters,
+        include_sighted=sighted,
+        rater_kind=args.raters,
+    )
     if args.json:
         json.dump(report.to_dict(), stdout, ensure_ascii=False, indent=2, allow_nan=False)
         stdout.write("\n")

@@ -17,6 +17,13 @@ def add_parser(sub: Any) -> None:
         "--rater", action="append", default=[], help="only this rater's votes, by name or id (repeatable)"
     )
     stats.add_argument(
+        "--raters",
+        choices=("humans", "judges", "both"),
+        default="humans",
+        help="whose votes count: humans' (the default), judge models', or both (a judge's weighted "
+        "by its agreement with the humans)",
+    )
+    stats.add_argument(
         "--include-sighted",
         action="store_true",
         dest="include_sighted",

@@ -13,6 +13,7 @@ from chatlab.core.analysis.answer import TARGET_POINTS, TARGET_RATING, Open, Ver
 
 if TYPE_CHECKING:
     from chatlab.core.analysis.guesses import Discrimination
+    from chatlab.core.analysis.judges import Calibration
     from chatlab.core.analysis.report import Report
 
 KIND_WORDS = {"native": "trained reasoner", "prompted": "asked to think", "plain": "plain"}
@@ -131,8 +132,40 @@ def _tokens(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def judge_line(cal: Calibration) -> str:
+    """One sentence: how often the judge agrees with a human (pairwise, ties half),
+    beside how often two humans agree with each other; or why that can't be said yet."""
+    who = f"The judge ({cal.name})"
+    humans = len(cal.kappa)  # the humans it shares comparisons with
+    a = cal.pairwise
+    if a.value is None:
+        return (
+            f"{who} judged {_plural(cal.votes, 'comparison')}, none also rated by a human: "
+            "nothing to check it against."
+        )
+    you = "you" if humans == 1 else "each of you"
+    if a.ci95 is None:
+        return (
+            f"{who} agrees with {you} on {a.value:.0%} of {_plural(a.n, 'shared comparison')}: "
+            "too few to say how far that holds."
+        )
+    mean = "" if humans == 1 else ", on average"
+    ci = f"95% CI {a.ci95[0]:.0%}–{a.ci95[1]:.0%}"
+    line = f"{who} agrees with {you} on {a.value:.0%} of comparisons{mean} ({ci})"
+    c = cal.human_ceiling
+    if c.value is None:
+        line += "; no comparison has two human votes, so there is no human figure to set it beside"
+    else:
+        many = "the two humans" if humans == 2 else "humans"
+        line += f"; {many} agree with each other on {c.value:.0%}"
+        if c.ci95 is None:
+            line += f" (only {_plural(c.n, 'comparison')} with two or more: too few for an interval)"
+    return line + "."
+
+
 def answer_card(report: Report) -> list[Section]:
-    """The card's sections, in order; empty when the data say nothing about reasoning."""
+    """The card's sections, in order; empty when the data say nothing about reasoning
+    (a judge's agreement, when one judged, in its own section)."""
     out: list[Section] = []
     for h in report.reasoning_help:
         section = Section(f"Reasoning: {_label(report, h.with_)} vs {_label(report, h.without)}")
@@ -185,6 +218,8 @@ def answer_card(report: Report) -> list[Section]:
                 )
             lines.append(f"{_label(report, pt.id)}: " + ", ".join(parts) + ".")
         out.append(Section(f"More thinking, better answers? ({dose.base})", lines))
+    if report.judges:
+        out.append(Section("Judges", [judge_line(c) for c in report.judges]))
     return out
 
 

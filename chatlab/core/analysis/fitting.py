@@ -32,6 +32,8 @@ class Design:
 
 
 def design(votes: Sequence[Vote], n: int) -> Design:
+    """The votes grouped; a vote counts its :attr:`Vote.weight` (a judge's below 1), so
+    the fit maximises the weighted Luce likelihood Σ w·log P(choice)."""
     keys: dict[tuple[int, ...], int] = {}
     prompts: dict[str, int] = {}
     for v in votes:
@@ -44,8 +46,8 @@ def design(votes: Sequence[Vote], n: int) -> Design:
     wins = np.zeros((len(prompts), n))
     for v in votes:
         p = prompts[v.prompt]
-        counts[p, keys[tuple(sorted(v.present))]] += 1
-        np.add.at(wins[p], np.asarray(v.present, dtype=np.intp), np.asarray(v.share))
+        counts[p, keys[tuple(sorted(v.present))]] += v.weight
+        np.add.at(wins[p], np.asarray(v.present, dtype=np.intp), v.weight * np.asarray(v.share))
     return Design(groups, counts, wins, list(prompts))
 
 

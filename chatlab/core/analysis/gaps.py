@@ -99,17 +99,22 @@ def _effect(data: Data, rounds: int, seed: int) -> ReasoningEffect | None:
 
 
 def reasoning_effect(
-    sessions: Sequence[Session], data: Data, raters: Sequence[str], rounds: int, seed: int
+    sessions: Sequence[Session],
+    data: Data,
+    raters: Sequence[str],
+    rounds: int,
+    seed: int,
+    weights: dict[str, float] | None = None,
 ) -> ReasoningEffect | None:
     """How many rating points reasoning adds, overall and per tag, from the base models
     that appear both with and without reasoning; None when none does (the report then
-    says :data:`NO_REASONING_PAIR`)."""
+    says :data:`NO_REASONING_PAIR`). ``weights``: the votes' weights by rater, as in ``data``."""
     overall = _effect(data, rounds, seed)
     if overall is None:
         return None
     tags = sorted({t for s in sessions if s.study for t in s.study.tags})
     for tag in tags:
-        found = _effect(collect(sessions, [tag], raters), rounds, seed)
+        found = _effect(collect(sessions, [tag], raters, weights), rounds, seed)
         if found is not None:
             overall.by_tag[tag] = Gap(found.rating_points, found.ci95)
     return overall

@@ -4,9 +4,12 @@ its findings in words.
 :func:`analyse` runs the rest of the package over sessions: votes (blind ones unless
 asked), the rating fit with bootstrap intervals and ranks, win rates, the placebo's noise
 floor, what reasoning adds, the raters' guesses, agreement, hidden repeats and position
-bias. :meth:`Report.to_dict` is the one serialisation to the ``chatlab.stats`` document
-(version 1), which ``chatlab stats --json`` writes; :func:`summary` says what the data
-allow, one sentence each, for the CLI and the Leaderboard view. Qt-free.
+bias. Humans' votes only, unless asked (a judge model's votes alone, or weighted beside the
+humans'); every judge's calibration against the humans is in ``judges``
+(:mod:`chatlab.core.analysis.judges`). :meth:`Report.to_dict` is the one serialisation
+to the ``chatlab.stats`` document (version 1), which ``chatlab stats --json`` writes;
+:func:`summary` says what the data allow, one sentence each, for the CLI and the
+Leaderboard view. Qt-free.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from chatlab.core.analysis.guesses import (
     discrimination_reasoning,
     judgements,
 )
+from chatlab.core.analysis.judges import HUMANS, Calibration, Raters, calibrate, select, used
 from chatlab.core.analysis.votes import Vote, blind_only, collect, rater_labels
 from chatlab.core.data.model import Session
 
@@ -122,6 +126,10 @@ class Report:
     retest: Retest | None = None
     position_bias: PositionBias | None = None
     noise_floor: Gap | None = None
+    # Whose votes were counted (humans by default; a judge's only when asked), and each
+    # judge rater's calibration against the humans (see chatlab.core.analysis.judges).
+    raters: Raters | None = None
+    judges: list[Calibration] = field(default_factory=list)
     # Every contender's label by id, voted on or not (the card names them); not in the document.
     labels: dict[str, str] = field(default_factory=dict, metadata={"omit": True})
 
@@ -157,6 +165,7 @@ def compute(
     rounds: int = BOOTSTRAP,
     seed: int = SEED,
     include_sighted: bool = False,
+    rater_kind: str = HUMANS,
 ) -> dict[str, Any]:
     """The ``chatlab.stats`` document for these sessions: :func:`analyse`'s report as
     :meth:`Report.to_dict` writes it."""
@@ -168,6 +177,7 @@ def compute(
         rounds=rounds,
         seed=seed,
         include_sighted=include_sighted,
+        rater_kind=rater_kind,
     )
     return found.to_dict()
 
@@ -181,17 +191,25 @@ def analyse(
     rounds: int = BOOTSTRAP,
     seed: int = SEED,
     include_sighted: bool = False,
+    rater_kind: str = HUMANS,
 ) -> Report:
     """The report for these sessions. ``study`` names the study in the filters. ``raters``
     are rater ids; the report shows their names. Sighted votes (cast with the models'
     names showing) are left out, with their raters' ratings of the same answers, and
-    counted (``sighted_left_out``), unless ``include_sighted``."""
+    counted (``sighted_left_out``), unless ``include_sighted``. ``rater_kind`` says whose
+    votes count: ``humans`` (the default: a judge model's votes count in nothing),
+    ``judges``, or ``both`` (a judge's weighted by its agreement with the humans); every
+    judge's calibration against the blind human votes is in :attr:`Report.judges`."""
     sessions = list(sessions)
     shown = rater_labels(sessions)
     left_out = 0
     if not include_sighted:
         sessions, left_out = blind_only(sessions)
-    data = collect(sessions, tags, raters)
+    tagged_all = [s for s in sessions if not tags or (s.study is not None and set(tags) & set(s.study.tags))]
+    calibrated = calibrate(blind_only(tagged_all)[0], shown, rounds, seed)
+    sessions, weights = select(sessions, rater_kind, calibrated)
+    data = collect(sessions, tags, raters, weights)
+    whose = used(rater_kind, {v.rater for v in data.votes}, calibrated, weights)
     n = len(data.contenders)
     contenders: list[Contender] = []
     samples = np.zeros((0, n))
@@ -290,7 +308,7 @@ def analyse(
                 on_cost_frontier=frontier[i],
             )
         )
-    effect = reasoning_effect(sessions, data, raters, rounds, seed) if data.votes else None
+    effect = reasoning_effect(sessions, data, raters, rounds, seed, weights) if data.votes else None
     # Best first: the ranked by rank, then rating; below them those with no interval, by
     # rating. A contender never voted on is not listed (its rating would be the prior's).
     order = sorted(
@@ -349,8 +367,36 @@ def analyse(
         retest=retest(data),
         position_bias=position_bias(data.votes),
         noise_floor=floor_gap if len(samples) else None,
+        raters=whose,
+        judges=calibrated,
         labels=dict(zip(data.contenders, data.labels, strict=True)),
     )
+
+
+def judge_findings(report: Report) -> list[str]:
+    """Whose votes were counted, and each judge's position consistency and length bias
+    (nothing when no judge rated and only humans were asked for)."""
+    r = report.raters
+    if r is None or (not report.judges and r.kind == HUMANS):
+        return []
+    out = [r.sentence]
+    for c in report.judges:
+        pc = c.position_consistency
+        if pc.value is not None and pc.ci95 is not None:
+            out.append(
+                f"Judge {c.name}: the same choice with the answers' places swapped in {pc.value:.0%} of "
+                f"{pc.n} comparisons (95 % CI {pc.ci95[0]:.0%}–{pc.ci95[1]:.0%})."
+            )
+        lb = c.length_bias
+        if lb.difference is not None and lb.ci95 is not None:
+            out.append(
+                f"Judge {c.name}: chose the longest answer {lb.difference * 100:+.0f} points more often than "
+                f"the humans on the same {lb.n} comparisons (95 % CI {lb.ci95[0] * 100:+.0f} to "
+                f"{lb.ci95[1] * 100:+.0f})."
+            )
+        elif lb.note:
+            out.append(f"Judge {c.name}: length bias not measured: {lb.note}.")
+    return out
 
 
 def _named(found: Agreement | None, shown: dict[str, str]) -> Agreement | None:
@@ -486,6 +532,7 @@ def summary(report: Report) -> list[str]:
             f"Raters agree: Krippendorff's alpha {votes} on votes, {scores} on scores "
             f"({a.raters} raters, {a.items} items rated by two or more)."
         )
+    out.extend(judge_findings(report))
     left_out = report.sighted_left_out
     if left_out:
         out.append(

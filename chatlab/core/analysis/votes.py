@@ -3,7 +3,8 @@
 A contender is a model with its non-default parameters (a study's placebo twin is one of
 its own). Every vote on a turn whose answers were ``ok`` becomes a :class:`Vote`: the
 contenders present, their share of the win (a tie or "all bad" gives each 1/N), the
-prompt it belongs to (the bootstrap's unit), the guesses and screen place. :class:`Data`
+prompt it belongs to (the bootstrap's unit), the guesses and screen place, and its
+weight in the fit (1, or a judge's agreement when judges count beside humans). :class:`Data`
 holds them with each contender's costs, token counts and 1–5 scores. Sighted votes are
 taken out first (:func:`blind_only`), and :func:`rater_labels` names the raters.
 :func:`contender_kind` (from :mod:`chatlab.core.data.kinds`, where the reveals read it
@@ -71,6 +72,7 @@ class Vote:
     position: int | None = None  # the chosen answer's place on screen (0 = Model A)
     shown: int = 0  # how many answers were on screen
     show_reasoning: bool = False  # cast on a session that showed each answer's reasoning
+    weight: float = 1.0  # in the fit: a human's 1; a judge's its agreement (analysis.judges)
 
 
 @dataclass
@@ -149,8 +151,14 @@ class Data:
         return self.index[slot]
 
 
-def collect(sessions: Iterable[Session], tags: Sequence[str] = (), raters: Sequence[str] = ()) -> Data:
-    """The votes in ``sessions`` (non-repeat ones), filtered by study tags and raters."""
+def collect(
+    sessions: Iterable[Session],
+    tags: Sequence[str] = (),
+    raters: Sequence[str] = (),
+    weights: dict[str, float] | None = None,
+) -> Data:
+    """The votes in ``sessions`` (non-repeat ones), filtered by study tags and raters;
+    a rater in ``weights`` has its votes weighted so in the fit (others weigh 1)."""
     data = Data()
     wanted_tags = set(tags)
     wanted_raters = set(raters)
@@ -159,6 +167,9 @@ def collect(sessions: Iterable[Session], tags: Sequence[str] = (), raters: Seque
             continue
         for turn in session.turns:
             _turn_votes(session, turn, data, wanted_raters)
+    if weights:
+        for v in data.votes:
+            v.weight = weights.get(v.rater, 1.0)
     return data
 
 

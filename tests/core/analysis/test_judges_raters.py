@@ -1,0 +1,189 @@
+"""Whose votes count: humans' by default (a judge's vote changes nothing but the Judges
+part), judges' alone when asked, or both with each judge's votes weighted by its
+agreement beyond chance; the weighted fit is the weighted Luce likelihood's maximum,
+checked against scipy; and ``chatlab stats --raters`` says which it used."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+
+from chatlab import cli
+from chatlab.core.analysis.fitting import fit
+from chatlab.core.analysis.report import analyse, summary
+from chatlab.core.analysis.votes import Vote
+from chatlab.core.data.model import Session
+from tests.core.analysis.judge_study import JUDGE, judged
+from tests.core.analysis.test_judges import _quality_study
+
+ROUNDS = 200
+
+
+def _study(n: int = 30) -> tuple[list[Session], list[Session]]:
+    """(without the judge, with demo-judge's vote on every comparison)."""
+    humans = _quality_study(n, seed=2, humans=2)
+    both = copy.deepcopy(humans)
+    for s in both:
+        s.turns[0].votes.append(judged(s))
+    return humans, both
+
+
+def _without(doc: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in doc.items() if k not in ("raters", "judges")}
+
+
+def test_by_default_a_judges_votes_change_nothing_but_the_judges_part() -> None:
+    humans, both = _study()
+    plain = analyse(humans, rounds=ROUNDS)
+    with_judge = analyse(both, rounds=ROUNDS)
+    assert _without(with_judge.to_dict()) == _without(plain.to_dict())
+    assert with_judge.votes == plain.votes == 60
+    assert with_judge.agreement is not None and with_judge.agreement.raters == 2
+    r = with_judge.raters
+    assert r is not None and r.kind == "humans" and r.humans == 2 and r.judges == []
+    assert r.sentence == "Humans' votes only (2 raters); 1 judge not counted — see Judges."
+    assert r.sentence in summary(with_judge)
+    [cal] = with_judge.judges
+    assert cal.rater == JUDGE and cal.name == "demo-judge" and cal.shared == 30
+    assert plain.judges == [] and plain.raters is not None and plain.raters.sentence not in summary(plain)
+
+
+def test_judges_alone_count_only_the_judges_votes() -> None:
+    _, both = _study()
+    report = analyse(both, rounds=ROUNDS, rater_kind="judges")
+    assert report.votes == 30
+    assert report.agreement is None  # one rater: no agreement between raters
+    assert report.raters is not None and report.raters.kind == "judges" and report.raters.humans == 0
+    assert report.raters.sentence.startswith("Judges' votes only (1 judge)")
+
+
+def test_both_count_a_judge_weighted_by_its_agreement() -> None:
+    _, both = _study()
+    report = analyse(both, rounds=ROUNDS, rater_kind="both")
+    [cal] = report.judges
+    assert 0 < cal.weight < 1
+    chance = 0.5  # two answers each
+    assert cal.pairwise.value is not None
+    assert cal.weight == pytest.approx((cal.pairwise.value - chance) / (1 - chance), abs=1e-3)
+    assert report.votes == 90
+    assert report.raters is not None and report.raters.weights == {"demo-judge": cal.weight}
+    assert "demo-judge weighs" in report.raters.sentence
+    humans_only = analyse(both, rounds=ROUNDS)
+    # The judge's weighted votes move the ratings.
+    got = {c.id: c.rating for c in report.contenders}
+    base = {c.id: c.rating for c in humans_only.contenders}
+    assert got != base
+
+
+def test_a_judge_with_too_little_calibration_is_not_counted_in_both() -> None:
+    humans = _quality_study(4, seed=2, humans=2)  # 4 shared comparisons: below the minimum
+    for s in humans:
+        s.turns[0].votes.append(judged(s))
+    report = analyse(humans, rounds=ROUNDS, rater_kind="both")
+    assert report.votes == 8
+    assert report.raters is not None and report.raters.judges == []
+    assert "no judge agrees with them beyond chance" in report.raters.sentence
+    assert report.raters.judges_left_out == ["demo-judge"]
+
+
+def _luce_by_scipy(votes: list[Vote], n: int) -> np.ndarray:
+    """The weighted Luce log-likelihood Σ_v w_v Σ_i share_i·log softmax(θ)_i, maximised
+    by scipy over θ (θ_0 pinned at 0), then centred: written here, not the package's MM."""
+    from scipy.optimize import minimize
+
+    def loss(free: np.ndarray) -> float:
+        theta = np.concatenate([[0.0], free])
+        total = 0.0
+        for v in votes:
+            u = theta[v.present]
+            logp = u - (u.max() + math.log(np.exp(u - u.max()).sum()))
+            total -= v.weight * float(np.dot(v.share, logp))
+        return total
+
+    result = minimize(loss, np.zeros(n - 1), method="BFGS", options={"gtol": 1e-9})
+    theta = np.concatenate([[0.0], result.x])
+    out: np.ndarray = theta - theta.mean()
+    return out
+
+
+def test_the_weighted_fit_maximises_the_weighted_likelihood() -> None:
+    rng = random.Random(4)
+    votes = []
+    for k in range(200):
+        present = rng.sample(range(4), rng.choice([2, 3]))
+        pick = rng.randrange(len(present) + 1)
+        share = [1.0 / len(present)] * len(present) if pick == len(present) else [0.0] * len(present)
+        if pick < len(present):
+            share[pick] = 1.0
+        votes.append(
+            Vote(prompt=f"p{k % 40}", present=present, share=share, weight=rng.choice([1.0, 0.3, 0.7]))
+        )
+    got = fit(votes, 4)
+    assert np.allclose(got, _luce_by_scipy(votes, 4), atol=1e-4)
+    # A vote of weight 2 is two votes of weight 1.
+    doubled = [Vote(prompt=v.prompt, present=v.present, share=v.share, weight=2.0) for v in votes[:50]]
+    single = [Vote(prompt=v.prompt, present=v.present, share=v.share) for v in votes[:50]]
+    assert np.allclose(fit(doubled, 4), fit(single + single, 4), atol=1e-8)
+    # Weights matter: the unweighted fit differs.
+    flat = [Vote(prompt=v.prompt, present=v.present, share=v.share) for v in votes]
+    assert not np.allclose(fit(flat, 4), got, atol=1e-3)
+
+
+def test_chatlab_stats_raters_both(capsys: pytest.CaptureFixture[str]) -> None:
+    from chatlab.store.db import Store, default_path
+
+    _, both = _study()
+    default_path().parent.mkdir(parents=True, exist_ok=True)
+    store = Store(default_path())
+    try:
+        for session in both:
+            store.save_session(session)
+    finally:
+        store.close()
+    capsys.readouterr()
+    assert cli.main(["stats", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["votes"] == 60 and doc["raters"]["kind"] == "humans"
+    assert [j["name"] for j in doc["judges"]] == ["demo-judge"]
+    assert cli.main(["stats", "--raters", "both", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["votes"] == 90 and doc["raters"]["kind"] == "both"
+    assert cli.main(["stats"]) == 0
+    out = capsys.readouterr().out
+    assert "The judge (demo-judge) agrees with each of you on" in out
+    assert "1 judge not counted — see Judges" in out
+
+
+def test_the_card_sentence_says_what_the_data_allow() -> None:
+    from chatlab.core.analysis.card import judge_line
+    from chatlab.core.analysis.judges import calibrate
+
+    one = _quality_study(20, seed=5, humans=1)
+    for s in one:
+        s.turns[0].votes.append(judged(s))
+    [cal] = calibrate(one, rounds=ROUNDS)
+    line = judge_line(cal)
+    assert line.startswith("The judge (demo-judge) agrees with you on ")
+    assert "95% CI" in line and "no comparison has two human votes" in line
+    few = _quality_study(3, seed=5, humans=2)
+    for s in few:
+        s.turns[0].votes.append(judged(s))
+    [cal] = calibrate(few, rounds=ROUNDS)
+    assert judge_line(cal).endswith("of 3 shared comparisons: too few to say how far that holds.")
+    alone = _quality_study(3, seed=5, humans=0)
+    for s in alone:
+        s.turns[0].votes.append(judged(s))
+    [cal] = calibrate(alone, rounds=ROUNDS)
+    assert judge_line(cal) == (
+        "The judge (demo-judge) judged 3 comparisons, none also rated by a human: "
+        "nothing to check it against."
+    )
+    _, both = _study()
+    [cal] = calibrate(both, rounds=ROUNDS)
+    assert "the two humans agree with each other on" in judge_line(cal)
+    assert ", on average (95% CI" in judge_line(cal)
