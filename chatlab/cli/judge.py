@@ -25,7 +25,7 @@ from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.judging.compose import judge_name
 from chatlab.core.judging.controller import JudgeController
-from chatlab.core.judging.plan import JudgePlan
+from chatlab.core.judging.plan import JudgePlan, spend_words
 from chatlab.core.judging.run import JudgeProgress, JudgeRun
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
@@ -96,12 +96,9 @@ def print_plan(plan: JudgePlan, out: IO[str]) -> None:
             f"estimate {e.calls:,} calls ({each} orders each), {e.input_tokens:,} input tok, "
             f"{e.output_tokens:,} output tok, {fmt.cost(e.cost_usd)}; output from {e.basis}\n"
         )
-    unpriced = f" (+{plan.unpriced} calls with no price)" if plan.unpriced else ""
     budget = f" of {fmt.cost(plan.budget_usd)}" if plan.budget_usd is not None else ""
-    w(
-        f"spent    {fmt.cost(plan.spent_usd)}{unpriced}{budget} by {name} on this study "
-        "(the judge's own spend, never a contender's cost)\n"
-    )
+    spent = spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls)
+    w(f"spent    {spent}{budget} by {name} on this study (the judge's own spend, never a contender's cost)\n")
 
 
 def _runner(config: Any, plan: JudgePlan) -> tuple[Runner, Any]:
@@ -126,10 +123,9 @@ def _report(plan: JudgePlan, run: JudgeRun, outcome: str, stdout: IO[str], stder
     p = run.progress
     name = terminal_text(judge_name(plan.rater))
     incons = f" ({p.inconsistent} inconsistent across orders: a tie)" if p.inconsistent else ""
-    unpriced = f" (+{p.unpriced} calls with no price)" if p.unpriced else ""
+    spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
     stdout.write(
-        f"{name}: {p.done} judged{incons}, {p.no_verdict} no verdict, {p.left} left; "
-        f"judge spend {fmt.cost(p.spent_usd)}{unpriced}\n"
+        f"{name}: {p.done} judged{incons}, {p.no_verdict} no verdict, {p.left} left; judge spend {spent}\n"
     )
     for line in p.problems:
         stdout.write(f"  no verdict {terminal_text(line)[:240]}\n")

@@ -28,6 +28,8 @@ from chatlab.cli.common import UsageError, explain, open_store
 from chatlab.cli.study_args import MAX_RATER, add_parser, add_rate_parser
 from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
+from chatlab.core.data.votes import is_judge
+from chatlab.core.judging.plan import spend_words
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore
 from chatlab.core.settings.config import Config, load_config
@@ -493,10 +495,12 @@ def _show(name: str, stdout: IO[str]) -> int:
             error = f"{resp.error.kind.value}: {resp.error.message}" if resp.error else resp.status.value
             w(f"  {terminal_text(where)}  {terminal_text(error)[:160]}\n")
     votes: dict[str, int] = {}
+    judged: dict[str, int] = {}
     for s in sessions:
         for vote in s.turns[0].votes if s.turns else ():
             if not vote.repeat:
-                votes[vote.rater] = votes.get(vote.rater, 0) + 1
+                into = judged if is_judge(vote.rater) else votes
+                into[vote.rater] = into.get(vote.rater, 0) + 1
     ready = sum(1 for s in sessions if rateable(s))
     if votes:
         from chatlab.core.settings.raters import labels
@@ -509,6 +513,12 @@ def _show(name: str, stdout: IO[str]) -> int:
         w(f"rated    {raters} (of {ready} comparisons ready to rate)\n")
     else:
         w(f"rated    nobody yet ({ready} comparisons ready to rate: `chatlab rate`)\n")
+    if judged:
+        with closing(open_store(readonly_ok=True)) as store:
+            spend = store.judge_spend(info.id)
+        for rater, n in sorted(judged.items()):
+            cost = spend_words(*spend.get(rater, (0.0, 0, 0)))
+            w(f"judged   {terminal_text(rater)} {n}; its own spend {cost} (`chatlab stats` checks it)\n")
     for problem in problems:
         w(f"damaged  {terminal_text(problem)}\n")
     return 1 if problems else 0

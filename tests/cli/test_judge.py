@@ -20,6 +20,7 @@ import pytest
 
 from chatlab.core.data import format as fmt
 from chatlab.core.data.model import Status
+from chatlab.core.judging.plan import spend_words
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
 from tests.conftest import PYTHON, subprocess_env
@@ -78,6 +79,10 @@ def test_the_judge_gives_every_finished_comparison_a_vote_and_its_spend_is_its_o
     assert calls[0] == 12
     assert _rows(home, "SELECT SUM(cost_usd) FROM responses")[0][0] == spent_before
     assert f"judge spend {fmt.cost(float(str(calls[1])))}" in out  # shown, as its own
+    # `study show` keeps the judge apart from the people who rated.
+    code, shown, _ = run(capsys, "study", "show", "Test study")
+    assert "rated    nobody yet" in shown
+    assert f"judged   {RATER} 6; its own spend {fmt.cost(float(str(calls[1])))}" in shown
     # Again: nothing left, nothing sent.
     sent = len(server.log)
     code, out, err = run(capsys, "judge", "Test study", "-m", JUDGE)
@@ -309,3 +314,9 @@ def test_a_judge_on_a_rating_pack_sees_no_identity_and_its_votes_merge_back_onto
     # Importing the same votes again changes nothing.
     code, out, _ = run(capsys, "import", str(votes))
     assert code == 0 and len(_judged(home)) == 6
+
+
+def test_a_judges_spend_with_no_price_is_never_zero_dollars() -> None:
+    assert spend_words(0.0, 12, 12) == "no price (12 calls)"
+    assert spend_words(0.5, 2, 12) == "$0.50 + 2 unpriced calls"
+    assert spend_words(0.0, 0, 0) == "$0"

@@ -93,7 +93,7 @@ class JudgeController:
             self.store.judge_calls(info.id, rater),
             config,
             budget_usd=budget_usd,
-            spent=(spend[0], spend[1]),
+            spent=spend,
             past_output=self.store.judge_output_tokens(rater),
         )
 

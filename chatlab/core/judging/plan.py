@@ -93,6 +93,7 @@ class JudgePlan:
     spent_usd: float = 0.0  # what this judge's calls on this study have cost so far
     unpriced: int = 0  # of its calls so far, those with no price
     budget_usd: float | None = None
+    spent_calls: int = 0  # its calls so far
 
     @property
     def calls(self) -> int:
@@ -136,7 +137,7 @@ def plan(
     config: Config,
     *,
     budget_usd: float | None = None,
-    spent: tuple[float, int] = (0.0, 0),
+    spent: tuple[float, int, int] = (0.0, 0, 0),
     past_output: float | None = None,
 ) -> JudgePlan:
     """What judging ``sessions`` (a study's comparisons) with ``judge`` by ``rubric``
@@ -187,6 +188,7 @@ def plan(
         spent_usd=spent[0],
         unpriced=spent[1],
         budget_usd=budget_usd,
+        spent_calls=spent[2],
     )
     out.estimate = estimate(out, config, past_output)
     return out
@@ -222,3 +224,14 @@ def estimate(p: JudgePlan, config: Config, past_output: float | None = None) -> 
     if price is not None:
         cost = sum(n * (r := price.rates(n)).input + each * r.output for n in sizes) / 1e6
     return Estimate(len(sizes), sum(sizes), math.ceil(each * len(sizes)), cost, basis)
+
+
+def spend_words(usd: float, unpriced: int, calls: int) -> str:
+    """A judge's spend in words: dollars over its priced calls, and how many had no price
+    ("no price" when none had one: never $0)."""
+    from chatlab.core.data import format as fmt
+
+    if calls and unpriced >= calls:
+        return f"no price ({calls:,} call{'s' if calls != 1 else ''})"
+    extra = f" + {unpriced:,} unpriced call{'s' if unpriced != 1 else ''}" if unpriced else ""
+    return fmt.cost(usd) + extra
