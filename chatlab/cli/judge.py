@@ -54,6 +54,7 @@ def cmd_judge(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         if problem and not args.yes:
             raise UsageError(problem)
         runner, server = _runner(config, plan)
+        judges.claim(plan)
         try:
             concurrency = judges.concurrency(plan, args.concurrency)
             bar = _Bar(stderr, judge_name(plan.rater))
@@ -67,6 +68,7 @@ def cmd_judge(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
             except KeyboardInterrupt:
                 outcome = "cancelled"
         finally:
+            judges.release(plan)
             if server is not None:
                 server.stop_thread()
         return _report(plan, run, outcome, stdout, stderr, args)

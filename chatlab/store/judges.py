@@ -13,12 +13,12 @@ counted twice. Calls for answers since replaced stay on record (they were paid f
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chatlab.core.data.votes import Vote
 from chatlab.core.judging.compose import Call
-from chatlab.store.columns import dumps
+from chatlab.store.columns import dumps, json_object
 from chatlab.store.votes import VoteRows
 
 
@@ -62,6 +62,36 @@ class JudgeRows(VoteRows):
             else:
                 self._name_rater(con, vote.rater, vote.rater_name or vote.rater)
                 self._write_vote(con, turn_id, vote)
+
+    def claim_judging(self, study_id: str, rater: str, pid: int, alive: Callable[[int], bool]) -> int | None:
+        """Mark ``rater`` as judging the study in process ``pid``, unless another live
+        process is: then return its id and change nothing. One transaction, so two runs
+        of one judge at once can't both claim it (each would pay for the same calls)."""
+        with self.transaction() as con:
+            row = con.execute("SELECT extra FROM studies WHERE id = ?", (study_id,)).fetchone()
+            if row is None:
+                raise KeyError(study_id)
+            extra = json_object(row[0])
+            found = extra.get("judging")
+            judging: dict[str, Any] = found if isinstance(found, dict) else {}
+            other = judging.get(rater)
+            if type(other) is int and other != pid and alive(other):
+                return int(other)
+            extra["judging"] = {**judging, rater: pid}
+            con.execute("UPDATE studies SET extra = ? WHERE id = ?", (dumps(extra), study_id))
+        return None
+
+    def release_judging(self, study_id: str, rater: str, pid: int) -> None:
+        """Take back :meth:`claim_judging`'s mark (only this process's)."""
+        with self.transaction() as con:
+            row = con.execute("SELECT extra FROM studies WHERE id = ?", (study_id,)).fetchone()
+            if row is None:
+                return
+            extra = json_object(row[0])
+            judging = extra.get("judging")
+            if isinstance(judging, dict) and judging.get(rater) == pid:
+                extra["judging"] = {k: v for k, v in judging.items() if k != rater}
+                con.execute("UPDATE studies SET extra = ? WHERE id = ?", (dumps(extra), study_id))
 
     def judge_calls(self, study_id: str, rater: str) -> dict[str, list[tuple[str, Call]]]:
         """The calls ``rater`` made on a study's comparisons, per turn id, each with the

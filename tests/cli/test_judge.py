@@ -320,3 +320,38 @@ def test_a_judges_spend_with_no_price_is_never_zero_dollars() -> None:
     assert spend_words(0.0, 12, 12) == "no price (12 calls)"
     assert spend_words(0.5, 2, 12) == "$0.50 + 2 unpriced calls"
     assert spend_words(0.0, 0, 0) == "$0"
+
+
+def test_two_runs_of_one_judge_at_once_are_refused_so_no_call_is_paid_twice(
+    home: Path, tmp_path: Path, server: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _study(home, tmp_path, server, capsys)
+    slow = "demo:demo-judge@tps=30"
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "chatlab", "judge", "Test study", "-m", slow, "--concurrency", "1"],
+        env=subprocess_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the first run holds its claim once it sends
+            claimed = _rows(home, "SELECT json_extract(extra, '$.judging') FROM studies")
+            if claimed and claimed[0][0] and str(proc.pid) in str(claimed[0][0]):
+                break
+            time.sleep(0.005)
+        else:
+            pytest.fail("the first run never claimed the study")
+        code, _, err = run(capsys, "judge", "Test study", "-m", slow)
+        assert code == 2 and f"in another chatlab (process {proc.pid})" in err
+        # Another judge may judge it meanwhile.
+        assert run(capsys, "judge", "Test study", "-m", JUDGE)[0] == 0
+        os.killpg(proc.pid, signal.SIGKILL)  # killed: its claim is taken over by the next run
+    finally:
+        proc.wait(10)
+    code, _, err = run(capsys, "judge", "Test study", "-m", slow)
+    assert code == 0, err
+    calls = _rows(home, "SELECT turn_id, position FROM judge_calls WHERE rater = ?", "judge:" + slow)
+    assert len(calls) == len(set(calls)) == 12
+    assert _rows(home, "SELECT json_extract(extra, '$.judging') FROM studies")[0][0] == "{}"

@@ -14,13 +14,14 @@ from a rating pack holds only the pack's opaque lanes, never who they are.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from chatlab.core.analysis.votes import model_id
 from chatlab.core.data.model import Lane, Session
 from chatlab.core.data.votes import JUDGE, Vote
-from chatlab.core.judging.compose import DEFAULT_RUBRIC, Call
+from chatlab.core.judging.compose import DEFAULT_RUBRIC, Call, judge_name
 from chatlab.core.judging.plan import JudgePlan, plan
 from chatlab.core.judging.rubrics import find_rubric
 from chatlab.core.judging.run import JUDGE_TIMEOUT_S, JudgeProgress, JudgeRun
@@ -28,10 +29,13 @@ from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import Config
 from chatlab.core.settings.presets import lane_from_spec
 from chatlab.core.studies.controller import StudyError, find_study
-from chatlab.core.studies.study import StudyInfo
+from chatlab.core.studies.study import StudyInfo, alive
 from chatlab.core.studies.suites import DEFAULT_CONCURRENCY
 
 MAX_BUDGET_USD = 1_000_000
+# (study, judge rater) pairs this process is judging: the store's claim tells processes
+# apart by pid, and two runs in one process are told apart here.
+_JUDGING: set[tuple[str, str]] = set()
 
 
 class JudgeStore(Protocol):
@@ -42,6 +46,10 @@ class JudgeStore(Protocol):
     def judge_calls(self, study_id: str, rater: str) -> dict[str, list[tuple[str, Call]]]: ...
     def judge_spend(self, study_id: str) -> dict[str, tuple[float, int, int]]: ...
     def judge_output_tokens(self, rater: str) -> float | None: ...
+    def claim_judging(
+        self, study_id: str, rater: str, pid: int, alive: Callable[[int], bool]
+    ) -> int | None: ...
+    def release_judging(self, study_id: str, rater: str, pid: int) -> None: ...
     def save_judge_call(
         self, turn_id: str, rater: str, seen: str, call: Call, vote: Vote | None, last: bool
     ) -> None: ...
@@ -96,6 +104,26 @@ class JudgeController:
             spent=spend,
             past_output=self.store.judge_output_tokens(rater),
         )
+
+    def claim(self, p: JudgePlan) -> None:
+        """Hold this judge's run of the study for this process; another run of the same
+        judge on it, here or in another chatlab, is a :class:`StudyError` (two would pay
+        for the same calls). A run killed leaves a claim that the next one takes over."""
+        key = (p.study_id, p.rater)
+        if key in _JUDGING:
+            raise StudyError(f"{judge_name(p.rater)} is judging {p.study_name!r} already, in this window")
+        other = self.store.claim_judging(p.study_id, p.rater, os.getpid(), alive)
+        if other is not None:
+            raise StudyError(
+                f"{judge_name(p.rater)} is judging {p.study_name!r} in another chatlab (process {other}); "
+                "wait for it, or stop it"
+            )
+        _JUDGING.add(key)
+
+    def release(self, p: JudgePlan) -> None:
+        """Give back :meth:`claim`'s hold (when the run has ended, however it ended)."""
+        _JUDGING.discard((p.study_id, p.rater))
+        self.store.release_judging(p.study_id, p.rater, os.getpid())
 
     def concurrency(self, p: JudgePlan, asked: int | None = None) -> int:
         """Calls in flight at once: ``asked``, else the study's limit for the judge's
