@@ -89,9 +89,8 @@ def wait_run(qtbot: QtBot, dialog: JudgeDialog) -> None:
 
 def judge_votes(store: Store, info: StudyInfo, rater: str) -> list[int]:
     """The judge's votes on each comparison of the study."""
-    return [
-        sum(1 for t in s.turns for v in t.votes if v.rater == rater) for s in store.study_sessions(info.id, [])
-    ]
+    sessions = store.study_sessions(info.id, [])
+    return [sum(1 for t in s.turns for v in t.votes if v.rater == rater) for s in sessions]
 
 
 def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
@@ -131,7 +130,7 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     assert ", 0 no verdict, 0 left; judge spend $" in dialog.end.text()
     # Planned again: nothing is left, and nothing can be sent twice.
     assert dialog.plan is not None and dialog.plan.judged == COMPARISONS and not dialog.plan.calls
-    assert "has judged every finished comparison" in dialog.summary.text()
+    assert f"{COMPARISONS} judged · nothing left to judge" in dialog.summary.text()
     assert "spent so far $0 " not in dialog.summary.text()  # the judge's own spend is counted
     assert not dialog.judge_button.isEnabled()
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from chatlab.store.db import Store
 
 DEMO_JUDGE = "demo-judge"
+HINT_CHARS = 90  # a rubric's description under its name, cut here
 REPLAN_MS = 250  # typing in the model field replans once it pauses this long
 STORE_WAIT_S = 120.0  # a worker waits this long for the loop to read the store for it
 
@@ -132,7 +133,7 @@ def plan_words(plan: JudgePlan) -> str:
         parts.append(f"{len(plan.items)} to judge ({each} orders each{again})")
         parts.append(f"estimate {plan.estimate.calls:,} calls, {fmt.cost(plan.estimate.cost_usd)}")
     else:
-        parts.append("nothing to judge")
+        parts.append("nothing left to judge")
     unpriced = f" (+{plan.unpriced} calls with no price)" if plan.unpriced else ""
     budget = f" of {fmt.cost(plan.budget_usd)}" if plan.budget_usd is not None else ""
     parts.append(
@@ -202,6 +203,7 @@ class JudgeDialog(QDialog):
             self.rubric.addItem(name)
             self.rubric.setItemData(self.rubric.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
         self.rubric_hint = _label("", "muted")
+        self.rubric_hint.setWordWrap(False)  # one line (cut, in full as its tooltip)
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0, 1_000_000)
         self.budget.setDecimals(4)  # a judge's calls cost fractions of a cent
@@ -210,8 +212,11 @@ class JudgeDialog(QDialog):
         self.budget.setSpecialValueText("no budget")
         form.addRow("Judge provider", self.provider)
         form.addRow("Judge model", self.model)
-        form.addRow("Rubric", self.rubric)
-        form.addRow("", self.rubric_hint)
+        rubric = QVBoxLayout()
+        rubric.setSpacing(2)
+        rubric.addWidget(self.rubric)
+        rubric.addWidget(self.rubric_hint)
+        form.addRow("Rubric", rubric)
         form.addRow("Budget", self.budget)
         layout.addLayout(form)
         self.summary = _label("")
@@ -241,9 +246,8 @@ class JudgeDialog(QDialog):
         self.details_button.toggled.connect(self._fold)
         for widget in (self.bar, self.moving, self.end, self.details_button, self.details):
             layout.addWidget(widget)
-        self.details_button.hide()
-        self.details.hide()
-        layout.addStretch(1)
+        for widget in (self.moving, self.end, self.details_button, self.details):
+            widget.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.judge_button = QPushButton("Judge")
         self.judge_button.setDefault(True)
@@ -265,7 +269,7 @@ class JudgeDialog(QDialog):
         self.rubric.currentTextChanged.connect(lambda _t: self._changed())
         self.budget.valueChanged.connect(lambda _v: self._changed(later=True))
         self._buttons()
-        self.resize(680, 420)
+        self.resize(680, 10)
         self.replan()
 
     @property
@@ -307,8 +311,9 @@ class JudgeDialog(QDialog):
         self._changed()
 
     def _hint(self) -> None:
-        tip = self.rubric.currentData(Qt.ItemDataRole.ToolTipRole)
-        self.rubric_hint.setText(str(tip or ""))
+        tip = str(self.rubric.currentData(Qt.ItemDataRole.ToolTipRole) or "")
+        self.rubric_hint.setText(tip if len(tip) <= HINT_CHARS else tip[: HINT_CHARS - 1] + "…")
+        self.rubric_hint.setToolTip(tip)
         self.rubric_hint.setVisible(bool(tip))
 
     def spec(self) -> str:
@@ -385,13 +390,19 @@ class JudgeDialog(QDialog):
                 problem = "No comparison is finished yet: one is judged once every lane has answered."
             elif not plan.calls:
                 problem = None
-                done = f" · {judge_name(plan.rater)} has judged every finished comparison"
-                self.summary.setText(plan_words(plan) + done)
             else:
                 problem = refusal(plan)
         self.problem.setText(problem or "")
         self.problem_frame.setVisible(bool(problem))
         self._buttons()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show every line: wrapped labels' heights aren't the window's minimum."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout is not None else -1
+        if need > self.height():
+            self.resize(self.width(), need)
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -429,8 +440,11 @@ class JudgeDialog(QDialog):
         self.details_button.hide()
         self.details.hide()
         self.bar.show()
+        self.moving.show()
+        self.end.hide()
         self._moved(self.run.progress)
         self._buttons()
+        self._fit()
         return True
 
     def _runner(self, plan: JudgePlan) -> tuple[Runner, Any]:
@@ -484,16 +498,19 @@ class JudgeDialog(QDialog):
         if outcome.startswith("failed"):
             text += f" The run {outcome}"
         self.end.setText(text)
+        self.end.show()
         lines = [f"no verdict {line[:240]}" for line in run.progress.problems]
         lines += [f"to retry {line[:240]}" for line in run.progress.to_retry]
         self.details.setPlainText("\n".join(lines))
         self.details_button.setVisible(bool(lines))
         self.details.setVisible(bool(lines) and self.details_button.isChecked())
+        self._fit()
         self.replan()
 
     def _fold(self, open_: bool) -> None:
         self.details_button.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
         self.details.setVisible(open_)
+        self._fit()
 
     async def shutdown(self) -> None:
         """Stop the run (what is in flight is sent again next time) and wait for it."""
