@@ -208,7 +208,7 @@ def test_over_budget_is_refused_until_run_anyway(
     assert plan is not None and plan.budget_usd == 0.001
     assert plan.estimate.cost_usd is not None and plan.estimate.cost_usd > 0.001
     assert dialog.problem_frame.isVisible()
-    assert dialog.problem.text().startswith("the estimate of $") and "exceeds the budget of $0.001" in (
+    assert dialog.problem.text().startswith("The estimate of $") and "exceeds the budget of $0.001" in (
         dialog.problem.text()
     )
     assert "--yes" not in dialog.problem.text() and "Run anyway sends it" in dialog.problem.text()

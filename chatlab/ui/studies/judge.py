@@ -147,7 +147,8 @@ def refusal(plan: JudgePlan) -> str | None:
     problem = plan.budget_problem()
     if problem is None:
         return None
-    return problem.replace("add --yes to run anyway", "Run anyway sends it")
+    problem = problem.replace("add --yes to run anyway", "Run anyway sends it")
+    return problem[:1].upper() + problem[1:]
 
 
 def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
@@ -189,7 +190,6 @@ class JudgeDialog(QDialog):
         self.task: asyncio.Future[str] | None = None
         self.planning: asyncio.Future[JudgePlan] | None = None
         self._asked = 0  # plans asked for: only the newest one is shown
-        self.insist = False  # "Run anyway" was pressed for the plan shown
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.provider = QComboBox()
@@ -325,7 +325,9 @@ class JudgeDialog(QDialog):
 
     def _changed(self, later: bool = False) -> None:
         self._hint()
-        self.insist = False
+        if not self.running:  # the last run's lines were another choice's
+            for widget in (self.bar, self.moving, self.end, self.details_button, self.details):
+                widget.hide()
         if later:
             self.timer.start()
         else:
@@ -392,16 +394,19 @@ class JudgeDialog(QDialog):
                 problem = None
             else:
                 problem = refusal(plan)
+        self.summary.setVisible(plan is not None)
+        self.basis.setVisible(plan is not None)
         self.problem.setText(problem or "")
         self.problem_frame.setVisible(bool(problem))
         self._buttons()
-        self._fit()
+        self._fit(shrink=True)
 
-    def _fit(self) -> None:
-        """Grow to show every line: wrapped labels' heights aren't the window's minimum."""
+    def _fit(self, shrink: bool = False) -> None:
+        """Grow to show every line (wrapped labels' heights aren't the window's minimum);
+        ``shrink``: also lose the room of lines hidden since."""
         layout = self.layout()
         need = layout.totalHeightForWidth(self.width()) if layout is not None else -1
-        if need > self.height():
+        if need > self.height() or (shrink and 0 < need < self.height()):
             self.resize(self.width(), need)
 
     # -- the run -------------------------------------------------------------------------------
