@@ -149,6 +149,9 @@ def test_stop_mid_run_then_judge_again_judges_each_comparison_once(
     run = dialog.run
     assert run is not None
     qtbot.waitUntil(lambda: run.progress.done >= 1 and run.progress.in_flight > 0, timeout=TURN_TIMEOUT_MS)
+    dialog.close()  # closing the dialog doesn't stop the run: Judge… shows it again
+    view.judge_button.click()
+    assert view.judge_dialog is dialog and dialog.isVisible() and dialog.running
     dialog.stop_button.click()
     assert not dialog.stop_button.isEnabled()
     wait_run(qtbot, dialog)

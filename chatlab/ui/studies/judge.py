@@ -7,11 +7,12 @@ each with its description) and an optional budget, and shows the plan in words: 
 finished, judged and left, the estimate of the calls left and the judge's own spend so
 far. The plan is recomputed as the choice changes, in a worker thread (it counts the
 tokens of every call; the store is still read on the loop's thread, see
-:class:`_LoopStore`); a choice that can't be planned (an unknown provider, no key, a bad
-rubric) says why inline. **Judge** runs it on the window's loop with a progress bar;
-**Stop** cancels (the calls in flight are sent again next time), and the end line says
-what was judged, what made no verdict and why, and the spend. A plan over its budget is
-refused with the CLI's words until the person chooses **Run anyway**.
+:class:`_LoopStore`). A choice that can't be planned (an unknown provider, a bad
+parameter or rubric) or run (no key) says why inline. **Judge** runs it on the window's
+loop with a progress bar; **Stop** cancels (the calls in flight are sent again next
+time; closing the dialog doesn't stop the run, and Judge… shows it again); the end line
+says what was judged, what made no verdict and why, and the spend. A plan over its
+budget is refused with the CLI's words until the person chooses **Run anyway**.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -248,6 +248,7 @@ class JudgeDialog(QDialog):
             layout.addWidget(widget)
         for widget in (self.moving, self.end, self.details_button, self.details):
             widget.hide()
+        layout.addStretch(1)  # room to spare goes here, not to a frame
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.judge_button = QPushButton("Judge")
         self.judge_button.setDefault(True)
@@ -526,11 +527,6 @@ class JudgeDialog(QDialog):
             await asyncio.wait([self.task])
         if self.planning is not None:
             await asyncio.wait([self.planning])
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.run is not None and self.running:
-            self.run.cancel()  # the calls in flight are sent again next time
-        super().closeEvent(event)
 
 
 def _label(text: str, role: str | None = None) -> QLabel:
