@@ -226,3 +226,23 @@ def test_over_budget_is_refused_until_run_anyway(
     assert votes == run.progress.done
     if votes < COMPARISONS:
         assert "could cross the budget of $0.001" in dialog.end.text()
+
+
+def test_a_judge_that_gives_no_verdict_says_why_folded(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, store, info = judged
+    dialog = open_dialog(qtbot, view)
+    dialog.model.setCurrentText("demo-fast@tps=0")  # answers with a haiku, never a verdict
+    wait_plan(qtbot, dialog)
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    assert f": 0 judged, {COMPARISONS} no verdict, 0 left" in dialog.end.text()
+    assert dialog.details_button.isVisible() and not dialog.details.isVisible()
+    dialog.details_button.click()
+    assert dialog.details.isVisible()
+    lines = dialog.details.toPlainText().splitlines()
+    assert len(lines) == COMPARISONS and all(line.startswith("no verdict ") for line in lines)
+    assert judge_votes(store, info, "judge:demo:demo-fast@tps=0") == [0] * COMPARISONS
+    # Every order was called and kept: nothing is left to send.
+    assert dialog.plan is not None and dialog.plan.no_verdict == COMPARISONS and not dialog.plan.calls
