@@ -9,7 +9,7 @@ the lanes stay responsive meanwhile. A study starts from a suite file or from th
 current lanes plus prompts typed or pasted into a dialog; either way the estimate is
 shown first and a run over budget needs an explicit "Run anyway". Pause lets what is
 in flight finish; Cancel stops it (it is sent again on resume); Rate opens the blind
-queue; Rating pack writes a pack for another person to rate.
+queue; Judge has a model rate it (:mod:`.judge`); Rating pack writes a pack to rate.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from chatlab.store.checkpoint import Checkpointer
 from chatlab.store.db import Store
 from chatlab.ui.shared import theme
 from chatlab.ui.shared.keyboard import close_keys
+from chatlab.ui.studies.judge import JudgeDialog, open_judge
 
 if TYPE_CHECKING:
     from chatlab.core.lab.controller import Lab
@@ -214,6 +215,7 @@ class StudiesView(QDialog):
         self.open_rate = open_rate
         self.controller = StudyController(store, lambda: lab.runner.config, on_end=self._ended)
         self.infos: list[StudyInfo] = []
+        self.judge_dialog: JudgeDialog | None
         layout = QVBoxLayout(self)
         self.empty = QLabel(
             "No studies yet. A study sends every prompt of a suite to every lane, several times, "
@@ -243,6 +245,7 @@ class StudiesView(QDialog):
         self.resume_button = self._button(row, "Resume", self.resume)
         self.cancel_button = self._button(row, "Cancel", self.cancel)
         self.rate_button = self._button(row, "Rate…", self.rate)
+        self.judge_button, self.judge_dialog = self._button(row, "Judge…", lambda: open_judge(self)), None
         self.pack_button = self._button(row, "Rating pack…", self.rating_pack)
         self.delete_button = self._button(row, "Delete…", self.delete)
         self.marked_button = self._button(row, "Rate marked turns…", self.rate_marked)
@@ -253,6 +256,7 @@ class StudiesView(QDialog):
             (self.resume_button, "Send what the study still lacks (the estimate comes first)"),
             (self.cancel_button, "Stop now, cutting off the answers in flight; Resume sends them again"),
             (self.rate_button, "Rate the answers blind, in a keyboard-first queue"),
+            (self.judge_button, "A model rates the finished comparisons blind, as an extra rater"),
             (self.pack_button, "A file for another person to rate blind: no model, cost or timing in it"),
             (self.delete_button, "Delete the study and every answer it got"),
             (self.marked_button, "Rate the turns you marked with Rate later, blind, in one queue"),
@@ -367,6 +371,7 @@ class StudiesView(QDialog):
         self.resume_button.setEnabled(resumable)
         rateable = info is not None and info.done > 0
         self.rate_button.setEnabled(rateable)
+        self.judge_button.setEnabled(rateable)
         self.pack_button.setEnabled(rateable and bool(info and info.runnable))
         self.delete_button.setEnabled(info is not None and not running)
 
@@ -586,4 +591,6 @@ class StudiesView(QDialog):
 
     async def shutdown(self) -> None:
         self.timer.stop()
+        if self.judge_dialog is not None:
+            await self.judge_dialog.shutdown()
         await self.controller.shutdown()

@@ -1,0 +1,248 @@
+"""The Studies window's Judge…: on a study of demo lanes the dialog plans with demo-judge
+(the counts and estimate in words), runs to the end (a judge vote on every comparison,
+as rater ``judge:demo:demo-judge``), stops mid-run and judges again with exactly one
+judgement per comparison, and says inline why a judge can't be planned or run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from chatlab.core.judging.rubrics import user_dir
+from chatlab.core.lab.orchestrator import Runner
+from chatlab.core.settings.apikeys import KeyStore
+from chatlab.core.studies.study import StudyInfo
+from chatlab.core.studies.suites import parse_suite
+from chatlab.demo.server import DemoServer
+from chatlab.demo.setup import with_demo
+from chatlab.providers import make_adapter
+from chatlab.store.db import Store
+from chatlab.ui.lab.window import MainWindow
+from chatlab.ui.studies.judge import JudgeDialog
+from chatlab.ui.studies.view import StudiesView
+from tests.conftest import lab_config
+from tests.ui.conftest import TURN_TIMEOUT_MS, close_window
+
+PROMPTS, SAMPLES = 3, 2
+COMPARISONS = PROMPTS * SAMPLES
+
+
+@pytest.fixture
+def judged(
+    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[tuple[StudiesView, Store, StudyInfo]]:
+    """A finished study of two demo lanes, selected in the Studies window."""
+    store = Store(tmp_path / "s.db")
+    config = with_demo(lab_config(server), server)
+    win = MainWindow(Runner(config, KeyStore(), make_adapter), store=store, rater="ann")
+    win.show()
+    view = win.open_studies()
+    assert isinstance(view, StudiesView)
+    suite = parse_suite(
+        {
+            "name": "Judged",
+            "samples": SAMPLES,
+            "prompts": [{"id": f"p{i}", "text": f"Prompt {i}"} for i in range(PROMPTS)],
+            "lanes": [
+                {"provider": "demo", "model": "demo-fast@tps=0", "label": "One"},
+                {"provider": "demo", "model": "demo-reasoner@tps=0", "label": "Two"},
+            ],
+        }
+    )
+    info = view.start_new(suite, confirm=False)
+    assert info is not None
+    qtbot.waitUntil(lambda: not view.controller.running(info.id), timeout=TURN_TIMEOUT_MS)
+    view.refresh()
+    view.select(info.id)
+    yield view, store, store.study(info.id)
+    if view.judge_dialog is not None:
+        dialog = view.judge_dialog
+        task = asyncio.ensure_future(dialog.shutdown())
+        qtbot.waitUntil(task.done, timeout=TURN_TIMEOUT_MS)
+        dialog.close()
+    view.close()
+    close_window(qtbot, win)
+    store.close()
+
+
+def open_dialog(qtbot: QtBot, view: StudiesView) -> JudgeDialog:
+    assert view.judge_button.isEnabled()
+    view.judge_button.click()
+    dialog = view.judge_dialog
+    assert dialog is not None and dialog.isVisible()
+    wait_plan(qtbot, dialog)
+    return dialog
+
+
+def wait_plan(qtbot: QtBot, dialog: JudgeDialog) -> None:
+    qtbot.waitUntil(lambda: dialog.planned and not dialog.timer.isActive(), timeout=TURN_TIMEOUT_MS)
+
+
+def wait_run(qtbot: QtBot, dialog: JudgeDialog) -> None:
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TURN_TIMEOUT_MS)
+    wait_plan(qtbot, dialog)  # the run ends by planning again
+
+
+def judge_votes(store: Store, info: StudyInfo, rater: str) -> list[int]:
+    """The judge's votes on each comparison of the study."""
+    sessions = store.study_sessions(info.id, [])
+    return [sum(1 for t in s.turns for v in t.votes if v.rater == rater) for s in sessions]
+
+
+def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot, server: DemoServer
+) -> None:
+    view, store, info = judged
+    dialog = open_dialog(qtbot, view)
+    # A study of demo lanes: the demo judge and the default rubric are chosen.
+    assert (dialog.provider.currentText(), dialog.model.currentText()) == ("demo", "demo-judge")
+    assert dialog.rubric.currentText() == "general" and dialog.rubric_hint.text()
+    plan = dialog.plan
+    assert plan is not None and plan.rater == "judge:demo:demo-judge"
+    orders = len(plan.items[0].orders)
+    assert (plan.finished, plan.judged, len(plan.items), plan.calls) == (
+        COMPARISONS,
+        0,
+        COMPARISONS,
+        COMPARISONS * orders,
+    )
+    words = dialog.summary.text()
+    assert words.startswith(
+        f"{COMPARISONS} comparisons finished · 0 judged · {COMPARISONS} to judge ({orders} orders each) · "
+        f"estimate {COMPARISONS * orders} calls, $"
+    ), words
+    assert words.endswith("spent so far $0 (the judge's own, never a contender's)")
+    assert not dialog.problem_frame.isVisible()
+    assert dialog.judge_button.isEnabled() and dialog.judge_button.text() == "Judge"
+
+    sent = len(server.log)
+    assert dialog.start()
+    assert dialog.running and dialog.stop_button.isEnabled() and not dialog.model.isEnabled()
+    wait_run(qtbot, dialog)
+    assert len(server.log) - sent == COMPARISONS * orders
+    assert judge_votes(store, info, "judge:demo:demo-judge") == [1] * COMPARISONS
+    assert dialog.bar.value() == dialog.bar.maximum() == COMPARISONS
+    assert dialog.end.text().startswith(f"demo-judge: {COMPARISONS} judged"), dialog.end.text()
+    assert ", 0 no verdict, 0 left; judge spend $" in dialog.end.text()
+    # Planned again: nothing is left, and nothing can be sent twice.
+    assert dialog.plan is not None and dialog.plan.judged == COMPARISONS and not dialog.plan.calls
+    assert f"{COMPARISONS} judged · nothing left to judge" in dialog.summary.text()
+    assert "spent so far $0 " not in dialog.summary.text()  # the judge's own spend is counted
+    assert not dialog.judge_button.isEnabled()
+
+
+def test_stop_mid_run_then_judge_again_judges_each_comparison_once(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, store, info = judged
+    dialog = open_dialog(qtbot, view)
+    dialog.model.setCurrentText("demo-judge@tps=150")  # slower: the stop lands mid-run
+    wait_plan(qtbot, dialog)
+    plan = dialog.plan
+    assert plan is not None and plan.rater == "judge:demo:demo-judge@tps=150"
+    rater = plan.rater
+    assert dialog.start()
+    run = dialog.run
+    assert run is not None
+    qtbot.waitUntil(lambda: run.progress.done >= 1 and run.progress.in_flight > 0, timeout=TURN_TIMEOUT_MS)
+    dialog.close()  # closing the dialog doesn't stop the run: Judge… shows it again
+    view.judge_button.click()
+    assert view.judge_dialog is dialog and dialog.isVisible() and dialog.running
+    dialog.stop_button.click()
+    assert not dialog.stop_button.isEnabled()
+    wait_run(qtbot, dialog)
+    assert "Stopped: Judge again sends what is left" in dialog.end.text()
+    first = judge_votes(store, info, rater)
+    assert 1 <= sum(first) < COMPARISONS and set(first) <= {0, 1}
+    assert dialog.plan is not None and len(dialog.plan.items) == COMPARISONS - sum(first)
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    assert judge_votes(store, info, rater) == [1] * COMPARISONS
+    calls = store.judge_calls(info.id, rater)
+    assert sorted(len(kept) for kept in calls.values()) == [len(plan.items[0].orders)] * COMPARISONS
+
+
+def test_a_judge_that_cant_be_planned_or_run_says_why_inline(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot, server: DemoServer
+) -> None:
+    view, _, _ = judged
+    dialog = open_dialog(qtbot, view)
+    sent = len(server.log)
+    # A parameter the judge can't take: the plan is refused, in the dialog.
+    dialog.model.setCurrentText("demo-judge{nonsense=1}")
+    wait_plan(qtbot, dialog)
+    assert dialog.plan is None and dialog.problem_frame.isVisible() and dialog.problem.text()
+    assert not dialog.judge_button.isEnabled()
+    # A cloud judge with no key: planned (its estimate), refused when run, inline.
+    dialog.provider.setCurrentText("openai")
+    dialog.model.setCurrentText("gpt-4o-mini")
+    wait_plan(qtbot, dialog)
+    assert dialog.plan is not None and not dialog.problem_frame.isVisible()
+    assert not dialog.start()
+    assert "no API key for provider 'openai'" in dialog.problem.text() and dialog.problem_frame.isVisible()
+    # A rubric that can't be read: its hint says so, and choosing it is an inline error.
+    user_dir().mkdir(parents=True, exist_ok=True)
+    (user_dir() / "broken.toml").write_text("name = [", encoding="utf-8")
+    dialog.close()
+    dialog = open_dialog(qtbot, view)
+    dialog.rubric.setCurrentText("broken")
+    wait_plan(qtbot, dialog)
+    assert dialog.rubric_hint.text().startswith("can't be used: broken.toml")
+    assert dialog.plan is None and dialog.problem.text().startswith("broken.toml")
+    # No model: nothing to plan, and nothing was sent throughout.
+    dialog.model.setCurrentText("")
+    wait_plan(qtbot, dialog)
+    assert dialog.plan is None and "Name the judge model" in dialog.problem.text()
+    assert len(server.log) == sent
+
+
+def test_over_budget_is_refused_until_run_anyway(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, store, info = judged
+    dialog = open_dialog(qtbot, view)
+    dialog.budget.setValue(0.001)
+    wait_plan(qtbot, dialog)
+    plan = dialog.plan
+    assert plan is not None and plan.budget_usd == 0.001
+    assert plan.estimate.cost_usd is not None and plan.estimate.cost_usd > 0.001
+    assert dialog.problem_frame.isVisible()
+    assert dialog.problem.text().startswith("The estimate of $") and "exceeds the budget of $0.001" in (
+        dialog.problem.text()
+    )
+    assert "--yes" not in dialog.problem.text() and "Run anyway sends it" in dialog.problem.text()
+    assert dialog.judge_button.text() == "Run anyway" and dialog.judge_button.isEnabled()
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    # The estimate was over; the run still never crosses the budget (it stops before a
+    # call that could, and says so).
+    run = dialog.run
+    assert run is not None and run.progress.spent_usd <= 0.001
+    votes = sum(judge_votes(store, info, plan.rater))
+    assert votes == run.progress.done
+    if votes < COMPARISONS:
+        assert "could cross the budget of $0.001" in dialog.end.text()
+
+
+def test_a_judge_that_gives_no_verdict_says_why_folded(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, store, info = judged
+    dialog = open_dialog(qtbot, view)
+    dialog.model.setCurrentText("demo-fast@tps=0")  # answers with a haiku, never a verdict
+    wait_plan(qtbot, dialog)
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    assert f": 0 judged, {COMPARISONS} no verdict, 0 left" in dialog.end.text()
+    assert dialog.details_button.isVisible() and not dialog.details.isVisible()
+    dialog.details_button.click()
+    assert dialog.details.isVisible()
+    lines = dialog.details.toPlainText().splitlines()
+    assert len(lines) == COMPARISONS and all(line.startswith("no verdict ") for line in lines)
+    assert judge_votes(store, info, "judge:demo:demo-fast@tps=0") == [0] * COMPARISONS
+    # Every order was called and kept: nothing is left to send.
+    assert dialog.plan is not None and dialog.plan.no_verdict == COMPARISONS and not dialog.plan.calls
