@@ -52,7 +52,10 @@ def cmd_judge(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
             )
             return 0
         if problem and not args.yes:
-            raise UsageError(problem)
+            raise UsageError(
+                problem
+                + "; add --yes to run anyway (the run still stops before a call that could cross the budget)"
+            )
         runner, server = _runner(config, plan)
         judges.claim(plan)
         try:

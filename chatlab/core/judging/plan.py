@@ -105,23 +105,23 @@ class JudgePlan:
 
     def budget_problem(self) -> str | None:
         """Why a run would be refused (the estimate, with the spend so far, is over the
-        budget, or can't be checked against it), or None."""
+        budget, or can't be checked against it), or None; the window and the CLI each add
+        how to run it anyway."""
         if self.budget_usd is None or not self.calls:
             return None
         from chatlab.core.data import format as fmt
 
         if self.estimate.cost_usd is None:
             return (
-                f"can't check the budget of {fmt.cost(self.budget_usd)}: no price for {self.judge.spec}; "
-                "add --yes to run anyway, or add a price in config.toml"
+                f"can't check the budget of {fmt.cost(self.budget_usd)}: no price for {self.judge.spec} "
+                "(a price can be added in config.toml)"
             )
         total = self.estimate.cost_usd + self.spent_usd
         if total > self.budget_usd:
             already = f" (with {fmt.cost(self.spent_usd)} already spent)" if self.spent_usd else ""
             return (
                 f"the estimate of {fmt.cost(self.estimate.cost_usd)}{already} exceeds the budget of "
-                f"{fmt.cost(self.budget_usd)}; nothing was sent; add --yes to run anyway "
-                "(the run still stops before a call that could cross the budget)"
+                f"{fmt.cost(self.budget_usd)}; nothing was sent"
             )
         return None
 

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from chatlab.core.data import format as fmt
 from chatlab.core.judging.compose import DEFAULT_RUBRIC, judge_name
 from chatlab.core.judging.controller import JudgeController
-from chatlab.core.judging.plan import JudgePlan
+from chatlab.core.judging.plan import JudgePlan, spend_words
 from chatlab.core.judging.rubrics import load_rubric, shipped_dir, user_dir
 from chatlab.core.judging.run import JudgeProgress, JudgeRun
 from chatlab.core.settings.config import ConfigError
@@ -99,6 +99,12 @@ class _LoopStore:
     def judge_output_tokens(self, rater: str) -> Any:
         return self._call(self._store.judge_output_tokens, rater)
 
+    def claim_judging(self, study_id: str, rater: str, pid: int, alive: Callable[[int], bool]) -> Any:
+        return self._call(self._store.claim_judging, study_id, rater, pid, alive)
+
+    def release_judging(self, study_id: str, rater: str, pid: int) -> None:
+        self._call(self._store.release_judging, study_id, rater, pid)
+
     def save_judge_call(self, *args: Any) -> None:
         raise RuntimeError("a plan only reads")
 
@@ -134,11 +140,9 @@ def plan_words(plan: JudgePlan) -> str:
         parts.append(f"estimate {plan.estimate.calls:,} calls, {fmt.cost(plan.estimate.cost_usd)}")
     else:
         parts.append("nothing left to judge")
-    unpriced = f" (+{plan.unpriced} calls with no price)" if plan.unpriced else ""
     budget = f" of {fmt.cost(plan.budget_usd)}" if plan.budget_usd is not None else ""
-    parts.append(
-        f"spent so far {fmt.cost(plan.spent_usd)}{unpriced}{budget} (the judge's own, never a contender's)"
-    )
+    spent = spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls)
+    parts.append(f"spent so far {spent}{budget} (the judge's own, never a contender's)")
     return " · ".join(parts)
 
 
@@ -147,7 +151,7 @@ def refusal(plan: JudgePlan) -> str | None:
     problem = plan.budget_problem()
     if problem is None:
         return None
-    problem = problem.replace("add --yes to run anyway", "Run anyway sends it")
+    problem += "; Run anyway sends it (the run still stops before a call that could cross the budget)"
     return problem[:1].upper() + problem[1:]
 
 
@@ -155,10 +159,10 @@ def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
     """How the run ended, as ``chatlab judge`` says it."""
     p = run.progress
     incons = f" ({p.inconsistent} inconsistent across orders: a tie)" if p.inconsistent else ""
-    unpriced = f" (+{p.unpriced} calls with no price)" if p.unpriced else ""
+    spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
     line = (
         f"{judge_name(plan.rater)}: {p.done} judged{incons}, {p.no_verdict} no verdict, {p.left} left; "
-        f"judge spend {fmt.cost(p.spent_usd)}{unpriced}."
+        f"judge spend {spent}."
     )
     if outcome == "budget":
         return line + (
@@ -438,8 +442,18 @@ class JudgeDialog(QDialog):
             self.problem_frame.show()
             return False
         judges = JudgeController(self.store, lambda: self.config)
+        try:
+            judges.claim(plan)
+        except StudyError as exc:
+            if server is not None:
+                server.stop_thread()
+            self.problem.setText(str(exc))
+            self.problem_frame.show()
+            return False
         self.run = judges.prepare(plan, runner, on_change=self._moved)
-        self.task = asyncio.ensure_future(self._go(self.run, runner, server))
+        self.task = asyncio.ensure_future(
+            self._go(self.run, runner, server, functools.partial(judges.release, plan))
+        )
         self.task.add_done_callback(functools.partial(self._ended, plan, self.run))
         self.problem_frame.hide()
         self.end.setText("")
@@ -469,10 +483,11 @@ class JudgeDialog(QDialog):
         runner.check_lane(plan.judge)  # no key, a bad parameter: ConfigError
         return runner, None
 
-    async def _go(self, run: JudgeRun, runner: Runner, server: Any) -> str:
+    async def _go(self, run: JudgeRun, runner: Runner, server: Any, release: Callable[[], None]) -> str:
         try:
             return await run.run()
         finally:
+            release()
             if server is not None:
                 await runner.aclose()
                 server.stop_thread()
