@@ -20,7 +20,7 @@ import os
 from contextlib import closing
 from typing import IO, Any
 
-from chatlab.cli.common import UsageError, open_store
+from chatlab.cli.common import UsageError, explain, open_store
 from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.judging.compose import judge_name
@@ -37,7 +37,7 @@ def cmd_judge(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         raise UsageError("--timeout must be more than 0 and at most 86,400 seconds")
     config = load_config()
     with closing(open_store(readonly_ok=args.dry_run)) as store:
-        judges = JudgeController(store, lambda: config)
+        judges = JudgeController(store, lambda: config, explain=lambda exc: explain(store, exc))
         plan = judges.plan(args.study, args.model, args.rubric, args.budget)
         print_plan(plan, stdout)
         problem = plan.budget_problem()
@@ -145,6 +145,11 @@ def _report(plan: JudgePlan, run: JudgeRun, outcome: str, stdout: IO[str], stder
         print(
             f"chatlab: stopped: another call could cross the budget of {fmt.cost(plan.budget_usd)}; "
             f"{again} with a bigger --budget judges the rest",
+            file=stderr,
+        )
+    elif outcome == "error":
+        print(
+            f"chatlab: stopped: {terminal_text(p.stopped_because)[:300]}; {again} judges the rest",
             file=stderr,
         )
     elif outcome == "refused":

@@ -355,3 +355,36 @@ def test_two_runs_of_one_judge_at_once_are_refused_so_no_call_is_paid_twice(
     calls = _rows(home, "SELECT turn_id, position FROM judge_calls WHERE rater = ?", "judge:" + slow)
     assert len(calls) == len(set(calls)) == 12
     assert _rows(home, "SELECT json_extract(extra, '$.judging') FROM studies")[0][0] == "{}"
+
+
+def test_a_full_disk_stops_the_judge_with_one_line_and_what_was_kept_stays(
+    home: Path,
+    tmp_path: Path,
+    server: DemoServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _study(home, tmp_path, server, capsys)
+    verdict = '{"scores": {"A": {"quality": 7, "clarity": 7}, "B": {"quality": 5, "clarity": 5}}, '
+    verdict += '"choice": "A", "reason": "fuller"}'
+    server.add_replay("wordy", _chat_body("Let me think. " * 4_000 + verdict, 40))  # ~56 KB a call
+    real_open = Store._open.__func__  # type: ignore[attr-defined]
+
+    def nearly_full(cls: type[Store], path: Path) -> sqlite3.Connection:
+        con: sqlite3.Connection = real_open(cls, path)
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        con.execute(f"PRAGMA max_page_count = {pages + 60}")  # a few calls, then SQLITE_FULL
+        return con
+
+    monkeypatch.setattr(Store, "_open", classmethod(nearly_full))
+    code, _, err = run(capsys, "judge", "Test study", "-m", "demo:wordy", "--concurrency", "1")
+    assert code == 1 and "full" in err and "judges the rest" in err and "Traceback" not in err
+    kept = _rows(home, "SELECT COUNT(*) FROM judge_calls")[0][0]
+    assert 0 < int(str(kept)) < 12
+    monkeypatch.setattr(Store, "_open", classmethod(real_open))  # room again
+    code, _, err = run(capsys, "judge", "Test study", "-m", "demo:wordy")
+    assert code == 0, err
+    assert (
+        _rows(home, "SELECT COUNT(*) FROM judge_calls")[0][0] == 12
+        and len(_judged(home, "judge:demo:wordy")) == 6
+    )

@@ -71,9 +71,15 @@ def rater_of(lane: Lane, rubric: str) -> str:
 
 
 class JudgeController:
-    def __init__(self, store: JudgeStore, config: Callable[[], Config]) -> None:
+    def __init__(
+        self,
+        store: JudgeStore,
+        config: Callable[[], Config],
+        explain: Callable[[BaseException], str] | None = None,
+    ) -> None:
         self.store = store
         self.config = config
+        self.explain = explain  # a store error in words (a full disk…), for a run that stops on one
 
     def plan(
         self, study: str, spec: str, rubric: str | None = None, budget_usd: float | None = None
@@ -157,6 +163,7 @@ class JudgeController:
             concurrency=self.concurrency(p, concurrency),
             timeout_s=JUDGE_TIMEOUT_S if timeout_s is None else timeout_s,
             on_change=on_change,
+            explain=self.explain,
         )
 
 

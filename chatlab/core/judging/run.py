@@ -81,7 +81,8 @@ def where(session: Session) -> str:
 
 class JudgeRun:
     """Send the plan's missing calls; ``await run()`` returns why it stopped: ``done``,
-    ``budget``, ``refused`` (the provider refused the judge's calls) or ``cancelled``."""
+    ``budget``, ``refused`` (the provider refused the judge's calls), ``error`` (the
+    calls can't be kept) or ``cancelled``."""
 
     def __init__(
         self,
@@ -94,7 +95,9 @@ class JudgeRun:
         idle_timeout_s: float = JUDGE_IDLE_TIMEOUT_S,
         structured: bool = True,
         on_change: Callable[[JudgeProgress], None] | None = None,
+        explain: Callable[[BaseException], str] | None = None,
     ) -> None:
+        self.explain = explain or (lambda exc: f"{type(exc).__name__}: {exc}")
         self.runner = runner
         self.plan = plan
         self.save = save
@@ -234,14 +237,8 @@ class JudgeRun:
         p.calls += 1
         last = not item.missing
         outcome = self._outcome(item) if last else None
-        self.save(
-            item.session.turns[0].id,
-            self.plan.rater,
-            item.seen,
-            call,
-            outcome.vote if outcome else None,
-            last,
-        )
+        if not self._kept(item, call, outcome.vote if outcome else None, last):
+            return
         if outcome is not None:
             self._count(item, outcome)
         self._changed()
@@ -249,9 +246,22 @@ class JudgeRun:
     def _finish(self, item: Item) -> None:
         """Write the vote of a comparison whose calls were all kept (nothing to send)."""
         outcome = self._outcome(item)
-        last = item.have[max(item.have)]
-        self.save(item.session.turns[0].id, self.plan.rater, item.seen, last, outcome.vote, True)
-        self._count(item, outcome)
+        if self._kept(item, item.have[max(item.have)], outcome.vote, True):
+            self._count(item, outcome)
+
+    def _kept(self, item: Item, call: Call, vote: Vote | None, last: bool) -> bool:
+        """Keep a call (and with the last, the vote); a store that can't (a full disk, a
+        database gone read-only) stops the run, saying why: the calls kept so far stay."""
+        try:
+            self.save(item.session.turns[0].id, self.plan.rater, item.seen, call, vote, last)
+        except Exception as exc:
+            self.progress.stopped_because = (
+                f"the judge's calls can't be kept ({self.explain(exc)}); the last call's cost is not counted"
+            )
+            self.stopped = "error"
+            self._changed()
+            return False
+        return True
 
     def _outcome(self, item: Item) -> Outcome:
         return compose(

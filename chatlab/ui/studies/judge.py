@@ -172,11 +172,13 @@ def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
     if outcome == "refused":
         why = p.stopped_because[:300]
         return line + f" The judge's provider refused its calls ({why}); nothing more was sent."
+    if outcome == "error":
+        return line + f" Stopped: {p.stopped_because[:300]}. Judge again sends what is left."
     if outcome != "done":
         return line + " Stopped: Judge again sends what is left, the calls cut off included."
     if p.to_retry:
         return line + f" {len(p.to_retry)} calls failed in a way worth another try: Judge again sends them."
-    return line
+    return line + " The Leaderboard's Judges tab checks it against your votes."
 
 
 class JudgeDialog(QDialog):
