@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -236,7 +236,7 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
         )
     else:
         weight_text = "Not counted under Both: it agrees with you no better than chance."
-    shared = _n(c.shared, "shared comparison")
+    shared = _n(c.shared, "comparison")
     out.append(("Weight under Both", f"{c.weight:.2f}", "–", shared, weight_text, ""))
     return out
 
@@ -257,6 +257,9 @@ class JudgeTable(QTableWidget):
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(MEANING, QHeaderView.ResizeMode.Stretch)
+        # The wrapped column's rows grow or shrink with its width, once it is laid out.
+        header.sectionResized.connect(self._resized)
+        self.pending = False
 
     def fill(self, found: list[Row]) -> None:
         self.setRowCount(len(found))
@@ -283,10 +286,23 @@ class JudgeTable(QTableWidget):
         height += sum(self.rowHeight(r) for r in range(self.rowCount()))
         self.setFixedHeight(height + 2)
 
+    def _resized(self, col: int, _old: int, _new: int) -> None:
+        if col == MEANING:
+            self._refit()
+
+    def _refit(self) -> None:
+        if not self.pending:
+            self.pending = True
+            QTimer.singleShot(0, self._refitted)
+
+    def _refitted(self) -> None:
+        self.pending = False
+        self.fit_height()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
-            self.fit_height()  # the wrapped column's rows grow or shrink with the width
+            self._refit()
 
     def cell(self, row: int, col: int) -> str:
         item = self.item(row, col)
