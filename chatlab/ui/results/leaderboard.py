@@ -16,6 +16,10 @@ give each contender one look throughout (:func:`.figures.looks`): ratings with t
 95 % intervals, the win-rate matrix (:mod:`.matrix`), rating against dollars per answer
 with the cost frontier, rating and accuracy against reasoning tokens (:mod:`.dose`),
 and guess accuracy against chance. Each chart can be saved as PNG or SVG.
+
+Whose votes count is a filter too (Humans, Judges or Both: ``rater_kind``, part of the
+cache's key), said in a line at the top once a judge model has rated; the Judges tab
+(:mod:`.judges`) shows each judge's calibration against the human votes.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatlab.core.analysis.judges import HUMANS
 from chatlab.core.analysis.load import load_sessions
 from chatlab.core.analysis.report import Report, analyse, summary
 from chatlab.store.db import Store
@@ -54,6 +59,7 @@ from chatlab.ui.results.chart import Chart, Plot
 from chatlab.ui.results.details import DetailsFold
 from chatlab.ui.results.dose import DoseView
 from chatlab.ui.results.figures import Look, cost_chart, guess_chart, looks, ratings_chart
+from chatlab.ui.results.judges import JudgesPanel, rater_combo
 from chatlab.ui.results.matrix import MatrixView
 from chatlab.ui.results.table import ContenderTable, Roster
 from chatlab.ui.shared import theme
@@ -62,7 +68,8 @@ from chatlab.ui.shared.keyboard import close_keys
 EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice that)
 CHARTS = ("Ratings", "Win rates", "Rating vs cost", "More thinking?", "Could you tell?")
 SIGHTED = "Include votes made with names showing"
-Key = tuple[str | None, tuple[str, ...], tuple[str, ...], bool]
+WHOSE = {"judges": "judges' votes only", "both": "humans' and judges' votes"}
+Key = tuple[str | None, tuple[str, ...], tuple[str, ...], bool, str]  # …, sighted, rater kind
 _CACHE: dict[Key, tuple[Report, Roster]] = {}
 
 
@@ -108,15 +115,24 @@ class LeaderboardView(QDialog):
             "Votes cast with the models' names on screen (e.g. after an unblinded export) "
             "are left out unless this is ticked: a name can sway a vote."
         )
+        self.kind = rater_combo()
         self.refresh_button = QPushButton("Recompute")
         self.refresh_button.clicked.connect(self.refresh)
         self.study.currentIndexChanged.connect(lambda _i: self.refresh())
         self.tags.returnPressed.connect(self.refresh)
         self.raters.returnPressed.connect(self.refresh)
         self.sighted.toggled.connect(lambda _on: self.refresh())
-        for label, widget in (("Study", self.study), ("Tags", self.tags), ("Raters", self.raters)):
-            filters.addWidget(QLabel(label))
-            filters.addWidget(widget, 1 if widget is not self.study else 2)
+        self.kind.currentIndexChanged.connect(lambda _i: self.refresh())
+        for label, widget in (
+            ("Study", self.study),
+            ("Tags", self.tags),
+            ("Raters", self.raters),
+            ("&Votes by", self.kind),
+        ):
+            caption = QLabel(label)
+            caption.setBuddy(widget)
+            filters.addWidget(caption)
+            filters.addWidget(widget, 2 if widget is self.study else 0 if widget is self.kind else 1)
         filters.addWidget(self.sighted)
         filters.addWidget(self.refresh_button)
         layout.addLayout(filters)
@@ -124,6 +140,12 @@ class LeaderboardView(QDialog):
         self.status.setProperty("role", "muted")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.status)
+        # Whose votes count, when a judge rated or anyone but humans is asked for.
+        self.whose = QLabel("")
+        self.whose.setTextFormat(Qt.TextFormat.PlainText)
+        self.whose.setWordWrap(True)
+        self.whose.hide()
+        layout.addWidget(self.whose)
         split = self.split = QSplitter(Qt.Orientation.Vertical)
         self.fitted = False  # the page's share of the height, fitted to the first answer shown
         # The answer, read top to bottom like a page: the card, the table, the details.
@@ -161,6 +183,8 @@ class LeaderboardView(QDialog):
                 row.addWidget(button)
             tl.addLayout(row)
             self.tabs.addTab(tab, name)
+        self.judges = JudgesPanel()
+        self.tabs.addTab(self.judges, "Judges")
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
@@ -195,6 +219,7 @@ class LeaderboardView(QDialog):
             _words(self.tags.text()),
             _words(self.raters.text()),
             self.sighted.isChecked(),
+            self.kind.currentData() or HUMANS,
         )
 
     def refresh(self) -> None:
@@ -203,7 +228,7 @@ class LeaderboardView(QDialog):
         cached = _CACHE.get(key)
         if cached is not None:
             self.show_report(*cached)
-        study, tags, raters, include_sighted = key
+        study, tags, raters, include_sighted, rater_kind = key
         try:
             study_id = None if study is None else self.store.study(study).id
             sessions = load_sessions(self.store, study_id).sessions
@@ -226,7 +251,12 @@ class LeaderboardView(QDialog):
             names = {v.rater: v.rater_name for s in sessions for t in s.turns for v in t.votes}
             ids, unknown = resolve(raters, rater_labels(sessions), names)
             report = analyse(
-                sessions, study=study, tags=tags, raters=[*ids, *unknown], include_sighted=include_sighted
+                sessions,
+                study=study,
+                tags=tags,
+                raters=[*ids, *unknown],
+                include_sighted=include_sighted,
+                rater_kind=rater_kind,
             )
             # Every contender in these sessions, whatever the filters: their looks stay
             # put as filters change, and the table names those the report lists by id.
@@ -277,6 +307,13 @@ class LeaderboardView(QDialog):
         self.looks = looks(ids)
         self.card.show_report(report)
         self.table.fill(report, self.looks, self.roster)
+        whose = report.raters
+        if whose is not None and (report.judges or whose.kind != HUMANS):
+            self.whose.setText(whose.sentence)
+            self.whose.show()
+        else:
+            self.whose.hide()
+        self.judges.show_judges(report.judges)
         # How many sighted votes were left out is said beside the filters.
         lines = [line for line in summary(report) if not line.startswith("Left out")]
         self.details.show_lines(lines if report.votes else ["No votes match these filters yet."])
@@ -324,11 +361,12 @@ class LeaderboardView(QDialog):
         """What a chart shows, written on it, so a saved copy still says so."""
         import datetime
 
-        study, tags, raters, include_sighted = self.key()
+        study, tags, raters, include_sighted, rater_kind = self.key()
         scope = [f"study {study}" if study else "all votes"]
         scope += [f"tags {', '.join(tags)}"] if tags else []
         scope += [f"raters {', '.join(raters)}"] if raters else []
         scope += ["sighted votes included"] if include_sighted else []
+        scope += [] if rater_kind == HUMANS else [WHOSE.get(rater_kind, rater_kind)]
         day = datetime.date.today().isoformat()
         return f"{report.votes} votes on {report.prompts} prompts · {' · '.join(scope)} · chatlab, {day}"
 

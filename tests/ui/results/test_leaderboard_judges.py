@@ -1,0 +1,218 @@
+"""The Leaderboard with a judge model's votes (issue 23): the Humans / Judges / Both
+filter changes whose votes count (and is part of the cache's key), the line at the top
+says whose, and the Judges tab shows each judge's calibration as ``chatlab stats --json``
+has it; with no judge, or one human, it says so plainly."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from chatlab import cli
+from chatlab.core.data.model import Session
+from chatlab.core.data.votes import Vote
+from chatlab.store.db import Store, default_path
+from chatlab.ui.results import leaderboard
+from chatlab.ui.results.judges import INTERVAL, MEANING, NO_JUDGE, ON, TOO_FEW, VALUE, JudgeTable
+from chatlab.ui.results.leaderboard import LeaderboardView
+from tests.ui.results.boards import PROMPTS, board_sessions
+from tests.ui.results.test_leaderboard import computed
+
+JUDGE = "judge:demo:demo-judge"
+FOLLOWS = (0, 1, 2, 4, 5, 7, 8, 10)  # the prompts where the judge chose what ann chose
+
+
+def judged_sessions(humans: tuple[str, ...] = ("ann", "cy")) -> list[Session]:
+    """The board's sessions (ann on every prompt, cy on the last six, bo sighted) with
+    a judge's vote on every comparison: ann's choice on eight prompts, another answer on
+    four; its orders agreeing on two thirds; a quality score that favours its choice."""
+    sessions = board_sessions()
+    for session in sessions:
+        turn = session.turns[0]
+        turn.votes = [v for v in turn.votes if v.rater_name in humans or v.sighted]
+        if len(turn.responses) < 2:
+            continue
+        k = int(turn.id.removeprefix("t"))
+        lanes = [lane.id for lane in session.lanes]
+        ann = next(v.choice for v in board_sessions()[k].turns[0].votes if v.rater_name == "ann")
+        choice = ann if k in FOLLOWS else lanes[(lanes.index(ann) + 1) % len(lanes)]
+        scores = {lane: {"quality": 4.0 if lane == choice else 2.0 + (k % 2)} for lane in lanes}
+        judgement: dict[str, Any] = {"judge": "demo:demo-judge", "consistent": k % 3 != 0, "scores": scores}
+        turn.votes.append(
+            Vote(choice, rater=JUDGE, rater_name=JUDGE, voted_at="2026-02-03", shown_order=lanes,
+                 judgement=judgement)
+        )  # fmt: skip
+    return sessions
+
+
+def judged_store(path: Path, humans: tuple[str, ...] = ("ann", "cy")) -> Store:
+    store = Store(path)
+    for session in judged_sessions(humans):
+        store.save_session(session)
+    return store
+
+
+def settled(qtbot: QtBot, view: LeaderboardView, kind: str) -> None:
+    """Until the report for these filters, of this kind, is the one shown."""
+    qtbot.waitUntil(
+        lambda: view.doc is not None and view.doc.raters is not None and view.doc.raters.kind == kind,
+        timeout=20_000,
+    )
+    qtbot.waitUntil(functools.partial(computed, view), timeout=20_000)
+
+
+def cells(view: LeaderboardView) -> list[list[str]]:
+    table = view.table
+    return [[table.cell(r, c) for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_the_filter_changes_whose_votes_count_and_keys_the_cache(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    view = LeaderboardView(judged_store(tmp_path / "j.db"))
+    qtbot.addWidget(view)
+    view.show()
+    assert view.kind.currentText() == "Humans" and view.kind.currentData() == "humans"
+    assert "weighted by its agreement" in view.kind.toolTip()
+    assert view.kind.focusPolicy() == Qt.FocusPolicy.StrongFocus  # reached by Tab, and by Alt+V:
+    captions = view.findChildren(QLabel)
+    assert any(label.buddy() is view.kind and label.text() == "&Votes by" for label in captions)
+    settled(qtbot, view, "humans")
+    humans = cells(view)
+    assert view.doc is not None and view.doc.raters is not None
+    # A judge rated, so whose votes count is said even under Humans.
+    assert view.whose.isVisible()
+    assert view.whose.text() == view.doc.raters.sentence
+    assert view.whose.text().startswith("Humans' votes only (2 raters)") and "see Judges" in view.whose.text()
+    assert view.key()[-1] == "humans"
+
+    view.kind.setCurrentIndex(view.kind.findData("both"))
+    settled(qtbot, view, "both")
+    both = cells(view)
+    assert view.doc.raters.weights and view.doc.judges[0].weight > 0
+    assert view.whose.text() == view.doc.raters.sentence and "demo-judge weighs" in view.whose.text()
+    assert both != humans  # the judge's votes moved the numbers
+    assert view.doc.votes > 18  # ann's 12 and cy's 6, and the judge's
+
+    view.kind.setCurrentIndex(view.kind.findData("judges"))
+    settled(qtbot, view, "judges")
+    judges = cells(view)
+    assert view.whose.text().startswith("Judges' votes only (1 judge)")
+    assert judges != humans and judges != both
+    assert view.doc.votes == PROMPTS
+
+    # Three results kept, for keys that differ by the kind alone; going back to Humans
+    # shows the Humans result at once, never another kind's.
+    kinds = {key[-1]: key[:-1] for key in leaderboard._CACHE}
+    assert set(kinds) == {"humans", "both", "judges"} and len(set(kinds.values())) == 1
+    view.kind.setCurrentIndex(view.kind.findData("humans"))
+    assert view.doc.raters.kind == "humans" and cells(view) == humans
+    assert "humans' and judges' votes" not in view.footer(view.doc)
+    qtbot.waitUntil(functools.partial(computed, view), timeout=20_000)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _ci(ci: list[float]) -> str:
+    return f"{ci[0]:.0%} – {ci[1]:.0%}"
+
+
+def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
+    qtbot: QtBot,
+    tmp_path: Path,
+    loop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CHATLAB_HOME", str(tmp_path))
+    store = judged_store(default_path())
+    assert cli.main(["stats", "--json", "--raters", "both"]) == 0
+    [judge] = json.loads(capsys.readouterr().out)["judges"]
+    view = LeaderboardView(store)
+    qtbot.addWidget(view)
+    view.show()
+    view.kind.setCurrentIndex(view.kind.findData("both"))
+    settled(qtbot, view, "both")
+    view.tabs.setCurrentWidget(view.judges)
+    [table] = view.judges.tables
+    text = view.judges.text()
+    assert (
+        f"demo-judge · family demo · {judge['votes']} votes · {judge['shared']} comparisons shared "
+        f"with human votes · weight under Both {judge['weight']:.2f}" in text
+    )
+    for measure, key in (
+        ("Agrees with the human majority", "agreement"),
+        ("Agrees with each human", "pairwise"),
+        ("Humans agree with each other", "human_ceiling"),
+        ("Same choice with the places swapped", "position_consistency"),
+    ):
+        row = table.row_of(measure)
+        share = judge[key]
+        assert table.cell(row, VALUE) == _pct(share["value"]), measure
+        assert table.cell(row, INTERVAL) == (_ci(share["ci95"]) if share["ci95"] else TOO_FEW), measure
+        assert table.cell(row, ON).startswith(f"{share['n']} "), measure
+    assert "Position bias" in table.cell(table.row_of("Same choice"), MEANING)
+    for k in judge["kappa"]:
+        row = table.row_of(f"Cohen's κ with {k['rater']}")
+        assert row >= 0 and table.cell(row, VALUE) == f"{k['kappa']:.2f}"
+    lb = judge["length_bias"]
+    row = table.row_of("Length bias")
+    assert table.cell(row, VALUE) == f"{lb['difference'] * 100:+.0f} points"
+    assert table.cell(row, INTERVAL) == f"{lb['ci95'][0] * 100:+.0f} to {lb['ci95'][1] * 100:+.0f}"
+    assert f"It chose the longest answer in {_pct(lb['judge_rate'])}" in table.cell(row, MEANING)
+    assert f"you, {_pct(lb['human_rate'])}" in table.cell(row, MEANING)
+    row = table.row_of("Self-preference")
+    assert table.cell(row, VALUE) == "–"
+    assert table.cell(row, MEANING).startswith("Not measured: no comparison")
+    [criterion] = judge["criteria"]
+    row = table.row_of("Its quality score")
+    assert table.cell(row, VALUE) == f"r = {criterion['correlation']:+.2f}"
+    assert table.cell(row, ON) == f"{criterion['n']} answers"
+    assert table.cell(table.row_of("Weight under Both"), VALUE) == f"{judge['weight']:.2f}"
+    # Readable without sideways scrolling: the table is as wide as the tab, wrapping.
+    view.resize(1280, 800)
+    qtbot.waitUntil(lambda: table.width() <= view.judges.viewport().width())
+    header = table.horizontalHeader()
+    assert sum(header.sectionSize(c) for c in range(table.columnCount())) <= table.viewport().width() + 1
+    assert table.height() >= sum(table.rowHeight(r) for r in range(table.rowCount()))
+
+
+def test_no_judge_says_how_to_get_one(qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> None:
+    store = Store(tmp_path / "plain.db")
+    for session in board_sessions():
+        store.save_session(session)
+    view = LeaderboardView(store)
+    qtbot.addWidget(view)
+    view.show()
+    settled(qtbot, view, "humans")
+    assert not view.whose.isVisible()  # humans only, and no judge: nothing to say
+    assert view.judges.tables == [] and view.judges.text() == NO_JUDGE
+    assert "chatlab judge STUDY -m PROVIDER:MODEL" in NO_JUDGE and "Studies → Judge…" in NO_JUDGE
+    view.kind.setCurrentIndex(view.kind.findData("both"))
+    settled(qtbot, view, "both")
+    assert view.whose.isVisible() and view.whose.text().startswith("Humans' votes only (2 raters)")
+
+
+def test_one_human_reads_plainly(qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> None:
+    view = LeaderboardView(judged_store(tmp_path / "o.db", humans=("ann",)))
+    qtbot.addWidget(view)
+    settled(qtbot, view, "humans")
+    [table] = view.judges.tables
+    assert isinstance(table, JudgeTable)
+    row = table.row_of("Humans agree with each other")
+    assert table.cell(row, VALUE) == "–" and table.cell(row, INTERVAL) == "–"
+    assert table.cell(row, MEANING).startswith("Only one person rated")
+    kappas = [table.cell(r, 0) for r in range(table.rowCount()) if "κ" in table.cell(r, 0)]
+    assert len(kappas) == 1 and kappas[0].endswith("ann")  # the name as the store gives it
+    assert "agrees with you on" in view.judges.text()  # the card's sentence: one human, "you"
+    assert "no human figure to set it beside" in view.judges.text()
