@@ -101,6 +101,8 @@ def print_plan(plan: JudgePlan, out: IO[str]) -> None:
             f"estimate {e.calls:,} calls ({each} orders each), {e.input_tokens:,} input tok, "
             f"{e.output_tokens:,} output tok, {fmt.cost(e.cost_usd)}; output from {e.basis}\n"
         )
+    for line in plan.warnings:
+        w(f"note     {line}\n")
     budget = f" of {fmt.cost(plan.budget_usd)}" if plan.budget_usd is not None else ""
     spent = spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls)
     w(f"spent    {spent}{budget} by {name} on this study (the judge's own spend, never a contender's cost)\n")
@@ -127,11 +129,11 @@ async def _go(run: JudgeRun, runner: Runner) -> str:
 def _report(plan: JudgePlan, run: JudgeRun, outcome: str, stdout: IO[str], stderr: IO[str], args: Any) -> int:
     p = run.progress
     name = terminal_text(judge_name(plan.rater))
-    incons = f" ({p.inconsistent} inconsistent across orders: a tie)" if p.inconsistent else ""
     spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
-    stdout.write(
-        f"{name}: {p.done} judged{incons}, {p.no_verdict} no verdict, {p.left} left; judge spend {spent}\n"
-    )
+    stdout.write(f"{name}: {p.done} judged, {p.no_verdict} no verdict, {p.left} left; judge spend {spent}\n")
+    if p.done:
+        why = f" ({p.inconsistent} because its orders disagreed)" if p.inconsistent else ""
+        stdout.write(f"  {p.done - p.ties} chose an answer, {p.ties} ties{why}\n")
     for line in p.problems:
         stdout.write(f"  no verdict {terminal_text(line)[:240]}\n")
     for line in p.to_retry:

@@ -388,3 +388,22 @@ def test_a_full_disk_stops_the_judge_with_one_line_and_what_was_kept_stays(
         _rows(home, "SELECT COUNT(*) FROM judge_calls")[0][0] == 12
         and len(_judged(home, "judge:demo:wordy")) == 6
     )
+
+
+def test_a_judge_with_parameters_is_a_rater_of_its_own_and_keeps_its_votes(
+    home: Path, tmp_path: Path, server: DemoServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-m 'demo:demo-judge{temperature=0}'` was paid for and its votes written under the
+    plain judge's id, over that judge's votes; it then said it had judged everything."""
+    _study(home, tmp_path, server, capsys)
+    assert run(capsys, "judge", "Test study", "-m", JUDGE)[0] == 0
+    plain = _judged(home)
+    cool = JUDGE + "{temperature=0}"
+    code, out, err = run(capsys, "judge", "Test study", "-m", cool)
+    assert code == 0, err
+    [rater] = [r for (r,) in _rows(home, "SELECT DISTINCT rater FROM judge_calls") if r != RATER]
+    assert str(rater).startswith(RATER + " {temperature=")
+    assert len(_judged(home, str(rater))) == 6  # its votes, under its own id
+    assert _judged(home) == plain  # the plain judge's are as they were
+    code, out, err = run(capsys, "judge", "Test study", "-m", cool)
+    assert code == 0 and "judged   6; to judge 0" in out

@@ -112,9 +112,18 @@ def choice_of(rubric: Rubric, scores: Mapping[str, Mapping[str, float]], said: s
     return rubric.choose(scores, said)
 
 
-def compose(spec: str, rubric: Rubric, seen: str, lanes: Sequence[str], calls: Sequence[Call]) -> Outcome:
+def compose(
+    spec: str,
+    rubric: Rubric,
+    seen: str,
+    lanes: Sequence[str],
+    calls: Sequence[Call],
+    rater: str | None = None,
+) -> Outcome:
     """The outcome of judging ``lanes`` (in the comparison's order) from one call per
-    order (in :func:`lane_orders`' order)."""
+    order (in :func:`lane_orders`' order), as rater ``rater`` (by default
+    :func:`judge_rater` of ``spec``: a judge run with parameters passes its own id, the
+    one its calls are kept under)."""
     expected = lane_orders(lanes)
     if [c.order for c in calls] != expected:
         raise ValueError("one call per order, in order")
@@ -140,7 +149,7 @@ def compose(spec: str, rubric: Rubric, seen: str, lanes: Sequence[str], calls: S
                 scores.setdefault(lane, {}).setdefault(criterion, 0.0)
                 scores[lane][criterion] += float(given) / len(calls)
     choice = TIE if combined.choice == TIE else lanes[int(combined.choice)]
-    rater = judge_rater(spec, rubric.name)
+    rater = rater or judge_rater(spec, rubric.name)
     judgement: dict[str, Any] = {
         "judge": spec,
         "rubric": rubric.name,

@@ -103,6 +103,19 @@ class JudgePlan:
     def not_finished(self) -> int:
         return self.comparisons - self.finished
 
+    @property
+    def warnings(self) -> list[str]:
+        """What to know before sending: comparisons of three answers or more are judged
+        in as many orders, and a choice is kept only when every order agrees."""
+        widest = max((len(item.lanes) for item in self.items), default=0)
+        if widest < 3:
+            return []
+        return [
+            f"comparisons of up to {widest} answers are judged in {widest} orders each (every answer first "
+            f"once), and a choice is kept only when all {widest} agree: expect many ties, each one the "
+            "judge's position bias, measured; a judge decides best between two or three answers"
+        ]
+
     def budget_problem(self) -> str | None:
         """Why a run would be refused (the estimate, with the spend so far, is over the
         budget, or can't be checked against it), or None; the window and the CLI each add
@@ -163,7 +176,7 @@ def plan(
         have = {k: c for k, c in mine.items() if k < len(orders) and c.order == orders[k]}
         old = vote is not None or any(s != seen for s, _ in calls.get(turn.id, ()))
         if len(have) == len(orders):
-            outcome = compose(judge.spec, rubric, seen, lanes, [have[k] for k in range(len(orders))])
+            outcome = compose(judge.spec, rubric, seen, lanes, [have[k] for k in range(len(orders))], rater)
             if outcome.vote is None:
                 judged += 1
                 no_verdict += 1

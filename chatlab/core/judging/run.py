@@ -58,7 +58,8 @@ class JudgeProgress:
     total: int  # comparisons to judge in this run
     done: int = 0  # judged: a vote
     no_verdict: int = 0  # every order called, and no verdict
-    inconsistent: int = 0  # of ``done``: the orders disagreed (a tie)
+    ties: int = 0  # of ``done``: a tie (the judge's own, or the orders disagreed)
+    inconsistent: int = 0  # of ``ties``: the orders disagreed
     calls: int = 0  # calls kept this run
     in_flight: int = 0
     spent_usd: float = 0.0
@@ -270,6 +271,7 @@ class JudgeRun:
             item.seen,
             item.lanes,
             [item.have[k] for k in range(len(item.orders))],
+            self.plan.rater,
         )
 
     def _count(self, item: Item, outcome: Outcome) -> None:
@@ -279,6 +281,7 @@ class JudgeRun:
             p.problems.append(f"{where(item.session)}: {outcome.problem}")
         else:
             p.done += 1
+            p.ties += outcome.vote.choice == "tie"
             p.inconsistent += not outcome.consistent
         if item.session.turns[0].votes is not None and outcome.vote is not None:
             turn = item.session.turns[0]
