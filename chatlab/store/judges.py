@@ -148,4 +148,7 @@ class JudgeRows(VoteRows):
 def _scores(data: Any) -> dict[str, dict[str, float]]:
     if not isinstance(data, Mapping):
         raise ValueError("scores")
-    return {str(k): {str(c): float(x) for c, x in v.items()} for k, v in data.items()}
+    out = {str(k): {str(c): float(x) for c, x in v.items()} for k, v in data.items()}
+    if not all(0.0 <= x <= 10.0 for v in out.values() for x in v.values()):
+        raise ValueError("scores")  # NaN, infinite or out of range: a damaged row
+    return out

@@ -26,6 +26,7 @@ from chatlab.core.data.export import DocumentError
 from chatlab.core.data.model import Session
 from chatlab.core.data.stamps import utc_now
 from chatlab.core.data.votes import DERIVED, VOTE_CHOICES, Rating, Vote, name_of_id
+from chatlab.core.judging.checks import judgement_problem
 from chatlab.store.columns import lane_ids
 from chatlab.store.sessions import SessionRows
 from chatlab.store.votes import VoteRows
@@ -84,6 +85,7 @@ class MergeRows(SessionRows):
         with self.transaction() as con:
             before = self._pack_dates(con, sessions) if pack_created_at else {}
             for i, session in enumerate(sessions):
+                _check_judge_votes(i, session)
                 row = con.execute("SELECT study_id FROM sessions WHERE id = ?", (session.id,)).fetchone()
                 if row is not None:
                     # Only a comparison of that same imported study is ever replaced.
@@ -436,6 +438,17 @@ def _mapped_judgement(judgement: dict[str, Any], real: Callable[[str, str], str]
     ]
     if isinstance(judgement.get("scores"), dict):
         out["scores"] = {
-            real(lane, f"scores.{lane[:40]}"): scores for lane, scores in judgement["scores"].items()
+            real(lane, f"{jp}.scores.{lane[:40]}"): scores for lane, scores in judgement["scores"].items()
         }
     return out
+
+
+def _check_judge_votes(index: int, session: Session) -> None:
+    """Every judge vote of a session accounts for itself (:func:`judgement_problem`), and
+    only a judge's vote carries a judgement: else the import is refused by its place."""
+    lanes = {lane.id for lane in session.lanes}
+    for k, turn in enumerate(session.turns):
+        for v, vote in enumerate(turn.votes):
+            problem = judgement_problem(vote.rater, vote.choice, vote.judgement, lanes)
+            if problem is not None:
+                raise DocumentError(f"sessions[{index}].turns[{k}].votes[{v}]{problem[0]}", problem[1])
