@@ -15,6 +15,7 @@ from a rating pack holds only the pack's opaque lanes, never who they are.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -26,13 +27,15 @@ from chatlab.core.judging.plan import JudgePlan, plan
 from chatlab.core.judging.rubrics import find_rubric
 from chatlab.core.judging.run import JUDGE_TIMEOUT_S, JudgeProgress, JudgeRun
 from chatlab.core.lab.orchestrator import Runner
-from chatlab.core.settings.config import Config
+from chatlab.core.settings.config import Config, ConfigError
 from chatlab.core.settings.presets import lane_from_spec
 from chatlab.core.studies.controller import StudyError, find_study
 from chatlab.core.studies.study import StudyInfo, alive
 from chatlab.core.studies.suites import DEFAULT_CONCURRENCY
 
 MAX_BUDGET_USD = 1_000_000
+MAX_SPEC = 200  # a judge's -m: its rater id (``judge:`` + it, + a rubric) stays within the schema's 256
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # (study, judge rater) pairs this process is judging: the store's claim tells processes
 # apart by pid, and two runs in one process are told apart here.
 _JUDGING: set[tuple[str, str]] = set()
@@ -58,6 +61,8 @@ class JudgeStore(Protocol):
 def judge_lane(spec: str, config: Config) -> Lane:
     """The judge model of ``-m``-style ``spec`` (``PROVIDER:MODEL``, optionally with
     ``{…}`` parameters); an unknown provider or a bad parameter is a :class:`ConfigError`."""
+    if len(spec) > MAX_SPEC or _CONTROL.search(spec):
+        raise ConfigError(f"a judge model is one line of at most {MAX_SPEC} characters (PROVIDER:MODEL)")
     entry = lane_from_spec(spec)
     config.provider(entry.provider)  # an unknown provider: ConfigError, naming the known ones
     return Lane(entry.provider, entry.model, entry.params, entry.label)
