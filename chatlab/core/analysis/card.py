@@ -160,7 +160,21 @@ def judge_line(cal: Calibration) -> str:
         line += f"; {many} agree with each other on {c.value:.0%}"
         if c.ci95 is None:
             line += f" (only {_plural(c.n, 'comparison')} with two or more: too few for an interval)"
-    return line + "."
+    line += "."
+    # A judge that mostly ties scores half against every human choice: say so, and what
+    # is left beyond chance.
+    d = cal.decisive
+    if d.value is not None and d.value < 0.5:
+        line += (
+            f" It chose an answer in only {d.value:.0%} of its {_plural(d.n, 'vote')}; the rest were ties."
+        )
+    known = [(k.kappa, k.n) for k in cal.kappa if k.kappa is not None]
+    if known:
+        kappa = sum(k * n for k, n in known) / sum(n for _, n in known)
+        if kappa <= 0.2:
+            plain = "no better than chance" if kappa <= 0.05 else "only a little better than chance"
+            line += f" Beyond chance it agrees with you {plain} (Cohen's κ {kappa:.2f}): don't lean on it."
+    return line
 
 
 def answer_card(report: Report) -> list[Section]:

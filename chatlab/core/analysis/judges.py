@@ -30,7 +30,9 @@ that disagreed) said against a single answer is half right; a tie against a tie 
 
 :func:`select` keeps the votes a report counts: humans' (the default), judges', or both,
 where a judge counts only with :data:`MIN_CALIBRATION` comparisons shared with humans,
-each vote weighted by its pairwise agreement beyond chance (:func:`weight`).
+each vote weighted by its agreement beyond chance with them, Cohen's κ (:func:`weight`;
+a judge at or below chance counts for nothing), and one judge model counts once however
+many rubrics it judged by. ``decisive`` is the share of its votes that chose an answer.
 """
 
 from __future__ import annotations
@@ -237,6 +239,11 @@ class Calibration:
     self_preference: Difference
     criteria: list[Criterion]
     weight: float  # its votes' weight when judges and humans both count (0: not counted)
+    # The share of its votes that chose an answer (the rest: ties, its own or its orders'):
+    # a judge that mostly ties scores half against every human choice, and says little.
+    decisive: Share = field(default_factory=lambda: Share(None, None, 0, "no votes"))
+    model: str = ""  # PROVIDER:MODEL: one judge model with several rubrics counts once under Both
+    weight_note: str | None = None  # why its weight is 0, in words
 
 
 def _share(prompts: list[str], values: list[float], rounds: int, seed: int, what: str) -> Share:
@@ -384,14 +391,21 @@ def chance(mine: Sequence[Comparison]) -> float:
     return float(np.mean([1.0 / len(c.lanes) for c in mine])) if mine else 0.5
 
 
-def weight(agreement: Share, mine: Sequence[Comparison]) -> float:
-    """A judge vote's weight beside a human's (1): its (pairwise) agreement beyond chance,
-    (agreement − chance) / (1 − chance), clipped to [0, 1]; 0 below
-    :data:`MIN_CALIBRATION` shared comparisons."""
-    if agreement.value is None or agreement.n < MIN_CALIBRATION:
-        return 0.0
-    base = chance(mine)
-    return round(min(1.0, max(0.0, (agreement.value - base) / (1.0 - base))), 4)
+def weight(kappas: Sequence[Kappa], shared: int) -> tuple[float, str | None]:
+    """A judge vote's weight beside a human's (1): its agreement with the humans beyond
+    chance, Cohen's κ (each human's, weighted by the comparisons they share), clipped to
+    [0, 1]; 0 below :data:`MIN_CALIBRATION` shared comparisons, or with κ at or below 0
+    (a judge no better than chance, e.g. one that mostly ties, counts for nothing). With
+    the reason when 0."""
+    if shared < MIN_CALIBRATION:
+        return 0.0, f"it shares {shared} comparisons with your votes; it takes {MIN_CALIBRATION} to count"
+    known = [(k.kappa, k.n) for k in kappas if k.kappa is not None]
+    if not known:
+        return 0.0, "its agreement beyond chance (κ) can't be measured"
+    kappa = sum(k * n for k, n in known) / sum(n for _, n in known)
+    if kappa <= 0:
+        return 0.0, f"it agrees with you no better than chance (κ {kappa:.2f})"
+    return round(min(1.0, kappa), 4), None
 
 
 def calibrate(
@@ -466,10 +480,34 @@ def calibrate(
                 ),
                 self_preference=_difference(self_rows, rounds, seed, "such comparisons", why),
                 criteria=_criteria(mine, rater),
-                weight=weight(pairwise, mine),
+                weight=0.0,
+                decisive=_decisive(judged, rater),
+                model=spec,
             )
         )
+        cal = out[-1]
+        cal.weight, cal.weight_note = weight(cal.kappa, cal.shared)
+    # One judge model with several rubrics (or settings) is one judge: only its best
+    # calibrated rater counts under Both, or three rubrics would outvote a person.
+    best: dict[str, Calibration] = {}
+    for cal in out:
+        if cal.weight > 0 and (cal.model not in best or cal.weight > best[cal.model].weight):
+            best[cal.model] = cal
+    for cal in out:
+        if cal.weight > 0 and best[cal.model] is not cal:
+            cal.weight = 0.0
+            cal.weight_note = f"{best[cal.model].name}, the same model, counts instead (one vote per model)"
     return out
+
+
+def _decisive(judged: Sequence[Comparison], rater: str) -> Share:
+    """The share of the judge's votes that chose an answer, with a Clopper–Pearson interval."""
+    n = len(judged)
+    if not n:
+        return Share(None, None, 0, "no votes")
+    chose = sum(c.judges[rater] != TIE for c in judged)
+    lo, hi = clopper_pearson(chose, n)
+    return Share(round(chose / n, 4), (round(lo, 4), round(hi, 4)), n)
 
 
 @dataclass
@@ -527,7 +565,7 @@ def used(
         each = ", ".join(f"{names.get(j, j)} weighs {weights.get(j, 1.0):.2f}" for j in judges)
         sentence = (
             f"Humans' votes ({_n(humans, 'rater')}) and judges', each weighted by its agreement "
-            f"beyond chance with the humans ({each})"
+            f"beyond chance with the humans, Cohen's κ ({each})"
         )
     else:
         sentence = f"Humans' votes only ({_n(humans, 'rater')})"

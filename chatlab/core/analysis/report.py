@@ -41,9 +41,10 @@ from chatlab.core.analysis.guesses import (
     discrimination_reasoning,
     judgements,
 )
-from chatlab.core.analysis.judges import HUMANS, Calibration, Raters, calibrate, select, used
-from chatlab.core.analysis.votes import Vote, blind_only, collect, rater_labels
+from chatlab.core.analysis.judges import BOTH, HUMANS, Calibration, Raters, calibrate, select, used
+from chatlab.core.analysis.votes import Data, Vote, blind_only, collect, rater_labels
 from chatlab.core.data.model import Session
+from chatlab.core.data.votes import is_judge
 
 FORMAT = "chatlab.stats"
 VERSION = 1
@@ -363,7 +364,8 @@ def analyse(
             meetings=[[met[a][b] for b in order] for a in order],
         ),
         judgements=judgements(data.votes),
-        agreement=_named(agreement(data), shown),
+        # Raters' agreement is the people's: under Both a judge's votes would count as a rater's.
+        agreement=_named(agreement(_humans(data) if rater_kind == BOTH else data), shown),
         retest=retest(data),
         position_bias=position_bias(data.votes),
         noise_floor=floor_gap if len(samples) else None,
@@ -371,6 +373,11 @@ def analyse(
         judges=calibrated,
         labels=dict(zip(data.contenders, data.labels, strict=True)),
     )
+
+
+def _humans(data: Data) -> Data:
+    """``data`` with the judges' votes left out."""
+    return replace(data, votes=[v for v in data.votes if not is_judge(v.rater)])
 
 
 def judge_findings(report: Report) -> list[str]:

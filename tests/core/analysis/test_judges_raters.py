@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from chatlab import cli
+from chatlab.core.analysis.card import answer_card
 from chatlab.core.analysis.fitting import fit
 from chatlab.core.analysis.report import analyse, summary
 from chatlab.core.analysis.votes import Vote
 from chatlab.core.data.model import Session
-from tests.core.analysis.judge_study import JUDGE, judged
+from tests.core.analysis.judge_study import JUDGE, by_hand, judged
 from tests.core.analysis.test_judges import _quality_study
 
 ROUNDS = 200
@@ -67,9 +68,10 @@ def test_both_count_a_judge_weighted_by_its_agreement() -> None:
     report = analyse(both, rounds=ROUNDS, rater_kind="both")
     [cal] = report.judges
     assert 0 < cal.weight < 1
-    chance = 0.5  # two answers each
-    assert cal.pairwise.value is not None
-    assert cal.weight == pytest.approx((cal.pairwise.value - chance) / (1 - chance), abs=1e-3)
+    # Its agreement beyond chance: each human's Cohen's κ, weighted by the comparisons shared.
+    known = [(k.kappa, k.n) for k in cal.kappa if k.kappa is not None]
+    assert len(known) == 2
+    assert cal.weight == pytest.approx(sum(k * n for k, n in known) / sum(n for _, n in known), abs=1e-3)
     assert report.votes == 90
     assert report.raters is not None and report.raters.weights == {"demo-judge": cal.weight}
     assert "demo-judge weighs" in report.raters.sentence
@@ -187,3 +189,36 @@ def test_the_card_sentence_says_what_the_data_allow() -> None:
     [cal] = calibrate(both, rounds=ROUNDS)
     assert "the two humans agree with each other on" in judge_line(cal)
     assert ", on average (95% CI" in judge_line(cal)
+
+
+def test_a_judge_that_only_ties_counts_for_nothing_and_the_card_says_why() -> None:
+    """A judge that ties everywhere scores half against every human choice (50 %, a CI of
+    zero width): it chose nothing, agrees no better than chance, and weighs 0 under Both."""
+    humans, _ = _study()
+    ties = copy.deepcopy(humans)
+    for s in ties:
+        s.turns[0].votes.append(by_hand(s, "tie", consistent=False))
+    report = analyse(ties, rounds=ROUNDS, rater_kind="both")
+    [cal] = report.judges
+    assert cal.pairwise.value == 0.5 and cal.decisive.value == 0.0
+    assert cal.weight == 0.0 and cal.weight_note is not None and "no better than chance" in cal.weight_note
+    assert report.votes == 60  # the humans' only
+    [line] = [ln for sec in answer_card(report) for ln in sec.lines if "The judge (" in ln]
+    assert "chose an answer in only 0%" in line and "no better than chance" in line
+
+
+def test_one_judge_model_with_three_rubrics_counts_once_under_both() -> None:
+    humans, _ = _study()
+    three = copy.deepcopy(humans)
+    for s in three:
+        for rubric in ("", "/writing", "/advice"):
+            vote = judged(s)
+            vote.rater = vote.rater_name = JUDGE + rubric
+            s.turns[0].votes.append(vote)
+    report = analyse(three, rounds=ROUNDS, rater_kind="both")
+    counted = [c for c in report.judges if c.weight > 0]
+    assert len(report.judges) == 3 and len(counted) == 1
+    assert all("counts instead" in str(c.weight_note) for c in report.judges if c.weight == 0)
+    assert report.votes == 60 + 30  # the humans' and one judge's
+    # Raters' agreement stays the people's.
+    assert report.agreement is not None and report.agreement.raters == 2
