@@ -11,6 +11,11 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     judge = sub.add_parser(
         "judge",
         help="let a model rate a study's comparisons blind, as an extra rater checked against your votes",
+        description="A model rates each finished comparison of a study as a blind rater would: the prompt "
+        "and the answers under letters, nothing about who wrote them. Each comparison is judged once "
+        "with each answer first; a choice is kept only when every order agrees, else it is a tie. "
+        "Its votes are kept as rater judge:PROVIDER:MODEL, its spend is its own, and `chatlab stats` "
+        "(or the Leaderboard's Judges tab) says how far it agrees with your own votes.",
     )
     judge.add_argument("study", help="the study's name (or the start of its id)")
     judge.add_argument(
@@ -31,7 +36,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         "--budget",
         type=float,
         metavar="USD",
-        help="the most the judge's calls may cost, with what it spent before",
+        help="the most this judge may spend on this study, counting what it spent there before",
     )
     judge.add_argument("--yes", action="store_true", help="run even when the estimate exceeds the budget")
     judge.add_argument(
