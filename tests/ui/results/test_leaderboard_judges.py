@@ -81,7 +81,10 @@ def test_the_filter_changes_whose_votes_count_and_keys_the_cache(
     qtbot.addWidget(view)
     view.show()
     assert view.kind.currentText() == "Humans" and view.kind.currentData() == "humans"
-    assert "weighted by its agreement" in view.kind.toolTip()
+    tip = view.kind.toolTip()
+    assert "only once it shares 10 or more comparisons with your votes" in tip
+    assert "(Cohen's κ), on every comparison it judged, including ones no human rated" in tip
+    assert "only where it could be checked" not in tip
     assert view.kind.focusPolicy() == Qt.FocusPolicy.StrongFocus  # reached by Tab, and by Alt+V:
     captions = view.findChildren(QLabel)
     assert any(label.buddy() is view.kind and label.text() == "&Votes by" for label in captions)
@@ -148,7 +151,7 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
     text = view.judges.text()
     assert (
         f"demo-judge · family demo · {judge['votes']} votes · {judge['shared']} comparisons shared "
-        f"with human votes · weight under Both {judge['weight']:.2f}" in text
+        f"with human votes · weight when votes by Both {judge['weight']:.2f}" in text
     )
     for measure, key in (
         ("Agrees with the human majority", "agreement"),
@@ -178,7 +181,7 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
     row = table.row_of("Its quality score")
     assert table.cell(row, VALUE) == f"r = {criterion['correlation']:+.2f}"
     assert table.cell(row, ON) == f"{criterion['n']} answers"
-    assert table.cell(table.row_of("Weight under Both"), VALUE) == f"{judge['weight']:.2f}"
+    assert table.cell(table.row_of("Weight when votes by Both"), VALUE) == f"{judge['weight']:.2f}"
     # Readable without sideways scrolling: the table is as wide as the tab, wrapping.
     view.resize(1280, 800)
     qtbot.waitUntil(lambda: table.width() <= view.judges.viewport().width())
