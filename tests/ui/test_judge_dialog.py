@@ -134,7 +134,9 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     assert dialog.start()
     assert dialog.running and dialog.stop_button.isEnabled() and not dialog.model.isEnabled()
     # The progress had its room from the start: the buttons stay where they were.
-    dialog.layout().activate()
+    layout = dialog.layout()
+    assert layout is not None
+    layout.activate()
     assert dialog.bar.isVisible() and dialog.stop_button.mapTo(
         dialog, dialog.stop_button.rect().topLeft()
     ).y() == (before.y())
