@@ -33,9 +33,15 @@ COMPARISONS = PROMPTS * SAMPLES
 
 @pytest.fixture
 def judged(
-    qtbot: QtBot, server: DemoServer, loop: asyncio.AbstractEventLoop, tmp_path: Path
+    qtbot: QtBot,
+    server: DemoServer,
+    loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[tuple[StudiesView, Store, StudyInfo]]:
-    """A finished study of two demo lanes, selected in the Studies window."""
+    """A finished study of two demo lanes (or as many as the test's parameter says),
+    selected in the Studies window."""
+    models = ["demo-fast@tps=0", "demo-reasoner@tps=0", "demo-coder@tps=0"]
     store = Store(tmp_path / "s.db")
     config = with_demo(lab_config(server), server)
     win = MainWindow(Runner(config, KeyStore(), make_adapter), store=store, rater="ann")
@@ -48,8 +54,8 @@ def judged(
             "samples": SAMPLES,
             "prompts": [{"id": f"p{i}", "text": f"Prompt {i}"} for i in range(PROMPTS)],
             "lanes": [
-                {"provider": "demo", "model": "demo-fast@tps=0", "label": "One"},
-                {"provider": "demo", "model": "demo-reasoner@tps=0", "label": "Two"},
+                {"provider": "demo", "model": models[i], "label": ("One", "Two", "Three")[i]}
+                for i in range(getattr(request, "param", 2))
             ],
         }
     )
@@ -111,27 +117,55 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
         COMPARISONS * orders,
     )
     words = dialog.summary.text()
+    assert orders == 2
     assert words.startswith(
-        f"{COMPARISONS} comparisons finished · 0 judged · {COMPARISONS} to judge ({orders} orders each) · "
+        f"{COMPARISONS} comparisons finished · 0 judged · {COMPARISONS} to judge "
+        "(each judged twice, once with each answer first) · "
         f"estimate {COMPARISONS * orders} calls, $"
     ), words
-    assert words.endswith("spent so far $0 (the judge's own, never a contender's)")
-    assert not dialog.problem_frame.isVisible()
+    assert words.endswith(
+        "this judge with this rubric has spent $0 on this study (its own calls, never a contender's)"
+    )
+    assert not dialog.problem_frame.isVisible() and not dialog.warnings.isVisible()  # two answers
     assert dialog.judge_button.isEnabled() and dialog.judge_button.text() == "Judge"
 
     sent = len(server.log)
+    before = dialog.judge_button.mapTo(dialog, dialog.judge_button.rect().topLeft())
     assert dialog.start()
     assert dialog.running and dialog.stop_button.isEnabled() and not dialog.model.isEnabled()
+    # The progress had its room from the start: the buttons stay where they were.
+    layout = dialog.layout()
+    assert layout is not None
+    layout.activate()
+    assert dialog.bar.isVisible() and dialog.stop_button.mapTo(
+        dialog, dialog.stop_button.rect().topLeft()
+    ).y() == (before.y())
+    assert dialog.judge_button.mapTo(dialog, dialog.judge_button.rect().topLeft()) == before
     wait_run(qtbot, dialog)
     assert len(server.log) - sent == COMPARISONS * orders
     assert judge_votes(store, info, "judge:demo:demo-judge") == [1] * COMPARISONS
     assert dialog.bar.value() == dialog.bar.maximum() == COMPARISONS
-    assert dialog.end.text().startswith(f"demo-judge: {COMPARISONS} judged"), dialog.end.text()
-    assert ", 0 no verdict, 0 left; judge spend $" in dialog.end.text()
+    run = dialog.run
+    assert run is not None
+    p = run.progress
+    end = dialog.end.text()
+    assert end.startswith(
+        f"demo-judge: {COMPARISONS} judged: {p.done - p.ties} chose an answer, {p.ties} tie"
+    ), end
+    assert ", 0 no verdict. 0 left. This judge with this rubric has spent $" in end
+    assert dialog.moving.text().endswith(" · ended") and "in flight" not in dialog.moving.text()
+    # Open Leaderboard: the main window's, on this study's Judges tab.
+    assert dialog.leaderboard_button.isVisible()
+    dialog.leaderboard_button.click()
+    board = view.parentWidget().leaderboard  # type: ignore[union-attr]
+    assert board is not None and board.isVisible()
+    assert board.study.currentData() == info.name and board.tabs.currentWidget() is board.judges
+    qtbot.waitUntil(lambda: board.task is None or board.task.done(), timeout=TURN_TIMEOUT_MS)
+    board.close()
     # Planned again: nothing is left, and nothing can be sent twice.
     assert dialog.plan is not None and dialog.plan.judged == COMPARISONS and not dialog.plan.calls
     assert f"{COMPARISONS} judged · nothing left to judge" in dialog.summary.text()
-    assert "spent so far $0 " not in dialog.summary.text()  # the judge's own spend is counted
+    assert "has spent $0 " not in dialog.summary.text()  # the judge's own spend is counted
     assert not dialog.judge_button.isEnabled()
 
 
@@ -155,7 +189,9 @@ def test_stop_mid_run_then_judge_again_judges_each_comparison_once(
     dialog.stop_button.click()
     assert not dialog.stop_button.isEnabled()
     wait_run(qtbot, dialog)
-    assert "Stopped: Judge again sends what is left" in dialog.end.text()
+    assert "Stopped: Judge again sends what is left, including calls that were stopped" in dialog.end.text()
+    # The progress line says it ended, not "stopping…".
+    assert dialog.moving.text().endswith(" · stopped") and "stopping" not in dialog.moving.text()
     first = judge_votes(store, info, rater)
     assert 1 <= sum(first) < COMPARISONS and set(first) <= {0, 1}
     assert dialog.plan is not None and len(dialog.plan.items) == COMPARISONS - sum(first)
@@ -177,13 +213,28 @@ def test_a_judge_that_cant_be_planned_or_run_says_why_inline(
     wait_plan(qtbot, dialog)
     assert dialog.plan is None and dialog.problem_frame.isVisible() and dialog.problem.text()
     assert not dialog.judge_button.isEnabled()
-    # A cloud judge with no key: planned (its estimate), refused when run, inline.
+    # Another provider: the demo's model isn't its, so it goes (no "openai:demo-judge").
+    dialog.model.setCurrentText("demo-judge")
+    wait_plan(qtbot, dialog)
     dialog.provider.setCurrentText("openai")
+    assert dialog.model.currentText() in [dialog.model.itemText(i) for i in range(dialog.model.count())] + [
+        ""
+    ]
+    assert dialog.model.currentText() != "demo-judge"
+    # A cloud judge with no key: planned (its estimate), and the missing key said at once,
+    # pointing to Settings; Judge can't be pressed.
     dialog.model.setCurrentText("gpt-4o-mini")
     wait_plan(qtbot, dialog)
-    assert dialog.plan is not None and not dialog.problem_frame.isVisible()
-    assert not dialog.start()
-    assert "no API key for provider 'openai'" in dialog.problem.text() and dialog.problem_frame.isVisible()
+    assert dialog.plan is not None and dialog.problem_frame.isVisible()
+    assert dialog.problem.text() == (
+        "No API key for openai: add one in Settings → Providers and keys, then choose the judge again."
+    )
+    assert "chatlab keys" not in dialog.problem.text()
+    assert not dialog.judge_button.isEnabled() and not dialog.start()
+    # The red frame took room of its own: every field keeps its height.
+    for field in (dialog.provider, dialog.model, dialog.rubric, dialog.budget):
+        assert field.height() >= field.sizeHint().height(), field
+    assert dialog.rubric_hint.height() >= dialog.rubric_hint.sizeHint().height()
     # A rubric that can't be read: its hint says so, and choosing it is an inline error.
     user_dir().mkdir(parents=True, exist_ok=True)
     (user_dir() / "broken.toml").write_text("name = [", encoding="utf-8")
@@ -237,7 +288,9 @@ def test_a_judge_that_gives_no_verdict_says_why_folded(
     wait_plan(qtbot, dialog)
     assert dialog.start()
     wait_run(qtbot, dialog)
-    assert f": 0 judged, {COMPARISONS} no verdict, 0 left" in dialog.end.text()
+    assert f": {COMPARISONS} judged: 0 chose an answer, 0 ties, {COMPARISONS} no verdict. 0 left." in (
+        dialog.end.text()
+    )
     assert dialog.details_button.isVisible() and not dialog.details.isVisible()
     dialog.details_button.click()
     assert dialog.details.isVisible()
@@ -246,3 +299,27 @@ def test_a_judge_that_gives_no_verdict_says_why_folded(
     assert judge_votes(store, info, "judge:demo:demo-fast@tps=0") == [0] * COMPARISONS
     # Every order was called and kept: nothing is left to send.
     assert dialog.plan is not None and dialog.plan.no_verdict == COMPARISONS and not dialog.plan.calls
+
+
+@pytest.mark.parametrize("judged", [3], indirect=True)
+def test_three_answers_warn_of_ties_before_and_count_them_after(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, _, _ = judged
+    dialog = open_dialog(qtbot, view)
+    plan = dialog.plan
+    assert plan is not None and len(plan.items[0].orders) == 3
+    assert "(each judged 3 times, once with each answer first)" in dialog.summary.text()
+    # The plan's warning, under the summary, in a sentence.
+    assert plan.warnings and dialog.warnings.isVisible()
+    assert dialog.warnings.text().startswith("⚠ Comparisons of up to 3 answers")
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    run = dialog.run
+    assert run is not None
+    p = run.progress
+    tied = f"{p.ties} tie{'s' if p.ties != 1 else ''}"
+    why = f" ({p.inconsistent} because its orders disagreed)" if p.inconsistent else ""
+    assert f"{COMPARISONS} judged: {p.done - p.ties} chose an answer, {tied}{why}, 0 no verdict." in (
+        dialog.end.text()
+    )

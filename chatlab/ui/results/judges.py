@@ -2,13 +2,15 @@
 ``judge:…``, issue 23) can be trusted, as :mod:`chatlab.core.analysis.judges` measures it
 against the blind human votes, and whose votes count (humans', judges' or both).
 
-Each judge gets its answer-card sentence, then one table: a row per measure (agreement
-with the human majority and with each human beside the humans' own agreement, Cohen's κ
-per human, position consistency, length bias, self-preference, each criterion's
-correlation, its weight under *Both*), with the value, its 95 % interval ("too few" when
-there is none), what it rests on, and in plain words what it means or why it can't be
-said. Every cell is plain text; the table is as wide as the tab (the last column wraps)
-and as tall as its rows, so the tab scrolls only up and down.
+Each judge gets its answer-card sentence, then one table: a row per measure, the most
+telling first (Cohen's κ per human, how often it chose an answer rather than a tie when
+the analysis measures it, its agreement with each human beside the humans' own, position
+consistency; then agreement with the human majority, length bias, self-preference, each
+criterion's correlation, its weight when votes are by *Both*), with the value, its 95 %
+interval ("too few" when there is none), what it rests on, and in plain words what it
+means or why it can't be said. Every cell is plain text; each table is as wide as the tab
+(the last column wraps) and as tall as its rows, with no scroll bar of its own: the tab
+is the one thing that scrolls, up and down.
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ RATER_TIP = (
     "Whose votes count in the ratings.\n"
     "Humans: only people's votes (a judge model's count in nothing).\n"
     "Judges: only judge models' votes.\n"
-    "Both: a judge's votes count only where it could be checked against your votes, "
-    f"weighted by its agreement (it needs {MIN_CALIBRATION} comparisons shared with you; "
-    "the Judges tab shows each judge's weight)."
+    f"Both: a judge counts only once it shares {MIN_CALIBRATION} or more comparisons with your votes, "
+    "so it can be checked against you.\n"
+    "Then each of its votes counts with a weight, its agreement with you beyond chance "
+    "(Cohen's κ), on every comparison it judged, including ones no human rated.\n"
+    "The Judges tab shows each judge's weight."
 )
 NO_JUDGE = (
     "No judge model has rated these comparisons. To let one rate them, run "
@@ -113,7 +117,10 @@ def plain(note: str | None) -> str:
     if note == "no vote says whether its orders agreed":
         return "Its votes don't say whether it chose alike with the answers in both orders."
     if note == "no shared comparison with one longest answer":
-        return "Not measured: in no comparison you both rated was one answer the longest."
+        return (
+            "Not measured: no comparison you both rated had one answer longer than the others "
+            "(identical answers tie for longest)."
+        )
     if m := re.match(r"no shared comparison with some but not all answers from its own family (.+)", note):
         return f"Not measured: no comparison you both rated set its own family {m.group(1)} against another."
     if m := re.match(r"too few shared comparisons \((\d+)\)", note):
@@ -153,23 +160,43 @@ def _difference_row(measure: str, d: Difference, what: str) -> Row:
 
 
 def rows(c: Calibration, one_human: bool = False) -> list[Row]:
-    """One judge's measures, in the order a reader needs them."""
-    out = [
-        _share_row(
-            "Agrees with the human majority",
-            c.agreement,
-            "comparison",
-            "Chose what most of you chose (a tie counts half; where two of you split, "
-            "the majority is a tie and any choice scores half, so this flatters the judge).",
-        ),
+    """One judge's measures, the most telling first: agreement beyond chance, how often
+    it chose at all, agreement with each of you beside your own, position consistency;
+    then the rest."""
+    out: list[Row] = []
+    for k in c.kappa:
+        out.append(
+            (
+                f"Cohen's κ with {k.rater}",
+                "–" if k.kappa is None else f"{k.kappa:.2f}",
+                "–",
+                _n(k.n, "comparison"),
+                plain(k.note)
+                if k.kappa is None
+                else "Agreement beyond chance, by place on screen: 0 is chance, 1 always the same choice.",
+                k.note or "",
+            )
+        )
+    decisive = getattr(c, "decisive", None)  # the analysis adds it: chose an answer, not a tie
+    if isinstance(decisive, Share):
+        out.append(
+            _share_row(
+                "Chose an answer (not a tie)",
+                decisive,
+                "vote",
+                "How often it picked an answer rather than calling a tie. A judge that mostly ties "
+                "can still agree half the time, since a tie scores half.",
+            )
+        )
+    out.append(
         _share_row(
             "Agrees with each human, on average",
             c.pairwise,
             "comparison",
             "The figure to set beside the next row: near it, the judge agrees with you "
             "about as well as you agree with each other.",
-        ),
-    ]
+        )
+    )
     ceiling = _share_row(
         "Humans agree with each other",
         c.human_ceiling,
@@ -184,26 +211,22 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
         )
         ceiling = (measure, value, ci, on, alone, tip)
     out.append(ceiling)
-    for k in c.kappa:
-        out.append(
-            (
-                f"Cohen's κ with {k.rater}",
-                "–" if k.kappa is None else f"{k.kappa:.2f}",
-                "–",
-                _n(k.n, "comparison"),
-                plain(k.note)
-                if k.kappa is None
-                else "Agreement beyond chance, by place on screen: 0 is chance, 1 always the same choice.",
-                k.note or "",
-            )
-        )
     out.append(
         _share_row(
             "Same choice with the places swapped",
             c.position_consistency,
             "vote",
-            "Position bias: shown the answers in two orders, how often it chose the same answer. "
-            "Low means its choice follows the place on screen, not the answer.",
+            "Position bias: shown the answers in every order (each answer first once), how often it "
+            "chose the same answer. Low means its choice follows the place on screen, not the answer.",
+        )
+    )
+    out.append(
+        _share_row(
+            "Agrees with the human majority",
+            c.agreement,
+            "comparison",
+            "Chose what most of you chose (a tie counts half; where two of you split, "
+            "the majority is a tie and any choice scores half, so this flatters the judge).",
         )
     )
     out.append(_difference_row("Length bias: prefers the longest", c.length_bias, "the longest answer"))
@@ -229,15 +252,19 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
             )
         )
     if c.weight > 0:
-        weight_text = "Under Both, each of its votes counts this much beside a human's (1)."
+        weight_text = (
+            "When votes are by Both, each of its votes counts this much beside a human's (1), "
+            "on every comparison it judged."
+        )
     elif c.shared < MIN_CALIBRATION:
         weight_text = (
-            f"Not counted under Both: it shares {c.shared} comparisons with you and needs {MIN_CALIBRATION}."
+            f"Not counted when votes are by Both: it shares {c.shared} comparisons with you "
+            f"and needs {MIN_CALIBRATION}."
         )
     else:
-        weight_text = "Not counted under Both: it agrees with you no better than chance."
+        weight_text = "Not counted when votes are by Both: it agrees with you no better than chance."
     shared = _n(c.shared, "comparison")
-    out.append(("Weight under Both", f"{c.weight:.2f}", "–", shared, weight_text, ""))
+    out.append(("Weight when votes by Both", f"{c.weight:.2f}", "–", shared, weight_text, ""))
     return out
 
 
@@ -340,7 +367,8 @@ class JudgesPanel(QScrollArea):
         for c in found:
             heading = self._label(
                 f"{c.name} · family {c.family} · {_n(c.votes, 'vote')} · "
-                f"{_n(c.shared, 'comparison')} shared with human votes · weight under Both {c.weight:.2f}"
+                f"{_n(c.shared, 'comparison')} shared with human votes · "
+                f"weight when votes by Both {c.weight:.2f}"
             )
             font = QFont(heading.font())
             font.setBold(True)

@@ -19,7 +19,11 @@ and guess accuracy against chance. Each chart can be saved as PNG or SVG.
 
 Whose votes count is a filter too (Humans, Judges or Both: ``rater_kind``, part of the
 cache's key), said in a line at the top once a judge model has rated; the Judges tab
-(:mod:`.judges`) shows each judge's calibration against the human votes.
+(:mod:`.judges`) shows each judge's calibration against the human votes; choosing it
+gives the tabs most of the height (the page above keeps a strip; the split comes back on
+leaving it), and :meth:`LeaderboardView.show_judges_of` opens it on one study (the Judge
+dialog's **Open Leaderboard**). The window opens at 80 % of a large screen, and fits a
+1280×800 one.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from chatlab.ui.results.table import ContenderTable, Roster
 from chatlab.ui.shared import theme
 from chatlab.ui.shared.keyboard import close_keys
 
+JUDGES_PAGE = 22  # % of the height the page keeps while the Judges tab is shown
 EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice that)
 CHARTS = ("Ratings", "Win rates", "Rating vs cost", "More thinking?", "Could you tell?")
 SIGHTED = "Include votes made with names showing"
@@ -185,12 +190,17 @@ class LeaderboardView(QDialog):
             self.tabs.addTab(tab, name)
         self.judges = JudgesPanel()
         self.tabs.addTab(self.judges, "Judges")
+        self.split_before: list[int] | None = None  # the split to restore on leaving Judges
+        self.tabs.currentChanged.connect(self._tab_changed)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         layout.addWidget(split, 1)
         screen = self.screen().availableGeometry()
-        self.resize(min(1180, screen.width() - 40), min(760, screen.height() - 60))
+        self.resize(
+            max(min(1180, screen.width() - 40), screen.width() * 8 // 10),
+            max(min(760, screen.height() - 60), screen.height() * 8 // 10),
+        )
         split.setSizes([self.height() * 11 // 20, self.height() * 9 // 20])
         self.refresh()
 
@@ -205,6 +215,29 @@ class LeaderboardView(QDialog):
             return
         top = min(need + 2 * self.page.frameWidth() + 4, total * 62 // 100)
         self.split.setSizes([top, total - top])
+
+    def _tab_changed(self, _index: int) -> None:
+        """The Judges tab gets most of the height (its tables are long); the split comes
+        back on leaving it."""
+        on = self.tabs.currentWidget() is self.judges
+        sizes = self.split.sizes()
+        total = sum(sizes)
+        if on and self.split_before is None and total > 0:
+            self.split_before = sizes
+            top = min(sizes[0], total * JUDGES_PAGE // 100)
+            self.split.setSizes([top, total - top])
+        elif not on and self.split_before is not None:
+            self.split.setSizes(self.split_before)
+            self.split_before = None
+
+    def show_judges_of(self, study: str | None) -> None:
+        """The Judges tab for one study (by name; one made since the window opened is added)."""
+        if study is not None and self.study.findData(study) < 0:
+            self.study.addItem(study, study)
+        index = self.study.findData(study)
+        if index >= 0 and index != self.study.currentIndex():
+            self.study.setCurrentIndex(index)  # recomputes
+        self.tabs.setCurrentWidget(self.judges)
 
     def _unfolded(self, open_: bool) -> None:
         """Opening the Details scrolls the page to them, once they are laid out."""

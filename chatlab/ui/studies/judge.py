@@ -8,17 +8,21 @@ finished, judged and left, the estimate of the calls left and the judge's own sp
 far. The plan is recomputed as the choice changes, in a worker thread (it counts the
 tokens of every call; the store is still read on the loop's thread, see
 :class:`_LoopStore`). A choice that can't be planned (an unknown provider, a bad
-parameter or rubric) or run (no key) says why inline. **Judge** runs it on the window's
-loop with a progress bar; **Stop** cancels (the calls in flight are sent again next
-time; closing the dialog doesn't stop the run, and Judge… shows it again); the end line
-says what was judged, what made no verdict and why, and the spend. A plan over its
-budget is refused with the CLI's words until the person chooses **Run anyway**.
+parameter or rubric) or run (no key) says why inline; a missing key is found as
+the plan is shown (from the configuration and the key store, no call made) and points to
+Settings. The plan's warnings (a comparison of many answers mostly ties) follow it.
+Changing the provider drops a model that provider doesn't list. **Judge** runs it on the
+window's loop with a progress bar, in room kept for it from the start so the buttons
+never move; **Stop** cancels (the calls in flight are sent again next time; closing the
+dialog doesn't stop the run, and Judge… shows it again); the end line says how many
+chose an answer, tied or made no verdict, then the spend, and **Open Leaderboard** opens
+the study's Judges tab. A plan over its budget is refused with the CLI's words until the
+person chooses **Run anyway**. The words are :mod:`.judge_words`'.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,15 +45,24 @@ from PySide6.QtWidgets import (
 )
 
 from chatlab.core.data import format as fmt
-from chatlab.core.judging.compose import DEFAULT_RUBRIC, judge_name
+from chatlab.core.judging.compose import DEFAULT_RUBRIC
 from chatlab.core.judging.controller import JudgeController
-from chatlab.core.judging.plan import JudgePlan, spend_words
-from chatlab.core.judging.rubrics import load_rubric, shipped_dir, user_dir
+from chatlab.core.judging.plan import JudgePlan
 from chatlab.core.judging.run import JudgeProgress, JudgeRun
 from chatlab.core.settings.config import ConfigError
 from chatlab.core.settings.model_lists import ModelListCache
 from chatlab.core.studies.controller import StudyError
 from chatlab.core.studies.study import StudyInfo
+from chatlab.ui.studies.judge_words import (
+    LoopStore,
+    end_words,
+    key_problem,
+    plan_words,
+    refusal,
+    rubric_choices,
+    settings_words,
+    warning_words,
+)
 
 if TYPE_CHECKING:
     from chatlab.core.lab.controller import Lab
@@ -59,126 +72,6 @@ if TYPE_CHECKING:
 DEMO_JUDGE = "demo-judge"
 HINT_CHARS = 90  # a rubric's description under its name, cut here
 REPLAN_MS = 250  # typing in the model field replans once it pauses this long
-STORE_WAIT_S = 120.0  # a worker waits this long for the loop to read the store for it
-
-
-class _LoopStore:
-    """The store for a plan computed in a worker thread: each read is handed to the
-    loop's thread and waited for, so the store's one connection is only ever used there
-    (the plan's token counting, the slow part, stays in the worker)."""
-
-    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop) -> None:
-        self._store = store
-        self._loop = loop
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def go() -> None:
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args))
-                except BaseException as exc:  # handed to the worker, raised there
-                    future.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(go)
-        return future.result(timeout=STORE_WAIT_S)
-
-    def study(self, key: str) -> Any:
-        return self._call(self._store.study, key)
-
-    def study_sessions(self, study_id: str, problems: list[str] | None = None) -> Any:
-        return self._call(self._store.study_sessions, study_id, problems)
-
-    def judge_calls(self, study_id: str, rater: str) -> Any:
-        return self._call(self._store.judge_calls, study_id, rater)
-
-    def judge_spend(self, study_id: str) -> Any:
-        return self._call(self._store.judge_spend, study_id)
-
-    def judge_output_tokens(self, rater: str) -> Any:
-        return self._call(self._store.judge_output_tokens, rater)
-
-    def claim_judging(self, study_id: str, rater: str, pid: int, alive: Callable[[int], bool]) -> Any:
-        return self._call(self._store.claim_judging, study_id, rater, pid, alive)
-
-    def release_judging(self, study_id: str, rater: str, pid: int) -> None:
-        self._call(self._store.release_judging, study_id, rater, pid)
-
-    def save_judge_call(self, *args: Any) -> None:
-        raise RuntimeError("a plan only reads")
-
-
-def rubric_choices() -> list[tuple[str, str]]:
-    """Every rubric by name (the user's hide a shipped one of the same name), each with
-    its description, or why it can't be read."""
-    found: dict[str, str] = {}
-    for folder in (user_dir(), shipped_dir()):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.toml")):
-            if path.stem in found:
-                continue
-            try:
-                found[path.stem] = load_rubric(path).description
-            except ConfigError as exc:
-                found[path.stem] = f"can't be used: {exc}"
-    return sorted(found.items())
-
-
-def plan_words(plan: JudgePlan) -> str:
-    """The plan in one plain paragraph, the CLI's figures."""
-    parts = [f"{plan.finished} comparisons finished"]
-    if plan.not_finished:
-        parts[0] += f" ({plan.not_finished} not finished: judged once they are)"
-    nv = f" ({plan.no_verdict} with no verdict)" if plan.no_verdict else ""
-    parts.append(f"{plan.judged} judged{nv}")
-    if plan.items:
-        each = "/".join(str(n) for n in sorted({len(item.orders) for item in plan.items}))
-        again = f", {plan.stale} again for new answers" if plan.stale else ""
-        parts.append(f"{len(plan.items)} to judge ({each} orders each{again})")
-        parts.append(f"estimate {plan.estimate.calls:,} calls, {fmt.cost(plan.estimate.cost_usd)}")
-    else:
-        parts.append("nothing left to judge")
-    budget = f" of {fmt.cost(plan.budget_usd)}" if plan.budget_usd is not None else ""
-    spent = spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls)
-    parts.append(f"spent so far {spent}{budget} (the judge's own, never a contender's)")
-    return " · ".join(parts)
-
-
-def refusal(plan: JudgePlan) -> str | None:
-    """The CLI's refusal of a plan over its budget, with the window's way past it."""
-    problem = plan.budget_problem()
-    if problem is None:
-        return None
-    problem += "; Run anyway sends it (the run still stops before a call that could cross the budget)"
-    return problem[:1].upper() + problem[1:]
-
-
-def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
-    """How the run ended, as ``chatlab judge`` says it."""
-    p = run.progress
-    incons = f" ({p.inconsistent} inconsistent across orders: a tie)" if p.inconsistent else ""
-    spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
-    line = (
-        f"{judge_name(plan.rater)}: {p.done} judged{incons}, {p.no_verdict} no verdict, {p.left} left; "
-        f"judge spend {spent}."
-    )
-    if outcome == "budget":
-        return line + (
-            f" Stopped: another call could cross the budget of {fmt.cost(plan.budget_usd)}; "
-            "Judge again with a bigger budget judges the rest."
-        )
-    if outcome == "refused":
-        why = p.stopped_because[:300]
-        return line + f" The judge's provider refused its calls ({why}); nothing more was sent."
-    if outcome == "error":
-        return line + f" Stopped: {p.stopped_because[:300]}. Judge again sends what is left."
-    if outcome != "done":
-        return line + " Stopped: Judge again sends what is left, the calls cut off included."
-    if p.to_retry:
-        return line + f" {len(p.to_retry)} calls failed in a way worth another try: Judge again sends them."
-    return line + " The Leaderboard's Judges tab checks it against your votes."
 
 
 class JudgeDialog(QDialog):
@@ -226,9 +119,12 @@ class JudgeDialog(QDialog):
         form.addRow("Budget", self.budget)
         layout.addLayout(form)
         self.summary = _label("")
+        self.warnings = _label("")
         self.basis = _label("", "muted")
         layout.addWidget(self.summary)
+        layout.addWidget(self.warnings)
         layout.addWidget(self.basis)
+        self.cant_run: str | None = None  # why the plan shown can't be run here (no key…)
         self.problem_frame = QFrame()
         self.problem_frame.setProperty("role", "error")
         holder = QVBoxLayout(self.problem_frame)
@@ -237,10 +133,11 @@ class JudgeDialog(QDialog):
         holder.addWidget(self.problem)
         self.problem_frame.hide()
         layout.addWidget(self.problem_frame)
-        self.bar = QProgressBar()
-        self.bar.hide()
-        self.moving = _label("", "muted")
         self.end = _label("")
+        self.leaderboard_button = QPushButton("Open Leaderboard")
+        self.leaderboard_button.setToolTip("The Leaderboard on this study's Judges tab")
+        self.leaderboard_button.clicked.connect(lambda: self.open_leaderboard())
+        self.leaderboard_button.hide()
         self.details_button = QToolButton()
         self.details_button.setText("Why no verdict, and what to retry")
         self.details_button.setCheckable(True)
@@ -250,11 +147,23 @@ class JudgeDialog(QDialog):
         self.details.setReadOnly(True)
         self.details.setMaximumHeight(140)
         self.details_button.toggled.connect(self._fold)
-        for widget in (self.bar, self.moving, self.end, self.details_button, self.details):
+        shown: tuple[QWidget, ...] = (self.end, self.leaderboard_button, self.details_button, self.details)
+        for widget in shown:
             layout.addWidget(widget)
-        for widget in (self.moving, self.end, self.details_button, self.details):
             widget.hide()
+        layout.setAlignment(self.leaderboard_button, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)  # room to spare goes here, not to a frame
+        # The progress keeps its room, shown or not: the buttons below never move.
+        self.bar = QProgressBar()
+        self.moving = _label(" ", "muted")
+        self.moving.setWordWrap(False)
+        progress: tuple[QWidget, ...] = (self.bar, self.moving)
+        for widget in progress:
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
+            layout.addWidget(widget)
+            widget.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.judge_button = QPushButton("Judge")
         self.judge_button.setDefault(True)
@@ -314,7 +223,13 @@ class JudgeDialog(QDialog):
         self.model.blockSignals(False)
 
     def _provider_changed(self, _name: str) -> None:
+        """Another provider: a model it doesn't list gives way to its first (or none)."""
         self._fill_models()
+        listed = [self.model.itemText(i) for i in range(self.model.count())]
+        if self.model.currentText().strip() not in listed:
+            self.model.blockSignals(True)
+            self.model.setCurrentText(listed[0] if listed else "")
+            self.model.blockSignals(False)
         self._changed()
 
     def _hint(self) -> None:
@@ -333,7 +248,8 @@ class JudgeDialog(QDialog):
     def _changed(self, later: bool = False) -> None:
         self._hint()
         if not self.running:  # the last run's lines were another choice's
-            for widget in (self.bar, self.moving, self.end, self.details_button, self.details):
+            hide: tuple[QWidget, ...] = (self.bar, self.moving, self.end, self.leaderboard_button)
+            for widget in (*hide, self.details_button, self.details):
                 widget.hide()
         if later:
             self.timer.start()
@@ -354,7 +270,7 @@ class JudgeDialog(QDialog):
             self._show_plan(None, "Name the judge model (for example demo-judge on the demo provider).")
             return
         loop = asyncio.get_event_loop()
-        planner = JudgeController(_LoopStore(self.store, loop), lambda: self.config)
+        planner = JudgeController(LoopStore(self.store, loop), lambda: self.config)
         work = functools.partial(
             planner.plan, self.info.id, spec, self.rubric.currentText() or None, self.budget_usd()
         )
@@ -381,11 +297,14 @@ class JudgeDialog(QDialog):
 
     def _show_plan(self, plan: JudgePlan | None, problem: str | None) -> None:
         self.plan = plan
+        self.cant_run = None
         if plan is None:
             self.summary.setText("")
+            self.warnings.setText("")
             self.basis.setText("")
         else:
             self.summary.setText(plan_words(plan))
+            self.warnings.setText(warning_words(plan) if plan.calls else "")
             e = plan.estimate
             self.basis.setText(
                 f"Rater {plan.rater}"
@@ -400,19 +319,29 @@ class JudgeDialog(QDialog):
             elif not plan.calls:
                 problem = None
             else:
-                problem = refusal(plan)
+                self.cant_run = key_problem(self.lab.runner, plan)
+                problem = self.cant_run or refusal(plan)
         self.summary.setVisible(plan is not None)
+        self.warnings.setVisible(bool(self.warnings.text()))
         self.basis.setVisible(plan is not None)
+        self._say(problem, shrink=True)
+
+    def _say(self, problem: str | None, shrink: bool = False) -> None:
+        """The red line (or none), with every field kept at its height."""
         self.problem.setText(problem or "")
         self.problem_frame.setVisible(bool(problem))
         self._buttons()
-        self._fit(shrink=True)
+        self._fit(shrink=shrink)
 
     def _fit(self, shrink: bool = False) -> None:
-        """Grow to show every line (wrapped labels' heights aren't the window's minimum);
-        ``shrink``: also lose the room of lines hidden since."""
+        """Grow to show every line at its full height (wrapped labels' heights aren't the
+        window's minimum, and a squeezed layout would crush the fields); ``shrink``: also
+        lose the room of lines hidden since."""
         layout = self.layout()
-        need = layout.totalHeightForWidth(self.width()) if layout is not None else -1
+        if layout is None:
+            return
+        layout.activate()
+        need = max(layout.totalHeightForWidth(self.width()), layout.totalMinimumSize().height())
         if need > self.height() or (shrink and 0 < need < self.height()):
             self.resize(self.width(), need)
 
@@ -425,6 +354,7 @@ class JudgeDialog(QDialog):
     def _buttons(self) -> None:
         plan = self.plan
         ready = plan is not None and bool(plan.calls) and self.planned and not self.running
+        ready = ready and not self.cant_run
         over = plan is not None and plan.budget_problem() is not None
         self.judge_button.setText("Run anyway" if over else "Judge")
         self.judge_button.setEnabled(ready)
@@ -440,8 +370,7 @@ class JudgeDialog(QDialog):
         try:
             runner, server = self._runner(plan)
         except ConfigError as exc:
-            self.problem.setText(str(exc))
-            self.problem_frame.show()
+            self._say(settings_words(str(exc), plan.judge.provider))
             return False
         judges = JudgeController(self.store, lambda: self.config)
         try:
@@ -449,8 +378,7 @@ class JudgeDialog(QDialog):
         except StudyError as exc:
             if server is not None:
                 server.stop_thread()
-            self.problem.setText(str(exc))
-            self.problem_frame.show()
+            self._say(str(exc))
             return False
         self.run = judges.prepare(plan, runner, on_change=self._moved)
         self.task = asyncio.ensure_future(
@@ -459,14 +387,12 @@ class JudgeDialog(QDialog):
         self.task.add_done_callback(functools.partial(self._ended, plan, self.run))
         self.problem_frame.hide()
         self.end.setText("")
-        self.details_button.hide()
-        self.details.hide()
+        for widget in (self.end, self.leaderboard_button, self.details_button, self.details):
+            widget.hide()
         self.bar.show()
         self.moving.show()
-        self.end.hide()
         self._moved(self.run.progress)
         self._buttons()
-        self._fit()
         return True
 
     def _runner(self, plan: JudgePlan) -> tuple[Runner, Any]:
@@ -494,14 +420,17 @@ class JudgeDialog(QDialog):
                 await runner.aclose()
                 server.stop_thread()
 
-    def _moved(self, p: JudgeProgress) -> None:
+    def _moved(self, p: JudgeProgress, ended: bool = False) -> None:
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done + p.no_verdict)
-        self.moving.setText(
-            f"{p.done + p.no_verdict} of {p.total} judged · {p.no_verdict} no verdict · "
-            f"{fmt.cost(p.spent_usd)} spent · {p.in_flight} in flight"
-            + (" · stopping…" if self.run is not None and self.run.stopped else "")
-        )
+        stopped = self.run is not None and self.run.stopped
+        text = f"{p.done + p.no_verdict} of {p.total} judged · {p.no_verdict} no verdict"
+        text += f" · {fmt.cost(p.spent_usd)} spent"
+        if ended:
+            text += " · stopped" if stopped else " · ended"
+        else:
+            text += f" · {p.in_flight} in flight" + (" · stopping…" if stopped else "")
+        self.moving.setText(text)
 
     def stop(self) -> None:
         if self.run is not None and self.running:
@@ -516,12 +445,16 @@ class JudgeDialog(QDialog):
             outcome = f"failed: {task.exception()}"
         else:
             outcome = task.result()
-        self._moved(run.progress)
+        self._moved(run.progress, ended=True)
         text = end_words(plan, run, outcome)
         if outcome.startswith("failed"):
             text += f" The run {outcome}"
+        reachable = self._main() is not None
+        if not reachable:
+            text += " The Leaderboard's Judges tab (View → Leaderboard) checks it against your votes."
         self.end.setText(text)
         self.end.show()
+        self.leaderboard_button.setVisible(reachable)
         lines = [f"no verdict {line[:240]}" for line in run.progress.problems]
         lines += [f"to retry {line[:240]}" for line in run.progress.to_retry]
         self.details.setPlainText("\n".join(lines))
@@ -529,6 +462,23 @@ class JudgeDialog(QDialog):
         self.details.setVisible(bool(lines) and self.details_button.isChecked())
         self._fit()
         self.replan()
+
+    def _main(self) -> Any:
+        """The main window (it opens the Leaderboard), or None."""
+        widget = self.parentWidget()
+        while widget is not None and not callable(getattr(widget, "open_leaderboard", None)):
+            widget = widget.parentWidget()
+        return widget
+
+    def open_leaderboard(self) -> QWidget | None:
+        """The Leaderboard on this study's Judges tab (the main window's, as View →
+        Leaderboard opens it)."""
+        main = self._main()
+        board = main.open_leaderboard() if main is not None else None
+        show = getattr(board, "show_judges_of", None)
+        if callable(show):
+            show(self.info.name)
+        return board if isinstance(board, QWidget) else None
 
     def _fold(self, open_: bool) -> None:
         self.details_button.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)

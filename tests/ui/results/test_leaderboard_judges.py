@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,11 +18,12 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from chatlab import cli
+from chatlab.core.analysis.judges import Calibration, Difference, Kappa, Share
 from chatlab.core.data.model import Session
 from chatlab.core.data.votes import Vote
 from chatlab.store.db import Store, default_path
 from chatlab.ui.results import leaderboard
-from chatlab.ui.results.judges import INTERVAL, MEANING, NO_JUDGE, ON, TOO_FEW, VALUE, JudgeTable
+from chatlab.ui.results.judges import INTERVAL, MEANING, NO_JUDGE, ON, TOO_FEW, VALUE, JudgeTable, rows
 from chatlab.ui.results.leaderboard import LeaderboardView
 from tests.ui.results.boards import PROMPTS, board_sessions
 from tests.ui.results.test_leaderboard import computed
@@ -81,7 +83,10 @@ def test_the_filter_changes_whose_votes_count_and_keys_the_cache(
     qtbot.addWidget(view)
     view.show()
     assert view.kind.currentText() == "Humans" and view.kind.currentData() == "humans"
-    assert "weighted by its agreement" in view.kind.toolTip()
+    tip = view.kind.toolTip()
+    assert "only once it shares 10 or more comparisons with your votes" in tip
+    assert "(Cohen's κ), on every comparison it judged, including ones no human rated" in tip
+    assert "only where it could be checked" not in tip
     assert view.kind.focusPolicy() == Qt.FocusPolicy.StrongFocus  # reached by Tab, and by Alt+V:
     captions = view.findChildren(QLabel)
     assert any(label.buddy() is view.kind and label.text() == "&Votes by" for label in captions)
@@ -148,7 +153,7 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
     text = view.judges.text()
     assert (
         f"demo-judge · family demo · {judge['votes']} votes · {judge['shared']} comparisons shared "
-        f"with human votes · weight under Both {judge['weight']:.2f}" in text
+        f"with human votes · weight when votes by Both {judge['weight']:.2f}" in text
     )
     for measure, key in (
         ("Agrees with the human majority", "agreement"),
@@ -178,13 +183,68 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
     row = table.row_of("Its quality score")
     assert table.cell(row, VALUE) == f"r = {criterion['correlation']:+.2f}"
     assert table.cell(row, ON) == f"{criterion['n']} answers"
-    assert table.cell(table.row_of("Weight under Both"), VALUE) == f"{judge['weight']:.2f}"
+    assert table.cell(table.row_of("Weight when votes by Both"), VALUE) == f"{judge['weight']:.2f}"
     # Readable without sideways scrolling: the table is as wide as the tab, wrapping.
     view.resize(1280, 800)
     qtbot.waitUntil(lambda: table.width() <= view.judges.viewport().width())
     header = table.horizontalHeader()
     assert sum(header.sectionSize(c) for c in range(table.columnCount())) <= table.viewport().width() + 1
     assert table.height() >= sum(table.rowHeight(r) for r in range(table.rowCount()))
+    # The most telling rows first: κ, each human beside the humans, position; then the rest.
+    assert table.cell(0, 0).startswith("Cohen's κ with ")
+    order = [
+        table.row_of(m)
+        for m in ("Agrees with each human", "Humans agree", "Same choice", "Agrees with the human majority")
+    ]
+    assert order == sorted(order) and order[0] == len(judge["kappa"])
+    assert "shown the answers in every order (each answer first once)" in table.cell(order[2], MEANING)
+    # The Judges tab takes most of the height; the page comes back on leaving it.
+    total = sum(view.split.sizes())
+    assert view.split.sizes()[1] >= total * 7 // 10
+    view.tabs.setCurrentIndex(0)
+    assert view.split.sizes()[1] < total * 7 // 10
+    # The Judge dialog's Open Leaderboard: one study, on its Judges tab.
+    view.show_judges_of("Board")
+    assert view.study.currentData() == "Board" and view.tabs.currentWidget() is view.judges
+    settled(qtbot, view, "both")
+
+
+def test_the_rows_read_plainly_and_a_decisive_share_comes_second() -> None:
+    """How often a judge chose at all (when the analysis measures it) follows κ; the
+    wording is the one a newcomer follows."""
+    share = Share(0.1, (0.0, 0.3), 20)
+    nobody = "no comparisons with two or more human votes"
+    longest = "no shared comparison with one longest answer"
+    family = "no shared comparison with some but not all answers from its own family demo"
+    base = Calibration(
+        rater="judge:demo:demo-judge",
+        name="demo-judge",
+        family="demo",
+        votes=20,
+        shared=10,
+        agreement=share,
+        pairwise=share,
+        human_ceiling=Share(None, None, 0, nobody),
+        kappa=[Kappa("alice", 0.0, 10)],
+        position_consistency=share,
+        length_bias=Difference(None, None, None, None, 0, longest),
+        self_preference=Difference(None, None, None, None, 0, family),
+        criteria=[],
+        weight=0.0,
+    )
+    found = rows(base, one_human=True)
+    assert not any(r[0].startswith("Chose an answer") for r in found) or hasattr(base, "decisive")
+    length = next(r for r in found if r[0].startswith("Length bias"))
+    assert length[4] == (
+        "Not measured: no comparison you both rated had one answer longer than the others "
+        "(identical answers tie for longest)."
+    )
+    assert found[-1][0] == "Weight when votes by Both"
+    assert found[-1][4] == "Not counted when votes are by Both: it agrees with you no better than chance."
+    decisive = SimpleNamespace(**vars(base), decisive=Share(0.1, (0.0, 0.3), 20))
+    found = rows(decisive, one_human=True)  # type: ignore[arg-type]
+    assert found[0][0] == "Cohen's κ with alice"
+    assert found[1][:4] == ("Chose an answer (not a tie)", "10%", "0% – 30%", "20 votes")
 
 
 def test_no_judge_says_how_to_get_one(qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> None:
