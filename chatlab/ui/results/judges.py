@@ -177,12 +177,11 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
                 k.note or "",
             )
         )
-    decisive = getattr(c, "decisive", None)  # the analysis adds it: chose an answer, not a tie
-    if isinstance(decisive, Share):
+    if c.decisive.n:
         out.append(
             _share_row(
                 "Chose an answer (not a tie)",
-                decisive,
+                c.decisive,
                 "vote",
                 "How often it picked an answer rather than calling a tie. A judge that mostly ties "
                 "can still agree half the time, since a tie scores half.",
@@ -254,13 +253,15 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
     if c.weight > 0:
         weight_text = (
             "When votes are by Both, each of its votes counts this much beside a human's (1), "
-            "on every comparison it judged."
+            "on every comparison it judged: its agreement with you beyond chance (κ)."
         )
     elif c.shared < MIN_CALIBRATION:
         weight_text = (
             f"Not counted when votes are by Both: it shares {c.shared} comparisons with you "
             f"and needs {MIN_CALIBRATION}."
         )
+    elif c.weight_note:
+        weight_text = f"Not counted when votes are by Both: {c.weight_note}."
     else:
         weight_text = "Not counted when votes are by Both: it agrees with you no better than chance."
     shared = _n(c.shared, "comparison")

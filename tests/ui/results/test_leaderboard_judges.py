@@ -6,10 +6,10 @@ has it; with no judge, or one human, it says so plainly."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -196,7 +196,8 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
         table.row_of(m)
         for m in ("Agrees with each human", "Humans agree", "Same choice", "Agrees with the human majority")
     ]
-    assert order == sorted(order) and order[0] == len(judge["kappa"])
+    assert table.cell(len(judge["kappa"]), 0) == "Chose an answer (not a tie)"
+    assert order == sorted(order) and order[0] == len(judge["kappa"]) + 1
     assert "shown the answers in every order (each answer first once)" in table.cell(order[2], MEANING)
     # The Judges tab takes most of the height; the page comes back on leaving it.
     total = sum(view.split.sizes())
@@ -233,7 +234,7 @@ def test_the_rows_read_plainly_and_a_decisive_share_comes_second() -> None:
         weight=0.0,
     )
     found = rows(base, one_human=True)
-    assert not any(r[0].startswith("Chose an answer") for r in found) or hasattr(base, "decisive")
+    assert not any(r[0].startswith("Chose an answer") for r in found)  # no votes: no row
     length = next(r for r in found if r[0].startswith("Length bias"))
     assert length[4] == (
         "Not measured: no comparison you both rated had one answer longer than the others "
@@ -241,8 +242,8 @@ def test_the_rows_read_plainly_and_a_decisive_share_comes_second() -> None:
     )
     assert found[-1][0] == "Weight when votes by Both"
     assert found[-1][4] == "Not counted when votes are by Both: it agrees with you no better than chance."
-    decisive = SimpleNamespace(**vars(base), decisive=Share(0.1, (0.0, 0.3), 20))
-    found = rows(decisive, one_human=True)  # type: ignore[arg-type]
+    decisive = dataclasses.replace(base, decisive=Share(0.1, (0.0, 0.3), 20))
+    found = rows(decisive, one_human=True)
     assert found[0][0] == "Cohen's κ with alice"
     assert found[1][:4] == ("Chose an answer (not a tie)", "10%", "0% – 30%", "20 votes")
 
