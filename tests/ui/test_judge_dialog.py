@@ -150,7 +150,7 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     p = run.progress
     end = dialog.end.text()
     assert end.startswith(
-        f"demo-judge: {COMPARISONS} judged: {p.done - p.ties} chose an answer, {p.ties} tie"
+        f"demo-judge: {COMPARISONS} judged this run: {p.done - p.ties} chose an answer, {p.ties} tie"
     ), end
     assert ", 0 no verdict. 0 left. This judge with this rubric has spent $" in end
     assert dialog.moving.text().endswith(" · ended") and "in flight" not in dialog.moving.text()
@@ -288,9 +288,8 @@ def test_a_judge_that_gives_no_verdict_says_why_folded(
     wait_plan(qtbot, dialog)
     assert dialog.start()
     wait_run(qtbot, dialog)
-    assert f": {COMPARISONS} judged: 0 chose an answer, 0 ties, {COMPARISONS} no verdict. 0 left." in (
-        dialog.end.text()
-    )
+    said = f": {COMPARISONS} judged this run: 0 chose an answer, 0 ties, {COMPARISONS} no verdict. 0 left."
+    assert said in dialog.end.text()
     assert dialog.details_button.isVisible() and not dialog.details.isVisible()
     dialog.details_button.click()
     assert dialog.details.isVisible()
@@ -320,6 +319,5 @@ def test_three_answers_warn_of_ties_before_and_count_them_after(
     p = run.progress
     tied = f"{p.ties} tie{'s' if p.ties != 1 else ''}"
     why = f" ({p.inconsistent} because its orders disagreed)" if p.inconsistent else ""
-    assert f"{COMPARISONS} judged: {p.done - p.ties} chose an answer, {tied}{why}, 0 no verdict." in (
-        dialog.end.text()
-    )
+    said = f"{COMPARISONS} judged this run: {p.done - p.ties} chose an answer, {tied}{why}, 0 no verdict."
+    assert said in dialog.end.text()

@@ -172,7 +172,7 @@ def judge_line(cal: Calibration) -> str:
     if known:
         kappa = sum(k * n for k, n in known) / sum(n for _, n in known)
         if kappa <= 0.2:
-            plain = "no better than chance" if kappa <= 0.05 else "only a little better than chance"
+            plain = "no better than chance" if kappa <= 0 else "only a little better than chance"
             line += f" Beyond chance it agrees with you {plain} (Cohen's κ {kappa:.2f}): don't lean on it."
     return line
 

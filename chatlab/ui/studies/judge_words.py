@@ -158,12 +158,12 @@ def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
     """How the run ended: first what was judged and how (an answer chosen, a tie, no
     verdict), then what is left and the spend, then why it stopped."""
     p = run.progress
-    ties = getattr(p, "ties", p.inconsistent)
+    ties = p.ties
     chose = max(0, p.done - ties)
     split = f" ({p.inconsistent} because its orders disagreed)" if p.inconsistent else ""
     judged = p.done + p.no_verdict
     line = (
-        f"{judge_name(plan.rater)}: {judged} judged: {chose} chose an answer, "
+        f"{judge_name(plan.rater)}: {judged} judged this run: {chose} chose an answer, "
         f"{ties} {'tie' if ties == 1 else 'ties'}{split}, {p.no_verdict} no verdict"
     )
     spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
