@@ -30,8 +30,9 @@ that disagreed) said against a single answer is half right; a tie against a tie 
 
 :func:`select` keeps the votes a report counts: humans' (the default), judges', or both,
 where a judge counts only with :data:`MIN_CALIBRATION` comparisons shared with humans,
-each vote weighted by its agreement beyond chance with them, Cohen's κ (:func:`weight`;
-a judge at or below chance counts for nothing), and one judge model counts once however
+each vote weighted by its agreement beyond chance with them at the least, the lower end
+of Cohen's κ's 95 % interval (:func:`weight`; a judge not shown above chance counts for
+nothing), and one judge model counts once however
 many rubrics it judged by. ``decisive`` is the share of its votes that chose an answer.
 """
 
@@ -208,6 +209,9 @@ class Kappa:
     kappa: float | None
     n: int
     note: str | None = None
+    # The lower end of its 95 % interval (Cohen's large-sample standard error): how far
+    # the judge agrees beyond chance at the least, the figure its weight rests on.
+    low: float | None = None
 
 
 @dataclass
@@ -294,6 +298,20 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     return (observed - expected) / (1.0 - expected)
 
 
+def kappa_low(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """The lower end of a 95 % interval of :func:`cohen_kappa`, by Cohen's (1960)
+    large-sample standard error, sqrt(pₒ(1 − pₒ) / (n (1 − pₑ)²))."""
+    k = cohen_kappa(a, b)
+    if k is None:
+        return None
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[key] * cb[key] for key in ca) / (n * n)
+    se = math.sqrt(observed * (1.0 - observed) / n) / (1.0 - expected)
+    return k - 1.96 * se
+
+
 def _code(c: Comparison, choice: str) -> str:
     return TIE if choice == TIE else str(c.lanes.index(choice))
 
@@ -315,9 +333,17 @@ def _kappas(mine: list[Comparison], rater: str, names: dict[str, str]) -> list[K
         if len(both) < MIN_KAPPA:
             out.append(Kappa(name, None, len(both), f"too few shared comparisons ({len(both)})"))
             continue
-        k = cohen_kappa(a, b)
+        k, low = cohen_kappa(a, b), kappa_low(a, b)
         note = None if k is not None else "undefined: both always chose alike, so chance explains it all"
-        out.append(Kappa(name, None if k is None else round(k, 4), len(both), note))
+        out.append(
+            Kappa(
+                name,
+                None if k is None else round(k, 4),
+                len(both),
+                note,
+                None if low is None else round(low, 4),
+            )
+        )
     return out
 
 
@@ -392,20 +418,26 @@ def chance(mine: Sequence[Comparison]) -> float:
 
 
 def weight(kappas: Sequence[Kappa], shared: int) -> tuple[float, str | None]:
-    """A judge vote's weight beside a human's (1): its agreement with the humans beyond
-    chance, Cohen's κ (each human's, weighted by the comparisons they share), clipped to
-    [0, 1]; 0 below :data:`MIN_CALIBRATION` shared comparisons, or with κ at or below 0
-    (a judge no better than chance, e.g. one that mostly ties, counts for nothing). With
-    the reason when 0."""
+    """A judge vote's weight beside a human's (1): how far it agrees with the humans beyond
+    chance *at the least*, the lower end of each human's Cohen's κ 95 % interval (weighted
+    by the comparisons shared), clipped to [0, 1]. So a judge counts only as far as its
+    agreement is shown: one at chance (a coin, or one that mostly ties) weighs 0 about 39
+    times in 40, whatever its κ by luck. 0 below :data:`MIN_CALIBRATION` shared
+    comparisons. With the reason when 0."""
     if shared < MIN_CALIBRATION:
         return 0.0, f"it shares {shared} comparisons with your votes; it takes {MIN_CALIBRATION} to count"
-    known = [(k.kappa, k.n) for k in kappas if k.kappa is not None]
+    known = [(k.kappa, k.low, k.n) for k in kappas if k.kappa is not None and k.low is not None]
     if not known:
         return 0.0, "its agreement beyond chance (κ) can't be measured"
-    kappa = sum(k * n for k, n in known) / sum(n for _, n in known)
-    if kappa <= 0:
-        return 0.0, f"it agrees with you no better than chance (κ {kappa:.2f})"
-    return round(min(1.0, kappa), 4), None
+    total = sum(n for _, _, n in known)
+    kappa = sum(k * n for k, _, n in known) / total
+    low = sum(lo * n for _, lo, n in known) / total
+    if low <= 0:
+        return 0.0, (
+            f"its agreement with you beyond chance isn't shown to be above 0 (κ {kappa:.2f}, "
+            f"95 % interval from {low:.2f})"
+        )
+    return round(min(1.0, low), 4), None
 
 
 def calibrate(
@@ -564,8 +596,8 @@ def used(
     elif kind == BOTH and judges:
         each = ", ".join(f"{names.get(j, j)} weighs {weights.get(j, 1.0):.2f}" for j in judges)
         sentence = (
-            f"Humans' votes ({_n(humans, 'rater')}) and judges', each weighted by its agreement "
-            f"beyond chance with the humans, Cohen's κ ({each})"
+            f"Humans' votes ({_n(humans, 'rater')}) and judges', each weighted by how far it agrees "
+            f"with the humans beyond chance at the least, Cohen's κ's lower 95 % bound ({each})"
         )
     else:
         sentence = f"Humans' votes only ({_n(humans, 'rater')})"

@@ -51,8 +51,9 @@ RATER_TIP = (
     "Judges: only judge models' votes.\n"
     f"Both: a judge counts only once it shares {MIN_CALIBRATION} or more comparisons with your votes, "
     "so it can be checked against you.\n"
-    "Then each of its votes counts with a weight, its agreement with you beyond chance "
-    "(Cohen's κ), on every comparison it judged, including ones no human rated.\n"
+    "Then each of its votes counts with a weight, how far it agrees with you beyond chance at the "
+    "least (the lower end of Cohen's κ's 95 % interval: 0 for a judge not shown to beat chance), "
+    "on every comparison it judged, including ones no human rated.\n"
     "The Judges tab shows each judge's weight."
 )
 NO_JUDGE = (
@@ -253,7 +254,8 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
     if c.weight > 0:
         weight_text = (
             "When votes are by Both, each of its votes counts this much beside a human's (1), "
-            "on every comparison it judged: its agreement with you beyond chance (κ)."
+            "on every comparison it judged: how far it agrees with you beyond chance at the least "
+            "(the lower end of κ's 95 % interval)."
         )
     elif c.shared < MIN_CALIBRATION:
         weight_text = (

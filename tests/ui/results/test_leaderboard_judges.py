@@ -29,13 +29,13 @@ from tests.ui.results.boards import PROMPTS, board_sessions
 from tests.ui.results.test_leaderboard import computed
 
 JUDGE = "judge:demo:demo-judge"
-FOLLOWS = (0, 1, 2, 4, 5, 7, 8, 10)  # the prompts where the judge chose what ann chose
+FOLLOWS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11)  # the prompts where the judge chose what ann chose
 
 
 def judged_sessions(humans: tuple[str, ...] = ("ann", "cy")) -> list[Session]:
     """The board's sessions (ann on every prompt, cy on the last six, bo sighted) with
-    a judge's vote on every comparison: ann's choice on eight prompts, another answer on
-    four; its orders agreeing on two thirds; a quality score that favours its choice."""
+    a judge's vote on every comparison: ann's choice on eleven prompts, another answer on
+    one; its orders agreeing on two thirds; a quality score that favours its choice."""
     sessions = board_sessions()
     for session in sessions:
         turn = session.turns[0]
@@ -85,7 +85,7 @@ def test_the_filter_changes_whose_votes_count_and_keys_the_cache(
     assert view.kind.currentText() == "Humans" and view.kind.currentData() == "humans"
     tip = view.kind.toolTip()
     assert "only once it shares 10 or more comparisons with your votes" in tip
-    assert "(Cohen's κ), on every comparison it judged, including ones no human rated" in tip
+    assert "on every comparison it judged, including ones no human rated" in tip and "Cohen's κ" in tip
     assert "only where it could be checked" not in tip
     assert view.kind.focusPolicy() == Qt.FocusPolicy.StrongFocus  # reached by Tab, and by Alt+V:
     captions = view.findChildren(QLabel)
