@@ -111,9 +111,10 @@ class JudgePlan:
         if widest < 3:
             return []
         return [
-            f"comparisons of up to {widest} answers are judged in {widest} orders each (every answer first "
-            f"once), and a choice is kept only when all {widest} agree: expect many ties, each one the "
-            "judge's position bias, measured; a judge decides best between two or three answers"
+            f"comparisons of up to {widest} answers are judged {widest} times each (once with each answer "
+            f"first), and a choice is kept only when all {widest} agree: expect many ties, since a judge "
+            "swayed by where an answer sits disagrees with itself; a judge decides best between two or "
+            "three answers"
         ]
 
     def budget_problem(self) -> str | None:
