@@ -15,12 +15,11 @@ left (stopped, the budget, calls worth another try, or the provider refused the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
+from collections.abc import Callable
 from contextlib import closing
 from typing import IO, Any
 
-from chatlab.cli.common import UsageError, explain, open_store
+from chatlab.cli.common import Bar, UsageError, explain, open_store
 from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.judging.compose import judge_name
@@ -60,9 +59,9 @@ def cmd_judge(args: Any, stdout: IO[str], stderr: IO[str]) -> int:
         judges.claim(plan)
         try:
             concurrency = judges.concurrency(plan, args.concurrency)
-            bar = _Bar(stderr, judge_name(plan.rater))
+            bar, update = _bar(stderr, judge_name(plan.rater))
             run = judges.prepare(
-                plan, runner, concurrency=concurrency, timeout_s=args.timeout, on_change=bar.update
+                plan, runner, concurrency=concurrency, timeout_s=args.timeout, on_change=update
             )
             outcome = "cancelled"
             try:
@@ -170,58 +169,19 @@ def _report(plan: JudgePlan, run: JudgeRun, outcome: str, stdout: IO[str], stder
     return 0 if outcome == "done" and not p.to_retry else 1
 
 
-class _Bar:
-    """A rich progress bar on a terminal: comparisons judged of total, no verdicts,
-    spend. Not a terminal (a pipe, a test): one line every 10 %."""
+def _bar(stream: IO[str], name: str) -> tuple[Bar, Callable[[JudgeProgress], None]]:
+    """The progress bar of a judge run, and what feeds it: comparisons judged of total,
+    no verdicts, spend, calls in flight."""
+    bar = Bar(stream, name)
 
-    def __init__(self, stream: IO[str], name: str) -> None:
-        self.stream = stream
-        self.name = terminal_text(name)[:40]
-        self.live = stream.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS")
-        self._progress: Any = None
-        self._task: Any = None
-        self._said = -1
+    def update(p: JudgeProgress) -> None:
+        done = p.done + p.no_verdict
+        spent = fmt.cost(p.spent_usd)
+        bar.show(
+            p.total,
+            done,
+            f"{p.no_verdict} no verdict · {spent} · {p.in_flight} in flight",
+            f"{done}/{p.total} judged, {p.no_verdict} no verdict, {spent}",
+        )
 
-    def __enter__(self) -> _Bar:
-        if self.live:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "{task.fields[nv]} no verdict · {task.fields[spent]} · {task.fields[flying]} in flight"
-                ),
-                TimeRemainingColumn(),
-                console=Console(file=self.stream),
-                transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.name, total=1, nv=0, spent="$0", flying=0)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def update(self, p: JudgeProgress) -> None:
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                total=max(1, p.total),
-                completed=p.done + p.no_verdict,
-                nv=p.no_verdict,
-                spent=fmt.cost(p.spent_usd),
-                flying=p.in_flight,
-            )
-            return
-        tenth = (p.done + p.no_verdict) * 10 // max(1, p.total)
-        if tenth != self._said:
-            self._said = tenth
-            with contextlib.suppress(Exception):
-                self.stream.write(
-                    f"{self.name}: {p.done + p.no_verdict}/{p.total} judged, {p.no_verdict} no verdict, "
-                    f"{fmt.cost(p.spent_usd)}\n"
-                )
+    return bar, update

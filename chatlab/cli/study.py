@@ -15,16 +15,14 @@ run, 2 for a usage or configuration problem. The lifecycle itself is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
 
-from chatlab.cli.common import UsageError, explain, open_store
+from chatlab.cli.common import Bar, UsageError, explain, open_store
 from chatlab.cli.study_args import MAX_RATER, add_parser, add_rate_parser
 from chatlab.core.data import format as fmt
 from chatlab.core.data.safety import terminal_text
@@ -311,8 +309,8 @@ def _drive(
     args: Any,
 ) -> int:
     name = plan.name
-    bar = _Bar(stderr, name)
-    run = studies.prepare(plan, runner, saver, idle_timeout_s=args.idle_timeout, on_change=bar.update)
+    bar, update = _bar(stderr, name)
+    run = studies.prepare(plan, runner, saver, idle_timeout_s=args.idle_timeout, on_change=update)
     outcome = "cancelled"  # Ctrl-C cuts off what is in flight
     try:
         with bar:
@@ -364,65 +362,24 @@ async def _go(run: StudyRun, runner: Runner) -> str:
         await runner.aclose()
 
 
-class _Bar:
-    """A rich progress bar on a terminal: done/total, failures, dollars so far, time left.
-    Not a terminal (a pipe, a test): one line every 10 %."""
+def _bar(stream: IO[str], name: str) -> tuple[Bar, Callable[[Progress], None]]:
+    """The progress bar of a study run, and what feeds it: units done of total,
+    failures, dollars so far, requests in flight, time left."""
+    bar = Bar(stream, name)
 
-    def __init__(self, stream: IO[str], name: str) -> None:
-        self.stream = stream
-        self.name = terminal_text(name)[:40]
-        self.live = stream.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS")
-        self._progress: Any = None
-        self._task: Any = None
-        self._said = -1
-        self._last = 0.0
+    def update(p: Progress) -> None:
+        done = p.done + p.failed
+        spent = fmt.cost(p.spent_usd)
+        eta = p.eta_s()
+        bar.show(
+            p.total,
+            done,
+            f"{p.failed} failed · {spent} · {p.in_flight} in flight",
+            f"{done}/{p.total}, {p.failed} failed, {spent}"
+            + (f", about {fmt.duration(eta)} left" if eta else ""),
+        )
 
-    def __enter__(self) -> _Bar:
-        if self.live:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "{task.fields[failed]} failed · {task.fields[spent]} · {task.fields[flying]} in flight"
-                ),
-                TimeRemainingColumn(),
-                console=Console(file=self.stream),
-                transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.name, total=1, failed=0, spent="$0", flying=0)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def update(self, p: Progress) -> None:
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                total=p.total,
-                completed=p.done + p.failed,
-                failed=p.failed,
-                spent=fmt.cost(p.spent_usd),
-                flying=p.in_flight,
-            )
-            return
-        tenth = (p.done + p.failed) * 10 // max(1, p.total)
-        if tenth != self._said and time.monotonic() - self._last >= 0.0:
-            self._said = tenth
-            self._last = time.monotonic()
-            eta = p.eta_s()
-            with contextlib.suppress(Exception):
-                self.stream.write(
-                    f"{self.name}: {p.done + p.failed}/{p.total}, {p.failed} failed, {fmt.cost(p.spent_usd)}"
-                    + (f", about {fmt.duration(eta)} left" if eta else "")
-                    + "\n"
-                )
+    return bar, update
 
 
 # -- list and show -----------------------------------------------------------------------
