@@ -311,7 +311,7 @@ def test_three_answers_warn_of_ties_before_and_count_them_after(
     assert "(each judged 3 times, once with each answer first)" in dialog.summary.text()
     # The plan's warning, under the summary, in a sentence.
     assert plan.warnings and dialog.warnings.isVisible()
-    assert dialog.warnings.text().startswith("⚠ Comparisons of up to 3 answers")
+    assert dialog.warnings.text().startswith("⚠ 3 answers per comparison: expect many ties")
     assert dialog.start()
     wait_run(qtbot, dialog)
     run = dialog.run

@@ -133,25 +133,37 @@ def _tokens(n: float) -> str:
 
 
 def judge_line(cal: Calibration) -> str:
-    """One sentence: how often the judge agrees with a human (pairwise, ties half),
-    beside how often two humans agree with each other; or why that can't be said yet."""
+    """How far the judge can be trusted, in plain sentences: first, when it mostly tied,
+    that it rarely chose (its agreement then says little: a tie scores half against any
+    choice); then how often it agrees with a human (pairwise, ties half) beside how often
+    two humans agree with each other; then, when it is weak, its agreement beyond chance."""
     who = f"The judge ({cal.name})"
     humans = len(cal.kappa)  # the humans it shares comparisons with
     a = cal.pairwise
+    d = cal.decisive
+    lead = ""
+    if d.value is not None and d.value < 0.5:
+        votes = _plural(d.n, "vote")
+        if d.value == 0:
+            chose, rest = f"never chose an answer in its {votes}", "all were ties"
+        else:
+            chose, rest = f"chose an answer in only {d.value:.0%} of its {votes}", "the rest were ties"
+        lead = f"{who} {chose}; {rest}, which score half against any choice, so what follows says little. "
+        who = "It"
     if a.value is None:
         return (
-            f"{who} judged {_plural(cal.votes, 'comparison')}, none also rated by a human: "
+            f"{lead}{who} judged {_plural(cal.votes, 'comparison')}, none also rated by a human: "
             "nothing to check it against."
         )
     you = "you" if humans == 1 else "each of you"
     if a.ci95 is None:
         return (
-            f"{who} agrees with {you} on {a.value:.0%} of {_plural(a.n, 'shared comparison')}: "
+            f"{lead}{who} agrees with {you} on {a.value:.0%} of {_plural(a.n, 'shared comparison')}: "
             "too few to say how far that holds."
         )
     mean = "" if humans == 1 else ", on average"
     ci = f"95% CI {a.ci95[0]:.0%}–{a.ci95[1]:.0%}"
-    line = f"{who} agrees with {you} on {a.value:.0%} of comparisons{mean} ({ci})"
+    line = f"{lead}{who} agrees with {you} on {a.value:.0%} of comparisons{mean} ({ci})"
     c = cal.human_ceiling
     if c.value is None:
         line += "; no comparison has two human votes, so there is no human figure to set it beside"
@@ -161,19 +173,12 @@ def judge_line(cal: Calibration) -> str:
         if c.ci95 is None:
             line += f" (only {_plural(c.n, 'comparison')} with two or more: too few for an interval)"
     line += "."
-    # A judge that mostly ties scores half against every human choice: say so, and what
-    # is left beyond chance.
-    d = cal.decisive
-    if d.value is not None and d.value < 0.5:
-        line += (
-            f" It chose an answer in only {d.value:.0%} of its {_plural(d.n, 'vote')}; the rest were ties."
-        )
     known = [(k.kappa, k.n) for k in cal.kappa if k.kappa is not None]
     if known:
         kappa = sum(k * n for k, n in known) / sum(n for _, n in known)
         if kappa <= 0.2:
             plain = "no better than chance" if kappa <= 0 else "only a little better than chance"
-            line += f" Beyond chance it agrees with you {plain} (Cohen's κ {kappa:.2f}): don't lean on it."
+            line += f" It agrees with you {plain} (Cohen's κ {kappa:.2f}): don't lean on it."
     return line
 
 

@@ -209,9 +209,11 @@ class Kappa:
     kappa: float | None
     n: int
     note: str | None = None
-    # The lower end of its 95 % interval (Cohen's large-sample standard error): how far
-    # the judge agrees beyond chance at the least, the figure its weight rests on.
+    # Its 95 % interval (Cohen's large-sample standard error, the agreement adjusted by
+    # half a comparison so that none or all agreeing still has an error): ``low`` is how
+    # far the judge agrees beyond chance at the least, the figure its weight rests on.
     low: float | None = None
+    high: float | None = None
 
 
 @dataclass
@@ -298,18 +300,26 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     return (observed - expected) / (1.0 - expected)
 
 
-def kappa_low(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """The lower end of a 95 % interval of :func:`cohen_kappa`, by Cohen's (1960)
-    large-sample standard error, sqrt(pₒ(1 − pₒ) / (n (1 − pₑ)²))."""
+def kappa_interval(a: Sequence[str], b: Sequence[str]) -> tuple[float, float] | None:
+    """A 95 % interval of :func:`cohen_kappa`: κ ± 1.96 · sqrt(p̃(1 − p̃) / n) / (1 − pₑ),
+    Cohen's (1960) large-sample standard error with the observed agreement adjusted to
+    p̃ = (agreements + ½) / (n + 1), so that none or all agreeing keeps an error."""
     k = cohen_kappa(a, b)
     if k is None:
         return None
     n = len(a)
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    agreed = sum(x == y for x, y in zip(a, b, strict=True))
     ca, cb = Counter(a), Counter(b)
     expected = sum(ca[key] * cb[key] for key in ca) / (n * n)
-    se = math.sqrt(observed * (1.0 - observed) / n) / (1.0 - expected)
-    return k - 1.96 * se
+    p = (agreed + 0.5) / (n + 1)
+    half = 1.96 * math.sqrt(p * (1.0 - p) / n) / (1.0 - expected)
+    return k - half, k + half
+
+
+def kappa_low(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """The lower end of :func:`kappa_interval`."""
+    found = kappa_interval(a, b)
+    return None if found is None else found[0]
 
 
 def _code(c: Comparison, choice: str) -> str:
@@ -333,7 +343,8 @@ def _kappas(mine: list[Comparison], rater: str, names: dict[str, str]) -> list[K
         if len(both) < MIN_KAPPA:
             out.append(Kappa(name, None, len(both), f"too few shared comparisons ({len(both)})"))
             continue
-        k, low = cohen_kappa(a, b), kappa_low(a, b)
+        k, ci = cohen_kappa(a, b), kappa_interval(a, b)
+        low, high = ci if ci is not None else (None, None)
         note = None if k is not None else "undefined: both always chose alike, so chance explains it all"
         out.append(
             Kappa(
@@ -342,6 +353,7 @@ def _kappas(mine: list[Comparison], rater: str, names: dict[str, str]) -> list[K
                 len(both),
                 note,
                 None if low is None else round(low, 4),
+                None if high is None else round(high, 4),
             )
         )
     return out

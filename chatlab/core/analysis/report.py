@@ -391,14 +391,16 @@ def judge_findings(report: Report) -> list[str]:
         pc = c.position_consistency
         if pc.value is not None and pc.ci95 is not None:
             out.append(
-                f"Judge {c.name}: the same choice with the answers' places swapped in {pc.value:.0%} of "
-                f"{pc.n} comparisons (95 % CI {pc.ci95[0]:.0%}–{pc.ci95[1]:.0%})."
+                f"Judge {c.name}: the same choice in every order (each answer shown first once) in "
+                f"{pc.value:.0%} of {pc.n} comparisons (95 % CI {pc.ci95[0]:.0%}–{pc.ci95[1]:.0%})."
             )
         lb = c.length_bias
         if lb.difference is not None and lb.ci95 is not None:
+            judge = "–" if lb.judge_rate is None else f"{lb.judge_rate:.0%}"
+            human = "–" if lb.human_rate is None else f"{lb.human_rate:.0%}"
             out.append(
-                f"Judge {c.name}: chose the longest answer {lb.difference * 100:+.0f} points more often than "
-                f"the humans on the same {lb.n} comparisons (95 % CI {lb.ci95[0] * 100:+.0f} to "
+                f"Judge {c.name}: chose the longest answer in {judge} of {lb.n} comparisons, the humans in "
+                f"{human} ({lb.difference * 100:+.0f} points, 95 % CI {lb.ci95[0] * 100:+.0f} to "
                 f"{lb.ci95[1] * 100:+.0f})."
             )
         elif lb.note:

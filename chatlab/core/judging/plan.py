@@ -111,10 +111,9 @@ class JudgePlan:
         if widest < 3:
             return []
         return [
-            f"comparisons of up to {widest} answers are judged {widest} times each (once with each answer "
-            f"first), and a choice is kept only when all {widest} agree: expect many ties, since a judge "
-            "swayed by where an answer sits disagrees with itself; a judge decides best between two or "
-            "three answers"
+            f"{widest} answers per comparison: expect many ties. Each comparison is judged {widest} times, "
+            f"once with each answer first, and a choice counts only when all {widest} agree; the more "
+            "answers, the more ties. A judge decides most often between two"
         ]
 
     def budget_problem(self) -> str | None:

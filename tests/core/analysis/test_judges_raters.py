@@ -214,7 +214,8 @@ def test_a_judge_that_only_ties_counts_for_nothing_and_the_card_says_why() -> No
     assert cal.weight == 0.0 and "isn't shown to be above 0" in str(cal.weight_note)
     assert report.votes == 60  # the humans' only
     [line] = [ln for sec in answer_card(report) for ln in sec.lines if "The judge (" in ln]
-    assert "chose an answer in only 0%" in line and "no better than chance" in line
+    assert line.startswith("The judge (demo-judge) never chose an answer in its 30 votes; all were ties")
+    assert "no better than chance" in line
 
 
 def test_one_judge_model_with_three_rubrics_counts_once_under_both() -> None:
@@ -237,11 +238,13 @@ def test_one_judge_model_with_three_rubrics_counts_once_under_both() -> None:
 def _kappa_low_by_hand(a: list[str], b: list[str]) -> float:
     """Cohen's κ and its large-sample standard error, written out here."""
     n = len(a)
-    po = sum(1 for x, y in zip(a, b, strict=True) if x == y) / n
+    agreed = sum(1 for x, y in zip(a, b, strict=True) if x == y)
+    po = agreed / n
     cats = set(a) | set(b)
     pe = sum((a.count(c) / n) * (b.count(c) / n) for c in cats)
     kappa = (po - pe) / (1 - pe)
-    return kappa - 1.96 * math.sqrt(po * (1 - po) / n) / (1 - pe)
+    p = (agreed + 0.5) / (n + 1)  # adjusted by half a comparison: none or all agreeing keeps an error
+    return kappa - 1.96 * math.sqrt(p * (1 - p) / n) / (1 - pe)
 
 
 def test_the_lower_kappa_bound_matches_a_computation_by_hand() -> None:
@@ -280,3 +283,19 @@ def test_a_coin_flipping_judge_is_rarely_weighted_and_a_good_one_usually_is() ->
     good = sum(calibrate(_coin_or_good(60, 500 + r, good=True), rounds=50)[0].weight > 0 for r in range(100))
     assert coin / 200 <= 0.05, coin
     assert good / 100 >= 0.8, good
+
+
+@pytest.mark.slow
+def test_kappas_interval_covers_zero_for_a_coin_flipping_judge() -> None:
+    """Coverage of κ's 95 % interval where the truth is 0 (a coin against each human):
+    about 92 % over 200 studies of 60 comparisons (the large-sample error runs a little
+    small at this size; the weight, on its lower end, was above 0 in 1 of 200)."""
+    from chatlab.core.analysis.judges import calibrate
+
+    covered = total = 0
+    for r in range(200):
+        for k in calibrate(_coin_or_good(60, 900 + r, good=False), rounds=20)[0].kappa:
+            assert k.low is not None and k.high is not None
+            total += 1
+            covered += k.low <= 0 <= k.high
+    assert covered / total >= 0.88, (covered, total)
