@@ -18,11 +18,13 @@ with the cost frontier, rating and accuracy against reasoning tokens (:mod:`.dos
 and guess accuracy against chance. Each chart can be saved as PNG or SVG.
 
 Whose votes count is a filter too (Humans, Judges or Both: ``rater_kind``, part of the
-cache's key), said in a line at the top once a judge model has rated; the Judges tab
-(:mod:`.judges`) shows each judge's calibration against the human votes; choosing it
-gives the tabs most of the height (the page above keeps a strip; the split comes back on
-leaving it), and :meth:`LeaderboardView.show_judges_of` opens it on one study (the Judge
-dialog's **Open Leaderboard**). The window opens at 80 % of a large screen, and fits a
+cache's key), said in a line at the top once a judge model has rated, and in the
+charts' footers as the report counted them (Both with no judge counted: humans' votes
+only); the Judges tab (:mod:`.judges`) shows each judge's calibration against the human
+votes; reaching it, by a click or opened on it, gives the tabs the same most of the
+height (the page above keeps a strip; the split comes back on leaving it), and
+:meth:`LeaderboardView.show_judges_of` opens it on one study (the Judge dialog's **Open
+Leaderboard**). The window opens at 80 % of a large screen, and fits a
 1280×800 one.
 """
 
