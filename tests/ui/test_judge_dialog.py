@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.judging.rubrics import user_dir
@@ -118,14 +119,19 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     )
     words = dialog.summary.text()
     assert orders == 2
-    assert words.startswith(
+    lines = words.splitlines()  # short lines, not one run-on sentence
+    assert lines[0] == (
         f"{COMPARISONS} comparisons finished · 0 judged · {COMPARISONS} to judge "
-        "(each judged twice, once with each answer first) · "
-        f"estimate {COMPARISONS * orders} calls, $"
+        "(each judged twice, once with each answer first)"
     ), words
-    assert words.endswith(
-        "this judge with this rubric has spent $0 on this study (its own calls, never a contender's)"
+    assert (
+        lines[1].startswith(f"Estimate: {COMPARISONS * orders} calls · ")
+        and " output tokens · ≈$" in lines[1]
     )
+    assert lines[2:] == [
+        "Spent so far by this judge and rubric on this study: $0",
+        "(its own calls only, never a contender's)",
+    ]
     assert not dialog.problem_frame.isVisible() and not dialog.warnings.isVisible()  # two answers
     assert dialog.judge_button.isEnabled() and dialog.judge_button.text() == "Judge"
 
@@ -133,6 +139,7 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     before = dialog.judge_button.mapTo(dialog, dialog.judge_button.rect().topLeft())
     assert dialog.start()
     assert dialog.running and dialog.stop_button.isEnabled() and not dialog.model.isEnabled()
+    assert not dialog.summary.isEnabled()  # the plan is greyed while it runs: it goes stale
     # The progress had its room from the start: the buttons stay where they were.
     layout = dialog.layout()
     assert layout is not None
@@ -165,8 +172,17 @@ def test_the_dialog_plans_runs_to_the_end_and_has_nothing_left(
     # Planned again: nothing is left, and nothing can be sent twice.
     assert dialog.plan is not None and dialog.plan.judged == COMPARISONS and not dialog.plan.calls
     assert f"{COMPARISONS} judged · nothing left to judge" in dialog.summary.text()
-    assert "has spent $0 " not in dialog.summary.text()  # the judge's own spend is counted
+    assert dialog.summary.isEnabled()
+    assert "on this study: $0\n" not in dialog.summary.text()  # the judge's own spend is counted
     assert not dialog.judge_button.isEnabled()
+    # Judge… again on the judged study: what the judge did there, and Open Leaderboard.
+    dialog.close()
+    dialog = open_dialog(qtbot, view)
+    assert dialog.end.isVisible() and dialog.end.text().startswith(
+        f"Last time here, demo-judge with the general rubric judged {COMPARISONS} of {COMPARISONS} "
+        f"comparisons, in {COMPARISONS * orders} calls, spending $"
+    ), dialog.end.text()
+    assert dialog.leaderboard_button.isVisible()
 
 
 def test_stop_mid_run_then_judge_again_judges_each_comparison_once(
@@ -216,7 +232,10 @@ def test_a_judge_that_cant_be_planned_or_run_says_why_inline(
     # Another provider: the demo's model isn't its, so it goes (no "openai:demo-judge").
     dialog.model.setCurrentText("demo-judge")
     wait_plan(qtbot, dialog)
-    dialog.provider.setCurrentText("openai")
+    # Providers with no key are marked so, from the key store alone.
+    assert dialog.provider.itemText(dialog.provider.findData("openai")) == "openai — no key"
+    assert dialog.provider.itemText(dialog.provider.findData("demo")) == "demo"
+    assert dialog.choose_provider("openai") and dialog.provider_name() == "openai"
     assert dialog.model.currentText() in [dialog.model.itemText(i) for i in range(dialog.model.count())] + [
         ""
     ]
@@ -230,6 +249,19 @@ def test_a_judge_that_cant_be_planned_or_run_says_why_inline(
         "No API key for openai: add one in Settings → Providers and keys, then choose the judge again."
     )
     assert "chatlab keys" not in dialog.problem.text()
+    assert dialog.settings_button.isVisible()  # the window's registered Settings action
+    # With a budget, an unknown price is said too, as unknown (never as free).
+    dialog.model.setCurrentText("no-such-model-x")
+    dialog.budget.setValue(1.0)
+    wait_plan(qtbot, dialog)
+    assert dialog.plan is not None and dialog.plan.estimate.cost_usd is None
+    assert "no price known (cost unknown)" in dialog.summary.text()
+    assert dialog.problem.text().startswith("No API key for openai")
+    assert "no price known (cost unknown) for openai:no-such-model-x" in dialog.problem.text()
+    assert dialog.judge_button.text() == "Judge" and not dialog.judge_button.isEnabled()
+    dialog.budget.setValue(0)
+    dialog.model.setCurrentText("gpt-4o-mini")
+    wait_plan(qtbot, dialog)
     assert not dialog.judge_button.isEnabled() and not dialog.start()
     # The red frame took room of its own: every field keeps its height.
     for field in (dialog.provider, dialog.model, dialog.rubric, dialog.budget):
@@ -244,10 +276,14 @@ def test_a_judge_that_cant_be_planned_or_run_says_why_inline(
     wait_plan(qtbot, dialog)
     assert dialog.rubric_hint.text().startswith("can't be used: broken.toml")
     assert dialog.plan is None and dialog.problem.text().startswith("broken.toml")
-    # No model: nothing to plan, and nothing was sent throughout.
+    # No model: nothing to plan, and nothing was sent throughout; the hint follows the provider.
     dialog.model.setCurrentText("")
     wait_plan(qtbot, dialog)
-    assert dialog.plan is None and "Name the judge model" in dialog.problem.text()
+    assert dialog.plan is None and "Name the judge model: choose demo-judge" in dialog.problem.text()
+    dialog.choose_provider("openai")
+    wait_plan(qtbot, dialog)
+    if dialog.model.count() == 0:  # no model list cached for it
+        assert dialog.problem.text() == "Name the judge model: type a model name, e.g. gpt-4.1-mini."
     assert len(server.log) == sent
 
 
@@ -321,3 +357,59 @@ def test_three_answers_warn_of_ties_before_and_count_them_after(
     why = f" ({p.inconsistent} because its orders disagreed)" if p.inconsistent else ""
     said = f"{COMPARISONS} judged this run: {p.done - p.ties} chose an answer, {tied}{why}, 0 no verdict."
     assert said in dialog.end.text()
+
+
+def button_y(dialog: JudgeDialog) -> tuple[int, int]:
+    layout = dialog.layout()
+    assert layout is not None
+    layout.activate()
+    return (
+        dialog.judge_button.mapTo(dialog, dialog.judge_button.rect().topLeft()).y(),
+        dialog.stop_button.mapTo(dialog, dialog.stop_button.rect().topLeft()).y(),
+    )
+
+
+@pytest.mark.qt_log_ignore("does not support grabbing")  # offscreen: a popup can't grab keys
+@pytest.mark.parametrize("judged", [3], indirect=True)
+def test_the_buttons_never_move_and_escape_closes_only_a_popup(
+    judged: tuple[StudiesView, Store, StudyInfo], qtbot: QtBot
+) -> None:
+    view, _, _ = judged
+    dialog = open_dialog(qtbot, view)
+    height = dialog.height()
+    where = button_y(dialog)
+    assert dialog.warnings.isVisible()  # three answers: the warning is shown
+    seen = {"warning": button_y(dialog)}
+    dialog.model.setCurrentText("demo-judge{nonsense=1}")
+    wait_plan(qtbot, dialog)
+    assert dialog.problem_frame.isVisible()
+    seen["error"] = button_y(dialog)
+    dialog.model.setCurrentText("demo-judge@tps=150")
+    wait_plan(qtbot, dialog)
+    seen["before"] = button_y(dialog)
+    assert dialog.start()
+    run = dialog.run
+    assert run is not None
+    qtbot.waitUntil(lambda: run.progress.in_flight > 0, timeout=TURN_TIMEOUT_MS)
+    seen["running"] = button_y(dialog)
+    # Escape while it runs closes nothing (Stop ends it; Close leaves it running).
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and dialog.running
+    dialog.stop()
+    wait_run(qtbot, dialog)
+    seen["after stop"] = button_y(dialog)
+    assert dialog.start()
+    wait_run(qtbot, dialog)
+    assert dialog.end.isVisible()
+    seen["end"] = button_y(dialog)
+    assert {k: v for k, v in seen.items() if v != where} == {}
+    assert dialog.height() == height
+    # Escape with the model's drop-down open closes the drop-down, not the dialog.
+    dialog.model.setCurrentText("typed-by-hand")
+    dialog.model.showPopup()
+    qtbot.waitUntil(dialog.model.view().isVisible)
+    dialog.reject()  # what Escape asks of a dialog
+    assert dialog.isVisible() and not dialog.model.view().isVisible()
+    assert dialog.model.currentText() == "typed-by-hand"
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # nothing open, nothing running: it closes
+    assert not dialog.isVisible()

@@ -5,10 +5,11 @@ against the blind human votes, and whose votes count (humans', judges' or both).
 Each judge gets its answer-card sentence, then one table: a row per measure, the most
 telling first (Cohen's κ per human, how often it chose an answer rather than a tie when
 the analysis measures it, its agreement with each human beside the humans' own, position
-consistency; then agreement with the human majority, length bias, self-preference, each
-criterion's correlation, its weight when votes are by *Both*), with the value, its 95 %
-interval ("too few" when there is none), what it rests on, and in plain words what it
-means or why it can't be said. Every cell is plain text; each table is as wide as the tab
+consistency (the same choice in every order); then agreement with the human majority
+(with one human: with you), length bias, self-preference, each criterion's correlation,
+its weight when votes are by *Both*), with the value, its 95 % interval (κ's from
+Cohen's large-sample error; "too few" when there is none), what it rests on, and in
+plain words what it means or why it can't be said. Every cell is plain text; each table is as wide as the tab
 (the last column wraps) and as tall as its rows, with no scroll bar of its own: the tab
 is the one thing that scrolls, up and down.
 """
@@ -40,6 +41,7 @@ from chatlab.core.analysis.judges import (
     MIN_SHARED,
     Calibration,
     Difference,
+    Kappa,
     Share,
 )
 from chatlab.ui.results.card import plain_label
@@ -93,6 +95,14 @@ def interval(ci: tuple[float, float] | None, value: float | None, show: str = "p
     if show == "points":
         return f"{ci[0] * 100:+.0f} to {ci[1] * 100:+.0f}"
     return f"{ci[0]:.0%} – {ci[1]:.0%}"
+
+
+def kappa_interval(k: Kappa) -> str:
+    """κ's 95 % interval, ``0.12 – 0.58``; ``from 0.12`` with its lower end alone."""
+    low, high = k.low, getattr(k, "high", None)  # ``high``: from the core's next version
+    if k.kappa is None or low is None:
+        return "–" if k.kappa is None else TOO_FEW
+    return f"from {low:.2f}" if high is None else f"{low:.2f} – {high:.2f}"
 
 
 def _n(n: int, word: str) -> str:
@@ -170,11 +180,11 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
             (
                 f"Cohen's κ with {k.rater}",
                 "–" if k.kappa is None else f"{k.kappa:.2f}",
-                "–",
+                kappa_interval(k),
                 _n(k.n, "comparison"),
                 plain(k.note)
                 if k.kappa is None
-                else "Agreement beyond chance, by place on screen: 0 is chance, 1 always the same choice.",
+                else "Agreement beyond chance: 0 is chance, 1 always the same choice.",
                 k.note or "",
             )
         )
@@ -213,15 +223,22 @@ def rows(c: Calibration, one_human: bool = False) -> list[Row]:
     out.append(ceiling)
     out.append(
         _share_row(
-            "Same choice with the places swapped",
+            "Same choice in every order",
             c.position_consistency,
             "vote",
-            "Position bias: shown the answers in every order (each answer first once), how often it "
-            "chose the same answer. Low means its choice follows the place on screen, not the answer.",
+            "Position bias: shown the answers once with each answer first; how often every order "
+            "chose the same answer. Low means the place on screen sways it.",
         )
     )
     out.append(
         _share_row(
+            "Agrees with you",
+            c.agreement,
+            "comparison",
+            "Chose what you chose (a tie counts half).",
+        )
+        if one_human
+        else _share_row(
             "Agrees with the human majority",
             c.agreement,
             "comparison",

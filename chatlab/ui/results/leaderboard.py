@@ -18,11 +18,13 @@ with the cost frontier, rating and accuracy against reasoning tokens (:mod:`.dos
 and guess accuracy against chance. Each chart can be saved as PNG or SVG.
 
 Whose votes count is a filter too (Humans, Judges or Both: ``rater_kind``, part of the
-cache's key), said in a line at the top once a judge model has rated; the Judges tab
-(:mod:`.judges`) shows each judge's calibration against the human votes; choosing it
-gives the tabs most of the height (the page above keeps a strip; the split comes back on
-leaving it), and :meth:`LeaderboardView.show_judges_of` opens it on one study (the Judge
-dialog's **Open Leaderboard**). The window opens at 80 % of a large screen, and fits a
+cache's key), said in a line at the top once a judge model has rated, and in the
+charts' footers as the report counted them (Both with no judge counted: humans' votes
+only); the Judges tab (:mod:`.judges`) shows each judge's calibration against the human
+votes; reaching it, by a click or opened on it, gives the tabs the same most of the
+height (the page above keeps a strip; the split comes back on leaving it), and
+:meth:`LeaderboardView.show_judges_of` opens it on one study (the Judge dialog's **Open
+Leaderboard**). The window opens at 80 % of a large screen, and fits a
 1280×800 one.
 """
 
@@ -54,7 +56,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatlab.core.analysis.judges import HUMANS
+from chatlab.core.analysis.judges import BOTH, HUMANS
 from chatlab.core.analysis.load import load_sessions
 from chatlab.core.analysis.report import Report, analyse, summary
 from chatlab.store.db import Store
@@ -74,6 +76,7 @@ EXPORT_SIZE = QSize(1200, 750)  # saved charts, in points (PNG pixels are twice 
 CHARTS = ("Ratings", "Win rates", "Rating vs cost", "More thinking?", "Could you tell?")
 SIGHTED = "Include votes made with names showing"
 WHOSE = {"judges": "judges' votes only", "both": "humans' and judges' votes"}
+BOTH_NONE = "humans' votes only (no judge counted)"  # under Both, when no judge was
 Key = tuple[str | None, tuple[str, ...], tuple[str, ...], bool, str]  # …, sighted, rater kind
 _CACHE: dict[Key, tuple[Report, Roster]] = {}
 
@@ -214,18 +217,21 @@ class LeaderboardView(QDialog):
         if need <= 0 or total <= 0:
             return
         top = min(need + 2 * self.page.frameWidth() + 4, total * 62 // 100)
+        if self.tabs.currentWidget() is self.judges:  # opened on Judges: it keeps its share
+            self.split_before = [top, total - top]
+            top = total * JUDGES_PAGE // 100
         self.split.setSizes([top, total - top])
 
     def _tab_changed(self, _index: int) -> None:
-        """The Judges tab gets most of the height (its tables are long); the split comes
-        back on leaving it."""
+        """The Judges tab gets most of the height, the same share however it is reached
+        (its tables are long); the split comes back on leaving it."""
         on = self.tabs.currentWidget() is self.judges
         sizes = self.split.sizes()
         total = sum(sizes)
-        if on and self.split_before is None and total > 0:
-            self.split_before = sizes
-            top = min(sizes[0], total * JUDGES_PAGE // 100)
-            self.split.setSizes([top, total - top])
+        if on and total > 0:
+            if self.split_before is None:
+                self.split_before = sizes
+            self.split.setSizes([total * JUDGES_PAGE // 100, total - total * JUDGES_PAGE // 100])
         elif not on and self.split_before is not None:
             self.split.setSizes(self.split_before)
             self.split_before = None
@@ -238,6 +244,7 @@ class LeaderboardView(QDialog):
         if index >= 0 and index != self.study.currentIndex():
             self.study.setCurrentIndex(index)  # recomputes
         self.tabs.setCurrentWidget(self.judges)
+        self._tab_changed(self.tabs.currentIndex())  # already on it: its share all the same
 
     def _unfolded(self, open_: bool) -> None:
         """Opening the Details scrolls the page to them, once they are laid out."""
@@ -399,9 +406,20 @@ class LeaderboardView(QDialog):
         scope += [f"tags {', '.join(tags)}"] if tags else []
         scope += [f"raters {', '.join(raters)}"] if raters else []
         scope += ["sighted votes included"] if include_sighted else []
-        scope += [] if rater_kind == HUMANS else [WHOSE.get(rater_kind, rater_kind)]
+        scope += [] if rater_kind == HUMANS else [self.whose_votes(report, rater_kind)]
         day = datetime.date.today().isoformat()
         return f"{report.votes} votes on {report.prompts} prompts · {' · '.join(scope)} · chatlab, {day}"
+
+    @staticmethod
+    def whose_votes(report: Report, rater_kind: str) -> str:
+        """Whose votes the report counted, as it counted them: under Both with no judge
+        counted, the humans' only."""
+        counted = report.raters
+        if counted is not None:
+            rater_kind = counted.kind
+            if rater_kind == BOTH and not counted.judges:
+                return BOTH_NONE
+        return WHOSE.get(rater_kind, rater_kind)
 
     def save_chart(self, name: str, kind: str, path: str | None = None) -> Path | None:
         """Save one chart as PNG or SVG (``path``, or asked for)."""

@@ -2,22 +2,28 @@
 as an extra rater, presenting :class:`~chatlab.core.judging.controller.JudgeController`
 the way ``chatlab judge`` does (:mod:`chatlab.cli.judge`).
 
-The dialog picks the judge (a provider and a model), the rubric (shipped and the user's,
-each with its description) and an optional budget, and shows the plan in words: what is
-finished, judged and left, the estimate of the calls left and the judge's own spend so
-far. The plan is recomputed as the choice changes, in a worker thread (it counts the
-tokens of every call; the store is still read on the loop's thread, see
-:class:`_LoopStore`). A choice that can't be planned (an unknown provider, a bad
-parameter or rubric) or run (no key) says why inline; a missing key is found as
-the plan is shown (from the configuration and the key store, no call made) and points to
-Settings. The plan's warnings (a comparison of many answers mostly ties) follow it.
-Changing the provider drops a model that provider doesn't list. **Judge** runs it on the
-window's loop with a progress bar, in room kept for it from the start so the buttons
-never move; **Stop** cancels (the calls in flight are sent again next time; closing the
-dialog doesn't stop the run, and Judge… shows it again); the end line says how many
-chose an answer, tied or made no verdict, then the spend, and **Open Leaderboard** opens
-the study's Judges tab. A plan over its budget is refused with the CLI's words until the
-person chooses **Run anyway**. The words are :mod:`.judge_words`'.
+The dialog picks the judge (a provider, marked "no key" when it has none, and a model,
+with a hint that follows the provider), the rubric (shipped and the user's, each with its
+description) and an optional budget, and shows the plan in short lines: what is
+finished, judged and left, the estimate of the calls left (calls, tokens, cost) and the
+judge's own spend so far. The plan is recomputed as the choice changes, in a worker
+thread (it counts the tokens of every call; the store is still read on the loop's
+thread, see :class:`~.judge_words.LoopStore`); it is greyed while a run goes and planned afresh when
+it ends. A study this judge has judged already says what it did there, with **Open
+Leaderboard**. A choice that can't be planned (an unknown provider, a bad parameter or
+rubric) or run (no key) says why inline; a missing key is found as the plan is shown
+(from the configuration and the key store, no call made) and offers **Open Settings…**
+when the window has it. The plan's warnings (a comparison of many answers mostly ties)
+follow it. Changing the provider drops a model that provider doesn't list. **Judge**
+runs it on the window's loop with a progress bar; the dialog keeps one height in every
+state (the lines between the fields and the progress scroll in a fixed area) so the
+buttons never move. **Stop** cancels (the calls in flight are sent again next time;
+closing the dialog doesn't stop the run, and Judge… shows it again; Escape closes an
+open drop-down, and does nothing while a run goes); the end line says how many chose an
+answer, tied or made no verdict, then the spend, and **Open Leaderboard** opens the
+study's Judges tab. A plan over its budget, or whose budget can't be checked (no price
+known), is refused with the CLI's words, shown, until the person chooses **Run anyway**.
+The words are :mod:`.judge_words`'.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -39,6 +46,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -53,10 +61,15 @@ from chatlab.core.settings.config import ConfigError
 from chatlab.core.settings.model_lists import ModelListCache
 from chatlab.core.studies.controller import StudyError
 from chatlab.core.studies.study import StudyInfo
+from chatlab.ui.shared.keyboard import close_popup
 from chatlab.ui.studies.judge_words import (
     LoopStore,
     end_words,
+    judge_runner,
+    key_missing,
     key_problem,
+    last_words,
+    model_hint,
     plan_words,
     refusal,
     rubric_choices,
@@ -72,6 +85,8 @@ if TYPE_CHECKING:
 DEMO_JUDGE = "demo-judge"
 HINT_CHARS = 90  # a rubric's description under its name, cut here
 REPLAN_MS = 250  # typing in the model field replans once it pauses this long
+HEIGHT = 600  # the dialog's height in every state (less on a short screen): the buttons never move
+NO_KEY = " — no key"
 
 
 class JudgeDialog(QDialog):
@@ -92,7 +107,9 @@ class JudgeDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.provider = QComboBox()
-        self.provider.addItems(list(self.config.providers))
+        for name, p in self.config.providers.items():
+            # A provider with no key is marked (the configuration and key store only).
+            self.provider.addItem(name + (NO_KEY if key_missing(self.lab.runner, p) else ""), name)
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -118,6 +135,17 @@ class JudgeDialog(QDialog):
         form.addRow("Rubric", rubric)
         form.addRow("Budget", self.budget)
         layout.addLayout(form)
+        # Everything between the fields and the progress lives in a fixed area that
+        # scrolls when long: the dialog keeps its height, and its buttons their place.
+        self.middle = QScrollArea()
+        self.middle.setWidgetResizable(True)
+        self.middle.setFrameShape(QFrame.Shape.NoFrame)
+        self.middle.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        self.middle.setWidget(inner)
+        outer, layout = layout, QVBoxLayout(inner)
+        layout.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.middle, 1)
         self.summary = _label("")
         self.warnings = _label("")
         self.basis = _label("", "muted")
@@ -131,6 +159,11 @@ class JudgeDialog(QDialog):
         holder.setContentsMargins(10, 6, 10, 6)
         self.problem = _label("")
         holder.addWidget(self.problem)
+        self.settings_button = QPushButton("Open Settings…")
+        self.settings_button.setToolTip("Settings → Providers and keys; the plan is shown again after")
+        self.settings_button.clicked.connect(lambda: self.open_settings())
+        self.settings_button.hide()
+        holder.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.problem_frame.hide()
         layout.addWidget(self.problem_frame)
         self.end = _label("")
@@ -153,6 +186,7 @@ class JudgeDialog(QDialog):
             widget.hide()
         layout.setAlignment(self.leaderboard_button, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)  # room to spare goes here, not to a frame
+        layout = outer
         # The progress keeps its room, shown or not: the buttons below never move.
         self.bar = QProgressBar()
         self.moving = _label(" ", "muted")
@@ -185,7 +219,8 @@ class JudgeDialog(QDialog):
         self.rubric.currentTextChanged.connect(lambda _t: self._changed())
         self.budget.valueChanged.connect(lambda _v: self._changed(later=True))
         self._buttons()
-        self.resize(680, 10)
+        screen = self.screen().availableGeometry()
+        self.resize(680, min(HEIGHT, screen.height() - 80))
         self.replan()
 
     @property
@@ -200,16 +235,26 @@ class JudgeDialog(QDialog):
         providers = [lane.get("provider") for lane in lanes if isinstance(lane, dict)]
         demo = bool(providers) and all(p == "demo" for p in providers)
         first = "demo" if demo else next((p for p in providers if p in self.config.providers), None)
-        if isinstance(first, str) and self.provider.findText(first) >= 0:
-            self.provider.setCurrentText(first)
+        if isinstance(first, str):
+            self.choose_provider(first)
         self._fill_models()
         self.model.setCurrentText(DEMO_JUDGE if demo else "")
         if self.rubric.findText(DEFAULT_RUBRIC) >= 0:
             self.rubric.setCurrentText(DEFAULT_RUBRIC)
         self._hint()
 
+    def provider_name(self) -> str:
+        """The provider chosen (its name, without the "no key" mark)."""
+        return str(self.provider.currentData() or self.provider.currentText())
+
+    def choose_provider(self, name: str) -> bool:
+        index = self.provider.findData(name)
+        if index >= 0:
+            self.provider.setCurrentIndex(index)
+        return index >= 0
+
     def _fill_models(self) -> None:
-        name = self.provider.currentText()
+        name = self.provider_name()
         models: list[str] = [DEMO_JUDGE] if name == "demo" else []
         provider = self.config.providers.get(name)
         listed = ModelListCache().get(provider) if provider is not None else None
@@ -221,6 +266,9 @@ class JudgeDialog(QDialog):
         self.model.addItems(models)
         self.model.setCurrentText(text)
         self.model.blockSignals(False)
+        edit = self.model.lineEdit()
+        if edit is not None:
+            edit.setPlaceholderText(model_hint(name, models))
 
     def _provider_changed(self, _name: str) -> None:
         """Another provider: a model it doesn't list gives way to its first (or none)."""
@@ -240,7 +288,7 @@ class JudgeDialog(QDialog):
 
     def spec(self) -> str:
         model = self.model.currentText().strip()
-        return f"{self.provider.currentText()}:{model}" if model else ""
+        return f"{self.provider_name()}:{model}" if model else ""
 
     def budget_usd(self) -> float | None:
         return self.budget.value() if self.budget.value() > 0 else None
@@ -267,7 +315,9 @@ class JudgeDialog(QDialog):
         asked = self._asked
         spec = self.spec()
         if not spec:
-            self._show_plan(None, "Name the judge model (for example demo-judge on the demo provider).")
+            listed = [self.model.itemText(i) for i in range(self.model.count())]
+            hint = model_hint(self.provider_name(), listed)
+            self._show_plan(None, f"Name the judge model: {hint}.")
             return
         loop = asyncio.get_event_loop()
         planner = JudgeController(LoopStore(self.store, loop), lambda: self.config)
@@ -306,44 +356,60 @@ class JudgeDialog(QDialog):
             self.summary.setText(plan_words(plan))
             self.warnings.setText(warning_words(plan) if plan.calls else "")
             e = plan.estimate
-            self.basis.setText(
-                f"Rater {plan.rater}"
-                + (
-                    f" · {e.input_tokens:,} input, {e.output_tokens:,} output tokens; output from {e.basis}"
-                    if plan.calls
-                    else ""
-                )
-            )
+            basis = f" · output tokens from {e.basis}" if plan.calls else ""
+            self.basis.setText(f"Rater {plan.rater}{basis}")
             if not plan.finished:
                 problem = "No comparison is finished yet: one is judged once every lane has answered."
             elif not plan.calls:
                 problem = None
+                if plan.judged and not self.running and self.end.isHidden():
+                    self._last(plan)  # judged before: what it did, and where to see it
             else:
                 self.cant_run = key_problem(self.lab.runner, plan)
-                problem = self.cant_run or refusal(plan)
+                # Both reasons when both hold: no key, and a budget that can't be checked.
+                problem = "\n".join(p for p in (self.cant_run, refusal(plan)) if p) or None
         self.summary.setVisible(plan is not None)
         self.warnings.setVisible(bool(self.warnings.text()))
         self.basis.setVisible(plan is not None)
-        self._say(problem, shrink=True)
+        self._say(problem)
 
-    def _say(self, problem: str | None, shrink: bool = False) -> None:
-        """The red line (or none), with every field kept at its height."""
+    def _last(self, plan: JudgePlan) -> None:
+        """A study this judge has judged already: what it did here, and Open Leaderboard."""
+        reachable = self._main() is not None
+        self.end.setText(last_words(plan))
+        self.end.show()
+        self.leaderboard_button.setVisible(reachable)
+
+    def _say(self, problem: str | None) -> None:
+        """The red line (or none); a missing key offers Settings when the window has it."""
         self.problem.setText(problem or "")
         self.problem_frame.setVisible(bool(problem))
+        no_key = bool(problem) and "No API key for" in (problem or "")
+        self.settings_button.setVisible(no_key and self._settings() is not None)
         self._buttons()
-        self._fit(shrink=shrink)
 
-    def _fit(self, shrink: bool = False) -> None:
-        """Grow to show every line at its full height (wrapped labels' heights aren't the
-        window's minimum, and a squeezed layout would crush the fields); ``shrink``: also
-        lose the room of lines hidden since."""
-        layout = self.layout()
-        if layout is None:
-            return
-        layout.activate()
-        need = max(layout.totalHeightForWidth(self.width()), layout.totalMinimumSize().height())
-        if need > self.height() or (shrink and 0 < need < self.height()):
-            self.resize(self.width(), need)
+    def _settings(self) -> Any:
+        """The main window's registered Settings action's registry, or None."""
+        registry = getattr(self._main(), "registry", None)
+        names = getattr(registry, "names", None)
+        return registry if callable(names) and "settings.show" in names() else None
+
+    def open_settings(self) -> None:
+        """Settings, as the main window opens it; the plan is shown again after (a key
+        may have been added)."""
+        registry = self._settings()
+        if registry is not None:
+            registry.trigger("settings.show")
+        self._rekey()
+        self.replan()
+
+    def _rekey(self) -> None:
+        """The providers' "no key" marks, afresh."""
+        for i in range(self.provider.count()):
+            name = str(self.provider.itemData(i))
+            p = self.config.providers.get(name)
+            missing = p is not None and key_missing(self.lab.runner, p)
+            self.provider.setItemText(i, name + (NO_KEY if missing else ""))
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -355,11 +421,13 @@ class JudgeDialog(QDialog):
         plan = self.plan
         ready = plan is not None and bool(plan.calls) and self.planned and not self.running
         ready = ready and not self.cant_run
-        over = plan is not None and plan.budget_problem() is not None
+        over = plan is not None and plan.budget_problem() is not None and not self.cant_run
         self.judge_button.setText("Run anyway" if over else "Judge")
         self.judge_button.setEnabled(ready)
         self.stop_button.setEnabled(self.running and not (self.run and self.run.stopped))
-        for widget in (self.provider, self.model, self.rubric, self.budget):
+        # The plan is the run's start: greyed while it runs, planned afresh at its end.
+        fields: tuple[QWidget, ...] = (self.provider, self.model, self.rubric, self.budget)
+        for widget in (*fields, self.summary, self.warnings, self.basis):
             widget.setEnabled(not self.running)
 
     def start(self) -> bool:
@@ -368,7 +436,7 @@ class JudgeDialog(QDialog):
         if plan is None or not plan.calls or not self.planned or self.running:
             return False
         try:
-            runner, server = self._runner(plan)
+            runner, server = judge_runner(self.lab.runner, plan)
         except ConfigError as exc:
             self._say(settings_words(str(exc), plan.judge.provider))
             return False
@@ -394,22 +462,6 @@ class JudgeDialog(QDialog):
         self._moved(self.run.progress)
         self._buttons()
         return True
-
-    def _runner(self, plan: JudgePlan) -> tuple[Runner, Any]:
-        """The window's runner (its demo provider already on the loopback server), or, for
-        a demo judge with no server of its own, a runner with one started for it."""
-        runner = self.lab.runner
-        demo = runner.config.providers.get("demo")
-        if plan.judge.provider == "demo" and demo is not None and not demo.base_url:
-            from chatlab.core.lab.orchestrator import Runner
-            from chatlab.core.settings.apikeys import KeyStore
-            from chatlab.demo.setup import start_if_needed
-            from chatlab.providers import make_adapter
-
-            config, server = start_if_needed(runner.config, [plan.judge])
-            return Runner(config, KeyStore(), make_adapter), server
-        runner.check_lane(plan.judge)  # no key, a bad parameter: ConfigError
-        return runner, None
 
     async def _go(self, run: JudgeRun, runner: Runner, server: Any, release: Callable[[], None]) -> str:
         try:
@@ -460,7 +512,6 @@ class JudgeDialog(QDialog):
         self.details.setPlainText("\n".join(lines))
         self.details_button.setVisible(bool(lines))
         self.details.setVisible(bool(lines) and self.details_button.isChecked())
-        self._fit()
         self.replan()
 
     def _main(self) -> Any:
@@ -483,7 +534,22 @@ class JudgeDialog(QDialog):
     def _fold(self, open_: bool) -> None:
         self.details_button.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
         self.details.setVisible(open_)
-        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape closes an open drop-down (never the dialog with it) and, while a run is
+        going, nothing: Stop ends it, Close leaves it running."""
+        if event.key() == Qt.Key.Key_Escape and (self._close_popup() or self.running):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def reject(self) -> None:
+        if self._close_popup() or self.running:
+            return
+        super().reject()
+
+    def _close_popup(self) -> bool:
+        return close_popup((self.provider, self.model, self.rubric))
 
     async def shutdown(self) -> None:
         """Stop the run (what is in flight is sent again next time) and wait for it."""

@@ -1,13 +1,16 @@
 """What the Judge dialog (:mod:`chatlab.ui.studies.judge`) says, and how it reads the
-store from a worker thread: the plan in plain words, its warnings, a key that's missing
-(pointing to Settings), a refusal over budget, and the end of a run, leading with how
-many comparisons chose an answer and how many tied.
+store from a worker thread: the plan in short lines, its warnings, what a judge did
+before on a study it has judged, a key that's missing (pointing to Settings), how to
+name a model on a provider, a refusal over budget (an unknown price is "no price known
+(cost unknown)", never free), and the end of a run, leading with how many comparisons
+chose an answer and how many tied. :func:`judge_runner` is the runner a run uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from chatlab.store.db import Store
 
 SETTINGS = "Settings → Providers and keys"
+UNKNOWN = "no price known (cost unknown)"  # never read as free
 STORE_WAIT_S = 120.0  # a worker waits this long for the loop to read the store for it
 
 
@@ -94,28 +98,49 @@ def times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
+def unknown_price(text: str) -> str:
+    """ "no price" as "no price known (cost unknown)": never read as free."""
+    return re.sub(r"\bno price\b(?! known)", UNKNOWN, text)
+
+
 def plan_words(plan: JudgePlan) -> str:
-    """The plan in one plain paragraph, the CLI's figures."""
-    parts = [f"{plan.finished} comparisons finished"]
+    """The plan in short lines, the CLI's figures: what is finished, judged and left; the
+    estimate (calls, tokens, cost); what this judge has spent here so far."""
+    head = [f"{plan.finished} comparisons finished"]
     if plan.not_finished:
-        parts[0] += f" ({plan.not_finished} not finished: judged once they are)"
+        head[0] += f" ({plan.not_finished} not finished: judged once they are)"
     nv = f" ({plan.no_verdict} with no verdict)" if plan.no_verdict else ""
-    parts.append(f"{plan.judged} judged{nv}")
+    head.append(f"{plan.judged} judged{nv}")
+    lines = []
     if plan.items:
         counts = sorted({len(item.orders) for item in plan.items})
         each = times(counts[0]) if len(counts) == 1 else " or ".join(str(n) for n in counts) + " times"
         again = f"; {plan.stale} again for new answers" if plan.stale else ""
-        parts.append(f"{len(plan.items)} to judge (each judged {each}, once with each answer first{again})")
-        parts.append(f"estimate {plan.estimate.calls:,} calls, {fmt.cost(plan.estimate.cost_usd)}")
+        head.append(f"{len(plan.items)} to judge (each judged {each}, once with each answer first{again})")
+        e = plan.estimate
+        cost = fmt.cost(e.cost_usd, estimated=True) if e.cost_usd is not None else UNKNOWN
+        tokens = f"{e.input_tokens:,} input + {e.output_tokens:,} output tokens"
+        lines.append(f"Estimate: {e.calls:,} calls · {tokens} · {cost}")
     else:
-        parts.append("nothing left to judge")
+        head.append("nothing left to judge")
     budget = f" (budget {fmt.cost(plan.budget_usd)})" if plan.budget_usd is not None else ""
-    spent = spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls)
-    parts.append(
-        f"this judge with this rubric has spent {spent} on this study{budget} "
-        "(its own calls, never a contender's)"
+    lines.append(f"Spent so far by this judge and rubric on this study: {spent_of(plan)}{budget}")
+    lines.append("(its own calls only, never a contender's)")
+    return "\n".join([" · ".join(head), *lines])
+
+
+def spent_of(plan: JudgePlan) -> str:
+    return unknown_price(spend_words(plan.spent_usd, plan.unpriced, plan.spent_calls))
+
+
+def last_words(plan: JudgePlan) -> str:
+    """What this judge did on this study before, for a study it has judged already."""
+    nv = f", {plan.no_verdict} of them with no verdict" if plan.no_verdict else ""
+    return (
+        f"Last time here, {judge_name(plan.rater)} with the {plan.rubric.name} rubric judged "
+        f"{plan.judged} of {plan.finished} comparisons{nv}, in {plan.spent_calls:,} calls, "
+        f"spending {spent_of(plan)}."
     )
-    return " · ".join(parts)
 
 
 def warning_words(plan: JudgePlan) -> str:
@@ -138,6 +163,41 @@ def key_problem(runner: Runner, plan: JudgePlan) -> str | None:
     return None
 
 
+def key_missing(runner: Runner, provider: Any) -> bool:
+    """The provider needs a key and none is found (the configuration and the key store
+    only: nothing is sent)."""
+    try:
+        return bool(provider.needs_key) and not runner.keys.source(provider).found
+    except Exception:  # a key store that can't be read: Settings says why
+        return False
+
+
+def model_hint(provider: str, listed: list[str]) -> str:
+    """How to name a judge model on this provider."""
+    if provider == "demo":
+        return "choose demo-judge (or type another demo model)"
+    if listed:
+        return f"choose one from the list or type a model name, e.g. {listed[0]}"
+    return "type a model name, e.g. gpt-4.1-mini"
+
+
+def judge_runner(runner: Runner, plan: JudgePlan) -> tuple[Runner, Any]:
+    """The window's runner (its demo provider already on the loopback server), or, for
+    a demo judge with no server of its own, a runner with one started for it (and that
+    server, to stop after)."""
+    demo = runner.config.providers.get("demo")
+    if plan.judge.provider == "demo" and demo is not None and not demo.base_url:
+        from chatlab.core.lab.orchestrator import Runner
+        from chatlab.core.settings.apikeys import KeyStore
+        from chatlab.demo.setup import start_if_needed
+        from chatlab.providers import make_adapter
+
+        config, server = start_if_needed(runner.config, [plan.judge])
+        return Runner(config, KeyStore(), make_adapter), server
+    runner.check_lane(plan.judge)  # no key, a bad parameter: ConfigError
+    return runner, None
+
+
 def settings_words(problem: str, provider: str) -> str:
     """A configuration error in the window's words: a missing key points to Settings."""
     if problem.startswith("no API key for provider"):
@@ -150,6 +210,7 @@ def refusal(plan: JudgePlan) -> str | None:
     problem = plan.budget_problem()
     if problem is None:
         return None
+    problem = unknown_price(problem)
     problem += "; Run anyway sends it (the run still stops before a call that could cross the budget)"
     return problem[:1].upper() + problem[1:]
 
@@ -166,7 +227,7 @@ def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
         f"{judge_name(plan.rater)}: {judged} judged this run: {chose} chose an answer, "
         f"{ties} {'tie' if ties == 1 else 'ties'}{split}, {p.no_verdict} no verdict"
     )
-    spent = spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls)
+    spent = unknown_price(spend_words(p.spent_usd, p.unpriced, p.calls + plan.spent_calls))
     line += f". {p.left} left. This judge with this rubric has spent {spent} on this study."
     if outcome == "budget":
         return line + (

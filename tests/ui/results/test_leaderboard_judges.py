@@ -159,17 +159,26 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
         ("Agrees with the human majority", "agreement"),
         ("Agrees with each human", "pairwise"),
         ("Humans agree with each other", "human_ceiling"),
-        ("Same choice with the places swapped", "position_consistency"),
+        ("Same choice in every order", "position_consistency"),
     ):
         row = table.row_of(measure)
         share = judge[key]
         assert table.cell(row, VALUE) == _pct(share["value"]), measure
         assert table.cell(row, INTERVAL) == (_ci(share["ci95"]) if share["ci95"] else TOO_FEW), measure
         assert table.cell(row, ON).startswith(f"{share['n']} "), measure
-    assert "Position bias" in table.cell(table.row_of("Same choice"), MEANING)
+    assert table.cell(table.row_of("Same choice"), MEANING) == (
+        "Position bias: shown the answers once with each answer first; how often every order chose "
+        "the same answer. Low means the place on screen sways it."
+    )
     for k in judge["kappa"]:
         row = table.row_of(f"Cohen's κ with {k['rater']}")
         assert row >= 0 and table.cell(row, VALUE) == f"{k['kappa']:.2f}"
+        assert table.cell(row, MEANING) == "Agreement beyond chance: 0 is chance, 1 always the same choice."
+        low, high = k.get("low"), k.get("high")
+        if low is not None:  # its interval: both ends once the core gives the upper one
+            assert table.cell(row, INTERVAL) == (
+                f"{low:.2f} – {high:.2f}" if high is not None else f"from {low:.2f}"
+            )
     lb = judge["length_bias"]
     row = table.row_of("Length bias")
     assert table.cell(row, VALUE) == f"{lb['difference'] * 100:+.0f} points"
@@ -198,16 +207,59 @@ def test_the_judges_tab_shows_the_calibration_as_stats_json_has_it(
     ]
     assert table.cell(len(judge["kappa"]), 0) == "Chose an answer (not a tie)"
     assert order == sorted(order) and order[0] == len(judge["kappa"]) + 1
-    assert "shown the answers in every order (each answer first once)" in table.cell(order[2], MEANING)
+    assert "shown the answers once with each answer first" in table.cell(order[2], MEANING)
     # The Judges tab takes most of the height; the page comes back on leaving it.
     total = sum(view.split.sizes())
     assert view.split.sizes()[1] >= total * 7 // 10
     view.tabs.setCurrentIndex(0)
     assert view.split.sizes()[1] < total * 7 // 10
-    # The Judge dialog's Open Leaderboard: one study, on its Judges tab.
+    # The Judge dialog's Open Leaderboard: one study, on its Judges tab, with the same share.
     view.show_judges_of("Board")
     assert view.study.currentData() == "Board" and view.tabs.currentWidget() is view.judges
     settled(qtbot, view, "both")
+    assert view.split.sizes()[0] == total * leaderboard.JUDGES_PAGE // 100
+
+
+def test_opened_on_the_judges_tab_it_keeps_its_share_after_the_first_fit(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Open Leaderboard lands on Judges before the first answer is fitted: the fit keeps
+    the Judges tab's share, and leaving the tab gives the page its fitted height back."""
+    view = LeaderboardView(judged_store(tmp_path / "f.db"))
+    qtbot.addWidget(view)
+    view.resize(1280, 800)
+    view.show()
+    view.show_judges_of(None)
+    settled(qtbot, view, "humans")
+    qtbot.waitUntil(lambda: view.fitted)
+    qtbot.waitUntil(lambda: view.split_before is not None)
+    total = sum(view.split.sizes())
+    qtbot.waitUntil(lambda: view.split.sizes()[0] == total * leaderboard.JUDGES_PAGE // 100)
+    fitted = view.split_before
+    assert fitted is not None and fitted[0] > view.split.sizes()[0]
+    view.tabs.setCurrentIndex(0)  # the page's fitted height back (as far as the charts allow)
+    assert view.split.sizes()[0] > total * leaderboard.JUDGES_PAGE // 100
+
+
+def test_under_both_with_no_judge_counted_the_footer_says_humans_only(
+    qtbot: QtBot, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    view = LeaderboardView(judged_store(tmp_path / "b.db", humans=("ann",)))
+    qtbot.addWidget(view)
+    view.show()
+    view.kind.setCurrentIndex(view.kind.findData("both"))
+    settled(qtbot, view, "both")
+    doc = view.doc
+    assert doc is not None and doc.raters is not None
+    # The footer follows whom the report counted, not the filter's name.
+    none = dataclasses.replace(doc, raters=dataclasses.replace(doc.raters, kind="both", judges=[]))
+    footer = view.footer(none)
+    assert "humans' votes only (no judge counted)" in footer and "judges' votes" not in footer
+    some = dataclasses.replace(
+        doc, raters=dataclasses.replace(doc.raters, kind="both", judges=["demo-judge"])
+    )
+    assert "humans' and judges' votes" in view.footer(some)
+    assert ("humans' and judges' votes" in view.footer(doc)) == bool(doc.raters.judges)
 
 
 def test_the_rows_read_plainly_and_a_decisive_share_comes_second() -> None:
@@ -276,4 +328,7 @@ def test_one_human_reads_plainly(qtbot: QtBot, tmp_path: Path, loop: asyncio.Abs
     kappas = [table.cell(r, 0) for r in range(table.rowCount()) if "κ" in table.cell(r, 0)]
     assert len(kappas) == 1 and kappas[0].endswith("ann")  # the name as the store gives it
     assert "agrees with you on" in view.judges.text()  # the card's sentence: one human, "you"
+    row = table.row_of("Agrees with you")  # not "the human majority … most of you"
+    assert row >= 0 and table.cell(row, MEANING) == "Chose what you chose (a tie counts half)."
+    assert "most of you" not in table.cell(row, MEANING)
     assert "no human figure to set it beside" in view.judges.text()
