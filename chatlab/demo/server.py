@@ -50,6 +50,7 @@ class Replay:
     body: bytes
     chunk_size: int = 97  # odd-sized writes split events and even UTF-8 sequences
     headers: dict[str, str] = field(default_factory=dict)  # e.g. a proxy's cost header
+    status: int = 200  # a proxy's error, sent with its own body (an SSE-framed 500, a bare 404)
 
 
 @dataclass
@@ -112,11 +113,17 @@ class DemoServer:
         self.scripts[name] = script
 
     def add_replay(
-        self, name: str, body: bytes, chunk_size: int = 97, headers: dict[str, str] | None = None
+        self,
+        name: str,
+        body: bytes,
+        chunk_size: int = 97,
+        headers: dict[str, str] | None = None,
+        status: int = 200,
     ) -> None:
         """Answer requests for ``name`` with ``body``, written ``chunk_size`` bytes at a
-        time, with ``headers`` (``Content-Type`` defaults to ``text/event-stream``)."""
-        self.replays[name] = Replay(body, chunk_size, dict(headers or {}))
+        time, with ``headers`` (``Content-Type`` defaults to ``text/event-stream``) and
+        HTTP ``status``."""
+        self.replays[name] = Replay(body, chunk_size, dict(headers or {}), status)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_BODY)
@@ -379,7 +386,9 @@ class DemoServer:
         typed = any(k.lower() == "content-type" for k in replay.headers)
         fields = {**({} if typed else {"Content-Type": "text/event-stream"}), **replay.headers}
         fields["Transfer-Encoding"] = "chunked"
-        head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(replay.status, "Error")
+        head = f"HTTP/1.1 {replay.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+        head += "\r\n"
         writer.write(head.encode())
         data = replay.body
         for i in range(0, len(data), replay.chunk_size):

@@ -211,6 +211,42 @@ def _error_event(data: str, status: int) -> StreamError:
     return event_error(body, message)
 
 
+# The Messages stream's own event types. Before message_start, any other is a sign the
+# server speaks some other format; after it, one is skipped (a newer event).
+_MESSAGES = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    }
+)
+
+
+def _messages_event(data: str | bytes) -> bool:
+    """Whether a nameless event's data is still a Messages event (its ``type`` one of
+    ours): skipped unread, as the SDK skips it. A chat chunk or a Responses event is not."""
+    try:
+        found = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.get("type") in _MESSAGES
+
+
+def _foreign(what: str) -> StreamError:
+    """A stream that isn't the Messages format: at once, never retried (a protocol error),
+    keeping whatever text came before."""
+    return StreamError(
+        ErrorKind.PROTOCOL,
+        f"the server's stream is not Anthropic Messages events ({what} before message_start): "
+        "is this endpoint Anthropic-compatible?",
+    )
+
+
 class AnthropicAdapter(SDKAdapter):
     resource = "messages"
 
@@ -248,9 +284,12 @@ class _Reader:
         self.stop_reason: str | None = None
         self.blocks = 0
         self.ended = False
+        self.started = False  # message_start arrived: this is a Messages stream
 
     def feed(self, item: sse.Event, out: list[StreamEvent]) -> bool:
         name = item.event
+        if name is None and item.data and not self.started and not _messages_event(item.data):
+            raise StreamFailure(_foreign("an event with no name"))
         if name is None or name == "ping":  # skipped unread, as the SDK skips them
             item.check()
             return False
@@ -263,6 +302,8 @@ class _Reader:
         if not isinstance(event, dict):
             raise StreamFailure(not_an_object(event))
         kind = event.get("type")
+        if not self.started and kind not in _MESSAGES:
+            raise StreamFailure(_foreign(f"a {text_of(kind) or text_of(name) or 'nameless'!r} event"))
         if kind == "content_block_delta":
             delta = event.get("delta")
             dtype = get(delta, "type")
@@ -281,6 +322,7 @@ class _Reader:
                 if btype == "redacted_thinking":
                     out.append(ReasoningDelta(REDACTED))
         elif kind == "message_start":
+            self.started = True
             self.usage.update(get(event.get("message"), "usage"), first=True)
         elif kind == "message_delta":
             self.usage.update(event.get("usage"), first=False)

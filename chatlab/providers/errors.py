@@ -155,6 +155,49 @@ def _message(body: Any, fallback: str) -> str:
     return fallback
 
 
+def sse_body(body: Any) -> Any:
+    """An error body a server sent framed as an event stream (``data: {"error": …}``, as
+    LiteLLM's proxy does for a failed stream) as the JSON object it frames; any other
+    body as it is."""
+    if not isinstance(body, str) or "data:" not in body[:1000]:
+        return body
+    for line in body[:100_000].splitlines():
+        if line.startswith("data:"):
+            try:
+                found = json.loads(line[5:].strip())
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return body
+
+
+# The API a path belongs to, for a 404 that says nothing of its own.
+_APIS = (
+    ("/chat/completions", "Chat Completions API"),
+    ("/responses", "Responses API"),
+    ("/messages", "Anthropic Messages API"),
+    (":streamGenerateContent", "Gemini API"),
+)
+
+
+def _status_words(response: Any, status: int, said: str, specific: bool) -> str:
+    """An error status in words: ``404 from URL: what the body said`` (else the status's
+    reason), and, for a 404 whose body gave no error message of its own (``specific``:
+    "the model x does not exist" is), which API the path belongs to."""
+    request = getattr(response, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    url = url.split("?", 1)[0]
+    reason = said or getattr(response, "reason_phrase", "") or "no message"
+    where = f" from {url}" if url else ""
+    words = f"{status}{where}: {reason}"
+    if status == 404 and not specific:
+        api = next((name for path, name in _APIS if path in url), None)
+        if api:
+            words += f" — does this server speak the {api}?"
+    return words
+
+
 def retry_after(headers: httpx2.Headers) -> float | None:
     ms = headers.get("retry-after-ms")
     if ms:
@@ -270,7 +313,7 @@ def map_exception(exc: BaseException, base_url: str | None = None, hint: str | N
         return _google_status(exc)
     if isinstance(exc, _sdk_errors("APIStatusError")):
         assert hasattr(exc, "body") and hasattr(exc, "status_code") and hasattr(exc, "response")
-        body = exc.body
+        body = sse_body(exc.body)
         status = exc.status_code
         err = _error_obj(body)
         if status >= 400:
@@ -279,9 +322,12 @@ def map_exception(exc: BaseException, base_url: str | None = None, hint: str | N
                 kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), kind))
         else:  # an error event inside a 200 stream
             kind = kind_for_code(err.get("code"), kind_for_code(err.get("type"), ErrorKind.SERVER))
+        message = _message(body, "")
+        if status >= 400 and (status == 404 or not message):
+            message = _status_words(exc.response, status, message, specific=bool(err.get("message")))
         return StreamError(
             kind,
-            _message(body, str(exc)),
+            message or str(exc),
             status_code=status if status >= 400 else None,
             retry_after_s=retry_after(exc.response.headers) if status >= 400 else None,
         )
