@@ -150,18 +150,30 @@ class Timing:
     the CLI and the export all ask these properties, never the raw readings.
     """
 
-    started: float | None = None
+    started: float | None = None  # the request's first attempt: ``duration_s`` runs from here
     first_token: float | None = None
     ended: float | None = None
-    recorded: dict[str, float | None] | None = None  # ttft_s, duration_s, output_tokens_per_s
+    recorded: dict[str, float | None] | None = None  # ttft_s, duration_s, output_tokens_per_s, wait_s
+    attempt: float | None = None  # the answering attempt's start (after retries): ``ttft_s`` runs from here
+    waited: float = 0.0  # seconds spent waiting to send again (in ``duration_s``)
 
     @property
     def ttft_s(self) -> float | None:
+        """From the answering attempt's start to its first token (retries' time is not
+        the model's)."""
         if self.recorded is not None:
             return self.recorded.get("ttft_s")
-        if self.started is None or self.first_token is None:
+        start = self.attempt if self.attempt is not None else self.started
+        if start is None or self.first_token is None:
             return None
-        return self.first_token - self.started
+        return self.first_token - start
+
+    @property
+    def wait_s(self) -> float | None:
+        """Seconds spent waiting to send again, over every retry (None: none recorded)."""
+        if self.recorded is not None:
+            return self.recorded.get("wait_s")
+        return self.waited
 
     @property
     def finished(self) -> bool:
@@ -194,16 +206,22 @@ class Timing:
         response's, which knows what to count."""
         if self.recorded is not None:
             return dict(self.recorded)
-        return {
+        out = {
             "ttft_s": _round(self.ttft_s),
             "duration_s": _round(self.duration_s()) if self.finished else None,
             "output_tokens_per_s": _round(tokens_per_s) if self.finished else None,
         }
+        if self.waited:
+            out["wait_s"] = _round(self.waited)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Timing:
         keys = ("ttft_s", "duration_s", "output_tokens_per_s")
-        return cls(recorded={k: (d or {}).get(k) for k in keys})
+        recorded = {k: (d or {}).get(k) for k in keys}
+        if (d or {}).get("wait_s") is not None:
+            recorded["wait_s"] = (d or {})["wait_s"]
+        return cls(recorded=recorded)
 
 
 @dataclass

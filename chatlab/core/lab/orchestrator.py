@@ -336,8 +336,10 @@ class TurnRun:
                 await asyncio.sleep(wait)
                 resp.retry = None
                 resp.usage = Usage(input_tokens=resp.usage.input_tokens, estimated=True)
-                # Timing is the answering attempt's own: the waits are in ``retries``.
-                timing.started = time.monotonic()
+                # duration_s is the whole request, waits included (wait_s says how much);
+                # ttft_s and tok/s are the answering attempt's own.
+                timing.waited += wait
+                timing.attempt = time.monotonic()
                 self._notify(lane, resp, None)
         except asyncio.CancelledError:
             # Stopped while waiting to send again: every attempt so far was refused.

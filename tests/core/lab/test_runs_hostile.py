@@ -626,18 +626,35 @@ def test_no_retry_after_a_token_or_past_the_limit(server: DemoServer, retrying: 
     assert len(posts) == 1
 
 
-def test_timing_is_the_answering_attempts_own(server: DemoServer, retrying: Runner) -> None:
+def test_duration_is_the_whole_request_and_ttft_the_answering_attempts(
+    server: DemoServer, retrying: Runner
+) -> None:
+    """A lane with a retry showed 0.24 s though it took 3.7 s (issue 24): duration_s is the
+    whole wall time, waits included, and wait_s says how long they were; ttft is the
+    answering attempt's own."""
     lane = Lane("chat", "demo-fast@tps=0,fault=429,retry_after=1,fail_times=1")
     before = time.monotonic()
     _, turn = run_turn(retrying, [lane])
+    after = time.monotonic()
     r = turn.responses[lane.id]
     waited = r.retries[0]["waited_s"]
+    t = r.timing
     assert r.status is Status.OK and waited >= 1
-    # The wait is in retries, not in ttft: the answering attempt's clock starts after it
-    # (a bound no machine's speed can break: a slow one only starts it later).
-    assert r.timing.started is not None and r.timing.first_token is not None
-    assert r.timing.started - before >= waited
-    assert r.timing.ttft_s == r.timing.first_token - r.timing.started
+    assert (
+        t.started is not None and t.attempt is not None and t.first_token is not None and t.ended is not None
+    )
+    # The whole request: from before the first attempt to the end, the wait inside it.
+    assert before <= t.started and t.ended <= after
+    duration = t.duration_s()
+    assert duration == t.ended - t.started and duration >= waited
+    assert t.wait_s == pytest.approx(waited, abs=1e-3)
+    # ttft: the answering attempt's clock starts after the wait (a bound no machine's
+    # speed can break: a slow one only starts it later).
+    assert t.attempt - t.started >= waited
+    assert t.ttft_s == t.first_token - t.attempt
+    saved = r.to_dict()["timing"]
+    assert saved["wait_s"] == pytest.approx(waited, abs=1e-3) and saved["duration_s"] >= waited
+    assert Response.from_dict(r.to_dict()).timing.wait_s == saved["wait_s"]  # read back
 
 
 def test_stopping_while_waiting_to_retry_costs_nothing(server: DemoServer, retrying: Runner) -> None:
