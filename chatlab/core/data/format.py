@@ -23,14 +23,15 @@ _RETRY_REASONS = {
 
 def cost(value: float | None, estimated: bool = False) -> str:
     """Dollars to 2 significant digits below $1 ($0.0023), cents above ($1.25), and
-    "<$0.0001" for anything smaller than a hundredth of a cent (but not nothing)."""
+    "< $0.0001" for anything smaller than a hundredth of a cent (but not nothing; its
+    "<" already says it is not exact, so an estimate has no "≈" besides)."""
     if value is None:
         return "no price"
     mark = "≈" if estimated else ""
     if value == 0:
         return f"{mark}$0"
     if value < 0.0001:
-        return f"{mark}<$0.0001"
+        return "< $0.0001"
     rounded = float(f"{value:.2g}")
     if rounded >= 1:
         return f"{mark}${value:,.2f}"

@@ -25,6 +25,21 @@ class CostTotal:
     total: float
     estimated: bool
     unpriced: int  # finished responses with no price
+    priced: int = 0  # responses with a price (their costs are ``total``)
+
+    def words(self) -> str:
+        """The total as a person should read it: "$0.0031", "$0.0031 + 1 unpriced
+        response", or "unknown (2 responses with no price)" when nothing was priced:
+        never "$0" for what had no price."""
+        from chatlab.core.data import format as fmt
+
+        many = "s" if self.unpriced != 1 else ""
+        if self.unpriced and not self.priced:
+            return f"unknown ({self.unpriced} response{many} with no price)"
+        text = fmt.cost(self.total, self.estimated)
+        if self.unpriced:
+            text += f" + {self.unpriced} unpriced response{many}"
+        return text
 
 
 def lane_total(session: Session, lane_id: str) -> tuple[float | None, bool]:
@@ -42,15 +57,16 @@ def lane_total(session: Session, lane_id: str) -> tuple[float | None, bool]:
 def session_cost(session: Session) -> CostTotal:
     total = 0.0
     estimated = False
-    unpriced = 0
+    unpriced = priced = 0
     for turn in session.turns:
         for resp in turn.responses.values():
             if resp.cost_usd is None:
                 unpriced += resp.status.finished
             else:
                 total += resp.cost_usd
+                priced += 1
                 estimated = estimated or resp.usage.estimated
-    return CostTotal(total, estimated, unpriced)
+    return CostTotal(total, estimated, unpriced, priced)
 
 
 def estimates(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from chatlab.core.data import format as fmt
 from chatlab.core.lab.controller import Lab
 
 
@@ -24,8 +23,4 @@ class CostLabel(QLabel):
         if lab.masked:
             self.setText("Session cost hidden until you vote")
             return
-        total = lab.session_cost()
-        text = f"Session cost {fmt.cost(total.total, total.estimated)}"
-        if total.unpriced:
-            text += f" · {total.unpriced} response{'s' if total.unpriced > 1 else ''} with no price"
-        self.setText(text)
+        self.setText(f"Session cost {lab.session_cost().words()}")

@@ -30,3 +30,14 @@ def test_a_reopened_response_has_the_same_figures() -> None:
     assert Figures.of(live).line(duration=True) == Figures.of(reopened).line(duration=True)
     assert Figures.of(reopened).ttft_s is not None and "ttft –" not in Figures.of(reopened).line()
     assert Figures.of(live, lane_total=0.5).parts()[-1] == "lane $0.50"
+
+
+def test_a_session_total_with_unpriced_responses_never_reads_as_free() -> None:
+    """The total once read "Session cost $0 · 1 response with no price", as if free (issue 24)."""
+    from chatlab.core.lab.totals import CostTotal
+
+    assert CostTotal(0.0031, False, 1, 2).words() == "$0.0031 + 1 unpriced response"
+    assert CostTotal(0.0, False, 2, 0).words() == "unknown (2 responses with no price)"
+    assert CostTotal(0.0, False, 0, 3).words() == "$0"  # priced, and free
+    assert CostTotal(0.00002, True, 0, 1).words() == "< $0.0001"  # no "≈<$"
+    assert CostTotal(0.5, True, 3, 1).words() == "≈$0.50 + 3 unpriced responses"
