@@ -3,27 +3,26 @@ as an extra rater, presenting :class:`~chatlab.core.judging.controller.JudgeCont
 the way ``chatlab judge`` does (:mod:`chatlab.cli.judge`).
 
 The dialog picks the judge (a provider, marked "no key" when it has none, and a model,
-with a hint that follows the provider), the rubric (shipped and the user's, each with its
-description) and an optional budget, and shows the plan in short lines: what is
+with a hint that follows the provider), the rubric (shipped and the user's, each with
+its description) and an optional budget, and shows the plan in short lines: what is
 finished, judged and left, the estimate of the calls left (calls, tokens, cost) and the
-judge's own spend so far. The plan is recomputed as the choice changes, in a worker
-thread (it counts the tokens of every call; the store is still read on the loop's
-thread, see :class:`~.judge_words.LoopStore`); it is greyed while a run goes and planned afresh when
-it ends. A study this judge has judged already says what it did there, with **Open
-Leaderboard**. A choice that can't be planned (an unknown provider, a bad parameter or
-rubric) or run (no key) says why inline; a missing key is found as the plan is shown
-(from the configuration and the key store, no call made) and offers **Open Settings…**
-when the window has it. The plan's warnings (a comparison of many answers mostly ties)
-follow it. Changing the provider drops a model that provider doesn't list. **Judge**
-runs it on the window's loop with a progress bar; the dialog keeps one height in every
-state (the lines between the fields and the progress scroll in a fixed area) so the
-buttons never move. **Stop** cancels (the calls in flight are sent again next time;
-closing the dialog doesn't stop the run, and Judge… shows it again; Escape closes an
-open drop-down, and does nothing while a run goes); the end line says how many chose an
-answer, tied or made no verdict, then the spend, and **Open Leaderboard** opens the
-study's Judges tab. A plan over its budget, or whose budget can't be checked (no price
-known), is refused with the CLI's words, shown, until the person chooses **Run anyway**.
-The words are :mod:`.judge_words`'.
+judge's own spend so far. It is recomputed as the choice changes, in a worker thread
+(the store read on the loop's thread: :class:`~.judge_words.LoopStore`), greyed while a
+run goes and planned afresh at its end. A study this judge has judged already says what
+it did there, with **Open Leaderboard**. A choice that can't be planned (an unknown
+provider, a bad parameter or rubric) or run (no key) says why inline; a missing key is
+found as the plan is shown (from the configuration and the key store, no call made) and
+offers **Open Settings…** when the window has it. The plan's warnings (a comparison of
+many answers mostly ties) follow it. Changing the provider drops a model that provider
+doesn't list. **Judge** runs it on the window's loop with a progress bar; the dialog
+keeps one height in every state (the lines between the fields and the progress scroll in
+a fixed area) so the buttons never move. **Stop** cancels (the calls in flight are sent
+again next time; closing the dialog doesn't stop the run, and Judge… shows it again;
+Escape closes an open drop-down, and does nothing while a run goes); the end line says
+how many chose an answer, tied or made no verdict, then the spend, and **Open
+Leaderboard** opens the study's Judges tab. A plan over its budget, or whose budget
+can't be checked (no price known), is refused with the CLI's words, shown, until the
+person chooses **Run anyway**. The words are :mod:`.judge_words`'.
 """
 
 from __future__ import annotations
@@ -104,6 +103,7 @@ class JudgeDialog(QDialog):
         self.task: asyncio.Future[str] | None = None
         self.planning: asyncio.Future[JudgePlan] | None = None
         self._asked = 0  # plans asked for: only the newest one is shown
+        self._shown_ask = 0  # the plan asked for that is on screen
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.provider = QComboBox()
@@ -318,6 +318,7 @@ class JudgeDialog(QDialog):
             listed = [self.model.itemText(i) for i in range(self.model.count())]
             hint = model_hint(self.provider_name(), listed)
             self._show_plan(None, f"Name the judge model: {hint}.")
+            self._shown_ask = asked
             return
         loop = asyncio.get_event_loop()
         planner = JudgeController(LoopStore(self.store, loop), lambda: self.config)
@@ -339,11 +340,13 @@ class JudgeDialog(QDialog):
             self._show_plan(None, f"The plan failed: {type(exc).__name__}: {exc}")
         else:
             self._show_plan(future.result(), None)
+        self._shown_ask = asked
+        self._buttons()  # Judge waits for the plan on screen
 
     @property
     def planned(self) -> bool:
-        """The plan shown is the current choice's (no newer one is being worked out)."""
-        return self.planning is None or self.planning.done()
+        """The plan on screen is the newest asked for (not only finished in its thread)."""
+        return self._shown_ask == self._asked
 
     def _show_plan(self, plan: JudgePlan | None, problem: str | None) -> None:
         self.plan = plan
