@@ -68,6 +68,7 @@ from chatlab.ui.studies.judge_words import (
     key_missing,
     key_problem,
     last_words,
+    main_window,
     model_hint,
     plan_words,
     refusal,
@@ -104,6 +105,7 @@ class JudgeDialog(QDialog):
         self.planning: asyncio.Future[JudgePlan] | None = None
         self._asked = 0  # plans asked for: only the newest one is shown
         self._shown_ask = 0  # the plan asked for that is on screen
+        self._going = False
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.provider = QComboBox()
@@ -378,7 +380,7 @@ class JudgeDialog(QDialog):
 
     def _last(self, plan: JudgePlan) -> None:
         """A study this judge has judged already: what it did here, and Open Leaderboard."""
-        reachable = self._main() is not None
+        reachable = main_window(self) is not None
         self.end.setText(last_words(plan))
         self.end.show()
         self.leaderboard_button.setVisible(reachable)
@@ -393,7 +395,7 @@ class JudgeDialog(QDialog):
 
     def _settings(self) -> Any:
         """The main window's registered Settings action's registry, or None."""
-        registry = getattr(self._main(), "registry", None)
+        registry = getattr(main_window(self), "registry", None)
         names = getattr(registry, "names", None)
         return registry if callable(names) and "settings.show" in names() else None
 
@@ -418,7 +420,8 @@ class JudgeDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """A run is going, or has ended and its end not yet shown."""
+        return self._going
 
     def _buttons(self) -> None:
         plan = self.plan
@@ -452,6 +455,7 @@ class JudgeDialog(QDialog):
             self._say(str(exc))
             return False
         self.run = judges.prepare(plan, runner, on_change=self._moved)
+        self._going = True
         self.task = asyncio.ensure_future(
             self._go(self.run, runner, server, functools.partial(judges.release, plan))
         )
@@ -504,7 +508,7 @@ class JudgeDialog(QDialog):
         text = end_words(plan, run, outcome)
         if outcome.startswith("failed"):
             text += f" The run {outcome}"
-        reachable = self._main() is not None
+        reachable = main_window(self) is not None
         if not reachable:
             text += " The Leaderboard's Judges tab (View → Leaderboard) checks it against your votes."
         self.end.setText(text)
@@ -515,19 +519,13 @@ class JudgeDialog(QDialog):
         self.details.setPlainText("\n".join(lines))
         self.details_button.setVisible(bool(lines))
         self.details.setVisible(bool(lines) and self.details_button.isChecked())
+        self._going = False
         self.replan()
-
-    def _main(self) -> Any:
-        """The main window (it opens the Leaderboard), or None."""
-        widget = self.parentWidget()
-        while widget is not None and not callable(getattr(widget, "open_leaderboard", None)):
-            widget = widget.parentWidget()
-        return widget
 
     def open_leaderboard(self) -> QWidget | None:
         """The Leaderboard on this study's Judges tab (the main window's, as View →
         Leaderboard opens it)."""
-        main = self._main()
+        main = main_window(self)
         board = main.open_leaderboard() if main is not None else None
         show = getattr(board, "show_judges_of", None)
         if callable(show):

@@ -244,3 +244,11 @@ def end_words(plan: JudgePlan, run: JudgeRun, outcome: str) -> str:
     if p.to_retry:
         return line + f" {len(p.to_retry)} calls failed in a way worth another try: Judge again sends them."
     return line
+
+
+def main_window(widget: Any) -> Any:
+    """The main window above ``widget`` (it opens the Leaderboard and Settings), or None."""
+    found = widget.parentWidget()
+    while found is not None and not callable(getattr(found, "open_leaderboard", None)):
+        found = found.parentWidget()
+    return found
