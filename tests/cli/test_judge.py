@@ -193,8 +193,9 @@ def test_kill_9_then_judge_again_gives_exactly_one_judgement_per_comparison(
     assert "judge spend" in done.stdout and spend > 0
 
 
-def _chat_body(text: str, pieces: int) -> bytes:
-    """A Chat Completions stream whose answer is ``text`` in ``pieces`` chunks."""
+def _chat_body(text: str, pieces: int, field: str = "content") -> bytes:
+    """A Chat Completions stream whose answer (or, with ``field="reasoning_content"``, its
+    reasoning alone) is ``text`` in ``pieces`` chunks."""
     step = max(1, len(text) // pieces)
     frames = []
     for i in range(0, len(text), step):
@@ -203,7 +204,7 @@ def _chat_body(text: str, pieces: int) -> bytes:
             "object": "chat.completion.chunk",
             "created": 1,
             "model": "m",
-            "choices": [{"index": 0, "delta": {"content": text[i : i + step]}, "finish_reason": None}],
+            "choices": [{"index": 0, "delta": {field: text[i : i + step]}, "finish_reason": None}],
         }
         frames.append(f"data: {json.dumps(chunk)}\n\n")
     end = {

@@ -16,7 +16,7 @@ import pytest
 
 from chatlab.demo.server import DemoServer
 from chatlab.store.db import Store, default_path
-from tests.cli.test_judge import JUDGE, RATER, _judged, _rows, _study
+from tests.cli.test_judge import JUDGE, RATER, _chat_body, _judged, _rows, _study
 from tests.core.studies.test_study import run, write_config
 
 Doc = dict[str, Any]
@@ -266,34 +266,12 @@ def test_a_stream_chatlab_cant_read_ends_in_no_verdict_or_a_retry_never_a_guess(
         assert problem  # every kept call says why it has no verdict
 
 
-def _reasoning_only_body() -> bytes:
-    frames = []
-    for piece in ("I compare A and B. ", '{"choice": "A"} is what I would say.'):
-        chunk = {
-            "id": "x",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"reasoning_content": piece}, "finish_reason": None}],
-        }
-        frames.append(f"data: {json.dumps(chunk)}\n\n")
-    end = {
-        "id": "x",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    }
-    frames.append(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n")
-    return "".join(frames).encode()
-
-
 def test_a_reasoning_only_answer_and_a_refusal_are_no_verdict_with_their_reason(
     home: Path, tmp_path: Path, server: DemoServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _study(home, tmp_path, server, capsys)
-    server.add_replay("thinker", _reasoning_only_body())
+    reasoning = "I compare A and B. " + '{"choice": "A"} is what I would say.'
+    server.add_replay("thinker", _chat_body(reasoning, 2, field="reasoning_content"))
     code, out, err = run(capsys, "judge", "Test study", "-m", "demo:thinker")
     assert code == 0, err
     assert "6 no verdict" in out and not _judged(home, "judge:demo:thinker")

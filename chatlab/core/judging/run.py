@@ -283,7 +283,7 @@ class JudgeRun:
             p.done += 1
             p.ties += outcome.vote.choice == "tie"
             p.inconsistent += not outcome.consistent
-        if item.session.turns[0].votes is not None and outcome.vote is not None:
+        if outcome.vote is not None:  # the comparison in memory holds it too
             turn = item.session.turns[0]
             turn.votes = [v for v in turn.votes if v.rater != self.plan.rater] + [outcome.vote]
 
