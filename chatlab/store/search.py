@@ -7,6 +7,9 @@ scanning the whole index. Who keeps it: sessions.py indexes a turn's prompt when
 is first written and an answer when it finishes, and unindexes a deleted session;
 studies.py indexes a new study's prompts in bulk (``_write_new``); merge.py unindexes the
 answers a newer rating pack replaces; db.py indexes what crash recovery kept.
+
+The index holds what was written, Markdown and all; :func:`plain_snippet` turns a hit's
+snippet into the plain words a reader saw, keeping the marks around the matches.
 """
 
 from __future__ import annotations
@@ -19,6 +22,57 @@ from chatlab.core.data.safety import clean_text
 from chatlab.store.connection import Database
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_MARKS = "\x02\x03"  # where a snippet's matches start and end
+
+# Markdown, as much of it as a snippet (a dozen words cut from anywhere) can hold.
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*")
+_RULE = re.compile(r"^[\s\x02\x03]*([-*_=|:][\s\x02\x03]*){3,}$")
+_LINE_START = re.compile(r"^\s*(?:(?:>\s?)+|#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?)+")
+_HEADING_END = re.compile(r"\s+#+\s*$")
+_IMAGE_OR_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_REFERENCE = re.compile(r"!?\[([^\]\n]+)\]\[[^\]\n]*\]")
+_LINK_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)?")  # the end of a link cut at its start
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_STARS = re.compile(r"(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1")
+_UNDERSCORES = re.compile(r"(?<![^\W_])(_{1,3})(?=[^\s_])(.+?)(?<=[^\s_])\1(?![^\W_])")
+_LEFTOVER = re.compile(r"\*{2,}|~~|(?<![^\W_])_{2,}|(?<=\s)[*_](?=\S)|(?<=\S)[*_](?=\s|$)|`")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def plain_snippet(snippet: str) -> str:
+    """A search snippet as one line of plain text: headings, quotes, list marks, rules,
+    fences, emphasis, inline code, links (their text stays), images (their alt text) and
+    HTML tags taken out, escapes undone, control characters and line breaks made spaces.
+    The \\x02…\\x03 marks around the matches are kept."""
+    text = _ESCAPED.sub(lambda m: chr(0xF0000 + ord(m.group(1))), snippet)
+    lines = []
+    for line in text.splitlines():
+        if _RULE.match(line):
+            continue  # a rule, or a table's header line
+        line = _FENCE.sub("", line)
+        line = _LINE_START.sub("", line)
+        line = _HEADING_END.sub("", line)
+        if line.strip().startswith("|") or line.strip().endswith("|"):
+            line = " · ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
+        lines.append(line)
+    text = " ".join(lines)
+    text = _IMAGE_OR_LINK.sub(r"\1", text)
+    text = _REFERENCE.sub(r"\1", text)
+    text = _LINK_TAIL.sub("", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _TAG.sub("", text)
+    for _ in range(2):  # ***both*** and **_nested_** ones
+        text = _STARS.sub(r"\2", text)
+        text = _UNDERSCORES.sub(r"\2", text)
+    text = _LEFTOVER.sub("", text)
+    text = "".join(
+        chr(ord(ch) - 0xF0000) if ord(ch) >= 0xF0000 and ord(ch) - 0xF0000 < 128 else ch for ch in text
+    )
+    text = "".join(ch if ch in _MARKS or not _CONTROLS.match(ch) else " " for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    return text.replace("\x02\x03", "")
 
 
 @dataclass(frozen=True)

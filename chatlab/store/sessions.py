@@ -48,6 +48,8 @@ class SessionSummary:
     lanes: int
     turns: int
     blind: bool
+    study_id: str | None = None  # a study's comparison: the history groups them under it
+    study_name: str = ""
 
 
 class SessionRows(SearchRows, VoteRows):
@@ -222,13 +224,25 @@ class SessionRows(SearchRows, VoteRows):
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def sessions(self) -> list[SessionSummary]:
+        """Every session, the most recently changed first, with its study (if any)."""
         rows = self.con.execute(
             "SELECT s.id, s.title, s.created_at, s.updated_at, s.blind, "
             "(SELECT COUNT(*) FROM lanes l WHERE l.session_id = s.id AND l.retired = 0), "
-            "(SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
-            "FROM sessions s ORDER BY s.updated_at DESC, s.created_at DESC"
+            "(SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id), s.study_id, st.name "
+            "FROM sessions s LEFT JOIN studies st ON st.id = s.study_id "
+            "ORDER BY s.updated_at DESC, s.created_at DESC"
         ).fetchall()
-        return [SessionSummary(r[0], r[1], r[2], r[3], r[5], r[6], bool(r[4])) for r in rows]
+        return [
+            SessionSummary(r[0], r[1], r[2], r[3], r[5], r[6], bool(r[4]), r[7], r[8] or r[7] or "")
+            for r in rows
+        ]
+
+    def data_version(self) -> tuple[int, int]:
+        """Changes to the database, cheaply: SQLite's ``data_version`` (it moves when
+        another connection, another chatlab's included, commits) and this connection's
+        own count of changed rows. Equal pairs: nothing was written in between."""
+        version = self.con.execute("PRAGMA data_version").fetchone()[0]
+        return int(version), self.con.total_changes
 
     def ids(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT id FROM sessions ORDER BY created_at")]
@@ -247,6 +261,13 @@ class SessionRows(SearchRows, VoteRows):
         if isinstance(session, StoreError):
             raise session
         return session
+
+    def load_many(self, session_ids: Iterable[str]) -> dict[str, Session]:
+        """The sessions with these ids that exist and can be read back, in one query per
+        table (the history's search hits are named from them)."""
+        wanted = json.dumps(sorted(set(session_ids)))
+        loaded = self._load_where("s.id IN (SELECT value FROM json_each(?))", (wanted,))
+        return {sid: s for sid, s in loaded if isinstance(s, Session)}
 
     def marked_turns(self, problems: list[str] | None = None) -> list[Session]:
         """Every turn marked "to rate", each as a one-turn view of its session (the same
