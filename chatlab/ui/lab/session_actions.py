@@ -37,6 +37,7 @@ class SessionActions(QObject):
     refreshRequested = Signal()  # the session's title changed
     estimatesStale = Signal()  # the lanes changed: the next send's estimates are due again
     retryRequested = Signal(str)  # a lane's Retry button (lane id)
+    hitShown = Signal(str, str)  # a search hit's session is shown: bring its turn and lane (or "") into view
 
     def __init__(
         self, lab: Lab, store: Store | None, parent: QWidget, edit_lane: LaneEditor | None = None
@@ -48,8 +49,10 @@ class SessionActions(QObject):
         self._edit_lane = edit_lane
         self.sidebar: SessionSidebar | None = None
         if self.store is not None:
-            self.sidebar = SessionSidebar(self.store)
+            known = lab.known_rater
+            self.sidebar = SessionSidebar(self.store, rater=lambda: r.id if (r := known()) else "")
             self.sidebar.openRequested.connect(self.open_session)
+            self.sidebar.hitRequested.connect(self.open_hit)
             self.sidebar.renameRequested.connect(self.rename_session)
             self.sidebar.deleteRequested.connect(self.delete_session)
             self.sidebar.duplicateRequested.connect(self.duplicate_session)
@@ -132,6 +135,13 @@ class SessionActions(QObject):
             return
         if session is not None:
             self._show(session)
+
+    def open_hit(self, session_id: str, turn_id: str, lane_id: str) -> None:
+        """A search hit: its session opened (unless shown already), then its turn shown."""
+        if session_id != self.lab.session.id:
+            self.open_session(session_id)
+        if session_id == self.lab.session.id:
+            self.hitShown.emit(turn_id, lane_id)
 
     def _held(self, session: Session) -> bool:
         """A study comparison whose names this rater may not see yet: its study reveals

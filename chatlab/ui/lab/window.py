@@ -42,7 +42,7 @@ from chatlab.ui.lab.lane import LaneWidget
 from chatlab.ui.lab.lanes import LanesArea
 from chatlab.ui.lab.prompt import PromptArea
 from chatlab.ui.lab.session_actions import SessionActions
-from chatlab.ui.lab.sidebar import SessionSidebar
+from chatlab.ui.lab.sidebar import SessionSidebar, show_hit
 from chatlab.ui.lab.statusbar import CostLabel
 from chatlab.ui.lab.toolbar import Toolbar
 from chatlab.ui.lab.votebar import VoteBar
@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(demo_banner))
         self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
+        self.actions_.hitShown.connect(lambda turn, lane: show_hit(self.lanes, turn, lane))
         self.reveal = RevealCard()
         self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)

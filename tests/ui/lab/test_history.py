@@ -139,7 +139,7 @@ def test_sessions_are_saved_reopened_searched_and_rated(
     lanes = add_lanes(win, "chat:echo", "claude:echo")
     win.prompt.setPlainText("Tell me about Zanzibar")
     wait_turn(qtbot, win)
-    assert win.sidebar is not None and win.sidebar.list.count() == 1
+    assert win.sidebar is not None and win.sidebar.tree.topLevelItemCount() == 1
     widget = win.lane_widgets[lanes[0].id]
     widget.score.setCurrentIndex(4)
     widget.note.setText("solid")
@@ -149,7 +149,7 @@ def test_sessions_are_saved_reopened_searched_and_rated(
     win.new_session()
     win.prompt.setPlainText("Something else entirely")
     wait_turn(qtbot, win)
-    assert win.sidebar.list.count() == 2
+    assert win.sidebar.tree.topLevelItemCount() == 2
 
     win.actions_.open_session(first_id)
     assert win.session.id == first_id
@@ -161,7 +161,7 @@ def test_sessions_are_saved_reopened_searched_and_rated(
 
     win.sidebar.search.setText("zanzibar")
     win.sidebar.refresh()
-    labels = [win.sidebar.list.itemWidget(win.sidebar.list.item(i)) for i in range(win.sidebar.list.count())]
+    labels = [win.sidebar.tree.itemWidget(item, 0) for item in win.sidebar.top_items()]
     texts = [label.text() for label in labels if isinstance(label, QLabel)]
     assert texts and all("<b>Zanzibar</b>" in t for t in texts)
 
