@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,11 @@ def show_hit(area: LanesArea, turn_id: str, lane_id: str) -> bool:
         first = min(widgets, key=lambda w: order.index(w.lane.id) if w.lane.id in order else len(order))
         area.scroller.ensureWidgetVisible(first)
     return found
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    """A sort key that puts "p2" before "p10"."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def _session_text(s: SessionSummary) -> str:
@@ -327,6 +333,12 @@ class SessionSidebar(QWidget):
             child.setData(0, ID_ROLE, s.id)
             group.addChild(child)
         for study_id, (group, members) in groups.items():
+            # In a group, the comparisons in the suite's order: prompt, then sample.
+            order = sorted(members, key=lambda s: _natural(s.title))
+            if order != members:
+                children = group.takeChildren()
+                by_id = {child.data(0, ID_ROLE): child for child in children}
+                group.addChildren([by_id[s.id] for s in order])
             name = members[0].study_name or study_id
             group.setText(0, f"{name} ({len(members)})")
             group.setToolTip(0, f"Study “{name}”: {len(members)} comparisons (prompts × samples)")
