@@ -166,6 +166,14 @@ def test_one_unit_per_column_and_each_name_once(window: MainWindow, qtbot: QtBot
     assert "Visible reasoner (placebo) · demo:demo-reasoner" in texts
     assert "demo:echo" in texts and "demo:demo-fast" in texts
     assert not any(t.count("placebo") > 1 or t.count("echo") > 1 or t.count("fast") > 1 for t in texts)
+    # Folded, the next reveal comes folded too (the user's choice holds), its line new.
+    window.reveal.set_folded(True)
+    window.reveal.show_reveal(Reveal("t2", "tie", "tie", reveal.rows, False, None, Tally(votes=2)))
+    assert window.reveal.folded and window.reveal.line.isVisibleTo(window)
+    assert not window.reveal.table.isVisibleTo(window)
+    assert window.reveal.line.text() == (
+        "Revealed: you chose Tie · no reasoning guess · this session: 2 blind votes"
+    )
 
 
 def test_times_under_a_second_stay_in_ms() -> None:
