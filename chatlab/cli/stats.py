@@ -148,7 +148,7 @@ def _print(report: Report, out: IO[str]) -> None:
         for a in report.accuracy:
             label = labels.get(a.id, a.id)
             graded.add_row(
-                escape(terminal_text(label if label == a.id else f"{label} ({a.id})")),
+                escape(terminal_text(fmt.label_and_id(label, a.id))),
                 str(a.correct),
                 str(a.graded),
                 f"{a.accuracy:.0%}",
@@ -182,7 +182,7 @@ def _print(report: Report, out: IO[str]) -> None:
     for c in report.contenders:
         table.add_row(
             "–" if c.rank is None else str(c.rank),
-            escape(terminal_text(c.label if c.label == c.id else f"{c.label} ({c.id})")),
+            escape(terminal_text(fmt.label_and_id(c.label, c.id))),
             "–" if c.rating is None else f"{c.rating:.0f}",
             f"{c.ci95[0]:.0f} – {c.ci95[1]:.0f}" if c.ci95 else "–",
             "–" if c.rating_length_controlled is None else f"{c.rating_length_controlled:.0f}",

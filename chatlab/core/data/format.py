@@ -1,13 +1,16 @@
 """Human-readable figures shared by the CLI and the window, so both say the same thing.
 
 Estimates carry ``≈``; an unknown price reads "no price", never $0; hidden reasoning
-reads "N reasoning tokens, text not returned".
+reads "N reasoning tokens, text not returned"; times in one column share one unit, and
+a label with its id says each word once.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
+from collections.abc import Sequence
 
 from chatlab.core.data.events import ErrorKind, Usage
 from chatlab.core.data.model import LaneParams, Response, Status
@@ -123,3 +126,29 @@ def params(p: LaneParams) -> list[str]:
     if p.system:
         out.append("system prompt")
     return out
+
+
+def seconds_column(values: Sequence[float | None]) -> list[str]:
+    """Times that stand in one column, in one unit: all in ms when every one is under a
+    second, else all in s (two decimals while one is under a second, so 191 ms reads
+    "0.19 s" beside "2.10 s"; one decimal otherwise); "–" where there is none."""
+    known = [v for v in values if v is not None]
+    if known and max(known) >= 1:
+        digits = 2 if min(known) < 1 else 1
+        return ["–" if v is None else f"{v:.{digits}f} s" for v in values]
+    return ["–" if v is None else f"{v * 1000:.0f} ms" for v in values]
+
+
+def label_and_id(label: str, ident: str) -> str:
+    """A label with the id behind it (a lane's ``provider:model``, a contender's id),
+    each word said once: the label alone when it holds the id, the id alone when the
+    label is its model part, and a parenthesised ending both share (" (placebo)") only
+    on the label: "Visible reasoner (placebo) · demo:demo-reasoner"."""
+    if not label or label == ident or ident in label:
+        return label or ident
+    if ident.partition(":")[2] == label:
+        return ident
+    end = re.search(r" \([^()]*\)$", ident)
+    if end is not None and label.endswith(end.group(0)):
+        ident = ident[: end.start()]
+    return f"{label} · {ident}"

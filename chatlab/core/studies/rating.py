@@ -123,6 +123,20 @@ class Standing:
     ties: int
     guessed_reasoned: int
     reasoned: int
+    # Of the votes that came with a reasoning guess (``guesses``), how many called this
+    # contender right: marked when it reasoned, unmarked when it did not (the truth of
+    # blind.guess_truth: "trained to reason?" where the reasoning was on show).
+    guesses: int = 0
+    guesses_right: int = 0
+
+
+@dataclass(frozen=True)
+class GuessRecord:
+    """At the end of a queue: this rater's reasoning guesses, counted plainly (``items``
+    guessed, ``right`` where every answer was called right)."""
+
+    items: int
+    right: int
 
 
 def contenders(session: Session) -> list[str]:
@@ -485,10 +499,30 @@ class RatingQueue:
                 if lane.id not in (vote.shown_order or []):
                     continue
                 names.setdefault(i, lane.display)
-                row = rows.setdefault(i, [0, 0, 0, 0, 0])
+                row = rows.setdefault(i, [0, 0, 0, 0, 0, 0, 0])
+                resp = turn.responses[lane.id]
                 row[0] += 1
                 row[1] += vote.choice == lane.id
                 row[2] += vote.choice == "tie"
                 row[3] += lane.id in (vote.guessed or [])
-                row[4] += reasoned(turn.responses[lane.id])
+                row[4] += reasoned(resp)
+                if vote.guessed is not None:
+                    row[5] += 1
+                    row[6] += (lane.id in vote.guessed) == guess_truth(session, lane.id, resp)
         return [Standing(names[i], *rows[i]) for i in sorted(rows)]
+
+    def guess_record(self) -> GuessRecord | None:
+        """At the end: how many of this rater's votes came with a reasoning guess, and in
+        how many every answer shown was called right; None before the names may be shown."""
+        if not self.can_reveal:
+            return None
+        items = right = 0
+        for session in self.sessions.values():
+            turn = session.turns[0]
+            vote = turn.vote_of(self.rater)
+            if vote is None or vote.guessed is None:
+                continue
+            shown = [x for x in vote.shown_order or [] if x in turn.responses]
+            items += 1
+            right += all((x in vote.guessed) == guess_truth(session, x, turn.responses[x]) for x in shown)
+        return GuessRecord(items, right)

@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
             return
         from chatlab.ui.rating.window import open_queue
 
-        window = open_queue(self.store, info, self.lab.known_rater(), parent=self)
+        window = open_queue(self.store, info, self.lab.known_rater(), self, self.open_leaderboard)
         if window is not None:
             window.view.voted.connect(self.votes_changed)
             self.rate_windows.append(window)

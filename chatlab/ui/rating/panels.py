@@ -4,7 +4,8 @@
 who each letter was and its kind (trained reasoner, asked to think, plain), whether it
 reasoned, and how the rater's pick and guesses did; it forgets every name when cleared.
 :class:`DonePanel` ends the queue: each contender's record in this rater's votes (the
-standings), or, while the names can't be shown yet, why not.
+standings, with how many of the rater's reasoning guesses were right, in plain counts),
+or, while the names can't be shown yet, why not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from chatlab.core.data.kinds import kind_words
-from chatlab.core.studies.rating import RatingQueue, RevealRow
+from chatlab.core.studies.rating import GuessRecord, RatingQueue, RevealRow
 from chatlab.ui.rating.reveal import guess_words
 from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.safe import plain_tip
@@ -35,6 +36,20 @@ def _compact(table: QWidget) -> QHBoxLayout:
     row.addWidget(table)
     row.addStretch(1)
     return row
+
+
+def guess_sentence(record: GuessRecord | None) -> str:
+    """This rater's reasoning guesses over the queue, as plain counts (a handful of votes
+    makes no percentage worth printing); "" before the names may be shown."""
+    if record is None:
+        return ""
+    if not record.items:
+        return "You made no reasoning guess."
+    items = f"{record.items} item{'s' if record.items != 1 else ''}"
+    return (
+        f"Your reasoning guesses: {record.right} of {items} entirely right (every answer called "
+        "right). The “your guess right” column counts your calls on each model."
+    )
 
 
 class RevealPanel(QFrame):
@@ -100,7 +115,7 @@ class RevealPanel(QFrame):
 class DonePanel(QFrame):
     """The queue is done: each contender's record in this rater's votes."""
 
-    HEADS = ("model", "shown", "wins", "ties", "you guessed reasoned", "reasoned")
+    HEADS = ("model", "shown", "wins", "ties", "you guessed reasoned", "reasoned", "your guess right")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,11 +125,14 @@ class DonePanel(QFrame):
         self.sub = plain_label("", "muted")
         self.sub.setWordWrap(True)
         self.table, self.grid = grid_table(24, 4)
+        self.guesses = plain_label("")
+        self.guesses.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addWidget(self.headline)
         layout.addWidget(self.sub)
         layout.addLayout(_compact(self.table))
+        layout.addWidget(self.guesses)
         layout.addStretch(1)
         self.hide()
 
@@ -129,17 +147,22 @@ class DonePanel(QFrame):
                 label.setAlignment(right)
             self.grid.addWidget(label, 0, col)
         for r, s in enumerate(queue.standings(), start=1):
-            cells = [s.name, s.shown, s.wins, s.ties, s.guessed_reasoned, s.reasoned]
+            right_of = f"{s.guesses_right} of {s.guesses}" if s.guesses else "no guess"
+            cells = [s.name, s.shown, s.wins, s.ties, s.guessed_reasoned, s.reasoned, right_of]
             for col, value in enumerate(cells):
                 label = plain_label(str(value), "title" if col == 0 else "")
                 if col:
                     label.setAlignment(right)
                 self.grid.addWidget(label, r, col)
+        self.guesses.setText(guess_sentence(queue.guess_record()))
+        self.guesses.setVisible(bool(self.guesses.text()))
         self.show()
 
     def show_waiting(self, queue: RatingQueue) -> None:
         """Rated everything there is to rate, but the names can't be shown (yet)."""
         _clear_grid(self.grid)
+        self.guesses.setText("")
+        self.guesses.hide()
         self.headline.setText(f"Done for now — {queue.rated} of {queue.total} rated")
         if queue.from_pack:
             self.sub.setText(

@@ -1,10 +1,13 @@
 """The reveal card: after a blind vote, who was who, who reasoned, what it cost.
 
-It shows the lab's :class:`~chatlab.core.lab.blind.Reveal` record as a small table (Model A,
-B, C… with the model behind each, its kind: "trained reasoner", "asked to think" or
-"plain", whether and how much it reasoned, cost and time to first token side by side),
-says whether the reasoning guess was right, and keeps a running tally for the session.
-It stays until the user moves on (Close, a new send, or another session).
+It shows the lab's :class:`~chatlab.core.lab.blind.Reveal` record compactly, so the
+lanes keep their room: a table with one row per lane (Model A, B, C… with the model
+behind each, its kind: "trained reasoner", "asked to think" or "plain", whether and how
+much it reasoned, cost and time to first token, in one unit down the column, and the
+rater's guess), and beside it what was chosen, whether the reasoning guess was right and
+the session's running tally. The fold button (▾) folds it to one line that still says
+what was chosen and how the guess did; the fold holds for the next reveal. It stays
+until the user moves on (Close, a new send, or another session).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from chatlab.core.data import format as fmt
 from chatlab.core.data.kinds import kind_words
 from chatlab.core.lab.blind import Reveal
 from chatlab.ui.rating.widgets import grid_table, plain_label
+from chatlab.ui.shared.flow import ElidedLabel
 from chatlab.ui.shared.icons import icon
+
+SUMMARY_WIDTH = 260  # the chosen / guess / tally column beside the table
 
 
 def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bool) -> str:
@@ -39,33 +45,77 @@ class RevealCard(QFrame):
         super().__init__(parent)
         self.setObjectName("reveal")
         self.setProperty("role", "reveal")
-        self.headline = plain_label("", "title")
+        self.fold = QToolButton()
+        self.fold.setCheckable(True)
+        self.fold.setAutoRaise(True)
+        self.fold.setArrowType(Qt.ArrowType.DownArrow)
+        self.fold.setToolTip("Fold the reveal to one line")
+        self.fold.setAccessibleName("Fold the reveal")
+        self.fold.toggled.connect(self.set_folded)
+        self.line = ElidedLabel()  # the one line of the folded card
+        self.line.setAccessibleName("The reveal, folded")
+        self.headline = plain_label("")
         self.headline.setWordWrap(True)
+        bold = self.headline.font()
+        bold.setBold(True)
+        self.headline.setFont(bold)
         self.guess = plain_label("")
         self.guess.setWordWrap(True)
         self.tally = plain_label("", "muted")
         self.tally.setWordWrap(True)
         close = QToolButton()
         close.setIcon(icon("remove"))
+        close.setAutoRaise(True)
         close.setToolTip("Close the reveal")
         close.setAccessibleName("Close the reveal")
         close.clicked.connect(self.dismiss)
-        top = QHBoxLayout()
-        top.addWidget(self.headline, 1)
-        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.table, self.grid = grid_table()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.addLayout(top)
-        layout.addWidget(self.table)
-        layout.addWidget(self.guess)
-        layout.addWidget(self.tally)
+        self.table, self.grid = grid_table(14, 0)
+        self.summary = QWidget()
+        side = QVBoxLayout(self.summary)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(2)
+        for label in (self.headline, self.guess, self.tally):
+            side.addWidget(label)
+        side.addStretch(1)
+        self.summary.setMinimumWidth(SUMMARY_WIDTH)
+        self.body = QWidget()
+        body = QHBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(18)
+        body.addWidget(self.table, 0, Qt.AlignmentFlag.AlignTop)
+        body.addWidget(self.summary, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.setSpacing(4)
+        top = Qt.AlignmentFlag.AlignTop
+        layout.addWidget(self.fold, 0, top)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.body, 1)
+        layout.addWidget(close, 0, top)
+        self.line.hide()
         self.reveal: Reveal | None = None
         self.hide()
 
+    @property
+    def folded(self) -> bool:
+        return self.fold.isChecked()
+
+    def set_folded(self, folded: bool) -> None:
+        """Fold to one line (or unfold to the table); the next reveal keeps the choice."""
+        if self.fold.isChecked() != folded:
+            self.fold.setChecked(folded)  # comes back here through toggled
+            return
+        self.fold.setArrowType(Qt.ArrowType.RightArrow if folded else Qt.ArrowType.DownArrow)
+        what = "Unfold the reveal: one row per lane" if folded else "Fold the reveal to one line"
+        self.fold.setToolTip(what)
+        self.fold.setAccessibleName(what)
+        self.body.setVisible(not folded)
+        self.line.setVisible(folded)
+
     def show_reveal(self, reveal: Reveal) -> None:
         self.reveal = reveal
-        self.headline.setText(f"Revealed. You chose: {self._chosen(reveal)}")
+        chosen = self._chosen(reveal)
+        self.headline.setText(f"Revealed. You chose: {chosen}")
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item is not None and item.widget() is not None:
@@ -73,13 +123,18 @@ class RevealCard(QFrame):
         heads = ["", "model", "kind", "reasoned", "cost", "first token"] + (
             ["your guess"] if reveal.guess_made else []
         )
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        numbers = (heads.index("cost"), heads.index("first token"))
         for col, head in enumerate(heads):
-            self.grid.addWidget(plain_label(head, "muted"), 0, col)
-        for r, row in enumerate(reveal.rows, start=1):
-            name = row.spec if row.name == row.spec else f"{row.name} ({row.spec})"
+            label = plain_label(head, "muted")
+            if col in numbers:
+                label.setAlignment(right)
+            self.grid.addWidget(label, 0, col)
+        times = fmt.seconds_column([row.ttft_s for row in reveal.rows])
+        for r, (row, ttft) in enumerate(zip(reveal.rows, times, strict=True), start=1):
             cells = [
                 f"Model {row.letter}",
-                name,
+                fmt.label_and_id(row.name, row.spec),
                 kind_words(row.kind),
                 reasoning_words(
                     row.reasoned, row.reasoning_tokens, row.reasoning_estimated, row.reasoning_hidden
@@ -87,28 +142,41 @@ class RevealCard(QFrame):
                 # The guess asked "trained to reason?": say which reasoning was only asked for.
                 + (", prompted" if reveal.about_training and row.prompted else ""),
                 "failed" if row.failed else fmt.cost(row.cost, row.cost_estimated),
-                fmt.seconds(row.ttft_s),
+                ttft,
                 guess_words(row.guessed, row.truth) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
-                self.grid.addWidget(plain_label(text, "title" if col == 0 else ""), r, col)
+                label = plain_label(text)
+                if col == 0:
+                    font = label.font()
+                    font.setBold(True)
+                    label.setFont(font)
+                if col in numbers:
+                    label.setAlignment(right)
+                self.grid.addWidget(label, r, col)
         if not reveal.guess_made:
             self.guess.setText("You made no reasoning guess this time.")
+            short_guess = "no reasoning guess"
         else:
             what = (
                 "Your guess of which were trained to reason"
                 if reveal.about_training
                 else "Your reasoning guess"
             )
-            self.guess.setText(f"{what}: {'right ✓' if reveal.guess_right else 'wrong ✗'}")
+            verdict = "right ✓" if reveal.guess_right else "wrong ✗"
+            self.guess.setText(f"{what}: {verdict}")
+            short_guess = f"reasoning guess {verdict}"
         t = reveal.tally
         wins = ", ".join(f"{name} {n}" for name, n in sorted(t.wins.items(), key=lambda kv: -kv[1]))
-        tally = f"This session: {t.votes} blind vote{'s' if t.votes != 1 else ''}"
+        session = f"{t.votes} blind vote{'s' if t.votes != 1 else ''}"
+        tally = f"This session: {session}"
         if t.guesses:
             tally += f" · reasoning guessed right {t.guesses_right} of {t.guesses}"
+            session += f", guesses {t.guesses_right} of {t.guesses} right"
         if wins:
             tally += f" · wins: {wins}"
         self.tally.setText(tally)
+        self.line.setText(f"Revealed: you chose {chosen} · {short_guess} · this session: {session}")
         self.show()
 
     @staticmethod

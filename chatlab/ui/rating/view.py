@@ -10,7 +10,9 @@ picked, and which keys do what. The view keeps the keyboard focus (only a note b
 typed takes it): ``1``–``8`` pick the best answer, ``T`` a tie, ``X`` all bad, ``G``
 switches the digits to marking "reasoned?" ("trained to reason?" where the reasoning is
 on show), ``Enter``/``Space`` vote and move on, ``U``
-takes the last vote back. Identities appear only as the study's reveal policy allows:
+takes the last vote back; on the end screen ``Enter`` opens the Leaderboard (or closes,
+where there is none to open) and ``Esc`` or ``Ctrl+W`` closes the window. Identities
+appear only as the study's reveal policy allows:
 after each vote (``each``, in a :class:`~chatlab.ui.rating.panels.RevealPanel` that Enter
 dismisses) or, by default, when the queue is done (the
 :class:`~chatlab.ui.rating.panels.DonePanel` standings). A vote whose names were shown
@@ -21,7 +23,7 @@ like any other item.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
 
 from chatlab.core.data.votes import Vote
@@ -57,6 +59,7 @@ class RateView(QWidget):
 
     voted = Signal()
     finished = Signal()
+    leaderboardRequested = Signal()
 
     def __init__(self, queue: RatingQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,8 +141,13 @@ class RateView(QWidget):
         self.next_button.clicked.connect(self.commit)
         self.close_button = nofocus_button("Close", "Close the rating window (Ctrl+W)")
         self.close_button.setProperty("primary", True)
-        self.close_button.clicked.connect(lambda: self.window().close())
+        self.close_button.clicked.connect(self.close_window)
         self.close_button.hide()
+        self.leaderboard_button = nofocus_button("Open Leaderboard", "Open the Leaderboard (Enter)")
+        self.leaderboard_button.setProperty("primary", True)
+        self.leaderboard_button.clicked.connect(self.leaderboardRequested)
+        self.leaderboard_button.hide()
+        self.leaderboard_offered = False  # RateWindow sets it where something opens it
         top = QHBoxLayout()
         top.setSpacing(8)
         top.addWidget(self.pick_label)
@@ -150,7 +158,14 @@ class RateView(QWidget):
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         buttons.addWidget(self.hint, 1)
-        for b in (self.tie_button, self.bad_button, self.undo_button, self.next_button, self.close_button):
+        for b in (
+            self.tie_button,
+            self.bad_button,
+            self.undo_button,
+            self.next_button,
+            self.leaderboard_button,
+            self.close_button,
+        ):
             buttons.addWidget(b)
         layout = QVBoxLayout(self.bar)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -193,7 +208,7 @@ class RateView(QWidget):
                 card.earlier.setSizePolicy(policy)
         self.scroller.horizontalScrollBar().setValue(0)
         self._say("")
-        self._refresh_bar()
+        self.refresh_bar()
         self._take_focus()
 
     def _clear_cards(self) -> None:
@@ -217,7 +232,7 @@ class RateView(QWidget):
         else:
             self.done_panel.show_waiting(self.queue)
         self._say("")
-        self._refresh_bar()
+        self.refresh_bar()
         self._take_focus()
         if not self._finished_emitted:
             self._finished_emitted = True
@@ -247,7 +262,7 @@ class RateView(QWidget):
         keys = key_range(len(self.cards))
         return f"Pick the best answer: {keys}" + (", T tie" if len(self.cards) > 1 else "") + ", X all bad"
 
-    def _refresh_bar(self) -> None:
+    def refresh_bar(self) -> None:
         self.progress.setText(self.queue.progress_text())
         self.pick_label.setText(self.pick_text())
         keys = key_range(len(self.cards))
@@ -262,10 +277,10 @@ class RateView(QWidget):
             )
         elif self.state == "reveal":
             self.hint.setText("Enter or Space: next item")
+        elif self.offers_leaderboard:
+            self.hint.setText("Every item is rated. Enter: open the Leaderboard · Esc or Ctrl+W: close")
         else:
-            self.hint.setText(
-                "Every item is rated. The Leaderboard (Ctrl+Shift+L in the main window) has the results."
-            )
+            self.hint.setText("Enter, Esc or Ctrl+W: close")
         item = self.state == "item"
         self.tie_button.setVisible(item)
         self.tie_button.setEnabled(len(self.cards) > 1)
@@ -274,9 +289,33 @@ class RateView(QWidget):
         self.undo_button.setEnabled(self.queue.last is not None)
         self.next_button.setVisible(self.state != "done")
         self.close_button.setVisible(self.state == "done")
+        if self.close_button.property("primary") != (not self.offers_leaderboard):
+            self.close_button.setProperty("primary", not self.offers_leaderboard)
+            self.close_button.style().unpolish(self.close_button)
+            self.close_button.style().polish(self.close_button)
+        self.close_button.setToolTip(
+            f"Close the rating window ({'Esc' if self.offers_leaderboard else 'Enter, Esc'} or Ctrl+W)"
+        )
+        self.leaderboard_button.setVisible(self.offers_leaderboard)
         self.next_button.setText("Next item" if self.state == "reveal" else "Vote and next")
         for card in self.cards:
             card.set_picked(card.position == self.choice)
+
+    @property
+    def offers_leaderboard(self) -> bool:
+        """The end screen offers the Leaderboard: the names may be shown, and the window
+        that holds this view can open it."""
+        return self.state == "done" and self.queue.can_reveal and self.leaderboard_offered
+
+    def close_window(self) -> None:
+        self.window().close()
+
+    def end(self) -> None:
+        """Enter on the end screen: the primary action (the Leaderboard, else Close)."""
+        if self.offers_leaderboard:
+            self.leaderboardRequested.emit()
+        else:
+            self.close_window()
 
     # -- what the rater does -------------------------------------------------------------
 
@@ -289,7 +328,7 @@ class RateView(QWidget):
             return
         self.choice = position
         self._say("")
-        self._refresh_bar()
+        self.refresh_bar()
         self.scroller.ensureWidgetVisible(self.cards[position], 0, 0)
 
     def tie(self) -> None:
@@ -300,20 +339,20 @@ class RateView(QWidget):
             return
         self.choice = "tie"
         self._say("")
-        self._refresh_bar()
+        self.refresh_bar()
 
     def all_bad(self) -> None:
         if self.state != "item":
             return
         self.choice = "all_bad"
         self._say("")
-        self._refresh_bar()
+        self.refresh_bar()
 
     def toggle_guess_mode(self) -> None:
         if self.state != "item":
             return
         self.guess_mode = not self.guess_mode
-        self._refresh_bar()
+        self.refresh_bar()
 
     def toggle_guess(self, position: int) -> None:
         """Mark (or unmark) answer ``position`` as one that reasoned."""
@@ -368,7 +407,7 @@ class RateView(QWidget):
             self.guess_mode = False
             self.reveal_panel.show_rows(self.queue.reveal(item, vote), vote.choice, vote.guessed is not None)
             self._say("")
-            self._refresh_bar()
+            self.refresh_bar()
             self._take_focus()
         else:
             self._show_item()
@@ -424,6 +463,9 @@ class RateView(QWidget):
     # -- keys ------------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.state == "done" and event.matches(QKeySequence.StandardKey.Close):
+            self.close_window()  # the window's own Ctrl+W, should a shortcut not have taken it
+            return
         if event.modifiers() & _PASS_MODIFIERS or not self._key(event.key()):
             super().keyPressEvent(event)
             return
@@ -443,6 +485,10 @@ class RateView(QWidget):
             self.all_bad()
         elif key == Qt.Key.Key_G.value:
             self.toggle_guess_mode()
+        elif key in _ENTER_KEYS and self.state == "done":
+            self.end()
+        elif key == Qt.Key.Key_Escape.value and self.state == "done":
+            self.close_window()
         elif key in _ENTER_KEYS:
             self.commit()
         elif key == Qt.Key.Key_U.value:

@@ -1,16 +1,18 @@
 """The rating window, and opening a blind queue in it.
 
 :class:`RateWindow` hosts a :class:`~chatlab.ui.rating.view.RateView` in a window of its
-own. :func:`open_queue` makes the queue of a study (or of the turns marked "to rate") for
-a rater and opens it; :func:`queue_rater` finds who rates, asking for a name
-(:func:`ask_rater`) the first time this installation rates.
+own, and opens the Leaderboard when its end screen asks. :func:`open_queue` makes the
+queue of a study (or of the turns marked "to rate") for a rater and opens it;
+:func:`queue_rater` finds who rates, asking for a name (:func:`ask_rater`) the first
+time this installation rates.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMainWindow, QWidget
 
 from chatlab.core.settings.raters import Rater
@@ -24,15 +26,29 @@ DEFAULT_SIZE = (1240, 760)
 
 
 class RateWindow(QMainWindow):
-    """A window of its own for rating a study's comparisons."""
+    """A window of its own for rating a study's comparisons. ``leaderboard`` opens the
+    Leaderboard (the main window's, or one of its own under ``chatlab rate``); the end
+    screen offers it, and ``leaderboardRequested`` is emitted each time it is asked for."""
+
+    leaderboardRequested = Signal()
 
     def __init__(
-        self, queue: RatingQueue, study_name: str, parent: QWidget | None = None, rater_name: str = ""
+        self,
+        queue: RatingQueue,
+        study_name: str,
+        parent: QWidget | None = None,
+        rater_name: str = "",
+        leaderboard: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
         # The rater by name (their id is never shown).
         self.setWindowTitle(f"chatlab — rate: {study_name}" + (f" · as {rater_name}" if rater_name else ""))
         self.view = RateView(queue)
+        self.view.leaderboardRequested.connect(self.leaderboardRequested)
+        if leaderboard is not None:
+            self.leaderboardRequested.connect(leaderboard)
+            self.view.leaderboard_offered = True
+            self.view.refresh_bar()
         self.setCentralWidget(self.view)
         width, height = DEFAULT_SIZE
         screen = self.screen().availableGeometry()
@@ -89,10 +105,15 @@ def queue_rater(store: Store, rater: Rater | str | None, parent: QWidget | None 
 
 
 def open_queue(
-    store: Store, info: StudyInfo | None, rater: Rater | str | None, parent: QWidget | None = None
+    store: Store,
+    info: StudyInfo | None,
+    rater: Rater | str | None,
+    parent: QWidget | None = None,
+    leaderboard: Callable[[], object] | None = None,
 ) -> RateWindow | None:
     """Open the blind queue of ``info`` for ``rater`` (this installation's rater when
-    None, made on first need); with no study, the queue of the turns marked "to rate"."""
+    None, made on first need); with no study, the queue of the turns marked "to rate".
+    ``leaderboard`` opens the Leaderboard, offered on the queue's end screen."""
     from PySide6.QtWidgets import QMessageBox
 
     found = queue_rater(store, rater, parent)
@@ -125,7 +146,7 @@ def open_queue(
             else "No turn is marked to rate: use Rate later under a turn's answers.",
         )
         return None
-    window = RateWindow(queue, title, rater_name=found.name)
+    window = RateWindow(queue, title, rater_name=found.name, leaderboard=leaderboard)
     if window.small_screen:
         window.showMaximized()  # a laptop screen: every pixel goes to the answers
     else:

@@ -112,7 +112,7 @@ class ContenderTable(QTableWidget):
             rows.append((a.id, label, cells, "graded on keyed prompts, never in a voted comparison"))
         for r, (cid, label, cells, note) in enumerate(rows):
             self.ids.append(cid)
-            cells[CONTENDER] = shown(label if label == cid else f"{label}  ({cid})")
+            cells[CONTENDER] = shown(fmt.label_and_id(label, cid))
             for col, value in enumerate(cells):
                 item = QTableWidgetItem(value)
                 if col not in LEFT:

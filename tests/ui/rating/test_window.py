@@ -222,14 +222,26 @@ def test_twenty_items_by_keyboard_alone(qtbot: QtBot, store: Store) -> None:
     # The end: every name, each with its record, and nothing left to vote on.
     assert view.done_panel.isVisible() and not view.scroller.isVisible()
     rows = view.done_panel.rows()
-    assert rows[0] == ["model", "shown", "wins", "ties", "you guessed reasoned", "reasoned"]
+    assert rows[0] == [
+        "model",
+        "shown",
+        "wins",
+        "ties",
+        "you guessed reasoned",
+        "reasoned",
+        "your guess right",
+    ]
     table = {r[0]: r[1:] for r in rows[1:]}
     assert set(table) == set(LABELS[:3])
     label = {lane.id: lane.label for s in sessions for lane in s.lanes}
     choices = [choice for choice, _ in expected.values()]
     ties = str(choices.count("tie"))
     assert ties == "3" and choices.count("all_bad") == 4  # item 6 was a tie, then a vote for B
-    for name, (shown, wins, tied, said, reasoned) in table.items():
+    guesses = [gs for _, gs in expected.values() if gs is not None]
+    for name, (shown, wins, tied, said, reasoned, right) in table.items():
+        # Each guess said yes or no of this one: right when it was so (only Quokkabot is plain).
+        calls = [(name in {label[g] for g in gs}) == (name != "Quokkabot") for gs in guesses]
+        assert right == f"{sum(calls)} of {len(guesses)}"
         assert (shown, tied) == ("20", ties)
         assert wins == str(sum(label.get(c) == name for c in choices))
         assert said == str(sum(name in {label[g] for g in gs or []} for _, gs in expected.values()))
