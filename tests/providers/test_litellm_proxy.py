@@ -8,6 +8,7 @@ one run gave."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -21,6 +22,9 @@ pytestmark = [pytest.mark.litellm, pytest.mark.timeout(600)]
 def check() -> Iterator[Check]:
     exe = find_litellm()
     if exe is None:
+        named = os.environ.get("CHATLAB_LITELLM")
+        if named:
+            pytest.skip(f"CHATLAB_LITELLM={named} is not an executable")
         pytest.skip("litellm not installed: set CHATLAB_LITELLM=/path/to/litellm or put it on PATH")
     with started(exe) as found:
         yield found
