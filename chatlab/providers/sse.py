@@ -10,6 +10,9 @@ event at the end dropped), and :func:`loads` decodes an event's JSON with msgspe
 Whatever msgspec refuses (``NaN``, a lone surrogate escape, invalid UTF-8, a BOM) is
 decoded again the SDKs' way, line by line with ``bytes.decode`` and ``json.loads``, so
 the result, or the exception and its message, is exactly what the SDK path gave.
+One thing differs, in :func:`events` rather than the parser: a body with text but no
+SSE in it at all (an nginx page sent as ``text/event-stream``, as LiteLLM's proxy passes
+one on) is a protocol error quoting its first line, where the SDKs see an empty stream.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class SSEParser:
         self._last_id: str | None = None
         self._retry: int | None = None
         self._broken = False
+        self._fields = False  # an SSE field or comment arrived: this is an event stream
+        self._foreign: bytes | None = None  # else the first line that is no SSE field
 
     def _break(self, error: Exception) -> Event:
         self._broken = True
@@ -133,6 +138,7 @@ class SSEParser:
                     self._retry = None
                 continue
             if line[:6] == b"data: ":  # checked as UTF-8 when its event is decoded
+                self._fields = True
                 self._lines.append(line)
                 self._starts.append(6)
                 self._size += len(line)
@@ -169,10 +175,15 @@ class SSEParser:
     def _field(self, raw: bytes) -> None:
         line = raw.decode("utf-8")  # strict, as the SDKs decode every line
         if line.startswith(":"):
+            self._fields = True
             return
         name, _, value = line.partition(":")
         if value.startswith(" "):
             value = value[1:]
+        if name in _FIELDS:
+            self._fields = True
+        elif self._foreign is None:
+            self._foreign = raw
         if name == "event":
             self._event = value
         elif name == "data":
@@ -198,12 +209,36 @@ class SSEParser:
             if tail and tail[:6] != b"data: ":
                 self._field(tail)
             elif tail:
+                self._fields = True
                 tail.decode("utf-8")
             for line in self._lines:
                 line.decode("utf-8")
         except UnicodeDecodeError as exc:
             return [self._break(exc)]
         return []
+
+    @property
+    def not_sse(self) -> bytes | None:
+        """After :meth:`finish`: the first line of a body that held text but not one SSE
+        field or comment (an nginx page, a plain-text message sent as
+        ``text/event-stream``), else None. The SDKs skip such lines as unknown fields."""
+        return None if self._fields or self._broken else self._foreign
+
+
+_FIELDS = ("data", "event", "id", "retry")
+QUOTED = 80  # characters of a body that is not an event stream, quoted in its error
+
+
+def not_events(first: bytes) -> Exception:
+    """The error of a body that has no SSE in it, quoting its first line."""
+    from chatlab.core.data.events import ErrorKind, StreamError
+    from chatlab.providers.errors import StreamFailure
+
+    line = first.decode("utf-8", "replace").strip()
+    quoted = line[:QUOTED] + ("…" if len(line) > QUOTED else "")
+    return StreamFailure(
+        StreamError(ErrorKind.PROTOCOL, f"the server's answer is not an event stream: it began “{quoted}”")
+    )
 
 
 def too_long() -> Exception:
@@ -220,9 +255,16 @@ def too_long() -> Exception:
 
 
 async def events(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[list[Event], None]:
-    """The events of a byte stream, one list per network read (often empty)."""
+    """The events of a byte stream, one list per network read (often empty). A body
+    with text but no SSE in it ends with an event whose reads raise a protocol error
+    quoting its first line: it is no event stream, not one cut short (which readers
+    call interrupted, and the orchestrator sends again)."""
     parser = SSEParser()
     async with contextlib.aclosing(chunks):
         async for chunk in chunks:
             yield parser.feed(chunk)
-    yield parser.finish()
+    last = parser.finish()
+    first = parser.not_sse
+    if first is not None:  # no event stream at all, rather than one cut short
+        last.append(Event(None, [], [], not_events(first)))
+    yield last
