@@ -87,6 +87,9 @@ class Lab:
         self._dirty: set[str] = set()
         self._observers: list[Callable[[LabEvent], None]] = []
         self._checkpoints: asyncio.Task[None] | None = None
+        # Blind turns whose names this rater has seen (a vote revealed them; undoing the
+        # vote does not hide them again, so a new vote on one is sighted).
+        self.revealed: set[str] = set()
 
     @property
     def rater(self) -> str:
@@ -140,8 +143,14 @@ class Lab:
         """A blind turn not yet voted on: nothing may say which model is which."""
         last = self.last_turn
         # This rater's vote: another rater's, merged from their file, unmasks nothing here.
-        mine = last.vote_of(self._rater) if last is not None else None
-        return self.session.blind and last is not None and mine is None and not self.void(last)
+        if not self.session.blind or last is None or last.id in self.revealed:
+            return False
+        mine = last.vote_of(self._rater)
+        return mine is None and not self.void(last) and not blind.sighted(self.session, last)
+
+    def sighted_note(self, turn: Turn) -> str:
+        """A later turn of a blind session says it is sighted (see :func:`blind.sighted`)."""
+        return blind.sighted_note(self.session, turn)
 
     def void(self, turn: Turn) -> bool:
         """A blind turn the user stopped (see :func:`chatlab.core.lab.blind.void`)."""
@@ -160,7 +169,8 @@ class Lab:
 
     def name_of(self, lane_id: str) -> str:
         """What the lane's header calls it: "Model A" while masked, else its label, or
-        "Lane N" for a lane without one."""
+        its provider:model for a lane without one (never its position, which a blind
+        turn shuffles)."""
         if self.masked:
             mark = self.letter_of(lane_id)
             return f"Model {mark}" if mark else "a model"
@@ -168,10 +178,7 @@ class Lab:
             lane = self.session.lane(lane_id)
         except KeyError:
             return "a removed lane"
-        if lane.label:
-            return lane.label
-        ids = [x.id for x in self.session.lanes]
-        return f"Lane {ids.index(lane_id) + 1}" if lane_id in ids else lane.spec
+        return lane.display
 
     def choice_name(self, choice: str) -> str:
         """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
@@ -314,8 +321,11 @@ class Lab:
         if problems:
             raise LabError("These lanes can't run:\n\n" + "\n".join(problems))
         self._apply_system()
+        where = self.shown_order()  # a sighted turn keeps the lanes where they were revealed
         turn = self.session.new_turn(prompt)
-        if self.session.blind:
+        if blind.sighted(self.session, turn):
+            turn.shown_order = where
+        elif self.session.blind:
             turn.shown_order = [lane.id for lane in self.session.lanes]
             self.rng.shuffle(turn.shown_order)
         self.unsaved = not keep
@@ -356,7 +366,7 @@ class Lab:
             return
         if self.masked:  # how long a lane takes again would say whether it reasons
             raise LabError("vote first: a blind turn can't be retried before the reveal")
-        if self.session.blind and turn.vote is not None:
+        if self.session.blind and turn.vote is not None and not blind.sighted(self.session, turn):
             raise LabError("this blind turn was judged as it was; send a new prompt to try again")
         lane = self.session.lane(lane_id)
         self.runner.check_lane(lane)
@@ -466,6 +476,10 @@ class Lab:
         """Put the last turn into the blind rating queue (rate it later, with others)."""
         voting.mark_to_rate(self, marked)
 
+    def undo_vote(self) -> None:
+        """Take back this rater's vote on the last turn (see :func:`voting.undo_vote`)."""
+        voting.undo_vote(self)
+
     def rate(self, lane_id: str, rating: Rating) -> None:
         voting.rate(self, lane_id, rating)
 
@@ -508,6 +522,15 @@ class Lab:
         source = self.session.lanes if lanes is None else lanes
         fresh = [Lane(x.provider, x.model, x.params, x.label) for x in source]
         self.open(Session(lanes=fresh, blind=self.session.blind, show_reasoning=self.session.show_reasoning))
+
+    def new_blind_turn(self) -> None:
+        """A fresh blind session with the same lanes, to be shuffled anew at its first send:
+        after a reveal, a later turn is sighted, so a new blind comparison starts here."""
+        self._check_editable()
+        lanes = [Lane(x.provider, x.model, x.params, x.label) for x in self.session.lanes]
+        if not lanes:
+            raise LabError("add a lane first")
+        self.open(Session(lanes=lanes, blind=True, show_reasoning=self.session.show_reasoning))
 
     def duplicate(self, source: Session) -> str:
         """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.

@@ -1,7 +1,7 @@
 """Votes and ratings on a :class:`~chatlab.core.lab.controller.Lab`'s last turn.
 
-The lab's public methods (``vote_choices``, ``vote``, ``mark_to_rate``, ``rate``) call
-these functions, so the controller stays one page per
+The lab's public methods (``vote_choices``, ``vote``, ``undo_vote``, ``mark_to_rate``,
+``rate``) call these functions, so the controller stays one page per
 concern: what a vote records (blind, or sighted when the names were showing), what it
 reveals (:mod:`chatlab.core.lab.blind`), and that it is stored at once.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chatlab.core.data import safety
 from chatlab.core.data.votes import Rating, Vote
 from chatlab.core.lab.blind import Reveal, guessed_lanes
-from chatlab.core.lab.lab_events import LanesChanged, Said, Voted
+from chatlab.core.lab.lab_events import LanesChanged, Said, Unvoted, Voted
 
 if TYPE_CHECKING:
     from chatlab.core.lab.controller import Lab
@@ -32,7 +32,7 @@ def vote_choices(lab: Lab) -> list[tuple[str, str]]:
     turn = lab.last_turn
     if turn is None or lab.void(turn):
         return []
-    order = turn.shown_order if lab.masked and turn.shown_order else [lane.id for lane in lab.session.lanes]
+    order = lab.shown_order()  # where the lanes are, masked or revealed
     return [
         (lane_id, lab.name_of(lane_id))
         for lane_id in order
@@ -70,10 +70,30 @@ def vote(lab: Lab, choice: str, guessed: Iterable[str] | None = None) -> Reveal 
     )
     turn.cast(cast)
     lab._write(lambda store: store.vote(turn.id, cast))
-    shown = lab.reveal(turn) if was_masked else None
+    shown = None
+    if was_masked:
+        lab.revealed.add(turn.id)
+        shown = lab.reveal(turn)
     lab._emit(Voted(turn, shown))
     lab._emit(LanesChanged())
     return shown
+
+
+def undo_vote(lab: Lab) -> None:
+    """Take back this rater's vote on the last turn, here and in the store (until the
+    next send: only the last turn takes it). A blind turn stays revealed: its names were
+    seen, so a new vote on it is sighted."""
+    turn = lab.last_turn
+    lab._check_editable()
+    mine = turn.vote_of(lab.rater) if turn is not None else None
+    if turn is None or mine is None:
+        raise _error("there is no vote of yours on this turn to undo")
+    turn.votes.remove(mine)
+    if lab.session.blind:
+        lab.revealed.add(turn.id)  # its names were seen: it is not masked again
+    lab._write(lambda store: store.unvote(turn.id, mine.rater))
+    lab._emit(Unvoted(turn))
+    lab._emit(LanesChanged())
 
 
 def mark_to_rate(lab: Lab, marked: bool = True) -> None:
