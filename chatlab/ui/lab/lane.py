@@ -216,7 +216,7 @@ class LaneWidget(QFrame):
             self.setAccessibleName(f"Model {self.blind_letter}")
             self._set_chips([])
             return
-        self.title.setText(self.lane.label or f"Lane {index + 1}")
+        self.title.setText(self.lane.display)  # never its place: a blind turn shuffles places
         self.spec.setText(self.lane.spec)
         self.spec.setToolTip(plain_tip(self.lane.spec))
         self.setAccessibleName(self.lane.display)

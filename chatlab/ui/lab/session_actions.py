@@ -1,5 +1,5 @@
-"""What the window does with dialogs: sessions (open, rename, delete, duplicate, new, from a
-preset, export) and lanes (add, edit, move, remove).
+"""What the window does with dialogs: sessions (open, rename, delete, duplicate, new, new blind
+turn, from a preset, export) and lanes (add, edit, move, remove).
 
 Each action asks the user what is needed (a file name, a confirmation, a lane's model),
 then hands the decision to the lab, which owns the rules (a lane with answers is never
@@ -160,6 +160,13 @@ class SessionActions(QObject):
         if not self.lab.busy:
             self._try(self.lab.new_session)
             self._show(self.lab.session)
+
+    def new_blind_turn(self, prompt: str) -> None:
+        """A fresh blind session with the same lanes (shuffled at its first send), with
+        ``prompt`` kept in the editor."""
+        if not self.lab.busy and self._try(self.lab.new_blind_turn):
+            self._show(self.lab.session, prompt)
+            self._say("A new blind comparison: the same lanes, shuffled anew at the send")
 
     def duplicate_session(self, session_id: str) -> None:
         """Run a session's first prompt again: same lanes (editable), prompt ready to send."""
