@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from chatlab.core.data.export import export_sessions
 from chatlab.core.data.model import Lane, Session
+from chatlab.core.data.votes import Rating
 from chatlab.core.lab.controller import MAX_LANES, Lab, LabError
 from chatlab.core.settings.config import Config, ConfigError, load_config, save_config
 from chatlab.store.db import Store, StoreError
@@ -79,8 +80,16 @@ class SessionActions(QObject):
         widget.removeRequested.connect(lambda lane_id: self._try(lambda: lab.remove_lane(lane_id)))
         widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
         widget.editRequested.connect(self.edit_lane)
-        widget.rated.connect(lab.rate)
+        widget.rated.connect(self._rate)
         widget.said.connect(lambda text: self._say(text, 3_000))
+
+    def _rate(self, lane_id: str, rating: Rating) -> None:
+        """A lane's score or note (the first judgement anywhere asks the rater's name; a
+        cancel keeps nothing)."""
+        try:
+            self.lab.rate(lane_id, rating)
+        except LabError as exc:
+            self._say(f"Not scored: {exc}")
 
     def add_lane(self) -> None:
         edit = self._edit_lane

@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         saver = functools.partial(Checkpointer, store) if store is not None else None
+        if store is not None and rater_of is not None:
+            rater_of = functools.partial(self._ask_rater, store)
         self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater, rater_of=rater_of)
         self.store = store
         self._open_settings = open_settings
@@ -350,17 +352,22 @@ class MainWindow(QMainWindow):
         self._try(lambda: self.lab.vote(choice, guessed))
 
     def _know_rater(self) -> bool:
-        """This installation's rater, asked for by name the first time anyone votes here
-        or in a rating queue (never again once config.toml has its id)."""
-        if self.store is None or self.lab.known_rater() is not None or self.lab.rater_of is None:
-            return True
+        """Whether votes here have a rater (made now, by name, if this is the first)."""
+        try:
+            return bool(self.lab.rater) or self.lab.rater_of is None
+        except LabError:
+            return False
+
+    def _ask_rater(self, store: Store) -> Rater:
+        """This installation's rater, its name asked (prefilled with the account's) the
+        first time anyone votes or scores, here or in a rating queue; never again once
+        config.toml has its id. A cancel raises: nothing is cast."""
         from chatlab.ui.rating.window import queue_rater
 
-        found = queue_rater(self.store, None, self)
+        found = queue_rater(store, None, self)
         if found is None:
-            return False
-        self.lab.rater, self.lab.rater_name = found.id, found.name
-        return True
+            raise LabError("no name to rate under")
+        return found
 
     def undo_vote(self) -> None:
         self._try(self.lab.undo_vote)
