@@ -217,7 +217,7 @@ class LaneWidget(QFrame):
             self._set_chips([])
             return
         self.title.setText(self.lane.display)  # never its place: a blind turn shuffles places
-        self.spec.setText(self.lane.spec)
+        self.spec.setText(self.lane.spec if self.lane.label else "")  # said once
         self.spec.setToolTip(plain_tip(self.lane.spec))
         self.setAccessibleName(self.lane.display)
         self._set_chips(chips(self.lane))

@@ -53,7 +53,9 @@ class VoteBar(QFrame):
         self.guesses: dict[str, QPushButton] = {}
         self._order: list[str] = []
         self.none_guess = QPushButton()  # replaced in show_for while masked
-        self.hint = QLabel()
+        self.hint = QLabel()  # the keys in words, on a line of its own under the buttons
+        self.hint.setObjectName("vote-hint")
+        self.hint.setProperty("role", "muted")
         self.vote_button: QPushButton | None = None
         self.undo_button: QPushButton | None = None
         self.new_blind_button: QPushButton | None = None
@@ -69,6 +71,7 @@ class VoteBar(QFrame):
         # Rows scroll sideways when 8 lanes don't fit, rather than widening the window.
         self.vote_row, self._votes = self._row(outer)
         self.guess_row, self._guess = self._row(outer)
+        outer.addWidget(self.hint)
         self.hide()
 
     @staticmethod
@@ -148,14 +151,12 @@ class VoteBar(QFrame):
         if masked:
             self._guess_row(lab, choices)
         self._hint = hint_text(len(choices))
-        self.hint = QLabel(self._hint)
+        self.hint.setText(self._hint)
         self.hint.setToolTip(
             "Alt+1… selects the answer in that place, Alt+T a tie, Alt+X all bad; the same key "
             f"again (or a second click, or Vote) votes. {GUESS_KEY} then a digit ticks a reasoning "
             f"guess ({GUESS_KEY} then 0: none of them)."
         )
-        self.hint.setProperty("role", "muted")
-        self._votes.insertWidget(self._votes.count() - 1, self.hint)
         if mine is not None:
             self._add_undo()
         if lab.session.blind and not masked:
@@ -180,9 +181,9 @@ class VoteBar(QFrame):
         self._votes.addWidget(voted)
         self._add_undo()
         self._add_new_blind()
-        self.hint = QLabel("A later turn here is sighted: New blind turn compares these lanes blind again")
-        self.hint.setProperty("role", "muted")
-        self._votes.addWidget(self.hint)
+        self._hint = "A later turn here is sighted (names showing): New blind turn compares these lanes blind"
+        self.hint.setText(self._hint)
+        self.hint.setToolTip("")
         self._votes.addStretch(1)
         self._shown()
 
@@ -325,7 +326,7 @@ class VoteBar(QFrame):
         if self.vote_button is not None:
             self.vote_button.setEnabled(True)
         name = self.buttons[choice].text()
-        self.hint.setText(f"{name} selected: click it again, press its key again, or Vote")
+        self.hint.setText(f"{name} selected: again, or Vote, to vote")
 
     def _confirm(self) -> None:
         choice = self.armed

@@ -110,7 +110,7 @@ def test_blind_mode_hides_everything_until_the_vote(
     assert saved.rater == "tester"
     for lane in lanes:
         widget = win.lane_widgets[lane.id]
-        assert widget.spec.text() == lane.spec and widget.spec.isVisibleTo(win)
+        assert widget.title.text() == lane.spec == widget.accessibleName()  # unlabelled: its model
         assert "out " in widget.status.text()
         # The reasoning toggle exists only where there was reasoning (shown or hidden).
         assert widget.reasoning_toggle.isVisibleTo(win) == (lane is not lanes[2])

@@ -82,7 +82,6 @@ def test_a_click_selects_and_vote_or_a_second_click_votes(
     bar.buttons[first].click()  # selects: nothing is cast, nothing is revealed
     assert bar.buttons[first].isChecked() and bar.vote_button.isEnabled() and win.lab.masked
     assert turn.vote is None and stored_vote(store, win) is None and asked == []
-    bar.grab().save("/tmp/h24/votes-selected.png")
     bar.buttons[second].click()  # another click moves the selection
     assert not bar.buttons[first].isChecked() and bar.buttons[second].isChecked() and turn.vote is None
     bar.vote_button.click()
@@ -92,7 +91,6 @@ def test_a_click_selects_and_vote_or_a_second_click_votes(
     # The first vote asked the name once, offering the account's; the vote carries it.
     assert asked == [os_user()] and vote.rater_name == "Ann" == load_config().rater
     assert bar.undo_button is not None and bar.new_blind_button is not None and bar.isVisibleTo(win)
-    win.grab().save("/tmp/h24/votes-after-vote.png")
 
 
 def test_the_keys_still_select_then_vote(
@@ -149,7 +147,6 @@ def test_a_follow_up_after_the_reveal_is_sighted_and_says_so(
     assert not win.vote_bar.guesses and "Model" not in " ".join(
         b.text() for b in win.vote_bar.buttons.values()
     )
-    win.grab().save("/tmp/h24/votes-sighted-follow-up.png")
     lane = win.session.lanes[0].id
     win.vote_bar.buttons[lane].click()
     win.vote_bar.buttons[lane].click()
