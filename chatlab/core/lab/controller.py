@@ -2,9 +2,11 @@
 
 A :class:`Lab` owns the session being worked on and everything a user does to it: lanes
 (add, edit, move, remove; a lane with answers is never re-attributed), sending, retrying
-and stopping, blind mode (the shuffled order of each turn, masking, the reveal), votes,
-reasoning guesses and ratings, totals and pre-send estimates, and saving (the session
-before the first token, a batched checkpoint while streaming, each change a user makes).
+and stopping, blind mode (the shuffled order of the first turn, masking, the reveal; a
+later turn is sighted, and New blind turn starts afresh), votes (cast, and undone until
+the next send), reasoning guesses and ratings, totals and pre-send estimates, and saving
+(the session before the first token, a batched checkpoint while streaming, each change a
+user makes).
 Views subscribe to its :class:`~chatlab.core.lab.lab_events.LabEvent`\\ s (as napari's Qt
 layer subscribes to its ``ViewerModel``) and read its state; per-token work is one set
 insertion, which a view collects once per frame with :meth:`Lab.take_dirty`. What a blind
