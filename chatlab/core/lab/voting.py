@@ -85,7 +85,8 @@ def undo_vote(lab: Lab) -> None:
     seen, so a new vote on it is sighted."""
     turn = lab.last_turn
     lab._check_editable()
-    mine = turn.vote_of(lab.rater) if turn is not None else None
+    known = lab.known_rater()  # an undo never makes a rater (nor asks for a name)
+    mine = turn.vote_of(known.id) if turn is not None and known is not None else None
     if turn is None or mine is None:
         raise _error("there is no vote of yours on this turn to undo")
     turn.votes.remove(mine)
