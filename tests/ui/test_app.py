@@ -122,6 +122,7 @@ def test_the_reasoning_guess_can_be_none_of_them(window: MainWindow, qtbot: QtBo
     bar.none_guess.setChecked(True)  # "none of them" unticks the lane…
     assert not bar.guesses[turn.shown_order[0]].isChecked() and bar.guessed() == []
     bar.buttons[turn.shown_order[0]].click()
+    bar.buttons[turn.shown_order[0]].click()  # a click selects, the same click again votes
     assert turn.vote is not None and turn.vote.guessed == []
     assert window.reveal.reveal is not None and window.reveal.reveal.guess_right is True  # neither reasoned
 
@@ -195,8 +196,8 @@ def test_a_reopened_unvoted_turn_offers_its_vote(stored_window: MainWindow, qtbo
     win.actions_.open_session(session_id)
     bar = win.vote_bar
     assert bar.isVisibleTo(win) and [b.text() for b in bar.buttons.values()] == [
-        "Lane 1",
-        "Lane 2",
+        "chat:demo-fast@tps=0",  # a lane without a label is named by its model
+        "claude:demo-fast@tps=0",
         "Tie",
         "All bad",
     ]

@@ -370,6 +370,8 @@ def masked(session: Session, rater: str | None = None) -> bool:
     if session.lanes and all(lane.provider == "blind" for lane in session.lanes):
         return False  # a rating pack's comparison: it names no model to hide (packs.PROVIDER)
     last = session.turns[-1] if session.turns else None
+    if last is not None and last is not session.turns[0]:
+        return False  # a later turn is sighted: the first's reveal showed the names (lab.blind.sighted)
     voted = (last.vote if rater is None else last.vote_of(rater)) if last is not None else None
     return (
         session.blind

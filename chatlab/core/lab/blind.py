@@ -1,9 +1,10 @@
 """Blind comparison: the order and letters lanes are shown under, which turns can't be
 judged blind, whether an answer reasoned, what a masked lane's reasoning pane shows when
 the session shows reasoning (:func:`shown_reasoning`), the reasoning guess and the truth
-it is judged against (:func:`guess_truth`), and what a vote reveals (the :class:`Reveal`
-card, with each lane's kind: trained reasoner, asked to think, or plain, and the
-session's :class:`Tally`). The
+it is judged against (:func:`guess_truth`), which later turns are sighted
+(:func:`sighted`: after the first turn's reveal nothing is blind), and what a vote
+reveals (the :class:`Reveal` card, with each lane's kind: trained reasoner, asked to
+think, or plain, and the session's :class:`Tally` of blind votes). The
 :class:`~chatlab.core.lab.controller.Lab` decides when a turn is masked (that depends on
 who is voting) and records the vote; these are the rules that depend on the session only.
 """
@@ -102,11 +103,29 @@ def letter(position: int) -> str:
     return chr(ord("A") + position)
 
 
+def sighted(session: Session, turn: Turn) -> bool:
+    """A later turn of a blind session: the first turn's reveal (or its stop) showed the
+    names, and each lane goes on with its own history, so nothing about it is blind. It
+    is shown with its names from its first token, and its votes are sighted. (A blind
+    session sends its next turn only once the last is voted on or stopped.)"""
+    return session.blind and bool(session.turns) and turn is not session.turns[0]
+
+
+def sighted_note(session: Session, turn: Turn) -> str:
+    """The turn header's words for a :func:`sighted` turn ("" for any other)."""
+    if not sighted(session, turn):
+        return ""
+    since = "turn 1 was stopped" if void(session, session.turns[0]) else "turn 1's reveal"
+    return f"sighted — names shown since {since}"
+
+
 def void(session: Session, turn: Turn) -> bool:
     """A blind turn the user stopped: which lanes had finished would tell who is fast,
-    so it can't be judged blind. Its names are shown and it takes no vote."""
+    so it can't be judged blind. Its names are shown and it takes no vote. (A
+    :func:`sighted` turn is not blind: stopping it voids nothing.)"""
     return (
         session.blind
+        and not sighted(session, turn)
         and turn.vote is None
         and any(resp.status is Status.CANCELLED for resp in turn.responses.values())
     )
@@ -183,8 +202,8 @@ def tally(session: Session) -> Tally:
     votes = guesses = right = 0
     wins: dict[str, int] = {}
     for turn in session.turns:
-        if not session.blind or turn.vote is None:
-            continue
+        if not session.blind or turn.vote is None or turn.vote.sighted:
+            continue  # a sighted vote (names showing) is not a blind one
         votes += 1
         if turn.vote.guessed is not None:
             guesses += 1

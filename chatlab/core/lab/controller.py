@@ -2,13 +2,16 @@
 
 A :class:`Lab` owns the session being worked on and everything a user does to it: lanes
 (add, edit, move, remove; a lane with answers is never re-attributed), sending, retrying
-and stopping, blind mode (the shuffled order of each turn, masking, the reveal), votes,
-reasoning guesses and ratings, totals and pre-send estimates, and saving (the session
-before the first token, a batched checkpoint while streaming, each change a user makes).
+and stopping, blind mode (the shuffled order of the first turn, masking, the reveal; a
+later turn is sighted, and New blind turn starts afresh), votes (cast, and undone until
+the next send), reasoning guesses and ratings, totals and pre-send estimates, and saving
+(the session before the first token, a batched checkpoint while streaming, each change a
+user makes).
 Views subscribe to its :class:`~chatlab.core.lab.lab_events.LabEvent`\\ s (as napari's Qt
 layer subscribes to its ``ViewerModel``) and read its state; per-token work is one set
 insertion, which a view collects once per frame with :meth:`Lab.take_dirty`. What a blind
-vote reveals is worked out in :mod:`chatlab.core.lab.blind`, costs and estimates in
+vote reveals is worked out in :mod:`chatlab.core.lab.blind`, what a vote records in
+:mod:`chatlab.core.lab.voting`, costs and estimates in
 :mod:`chatlab.core.lab.totals`. The store is reached through two small protocols
 (:mod:`chatlab.core.lab.storage`), so core does not depend on ``chatlab.store``.
 """
@@ -26,10 +29,10 @@ from chatlab.core.data import safety
 from chatlab.core.data.events import Done, StreamError, StreamEvent
 from chatlab.core.data.export import export_sessions, masked
 from chatlab.core.data.model import Lane, Response, Session, Turn
-from chatlab.core.data.votes import Rating, Vote
-from chatlab.core.lab import blind, totals
-from chatlab.core.lab.blind import Reveal, Tally, guessed_lanes, letter
-from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted, Voted
+from chatlab.core.data.votes import Rating
+from chatlab.core.lab import blind, totals, voting
+from chatlab.core.lab.blind import Reveal, Tally, letter
+from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted
 from chatlab.core.lab.orchestrator import DEFAULT_IDLE_TIMEOUT_S, Runner, TurnRun
 from chatlab.core.lab.storage import Saver, SessionStore
 from chatlab.core.lab.totals import CostTotal, LaneEstimate
@@ -86,6 +89,9 @@ class Lab:
         self._dirty: set[str] = set()
         self._observers: list[Callable[[LabEvent], None]] = []
         self._checkpoints: asyncio.Task[None] | None = None
+        # Blind turns whose names this rater has seen (a vote revealed them; undoing the
+        # vote does not hide them again, so a new vote on one is sighted).
+        self.revealed: set[str] = set()
 
     @property
     def rater(self) -> str:
@@ -139,8 +145,14 @@ class Lab:
         """A blind turn not yet voted on: nothing may say which model is which."""
         last = self.last_turn
         # This rater's vote: another rater's, merged from their file, unmasks nothing here.
-        mine = last.vote_of(self._rater) if last is not None else None
-        return self.session.blind and last is not None and mine is None and not self.void(last)
+        if not self.session.blind or last is None or last.id in self.revealed:
+            return False
+        mine = last.vote_of(self._rater)
+        return mine is None and not self.void(last) and not blind.sighted(self.session, last)
+
+    def sighted_note(self, turn: Turn) -> str:
+        """A later turn of a blind session says it is sighted (see :func:`blind.sighted`)."""
+        return blind.sighted_note(self.session, turn)
 
     def void(self, turn: Turn) -> bool:
         """A blind turn the user stopped (see :func:`chatlab.core.lab.blind.void`)."""
@@ -159,7 +171,8 @@ class Lab:
 
     def name_of(self, lane_id: str) -> str:
         """What the lane's header calls it: "Model A" while masked, else its label, or
-        "Lane N" for a lane without one."""
+        its provider:model for a lane without one (never its position, which a blind
+        turn shuffles)."""
         if self.masked:
             mark = self.letter_of(lane_id)
             return f"Model {mark}" if mark else "a model"
@@ -167,10 +180,7 @@ class Lab:
             lane = self.session.lane(lane_id)
         except KeyError:
             return "a removed lane"
-        if lane.label:
-            return lane.label
-        ids = [x.id for x in self.session.lanes]
-        return f"Lane {ids.index(lane_id) + 1}" if lane_id in ids else lane.spec
+        return lane.display
 
     def choice_name(self, choice: str) -> str:
         """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
@@ -313,8 +323,11 @@ class Lab:
         if problems:
             raise LabError("These lanes can't run:\n\n" + "\n".join(problems))
         self._apply_system()
+        where = self.shown_order()  # a sighted turn keeps the lanes where they were revealed
         turn = self.session.new_turn(prompt)
-        if self.session.blind:
+        if blind.sighted(self.session, turn):
+            turn.shown_order = where
+        elif self.session.blind:
             turn.shown_order = [lane.id for lane in self.session.lanes]
             self.rng.shuffle(turn.shown_order)
         self.unsaved = not keep
@@ -355,7 +368,7 @@ class Lab:
             return
         if self.masked:  # how long a lane takes again would say whether it reasons
             raise LabError("vote first: a blind turn can't be retried before the reveal")
-        if self.session.blind and turn.vote is not None:
+        if self.session.blind and turn.vote is not None and not blind.sighted(self.session, turn):
             raise LabError("this blind turn was judged as it was; send a new prompt to try again")
         lane = self.session.lane(lane_id)
         self.runner.check_lane(lane)
@@ -451,91 +464,26 @@ class Lab:
         except Exception as exc:  # a full or busy disk must not take the window down
             self._emit(Said(f"Could not save: {exc}"))
 
-    # -- votes and ratings -------------------------------------------------------------------
+    # -- votes and ratings (chatlab.core.lab.voting) ------------------------------------------
 
     def vote_choices(self) -> list[tuple[str, str]]:
-        """(choice, shown name) for the last turn's answers, in shown order; failed lanes
-        have nothing to judge and get no choice."""
-        turn = self.last_turn
-        if turn is None or self.void(turn):
-            return []
-        order = (
-            turn.shown_order if self.masked and turn.shown_order else [lane.id for lane in self.session.lanes]
-        )
-        return [
-            (lane_id, self.name_of(lane_id))
-            for lane_id in order
-            if lane_id in turn.responses and not turn.responses[lane_id].failed
-        ]
+        """(choice, shown name) for the last turn's answers, in shown order."""
+        return voting.vote_choices(self)
 
     def vote(self, choice: str, guessed: Iterable[str] | None = None) -> Reveal | None:
-        """Record the vote on the last turn (what the user saw). A blind vote also records
-        which lanes the user thinks reasoned (``guessed``; None = no guess) and reveals."""
-        turn = self.last_turn
-        if turn is None:
-            raise LabError("nothing to vote on yet")
-        self._check_editable()
-        if self.void(turn):
-            raise LabError("this blind turn was stopped, so it can't be judged blind")
-        if choice not in ("tie", "all_bad") and choice not in turn.responses:
-            raise LabError(f"no answer {safety.show(choice, 40)} in this turn")
-        was_masked = self.masked
-        if was_masked:
-            try:
-                guess = None if guessed is None else guessed_lanes(turn, guessed)
-            except ValueError as exc:
-                raise LabError(str(exc)) from None
-        else:
-            mine = turn.vote_of(self.rater)
-            guess = mine.guessed if mine else None
-        # Cast with the names showing (not blind, or after this turn's reveal): sighted.
-        vote = Vote(
-            choice=choice,
-            guessed=guess,
-            rater=self.rater,
-            sighted=not self.session.blind or not was_masked,
-            rater_name=self.rater_name,
-        )
-        turn.cast(vote)
-        self._write(lambda store: store.vote(turn.id, vote))
-        reveal = self.reveal(turn) if was_masked else None
-        self._emit(Voted(turn, reveal))
-        self._emit(LanesChanged())
-        return reveal
+        """Record the vote on the last turn; a blind vote reveals (see :func:`voting.vote`)."""
+        return voting.vote(self, choice, guessed)
 
     def mark_to_rate(self, marked: bool = True) -> None:
         """Put the last turn into the blind rating queue (rate it later, with others)."""
-        turn = self.last_turn
-        if turn is None or self.busy or not any(r.status.finished for r in turn.responses.values()):
-            raise LabError("nothing finished to rate yet")
-        if turn.vote is not None and marked:
-            raise LabError("this turn has its vote already")
-        turn.to_rate = marked
-        self._write(lambda store: store.mark_to_rate(turn.id, marked))
-        self._emit(
-            Said(
-                "Marked to rate later, blind: chatlab rate --marked, or Studies → Rate marked turns"
-                if marked
-                else "No longer marked to rate later"
-            )
-        )
-        self._emit(LanesChanged())
+        voting.mark_to_rate(self, marked)
+
+    def undo_vote(self) -> None:
+        """Take back this rater's vote on the last turn (see :func:`voting.undo_vote`)."""
+        voting.undo_vote(self)
 
     def rate(self, lane_id: str, rating: Rating) -> None:
-        turn = self.last_turn
-        resp = turn.responses.get(lane_id) if turn else None
-        if turn is None or resp is None or not resp.status.finished:
-            return
-        score = rating.score
-        if score is not None and (type(score) is not int or not 1 <= score <= 5):
-            raise LabError("a score is a whole number from 1 to 5")
-        if not isinstance(rating.note, str):
-            raise LabError("a note is text")
-        rating.note = safety.clean_text(rating.note)
-        rating.rater = self.rater
-        rating.rater_name = self.rater_name
-        resp.rating = rating
-        self._write(lambda store: store.rate(turn.id, lane_id, rating))
+        voting.rate(self, lane_id, rating)
 
     def reveal(self, turn: Turn) -> Reveal:
         """The reveal card's contents for a voted blind turn."""
@@ -576,6 +524,15 @@ class Lab:
         source = self.session.lanes if lanes is None else lanes
         fresh = [Lane(x.provider, x.model, x.params, x.label) for x in source]
         self.open(Session(lanes=fresh, blind=self.session.blind, show_reasoning=self.session.show_reasoning))
+
+    def new_blind_turn(self) -> None:
+        """A fresh blind session with the same lanes, to be shuffled anew at its first send:
+        after a reveal, a later turn is sighted, so a new blind comparison starts here."""
+        self._check_editable()
+        lanes = [Lane(x.provider, x.model, x.params, x.label) for x in self.session.lanes]
+        if not lanes:
+            raise LabError("add a lane first")
+        self.open(Session(lanes=lanes, blind=True, show_reasoning=self.session.show_reasoning))
 
     def duplicate(self, source: Session) -> str:
         """Same lanes as ``source`` (fresh, editable); returns its first prompt to send again.

@@ -37,6 +37,13 @@ class Voted:
 
 
 @dataclass(frozen=True)
+class Unvoted:
+    """The rater took their vote on ``turn`` back (a revealed blind turn stays revealed)."""
+
+    turn: Turn
+
+
+@dataclass(frozen=True)
 class Saved:
     """The session was written (its id is now in the store)."""
 
@@ -48,4 +55,4 @@ class Said:
     text: str
 
 
-LabEvent = LanesChanged | TurnStarted | TurnFinished | Voted | Saved | Said
+LabEvent = LanesChanged | TurnStarted | TurnFinished | Voted | Unvoted | Saved | Said

@@ -3,8 +3,9 @@
 The toolbar (``toolbar.py``), the key table (``shortcuts.py``) and the toolbar's menus
 bind to these names. Enablement reads a :class:`WindowState` the window makes each time
 it redraws: nothing that changes lanes while a turn runs, no export while a blind turn is
-masked. Actions without a predicate are always on; their handlers ignore what does not
-apply (no lane to retry, no vote bar shown).
+masked, no New blind turn over a turn waiting for its vote. Actions without a predicate
+are always on; their handlers ignore what does not apply (no lane to retry, no vote bar
+shown, no guess to tick).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from chatlab.ui.lab.prompt import PromptArea
 from chatlab.ui.lab.session_actions import SessionActions
 from chatlab.ui.lab.votebar import VoteBar
 from chatlab.ui.shared.actions import ActionRegistry
+
+MAX_SCORE = 5  # scores are 1–5, as in the rating queue
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Window(Protocol):
 
     def send(self) -> None: ...
     def new_session(self) -> None: ...
+    def new_blind_turn(self) -> None: ...
     def retry_lane(self, lane_id: str) -> None: ...
     def on_focused(self, action: Callable[[LaneWidget], object]) -> None: ...
     def toggle_sidebar(self) -> None: ...
@@ -78,6 +82,13 @@ def register(registry: Registry, window: Window, sessions: SessionActions) -> No
         tip="Start a new session",
         icon="new",
         enabled_when=idle,
+    )
+    add(
+        "session.new_blind",
+        "New blind turn",
+        window.new_blind_turn,
+        tip="A fresh blind session with these lanes, shuffled anew; the prompt stays in the editor",
+        enabled_when=lambda s: not s.busy and s.lanes > 0 and not s.masked,
     )
     add("session.from_preset", "New session from a preset…", sessions.new_from_preset)
     add("preset.save", "Save these lanes as a preset…", sessions.save_preset)
@@ -135,9 +146,18 @@ def register(registry: Registry, window: Window, sessions: SessionActions) -> No
     )
     add("vote.tie", "Vote: tie", lambda: window.vote_bar.vote_special("tie"))
     add("vote.all_bad", "Vote: all bad", lambda: window.vote_bar.vote_special("all_bad"))
+    add("vote.undo", "Undo vote", lambda: window.vote_bar.undo())
+    add("guess.none", "Guess: none of them reasoned", lambda: window.vote_bar.guess_none())
     for i in range(MAX_LANES):
         add(f"lane.focus.{i + 1}", f"Go to the lane in place {i + 1}", functools.partial(_focus, window, i))
         add(f"vote.{i + 1}", f"Vote for the lane in place {i + 1}", functools.partial(_vote, window, i))
+        add(
+            f"guess.{i + 1}",
+            f"Guess: the lane in place {i + 1} reasoned (again: it didn't)",
+            functools.partial(_guess, window, i),
+        )
+    for n in range(1, MAX_SCORE + 1):
+        add(f"score.{n}", f"Score the focused lane's answer {n}", functools.partial(_score, window, n))
 
 
 def _focus(window: Window, position: int) -> None:
@@ -146,3 +166,19 @@ def _focus(window: Window, position: int) -> None:
 
 def _vote(window: Window, position: int) -> None:
     window.vote_bar.vote_position(position)
+
+
+def _guess(window: Window, position: int) -> None:
+    window.vote_bar.toggle_guess(position)
+
+
+def _score(window: Window, score: int) -> None:
+    """The focused lane's answer (the first shown if none has had focus) scores ``score``,
+    as picking it in the lane's score box does."""
+
+    def rate(widget: LaneWidget) -> None:
+        if widget.rating_box.isVisibleTo(widget):
+            widget.score.setCurrentIndex(score)
+            widget.score.activated.emit(score)
+
+    window.on_focused(rate)

@@ -216,8 +216,8 @@ class LaneWidget(QFrame):
             self.setAccessibleName(f"Model {self.blind_letter}")
             self._set_chips([])
             return
-        self.title.setText(self.lane.label or f"Lane {index + 1}")
-        self.spec.setText(self.lane.spec)
+        self.title.setText(self.lane.display)  # never its place: a blind turn shuffles places
+        self.spec.setText(self.lane.spec if self.lane.label else "")  # said once
         self.spec.setToolTip(plain_tip(self.lane.spec))
         self.setAccessibleName(self.lane.display)
         self._set_chips(chips(self.lane))

@@ -177,7 +177,8 @@ class LanesArea(QWidget):
         if len(prompt) > TURN_HEADER_CHARS:
             prompt = prompt[:TURN_HEADER_CHARS] + "…"
         count = f"Turn {len(turns)}" + (f" of {len(turns)}" if len(turns) > 1 else "")
-        self.turn_header.setText(f"{count} · {prompt}")
+        sighted = self.lab.sighted_note(turns[-1])  # after a blind reveal: said, not masked
+        self.turn_header.setText(f"{count} · {sighted} · {prompt}" if sighted else f"{count} · {prompt}")
         self.turn_header.show()
 
     def _show_new_lanes(self) -> None:

@@ -1,5 +1,5 @@
-"""What the window does with dialogs: sessions (open, rename, delete, duplicate, new, from a
-preset, export) and lanes (add, edit, move, remove).
+"""What the window does with dialogs: sessions (open, rename, delete, duplicate, new, new blind
+turn, from a preset, export) and lanes (add, edit, move, remove).
 
 Each action asks the user what is needed (a file name, a confirmation, a lane's model),
 then hands the decision to the lab, which owns the rules (a lane with answers is never
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from chatlab.core.data.export import export_sessions
 from chatlab.core.data.model import Lane, Session
+from chatlab.core.data.votes import Rating
 from chatlab.core.lab.controller import MAX_LANES, Lab, LabError
 from chatlab.core.settings.config import Config, ConfigError, load_config, save_config
 from chatlab.store.db import Store, StoreError
@@ -82,8 +83,16 @@ class SessionActions(QObject):
         widget.removeRequested.connect(lambda lane_id: self._try(lambda: lab.remove_lane(lane_id)))
         widget.moveRequested.connect(lambda lane_id, d: self._try(lambda: lab.move_lane(lane_id, d)))
         widget.editRequested.connect(self.edit_lane)
-        widget.rated.connect(lab.rate)
+        widget.rated.connect(self._rate)
         widget.said.connect(lambda text: self._say(text, 3_000))
+
+    def _rate(self, lane_id: str, rating: Rating) -> None:
+        """A lane's score or note (the first judgement anywhere asks the rater's name; a
+        cancel keeps nothing)."""
+        try:
+            self.lab.rate(lane_id, rating)
+        except LabError as exc:
+            self._say(f"Not scored: {exc}")
 
     def add_lane(self) -> None:
         edit = self._edit_lane
@@ -170,6 +179,13 @@ class SessionActions(QObject):
         if not self.lab.busy:
             self._try(self.lab.new_session)
             self._show(self.lab.session)
+
+    def new_blind_turn(self, prompt: str) -> None:
+        """A fresh blind session with the same lanes (shuffled at its first send), with
+        ``prompt`` kept in the editor."""
+        if not self.lab.busy and self._try(self.lab.new_blind_turn):
+            self._show(self.lab.session, prompt)
+            self._say("A new blind comparison: the same lanes, shuffled anew at the send")
 
     def duplicate_session(self, session_id: str) -> None:
         """Run a session's first prompt again: same lanes (editable), prompt ready to send."""

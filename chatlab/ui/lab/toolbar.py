@@ -1,4 +1,5 @@
-"""The window's toolbar: sidebar, New session (with presets), + Lane, Export, Studies, Settings.
+"""The window's toolbar: sidebar, New session (with New blind turn and presets), + Lane,
+Export, Studies, Settings.
 
 Each button shows a registered action by name (its icon, short label and tooltip) and is
 enabled when the action is; the menus' entries name their actions too. The actions and
@@ -29,6 +30,7 @@ class Toolbar(QToolBar):
         self.new_button = self._button("session.new")
         self.new_menu = QMenu(self.new_button)
         registry.menu_entry(self.new_menu, "session.new", "Same lanes")
+        registry.menu_entry(self.new_menu, "session.new_blind", "New blind turn: same lanes, reshuffled")
         registry.menu_entry(self.new_menu, "session.from_preset", "From a preset…")
         registry.menu_entry(self.new_menu, "preset.save", "Save these lanes as a preset…")
         self.new_button.setMenu(self.new_menu)

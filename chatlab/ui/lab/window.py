@@ -30,7 +30,16 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.data.model import Lane, Session
 from chatlab.core.lab.controller import Lab, LabError
-from chatlab.core.lab.lab_events import LabEvent, LanesChanged, Said, Saved, TurnFinished, TurnStarted, Voted
+from chatlab.core.lab.lab_events import (
+    LabEvent,
+    LanesChanged,
+    Said,
+    Saved,
+    TurnFinished,
+    TurnStarted,
+    Unvoted,
+    Voted,
+)
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.study import StudyInfo
@@ -75,6 +84,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         saver = functools.partial(Checkpointer, store) if store is not None else None
+        if store is not None and rater_of is not None:
+            rater_of = functools.partial(self._ask_rater, store)
         self.lab = Lab(runner, store=store, saver_factory=saver, rater=rater, rater_of=rater_of)
         self.store = store
         self._open_settings = open_settings
@@ -121,6 +132,8 @@ class MainWindow(QMainWindow):
         self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
         self.vote_bar.rateLater.connect(self.rate_later)
+        self.vote_bar.undoRequested.connect(self.undo_vote)
+        self.vote_bar.newBlindTurn.connect(lambda: self.registry.trigger("session.new_blind"))
         self.prompt_area: PromptArea = PromptArea()
         self.prompt_area.sendRequested.connect(self.send)
         self.prompt_area.stopRequested.connect(self.lab.stop_all)
@@ -235,6 +248,15 @@ class MainWindow(QMainWindow):
             self.update_estimates()
             choice = event.turn.vote.choice if event.turn.vote else ""
             self.statusBar().showMessage(f"Voted: {self.lab.choice_name(choice)}", 10_000)
+        elif isinstance(event, Unvoted):
+            self.votes_changed()
+            self.reveal.dismiss()  # the card told of the vote taken back; the names stay shown
+            self.vote_bar.show_for(self.lab)
+            self.statusBar().showMessage(
+                "Vote taken back"
+                + (": the names stay shown, so a new vote is sighted" if self.lab.session.blind else ""),
+                10_000,
+            )
         elif isinstance(event, Said):
             self.statusBar().showMessage(event.text, 10_000)
         elif isinstance(event, Saved):
@@ -288,17 +310,33 @@ class MainWindow(QMainWindow):
             return False
         return True
 
+    def _vote_first(self, what: str) -> bool:
+        """While a blind turn waits for its vote: say so in the status bar and flash the
+        vote bar (no modal box); True if it does."""
+        if not self.lab.masked or self.lab.busy:
+            return False
+        self.statusBar().showMessage(
+            f"Vote first: {what} before this blind turn's vote would leave it unjudged "
+            "(Alt+1… picks, again votes; or Rate later)",
+            10_000,
+        )
+        self.vote_bar.flash()
+        return True
+
     def send(self, keep: bool = True) -> None:
         """Send the prompt to every lane; ``keep=False`` saves nothing until the user acts."""
         text = self.prompt_area.text()
         if not text.strip() or self.lab.busy or self._closing or not self.lab.session.lanes:
+            return
+        if self._vote_first("a new send"):
             return
         self.lab.set_system(self.prompt_area.system_text())
         if self._try(lambda: self.lab.send(text, keep)):
             self.prompt_area.prompt.clear()
 
     def retry_lane(self, lane_id: str) -> None:
-        self._try(lambda: self.lab.retry(lane_id))
+        if not self._vote_first("a retry"):
+            self._try(lambda: self.lab.retry(lane_id))
 
     def add_lane(self, lane: Lane) -> LaneWidget:
         self.lab.add_lane(lane)
@@ -306,7 +344,38 @@ class MainWindow(QMainWindow):
         return self.lanes.widgets[lane.id]
 
     def vote(self, choice: str, guessed: list[str] | None = None) -> None:
+        """Cast the vote (the first vote anywhere asks for the rater's name; a cancel
+        casts nothing)."""
+        if not self._know_rater():
+            self.statusBar().showMessage("Not voted: votes need the name you rate under", 10_000)
+            self.vote_bar.show_for(self.lab)
+            return
         self._try(lambda: self.lab.vote(choice, guessed))
+
+    def _know_rater(self) -> bool:
+        """Whether votes here have a rater (made now, by name, if this is the first)."""
+        try:
+            return bool(self.lab.rater) or self.lab.rater_of is None
+        except LabError:
+            return False
+
+    def _ask_rater(self, store: Store) -> Rater:
+        """This installation's rater, its name asked (prefilled with the account's) the
+        first time anyone votes or scores, here or in a rating queue; never again once
+        config.toml has its id. A cancel raises: nothing is cast."""
+        from chatlab.ui.rating.window import queue_rater
+
+        found = queue_rater(store, None, self)
+        if found is None:
+            raise LabError("no name to rate under")
+        return found
+
+    def undo_vote(self) -> None:
+        self._try(self.lab.undo_vote)
+
+    def new_blind_turn(self) -> None:
+        """A fresh blind session with the same lanes, the prompt kept in the editor."""
+        self.actions_.new_blind_turn(self.prompt_area.text())
 
     def rate_later(self) -> None:
         turn = self.lab.last_turn

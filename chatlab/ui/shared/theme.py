@@ -144,6 +144,7 @@ QFrame[role="banner"], QFrame[role="reveal"], QFrame[role="votebar"] {{
     background: {c.base}; border: 1px solid {c.border}; border-radius: 10px;
 }}
 QFrame[role="reveal"] {{ border: 2px solid {c.accent}; }}
+QFrame[role="votebar"][flash="true"] {{ border: 2px solid {c.accent}; background: {c.alt}; }}
 QLabel[role="turn"] {{
     color: {c.text}; background: {c.base}; border: 1px solid {c.border};
     border-radius: 8px; padding: 6px 10px;

@@ -127,15 +127,17 @@ def test_blind_turns_are_shuffled_masked_and_revealed_with_the_guess_judged(tmp_
     stored = Store(tmp_path / "lab.db").load(lab.session.id).turns[-1].vote
     assert stored is not None and stored.guessed == [visible.id] and stored.rater == "ann"
 
-    # A second blind turn: the right guess names exactly both reasoners.
+    # A follow-up is sighted (see test_voting.py); a new blind comparison is a new
+    # blind turn: the same lanes, a fresh session. The right guess names both reasoners.
+    lab.new_blind_turn()
     for script in (reasoner(), hidden_reasoner(), plain()):
         adapter.enqueue(*script)
     run(lab, "Another one.")
     assert lab.masked
-    reveal = lab.vote("tie", guessed=[hidden.id, visible.id])
+    by_spec = {lane.spec: lane.id for lane in lab.session.lanes}
+    reveal = lab.vote("tie", guessed=[by_spec[hidden.spec], by_spec[visible.spec]])
     assert reveal is not None and reveal.guess_right is True and reveal.winner == "tie"
-    assert reveal.tally.votes == 2 and reveal.tally.guesses_right == 1
-    assert reveal.tally.wins == {lab.session.lane(order[0]).display: 1}
+    assert reveal.tally.votes == 1 and reveal.tally.guesses_right == 1 and reveal.tally.wins == {}
 
 
 def test_guess_right_is_the_exact_set_of_reasoners_and_no_guess_is_not_a_guess(tmp_path: Path) -> None:
@@ -320,22 +322,31 @@ def test_a_stopped_blind_turn_is_void_and_a_masked_turn_cannot_be_skipped(tmp_pa
     busy_seen: list[bool] = []
     lab.subscribe(lambda e: busy_seen.append(lab.busy) if isinstance(e, TurnFinished) else None)
 
-    async def go() -> None:
-        for _ in range(3):
-            adapter.enqueue(*([TextDelta("x")] * 200 + [Done("stop")]))
-        lab.send("stop me")
-        await asyncio.sleep(0)
-        lab.stop_all()
-        await lab.wait()
+    def stopped(prompt: str) -> None:
+        async def go() -> None:
+            for _ in range(3):
+                adapter.enqueue(*([TextDelta("x")] * 200 + [Done("stop")]))
+            lab.send(prompt)
+            await asyncio.sleep(0)
+            lab.stop_all()
+            await lab.wait()
 
-    asyncio.run(go())
+        asyncio.run(go())
+
+    stopped("stop me")  # a later turn is sighted: stopping it voids nothing
     turn = lab.session.turns[-1]
     assert busy_seen == [False]  # views told of the end see an idle lab
+    assert not lab.void(turn) and not lab.masked
+    assert lab.sighted_note(turn) == "sighted — names shown since turn 1's reveal"
+    lab.new_blind_turn()
+    stopped("stop me, blind")
+    turn = lab.session.turns[-1]
     assert lab.void(turn) and not lab.masked and lab.vote_choices() == []
     with pytest.raises(LabError, match="stopped"):
         lab.vote("tie")
     run(lab, "a fresh turn is fine")  # a void turn takes no vote and blocks nothing
-    assert len(lab.session.turns) == 3 and lab.masked  # the first, the void one, and a new masked one
+    assert len(lab.session.turns) == 2 and not lab.masked  # its names were shown: sighted
+    assert lab.sighted_note(lab.session.turns[-1]) == "sighted — names shown since turn 1 was stopped"
 
 
 def test_a_retry_after_a_vote_clears_it_and_a_judged_blind_turn_is_not_retried(tmp_path: Path) -> None:

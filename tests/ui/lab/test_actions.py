@@ -34,6 +34,10 @@ WINDOW_KEYS = {
     "Alt+X": "vote.all_bad",
     **{f"Ctrl+{n}": f"lane.focus.{n}" for n in range(1, 9)},
     **{f"Alt+{n}": f"vote.{n}" for n in range(1, 9)},
+    "Alt+U": "vote.undo",
+    "Alt+G, 0": "guess.none",
+    **{f"Alt+G, {n}": f"guess.{n}" for n in range(1, 9)},
+    **{f"Alt+S, {n}": f"score.{n}" for n in range(1, 6)},
 }
 
 
@@ -77,6 +81,7 @@ def test_every_toolbar_button_menu_entry_and_key_is_a_registered_action(window: 
     menus = (window.toolbar.new_menu, window.toolbar.export_menu)
     assert [a.text() for menu in menus for a in menu.actions()] == [
         "Same lanes",
+        "New blind turn: same lanes, reshuffled",
         "From a preset…",
         "Save these lanes as a preset…",
         "This session…",

@@ -104,12 +104,13 @@ def test_blind_mode_hides_everything_until_the_vote(
     assert [b.text() for b in win.vote_bar.guesses.values()] == ["Model A", "Model B", "Model C"]
     win.vote_bar.guesses[lanes[0].id].setChecked(True)
     win.vote_bar.buttons[turn.shown_order[0]].click()
+    win.vote_bar.buttons[turn.shown_order[0]].click()  # a click selects, the same click again votes
     saved = store.load(win.session.id).turns[-1].vote
     assert saved is not None and saved.choice == turn.shown_order[0] and saved.guessed == [lanes[0].id]
     assert saved.rater == "tester"
     for lane in lanes:
         widget = win.lane_widgets[lane.id]
-        assert widget.spec.text() == lane.spec and widget.spec.isVisibleTo(win)
+        assert widget.title.text() == lane.spec == widget.accessibleName()  # unlabelled: its model
         assert "out " in widget.status.text()
         # The reasoning toggle exists only where there was reasoning (shown or hidden).
         assert widget.reasoning_toggle.isVisibleTo(win) == (lane is not lanes[2])
@@ -117,7 +118,8 @@ def test_blind_mode_hides_everything_until_the_vote(
     # Revealed: the cost shows (these demo lanes, with options in their names, have no
     # price: the total is unknown, never $0).
     assert win.cost_label.text() == "Session cost unknown (3 responses with no price)"
-    assert not win.vote_bar.isVisibleTo(win)  # a blind vote records what was seen; it is not re-cast
+    # A blind vote records what was seen: it is not re-cast, only undone (issue 24, item 1).
+    assert win.vote_bar.isVisibleTo(win) and not win.vote_bar.buttons and win.vote_bar.undo_button is not None
     # The reveal card says who was who and judges the guess (two lanes reasoned, one was named).
     assert win.reveal.isVisibleTo(win) and win.reveal.reveal is not None
     card = win.reveal.reveal
@@ -178,19 +180,30 @@ def test_votes_outside_blind_mode_can_be_changed(
     wait_turn(qtbot, win)
     assert win.vote_bar.isVisibleTo(win)
     buttons = {btn.objectName(): btn for btn in win.vote_bar.findChildren(QPushButton)}
-    assert set(buttons) == {f"vote-{a.id}", f"vote-{b.id}", "vote-tie", "vote-all_bad", "rate-later"}
-    # Not blind: the names the lane headers show.
-    assert buttons[f"vote-{a.id}"].text() == "Lane 1" == win.lane_widgets[a.id].title.text()
+    assert set(buttons) == {
+        f"vote-{a.id}",
+        f"vote-{b.id}",
+        "vote-tie",
+        "vote-all_bad",
+        "vote-confirm",
+        "rate-later",
+    }
+    # Not blind: the names the lane headers show (a lane's label, else its model).
+    assert buttons[f"vote-{a.id}"].text() == "chat:echo" == win.lane_widgets[a.id].title.text()
     buttons[f"vote-{a.id}"].click()
+    buttons["vote-confirm"].click()  # a click selects, Vote votes
     buttons = {btn.objectName(): btn for btn in win.vote_bar.findChildren(QPushButton)}
+    buttons["vote-tie"].click()
     buttons["vote-tie"].click()
     vote = store.load(win.session.id).turns[-1].vote
     assert vote is not None and vote.choice == "tie" and vote.rater == "tester"
 
 
-def test_a_second_blind_turn_hides_the_revealed_history(
+def test_a_second_blind_turn_is_sighted_with_its_history_and_names(
     saving_window: MainWindow, qtbot: QtBot, store: Store
 ) -> None:
+    """Issue 24 (7): after the reveal, a follow-up is not blind theatre: each lane goes on
+    with its own history, under its own name, and says it is sighted."""
     win = saving_window
     lanes = add_lanes(win, "chat:echo", "claude:demo-fast@tps=50")
     win.prompt_area.blind_check.setChecked(True)
@@ -198,19 +211,17 @@ def test_a_second_blind_turn_hides_the_revealed_history(
     wait_turn(qtbot, win)
     win.vote("tie")
     assert "first question" in win.lane_widgets[lanes[0].id].answer.toPlainText()  # revealed history
-    masked_views: list[str] = []
-    win.laneFlushed.connect(
-        lambda _id: masked_views.extend(w.answer.toPlainText() for w in win.lane_widgets.values())
-    )
+    titles: list[str] = []
+    win.laneFlushed.connect(lambda _id: titles.extend(w.title.text() for w in win.lane_widgets.values()))
     win.prompt.setPlainText("second question")
     wait_turn(qtbot, win)
-    assert masked_views and all("first question" not in text for text in masked_views)
-    for w in win.lane_widgets.values():  # no lane shows a reasoning pane while masked
-        assert not w.reasoning.isVisibleTo(win) and not w.reasoning_toggle.isVisibleTo(win)
-    assert all(w.title.text().startswith("Model ") for w in win.lane_widgets.values())
+    assert titles and not any(t.startswith("Model ") for t in titles)  # names from the first token
+    assert "sighted — names shown since turn 1's reveal" in win.lanes.turn_header.text()
     win.vote(lanes[0].id)
     text = win.lane_widgets[lanes[0].id].answer.toPlainText()
-    assert "first question" in text and "second question" in text  # the whole history is back
+    assert "first question" in text and "second question" in text
+    vote = store.load(win.session.id).turns[-1].vote
+    assert vote is not None and vote.sighted
 
 
 def test_a_reopened_session_shows_its_figures(
@@ -349,6 +360,7 @@ def test_nothing_on_screen_says_who_is_who_while_masked(saving_window: MainWindo
         assert shown.toolTip() == ""  # no tooltip: it once named the model and its shortcut
     # After the vote, the reveal says which kind each was.
     win.vote_bar.buttons["tie"].click()
+    win.vote_bar.buttons["tie"].click()  # a click selects, the same click again votes
     card = win.reveal.reveal
     assert card is not None and win.reveal.isVisibleTo(win)
     assert {row.lane_id: row.kind for row in card.rows} == {
@@ -482,6 +494,7 @@ def test_show_reasoning_shows_every_lanes_reasoning_alike_and_nothing_else_tells
     win.vote_bar.guesses[lanes[0].id].setChecked(True)
     win.vote_bar.guesses[lanes[1].id].setChecked(True)
     win.vote_bar.buttons["tie"].click()
+    win.vote_bar.buttons["tie"].click()  # a click selects, the same click again votes
     saved = store.load(win.session.id).turns[-1].vote
     # What is recorded is the list of lanes named, as ever.
     assert saved is not None and sorted(saved.guessed or []) == sorted([lanes[0].id, lanes[1].id])
@@ -511,6 +524,7 @@ def test_a_grade_is_hidden_until_the_vote_then_a_badge_with_its_detail(
     for word in ("✓", "✗", "wrong", "answer key", "expected 42"):
         assert word not in masked
     win.vote_bar.buttons["tie"].click()
+    win.vote_bar.buttons["tie"].click()  # a click selects, the same click again votes
     labels = {
         lane.id: {x.text(): x.toolTip() for x in win.lane_widgets[lane.id].status.findChildren(QLabel)}
         for lane in (right, wrong)

@@ -234,6 +234,7 @@ def test_a_failed_lane_gets_no_vote_and_no_score(window: MainWindow, qtbot: QtBo
     assert names == [
         window.lane_widgets[good.id].title.text(),
         "All bad",
+        "Vote",
         "Rate later",
     ]  # no tie with one answer
     assert not window.lane_widgets[bad.id].rating_box.isVisibleTo(window)
