@@ -517,7 +517,22 @@ class Lab:
         # The shared prompt is the one every lane has (lanes with their own keep them).
         systems = {lane.params.system for lane in session.lanes}
         self.system = self._applied = systems.pop() if len(systems) == 1 else None
+        self.revealed = self._sighted(session)
         self._emit(LanesChanged())
+
+    def _sighted(self, session: Session) -> set[str]:
+        """The blind turns of ``session`` whose names this rater has seen without a vote
+        standing on them (a vote undone after its reveal): never masked again. When the
+        store can't say, none (masked: the safe side)."""
+        known = self.known_rater()
+        if self.store is None or known is None or not session.blind:
+            return set()
+        try:
+            seen = self.store.sighted_turns(known.id)
+        except Exception:  # a busy or damaged database: keep them masked
+            log.warning("could not read the sighted turns", exc_info=True)
+            return set()
+        return {turn.id for turn in session.turns} & seen
 
     def new_session(self, lanes: Sequence[Lane] | None = None) -> None:
         """A fresh session with copies of the current lanes (or the given ones)."""

@@ -91,7 +91,10 @@ def undo_vote(lab: Lab) -> None:
         raise _error("there is no vote of yours on this turn to undo")
     turn.votes.remove(mine)
     if lab.session.blind:
-        lab.revealed.add(turn.id)  # its names were seen: it is not masked again
+        # Its names were seen: it is not masked again, here or when the session is
+        # reopened (kept first, so a crash between the two writes leaves it sighted).
+        lab.revealed.add(turn.id)
+        lab._write(lambda store: store.mark_sighted([turn.id], mine.rater))
     lab._write(lambda store: store.unvote(turn.id, mine.rater))
     lab._emit(Unvoted(turn))
     lab._emit(LanesChanged())

@@ -115,3 +115,22 @@ def test_new_blind_turn_keeps_the_lanes_in_a_fresh_blind_session_shuffled_anew(t
     assert fresh.turns[-1].shown_order == expected and lab.masked
     assert lab.sighted_note(fresh.turns[-1]) == ""
     assert len(Store(tmp_path / "lab.db").load(first.id).turns) == 1  # the first is kept as it was
+
+
+def test_an_undone_blind_vote_stays_sighted_when_the_session_is_reopened(tmp_path: Path) -> None:
+    """The names were seen: reopening the session from the history must not mask the turn
+    again, or the next vote would count as blind."""
+    _adapter, (visible, hidden, _flat), lab = blind_lab(tmp_path)
+    lab.vote(visible.id)
+    lab.undo_vote()
+    again = make_lab(ScriptedAdapter(), tmp_path)
+    again.open(Store(tmp_path / "lab.db").load(lab.session.id))
+    assert not again.masked and again.letter_of(visible.id) is None
+    again.vote(hidden.id)
+    vote = Store(tmp_path / "lab.db").load(lab.session.id).turns[-1].vote
+    assert vote is not None and vote.choice == hidden.id and vote.sighted
+    # Another rater never saw them: for them the turn is still blind.
+    other = make_lab(ScriptedAdapter(), tmp_path)
+    other.rater = "bob"
+    other.open(Store(tmp_path / "lab.db").load(lab.session.id))
+    assert other.masked
