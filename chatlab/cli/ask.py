@@ -50,6 +50,7 @@ from chatlab.store.db import Store, StoreError, default_path, error_reason
 
 # What a lane's run calls after each event (chatlab.core.lab.orchestrator.Listener).
 Watch = Callable[[Lane, Response, StreamEvent | None], None]
+FLUSH_S = 0.02  # a streamed answer reaches stdout at most this long after it arrived
 
 
 def _read_prompt(arg: str | None, stdin: IO[str]) -> str:
@@ -165,35 +166,43 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 class _Writer:
-    """Writes to stdout from a lane's listener: flushed soon after (once per burst of
-    events), and quiet once the reader has gone (a closed pipe must not end the lane)."""
+    """Writes to stdout from a lane's listener, gathered here and written out at once
+    when nothing was for a moment (the first token shows as it comes), else at most
+    :data:`FLUSH_S` later (a fast stream is not a write per token, even to an unbuffered
+    stdout); quiet once the reader has gone (a closed pipe must not end the lane)."""
 
     def __init__(self, out: IO[str], progress: Progress | None) -> None:
         self.out = out
         self.progress = progress
         self.gone = False
-        self._flush_due = False
+        self._pending: list[str] = []
+        self._flushed = -FLUSH_S  # when the last flush was (loop time)
 
     def write(self, text: str) -> None:
         if self.gone or not text:
             return
+        self._pending.append(text)
+        if len(self._pending) > 1:
+            return  # a flush is due already
         try:
-            self.out.write(text)
-        except (OSError, ValueError):
-            self.gone = True
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (the lane ended as asyncio.run closed)
+            self.flush()
             return
-        if not self._flush_due:
-            self._flush_due = True
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no loop (the lane ended as asyncio.run closed)
-                self.flush()
+        wait = self._flushed + FLUSH_S - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self.flush)
+        else:
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        self._flush_due = False
-        if self.gone:
+        text, self._pending = "".join(self._pending), []
+        if self.gone or not text:
             return
+        with contextlib.suppress(RuntimeError):
+            self._flushed = asyncio.get_running_loop().time()
         try:
+            self.out.write(text)
             self.out.flush()
         except (OSError, ValueError):
             self.gone = True

@@ -95,6 +95,43 @@ def test_one_lane_streams_its_text_while_it_runs_and_keeps_it_when_stopped(home:
     assert lines[-3].startswith("[stopped · ttft")
 
 
+def test_on_a_terminal_the_live_lines_step_aside_for_one_streaming_lane(home: Path) -> None:
+    """stdout and stderr on one terminal: once the answer starts, the live lines are
+    erased and never drawn again, so they can't be drawn over the text."""
+    master, slave = pty.openpty()
+    env = subprocess_env(home)
+    env.pop("CHATLAB_NO_PROGRESS")
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "chatlab", "ask", "--no-save", "-m", STALLED, "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        preexec_fn=_sigint_default,
+    )
+    os.close(slave)
+    rest: list[bytes] = []
+    try:
+        seen = read_until(master, "Rain")
+        assert proc.poll() is None
+        drain = threading.Thread(target=_drain, args=(master, rest), daemon=True)
+        drain.start()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(HANG_S)
+        drain.join(HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    screen = (seen + b"".join(rest)).decode().replace("\r\n", "\n")
+    before, header, after = screen.partition(f"== {STALLED} ==\n")
+    assert header and after.startswith("Rain")
+    if "\x1b[2K" in before:  # lines were drawn while the lane waited: erased first
+        assert before.endswith("\x1b[J")
+    assert "\x1b[" not in after and " tok/s" not in after.split("\n[stopped")[0]
+    assert "!! cancelled: stopped by the user\n[stopped · ttft" in after
+
+
 def test_no_stream_prints_nothing_until_every_lane_has_ended(home: Path) -> None:
     """The live lines (stderr, a terminal) say the lane is answering; stdout has nothing."""
     master, slave = pty.openpty()
