@@ -208,6 +208,14 @@ class _Writer:
             self.gone = True
 
 
+def _channel(ev: StreamEvent | None) -> str | None:
+    """What ``ev`` adds to or replaces: "reasoning", "answer", or None (neither, or nothing)."""
+    if isinstance(ev, ReasoningDelta | TextDelta | Revision) and ev.text:
+        reasoning = isinstance(ev, ReasoningDelta) or (isinstance(ev, Revision) and ev.reasoning)
+        return "reasoning" if reasoning else "answer"
+    return None
+
+
 class LaneStream(_Writer):
     """One lane's answer written as it arrives, in the shape :func:`block` gives it
     whole: the same bytes, but that a hidden reasoning count (known from the usage, at
@@ -226,21 +234,26 @@ class LaneStream(_Writer):
     def __call__(self, lane: Lane, resp: Response, ev: StreamEvent | None) -> None:
         if self.ended or lane.id != self.lane.id:
             return
-        if isinstance(ev, ReasoningDelta) and ev.text and self.phase == "answer":
-            self.late_reasoning = True  # written whole at the end
-        elif isinstance(ev, ReasoningDelta) and ev.text:
-            if self.phase is None:
-                self._begin("-- reasoning --\n")
-                self.phase = "reasoning"
-            self._more(resp.reasoning_parts)
-        elif isinstance(ev, TextDelta) and ev.text:
-            if self.phase != "answer":
-                self._to_answer(resp)
-            self._more(resp.text_parts)
-        elif isinstance(ev, Revision):
-            self._revised(resp, ev)
-        elif isinstance(ev, Done | StreamError):
+        if isinstance(ev, Done | StreamError):
             self.finish(resp)
+            return
+        channel = _channel(ev)
+        if channel is None:
+            return
+        if isinstance(ev, Revision) and channel == self.phase:
+            # The provider's final word on what is being written differs from what
+            # streamed (a note says so at the end): all of it again, after a line saying so.
+            self.write(f"\n-- the provider's final {channel}: --\n")
+            self.held, self.written = "", 0
+        elif channel == "reasoning" and self.phase == "answer":
+            self.late_reasoning = True  # written whole at the end
+            return
+        elif channel == "reasoning" and self.phase is None:
+            self._begin("-- reasoning --\n")
+            self.phase = "reasoning"
+        elif channel == "answer" and self.phase != "answer":
+            self._to_answer(resp)
+        self._more(resp.reasoning_parts if channel == "reasoning" else resp.text_parts)
 
     def _begin(self, text: str) -> None:
         if self.progress is not None and _isatty(self.out):
@@ -262,15 +275,6 @@ class LaneStream(_Writer):
         self.held = text[len(kept) :]
         self.write(terminal_text(kept))
 
-    def _revised(self, resp: Response, ev: Revision) -> None:
-        """The provider's final word differs from what streamed (a note says so at the
-        end): the whole of it is written again, after a line saying why."""
-        if ev.reasoning != (self.phase == "reasoning"):
-            return  # not the channel being written: the saved session has it, the note says so
-        self.write(f"\n-- the provider's final {'reasoning' if ev.reasoning else 'answer'}: --\n")
-        self.held, self.written = "", 0
-        self._more(resp.reasoning_parts if ev.reasoning else resp.text_parts)
-
     def finish(self, resp: Response) -> None:
         if self.ended:
             return
@@ -286,7 +290,7 @@ class LaneStream(_Writer):
                 self.write(f"-- reasoning: {hidden} --\n")
             elif self.late_reasoning:
                 self.write(
-                    "-- reasoning, whole (some came after the answer began) --\n"
+                    "-- the whole reasoning (it grew or changed after the answer began) --\n"
                     + terminal_text(resp.reasoning.rstrip())
                     + "\n"
                 )

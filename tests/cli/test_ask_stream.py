@@ -263,6 +263,37 @@ def test_a_revised_answer_is_written_again_whole(
     assert "-- note: The provider's final answer differs from what it streamed" in out
 
 
+def _chat_stream(*deltas: dict[str, str]) -> bytes:
+    """A Chat Completions stream of ``deltas``, then its end and usage."""
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "late"}
+    frames = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    frames.append({**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}})
+    return b"".join(b"data: " + json.dumps(f).encode() + b"\n\n" for f in frames) + b"data: [DONE]\n\n"
+
+
+def test_reasoning_that_comes_after_the_answer_began_is_printed_whole_at_the_end(
+    capsys: pytest.CaptureFixture[str], home: Path, server: DemoServer
+) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[providers.demo]\nbase_url = "{server.openai_base_url}"\n')
+    body = _chat_stream(
+        {"reasoning_content": "First, "},
+        {"content": "The answer."},
+        {"reasoning_content": "and then more."},
+    )
+    server.add_replay("late", body, chunk_size=40)
+    assert cli.main(["ask", "--no-save", "-m", "demo:late", "hi"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== demo:late ==\n-- reasoning --\nFirst,\n-- answer --\nThe answer.\n")
+    assert (
+        "-- the whole reasoning (it grew or changed after the answer began) --\nFirst, and then more.\n["
+        in out
+    )
+    assert cli.main(["ask", "--no-save", "--no-stream", "-m", "demo:late", "hi"]) == 0
+    assert "-- reasoning --\nFirst, and then more.\n-- answer --\nThe answer.\n" in capsys.readouterr().out
+
+
 def test_json_is_one_document_at_the_end_and_refuses_stream(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["ask", "--no-save", "--json", "-m", "demo:echo", "hi"]) == 0
     assert json.loads(capsys.readouterr().out)["sessions"][0]["turns"][0]["responses"][0]["text"]
