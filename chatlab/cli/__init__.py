@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_const",
         const=True,
         dest="stream",
-        help="with several lanes, print each lane's answer the moment it ends (one lane always "
-        "streams its text as it arrives)",
+        help="with several lanes, print each lane's answer the moment it ends (one lane streams "
+        "its text as it arrives, unless --no-stream or --json)",
     )
     flow.add_argument(
         "--no-stream",
