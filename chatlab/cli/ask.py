@@ -4,8 +4,9 @@ with ``--json``, as the session document.
 
 How the answers reach stdout:
 
-- **one lane** streams (as ``llm`` does): its answer is written as it arrives, flushed at
-  once, in the shape the whole block has (:class:`LaneStream`); the reasoning, when the
+- **one lane** streams (as ``llm`` does): its answer is written as it arrives (a burst of
+  tokens as one write, at most 20 ms late), in the shape the whole block has
+  (:class:`LaneStream`); the reasoning, when the
   provider returns it, streams first under ``-- reasoning --``. Only what can't be known
   until the end comes after the text: a hidden reasoning count, the error, the notes and
   the figures line. A lane that fails part way keeps its partial text, then the error.
