@@ -6,10 +6,10 @@ How the answers reach stdout:
 
 - **one lane** streams (as ``llm`` does): its answer is written as it arrives (a burst of
   tokens as one write, at most 20 ms late), in the shape the whole block has
-  (:class:`LaneStream`); the reasoning, when the
-  provider returns it, streams first under ``-- reasoning --``. Only what can't be known
-  until the end comes after the text: a hidden reasoning count, the error, the notes and
-  the figures line. A lane that fails part way keeps its partial text, then the error.
+  (:class:`LaneStream`); the reasoning, when the provider returns it, streams first
+  under ``-- reasoning --``. Only what can't be known until the end comes after the
+  text: a hidden reasoning count, the error, the notes and the figures line. A lane
+  that fails part way keeps its partial text, then the error.
 - **several lanes** print their blocks in lane order once every lane has ended; with
   ``--stream`` each block is printed the moment its lane ends, in finish order
   (:class:`FinishOrder`).
