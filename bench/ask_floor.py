@@ -15,6 +15,11 @@ Then the same streams once more inside this process, with everything imported an
 adapters built, so the stream itself is compared: the floor loop on ``httpx2.AsyncClient``
 against the chatlab core (Runner, real adapter, guard, usage), request to last event.
 
+Last, when the first byte of the answer reaches stdout (``ask`` streams one lane): from
+launch, and from the moment the server read the request (the server notes it with
+``time.perf_counter``, which on Linux is the system-wide monotonic clock, so the two
+processes' readings compare), with ``--no-stream`` beside it.
+
 Rounds alternate the clients; each figure is the best of ``--rounds`` (noise on a shared
 VM only adds time), with the median alongside. The last line printed is JSON.
 
@@ -161,12 +166,14 @@ def body(fmt: str, toks: list[str]) -> bytes:
     return b"".join(parts)
 
 
-def serve(port: int, chunks: int) -> None:
-    """The server process: every POST gets the prebuilt stream for its path's format."""
+def serve(port: int, chunks: int, stamps: str | None = None) -> None:
+    """The server process: every POST gets the prebuilt stream for its path's format
+    (the time each request was read appended to ``stamps``, if given)."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     toks = tokens(chunks)
     bodies = {fmt: body(fmt, toks) for fmt in ("chat", "responses", "anthropic")}
+    noted = os.open(stamps, os.O_WRONLY | os.O_APPEND | os.O_CREAT) if stamps else None
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -180,6 +187,8 @@ def serve(port: int, chunks: int) -> None:
                     if name.strip().lower() == "content-length":
                         length = int(value)
                 await reader.readexactly(length)
+                if noted is not None:
+                    os.write(noted, f"{time.perf_counter()!r}\n".encode())
                 fmt = (
                     "chat"
                     if path.endswith("/chat/completions")
@@ -272,22 +281,45 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     return wall, done.stdout
 
 
+def first_byte(cmd: list[str], env: dict[str, str], stamps: Path) -> tuple[float, float, float]:
+    """(launch to the first byte on stdout, the request read to it, launch to exit)."""
+    stamps.write_text("")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    first = os.read(proc.stdout.fileno(), 1)
+    t1 = time.perf_counter()
+    rest = proc.stdout.read()
+    proc.stdout.close()
+    if proc.wait() != 0 or not first or not rest:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode})")
+    t2 = time.perf_counter()
+    [request] = [float(x) for x in stamps.read_text().split()]
+    return t1 - t0, t1 - request, t2 - t0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--chunks", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--formats", default="chat,responses,anthropic")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stamps", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.chunks)
+        serve(args.serve, args.chunks, args.stamps)
         return 0
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {0})  # children inherit core 0
     port = free_port()
-    server = subprocess.Popen([PYTHON, __file__, "--serve", str(port), "--chunks", str(args.chunks)])
+    scratch = tempfile.TemporaryDirectory()
+    stamps = Path(scratch.name) / "requests"
+    server = subprocess.Popen(
+        [PYTHON, __file__, "--serve", str(port), "--chunks", str(args.chunks), "--stamps", str(stamps)]
+    )
     expected = "".join(tokens(args.chunks))
     results: dict[str, dict[str, float]] = {}
+    firsts: dict[str, list[tuple[float, float, float]]] = {"stream": [], "no-stream": []}
     try:
         for _ in range(100):
             try:
@@ -333,6 +365,11 @@ def main() -> int:
                     wall, out = timed([*chatlab, "ask", "-m", f"{fmt}:bench-model", "hi"], env)
                     assert expected.strip() in out, f"chatlab ask printed the wrong text: {out[:300]!r}"
                     ask.append(wall)
+                    if fmt == "chat":
+                        for mode in firsts:
+                            flags = ["--no-stream"] if mode == "no-stream" else []
+                            cmd = [*chatlab, "ask", *flags, "-m", "chat:bench-model", "hi"]
+                            firsts[mode].append(first_byte(cmd, env, stamps))
                 phase_floor, phase_core = asyncio.run(stream_phase(base, fmt, expected, args.rounds))
                 results[fmt] = {
                     "stream_floor_s": phase_floor,
@@ -347,6 +384,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait()
+        scratch.cleanup()
     print(f"{args.chunks:,} chunks per stream, best of {args.rounds} (median):")
     print("| format | floor (httpx + json) | chatlab ask | ratio |")
     print("|---|---|---|---|")
@@ -364,7 +402,20 @@ def main() -> int:
             f"| {fmt} | {r['stream_floor_s'] * 1000:.0f} ms | {r['stream_core_s'] * 1000:.0f} ms | "
             f"**{r['stream_ratio']:.2f}x** |"
         )
-    print(json.dumps({"chunks": args.chunks, "help_s": min(help_times), "formats": results}))
+    first_s: dict[str, dict[str, float]] = {}
+    if firsts["stream"]:
+        print("The first byte of one lane's answer on stdout (chat), best of rounds (median):")
+        print("| ask | launch to first byte | request to first byte | launch to exit |")
+        print("|---|---|---|---|")
+        for mode, runs in firsts.items():
+            launch, request, ended = (sorted(col) for col in zip(*runs, strict=True))
+            first_s[mode] = {"launch_s": launch[0], "request_s": request[0], "exit_s": ended[0]}
+            cells = [
+                f"{c[0] * 1000:.0f} ms ({statistics.median(c) * 1000:.0f})" for c in (launch, request, ended)
+            ]
+            print(f"| {'--no-stream' if mode == 'no-stream' else '(streams)'} | {' | '.join(cells)} |")
+    summary = {"chunks": args.chunks, "help_s": min(help_times), "formats": results, "first_byte": first_s}
+    print(json.dumps(summary))
     return 0
 
 

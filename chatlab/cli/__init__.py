@@ -1,14 +1,16 @@
 """The ``chatlab`` command: the window with no subcommand, headless subcommands otherwise.
 
 ``ask`` sends one prompt to several models at once over the same core the window uses,
-shows live per-lane progress on a terminal, and prints the answers (or, with ``--json``,
-the session document). Exit codes: 0 when every lane succeeded, 1 when any lane failed
-(all results are still printed), 2 for a usage or configuration problem, which is
-printed as one line without a traceback. ``keys`` manages API keys in the OS keychain,
-``providers`` shows what is configured, and ``serve-demo`` runs the loopback server.
-Plain-text output shows control characters in model text as visible escapes (``\x1b``),
-so an answer can't clear the screen or retitle the terminal; ``--json`` escapes them
-itself. Output into a closed pipe (``chatlab sessions | head -1``) ends quietly.
+shows live per-lane progress on a terminal, and prints the answers: one lane's text as it
+arrives, several lanes' when all have ended (``--stream``: each as it ends; ``--no-stream``:
+all at the end, one lane too), or, with ``--json``, the session document. Exit codes: 0
+when every lane succeeded, 1 when any lane failed (all results are still printed), 2 for
+a usage or configuration problem, which is printed as one line without a traceback.
+``keys`` manages API keys in the OS keychain, ``providers`` shows what is configured, and
+``serve-demo`` runs the loopback server. Plain-text output shows control characters in
+model text as visible escapes (``\x1b``), so an answer can't clear the screen or retitle
+the terminal; ``--json`` escapes them itself. Output into a closed pipe
+(``chatlab sessions | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -105,7 +107,23 @@ def build_parser() -> argparse.ArgumentParser:
         dest="idle_timeout",
         help="seconds without data before a lane times out (default %(default)g)",
     )
-    ask.add_argument("--json", action="store_true", help="print the session document as JSON")
+    flow = ask.add_mutually_exclusive_group()
+    flow.add_argument(
+        "--stream",
+        action="store_const",
+        const=True,
+        dest="stream",
+        help="with several lanes, print each lane's answer the moment it ends (one lane streams "
+        "its text as it arrives, unless --no-stream or --json)",
+    )
+    flow.add_argument(
+        "--no-stream",
+        action="store_const",
+        const=False,
+        dest="stream",
+        help="print every answer at the end, when all lanes have ended",
+    )
+    ask.add_argument("--json", action="store_true", help="print the session document as JSON (at the end)")
     ask.add_argument("--no-save", action="store_true", dest="no_save", help="do not keep the session")
     ask.add_argument("prompt", nargs="?", help="the prompt; read from stdin when omitted or '-'")
 
@@ -268,11 +286,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return cmd_desktop(args.uninstall_desktop, sys.stdout, sys.stderr)
         if args.command is None:
             return launch_gui(["--demo"] * args.demo + ["--no-autosend"] * args.no_autosend)
-        if args.command in ("ask", "keys", "providers", "sessions", "export", "import"):
+        if args.command == "ask":
+            from chatlab.cli.ask import cmd_ask
+
+            return cmd_ask(args, sys.stdin, sys.stdout, sys.stderr)
+        if args.command in ("keys", "providers", "sessions", "export", "import"):
             from chatlab.cli import commands
 
-            if args.command == "ask":
-                return commands.cmd_ask(args, sys.stdin, sys.stdout, sys.stderr)
             if args.command == "keys":
                 return commands.cmd_keys(args, sys.stdin, sys.stdout, sys.stderr)
             if args.command == "providers":

@@ -1,238 +1,29 @@
-"""The commands that ask, list, export and import: ``ask``, ``keys``, ``sessions``,
-``export`` and ``import`` (``providers`` is :mod:`chatlab.cli.providers`).
+"""The commands that list, export and import: ``keys``, ``sessions``, ``export`` and
+``import`` (``ask`` is :mod:`chatlab.cli.ask`, ``providers`` :mod:`chatlab.cli.providers`).
 
 They live apart from :mod:`chatlab.cli` so that parsing the command line (and
-``--help``) loads none of what they need: the lab controller, the store, the runner and
-asyncio are imported when a command runs, not before.
+``--help``) loads none of what they need: the store and the export format are
+imported when a command runs, not before.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import getpass
 import json
-import os
 import sqlite3
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from chatlab.cli.common import UsageError, explain, open_store, parse_model_spec
-from chatlab.core.data import format as fmt
-from chatlab.core.data.export import DocumentError, document, export_sessions, pack_created_at, parse_document
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
+from chatlab.cli.common import UsageError, explain, open_store
+from chatlab.core.data.export import DocumentError, export_sessions, pack_created_at, parse_document
 from chatlab.core.data.safety import terminal_text
-from chatlab.core.lab.controller import MAX_LANES, Lab
-from chatlab.core.lab.figures import Figures
-from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.apikeys import KeyStore, NoKeychain
-from chatlab.core.settings.config import check_lane_params, clean_name, load_config
+from chatlab.core.settings.config import clean_name, load_config
 from chatlab.core.settings.raters import Rater
 from chatlab.core.studies.controller import find_study
-from chatlab.store.checkpoint import Checkpointer, reason_words
-from chatlab.store.db import Store, StoreError, default_path, error_reason
-
-
-def _read_prompt(arg: str | None, stdin: IO[str]) -> str:
-    if arg is None or arg == "-":
-        if stdin.isatty():
-            print("Type the prompt, then Ctrl-D:", file=sys.stderr)
-        arg = stdin.read()
-    if not arg.strip():
-        raise UsageError("empty prompt")
-    return arg
-
-
-class Progress:
-    """Live per-lane lines on a terminal (stderr), redrawn a few times a second."""
-
-    def __init__(self, stream: IO[str], session: Session, responses: dict[str, Response]) -> None:
-        self.stream = stream
-        self.session = session
-        self.responses = responses
-        self.drawn = 0
-
-    def draw(self) -> None:
-        lines = []
-        now = time.monotonic()
-        for lane in self.session.lanes:
-            resp = self.responses[lane.id]
-            figures = Figures.of(resp, now=now)
-            mark = "≈" if figures.usage.estimated else ""
-            name = terminal_text(lane.display)[:32]
-            line = f"{name:<32} {figures.state:<11} {mark}{figures.usage.output_tokens:>6,} tok"
-            if figures.tokens_per_s:
-                line += f" {mark}{figures.tokens_per_s:>6,.0f} tok/s"
-            if resp.error:
-                line += f"  {resp.error.kind.value}: {terminal_text(resp.error.message)[:60]}"
-            lines.append(line)
-        out = ""
-        if self.drawn:
-            out += f"\x1b[{self.drawn}F"
-        out += "".join(f"\x1b[2K{line}\n" for line in lines)
-        self.stream.write(out)
-        self.stream.flush()
-        self.drawn = len(lines)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                self.draw()
-            except Exception:  # a terminal that went away must not stop the lanes
-                return
-            await asyncio.sleep(0.1)
-
-
-async def _ask(lab: Lab, prompt: str, progress_stream: IO[str] | None, store: Store | None) -> str | None:
-    """Send ``prompt`` through the lab (saved before any token, checkpointed while it
-    streams) and draw the live lines until every lane has finished; returns why the
-    answers could not all be saved, if they could not."""
-    turn = lab.prepare(prompt)
-    problem = None
-    if store is not None and lab.save_error is not None:
-        if error_reason(lab.save_error, store.path) == "read-only":
-            raise UsageError(f"{store.path} is read-only; nothing was sent")
-        problem = _cannot_save(store, lab.save_error)  # ask anyway; say so at the end
-    lab.start(turn)
-    progress = Progress(progress_stream, lab.session, turn.responses) if progress_stream else None
-    task = asyncio.create_task(progress.run()) if progress else None
-    try:
-        await lab.wait()
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if progress:
-            with contextlib.suppress(Exception):
-                progress.draw()
-        await lab.runner.aclose()
-    if lab.saver is not None and lab.saver.problem:
-        problem = lab.saver.problem
-    return problem
-
-
-def _cannot_save(store: Store, exc: BaseException) -> str:
-    return f"could not save the session: {reason_words(error_reason(exc, store.path))}"
-
-
-def _print_text(session: Session, out: IO[str]) -> None:
-    turn = session.turns[-1]
-    for lane in session.lanes:
-        resp = turn.responses[lane.id]
-        out.write(f"== {terminal_text(lane.display)} ==\n")
-        hidden = fmt.hidden_reasoning(resp)
-        if resp.reasoning:
-            out.write("-- reasoning --\n" + terminal_text(resp.reasoning.rstrip()) + "\n-- answer --\n")
-        elif hidden:
-            out.write(f"-- reasoning: {hidden} --\n")
-        if resp.refusal:
-            out.write("[refusal] ")
-        out.write(terminal_text(resp.text.rstrip()) + "\n")
-        if resp.error:
-            out.write(f"!! {resp.error.kind.value}: {terminal_text(resp.error.message)}\n")
-        for note in resp.notes:
-            out.write(f"-- note: {terminal_text(note)} --\n")
-        out.write(f"[{Figures.of(resp).line(duration=True)}]\n\n")
-
-
-def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
-    if not args.model:
-        raise UsageError(
-            "no model given: add -m PROVIDER:MODEL (try -m demo:demo-reasoner -m demo:demo-fast)"
-        )
-    if len(args.model) > MAX_LANES:
-        raise UsageError(f"{len(args.model)} models given: at most {MAX_LANES} lanes side by side")
-    params = LaneParams(
-        system=args.system,
-        temperature=args.temperature,
-        max_output_tokens=args.max_tokens,
-        reasoning_effort=args.effort,
-        thinking_budget=args.thinking_budget,
-        reasoning=args.reasoning,
-    )
-    try:
-        params.validate()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    config = load_config()
-    lanes = []
-    for spec in args.model:
-        entry = parse_model_spec(spec)
-        config.provider(entry.provider)  # unknown provider -> ConfigError
-        given = params.to_dict()
-        mine = entry.params.to_dict()
-        if mine.keys() & {"reasoning", "reasoning_effort", "thinking_budget", "think"}:
-            # The lane sets its own reasoning (or thinks first, reasoning off): the
-            # options' reasoning settings are not its.
-            for key in ("reasoning", "reasoning_effort", "thinking_budget"):
-                given.pop(key, None)
-        own = LaneParams.from_dict({**given, **mine})  # the lane's own win
-        try:
-            check_lane_params(own)
-        except ValueError as exc:
-            raise UsageError(f"{spec}: {exc}") from None
-        lanes.append(Lane(provider=entry.provider, model=entry.model, params=own, label=entry.label))
-    prompt = _read_prompt(args.prompt, stdin)
-    store = None
-    save_problem = None
-    if not args.no_save:
-        try:
-            store = Store(default_path())
-        except StoreError as exc:
-            if exc.reason != "disk full":
-                raise UsageError(str(exc)) from None
-            save_problem = "could not save the session: disk full"  # ask anyway; say so at the end
-    from chatlab.demo.setup import start_if_needed
-
-    config, server = start_if_needed(config, lanes)
-    try:
-        from chatlab.providers import make_adapter
-
-        runner = Runner(config, KeyStore(), make_adapter)
-        for lane in lanes:
-            runner.check_lane(lane)
-        lab = Lab(
-            runner, store=store, saver_factory=functools.partial(Checkpointer, store) if store else None
-        )
-        lab.idle_timeout_s = args.idle_timeout or None
-        lab.timeout_s = args.timeout
-        for lane in lanes:
-            lab.add_lane(lane)
-        session = lab.session
-        progress = stderr if stderr.isatty() and not os.environ.get("CHATLAB_NO_PROGRESS") else None
-        try:
-            save_problem = asyncio.run(_ask(lab, prompt, progress, store)) or save_problem
-        except KeyboardInterrupt:
-            for resp in session.turns[-1].responses.values():
-                if not resp.status.finished:
-                    resp.status = Status.CANCELLED
-        if store is not None:
-            try:
-                store.save_session(session)
-                save_problem = None
-            except (sqlite3.Error, OSError) as exc:
-                save_problem = _cannot_save(store, exc)
-    finally:
-        if server is not None:
-            server.stop_thread()
-        if store is not None:
-            store.close()
-    if args.json:
-        json.dump(document([session]), stdout, ensure_ascii=False, indent=2, allow_nan=False)
-        stdout.write("\n")
-    else:
-        _print_text(session, stdout)
-    if save_problem:
-        stdout.flush()
-        print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
-    ok = all(r.status is Status.OK for r in session.turns[-1].responses.values())
-    return 0 if ok and not save_problem else 1
-
+from chatlab.store.db import Store, StoreError, default_path
 
 # -- keys and providers ---------------------------------------------------------------
 
