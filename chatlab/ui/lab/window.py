@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from chatlab.ui.studies.view import StudiesView
 
 ESTIMATE_DEBOUNCE_MS = 300
+SIDEBAR_WIDTH = 220
 
 
 class MainWindow(QMainWindow):
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
         self._init_widgets(demo_banner, edit_lane)
         self._init_layout()
         self.lab.subscribe(self._on_lab)
-        geometry.restore(self, settings, self.sidebar)
+        self.sidebar_user_hidden = geometry.restore(self, settings, self.sidebar)
         self._refresh()
         self.prompt_area.focus()
 
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(demo_banner))
         self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
+        self.lanes.stopAllRequested.connect(self.lab.stop_all)
         self.reveal = RevealCard()
         self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
@@ -165,6 +167,11 @@ class MainWindow(QMainWindow):
         self.outer.setChildrenCollapsible(False)
         self.main = QSplitter(Qt.Orientation.Horizontal)
         self.sidebar: SessionSidebar | None = self.actions_.sidebar
+        # The sidebar folds by itself when the lanes need its room, and comes back when
+        # there is room again, unless the user chose: their own toggle is kept.
+        self.sidebar_auto_hidden = False
+        self.sidebar_user_hidden = False
+        self.sidebar_user_shown = False  # opened by hand over lanes that need the room
         if self.sidebar is not None:
             self.main.addWidget(self.sidebar)
         self.main.addWidget(self.outer)
@@ -173,7 +180,7 @@ class MainWindow(QMainWindow):
         screen = self.screen().availableGeometry()  # never larger than the screen
         self.resize(min(1400, screen.width()), min(880, screen.height()))
         if self.sidebar is not None:
-            self.main.setSizes([220, self.width() - 220])
+            self.main.setSizes([SIDEBAR_WIDTH, self.width() - SIDEBAR_WIDTH])
         prompt = min(170, max(120, int(self.height() * 0.18)))  # about a fifth, never a slab
         self.outer.setSizes([self.height() - prompt, prompt])
 
@@ -241,6 +248,7 @@ class MainWindow(QMainWindow):
 
     def _refresh(self) -> None:
         self.lanes.sync()
+        self.fit_sidebar()
         lab = self.lab
         busy, n = lab.busy, len(lab.session.lanes)
         blind_editable = not lab.session.turns and not busy
@@ -373,8 +381,43 @@ class MainWindow(QMainWindow):
             self.rate_windows.append(window)
 
     def toggle_sidebar(self) -> None:
-        if self.sidebar is not None:
-            self.sidebar.setVisible(not self.sidebar.isVisible())
+        """The user's own toggle: kept, whatever room the lanes need."""
+        if self.sidebar is None:
+            return
+        shown = self.sidebar.isHidden()
+        self.sidebar_user_hidden = not shown
+        self.sidebar_user_shown = shown and not self._room_for_sidebar()
+        self.sidebar_auto_hidden = False
+        self.sidebar.setVisible(shown)
+
+    def _room_for_sidebar(self) -> bool:
+        """Whether the lanes keep their minimum width with the sidebar open."""
+        if self.sidebar is None:
+            return False
+        margins = 16 + 4  # the lanes' side margins and the scroll area's frame
+        side = max(self.sidebar.width(), SIDEBAR_WIDTH) if self.sidebar.isVisible() else SIDEBAR_WIDTH
+        room = self.width() - margins - side - self.main.handleWidth()
+        return room >= self.lanes.needed_width()
+
+    def fit_sidebar(self) -> None:
+        """Fold the sidebar when the lanes need its room; open it again once there is room,
+        if it was folded here (not by the user)."""
+        sidebar = self.sidebar
+        if sidebar is None or self.sidebar_user_hidden:
+            return
+        room = self._room_for_sidebar()
+        if not sidebar.isHidden() and not room and not self.sidebar_user_shown:
+            sidebar.hide()
+            self.sidebar_auto_hidden = True
+        elif sidebar.isHidden() and room and self.sidebar_auto_hidden:
+            sidebar.show()
+            self.sidebar_auto_hidden = False
+        if room:
+            self.sidebar_user_shown = False  # a later squeeze may fold it again
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_sidebar()
 
     def render_pending_finals(self) -> None:
         self.lanes.render_pending_finals()
@@ -384,7 +427,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Cancel running lanes, wait for them, save, close the adapters."""
         self._closing = True
-        geometry.save(self, self._settings, self.sidebar)
+        geometry.save(self, self._settings, self.sidebar, hidden=self.sidebar_user_hidden)
         if self.studies is not None:
             await self.studies.shutdown()
         await self.lab.shutdown()

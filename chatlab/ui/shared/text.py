@@ -7,7 +7,8 @@ http/https) that split long lines for display only (:mod:`.longline`).
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
 (a blank line outside a code fence) is rendered once (:func:`~.markdown.insert_markdown`);
 at the end the whole answer is rendered once. Auto-scroll happens only if the view was
-already at the bottom. An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line
+already at the bottom; ``show_turn_start`` puts the latest turn's divider at the top
+(a finished answer, a session opened). An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line
 longer than :data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
 already shown stays as it is), and whole documents are rebuilt inside one edit block
 after ``clear()`` so Qt lays them out lazily, in steps, rather than all at once. A
@@ -95,6 +96,8 @@ class AnswerView(SafeBrowser):
         self._all_turns: list[tuple[str, str, str]] = []
         self._follow = False  # stay at the bottom while a rebuilt document is laid out
         self._last_max = 0
+        self._latest_turn = 0  # where the latest turn's divider is
+        self._pin: int | None = None  # the scroll value show_turn_start set, while it holds
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.colourer = CodeColourer(self.document())  # code left to colour after a render
 
@@ -115,14 +118,40 @@ class AnswerView(SafeBrowser):
 
     def _range_changed(self, _low: int, high: int) -> None:
         bar = self.verticalScrollBar()
-        if self._follow and bar.value() >= self._last_max - 4:
+        if self._pin is not None:
+            if bar.value() == self._pin:  # not scrolled since: the layout grew, keep the start
+                self._scroll_to_latest_turn()
+            else:
+                self._pin = None
+        elif self._follow and bar.value() >= self._last_max - 4:
             bar.setValue(high)
         self._last_max = high
+
+    def show_turn_start(self) -> None:
+        """Scroll so the latest turn's divider is at the top (a finished answer, a session
+        opened or revealed), and keep it there while the layout grows or the width
+        changes, until the user scrolls or more text comes."""
+        self._follow = False
+        self._scroll_to_latest_turn()
+
+    def _scroll_to_latest_turn(self) -> None:
+        doc = self.document()
+        block = doc.findBlock(min(self._latest_turn, max(doc.characterCount() - 1, 0)))
+        top = doc.documentLayout().blockBoundingRect(block).top()  # lays out up to there only
+        bar = self.verticalScrollBar()
+        bar.setValue(round(top))
+        self._pin = bar.value()
+
+    def latest_turn_top(self) -> int:
+        """Where the latest turn's divider is, in the scroll bar's pixels (for tests)."""
+        doc = self.document()
+        return round(doc.documentLayout().blockBoundingRect(doc.findBlock(self._latest_turn)).top())
 
     def add_prompt(self, prompt: str, first: bool, number: int | None = None) -> None:
         """Start a turn: a "Turn N" divider (the prompt itself shows once, above the
         lanes), then an empty answer."""
         self._follow = False
+        self._pin = None
         bottom = self.at_bottom()
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
@@ -132,6 +161,7 @@ class AnswerView(SafeBrowser):
         else:
             block.setTopMargin(18)  # turns are separated by space and the divider
             cursor.insertBlock(block, QTextCharFormat())
+        self._latest_turn = cursor.position()
         self._insert_divider(cursor, number)
         cursor.insertBlock(QTextBlockFormat(), self._plain)
         self._answer_start = self._rendered_end = cursor.position()
@@ -165,6 +195,7 @@ class AnswerView(SafeBrowser):
         if not text:
             return
         note_streaming()
+        self._pin = None
         bottom = self.at_bottom()
         self._shown.update(text.encode("utf-8", "surrogatepass"))
         searched_from = max(len(self._pending) - 1, 0)
@@ -271,7 +302,9 @@ class AnswerView(SafeBrowser):
         """
         self.clear()
         self._follow = False
+        self._pin = None
         self._all_turns = turns
+        self._latest_turn = 0
         segments: list[tuple[str, str]] = []  # ("markdown" | "prompt" | "plain", text)
         parts: list[str] = []  # Markdown not yet in a segment
 
@@ -304,6 +337,7 @@ class AnswerView(SafeBrowser):
                 if kind == "markdown":
                     self._markdown(cursor, text)
                 elif kind == "divider":
+                    self._latest_turn = cursor.position()
                     self._insert_divider(cursor, int(text))
                 else:
                     insert_split(cursor, text, self._plain)
@@ -347,6 +381,18 @@ class ReasoningView(QPlainTextEdit):
         if not first:
             insert_split(cursor, f"\n\n— {label} —\n")
         self._content_start = cursor.position()
+
+    def show_turn_start(self, position: int | None = None) -> None:
+        """Scroll so the latest turn's reasoning (from ``position``, else from the last
+        ``start_turn``) is at the top of the view."""
+        doc = self.document()
+        cursor = QTextCursor(doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()  # from the end, so the start comes to the top, not the bottom
+        cursor.setPosition(min(self._turn_start if position is None else position, doc.characterCount() - 1))
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
 
     def reset_turn(self) -> None:
         cursor = self.textCursor()
