@@ -22,7 +22,15 @@ import hashlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import (
+    QPalette,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from chatlab.ui.shared.highlight import CodeColourer, note_streaming
@@ -97,8 +105,10 @@ class AnswerView(SafeBrowser):
         self._follow = False  # stay at the bottom while a rebuilt document is laid out
         self._last_max = 0
         self._latest_turn = 0  # where the latest turn's divider is
-        self._pin: int | None = None  # the scroll value show_turn_start set, while it holds
+        self._pin = False  # show_turn_start holds the latest turn at the top
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        # The user scrolling (wheel, keys, the bar) ends show_turn_start's hold.
+        self.verticalScrollBar().actionTriggered.connect(self._unpin)
         self.colourer = CodeColourer(self.document())  # code left to colour after a render
 
     def _open_link(self, url: QUrl) -> None:
@@ -118,11 +128,8 @@ class AnswerView(SafeBrowser):
 
     def _range_changed(self, _low: int, high: int) -> None:
         bar = self.verticalScrollBar()
-        if self._pin is not None:
-            if bar.value() == self._pin:  # not scrolled since: the layout grew, keep the start
-                self._scroll_to_latest_turn()
-            else:
-                self._pin = None
+        if self._pin:  # the layout grew or the width changed: keep the start at the top
+            self._scroll_to_latest_turn()
         elif self._follow and bar.value() >= self._last_max - 4:
             bar.setValue(high)
         self._last_max = high
@@ -132,7 +139,16 @@ class AnswerView(SafeBrowser):
         opened or revealed), and keep it there while the layout grows or the width
         changes, until the user scrolls or more text comes."""
         self._follow = False
+        self._pin = True
         self._scroll_to_latest_turn()
+
+    def _unpin(self, _action: int = 0) -> None:
+        self._pin = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._pin:
+            self._scroll_to_latest_turn()
 
     def _scroll_to_latest_turn(self) -> None:
         doc = self.document()
@@ -140,7 +156,6 @@ class AnswerView(SafeBrowser):
         top = doc.documentLayout().blockBoundingRect(block).top()  # lays out up to there only
         bar = self.verticalScrollBar()
         bar.setValue(round(top))
-        self._pin = bar.value()
 
     def latest_turn_top(self) -> int:
         """Where the latest turn's divider is, in the scroll bar's pixels (for tests)."""
@@ -151,7 +166,7 @@ class AnswerView(SafeBrowser):
         """Start a turn: a "Turn N" divider (the prompt itself shows once, above the
         lanes), then an empty answer."""
         self._follow = False
-        self._pin = None
+        self._pin = False
         bottom = self.at_bottom()
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
@@ -195,7 +210,7 @@ class AnswerView(SafeBrowser):
         if not text:
             return
         note_streaming()
-        self._pin = None
+        self._pin = False
         bottom = self.at_bottom()
         self._shown.update(text.encode("utf-8", "surrogatepass"))
         searched_from = max(len(self._pending) - 1, 0)
@@ -302,7 +317,7 @@ class AnswerView(SafeBrowser):
         """
         self.clear()
         self._follow = False
-        self._pin = None
+        self._pin = False
         self._all_turns = turns
         self._latest_turn = 0
         segments: list[tuple[str, str]] = []  # ("markdown" | "prompt" | "plain", text)
