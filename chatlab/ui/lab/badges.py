@@ -50,16 +50,17 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def wait_words(resp: Response | None, reasoning_shown: bool) -> str:
-    """A card's body while it has nothing to show: "thinking… 0:12" from the request's
-    start until answer text (or reasoning text, shown) arrives; "queued…"; or ""."""
+def wait_words(resp: Response | None, reasoning_shown: bool, since: float | None = None) -> str:
+    """A card's body while it has nothing to show: "thinking… 0:12" from ``since`` (the
+    run's start, the progress line's clock; else the request's) until answer text (or
+    reasoning text, shown) arrives; "queued…"; or ""."""
     if resp is None or resp.status.finished or resp.retry is not None:
         return ""  # nothing running, or the badge counts down to the next attempt
     if resp.text_chars or (resp.reasoning_chars and reasoning_shown):
         return ""
     if resp.status is Status.QUEUED:
         return "queued…"
-    started = resp.timing.started
+    started = since if since is not None else resp.timing.started
     return f"thinking… {clock(time.monotonic() - started if started is not None else 0.0)}"
 
 

@@ -91,6 +91,7 @@ class LaneWidget(QFrame):
         self._earlier_reasoning = False  # reasoning text from earlier turns (a reopened session)
         self._loaded = False  # the panes were filled by load(), not by streaming
         self._turn_number = 0  # the number of the turn the card shows last
+        self.wait_since: float | None = None  # the run's start, for "thinking… 0:12"
         self.update_header(0)
         self._show_reasoning_pane()
         self._set_idle()
@@ -537,7 +538,7 @@ class LaneWidget(QFrame):
         if self.blind_letter is not None:
             text = "" if self._answer_revealed else shared
         else:
-            text = wait_words(self.response, self.reasoning.isVisible())
+            text = wait_words(self.response, self.reasoning.isVisible(), self.wait_since)
         if text != self.wait_note.text():
             self.wait_note.setText(text)
         if self.wait_note.isHidden() == bool(text):

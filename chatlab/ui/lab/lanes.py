@@ -304,12 +304,14 @@ class LanesArea(QWidget):
             for card in self.widgets.values():
                 card.answer.clear()
                 card.reasoning.clear()
+        since = time.monotonic()
         for lane_id in lane_ids:
             widget = self.widgets.get(lane_id)
             if widget is not None:
+                widget.wait_since = since
                 widget.start_turn(turn, number, retry=retry)
         self.show_turn_header()
-        self._run = (turn, list(lane_ids), time.monotonic())
+        self._run = (turn, list(lane_ids), since)
         self._show_progress()
         self.frame.start()
 
