@@ -5,7 +5,11 @@ window's frame timer, never per token: it appends only the parts that arrived si
 last flush (the response's part lists only grow), refreshes the badges, and when the
 response has finished hands itself to the window for one final Markdown render. The
 reasoning pane stays hidden until reasoning arrives, then takes a third of the card and
-folds away when the answer starts. While a blind turn is masked the card shows only
+folds away when the answer starts; with several turns it is named for its turn ("Turn 3
+reasoning") and opens at that turn's start, as the answer opens at its latest turn's
+divider. A card with nothing to show yet reads "thinking… 0:12" (``update_wait``;
+masked, the progress every card shares). The
+header is :mod:`.lane_header`. While a blind turn is masked the card shows only
 its letter: no names, chips, figures, reasoning, or buttons whose state would tell. A
 session that shows reasoning shows it masked too, alike in every lane: "Reasoning",
 open, no count, its text or "reasoning not shown" (:func:`~chatlab.core.lab.blind.shown_reasoning`).

@@ -10,10 +10,11 @@ the window. A single lane is kept to a reading width of about 100 characters.
 
 A 40 ms frame timer collects the lanes that received events (``Lab.take_dirty``) and
 brings only those up to date; finished answers get their final Markdown render
-staggered across frames so no frame renders several long answers. About once a second
-the same frame also redraws the progress line, "3 of 8 finished · 0:41" with a Stop all,
-and, while a blind turn is masked, every card's wait text with it: the same words in
-every card at the same moment, never which lanes have finished. The prompt of the
+staggered across frames so no frame renders several long answers. The same frame
+redraws the progress line, "3 of 8 finished · 0:41" with a Stop all (its clock once a
+second, its count as it moves), and every card's wait text with it: while a blind turn
+is masked, the line's words in every card at the same moment, never which lanes have
+finished. The prompt of the
 current turn shows once, in the turn header, not inside every lane.
 """
 
@@ -339,7 +340,7 @@ class LanesArea(QWidget):
             if card is not None:
                 card.flush(self._queue_final)
                 self.laneFlushed.emit(lane_id)
-        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S or self._count_moved():
             self._show_progress()
         if not self.lab.busy:
             self.frame.stop()
@@ -353,6 +354,11 @@ class LanesArea(QWidget):
         turn, lane_ids, since = self._run
         done = sum(1 for i in lane_ids if i in turn.responses and turn.responses[i].status.finished)
         return f"{done} of {len(lane_ids)} finished · {clock(time.monotonic() - since)}"
+
+    def _count_moved(self) -> bool:
+        """A lane finished since the line was drawn (the count shows at once, in every
+        card alike; the clock waits for its second)."""
+        return self.progress_text().split(" · ")[0] != self.progress.text().split(" · ")[0]
 
     def _show_progress(self) -> None:
         """The progress line, and every card's wait text, all at once (masked cards show

@@ -6,7 +6,9 @@ vote bar, prompt area, status bar), connects their signals to the lab, and redra
 the lab's events say changed. What the user can do from the toolbar, its menus and the
 keyboard is registered once by name (``actions.py``) and enabled from one place, the
 redraw. Shortcuts follow what is shown: Ctrl+1…8 focus and Alt+1…8 vote for the lane in
-that *shown* position, so while a turn is masked they reveal nothing.
+that *shown* position, so while a turn is masked they reveal nothing. The history
+sidebar folds by itself when the lanes need its room and opens again when they don't,
+unless the user toggled it (``fit_sidebar``).
 """
 
 from __future__ import annotations
