@@ -65,6 +65,8 @@ class _Resized(QObject):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
             self._area._fit_reading_width()
+            if not self._area._dragged:
+                self._area._equalize()
         return False
 
 
@@ -84,6 +86,7 @@ class LanesArea(QWidget):
         self._count = 0  # lanes shown at the last sync
         self._run: tuple[Turn, list[str], float] | None = None  # the turn running, its lanes, since
         self._progress_at = 0.0  # when the progress line was last drawn
+        self._dragged = False  # the user set a row's widths: the window leaves them
 
         self.turn_header = QLabel()
         self.turn_header.setObjectName("turn-header")
@@ -114,6 +117,7 @@ class LanesArea(QWidget):
         for row in self.rows:
             row.setChildrenCollapsible(False)
             row.setHandleWidth(HANDLE)
+            row.splitterMoved.connect(self._handle_dragged)
         self.splitter = self.rows[0]
         self.grid = QSplitter(Qt.Orientation.Vertical)
         self.grid.setChildrenCollapsible(False)
@@ -206,17 +210,26 @@ class LanesArea(QWidget):
         self.grid.setMinimumHeight(2 * MIN_ROW_HEIGHT + HANDLE if two else 0)
         if n != self._count:  # a lane came or went: every lane gets the same width again
             self._count = n
-            width = max(self.scroller.viewport().width(), self.needed_width())
-            for strip in self.rows:
-                count = strip.count()
-                if count:
-                    strip.setSizes([width // count] * count)
+            self._dragged = False
+            self._equalize()
             height = max(self.scroller.viewport().height(), 2 * MIN_ROW_HEIGHT)
             self.grid.setSizes([height // 2, height // 2] if two else [height, 0])
         self.empty_hint.setVisible(n == 0)
         self.scroller.setVisible(n > 0)
         self._fit_reading_width()
         self.show_turn_header()
+
+    def _equalize(self) -> None:
+        """Every lane of a row as wide as the others (until the user drags a handle), so
+        the grid's columns line up."""
+        width = max(self.scroller.viewport().width(), self.needed_width())
+        for strip in self.rows:
+            count = strip.count()
+            if count:
+                strip.setSizes([width // count] * count)
+
+    def _handle_dragged(self, _pos: int, _index: int) -> None:
+        self._dragged = True
 
     def needed_width(self) -> int:
         """The width the grid needs for every lane of a row to have its minimum."""

@@ -7,9 +7,10 @@ http/https) that split long lines for display only (:mod:`.longline`).
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
 (a blank line outside a code fence) is rendered once (:func:`~.markdown.insert_markdown`);
 at the end the whole answer is rendered once. Auto-scroll happens only if the view was
-already at the bottom; ``show_turn_start`` puts the latest turn's divider at the top
-(a finished answer, a session opened). An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line
-longer than :data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
+already at the bottom, and not while ``show_turn_start`` holds the latest turn's
+divider at the top (a turn started, a finished answer, a session opened) until the user
+scrolls. An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line longer than
+:data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
 already shown stays as it is), and whole documents are rebuilt inside one edit block
 after ``clear()`` so Qt lays them out lazily, in steps, rather than all at once. A
 transcript of many turns shows the last :data:`TRANSCRIPT_TURNS` at first, under a link
@@ -164,10 +165,9 @@ class AnswerView(SafeBrowser):
 
     def add_prompt(self, prompt: str, first: bool, number: int | None = None) -> None:
         """Start a turn: a "Turn N" divider (the prompt itself shows once, above the
-        lanes), then an empty answer."""
+        lanes), then an empty answer; the divider goes to the top of the view."""
         self._follow = False
         self._pin = False
-        bottom = self.at_bottom()
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
         block = QTextBlockFormat()
@@ -182,7 +182,7 @@ class AnswerView(SafeBrowser):
         self._answer_start = self._rendered_end = cursor.position()
         self._pending = ""
         self._shown = hashlib.blake2b()
-        self.keep_bottom(bottom)
+        self.show_turn_start()  # the new turn at the top; its answer grows below
 
     def _insert_divider(self, cursor: QTextCursor, number: int | None) -> None:
         block = cursor.blockFormat()
@@ -210,7 +210,6 @@ class AnswerView(SafeBrowser):
         if not text:
             return
         note_streaming()
-        self._pin = False
         bottom = self.at_bottom()
         self._shown.update(text.encode("utf-8", "surrogatepass"))
         searched_from = max(len(self._pending) - 1, 0)
@@ -228,7 +227,8 @@ class AnswerView(SafeBrowser):
                 self._pending = rest
         else:
             insert_split(self._end_cursor(), text, self._plain)
-        self.keep_bottom(bottom)
+        if not self._pin:  # held at the turn's start: no following
+            self.keep_bottom(bottom)
 
     def _render_complete(self, complete: str) -> None:
         rest = self._pending[len(complete) :]
@@ -279,7 +279,8 @@ class AnswerView(SafeBrowser):
             self._follow = bottom
         self._pending = ""
         self._shown = hashlib.blake2b()
-        self.keep_bottom(bottom)
+        if not self._pin:  # held at the turn's start: no following
+            self.keep_bottom(bottom)
 
     def _rebuild_answer(self, full_text: str, note: str) -> None:
         """Show ``full_text`` as plain text in place of the current answer, rebuilding the

@@ -94,6 +94,14 @@ def test_every_lane_fits_at_1280_by_800(win: MainWindow, qtbot: QtBot, n: int) -
         tops = sorted({c.mapTo(win, QPoint(0, 0)).y() for c in shown})
         assert len(tops) == 2
         assert [c.mapTo(win, QPoint(0, 0)).y() for c in shown] == [tops[0]] * 4 + [tops[1]] * 4
+        # A grid: the second row's columns line up with the first's.
+        qtbot.waitUntil(
+            lambda: all(
+                abs(shown[i].mapTo(win, QPoint(0, 0)).x() - shown[i + 4].mapTo(win, QPoint(0, 0)).x()) <= 2
+                and abs(shown[i].width() - shown[i + 4].width()) <= 2
+                for i in range(4)
+            )
+        )
     else:
         assert len({c.mapTo(win, QPoint(0, 0)).y() for c in shown}) == 1
     if n == 3:  # the model's name is whole in every header
