@@ -362,10 +362,11 @@ class LaneWidget(QFrame):
             text = shown_reasoning(resp) if self._alike() else f"[{hidden}]" if hidden else resp.reasoning
             if text:
                 # Each turn's reasoning under its turn's name, once there are several.
+                if len(history) > 1 and reasoning:
+                    reasoning.append("\n\n")
                 latest = sum(map(len, reasoning))
                 if len(history) > 1:
-                    gap = "\n\n" if reasoning else ""
-                    reasoning.append(f"{gap}— turn {i + 1} —\n")
+                    reasoning.append(f"— turn {i + 1} —\n")
                 reasoning.append(text)
             self.response = resp
             self._turn_number = i + 1
@@ -498,6 +499,8 @@ class LaneWidget(QFrame):
         elif not resp.reasoning_chars and not self._user_toggled:
             self._fold(open_=False)
         self._show_reasoning_pane()
+        if not self._alike():
+            self.reasoning.show_turn_start()  # this turn's reasoning from its start
 
     # -- status ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import (
     QPalette,
     QResizeEvent,
+    QShowEvent,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -374,7 +375,13 @@ class ReasoningView(QPlainTextEdit):
         self.setUndoRedoEnabled(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._turn_start = 0
+        self._marker = 0  # where the latest turn's "— turn N —" line starts
         self._content_start = 0
+        self._start_at: int | None = None  # show_turn_start's place, held until the user scrolls
+        self.verticalScrollBar().actionTriggered.connect(self._unpin)
+
+    def _unpin(self, _action: int = 0) -> None:
+        self._start_at = None
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
@@ -393,22 +400,38 @@ class ReasoningView(QPlainTextEdit):
     def start_turn(self, label: str, first: bool) -> None:
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._turn_start = cursor.position()
+        self._turn_start = self._marker = cursor.position()
         if not first:
             insert_split(cursor, f"\n\n— {label} —\n")
+            self._marker += 2  # the "— turn N —" line, after the blank one
         self._content_start = cursor.position()
 
     def show_turn_start(self, position: int | None = None) -> None:
         """Scroll so the latest turn's reasoning (from ``position``, else from the last
-        ``start_turn``) is at the top of the view."""
+        ``start_turn``) is at the top of the view: now, and again when the view is shown
+        or resized (a folded pane opened), until the user scrolls."""
+        self._start_at = self._marker if position is None else position
+        self._scroll_to_start()
+
+    def _scroll_to_start(self) -> None:
+        if self._start_at is None or not self.isVisible():
+            return
         doc = self.document()
         cursor = QTextCursor(doc)
         cursor.movePosition(QTextCursor.MoveOperation.End)
         self.setTextCursor(cursor)
         self.ensureCursorVisible()  # from the end, so the start comes to the top, not the bottom
-        cursor.setPosition(min(self._turn_start if position is None else position, doc.characterCount() - 1))
+        cursor.setPosition(min(self._start_at, doc.characterCount() - 1))
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._scroll_to_start()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._scroll_to_start()
 
     def reset_turn(self) -> None:
         cursor = self.textCursor()

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.lab.orchestrator import Runner
@@ -43,6 +44,11 @@ def at_latest_turn(card: LaneWidget) -> bool:
     return bar.value() == card.answer.latest_turn_top() and bar.maximum() > bar.value()
 
 
+def top_line(view: QPlainTextEdit) -> str:
+    """The first line the view shows."""
+    return view.cursorForPosition(view.viewport().rect().topLeft()).block().text()
+
+
 def ask(qtbot: QtBot, win: MainWindow, prompt: str) -> None:
     win.prompt.setPlainText(prompt)
     wait_turn(qtbot, win)
@@ -63,7 +69,8 @@ def test_a_finished_answer_and_a_follow_up_open_at_their_start(win: MainWindow, 
     reasoner.reasoning_toggle.click()  # folded once the answer came: open it
     assert reasoner.reasoning_toggle.text().startswith("Turn 2 reasoning")
     assert reasoner.reasoning.isVisible()
-    qtbot.waitUntil(lambda: reasoner.reasoning.verticalScrollBar().value() > 0)
+    # At turn 2's reasoning: its marker on the first line shown, not the end of it.
+    qtbot.waitUntil(lambda: top_line(reasoner.reasoning) == "— turn 2 —")
     # The user scrolls: the view stays where they put it, even when the width changes.
     bar = cards[1].answer.verticalScrollBar()
     bar.triggerAction(bar.SliderAction.SliderToMaximum)
@@ -85,6 +92,10 @@ def test_a_reopened_session_opens_at_its_latest_turn(win: MainWindow, qtbot: QtB
     assert "Turn 2" in card.reasoning_toggle.text()
     text = card.reasoning.toPlainText()
     assert text.startswith("— turn 1 —") and "— turn 2 —" in text  # each turn's reasoning under its name
+    if not card.reasoning.isVisible():
+        card.reasoning_toggle.click()
+    assert card.reasoning.isVisible()
+    qtbot.waitUntil(lambda: top_line(card.reasoning) == "— turn 2 —")  # turn 2's reasoning from its start
 
 
 def test_blind_answers_open_at_their_start_when_shown_and_after_the_vote(
