@@ -231,6 +231,10 @@ class LanesArea(QWidget):
     def _handle_dragged(self, _pos: int, _index: int) -> None:
         self._dragged = True
 
+    def two_rows(self) -> bool:
+        n = len(self.widgets)
+        return n > columns(n)
+
     def needed_width(self) -> int:
         """The width the grid needs for every lane of a row to have its minimum."""
         cols = columns(len(self.widgets))

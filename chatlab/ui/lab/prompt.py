@@ -151,8 +151,12 @@ class PromptArea(QWidget):
         """In the row while its text fits there; on its own line, wrapped, when not."""
         fits = self.estimate.fontMetrics().horizontalAdvance(self.estimate.text()) <= self._row_room()
         if fits == (not self.estimate_on_own_line()):
+            if not fits:  # as tall as its lines at this width, no taller
+                self.estimate.setFixedHeight(self.estimate.heightForWidth(max(self.width(), 1)))
             return
         if fits:
+            self.estimate.setMinimumHeight(0)
+            self.estimate.setMaximumHeight(16777215)
             self.estimate_line.removeWidget(self.estimate)
             self.estimate.setWordWrap(False)
             self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -161,7 +165,8 @@ class PromptArea(QWidget):
             self.row.removeWidget(self.estimate)
             self.row.insertStretch(1, 1)
             self.estimate.setWordWrap(True)
-            self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+            self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            self.estimate.setFixedHeight(self.estimate.heightForWidth(max(self.width(), 1)))
             self.estimate_line.addWidget(self.estimate)
         if fits:  # the stretch that kept the buttons right goes
             item = self.row.itemAt(2)

@@ -183,8 +183,19 @@ class MainWindow(QMainWindow):
         self.resize(min(1400, screen.width()), min(880, screen.height()))
         if self.sidebar is not None:
             self.main.setSizes([SIDEBAR_WIDTH, self.width() - SIDEBAR_WIDTH])
-        prompt = min(170, max(120, int(self.height() * 0.18)))  # about a fifth, never a slab
-        self.outer.setSizes([self.height() - prompt, prompt])
+        self._two_rows = False  # the lanes' grid had two rows at the last fit
+        self._fit_prompt(two_rows=False)
+
+    def _fit_prompt(self, two_rows: bool) -> None:
+        """The prompt area about a fifth of the height, never a slab; with two rows of
+        lanes, as small as it goes, so the rows have room. Only when the rows change, so a
+        height the user dragged stays."""
+        self._two_rows = two_rows
+        total = max(sum(self.outer.sizes()), self.height())
+        prompt = min(170, max(120, int(self.height() * 0.18)))
+        if two_rows:
+            prompt = min(prompt, max(self.outer.widget(1).minimumSizeHint().height(), 96))
+        self.outer.setSizes([total - prompt, prompt])
 
     def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
         widget = self.lanes.focused_lane() or self.lanes.widget_at(0)
@@ -251,6 +262,9 @@ class MainWindow(QMainWindow):
     def _refresh(self) -> None:
         self.lanes.sync()
         self.fit_sidebar()
+        two_rows = self.lanes.two_rows()
+        if two_rows != self._two_rows:
+            self._fit_prompt(two_rows)
         lab = self.lab
         busy, n = lab.busy, len(lab.session.lanes)
         blind_editable = not lab.session.turns and not busy
