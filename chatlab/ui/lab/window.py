@@ -193,8 +193,9 @@ class MainWindow(QMainWindow):
         self._two_rows = two_rows
         total = max(sum(self.outer.sizes()), self.height())
         prompt = min(170, max(120, int(self.height() * 0.18)))
-        if two_rows:
-            prompt = min(prompt, max(self.outer.widget(1).minimumSizeHint().height(), 96))
+        bottom = self.outer.widget(1)
+        if two_rows and bottom is not None:
+            prompt = min(prompt, max(bottom.minimumSizeHint().height(), 96))
         self.outer.setSizes([total - prompt, prompt])
 
     def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
