@@ -117,3 +117,10 @@ def test_blind_answers_open_at_their_start_when_shown_and_after_the_vote(
     for card in cards:
         qtbot.waitUntil(functools.partial(at_latest_turn, card))
         assert card.answer.latest_turn_top() > 0
+    turn = win.session.turns[-1]
+    win.lab.vote((turn.shown_order or [lane.id for lane in lanes])[0])  # turn 2 judged
+    assert turn.vote is not None
+    cards = [win.lane_widgets[lane.id] for lane in lanes]
+    for card in cards:  # the lanes stay at turn 2, not back at turn 1
+        qtbot.waitUntil(functools.partial(at_latest_turn, card))
+        assert card.answer.latest_turn_top() > 0
