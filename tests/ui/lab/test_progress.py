@@ -73,7 +73,10 @@ def test_a_hidden_reasoner_reads_thinking_while_it_thinks(window: MainWindow, qt
     window.prompt.setPlainText("Write a haiku.")
     window.send()
     qtbot.waitUntil(
-        lambda: card.wait_note.isVisible() and card.wait_note.text() in ("thinking… 0:01", "thinking… 0:02")
+        lambda: (
+            card.wait_note.isVisible()
+            and re.fullmatch(r"thinking… 0:0[1-9]", card.wait_note.text()) is not None
+        )
     )
     assert window.session.turns[-1].responses[lane.id].text_chars == 0
     wait_turn(qtbot, window, send=False)
