@@ -103,9 +103,17 @@ async def scenes(server: DemoServer) -> None:
         snap("demo-masked")
         order = window.session.turns[-1].shown_order or []
         window.vote_bar.guesses[order[2]].setChecked(True)
-        window.vote_bar.buttons[order[1]].click()
+        window.vote_bar.buttons[order[1]].click()  # a click selects; Vote casts it
+        await settle(0.3)
+        snap("vote-selected")
+        assert window.vote_bar.vote_button is not None
+        window.vote_bar.vote_button.click()
         await settle(0.6)
         snap("reveal")
+        window.reveal.set_folded(True)
+        await turn(window, "Now one about snow on the same roof.")
+        snap("sighted-follow-up")
+        window.reveal.set_folded(False)
         await close(window)
 
     async def one_lane() -> None:
@@ -116,12 +124,52 @@ async def scenes(server: DemoServer) -> None:
         await close(window)
 
     async def eight_lanes() -> None:
-        window = make_window(Runner(demo_config, KeyStore(), make_adapter), None)
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
         models = ["demo-reasoner", "demo-fast", "demo-hidden", "demo-coder"] * 2
         for i, model in enumerate(models):
-            window.add_lane(Lane("demo", f"{model}@tps=3000", label=f"Lane {i + 1}"))
+            window.add_lane(Lane("demo", f"{model}@tps=3000", label=f"Lane {i + 1}" if i % 2 else ""))
         await turn(window, HAIKU_PROMPT)
         snap("eight-lanes")
+        await close(window)
+
+    async def four_lanes() -> None:
+        """Four lanes beside the open history: none cut, each name whole."""
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        for model in ("demo-reasoner", "demo-fast", "demo-hidden", "demo-coder"):
+            window.add_lane(Lane("demo", f"{model}@tps=3000"))
+        await turn(window, HAIKU_PROMPT)
+        snap("four-lanes")
+        await close(window)
+
+    async def blind_wait() -> None:
+        """Eight slow lanes, blind: the count and the clock, never which have finished."""
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        for i, model in enumerate(["demo-reasoner", "demo-fast", "demo-hidden", "demo-coder"] * 2):
+            window.add_lane(Lane("demo", f"{model}@tps={40 + 60 * i}"))
+        window.lab.set_blind(True)
+        window.prompt.setPlainText(HAIKU_PROMPT)
+        window.send()
+        while not any(r.status.finished for r in window.session.turns[-1].responses.values()):
+            await settle(0.2)
+        await settle(1.2)
+        snap("blind-wait")
+        window.lab.stop_all()
+        while window.lab.busy:
+            await settle(0.2)
+        await close(window)
+
+    async def thinking() -> None:
+        """A model that thinks in private: its card says so, with a clock, not a blank."""
+        window = make_window(Runner(demo_config, KeyStore(), make_adapter), store)
+        window.add_lane(Lane("demo", "demo-hidden@think_delay_s=30", label="Hidden reasoner"))
+        window.add_lane(Lane("demo", "demo-fast@tps=3000", label="Fast"))
+        window.prompt.setPlainText(HAIKU_PROMPT)
+        window.send()
+        await settle(3.2)
+        snap("thinking")
+        window.lab.stop_all()
+        while window.lab.busy:
+            await settle(0.2)
         await close(window)
 
     async def markdown_and_error() -> None:
@@ -214,6 +262,10 @@ async def scenes(server: DemoServer) -> None:
         await settle(0.6)
         snap("rate-done")
         rate.close()
+        assert window.sidebar is not None
+        window.sidebar.refresh()
+        await settle(0.5)
+        snap("history-study")
         from chatlab.ui.results.leaderboard import LeaderboardView
 
         board = window.open_leaderboard()
@@ -233,7 +285,10 @@ async def scenes(server: DemoServer) -> None:
     steps: list[Callable[[], Awaitable[None]]] = [
         demo_masked_and_reveal,
         one_lane,
+        four_lanes,
         eight_lanes,
+        blind_wait,
+        thinking,
         markdown_and_error,
         settings_dialog,
         history,

@@ -5,15 +5,18 @@ prints), so the window and the terminal can't disagree. The badges wrap as whole
 values on a narrow lane, never mid-number. ``text()`` is the row as one line, for
 tests, accessibility and copying. Masked lanes show one neutral badge only.
 :func:`reasoning_words` is the reasoning toggle's line (its token count, or that the
-text was not returned).
+text was not returned). :func:`wait_words` is what a card shows while it has nothing to
+show yet ("thinking… 0:12").
 """
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from chatlab.core.data import format as fmt
-from chatlab.core.data.model import Response
+from chatlab.core.data.model import Response, Status
 from chatlab.core.lab.figures import Figures
 from chatlab.core.lab.orchestrator import live_usage
 from chatlab.ui.shared.flow import FlowLayout
@@ -22,19 +25,43 @@ from chatlab.ui.shared.safe import plain_tip
 _TONES = {"done": "good", "error": "bad", "thinking": "busy", "answering": "busy", "queued": "busy"}
 
 
-def reasoning_words(resp: Response | None, opened: bool) -> str:
+def reasoning_words(resp: Response | None, opened: bool, turn: int | None = None) -> str:
     """The reasoning toggle's words: "Reasoning · ≈661 tokens ▾", "412 reasoning tokens,
     text not returned ▸", or "Reasoning ▾" alone (``resp`` None: a masked lane of a
-    session that shows reasoning, the same in every lane)."""
+    session that shows reasoning, the same in every lane). ``turn``: the turn they belong
+    to, named when a session has several ("Turn 3 reasoning · ≈661 tokens ▾")."""
     arrow = "▾" if opened else "▸"
     if resp is not None and resp.hidden_reasoning:
-        return f"{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
+        named = f"Turn {turn}: " if turn else ""
+        return f"{named}{resp.usage.reasoning_tokens:,} reasoning tokens, text not returned {arrow}"
     extra = ""
     if resp is not None and resp.reasoning_chars:
         usage = live_usage(resp)
         mark = "≈" if usage.estimated or usage.reasoning_estimated else ""
         extra = f" · {mark}{usage.reasoning_tokens:,} tokens"
-    return f"Reasoning{extra} {arrow}"
+    return f"{f'Turn {turn} reasoning' if turn else 'Reasoning'}{extra} {arrow}"
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time as a clock: "0:07", "1:23", "1:02:03"."""
+    whole = int(max(seconds, 0.0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def wait_words(resp: Response | None, reasoning_shown: bool, since: float | None = None) -> str:
+    """A card's body while it has nothing to show: "thinking… 0:12" from ``since`` (the
+    run's start, the progress line's clock; else the request's) until answer text (or
+    reasoning text, shown) arrives; "queued…"; or ""."""
+    if resp is None or resp.status.finished or resp.retry is not None:
+        return ""  # nothing running, or the badge counts down to the next attempt
+    if resp.text_chars or (resp.reasoning_chars and reasoning_shown):
+        return ""
+    if resp.status is Status.QUEUED:
+        return "queued…"
+    started = since if since is not None else resp.timing.started
+    return f"thinking… {clock(time.monotonic() - started if started is not None else 0.0)}"
 
 
 def badge_texts(figures: Figures) -> list[tuple[str, str]]:

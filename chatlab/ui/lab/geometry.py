@@ -2,7 +2,8 @@
 
 They are kept in an INI file in chatlab's config folder (``window.ini``) through
 QSettings. A saved size larger than the current screen (the laptop after the big
-monitor) is cut down to it.
+monitor) is cut down to it. The sidebar's state saved is the user's choice, not a fold
+the window made for its lanes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QWidget
 
 
-def restore(window: QMainWindow, settings: QSettings | None, sidebar: QWidget | None) -> None:
+def restore(window: QMainWindow, settings: QSettings | None, sidebar: QWidget | None) -> bool:
+    """Restore; returns whether the user had hidden the sidebar."""
     if settings is None:
-        return
+        return False
     saved = settings.value("geometry")
     if isinstance(saved, QByteArray):
         window.restoreGeometry(saved)
@@ -21,11 +23,18 @@ def restore(window: QMainWindow, settings: QSettings | None, sidebar: QWidget | 
     window.resize(min(window.width(), screen.width()), min(window.height(), screen.height()))
     if sidebar is not None and settings.value("sidebar") == "hidden":
         sidebar.hide()
+        return True
+    return False
 
 
-def save(window: QMainWindow, settings: QSettings | None, sidebar: QWidget | None) -> None:
+def save(
+    window: QMainWindow, settings: QSettings | None, sidebar: QWidget | None, hidden: bool | None = None
+) -> None:
+    """Save; ``hidden``: the user's own choice for the sidebar (default: as it is now)."""
     if settings is None:
         return
     settings.setValue("geometry", window.saveGeometry())
-    settings.setValue("sidebar", "hidden" if sidebar is not None and sidebar.isHidden() else "shown")
+    if hidden is None:
+        hidden = sidebar is not None and sidebar.isHidden()
+    settings.setValue("sidebar", "hidden" if sidebar is not None and hidden else "shown")
     settings.sync()

@@ -5,7 +5,11 @@ window's frame timer, never per token: it appends only the parts that arrived si
 last flush (the response's part lists only grow), refreshes the badges, and when the
 response has finished hands itself to the window for one final Markdown render. The
 reasoning pane stays hidden until reasoning arrives, then takes a third of the card and
-folds away when the answer starts. While a blind turn is masked the card shows only
+folds away when the answer starts; with several turns it is named for its turn ("Turn 3
+reasoning") and opens at that turn's start, as the answer opens at its latest turn's
+divider. A card with nothing to show yet reads "thinking… 0:12" (``update_wait``;
+masked, the progress every card shares). The
+header is :mod:`.lane_header`. While a blind turn is masked the card shows only
 its letter: no names, chips, figures, reasoning, or buttons whose state would tell. A
 session that shows reasoning shows it masked too, alike in every lane: "Reasoning",
 open, no count, its text or "reasoning not shown" (:func:`~chatlab.core.lab.blind.shown_reasoning`).
@@ -24,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QSizePolicy,
     QSplitter,
     QToolButton,
@@ -38,31 +41,13 @@ from chatlab.core.data.votes import Rating
 from chatlab.core.lab.blind import shown_reasoning
 from chatlab.core.lab.controller import Lab
 from chatlab.core.lab.figures import Figures
-from chatlab.ui.lab.badges import StatusBadges, badge_texts, reasoning_words
-from chatlab.ui.shared.flow import ElidedLabel, FlowLayout
+from chatlab.ui.lab.badges import StatusBadges, badge_texts, reasoning_words, wait_words
+from chatlab.ui.lab.lane_header import LaneHeader, tool
 from chatlab.ui.shared.icons import icon
-from chatlab.ui.shared.safe import plain_tip
 from chatlab.ui.shared.text import AnswerView, ReasoningView
 
-MIN_LANE_WIDTH = 300
+MIN_LANE_WIDTH = 280
 STATUS_EVERY_S = 0.25  # how often a streaming lane's counters are redrawn
-
-
-def chips(lane: Lane) -> list[str]:
-    """The lane's parameters as short chips ("temp 0.7", "effort high", "thinking 4,096")."""
-    return fmt.params(lane.params)
-
-
-def _tool(name: str, tip: str, slot: Callable[[], None], text: str = "") -> QToolButton:
-    b = QToolButton()
-    b.setIcon(icon(name))
-    b.setToolTip(tip)
-    b.setAccessibleName(tip)
-    if text:
-        b.setText(text)
-        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    b.clicked.connect(slot)
-    return b
 
 
 class LaneWidget(QFrame):
@@ -88,9 +73,9 @@ class LaneWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(6)
-        layout.addLayout(self.header)
-        layout.addWidget(self.chip_row)
+        layout.addWidget(self.head)
         layout.addWidget(self.reasoning_toggle)
+        layout.addWidget(self.wait_note)
         layout.addWidget(self.panes, 1)
         layout.addWidget(self.error_box)
         layout.addWidget(self.status)
@@ -109,49 +94,42 @@ class LaneWidget(QFrame):
         self._answer_revealed = False
         self._earlier_reasoning = False  # reasoning text from earlier turns (a reopened session)
         self._loaded = False  # the panes were filled by load(), not by streaming
+        self._turn_number = 0  # the number of the turn the card shows last
+        self.wait_since: float | None = None  # the run's start, for "thinking… 0:12"
         self.update_header(0)
         self._show_reasoning_pane()
         self._set_idle()
 
     def _init_header(self) -> None:
-        lane = self.lane
-        self.title = QLabel()
-        self.title.setProperty("role", "title")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.spec = ElidedLabel()
-        self.spec.setProperty("role", "muted")
-        self.stop_button = _tool("stop", "Stop this lane", lambda: self.stopRequested.emit(lane.id))
-        self.retry_button = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry)
-        self.copy_answer = _tool(
-            "copy", "Copy the answer (Ctrl+Shift+C)", lambda: self._copy(self._current_text())
+        lane_id = self.lane.id
+        self.head = head = LaneHeader(
+            stop=lambda: self.stopRequested.emit(lane_id),
+            retry=self._retry,
+            copy=lambda: self._copy(self._current_text()),
+            edit=lambda: self.editRequested.emit(lane_id),
+            move=lambda step: self.moveRequested.emit(lane_id, step),
+            copy_reasoning=lambda: self._copy(self._current_reasoning()),
+            remove=lambda: self.removeRequested.emit(lane_id),
         )
-        self.params_button = _tool("edit", "Model and parameters…", lambda: self.editRequested.emit(lane.id))
-        # Rarer actions live in one menu, so the header never clips at the minimum width.
-        self.more_button = _tool("more", "More lane actions", lambda: None)
-        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.more_button)
-        self.left_action = menu.addAction("Move left", lambda: self.moveRequested.emit(lane.id, -1))
-        self.right_action = menu.addAction("Move right", lambda: self.moveRequested.emit(lane.id, 1))
-        self.copy_reasoning = menu.addAction("Copy reasoning", lambda: self._copy(self._current_reasoning()))
-        menu.addSeparator()
-        self.remove_action = menu.addAction("Remove lane", lambda: self.removeRequested.emit(lane.id))
-        self.more_button.setMenu(menu)
-        self.header = QHBoxLayout()
-        self.header.setSpacing(4)
-        self.header.addWidget(self.title)
-        self.header.addWidget(self.spec, 1)
-        for tool in (
-            self.stop_button,
-            self.retry_button,
-            self.copy_answer,
-            self.params_button,
-            self.more_button,
-        ):
-            self.header.addWidget(tool)
-        self.chip_row = QWidget()
-        self._chips = FlowLayout(self.chip_row)
+        self.title, self.spec, self.chip_row = head.title, head.spec, head.chip_row
+        self.stop_button, self.retry_button = head.stop_button, head.retry_button
+        self.copy_answer, self.params_button, self.more_button = (
+            head.copy_answer,
+            head.params_button,
+            head.more_button,
+        )
+        self.left_action, self.right_action = head.left_action, head.right_action
+        self.copy_reasoning, self.remove_action = head.copy_reasoning, head.remove_action
 
     def _init_panes(self) -> None:
+        # What a card shows while it has nothing to show yet: "thinking… 0:12" (a hidden
+        # reasoner is otherwise blank for minutes), or, masked, the wait every card shares.
+        self.wait_note = QLabel()
+        self.wait_note.setObjectName("wait")
+        self.wait_note.setProperty("role", "muted")
+        self.wait_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.wait_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.wait_note.hide()
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setCheckable(True)
         self._open_wanted = True  # whether the reasoning pane should be open once there is text
@@ -177,7 +155,7 @@ class LaneWidget(QFrame):
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_retry = _tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
+        self.error_retry = tool("retry", "Send this lane's prompt again (Ctrl+R)", self._retry, "Retry")
         self.error_box = QFrame()
         self.error_box.setProperty("role", "error")
         row = QHBoxLayout(self.error_box)
@@ -210,35 +188,15 @@ class LaneWidget(QFrame):
     def update_header(self, index: int, count: int | None = None) -> None:
         if self.blind_letter is not None:
             # Masked: the letter only; nothing else here may tell which model this is.
-            self.title.setText(f"Model {self.blind_letter}")
-            self.spec.setText("")
+            self.head.show_masked(self.blind_letter)
             self.setToolTip("")
             self.setAccessibleName(f"Model {self.blind_letter}")
-            self._set_chips([])
             return
-        self.title.setText(self.lane.display)  # never its place: a blind turn shuffles places
-        self.spec.setText(self.lane.spec if self.lane.label else "")  # said once
-        self.spec.setToolTip(plain_tip(self.lane.spec))
+        self.head.show_lane(self.lane, index, count)
         self.setAccessibleName(self.lane.display)
-        self._set_chips(chips(self.lane))
-        if count is not None:
-            self.left_action.setEnabled(index > 0)
-            self.right_action.setEnabled(index < count - 1)
-
-    def _set_chips(self, texts: list[str]) -> None:
-        while self._chips.count():
-            item = self._chips.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()  # type: ignore[union-attr]
-        for text in texts:
-            chip = QLabel(text)
-            chip.setProperty("role", "chip")
-            self._chips.addWidget(chip)
-        self.chip_row.setVisible(bool(texts))
 
     def set_editable(self, editable: bool) -> None:
-        for b in (self.params_button, self.left_action, self.right_action, self.remove_action):
-            b.setEnabled(editable)
+        self.head.set_editable(editable)
 
     def set_focused(self, focused: bool) -> None:
         if self.property("focused") != focused:
@@ -344,7 +302,9 @@ class LaneWidget(QFrame):
     def _refresh_toggle(self) -> None:
         # Masked with show reasoning: the same words in every lane, no count, no "not returned".
         resp = None if self._alike() else self.response
-        self.reasoning_toggle.setText(reasoning_words(resp, self.reasoning_toggle.isChecked()))
+        turns = len(self.lab.session.turns)
+        number = self._turn_number if resp is not None and turns > 1 else None
+        self.reasoning_toggle.setText(reasoning_words(resp, self.reasoning_toggle.isChecked(), number))
 
     def focus_answer(self) -> None:
         self.answer.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -367,6 +327,8 @@ class LaneWidget(QFrame):
             self.reasoning.start_turn(
                 f"turn {number}", first=number == 1 or self.reasoning.document().isEmpty()
             )
+            self.reasoning.show_turn_start()  # this turn's reasoning, not the last one's end
+        self._turn_number = number
         self._r_i = self._t_i = 0
         self._revisions = self.response.revisions
         self._answer_started = False
@@ -389,6 +351,7 @@ class LaneWidget(QFrame):
         reasoning: list[str] = []  # built whole, then set once: one layout, not one per turn
         history = session.turns[-1:] if only_last else session.turns
         self.response = None
+        latest = 0  # where the latest turn's reasoning starts
         for i, turn in enumerate(history, start=len(session.turns) - len(history)):
             resp = turn.responses.get(self.lane.id)
             if resp is None:
@@ -398,16 +361,23 @@ class LaneWidget(QFrame):
             hidden = fmt.hidden_reasoning(resp)
             text = shown_reasoning(resp) if self._alike() else f"[{hidden}]" if hidden else resp.reasoning
             if text:
-                if reasoning:
-                    reasoning.append(f"\n\n— turn {i + 1} —\n")
+                # Each turn's reasoning under its turn's name, once there are several.
+                if len(history) > 1 and reasoning:
+                    reasoning.append("\n\n")
+                latest = sum(map(len, reasoning))
+                if len(history) > 1:
+                    reasoning.append(f"— turn {i + 1} —\n")
                 reasoning.append(text)
             self.response = resp
+            self._turn_number = i + 1
         self.reasoning.setPlainText("".join(reasoning))
+        self.reasoning.show_turn_start(latest)
         self._earlier_reasoning = any(
             resp is not None and resp.reasoning_chars
             for resp in (turn.responses.get(self.lane.id) for turn in history)
         )
         self.answer.load_transcript(turns)
+        self.answer.show_turn_start()
         self._finalized = True
         self._loaded = True
         self.error_box.hide()
@@ -461,6 +431,7 @@ class LaneWidget(QFrame):
             self._status_phase = phase
             self._status_at = now
             self.update_status()
+            self.update_wait("")
         if resp.status.finished and not self._finalized:
             self._finalized = True
             self._show_run_buttons()
@@ -483,6 +454,7 @@ class LaneWidget(QFrame):
         """Blind mode, a finished turn reopened: the answers are on screen, details are not."""
         self._answer_revealed = True
         self.update_status()
+        self.update_wait("")
 
     def reveal_answer(self) -> None:
         """Blind mode: show this turn's answer (all lanes at once); reasoning stays hidden,
@@ -494,6 +466,7 @@ class LaneWidget(QFrame):
         self._r_i = len(resp.reasoning_parts)
         self._t_i = len(resp.text_parts)
         self._answer_revealed = True
+        self.update_wait("")
         self._show_error(resp)
         self.render_final()
         self.update_status()
@@ -515,6 +488,7 @@ class LaneWidget(QFrame):
         for extra in resp.notes:
             note = (note + " " if note else "") + f"[{extra}]"
         self.answer.finish(resp.text, note)
+        self.answer.show_turn_start()  # a long answer opens at its start, not its end
         hidden = fmt.hidden_reasoning(resp)
         if self._alike():  # every lane alike: its text or the neutral line, all open
             self.reasoning.setPlainText(shown_reasoning(resp))
@@ -525,6 +499,8 @@ class LaneWidget(QFrame):
         elif not resp.reasoning_chars and not self._user_toggled:
             self._fold(open_=False)
         self._show_reasoning_pane()
+        if not self._alike():
+            self.reasoning.show_turn_start()  # this turn's reasoning from its start
 
     # -- status ----------------------------------------------------------------------------
 
@@ -561,9 +537,24 @@ class LaneWidget(QFrame):
         if self.reasoning_toggle.isVisible():
             self._refresh_toggle()
 
+    def update_wait(self, shared: str) -> None:
+        """The card's body while it has nothing to show. Masked: ``shared``, the wait every
+        card shows alike ("3 of 8 finished · 0:41", empty once all have finished), whatever
+        this lane's own state. Otherwise "thinking… 0:12" until answer or reasoning text
+        arrives (a hidden reasoner sends none for minutes)."""
+        if self.blind_letter is not None:
+            text = "" if self._answer_revealed else shared
+        else:
+            text = wait_words(self.response, self.reasoning.isVisible(), self.wait_since)
+        if text != self.wait_note.text():
+            self.wait_note.setText(text)
+        if self.wait_note.isHidden() == bool(text):
+            self.wait_note.setVisible(bool(text))
+
     def _set_idle(self) -> None:
         self._show_run_buttons()
         self.update_status()
+        self.update_wait("")
 
     def _show_run_buttons(self) -> None:
         """Stop while the lane runs, Retry once it has finished; neither while masked."""

@@ -1,16 +1,26 @@
-"""The lanes area: the turn header, the lane cards side by side, and the per-frame flush.
+"""The lanes area: the turn header, the run's progress, the lane cards in a grid, and the
+per-frame flush.
 
 It keeps one :class:`LaneWidget` per lab lane, in the order the lab shows them (the
-turn's shuffle while masked). A 40 ms frame timer collects the lanes that received
-events (``Lab.take_dirty``) and brings only those up to date; finished answers get their
-final Markdown render staggered across frames so no frame renders several long answers.
-A single lane is kept to a reading width of about 100 characters; many lanes scroll
-sideways rather than widening the window. The prompt of the current turn shows once,
-in the turn header, not inside every lane.
+turn's shuffle while masked). Up to four lanes sit side by side; five to eight wrap into
+a second row, as a grid (5 → 3 + 2, 6 → 3 + 3, 7 → 4 + 3, 8 → 4 + 4), each row a
+splitter the user can drag. ``needed_width`` is what a row needs, so the window can make
+room (fold the sidebar); narrower still, the grid scrolls sideways rather than widening
+the window. A single lane is kept to a reading width of about 100 characters.
+
+A 40 ms frame timer collects the lanes that received events (``Lab.take_dirty``) and
+brings only those up to date; finished answers get their final Markdown render
+staggered across frames so no frame renders several long answers. The same frame
+redraws the progress line, "3 of 8 finished · 0:41" with a Stop all (its clock once a
+second, its count as it moves), and every card's wait text with it: while a blind turn
+is masked, the line's words in every card at the same moment, never which lanes have
+finished. The prompt of the
+current turn shows once, in the turn header, not inside every lane.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -19,6 +29,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -28,12 +39,22 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.data.model import Turn
 from chatlab.core.lab.controller import Lab
+from chatlab.ui.lab.badges import clock
 from chatlab.ui.lab.lane import MIN_LANE_WIDTH, LaneWidget
+from chatlab.ui.shared.icons import icon
 
 FRAME_MS = 40
 FINAL_RENDER_STAGGER_MS = 60
 READING_CHARS = 100
 TURN_HEADER_CHARS = 600
+PROGRESS_EVERY_S = 1.0
+MIN_ROW_HEIGHT = 220  # a row of the grid: header, a few lines of answer, the badges
+HANDLE = 8
+
+
+def columns(n: int) -> int:
+    """Lanes per row: up to four in one row, five to eight in two (the first the fuller)."""
+    return n if n <= 4 else math.ceil(n / 2)
 
 
 class _Resized(QObject):
@@ -44,11 +65,14 @@ class _Resized(QObject):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
             self._area._fit_reading_width()
+            if not self._area._dragged:
+                self._area._equalize()
         return False
 
 
 class LanesArea(QWidget):
     laneFlushed = Signal(str)
+    stopAllRequested = Signal()
 
     def __init__(self, lab: Lab, wire: Callable[[LaneWidget], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +84,9 @@ class LanesArea(QWidget):
         self._scroll_to: tuple[LaneWidget, float] | None = None  # and when
         self._focused: LaneWidget | None = None
         self._count = 0  # lanes shown at the last sync
+        self._run: tuple[Turn, list[str], float] | None = None  # the turn running, its lanes, since
+        self._progress_at = 0.0  # when the progress line was last drawn
+        self._dragged = False  # the user set a row's widths: the window leaves them
 
         self.turn_header = QLabel()
         self.turn_header.setObjectName("turn-header")
@@ -70,17 +97,42 @@ class LanesArea(QWidget):
         self.turn_header.setMaximumHeight(self.turn_header.fontMetrics().lineSpacing() * 3 + 16)
         self.turn_header.hide()
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(8)
+        self.progress = QLabel()
+        self.progress.setObjectName("progress")
+        self.progress.setTextFormat(Qt.TextFormat.PlainText)
+        self.stop_all = QPushButton(icon("stop"), "Stop all")
+        self.stop_all.setToolTip("Stop every lane (Esc)")
+        self.stop_all.clicked.connect(self.stopAllRequested)
+        self.progress_line = QWidget()
+        self.progress_line.setObjectName("progress-line")
+        line = QHBoxLayout(self.progress_line)
+        line.setContentsMargins(4, 0, 0, 0)
+        line.addWidget(self.progress, 1)
+        line.addWidget(self.stop_all)
+        self.progress_line.hide()
+
+        # The grid: rows (splitters of cards) in a vertical splitter. ``splitter`` is the
+        # first row, which holds every lane up to four.
+        self.rows = [QSplitter(Qt.Orientation.Horizontal) for _ in range(2)]
+        for row in self.rows:
+            row.setChildrenCollapsible(False)
+            row.setHandleWidth(HANDLE)
+            row.splitterMoved.connect(self._handle_dragged)
+        self.splitter = self.rows[0]
+        self.grid = QSplitter(Qt.Orientation.Vertical)
+        self.grid.setChildrenCollapsible(False)
+        self.grid.setHandleWidth(HANDLE)
+        for row in self.rows:
+            self.grid.addWidget(row)
+        self.rows[1].hide()
         self.holder = QWidget()
         self.holder_layout = QHBoxLayout(self.holder)
         self.holder_layout.setContentsMargins(0, 0, 0, 0)
-        self.holder_layout.addWidget(self.splitter)
+        self.holder_layout.addWidget(self.grid)
         self.scroller = QScrollArea()
         self.scroller.setWidgetResizable(True)
         self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroller.setWidget(self.holder)
         self.scroller.horizontalScrollBar().rangeChanged.connect(self._row_resized)
         self.scroller.viewport().installEventFilter(_Resized(self))
@@ -92,6 +144,7 @@ class LanesArea(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self.turn_header)
+        layout.addWidget(self.progress_line)
         layout.addWidget(self.empty_hint, 1)
         layout.addWidget(self.scroller, 1)
 
@@ -136,9 +189,13 @@ class LanesArea(QWidget):
                 QTimer.singleShot(0, self, self._show_new_lanes)
             self._new_lanes += added
         busy = self.lab.busy
+        n = len(order)
+        cols = columns(n)
         for position, lane_id in enumerate(order):
             widget = self.widgets[lane_id]
-            self.splitter.insertWidget(position, widget)
+            row, index = divmod(position, max(cols, 1))
+            if self.rows[row].indexOf(widget) != index:
+                self.rows[row].insertWidget(index, widget)
             wanted = self.lab.letter_of(lane_id) if masked else None
             if wanted != widget.blind_letter:
                 if wanted is not None and widget.blind_letter is not None:
@@ -147,16 +204,41 @@ class LanesArea(QWidget):
                 widget.set_blind(wanted)
             widget.update_header(position, len(order))
             widget.set_editable(not busy)
-        n = len(order)
-        self.splitter.setMinimumWidth(n * (MIN_LANE_WIDTH + self.splitter.handleWidth()))
+        self.grid.setMinimumWidth(self.needed_width())
+        two = n > cols
+        self.rows[1].setVisible(two)
+        self.grid.setMinimumHeight(2 * MIN_ROW_HEIGHT + HANDLE if two else 0)
         if n != self._count:  # a lane came or went: every lane gets the same width again
             self._count = n
-            width = max(self.scroller.viewport().width(), n * MIN_LANE_WIDTH)
-            self.splitter.setSizes([width // max(n, 1)] * n)
+            self._dragged = False
+            self._equalize()
+            height = max(self.scroller.viewport().height(), 2 * MIN_ROW_HEIGHT)
+            self.grid.setSizes([height // 2, height // 2] if two else [height, 0])
         self.empty_hint.setVisible(n == 0)
         self.scroller.setVisible(n > 0)
         self._fit_reading_width()
         self.show_turn_header()
+
+    def _equalize(self) -> None:
+        """Every lane of a row as wide as the others (until the user drags a handle), so
+        the grid's columns line up."""
+        width = max(self.scroller.viewport().width(), self.needed_width())
+        for strip in self.rows:
+            count = strip.count()
+            if count:
+                strip.setSizes([width // count] * count)
+
+    def _handle_dragged(self, _pos: int, _index: int) -> None:
+        self._dragged = True
+
+    def two_rows(self) -> bool:
+        n = len(self.widgets)
+        return n > columns(n)
+
+    def needed_width(self) -> int:
+        """The width the grid needs for every lane of a row to have its minimum."""
+        cols = columns(len(self.widgets))
+        return cols * MIN_LANE_WIDTH + max(cols - 1, 0) * HANDLE
 
     def _fit_reading_width(self) -> None:
         """One lane: about 100 characters wide, centred. More lanes: the whole width."""
@@ -200,8 +282,9 @@ class LanesArea(QWidget):
             self.scroller.ensureWidgetVisible(target)
 
     def widget_at(self, position: int) -> LaneWidget | None:
-        widget = self.splitter.widget(position) if position < self.splitter.count() else None
-        return widget if isinstance(widget, LaneWidget) else None
+        """The card shown in ``position`` (left to right, then the second row)."""
+        order = self.lab.shown_order()
+        return self.widgets.get(order[position]) if 0 <= position < len(order) else None
 
     def focus_lane(self, position: int) -> None:
         """Focus the lane shown in ``position`` (the shuffled order while masked)."""
@@ -240,11 +323,15 @@ class LanesArea(QWidget):
             for card in self.widgets.values():
                 card.answer.clear()
                 card.reasoning.clear()
+        since = time.monotonic()
         for lane_id in lane_ids:
             widget = self.widgets.get(lane_id)
             if widget is not None:
+                widget.wait_since = since
                 widget.start_turn(turn, number, retry=retry)
         self.show_turn_header()
+        self._run = (turn, list(lane_ids), since)
+        self._show_progress()
         self.frame.start()
 
     def load(self) -> None:
@@ -271,8 +358,36 @@ class LanesArea(QWidget):
             if card is not None:
                 card.flush(self._queue_final)
                 self.laneFlushed.emit(lane_id)
+        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S or self._count_moved():
+            self._show_progress()
         if not self.lab.busy:
             self.frame.stop()
+            self._run = None
+            self._show_progress()
+
+    def progress_text(self) -> str:
+        """ "3 of 8 finished · 0:41" for the run going on, or "" when none is."""
+        if self._run is None or not self.lab.busy:
+            return ""
+        turn, lane_ids, since = self._run
+        done = sum(1 for i in lane_ids if i in turn.responses and turn.responses[i].status.finished)
+        return f"{done} of {len(lane_ids)} finished · {clock(time.monotonic() - since)}"
+
+    def _count_moved(self) -> bool:
+        """A lane finished since the line was drawn (the count shows at once, in every
+        card alike; the clock waits for its second)."""
+        return self.progress_text().split(" · ")[0] != self.progress.text().split(" · ")[0]
+
+    def _show_progress(self) -> None:
+        """The progress line, and every card's wait text, all at once (masked cards show
+        the line's words, alike; the others their own "thinking… 0:12")."""
+        self._progress_at = time.monotonic()
+        text = self.progress_text()
+        self.progress.setText(text)
+        self.progress.setAccessibleName(text)
+        self.progress_line.setVisible(bool(text))
+        for card in self.widgets.values():
+            card.update_wait(text)
 
     def refresh_status(self, estimates: dict[str, str]) -> None:
         for lane_id, widget in self.widgets.items():

@@ -1,15 +1,16 @@
 """The prompt area: the shared system prompt, the prompt editor, the next-send estimate,
 blind mode and its "show reasoning" option, and Send / Stop all.
 
-Ctrl+Enter in the editor sends. The estimate label is cut to its space (its whole text
-is in the tooltip), so it never sets the window's width. The area owns no session
-state: the window wires its signals to the lab.
+Ctrl+Enter in the editor sends. The estimate sits in the buttons' row while it fits
+there, and takes a line of its own above them (wrapping) when it doesn't, so it is never
+cut and never sets the window's width; its whole text is in the tooltip too. The area
+owns no session state: the window wires its signals to the lab.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -97,10 +98,17 @@ class PromptArea(QWidget):
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.sendRequested)
 
-        row = QHBoxLayout()
+        self.row = row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.system_toggle)
         row.addWidget(self.estimate, 1)
+        self._row_others: tuple[QWidget, ...] = (
+            self.system_toggle,
+            self.blind_check,
+            self.reasoning_check,
+            self.stop_button,
+            self.send_button,
+        )
         row.addWidget(self.blind_check)
         row.addWidget(self.reasoning_check)
         row.addWidget(self.stop_button)
@@ -110,6 +118,9 @@ class PromptArea(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.system)
         layout.addWidget(self.prompt, 1)
+        self.estimate_line = QVBoxLayout()  # the estimate, when the row has no room for it
+        self.estimate_line.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.estimate_line)
         layout.addLayout(row)
 
     def _toggle_system(self, shown: bool) -> None:
@@ -124,7 +135,47 @@ class PromptArea(QWidget):
 
     def set_estimate(self, text: str) -> None:
         self.estimate.setText(text)
-        self.estimate.setToolTip(text)  # the label may be cut; the tip is whole
+        self.estimate.setToolTip(text)
+        self._place_estimate()
+
+    def estimate_on_own_line(self) -> bool:
+        return self.estimate_line.indexOf(self.estimate) >= 0
+
+    def _row_room(self) -> int:
+        """The width the estimate has in the buttons' row."""
+        spacing = max(self.row.spacing(), 0)
+        others = sum(w.sizeHint().width() + spacing for w in self._row_others if not w.isHidden())
+        return self.width() - others - spacing
+
+    def _place_estimate(self) -> None:
+        """In the row while its text fits there; on its own line, wrapped, when not."""
+        fits = self.estimate.fontMetrics().horizontalAdvance(self.estimate.text()) <= self._row_room()
+        if fits == (not self.estimate_on_own_line()):
+            if not fits:  # as tall as its lines at this width, no taller
+                self.estimate.setFixedHeight(self.estimate.heightForWidth(max(self.width(), 1)))
+            return
+        if fits:
+            self.estimate.setMinimumHeight(0)
+            self.estimate.setMaximumHeight(16777215)
+            self.estimate_line.removeWidget(self.estimate)
+            self.estimate.setWordWrap(False)
+            self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.row.insertWidget(1, self.estimate, 1)
+        else:
+            self.row.removeWidget(self.estimate)
+            self.row.insertStretch(1, 1)
+            self.estimate.setWordWrap(True)
+            self.estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            self.estimate.setFixedHeight(self.estimate.heightForWidth(max(self.width(), 1)))
+            self.estimate_line.addWidget(self.estimate)
+        if fits:  # the stretch that kept the buttons right goes
+            item = self.row.itemAt(2)
+            if item is not None and item.spacerItem() is not None:
+                self.row.removeItem(item)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_estimate()
 
     def show_estimates(self, lab: Lab) -> dict[str, str]:
         """Show the next send's estimate for the prompt typed; returns each lane's line.

@@ -6,7 +6,9 @@ vote bar, prompt area, status bar), connects their signals to the lab, and redra
 the lab's events say changed. What the user can do from the toolbar, its menus and the
 keyboard is registered once by name (``actions.py``) and enabled from one place, the
 redraw. Shortcuts follow what is shown: Ctrl+1…8 focus and Alt+1…8 vote for the lane in
-that *shown* position, so while a turn is masked they reveal nothing.
+that *shown* position, so while a turn is masked they reveal nothing. The history
+sidebar folds by itself when the lanes need its room and opens again when they don't,
+unless the user toggled it (``fit_sidebar``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from chatlab.ui.studies.view import StudiesView
 
 ESTIMATE_DEBOUNCE_MS = 300
+SIDEBAR_WIDTH = 220
 
 
 class MainWindow(QMainWindow):
@@ -99,7 +102,7 @@ class MainWindow(QMainWindow):
         self._init_widgets(demo_banner, edit_lane)
         self._init_layout()
         self.lab.subscribe(self._on_lab)
-        geometry.restore(self, settings, self.sidebar)
+        self.sidebar_user_hidden = geometry.restore(self, settings, self.sidebar)
         self._refresh()
         self.prompt_area.focus()
 
@@ -128,6 +131,7 @@ class MainWindow(QMainWindow):
         self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
         self.actions_.hitShown.connect(lambda turn, lane: show_hit(self.lanes, turn, lane))
+        self.lanes.stopAllRequested.connect(self.lab.stop_all)
         self.reveal = RevealCard()
         self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
@@ -179,6 +183,11 @@ class MainWindow(QMainWindow):
         self.outer.setChildrenCollapsible(False)
         self.main = QSplitter(Qt.Orientation.Horizontal)
         self.sidebar: SessionSidebar | None = self.actions_.sidebar
+        # The sidebar folds by itself when the lanes need its room, and comes back when
+        # there is room again, unless the user chose: their own toggle is kept.
+        self.sidebar_auto_hidden = False
+        self.sidebar_user_hidden = False
+        self.sidebar_user_shown = False  # opened by hand over lanes that need the room
         if self.sidebar is not None:
             self.main.addWidget(self.sidebar)
         self.main.addWidget(self.outer)
@@ -187,9 +196,21 @@ class MainWindow(QMainWindow):
         screen = self.screen().availableGeometry()  # never larger than the screen
         self.resize(min(1400, screen.width()), min(880, screen.height()))
         if self.sidebar is not None:
-            self.main.setSizes([220, self.width() - 220])
-        prompt = min(170, max(120, int(self.height() * 0.18)))  # about a fifth, never a slab
-        self.outer.setSizes([self.height() - prompt, prompt])
+            self.main.setSizes([SIDEBAR_WIDTH, self.width() - SIDEBAR_WIDTH])
+        self._two_rows = False  # the lanes' grid had two rows at the last fit
+        self._fit_prompt(two_rows=False)
+
+    def _fit_prompt(self, two_rows: bool) -> None:
+        """The prompt area about a fifth of the height, never a slab; with two rows of
+        lanes, as small as it goes, so the rows have room. Only when the rows change, so a
+        height the user dragged stays."""
+        self._two_rows = two_rows
+        total = max(sum(self.outer.sizes()), self.height())
+        prompt = min(170, max(120, int(self.height() * 0.18)))
+        bottom = self.outer.widget(1)
+        if two_rows and bottom is not None:
+            prompt = min(prompt, max(bottom.minimumSizeHint().height(), 96))
+        self.outer.setSizes([total - prompt, prompt])
 
     def on_focused(self, action: Callable[[LaneWidget], object]) -> None:
         widget = self.lanes.focused_lane() or self.lanes.widget_at(0)
@@ -264,6 +285,10 @@ class MainWindow(QMainWindow):
 
     def _refresh(self) -> None:
         self.lanes.sync()
+        self.fit_sidebar()
+        two_rows = self.lanes.two_rows()
+        if two_rows != self._two_rows:
+            self._fit_prompt(two_rows)
         lab = self.lab
         busy, n = lab.busy, len(lab.session.lanes)
         blind_editable = not lab.session.turns and not busy
@@ -443,8 +468,43 @@ class MainWindow(QMainWindow):
             self.rate_windows.append(window)
 
     def toggle_sidebar(self) -> None:
-        if self.sidebar is not None:
-            self.sidebar.setVisible(not self.sidebar.isVisible())
+        """The user's own toggle: kept, whatever room the lanes need."""
+        if self.sidebar is None:
+            return
+        shown = self.sidebar.isHidden()
+        self.sidebar_user_hidden = not shown
+        self.sidebar_user_shown = shown and not self._room_for_sidebar()
+        self.sidebar_auto_hidden = False
+        self.sidebar.setVisible(shown)
+
+    def _room_for_sidebar(self) -> bool:
+        """Whether the lanes keep their minimum width with the sidebar open."""
+        if self.sidebar is None:
+            return False
+        margins = 16 + 4  # the lanes' side margins and the scroll area's frame
+        side = max(self.sidebar.width(), SIDEBAR_WIDTH) if self.sidebar.isVisible() else SIDEBAR_WIDTH
+        room = self.width() - margins - side - self.main.handleWidth()
+        return room >= self.lanes.needed_width()
+
+    def fit_sidebar(self) -> None:
+        """Fold the sidebar when the lanes need its room; open it again once there is room,
+        if it was folded here (not by the user)."""
+        sidebar = self.sidebar
+        if sidebar is None or self.sidebar_user_hidden:
+            return
+        room = self._room_for_sidebar()
+        if not sidebar.isHidden() and not room and not self.sidebar_user_shown:
+            sidebar.hide()
+            self.sidebar_auto_hidden = True
+        elif sidebar.isHidden() and room and self.sidebar_auto_hidden:
+            sidebar.show()
+            self.sidebar_auto_hidden = False
+        if room:
+            self.sidebar_user_shown = False  # a later squeeze may fold it again
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_sidebar()
 
     def render_pending_finals(self) -> None:
         self.lanes.render_pending_finals()
@@ -454,7 +514,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Cancel running lanes, wait for them, save, close the adapters."""
         self._closing = True
-        geometry.save(self, self._settings, self.sidebar)
+        geometry.save(self, self._settings, self.sidebar, hidden=self.sidebar_user_hidden)
         if self.studies is not None:
             await self.studies.shutdown()
         await self.lab.shutdown()

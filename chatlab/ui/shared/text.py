@@ -7,8 +7,10 @@ http/https) that split long lines for display only (:mod:`.longline`).
 cursor (never ``setMarkdown`` on the whole text per token); each finished Markdown block
 (a blank line outside a code fence) is rendered once (:func:`~.markdown.insert_markdown`);
 at the end the whole answer is rendered once. Auto-scroll happens only if the view was
-already at the bottom. An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line
-longer than :data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
+already at the bottom, and not while ``show_turn_start`` holds the latest turn's
+divider at the top (a turn started, a finished answer, a session opened) until the user
+scrolls. An answer longer than :data:`MARKDOWN_MAX_CHARS`, or with a line longer than
+:data:`MARKDOWN_MAX_LINE`, is not rendered as Markdown at the end (the text
 already shown stays as it is), and whole documents are rebuilt inside one edit block
 after ``clear()`` so Qt lays them out lazily, in steps, rather than all at once. A
 transcript of many turns shows the last :data:`TRANSCRIPT_TURNS` at first, under a link
@@ -21,7 +23,16 @@ import hashlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import (
+    QPalette,
+    QResizeEvent,
+    QShowEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from chatlab.ui.shared.highlight import CodeColourer, note_streaming
@@ -95,7 +106,11 @@ class AnswerView(SafeBrowser):
         self._all_turns: list[tuple[str, str, str]] = []
         self._follow = False  # stay at the bottom while a rebuilt document is laid out
         self._last_max = 0
+        self._latest_turn = 0  # where the latest turn's divider is
+        self._pin = False  # show_turn_start holds the latest turn at the top
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        # The user scrolling (wheel, keys, the bar) ends show_turn_start's hold.
+        self.verticalScrollBar().actionTriggered.connect(self._unpin)
         self.colourer = CodeColourer(self.document())  # code left to colour after a render
 
     def _open_link(self, url: QUrl) -> None:
@@ -115,15 +130,45 @@ class AnswerView(SafeBrowser):
 
     def _range_changed(self, _low: int, high: int) -> None:
         bar = self.verticalScrollBar()
-        if self._follow and bar.value() >= self._last_max - 4:
+        if self._pin:  # the layout grew or the width changed: keep the start at the top
+            self._scroll_to_latest_turn()
+        elif self._follow and bar.value() >= self._last_max - 4:
             bar.setValue(high)
         self._last_max = high
 
+    def show_turn_start(self) -> None:
+        """Scroll so the latest turn's divider is at the top (a finished answer, a session
+        opened or revealed), and keep it there while the layout grows or the width
+        changes, until the user scrolls or more text comes."""
+        self._follow = False
+        self._pin = True
+        self._scroll_to_latest_turn()
+
+    def _unpin(self, _action: int = 0) -> None:
+        self._pin = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._pin:
+            self._scroll_to_latest_turn()
+
+    def _scroll_to_latest_turn(self) -> None:
+        doc = self.document()
+        block = doc.findBlock(min(self._latest_turn, max(doc.characterCount() - 1, 0)))
+        top = doc.documentLayout().blockBoundingRect(block).top()  # lays out up to there only
+        bar = self.verticalScrollBar()
+        bar.setValue(round(top))
+
+    def latest_turn_top(self) -> int:
+        """Where the latest turn's divider is, in the scroll bar's pixels (for tests)."""
+        doc = self.document()
+        return round(doc.documentLayout().blockBoundingRect(doc.findBlock(self._latest_turn)).top())
+
     def add_prompt(self, prompt: str, first: bool, number: int | None = None) -> None:
         """Start a turn: a "Turn N" divider (the prompt itself shows once, above the
-        lanes), then an empty answer."""
+        lanes), then an empty answer; the divider goes to the top of the view."""
         self._follow = False
-        bottom = self.at_bottom()
+        self._pin = False
         cursor = self._end_cursor()
         self._turn_start = cursor.position()
         block = QTextBlockFormat()
@@ -132,12 +177,13 @@ class AnswerView(SafeBrowser):
         else:
             block.setTopMargin(18)  # turns are separated by space and the divider
             cursor.insertBlock(block, QTextCharFormat())
+        self._latest_turn = cursor.position()
         self._insert_divider(cursor, number)
         cursor.insertBlock(QTextBlockFormat(), self._plain)
         self._answer_start = self._rendered_end = cursor.position()
         self._pending = ""
         self._shown = hashlib.blake2b()
-        self.keep_bottom(bottom)
+        self.show_turn_start()  # the new turn at the top; its answer grows below
 
     def _insert_divider(self, cursor: QTextCursor, number: int | None) -> None:
         block = cursor.blockFormat()
@@ -182,7 +228,8 @@ class AnswerView(SafeBrowser):
                 self._pending = rest
         else:
             insert_split(self._end_cursor(), text, self._plain)
-        self.keep_bottom(bottom)
+        if not self._pin:  # held at the turn's start: no following
+            self.keep_bottom(bottom)
 
     def _render_complete(self, complete: str) -> None:
         rest = self._pending[len(complete) :]
@@ -233,7 +280,8 @@ class AnswerView(SafeBrowser):
             self._follow = bottom
         self._pending = ""
         self._shown = hashlib.blake2b()
-        self.keep_bottom(bottom)
+        if not self._pin:  # held at the turn's start: no following
+            self.keep_bottom(bottom)
 
     def _rebuild_answer(self, full_text: str, note: str) -> None:
         """Show ``full_text`` as plain text in place of the current answer, rebuilding the
@@ -271,7 +319,9 @@ class AnswerView(SafeBrowser):
         """
         self.clear()
         self._follow = False
+        self._pin = False
         self._all_turns = turns
+        self._latest_turn = 0
         segments: list[tuple[str, str]] = []  # ("markdown" | "prompt" | "plain", text)
         parts: list[str] = []  # Markdown not yet in a segment
 
@@ -304,6 +354,7 @@ class AnswerView(SafeBrowser):
                 if kind == "markdown":
                     self._markdown(cursor, text)
                 elif kind == "divider":
+                    self._latest_turn = cursor.position()
                     self._insert_divider(cursor, int(text))
                 else:
                     insert_split(cursor, text, self._plain)
@@ -324,7 +375,13 @@ class ReasoningView(QPlainTextEdit):
         self.setUndoRedoEnabled(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._turn_start = 0
+        self._marker = 0  # where the latest turn's "— turn N —" line starts
         self._content_start = 0
+        self._start_at: int | None = None  # show_turn_start's place, held until the user scrolls
+        self.verticalScrollBar().actionTriggered.connect(self._unpin)
+
+    def _unpin(self, _action: int = 0) -> None:
+        self._start_at = None
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
@@ -343,10 +400,38 @@ class ReasoningView(QPlainTextEdit):
     def start_turn(self, label: str, first: bool) -> None:
         cursor = self.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._turn_start = cursor.position()
+        self._turn_start = self._marker = cursor.position()
         if not first:
             insert_split(cursor, f"\n\n— {label} —\n")
+            self._marker += 2  # the "— turn N —" line, after the blank one
         self._content_start = cursor.position()
+
+    def show_turn_start(self, position: int | None = None) -> None:
+        """Scroll so the latest turn's reasoning (from ``position``, else from the last
+        ``start_turn``) is at the top of the view: now, and again when the view is shown
+        or resized (a folded pane opened), until the user scrolls."""
+        self._start_at = self._marker if position is None else position
+        self._scroll_to_start()
+
+    def _scroll_to_start(self) -> None:
+        if self._start_at is None or not self.isVisible():
+            return
+        doc = self.document()
+        cursor = QTextCursor(doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()  # from the end, so the start comes to the top, not the bottom
+        cursor.setPosition(min(self._start_at, doc.characterCount() - 1))
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._scroll_to_start()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._scroll_to_start()
 
     def reset_turn(self) -> None:
         cursor = self.textCursor()

@@ -4,7 +4,8 @@ Widgets don't carry colours of their own; they set an object name or a dynamic p
 (``card``, ``badge``, ``chip``, ``focused``, ``tone``) and this module's style sheet draws
 them. The scheme follows the system's (Qt's colour-scheme hint) unless ``CHATLAB_THEME``
 says ``light`` or ``dark``. Lanes are cards on a tinted window; badges are small rounded
-labels; the accent marks the focused lane and the primary button.
+labels; the accent marks the focused lane and the primary button. A disabled control's
+text and border are dimmer than muted text, so it never reads as enabled (dark or light).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Colors:
     error_bg: str
     good: str
     good_bg: str
+    disabled: str  # a disabled control's text: clearly dimmer than muted text
+    disabled_border: str
 
 
 LIGHT = Colors(
@@ -52,6 +55,8 @@ LIGHT = Colors(
     error_bg="#fef3f2",
     good="#067647",
     good_bg="#ecfdf3",
+    disabled="#a9afba",
+    disabled_border="#e3e6eb",
 )
 
 DARK = Colors(
@@ -70,6 +75,8 @@ DARK = Colors(
     error_bg="#3a1f1f",
     good="#47cd89",
     good_bg="#17321f",
+    disabled="#5b606b",
+    disabled_border="#2b2d34",
 )
 
 _current = LIGHT
@@ -110,9 +117,10 @@ def palette(c: Colors) -> QPalette:
         (role.Dark, c.border),
     ):
         p.setColor(r, QColor(value))
-    disabled = QColor(c.muted)
+    disabled = QColor(c.disabled)
     for r in (role.WindowText, role.Text, role.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, r, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, role.Button, QColor(c.window))
     return p
 
 
@@ -162,15 +170,21 @@ QPushButton {{
     background: {c.base}; border: 1px solid {c.border}; border-radius: 6px; padding: 4px 10px;
 }}
 QPushButton:hover {{ border-color: {c.accent}; }}
-QPushButton:disabled {{ color: {c.muted}; background: {c.alt}; }}
+QPushButton:disabled {{ color: {c.disabled}; background: {c.window}; border-color: {c.disabled_border}; }}
 QPushButton:checked {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton[primary="true"] {{
     background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; font-weight: 600;
 }}
-QPushButton[primary="true"]:disabled {{ background: {c.border}; color: {c.muted}; }}
+QPushButton[primary="true"]:disabled {{
+    background: {c.window}; color: {c.disabled}; border-color: {c.disabled_border}; font-weight: 400;
+}}
 QToolButton {{ border: none; border-radius: 6px; padding: 3px; }}
 QToolButton:hover {{ background: {c.alt}; }}
 QToolButton:checked {{ background: {c.alt}; }}
+QToolButton:disabled, QCheckBox:disabled, QRadioButton:disabled, QLabel:disabled {{ color: {c.disabled}; }}
+QLineEdit:disabled, QComboBox:disabled {{ color: {c.disabled}; border-color: {c.disabled_border}; }}
+QWidget#progress-line QLabel {{ color: {c.accent}; font-weight: 600; }}
+QLabel#wait {{ font-size: 11pt; padding: 12px; }}
 QSplitter::handle {{ background: transparent; }}
 QScrollArea {{ background: transparent; border: none; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
