@@ -23,7 +23,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from chatlab.core.lab.controller import Lab
+from chatlab.ui.lab.lane_header import elide_spec
+from chatlab.ui.shared.safe import plain_tip
 
+NAME_WIDTH = 200  # px: a vote button's name past this is cut (whole in its tooltip)
 TIE_KEY = "Alt+T"
 ALL_BAD_KEY = "Alt+X"
 GUESS_KEY = "Alt+G"  # then a digit: the guess for the lane in that place; then 0: none of them
@@ -50,10 +53,12 @@ class VoteBar(QFrame):
         self.setProperty("role", "votebar")
         self.setProperty("flash", False)
         self.buttons: dict[str, QPushButton] = {}
+        self._names: dict[str, str] = {}  # choice → its whole name (the buttons may cut it)
         self.guesses: dict[str, QPushButton] = {}
         self._order: list[str] = []
         self.none_guess = QPushButton()  # replaced in show_for while masked
         self.hint = QLabel()  # the keys in words, on a line of its own under the buttons
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)  # it may name a lane
         self.hint.setObjectName("vote-hint")
         self.hint.setProperty("role", "muted")
         self.vote_button: QPushButton | None = None
@@ -96,9 +101,20 @@ class VoteBar(QFrame):
                 item.widget().deleteLater()  # type: ignore[union-attr]
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
+        """A button named by ``text`` (a lane's label or model: untrusted, and perhaps
+        long): cut at the provider first past ``NAME_WIDTH`` px, whole in its tooltip, and
+        an "&" shown as one (never a keyboard mnemonic)."""
+        button = QPushButton()
+        metrics = button.fontMetrics()
+        shown = elide_spec(
+            text,
+            NAME_WIDTH,
+            metrics.horizontalAdvance,
+            lambda s, w: metrics.elidedText(s, Qt.TextElideMode.ElideRight, w),
+        )
+        button.setText(shown.replace("&", "&&"))
         button.setObjectName(name)
-        button.setToolTip(tip)
+        button.setToolTip(plain_tip(tip))
         return button
 
     def show_for(self, lab: Lab) -> None:
@@ -109,6 +125,7 @@ class VoteBar(QFrame):
         self._clear(self._votes)
         self._clear(self._guess)
         self.buttons.clear()
+        self._names.clear()
         self.guesses.clear()
         self.vote_button = self.undo_button = self.new_blind_button = None
         self.armed = ""
@@ -141,6 +158,7 @@ class VoteBar(QFrame):
             button.clicked.connect(functools.partial(self._pick, choice))
             self._votes.addWidget(button)
             self.buttons[choice] = button
+            self._names[choice] = name
         self.vote_button = self._button("Vote", "vote-confirm", "Vote for the selected answer")
         self.vote_button.setProperty("primary", True)
         self.vote_button.setEnabled(False)
@@ -176,6 +194,7 @@ class VoteBar(QFrame):
     def _after_blind_vote(self, lab: Lab, choice_name: str) -> None:
         self.guess_row.setVisible(False)
         voted = QLabel(f"You voted: {choice_name}")
+        voted.setTextFormat(Qt.TextFormat.PlainText)  # a lane's label: never markup
         voted.setObjectName("voted")
         voted.setProperty("role", "title")
         self._votes.addWidget(voted)
@@ -325,7 +344,7 @@ class VoteBar(QFrame):
             button.setChecked(key == choice)
         if self.vote_button is not None:
             self.vote_button.setEnabled(True)
-        name = self.buttons[choice].text()
+        name = self._names.get(choice, choice)
         self.hint.setText(f"{name} selected: again, or Vote, to vote")
 
     def _confirm(self) -> None:

@@ -12,8 +12,8 @@ until the user moves on (Close, a new send, or another session).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from chatlab.core.data import format as fmt
 from chatlab.core.data.kinds import kind_words
@@ -22,7 +22,8 @@ from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.flow import ElidedLabel
 from chatlab.ui.shared.icons import icon
 
-SUMMARY_WIDTH = 260  # the chosen / guess / tally column beside the table
+SUMMARY_WIDTH = 200  # the chosen / guess / tally column beside the table (it wraps)
+MODEL_MIN_WIDTH = 90  # a model's name is cut (whole in its tooltip) before the card may widen the window
 
 
 def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bool) -> str:
@@ -38,6 +39,21 @@ def guess_words(guessed: bool, reasoned: bool) -> str:
     return f"{said} {'✓' if guessed == reasoned else '✗'}"
 
 
+class ModelCell(ElidedLabel):
+    """A model's name in the table: as wide as its text where there is room, cut with "…"
+    (whole in its tooltip) where there isn't, so a long name never widens the window."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(MODEL_MIN_WIDTH, self.sizeHint().width()), super().minimumSizeHint().height())
+
+
 class RevealCard(QFrame):
     closed = Signal()
 
@@ -45,6 +61,8 @@ class RevealCard(QFrame):
         super().__init__(parent)
         self.setObjectName("reveal")
         self.setProperty("role", "reveal")
+        # Never wider than the room it is given: its cells cut and wrap instead.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.fold = QToolButton()
         self.fold.setCheckable(True)
         self.fold.setAutoRaise(True)
@@ -146,14 +164,14 @@ class RevealCard(QFrame):
                 guess_words(row.guessed, row.truth) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
-                label = plain_label(text)
+                cell: QLabel = ModelCell(text) if col == 1 else plain_label(text)
                 if col == 0:
-                    font = label.font()
+                    font = cell.font()
                     font.setBold(True)
-                    label.setFont(font)
+                    cell.setFont(font)
                 if col in numbers:
-                    label.setAlignment(right)
-                self.grid.addWidget(label, r, col)
+                    cell.setAlignment(right)
+                self.grid.addWidget(cell, r, col)
         if not reveal.guess_made:
             self.guess.setText("You made no reasoning guess this time.")
             short_guess = "no reasoning guess"

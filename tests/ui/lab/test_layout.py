@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 
@@ -21,7 +21,8 @@ from chatlab.ui.lab.lane import MIN_LANE_WIDTH, LaneWidget
 from chatlab.ui.lab.lane_header import elide_spec
 from chatlab.ui.lab.lanes import columns
 from chatlab.ui.lab.window import MainWindow
-from tests.ui.conftest import add_lanes, close_window
+from chatlab.ui.rating.reveal import ModelCell
+from tests.ui.conftest import add_lanes, close_window, wait_turn
 
 SPECS = [
     "chat:demo-reasoner",
@@ -198,3 +199,32 @@ def test_the_estimate_is_never_cut(win: MainWindow, qtbot: QtBot) -> None:
     win.update_estimates()
     qtbot.waitUntil(lambda: not area.estimate_on_own_line())  # one lane's fits in the row
     qtbot.waitUntil(lambda: QFontMetrics(label.font()).horizontalAdvance(label.text()) <= label.width())
+
+
+def test_a_reveal_with_long_names_never_widens_the_window(win: MainWindow, qtbot: QtBot) -> None:
+    """Three labelled lanes beside the open history: the reveal's table cuts a long name
+    (whole in its tooltip) rather than push the window, and the lanes, past 1280 px. A
+    label that looks like markup is shown as it is written."""
+    specs = ("chat:demo-reasoner@tps=0", "claude:demo-fast@tps=0", "responses:demo-hidden@tps=0")
+    labels = ("Visible reasoner " * 3, "<b>No</b> reasoning", "Hidden reasoner")
+    for lane, label in zip(add_lanes(win, *specs), labels, strict=True):
+        lane.label = label.strip()
+    win.lab.set_blind(True)
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    assert win.sidebar is not None and win.sidebar.isVisible()
+    order = win.session.turns[-1].shown_order or []
+    win.lab.vote(order[0])
+    qtbot.waitUntil(lambda: win.reveal.isVisible() and win.reveal.reveal is not None)
+    qtbot.waitUntil(lambda: laid_out(win, 3))
+    # Its content fits the room it has (below its minimum it would be clipped, or, with a
+    # window manager, push the window wider than the screen).
+    assert win.reveal.width() >= win.reveal.minimumSizeHint().width()
+    assert win.width() <= 1280 and win.minimumSizeHint().width() <= 1280
+    reveal = win.reveal
+    assert QRect(reveal.mapTo(win, QPoint(0, 0)), reveal.size()).right() < win.width()
+    cells = [c for c in reveal.findChildren(ModelCell) if c.isVisibleTo(win)]
+    assert len(cells) == 3
+    assert any("<b>No</b> reasoning" in c.text() for c in cells)
+    assert all(c.textFormat() == Qt.TextFormat.PlainText for c in cells)
+    grab(win, "reveal-long-names")

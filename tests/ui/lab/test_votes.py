@@ -257,3 +257,31 @@ def test_a_main_window_vote_and_a_queue_vote_are_one_rater(
     report = analyse(sessions, rounds=50)
     assert report.raters is not None and report.raters.humans == 1
     win.rate_windows[0].close()
+
+
+def test_long_or_markup_names_never_push_the_vote_button_away(window: MainWindow, qtbot: QtBot) -> None:
+    """Four unlabelled lanes with long model names at 1280×800: each name button is cut
+    (the whole name in its tooltip), so Vote stays in view; a label like markup or with an
+    "&" is shown as written, never as a tag or a keyboard mnemonic."""
+    window.resize(1280, 800)
+    lanes = add_lanes(window, *["chat:demo-fast@tps=0"] * 3)
+    for i, lane in enumerate(lanes):
+        lane.label = f"openrouter:some-vendor/a-very-long-model-name-{i}-2026-12-01-preview"
+    (odd,) = add_lanes(window, "claude:demo-fast@tps=0")
+    odd.label = "<b>R&D</b> lane"
+    window.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, window)
+    bar = window.vote_bar
+    qtbot.waitUntil(bar.isVisible)
+    for lane in lanes:
+        button = bar.buttons[lane.id]
+        assert button.fontMetrics().horizontalAdvance(button.text()) <= 200
+        assert lane.label in button.toolTip() and button.text().endswith("…")
+    assert bar.buttons[odd.id].text() == "<b>R&&D</b> lane"
+    assert "&lt;b&gt;" in bar.buttons[odd.id].toolTip()  # shown as text, not as bold
+    assert bar.vote_button is not None
+    vote = bar.vote_button
+    qtbot.waitUntil(lambda: vote.visibleRegion().boundingRect().width() == vote.width())
+    bar.buttons[odd.id].click()
+    assert "<b>R&D</b> lane selected" in bar.hint.text()
+    assert bar.hint.textFormat() == Qt.TextFormat.PlainText
