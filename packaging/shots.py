@@ -262,10 +262,6 @@ async def scenes(server: DemoServer) -> None:
         await settle(0.6)
         snap("rate-done")
         rate.close()
-        assert window.sidebar is not None
-        window.sidebar.refresh()
-        await settle(0.5)
-        snap("history-study")
         from chatlab.ui.results.leaderboard import LeaderboardView
 
         board = window.open_leaderboard()
@@ -280,6 +276,10 @@ async def scenes(server: DemoServer) -> None:
             snap(f"leaderboard-{name}")
         board.close()
         view.close()
+        assert window.sidebar is not None
+        window.sidebar.refresh()  # the study's comparisons, grouped under it
+        await settle(0.5)
+        snap("history-study")
         await close(window)
 
     steps: list[Callable[[], Awaitable[None]]] = [
