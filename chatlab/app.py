@@ -43,6 +43,8 @@ from chatlab.store.db import Store, StoreError, default_path
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from chatlab.core.settings.raters import Rater
+    from chatlab.core.studies.study import StudyInfo
     from chatlab.ui.lab.window import MainWindow
 
 PREWARM_AFTER_S = 0.3  # after the window's first paint
@@ -316,7 +318,6 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from chatlab.core.settings import logs
-    from chatlab.ui.rating.window import open_queue
 
     logs.setup()
     app = qt_app()
@@ -334,14 +335,50 @@ def rate_main(study_id: str | None, rater: str = "") -> int:
                 QMessageBox.critical(None, "chatlab", f"There is no rater id to vote under: {exc}")
                 return 2
         info = store.study(study_id) if study_id is not None else None
-        window = open_queue(store, info, found)
-        if window is None:
-            return 1
-        app.setQuitOnLastWindowClosed(True)
-        app.exec()
-        return 0
+        from chatlab.ui.shared.loop import QtLoop
+
+        app.setQuitOnLastWindowClosed(False)
+        return asyncio.run(_rate(app, store, info, found), loop_factory=lambda: QtLoop(app))
     finally:
         store.close()
+
+
+async def _rate(app: QApplication, store: Store, info: StudyInfo | None, rater: Rater | None) -> int:
+    """The queue's window, and the Leaderboard its end screen offers (on this loop: it
+    computes in a thread), until the last window closes."""
+    from chatlab.ui.rating.window import open_queue
+
+    boards: list[QWidget] = []
+
+    def leaderboard() -> QWidget:
+        from chatlab.ui.results.leaderboard import LeaderboardView
+
+        if not boards:
+            boards.append(LeaderboardView(store))
+        else:
+            boards[0].refresh()  # type: ignore[attr-defined]
+        board = boards[0]
+        board.show()
+        board.raise_()
+        board.activateWindow()
+        return board
+
+    window = open_queue(store, info, rater, None, leaderboard)
+    if window is None:
+        return 1
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def last_closed() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    app.lastWindowClosed.connect(last_closed)
+    await closed
+    for board in boards:
+        task = getattr(board, "task", None)
+        if task is not None and not task.done():
+            task.cancel()  # the store closes next
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

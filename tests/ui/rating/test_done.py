@@ -158,3 +158,50 @@ def test_the_main_windows_queue_opens_its_leaderboard(
     finally:
         close_window(qtbot, win)
         st.close()
+
+
+def test_chatlab_rate_on_its_own_opens_a_leaderboard_too(
+    qtbot: QtBot, home: object, loop: asyncio.AbstractEventLoop
+) -> None:
+    """`chatlab rate` has no main window: its end screen still offers the Leaderboard (on
+    the same loop, computed in a thread), and the command ends when the windows close."""
+    from chatlab.app import _rate
+    from chatlab.core.settings.raters import Rater
+    from chatlab.ui.results.leaderboard import LeaderboardView
+
+    st = Store(default_path())
+    try:
+        make_queue(st, prompts=2, samples=1)
+        queue = RatingQueue(st.study_sessions("study1"), "tester", sink=st)
+        while not queue.finished:
+            queue.vote("tie")
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        before = set(QApplication.topLevelWidgets())
+        task = asyncio.ensure_future(_rate(app, st, st.study("study1"), Rater("tester", "Tess")))
+
+        def new_rate_window() -> RateWindow | None:
+            found = [w for w in app.topLevelWidgets() if isinstance(w, RateWindow) and w not in before]
+            return found[0] if found and found[0].isVisible() else None
+
+        qtbot.waitUntil(lambda: new_rate_window() is not None)
+        rate = new_rate_window()
+        assert rate is not None
+        qtbot.waitExposed(rate)
+        assert rate.view.state == "done" and rate.view.leaderboard_button.isVisible()
+        QTest.keyClick(rate.view, K.Key_Return)
+        boards = [w for w in app.topLevelWidgets() if isinstance(w, LeaderboardView) and w not in before]
+        assert len(boards) == 1
+        board = boards[0]
+        qtbot.waitUntil(
+            lambda: board.isVisible() and board.task is not None and board.task.done(), timeout=20_000
+        )
+        assert board.doc is not None  # it computed: one rater's ties
+        rate.close()
+        board.close()
+        assert not task.done()
+        app.lastWindowClosed.emit()  # what Qt says from its exec(), which pytest-qt does not run
+        qtbot.waitUntil(task.done)
+        assert task.result() == 0
+    finally:
+        st.close()
