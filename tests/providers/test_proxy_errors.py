@@ -114,3 +114,34 @@ def test_messages_text_before_a_foreign_event_is_kept(server: DemoServer) -> Non
     resp = _anthropic(server, "half-and-half", body)
     assert resp.error is not None and resp.error.kind is ErrorKind.PROTOCOL
     assert resp.text == "Kept"
+
+
+def test_a_well_formed_empty_answer_is_ok_but_says_it_is_empty(server: DemoServer) -> None:
+    """LiteLLM answers a Chat request whose upstream sent garbage with a finished reply of no
+    text: chatlab can't call it an error (the stream is well formed), but it never shows a
+    silent blank "ok" either."""
+    chunk = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"role": "assistant"}}],
+    }
+    end = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()
+    server.add_replay("empty-model", body)
+    provider = {"kind": "openai-chat", "base_url": server.openai_base_url, "needs_key": False}
+    _, turn = run_turn(
+        Runner(parse_config({"providers": {"p": provider}}), KeyStore(), make_adapter),
+        [Lane("p", "empty-model")],
+    )
+    resp = next(iter(turn.responses.values()))
+    assert resp.status is Status.OK and resp.text == ""
+    assert "empty answer: the server finished without any text (finish reason: stop)" in resp.notes
+    _, turn = run_turn(
+        Runner(parse_config({"providers": {"p": provider}}), KeyStore(), make_adapter),
+        [Lane("p", "demo-fast@tps=0")],
+    )
+    assert not any("empty answer" in note for r in turn.responses.values() for note in r.notes)

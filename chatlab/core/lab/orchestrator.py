@@ -517,6 +517,11 @@ class TurnRun:
         if isinstance(terminal, Done):
             resp.status = Status.OK
             resp.finish_reason = terminal.finish_reason
+            if not resp.text_chars and not resp.refusal:
+                # Well formed but empty (a proxy's reply to an upstream it could not read,
+                # or every token spent on reasoning): said, never a silent blank "ok".
+                why = f" (finish reason: {terminal.finish_reason})" if terminal.finish_reason else ""
+                resp.notes.append(f"empty answer: the server finished without any text{why}")
         else:
             resp.error = ErrorInfo.from_event(terminal)
             if terminal.kind is ErrorKind.CANCELLED:
