@@ -133,6 +133,7 @@ class LaneWidget(QFrame):
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setCheckable(True)
         self._open_wanted = True  # whether the reasoning pane should be open once there is text
+        self.compact = False  # in a grid of two rows: a reopened turn's reasoning starts folded
         self.reasoning_toggle.setChecked(True)
         self.reasoning_toggle.setIcon(icon("reasoning"))
         self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -384,8 +385,9 @@ class LaneWidget(QFrame):
         if self.response is not None:
             self.rating_box.setVisible(not self.response.failed)  # masked answers can be scored too
             self.show_rating(self.response.rating)
-            if not self.response.reasoning_chars and not self.response.hidden_reasoning and not self._alike():
-                self._fold(open_=False)
+            nothing = not self.response.reasoning_chars and not self.response.hidden_reasoning
+            if (nothing or self.compact) and not self._alike():
+                self._fold(open_=False)  # a card in two rows keeps its few lines for the answer
         self._show_reasoning_pane()
         self._set_idle()
 

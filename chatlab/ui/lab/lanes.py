@@ -207,6 +207,8 @@ class LanesArea(QWidget):
         self.grid.setMinimumWidth(self.needed_width())
         two = n > cols
         self.rows[1].setVisible(two)
+        for widget in self.widgets.values():
+            widget.compact = two
         self.grid.setMinimumHeight(2 * MIN_ROW_HEIGHT + HANDLE if two else 0)
         if n != self._count:  # a lane came or went: every lane gets the same width again
             self._count = n

@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
                 self.banner.hide()  # the demo's question is answered; the lanes get the room
                 self.lanes.sync()
                 self.lanes.load()  # the whole history again, now that it is revealed
-                self.reveal.show_reveal(event.reveal)
+                self.reveal.show_reveal(event.reveal, cramped=self.lanes.two_rows())
             self.vote_bar.show_for(self.lab)
             self.update_estimates()
             choice = event.turn.vote.choice if event.turn.vote else ""

@@ -22,7 +22,7 @@ from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.flow import ElidedLabel
 from chatlab.ui.shared.icons import icon
 
-SUMMARY_WIDTH = 200  # the chosen / guess / tally column beside the table (it wraps)
+SUMMARY_WIDTH = 260  # the chosen / guess / tally column beside the table
 MODEL_MIN_WIDTH = 90  # a model's name is cut (whole in its tooltip) before the card may widen the window
 
 
@@ -70,6 +70,8 @@ class RevealCard(QFrame):
         self.fold.setToolTip("Fold the reveal to one line")
         self.fold.setAccessibleName("Fold the reveal")
         self.fold.toggled.connect(self.set_folded)
+        self.fold.clicked.connect(lambda checked: setattr(self, "_unfolded_by_hand", not checked))
+        self._unfolded_by_hand = False  # a person's own unfolding wins over a cramped window
         self.line = ElidedLabel()  # the one line of the folded card
         self.line.setAccessibleName("The reveal, folded")
         self.headline = plain_label("")
@@ -130,8 +132,12 @@ class RevealCard(QFrame):
         self.body.setVisible(not folded)
         self.line.setVisible(folded)
 
-    def show_reveal(self, reveal: Reveal) -> None:
+    def show_reveal(self, reveal: Reveal, cramped: bool = False) -> None:
+        """Show ``reveal``; ``cramped`` (lanes in two rows) folds it to its one line,
+        unless the person unfolded it themselves then."""
         self.reveal = reveal
+        if cramped and not self.folded and not self._unfolded_by_hand:
+            self.set_folded(True)
         chosen = self._chosen(reveal)
         self.headline.setText(f"Revealed. You chose: {chosen}")
         while self.grid.count():

@@ -228,3 +228,34 @@ def test_a_reveal_with_long_names_never_widens_the_window(win: MainWindow, qtbot
     assert any("<b>No</b> reasoning" in c.text() for c in cells)
     assert all(c.textFormat() == Qt.TextFormat.PlainText for c in cells)
     grab(win, "reveal-long-names")
+
+
+def test_eight_revealed_lanes_keep_room_to_read_at_1280x800(win: MainWindow, qtbot: QtBot) -> None:
+    """Eight lanes in two rows, voted blind: the reveal folds to its one line and each card's
+    reasoning folds, so every answer keeps a few lines, and no card's badges run into its
+    score row."""
+    specs = ["chat:demo-reasoner@tps=0", "responses:demo-hidden@tps=0,think_delay_s=0"] * 2
+    add_lanes(win, *specs, *SPECS[4:])
+    win.lab.set_blind(True)
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    order = win.session.turns[-1].shown_order or []
+    win.lab.vote(order[0])
+    qtbot.waitUntil(lambda: win.reveal.isVisible() and win.reveal.folded)
+    qtbot.waitUntil(lambda: laid_out(win, 8))
+    line = QFontMetrics(win.font()).lineSpacing()
+
+    def readable() -> bool:
+        for card in cards(win):
+            status = QRect(card.status.mapTo(card, QPoint(0, 0)), card.status.size())
+            score = QRect(card.rating_box.mapTo(card, QPoint(0, 0)), card.rating_box.size())
+            if card.answer.viewport().height() < 3 * line or status.bottom() > score.top():
+                return False
+        return True
+
+    qtbot.waitUntil(readable)
+    assert not any(card.reasoning.isVisibleTo(card) for card in cards(win))
+    grab(win, "reveal-8-lanes")
+    # Unfolded by hand, it stays open for the next reveal.
+    win.reveal.fold.click()
+    assert not win.reveal.folded
