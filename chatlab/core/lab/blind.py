@@ -112,9 +112,11 @@ def sighted(session: Session, turn: Turn) -> bool:
 
 
 def sighted_note(session: Session, turn: Turn) -> str:
-    """The turn header's words for a :func:`sighted` turn ("" for any other)."""
+    """The turn header's words for a :func:`sighted` turn, or for a stopped (void) blind
+    turn ("" for any other)."""
     if not sighted(session, turn):
-        return ""
+        # The stopped blind turn itself: why its names show and it takes no vote.
+        return "stopped — names shown, no blind vote" if void(session, turn) else ""
     since = "turn 1 was stopped" if void(session, session.turns[0]) else "turn 1's reveal"
     return f"sighted — names shown since {since}"
 

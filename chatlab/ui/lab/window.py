@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
         self.actions_.hitShown.connect(lambda turn, lane: show_hit(self.lanes, turn, lane))
-        self.lanes.stopAllRequested.connect(self.lab.stop_all)
+        self.lanes.stopAllRequested.connect(self.stop_all)
         self.reveal = RevealCard()
         self.vote_bar: VoteBar = VoteBar()
         self.vote_bar.voted.connect(self.vote)
@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.vote_bar.newBlindTurn.connect(lambda: self.registry.trigger("session.new_blind"))
         self.prompt_area: PromptArea = PromptArea()
         self.prompt_area.sendRequested.connect(self.send)
-        self.prompt_area.stopRequested.connect(self.lab.stop_all)
+        self.prompt_area.stopRequested.connect(self.stop_all)
         self.prompt_area.blindToggled.connect(self._set_blind)
         self.prompt_area.showReasoningToggled.connect(self._set_show_reasoning)
         self.prompt_area.changed.connect(lambda: self.estimate_timer.start())
@@ -358,6 +358,24 @@ class MainWindow(QMainWindow):
         self.lab.set_system(self.prompt_area.system_text())
         if self._try(lambda: self.lab.send(text, keep)):
             self.prompt_area.prompt.clear()
+
+    def stop_all(self) -> None:
+        """Stop every lane. A blind turn still masked is asked about first: stopped, it
+        can't be judged blind (its names are shown and it takes no vote)."""
+        if not self.lab.busy:
+            return
+        if self.lab.masked:
+            answer = QMessageBox.question(
+                self,
+                "Stop this blind turn?",
+                "Stopped, this blind turn can't be judged blind: every name is shown and it "
+                "takes no vote. Stop all lanes anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.lab.stop_all()
 
     def retry_lane(self, lane_id: str) -> None:
         if not self._vote_first("a retry"):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.data.model import Status
@@ -81,3 +83,46 @@ def test_a_hidden_reasoner_reads_thinking_while_it_thinks(window: MainWindow, qt
     assert window.session.turns[-1].responses[lane.id].text_chars == 0
     wait_turn(qtbot, window, send=False)
     assert not card.wait_note.isVisible() and card.answer.toPlainText().strip()
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+def test_stopping_a_blind_turn_asks_first_and_then_says_why_its_names_show(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, confirm: bool
+) -> None:
+    """Stopped, a blind turn can't be judged blind: Stop all asks before it throws the test
+    away, and once stopped the turn header keeps saying why the names show."""
+    asked: list[str] = []
+
+    def question(_parent: object, title: str, *_rest: object) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return QMessageBox.StandardButton.Yes if confirm else QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    add_lanes(window, "chat:demo-fast@tps=0", "claude:demo-fast@tps=20")
+    window.lab.set_blind(True)
+    window.prompt.setPlainText("Write a haiku.")
+    window.send()
+    qtbot.waitUntil(lambda: window.lanes.stop_all.isVisible())
+    if not confirm:
+        window.lanes.stop_all.click()
+        assert asked == ["Stop this blind turn?"] and window.lab.busy  # nothing stopped
+        qtbot.waitUntil(lambda: not window.lab.busy, timeout=TURN_TIMEOUT_MS)
+        assert window.lab.masked
+        return
+    with qtbot.waitSignal(window.turnFinished, timeout=TURN_TIMEOUT_MS):
+        window.lanes.stop_all.click()
+    assert asked == ["Stop this blind turn?"]
+    assert window.lab.void(window.session.turns[-1]) and not window.lab.masked
+    assert "stopped — names shown, no blind vote" in window.lanes.turn_header.text()
+
+
+def test_stopping_a_turn_with_names_showing_asks_nothing(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: pytest.fail("asked"))
+    add_lanes(window, "chat:demo-fast@tps=3", "claude:demo-fast@tps=3")
+    window.prompt.setPlainText("Write a haiku.")
+    window.send()
+    qtbot.waitUntil(lambda: window.lanes.stop_all.isVisible())
+    with qtbot.waitSignal(window.turnFinished, timeout=TURN_TIMEOUT_MS):
+        window.lanes.stop_all.click()
