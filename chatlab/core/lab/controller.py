@@ -180,12 +180,16 @@ class Lab:
             lane = self.session.lane(lane_id)
         except KeyError:
             return "a removed lane"
-        return lane.display
+        # Two lanes of one name (the same model twice, unlabelled) are told apart by their
+        # place among themselves in the session, which no shuffle changes: "… #2".
+        twins = [x.id for x in self.session.lanes if x.display == lane.display]
+        return f"{lane.display} #{twins.index(lane_id) + 1}" if len(twins) > 1 else lane.display
 
     def choice_name(self, choice: str) -> str:
-        """A vote's choice in words: a lane's shown name, "tie" or "all bad"."""
+        """A vote's choice in words: a lane's shown name, "Tie" or "All bad" (as on the
+        vote bar's buttons)."""
         if choice in ("tie", "all_bad"):
-            return choice.replace("_", " ")
+            return choice.replace("_", " ").capitalize()
         return self.name_of(choice)
 
     # -- lanes ----------------------------------------------------------------------------

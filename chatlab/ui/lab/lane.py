@@ -193,8 +193,9 @@ class LaneWidget(QFrame):
             self.setToolTip("")
             self.setAccessibleName(f"Model {self.blind_letter}")
             return
-        self.head.show_lane(self.lane, index, count)
-        self.setAccessibleName(self.lane.display)
+        name = self.lab.name_of(self.lane.id)
+        self.head.show_lane(self.lane, index, count, name)
+        self.setAccessibleName(name)
 
     def set_editable(self, editable: bool) -> None:
         self.head.set_editable(editable)

@@ -157,8 +157,9 @@ class LaneHeader(QWidget):
         self.spec.setText("")
         self.set_chips([])
 
-    def show_lane(self, lane: Lane, index: int, count: int | None) -> None:
-        self.title.setText(lane.display)
+    def show_lane(self, lane: Lane, index: int, count: int | None, name: str = "") -> None:
+        """``name``: what the lab calls the lane (its label or model, "#2" for a twin)."""
+        self.title.setText(name or lane.display)
         self.spec.setText(lane.spec if lane.label else "")  # an unlabelled lane's title is its model
         self.spec.setVisible(bool(lane.label))
         self.set_chips(chips(lane))

@@ -20,10 +20,12 @@ from __future__ import annotations
 import functools
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from chatlab.core.lab.controller import Lab
 from chatlab.ui.lab.lane_header import elide_spec
+from chatlab.ui.shared.flow import FlowLayout
 from chatlab.ui.shared.safe import plain_tip
 
 NAME_WIDTH = 200  # px: a vote button's name past this is cut (whole in its tooltip)
@@ -73,28 +75,23 @@ class VoteBar(QFrame):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 6)
         outer.setSpacing(4)
-        # Rows scroll sideways when 8 lanes don't fit, rather than widening the window.
+        # Rows wrap when 8 lanes don't fit on one line, rather than widening the window.
         self.vote_row, self._votes = self._row(outer)
         self.guess_row, self._guess = self._row(outer)
         outer.addWidget(self.hint)
         self.hide()
 
     @staticmethod
-    def _row(outer: QVBoxLayout) -> tuple[QScrollArea, QHBoxLayout]:
-        area = QScrollArea()
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        inner = QWidget()
-        row = QHBoxLayout(inner)
-        row.setContentsMargins(0, 0, 0, 0)
-        area.setWidget(inner)
-        outer.addWidget(area)
-        return area, row
+    def _row(outer: QVBoxLayout) -> tuple[QWidget, FlowLayout]:
+        """A row of buttons that wraps to a second line when they don't fit (eight long
+        names at 1280 px), rather than scrolling sideways or widening the window."""
+        row = QWidget()
+        flow = FlowLayout(row, spacing=6)
+        outer.addWidget(row)
+        return row, flow
 
     @staticmethod
-    def _clear(row: QHBoxLayout) -> None:
+    def _clear(row: FlowLayout) -> None:
         while row.count():
             item = row.takeAt(0)
             if item is not None and item.widget() is not None:
@@ -164,7 +161,6 @@ class VoteBar(QFrame):
         self.vote_button.setEnabled(False)
         self.vote_button.clicked.connect(self._confirm)
         self._votes.addWidget(self.vote_button)
-        self._votes.addStretch(1)
         self.guess_row.setVisible(masked)
         if masked:
             self._guess_row(lab, choices)
@@ -203,7 +199,6 @@ class VoteBar(QFrame):
         self._hint = "A later turn here is sighted (names showing): New blind turn compares these lanes blind"
         self.hint.setText(self._hint)
         self.hint.setToolTip("")
-        self._votes.addStretch(1)
         self._shown()
 
     def _add_undo(self) -> None:
@@ -252,7 +247,6 @@ class VoteBar(QFrame):
         )
         self.none_guess.toggled.connect(functools.partial(self._ticked, ""))
         self._guess.addWidget(self.none_guess)
-        self._guess.addStretch(1)
 
     def _shown(self) -> None:
         self.show()
@@ -260,17 +254,22 @@ class VoteBar(QFrame):
         QTimer.singleShot(0, self, self._fit)  # again once the style has polished the buttons
 
     def _fit(self) -> None:
-        """Rows as tall as their buttons (plus room for a sideways scrollbar); the bar as
-        tall as its rows, so the lanes above can never squeeze it."""
-        for area in (self.vote_row, self.guess_row):
-            inner = area.widget()
-            if inner is None:
-                continue
-            for child in inner.findChildren(QWidget):
+        """The bar as tall as its rows at its width (they wrap), so the lanes above can
+        never squeeze it."""
+        for row in (self.vote_row, self.guess_row):
+            for child in row.findChildren(QWidget):
                 child.ensurePolished()
-            bar = area.horizontalScrollBar().sizeHint().height()
-            area.setFixedHeight(inner.sizeHint().height() + bar)
-        self.setFixedHeight(self.sizeHint().height())
+        layout = self.layout()
+        width = self.width() if self.isVisible() else max(self.width(), 640)
+        if layout is not None and layout.hasHeightForWidth():
+            self.setFixedHeight(layout.heightForWidth(width))
+        else:
+            self.setFixedHeight(self.sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()  # a narrower bar may wrap its buttons onto another line
 
     # -- flashing ---------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from chatlab.core.analysis.load import load_sessions
@@ -285,3 +285,36 @@ def test_long_or_markup_names_never_push_the_vote_button_away(window: MainWindow
     bar.buttons[odd.id].click()
     assert "<b>R&D</b> lane selected" in bar.hint.text()
     assert bar.hint.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_eight_named_lanes_fit_the_vote_bar_and_twins_are_told_apart(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Eight unlabelled lanes at 1280×800, two of one model: the name buttons share the
+    bar's width so Vote and Rate later stay in view, and the twins read "#1" and "#2" in
+    their headers and on their buttons alike (never by their shuffled place)."""
+    window.resize(1280, 800)
+    specs = [
+        "chat:demo-reasoner@tps=0",
+        "responses:demo-hidden@tps=0,think_delay_s=0",
+        "claude:demo-fast@tps=0",
+    ]
+    lanes = add_lanes(
+        window, *specs, "chat:demo-coder@tps=0", "gemini:demo-fast@tps=0", "chat:echo", "chat:echo"
+    )
+    lanes += add_lanes(window, "responses:demo-reasoner@tps=0")
+    window.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, window)
+    bar = window.vote_bar
+    qtbot.waitUntil(bar.isVisible)
+
+    def whole(button: QWidget | None) -> bool:
+        return button is not None and button.visibleRegion().boundingRect().width() == button.width()
+
+    qtbot.waitUntil(lambda: whole(bar.vote_button) and whole(bar.later))
+    for button in (bar.vote_button, bar.later):
+        assert button is not None
+        assert QRect(button.mapTo(window, QPoint(0, 0)), button.size()).right() < window.width()
+    twins = [lane for lane in lanes if lane.spec == "chat:echo"]
+    assert [window.lane_widgets[t.id].title.text() for t in twins] == ["chat:echo #1", "chat:echo #2"]
+    assert [bar.buttons[t.id].text() for t in twins] == ["chat:echo #1", "chat:echo #2"]
