@@ -72,7 +72,7 @@ def names_hidden(session: Session, rater: str) -> bool:
 
 
 def hit_place(session: Session | None, hit: SearchHit, rater: str) -> str:
-    """Where a hit is: "Turn 2 · prompt", "Turn 2 · Lane 1", or, with the names hidden,
+    """Where a hit is: "Turn 2 · prompt", "Turn 2 · demo:demo-fast", or, with the names hidden,
     "Turn 2 · Model B" (as its turn was shown) or "Turn 2 · an answer"."""
     if session is None:
         return "prompt" if hit.kind == "prompt" else "an answer"
@@ -86,14 +86,14 @@ def hit_place(session: Session | None, hit: SearchHit, rater: str) -> str:
         if order and hit.lane_id in order:
             return where + f"Model {letter(order.index(hit.lane_id))}"
         return where + "an answer"
-    active = [lane.id for lane in session.lanes]
-    for lane in (*session.lanes, *session.retired):
+    lanes = (*session.lanes, *session.retired)
+    for lane in lanes:
         if lane.id == hit.lane_id:
-            if lane.label:
-                return where + lane.label
-            if lane.id in active:
-                return where + f"Lane {active.index(lane.id) + 1}"
-            return where + lane.spec
+            # As the lane's header names it: its label or model, never its place (which a
+            # blind turn shuffles); a twin of the same name by its place among its twins.
+            twins = [x.id for x in session.lanes if x.display == lane.display]
+            twin = f" #{twins.index(lane.id) + 1}" if len(twins) > 1 and lane.id in twins else ""
+            return where + lane.display + twin
     return where + "a removed lane"
 
 
@@ -112,9 +112,7 @@ def show_hit(area: LanesArea, turn_id: str, lane_id: str) -> bool:
         cursor = view.document().find(f"─── Turn {number} ───")
         if cursor.isNull():
             continue
-        block = cursor.block()
-        top = view.document().documentLayout().blockBoundingRect(block).top()
-        view.verticalScrollBar().setValue(int(top))
+        view.hold_at(cursor.block().position())  # held there while the session settles
         found = True
     if widgets:
         order = area.lab.shown_order()

@@ -108,6 +108,7 @@ class AnswerView(SafeBrowser):
         self._last_max = 0
         self._latest_turn = 0  # where the latest turn's divider is
         self._pin = False  # show_turn_start holds the latest turn at the top
+        self._pin_at: int | None = None  # … or hold_at holds another block there
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         # The user scrolling (wheel, keys, the bar) ends show_turn_start's hold.
         self.verticalScrollBar().actionTriggered.connect(self._unpin)
@@ -142,10 +143,20 @@ class AnswerView(SafeBrowser):
         changes, until the user scrolls or more text comes."""
         self._follow = False
         self._pin = True
+        self._pin_at = None
+        self._scroll_to_latest_turn()
+
+    def hold_at(self, position: int) -> None:
+        """Like :meth:`show_turn_start`, for the block at ``position`` (a search hit's
+        turn): put it at the top and keep it there while the layout settles."""
+        self._follow = False
+        self._pin = True
+        self._pin_at = position
         self._scroll_to_latest_turn()
 
     def _unpin(self, _action: int = 0) -> None:
         self._pin = False
+        self._pin_at = None
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -154,7 +165,8 @@ class AnswerView(SafeBrowser):
 
     def _scroll_to_latest_turn(self) -> None:
         doc = self.document()
-        block = doc.findBlock(min(self._latest_turn, max(doc.characterCount() - 1, 0)))
+        where = self._latest_turn if self._pin_at is None else self._pin_at
+        block = doc.findBlock(min(where, max(doc.characterCount() - 1, 0)))
         top = doc.documentLayout().blockBoundingRect(block).top()  # lays out up to there only
         bar = self.verticalScrollBar()
         bar.setValue(round(top))

@@ -182,7 +182,7 @@ def test_hits_are_plain_text_with_their_turn_and_lane(qtbot: QtBot, store: Store
     bar.refresh()
     labels = hit_labels(bar)
     assert len(labels) == 2  # one hit per lane's answer, told apart by their lane
-    assert any("Turn 2 · Gammalabel" in t for t in labels) and any("Turn 2 · Lane 2" in t for t in labels)
+    assert any("Turn 2 · Gammalabel" in t for t in labels) and any("Turn 2 · demo:zz-delta-model" in t for t in labels)
     for text in labels:
         assert "<b>Zanzibar</b>" in text
         for mark in ("**", "# ", "`", "](", "https://", "[Zanzibar"):
@@ -220,7 +220,7 @@ def test_a_hidden_hit_names_no_model(qtbot: QtBot, store: Store) -> None:
     # This rater's vote: the names are back.
     blind.turns[0].cast(Vote(choice="tie", rater="me"))
     store.save_session(blind)
-    assert sorted(hits("kumquat")) == ["<i>Turn 1 · Gammalabel</i></small>", "<i>Turn 1 · Lane 2</i></small>"]
+    assert sorted(hits("kumquat")) == ["<i>Turn 1 · Gammalabel</i></small>", "<i>Turn 1 · demo:zz-delta-model</i></small>"]
 
 
 def test_a_click_on_a_hit_asks_for_its_session_turn_and_lane(qtbot: QtBot, store: Store) -> None:
@@ -273,5 +273,36 @@ def test_the_window_opens_a_hit_at_its_turn(
         click(bar, first)
         view = win.lane_widgets[first.data(0, LANE_ROLE)].answer
         assert view.verticalScrollBar().value() == divider_top(view, 1) < 20
+    finally:
+        close_window(qtbot, win)
+
+
+def test_a_hit_in_an_earlier_turn_of_another_session_opens_there_and_stays(
+    qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Opening a session shows its latest turn; a hit in its turn 2 must win over that, also
+    once the session's layout has settled (it was opened at turn 3 on the first click)."""
+    long = "\n\n".join(f"Paragraph {i} of a long answer." for i in range(60))
+    session = chat([("First", long), ("Second", f"the narwhal {long}"), ("Third", long)])
+    store.save_session(session)
+    win = MainWindow(runner, store=store, rater="tester")
+    win.resize(1280, 800)
+    win.show()
+    try:
+        bar = win.sidebar
+        assert bar is not None
+        bar.search.setText("narwhal")
+        bar.refresh()
+        item = next(i for i in bar.top_items() if i.data(0, LANE_ROLE) == session.lanes[1].id)
+        click(bar, item)
+        assert win.session.id == session.id
+        view = win.lane_widgets[session.lanes[1].id].answer
+        target = divider_top(view, 2)
+        assert 1000 < target < divider_top(view, 3)
+        win.render_pending_finals()
+        win.resize(1200, 760)  # the layout settles and reflows: the hit stays on top
+        qtbot.waitUntil(lambda: view.verticalScrollBar().value() == divider_top(view, 2))
+        win.resize(1280, 800)
+        qtbot.waitUntil(lambda: view.verticalScrollBar().value() == divider_top(view, 2))
     finally:
         close_window(qtbot, win)
