@@ -182,7 +182,8 @@ def test_hits_are_plain_text_with_their_turn_and_lane(qtbot: QtBot, store: Store
     bar.refresh()
     labels = hit_labels(bar)
     assert len(labels) == 2  # one hit per lane's answer, told apart by their lane
-    assert any("Turn 2 · Gammalabel" in t for t in labels) and any("Turn 2 · demo:zz-delta-model" in t for t in labels)
+    assert any("Turn 2 · Gammalabel" in t for t in labels)
+    assert any("Turn 2 · demo:zz-delta-model" in t for t in labels)
     for text in labels:
         assert "<b>Zanzibar</b>" in text
         for mark in ("**", "# ", "`", "](", "https://", "[Zanzibar"):
@@ -220,7 +221,10 @@ def test_a_hidden_hit_names_no_model(qtbot: QtBot, store: Store) -> None:
     # This rater's vote: the names are back.
     blind.turns[0].cast(Vote(choice="tie", rater="me"))
     store.save_session(blind)
-    assert sorted(hits("kumquat")) == ["<i>Turn 1 · Gammalabel</i></small>", "<i>Turn 1 · demo:zz-delta-model</i></small>"]
+    assert sorted(hits("kumquat")) == [
+        "<i>Turn 1 · Gammalabel</i></small>",
+        "<i>Turn 1 · demo:zz-delta-model</i></small>",
+    ]
 
 
 def test_a_click_on_a_hit_asks_for_its_session_turn_and_lane(qtbot: QtBot, store: Store) -> None:
