@@ -126,11 +126,15 @@ def _natural(text: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
-def _session_text(s: SessionSummary) -> str:
+def _session_text(s: SessionSummary, in_group: bool = False) -> str:
     blind = " · blind" if s.blind else ""
     lanes = f"{s.lanes} lane{'s' if s.lanes != 1 else ''}"
     turns = f"{s.turns} turn{'s' if s.turns != 1 else ''}"
-    return f"{s.title or 'Untitled'}\n{s.created_at[:16].replace('T', ' ')} · {lanes} · {turns}{blind}"
+    title = s.title or "Untitled"
+    prefix = f"{s.study_name} · "
+    if in_group and s.study_name and title.startswith(prefix) and len(title) > len(prefix):
+        title = title[len(prefix) :]  # under its study's row, the study's name is said once
+    return f"{title}\n{s.created_at[:16].replace('T', ' ')} · {lanes} · {turns}{blind}"
 
 
 class SessionSidebar(QWidget):
@@ -153,6 +157,8 @@ class SessionSidebar(QWidget):
         self.tree.setObjectName("sessions")
         self.tree.setHeaderHidden(True)
         self.tree.setWordWrap(True)
+        # A row too long for the sidebar loses its middle, so a study's count at its end stays.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setUniformRowHeights(False)
         self.tree.setExpandsOnDoubleClick(False)
         self.tree.setIndentation(12)
@@ -327,7 +333,7 @@ class SessionSidebar(QWidget):
                 groups[s.study_id] = (group, [])
             group, members = groups[s.study_id]
             members.append(s)
-            child = QTreeWidgetItem([_session_text(s)])
+            child = QTreeWidgetItem([_session_text(s, in_group=True)])
             child.setData(0, ID_ROLE, s.id)
             group.addChild(child)
         for study_id, (group, members) in groups.items():

@@ -63,6 +63,7 @@ class VoteBar(QFrame):
         self.hint.setTextFormat(Qt.TextFormat.PlainText)  # it may name a lane
         self.hint.setObjectName("vote-hint")
         self.hint.setProperty("role", "muted")
+        self.title = QLabel()  # "Which answer is best?", or the vote that stands
         self.vote_button: QPushButton | None = None
         self.undo_button: QPushButton | None = None
         self.new_blind_button: QPushButton | None = None
@@ -138,7 +139,15 @@ class VoteBar(QFrame):
             # shown, so a new one is sighted), not re-cast here.
             self._after_blind_vote(lab, lab.choice_name(mine.choice))
             return
-        title = QLabel("Which answer is best?")
+        # A vote cast with the names showing can be changed here: the bar says it stands.
+        title = QLabel(
+            f"You voted: {lab.choice_name(mine.choice)} · another pick changes it"
+            if mine is not None
+            else "Which answer is best?"
+        )
+        title.setObjectName("vote-title")
+        self.title = title
+        title.setTextFormat(Qt.TextFormat.PlainText)  # it may name a lane
         title.setProperty("role", "title")
         self._votes.addWidget(title)
         current = mine.choice if mine is not None else None

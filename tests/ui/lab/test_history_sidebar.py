@@ -111,7 +111,8 @@ def test_a_study_is_one_folded_group_with_its_count(qtbot: QtBot, store: Store) 
     assert all(child.data(0, ID_ROLE) for child in bar.members(group))
     # Inside, the suite's order: prompt, then sample.
     titles = [child.text(0).split("\n")[0] for child in bar.members(group)]
-    assert titles == [f"Sky study · p{p} · {n}" for p in range(3) for n in (1, 2)]
+    assert titles == [f"p{p} · {n}" for p in range(3) for n in (1, 2)]  # the study named once, above
+    assert bar.tree.textElideMode() == Qt.TextElideMode.ElideMiddle  # a cut name keeps its count
     # A click unfolds it (and opens nothing); a session in it opens with a click.
     with qtbot.assertNotEmitted(bar.openRequested):
         click(bar, group)

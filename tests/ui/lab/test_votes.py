@@ -129,6 +129,8 @@ def test_undo_restores_the_bar_removes_the_vote_and_a_new_vote_is_sighted(
     vote = stored_vote(store, win)
     assert vote is not None and vote.choice == lane and vote.sighted
     assert len(asked) == 1  # never asked again
+    # The bar says the vote stands (and how to change it), not "Which answer is best?".
+    assert bar.title.text().startswith(f"You voted: {win.lab.name_of(lane)}")
 
 
 def test_a_follow_up_after_the_reveal_is_sighted_and_says_so(
