@@ -23,4 +23,7 @@ class CostLabel(QLabel):
         if lab.masked:
             self.setText("Session cost hidden until you vote")
             return
+        if not any(turn.responses for turn in lab.session.turns):
+            self.setText("")  # nothing sent yet: no cost to speak of (not "$0")
+            return
         self.setText(f"Session cost {lab.session_cost().words()}")

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(bool(demo_banner))
         self.lanes: LanesArea = LanesArea(self.lab, self.actions_.wire)
         self.lanes.laneFlushed.connect(self.laneFlushed)
+        self.lanes.laneFlushed.connect(self._lane_flushed)
         self.actions_.hitShown.connect(lambda turn, lane: show_hit(self.lanes, turn, lane))
         self.lanes.stopAllRequested.connect(self.stop_all)
         self.reveal = RevealCard()
@@ -317,6 +318,14 @@ class MainWindow(QMainWindow):
 
     def _update_cost(self) -> None:
         self.cost_label.refresh(self.lab)
+
+    def _lane_flushed(self, lane_id: str) -> None:
+        """A lane that has just finished counts in the session's cost at once, not at
+        the end of the whole turn."""
+        turn = self.lab.last_turn
+        resp = turn.responses.get(lane_id) if turn is not None else None
+        if resp is not None and resp.status.finished:
+            self._update_cost()
 
     def update_estimates(self) -> None:
         """Per-lane input tokens and cost of sending the current prompt (≈, debounced)."""

@@ -126,3 +126,18 @@ def test_stopping_a_turn_with_names_showing_asks_nothing(
     qtbot.waitUntil(lambda: window.lanes.stop_all.isVisible())
     with qtbot.waitSignal(window.turnFinished, timeout=TURN_TIMEOUT_MS):
         window.lanes.stop_all.click()
+
+
+def test_the_session_cost_counts_a_lane_as_soon_as_it_ends(window: MainWindow, qtbot: QtBot) -> None:
+    """Nothing sent: no cost is spoken of (never "$0"). A lane that has ended counts at
+    once, while the others still run."""
+    assert window.cost_label.text() == ""
+    fast, _slow = add_lanes(window, "chat:demo-fast@tps=0", "claude:demo-fast@tps=15")
+    window.prompt.setPlainText("Write a haiku.")
+    window.send()
+    turn = window.session.turns[-1]
+    qtbot.waitUntil(lambda: turn.responses[fast.id].status.finished)
+    qtbot.waitUntil(lambda: "1 response with no price" in window.cost_label.text())
+    assert window.lab.busy  # the slow lane is still going
+    qtbot.waitUntil(lambda: not window.lab.busy, timeout=TURN_TIMEOUT_MS)
+    assert window.cost_label.text() == "Session cost unknown (2 responses with no price)"
