@@ -230,7 +230,7 @@ class SessionRows(SearchRows, VoteRows):
             "(SELECT COUNT(*) FROM lanes l WHERE l.session_id = s.id AND l.retired = 0), "
             "(SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id), s.study_id, st.name "
             "FROM sessions s LEFT JOIN studies st ON st.id = s.study_id "
-            "ORDER BY s.updated_at DESC, s.created_at DESC"
+            "ORDER BY s.updated_at DESC, s.created_at DESC, s.rowid DESC"  # ms ties: the later row first
         ).fetchall()
         return [
             SessionSummary(r[0], r[1], r[2], r[3], r[5], r[6], bool(r[4]), r[7], r[8] or r[7] or "")

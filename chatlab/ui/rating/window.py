@@ -53,6 +53,8 @@ class RateWindow(QMainWindow):
         width, height = DEFAULT_SIZE
         screen = self.screen().availableGeometry()
         self.resize(min(width, screen.width()), min(height, screen.height()))
+        # Centred on its screen: a window manager's own placement put it partly off-screen.
+        self.move(screen.center() - self.rect().center())
         self.small_screen = screen.width() < 1500 or screen.height() < 950
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
         close_keys(self)
