@@ -456,17 +456,21 @@ class Lab:
         self._emit(Saved())
         return True
 
-    def _write(self, change: Callable[[SessionStore], object]) -> None:
-        """Save a user's change (a vote, a rating); an unsaved demo session is kept now."""
+    def _write(self, change: Callable[[SessionStore], object]) -> bool:
+        """Save a user's change (a vote, a rating); an unsaved demo session is kept now.
+        False when the store refused it (said, never raised: a full disk must not take
+        the window down)."""
         if self.store is None:
-            return
+            return True
         if self.unsaved:
             self.unsaved = False
             self.persist()  # the whole session, with its answers, then the change
         try:
             change(self.store)
-        except Exception as exc:  # a full or busy disk must not take the window down
+        except Exception as exc:
             self._emit(Said(f"Could not save: {exc}"))
+            return False
+        return True
 
     # -- votes and ratings (chatlab.core.lab.voting) ------------------------------------------
 

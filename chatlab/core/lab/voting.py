@@ -89,13 +89,17 @@ def undo_vote(lab: Lab) -> None:
     mine = turn.vote_of(known.id) if turn is not None and known is not None else None
     if turn is None or mine is None:
         raise _error("there is no vote of yours on this turn to undo")
-    turn.votes.remove(mine)
     if lab.session.blind:
         # Its names were seen: it is not masked again, here or when the session is
-        # reopened (kept first, so a crash between the two writes leaves it sighted).
+        # reopened. Kept first: a store that refuses it keeps the vote (undone without
+        # the mark, the turn would be masked again when reopened and a new vote would
+        # count as blind); a crash between the two writes leaves it sighted and voted.
         lab.revealed.add(turn.id)
-        lab._write(lambda store: store.mark_sighted([turn.id], mine.rater))
-    lab._write(lambda store: store.unvote(turn.id, mine.rater))
+        if not lab._write(lambda store: store.mark_sighted([turn.id], mine.rater)):
+            raise _error("the vote stays: the database refused to keep that its names were seen")
+    if not lab._write(lambda store: store.unvote(turn.id, mine.rater)):
+        raise _error("the vote stays: the database refused to take it back")
+    turn.votes.remove(mine)
     lab._emit(Unvoted(turn))
     lab._emit(LanesChanged())
 
