@@ -168,6 +168,8 @@ class SearchRows(Database):
         except sqlite3.Error:
             return []
         return [
-            SearchHit(*r[:4], _OWN_MARKS.sub(" ", r[4]).replace(start, "\x02").replace(end, "\x03"))
+            SearchHit(
+                r[0], r[1], r[2], r[3], _OWN_MARKS.sub(" ", r[4]).replace(start, "\x02").replace(end, "\x03")
+            )
             for r in rows
         ]

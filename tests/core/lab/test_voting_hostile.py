@@ -22,7 +22,7 @@ from tests.fakes import ScriptedAdapter
 def fill_sighted(lab: Lab) -> None:
     """Fill the ``sighted`` table until this rater's row for the last turn no longer fits,
     then cap the database at its size: the next mark_sighted fails as on a full disk."""
-    assert lab.store is not None and lab.last_turn is not None
+    assert isinstance(lab.store, Store) and lab.last_turn is not None
     con: sqlite3.Connection = lab.store.con
     turn_id, rater = lab.last_turn.id, lab.rater
     for i in range(100_000):
@@ -90,7 +90,7 @@ def test_an_undo_that_could_not_be_saved_at_all_keeps_the_vote_on_reopening(tmp_
     lab.vote(visible.id)
     said: list[LabEvent] = []
     lab.subscribe(said.append)
-    assert lab.store is not None
+    assert isinstance(lab.store, Store)
     lab.store.con.execute("PRAGMA query_only = 1")
     lab.undo_vote()
     assert sum(isinstance(ev, Said) and "Could not save" in ev.text for ev in said) == 2
