@@ -18,8 +18,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from chatlab.core.data import format as fmt
-from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.core.data.kinds import kind_words
+from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.core.lab.blind import Reveal
 from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.flow import ElidedLabel
