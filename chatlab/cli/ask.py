@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
+import io
 import json
 import os
 import signal
@@ -37,7 +39,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Collection, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from chatlab.cli.common import UsageError, parse_model_spec
 from chatlab.core.data import format as fmt
@@ -461,7 +463,21 @@ def _lanes(args: Any, config: Config) -> list[Lane]:
     return lanes
 
 
-def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
+class _Closed(io.TextIOBase):
+    """What ``ask`` writes to when its stdout or stderr was closed before it started
+    (``chatlab ask … >&-``: Python's ``sys.stdout`` is None): every write fails as on a
+    closed descriptor, so the answers are kept and the command says so where it can."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def cmd_ask(args: Any, stdin: IO[str], out: IO[str] | None, err: IO[str] | None) -> int:
+    stdout = out if out is not None else cast(IO[str], _Closed())
+    stderr = err if err is not None else cast(IO[str], _Closed())
     stream: bool | None = getattr(args, "stream", None)
     if args.json and stream:
         raise UsageError("--stream prints answers as they come and --json one document at the end: pick one")
@@ -543,7 +559,8 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     except (OSError, ValueError) as exc:
         return _unwritable(exc, stdout, stderr, session, kept)
     if save_problem:
-        print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
+        with contextlib.suppress(OSError, ValueError):  # a closed stderr: the status says it
+            print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
     ok = all(r.status is Status.OK for r in session.turns[-1].responses.values())
     return 0 if ok and not save_problem else 1
 

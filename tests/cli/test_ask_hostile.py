@@ -12,6 +12,7 @@ open (``fault=stall``), sent once the lane's first text has been read.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -213,3 +214,46 @@ def test_json_of_a_hostile_stream_keeps_the_text_exact(
     assert "\x1b" not in out and "\x07" not in out and "\x00" not in out  # escaped by JSON
     text = json.loads(out)["sessions"][0]["turns"][0]["responses"][0]["text"]
     assert text.startswith("Hi \x1b]52;c;") and "\u202eevil" in text
+
+
+@pytest.mark.parametrize("mode", [[], ["--no-stream"]])
+def test_a_closed_stdout_is_said_on_stderr_and_the_answer_kept(home: Path, mode: list[str]) -> None:
+    """``chatlab ask … >&-``: Python's stdout is None; it was an AttributeError traceback."""
+    proc = subprocess.run(
+        [PYTHON, "-m", "chatlab", "ask", *mode, "-m", "demo:demo-fast@tps=0", "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(home),
+        timeout=HANG_S,
+        preexec_fn=lambda: os.close(1),
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert err.startswith(
+        "chatlab: could not write the answers to stdout (it is closed); the answers are saved"
+    )
+
+
+def _close_stdout_and_stderr() -> None:
+    os.close(1)
+    os.close(2)
+
+
+def test_closed_stdout_and_stderr_end_quietly_with_status_1(home: Path) -> None:
+    proc = subprocess.run(
+        [PYTHON, "-m", "chatlab", "ask", "-m", "demo:demo-fast@tps=0", "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=subprocess_env(home),
+        timeout=HANG_S,
+        preexec_fn=_close_stdout_and_stderr,
+    )
+    assert proc.returncode == 1
+    store = Store(home / "data" / "chatlab.db")
+    try:
+        [resp] = store.load(store.ids()[0]).turns[0].responses.values()
+    finally:
+        store.close()
+    assert resp.status is Status.OK and resp.text
