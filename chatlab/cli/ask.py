@@ -19,10 +19,10 @@ On a terminal, live per-lane lines are drawn on stderr (:class:`Progress`); they
 erased before a block is printed under them, and when one lane starts streaming onto the
 same terminal they stop. If the reader of stdout goes away mid-answer, nothing more is
 written but the lanes run to the end and are saved; the command then ends as any closed
-pipe ends it; any other failure to write (a full disk) is said on stderr, with the
-session to export, and the status is 1. The first Ctrl-C stops the lanes and keeps what
-came; another is ignored until the answers are saved (:class:`_Interrupts`). ``ask`` has
-no blind mode: every lane is named as it prints.
+pipe ends it; any other failure to write (a full disk, stdout closed before the start)
+is said on stderr, with the session to export, and the status is 1. The first Ctrl-C
+stops the lanes and keeps what came; another is ignored until the answers are saved
+(:class:`_Interrupts`). ``ask`` has no blind mode: every lane is named as it prints.
 """
 
 from __future__ import annotations

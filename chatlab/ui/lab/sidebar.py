@@ -318,7 +318,15 @@ class SessionSidebar(QWidget):
         self.tree.verticalScrollBar().setValue(position)
 
     def _show_sessions(self) -> None:
-        rows = self.store.sessions()
+        try:
+            rows = self.store.sessions()
+        except Exception:  # a damaged or foreign database: said in the list, never a crash
+            log.warning("history: the sessions can't be listed", exc_info=True)
+            if self._begin(("unreadable",)) is not None:
+                failed = QTreeWidgetItem(["The history can't be read"])
+                failed.setToolTip(0, "The session database could not be read; see the log.")
+                self.tree.addTopLevelItem(failed)
+            return
         shown = (
             "sessions",
             self.current_id,

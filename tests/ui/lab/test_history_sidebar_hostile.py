@@ -191,3 +191,22 @@ def test_a_hostile_title_and_label_in_a_hit_stay_on_their_line(qtbot: QtBot, sto
     assert any("Lane &lt;b&gt;bold&lt;/b&gt;\\u202e" in t for t in shown)
     assert all("\u202e" not in t and "<b>bold" not in t for t in shown)
     bar.grab().save("/tmp/h24/hostile-sidebar-hits.png")
+
+
+def test_a_database_another_program_broke_is_said_in_the_list_not_raised(qtbot: QtBot, store: Store) -> None:
+    """Another program drops a table the list reads (a damaged or foreign database): the
+    poll must neither raise in the window's timer nor stop the window."""
+    store.save_session(chat([("fine", "yes")]))
+    bar = sidebar_for(qtbot, store)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        other.execute("PRAGMA foreign_keys = OFF")
+        other.execute("DROP TABLE studies")
+    finally:
+        other.close()
+    bar.poll()
+    texts = [item.text(0) for item in bar.top_items()]
+    assert texts == ["The history can't be read"], texts
+    bar.search.setText("fine")
+    bar.refresh()
+    assert [item.text(0) for item in bar.top_items()] == ["Search failed"]
