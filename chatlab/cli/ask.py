@@ -485,7 +485,12 @@ def cmd_ask(args: Any, stdin: IO[str], out: IO[str] | None, err: IO[str] | None)
     lanes = _lanes(args, config)
     if stream is None:
         stream = len(lanes) == 1 and not args.json
-    prompt = _read_prompt(args.prompt, stdin)
+    try:
+        prompt = _read_prompt(args.prompt, stdin)
+    except KeyboardInterrupt:  # Ctrl-C while the prompt was being typed
+        with contextlib.suppress(OSError, ValueError):
+            print("\nchatlab: stopped; nothing was sent", file=stderr)
+        return 130
     store = None
     save_problem = None
     if not args.no_save:

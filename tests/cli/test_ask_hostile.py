@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import subprocess
 import time
@@ -257,3 +258,29 @@ def test_closed_stdout_and_stderr_end_quietly_with_status_1(home: Path) -> None:
     finally:
         store.close()
     assert resp.status is Status.OK and resp.text
+
+
+def test_ctrl_c_while_the_prompt_is_typed_sends_nothing_and_ends_quietly(home: Path) -> None:
+    """It was a KeyboardInterrupt traceback."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "chatlab", "ask", "-m", "demo:echo"],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=subprocess_env(home),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    finally:
+        os.close(slave)
+    try:
+        assert proc.stderr is not None
+        seen = read_until(proc.stderr.fileno(), "Ctrl-D:")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=HANG_S)
+    finally:
+        os.close(master)
+    assert proc.returncode == 130 and out == b""
+    assert (seen + err).decode().endswith("\nchatlab: stopped; nothing was sent\n")
+    assert not (home / "data" / "chatlab.db").exists() or not Store(home / "data" / "chatlab.db").ids()
