@@ -19,27 +19,41 @@ On a terminal, live per-lane lines are drawn on stderr (:class:`Progress`); they
 erased before a block is printed under them, and when one lane starts streaming onto the
 same terminal they stop. If the reader of stdout goes away mid-answer, nothing more is
 written but the lanes run to the end and are saved; the command then ends as any closed
-pipe ends it. ``ask`` has no blind mode: every lane is named as it prints.
+pipe ends it; any other failure to write (a full disk, stdout closed before the start)
+is said on stderr, with the session to export, and the status is 1. The first Ctrl-C
+stops the lanes and keeps what came; another is ignored until the answers are saved
+(:class:`_Interrupts`). ``ask`` has no blind mode: every lane is named as it prints.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
+import io
 import json
 import os
+import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Collection
-from typing import IO, Any
+from collections.abc import Callable, Collection, Iterator
+from typing import IO, Any, cast
 
 from chatlab.cli.common import UsageError, parse_model_spec
 from chatlab.core.data import format as fmt
-from chatlab.core.data.events import Done, ReasoningDelta, Revision, StreamError, StreamEvent, TextDelta
+from chatlab.core.data.events import (
+    Done,
+    ErrorKind,
+    ReasoningDelta,
+    Revision,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+)
 from chatlab.core.data.export import document
-from chatlab.core.data.model import Lane, LaneParams, Response, Session, Status
+from chatlab.core.data.model import ErrorInfo, Lane, LaneParams, Response, Session, Status
 from chatlab.core.data.safety import terminal_text
 from chatlab.core.lab.controller import MAX_LANES, Lab
 from chatlab.core.lab.figures import Figures
@@ -176,6 +190,7 @@ class _Writer:
         self.out = out
         self.progress = progress
         self.gone = False
+        self.failure: OSError | ValueError | None = None  # why it went: a closed pipe, a full disk…
         self._pending: list[str] = []
         self._flushed = -FLUSH_S  # when the last flush was (loop time)
 
@@ -205,8 +220,8 @@ class _Writer:
         try:
             self.out.write(text)
             self.out.flush()
-        except (OSError, ValueError):
-            self.gone = True
+        except (OSError, ValueError) as exc:
+            self.gone, self.failure = True, exc
 
 
 def _channel(ev: StreamEvent | None) -> str | None:
@@ -227,7 +242,7 @@ class LaneStream(_Writer):
         super().__init__(out, progress)
         self.lane = lane
         self.phase: str | None = None  # None (nothing written), "reasoning" or "answer"
-        self.held = ""  # trailing white space not written yet
+        self.held: list[str] = []  # trailing white space not written yet, in pieces
         self.written = 0  # parts of the current channel written
         self.late_reasoning = False  # reasoning came after the answer began
         self.ended = False
@@ -245,7 +260,7 @@ class LaneStream(_Writer):
             # The provider's final word on what is being written differs from what
             # streamed (a note says so at the end): all of it again, after a line saying so.
             self.write(f"\n-- the provider's final {channel}: --\n")
-            self.held, self.written = "", 0
+            self.held, self.written = [], 0
         elif channel == "reasoning" and self.phase == "answer":
             self.late_reasoning = True  # written whole at the end
             return
@@ -266,15 +281,19 @@ class LaneStream(_Writer):
             self._begin("[refusal] " if resp.refusal else "")
         else:
             self.write("\n-- answer --\n" + ("[refusal] " if resp.refusal else ""))
-        self.phase, self.held, self.written = "answer", "", 0
+        self.phase, self.held, self.written = "answer", [], 0
 
     def _more(self, parts: list[str]) -> None:
         new = "".join(parts[self.written :])
         self.written = len(parts)
-        text = self.held + new
-        kept = text.rstrip()
-        self.held = text[len(kept) :]
-        self.write(terminal_text(kept))
+        kept = new.rstrip()
+        if not kept:  # white space only: held with the rest (a flood of it stays linear)
+            if new:
+                self.held.append(new)
+            return
+        text = "".join(self.held) + kept
+        self.held = [new[len(kept) :]] if len(kept) < len(new) else []
+        self.write(terminal_text(text))
 
     def finish(self, resp: Response) -> None:
         if self.ended:
@@ -318,12 +337,61 @@ class FinishOrder(_Writer):
 # -- the command -----------------------------------------------------------------------
 
 
+class _Interrupts:
+    """Ctrl-C while ``ask`` runs: the first stops the lanes (it cancels the command's
+    task, as ``asyncio.run`` would); any later one is ignored until the answers are
+    saved, so that pressing it again can't cut a write to the store in half or end the
+    command with a traceback."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.task: asyncio.Task[Any] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count > 1:
+            return
+        if self.task is None or self.loop is None:
+            raise KeyboardInterrupt  # before the lanes started
+        self.loop.call_soon_threadsafe(self.task.cancel)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Interrupts]:
+        """This handler for SIGINT while the block runs (in the main thread, when
+        SIGINT has Python's own handler; else nothing changes)."""
+        try:
+            before = signal.getsignal(signal.SIGINT)
+            if before is not signal.default_int_handler:
+                raise ValueError(before)
+            signal.signal(signal.SIGINT, self)
+        except ValueError:  # not the main thread, or SIGINT handled by someone else
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, before)
+
+    def watch(self) -> None:
+        """Called in the command's task: the task the first Ctrl-C cancels."""
+        self.task = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+
+
 async def _ask(
-    lab: Lab, prompt: str, progress: Progress | None, store: Store | None, watch: Watch | None = None
+    lab: Lab,
+    prompt: str,
+    progress: Progress | None,
+    store: Store | None,
+    watch: Watch | None = None,
+    interrupts: _Interrupts | None = None,
 ) -> str | None:
     """Send ``prompt`` through the lab (saved before any token, checkpointed while it
     streams; ``watch`` sees every event) and draw the live lines until every lane has
     finished; returns why the answers could not all be saved, if they could not."""
+    if interrupts is not None:
+        interrupts.watch()
     turn = lab.prepare(prompt)
     problem = None
     if store is not None and lab.save_error is not None:
@@ -395,7 +463,21 @@ def _lanes(args: Any, config: Config) -> list[Lane]:
     return lanes
 
 
-def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
+class _Closed(io.TextIOBase):
+    """What ``ask`` writes to when its stdout or stderr was closed before it started
+    (``chatlab ask … >&-``: Python's ``sys.stdout`` is None): every write fails as on a
+    closed descriptor, so the answers are kept and the command says so where it can."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def cmd_ask(args: Any, stdin: IO[str], out: IO[str] | None, err: IO[str] | None) -> int:
+    stdout = out if out is not None else cast(IO[str], _Closed())
+    stderr = err if err is not None else cast(IO[str], _Closed())
     stream: bool | None = getattr(args, "stream", None)
     if args.json and stream:
         raise UsageError("--stream prints answers as they come and --json one document at the end: pick one")
@@ -403,7 +485,12 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     lanes = _lanes(args, config)
     if stream is None:
         stream = len(lanes) == 1 and not args.json
-    prompt = _read_prompt(args.prompt, stdin)
+    try:
+        prompt = _read_prompt(args.prompt, stdin)
+    except KeyboardInterrupt:  # Ctrl-C while the prompt was being typed
+        with contextlib.suppress(OSError, ValueError):
+            print("\nchatlab: stopped; nothing was sent", file=stderr)
+        return 130
     store = None
     save_problem = None
     if not args.no_save:
@@ -437,35 +524,67 @@ def cmd_ask(args: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
             writer = LaneStream(lanes[0], stdout, progress)
         elif stream:
             writer = FinishOrder(stdout, progress)
-        try:
-            save_problem = asyncio.run(_ask(lab, prompt, progress, store, writer)) or save_problem
-        except KeyboardInterrupt:
-            for resp in session.turns[-1].responses.values():
-                if not resp.status.finished:
-                    resp.status = Status.CANCELLED
-        if store is not None:
+        with _Interrupts().installed() as interrupts:
             try:
-                store.save_session(session)
-                save_problem = None
-            except (sqlite3.Error, OSError) as exc:
-                save_problem = _cannot_save(store, exc)
+                save_problem = (
+                    asyncio.run(_ask(lab, prompt, progress, store, writer, interrupts)) or save_problem
+                )
+            except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C
+                for resp in session.turns[-1].responses.values():
+                    if not resp.status.finished:
+                        resp.status = Status.CANCELLED
+                        if resp.error is None:
+                            resp.error = ErrorInfo(ErrorKind.CANCELLED, "stopped by the user")
+            if store is not None:
+                try:
+                    store.save_session(session)
+                    save_problem = None
+                except (sqlite3.Error, OSError) as exc:
+                    save_problem = _cannot_save(store, exc)
     finally:
         if server is not None:
             server.stop_thread()
         if store is not None:
             store.close()
+    kept = store is not None and not save_problem
     if writer is not None and writer.gone:
-        raise BrokenPipeError  # the reader went away: the answers are saved; end as a closed pipe does
-    if args.json:
-        json.dump(document([session]), stdout, ensure_ascii=False, indent=2, allow_nan=False)
-        stdout.write("\n")
-    elif isinstance(writer, LaneStream):
-        if not writer.ended:  # stopped before the lane was told it ended
-            writer.finish(session.turns[-1].responses[lanes[0].id])
-    else:
-        _print_text(session, stdout, writer.done if writer is not None else set())
-    if save_problem:
+        return _unwritable(writer.failure, stdout, stderr, session, kept)
+    try:
+        if args.json:
+            json.dump(document([session]), stdout, ensure_ascii=False, indent=2, allow_nan=False)
+            stdout.write("\n")
+        elif isinstance(writer, LaneStream):
+            if not writer.ended:  # stopped before the lane was told it ended
+                writer.finish(session.turns[-1].responses[lanes[0].id])
+            if writer.gone:
+                return _unwritable(writer.failure, stdout, stderr, session, kept)
+        else:
+            _print_text(session, stdout, writer.done if writer is not None else set())
         stdout.flush()
-        print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
+    except (OSError, ValueError) as exc:
+        return _unwritable(exc, stdout, stderr, session, kept)
+    if save_problem:
+        with contextlib.suppress(OSError, ValueError):  # a closed stderr: the status says it
+            print(f"chatlab: {save_problem}; the answers above were not all kept", file=stderr)
     ok = all(r.status is Status.OK for r in session.turns[-1].responses.values())
     return 0 if ok and not save_problem else 1
+
+
+def _unwritable(
+    exc: OSError | ValueError | None, stdout: IO[str], stderr: IO[str], session: Session, kept: bool
+) -> int:
+    """stdout took no more: a reader that went away ends the command as a closed pipe
+    does (the answers are saved); any other failure (a full disk, an I/O error) is said
+    on stderr, with where the answers are, and the exit status is 1."""
+    if exc is None or isinstance(exc, BrokenPipeError):
+        raise BrokenPipeError
+    # What stdout still buffers would fail again as Python exits: send it nowhere.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    where = f"the answers are saved: `chatlab export {session.id}`" if kept else "the answers were not saved"
+    with contextlib.suppress(OSError, ValueError):
+        print(f"chatlab: could not write the answers to stdout ({why}); {where}", file=stderr)
+    return 1

@@ -12,7 +12,9 @@ decoded again the SDKs' way, line by line with ``bytes.decode`` and ``json.loads
 the result, or the exception and its message, is exactly what the SDK path gave.
 One thing differs, in :func:`events` rather than the parser: a body with text but no
 SSE in it at all (an nginx page sent as ``text/event-stream``, as LiteLLM's proxy passes
-one on) is a protocol error quoting its first line, where the SDKs see an empty stream.
+one on) is a protocol error quoting its first line (bounded, controls made visible),
+where the SDKs see an empty stream; when such a body is not UTF-8 (a Latin-1 page), the
+same error replaces the SDKs' ``UnicodeDecodeError``.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class SSEParser:
                 try:
                     self._field(line)
                 except UnicodeDecodeError as exc:  # the SDKs raise here, before what follows
-                    out.append(self._break(exc))
+                    out.append(self._break(self._undecodable(exc, line)))
                     return out
             if self._size > MAX_EVENT_BYTES or len(self._buf) > MAX_EVENT_BYTES:
                 out.append(self._break(too_long()))
@@ -214,8 +216,15 @@ class SSEParser:
             for line in self._lines:
                 line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return [self._break(exc)]
+            return [self._break(self._undecodable(exc, tail))]
         return []
+
+    def _undecodable(self, exc: UnicodeDecodeError, line: bytes) -> Exception:
+        """A line that is not UTF-8: the SDKs' error in an event stream, but in a body
+        with no SSE so far (a Latin-1 error page) the not-an-event-stream error."""
+        if self._fields:
+            return exc
+        return not_events(self._foreign if self._foreign is not None else line)
 
     @property
     def not_sse(self) -> bytes | None:
@@ -232,10 +241,13 @@ QUOTED = 80  # characters of a body that is not an event stream, quoted in its e
 def not_events(first: bytes) -> Exception:
     """The error of a body that has no SSE in it, quoting its first line."""
     from chatlab.core.data.events import ErrorKind, StreamError
+    from chatlab.core.data.safety import visible_controls
     from chatlab.providers.errors import StreamFailure
 
-    line = first.decode("utf-8", "replace").strip()
-    quoted = line[:QUOTED] + ("…" if len(line) > QUOTED else "")
+    # Its controls made visible (an escape sequence or a bidi override in a server's page
+    # must not act on the terminal or the reader), then cut to a bounded quote.
+    line = visible_controls(first[: QUOTED * 4].decode("utf-8", "replace").strip())
+    quoted = line[:QUOTED] + ("…" if len(line) > QUOTED or len(first.strip()) > QUOTED * 4 else "")
     return StreamFailure(
         StreamError(ErrorKind.PROTOCOL, f"the server's answer is not an event stream: it began “{quoted}”")
     )

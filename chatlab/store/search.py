@@ -9,12 +9,15 @@ studies.py indexes a new study's prompts in bulk (``_write_new``); merge.py unin
 answers a newer rating pack replaces; db.py indexes what crash recovery kept.
 
 The index holds what was written, Markdown and all; :func:`plain_snippet` turns a hit's
-snippet into the plain words a reader saw, keeping the marks around the matches.
+snippet into the plain words a reader saw, keeping the marks around the matches (marks an
+answer's own \x02 and \x03 can't fake), its overlong runs cut first so that no answer
+makes it slow.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import sqlite3
 from dataclasses import dataclass
 
@@ -23,6 +26,8 @@ from chatlab.store.connection import Database
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MARKS = "\x02\x03"  # where a snippet's matches start and end
+MAX_TERMS = 16  # words of a search that are looked for (each once)
+_OWN_MARKS = re.compile("[\x02\x03]")
 
 # Markdown, as much of it as a snippet (a dozen words cut from anywhere) can hold.
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
@@ -41,12 +46,26 @@ _LEFTOVER = re.compile(r"\*{2,}|~~|(?<![^\W_])_{2,}|(?<=\s)[*_](?=\S)|(?<=\S)[*_
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
+LONG_RUN = 100  # characters of one word, or of one stretch between words, a snippet keeps
+# A word (letters and digits), or a stretch of anything else but the match marks, longer
+# than LONG_RUN: a snippet is a dozen words, but FTS5 keeps whole words and whole gaps.
+_RUN = re.compile(rf"[^\W_]{{{LONG_RUN + 1},}}|(?:[^\w\x02\x03]|_){{{LONG_RUN + 1},}}")
+
+
+def _cut(m: re.Match[str]) -> str:
+    run = m.group()
+    return run[:LONG_RUN] + "…" if run[0].isalnum() else run[:LONG_RUN]
+
+
 def plain_snippet(snippet: str) -> str:
     """A search snippet as one line of plain text: headings, quotes, list marks, rules,
     fences, emphasis, inline code, links (their text stays), images (their alt text) and
     HTML tags taken out, escapes undone, control characters and line breaks made spaces.
-    The \\x02…\\x03 marks around the matches are kept."""
-    text = _ESCAPED.sub(lambda m: chr(0xF0000 + ord(m.group(1))), snippet)
+    The \\x02…\\x03 marks around the matches are kept. A run of more than
+    :data:`LONG_RUN` characters without a space or one made of nothing but punctuation
+    (``[[[[…``, 100,000 of them: the patterns below took minutes) is cut first."""
+    text = _RUN.sub(_cut, snippet)
+    text = _ESCAPED.sub(lambda m: chr(0xF0000 + ord(m.group(1))), text)
     lines = []
     for line in text.splitlines():
         if _RULE.match(line):
@@ -130,19 +149,36 @@ class SearchRows(Database):
         """FTS5 search over prompts and answers; matches are marked \\x02…\\x03 in the snippet.
 
         Any string gives results or none, never an exception: control characters (NUL
-        included) split terms, invalid Unicode is replaced, and each term is quoted.
+        included) split terms, invalid Unicode is replaced, and each term is quoted; a
+        word said twice is looked for once, and only the first :data:`MAX_TERMS` words.
         """
         limit = max(1, min(int(limit), 10_000))
         words = _CONTROLS.sub(" ", clean_text(query)).split()
+        # Each word once, and at most MAX_TERMS of them: FTS5's snippet costs the square of
+        # the matches it weighs, and a pasted paragraph repeats its common words (eight
+        # "lorem ipsum" took 79 s where one took 1.4 s).
+        once: dict[str, str] = {}
+        for word in words:
+            once.setdefault(word.casefold(), word)
+        words = list(once.values())[:MAX_TERMS]
         terms = " ".join('"' + t.replace('"', '""') + '"' for t in words)
         if not terms:
             return []
+        # The marks are asked for with a secret in them, then made \x02 and \x03: an
+        # answer's own \x02 or \x03 (model output is untrusted) must not mark a match.
+        nonce = secrets.token_hex(8)
+        start, end = f"\ufdd0{nonce}<", f">{nonce}\ufdd0"
         try:
             rows = self.con.execute(
-                "SELECT session_id, turn_id, lane_id, kind, snippet(search, 4, char(2), char(3), '…', 12) "
+                "SELECT session_id, turn_id, lane_id, kind, snippet(search, 4, ?, ?, '…', 12) "
                 "FROM search WHERE search MATCH ? ORDER BY rank LIMIT ?",
-                (f"body : ({terms})", limit),
+                (start, end, f"body : ({terms})", limit),
             ).fetchall()
         except sqlite3.Error:
             return []
-        return [SearchHit(*r) for r in rows]
+        return [
+            SearchHit(
+                r[0], r[1], r[2], r[3], _OWN_MARKS.sub(" ", r[4]).replace(start, "\x02").replace(end, "\x03")
+            )
+            for r in rows
+        ]

@@ -9,7 +9,8 @@ question (:meth:`~chatlab.store.sessions.SessionRows.data_version`) and redraws 
 when the answer moved and the list it would show differs: a study finishing in another
 chatlab appears without a click, the selection and the folded groups stay as they were.
 
-A hit in a session whose names are still hidden from this rater (a blind turn not yet
+Titles and study names are one line of plain text (:func:`one_line`). A hit in a
+session whose names are still hidden from this rater (a blind turn not yet
 voted on, or a study comparison) names no model: "Model B" as its turn was shown, or
 "an answer" (:func:`hit_place`).
 """
@@ -37,10 +38,12 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.data.export import masked
 from chatlab.core.data.model import Session
+from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.core.lab.blind import letter
 from chatlab.store.db import Store
 from chatlab.store.search import SearchHit, plain_snippet
 from chatlab.store.sessions import SessionSummary
+from chatlab.ui.shared.safe import plain_tip
 
 if TYPE_CHECKING:
     from chatlab.ui.lab.lanes import LanesArea
@@ -50,6 +53,7 @@ TURN_ROLE = Qt.ItemDataRole.UserRole + 1  # a search hit's turn id
 LANE_ROLE = Qt.ItemDataRole.UserRole + 2  # a search hit's lane id ("" for a prompt)
 GROUP_ROLE = Qt.ItemDataRole.UserRole + 3  # a study's id, on its group
 POLL_MS = 2_000
+NAME_CHARS = 120  # of a title or a study's name, shown on its one line
 log = logging.getLogger("chatlab")
 
 
@@ -126,6 +130,14 @@ def _natural(text: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
+def one_line(text: str, limit: int = NAME_CHARS) -> str:
+    """A title or a study's name (a suite or a rating pack someone else wrote) as one
+    line of text: line breaks made spaces, controls and bidi overrides made visible
+    (``\\u202e``), cut to ``limit`` characters."""
+    line = visible_controls(clean_text(" ".join(text.split())))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _session_text(s: SessionSummary, in_group: bool = False) -> str:
     blind = " · blind" if s.blind else ""
     lanes = f"{s.lanes} lane{'s' if s.lanes != 1 else ''}"
@@ -134,6 +146,7 @@ def _session_text(s: SessionSummary, in_group: bool = False) -> str:
     prefix = f"{s.study_name} · "
     if in_group and s.study_name and title.startswith(prefix) and len(title) > len(prefix):
         title = title[len(prefix) :]  # under its study's row, the study's name is said once
+    title = one_line(title) or "Untitled"
     return f"{title}\n{s.created_at[:16].replace('T', ' ')} · {lanes} · {turns}{blind}"
 
 
@@ -309,7 +322,15 @@ class SessionSidebar(QWidget):
         self.tree.verticalScrollBar().setValue(position)
 
     def _show_sessions(self) -> None:
-        rows = self.store.sessions()
+        try:
+            rows = self.store.sessions()
+        except Exception:  # a damaged or foreign database: said in the list, never a crash
+            log.warning("history: the sessions can't be listed", exc_info=True)
+            if self._begin(("unreadable",)) is not None:
+                failed = QTreeWidgetItem(["The history can't be read"])
+                failed.setToolTip(0, "The session database could not be read; see the log.")
+                self.tree.addTopLevelItem(failed)
+            return
         shown = (
             "sessions",
             self.current_id,
@@ -343,9 +364,9 @@ class SessionSidebar(QWidget):
                 children = group.takeChildren()
                 by_id = {child.data(0, ID_ROLE): child for child in children}
                 group.addChildren([by_id[s.id] for s in order])
-            name = members[0].study_name or study_id
+            name = one_line(members[0].study_name or study_id)
             group.setText(0, f"{name} ({len(members)})")
-            group.setToolTip(0, f"Study “{name}”: {len(members)} comparisons (prompts × samples)")
+            group.setToolTip(0, plain_tip(f"Study “{name}”: {len(members)} comparisons (prompts × samples)"))
             font = group.font(0)
             font.setBold(True)
             group.setFont(0, font)
@@ -367,9 +388,14 @@ class SessionSidebar(QWidget):
         rater = self._rater() if self._rater is not None else ""
         lines = []
         for hit in hits:
-            place = hit_place(sessions.get(hit.session_id), hit, rater)
+            place = one_line(hit_place(sessions.get(hit.session_id), hit, rater))  # a lane's label too
             lines.append(
-                (hit, titles.get(hit.session_id, "") or "Untitled", place, plain_snippet(hit.snippet))
+                (
+                    hit,
+                    one_line(titles.get(hit.session_id, "")) or "Untitled",
+                    place,
+                    plain_snippet(hit.snippet),
+                )
             )
         shown = ("hits", query, [(h.session_id, h.turn_id, h.lane_id, t, p, s) for h, t, p, s in lines])
         begun = self._begin(shown)
