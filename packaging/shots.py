@@ -58,6 +58,7 @@ async def turn(window: MainWindow, prompt: str) -> None:
 
 def make_window(runner: Runner, store: Store | None, banner: str = "") -> MainWindow:
     window = MainWindow(runner, store=store, demo_banner=banner)
+    window.lab.rater, window.lab.rater_name = "shots", "You"  # as the app's own rater would
     window.show()
     screen = window.screen().availableGeometry()
     window.setGeometry(screen)

@@ -41,7 +41,8 @@ def tool(name: str, tip: str, slot: Callable[[], None], text: str = "") -> QTool
 
 def elide_spec(spec: str, width: int, advance: Callable[[str], int], elide: Callable[[str, int], str]) -> str:
     """``provider:model`` as it fits in ``width``: whole; else "…:model"; else the model
-    cut at its end. The provider goes first: the model is what tells lanes apart."""
+    cut as ``elide`` cuts (the window cuts its middle, so "@options" and a twin's "#2",
+    which tell lanes apart, stay). The provider goes first: the model tells lanes apart."""
     if advance(spec) <= width:
         return spec
     _provider, sep, model = spec.partition(":")
@@ -87,7 +88,7 @@ class SpecLabel(QLabel):
                 self._full,
                 width,
                 metrics.horizontalAdvance,
-                lambda s, w: metrics.elidedText(s, Qt.TextElideMode.ElideRight, w),
+                lambda s, w: metrics.elidedText(s, Qt.TextElideMode.ElideMiddle, w),
             )
         )
 

@@ -95,8 +95,11 @@ class VoteBar(QFrame):
     def _clear(row: FlowLayout) -> None:
         while row.count():
             item = row.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()  # type: ignore[union-attr]
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()  # gone from view now, not when the deletion comes round
+                widget.deleteLater()
+        row.invalidate()
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
         """A button named by ``text`` (a lane's label or model: untrusted, and perhaps
@@ -108,7 +111,7 @@ class VoteBar(QFrame):
             text,
             NAME_WIDTH,
             metrics.horizontalAdvance,
-            lambda s, w: metrics.elidedText(s, Qt.TextElideMode.ElideRight, w),
+            lambda s, w: metrics.elidedText(s, Qt.TextElideMode.ElideMiddle, w),
         )
         button.setText(shown.replace("&", "&&"))
         button.setObjectName(name)

@@ -112,6 +112,8 @@ class RevealCard(QFrame):
             side.addWidget(label)
         side.addStretch(1)
         self.summary.setMinimumWidth(SUMMARY_WIDTH)
+        # The table (who was who) takes the room it wants first; the sentences wrap in the rest.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.body = QWidget()
         body = QHBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
