@@ -214,13 +214,17 @@ async def run_window(argv: Sequence[str]) -> int:
     window = MainWindow(
         runner,
         store=store,
-        # This installation's rater, made on first need (a vote, the rating queue).
+        # This installation's rater, made on first need (a vote, the rating queue); known
+        # from the start when it was made before, so a reopened session shows its votes.
+        rater=config.rater_id or "",
         rater_of=lambda: installation(store.claim_rater if store is not None else None),
         demo_banner=DEMO_BANNER if demo else "",
         open_settings=open_settings,
         edit_lane=edit_lane,
         settings=QSettings(str(paths().config_dir / "window.ini"), QSettings.Format.IniFormat),
     )
+    if config.rater_id:
+        window.lab.rater_name = config.rater or ""  # the name its votes show
     screen = window.screen().availableGeometry()
     first_run = not (paths().config_dir / "window.ini").exists()
     if first_run and (screen.width() < 1500 or screen.height() < 950):

@@ -2,7 +2,8 @@
 # Smoke test of the built bundle, run the way a user runs it: no virtualenv, no PYTHONPATH,
 # an empty home, and only PATH, HOME and DISPLAY in the environment (`env -i`).
 #   1. Under Xvfb with a window manager, `chatlab` shows its window within 3 s (cold start
-#      reported), runs the demo turn, takes a vote (Alt+1) and quits on Ctrl+Q with exit 0.
+#      reported), runs the demo turn, takes a vote (Alt+1 twice; the name asked at the
+#      first vote, typed) and quits on Ctrl+Q with exit 0.
 #   2. The bundle's own `chatlab export --all` finds that turn saved: three answers, a vote.
 #   3. `chatlab stats --json` reads that vote, `chatlab study run demo --dry-run` finds the
 #      shipped suite, and `chatlab ask -m demo:demo-fast hi` works, all headless.
@@ -64,6 +65,13 @@ saved=""
 for _ in $(seq 120); do
   DISPLAY="$DISPLAY_NUM" xdotool windowactivate --sync "$WIN" key --clearmodifiers alt+1 2>/dev/null || true
   sleep 0.25
+  # The first vote asks once for the name votes are shown under: a user types one.
+  DLG="$(DISPLAY="$DISPLAY_NUM" xdotool search --onlyvisible --name '^Your name as a rater' 2>/dev/null | head -1 || true)"
+  if [ -n "$DLG" ]; then
+    DISPLAY="$DISPLAY_NUM" xdotool windowactivate --sync "$DLG" key --clearmodifiers ctrl+a type smoke 2>/dev/null || true
+    DISPLAY="$DISPLAY_NUM" xdotool key --clearmodifiers Return 2>/dev/null || true
+    sleep 0.25
+  fi
   if run "$APP" export --all >"$WORK/export.json" 2>"$WORK/export.err"; then
     if python3 - "$WORK/export.json" <<'PY'
 import json, sys

@@ -170,8 +170,6 @@ class SessionSidebar(QWidget):
         self.tree.setObjectName("sessions")
         self.tree.setHeaderHidden(True)
         self.tree.setWordWrap(True)
-        # A row too long for the sidebar loses its middle, so a study's count at its end stays.
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setUniformRowHeights(False)
         self.tree.setExpandsOnDoubleClick(False)
         self.tree.setIndentation(12)
@@ -365,7 +363,7 @@ class SessionSidebar(QWidget):
                 by_id = {child.data(0, ID_ROLE): child for child in children}
                 group.addChildren([by_id[s.id] for s in order])
             name = one_line(members[0].study_name or study_id)
-            group.setText(0, f"{name} ({len(members)})")
+            group.setText(0, f"{len(members)} · {name}")  # the count first: a long name is cut
             group.setToolTip(0, plain_tip(f"Study “{name}”: {len(members)} comparisons (prompts × samples)"))
             font = group.font(0)
             font.setBold(True)

@@ -377,8 +377,8 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(
                 self,
                 "Stop this blind turn?",
-                "Stopped, this blind turn can't be judged blind: every name is shown and it "
-                "takes no vote. Stop all lanes anyway?",
+                "If you stop now, this blind turn can't be judged blind: every name will be "
+                "shown and it will take no vote. Stop all lanes anyway?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )

@@ -107,12 +107,11 @@ def test_a_study_is_one_folded_group_with_its_count(qtbot: QtBot, store: Store) 
         older.id,
     ]
     group = items[1]
-    assert group.text(0) == "Sky study (6)" and group.childCount() == 6 and not group.isExpanded()
+    assert group.text(0) == "6 · Sky study" and group.childCount() == 6 and not group.isExpanded()
     assert all(child.data(0, ID_ROLE) for child in bar.members(group))
     # Inside, the suite's order: prompt, then sample.
     titles = [child.text(0).split("\n")[0] for child in bar.members(group)]
     assert titles == [f"p{p} · {n}" for p in range(3) for n in (1, 2)]  # the study named once, above
-    assert bar.tree.textElideMode() == Qt.TextElideMode.ElideMiddle  # a cut name keeps its count
     # A click unfolds it (and opens nothing); a session in it opens with a click.
     with qtbot.assertNotEmitted(bar.openRequested):
         click(bar, group)
@@ -164,7 +163,7 @@ def test_the_list_follows_another_chatlab_and_keeps_folds_and_selection(
     )
     groups = {item.data(0, GROUP_ROLE): item for item in bar.top_items() if item.data(0, GROUP_ROLE)}
     assert groups["st1"].isExpanded() and not groups["st2"].isExpanded()  # folds kept, the new one folded
-    assert groups["st2"].text(0) == "Second study (6)"
+    assert groups["st2"].text(0) == "6 · Second study"
     current = bar.tree.currentItem()
     assert current is not None and current.data(0, ID_ROLE) == picked_id  # the selection kept
     # The poll stops with the sidebar (a closed store is never read).

@@ -321,3 +321,29 @@ def test_eight_named_lanes_fit_the_vote_bar_and_twins_are_told_apart(
     twins = [lane for lane in lanes if lane.spec == "chat:echo"]
     assert [window.lane_widgets[t.id].title.text() for t in twins] == ["chat:echo #1", "chat:echo #2"]
     assert [bar.buttons[t.id].text() for t in twins] == ["chat:echo #1", "chat:echo #2"]
+
+
+def test_a_relaunched_window_shows_the_vote_it_already_has(
+    win: MainWindow, qtbot: QtBot, runner: Runner, store: Store, asked: list[str]
+) -> None:
+    """The app passes this installation's rater id from the config (when it was made before)
+    to a new window, so a reopened session shows the vote cast on it, not an empty bar."""
+    add_lanes(win, "chat:demo-fast@tps=0", "claude:demo-fast@tps=0")
+    win.prompt.setPlainText("Write a haiku.")
+    wait_turn(qtbot, win)
+    win.vote_bar.buttons["tie"].click()
+    win.vote_bar.buttons["tie"].click()
+    session_id = win.session.id
+    config = load_config()
+    assert config.rater_id and stored_vote(store, win) is not None
+    again = MainWindow(
+        runner, store=store, rater=config.rater_id, rater_of=lambda: installation(store.claim_rater)
+    )
+    again.show()
+    try:
+        again.actions_.open_session(session_id)
+        qtbot.waitUntil(again.vote_bar.isVisible)
+        assert again.vote_bar.title.text().startswith("You voted: Tie")
+        assert again.vote_bar.buttons["tie"].isChecked()
+    finally:
+        close_window(qtbot, again)
