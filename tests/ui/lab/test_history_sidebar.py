@@ -250,24 +250,35 @@ def divider_top(view: QTextEdit, number: int) -> int:
     return int(view.document().documentLayout().blockBoundingRect(cursor.block()).top())
 
 
-def test_the_window_opens_a_hit_at_its_turn(
-    qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
-) -> None:
-    long = "\n\n".join(f"Paragraph {i} of a long answer." for i in range(60))
-    session = chat([("First", long), ("Second", long), ("Third", f"the narwhal {long}")])
+def narwhal_hit(
+    qtbot: QtBot, runner: Runner, store: Store, answers: list[str]
+) -> tuple[MainWindow, Session, QTextEdit]:
+    """A window at 1280×800 over a three-turn session whose lanes answer ``answers`` (one
+    holds "narwhal"), the history searched for it and the second lane's hit clicked:
+    the window, the session, and that lane's answer view."""
+    session = chat(list(zip(("First", "Second", "Third"), answers, strict=True)))
     store.save_session(session)
     win = MainWindow(runner, store=store, rater="tester")
     win.resize(1280, 800)
     win.show()
+    bar = win.sidebar
+    assert bar is not None
+    bar.search.setText("narwhal")
+    bar.refresh()
+    item = next(i for i in bar.top_items() if i.data(0, LANE_ROLE) == session.lanes[1].id)
+    click(bar, item)
+    assert win.session.id == session.id
+    return win, session, win.lane_widgets[session.lanes[1].id].answer
+
+
+def test_the_window_opens_a_hit_at_its_turn(
+    qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    long = "\n\n".join(f"Paragraph {i} of a long answer." for i in range(60))
+    win, session, view = narwhal_hit(qtbot, runner, store, [long, long, f"the narwhal {long}"])
     try:
         bar = win.sidebar
         assert bar is not None
-        bar.search.setText("narwhal")
-        bar.refresh()
-        item = next(i for i in bar.top_items() if i.data(0, LANE_ROLE) == session.lanes[1].id)
-        click(bar, item)
-        assert win.session.id == session.id
-        view = win.lane_widgets[session.lanes[1].id].answer
         top = divider_top(view, 3)
         assert top > 1000 and view.verticalScrollBar().value() == min(top, view.verticalScrollBar().maximum())
         # A hit in an earlier turn of the session shown: it scrolls there.
@@ -287,20 +298,8 @@ def test_a_hit_in_an_earlier_turn_of_another_session_opens_there_and_stays(
     """Opening a session shows its latest turn; a hit in its turn 2 must win over that, also
     once the session's layout has settled (it was opened at turn 3 on the first click)."""
     long = "\n\n".join(f"Paragraph {i} of a long answer." for i in range(60))
-    session = chat([("First", long), ("Second", f"the narwhal {long}"), ("Third", long)])
-    store.save_session(session)
-    win = MainWindow(runner, store=store, rater="tester")
-    win.resize(1280, 800)
-    win.show()
+    win, _session, view = narwhal_hit(qtbot, runner, store, [long, f"the narwhal {long}", long])
     try:
-        bar = win.sidebar
-        assert bar is not None
-        bar.search.setText("narwhal")
-        bar.refresh()
-        item = next(i for i in bar.top_items() if i.data(0, LANE_ROLE) == session.lanes[1].id)
-        click(bar, item)
-        assert win.session.id == session.id
-        view = win.lane_widgets[session.lanes[1].id].answer
         target = divider_top(view, 2)
         assert 1000 < target < divider_top(view, 3)
         win.render_pending_finals()
