@@ -9,7 +9,7 @@ question (:meth:`~chatlab.store.sessions.SessionRows.data_version`) and redraws 
 when the answer moved and the list it would show differs: a study finishing in another
 chatlab appears without a click, the selection and the folded groups stay as they were.
 
-Titles and study names are one line of plain text (:func:`one_line`). A hit in a
+Titles and study names are one line of plain text (``safe.name_line``). A hit in a
 session whose names are still hidden from this rater (a blind turn not yet
 voted on, or a study comparison) names no model: "Model B" as its turn was shown, or
 "an answer" (:func:`hit_place`).
@@ -38,12 +38,11 @@ from PySide6.QtWidgets import (
 
 from chatlab.core.data.export import masked
 from chatlab.core.data.model import Session
-from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.core.lab.blind import letter
 from chatlab.store.db import Store
 from chatlab.store.search import SearchHit, plain_snippet
 from chatlab.store.sessions import SessionSummary
-from chatlab.ui.shared.safe import plain_tip
+from chatlab.ui.shared.safe import name_line, plain_tip
 
 if TYPE_CHECKING:
     from chatlab.ui.lab.lanes import LanesArea
@@ -130,14 +129,6 @@ def _natural(text: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
-def one_line(text: str, limit: int = NAME_CHARS) -> str:
-    """A title or a study's name (a suite or a rating pack someone else wrote) as one
-    line of text: line breaks made spaces, controls and bidi overrides made visible
-    (``\\u202e``), cut to ``limit`` characters."""
-    line = visible_controls(clean_text(" ".join(text.split())))
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _session_text(s: SessionSummary, in_group: bool = False) -> str:
     blind = " · blind" if s.blind else ""
     lanes = f"{s.lanes} lane{'s' if s.lanes != 1 else ''}"
@@ -146,7 +137,7 @@ def _session_text(s: SessionSummary, in_group: bool = False) -> str:
     prefix = f"{s.study_name} · "
     if in_group and s.study_name and title.startswith(prefix) and len(title) > len(prefix):
         title = title[len(prefix) :]  # under its study's row, the study's name is said once
-    title = one_line(title) or "Untitled"
+    title = name_line(title, NAME_CHARS) or "Untitled"
     return f"{title}\n{s.created_at[:16].replace('T', ' ')} · {lanes} · {turns}{blind}"
 
 
@@ -362,7 +353,7 @@ class SessionSidebar(QWidget):
                 children = group.takeChildren()
                 by_id = {child.data(0, ID_ROLE): child for child in children}
                 group.addChildren([by_id[s.id] for s in order])
-            name = one_line(members[0].study_name or study_id)
+            name = name_line(members[0].study_name or study_id, NAME_CHARS)
             group.setText(0, f"{len(members)} · {name}")  # the count first: a long name is cut
             group.setToolTip(0, plain_tip(f"Study “{name}”: {len(members)} comparisons (prompts × samples)"))
             font = group.font(0)
@@ -386,11 +377,13 @@ class SessionSidebar(QWidget):
         rater = self._rater() if self._rater is not None else ""
         lines = []
         for hit in hits:
-            place = one_line(hit_place(sessions.get(hit.session_id), hit, rater))  # a lane's label too
+            place = name_line(
+                hit_place(sessions.get(hit.session_id), hit, rater), NAME_CHARS
+            )  # a lane's label too
             lines.append(
                 (
                     hit,
-                    one_line(titles.get(hit.session_id, "")) or "Untitled",
+                    name_line(titles.get(hit.session_id, ""), NAME_CHARS) or "Untitled",
                     place,
                     plain_snippet(hit.snippet),
                 )

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 
 from chatlab.core.data.kinds import kind_words
 from chatlab.core.studies.rating import GuessRecord, RatingQueue, RevealRow
-from chatlab.ui.rating.reveal import NAME_CHARS, ModelCell, guess_words, one_line
+from chatlab.ui.rating.reveal import NAME_CHARS, ModelCell, guess_words
 from chatlab.ui.rating.widgets import grid_table, plain_label
-from chatlab.ui.shared.safe import plain_tip
+from chatlab.ui.shared.safe import name_line, plain_tip
 
 
 def _clear_grid(grid: QGridLayout) -> None:
@@ -73,7 +73,7 @@ class RevealPanel(QFrame):
         chosen = next((r for r in rows if r.chosen), None)
         said = {"tie": "a tie", "all_bad": "all bad"}.get(choice, "")
         if chosen is not None:
-            said = f"Model {chosen.letter} — {one_line(chosen.name, NAME_CHARS)}"
+            said = f"Model {chosen.letter} — {name_line(chosen.name, NAME_CHARS)}"
         self.headline.setText(f"Revealed. You chose {said}")
         keyed = any(row.grade is not None for row in rows)
         heads = [
@@ -101,7 +101,7 @@ class RevealPanel(QFrame):
             for col, text in enumerate(cells):
                 # A name (from someone's suite: untrusted, perhaps long) is one line, cut.
                 label = (
-                    ModelCell(one_line(text)) if col == 1 else plain_label(text, "title" if col == 0 else "")
+                    ModelCell(name_line(text)) if col == 1 else plain_label(text, "title" if col == 0 else "")
                 )
                 if col == 6 and row.grade is not None:
                     label.setToolTip(plain_tip(f"answer key: {row.grade.detail}"))
@@ -154,7 +154,7 @@ class DonePanel(QFrame):
             cells = [s.name, s.shown, s.wins, s.ties, s.guessed_reasoned, s.reasoned, right_of]
             for col, value in enumerate(cells):
                 if col == 0:  # the name: one line, cut (whole in its tooltip)
-                    label = ModelCell(one_line(str(value)))
+                    label = ModelCell(name_line(str(value)))
                     label.setProperty("role", "title")
                 else:
                     label = plain_label(str(value))

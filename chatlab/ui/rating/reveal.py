@@ -8,7 +8,7 @@ rater's guess), and beside it what was chosen, whether the reasoning guess was r
 the session's running tally. The fold button (▾) folds it to one line that still says
 what was chosen and how the guess did; the fold holds for the next reveal. It stays
 until the user moves on (Close, a new send, or another session). A model's name is one
-line of plain text (:func:`one_line`), elided in the table and cut beside it, so no
+line of plain text (``safe.name_line``), elided in the table and cut beside it, so no
 name can widen the window.
 """
 
@@ -19,24 +19,16 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 
 from chatlab.core.data import format as fmt
 from chatlab.core.data.kinds import kind_words
-from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.core.lab.blind import Reveal
 from chatlab.ui.rating.widgets import grid_table, plain_label
 from chatlab.ui.shared.flow import ElidedLabel
 from chatlab.ui.shared.icons import icon
+from chatlab.ui.shared.safe import name_line
 
 SUMMARY_WIDTH = 260  # the chosen / guess / tally column beside the table
 MODEL_MIN_WIDTH = 90  # a model's name is cut (whole in its tooltip) before the card may widen the window
 NAME_PX = 360  # the widest a model's name is drawn in the table (the rest elided, whole in its tooltip)
 NAME_CHARS = 60  # of a model's name in the sentences beside the table
-
-
-def one_line(name: str, limit: int | None = None) -> str:
-    """A model's name or a lane's label (untrusted: typed, from a suite, or listed by a
-    server) as one line: breaks made spaces, bidi overrides and controls made visible,
-    cut to ``limit`` characters."""
-    line = visible_controls(clean_text(" ".join(name.split())))
-    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
 
 
 def reasoning_words(row_reasoned: bool, tokens: int, estimated: bool, hidden: bool) -> str:
@@ -186,7 +178,7 @@ class RevealCard(QFrame):
                 guess_words(row.guessed, row.truth) if reveal.guess_made else "",
             ]
             for col, text in enumerate(cells):
-                cell: QLabel = ModelCell(one_line(text)) if col == 1 else plain_label(text)
+                cell: QLabel = ModelCell(name_line(text)) if col == 1 else plain_label(text)
                 if col == 0:
                     font = cell.font()
                     font.setBold(True)
@@ -208,7 +200,7 @@ class RevealCard(QFrame):
             short_guess = f"reasoning guess {verdict}"
         t = reveal.tally
         wins = ", ".join(
-            f"{one_line(name, NAME_CHARS)} {n}" for name, n in sorted(t.wins.items(), key=lambda kv: -kv[1])
+            f"{name_line(name, NAME_CHARS)} {n}" for name, n in sorted(t.wins.items(), key=lambda kv: -kv[1])
         )
         session = f"{t.votes} blind vote{'s' if t.votes != 1 else ''}"
         tally = f"This session: {session}"
@@ -227,9 +219,9 @@ class RevealCard(QFrame):
             return reveal.winner.capitalize()
         row = next((x for x in reveal.rows if x.lane_id == reveal.choice), None)
         return (
-            f"Model {row.letter} — {one_line(row.name, NAME_CHARS)}"
+            f"Model {row.letter} — {name_line(row.name, NAME_CHARS)}"
             if row
-            else one_line(reveal.winner, NAME_CHARS)
+            else name_line(reveal.winner, NAME_CHARS)
         )
 
     def dismiss(self) -> None:

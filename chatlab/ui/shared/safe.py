@@ -7,7 +7,8 @@ for a document rendered off screen. Links open in the system browser on click, a
 for http/https with a host (:func:`link_is_safe`); any other is refused, and said so
 (``linkRefused``). A code block's "Copy code" link copies its block's exact text and
 opens nothing. :func:`plain_tip` keeps a tooltip of untrusted text (a grade's detail that
-quotes the answer, a model's name) plain: Qt renders any tooltip that looks like HTML.
+quotes the answer, a model's name) plain: Qt renders any tooltip that looks like HTML;
+:func:`name_line` puts a name someone else wrote (a label, a model, a study) on one line.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ from PySide6.QtCore import QMimeData, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, Qt, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from chatlab.core.data.safety import clean_text, visible_controls
 from chatlab.ui.shared.codeblocks import code_for_link
 from chatlab.ui.shared.longline import selection_mime
 
 SAFE_SCHEMES = ("http", "https")
+
+
+def name_line(text: str, limit: int | None = None) -> str:
+    """A name someone else wrote (a lane's label, a model listed by a server, a title or
+    a study's name from a suite) as one line of text: line breaks made spaces, controls
+    and bidi overrides made visible (``\\u202e``), cut to ``limit`` characters."""
+    line = visible_controls(clean_text(" ".join(text.split())))
+    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
 
 
 def plain_tip(text: str) -> str:
