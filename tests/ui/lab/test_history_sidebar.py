@@ -6,10 +6,8 @@ lane, name no model while the names are hidden, and open the session at the hit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -36,13 +34,6 @@ SUITE = {
         {"provider": "demo", "model": "zz-beta-model", "label": "Betalabel"},
     ],
 }
-
-
-@pytest.fixture
-def store(home: object) -> Iterator[Store]:
-    s = Store(default_path())
-    yield s
-    s.close()
 
 
 def sidebar_for(qtbot: QtBot, store: Store, rater: str = "me") -> SessionSidebar:

@@ -10,7 +10,6 @@ import asyncio
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,12 @@ from pytestqt.qtbot import QtBot
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.studies.study import comparisons, suite_data
 from chatlab.core.studies.suites import parse_suite
-from chatlab.store.db import Store, default_path
+from chatlab.store.db import Store
 from chatlab.store.sessions import SessionSummary
 from chatlab.ui.lab.sidebar import GROUP_ROLE, ID_ROLE, SessionSidebar
 from chatlab.ui.lab.window import MainWindow
 from tests.ui.conftest import close_window
 from tests.ui.lab.test_history_sidebar import SUITE, chat, click, sidebar_for
-
-
-@pytest.fixture
-def store(home: object) -> Iterator[Store]:
-    s = Store(default_path())
-    yield s
-    s.close()
 
 
 def hit_labels(bar: SessionSidebar) -> list[QLabel]:

@@ -6,23 +6,19 @@ next-send estimate never cut."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.lab.orchestrator import Runner
-from chatlab.store.db import Store, default_path
 from chatlab.ui.lab.lane import MIN_LANE_WIDTH, LaneWidget
 from chatlab.ui.lab.lane_header import elide_spec
 from chatlab.ui.lab.lanes import columns
 from chatlab.ui.lab.window import MainWindow
 from chatlab.ui.rating.reveal import ModelCell
-from tests.ui.conftest import add_lanes, close_window, wait_turn
+from tests.ui.conftest import add_lanes, wait_turn
 
 SPECS = [
     "chat:demo-reasoner",
@@ -34,23 +30,6 @@ SPECS = [
     "claude:demo-coder",
     "gemini:demo-fast",
 ]
-
-
-@pytest.fixture
-def store(home: object) -> Iterator[Store]:
-    s = Store(default_path())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def win(qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop) -> Iterator[MainWindow]:
-    """The store-backed window (so with its history sidebar), at 1280×800."""
-    w = MainWindow(runner, store=store, rater="tester")
-    w.resize(1280, 800)
-    w.show()
-    yield w
-    close_window(qtbot, w)
 
 
 def grab(win: MainWindow, name: str) -> None:

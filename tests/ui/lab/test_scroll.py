@@ -5,37 +5,16 @@ and a follow-up. Each turn's reasoning is named and shown from its start."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
-from chatlab.core.lab.orchestrator import Runner
-from chatlab.store.db import Store, default_path
 from chatlab.ui.lab.lane import LaneWidget
 from chatlab.ui.lab.window import MainWindow
-from tests.ui.conftest import add_lanes, close_window, wait_turn
+from tests.ui.conftest import add_lanes, wait_turn
 
 LONG = "@repeat=12,tps=0"  # an answer many screens long, at once
-
-
-@pytest.fixture
-def store(home: object) -> Iterator[Store]:
-    s = Store(default_path())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def win(qtbot: QtBot, runner: Runner, store: Store, loop: asyncio.AbstractEventLoop) -> Iterator[MainWindow]:
-    w = MainWindow(runner, store=store, rater="tester")
-    w.resize(1280, 800)
-    w.show()
-    yield w
-    close_window(qtbot, w)
 
 
 def at_latest_turn(card: LaneWidget) -> bool:

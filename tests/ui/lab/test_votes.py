@@ -20,20 +20,13 @@ from chatlab.core.data.votes import Vote
 from chatlab.core.lab.orchestrator import Runner
 from chatlab.core.settings.config import load_config
 from chatlab.core.settings.raters import installation, os_user
-from chatlab.store.db import Store, default_path
+from chatlab.store.db import Store
 from chatlab.ui.lab.votebar import hint_text
 from chatlab.ui.lab.window import MainWindow
 from chatlab.ui.rating.window import RateWindow
 from tests.ui.conftest import add_lanes, close_window, wait_turn
 
 ALT = Qt.KeyboardModifier.AltModifier
-
-
-@pytest.fixture
-def store(home: object) -> Iterator[Store]:
-    s = Store(default_path())
-    yield s
-    s.close()
 
 
 @pytest.fixture
